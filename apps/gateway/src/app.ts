@@ -1,0 +1,27 @@
+import express, { type Express } from "express";
+import { Authenticator } from "./middleware/authenticate";
+import { errorHandler, notFound } from "./middleware/error-handler";
+import { httpMetrics } from "./middleware/http-metrics";
+import { requestId } from "./middleware/request-context";
+import type { GatewayResources } from "./resources";
+import { adminRouter } from "./routes/admin";
+import { healthRouter } from "./routes/health";
+import { jobsRouter } from "./routes/jobs";
+
+/** The gateway's express app; `main.ts` (or a test) owns the resources and the server. */
+export function createGatewayApp(r: GatewayResources): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", r.config.trustProxy);
+  app.use(requestId);
+  app.use(httpMetrics(r.metrics));
+  // Any JSON-ish content type is parsed; other bodies are left unparsed and rejected by the schema.
+  app.use(express.json({ limit: r.config.bodyLimit, type: ["application/json", "application/*+json"], strict: true }));
+  const auth = new Authenticator(r.db, r.logger);
+  app.use(healthRouter(r));
+  app.use(jobsRouter(r, auth));
+  app.use(adminRouter(r, auth));
+  app.use(notFound);
+  app.use(errorHandler(r.logger));
+  return app;
+}

@@ -1,0 +1,16 @@
+import { MetricNames, type MetricsRegistry } from "@switchyard/telemetry";
+import { registerQueueMetrics, type QueueSet } from "@switchyard/queue";
+
+export { withTimeout } from "@switchyard/queue";
+
+/** The gateway's instruments: HTTP, SSE connections, and the shared queue metrics. */
+export function createGatewayMetrics(registry: MetricsRegistry, queues: QueueSet) {
+  const m = registry.meter;
+  return {
+    httpRequests: m.createCounter(MetricNames.httpRequests, { description: "HTTP requests by method, route and status" }),
+    httpDuration: m.createHistogram(MetricNames.httpRequestDuration, { description: "HTTP request duration", unit: "s" }),
+    sse: m.createUpDownCounter(MetricNames.sseConnections, { description: "Open SSE connections" }),
+    ...registerQueueMetrics(m, queues),
+  };
+}
+export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;

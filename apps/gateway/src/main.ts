@@ -1,0 +1,26 @@
+import { createLogger } from "@switchyard/telemetry";
+import { loadEnv } from "./env";
+import { startGateway } from "./server";
+
+async function main(): Promise<void> {
+  const env = loadEnv();
+  const logger = createLogger({ name: "gateway", level: env.LOG_LEVEL });
+  const gw = await startGateway(env, { logger });
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, "shutting down");
+    gw.close().then(
+      () => process.exit(0),
+      (err: Error) => {
+        logger.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  process.once("SIGINT", () => shutdown("SIGINT"));
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`gateway failed to start: ${err.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,79 @@
+import { ApiError, Scope, type Scope as ScopeT } from "@switchyard/contracts";
+import { findApiKey, findDefaultDeployment, parseApiKey, secretMatches, touchApiKey, type ApiKeyRecord, type Database } from "@switchyard/db";
+import type { Logger } from "@switchyard/telemetry";
+import type { NextFunction, Request, Response } from "express";
+import type { Kysely } from "kysely";
+import type { Principal } from "./request-context";
+
+/** Key records are cached this long, so a revocation is seen within a second on every gateway. */
+const CACHE_MS = 1000;
+/** `last_used_at` is written at most this often per key. */
+const TOUCH_EVERY_MS = 60_000;
+
+interface Cached {
+  record: ApiKeyRecord;
+  deploymentId: string;
+  at: number;
+}
+
+/**
+ * Resolves `Authorization: Bearer sy_live_<id>_<secret>` to a principal: lookup by id, constant-
+ * time comparison of the secret's hash, revocation and expiry checked on every request.
+ */
+export class Authenticator {
+  private readonly cache = new Map<string, Cached>();
+  private readonly touched = new Map<string, number>();
+
+  constructor(private readonly db: Kysely<Database>, private readonly logger: Logger) {}
+
+  async authenticate(header: string | undefined): Promise<Principal> {
+    if (!header) throw new ApiError("missing_api_key", "missing API key: send Authorization: Bearer <key>");
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    const parsed = m ? parseApiKey(m[1]!) : null;
+    if (!parsed) throw new ApiError("invalid_api_key", "invalid API key");
+    const entry = await this.lookup(parsed.id);
+    const now = Date.now();
+    if (!entry || !secretMatches(parsed.secret, entry.record.secret_hash) || entry.record.kind !== parsed.kind) {
+      throw new ApiError("invalid_api_key", "invalid API key");
+    }
+    if (entry.record.revoked_at && entry.record.revoked_at.getTime() <= now) throw new ApiError("invalid_api_key", "API key has been revoked");
+    if (entry.record.expires_at && entry.record.expires_at.getTime() <= now) throw new ApiError("invalid_api_key", "API key has expired");
+    this.touch(parsed.id, now);
+    const scopes = new Set(entry.record.scopes.filter((s): s is ScopeT => Scope.safeParse(s).success));
+    return { keyId: entry.record.id, tenantId: entry.record.tenant_id, deploymentId: entry.deploymentId, scopes };
+  }
+
+  private async lookup(id: string): Promise<Cached | null> {
+    const hit = this.cache.get(id);
+    if (hit && Date.now() - hit.at < CACHE_MS) return hit;
+    const record = await findApiKey(this.db, id);
+    if (!record) {
+      this.cache.delete(id);
+      return null;
+    }
+    const deploymentId = record.deployment_id ?? (await findDefaultDeployment(this.db, record.tenant_id))?.id;
+    if (!deploymentId) throw new ApiError("invalid_api_key", "API key's tenant has no deployment");
+    const entry = { record, deploymentId, at: Date.now() };
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(id, entry);
+    return entry;
+  }
+
+  private touch(id: string, now: number): void {
+    if (now - (this.touched.get(id) ?? 0) < TOUCH_EVERY_MS) return;
+    this.touched.set(id, now);
+    touchApiKey(this.db, id, new Date(now)).catch((err: Error) => this.logger.warn({ err: err.message, keyId: id }, "could not record key use"));
+  }
+}
+
+/** Middleware: authenticate, then require every scope listed. */
+export function requireScopes(auth: Authenticator, ...scopes: ScopeT[]) {
+  return async (req: Request, _res: Response, next: NextFunction): Promise<void> => {
+    const principal = await auth.authenticate(req.get("authorization"));
+    for (const s of scopes) {
+      if (!principal.scopes.has(s)) throw new ApiError("insufficient_scope", `this API key lacks the ${s} scope`);
+    }
+    req.principal = principal;
+    next();
+  };
+}

@@ -1,0 +1,66 @@
+import http from "node:http";
+import { createDb, type Database } from "@switchyard/db";
+import { DEFAULT_CATALOG_PATH, loadCatalog } from "@switchyard/providers";
+import { createQueueSet, createRedis, JobStore, RedisKeys } from "@switchyard/queue";
+import { createLogger, createMetricsRegistry, type Logger } from "@switchyard/telemetry";
+import type { Kysely } from "kysely";
+import { createGatewayApp } from "./app";
+import type { GatewayEnv } from "./env";
+import { createGatewayMetrics } from "./gateway-metrics";
+import type { GatewayResources } from "./resources";
+
+export interface RunningGateway {
+  port: number;
+  resources: GatewayResources;
+  /** Stop accepting, let open requests finish (SSE streams are cut), close connections. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Build every resource from the env, start the HTTP server. Used by main.ts and by tests. */
+export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?: Kysely<Database> } = {}): Promise<RunningGateway> {
+  const logger = opts.logger ?? createLogger({ name: "gateway", level: env.LOG_LEVEL });
+  const db = opts.db ?? createDb({ connectionString: env.DATABASE_URL, onError: (err) => logger.warn({ err: err.message }, "postgres client error") });
+  const redis = createRedis(env.REDIS_URL);
+  redis.on("error", (err: Error) => logger.warn({ err: err.message }, "redis error"));
+  const keys = new RedisKeys(env.SWITCHYARD_PREFIX);
+  const queues = createQueueSet({ connection: redis, keys });
+  const registry = createMetricsRegistry({ serviceName: "gateway" });
+  const resources: GatewayResources = {
+    db,
+    redis,
+    keys,
+    jobStore: new JobStore({ redis, keys, retentionSeconds: env.JOB_RETENTION_SECONDS }),
+    queues,
+    catalog: loadCatalog(env.MODEL_CATALOG_PATH ?? DEFAULT_CATALOG_PATH),
+    logger,
+    registry,
+    metrics: createGatewayMetrics(registry, queues),
+    config: { idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS, sseHeartbeatMs: env.SSE_HEARTBEAT_MS, bodyLimit: env.BODY_LIMIT, trustProxy: env.TRUST_PROXY },
+  };
+  const server = http.createServer(createGatewayApp(resources));
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(env.PORT, env.HOST, () => resolve());
+  });
+  const addr = server.address();
+  const port = typeof addr === "object" && addr ? addr.port : env.PORT;
+  logger.info({ port }, "gateway listening");
+
+  let closing: Promise<void> | null = null;
+  const close = (graceMs = env.SHUTDOWN_GRACE_MS) =>
+    (closing ??= (async () => {
+      const done = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+      // SSE streams never finish on their own: end them now; clients resume with Last-Event-ID.
+      setTimeout(() => server.closeAllConnections(), Math.min(graceMs, 1000));
+      await done;
+      clearTimeout(timer);
+      await queues.close();
+      redis.disconnect();
+      if (!opts.db) await db.destroy();
+      await registry.shutdown();
+    })());
+  return { port, resources, close };
+}

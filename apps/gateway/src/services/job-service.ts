@@ -1,0 +1,121 @@
+import {
+  ApiError,
+  MAX_IDEMPOTENCY_KEY_LENGTH,
+  isTerminalStatus,
+  newId,
+  type CreateJobRequest,
+  type CreateJobResponse,
+  type JobView,
+  type RouteJobPayload,
+} from "@switchyard/contracts";
+import { findJob, saveFinishedJob } from "@switchyard/db";
+import { injectTraceContext } from "@switchyard/telemetry";
+import type { GatewayResources } from "../resources";
+import type { Principal } from "../middleware/request-context";
+import { canonicalHash } from "./canonical-json";
+
+const PRIORITY = { high: 1, normal: 2, low: 3 } as const;
+
+export type SubmitResult = { replayed: boolean; job: CreateJobResponse };
+
+function createResponse(view: Pick<JobView, "id" | "status" | "created_at">): CreateJobResponse {
+  return { id: view.id, object: "job", status: view.status, created_at: view.created_at, links: { self: `/v1/jobs/${view.id}`, events: `/v1/jobs/${view.id}/events` } };
+}
+
+/** Validates what the catalog knows: the model exists and `max_tokens` fits it. */
+function checkModel(r: GatewayResources, req: CreateJobRequest): void {
+  if (req.model === "auto") return;
+  const entry = r.catalog.models.find((m) => m.id === req.model);
+  if (!entry) throw new ApiError("model_not_found", `model ${req.model} is not in the catalog (GET /v1/models lists them)`, "model");
+  if (req.max_tokens !== undefined && req.max_tokens > entry.max_output_tokens) {
+    throw new ApiError("invalid_request", `max_tokens: ${req.model} allows at most ${entry.max_output_tokens} output tokens`, "max_tokens");
+  }
+}
+
+/**
+ * Admission for `POST /v1/jobs`: idempotency lookup, then the idempotency claim and the job
+ * record in one Redis script, then the enqueue (undone if the enqueue fails).
+ */
+export async function submitJob(r: GatewayResources, p: Principal, req: CreateJobRequest, headerKey: string | undefined): Promise<SubmitResult> {
+  if (headerKey !== undefined && headerKey.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+    throw new ApiError("idempotency_key_too_long", `Idempotency-Key: at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`, "Idempotency-Key");
+  }
+  if (headerKey !== undefined && headerKey.length === 0) throw new ApiError("invalid_request", "Idempotency-Key: must not be empty", "Idempotency-Key");
+  checkModel(r, req);
+  const idemKey = headerKey ?? req.client_request_id;
+  const bodyHash = canonicalHash(req);
+  const now = new Date();
+  const view: JobView = {
+    id: newId("job", now.getTime()),
+    object: "job",
+    status: "queued",
+    model: req.model,
+    served_model: null,
+    created_at: now.toISOString(),
+    started_at: null,
+    completed_at: null,
+    output: null,
+    usage: null,
+    routing: { decision: null, fallbacks: [] },
+    error: null,
+    metadata: req.metadata ?? null,
+  };
+  const payload: RouteJobPayload = { job_id: view.id, tenant_id: p.tenantId, deployment_id: p.deploymentId, api_key_id: p.keyId, request: req, created_at: view.created_at, trace: injectTraceContext() };
+  const created = await r.jobStore.create({
+    view,
+    tenantId: p.tenantId,
+    deploymentId: p.deploymentId,
+    apiKeyId: p.keyId,
+    payload,
+    idempotency: idemKey ? { key: idemKey, bodyHash, ttlSeconds: r.config.idempotencyTtlSeconds } : undefined,
+  });
+  if (created.kind === "exists") {
+    if (created.bodyHash !== bodyHash) {
+      throw new ApiError("idempotency_key_reused", "this Idempotency-Key was already used with a different request body", headerKey ? "Idempotency-Key" : "client_request_id");
+    }
+    const existing = await getJob(r, p, created.jobId);
+    return { replayed: true, job: createResponse(existing) };
+  }
+  try {
+    await r.queues.enqueue("ai-route", payload, { jobId: view.id, priority: PRIORITY[req.priority] });
+    r.metrics.countEnqueue("ai-route");
+  } catch (err) {
+    await r.jobStore.discard(view.id, p.tenantId, idemKey).catch(() => undefined);
+    throw new ApiError("service_unavailable", "could not enqueue the job; try again", undefined, { "Retry-After": "1" });
+  }
+  return { replayed: false, job: createResponse(view) };
+}
+
+/** A job of the caller's tenant: live state from Redis, else the stored record from Postgres. */
+export async function getJob(r: GatewayResources, p: Principal, id: string): Promise<JobView> {
+  const live = await r.jobStore.get(id);
+  if (live) {
+    if (live.tenantId !== p.tenantId) throw notFound(id);
+    return live.view;
+  }
+  const stored = await findJob(r.db, p.tenantId, id);
+  if (!stored) throw notFound(id);
+  return stored;
+}
+
+/** Cancel: one terminal transition (409 if the job already ended), then abort the worker's call. */
+export async function cancelJob(r: GatewayResources, p: Principal, id: string): Promise<JobView> {
+  const live = await r.jobStore.get(id);
+  if (!live || live.tenantId !== p.tenantId) {
+    const stored = await findJob(r.db, p.tenantId, id);
+    if (!stored) throw notFound(id);
+    throw new ApiError("job_already_terminal", `job ${id} already ended with status ${stored.status}`);
+  }
+  if (isTerminalStatus(live.status)) throw new ApiError("job_already_terminal", `job ${id} already ended with status ${live.status}`);
+  const view: JobView = { ...live.view, status: "canceled", completed_at: new Date().toISOString(), error: { code: "canceled", message: "canceled by the client", reason: "canceled" } };
+  const res = await r.jobStore.finish(view, { type: "error", data: { code: "canceled", message: "canceled by the client", reason: "canceled" } });
+  if (res.kind === "already_terminal") throw new ApiError("job_already_terminal", `job ${id} already ended with status ${res.status}`);
+  if (res.kind === "missing") throw notFound(id);
+  // Abort the upstream call wherever it runs; a job still waiting is simply dropped.
+  await r.redis.publish(r.keys.cancelChannel(), id);
+  await r.queues.get("ai-route").remove(id).catch(() => 0);
+  await saveFinishedJob(r.db, { view, tenant_id: live.tenantId, deployment_id: live.deploymentId, api_key_id: live.apiKeyId });
+  return view;
+}
+
+export const notFound = (id: string) => new ApiError("job_not_found", `no job ${id}`, "id");

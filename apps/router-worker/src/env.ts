@@ -1,0 +1,21 @@
+import { envInt, parseEnv } from "@switchyard/contracts";
+import { z } from "zod";
+
+export const RouterEnv = z.object({
+  METRICS_PORT: envInt(9464, 0),
+  REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
+  SWITCHYARD_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default("sy"),
+  MODEL_CATALOG_PATH: z.string().optional(),
+  OPENAI_BASE_URL: z.string().url().default("https://api.openai.com/v1"),
+  OPENAI_API_KEY: z.string().default(""),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  ROUTER_CONCURRENCY: envInt(32, 1),
+  /** How long a worker holds a job's lock; a killed worker's job is picked up again after about this long. */
+  WORKER_LOCK_MS: envInt(30_000, 1000),
+  MAX_STARTED_ATTEMPTS: envInt(3, 1),
+  JOB_RETENTION_SECONDS: envInt(24 * 3600, 1),
+  SHUTDOWN_GRACE_MS: envInt(25_000, 0),
+  STREAM_STALL_MS: envInt(10_000, 100),
+});
+export type RouterEnv = z.infer<typeof RouterEnv>;
+export const loadEnv = (env: NodeJS.ProcessEnv = process.env): RouterEnv => parseEnv(RouterEnv, env);

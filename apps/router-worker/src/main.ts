@@ -1,0 +1,26 @@
+import { createLogger } from "@switchyard/telemetry";
+import { loadEnv } from "./env";
+import { startRouterWorker } from "./worker";
+
+async function main(): Promise<void> {
+  const env = loadEnv();
+  const logger = createLogger({ name: "router-worker", level: env.LOG_LEVEL });
+  const w = await startRouterWorker(env, { logger });
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, "draining in-flight jobs");
+    w.close().then(
+      () => process.exit(0),
+      (err: Error) => {
+        logger.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  process.once("SIGINT", () => shutdown("SIGINT"));
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`router-worker failed to start: ${err.message}\n`);
+  process.exit(1);
+});

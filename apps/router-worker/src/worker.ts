@@ -1,0 +1,78 @@
+import { DEFAULT_CATALOG_PATH, createProviderRegistry, loadCatalog, type ProviderRegistryOptions } from "@switchyard/providers";
+import { createQueueSet, createRedis, defineProcessor, JobStore, RedisKeys } from "@switchyard/queue";
+import { createLogger, createMetricsRegistry, startMetricsServer, withExtractedContext, startSpan, AttrNames, type Logger } from "@switchyard/telemetry";
+import { CancelRegistry } from "./cancel-listener";
+import type { RouterEnv } from "./env";
+import { processRouteJob } from "./route-job";
+import { createRouterMetrics } from "./router-metrics";
+
+export interface RunningRouterWorker {
+  metricsPort: number;
+  /** Stop taking jobs, let running ones finish within the grace, then close connections. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Build the router-worker from its env and start consuming `ai-route`. Used by main.ts and tests. */
+export async function startRouterWorker(env: RouterEnv, opts: { logger?: Logger; providers?: ProviderRegistryOptions } = {}): Promise<RunningRouterWorker> {
+  const logger = opts.logger ?? createLogger({ name: "router-worker", level: env.LOG_LEVEL });
+  const redis = createRedis(env.REDIS_URL);
+  redis.on("error", (err: Error) => logger.warn({ err: err.message }, "redis error"));
+  const keys = new RedisKeys(env.SWITCHYARD_PREFIX);
+  const queues = createQueueSet({ connection: redis, keys });
+  const registry = createMetricsRegistry({ serviceName: "router-worker" });
+  const metrics = createRouterMetrics(registry, queues);
+  const providers = createProviderRegistry(opts.providers ?? { openai: { baseUrl: env.OPENAI_BASE_URL, apiKey: env.OPENAI_API_KEY, streamIdleTimeoutMs: env.STREAM_STALL_MS } });
+  const cancels = new CancelRegistry();
+  const subscriber = redis.duplicate();
+  await cancels.listen(subscriber, keys.cancelChannel());
+  const deps = {
+    jobStore: new JobStore({ redis, keys, retentionSeconds: env.JOB_RETENTION_SECONDS }),
+    queues,
+    catalog: loadCatalog(env.MODEL_CATALOG_PATH ?? DEFAULT_CATALOG_PATH),
+    providers,
+    cancels,
+    metrics,
+    logger,
+    maxStartedAttempts: env.MAX_STARTED_ATTEMPTS,
+  };
+  const worker = defineProcessor(
+    "ai-route",
+    (payload, job) => {
+      metrics.countDequeue("ai-route");
+      return withExtractedContext(payload.trace, () =>
+        startSpan("route job", { [AttrNames.jobId]: payload.job_id, [AttrNames.tenantId]: payload.tenant_id }, () => processRouteJob(deps, payload, job)),
+      );
+    },
+    {
+      keys,
+      connection: redis.duplicate(),
+      concurrency: env.ROUTER_CONCURRENCY,
+      lockDuration: env.WORKER_LOCK_MS,
+      stalledInterval: env.WORKER_LOCK_MS,
+      maxStalledCount: 2,
+    },
+  );
+  worker.on("failed", (job, err) => logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, "route attempt failed"));
+  worker.on("error", (err) => logger.error({ err: err.message }, "worker error"));
+  const server = await startMetricsServer({ port: env.METRICS_PORT, registry });
+  logger.info({ metricsPort: server.port, concurrency: env.ROUTER_CONCURRENCY }, "router-worker consuming ai-route");
+
+  let closing: Promise<void> | null = null;
+  return {
+    metricsPort: server.port,
+    close: (graceMs = env.SHUTDOWN_GRACE_MS) =>
+      (closing ??= (async () => {
+        // worker.close() waits for running jobs; past the grace their calls are aborted and
+        // BullMQ hands them to another worker once their locks lapse.
+        const timer = setTimeout(() => cancels.abortAll("shutdown"), graceMs);
+        await worker.close();
+        clearTimeout(timer);
+        await cancels.close();
+        await queues.close();
+        await providers.close();
+        await server.close();
+        redis.disconnect();
+        await registry.shutdown();
+      })()),
+  };
+}

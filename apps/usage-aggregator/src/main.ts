@@ -1,0 +1,26 @@
+import { createLogger } from "@switchyard/telemetry";
+import { startAggregator } from "./aggregator";
+import { loadEnv } from "./env";
+
+async function main(): Promise<void> {
+  const env = loadEnv();
+  const logger = createLogger({ name: "usage-aggregator", level: env.LOG_LEVEL });
+  const agg = await startAggregator(env, { logger });
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, "finishing the current batch");
+    agg.close().then(
+      () => process.exit(0),
+      (err: Error) => {
+        logger.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  process.once("SIGINT", () => shutdown("SIGINT"));
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`usage-aggregator failed to start: ${err.message}\n`);
+  process.exit(1);
+});

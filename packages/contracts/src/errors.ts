@@ -1,0 +1,73 @@
+import { z } from "zod";
+
+/** OpenAI-shaped error types (so SDKs parse them) and the HTTP status each maps to. */
+export const ErrorType = z.enum([
+  "invalid_request_error",
+  "authentication_error",
+  "permission_error",
+  "not_found_error",
+  "conflict_error",
+  "budget_error",
+  "rate_limit_error",
+  "api_error",
+]);
+export type ErrorType = z.infer<typeof ErrorType>;
+
+/** Every error code the API emits: its type and HTTP status. The one table the error middleware uses. */
+export const errorCatalog = {
+  invalid_json: { type: "invalid_request_error", status: 400 },
+  invalid_request: { type: "invalid_request_error", status: 400 },
+  unknown_field: { type: "invalid_request_error", status: 400 },
+  idempotency_key_too_long: { type: "invalid_request_error", status: 400 },
+  payload_too_large: { type: "invalid_request_error", status: 413 },
+  unsupported_media_type: { type: "invalid_request_error", status: 415 },
+  idempotency_key_reused: { type: "invalid_request_error", status: 422 },
+  missing_api_key: { type: "authentication_error", status: 401 },
+  invalid_api_key: { type: "authentication_error", status: 401 },
+  insufficient_scope: { type: "permission_error", status: 403 },
+  model_not_allowed: { type: "permission_error", status: 403 },
+  not_found: { type: "not_found_error", status: 404 },
+  job_not_found: { type: "not_found_error", status: 404 },
+  tenant_not_found: { type: "not_found_error", status: 404 },
+  model_not_found: { type: "not_found_error", status: 404 },
+  job_already_terminal: { type: "conflict_error", status: 409 },
+  rate_limited: { type: "rate_limit_error", status: 429 },
+  internal_error: { type: "api_error", status: 500 },
+  service_unavailable: { type: "api_error", status: 503 },
+} as const satisfies Record<string, { type: ErrorType; status: number }>;
+export type ErrorCode = keyof typeof errorCatalog;
+
+export const ApiErrorBody = z.object({
+  error: z.object({
+    type: ErrorType,
+    code: z.string(),
+    message: z.string(),
+    param: z.string().optional(),
+    request_id: z.string(),
+  }),
+});
+export type ApiErrorBody = z.infer<typeof ApiErrorBody>;
+
+/**
+ * The error every layer throws to say "answer the client with this code". Detected by `name` as
+ * well as `instanceof`, since a workspace can hold two copies of this class.
+ */
+export class ApiError extends Error {
+  override readonly name = "ApiError";
+  readonly status: number;
+  readonly type: ErrorType;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly param?: string,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+    this.status = errorCatalog[code].status;
+    this.type = errorCatalog[code].type;
+  }
+}
+
+export function isApiError(err: unknown): err is ApiError {
+  return typeof err === "object" && err !== null && (err as { name?: unknown }).name === "ApiError" && "code" in err;
+}

@@ -1,0 +1,20 @@
+import { z } from "zod";
+import { Citation, JobStatus, JobView } from "./jobs";
+
+/** Reasons a job ends without a normal `done`. */
+export const TerminalReason = z.enum(["upstream_cut", "stalled", "malformed", "canceled", "provider_error", "max_attempts", "stuck", "invalid_payload", "internal"]);
+export type TerminalReason = z.infer<typeof TerminalReason>;
+
+/** One event in a job's Redis Stream, as SSE delivers it (`event:` = type, `data:` = data). */
+export const JobEvent = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("status"), data: z.object({ status: JobStatus, attempt: z.number().int().optional() }) }),
+  z.object({ type: z.literal("delta"), data: z.object({ text: z.string() }) }),
+  z.object({ type: z.literal("citations"), data: z.object({ citations: z.array(Citation), no_sources: z.boolean().optional() }) }),
+  z.object({ type: z.literal("restart"), data: z.object({ reason: z.string() }) }),
+  z.object({ type: z.literal("usage"), data: z.object({ input_tokens: z.number(), output_tokens: z.number(), cost_usd: z.number(), provenance: z.string() }) }),
+  z.object({ type: z.literal("done"), data: z.object({ job: JobView }) }),
+  z.object({ type: z.literal("error"), data: z.object({ code: z.string(), message: z.string(), reason: TerminalReason }) }),
+]);
+export type JobEvent = z.infer<typeof JobEvent>;
+export type JobEventType = JobEvent["type"];
+export const TERMINAL_EVENT_TYPES: readonly JobEventType[] = ["done", "error"];

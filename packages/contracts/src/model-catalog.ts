@@ -1,0 +1,48 @@
+import { z } from "zod";
+
+export const ProviderName = z.enum(["simulated", "openai", "anthropic", "gemini"]);
+export type ProviderName = z.infer<typeof ProviderName>;
+export const ModelTier = z.enum(["lite", "flash", "pro"]);
+export type ModelTier = z.infer<typeof ModelTier>;
+
+/** Behaviour of the built-in `simulated` provider for one catalog entry. */
+export const SimulatedBehaviour = z.strictObject({
+  ttft_ms: z.number().int().min(0).default(50),
+  tokens_per_second: z.number().positive().default(200),
+  failure_rate: z.number().min(0).max(1).default(0),
+});
+export type SimulatedBehaviour = z.infer<typeof SimulatedBehaviour>;
+
+export const ModelEntry = z.strictObject({
+  id: z.string().min(1),
+  provider: ProviderName,
+  upstream_model: z.string().min(1),
+  tier: ModelTier,
+  capabilities: z.strictObject({ vision: z.boolean().default(false), long_context: z.boolean().default(false) }).default({ vision: false, long_context: false }),
+  context_window: z.number().int().positive(),
+  max_output_tokens: z.number().int().positive(),
+  /** USD per 1M tokens. */
+  pricing: z.strictObject({ input: z.number().min(0), output: z.number().min(0), cached_input: z.number().min(0).default(0) }),
+  simulated: SimulatedBehaviour.optional(),
+});
+export type ModelEntry = z.infer<typeof ModelEntry>;
+
+export const ModelCatalog = z.strictObject({
+  default_model: z.string().min(1),
+  models: z.array(ModelEntry).min(1),
+}).superRefine((c, ctx) => {
+  const ids = new Set<string>();
+  for (const [i, m] of c.models.entries()) {
+    if (ids.has(m.id)) ctx.addIssue({ code: "custom", path: ["models", i, "id"], message: `duplicate model id ${m.id}` });
+    ids.add(m.id);
+  }
+  if (!ids.has(c.default_model)) ctx.addIssue({ code: "custom", path: ["default_model"], message: `default_model ${c.default_model} is not in models` });
+});
+export type ModelCatalog = z.infer<typeof ModelCatalog>;
+
+/** Cost in USD of a call, priced from the catalog entry of the model that served it. */
+export function priceUsage(entry: Pick<ModelEntry, "pricing">, usage: { input_tokens: number; output_tokens: number; cached_tokens?: number }): number {
+  const cached = Math.min(usage.cached_tokens ?? 0, usage.input_tokens);
+  const usd = ((usage.input_tokens - cached) * entry.pricing.input + cached * entry.pricing.cached_input + usage.output_tokens * entry.pricing.output) / 1_000_000;
+  return Math.round(usd * 1e9) / 1e9;
+}

@@ -1,0 +1,44 @@
+import { z } from "zod";
+import { CreateJobRequest } from "./jobs";
+import { UsageEvent } from "./usage";
+
+/** W3C trace context carried inside job data so one trace spans gateway → queue → workers. */
+export const TraceCarrier = z.record(z.string(), z.string()).default({});
+
+export const RouteJobPayload = z.object({
+  job_id: z.string(),
+  tenant_id: z.string(),
+  deployment_id: z.string(),
+  api_key_id: z.string().nullable(),
+  request: CreateJobRequest,
+  created_at: z.string(),
+  trace: TraceCarrier,
+});
+export type RouteJobPayload = z.infer<typeof RouteJobPayload>;
+
+export const RagJobPayload = z.object({ job_id: z.string(), tenant_id: z.string(), collection: z.string(), query: z.string(), top_k: z.number().int(), trace: TraceCarrier });
+export type RagJobPayload = z.infer<typeof RagJobPayload>;
+
+export const IndexJobPayload = z.object({ tenant_id: z.string(), collection: z.string(), document_id: z.string(), trace: TraceCarrier });
+export type IndexJobPayload = z.infer<typeof IndexJobPayload>;
+
+export interface RetryPolicy {
+  /** BullMQ attempts (including the first). */
+  attempts: number;
+  backoff: { type: "exponential" | "fixed"; delay: number };
+}
+
+/**
+ * Every queue: its payload schema and retry policy. Typed `enqueue`/`defineProcessor` in
+ * `@switchyard/queue` infer payloads from this, so nothing calls `queue.add(string, any)`.
+ */
+export const queueCatalog = {
+  "ai-route": { schema: RouteJobPayload, retry: { attempts: 3, backoff: { type: "exponential", delay: 1000 } } },
+  "ai-rag": { schema: RagJobPayload, retry: { attempts: 3, backoff: { type: "exponential", delay: 500 } } },
+  "ai-index": { schema: IndexJobPayload, retry: { attempts: 5, backoff: { type: "exponential", delay: 2000 } } },
+  "ai-usage": { schema: UsageEvent, retry: { attempts: 20, backoff: { type: "exponential", delay: 1000 } } },
+} as const satisfies Record<string, { schema: z.ZodType; retry: RetryPolicy }>;
+
+export type QueueName = keyof typeof queueCatalog;
+export type QueuePayload<Q extends QueueName> = z.infer<(typeof queueCatalog)[Q]["schema"]>;
+export const QUEUE_NAMES = Object.keys(queueCatalog) as QueueName[];

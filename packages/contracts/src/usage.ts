@@ -1,0 +1,29 @@
+import { z } from "zod";
+import { JobStatus, JobView, UsageProvenance } from "./jobs";
+
+/** What a router-worker reports for one (job, attempt); the aggregator writes it once. */
+export const UsageEvent = z.object({
+  job_id: z.string(),
+  attempt: z.number().int().min(1),
+  tenant_id: z.string(),
+  deployment_id: z.string(),
+  api_key_id: z.string().nullable(),
+  requested_model: z.string(),
+  served_model: z.string(),
+  provider: z.string(),
+  status: JobStatus,
+  input_tokens: z.number().int().nonnegative(),
+  output_tokens: z.number().int().nonnegative(),
+  cached_tokens: z.number().int().nonnegative().default(0),
+  cost_usd: z.number().nonnegative(),
+  provenance: UsageProvenance,
+  ttft_ms: z.number().int().nonnegative().nullable(),
+  latency_ms: z.number().int().nonnegative(),
+  fallbacks: z.number().int().nonnegative().default(0),
+  features: z.array(z.string()).default([]),
+  rag: z.object({ hit: z.boolean(), citations: z.number().int().nonnegative() }).nullable().default(null),
+  occurred_at: z.string(),
+  /** The finished job, when this attempt made the terminal transition: the aggregator stores it in Postgres. */
+  job: JobView.nullable().default(null),
+});
+export type UsageEvent = z.infer<typeof UsageEvent>;

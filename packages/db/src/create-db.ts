@@ -1,0 +1,21 @@
+import { Kysely, PostgresDialect } from "kysely";
+import pg from "pg";
+import type { Database } from "./schema";
+
+// bigint (int8) comes back as string by default; counts we keep fit in a double.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export interface DbOptions {
+  connectionString: string;
+  /** Pool size. Default 10. */
+  max?: number;
+  /** Called on idle-client errors (e.g. Postgres restarted) instead of crashing the process. */
+  onError?: (err: Error) => void;
+}
+
+/** A kysely instance over a `pg` pool. The pool reconnects on its own after Postgres comes back. */
+export function createDb(opts: DbOptions): Kysely<Database> {
+  const pool = new pg.Pool({ connectionString: opts.connectionString, max: opts.max ?? 10, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 });
+  pool.on("error", (err) => opts.onError?.(err));
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}

@@ -1,0 +1,55 @@
+import type { JobView } from "@switchyard/contracts";
+import type { Kysely } from "kysely";
+import type { Database } from "./schema";
+
+export interface JobRecordInput {
+  view: JobView;
+  tenant_id: string;
+  deployment_id: string;
+  api_key_id: string | null;
+}
+
+/** Store a finished job (idempotent: a re-delivered finish overwrites with the same terminal state). */
+export async function saveFinishedJob(db: Kysely<Database>, j: JobRecordInput): Promise<void> {
+  const v = j.view;
+  const row = {
+    id: v.id,
+    tenant_id: j.tenant_id,
+    deployment_id: j.deployment_id,
+    api_key_id: j.api_key_id,
+    status: v.status,
+    model: v.model,
+    served_model: v.served_model,
+    output: v.output ? JSON.stringify(v.output) : null,
+    usage: v.usage ? JSON.stringify(v.usage) : null,
+    routing: JSON.stringify(v.routing),
+    error: v.error ? JSON.stringify(v.error) : null,
+    metadata: v.metadata ? JSON.stringify(v.metadata) : null,
+    created_at: v.created_at,
+    started_at: v.started_at,
+    completed_at: v.completed_at,
+  };
+  await db.insertInto("jobs").values(row).onConflict((oc) => oc.column("id").doUpdateSet(row)).execute();
+}
+
+/** A stored job, only if it belongs to `tenantId` (another tenant's job is "not found"). */
+export async function findJob(db: Kysely<Database>, tenantId: string, id: string): Promise<JobView | undefined> {
+  const r = await db.selectFrom("jobs").selectAll().where("id", "=", id).where("tenant_id", "=", tenantId).executeTakeFirst();
+  if (!r) return undefined;
+  const iso = (d: Date | null) => (d ? d.toISOString() : null);
+  return {
+    id: r.id,
+    object: "job",
+    status: r.status as JobView["status"],
+    model: r.model,
+    served_model: r.served_model,
+    created_at: r.created_at.toISOString(),
+    started_at: iso(r.started_at),
+    completed_at: iso(r.completed_at),
+    output: (r.output as JobView["output"]) ?? null,
+    usage: (r.usage as JobView["usage"]) ?? null,
+    routing: (r.routing as JobView["routing"]) ?? { decision: null, fallbacks: [] },
+    error: (r.error as JobView["error"]) ?? null,
+    metadata: (r.metadata as JobView["metadata"]) ?? null,
+  };
+}

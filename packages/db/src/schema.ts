@@ -1,0 +1,121 @@
+import type { ColumnType, Generated, JSONColumnType } from "kysely";
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+type Json<T extends object | null> = JSONColumnType<T, string, string>;
+
+export interface TenantsTable {
+  id: string;
+  name: string;
+  timezone: string;
+  billing_mode: "postpaid" | "prepaid";
+  created_at: Timestamp;
+}
+
+export interface DeploymentsTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  type: "public" | "internal" | "hybrid";
+  is_default: boolean;
+  features: Json<Record<string, boolean>>;
+  rate_limits: Json<Record<string, number>>;
+  budget: Json<Record<string, unknown> | null>;
+  model_preference: string | null;
+  allowed_origins: Json<string[]>;
+  allowed_source_domains: Json<string[]>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  tenant_id: string;
+  deployment_id: string | null;
+  name: string;
+  kind: "secret" | "publishable";
+  /** sha256 of the secret part, hex. The key itself is never stored. */
+  secret_hash: string;
+  scopes: Json<string[]>;
+  expires_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+  last_used_at: NullableTimestamp;
+  created_at: Timestamp;
+}
+
+export interface AuditLogTable {
+  id: Generated<string>;
+  actor_key_id: string | null;
+  tenant_id: string | null;
+  action: string;
+  target_type: string;
+  target_id: string;
+  before: Json<object> | null;
+  after: Json<object> | null;
+  created_at: Timestamp;
+}
+
+export interface JobsTable {
+  id: string;
+  tenant_id: string;
+  deployment_id: string;
+  api_key_id: string | null;
+  status: string;
+  model: string;
+  served_model: string | null;
+  output: Json<object> | null;
+  usage: Json<object> | null;
+  routing: Json<object>;
+  error: Json<object> | null;
+  metadata: Json<object> | null;
+  created_at: Timestamp;
+  started_at: NullableTimestamp;
+  completed_at: NullableTimestamp;
+}
+
+export interface UsageEventsTable {
+  job_id: string;
+  attempt: number;
+  tenant_id: string;
+  deployment_id: string;
+  api_key_id: string | null;
+  requested_model: string;
+  served_model: string;
+  provider: string;
+  status: string;
+  input_tokens: number;
+  output_tokens: number;
+  cached_tokens: number;
+  /** numeric(18,9); pg returns numerics as strings. */
+  cost_usd: ColumnType<string, number | string, number | string>;
+  provenance: string;
+  ttft_ms: number | null;
+  latency_ms: number;
+  fallbacks: number;
+  features: Json<string[]>;
+  rag: Json<object> | null;
+  occurred_at: Timestamp;
+  inserted_at: Timestamp;
+}
+
+export interface UsageDailyTable {
+  tenant_id: string;
+  deployment_id: string;
+  model: string;
+  day: ColumnType<string, string, string>;
+  requests: ColumnType<string, number, number>;
+  errors: ColumnType<string, number, number>;
+  input_tokens: ColumnType<string, number, number>;
+  output_tokens: ColumnType<string, number, number>;
+  cost_usd: ColumnType<string, number | string, number | string>;
+}
+
+export interface Database {
+  tenants: TenantsTable;
+  deployments: DeploymentsTable;
+  api_keys: ApiKeysTable;
+  audit_log: AuditLogTable;
+  jobs: JobsTable;
+  usage_events: UsageEventsTable;
+  usage_daily: UsageDailyTable;
+}

@@ -1,0 +1,5 @@
+export * from "./types";
+export * from "./simulated";
+export * from "./openai";
+export * from "./catalog";
+export * from "./registry";

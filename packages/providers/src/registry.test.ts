@@ -1,0 +1,42 @@
+import type { ModelEntry } from "@switchyard/contracts";
+import { createProviderRegistry } from "./registry";
+
+const entry = (over: Partial<ModelEntry>): ModelEntry => ({
+  id: "m", provider: "simulated", upstream_model: "m", tier: "flash", capabilities: { vision: false, long_context: false },
+  context_window: 1000, max_output_tokens: 100, pricing: { input: 1, output: 1, cached_input: 0 }, ...over,
+});
+
+describe("createProviderRegistry", () => {
+  it("serves every entry with the simulated provider when no provider is configured", async () => {
+    const reg = createProviderRegistry({ simulatedRandom: () => 0.99 });
+    for (const provider of ["simulated", "openai", "anthropic", "gemini"] as const) {
+      const r = reg.forModel(entry({ provider, simulated: { ttft_ms: 0, tokens_per_second: 1e6, failure_rate: 0 } }));
+      expect(r.simulated).toBe(true);
+      expect(r.provider.name).toBe("simulated");
+      const out = await r.provider.chat({ model: "m", messages: [{ role: "user", content: "hi" }] });
+      expect(out.usage?.outputTokens).toBeGreaterThan(0);
+    }
+    await reg.close();
+  });
+
+  it("uses the entry's simulated behaviour, with the injected random", async () => {
+    const reg = createProviderRegistry({ simulatedRandom: () => 0 });
+    const failing = reg.forModel(entry({ simulated: { ttft_ms: 0, tokens_per_second: 1e6, failure_rate: 0.5 } }));
+    await expect(failing.provider.chat({ model: "m", messages: [{ role: "user", content: "hi" }] })).rejects.toMatchObject({ kind: "server_error", status: 503 });
+    const healthy = reg.forModel(entry({ simulated: { ttft_ms: 0, tokens_per_second: 1e6, failure_rate: 0 } }));
+    await expect(healthy.provider.chat({ model: "m", messages: [{ role: "user", content: "hi" }] })).resolves.toMatchObject({ finishReason: "stop" });
+  });
+
+  it("creates the OpenAI provider once when a key is configured, and not for an empty key", async () => {
+    const reg = createProviderRegistry({ openai: { baseUrl: "http://127.0.0.1:9/v1", apiKey: "sk-test" } });
+    const a = reg.forModel(entry({ provider: "openai", id: "gpt-4o-mini" }));
+    const b = reg.forModel(entry({ provider: "openai", id: "gpt-4.1" }));
+    expect(a.simulated).toBe(false);
+    expect(a.provider.name).toBe("openai");
+    expect(b.provider).toBe(a.provider);
+    expect(reg.forModel(entry({ provider: "simulated" })).simulated).toBe(true);
+    await reg.close();
+    const noKey = createProviderRegistry({ openai: { baseUrl: "http://127.0.0.1:9/v1", apiKey: "" } });
+    expect(noKey.forModel(entry({ provider: "openai" })).simulated).toBe(true);
+  });
+});

@@ -1,0 +1,78 @@
+import type { ModelEntry, ProviderName } from "@switchyard/contracts";
+import { createOpenAIProvider, type OpenAIProviderOptions } from "./openai";
+import { createSimulatedProvider } from "./simulated";
+import type { ChatProvider } from "./types";
+
+/** Options of {@link createProviderRegistry}. A provider without options is served by `simulated`. */
+export interface ProviderRegistryOptions {
+  /** OpenAI or any OpenAI-compatible API; needs a non-empty `apiKey` to be used. */
+  openai?: OpenAIProviderOptions;
+  /** Randomness for the simulated providers' failure injection. Default `Math.random`. */
+  simulatedRandom?: () => number;
+}
+
+/** The provider that serves one catalog entry; `simulated` is true when no real API is configured for it. */
+export interface ResolvedProvider {
+  provider: ChatProvider;
+  simulated: boolean;
+}
+
+export interface ProviderRegistry {
+  /** The provider for a catalog entry: the real one when configured, else the simulated one. */
+  forModel(entry: ModelEntry): ResolvedProvider;
+  /** Closes every connection pool the registry opened. */
+  close(): Promise<void>;
+}
+
+interface RealProvider extends ChatProvider {
+  close?(): Promise<void>;
+}
+
+type Factory = (opts: ProviderRegistryOptions) => RealProvider | null;
+
+// One explicit entry per provider name; `null` means "not configured here → simulated".
+// Anthropic and Gemini adapters plug in here when they exist.
+const factories: Record<ProviderName, Factory> = {
+  simulated: () => null,
+  openai: (opts) => (opts.openai && opts.openai.apiKey !== "" ? createOpenAIProvider(opts.openai) : null),
+  anthropic: () => null,
+  gemini: () => null,
+};
+
+/**
+ * Maps catalog entries to providers. Each real provider (and its connection pool) is created
+ * once, on first use; simulated providers are cached per behaviour. With no keys at all every
+ * entry is simulated, so the gateway still answers.
+ */
+export function createProviderRegistry(opts: ProviderRegistryOptions = {}): ProviderRegistry {
+  const real = new Map<ProviderName, RealProvider | null>();
+  const simulated = new Map<string, ChatProvider>();
+
+  function realFor(name: ProviderName): RealProvider | null {
+    if (!real.has(name)) real.set(name, factories[name](opts));
+    return real.get(name) ?? null;
+  }
+
+  function simulatedFor(entry: ModelEntry): ChatProvider {
+    const behaviour = entry.simulated ?? {};
+    const key = JSON.stringify(behaviour);
+    let provider = simulated.get(key);
+    if (!provider) {
+      provider = createSimulatedProvider(behaviour, { random: opts.simulatedRandom });
+      simulated.set(key, provider);
+    }
+    return provider;
+  }
+
+  return {
+    forModel(entry) {
+      const provider = entry.provider === "simulated" ? null : realFor(entry.provider);
+      return provider ? { provider, simulated: false } : { provider: simulatedFor(entry), simulated: true };
+    },
+    async close() {
+      const open = [...real.values()];
+      real.clear();
+      await Promise.all(open.map((p) => p?.close?.()));
+    },
+  };
+}

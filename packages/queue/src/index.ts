@@ -1,0 +1,5 @@
+export * from "./redis";
+export * from "./keys";
+export * from "./queues";
+export * from "./job-store";
+export * from "./queue-metrics";

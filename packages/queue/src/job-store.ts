@@ -1,0 +1,177 @@
+import { JobEvent, JobView, isTerminalStatus, type JobStatus } from "@switchyard/contracts";
+import type { Redis } from "ioredis";
+import { APPEND, CREATE_JOB, FINISH, START_ATTEMPT, TRANSITION } from "./job-store-scripts";
+import type { RedisKeys } from "./keys";
+
+export interface StoredJob {
+  view: JobView;
+  tenantId: string;
+  deploymentId: string;
+  apiKeyId: string | null;
+  status: JobStatus;
+}
+
+export interface StreamedEvent {
+  id: string;
+  event: JobEvent;
+}
+
+export type CreateResult = { kind: "created" } | { kind: "exists"; jobId: string; bodyHash: string };
+export type FinishResult = { kind: "finished"; eventId: string } | { kind: "already_terminal"; status: JobStatus } | { kind: "missing" };
+
+type Scripted = Redis & {
+  syCreateJob(k1: string, k2: string, ...argv: string[]): Promise<string[]>;
+  syTransition(k1: string, k2: string, ...argv: string[]): Promise<string | null>;
+  syAppend(k1: string, k2: string, ...argv: string[]): Promise<string | null>;
+  syFinish(k1: string, k2: string, ...argv: string[]): Promise<string | [string, string] | null>;
+  syStartAttempt(k1: string): Promise<[number, number, string, string] | null>;
+};
+
+export interface JobStoreOptions {
+  redis: Redis;
+  keys: RedisKeys;
+  /** How long a finished job's hash and event stream stay in Redis. Default 24 h. */
+  retentionSeconds?: number;
+  /** Approximate cap on events per job stream. Default 100 000. */
+  maxEventsPerJob?: number;
+}
+
+/**
+ * A job's live state (a Redis hash) and its event stream (a Redis Stream). Events are written
+ * here before any socket sees them, so a reconnecting client can always resume.
+ */
+export class JobStore {
+  private readonly redis: Scripted;
+  private readonly keys: RedisKeys;
+  private readonly retention: number;
+  private readonly maxlen: string;
+
+  constructor(opts: JobStoreOptions) {
+    this.redis = opts.redis as Scripted;
+    this.keys = opts.keys;
+    this.retention = opts.retentionSeconds ?? 24 * 3600;
+    this.maxlen = String(opts.maxEventsPerJob ?? 100_000);
+    const r = opts.redis;
+    if (!("syCreateJob" in r)) {
+      r.defineCommand("syCreateJob", { numberOfKeys: 2, lua: CREATE_JOB });
+      r.defineCommand("syTransition", { numberOfKeys: 2, lua: TRANSITION });
+      r.defineCommand("syAppend", { numberOfKeys: 2, lua: APPEND });
+      r.defineCommand("syFinish", { numberOfKeys: 2, lua: FINISH });
+      r.defineCommand("syStartAttempt", { numberOfKeys: 1, lua: START_ATTEMPT });
+    }
+  }
+
+  /** Create a job hash; with `idempotency`, claim the key atomically or report the job that holds it. */
+  async create(input: {
+    view: JobView;
+    tenantId: string;
+    deploymentId: string;
+    apiKeyId: string | null;
+    payload: unknown;
+    idempotency?: { key: string; bodyHash: string; ttlSeconds: number };
+  }): Promise<CreateResult> {
+    const idemKey = input.idempotency ? this.keys.idempotency(input.tenantId, input.idempotency.key) : "";
+    const r = await this.redis.syCreateJob(
+      this.keys.job(input.view.id),
+      idemKey,
+      input.view.id,
+      input.idempotency?.bodyHash ?? "",
+      String(input.idempotency?.ttlSeconds ?? 0),
+      input.tenantId,
+      input.deploymentId,
+      input.apiKeyId ?? "",
+      JSON.stringify(input.view),
+      JSON.stringify(input.payload),
+    );
+    if (r[0] === "exists") return { kind: "exists", jobId: r[1]!, bodyHash: r[2]! };
+    return { kind: "created" };
+  }
+
+  /** Undo a create whose enqueue failed, so the idempotency key can be used again. */
+  async discard(jobId: string, tenantId: string, idempotencyKey?: string): Promise<void> {
+    const keys = [this.keys.job(jobId), this.keys.events(jobId)];
+    if (idempotencyKey) keys.push(this.keys.idempotency(tenantId, idempotencyKey));
+    await this.redis.del(...keys);
+  }
+
+  async get(jobId: string): Promise<StoredJob | null> {
+    const h = await this.redis.hmget(this.keys.job(jobId), "view", "tenant_id", "deployment_id", "api_key_id", "status");
+    const [view, tenantId, deploymentId, apiKeyId, status] = h;
+    if (!view || !tenantId || !deploymentId || !status) return null;
+    return { view: JobView.parse(JSON.parse(view)), tenantId, deploymentId, apiKeyId: apiKeyId || null, status: status as JobStatus };
+  }
+
+  /** The route payload stored with the job (used to re-run it). */
+  async payload(jobId: string): Promise<unknown> {
+    const p = await this.redis.hget(this.keys.job(jobId), "payload");
+    return p ? JSON.parse(p) : null;
+  }
+
+  /** Count a started attempt: returns its number and how many deltas earlier attempts streamed. */
+  async startAttempt(jobId: string): Promise<{ attempt: number; earlierDeltas: number; status: JobStatus; pendingUsage: unknown } | null> {
+    const r = await this.redis.syStartAttempt(this.keys.job(jobId));
+    if (!r) return null;
+    return { attempt: Number(r[0]), earlierDeltas: Number(r[1]), status: r[2] as JobStatus, pendingUsage: r[3] ? JSON.parse(r[3]) : null };
+  }
+
+  /** The parked usage event was enqueued: forget it. */
+  async usageHandedOn(jobId: string): Promise<void> {
+    await this.redis.hdel(this.keys.job(jobId), "pending_usage");
+  }
+
+  /** Non-terminal status change with a `status` event; false when the job already ended. */
+  async transition(view: JobView, event: JobEvent): Promise<string | null> {
+    if (isTerminalStatus(view.status)) throw new Error("use finish() for terminal statuses");
+    return this.redis.syTransition(this.keys.job(view.id), this.keys.events(view.id), view.status, JSON.stringify(view), JSON.stringify(event), this.maxlen);
+  }
+
+  /** Append a non-terminal event; null when the job already ended (a canceled job's late deltas are dropped). */
+  async append(jobId: string, event: JobEvent): Promise<string | null> {
+    if (event.type === "done" || event.type === "error") throw new Error("terminal events go through finish()");
+    return this.redis.syAppend(this.keys.job(jobId), this.keys.events(jobId), JSON.stringify(event), event.type === "delta" ? "1" : "0", this.maxlen);
+  }
+
+  /** The single terminal transition; a second caller learns the status the job already has. */
+  async finish(view: JobView, event: JobEvent, pendingUsage?: unknown): Promise<FinishResult> {
+    if (!isTerminalStatus(view.status)) throw new Error("finish() needs a terminal status");
+    const r = await this.redis.syFinish(
+      this.keys.job(view.id),
+      this.keys.events(view.id),
+      view.status,
+      JSON.stringify(view),
+      JSON.stringify(event),
+      String(this.retention),
+      this.maxlen,
+      pendingUsage === undefined ? "" : JSON.stringify(pendingUsage),
+    );
+    if (r === null) return { kind: "missing" };
+    if (Array.isArray(r)) return { kind: "already_terminal", status: r[1] as JobStatus };
+    return { kind: "finished", eventId: r };
+  }
+
+  /**
+   * Events after `afterId` ("0" for all). With `blockMs`, waits for new ones on `conn`, which
+   * must be a connection of the caller's own (a blocking read holds it).
+   */
+  async readEvents(jobId: string, afterId: string, opts: { count?: number; blockMs?: number; conn?: Redis } = {}): Promise<StreamedEvent[]> {
+    const conn = opts.conn ?? this.redis;
+    const count = String(opts.count ?? 500);
+    const res =
+      opts.blockMs !== undefined
+        ? await conn.xread("COUNT", count, "BLOCK", opts.blockMs, "STREAMS", this.keys.events(jobId), afterId)
+        : await conn.xread("COUNT", count, "STREAMS", this.keys.events(jobId), afterId);
+    if (!res) return [];
+    const out: StreamedEvent[] = [];
+    for (const [, entries] of res) {
+      for (const [id, fields] of entries) {
+        const raw = fields[1];
+        if (raw) out.push({ id, event: JobEvent.parse(JSON.parse(raw)) });
+      }
+    }
+    return out;
+  }
+
+  async eventStreamExists(jobId: string): Promise<boolean> {
+    return (await this.redis.exists(this.keys.events(jobId))) === 1;
+  }
+}

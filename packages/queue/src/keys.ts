@@ -1,0 +1,22 @@
+/**
+ * Every Redis key Switchyard writes, under one hash-tagged prefix (`{sy}` by default) so Lua
+ * scripts that touch several keys work on Redis Cluster too. BullMQ gets the same prefix.
+ */
+export class RedisKeys {
+  readonly bullPrefix: string;
+  constructor(readonly prefix: string) {
+    this.bullPrefix = `{${prefix}}`;
+  }
+  job(id: string): string {
+    return `${this.bullPrefix}:job:${id}`;
+  }
+  events(id: string): string {
+    return `${this.bullPrefix}:events:${id}`;
+  }
+  idempotency(tenantId: string, key: string): string {
+    return `${this.bullPrefix}:idem:${tenantId}:${key}`;
+  }
+  cancelChannel(): string {
+    return `${this.bullPrefix}:cancel`;
+  }
+}

@@ -1,0 +1,5 @@
+export * from "./metric-names";
+export * from "./metrics";
+export * from "./logger";
+export * from "./tracing";
+export * from "./metrics-server";

@@ -1,0 +1,35 @@
+/** Prometheus metric names (DESIGN.md "Observability"), in one place. */
+export const MetricNames = {
+  queueDepth: "ai_queue_depth_total",
+  queueEnqueue: "ai_queue_enqueue_total",
+  queueDequeue: "ai_queue_dequeue_total",
+  queueWorkers: "ai_queue_workers",
+  httpRequests: "http_requests_total",
+  httpRequestDuration: "http_request_duration_seconds",
+  jobTtft: "ai_job_ttft_seconds",
+  jobDuration: "ai_job_duration_seconds",
+  tokens: "ai_tokens_total",
+  cost: "ai_cost_usd_total",
+  modelSelected: "ai_model_selected_total",
+  fallback: "ai_fallback_total",
+  ragRequests: "ai_rag_requests_total",
+  streamStalls: "ai_stream_stalls_total",
+  circuitBreakerState: "circuit_breaker_state",
+  sseConnections: "ai_sse_connections",
+  budgetUsedRatio: "budget_used_ratio",
+  rateLimitRejections: "rate_limit_rejections_total",
+  usageRowsInserted: "ai_usage_rows_inserted_total",
+  usageDuplicates: "ai_usage_duplicates_total",
+  jobsFinished: "ai_jobs_finished_total",
+} as const;
+
+/** Span/log attribute names (dotted). */
+export const AttrNames = {
+  jobId: "switchyard.job.id",
+  tenantId: "switchyard.tenant.id",
+  deploymentId: "switchyard.deployment.id",
+  model: "switchyard.model",
+  servedModel: "switchyard.served_model",
+  attempt: "switchyard.attempt",
+  queue: "messaging.destination.name",
+} as const;

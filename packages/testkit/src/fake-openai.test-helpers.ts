@@ -1,0 +1,82 @@
+/**
+ * Wire-format builders for the fake OpenAI server (`fake-openai.ts`): the exact JSON shapes of
+ * chat.completion, chat.completion.chunk, usage, error and embedding objects.
+ */
+
+/** Default `error.type`/`error.code` per status, as OpenAI sends them. */
+export function defaultErrorFields(status: number): { type: string; code: string | null; message: string } {
+  switch (status) {
+    case 400: return { type: "invalid_request_error", code: "context_length_exceeded", message: "This model's maximum context length is 8192 tokens. However, your messages resulted in 8227 tokens. Please reduce the length of the messages." };
+    case 401: return { type: "invalid_request_error", code: "invalid_api_key", message: "Incorrect API key provided: sk-fake***. You can find your API key at https://platform.openai.com/account/api-keys." };
+    case 403: return { type: "request_forbidden", code: "unsupported_country_region_territory", message: "Country, region, or territory not supported" };
+    case 404: return { type: "invalid_request_error", code: "model_not_found", message: "The model `gpt-9` does not exist or you do not have access to it." };
+    case 429: return { type: "tokens", code: "rate_limit_exceeded", message: "Rate limit reached for gpt-4o-mini in organization org-fake on tokens per min (TPM): Limit 30000, Used 29000, Requested 2000. Please try again in 2s." };
+    case 503: return { type: "service_unavailable_error", code: "server_is_overloaded", message: "The server is overloaded or not ready yet." };
+    default: return status >= 500
+      ? { type: "server_error", code: null, message: "The server had an error processing your request. Sorry about that!" }
+      : { type: "invalid_request_error", code: null, message: `Request failed with status ${status}.` };
+  }
+}
+
+/** `{"error": {...}}` with all four keys, as the OpenAPI schema requires. */
+export function errorBody(fields: { message: string; type: string; code: string | null; param?: string | null }): string {
+  return JSON.stringify({ error: { message: fields.message, type: fields.type, param: fields.param ?? null, code: fields.code } });
+}
+
+/** Full `usage` object with the detail objects the current API returns. */
+export function usageObject(promptTokens: number, completionTokens: number): Record<string, unknown> {
+  return {
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    total_tokens: promptTokens + completionTokens,
+    prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+  };
+}
+
+/** Splits a reply into word pieces ("Hello", " world", "!") whose concatenation is the reply. */
+export function replyPieces(reply: string): string[] {
+  return reply.match(/\s*\S+(?:\s+$)?/g) ?? [];
+}
+
+/** Prompt tokens as the fake counts them: ceil(characters / 4) over every text content. */
+export function countPromptTokens(messages: unknown): number {
+  let chars = 0;
+  if (!Array.isArray(messages)) return 0;
+  for (const m of messages as Array<{ content?: unknown }>) {
+    if (typeof m.content === "string") chars += m.content.length;
+    else if (Array.isArray(m.content)) {
+      for (const part of m.content as Array<{ text?: unknown }>) if (typeof part.text === "string") chars += part.text.length;
+    }
+  }
+  return Math.ceil(chars / 4);
+}
+
+const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/** The `obfuscation` padding OpenAI adds to stream chunks (random on the wire; stable here). */
+export function obfuscation(seq: number): string {
+  const len = 2 + (seq % 11);
+  let out = "";
+  for (let i = 0; i < len; i++) out += ALPHABET[(seq * 7 + i * 13) % ALPHABET.length];
+  return out;
+}
+
+/** A deterministic unit vector for a text (same text → same vector). */
+export function embeddingFor(text: string, dimensions: number): number[] {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  const v: number[] = [];
+  for (let i = 0; i < dimensions; i++) {
+    h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) >>> 0;
+    h = (h + 0x6d2b79f5) >>> 0;
+    v.push((h / 4294967296) * 2 - 1);
+  }
+  const norm = Math.hypot(...v) || 1;
+  return v.map((x) => Math.fround(x / norm));
+}
+
+/** Packed little-endian float32, base64-encoded: the `encoding_format: "base64"` form. */
+export function embeddingBase64(v: number[]): string {
+  return Buffer.from(new Float32Array(v).buffer).toString("base64");
+}

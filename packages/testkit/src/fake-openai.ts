@@ -1,0 +1,306 @@
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import {
+  countPromptTokens, defaultErrorFields, embeddingBase64, embeddingFor, errorBody, obfuscation, replyPieces, usageObject,
+} from "./fake-openai.test-helpers";
+
+/** One request the fake received, body parsed as JSON (undefined when empty or not JSON). */
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: unknown;
+}
+
+/**
+ * How the fake answers chat (and, for `error`, embeddings) requests. `chunks` counts SSE `data:`
+ * events already written when the fault happens (the role chunk is the first).
+ * - `error`: that status with OpenAI's error body (defaults per status) and extra `headers`.
+ * - `cut_after`: destroys the socket mid-stream. `malformed_after`: sends a chunk that is not JSON.
+ * - `stall_after`: stops sending but keeps the socket open. `stream_error_after`: `data: {"error":…}`.
+ * - `slow`: `delayMs` (default 200) before every chunk after the first, so a client can cancel.
+ */
+export type FakeOpenAIMode =
+  | { kind: "ok" }
+  | { kind: "error"; status: number; type?: string; code?: string | null; message?: string; headers?: Record<string, string> }
+  | { kind: "cut_after"; chunks: number }
+  | { kind: "malformed_after"; chunks: number }
+  | { kind: "stall_after"; chunks: number }
+  | { kind: "stream_error_after"; chunks: number; type?: string; message?: string }
+  | { kind: "slow"; delayMs?: number };
+
+/** Options of {@link startFakeOpenAI}. */
+export interface FakeOpenAIOptions {
+  /** Answer text, or a function of the request. Default `"Hello from the fake OpenAI server."`. */
+  reply?: string | ((req: RecordedRequest) => string);
+  /** Delay before each stream chunk after the first. Default 0. */
+  chunkDelayMs?: number;
+  /** Initial mode. Default `{ kind: "ok" }`. */
+  mode?: FakeOpenAIMode;
+  /** When set, any other bearer token gets 401 `invalid_api_key`. Default: any non-empty key. */
+  apiKey?: string;
+  /** SSE line ending. Default `"\n"`; `"\r\n"` exercises CRLF parsing. */
+  lineEnding?: "\n" | "\r\n";
+  /** Write each SSE event in pieces of this many bytes (splitting UTF-8 sequences). Default: whole events. */
+  fragmentBytes?: number;
+  /** Ids listed by `GET /v1/models`. */
+  models?: string[];
+  /** Embedding length when the request has no `dimensions`. Default 8. */
+  embeddingDimensions?: number;
+}
+
+/** A running fake. `url` is the base URL including `/v1`, as `OPENAI_BASE_URL` would be. */
+export interface FakeOpenAI {
+  url: string;
+  requests: RecordedRequest[];
+  /** TCP connections accepted so far (keep-alive reuse keeps this low). */
+  connections(): number;
+  /** Sockets closed so far, by either side. */
+  closedSockets(): number;
+  /** Responses the client closed before they ended (a cut made by the fake itself is not counted). */
+  abortedRequests(): number;
+  /** Resolves once `abortedRequests() >= count` (default 1); rejects after `timeoutMs` (default 5000). */
+  waitForClientAbort(timeoutMs?: number, count?: number): Promise<void>;
+  setMode(mode: FakeOpenAIMode): void;
+  close(): Promise<void>;
+}
+
+const DEFAULT_MODELS = ["gpt-4o-mini", "gpt-4.1-nano", "gpt-4.1", "text-embedding-3-small"];
+
+/** Starts a real HTTP server on 127.0.0.1 (random port) that speaks OpenAI's wire format. */
+export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
+  let mode: FakeOpenAIMode = opts.mode ?? { kind: "ok" };
+  const le = opts.lineEnding ?? "\n";
+  const requests: RecordedRequest[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  const cutByUs = new WeakSet<ServerResponse>();
+  const waiters: Array<{ count: number; resolve: () => void }> = [];
+  let connections = 0;
+  let closed = 0;
+  let aborted = 0;
+  let seq = 0;
+  let closing = false;
+
+  const delay = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        resolve();
+      }, ms);
+      timers.add(t);
+    });
+
+  const headersFor = (n: number, extra: Record<string, string> = {}): Record<string, string> => ({
+    "x-request-id": `req_${n.toString(16).padStart(24, "0")}`,
+    "openai-version": "2020-10-01",
+    "openai-organization": "org-fake",
+    "openai-processing-ms": "7",
+    "x-ratelimit-limit-requests": "10000",
+    "x-ratelimit-remaining-requests": String(Math.max(0, 9999 - n)),
+    "x-ratelimit-reset-requests": "6ms",
+    "x-ratelimit-limit-tokens": "30000000",
+    "x-ratelimit-remaining-tokens": "29999000",
+    "x-ratelimit-reset-tokens": "2ms",
+    ...extra,
+  });
+
+  function sendJson(res: ServerResponse, status: number, n: number, body: string, extra?: Record<string, string>): void {
+    res.writeHead(status, { ...headersFor(n, extra), "content-type": "application/json" });
+    res.end(body);
+  }
+
+  function sendError(res: ServerResponse, n: number, status: number, fields: Partial<{ type: string; code: string | null; message: string; param: string | null }> = {}, extra?: Record<string, string>): void {
+    sendJson(res, status, n, errorBody({ ...defaultErrorFields(status), ...fields }), extra);
+  }
+
+  // Resolves once the bytes are handed to the kernel, so a following socket.destroy() cannot drop them.
+  const flushWrite = (res: ServerResponse, data: string | Buffer): Promise<void> =>
+    new Promise((resolve) => {
+      res.write(data, () => resolve());
+    });
+
+  async function write(res: ServerResponse, text: string): Promise<void> {
+    if (!opts.fragmentBytes) {
+      await flushWrite(res, text);
+      return;
+    }
+    const bytes = Buffer.from(text, "utf8");
+    for (let i = 0; i < bytes.length && !res.destroyed; i += opts.fragmentBytes) {
+      await flushWrite(res, bytes.subarray(i, i + opts.fragmentBytes));
+      // A pause makes the pieces leave as separate TCP segments instead of being coalesced.
+      await delay(1);
+    }
+  }
+
+  async function chat(rec: RecordedRequest, res: ServerResponse, n: number, m: FakeOpenAIMode): Promise<void> {
+    const body = rec.body as Record<string, unknown>;
+    const model = String(body.model);
+    const reply = typeof opts.reply === "function" ? opts.reply(rec) : (opts.reply ?? "Hello from the fake OpenAI server.");
+    const all = replyPieces(reply);
+    const cap = typeof body.max_completion_tokens === "number" ? body.max_completion_tokens : typeof body.max_tokens === "number" ? body.max_tokens : Infinity;
+    const pieces = all.slice(0, cap);
+    const finish = pieces.length < all.length ? "length" : "stop";
+    const usage = usageObject(countPromptTokens(body.messages), pieces.length);
+    const id = `chatcmpl-fake${n}`;
+    const created = Math.floor(Date.now() / 1000);
+    const faultAt = "chunks" in m ? m.chunks : -1;
+
+    if (body.stream !== true) {
+      if (m.kind === "stream_error_after") return sendError(res, n, 500);
+      if (m.kind === "slow") await delay(m.delayMs ?? 200);
+      const json = JSON.stringify({
+        id, object: "chat.completion", created, model,
+        choices: [{ index: 0, message: { role: "assistant", content: pieces.join(""), refusal: null, annotations: [] }, logprobs: null, finish_reason: finish }],
+        usage, service_tier: "default", system_fingerprint: "fp_fake",
+      });
+      if (m.kind === "malformed_after") return sendJson(res, 200, n, json.slice(0, Math.floor(json.length / 2)));
+      res.writeHead(200, { ...headersFor(n), "content-type": "application/json" });
+      if (m.kind === "stall_after") return void res.flushHeaders();
+      if (m.kind === "cut_after") {
+        res.write(json.slice(0, Math.floor(json.length / 2)));
+        cutByUs.add(res);
+        return void setTimeout(() => res.socket?.destroy(), 5);
+      }
+      return void res.end(json);
+    }
+
+    const streamOptions = (body.stream_options ?? {}) as { include_usage?: unknown; include_obfuscation?: unknown };
+    const includeUsage = streamOptions.include_usage === true;
+    let chunkSeq = 0;
+    const chunk = (choices: unknown[], usageValue?: unknown): string =>
+      JSON.stringify({
+        id, object: "chat.completion.chunk", created, model, service_tier: "default", system_fingerprint: "fp_fake", choices,
+        ...(includeUsage ? { usage: usageValue ?? null } : {}),
+        ...(streamOptions.include_obfuscation === false ? {} : { obfuscation: obfuscation(n * 1000 + chunkSeq++) }),
+      });
+    const choice = (delta: Record<string, unknown>, finishReason: string | null): unknown[] => [{ index: 0, delta, logprobs: null, finish_reason: finishReason }];
+    const events = [
+      chunk(choice({ role: "assistant", content: "", refusal: null }, null)),
+      ...pieces.map((p) => chunk(choice({ content: p }, null))),
+      chunk(choice({}, finish)),
+      ...(includeUsage ? [chunk([], usage)] : []),
+      "[DONE]",
+    ];
+    res.writeHead(200, { ...headersFor(n), "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" });
+    res.flushHeaders();
+    for (let i = 0; i < events.length; i++) {
+      if (res.destroyed || closing) return;
+      if (i === faultAt) {
+        if (m.kind === "cut_after") {
+          cutByUs.add(res);
+          return void res.socket?.destroy();
+        }
+        if (m.kind === "stall_after") return; // keep the socket open; the client must give up
+        if (m.kind === "stream_error_after") {
+          await write(res, `data: ${errorBody({ type: m.type ?? "server_error", code: null, message: m.message ?? "The server had an error while processing your request." })}${le}${le}`);
+          return void res.end();
+        }
+        if (m.kind === "malformed_after") await write(res, `data: {"id":"${id}","object":"chat.completion.chunk","choices":[{"delta":{"content":"tru${le}${le}`);
+      }
+      const wait = m.kind === "slow" ? (m.delayMs ?? 200) : (opts.chunkDelayMs ?? 0);
+      if (i > 0 && wait > 0) await delay(wait);
+      if (res.destroyed || closing) return;
+      await write(res, `data: ${events[i]}${le}${le}`);
+    }
+    res.end();
+  }
+
+  function route(req: IncomingMessage, res: ServerResponse, raw: string): void | Promise<void> {
+    const n = ++seq;
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    let body: unknown;
+    try {
+      body = raw === "" ? undefined : JSON.parse(raw);
+    } catch {
+      body = undefined;
+      if (req.method === "POST") return sendError(res, n, 400, { code: null, message: "We could not parse the JSON body of your request." });
+    }
+    const rec: RecordedRequest = { method: req.method ?? "GET", path, headers: req.headers, body };
+    requests.push(rec);
+    const auth = req.headers.authorization ?? "";
+    if (!auth.startsWith("Bearer ") || auth.length <= 7) return sendError(res, n, 401, { code: null, message: "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)." });
+    if (opts.apiKey !== undefined && auth !== `Bearer ${opts.apiKey}`) return sendError(res, n, 401);
+    const m = mode;
+    const b = (body ?? {}) as Record<string, unknown>;
+
+    if (req.method === "GET" && path === "/v1/models") {
+      const data = (opts.models ?? DEFAULT_MODELS).map((id) => ({ id, object: "model", created: 1686935002, owned_by: "system" }));
+      return sendJson(res, 200, n, JSON.stringify({ object: "list", data }));
+    }
+    if (req.method === "GET" && path.startsWith("/v1/models/")) {
+      const id = decodeURIComponent(path.slice("/v1/models/".length));
+      if (!(opts.models ?? DEFAULT_MODELS).includes(id)) return sendError(res, n, 404, { message: `The model \`${id}\` does not exist or you do not have access to it.` });
+      return sendJson(res, 200, n, JSON.stringify({ id, object: "model", created: 1686935002, owned_by: "system" }));
+    }
+    if (req.method === "POST" && (path === "/v1/chat/completions" || path === "/v1/embeddings") && m.kind === "error") {
+      return sendError(res, n, m.status, { ...(m.type !== undefined ? { type: m.type } : {}), ...(m.code !== undefined ? { code: m.code } : {}), ...(m.message !== undefined ? { message: m.message } : {}) }, m.headers);
+    }
+    if (req.method === "POST" && path === "/v1/chat/completions") {
+      if (typeof b.model !== "string") return sendError(res, n, 400, { code: null, param: "model", message: "you must provide a model parameter" });
+      if (!Array.isArray(b.messages) || b.messages.length === 0) return sendError(res, n, 400, { code: "empty_array", param: "messages", message: "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead." });
+      if (b.stream_options != null && b.stream !== true) return sendError(res, n, 400, { code: null, param: "stream_options", message: "The 'stream_options' parameter is only allowed when 'stream' is enabled." });
+      return chat(rec, res, n, m);
+    }
+    if (req.method === "POST" && path === "/v1/embeddings") {
+      const input = typeof b.input === "string" ? [b.input] : b.input;
+      if (typeof b.model !== "string" || !Array.isArray(input) || input.length === 0 || !input.every((x) => typeof x === "string" && x !== "")) {
+        return sendError(res, n, 400, { code: null, param: "input", message: "'input' must be a non-empty string or array of non-empty strings" });
+      }
+      const dims = typeof b.dimensions === "number" ? b.dimensions : (opts.embeddingDimensions ?? 8);
+      const data = (input as string[]).map((text, index) => {
+        const v = embeddingFor(text, dims);
+        return { object: "embedding", index, embedding: b.encoding_format === "base64" ? embeddingBase64(v) : v };
+      });
+      const tokens = countPromptTokens((input as string[]).map((content) => ({ content })));
+      return sendJson(res, 200, n, JSON.stringify({ object: "list", data, model: b.model, usage: { prompt_tokens: tokens, total_tokens: tokens } }));
+    }
+    return sendError(res, n, 404, { type: "invalid_request_error", code: "unknown_url", message: `Unknown request URL: ${req.method} ${path}.` });
+  }
+
+  const server = createServer((req, res) => {
+    res.on("close", () => {
+      if (res.writableFinished || cutByUs.has(res) || closing) return;
+      aborted++;
+      for (const w of waiters.splice(0)) if (aborted >= w.count) w.resolve(); else waiters.push(w);
+    });
+    const parts: Buffer[] = [];
+    req.on("data", (c: Buffer) => parts.push(c));
+    req.on("end", () => {
+      Promise.resolve(route(req, res, Buffer.concat(parts).toString("utf8"))).catch((err: unknown) => {
+        if (!res.headersSent) sendError(res, seq, 500, { message: `fake-openai failed: ${String(err)}` });
+        else res.destroy();
+      });
+    });
+  });
+  server.on("connection", (socket) => {
+    connections++;
+    socket.on("close", () => closed++);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    requests,
+    connections: () => connections,
+    closedSockets: () => closed,
+    abortedRequests: () => aborted,
+    waitForClientAbort(timeoutMs = 5000, count = 1) {
+      if (aborted >= count) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`fake-openai: no client abort within ${timeoutMs} ms (aborted ${aborted}, wanted ${count})`)), timeoutMs);
+        waiters.push({ count, resolve: () => (clearTimeout(t), resolve()) });
+      });
+    },
+    setMode(next) {
+      mode = next;
+    },
+    async close() {
+      closing = true;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

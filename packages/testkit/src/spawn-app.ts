@@ -1,0 +1,47 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+
+export type AppName = "gateway" | "router-worker" | "rag-worker" | "usage-aggregator";
+
+const REPO_ROOT = path.resolve(__dirname, "../../..");
+const TSX = path.join(REPO_ROOT, "node_modules/.bin/tsx");
+
+export interface SpawnedApp {
+  name: AppName;
+  child: ChildProcess;
+  /** Everything the process printed so far. */
+  output(): string;
+  /** Resolves with the exit code (or signal name). */
+  exited: Promise<number | string>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/** Start one app as a real child process (`tsx apps/<name>/src/main.ts`), and wait until `ready` says so. */
+export async function spawnApp(name: AppName, env: Record<string, string>, ready: () => Promise<boolean>, timeoutMs = 30_000): Promise<SpawnedApp> {
+  const child = spawn(TSX, [path.join(REPO_ROOT, "apps", name, "src/main.ts")], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, LOG_LEVEL: "warn", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | string>((resolve) => child.once("exit", (code, sig) => resolve(code ?? sig ?? -1)));
+  const app: SpawnedApp = { name, child, output: () => out, exited, kill: (s = "SIGTERM") => void child.kill(s) };
+  const deadline = Date.now() + timeoutMs;
+  let gone = false;
+  void exited.then(() => (gone = true));
+  while (Date.now() < deadline) {
+    if (gone) throw new Error(`${name} exited before it was ready:\n${out}`);
+    if (await ready().catch(() => false)) return app;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill("SIGKILL");
+  throw new Error(`${name} not ready within ${timeoutMs} ms:\n${out}`);
+}
+
+/** GET a loopback URL; true on 2xx. */
+export async function httpOk(url: string): Promise<boolean> {
+  const res = await fetch(url).catch(() => null);
+  return !!res && res.ok;
+}

@@ -1,0 +1,60 @@
+import { seedDemo } from "@switchyard/db";
+import { freePort } from "./net";
+import { httpOk, spawnApp, type AppName, type SpawnedApp } from "./spawn-app";
+import { createTestDatabase, type TestDatabase } from "./test-db";
+import { cleanupPrefix, testPrefix, TEST_REDIS_URL } from "./test-redis";
+
+export interface Stack {
+  url: string;
+  key: string;
+  prefix: string;
+  database: TestDatabase;
+  env: Record<string, string>;
+  apps: Map<string, SpawnedApp>;
+  /** Start another instance of an app (e.g. a second worker) against the same stack. */
+  spawn(name: AppName, extraEnv?: Record<string, string>, label?: string): Promise<SpawnedApp>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole system for an end-to-end test: its own Postgres database and Redis prefix, the apps
+ * as real child processes, and a seeded bootstrap key.
+ */
+export async function startStack(opts: { apps?: AppName[]; env?: Record<string, string> } = {}): Promise<Stack> {
+  const database = await createTestDatabase();
+  const prefix = testPrefix("stack");
+  const seeded = await seedDemo(database.db);
+  const env: Record<string, string> = { DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, SWITCHYARD_PREFIX: prefix, SSE_HEARTBEAT_MS: "1000", ...opts.env };
+  const apps = new Map<string, SpawnedApp>();
+  const spawnOne = async (name: AppName, extraEnv: Record<string, string> = {}, label: string = name) => {
+    const port = await freePort();
+    const appEnv = { ...env, ...extraEnv, ...(name === "gateway" ? { PORT: String(port) } : { METRICS_PORT: String(port) }) };
+    const app = await spawnApp(name, appEnv, () => httpOk(`http://127.0.0.1:${port}/health`));
+    apps.set(label, app);
+    if (name === "gateway") stack.url = `http://127.0.0.1:${port}`;
+    return app;
+  };
+  const stack: Stack = {
+    url: "",
+    key: seeded.key!,
+    prefix,
+    database,
+    env,
+    apps,
+    spawn: spawnOne,
+    async stop() {
+      for (const a of apps.values()) a.kill("SIGTERM");
+      await Promise.all([...apps.values()].map((a) => Promise.race([a.exited, new Promise((r) => setTimeout(r, 10_000))])));
+      for (const a of apps.values()) a.kill("SIGKILL");
+      await database.drop();
+      await cleanupPrefix(prefix);
+    },
+  };
+  try {
+    await Promise.all((opts.apps ?? ["gateway", "router-worker", "usage-aggregator"]).map((n) => spawnOne(n)));
+  } catch (err) {
+    await stack.stop().catch(() => undefined);
+    throw err;
+  }
+  return stack;
+}

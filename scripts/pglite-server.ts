@@ -1,0 +1,164 @@
+/**
+ * Standalone embedded Postgres: PGlite (Postgres compiled to WASM) with its data in
+ * `<data dir>/pglite`, served over the Postgres wire protocol by `@electric-sql/pglite-socket`
+ * so that several processes (each with a `pg` Pool) can share it.
+ *
+ * Run: `tsx scripts/pglite-server.ts`. Environment:
+ * - `PGLITE_PORT` (default 54329; 0 picks a free port), `PGLITE_HOST` (default 127.0.0.1)
+ * - `PGLITE_DATA_DIR` (default `<SWITCHYARD_DATA_DIR or .data>/pglite`)
+ * - `PGLITE_MAX_CONNECTIONS` concurrent client connections (default 100)
+ * - `PGLITE_VECTOR` load pgvector (default true; when it cannot load, the server runs without it)
+ * - `PGLITE_DEBUG` log the multiplexer's decisions (default false)
+ *
+ * Prints `pglite ready on <host>:<port> …` once clients can connect. SIGTERM/SIGINT (or the parent
+ * closing the IPC channel, when started with one) stop the listener and close the database so
+ * every write reaches disk.
+ */
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { PGlite, type Extensions } from "@electric-sql/pglite";
+import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { vector } from "@electric-sql/pglite-pgvector";
+import { dataDir, displayPath } from "./lib/paths";
+import { envFlag, envInteger, envPort, envString } from "./lib/env-values";
+import { acquirePidLock } from "./lib/pid-lock";
+
+/** Options of {@link startPgliteServer}. */
+export interface PgliteServerOptions {
+  /** Folder holding the database files. */
+  dataDir: string;
+  /** Listen host (default 127.0.0.1). */
+  host?: string;
+  /** Listen port; 0 picks a free one (default 54329). */
+  port?: number;
+  /** Concurrent client connections the multiplexer accepts (default 100). */
+  maxConnections?: number;
+  /** Try to load and enable pgvector (default true). */
+  vector?: boolean;
+  /** Log the multiplexer's decisions (default false). */
+  debug?: boolean;
+  /** Where progress lines go (default stderr). */
+  log?: (line: string) => void;
+}
+
+/** A running PGlite socket server. */
+export interface PgliteServerHandle {
+  host: string;
+  port: number;
+  /** Whether the `vector` extension is installed in the database. */
+  vector: boolean;
+  /** Stop accepting connections and close the database (flushes to disk). */
+  close(): Promise<void>;
+}
+
+async function openDatabase(dir: string, wantVector: boolean, log: (line: string) => void): Promise<{ db: PGlite; vector: boolean }> {
+  if (wantVector) {
+    try {
+      const extensions: Extensions = { vector };
+      const db = await PGlite.create({ dataDir: dir, extensions });
+      await db.exec("CREATE EXTENSION IF NOT EXISTS vector");
+      return { db, vector: true };
+    } catch (err) {
+      log(`pgvector unavailable, continuing without it: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return { db: await PGlite.create({ dataDir: dir }), vector: false };
+}
+
+/** Open PGlite in `opts.dataDir` and serve it on host:port. */
+export async function startPgliteServer(opts: PgliteServerOptions): Promise<PgliteServerHandle> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  mkdirSync(opts.dataDir, { recursive: true });
+  // Beside the data folder, not inside it: PGlite owns that folder's contents.
+  const lock = acquirePidLock(`${opts.dataDir}.lock`);
+  let db: PGlite;
+  let hasVector: boolean;
+  try {
+    ({ db, vector: hasVector } = await openDatabase(opts.dataDir, opts.vector ?? true, log));
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+  const server = new PGLiteSocketServer({
+    db,
+    host: opts.host ?? "127.0.0.1",
+    port: opts.port ?? 54329,
+    maxConnections: opts.maxConnections ?? 100,
+    debug: opts.debug ?? false,
+  });
+  try {
+    await server.start();
+  } catch (err) {
+    await db.close();
+    lock.release();
+    throw err;
+  }
+  const conn = server.getServerConn();
+  const colon = conn.lastIndexOf(":");
+  let closing: Promise<void> | undefined;
+  return {
+    host: conn.slice(0, colon),
+    port: Number(conn.slice(colon + 1)),
+    vector: hasVector,
+    close() {
+      closing ??= (async () => {
+        try {
+          await server.stop();
+          await db.close();
+        } finally {
+          lock.release();
+        }
+      })();
+      return closing;
+    },
+  };
+}
+
+function main(): void {
+  const env = process.env;
+  const dir = path.resolve(envString(env, "PGLITE_DATA_DIR") ?? path.join(dataDir(env), "pglite"));
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const started = Date.now();
+  startPgliteServer({
+    dataDir: dir,
+    host: envString(env, "PGLITE_HOST") ?? "127.0.0.1",
+    port: envPort(env, "PGLITE_PORT", 54329),
+    maxConnections: envInteger(env, "PGLITE_MAX_CONNECTIONS", 100, 1, 10_000),
+    vector: envFlag(env, "PGLITE_VECTOR", true),
+    debug: envFlag(env, "PGLITE_DEBUG", false),
+    log,
+  }).then(
+    (handle) => {
+      let stopping = false;
+      const stop = (why: string) => {
+        if (stopping) return;
+        stopping = true;
+        log(`pglite stopping (${why})`);
+        handle.close().then(
+          () => {
+            log("pglite stopped");
+            process.exit(0);
+          },
+          (err: unknown) => {
+            log(`pglite failed to close cleanly: ${String(err)}`);
+            process.exit(1);
+          },
+        );
+      };
+      process.on("SIGTERM", () => stop("SIGTERM"));
+      process.on("SIGINT", () => stop("SIGINT"));
+      // Started by the launcher with an IPC channel: when the launcher dies, so do we.
+      if (process.send) process.on("disconnect", () => stop("parent gone"));
+      const ms = Date.now() - started;
+      process.stdout.write(
+        `pglite ready on ${handle.host}:${handle.port} (data ${displayPath(dir)}, vector ${handle.vector ? "on" : "off"}, ${ms} ms)\n`,
+      );
+    },
+    (err: unknown) => {
+      log(`pglite failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      process.exit(1);
+    },
+  );
+}
+
+if (require.main === module) main();
