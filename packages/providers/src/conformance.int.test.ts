@@ -256,6 +256,18 @@ describe.each(adapters)("ChatProvider conformance: $name", (adapter) => {
     expect(fake.abortedRequests()).toBe(before + 1);
   });
 
+  it("aborting a non-streaming call → aborted, and the fake sees the socket close", async () => {
+    fake.setMode({ kind: "slow", delayMs: 1000 });
+    const before = fake.abortedRequests();
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 100);
+    const started = performance.now();
+    const err = await failure(() => provider.chat(req({ signal: ac.signal })));
+    expect(err.kind).toBe("aborted");
+    expect(performance.now() - started).toBeLessThan(600);
+    await fake.waitForClientAbort(2000, before + 1);
+  });
+
   it("a signal aborted before the call → aborted without any request", async () => {
     const count = fake.requests.length;
     const err = await failure(() => stream({ signal: AbortSignal.abort() }));

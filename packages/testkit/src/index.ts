@@ -5,3 +5,5 @@ export * from "./net";
 export * from "./sse-client";
 export * from "./spawn-app";
 export * from "./stack";
+export * from "./test-catalog";
+export * from "./api-client";

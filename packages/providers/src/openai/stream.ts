@@ -101,6 +101,6 @@ export async function* streamChat(ctx: OpenAIContext, req: ChatRequest): AsyncGe
     throw toProviderError(err, { provider, signal, phase: "body" });
   } finally {
     if (idle) clearTimeout(idle);
-    // mutated
+    if (!body.destroyed) body.destroy();
   }
 }

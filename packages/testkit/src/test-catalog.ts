@@ -1,0 +1,27 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { ModelCatalog } from "@switchyard/contracts";
+
+/**
+ * Models for tests: a fast and a slow simulated one, a failing one, and an OpenAI-compatible one
+ * (served by a fake server when OPENAI_BASE_URL/OPENAI_API_KEY point at it).
+ */
+export const TEST_CATALOG: ModelCatalog = {
+  default_model: "sim-fast",
+  models: [
+    { id: "sim-fast", provider: "simulated", upstream_model: "sim-fast", tier: "flash", capabilities: { vision: false, long_context: false }, context_window: 32000, max_output_tokens: 4096, pricing: { input: 1, output: 2, cached_input: 0 }, simulated: { ttft_ms: 5, tokens_per_second: 2000, failure_rate: 0 } },
+    { id: "sim-slow", provider: "simulated", upstream_model: "sim-slow", tier: "pro", capabilities: { vision: false, long_context: false }, context_window: 32000, max_output_tokens: 4096, pricing: { input: 3, output: 15, cached_input: 0 }, simulated: { ttft_ms: 50, tokens_per_second: 20, failure_rate: 0 } },
+    { id: "sim-crawl", provider: "simulated", upstream_model: "sim-crawl", tier: "lite", capabilities: { vision: false, long_context: false }, context_window: 32000, max_output_tokens: 4096, pricing: { input: 0.1, output: 0.2, cached_input: 0 }, simulated: { ttft_ms: 2500, tokens_per_second: 50, failure_rate: 0 } },
+    { id: "sim-flaky", provider: "simulated", upstream_model: "sim-flaky", tier: "lite", capabilities: { vision: false, long_context: false }, context_window: 32000, max_output_tokens: 4096, pricing: { input: 0.1, output: 0.2, cached_input: 0 }, simulated: { ttft_ms: 5, tokens_per_second: 2000, failure_rate: 1 } },
+    { id: "gpt-test", provider: "openai", upstream_model: "gpt-4o-mini", tier: "flash", capabilities: { vision: false, long_context: false }, context_window: 128000, max_output_tokens: 16384, pricing: { input: 0.15, output: 0.6, cached_input: 0.075 } },
+  ],
+};
+
+/** Write a catalog to a temp file; returns its path (for MODEL_CATALOG_PATH). */
+export function writeTestCatalog(catalog: ModelCatalog = TEST_CATALOG): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "sy-catalog-"));
+  const file = path.join(dir, "models.json");
+  writeFileSync(file, JSON.stringify(catalog, null, 2));
+  return file;
+}
