@@ -17,5 +17,8 @@ export interface DbOptions {
 export function createDb(opts: DbOptions): Kysely<Database> {
   const pool = new pg.Pool({ connectionString: opts.connectionString, max: opts.max ?? 10, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 });
   pool.on("error", (err) => opts.onError?.(err));
+  // A connection that dies while checked out emits "error" on its client; without a listener
+  // that would crash the process instead of failing the one query.
+  pool.on("connect", (client) => client.on("error", (err) => opts.onError?.(err)));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }

@@ -1,0 +1,79 @@
+import { apiClient, freePort, httpOk, spawnApp, startTcpProxy, createTestDatabase, testPrefix, cleanupPrefix, type SpawnedApp, type TcpProxy, type TestDatabase } from "@switchyard/testkit";
+
+type Json = Record<string, any>;
+let redisProxy: TcpProxy;
+let pgProxy: TcpProxy;
+let database: TestDatabase;
+let gateway: SpawnedApp;
+let url: string;
+const prefix = testPrefix("health");
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  redisProxy = await startTcpProxy({ host: "127.0.0.1", port: 6379 });
+  pgProxy = await startTcpProxy({ host: "127.0.0.1", port: 5432 });
+  const port = await freePort();
+  url = `http://127.0.0.1:${port}`;
+  const dbUrl = new URL(database.url);
+  dbUrl.port = String(pgProxy.port);
+  gateway = await spawnApp("gateway", { PORT: String(port), DATABASE_URL: dbUrl.toString(), REDIS_URL: `redis://127.0.0.1:${redisProxy.port}`, SWITCHYARD_PREFIX: prefix }, () => httpOk(`${url}/health`));
+}, 60_000);
+afterAll(async () => {
+  if (gateway) process.stdout.write(gateway.output().slice(-3000));
+  gateway?.kill("SIGKILL");
+  await redisProxy?.close();
+  await pgProxy?.close();
+  await database?.drop();
+  await cleanupPrefix(prefix);
+});
+
+const ready = () => apiClient(url).get<Json>("/health/ready");
+
+async function until(expected: number, timeoutMs = 15_000): Promise<Json> {
+  const deadline = Date.now() + timeoutMs;
+  let last: Json = {};
+  while (Date.now() < deadline) {
+    const r = await ready();
+    last = r.body;
+    if (r.status === expected) return r.body;
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  throw new Error(`readiness never became ${expected}: ${JSON.stringify(last)}`);
+}
+
+test("/health answers ok and /health/ready checks redis, postgres and migrations", async () => {
+  expect((await apiClient(url).get<Json>("/health")).body).toEqual({ status: "ok" });
+  const body = await until(200);
+  expect(body).toMatchObject({ ready: true, checks: { redis: { ok: true }, postgres: { ok: true }, migrations: { ok: true } } });
+});
+
+test("readiness is 503 naming redis while Redis is away, and 200 again when it is back", async () => {
+  await redisProxy.cut();
+  const down = await until(503);
+  expect(down.checks.redis.ok).toBe(false);
+  expect(down.checks.postgres.ok).toBe(true);
+  expect(down.error.message).toContain("redis");
+  await redisProxy.restore();
+  await until(200);
+});
+
+test("readiness is 503 naming postgres while Postgres is away, and 200 again when it is back", async () => {
+  await pgProxy.cut();
+  const down = await until(503);
+  expect(down.checks.postgres.ok).toBe(false);
+  expect(down.checks.redis.ok).toBe(true);
+  expect(down.error.message).toContain("postgres");
+  await pgProxy.restore();
+  await until(200);
+});
+
+test("/metrics exposes the queue and HTTP metrics", async () => {
+  const res = await fetch(`${url}/metrics`);
+  expect(res.status).toBe(200);
+  const text = await res.text();
+  for (const name of ["ai_queue_depth_total", "ai_queue_enqueue_total", "ai_queue_dequeue_total", "http_requests_total", "http_request_duration_seconds_bucket"]) {
+    expect(text).toContain(name);
+  }
+  expect(text).toMatch(/ai_queue_depth_total\{queue="ai-route",state="waiting"\} \d+/);
+  expect(text).toMatch(/http_requests_total\{method="GET",route="\/health\/ready",status="(200|503)"\} \d+/);
+});
