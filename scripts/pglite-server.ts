@@ -8,7 +8,8 @@
  * - `PGLITE_DATA_DIR` (default `<SWITCHYARD_DATA_DIR or .data>/pglite`)
  * - `PGLITE_MAX_CONNECTIONS` concurrent client connections (default 100)
  * - `PGLITE_VECTOR` load pgvector (default true; when it cannot load, the server runs without it)
- * - `PGLITE_DEBUG` log the multiplexer's decisions (default false)
+ * - `PGLITE_IDLE_IN_TRANSACTION_TIMEOUT_MS` close a client idle inside a transaction (default 60000)
+ * - `PGLITE_DEBUG` log connection problems and recoveries (default false)
  *
  * Prints `pglite ready on <host>:<port> …` once clients can connect. SIGTERM/SIGINT (or the parent
  * closing the IPC channel, when started with one) stop the listener and close the database so
@@ -17,11 +18,11 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { PGlite, type Extensions } from "@electric-sql/pglite";
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import { vector } from "@electric-sql/pglite-pgvector";
 import { dataDir, displayPath } from "./lib/paths";
 import { envFlag, envInteger, envPort, envString } from "./lib/env-values";
 import { acquirePidLock } from "./lib/pid-lock";
+import { PgliteMultiplexer } from "./lib/pglite-multiplexer";
 
 /** Options of {@link startPgliteServer}. */
 export interface PgliteServerOptions {
@@ -35,7 +36,9 @@ export interface PgliteServerOptions {
   maxConnections?: number;
   /** Try to load and enable pgvector (default true). */
   vector?: boolean;
-  /** Log the multiplexer's decisions (default false). */
+  /** Close a connection idle while holding the session this long (ms, default 60 000; 0 = never). */
+  idleInTransactionTimeoutMs?: number;
+  /** Log connection problems and recoveries (default false). */
   debug?: boolean;
   /** Where progress lines go (default stderr). */
   log?: (line: string) => void;
@@ -79,31 +82,31 @@ export async function startPgliteServer(opts: PgliteServerOptions): Promise<Pgli
     lock.release();
     throw err;
   }
-  const server = new PGLiteSocketServer({
+  const server = new PgliteMultiplexer({
     db,
     host: opts.host ?? "127.0.0.1",
     port: opts.port ?? 54329,
     maxConnections: opts.maxConnections ?? 100,
-    debug: opts.debug ?? false,
+    idleInTransactionTimeoutMs: opts.idleInTransactionTimeoutMs ?? 60_000,
+    ...(opts.debug ? { log } : {}),
   });
+  let addr: { host: string; port: number };
   try {
-    await server.start();
+    addr = await server.listen();
   } catch (err) {
     await db.close();
     lock.release();
     throw err;
   }
-  const conn = server.getServerConn();
-  const colon = conn.lastIndexOf(":");
   let closing: Promise<void> | undefined;
   return {
-    host: conn.slice(0, colon),
-    port: Number(conn.slice(colon + 1)),
+    host: addr.host,
+    port: addr.port,
     vector: hasVector,
     close() {
       closing ??= (async () => {
         try {
-          await server.stop();
+          await server.close();
           await db.close();
         } finally {
           lock.release();
@@ -124,6 +127,7 @@ function main(): void {
     host: envString(env, "PGLITE_HOST") ?? "127.0.0.1",
     port: envPort(env, "PGLITE_PORT", 54329),
     maxConnections: envInteger(env, "PGLITE_MAX_CONNECTIONS", 100, 1, 10_000),
+    idleInTransactionTimeoutMs: envInteger(env, "PGLITE_IDLE_IN_TRANSACTION_TIMEOUT_MS", 60_000),
     vector: envFlag(env, "PGLITE_VECTOR", true),
     debug: envFlag(env, "PGLITE_DEBUG", false),
     log,

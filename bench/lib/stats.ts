@@ -34,5 +34,6 @@ export function table(header: string[], rows: Array<Array<string | number>>): st
 
 function fmt(x: number): string {
   if (!Number.isFinite(x)) return "n/a";
+  if (Number.isInteger(x)) return String(x);
   return Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(2);
 }
