@@ -195,19 +195,24 @@ async function latencyPhase(stack: Stack, cfg: Config) {
   const e2eTotal: number[] = [];
   const e2eTtft: number[] = [];
   const e2eSubmit: number[] = [];
+  const milestones = { running: [] as number[], firstDeltaWritten: [] as number[], terminalWritten: [] as number[] };
   const e2e = async (i: number, record: boolean): Promise<void> => {
     const t0 = performance.now();
+    const t0Wall = Date.now();
     const res = await pool.request({ method: "POST", path: "/v1/jobs", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify(jobBody(`latency bench ${i}`, cfg.maxTokens)) });
     const created = (await res.body.json()) as { id?: string };
     const submitted = performance.now() - t0;
     if (res.statusCode !== 202 || !created.id) throw new Error(`POST /v1/jobs -> ${res.statusCode}: ${JSON.stringify(created).slice(0, 200)}`);
-    const s = await sseUntilTerminal(pool, `/v1/jobs/${created.id}/events`, auth, t0, 30_000);
+    const s = await sseUntilTerminal(pool, `/v1/jobs/${created.id}/events`, auth, { perf: t0, wall: t0Wall }, 30_000);
     if (s.terminal !== "done") throw new Error(`job ${created.id}: events ended with ${s.terminal ?? "no terminal event"} (HTTP ${s.status})`);
     if (s.deltas !== cfg.maxTokens) throw new Error(`job ${created.id}: ${s.deltas} deltas, expected ${cfg.maxTokens}`);
     if (record) {
       e2eTotal.push(s.terminalMs!);
       e2eTtft.push(s.firstDeltaMs ?? NaN);
       e2eSubmit.push(submitted);
+      milestones.running.push(s.written.running ?? NaN);
+      milestones.firstDeltaWritten.push(s.written.firstDelta ?? NaN);
+      milestones.terminalWritten.push(s.written.terminal ?? NaN);
     }
   };
   const loop = (total: number, op: (i: number) => Promise<void>) => runClosedLoop({ total, concurrency: cfg.e2eConcurrency, timeLimitMs: cfg.phaseMs, op });
@@ -227,6 +232,8 @@ async function latencyPhase(stack: Stack, cfg: Config) {
       max_tokens: cfg.maxTokens,
       direct: { ok: d.ok, failed: d.failed, errors: d.errors, timed_out: d.timedOut, total_ms: dt, ttft_ms: summarize(directTtft) },
       gateway: { ok: g.ok, failed: g.failed, errors: g.errors, timed_out: g.timedOut, total_ms: gt, ttft_ms: summarize(e2eTtft), submit_ms: summarize(e2eSubmit), jobs_per_second: round(g.ok / (g.elapsedMs / 1000), 1) },
+      // When the worker wrote each event (Redis Stream id time), ms after the POST was sent; 1 ms resolution.
+      written_at_ms: { running: summarize(milestones.running), first_delta: summarize(milestones.firstDeltaWritten), terminal: summarize(milestones.terminalWritten) },
       added_ms: { p50: round(gt.p50 - dt.p50), p99: round(gt.p99 - dt.p99), mean: round(gt.mean - dt.mean) },
       ratio: { p50: round(gt.p50 / dt.p50, 3), p99: round(gt.p99 / dt.p99, 3) },
     };
@@ -279,6 +286,20 @@ function report(result: Record<string, unknown>, a: Awaited<ReturnType<typeof ad
           ["gateway: POST -> first delta", b.gateway.ttft_ms.p50, b.gateway.ttft_ms.p99, b.gateway.ttft_ms.mean, b.gateway.ttft_ms.max],
           ["gateway: POST -> 202", b.gateway.submit_ms.p50, b.gateway.submit_ms.p99, b.gateway.submit_ms.mean, b.gateway.submit_ms.max],
           ["added (gateway - direct), total", b.added_ms.p50, b.added_ms.p99, b.added_ms.mean, "-"],
+        ],
+      ),
+    );
+    lines.push("where it goes (ms after POST; worker write times from Redis Stream ids, 1 ms resolution):");
+    lines.push(
+      table(
+        ["milestone", "p50 ms", "p99 ms"],
+        [
+          ["202 received by client", b.gateway.submit_ms.p50, b.gateway.submit_ms.p99],
+          ["worker wrote status running", b.written_at_ms.running.p50, b.written_at_ms.running.p99],
+          ["worker wrote first delta", b.written_at_ms.first_delta.p50, b.written_at_ms.first_delta.p99],
+          ["client got first delta", b.gateway.ttft_ms.p50, b.gateway.ttft_ms.p99],
+          ["worker wrote done", b.written_at_ms.terminal.p50, b.written_at_ms.terminal.p99],
+          ["client got done", b.gateway.total_ms.p50, b.gateway.total_ms.p99],
         ],
       ),
     );

@@ -10,6 +10,7 @@
  * - `PGLITE_VECTOR` load pgvector (default true; when it cannot load, the server runs without it)
  * - `PGLITE_IDLE_IN_TRANSACTION_TIMEOUT_MS` close a client idle inside a transaction (default 60000)
  * - `PGLITE_DEBUG` log connection problems and recoveries (default false)
+ * - `PGLITE_MULTIPLEXER=pglite-socket` serve with the package's own server instead (comparison only)
  *
  * Prints `pglite ready on <host>:<port> …` once clients can connect. SIGTERM/SIGINT (or the parent
  * closing the IPC channel, when started with one) stop the listener and close the database so
@@ -19,6 +20,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { PGlite, type Extensions } from "@electric-sql/pglite";
 import { vector } from "@electric-sql/pglite-pgvector";
+import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import { dataDir, displayPath } from "./lib/paths";
 import { envFlag, envInteger, envPort, envString } from "./lib/env-values";
 import { acquirePidLock } from "./lib/pid-lock";
@@ -40,6 +42,12 @@ export interface PgliteServerOptions {
   idleInTransactionTimeoutMs?: number;
   /** Log connection problems and recoveries (default false). */
   debug?: boolean;
+  /**
+   * `own` (default): {@link PgliteMultiplexer}. `pglite-socket`: the package's PGLiteSocketServer,
+   * kept only to re-check upstream fixes with scripts/pglite-check.ts (it mixes up concurrent
+   * parameterised queries in 0.2.17).
+   */
+  multiplexer?: "own" | "pglite-socket";
   /** Where progress lines go (default stderr). */
   log?: (line: string) => void;
 }
@@ -56,16 +64,32 @@ export interface PgliteServerHandle {
 
 async function openDatabase(dir: string, wantVector: boolean, log: (line: string) => void): Promise<{ db: PGlite; vector: boolean }> {
   if (wantVector) {
+    let db: PGlite | undefined;
     try {
       const extensions: Extensions = { vector };
-      const db = await PGlite.create({ dataDir: dir, extensions });
+      db = await PGlite.create({ dataDir: dir, extensions });
       await db.exec("CREATE EXTENSION IF NOT EXISTS vector");
       return { db, vector: true };
     } catch (err) {
       log(`pgvector unavailable, continuing without it: ${err instanceof Error ? err.message : String(err)}`);
+      await db?.close().catch(() => undefined);
     }
   }
   return { db: await PGlite.create({ dataDir: dir }), vector: false };
+}
+
+/** The same listen/close surface over pglite-socket's server, for comparison runs. */
+function upstreamServer(db: PGlite, opts: PgliteServerOptions): { listen(): Promise<{ host: string; port: number }>; close(): Promise<void> } {
+  const server = new PGLiteSocketServer({ db, host: opts.host ?? "127.0.0.1", port: opts.port ?? 54329, maxConnections: opts.maxConnections ?? 100 });
+  return {
+    async listen() {
+      await server.start();
+      const conn = server.getServerConn();
+      const colon = conn.lastIndexOf(":");
+      return { host: conn.slice(0, colon), port: Number(conn.slice(colon + 1)) };
+    },
+    close: () => server.stop(),
+  };
 }
 
 /** Open PGlite in `opts.dataDir` and serve it on host:port. */
@@ -82,7 +106,7 @@ export async function startPgliteServer(opts: PgliteServerOptions): Promise<Pgli
     lock.release();
     throw err;
   }
-  const server = new PgliteMultiplexer({
+  const server = opts.multiplexer === "pglite-socket" ? upstreamServer(db, opts) : new PgliteMultiplexer({
     db,
     host: opts.host ?? "127.0.0.1",
     port: opts.port ?? 54329,
@@ -130,6 +154,7 @@ function main(): void {
     idleInTransactionTimeoutMs: envInteger(env, "PGLITE_IDLE_IN_TRANSACTION_TIMEOUT_MS", 60_000),
     vector: envFlag(env, "PGLITE_VECTOR", true),
     debug: envFlag(env, "PGLITE_DEBUG", false),
+    multiplexer: env.PGLITE_MULTIPLEXER === "pglite-socket" ? "pglite-socket" : "own",
     log,
   }).then(
     (handle) => {
@@ -155,7 +180,7 @@ function main(): void {
       if (process.send) process.on("disconnect", () => stop("parent gone"));
       const ms = Date.now() - started;
       process.stdout.write(
-        `pglite ready on ${handle.host}:${handle.port} (data ${displayPath(dir)}, vector ${handle.vector ? "on" : "off"}, ${ms} ms)\n`,
+        `pglite ready on ${handle.host}:${handle.port} (data ${displayPath(dir)}, vector ${handle.vector ? "on" : "off"}, ${env.PGLITE_MULTIPLEXER === "pglite-socket" ? "pglite-socket server, " : ""}${ms} ms)\n`,
       );
     },
     (err: unknown) => {

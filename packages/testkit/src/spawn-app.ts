@@ -4,7 +4,6 @@ import path from "node:path";
 export type AppName = "gateway" | "router-worker" | "rag-worker" | "usage-aggregator";
 
 const REPO_ROOT = path.resolve(__dirname, "../../..");
-const TSX = path.join(REPO_ROOT, "node_modules/.bin/tsx");
 
 export interface SpawnedApp {
   name: AppName;
@@ -16,9 +15,11 @@ export interface SpawnedApp {
   kill(signal?: NodeJS.Signals): void;
 }
 
-/** Start one app as a real child process (`tsx apps/<name>/src/main.ts`), and wait until `ready` says so. */
+/** Start one app as a real child process (`node --import tsx apps/<name>/src/main.ts`), and wait until `ready` says so. */
 export async function spawnApp(name: AppName, env: Record<string, string>, ready: () => Promise<boolean>, timeoutMs = 30_000): Promise<SpawnedApp> {
-  const child = spawn(TSX, [path.join(REPO_ROOT, "apps", name, "src/main.ts")], {
+  // One node process with tsx's loader (not the tsx CLI, which would put a wrapper process in
+  // between and keep the real app alive when the wrapper is SIGKILLed).
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(REPO_ROOT, "apps", name, "src/main.ts")], {
     cwd: REPO_ROOT,
     env: { ...process.env, LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
