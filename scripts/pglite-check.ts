@@ -14,7 +14,8 @@ import path from "node:path";
 import pg from "pg";
 import { envInteger } from "./lib/env-values";
 import { freePort } from "./lib/free-port";
-import { resolvePostgres, tsxCommand } from "./lib/resolve-postgres";
+import { resolvePostgres } from "./lib/resolve-postgres";
+import { tsxCommand } from "./lib/tsx-command";
 import { Supervisor } from "./lib/supervisor";
 
 const LANES = 5;
@@ -35,7 +36,8 @@ interface WorkerReport {
 const DAY = 86_400_000;
 
 async function worker(name: string, url: string, iterations: number): Promise<WorkerReport> {
-  const pool = new pg.Pool({ connectionString: url, max: LANES });
+  // query_timeout: a desynchronised connection shows up as an error instead of a hang.
+  const pool = new pg.Pool({ connectionString: url, max: LANES, query_timeout: 10_000 });
   const r: WorkerReport = { worker: name, commits: 0, rollbacks: 0, echoes: 0, mismatches: [], errors: [], ownTableRows: 0, vector: false, ms: 0 };
   const t0 = Date.now();
   const own = `own_${name}`;

@@ -3,6 +3,7 @@ import { envPort, envString } from "./env-values";
 import { isPortOpen } from "./free-port";
 import { repoRoot } from "./paths";
 import type { SupervisedChild, Supervisor } from "./supervisor";
+import { tsxCommand } from "./tsx-command";
 
 /** Where Postgres comes from. */
 export interface ResolvedPostgres {
@@ -21,11 +22,6 @@ export interface ResolvePostgresOptions {
   supervisor: Supervisor;
   /** How long PGlite may take to open (default 120 s; a first start runs initdb). */
   startTimeoutMs?: number;
-}
-
-/** Command line that runs a TypeScript file with tsx inside this Node binary. */
-export function tsxCommand(file: string): { command: string; args: string[] } {
-  return { command: process.execPath, args: ["--import", "tsx", file] };
 }
 
 /**

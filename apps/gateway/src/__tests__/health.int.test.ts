@@ -19,7 +19,6 @@ beforeAll(async () => {
   gateway = await spawnApp("gateway", { PORT: String(port), DATABASE_URL: dbUrl.toString(), REDIS_URL: `redis://127.0.0.1:${redisProxy.port}`, SWITCHYARD_PREFIX: prefix }, () => httpOk(`${url}/health`));
 }, 60_000);
 afterAll(async () => {
-  if (gateway) process.stdout.write(gateway.output().slice(-3000));
   gateway?.kill("SIGKILL");
   await redisProxy?.close();
   await pgProxy?.close();

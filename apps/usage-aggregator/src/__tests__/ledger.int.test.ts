@@ -46,13 +46,13 @@ test("delivering the same usage event twice writes one row and counts it once in
   const ev = event({ job_id: "job_twice00000001", deployment_id: "dep_twice" });
   await queues.enqueue("ai-usage", ev, { jobId: "first-delivery" });
   await queues.enqueue("ai-usage", ev, { jobId: "second-delivery" });
-  await waitFor(async () => ((await queues.get("ai-usage").getJobCounts("completed")).completed >= 2 ? true : undefined));
+  await waitFor(async () => (((await queues.get("ai-usage").getJobCounts("completed")).completed ?? 0) >= 2 ? true : undefined));
   const rows = await s.database.db.selectFrom("usage_events").selectAll().where("job_id", "=", ev.job_id).execute();
   expect(rows).toHaveLength(1);
   expect(rows[0]).toMatchObject({ attempt: 1, input_tokens: 100, output_tokens: 50 });
   const roll = await s.database.db.selectFrom("usage_daily").selectAll().where("deployment_id", "=", "dep_twice").execute();
   expect(roll).toEqual([expect.objectContaining({ day: expect.anything(), requests: 1, input_tokens: 100, output_tokens: 50, errors: 0 })]);
-  expect(Number(roll[0]!.cost_usd)).toBeCloseTo(0.0002, 9);
+  expect(Number(roll[0]?.cost_usd)).toBeCloseTo(0.0002, 9);
   // A second attempt of the same job is a row of its own.
   await queues.enqueue("ai-usage", { ...ev, attempt: 2, status: "failed" }, { jobId: "attempt-2" });
   await waitFor(async () => ((await s.database.db.selectFrom("usage_events").select("attempt").where("job_id", "=", ev.job_id).execute()).length === 2 ? true : undefined));
