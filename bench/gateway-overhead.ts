@@ -359,6 +359,7 @@ async function main(): Promise<void> {
         }
       })(),
       machine: { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model ?? null, loadavg_at_start: os.loadavg().map((x) => round(x)) },
+      stack: { redis_prefix: stack.prefix, database: stack.database.name },
       note: "Bench client, gateway, workers, Redis and Postgres share this machine's CPUs; figures are loopback-only.",
       admission: a,
       latency: b,

@@ -7,11 +7,32 @@ export const TERMINAL_STATUSES: readonly JobStatus[] = ["succeeded", "failed", "
 export const isTerminalStatus = (s: JobStatus): boolean => TERMINAL_STATUSES.includes(s);
 
 export const ChatRole = z.enum(["system", "user", "assistant"]);
+export const TextPart = z.strictObject({ type: z.literal("text"), text: z.string().min(1, "text must not be empty").max(200_000) });
+export const ImagePart = z.strictObject({
+  type: z.literal("image_url"),
+  image_url: z.strictObject({
+    url: z.string().max(20_000_000).refine((u) => /^(https?:\/\/|data:image\/(png|jpeg|gif|webp);base64,)/.test(u), "url must be http(s) or a data:image/…;base64 URL"),
+    detail: z.enum(["auto", "low", "high"]).optional(),
+  }),
+});
+export const ContentPart = z.discriminatedUnion("type", [TextPart, ImagePart]);
+export type ContentPart = z.infer<typeof ContentPart>;
 export const ChatMessage = z.strictObject({
   role: ChatRole,
-  content: z.string().min(1, "content must not be empty").max(200_000),
+  /** A string, or parts (text and images) as in OpenAI's chat format. */
+  content: z.union([z.string().min(1, "content must not be empty").max(200_000), z.array(ContentPart).min(1, "content must have at least one part").max(100)]),
 });
 export type ChatMessage = z.infer<typeof ChatMessage>;
+
+/** The text of a message, parts joined; images contribute nothing. */
+export function messageText(m: Pick<ChatMessage, "content">): string {
+  return typeof m.content === "string" ? m.content : m.content.map((p) => (p.type === "text" ? p.text : "")).join("\n");
+}
+
+/** True when any message carries an image (routing then needs a vision model). */
+export function hasImages(messages: readonly ChatMessage[]): boolean {
+  return messages.some((m) => typeof m.content !== "string" && m.content.some((p) => p.type === "image_url"));
+}
 
 /** Largest `max_tokens` a job may ask for; any catalog model's own cap applies on top. */
 export const MAX_OUTPUT_TOKENS_LIMIT = 200_000;

@@ -1,4 +1,4 @@
-import type { ChatMessage } from "@switchyard/contracts";
+import { messageText, type ChatMessage } from "@switchyard/contracts";
 
 /** Longest answer the simulated model writes on its own; `maxTokens` can only cut it shorter. */
 export const SIMULATED_MAX_NATURAL_TOKENS = 64;
@@ -42,7 +42,7 @@ export function seededRandom(seed: number): () => number {
  */
 export function simulatedDeltas(model: string, messages: readonly ChatMessage[]): string[] {
   let h = hashString(model);
-  for (const m of messages) h = hashString(`\u0000${m.role}\u0000${m.content}`, h);
+  for (const m of messages) h = hashString(`\u0000${m.role}\u0000${messageText(m)}`, h);
   const rnd = seededRandom(h);
   const length = MIN_NATURAL_TOKENS + Math.floor(rnd() * (SIMULATED_MAX_NATURAL_TOKENS - MIN_NATURAL_TOKENS + 1));
   const deltas: string[] = [];
@@ -63,6 +63,6 @@ export function simulatedDeltas(model: string, messages: readonly ChatMessage[])
 /** Rough input token estimate (~4 characters per token), as the simulated provider reports it. */
 export function estimateInputTokens(messages: readonly ChatMessage[]): number {
   let chars = 0;
-  for (const m of messages) chars += m.content.length;
+  for (const m of messages) chars += messageText(m).length;
   return Math.ceil(chars / 4);
 }
