@@ -52,6 +52,8 @@ export class Launcher {
   private readonly appNames = new Set<string>();
   private stopping: Promise<number> | undefined;
   private readonly stopController = new AbortController();
+  private firstSignalAt: number | undefined;
+  private forced = false;
   private resolveFinished: (code: number) => void = () => undefined;
   private readonly finished = new Promise<number>((r) => (this.resolveFinished = r));
 
@@ -75,14 +77,22 @@ export class Launcher {
     });
   }
 
-  /** A signal arrived: stop in order; a second one kills whatever is still running. */
+  /**
+   * A signal arrived: stop in order. A second one more than a second later kills whatever is still
+   * running; one sooner is the same Ctrl-C relayed by a wrapper (pnpm, the tsx CLI) and is ignored.
+   */
   requestStop(signal: string): void {
-    if (this.stopping) {
+    const now = Date.now();
+    if (this.firstSignalAt !== undefined) {
+      if (now - this.firstSignalAt < 1000 || this.forced) return;
+      this.forced = true;
       this.log(`${signal} again: killing what is left`);
       for (const c of this.supervisor.children) c.signal("SIGKILL");
       return;
     }
-    this.log(`${signal} received, stopping (again to force)`);
+    this.firstSignalAt = now;
+    if (this.stopping) return;
+    this.log(`${signal} received, stopping (press Ctrl-C again to force)`);
     void this.shutdown(0);
   }
 
@@ -102,18 +112,21 @@ export class Launcher {
       const grace = safeGrace(this.env);
       const apps = this.supervisor.children.filter((c) => this.appNames.has(c.name));
       const exits = await this.supervisor.stopAll(apps, grace);
-      for (const e of exits) if (e.signal === "SIGKILL") this.log(`${e.name} did not stop within ${grace} ms; killed`);
+      for (const e of exits) this.reportKill(e, grace);
       // Then infrastructure, last started first (PGlite before Redis).
       for (const c of [...this.supervisor.children].reverse()) {
         if (this.appNames.has(c.name)) continue;
-        const e = await c.stop(grace);
-        if (e.signal === "SIGKILL") this.log(`${e.name} did not stop within ${grace} ms; killed`);
+        this.reportKill(await c.stop(grace), grace);
       }
       this.log("stopped");
       this.resolveFinished(code);
       return code;
     })();
     return this.stopping;
+  }
+
+  private reportKill(e: ChildExit, grace: number): void {
+    if (e.signal === "SIGKILL" && !this.forced) this.log(`${e.name} did not stop within ${grace} ms; killed`);
   }
 
   private checkNotStopping(): void {

@@ -151,7 +151,7 @@ export interface SupervisorOptions {
   write?: (text: string) => void;
   /** Colour the prefixes (default: when stdout is a TTY and NO_COLOR is unset). */
   color?: boolean;
-  /** Pad names to this width (default 14). */
+  /** Pad names to this width (default 16, the longest app name). */
   nameWidth?: number;
 }
 
@@ -169,7 +169,7 @@ export class Supervisor {
   constructor(opts: SupervisorOptions = {}) {
     this.write = opts.write ?? ((text) => process.stdout.write(text));
     this.color = opts.color ?? (process.stdout.isTTY === true && !process.env.NO_COLOR);
-    this.nameWidth = opts.nameWidth ?? 14;
+    this.nameWidth = opts.nameWidth ?? 16;
   }
 
   /** Start a child; its output is prefixed, its exit reported to {@link onExit} listeners. */

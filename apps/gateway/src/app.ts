@@ -7,6 +7,7 @@ import type { GatewayResources } from "./resources";
 import { adminRouter } from "./routes/admin";
 import { healthRouter } from "./routes/health";
 import { jobsRouter } from "./routes/jobs";
+import { openaiCompatRouter } from "./routes/openai-compat";
 
 /** The gateway's express app; `main.ts` (or a test) owns the resources and the server. */
 export function createGatewayApp(r: GatewayResources): Express {
@@ -20,6 +21,7 @@ export function createGatewayApp(r: GatewayResources): Express {
   const auth = new Authenticator(r.db, r.logger);
   app.use(healthRouter(r));
   app.use(jobsRouter(r, auth));
+  app.use(openaiCompatRouter(r, auth));
   app.use(adminRouter(r, auth));
   app.use(notFound);
   app.use(errorHandler(r.logger));

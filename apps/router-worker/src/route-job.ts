@@ -82,7 +82,7 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
     started_at: live.view.started_at ?? new Date().toISOString(),
     routing: { decision: { requested_model: payload.request.model, chosen_model: entry.id, candidates: [entry.id], reasons: [reason] }, fallbacks: [] },
   };
-  if (!(await d.jobStore.transition(running, { type: "status", data: { status: "running", attempt } }))) return "ended";
+  if (!(await d.jobStore.transition(running, { type: "status", data: { status: "running", attempt, served_model: entry.id } }))) return "ended";
 
   const t0 = Date.now();
   const outcome = await callProvider(d, payload, entry, running);

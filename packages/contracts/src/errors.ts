@@ -32,6 +32,9 @@ export const errorCatalog = {
   model_not_found: { type: "not_found_error", status: 404 },
   job_already_terminal: { type: "conflict_error", status: 409 },
   rate_limited: { type: "rate_limit_error", status: 429 },
+  unsupported_parameter: { type: "invalid_request_error", status: 400 },
+  job_canceled: { type: "conflict_error", status: 409 },
+  upstream_error: { type: "api_error", status: 502 },
   internal_error: { type: "api_error", status: 500 },
   service_unavailable: { type: "api_error", status: 503 },
 } as const satisfies Record<string, { type: ErrorType; status: number }>;

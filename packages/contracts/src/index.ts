@@ -7,3 +7,4 @@ export * from "./queue-catalog";
 export * from "./auth";
 export * from "./env-helpers";
 export * from "./ids";
+export * from "./openai-compat";

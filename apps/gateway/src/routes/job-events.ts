@@ -1,7 +1,8 @@
-import { ApiError, TERMINAL_EVENT_TYPES, type JobEvent, type JobView } from "@switchyard/contracts";
+import { ApiError, type JobEvent } from "@switchyard/contracts";
 import type { Request, Response } from "express";
 import type { Principal } from "../middleware/request-context";
 import type { GatewayResources } from "../resources";
+import { followEvents } from "../services/follow-events";
 import { getJob } from "../services/job-service";
 
 const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
@@ -16,16 +17,9 @@ function resumePoint(req: Request): string {
 
 const frame = (id: string, e: JobEvent) => `id: ${id}\nevent: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`;
 
-/** A terminal event rebuilt from the stored job, for a finished job whose stream has expired. */
-function terminalFromView(view: JobView): JobEvent {
-  if (view.status === "succeeded") return { type: "done", data: { job: view } };
-  return { type: "error", data: { code: view.error?.code ?? view.status, message: view.error?.message ?? `job ${view.status}`, reason: view.status === "canceled" ? "canceled" : "internal" } };
-}
-
 /**
  * SSE for one job: replays events after the resume point from the job's Redis Stream, then
- * follows it with a blocking read on a connection of its own, with heartbeat comments, until the
- * terminal event or the client leaves.
+ * follows it, with heartbeat comments, until the terminal event or the client leaves.
  */
 export async function streamJobEvents(r: GatewayResources, p: Principal, jobId: string, req: Request, res: Response): Promise<void> {
   const after = resumePoint(req);
@@ -33,50 +27,19 @@ export async function streamJobEvents(r: GatewayResources, p: Principal, jobId: 
   res.status(200).set({ "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache, no-transform", Connection: "keep-alive", "X-Accel-Buffering": "no" });
   res.flushHeaders();
   r.metrics.sse.add(1);
-  let closed = false;
-  const conn = r.redis.duplicate();
-  const onClose = () => {
-    closed = true;
-    conn.disconnect();
-  };
-  req.once("close", onClose);
+  const ac = new AbortController();
+  const onClose = () => ac.abort();
+  res.once("close", onClose);
   try {
-    if (!(await r.jobStore.eventStreamExists(jobId)) && view.completed_at) {
-      // Retention removed the stream; the stored job still yields its terminal event.
-      const id = `${Date.parse(view.completed_at)}-0`;
-      if (after === "0" || compareIds(id, after) > 0) res.write(frame(id, terminalFromView(view)));
-      return;
-    }
-    let cursor = after;
-    while (!closed) {
-      const events = await r.jobStore.readEvents(jobId, cursor, { blockMs: r.config.sseHeartbeatMs, conn }).catch((err: Error) => {
-        if (closed) return [];
-        throw err;
-      });
-      if (closed) break;
-      if (events.length === 0) {
-        res.write(": heartbeat\n\n");
-        continue;
-      }
-      for (const { id, event } of events) {
-        res.write(frame(id, event));
-        cursor = id;
-        if (TERMINAL_EVENT_TYPES.includes(event.type)) return;
-      }
+    for await (const item of followEvents(r, view, after, { heartbeatMs: r.config.sseHeartbeatMs, signal: ac.signal })) {
+      res.write(item.kind === "heartbeat" ? ": heartbeat\n\n" : frame(item.id, item.event));
     }
   } catch (err) {
-    // No fake terminal event: the client reconnects with Last-Event-ID and loses nothing.
+    // No made-up terminal event: the client reconnects with Last-Event-ID and loses nothing.
     r.logger.warn({ err: (err as Error).message, jobId }, "SSE stream ended with an error");
   } finally {
     r.metrics.sse.add(-1);
-    req.off("close", onClose);
-    conn.disconnect();
+    res.off("close", onClose);
     res.end();
   }
-}
-
-function compareIds(a: string, b: string): number {
-  const [am, as] = a.split("-").map(BigInt) as [bigint, bigint];
-  const [bm, bs] = b.split("-").map(BigInt) as [bigint, bigint];
-  return am === bm ? Number(as - bs) : am > bm ? 1 : -1;
 }

@@ -1,0 +1,107 @@
+import { ApiError, OpenAIChatRequest, unsupportedParameter, type JobView } from "@switchyard/contracts";
+import { Router, type Response } from "express";
+import type { Authenticator } from "../middleware/authenticate";
+import { requireScopes } from "../middleware/authenticate";
+import { principalOf } from "../middleware/request-context";
+import type { GatewayResources } from "../resources";
+import { followEvents } from "../services/follow-events";
+import { getJob, submitJob } from "../services/job-service";
+import { chatCompletion, chunk, completionId, createdSeconds, jobFailure, toJobRequest } from "../services/openai-format";
+import { parseBody } from "../services/validation";
+
+/**
+ * OpenAI-compatible surface: `POST /v1/chat/completions` goes through the same admission and
+ * queue as `/v1/jobs` and answers in OpenAI's exact formats; `GET /v1/models` lists the catalog.
+ */
+export function openaiCompatRouter(r: GatewayResources, auth: Authenticator): Router {
+  const router = Router();
+
+  router.get("/v1/models", requireScopes(auth, "jobs:read"), (_req, res) => {
+    const created = Math.floor(Date.now() / 1000);
+    res.json({ object: "list", data: r.catalog.models.map((m) => ({ id: m.id, object: "model", created, owned_by: m.provider })) });
+  });
+
+  router.post("/v1/chat/completions", requireScopes(auth, "jobs:write"), async (req, res) => {
+    const body = parseBody(OpenAIChatRequest, req.body);
+    const unsupported = unsupportedParameter(body);
+    if (unsupported) throw new ApiError("unsupported_parameter", `${unsupported.param}: ${unsupported.message}`, unsupported.param);
+    const p = principalOf(req);
+    const submitted = await submitJob(r, p, toJobRequest(body), req.get("idempotency-key"));
+    const view = await getJob(r, p, submitted.job.id);
+    res.setHeader("x-switchyard-job-id", view.id);
+    if (submitted.replayed) res.setHeader("Idempotent-Replayed", "true");
+    const ac = new AbortController();
+    res.once("close", () => ac.abort());
+    if (body.stream) await streamCompletion(r, view, body.stream_options?.include_usage === true, res, ac.signal);
+    else await waitForCompletion(r, view, res, ac.signal);
+  });
+
+  return router;
+}
+
+async function waitForCompletion(r: GatewayResources, view: JobView, res: Response, signal: AbortSignal): Promise<void> {
+  for await (const item of followEvents(r, view, "0", { heartbeatMs: r.config.sseHeartbeatMs, signal })) {
+    if (item.kind !== "event") continue;
+    const e = item.event;
+    if (e.type === "done") {
+      res.json(chatCompletion(e.data.job));
+      return;
+    }
+    if (e.type === "error") throw jobFailure(e.data.code, e.data.message, e.data.reason === "canceled" ? "canceled" : "failed");
+  }
+}
+
+async function streamCompletion(r: GatewayResources, view: JobView, includeUsage: boolean, res: Response, signal: AbortSignal): Promise<void> {
+  res.status(200).set({ "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache, no-transform", Connection: "keep-alive", "X-Accel-Buffering": "no" });
+  res.flushHeaders();
+  const send = (data: unknown) => res.write(`data: ${JSON.stringify(data)}\n\n`);
+  const base = { id: completionId(view.id), created: createdSeconds(view.created_at), model: view.served_model ?? view.model };
+  let sentRole = false;
+  let sentText = false;
+  let usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | null = null;
+  try {
+    for await (const item of followEvents(r, view, "0", { heartbeatMs: r.config.sseHeartbeatMs, signal })) {
+      if (item.kind === "heartbeat") {
+        res.write(": keep-alive\n\n");
+        continue;
+      }
+      const e = item.event;
+      if (e.type === "status" && e.data.served_model) base.model = e.data.served_model;
+      if (!sentRole && (e.type === "delta" || e.type === "done")) {
+        send(chunk(base, { role: "assistant", content: "" }));
+        sentRole = true;
+      }
+      switch (e.type) {
+        case "delta":
+          send(chunk(base, { content: e.data.text }));
+          sentText = true;
+          break;
+        case "restart":
+          // OpenAI's format cannot take text back: once some went out, say so instead of mixing two answers.
+          if (sentText) {
+            send({ error: { type: "api_error", code: "upstream_restarted", message: "the upstream answer was restarted after output began; retry the request", param: null } });
+            return;
+          }
+          break;
+        case "usage":
+          usage = { prompt_tokens: e.data.input_tokens, completion_tokens: e.data.output_tokens, total_tokens: e.data.input_tokens + e.data.output_tokens };
+          break;
+        case "done": {
+          base.model = e.data.job.served_model ?? base.model;
+          send(chunk(base, {}, e.data.job.output?.finish_reason ?? "stop"));
+          if (includeUsage) send({ ...chunk(base, {}), choices: [], usage: usage ?? chatCompletion(e.data.job).usage });
+          res.write("data: [DONE]\n\n");
+          return;
+        }
+        case "error":
+          send({ error: { type: e.data.reason === "canceled" ? "conflict_error" : "api_error", code: e.data.code, message: e.data.message, param: null } });
+          return;
+        default:
+          break;
+      }
+    }
+  } finally {
+    res.end();
+  }
+}
+
