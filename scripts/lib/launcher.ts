@@ -186,8 +186,7 @@ export class Launcher {
     this.checkNotStopping();
     const { command, args } = tsxCommand(app.entry);
     this.appNames.add(app.name);
-    const child = this.supervisor.spawn({ name: app.name, command, args, cwd: path.dirname(path.dirname(app.entry)), env: { ...this.env, ...app.env } });
-    this.log(`${app.name} started (pid ${String(child.pid)})`);
+    this.supervisor.spawn({ name: app.name, command, args, cwd: path.dirname(path.dirname(app.entry)), env: { ...this.env, ...app.env } });
   }
 }
 

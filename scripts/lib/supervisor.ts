@@ -183,6 +183,8 @@ export class Supervisor {
     const prefix = formatPrefix(spec.name, { width: this.nameWidth, ...(this.color ? { color: this.list.length } : {}) });
     const child = new SupervisedChild(spec.name, proc, (line) => this.write(`${prefix}${line}\n`));
     this.list.push(child);
+    // Pids on record, so whoever reads the log (a person, a test) can check nothing is left behind.
+    if (proc.pid !== undefined) this.write(`${prefix}started (pid ${proc.pid})\n`);
     void child.exited.then((exit) => {
       for (const l of this.exitListeners) l(exit);
     });

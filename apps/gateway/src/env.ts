@@ -1,14 +1,14 @@
-import { envBoolean, envInt, parseEnv } from "@switchyard/contracts";
+import { envBoolean, envInt, envString, parseEnv } from "@switchyard/contracts";
 import { z } from "zod";
 
 export const GatewayEnv = z.object({
   PORT: envInt(8080, 0),
   HOST: z.string().default("0.0.0.0"),
   DATABASE_URL: z.string().url("DATABASE_URL must be a postgres:// URL"),
-  REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
-  SWITCHYARD_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default("sy"),
-  MODEL_CATALOG_PATH: z.string().optional(),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  REDIS_URL: envString(z.string().default("redis://127.0.0.1:6379")),
+  SWITCHYARD_PREFIX: envString(z.string().regex(/^[A-Za-z0-9_-]+$/).default("sy")),
+  MODEL_CATALOG_PATH: envString(z.string().optional()),
+  LOG_LEVEL: envString(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info")),
   IDEMPOTENCY_TTL_SECONDS: envInt(24 * 3600, 1),
   JOB_RETENTION_SECONDS: envInt(24 * 3600, 1),
   SSE_HEARTBEAT_MS: envInt(15_000, 100),

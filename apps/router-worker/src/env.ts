@@ -1,14 +1,14 @@
-import { envInt, parseEnv } from "@switchyard/contracts";
+import { envInt, envString, parseEnv } from "@switchyard/contracts";
 import { z } from "zod";
 
 export const RouterEnv = z.object({
   METRICS_PORT: envInt(9464, 0),
-  REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
-  SWITCHYARD_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default("sy"),
-  MODEL_CATALOG_PATH: z.string().optional(),
-  OPENAI_BASE_URL: z.string().url().default("https://api.openai.com/v1"),
+  REDIS_URL: envString(z.string().default("redis://127.0.0.1:6379")),
+  SWITCHYARD_PREFIX: envString(z.string().regex(/^[A-Za-z0-9_-]+$/).default("sy")),
+  MODEL_CATALOG_PATH: envString(z.string().optional()),
+  OPENAI_BASE_URL: envString(z.string().url().default("https://api.openai.com/v1")),
   OPENAI_API_KEY: z.string().default(""),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  LOG_LEVEL: envString(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info")),
   ROUTER_CONCURRENCY: envInt(32, 1),
   /** How long a worker holds a job's lock; a killed worker's job is picked up again after about this long. */
   WORKER_LOCK_MS: envInt(30_000, 1000),

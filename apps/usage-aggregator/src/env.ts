@@ -1,12 +1,12 @@
-import { envInt, parseEnv } from "@switchyard/contracts";
+import { envInt, envString, parseEnv } from "@switchyard/contracts";
 import { z } from "zod";
 
 export const AggregatorEnv = z.object({
   METRICS_PORT: envInt(9465, 0),
   DATABASE_URL: z.string().url("DATABASE_URL must be a postgres:// URL"),
-  REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
-  SWITCHYARD_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default("sy"),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  REDIS_URL: envString(z.string().default("redis://127.0.0.1:6379")),
+  SWITCHYARD_PREFIX: envString(z.string().regex(/^[A-Za-z0-9_-]+$/).default("sy")),
+  LOG_LEVEL: envString(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info")),
   AGGREGATOR_CONCURRENCY: envInt(8, 1),
   WORKER_LOCK_MS: envInt(30_000, 1000),
   SHUTDOWN_GRACE_MS: envInt(25_000, 0),

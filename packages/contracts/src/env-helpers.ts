@@ -23,3 +23,6 @@ export function parseEnv<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv 
   }
   return r.data;
 }
+
+/** An env string where "" means unset (so `VAR=` falls back to the default instead of failing). */
+export const envString = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === "" ? undefined : v), schema);

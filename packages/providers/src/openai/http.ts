@@ -1,6 +1,23 @@
+import type { IncomingHttpHeaders } from "node:http";
 import { Pool, type Dispatcher } from "undici";
 import { ProviderError } from "../types";
 import { errorFromResponse, toProviderError } from "./errors";
+
+/** Maps a non-2xx response (status, headers, error body text) to the ProviderError it means. */
+export type ErrorFromResponse = (provider: string, status: number, headers: IncomingHttpHeaders, bodyText: string) => ProviderError;
+
+/** Options of {@link ProviderHttp}: one keep-alive pool to one provider base URL. */
+export interface ProviderHttpOptions {
+  /** Origin plus an optional path prefix and query string, kept on every request. */
+  baseUrl: string;
+  name: string;
+  timeoutMs: number;
+  maxConnections: number;
+  /** Headers on every request: auth, version, content type, anything the caller adds. */
+  headers: Record<string, string>;
+  /** How this provider's error responses are classified. */
+  errorFromResponse: ErrorFromResponse;
+}
 
 /** Options of an OpenAI-compatible client; see `createOpenAIProvider` for the documented defaults. */
 export interface OpenAIHttpOptions {
@@ -19,17 +36,20 @@ export type ResponseBody = Dispatcher.ResponseData["body"];
 const ERROR_BODY_LIMIT = 64 * 1024;
 
 /**
- * A keep-alive connection pool to one OpenAI-compatible base URL. `post` resolves with the
- * body of a 2xx response and turns everything else into a ProviderError.
+ * A keep-alive connection pool to one provider base URL (undici `Pool`, whose `request` costs a
+ * fraction of WHATWG `fetch`). `post` resolves with the body of a 2xx response and turns
+ * everything else into a ProviderError through the provider's own error mapping.
  */
-export class OpenAIHttp {
+export class ProviderHttp {
   readonly name: string;
   private readonly pool: Pool;
   private readonly basePath: string;
-  private readonly search: string;
+  private readonly baseQuery: string;
   private readonly headers: Record<string, string>;
+  private readonly timeoutMs: number;
+  private readonly toError: ErrorFromResponse;
 
-  constructor(private readonly opts: OpenAIHttpOptions) {
+  constructor(opts: ProviderHttpOptions) {
     this.name = opts.name;
     let url: URL;
     try {
@@ -37,24 +57,25 @@ export class OpenAIHttp {
     } catch (cause) {
       throw new Error(`${opts.name}: invalid baseUrl ${JSON.stringify(opts.baseUrl)}`, { cause });
     }
-    // The base URL is used as given (the official SDK's OPENAI_BASE_URL convention, `/v1`
-    // included): compatible servers put the API under other prefixes (`/openai/v1`, `/api/v1`).
+    // A path prefix in the base URL is kept (proxies and compatible servers mount APIs under
+    // `/openai/v1`, `/api/v1`, `/anthropic` …).
     this.basePath = url.pathname.replace(/\/+$/, "");
     // Azure-style `?api-version=` query strings are kept on every request.
-    this.search = url.search;
+    this.baseQuery = url.search.replace(/^\?/, "");
+    this.timeoutMs = opts.timeoutMs;
+    this.toError = opts.errorFromResponse;
     this.pool = new Pool(url.origin, {
       connections: opts.maxConnections,
       keepAliveTimeout: 30_000,
       connect: { timeout: Math.min(opts.timeoutMs, 10_000) },
     });
-    this.headers = {
-      authorization: `Bearer ${opts.apiKey}`,
-      "content-type": "application/json",
-      ...opts.headers,
-    };
+    this.headers = { "content-type": "application/json", ...opts.headers };
   }
 
-  /** POSTs JSON to `path` (relative to the base URL). `bodyTimeoutMs: 0` leaves idle detection to the caller. */
+  /**
+   * POSTs JSON to `path` (relative to the base URL; it may carry its own query string, merged
+   * with the base URL's). `bodyTimeoutMs: 0` leaves idle detection to the caller.
+   */
   async post(path: string, payload: unknown, opts: { signal?: AbortSignal; accept: string; bodyTimeoutMs: number }): Promise<ResponseBody> {
     const { signal } = opts;
     if (signal?.aborted) throw new ProviderError("aborted", `${this.name}: request aborted`, { provider: this.name });
@@ -62,11 +83,11 @@ export class OpenAIHttp {
     try {
       res = await this.pool.request({
         method: "POST",
-        path: `${this.basePath}${path}${this.search}`,
+        path: this.pathFor(path),
         headers: { ...this.headers, accept: opts.accept },
         body: JSON.stringify(payload),
         signal,
-        headersTimeout: this.opts.timeoutMs,
+        headersTimeout: this.timeoutMs,
         bodyTimeout: opts.bodyTimeoutMs,
       });
     } catch (err) {
@@ -80,12 +101,33 @@ export class OpenAIHttp {
       if (signal?.aborted) throw toProviderError(err, { provider: this.name, signal, phase: "body" });
       // The status alone is enough to classify the failure; a broken error body adds nothing.
     }
-    throw errorFromResponse(this.name, res.statusCode, res.headers, text);
+    throw this.toError(this.name, res.statusCode, res.headers, text);
   }
 
   /** Closes idle sockets and waits for in-flight requests. */
   async close(): Promise<void> {
     await this.pool.close();
+  }
+
+  private pathFor(path: string): string {
+    const q = path.indexOf("?");
+    const own = q === -1 ? "" : path.slice(q + 1);
+    const query = [own, this.baseQuery].filter((s) => s !== "").join("&");
+    return `${this.basePath}${q === -1 ? path : path.slice(0, q)}${query === "" ? "" : `?${query}`}`;
+  }
+}
+
+/** A keep-alive pool to one OpenAI-compatible base URL: Bearer auth and OpenAI's error bodies. */
+export class OpenAIHttp extends ProviderHttp {
+  constructor(opts: OpenAIHttpOptions) {
+    super({
+      baseUrl: opts.baseUrl,
+      name: opts.name,
+      timeoutMs: opts.timeoutMs,
+      maxConnections: opts.maxConnections,
+      headers: { authorization: `Bearer ${opts.apiKey}`, ...opts.headers },
+      errorFromResponse,
+    });
   }
 }
 

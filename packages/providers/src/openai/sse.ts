@@ -1,3 +1,5 @@
+import { ProviderError } from "../types";
+
 /** One server-sent event: its `event:` name (default "message") and its joined `data:` lines. */
 export interface SseEvent {
   event: string;
@@ -13,6 +15,12 @@ const CR = 13;
  * chunks, comments (`:`), multi-line `data:`, and ignores unknown fields (`id:`, `retry:` …).
  */
 export class SseDecoder {
+  /**
+   * `onIgnoredLine` sees every line that is not a comment or a known SSE field (`data`,
+   * `event`, `id`, `retry`): Gemini may send a bare JSON error body into an event stream.
+   */
+  constructor(private readonly opts: { onIgnoredLine?: (line: string) => void } = {}) {}
+
   private readonly decoder = new TextDecoder("utf-8");
   private partial = "";
   private data: string[] = [];
@@ -80,5 +88,65 @@ export class SseDecoder {
     if (value.charCodeAt(0) === 32) value = value.slice(1);
     if (field === "data") this.data.push(value);
     else if (field === "event") this.event = value;
+    else if (field !== "id" && field !== "retry") this.opts.onIgnoredLine?.(line);
+  }
+}
+
+/** The slice of an undici response body the stream reader needs. */
+export interface StreamBody extends AsyncIterable<unknown> {
+  destroy(err?: Error): unknown;
+  readonly destroyed: boolean;
+}
+
+/** Options of {@link readSseEvents}. */
+export interface ReadSseOptions {
+  /** Provider name, for the stall error. */
+  provider: string;
+  /** No bytes for this long destroys the body with a `timeout` ProviderError ("stream stalled"). 0 disables. */
+  idleMs: number;
+  /** Decoder to use (e.g. one with `onIgnoredLine`). Default: a plain SseDecoder. */
+  decoder?: SseDecoder;
+}
+
+/**
+ * Reads an event-stream body and yields its events, with a stall detector: no bytes for
+ * `idleMs` destroys the body with a `timeout` ProviderError, which the iteration then throws.
+ * Time the consumer spends on an event (it is suspended at our `yield`) does not count as
+ * upstream silence. Errors of the body are thrown as they are (map them with
+ * `toProviderError`). Ending the iteration early, or any error, destroys the body, which
+ * closes the upstream socket; a consumer that reads to the end lets the socket go back to the pool.
+ */
+export async function* readSseEvents(body: StreamBody, opts: ReadSseOptions): AsyncGenerator<SseEvent> {
+  const { provider, idleMs } = opts;
+  const decoder = opts.decoder ?? new SseDecoder();
+  let consumerHasEvent = false;
+  const idle =
+    idleMs > 0
+      ? setTimeout(function onIdle() {
+          if (consumerHasEvent) return void idle?.refresh();
+          body.destroy(new ProviderError("timeout", `${provider}: stream stalled: no data for ${idleMs} ms`, { provider }));
+        }, idleMs)
+      : undefined;
+  idle?.unref();
+  async function* hand(events: SseEvent[]): AsyncGenerator<SseEvent> {
+    for (const ev of events) {
+      consumerHasEvent = true;
+      try {
+        yield ev;
+      } finally {
+        consumerHasEvent = false;
+      }
+      idle?.refresh();
+    }
+  }
+  try {
+    for await (const bytes of body) {
+      idle?.refresh();
+      yield* hand(decoder.push(bytes as Uint8Array));
+    }
+    yield* hand(decoder.end());
+  } finally {
+    if (idle) clearTimeout(idle);
+    if (!body.destroyed) body.destroy();
   }
 }

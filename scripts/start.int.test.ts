@@ -1,0 +1,109 @@
+/**
+ * `pnpm start` end to end: the real launcher as a child process, with PGlite (DATABASE_URL unset),
+ * the machine's Redis under a prefix of its own, a throw-away data folder and free ports. Submits a
+ * job with the printed bootstrap key, waits for it to succeed, then Ctrl-C (SIGINT) must stop
+ * everything within the grace period with exit code 0 and leave no process behind.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { cleanupPrefix, testPrefix } from "@switchyard/testkit";
+import { freePorts } from "./lib/free-port";
+import { isPidAlive } from "./lib/pid-lock";
+import { repoRoot } from "./lib/paths";
+import { sleep, waitFor } from "./lib/wait-for";
+
+const GRACE_MS = 15_000;
+
+describe("pnpm start (scripts/start.ts)", () => {
+  let dataDir: string;
+  let launcher: ChildProcess | undefined;
+  let output = "";
+  const prefix = testPrefix("start");
+
+  beforeAll(() => {
+    dataDir = mkdtempSync(path.join(os.tmpdir(), "switchyard-start-"));
+  });
+
+  afterAll(async () => {
+    // Only if an assertion failed midway: do not leave the stack running.
+    for (const pid of childPids(output)) if (isPidAlive(pid)) process.kill(pid, "SIGKILL");
+    if (launcher && launcher.exitCode === null && launcher.signalCode === null) launcher.kill("SIGKILL");
+    const redis = /redis: (redis:\/\/\S+) \((?:already running|from REDIS_URL)\)/.exec(output)?.[1];
+    if (redis) await cleanupPrefix(prefix, redis);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("serves a job with the bootstrap key, then shuts down cleanly on SIGINT", async () => {
+    const [port, routerMetrics, aggregatorMetrics, ragMetrics, pglitePort] = await freePorts(5);
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      SWITCHYARD_DATA_DIR: dataDir,
+      SWITCHYARD_PREFIX: prefix,
+      PORT: String(port),
+      ROUTER_METRICS_PORT: String(routerMetrics),
+      AGGREGATOR_METRICS_PORT: String(aggregatorMetrics),
+      RAG_METRICS_PORT: String(ragMetrics),
+      PGLITE_PORT: String(pglitePort),
+      SHUTDOWN_GRACE_MS: String(GRACE_MS),
+      NO_COLOR: "1",
+    };
+    delete env.DATABASE_URL; // exercise PGlite
+    delete env.SWITCHYARD_BOOTSTRAP_KEY; // exercise key generation and the key file
+    const proc = spawn(path.join(repoRoot, "node_modules", ".bin", "tsx"), ["scripts/start.ts"], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
+    launcher = proc;
+    proc.stdout?.on("data", (d: Buffer) => (output += d.toString()));
+    proc.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.once("exit", (code, signal) => r({ code, signal })));
+
+    await waitFor(async () => (/^ready$/m.test(output) ? true : undefined), { timeoutMs: 180_000, what: `"ready"` }).catch((err: Error) => {
+      throw new Error(`${err.message}\n${tail(output)}`);
+    });
+    const key = /bootstrap key\s+(sy_live_\S+)/.exec(output)?.[1];
+    expect(key).toMatch(/^sy_live_[a-z0-9]+_[A-Za-z0-9]+$/);
+    expect(statSync(path.join(dataDir, "bootstrap-key")).mode & 0o777).toBe(0o600);
+
+    const base = `http://127.0.0.1:${port}`;
+    const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" };
+    const created = await fetch(`${base}/v1/jobs`, { method: "POST", headers, body: JSON.stringify({ messages: [{ role: "user", content: "hi" }] }) });
+    expect(created.status).toBe(202);
+    const { id } = (await created.json()) as { id: string };
+    let last: { status?: string } = {};
+    await waitFor(
+      async () => {
+        const res = await fetch(`${base}/v1/jobs/${id}`, { headers });
+        last = (await res.json()) as { status?: string };
+        if (last.status === "failed" || last.status === "canceled") throw new Error(`job ended ${JSON.stringify(last)}`);
+        return last.status === "succeeded" ? true : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 300, what: `job ${id} to succeed` },
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; last: ${JSON.stringify(last)}\n${tail(output)}`);
+    });
+
+    const pids = childPids(output);
+    // Four apps and PGlite at least (plus redis-server when none was running).
+    expect(pids.length).toBeGreaterThanOrEqual(5);
+    expect(pids.every(isPidAlive)).toBe(true);
+
+    const t0 = Date.now();
+    proc.kill("SIGINT");
+    const result = await Promise.race([exited, sleep(GRACE_MS + 10_000).then(() => "timeout" as const)]);
+    if (result === "timeout") throw new Error(`launcher still running ${GRACE_MS + 10_000} ms after SIGINT\n${tail(output)}`);
+    expect(result).toEqual({ code: 0, signal: null });
+    expect(Date.now() - t0).toBeLessThan(GRACE_MS + 5_000);
+    await sleep(200);
+    expect(pids.filter(isPidAlive)).toEqual([]);
+    expect(output).toMatch(/start\s+\| stopped/);
+  });
+});
+
+/** Every pid the supervisor announced (`name | started (pid N)`). */
+function childPids(out: string): number[] {
+  return [...out.matchAll(/^\S+\s+\| started \(pid (\d+)\)$/gm)].map((m) => Number(m[1]));
+}
+
+function tail(out: string, lines = 60): string {
+  return out.split("\n").slice(-lines).join("\n");
+}
