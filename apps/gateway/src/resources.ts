@@ -4,6 +4,7 @@ import type { JobStore, QueueSet, Redis, RedisKeys } from "@switchyard/queue";
 import type { Logger, MetricsRegistry } from "@switchyard/telemetry";
 import type { Kysely } from "kysely";
 import type { GatewayMetrics } from "./gateway-metrics";
+import type { DeploymentCache } from "./services/deployment-cache";
 
 /** Everything the gateway's routes use, built once in main.ts (tests build their own). */
 export interface GatewayResources {
@@ -13,6 +14,7 @@ export interface GatewayResources {
   jobStore: JobStore;
   queues: QueueSet;
   catalog: ModelCatalog;
+  deployments: DeploymentCache;
   logger: Logger;
   registry: MetricsRegistry;
   metrics: GatewayMetrics;

@@ -8,6 +8,7 @@ import { createGatewayApp } from "./app";
 import type { GatewayEnv } from "./env";
 import { createGatewayMetrics } from "./gateway-metrics";
 import type { GatewayResources } from "./resources";
+import { DeploymentCache } from "./services/deployment-cache";
 
 export interface RunningGateway {
   port: number;
@@ -32,6 +33,7 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
     jobStore: new JobStore({ redis, keys, retentionSeconds: env.JOB_RETENTION_SECONDS }),
     queues,
     catalog: loadCatalog(env.MODEL_CATALOG_PATH ?? DEFAULT_CATALOG_PATH),
+    deployments: new DeploymentCache(db),
     logger,
     registry,
     metrics: createGatewayMetrics(registry, queues),

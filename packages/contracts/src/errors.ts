@@ -26,6 +26,7 @@ export const errorCatalog = {
   invalid_api_key: { type: "authentication_error", status: 401 },
   insufficient_scope: { type: "permission_error", status: 403 },
   model_not_allowed: { type: "permission_error", status: 403 },
+  feature_disabled: { type: "permission_error", status: 403 },
   not_found: { type: "not_found_error", status: 404 },
   job_not_found: { type: "not_found_error", status: 404 },
   tenant_not_found: { type: "not_found_error", status: 404 },

@@ -5,12 +5,26 @@ import { UsageEvent } from "./usage";
 /** W3C trace context carried inside job data so one trace spans gateway → queue → workers. */
 export const TraceCarrier = z.record(z.string(), z.string()).default({});
 
+/** What routing needs to know about the job's deployment, captured at admission. */
+export const RoutingContext = z.object({
+  smart_routing: z.boolean().default(true),
+  vision_enabled: z.boolean().default(true),
+  /** A catalog model id or a provider name to prefer within a tier. */
+  model_preference: z.string().nullable().default(null),
+  /** Catalog ids the deployment may use; null = all. */
+  allowed_models: z.array(z.string()).nullable().default(null),
+  /** Share of the deployment's budget in use at admission (0 when it has none). */
+  budget_used_ratio: z.number().min(0).default(0),
+});
+export type RoutingContext = z.infer<typeof RoutingContext>;
+
 export const RouteJobPayload = z.object({
   job_id: z.string(),
   tenant_id: z.string(),
   deployment_id: z.string(),
   api_key_id: z.string().nullable(),
   request: CreateJobRequest,
+  routing: RoutingContext.default({ smart_routing: true, vision_enabled: true, model_preference: null, allowed_models: null, budget_used_ratio: 0 }),
   created_at: z.string(),
   trace: TraceCarrier,
 });

@@ -11,7 +11,7 @@ export const DEFAULT_FEATURES: Record<string, boolean> = {
   ragEnabled: true,
   knowledgeBaseEnabled: true,
   analyticsEnabled: true,
-  visionEnabled: false,
+  visionEnabled: true,
   multiModelComparison: false,
   modelPreference: false,
   feedbackEnabled: false,

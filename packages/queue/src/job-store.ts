@@ -87,6 +87,14 @@ export class JobStore {
     return { kind: "created" };
   }
 
+  /** Read-only idempotency lookup (admission checks a replay before any limit or feature check). */
+  async lookupIdempotency(tenantId: string, key: string): Promise<{ jobId: string; bodyHash: string } | null> {
+    const cur = await this.redis.get(this.keys.idempotency(tenantId, key));
+    if (!cur) return null;
+    const sep = cur.indexOf("|");
+    return { jobId: cur.slice(0, sep), bodyHash: cur.slice(sep + 1) };
+  }
+
   /** Undo a create whose enqueue failed, so the idempotency key can be used again. */
   async discard(jobId: string, tenantId: string, idempotencyKey?: string): Promise<void> {
     const keys = [this.keys.job(jobId), this.keys.events(jobId)];

@@ -1,5 +1,6 @@
 import {
   ApiError,
+  hasImages,
   MAX_IDEMPOTENCY_KEY_LENGTH,
   isTerminalStatus,
   newId,
@@ -7,12 +8,14 @@ import {
   type CreateJobResponse,
   type JobView,
   type RouteJobPayload,
+  type RoutingContext,
 } from "@switchyard/contracts";
 import { findJob, saveFinishedJob } from "@switchyard/db";
 import { injectTraceContext } from "@switchyard/telemetry";
 import type { GatewayResources } from "../resources";
 import type { Principal } from "../middleware/request-context";
 import { canonicalHash } from "./canonical-json";
+import { routingContext } from "./deployment-cache";
 
 const PRIORITY = { high: 1, normal: 2, low: 3 } as const;
 
@@ -22,11 +25,14 @@ function createResponse(view: Pick<JobView, "id" | "status" | "created_at">): Cr
   return { id: view.id, object: "job", status: view.status, created_at: view.created_at, links: { self: `/v1/jobs/${view.id}`, events: `/v1/jobs/${view.id}/events` } };
 }
 
-/** Validates what the catalog knows: the model exists and `max_tokens` fits it. */
-function checkModel(r: GatewayResources, req: CreateJobRequest): void {
+/** Validates what the catalog and the deployment allow: the model exists and is allowed, `max_tokens` fits, images only where vision is on. */
+function checkModel(r: GatewayResources, req: CreateJobRequest, ctx: RoutingContext): void {
+  if (hasImages(req.messages) && !ctx.vision_enabled) throw new ApiError("feature_disabled", "messages: images need the visionEnabled feature on this deployment", "messages");
   if (req.model === "auto") return;
   const entry = r.catalog.models.find((m) => m.id === req.model);
   if (!entry) throw new ApiError("model_not_found", `model ${req.model} is not in the catalog (GET /v1/models lists them)`, "model");
+  if (ctx.allowed_models && !ctx.allowed_models.includes(entry.id)) throw new ApiError("model_not_allowed", `model: ${req.model} is not allowed on this deployment`, "model");
+  if (hasImages(req.messages) && !entry.capabilities.vision) throw new ApiError("invalid_request", `model: ${req.model} cannot read images`, "model");
   if (req.max_tokens !== undefined && req.max_tokens > entry.max_output_tokens) {
     throw new ApiError("invalid_request", `max_tokens: ${req.model} allows at most ${entry.max_output_tokens} output tokens`, "max_tokens");
   }
@@ -41,9 +47,19 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
     throw new ApiError("idempotency_key_too_long", `Idempotency-Key: at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`, "Idempotency-Key");
   }
   if (headerKey !== undefined && headerKey.length === 0) throw new ApiError("invalid_request", "Idempotency-Key: must not be empty", "Idempotency-Key");
-  checkModel(r, req);
   const idemKey = headerKey ?? req.client_request_id;
   const bodyHash = canonicalHash(req);
+  const replay = (existing: { jobId: string; bodyHash: string }) => {
+    if (existing.bodyHash !== bodyHash) {
+      throw new ApiError("idempotency_key_reused", "this Idempotency-Key was already used with a different request body", headerKey ? "Idempotency-Key" : "client_request_id");
+    }
+    return getJob(r, p, existing.jobId).then((job) => ({ replayed: true, job: createResponse(job) }));
+  };
+  // A replay returns the stored job before any feature or limit check: no new spend.
+  const earlier = idemKey ? await r.jobStore.lookupIdempotency(p.tenantId, idemKey) : null;
+  if (earlier) return replay(earlier);
+  const ctx = routingContext(await r.deployments.get(p.deploymentId));
+  checkModel(r, req, ctx);
   const now = new Date();
   const view: JobView = {
     id: newId("job", now.getTime()),
@@ -60,7 +76,7 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
     error: null,
     metadata: req.metadata ?? null,
   };
-  const payload: RouteJobPayload = { job_id: view.id, tenant_id: p.tenantId, deployment_id: p.deploymentId, api_key_id: p.keyId, request: req, created_at: view.created_at, trace: injectTraceContext() };
+  const payload: RouteJobPayload = { job_id: view.id, tenant_id: p.tenantId, deployment_id: p.deploymentId, api_key_id: p.keyId, request: req, routing: ctx, created_at: view.created_at, trace: injectTraceContext() };
   const created = await r.jobStore.create({
     view,
     tenantId: p.tenantId,
@@ -69,13 +85,8 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
     payload,
     idempotency: idemKey ? { key: idemKey, bodyHash, ttlSeconds: r.config.idempotencyTtlSeconds } : undefined,
   });
-  if (created.kind === "exists") {
-    if (created.bodyHash !== bodyHash) {
-      throw new ApiError("idempotency_key_reused", "this Idempotency-Key was already used with a different request body", headerKey ? "Idempotency-Key" : "client_request_id");
-    }
-    const existing = await getJob(r, p, created.jobId);
-    return { replayed: true, job: createResponse(existing) };
-  }
+  // Lost a race with a concurrent identical request: that one's job is the job.
+  if (created.kind === "exists") return replay(created);
   try {
     await r.queues.enqueue("ai-route", payload, { jobId: view.id, priority: PRIORITY[req.priority] });
     r.metrics.countEnqueue("ai-route");

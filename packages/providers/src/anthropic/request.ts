@@ -1,0 +1,59 @@
+import { messageText, type ChatMessage, type ContentPart } from "@switchyard/contracts";
+import type { ProviderHttp } from "../openai/http";
+import type { ChatRequest } from "../types";
+
+/** What chat and streamChat share: the pool and the per-provider settings. */
+export interface AnthropicContext {
+  http: ProviderHttp;
+  timeoutMs: number;
+  streamIdleTimeoutMs: number;
+  defaultMaxTokens: number;
+}
+
+/** One Messages API content block we send: text, or an image by URL or by base64 bytes. */
+export type AnthropicInputBlock =
+  | { type: "text"; text: string }
+  | { type: "image"; source: { type: "url"; url: string } | { type: "base64"; media_type: string; data: string } };
+
+export interface AnthropicInputMessage {
+  role: "user" | "assistant";
+  content: string | AnthropicInputBlock[];
+}
+
+const DATA_URL = /^data:([^;,]+);base64,(.*)$/s;
+
+/** An OpenAI-style image part as an Anthropic image block: `url` source for http(s), `base64` for a data URL. */
+export function imageBlock(url: string): AnthropicInputBlock {
+  const data = DATA_URL.exec(url);
+  if (data) return { type: "image", source: { type: "base64", media_type: data[1] ?? "image/png", data: data[2] ?? "" } };
+  return { type: "image", source: { type: "url", url } };
+}
+
+function contentBlocks(parts: ContentPart[]): AnthropicInputBlock[] {
+  return parts.map((p) => (p.type === "text" ? { type: "text", text: p.text } : imageBlock(p.image_url.url)));
+}
+
+/**
+ * The Messages API body for a ChatRequest.
+ * - System messages (wherever they are) are joined with a blank line into the top-level `system`
+ *   field: the API has no `system` role. Their images, if any, are dropped (system is text only).
+ * - `max_tokens` is required by the API: `req.maxTokens`, else `defaultMaxTokens`.
+ * - `temperature` is clamped to the API's 0–1 range (OpenAI-style requests allow up to 2, and a
+ *   400 after admission would fail a job that another provider would have served).
+ * - `user` goes to `metadata.user_id`, the API's end-user field.
+ */
+export function buildMessagesBody(req: ChatRequest, opts: { stream: boolean; defaultMaxTokens: number }): Record<string, unknown> {
+  const system: string[] = [];
+  const messages: AnthropicInputMessage[] = [];
+  for (const m of req.messages as ChatMessage[]) {
+    if (m.role === "system") system.push(messageText(m));
+    else messages.push({ role: m.role, content: typeof m.content === "string" ? m.content : contentBlocks(m.content) });
+  }
+  const body: Record<string, unknown> = { model: req.model, max_tokens: req.maxTokens ?? opts.defaultMaxTokens };
+  if (system.length > 0) body.system = system.join("\n\n");
+  body.messages = messages;
+  if (req.temperature !== undefined) body.temperature = Math.min(1, Math.max(0, req.temperature));
+  if (req.user !== undefined) body.metadata = { user_id: req.user };
+  if (opts.stream) body.stream = true;
+  return body;
+}

@@ -1,0 +1,103 @@
+import { toProviderError } from "../openai/errors";
+import { readSseEvents, type SseEvent } from "../openai/sse";
+import { ProviderError, type ChatChunk, type ChatRequest } from "../types";
+import { finishReasonFor, isRecord, readUsageFields, toTokenUsage, type AnthropicUsageFields } from "./chat";
+import { anthropicErrorFromEvent } from "./errors";
+import { buildMessagesBody, type AnthropicContext } from "./request";
+
+/** What a Messages stream has told us so far. */
+interface StreamState {
+  usage: AnthropicUsageFields;
+  stopReason: unknown;
+  /** `message_stop` arrived: the answer is complete. */
+  stopped: boolean;
+}
+
+function merge(into: AnthropicUsageFields, from: AnthropicUsageFields): void {
+  for (const key of ["input", "output", "cacheRead", "cacheCreation"] as const) if (from[key] !== undefined) into[key] = from[key];
+}
+
+/**
+ * Applies one SSE event of a Messages stream to `state` and returns the text it carries.
+ * `message_start` brings the input usage, `content_block_delta`/`text_delta` the text,
+ * `message_delta` the stop reason and the cumulative output usage (and, in newer streams, the
+ * input counts again), `message_stop` the end. `ping`, `content_block_start`/`_stop`, thinking
+ * and tool-input deltas and unknown events carry no answer text. `event: error` throws.
+ */
+export function interpretEvent(provider: string, ev: SseEvent, state: StreamState): string {
+  let json: unknown;
+  try {
+    json = JSON.parse(ev.data);
+  } catch (cause) {
+    if (ev.event === "error") throw anthropicErrorFromEvent(provider, { error: { type: "api_error", message: ev.data } });
+    throw new ProviderError("malformed", `${provider}: stream event ${ev.event} is not JSON: ${ev.data.slice(0, 120)}`, { provider, cause });
+  }
+  if (!isRecord(json)) throw new ProviderError("malformed", `${provider}: stream event ${ev.event} is not an object: ${ev.data.slice(0, 120)}`, { provider });
+  const type = typeof json.type === "string" ? json.type : ev.event;
+  if (type === "error" || ev.event === "error") throw anthropicErrorFromEvent(provider, json);
+  switch (type) {
+    case "message_start":
+      if (isRecord(json.message)) merge(state.usage, readUsageFields(json.message.usage));
+      return "";
+    case "content_block_start": {
+      const block = json.content_block;
+      return isRecord(block) && block.type === "text" && typeof block.text === "string" ? block.text : "";
+    }
+    case "content_block_delta": {
+      const delta = json.delta;
+      return isRecord(delta) && delta.type === "text_delta" && typeof delta.text === "string" ? delta.text : "";
+    }
+    case "message_delta":
+      if (isRecord(json.delta) && typeof json.delta.stop_reason === "string") state.stopReason = json.delta.stop_reason;
+      merge(state.usage, readUsageFields(json.usage));
+      return "";
+    case "message_stop":
+      state.stopped = true;
+      return "";
+    default: // ping, content_block_stop and event types added later
+      return "";
+  }
+}
+
+/**
+ * Streaming `POST /v1/messages`: yields text deltas, then the finish reason and usage once the
+ * message is complete (`message_stop`, or a clean end of body after the `message_delta` that
+ * carries the stop reason). A body that ends earlier is a `connection` error; no bytes for
+ * `streamIdleTimeoutMs` is a `timeout`; aborting the signal, or returning early, closes the socket.
+ */
+export async function* streamChat(ctx: AnthropicContext, req: ChatRequest): AsyncGenerator<ChatChunk> {
+  const provider = ctx.http.name;
+  const { signal } = req;
+  const idleMs = ctx.streamIdleTimeoutMs;
+  const body = await ctx.http.post("/v1/messages", buildMessagesBody(req, { stream: true, defaultMaxTokens: ctx.defaultMaxTokens }), {
+    signal,
+    accept: "text/event-stream",
+    // readSseEvents' idle timer replaces undici's body timeout (consumer time is not upstream silence).
+    bodyTimeoutMs: idleMs > 0 ? 0 : ctx.timeoutMs,
+  });
+  const state: StreamState = { usage: {}, stopReason: undefined, stopped: false };
+  const ending = (): ChatChunk[] => {
+    const usage = toTokenUsage(state.usage);
+    return [{ type: "finish", finishReason: finishReasonFor(state.stopReason) }, ...(usage ? [{ type: "usage" as const, usage }] : [])];
+  };
+  let done = false;
+  try {
+    // After message_stop we read on to the end of the body (it follows at once), so the socket
+    // goes back to the pool instead of being destroyed.
+    for await (const ev of readSseEvents(body, { provider, idleMs })) {
+      if (done) continue;
+      const text = interpretEvent(provider, ev, state);
+      if (text !== "") yield { type: "delta", text };
+      if (state.stopped) {
+        done = true;
+        yield* ending();
+      }
+    }
+  } catch (err) {
+    if (done && !signal?.aborted) return; // everything arrived; trouble after message_stop costs nothing
+    throw toProviderError(err, { provider, signal, phase: "body" });
+  }
+  if (done) return;
+  if (state.stopReason === undefined) throw new ProviderError("connection", `${provider}: upstream cut the stream before message_stop`, { provider });
+  yield* ending();
+}

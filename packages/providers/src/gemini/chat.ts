@@ -1,0 +1,94 @@
+import { toProviderError } from "../openai/errors";
+import { ProviderError, type ChatRequest, type ChatResult, type TokenUsage } from "../types";
+import { geminiErrorFromPayload, readGeminiError } from "./errors";
+import { buildGenerateContentBody, methodPath, type GeminiContext } from "./request";
+
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+const count = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) ? v : 0);
+
+/**
+ * `usageMetadata` → TokenUsage; null when absent. Zero counts are often left out (missing = 0).
+ * `promptTokenCount` already includes cached tokens (`cachedContentTokenCount` is a subset), and
+ * thinking tokens (`thoughtsTokenCount`) are billed as output but not part of
+ * `candidatesTokenCount`, so output = candidates + thoughts; tool-use prompt tokens are input.
+ */
+export function readUsageMetadata(u: unknown): TokenUsage | null {
+  if (!isRecord(u)) return null;
+  return {
+    inputTokens: count(u.promptTokenCount) + count(u.toolUsePromptTokenCount),
+    outputTokens: count(u.candidatesTokenCount) + count(u.thoughtsTokenCount),
+    cachedTokens: count(u.cachedContentTokenCount),
+  };
+}
+
+const FILTERED = new Set(["SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY"]);
+
+/** Gemini `finishReason` → the OpenAI-style finish reason: STOP → stop, MAX_TOKENS → length, safety-type reasons → content_filter. */
+export function finishReasonFor(reason: string): string {
+  if (reason === "STOP") return "stop";
+  if (reason === "MAX_TOKENS") return "length";
+  if (FILTERED.has(reason)) return "content_filter";
+  return reason.toLowerCase();
+}
+
+/** What one GenerateContentResponse (a whole answer, or one stream chunk) says. */
+export interface GeminiResponseParts {
+  text: string;
+  /** Raw `finishReason` of the first candidate; `"BLOCKED"` stands for a blocked prompt (no candidates, `promptFeedback.blockReason`). */
+  finishReason?: string;
+  usage: TokenUsage | null;
+}
+
+/** Reads a GenerateContentResponse: the first candidate's text parts (thought summaries excluded), its finish reason, usage. */
+export function readResponse(provider: string, json: unknown): GeminiResponseParts {
+  if (!isRecord(json)) throw new ProviderError("malformed", `${provider}: response is not an object`, { provider });
+  const error = readGeminiError(json);
+  if (error) throw geminiErrorFromPayload(provider, error);
+  const candidates = Array.isArray(json.candidates) ? json.candidates : [];
+  // We never ask for candidateCount > 1; pick the candidate with index 0 (index may be omitted).
+  const candidate = candidates.find((c) => isRecord(c) && (c.index === undefined || c.index === 0));
+  let text = "";
+  let finishReason: string | undefined;
+  if (isRecord(candidate)) {
+    const parts = isRecord(candidate.content) && Array.isArray(candidate.content.parts) ? candidate.content.parts : [];
+    for (const p of parts) if (isRecord(p) && typeof p.text === "string" && p.thought !== true) text += p.text;
+    if (typeof candidate.finishReason === "string") finishReason = candidate.finishReason;
+  } else if (isRecord(json.promptFeedback) && typeof json.promptFeedback.blockReason === "string") {
+    finishReason = "BLOCKED";
+  }
+  return { text, finishReason, usage: readUsageMetadata(json.usageMetadata) };
+}
+
+/** Maps the raw finish reason (including our `"BLOCKED"` for a blocked prompt). */
+export function mapFinish(raw: string): string {
+  return raw === "BLOCKED" ? "content_filter" : finishReasonFor(raw);
+}
+
+/** Non-streaming `POST /{version}/models/{model}:generateContent`. */
+export async function chat(ctx: GeminiContext, req: ChatRequest): Promise<ChatResult> {
+  const provider = ctx.http.name;
+  const { signal } = req;
+  const body = await ctx.http.post(methodPath(ctx, req.model, "generateContent"), buildGenerateContentBody(req), {
+    signal,
+    accept: "application/json",
+    bodyTimeoutMs: ctx.timeoutMs,
+  });
+  let text: string;
+  try {
+    text = await body.text();
+  } catch (err) {
+    throw toProviderError(err, { provider, signal, phase: "body" });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new ProviderError("malformed", `${provider}: response is not JSON: ${text.slice(0, 120)}`, { provider, cause });
+  }
+  const res = readResponse(provider, json);
+  if (res.finishReason === undefined && res.text === "") throw new ProviderError("malformed", `${provider}: response has no candidates`, { provider });
+  return { text: res.text, finishReason: mapFinish(res.finishReason ?? "STOP"), usage: res.usage };
+}

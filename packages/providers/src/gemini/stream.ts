@@ -1,0 +1,77 @@
+import { toProviderError } from "../openai/errors";
+import { readSseEvents, SseDecoder } from "../openai/sse";
+import { ProviderError, isProviderError, type ChatChunk, type ChatRequest, type TokenUsage } from "../types";
+import { mapFinish, readResponse } from "./chat";
+import { geminiErrorFromPayload, readGeminiError } from "./errors";
+import { buildGenerateContentBody, methodPath, type GeminiContext } from "./request";
+
+/** Most text kept from lines that are not SSE (a bare JSON error body); more than this is not an error body. */
+const STRAY_LIMIT = 64 * 1024;
+
+/**
+ * Streaming `POST /{version}/models/{model}:streamGenerateContent?alt=sse` (LF, CRLF or CR
+ * framing). Each `data:` chunk is a GenerateContentResponse with only the new text; every chunk
+ * repeats the cumulative `usageMetadata`, so the last one seen is reported, once, after the
+ * finish reason. Gemini has no end sentinel: the stream is complete when the body ends after a
+ * chunk with `finishReason` (or a blocked prompt); ending earlier is a `connection` error.
+ * Errors may come as `data: {"error":…}` or as a bare (possibly pretty-printed) JSON error body
+ * in the stream; both throw, mapped like HTTP errors. No bytes for `streamIdleTimeoutMs` is a
+ * `timeout`; aborting the signal, or returning early, closes the socket.
+ */
+export async function* streamChat(ctx: GeminiContext, req: ChatRequest): AsyncGenerator<ChatChunk> {
+  const provider = ctx.http.name;
+  const { signal } = req;
+  const idleMs = ctx.streamIdleTimeoutMs;
+  const body = await ctx.http.post(`${methodPath(ctx, req.model, "streamGenerateContent")}?alt=sse`, buildGenerateContentBody(req), {
+    signal,
+    accept: "text/event-stream",
+    // readSseEvents' idle timer replaces undici's body timeout (consumer time is not upstream silence).
+    bodyTimeoutMs: idleMs > 0 ? 0 : ctx.timeoutMs,
+  });
+  let stray = "";
+  const decoder = new SseDecoder({
+    onIgnoredLine(line) {
+      if (stray.length > STRAY_LIMIT) return;
+      stray += `${line}\n`;
+      let json: unknown;
+      try {
+        json = JSON.parse(stray);
+      } catch {
+        return; // not (yet) a whole JSON document
+      }
+      const error = readGeminiError(json);
+      // Thrown from inside the decoder, this ends the read and destroys the body.
+      if (error) throw geminiErrorFromPayload(provider, error);
+    },
+  });
+  let finishReason: string | undefined;
+  let usage: TokenUsage | null = null;
+  const ending = (): ChatChunk[] => [{ type: "finish", finishReason: mapFinish(finishReason ?? "STOP") }, ...(usage ? [{ type: "usage" as const, usage }] : [])];
+  try {
+    for await (const ev of readSseEvents(body, { provider, idleMs, decoder })) {
+      let json: unknown;
+      try {
+        json = JSON.parse(ev.data);
+      } catch (cause) {
+        throw new ProviderError("malformed", `${provider}: stream chunk is not JSON: ${ev.data.slice(0, 120)}`, { provider, cause });
+      }
+      const chunk = readResponse(provider, json);
+      if (chunk.usage) usage = chunk.usage;
+      if (chunk.finishReason !== undefined) finishReason = chunk.finishReason;
+      if (chunk.text !== "") yield { type: "delta", text: chunk.text };
+    }
+  } catch (err) {
+    // A cut (or a stall) after the finishing chunk loses nothing: Gemini sends nothing after it.
+    const transport = !isProviderError(err) || err.kind === "connection" || err.kind === "timeout";
+    if (finishReason !== undefined && !signal?.aborted && transport) {
+      yield* ending();
+      return;
+    }
+    throw toProviderError(err, { provider, signal, phase: "body" });
+  }
+  if (finishReason === undefined) {
+    if (stray.trim() !== "") throw new ProviderError("malformed", `${provider}: stream carried text that is not an event: ${stray.slice(0, 120)}`, { provider });
+    throw new ProviderError("connection", `${provider}: upstream cut the stream before a finishReason`, { provider });
+  }
+  yield* ending();
+}
