@@ -21,19 +21,25 @@ describe("pnpm start (scripts/start.ts)", () => {
   let launcher: ChildProcess | undefined;
   let output = "";
   const prefix = testPrefix("start");
+  const abort = new AbortController();
 
   beforeAll(() => {
     dataDir = mkdtempSync(path.join(os.tmpdir(), "switchyard-start-"));
   });
 
   afterAll(async () => {
-    // Only if an assertion failed midway: do not leave the stack running.
+    abort.abort("test over"); // stop any wait still polling after a failure or timeout
+    // Only when the test failed midway: stop the stack the normal way, then make sure.
+    if (launcher && launcher.exitCode === null && launcher.signalCode === null) {
+      launcher.kill("SIGINT");
+      await Promise.race([new Promise((r) => launcher?.once("exit", r)), sleep(GRACE_MS + 5_000)]);
+    }
     for (const pid of childPids(output)) if (isPidAlive(pid)) process.kill(pid, "SIGKILL");
     if (launcher && launcher.exitCode === null && launcher.signalCode === null) launcher.kill("SIGKILL");
     const redis = /redis: (redis:\/\/\S+) \((?:already running|from REDIS_URL)\)/.exec(output)?.[1];
     if (redis) await cleanupPrefix(prefix, redis);
     rmSync(dataDir, { recursive: true, force: true });
-  });
+  }, GRACE_MS + 30_000);
 
   it("serves a job with the bootstrap key, then shuts down cleanly on SIGINT", async () => {
     const [port, routerMetrics, aggregatorMetrics, ragMetrics, pglitePort] = await freePorts(5);
@@ -57,7 +63,7 @@ describe("pnpm start (scripts/start.ts)", () => {
     proc.stderr?.on("data", (d: Buffer) => (output += d.toString()));
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.once("exit", (code, signal) => r({ code, signal })));
 
-    await waitFor(async () => (/^ready$/m.test(output) ? true : undefined), { timeoutMs: 180_000, what: `"ready"` }).catch((err: Error) => {
+    await waitFor(async () => (/^ready$/m.test(output) ? true : undefined), { timeoutMs: 180_000, signal: abort.signal, what: `"ready"` }).catch((err: Error) => {
       throw new Error(`${err.message}\n${tail(output)}`);
     });
     const key = /bootstrap key\s+(sy_live_\S+)/.exec(output)?.[1];
@@ -77,7 +83,7 @@ describe("pnpm start (scripts/start.ts)", () => {
         if (last.status === "failed" || last.status === "canceled") throw new Error(`job ended ${JSON.stringify(last)}`);
         return last.status === "succeeded" ? true : undefined;
       },
-      { timeoutMs: 60_000, intervalMs: 300, what: `job ${id} to succeed` },
+      { timeoutMs: 60_000, intervalMs: 300, signal: abort.signal, what: `job ${id} to succeed` },
     ).catch((err: Error) => {
       throw new Error(`${err.message}; last: ${JSON.stringify(last)}\n${tail(output)}`);
     });
@@ -96,7 +102,7 @@ describe("pnpm start (scripts/start.ts)", () => {
     await sleep(200);
     expect(pids.filter(isPidAlive)).toEqual([]);
     expect(output).toMatch(/start\s+\| stopped/);
-  });
+  }, 300_000);
 });
 
 /** Every pid the supervisor announced (`name | started (pid N)`). */

@@ -16,6 +16,12 @@ export const RouterEnv = z.object({
   JOB_RETENTION_SECONDS: envInt(24 * 3600, 1),
   SHUTDOWN_GRACE_MS: envInt(25_000, 0),
   STREAM_STALL_MS: envInt(10_000, 100),
+  BREAKER_WINDOW_MS: envInt(30_000, 100),
+  BREAKER_MIN_VOLUME: envInt(10, 1),
+  BREAKER_ERROR_RATE: envString(z.coerce.number().gt(0).max(1).default(0.5)),
+  BREAKER_OPEN_MS: envInt(15_000, 100),
+  /** A job that finds every usable model's breaker open waits (without using attempts) at most this long. */
+  MAX_BREAKER_WAIT_MS: envInt(300_000, 0),
 });
 export type RouterEnv = z.infer<typeof RouterEnv>;
 export const loadEnv = (env: NodeJS.ProcessEnv = process.env): RouterEnv => parseEnv(RouterEnv, env);

@@ -1,6 +1,7 @@
 import { DEFAULT_CATALOG_PATH, createProviderRegistry, loadCatalog, type ProviderRegistryOptions } from "@switchyard/providers";
 import { createQueueSet, createRedis, defineProcessor, JobStore, RedisKeys } from "@switchyard/queue";
 import { createLogger, createMetricsRegistry, startMetricsServer, withExtractedContext, startSpan, AttrNames, type Logger } from "@switchyard/telemetry";
+import { CircuitBreakers } from "@switchyard/routing";
 import { CancelRegistry } from "./cancel-listener";
 import type { RouterEnv } from "./env";
 import { processRouteJob } from "./route-job";
@@ -20,16 +21,20 @@ export async function startRouterWorker(env: RouterEnv, opts: { logger?: Logger;
   const keys = new RedisKeys(env.SWITCHYARD_PREFIX);
   const queues = createQueueSet({ connection: redis, keys });
   const registry = createMetricsRegistry({ serviceName: "router-worker" });
-  const metrics = createRouterMetrics(registry, queues);
-  const providers = createProviderRegistry(opts.providers ?? { openai: { baseUrl: env.OPENAI_BASE_URL, apiKey: env.OPENAI_API_KEY, streamIdleTimeoutMs: env.STREAM_STALL_MS } });
+  const catalog = loadCatalog(env.MODEL_CATALOG_PATH ?? DEFAULT_CATALOG_PATH);
+  const breakers = new CircuitBreakers({ redis, prefix: env.SWITCHYARD_PREFIX, windowMs: env.BREAKER_WINDOW_MS, minVolume: env.BREAKER_MIN_VOLUME, errorRateThreshold: env.BREAKER_ERROR_RATE, openMs: env.BREAKER_OPEN_MS });
+  const metrics = createRouterMetrics(registry, queues, breakers, catalog.models.map((m) => m.id));
+  const providers = createProviderRegistry(opts.providers ?? providerOptions(env));
   const cancels = new CancelRegistry();
   const subscriber = redis.duplicate();
   await cancels.listen(subscriber, keys.cancelChannel());
   const deps = {
     jobStore: new JobStore({ redis, keys, retentionSeconds: env.JOB_RETENTION_SECONDS }),
     queues,
-    catalog: loadCatalog(env.MODEL_CATALOG_PATH ?? DEFAULT_CATALOG_PATH),
+    catalog,
     providers,
+    breakers,
+    maxBreakerWaitMs: env.MAX_BREAKER_WAIT_MS,
     cancels,
     metrics,
     logger,
@@ -37,10 +42,10 @@ export async function startRouterWorker(env: RouterEnv, opts: { logger?: Logger;
   };
   const worker = defineProcessor(
     "ai-route",
-    (payload, job) => {
+    (payload, job, token) => {
       metrics.countDequeue("ai-route");
       return withExtractedContext(payload.trace, () =>
-        startSpan("route job", { [AttrNames.jobId]: payload.job_id, [AttrNames.tenantId]: payload.tenant_id }, () => processRouteJob(deps, payload, job)),
+        startSpan("route job", { [AttrNames.jobId]: payload.job_id, [AttrNames.tenantId]: payload.tenant_id }, () => processRouteJob(deps, payload, job, token)),
       );
     },
     {
@@ -74,5 +79,13 @@ export async function startRouterWorker(env: RouterEnv, opts: { logger?: Logger;
         redis.disconnect();
         await registry.shutdown();
       })()),
+  };
+}
+
+/** Provider settings from the env: a provider without a key is served by the simulated one. */
+export function providerOptions(env: RouterEnv): ProviderRegistryOptions {
+  const stall = env.STREAM_STALL_MS;
+  return {
+    openai: { baseUrl: env.OPENAI_BASE_URL, apiKey: env.OPENAI_API_KEY, streamIdleTimeoutMs: stall },
   };
 }

@@ -77,6 +77,9 @@ export const RoutingDecision = z.object({
     chosen_model: z.string(),
     candidates: z.array(z.string()),
     reasons: z.array(z.string()),
+    tier: z.string().optional(),
+    domain: z.string().optional(),
+    complexity: z.string().optional(),
   }).nullable(),
   fallbacks: z.array(z.object({ from: z.string(), to: z.string(), kind: z.string(), reason: z.string() })),
 });

@@ -2,16 +2,36 @@
  * One conformance suite for every ChatProvider adapter, each run against a fake upstream that
  * speaks that provider's real wire format. A new adapter adds a row to `adapters` with a fake
  * implementing the same fault modes (FakeOpenAIMode's vocabulary) and token counting rule:
- * prompt tokens = ceil(characters / 4), one completion token per word of the reply.
+ * prompt tokens = ceil(characters / 4), one completion token per word of the reply. Fault
+ * points count stream events, so each row says how many events precede the first word.
  */
-import { startFakeOpenAI, type FakeOpenAIMode } from "@switchyard/testkit";
+import { startFakeAnthropic, startFakeGemini, startFakeOpenAI } from "@switchyard/testkit";
+import { request } from "undici";
+import { createAnthropicProvider } from "./anthropic";
+import { createGeminiProvider } from "./gemini";
 import { createOpenAIProvider } from "./openai";
 import { isProviderError, type ChatChunk, type ChatProvider, type ChatRequest, type ProviderError } from "./types";
 
+/** The fault vocabulary every fake implements (a subset of each fake's own mode type). */
+type FaultMode =
+  | { kind: "ok" }
+  | { kind: "error"; status: number; headers?: Record<string, string> }
+  | { kind: "cut_after"; chunks: number }
+  | { kind: "malformed_after"; chunks: number }
+  | { kind: "stall_after"; chunks: number }
+  | { kind: "stream_error_after"; chunks: number; message?: string }
+  | { kind: "slow"; delayMs?: number };
+
+interface RecordedCall {
+  path: string;
+  body: unknown;
+  query?: Record<string, string>;
+}
+
 interface FakeUpstream {
   url: string;
-  requests: Array<{ path: string; body: unknown }>;
-  setMode(mode: FakeOpenAIMode): void;
+  requests: RecordedCall[];
+  setMode(mode: FaultMode): void;
   connections(): number;
   abortedRequests(): number;
   waitForClientAbort(timeoutMs?: number, count?: number): Promise<void>;
@@ -38,10 +58,14 @@ interface AdapterCase {
   model: string;
   startFake(opts: FakeOptions): Promise<FakeUpstream>;
   makeProvider(url: string, opts: { streamIdleTimeoutMs: number; timeoutMs: number }): ChatProvider & { close(): Promise<void> };
-  sent(body: unknown): SentRequest;
+  sent(call: RecordedCall | undefined): SentRequest;
+  /** Stream events the fake writes before the first word (OpenAI's role chunk; Anthropic's message_start, content_block_start, ping). */
+  preamble: number;
   /** Statuses the provider documents for each class of failure. */
   statuses: { badRequest: number[]; auth: number[]; serverError: number[] };
 }
+
+type TextOf = { content?: unknown; parts?: Array<{ text?: unknown }> };
 
 const adapters: AdapterCase[] = [
   {
@@ -49,8 +73,8 @@ const adapters: AdapterCase[] = [
     model: "gpt-4o-mini",
     startFake: (opts) => startFakeOpenAI(opts),
     makeProvider: (url, opts) => createOpenAIProvider({ baseUrl: url, apiKey: "sk-test", ...opts }),
-    sent: (body) => {
-      const b = body as { model?: unknown; messages?: Array<{ content?: unknown }>; max_tokens?: unknown; stream?: unknown; stream_options?: { include_usage?: unknown } };
+    sent: (call) => {
+      const b = (call?.body ?? {}) as { model?: unknown; messages?: TextOf[]; max_tokens?: unknown; stream?: unknown; stream_options?: { include_usage?: unknown } };
       return {
         model: b.model,
         texts: (b.messages ?? []).map((m) => m.content),
@@ -58,7 +82,46 @@ const adapters: AdapterCase[] = [
         streamWithUsage: b.stream === true && b.stream_options?.include_usage === true,
       };
     },
+    preamble: 1,
     statuses: { badRequest: [400, 404, 422], auth: [401, 403], serverError: [500, 502, 503, 504, 529] },
+  },
+  {
+    name: "anthropic",
+    model: "claude-haiku-4-5",
+    startFake: (opts) => startFakeAnthropic(opts),
+    makeProvider: (url, opts) => createAnthropicProvider({ baseUrl: url, apiKey: "sk-ant-test", ...opts }),
+    sent: (call) => {
+      const b = (call?.body ?? {}) as { model?: unknown; system?: unknown; messages?: TextOf[]; max_tokens?: unknown; stream?: unknown };
+      return {
+        model: b.model,
+        texts: [...(b.system === undefined ? [] : [b.system]), ...(b.messages ?? []).map((m) => m.content)],
+        maxTokens: b.max_tokens,
+        // Anthropic streams always carry usage (message_start and message_delta).
+        streamWithUsage: b.stream === true && call?.path === "/v1/messages",
+      };
+    },
+    preamble: 3,
+    statuses: { badRequest: [400, 404, 413], auth: [401, 403], serverError: [500, 502, 503, 504, 529] },
+  },
+  {
+    name: "gemini",
+    model: "gemini-2.5-flash",
+    startFake: (opts) => startFakeGemini(opts),
+    makeProvider: (url, opts) => createGeminiProvider({ baseUrl: url, apiKey: "AIza-test", ...opts }),
+    sent: (call) => {
+      const b = (call?.body ?? {}) as { systemInstruction?: TextOf; contents?: TextOf[]; generationConfig?: { maxOutputTokens?: unknown } };
+      const model = /^\/v1beta\/models\/([^:]+):/.exec(call?.path ?? "")?.[1];
+      return {
+        model,
+        texts: [...(b.systemInstruction?.parts ?? []), ...(b.contents ?? []).flatMap((c) => c.parts ?? [])].map((p) => p.text),
+        maxTokens: b.generationConfig?.maxOutputTokens,
+        // Every chunk of an alt=sse stream carries usageMetadata.
+        streamWithUsage: (call?.path ?? "").endsWith(":streamGenerateContent") && call?.query?.alt === "sse",
+      };
+    },
+    preamble: 0,
+    // Gemini documents 500 INTERNAL, 503 UNAVAILABLE and 504 DEADLINE_EXCEEDED; 502 and 529 stand for proxies in between.
+    statuses: { badRequest: [400, 404], auth: [401, 403], serverError: [500, 502, 503, 504, 529] },
   },
 ];
 
@@ -107,7 +170,7 @@ describe.each(adapters)("ChatProvider conformance: $name", (adapter) => {
   it("answers a plain call with the reply, finish reason and reported usage", async () => {
     const res = await provider.chat(req({ maxTokens: 100 }));
     expect(res).toEqual({ text: REPLY, finishReason: "stop", usage: { inputTokens: 6, outputTokens: REPLY_WORDS.length, cachedTokens: 0 } });
-    const sent = adapter.sent(fake.requests.at(-1)?.body);
+    const sent = adapter.sent(fake.requests.at(-1));
     expect(sent).toEqual({ model: adapter.model, texts: ["You are terse.", "Say hello."], maxTokens: 100, streamWithUsage: false });
   });
 
@@ -120,14 +183,14 @@ describe.each(adapters)("ChatProvider conformance: $name", (adapter) => {
       { type: "finish", finishReason: "stop" },
       { type: "usage", usage: { inputTokens: 6, outputTokens: REPLY_WORDS.length, cachedTokens: 0 } },
     ]);
-    expect(adapter.sent(fake.requests.at(-1)?.body).streamWithUsage).toBe(true);
+    expect(adapter.sent(fake.requests.at(-1)).streamWithUsage).toBe(true);
   });
 
   it("reports finish reason length when maxTokens cuts the answer", async () => {
     const chunks = await stream({ maxTokens: 3 });
     expect(chunks.map((c) => (c.type === "delta" ? c.text : "")).join("")).toBe(REPLY_WORDS.slice(0, 3).join(" "));
     expect(chunks).toContainEqual({ type: "finish", finishReason: "length" });
-    expect(adapter.sent(fake.requests.at(-1)?.body).maxTokens).toBe(3);
+    expect(adapter.sent(fake.requests.at(-1)).maxTokens).toBe(3);
   });
 
   it("parses CRLF framing and UTF-8 characters split across network chunks", async () => {
@@ -195,7 +258,7 @@ describe.each(adapters)("ChatProvider conformance: $name", (adapter) => {
   });
 
   it("a connection cut mid-stream → connection, after the deltas that did arrive", async () => {
-    fake.setMode({ kind: "cut_after", chunks: 3 }); // the role chunk and two words
+    fake.setMode({ kind: "cut_after", chunks: adapter.preamble + 2 }); // the preamble and two words
     const seen: string[] = [];
     const err = await failure(() => stream({}, seen));
     expect(err.kind).toBe("connection");
@@ -204,7 +267,7 @@ describe.each(adapters)("ChatProvider conformance: $name", (adapter) => {
   });
 
   it("a chunk that is not JSON → malformed", async () => {
-    fake.setMode({ kind: "malformed_after", chunks: 2 });
+    fake.setMode({ kind: "malformed_after", chunks: adapter.preamble + 1 });
     const seen: string[] = [];
     const err = await failure(() => stream({}, seen));
     expect([err.kind, err.retryable]).toEqual(["malformed", true]);
@@ -212,14 +275,14 @@ describe.each(adapters)("ChatProvider conformance: $name", (adapter) => {
   });
 
   it("an error event inside the stream → server_error", async () => {
-    fake.setMode({ kind: "stream_error_after", chunks: 2, message: "overloaded mid-stream" });
+    fake.setMode({ kind: "stream_error_after", chunks: adapter.preamble + 1, message: "overloaded mid-stream" });
     const err = await failure(() => stream());
     expect(err.kind).toBe("server_error");
     expect(err.message).toContain("overloaded mid-stream");
   });
 
   it("a stream that stalls → timeout naming the stall, and the upstream socket is closed", async () => {
-    fake.setMode({ kind: "stall_after", chunks: 2 });
+    fake.setMode({ kind: "stall_after", chunks: adapter.preamble + 1 });
     const before = fake.abortedRequests();
     const started = performance.now();
     const err = await failure(() => stream());
@@ -294,5 +357,145 @@ describe.each(adapters)("ChatProvider conformance: $name", (adapter) => {
     } finally {
       await p.close();
     }
+  });
+});
+
+/** Cases only one wire format has, run through the same fakes and the same assertions style. */
+describe("ChatProvider conformance extras: anthropic", () => {
+  let fake: Awaited<ReturnType<typeof startFakeAnthropic>>;
+  let provider: ReturnType<typeof createAnthropicProvider>;
+  const req = (extra: Partial<ChatRequest> = {}): ChatRequest => ({ model: "claude-haiku-4-5", messages: MESSAGES, ...extra });
+
+  beforeAll(async () => {
+    fake = await startFakeAnthropic({ reply: REPLY, cachedTokens: 4 });
+    provider = createAnthropicProvider({ baseUrl: fake.url, apiKey: "sk-ant-test", streamIdleTimeoutMs: 400, timeoutMs: 800 });
+  });
+  afterEach(() => fake.setMode({ kind: "ok" }));
+  afterAll(async () => {
+    await provider.close();
+    await fake.close();
+  });
+
+  it("event: error with overloaded_error after output started → retryable server_error naming the type", async () => {
+    fake.setMode({ kind: "stream_error_after", chunks: 3 + 2, type: "overloaded_error", message: "Overloaded" });
+    const seen: string[] = [];
+    const err = await failure(() => collect(provider.streamChat(req()), seen));
+    expect([err.kind, err.retryable, err.countsForBreaker]).toEqual(["server_error", true, true]);
+    expect(err.message).toContain("overloaded_error: Overloaded");
+    expect(seen.join("")).toBe(REPLY_WORDS.slice(0, 2).join(" "));
+  });
+
+  it.each([
+    ["rate_limit_error", "rate_limited", true],
+    ["api_error", "server_error", true],
+    ["invalid_request_error", "bad_request", false],
+  ] as const)("event: error with %s → %s", async (type, kind, retryable) => {
+    fake.setMode({ kind: "stream_error_after", chunks: 1, type });
+    const err = await failure(() => collect(provider.streamChat(req())));
+    expect([err.kind, err.retryable]).toEqual([kind, retryable]);
+  });
+
+  it("HTTP 529 overloaded_error with retry-after → server_error with retryAfterMs", async () => {
+    fake.setMode({ kind: "error", status: 529, headers: { "retry-after": "7" } });
+    const err = await failure(() => provider.chat(req()));
+    expect([err.kind, err.status, err.retryAfterMs]).toEqual(["server_error", 529, 7000]);
+    expect(err.message).toMatch(/overloaded_error: Overloaded \(request_id req_/);
+  });
+
+  it("counts cache reads into input tokens and reports them as cached, streamed or not", async () => {
+    const usage = { inputTokens: 6, outputTokens: REPLY_WORDS.length, cachedTokens: 4 };
+    expect((await provider.chat(req())).usage).toEqual(usage);
+    expect((await collect(provider.streamChat(req()))).at(-1)).toEqual({ type: "usage", usage });
+  });
+});
+
+describe("ChatProvider conformance extras: gemini", () => {
+  let fake: Awaited<ReturnType<typeof startFakeGemini>>;
+  let provider: ReturnType<typeof createGeminiProvider>;
+  const req = (extra: Partial<ChatRequest> = {}): ChatRequest => ({ model: "gemini-2.5-flash", messages: MESSAGES, ...extra });
+
+  beforeAll(async () => {
+    fake = await startFakeGemini({ reply: REPLY });
+    provider = createGeminiProvider({ baseUrl: fake.url, apiKey: "AIza-test", streamIdleTimeoutMs: 400, timeoutMs: 800 });
+  });
+  afterEach(() => fake.setMode({ kind: "ok" }));
+  afterAll(async () => {
+    await provider.close();
+    await fake.close();
+  });
+
+  it("the fake frames alt=sse with CRLF by default, and the adapter reads it", async () => {
+    const res = await request(`${fake.url}/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse`, {
+      method: "POST",
+      headers: { "x-goog-api-key": "k", "content-type": "application/json" },
+      body: JSON.stringify({ contents: [{ role: "user", parts: [{ text: "Say hello." }] }] }),
+    });
+    const raw = await res.body.text();
+    expect(raw.split("\r\n\r\n").filter(Boolean)).toHaveLength(REPLY_WORDS.length);
+    expect(raw.replace(/\r\n/g, "")).not.toMatch(/[\r\n]/);
+    const chunks = await collect(provider.streamChat(req()));
+    expect(chunks.map((c) => (c.type === "delta" ? c.text : "")).join("")).toBe(REPLY);
+  });
+
+  it.each([["\n"], ["\r"]] as const)("also reads %j framing, split into 3-byte pieces", async (lineEnding) => {
+    const other = await startFakeGemini({ reply: REPLY, lineEnding, fragmentBytes: 3 });
+    const p = createGeminiProvider({ baseUrl: other.url, apiKey: "k", streamIdleTimeoutMs: 2000 });
+    try {
+      const chunks = await collect(p.streamChat(req()));
+      expect(chunks.map((c) => (c.type === "delta" ? c.text : "")).join("")).toBe(REPLY);
+      expect(chunks.filter((c) => c.type !== "delta")).toHaveLength(2);
+    } finally {
+      await p.close();
+      await other.close();
+    }
+  });
+
+  it("reports the last cumulative usageMetadata once (not a sum), thoughts as output, cached as a subset", async () => {
+    const own = await startFakeGemini({ reply: REPLY, cachedTokens: 2, thoughtsTokens: 5 });
+    const p = createGeminiProvider({ baseUrl: own.url, apiKey: "k" });
+    try {
+      const chunks = await collect(p.streamChat(req()));
+      const usages = chunks.filter((c) => c.type === "usage");
+      expect(usages).toEqual([{ type: "usage", usage: { inputTokens: 6, outputTokens: REPLY_WORDS.length + 5, cachedTokens: 2 } }]);
+      expect((await p.chat(req())).usage).toEqual({ inputTokens: 6, outputTokens: REPLY_WORDS.length + 5, cachedTokens: 2 });
+    } finally {
+      await p.close();
+      await own.close();
+    }
+  });
+
+  it("HTTP 429 RESOURCE_EXHAUSTED with RetryInfo retryDelay → rate_limited, retryAfterMs from the body", async () => {
+    fake.setMode({ kind: "error", status: 429, retryDelay: "47s" } as FaultMode);
+    for (const run of [() => provider.chat(req()), () => collect(provider.streamChat(req()))]) {
+      const err = await failure(run);
+      expect([err.kind, err.status, err.retryable, err.retryAfterMs]).toEqual(["rate_limited", 429, true, 47_000]);
+      expect(err.message).toContain("RESOURCE_EXHAUSTED");
+    }
+  });
+
+  it("an invalid key (400 INVALID_ARGUMENT, API_KEY_INVALID) → auth, not retryable", async () => {
+    const own = await startFakeGemini({ reply: REPLY, apiKey: "right" });
+    const p = createGeminiProvider({ baseUrl: own.url, apiKey: "wrong" });
+    try {
+      const err = await failure(() => p.chat(req()));
+      expect([err.kind, err.status, err.retryable, err.countsForBreaker]).toEqual(["auth", 400, false, false]);
+      expect(err.message).toContain("API key not valid");
+    } finally {
+      await p.close();
+      await own.close();
+    }
+  });
+
+  it.each([
+    [{ bare: true }, "server_error"],
+    [{ code: 429 }, "rate_limited"],
+    [{ code: 400, bare: true }, "bad_request"],
+  ] as const)("an error object inside the stream %j → %s, after the text that arrived", async (fields, kind) => {
+    fake.setMode({ kind: "stream_error_after", chunks: 2, message: "mid-stream trouble", ...fields } as FaultMode);
+    const seen: string[] = [];
+    const err = await failure(() => collect(provider.streamChat(req()), seen));
+    expect(err.kind).toBe(kind);
+    expect(err.message).toContain("mid-stream trouble");
+    expect(seen.join("")).toBe(REPLY_WORDS.slice(0, 2).join(" "));
   });
 });

@@ -39,4 +39,24 @@ describe("createProviderRegistry", () => {
     const noKey = createProviderRegistry({ openai: { baseUrl: "http://127.0.0.1:9/v1", apiKey: "" } });
     expect(noKey.forModel(entry({ provider: "openai" })).simulated).toBe(true);
   });
+
+  it("creates the Anthropic and Gemini providers once each when keyed, simulated without a key", async () => {
+    const reg = createProviderRegistry({
+      anthropic: { baseUrl: "http://127.0.0.1:9", apiKey: "sk-ant-test" },
+      gemini: { baseUrl: "http://127.0.0.1:9", apiKey: "AIza-test" },
+    });
+    const haiku = reg.forModel(entry({ provider: "anthropic", id: "claude-haiku-4-5" }));
+    const sonnet = reg.forModel(entry({ provider: "anthropic", id: "claude-sonnet-4-5" }));
+    const flash = reg.forModel(entry({ provider: "gemini", id: "gemini-2.5-flash" }));
+    expect([haiku.simulated, haiku.provider.name, flash.simulated, flash.provider.name]).toEqual([false, "anthropic", false, "gemini"]);
+    expect(sonnet.provider).toBe(haiku.provider);
+    expect(reg.forModel(entry({ provider: "gemini", id: "gemini-2.5-pro" })).provider).toBe(flash.provider);
+    // Only the providers that have keys are real; openai has no options here.
+    expect(reg.forModel(entry({ provider: "openai" })).simulated).toBe(true);
+    await reg.close();
+    const noKeys = createProviderRegistry({ anthropic: { apiKey: "" }, gemini: { apiKey: "  " } });
+    expect(noKeys.forModel(entry({ provider: "anthropic" })).simulated).toBe(true);
+    expect(noKeys.forModel(entry({ provider: "gemini" })).simulated).toBe(true);
+    await noKeys.close();
+  });
 });

@@ -1,4 +1,6 @@
 import type { ModelEntry, ProviderName } from "@switchyard/contracts";
+import { createAnthropicProvider, type AnthropicProviderOptions } from "./anthropic";
+import { createGeminiProvider, type GeminiProviderOptions } from "./gemini";
 import { createOpenAIProvider, type OpenAIProviderOptions } from "./openai";
 import { createSimulatedProvider } from "./simulated";
 import type { ChatProvider } from "./types";
@@ -7,6 +9,10 @@ import type { ChatProvider } from "./types";
 export interface ProviderRegistryOptions {
   /** OpenAI or any OpenAI-compatible API; needs a non-empty `apiKey` to be used. */
   openai?: OpenAIProviderOptions;
+  /** Anthropic Messages API; needs a non-empty `apiKey` to be used. */
+  anthropic?: AnthropicProviderOptions;
+  /** Google Gemini API; needs a non-empty `apiKey` to be used. */
+  gemini?: GeminiProviderOptions;
   /** Randomness for the simulated providers' failure injection. Default `Math.random`. */
   simulatedRandom?: () => number;
 }
@@ -30,13 +36,14 @@ interface RealProvider extends ChatProvider {
 
 type Factory = (opts: ProviderRegistryOptions) => RealProvider | null;
 
+const hasKey = (o: { apiKey: string } | undefined): boolean => o !== undefined && o.apiKey.trim() !== "";
+
 // One explicit entry per provider name; `null` means "not configured here → simulated".
-// Anthropic and Gemini adapters plug in here when they exist.
 const factories: Record<ProviderName, Factory> = {
   simulated: () => null,
-  openai: (opts) => (opts.openai && opts.openai.apiKey !== "" ? createOpenAIProvider(opts.openai) : null),
-  anthropic: () => null,
-  gemini: () => null,
+  openai: (opts) => (opts.openai && hasKey(opts.openai) ? createOpenAIProvider(opts.openai) : null),
+  anthropic: (opts) => (opts.anthropic && hasKey(opts.anthropic) ? createAnthropicProvider(opts.anthropic) : null),
+  gemini: (opts) => (opts.gemini && hasKey(opts.gemini) ? createGeminiProvider(opts.gemini) : null),
 };
 
 /**

@@ -122,6 +122,11 @@ export class JobStore {
     return { attempt: Number(r[0]), earlierDeltas: Number(r[1]), status: r[2] as JobStatus, pendingUsage: r[3] ? JSON.parse(r[3]) : null };
   }
 
+  /** Count an attempt that reaches a provider (the bound on paid re-executions); returns the count. */
+  async countProviderAttempt(jobId: string): Promise<number> {
+    return this.redis.hincrby(this.keys.job(jobId), "provider_attempts", 1);
+  }
+
   /** The parked usage event was enqueued: forget it. */
   async usageHandedOn(jobId: string): Promise<void> {
     await this.redis.hdel(this.keys.job(jobId), "pending_usage");

@@ -44,19 +44,19 @@ export function createQueueSet(opts: { connection: Redis; keys: RedisKeys; onEnq
  */
 export function defineProcessor<Q extends QueueName>(
   name: Q,
-  fn: (payload: QueuePayload<Q>, job: Job) => Promise<unknown>,
+  fn: (payload: QueuePayload<Q>, job: Job, token: string | undefined) => Promise<unknown>,
   opts: Omit<WorkerOptions, "prefix"> & { keys: RedisKeys },
 ): Worker {
   const { keys, ...workerOpts } = opts;
   return new Worker(
     name,
-    async (job: Job) => {
+    async (job: Job, token?: string) => {
       const parsed = queueCatalog[name].schema.safeParse(job.data);
       if (!parsed.success) {
         const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
         throw new UnrecoverableError(`invalid ${name} payload for job ${job.id}: ${problems}`);
       }
-      return fn(parsed.data as QueuePayload<Q>, job);
+      return fn(parsed.data as QueuePayload<Q>, job, token);
     },
     { ...workerOpts, prefix: keys.bullPrefix },
   );

@@ -7,3 +7,5 @@ export * from "./spawn-app";
 export * from "./stack";
 export * from "./test-catalog";
 export * from "./api-client";
+export * from "./fake-anthropic";
+export * from "./fake-gemini";

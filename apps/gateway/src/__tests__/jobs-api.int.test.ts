@@ -47,11 +47,15 @@ describe("submit and read", () => {
     expect(job.routing.decision.chosen_model).toBe("sim-fast");
   });
 
-  test("model defaults to auto and is served by the catalog's default model", async () => {
-    const r = await a.post<Json>("/v1/jobs", msg());
-    const job = await finished(a, r.body.id);
-    expect(job.model).toBe("auto");
-    expect(job.served_model).toBe("sim-fast");
+  test("model defaults to auto, which smart routing sends to the tier the request needs", async () => {
+    const simple = await finished(a, (await a.post<Json>("/v1/jobs", msg("hi there"))).body.id);
+    expect(simple.model).toBe("auto");
+    expect(simple.served_model).toBe("sim-lite");
+    expect(simple.routing.decision).toMatchObject({ requested_model: "auto", chosen_model: "sim-lite", tier: "lite", complexity: "simple" });
+    const hard = "Analyze step by step and compare these approaches, then prove the bound:\n```ts\nfunction f(n: number) { return n * (n + 1) / 2; }\n```\nGiven x^2 + 3x - 4 = 0, solve for x, then 1. derive 2. verify 3. generalise.";
+    const complex = await finished(a, (await a.post<Json>("/v1/jobs", msg(hard))).body.id);
+    expect(complex.routing.decision).toMatchObject({ tier: "pro", complexity: "complex" });
+    expect(complex.served_model).toBe("sim-slow");
   });
 
   test("an unknown job is 404 in the error shape", async () => {

@@ -2,7 +2,7 @@ import { toProviderError } from "../openai/errors";
 import { readSseEvents, SseDecoder } from "../openai/sse";
 import { ProviderError, isProviderError, type ChatChunk, type ChatRequest, type TokenUsage } from "../types";
 import { mapFinish, readResponse } from "./chat";
-import { geminiErrorFromPayload, readGeminiError } from "./errors";
+import { readGeminiError } from "./errors";
 import { buildGenerateContentBody, methodPath, type GeminiContext } from "./request";
 
 /** Most text kept from lines that are not SSE (a bare JSON error body); more than this is not an error body. */
@@ -31,17 +31,19 @@ export async function* streamChat(ctx: GeminiContext, req: ChatRequest): AsyncGe
   let stray = "";
   const decoder = new SseDecoder({
     onIgnoredLine(line) {
-      if (stray.length > STRAY_LIMIT) return;
+      if (stray.length > STRAY_LIMIT) return undefined;
       stray += `${line}\n`;
       let json: unknown;
       try {
         json = JSON.parse(stray);
       } catch {
-        return; // not (yet) a whole JSON document
+        return undefined; // not (yet) a whole JSON document
       }
-      const error = readGeminiError(json);
-      // Thrown from inside the decoder, this ends the read and destroys the body.
-      if (error) throw geminiErrorFromPayload(provider, error);
+      if (!readGeminiError(json)) return undefined;
+      // Handed on as an event, in wire order: readResponse below throws the mapped error.
+      const data = stray;
+      stray = "";
+      return { event: "message", data };
     },
   });
   let finishReason: string | undefined;

@@ -17,9 +17,10 @@ const CR = 13;
 export class SseDecoder {
   /**
    * `onIgnoredLine` sees every line that is not a comment or a known SSE field (`data`,
-   * `event`, `id`, `retry`): Gemini may send a bare JSON error body into an event stream.
+   * `event`, `id`, `retry`), since Gemini may send a bare JSON error body into an event stream;
+   * an event it returns is emitted in wire order, after the events completed before that line.
    */
-  constructor(private readonly opts: { onIgnoredLine?: (line: string) => void } = {}) {}
+  constructor(private readonly opts: { onIgnoredLine?: (line: string) => SseEvent | undefined } = {}) {}
 
   private readonly decoder = new TextDecoder("utf-8");
   private partial = "";
@@ -88,7 +89,10 @@ export class SseDecoder {
     if (value.charCodeAt(0) === 32) value = value.slice(1);
     if (field === "data") this.data.push(value);
     else if (field === "event") this.event = value;
-    else if (field !== "id" && field !== "retry") this.opts.onIgnoredLine?.(line);
+    else if (field !== "id" && field !== "retry") {
+      const ev = this.opts.onIgnoredLine?.(line);
+      if (ev) out.push(ev);
+    }
   }
 }
 

@@ -1,0 +1,53 @@
+import type { ModelEntry, RouteJobPayload } from "@switchyard/contracts";
+import { isProviderError, type ChatProvider, type ChatRequest, type ProviderError, type TokenUsage } from "@switchyard/providers";
+import type { JobOutput } from "./job-output";
+
+export type CallResult =
+  | { ok: true; finishReason: string; usage: TokenUsage | null; mode: "stream" | "non_stream" }
+  | { ok: false; canceled: true }
+  | { ok: false; canceled: false; error: ProviderError | Error; partialText: string };
+
+export interface CallHooks {
+  onStall(): void;
+}
+
+/** In-stream failures worth one more streamed try, then a plain (non-stream) call. */
+const RECOVERABLE = new Set(["timeout", "connection", "malformed"]);
+
+/**
+ * One model's turn: stream the answer into `out`. A stall, cut or malformed chunk gets one more
+ * streamed try, then a non-stream call, each announced by a `restart` when output had begun.
+ * Other failures (429, 5xx before the stream, 4xx) return at once so the caller can fall back.
+ */
+export async function callModel(provider: ChatProvider, entry: ModelEntry, payload: RouteJobPayload, out: JobOutput, signal: AbortSignal, hooks: CallHooks): Promise<CallResult> {
+  const req: ChatRequest = { model: entry.upstream_model, messages: payload.request.messages, maxTokens: payload.request.max_tokens, temperature: payload.request.temperature, user: payload.request.user, signal };
+  let lastError: ProviderError | Error | null = null;
+  for (const mode of ["stream", "stream", "non_stream"] as const) {
+    if (lastError) {
+      if (!isProviderError(lastError) || !RECOVERABLE.has(lastError.kind)) break;
+      await out.restart(lastError.kind === "timeout" ? "stall_retry" : "stream_retry");
+      if (!out.live) return { ok: false, canceled: true };
+    }
+    try {
+      if (mode === "stream") {
+        let finishReason = "stop";
+        let usage: TokenUsage | null = null;
+        for await (const c of provider.streamChat(req)) {
+          if (c.type === "delta") {
+            if (!(await out.delta(c.text))) return { ok: false, canceled: true };
+          } else if (c.type === "usage") usage = c.usage;
+          else finishReason = c.finishReason;
+        }
+        return { ok: true, finishReason, usage, mode };
+      }
+      const r = await provider.chat(req);
+      if (r.text && !(await out.delta(r.text))) return { ok: false, canceled: true };
+      return { ok: true, finishReason: r.finishReason, usage: r.usage, mode };
+    } catch (err) {
+      if (signal.aborted || !out.live) return { ok: false, canceled: true };
+      lastError = err as Error;
+      if (isProviderError(err) && err.kind === "timeout" && mode === "stream") hooks.onStall();
+    }
+  }
+  return { ok: false, canceled: false, error: lastError ?? new Error("no answer"), partialText: out.text };
+}

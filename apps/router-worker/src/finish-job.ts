@@ -1,0 +1,133 @@
+import { priceUsage, UsageEvent, type JobView, type ModelEntry, type RouteJobPayload, type TerminalReason, type UsageProvenance } from "@switchyard/contracts";
+import { estimateInputTokens, type TokenUsage } from "@switchyard/providers";
+import type { RouteDeps } from "./route-job";
+
+/** What one provider call cost: reported usage where the provider sent it, else the text it produced. */
+export interface Spend {
+  entry: ModelEntry;
+  usage: TokenUsage | null;
+  text: string;
+  latencyMs: number;
+  ttftMs: number | null;
+}
+
+export interface FinishContext {
+  d: RouteDeps;
+  payload: RouteJobPayload;
+  attempt: number;
+  startedAt: number;
+}
+
+export type Final =
+  | { status: "succeeded"; text: string; finishReason: string }
+  | { status: "incomplete"; text: string; error: { code: string; message: string; reason: TerminalReason } }
+  | { status: "failed"; error: { code: string; message: string; reason: TerminalReason } }
+  | { status: "canceled" };
+
+const estimateTokens = (text: string) => Math.ceil(text.length / 4);
+
+/** Tokens and cost of every call in this attempt, each priced from its own catalog entry. */
+function totals(payload: RouteJobPayload, spend: Spend[]) {
+  let input = 0;
+  let output = 0;
+  let cached = 0;
+  let cost = 0;
+  let reported = 0;
+  let charged = 0;
+  for (const s of spend) {
+    // A call refused before any output (429, 5xx) consumed nothing we can know of.
+    const u = s.usage ?? (s.text ? { inputTokens: estimateInputTokens(payload.request.messages), outputTokens: estimateTokens(s.text) } : null);
+    if (!u) continue;
+    charged++;
+    if (s.usage) reported++;
+    input += u.inputTokens;
+    output += u.outputTokens;
+    cached += u.cachedTokens ?? 0;
+    cost += priceUsage(s.entry, { input_tokens: u.inputTokens, output_tokens: u.outputTokens, cached_tokens: u.cachedTokens });
+  }
+  return { input, output, cached, cost: Math.round(cost * 1e9) / 1e9, reported, charged };
+}
+
+/** The ledger's record of this attempt. */
+export function usageEventFor(ctx: FinishContext, view: JobView, status: JobView["status"], spend: Spend[], job: JobView | null): UsageEvent {
+  const t = totals(ctx.payload, spend);
+  const provenance: UsageProvenance = t.charged === 0 || t.reported === 0 ? "estimated" : t.reported === t.charged && status === "succeeded" ? "reported" : "partial";
+  const served = spend.at(-1)?.entry;
+  return UsageEvent.parse({
+    job_id: ctx.payload.job_id,
+    attempt: ctx.attempt,
+    tenant_id: ctx.payload.tenant_id,
+    deployment_id: ctx.payload.deployment_id,
+    api_key_id: ctx.payload.api_key_id,
+    requested_model: ctx.payload.request.model,
+    served_model: served?.id ?? view.served_model ?? ctx.payload.request.model,
+    provider: served?.provider ?? "none",
+    status,
+    input_tokens: t.input,
+    output_tokens: t.output,
+    cached_tokens: t.cached,
+    cost_usd: t.cost,
+    provenance,
+    ttft_ms: spend.at(-1)?.ttftMs ?? null,
+    latency_ms: Date.now() - ctx.startedAt,
+    fallbacks: view.routing.fallbacks.length,
+    features: ctx.payload.request.rag ? ["rag"] : [],
+    rag: null,
+    occurred_at: new Date().toISOString(),
+    job,
+  });
+}
+
+/**
+ * End the job: its final view, a `usage` event, the one terminal event (unless a cancel got there
+ * first), metrics, and the usage event handed to the aggregator exactly once.
+ */
+export async function finishJob(ctx: FinishContext, running: JobView, final: Final, spend: Spend[], served: ModelEntry | null): Promise<string> {
+  const { d, payload } = ctx;
+  const t = totals(payload, spend);
+  for (const s of spend) {
+    const labels = { model: s.entry.id };
+    d.metrics.duration.record(s.latencyMs / 1000, labels);
+    if (s.ttftMs !== null) d.metrics.ttft.record(s.ttftMs / 1000, labels);
+  }
+  const model = served?.id ?? spend.at(-1)?.entry.id ?? running.served_model ?? "none";
+  d.metrics.tokens.add(t.input, { model, kind: "input" });
+  d.metrics.tokens.add(t.output, { model, kind: "output" });
+  if (t.cached) d.metrics.tokens.add(t.cached, { model, kind: "cached" });
+  d.metrics.cost.add(t.cost, { model });
+
+  if (final.status === "canceled") {
+    // The gateway already ended the job; only the spend is left to account for.
+    await handOnUsage(d, payload.job_id, usageEventFor(ctx, running, "canceled", spend, null));
+    return "canceled";
+  }
+  const provisional = usageEventFor(ctx, running, final.status, spend, null);
+  const view: JobView = {
+    ...running,
+    status: final.status,
+    served_model: served?.id ?? running.served_model,
+    completed_at: new Date().toISOString(),
+    output: final.status === "failed" ? null : { text: final.text, citations: [], finish_reason: final.status === "succeeded" ? final.finishReason : null },
+    usage: { input_tokens: provisional.input_tokens, output_tokens: provisional.output_tokens, cost_usd: provisional.cost_usd, provenance: provisional.provenance },
+    error: final.status === "succeeded" ? null : final.error,
+  };
+  if (final.status !== "failed" || t.charged > 0) await d.jobStore.append(payload.job_id, { type: "usage", data: view.usage! });
+  const ev = { ...provisional, job: view };
+  const terminal = final.status === "succeeded" ? ({ type: "done", data: { job: view } } as const) : ({ type: "error", data: { code: final.error.code, message: final.error.message, reason: final.error.reason } } as const);
+  const fin = await d.jobStore.finish(view, terminal, ev);
+  if (fin.kind === "finished") {
+    d.metrics.finished.add(1, { status: view.status });
+    await handOnUsage(d, payload.job_id, ev);
+  } else {
+    await handOnUsage(d, payload.job_id, { ...ev, job: null, status: fin.kind === "already_terminal" ? fin.status : ev.status });
+  }
+  return view.status;
+}
+
+/** Enqueue a usage event once per (job, attempt): the BullMQ job id deduplicates re-sends. */
+export async function handOnUsage(d: RouteDeps, jobId: string, raw: unknown): Promise<void> {
+  const ev = UsageEvent.parse(raw);
+  await d.queues.enqueue("ai-usage", ev, { jobId: `u-${ev.job_id}-${ev.attempt}` });
+  d.metrics.countEnqueue("ai-usage");
+  await d.jobStore.usageHandedOn(jobId);
+}

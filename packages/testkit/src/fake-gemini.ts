@@ -1,0 +1,317 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { RecordedRequest } from "./fake-openai";
+import { countPromptTokens, embeddingFor, replyPieces } from "./fake-openai.test-helpers";
+import {
+  badKeyDetails, defaultGeminiMessage, field, geminiErrorBody, grpcStatusFor, promptItems, quotaDetails, responseId, usageMetadata, validateGenerateContentBody,
+} from "./fake-gemini.test-helpers";
+
+/** A request the fake received; `path` has no query string, `query` holds it (`alt`, `key`). */
+export interface GeminiRecordedRequest extends RecordedRequest {
+  query: Record<string, string>;
+}
+
+/**
+ * How the fake answers `generateContent`/`streamGenerateContent` (FakeOpenAIMode's vocabulary).
+ * `chunks` counts SSE `data:` events already written when the fault happens (one per word;
+ * Gemini sends no preamble).
+ * - `error`: that status with Google's error envelope (`grpcStatus` defaults per status, e.g. 429
+ *   → RESOURCE_EXHAUSTED, 503 → UNAVAILABLE); `retryDelay` (e.g. `"47s"`) adds the QuotaFailure,
+ *   Help and RetryInfo details of a quota 429; extra `headers`. Also applies to embeddings.
+ * - `cut_after`: destroys the socket mid-stream. `malformed_after`: sends a chunk that is not JSON.
+ * - `stall_after`: stops sending but keeps the socket open.
+ * - `stream_error_after`: an `{"error":…}` object (default 503 UNAVAILABLE) as a `data:` event,
+ *   or with `bare: true` as a pretty-printed JSON body without `data:` (framing of mid-stream
+ *   errors is unconfirmed; the official SDK accepts both), then ends.
+ * - `slow`: `delayMs` (default 200) before every chunk after the first, so a client can cancel.
+ */
+export type FakeGeminiMode =
+  | { kind: "ok" }
+  | { kind: "error"; status: number; grpcStatus?: string; message?: string; retryDelay?: string; details?: unknown[]; headers?: Record<string, string> }
+  | { kind: "cut_after"; chunks: number }
+  | { kind: "malformed_after"; chunks: number }
+  | { kind: "stall_after"; chunks: number }
+  | { kind: "stream_error_after"; chunks: number; code?: number; grpcStatus?: string; message?: string; bare?: boolean }
+  | { kind: "slow"; delayMs?: number };
+
+/** Options of {@link startFakeGemini}. */
+export interface FakeGeminiOptions {
+  /** Answer text, or a function of the request. Default `"Hello from the fake Gemini server."`. */
+  reply?: string | ((req: GeminiRecordedRequest) => string);
+  /** Delay before each stream chunk after the first. Default 0. */
+  chunkDelayMs?: number;
+  /** Initial mode. Default `{ kind: "ok" }`. */
+  mode?: FakeGeminiMode;
+  /** When set, any other key gets 400 INVALID_ARGUMENT / `API_KEY_INVALID`. Default: any non-empty key. */
+  apiKey?: string;
+  /** SSE line ending. Default `"\r\n"`: the live API is observed to frame `alt=sse` with CRLF. */
+  lineEnding?: "\r\n" | "\n" | "\r";
+  /** Write each SSE event in pieces of this many bytes (splitting UTF-8 sequences). Default: whole events. */
+  fragmentBytes?: number;
+  /** `cachedContentTokenCount` reported (a subset of `promptTokenCount`). Default 0 (left out). */
+  cachedTokens?: number;
+  /** `thoughtsTokenCount` reported on the final chunk (thinking models). Default 0 (left out). */
+  thoughtsTokens?: number;
+  /** Embedding length when the request has no `outputDimensionality`. Default 8. */
+  embeddingDimensions?: number;
+  /** Ids listed by `GET /v1beta/models`. */
+  models?: string[];
+}
+
+/** A running fake. `url` is the API origin (clients append `/v1beta/models/…`). */
+export interface FakeGemini {
+  url: string;
+  requests: GeminiRecordedRequest[];
+  /** TCP connections accepted so far (keep-alive reuse keeps this low). */
+  connections(): number;
+  /** Responses the client closed before they ended (a cut made by the fake itself is not counted). */
+  abortedRequests(): number;
+  /** Resolves once `abortedRequests() >= count` (default 1); rejects after `timeoutMs` (default 5000). */
+  waitForClientAbort(timeoutMs?: number, count?: number): Promise<void>;
+  setMode(mode: FakeGeminiMode): void;
+  close(): Promise<void>;
+}
+
+const DEFAULT_MODELS = ["gemini-2.5-flash-lite", "gemini-2.5-flash", "gemini-2.5-pro", "text-embedding-004", "gemini-embedding-001"];
+const METHOD = /^\/(v1beta|v1|v1alpha)\/models\/([^/:]+):([A-Za-z]+)$/;
+const BATCH_LIMIT = 100;
+
+/** Starts a real HTTP server on 127.0.0.1 (random port) that speaks the Gemini API wire format. */
+export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<FakeGemini> {
+  let mode: FakeGeminiMode = opts.mode ?? { kind: "ok" };
+  const le = opts.lineEnding ?? "\r\n";
+  const requests: GeminiRecordedRequest[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  const cutByUs = new WeakSet<ServerResponse>();
+  const waiters: Array<{ count: number; resolve: () => void }> = [];
+  let connections = 0;
+  let aborted = 0;
+  let seq = 0;
+  let closing = false;
+
+  const delay = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        resolve();
+      }, ms);
+      timers.add(t);
+    });
+
+  const headers = (extra?: Record<string, string>): Record<string, string> => ({
+    vary: "Origin, X-Origin, Referer",
+    server: "scaffolding on HTTPServer2",
+    "x-content-type-options": "nosniff",
+    "server-timing": "gfet4t7; dur=412",
+    ...extra,
+  });
+
+  function sendJson(res: ServerResponse, status: number, body: string, extra?: Record<string, string>): void {
+    res.writeHead(status, { ...headers(extra), "content-type": "application/json; charset=UTF-8" });
+    res.end(body);
+  }
+
+  function sendError(res: ServerResponse, status: number, f: { message?: string; grpcStatus?: string; details?: unknown[] } = {}, extra?: Record<string, string>): void {
+    sendJson(res, status, geminiErrorBody({ code: status, message: f.message ?? defaultGeminiMessage(status), status: f.grpcStatus ?? grpcStatusFor(status), details: f.details }), extra);
+  }
+
+  const flushWrite = (res: ServerResponse, data: string | Buffer): Promise<void> =>
+    new Promise((resolve) => {
+      res.write(data, () => resolve());
+    });
+
+  async function write(res: ServerResponse, text: string): Promise<void> {
+    if (!opts.fragmentBytes) return flushWrite(res, text);
+    const bytes = Buffer.from(text, "utf8");
+    for (let i = 0; i < bytes.length && !res.destroyed; i += opts.fragmentBytes) {
+      await flushWrite(res, bytes.subarray(i, i + opts.fragmentBytes));
+      await delay(1); // separate TCP segments instead of one coalesced write
+    }
+  }
+
+  async function generate(rec: GeminiRecordedRequest, res: ServerResponse, n: number, model: string, stream: boolean, m: FakeGeminiMode): Promise<void> {
+    const body = rec.body as Record<string, unknown>;
+    const reply = typeof opts.reply === "function" ? opts.reply(rec) : (opts.reply ?? "Hello from the fake Gemini server.");
+    const all = replyPieces(reply);
+    const max = field(field(body, "generationConfig", "generation_config"), "maxOutputTokens", "max_output_tokens");
+    const pieces = all.slice(0, typeof max === "number" ? max : Infinity);
+    const finishReason = pieces.length < all.length ? "MAX_TOKENS" : "STOP";
+    const prompt = countPromptTokens(promptItems(body));
+    const cached = Math.min(opts.cachedTokens ?? 0, prompt);
+    const thoughts = opts.thoughtsTokens ?? 0;
+    const meta = { modelVersion: model, responseId: responseId(n) };
+    const finalUsage = (): Record<string, unknown> => {
+      const u = usageMetadata(prompt, cached, pieces.length);
+      if (thoughts > 0) u.thoughtsTokenCount = thoughts;
+      u.totalTokenCount = prompt + pieces.length + thoughts;
+      return u;
+    };
+    const faultAt = "chunks" in m ? m.chunks : -1;
+
+    if (!stream) {
+      if (m.kind === "stream_error_after") return sendError(res, 503);
+      if (m.kind === "slow") await delay(m.delayMs ?? 200);
+      const json = JSON.stringify({
+        candidates: [{ content: { parts: [{ text: pieces.join("") }], role: "model" }, finishReason, avgLogprobs: -0.0021 }],
+        usageMetadata: finalUsage(), ...meta,
+      });
+      if (m.kind === "malformed_after") return sendJson(res, 200, json.slice(0, Math.floor(json.length / 2)));
+      res.writeHead(200, { ...headers(), "content-type": "application/json; charset=UTF-8" });
+      if (m.kind === "stall_after") return void res.flushHeaders();
+      if (m.kind === "cut_after") {
+        res.write(json.slice(0, Math.floor(json.length / 2)));
+        cutByUs.add(res);
+        return void setTimeout(() => res.socket?.destroy(), 5);
+      }
+      return void res.end(json);
+    }
+
+    // Each chunk holds only the new text; middle chunks carry prompt counts only, the last one
+    // adds finishReason and the candidates count (as in the recorded stream).
+    const texts = pieces.length > 0 ? pieces : [""];
+    const chunks = texts.map((text, i) => {
+      const last = i === texts.length - 1;
+      const candidate: Record<string, unknown> = { content: { parts: [{ text }], role: "model" } };
+      if (last) candidate.finishReason = finishReason;
+      return JSON.stringify({ candidates: [candidate], usageMetadata: last ? finalUsage() : usageMetadata(prompt, cached, undefined), ...meta });
+    });
+    if (rec.query.alt !== "sse") {
+      // Without alt=sse the method answers a JSON array of the same responses.
+      return sendJson(res, 200, `[${chunks.join(",\r\n")}]`);
+    }
+    res.writeHead(200, { ...headers(), "content-type": "text/event-stream", "content-disposition": "attachment", "x-accel-buffering": "no" });
+    res.flushHeaders();
+    for (let i = 0; i < chunks.length; i++) {
+      if (res.destroyed || closing) return;
+      if (i === faultAt) {
+        if (m.kind === "cut_after") {
+          cutByUs.add(res);
+          return void res.socket?.destroy();
+        }
+        if (m.kind === "stall_after") return;
+        if (m.kind === "stream_error_after") {
+          const code = m.code ?? 503;
+          const error = { code, message: m.message ?? defaultGeminiMessage(code), status: m.grpcStatus ?? grpcStatusFor(code) };
+          await write(res, m.bare ? `${geminiErrorBody(error).split("\n").join(le)}${le}` : `data: ${JSON.stringify({ error })}${le}${le}`);
+          return void res.end();
+        }
+        if (m.kind === "malformed_after") await write(res, `data: {"candidates":[{"content":{"parts":[{"text":"tru${le}${le}`);
+      }
+      const wait = m.kind === "slow" ? (m.delayMs ?? 200) : (opts.chunkDelayMs ?? 0);
+      if (i > 0 && wait > 0) await delay(wait);
+      if (res.destroyed || closing) return;
+      await write(res, `data: ${chunks[i]}${le}${le}`);
+    }
+    res.end();
+  }
+
+  function embed(res: ServerResponse, model: string, method: string, b: Record<string, unknown>): void {
+    const vector = (req: unknown): number[] | string => {
+      const parts = field(field(req, "content", "content"), "parts", "parts");
+      const text = Array.isArray(parts) ? parts.map((p) => field(p, "text", "text")).filter((t) => typeof t === "string").join(" ") : "";
+      if (text === "") return "* EmbedContentRequest.content: content is not specified";
+      const dims = field(req, "outputDimensionality", "output_dimensionality");
+      return embeddingFor(text, typeof dims === "number" ? dims : (opts.embeddingDimensions ?? 8));
+    };
+    if (method === "embedContent") {
+      const v = vector(b);
+      return typeof v === "string" ? sendError(res, 400, { message: v }) : sendJson(res, 200, JSON.stringify({ embedding: { values: v } }));
+    }
+    const reqs = b.requests;
+    if (!Array.isArray(reqs) || reqs.length === 0) return sendError(res, 400, { message: "* BatchEmbedContentsRequest.requests: requests is not specified" });
+    if (reqs.length > BATCH_LIMIT) return sendError(res, 400, { message: `* BatchEmbedContentsRequest.requests: at most ${BATCH_LIMIT} requests can be in one batch` });
+    const embeddings: Array<{ values: number[] }> = [];
+    for (const [i, r] of reqs.entries()) {
+      if (field(r, "model", "model") !== `models/${model}`) return sendError(res, 400, { message: `* BatchEmbedContentsRequest.requests[${i}].model: the model in each request must match the model in the URL (models/${model})` });
+      const v = vector(r);
+      if (typeof v === "string") return sendError(res, 400, { message: v });
+      embeddings.push({ values: v });
+    }
+    return sendJson(res, 200, JSON.stringify({ embeddings }));
+  }
+
+  function route(req: IncomingMessage, res: ServerResponse, raw: string): void | Promise<void> {
+    const n = ++seq;
+    const url = new URL(req.url ?? "/", "http://fake");
+    const query = Object.fromEntries(url.searchParams);
+    let body: unknown;
+    try {
+      body = raw === "" ? undefined : JSON.parse(raw);
+    } catch {
+      if (req.method === "POST") return sendError(res, 400, { message: `Invalid JSON payload received. Unexpected token.\n${raw.slice(0, 40)}\n^` });
+    }
+    const rec: GeminiRecordedRequest = { method: req.method ?? "GET", path: url.pathname, query, headers: req.headers, body };
+    requests.push(rec);
+    const headerKey = req.headers["x-goog-api-key"];
+    const key = typeof headerKey === "string" && headerKey !== "" ? headerKey : query.key;
+    if (key === undefined || key === "") {
+      return sendError(res, 403, { message: "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API." });
+    }
+    if (opts.apiKey !== undefined && key !== opts.apiKey) return sendError(res, 400, { message: "API key not valid. Please pass a valid API key.", details: badKeyDetails() });
+    const m = mode;
+    const b = (body ?? {}) as Record<string, unknown>;
+
+    if (req.method === "GET" && /^\/(v1beta|v1|v1alpha)\/models$/.test(url.pathname)) {
+      const models = (opts.models ?? DEFAULT_MODELS).map((id) => ({ name: `models/${id}`, version: "001", displayName: id, inputTokenLimit: 1048576, outputTokenLimit: 65536 }));
+      return sendJson(res, 200, JSON.stringify({ models }));
+    }
+    const match = req.method === "POST" ? METHOD.exec(url.pathname) : null;
+    const [, , model = "", method = ""] = match ?? [];
+    if (!match || !["generateContent", "streamGenerateContent", "embedContent", "batchEmbedContents", "countTokens"].includes(method)) {
+      return sendError(res, 404, { message: `Method not found: ${req.method} ${url.pathname}` });
+    }
+    if (m.kind === "error" && method !== "countTokens") {
+      const details = m.details ?? (m.retryDelay !== undefined ? quotaDetails(model, m.retryDelay) : undefined);
+      const message = m.message ?? (m.retryDelay !== undefined ? `You exceeded your current quota, please check your plan and billing details. Please retry in ${m.retryDelay}.` : undefined);
+      return sendError(res, m.status, { message, grpcStatus: m.grpcStatus, details }, m.headers);
+    }
+    if (method === "embedContent" || method === "batchEmbedContents") return embed(res, model, method, b);
+    const problem = validateGenerateContentBody(b);
+    if (problem) return sendError(res, 400, { message: problem });
+    if (method === "countTokens") return sendJson(res, 200, JSON.stringify({ totalTokens: countPromptTokens(promptItems(b)) }));
+    return generate(rec, res, n, model, method === "streamGenerateContent", m);
+  }
+
+  const server = createServer((req, res) => {
+    res.on("close", () => {
+      if (res.writableFinished || cutByUs.has(res) || closing) return;
+      aborted++;
+      for (const w of waiters.splice(0)) if (aborted >= w.count) w.resolve(); else waiters.push(w);
+    });
+    const parts: Buffer[] = [];
+    req.on("data", (c: Buffer) => parts.push(c));
+    req.on("end", () => {
+      Promise.resolve(route(req, res, Buffer.concat(parts).toString("utf8"))).catch((err: unknown) => {
+        if (!res.headersSent) sendError(res, 500, { message: `fake-gemini failed: ${String(err)}` });
+        else res.destroy();
+      });
+    });
+  });
+  server.on("connection", () => connections++);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    connections: () => connections,
+    abortedRequests: () => aborted,
+    waitForClientAbort(timeoutMs = 5000, count = 1) {
+      if (aborted >= count) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`fake-gemini: no client abort within ${timeoutMs} ms (aborted ${aborted}, wanted ${count})`)), timeoutMs);
+        waiters.push({ count, resolve: () => (clearTimeout(t), resolve()) });
+      });
+    },
+    setMode(next) {
+      mode = next;
+    },
+    async close() {
+      closing = true;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
