@@ -12,7 +12,7 @@ import { cleanupPrefix, testPrefix } from "@switchyard/testkit";
 import { freePorts } from "./lib/free-port";
 import { isPidAlive } from "./lib/pid-lock";
 import { repoRoot } from "./lib/paths";
-import { sleep, waitFor } from "./lib/wait-for";
+import { sleep, waitFor, withTimeout } from "./lib/wait-for";
 
 const GRACE_MS = 15_000;
 
@@ -32,7 +32,7 @@ describe("pnpm start (scripts/start.ts)", () => {
     // Only when the test failed midway: stop the stack the normal way, then make sure.
     if (launcher && launcher.exitCode === null && launcher.signalCode === null) {
       launcher.kill("SIGINT");
-      await Promise.race([new Promise((r) => launcher?.once("exit", r)), sleep(GRACE_MS + 5_000)]);
+      await withTimeout(new Promise((r) => launcher?.once("exit", r)), GRACE_MS + 5_000, "launcher did not stop").catch(() => undefined);
     }
     for (const pid of childPids(output)) if (isPidAlive(pid)) process.kill(pid, "SIGKILL");
     if (launcher && launcher.exitCode === null && launcher.signalCode === null) launcher.kill("SIGKILL");
@@ -95,8 +95,7 @@ describe("pnpm start (scripts/start.ts)", () => {
 
     const t0 = Date.now();
     proc.kill("SIGINT");
-    const result = await Promise.race([exited, sleep(GRACE_MS + 10_000).then(() => "timeout" as const)]);
-    if (result === "timeout") throw new Error(`launcher still running ${GRACE_MS + 10_000} ms after SIGINT\n${tail(output)}`);
+    const result = await withTimeout(exited, GRACE_MS + 10_000, `launcher still running ${GRACE_MS + 10_000} ms after SIGINT\n${tail(output)}`);
     expect(result).toEqual({ code: 0, signal: null });
     expect(Date.now() - t0).toBeLessThan(GRACE_MS + 5_000);
     await sleep(200);

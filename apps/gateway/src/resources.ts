@@ -3,6 +3,7 @@ import type { Database } from "@switchyard/db";
 import type { JobStore, QueueSet, Redis, RedisKeys } from "@switchyard/queue";
 import type { Logger, MetricsRegistry } from "@switchyard/telemetry";
 import type { Kysely } from "kysely";
+import type { CircuitBreakers } from "@switchyard/routing";
 import type { GatewayMetrics } from "./gateway-metrics";
 import type { DeploymentCache } from "./services/deployment-cache";
 
@@ -15,6 +16,7 @@ export interface GatewayResources {
   queues: QueueSet;
   catalog: ModelCatalog;
   deployments: DeploymentCache;
+  breakers: CircuitBreakers;
   logger: Logger;
   registry: MetricsRegistry;
   metrics: GatewayMetrics;

@@ -3,6 +3,7 @@ import { createDb, type Database } from "@switchyard/db";
 import { DEFAULT_CATALOG_PATH, loadCatalog } from "@switchyard/providers";
 import { createQueueSet, createRedis, JobStore, RedisKeys } from "@switchyard/queue";
 import { createLogger, createMetricsRegistry, type Logger } from "@switchyard/telemetry";
+import { CircuitBreakers } from "@switchyard/routing";
 import type { Kysely } from "kysely";
 import { createGatewayApp } from "./app";
 import type { GatewayEnv } from "./env";
@@ -26,17 +27,20 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
   const keys = new RedisKeys(env.SWITCHYARD_PREFIX);
   const queues = createQueueSet({ connection: redis, keys });
   const registry = createMetricsRegistry({ serviceName: "gateway" });
+  const catalog = loadCatalog(env.MODEL_CATALOG_PATH ?? DEFAULT_CATALOG_PATH);
+  const breakers = new CircuitBreakers({ redis, prefix: env.SWITCHYARD_PREFIX });
   const resources: GatewayResources = {
     db,
     redis,
     keys,
     jobStore: new JobStore({ redis, keys, retentionSeconds: env.JOB_RETENTION_SECONDS }),
     queues,
-    catalog: loadCatalog(env.MODEL_CATALOG_PATH ?? DEFAULT_CATALOG_PATH),
+    catalog,
     deployments: new DeploymentCache(db),
+    breakers,
     logger,
     registry,
-    metrics: createGatewayMetrics(registry, queues),
+    metrics: createGatewayMetrics(registry, queues, breakers, catalog.models.map((m) => m.id)),
     config: { idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS, sseHeartbeatMs: env.SSE_HEARTBEAT_MS, bodyLimit: env.BODY_LIMIT, trustProxy: env.TRUST_PROXY },
   };
   const server = http.createServer(createGatewayApp(resources));

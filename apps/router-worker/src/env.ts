@@ -16,6 +16,8 @@ export const RouterEnv = z.object({
   JOB_RETENTION_SECONDS: envInt(24 * 3600, 1),
   SHUTDOWN_GRACE_MS: envInt(25_000, 0),
   STREAM_STALL_MS: envInt(10_000, 100),
+  /** Bound on a provider's answer headers and a non-stream body. */
+  PROVIDER_TIMEOUT_MS: envInt(60_000, 100),
   BREAKER_WINDOW_MS: envInt(30_000, 100),
   BREAKER_MIN_VOLUME: envInt(10, 1),
   BREAKER_ERROR_RATE: envString(z.coerce.number().gt(0).max(1).default(0.5)),

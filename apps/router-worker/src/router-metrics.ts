@@ -1,6 +1,6 @@
 import { MetricNames, type MetricsRegistry } from "@switchyard/telemetry";
 import { registerQueueMetrics, type QueueSet } from "@switchyard/queue";
-import { stateCode, type CircuitBreakers } from "@switchyard/routing";
+import { registerBreakerGauge, type CircuitBreakers } from "@switchyard/routing";
 
 /** The router-worker's instruments (DESIGN.md "Observability"). */
 export function createRouterMetrics(registry: MetricsRegistry, queues: QueueSet, breakers: CircuitBreakers, models: string[]) {
@@ -20,14 +20,3 @@ export function createRouterMetrics(registry: MetricsRegistry, queues: QueueSet,
 }
 export type RouterMetrics = ReturnType<typeof createRouterMetrics>;
 
-/** `circuit_breaker_state{model}`: 0 closed, 1 half-open, 2 open, read from Redis at scrape time. */
-export function registerBreakerGauge(registry: MetricsRegistry, breakers: CircuitBreakers, models: string[]): void {
-  registry.meter.createObservableGauge(MetricNames.circuitBreakerState, { description: "Circuit breaker state per model: 0 closed, 1 half-open, 2 open" }).addCallback(async (obs) => {
-    try {
-      const states = await breakers.states(models);
-      for (const [model, s] of Object.entries(states)) obs.observe(stateCode(s.state), { model });
-    } catch {
-      // Redis down: no figure rather than a stale one.
-    }
-  });
-}

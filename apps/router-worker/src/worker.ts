@@ -86,6 +86,6 @@ export async function startRouterWorker(env: RouterEnv, opts: { logger?: Logger;
 export function providerOptions(env: RouterEnv): ProviderRegistryOptions {
   const stall = env.STREAM_STALL_MS;
   return {
-    openai: { baseUrl: env.OPENAI_BASE_URL, apiKey: env.OPENAI_API_KEY, streamIdleTimeoutMs: stall },
+    openai: { baseUrl: env.OPENAI_BASE_URL, apiKey: env.OPENAI_API_KEY, streamIdleTimeoutMs: stall, timeoutMs: env.PROVIDER_TIMEOUT_MS },
   };
 }

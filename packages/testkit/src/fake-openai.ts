@@ -19,13 +19,14 @@ export interface RecordedRequest {
  * - `cut_after`: destroys the socket mid-stream. `malformed_after`: sends a chunk that is not JSON.
  * - `stall_after`: stops sending but keeps the socket open. `stream_error_after`: `data: {"error":…}`.
  * - `slow`: `delayMs` (default 200) before every chunk after the first, so a client can cancel.
+ * With `streamOnly`, a fault mode applies to streamed requests only; plain ones are answered normally.
  */
 export type FakeOpenAIMode =
   | { kind: "ok" }
   | { kind: "error"; status: number; type?: string; code?: string | null; message?: string; headers?: Record<string, string> }
-  | { kind: "cut_after"; chunks: number }
-  | { kind: "malformed_after"; chunks: number }
-  | { kind: "stall_after"; chunks: number }
+  | { kind: "cut_after"; chunks: number; streamOnly?: boolean }
+  | { kind: "malformed_after"; chunks: number; streamOnly?: boolean }
+  | { kind: "stall_after"; chunks: number; streamOnly?: boolean }
   | { kind: "stream_error_after"; chunks: number; type?: string; message?: string }
   | { kind: "slow"; delayMs?: number };
 
@@ -146,6 +147,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     const faultAt = "chunks" in m ? m.chunks : -1;
 
     if (body.stream !== true) {
+      if ("streamOnly" in m && m.streamOnly) m = { kind: "ok" };
       if (m.kind === "stream_error_after") return sendError(res, n, 500);
       if (m.kind === "slow") await delay(m.delayMs ?? 200);
       const json = JSON.stringify({

@@ -6,6 +6,7 @@ import { requireScopes } from "../middleware/authenticate";
 import { principalOf } from "../middleware/request-context";
 import type { GatewayResources } from "../resources";
 import { parseBody } from "../services/validation";
+import { adminBreakersRouter } from "./admin-breakers";
 
 /** `/admin/v1`: operator routes (admin scope). Every mutation writes an audit row in its transaction. */
 export function adminRouter(r: GatewayResources, auth: Authenticator): Router {
@@ -40,5 +41,6 @@ export function adminRouter(r: GatewayResources, auth: Authenticator): Router {
     res.json(apiKeyView(after));
   });
 
+  router.use(adminBreakersRouter(r));
   return router;
 }

@@ -3,6 +3,7 @@ import { sql } from "kysely";
 import { Router } from "express";
 import type { GatewayResources } from "../resources";
 import { withTimeout } from "../gateway-metrics";
+import { breakerStates } from "./admin-breakers";
 
 const CHECK_TIMEOUT_MS = 1500;
 
@@ -46,6 +47,11 @@ export function healthRouter(r: GatewayResources): Router {
   router.get("/health/ready", async (_req, res) => {
     const { ready, checks, failing } = await readiness(r);
     res.status(ready ? 200 : 503).json(ready ? { ready, checks } : { ready, checks, error: { type: "api_error", code: "not_ready", message: `not ready: ${failing.join(", ")} failing` } });
+  });
+  router.get("/health/ai", async (_req, res) => {
+    const models = await withTimeout(breakerStates(r), CHECK_TIMEOUT_MS);
+    const open = models.filter((m) => m.state !== "closed").map((m) => m.model);
+    res.json({ status: open.length === 0 ? "ok" : models.every((m) => m.state === "open") ? "down" : "degraded", open, models: models.map(({ model, provider, tier, state, open_until }) => ({ model, provider, tier, state, open_until })) });
   });
   router.get("/metrics", (req, res) => r.registry.handler(req, res));
   return router;

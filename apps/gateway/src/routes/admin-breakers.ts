@@ -1,0 +1,55 @@
+import { ApiError } from "@switchyard/contracts";
+import { writeAudit } from "@switchyard/db";
+import { Router } from "express";
+import { z } from "zod";
+import { principalOf } from "../middleware/request-context";
+import type { GatewayResources } from "../resources";
+import { parseBody } from "../services/validation";
+
+const ForceOpen = z.strictObject({ duration_ms: z.number().int().min(1).max(24 * 3600 * 1000) });
+
+/** Breaker views for every catalog model, as ops see them. */
+export async function breakerStates(r: GatewayResources) {
+  const ids = r.catalog.models.map((m) => m.id);
+  const states = await r.breakers.states(ids);
+  const iso = (ms?: number) => (ms ? new Date(ms).toISOString() : null);
+  return r.catalog.models.map((m) => {
+    const s = states[m.id]!;
+    return { model: m.id, provider: m.provider, tier: m.tier, state: s.state, opened_at: iso(s.opened_at), open_until: iso(s.open_until), failures: s.failures, successes: s.successes };
+  });
+}
+
+/** `/admin/v1/circuit-breakers`: list, reset, force open. Mutations are audited. Mounted after the admin scope check. */
+export function adminBreakersRouter(r: GatewayResources): Router {
+  const router = Router();
+  const model = (raw: unknown) => {
+    const id = String(raw);
+    if (!r.catalog.models.some((m) => m.id === id)) throw new ApiError("model_not_found", `model ${id} is not in the catalog`, "model");
+    return id;
+  };
+
+  router.get("/admin/v1/circuit-breakers", async (_req, res) => {
+    res.json({ object: "list", data: await breakerStates(r) });
+  });
+
+  router.post("/admin/v1/circuit-breakers/:model/reset", async (req, res) => {
+    const id = model(req.params.model);
+    const before = await r.breakers.state(id);
+    await r.breakers.reset(id);
+    const after = await r.breakers.state(id);
+    await writeAudit(r.db, { keyId: principalOf(req).keyId }, { tenant_id: null, action: "circuit_breaker.reset", target_type: "circuit_breaker", target_id: id, before, after });
+    res.json({ model: id, state: after.state });
+  });
+
+  router.post("/admin/v1/circuit-breakers/:model/force-open", async (req, res) => {
+    const id = model(req.params.model);
+    const body = parseBody(ForceOpen, req.body ?? {});
+    const before = await r.breakers.state(id);
+    const until = await r.breakers.forceOpen(id, body.duration_ms);
+    const after = await r.breakers.state(id);
+    await writeAudit(r.db, { keyId: principalOf(req).keyId }, { tenant_id: null, action: "circuit_breaker.force_open", target_type: "circuit_breaker", target_id: id, before, after: { ...after, duration_ms: body.duration_ms } });
+    res.json({ model: id, state: after.state, open_until: new Date(until).toISOString() });
+  });
+
+  return router;
+}
