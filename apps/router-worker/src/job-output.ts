@@ -27,6 +27,11 @@ export class JobOutput {
     return true;
   }
 
+  /** True once any delta went out in this attempt, even if a restart later took it back. */
+  get everBegan(): boolean {
+    return this.firstDeltaAt !== null;
+  }
+
   /** True when clients have seen deltas they would need to drop. */
   get begun(): boolean {
     return this.sinceRestart > 0;

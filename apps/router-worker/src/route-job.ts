@@ -132,7 +132,8 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
     return finishJob(ctx, view, { status: "failed", error: { code: "no_model_available", message: "every usable model's circuit breaker stayed open", reason: "provider_error" } }, spend, null);
   }
   const lastErr = last && !last.result.ok && !last.result.canceled ? last.result.error : new Error("no model answered");
-  if (out.text !== "") {
+  // Output reached clients at some point: end with the reason, never retry silently or truncate.
+  if (out.everBegan) {
     const reason = isProviderError(lastErr) && lastErr.kind === "malformed" ? "malformed" : isProviderError(lastErr) && lastErr.kind === "timeout" ? "stalled" : "upstream_cut";
     return finishJob(ctx, view, { status: "incomplete", text: out.text, error: { code: "upstream_interrupted", message: lastErr.message, reason } }, spend, null);
   }

@@ -7,6 +7,8 @@ const REPO_ROOT = path.resolve(__dirname, "../../..");
 
 export interface SpawnedApp {
   name: AppName;
+  /** The HTTP port it serves (gateway API or a worker's metrics), when known. */
+  port: number | null;
   child: ChildProcess;
   /** Everything the process printed so far. */
   output(): string;
@@ -16,7 +18,7 @@ export interface SpawnedApp {
 }
 
 /** Start one app as a real child process (`node --import tsx apps/<name>/src/main.ts`), and wait until `ready` says so. */
-export async function spawnApp(name: AppName, env: Record<string, string>, ready: () => Promise<boolean>, timeoutMs = 30_000): Promise<SpawnedApp> {
+export async function spawnApp(name: AppName, env: Record<string, string>, ready: () => Promise<boolean>, timeoutMs = 30_000, port: number | null = null): Promise<SpawnedApp> {
   // One node process with tsx's loader (not the tsx CLI, which would put a wrapper process in
   // between and keep the real app alive when the wrapper is SIGKILLed).
   const child = spawn(process.execPath, ["--import", "tsx", path.join(REPO_ROOT, "apps", name, "src/main.ts")], {
@@ -28,7 +30,7 @@ export async function spawnApp(name: AppName, env: Record<string, string>, ready
   child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | string>((resolve) => child.once("exit", (code, sig) => resolve(code ?? sig ?? -1)));
-  const app: SpawnedApp = { name, child, output: () => out, exited, kill: (s = "SIGTERM") => void child.kill(s) };
+  const app: SpawnedApp = { name, port, child, output: () => out, exited, kill: (s = "SIGTERM") => void child.kill(s) };
   const deadline = Date.now() + timeoutMs;
   let gone = false;
   void exited.then(() => (gone = true));

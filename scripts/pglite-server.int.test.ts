@@ -1,0 +1,155 @@
+/**
+ * scripts/pglite-server.ts as a real process: several clients at once (the multiplexer), recovery
+ * from clients that vanish or idle inside a transaction, the connection limit, the data-folder
+ * lock, clean SIGTERM, persistence across restarts, and the two-process check script.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import pg from "pg";
+import { freePort } from "./lib/free-port";
+import { repoRoot } from "./lib/paths";
+import { Supervisor, type SupervisedChild } from "./lib/supervisor";
+import { tsxCommand } from "./lib/tsx-command";
+import { sleep } from "./lib/wait-for";
+
+const MAX_CONNECTIONS = 12;
+
+describe("pglite-server", () => {
+  let dir: string;
+  let server: SupervisedChild;
+  let url: string;
+  let output = "";
+  const clients: pg.Client[] = [];
+  const supervisor = new Supervisor({ write: (t) => (output += t), color: false });
+
+  const start = async (extraEnv: NodeJS.ProcessEnv = {}) => {
+    const port = await freePort();
+    const { command, args } = tsxCommand(path.join(repoRoot, "scripts", "pglite-server.ts"));
+    const child = supervisor.spawn({
+      name: "pglite",
+      command,
+      args,
+      env: {
+        ...process.env,
+        PGLITE_PORT: String(port),
+        PGLITE_DATA_DIR: path.join(dir, "pglite"),
+        PGLITE_MAX_CONNECTIONS: String(MAX_CONNECTIONS),
+        PGLITE_IDLE_IN_TRANSACTION_TIMEOUT_MS: "1500",
+        PGLITE_DEBUG: "1",
+        ...extraEnv,
+      },
+    });
+    return { child, port };
+  };
+  const connect = async () => {
+    const c = new pg.Client({ connectionString: url });
+    c.on("error", () => undefined); // expected when the server closes a connection
+    await c.connect();
+    clients.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), "pglite-server-"));
+    const { child } = await start();
+    server = child;
+    const m = await server.waitForLine(/^pglite ready on (\S+):(\d+) .*vector on/, 120_000);
+    url = `postgres://postgres@${m[1]}:${m[2]}/postgres`;
+    const c = await connect();
+    await c.query("CREATE TABLE t (id int PRIMARY KEY, v text)");
+  }, 130_000);
+
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+    await supervisor.stopAll(supervisor.children, 5000);
+    rmSync(dir, { recursive: true, force: true });
+  }, 30_000);
+
+  it("answers each connection's parameterised queries with its own results", async () => {
+    const pool = new pg.Pool({ connectionString: url, max: 8 });
+    const wrong: string[] = [];
+    await Promise.all(
+      Array.from({ length: 400 }, async (_, i) => {
+        const r = await pool.query<{ a: string; b: number }>("SELECT $1::text AS a, $2::int * 2 AS b", [`q${i}`, i]);
+        if (r.rows[0]?.a !== `q${i}` || r.rows[0]?.b !== i * 2) wrong.push(`${i}: ${JSON.stringify(r.rows)}`);
+      }),
+    );
+    await pool.end();
+    expect(wrong).toEqual([]);
+  }, 60_000);
+
+  it("keeps a transaction to itself until COMMIT", async () => {
+    const [a, b] = [await connect(), await connect()];
+    await a.query("BEGIN");
+    await a.query("INSERT INTO t VALUES (1, 'a')");
+    let bDone = false;
+    const bRead = b.query<{ n: number }>("SELECT count(*)::int AS n FROM t").then((r) => {
+      bDone = true;
+      return r.rows[0]?.n;
+    });
+    await sleep(300);
+    expect(bDone).toBe(false); // queued behind a's transaction, not run inside it
+    await a.query("COMMIT");
+    await expect(bRead).resolves.toBe(1);
+  });
+
+  it("rolls back and hands over when a client disconnects mid-transaction", async () => {
+    const [a, b] = [await connect(), await connect()];
+    await a.query("BEGIN");
+    await a.query("INSERT INTO t VALUES (2, 'lost')");
+    const waiting = b.query<{ n: number }>("SELECT count(*)::int AS n FROM t WHERE id = 2");
+    (a as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+    await expect(waiting).resolves.toMatchObject({ rows: [{ n: 0 }] });
+    expect(output).toMatch(/closed while holding the session; recovered/);
+  });
+
+  it("closes a client idle in a transaction so the others are not stalled forever", async () => {
+    const [a, b] = [await connect(), await connect()];
+    await a.query("BEGIN");
+    await a.query("INSERT INTO t VALUES (3, 'idle')");
+    const t0 = Date.now();
+    const r = await b.query<{ n: number }>("SELECT count(*)::int AS n FROM t WHERE id = 3");
+    expect(r.rows[0]?.n).toBe(0);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
+    await expect(a.query("SELECT 1")).rejects.toThrow();
+    expect(output).toMatch(/idle in transaction for 1500 ms/);
+  });
+
+  it("refuses connections past the limit with a Postgres error", async () => {
+    await Promise.all(clients.splice(0).map((c) => c.end().catch(() => undefined)));
+    await sleep(200);
+    const held: pg.Client[] = [];
+    for (let i = 0; i < MAX_CONNECTIONS; i++) held.push(await connect());
+    const extra = new pg.Client({ connectionString: url });
+    extra.on("error", () => undefined);
+    await expect(extra.connect()).rejects.toThrow(/too many clients/);
+    await Promise.all(held.map((c) => c.end()));
+  });
+
+  it("refuses a second server on the same data folder, stops cleanly on SIGTERM, and keeps the data", async () => {
+    const second = await start();
+    await expect(second.child.waitForLine(/ready on/, 60_000)).rejects.toThrow(/exited/);
+    expect((await second.child.exited).code).toBe(1);
+    expect(output).toMatch(/pglite\.lock is held by running process/);
+
+    await Promise.all(clients.splice(0).map((c) => c.end().catch(() => undefined)));
+    const exit = await server.stop(10_000);
+    expect(exit).toMatchObject({ code: 0, signal: null });
+
+    const again = await start();
+    const m = await again.child.waitForLine(/^pglite ready on (\S+):(\d+)/, 120_000);
+    url = `postgres://postgres@${m[1]}:${m[2]}/postgres`;
+    const c = await connect();
+    const rows = await c.query<{ id: number }>("SELECT id FROM t ORDER BY id");
+    expect(rows.rows.map((r) => r.id)).toEqual([1]);
+  }, 180_000);
+
+  it("passes the two-process check (pg pools, transactions, partitioned tables, pgvector)", () => {
+    const { command, args } = tsxCommand(path.join(repoRoot, "scripts", "pglite-check.ts"));
+    const r = spawnSync(command, args, { env: { ...process.env, PGLITE_CHECK_ITERATIONS: "20" }, encoding: "utf8", timeout: 170_000 });
+    expect(`${r.stdout}${r.stderr}`).toMatch(/OK: two processes shared PGlite concurrently/);
+    expect(r.status).toBe(0);
+  }, 180_000);
+});
