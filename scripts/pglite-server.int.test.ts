@@ -72,8 +72,14 @@ describe("pglite-server", () => {
     const wrong: string[] = [];
     await Promise.all(
       Array.from({ length: 400 }, async (_, i) => {
-        const r = await pool.query<{ a: string; b: number }>("SELECT $1::text AS a, $2::int * 2 AS b", [`q${i}`, i]);
-        if (r.rows[0]?.a !== `q${i}` || r.rows[0]?.b !== i * 2) wrong.push(`${i}: ${JSON.stringify(r.rows)}`);
+        // Different statements and parameter counts, so a Bind or Execute that reached another
+        // connection's unnamed statement or portal shows up as an error or a wrong row.
+        const k = (i % 3) + 1;
+        const r =
+          i % 2 === 0
+            ? await pool.query<{ a: string; b: number }>(`SELECT $1::text AS a, $2::int * ${k} AS b`, [`q${i}`, i])
+            : await pool.query<{ a: string; b: number }>(`SELECT $1::text || $2::text AS a, $3::int * ${k} AS b`, ["q", String(i), i]);
+        if (r.rows[0]?.a !== `q${i}` || r.rows[0]?.b !== i * k) wrong.push(`${i}: ${JSON.stringify(r.rows)}`);
       }),
     );
     await pool.end();

@@ -8,6 +8,10 @@ export const RouterEnv = z.object({
   MODEL_CATALOG_PATH: envString(z.string().optional()),
   OPENAI_BASE_URL: envString(z.string().url().default("https://api.openai.com/v1")),
   OPENAI_API_KEY: z.string().default(""),
+  ANTHROPIC_BASE_URL: envString(z.string().url().default("https://api.anthropic.com")),
+  ANTHROPIC_API_KEY: z.string().default(""),
+  GEMINI_BASE_URL: envString(z.string().url().default("https://generativelanguage.googleapis.com")),
+  GEMINI_API_KEY: z.string().default(""),
   LOG_LEVEL: envString(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info")),
   ROUTER_CONCURRENCY: envInt(32, 1),
   /** How long a worker holds a job's lock; a killed worker's job is picked up again after about this long. */

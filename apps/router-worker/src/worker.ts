@@ -87,5 +87,7 @@ export function providerOptions(env: RouterEnv): ProviderRegistryOptions {
   const stall = env.STREAM_STALL_MS;
   return {
     openai: { baseUrl: env.OPENAI_BASE_URL, apiKey: env.OPENAI_API_KEY, streamIdleTimeoutMs: stall, timeoutMs: env.PROVIDER_TIMEOUT_MS },
+    anthropic: { baseUrl: env.ANTHROPIC_BASE_URL, apiKey: env.ANTHROPIC_API_KEY, streamIdleTimeoutMs: stall, timeoutMs: env.PROVIDER_TIMEOUT_MS },
+    gemini: { baseUrl: env.GEMINI_BASE_URL, apiKey: env.GEMINI_API_KEY, streamIdleTimeoutMs: stall, timeoutMs: env.PROVIDER_TIMEOUT_MS },
   };
 }

@@ -12,13 +12,20 @@ function writeTemp(content: string): string {
 }
 
 describe("loadCatalog", () => {
-  it("loads the default catalog with every tier for simulated and OpenAI models", () => {
+  it("loads the default catalog with every tier for simulated, OpenAI, Anthropic and Gemini models", () => {
     const c = loadCatalog(defaultCatalog);
     expect(c.default_model).toBe("sim-flash");
     const byId = new Map(c.models.map((m) => [m.id, m]));
-    expect([...byId.keys()].sort()).toEqual(["gpt-4.1", "gpt-4.1-nano", "gpt-4o-mini", "sim-flash", "sim-lite", "sim-pro"]);
+    expect([...byId.keys()].sort()).toEqual([
+      "claude-haiku-4-5", "claude-opus-4-5", "claude-sonnet-4-5", "gemini-2.5-flash", "gemini-2.5-flash-lite", "gemini-2.5-pro",
+      "gpt-4.1", "gpt-4.1-nano", "gpt-4o-mini", "sim-flash", "sim-lite", "sim-pro",
+    ]);
     expect(["sim-lite", "sim-flash", "sim-pro"].map((id) => byId.get(id)?.tier)).toEqual(["lite", "flash", "pro"]);
     expect(["gpt-4.1-nano", "gpt-4o-mini", "gpt-4.1"].map((id) => byId.get(id)?.tier)).toEqual(["lite", "flash", "pro"]);
+    expect(["claude-haiku-4-5", "claude-sonnet-4-5", "claude-opus-4-5"].map((id) => byId.get(id)?.tier)).toEqual(["lite", "flash", "pro"]);
+    expect(["gemini-2.5-flash-lite", "gemini-2.5-flash", "gemini-2.5-pro"].map((id) => byId.get(id)?.tier)).toEqual(["lite", "flash", "pro"]);
+    // Every real-provider entry can be served by `simulated` when its provider has no key.
+    for (const m of c.models.filter((x) => x.provider !== "simulated")) expect(m.simulated).toBeDefined();
     for (const m of c.models.filter((x) => x.provider === "simulated")) {
       expect(m.simulated?.ttft_ms).toBeGreaterThanOrEqual(30);
       expect(m.simulated?.ttft_ms).toBeLessThanOrEqual(150);
