@@ -67,23 +67,42 @@ describe("pglite-server", () => {
     rmSync(dir, { recursive: true, force: true });
   }, 30_000);
 
-  it("answers each connection's parameterised queries with its own results", async () => {
-    const pool = new pg.Pool({ connectionString: url, max: 8 });
+  it("answers each connection's parameterised queries with its own results, around transactions", async () => {
+    const pool = new pg.Pool({ connectionString: url, max: 8, query_timeout: 10_000 });
+    pool.on("error", () => undefined); // a desynchronised connection must fail the assertions, not crash jest
     const wrong: string[] = [];
     await Promise.all(
       Array.from({ length: 400 }, async (_, i) => {
-        // Different statements and parameter counts, so a Bind or Execute that reached another
-        // connection's unnamed statement or portal shows up as an error or a wrong row.
-        const k = (i % 3) + 1;
-        const r =
-          i % 2 === 0
-            ? await pool.query<{ a: string; b: number }>(`SELECT $1::text AS a, $2::int * ${k} AS b`, [`q${i}`, i])
-            : await pool.query<{ a: string; b: number }>(`SELECT $1::text || $2::text AS a, $3::int * ${k} AS b`, ["q", String(i), i]);
-        if (r.rows[0]?.a !== `q${i}` || r.rows[0]?.b !== i * k) wrong.push(`${i}: ${JSON.stringify(r.rows)}`);
+        try {
+          if (i % 4 === 0) {
+            const c = await pool.connect();
+            try {
+              await c.query("BEGIN");
+              await c.query("INSERT INTO t VALUES ($1, $2)", [1000 + i, `tx${i}`]);
+              await c.query("COMMIT");
+            } finally {
+              c.release();
+            }
+            return;
+          }
+          // Different statements and parameter counts, so a Bind or Execute that reached another
+          // connection's unnamed statement or portal shows up as an error or a wrong row.
+          const k = (i % 3) + 1;
+          const r =
+            i % 2 === 0
+              ? await pool.query<{ a: string; b: number }>(`SELECT $1::text AS a, $2::int * ${k} AS b`, [`q${i}`, i])
+              : await pool.query<{ a: string; b: number }>(`SELECT $1::text || $2::text AS a, $3::int * ${k} AS b`, ["q", String(i), i]);
+          if (r.rows[0]?.a !== `q${i}` || r.rows[0]?.b !== i * k) wrong.push(`${i}: ${JSON.stringify(r.rows)}`);
+        } catch (err) {
+          wrong.push(`${i}: ${(err as Error).message}`);
+        }
       }),
     );
+    const committed = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM t WHERE id >= 1000");
     await pool.end();
     expect(wrong).toEqual([]);
+    expect(committed.rows[0]?.n).toBe(100);
+    await (await connect()).query("DELETE FROM t WHERE id >= 1000");
   }, 60_000);
 
   it("keeps a transaction to itself until COMMIT", async () => {

@@ -1,7 +1,9 @@
 /**
  * Standalone embedded Postgres: PGlite (Postgres compiled to WASM) with its data in
- * `<data dir>/pglite`, served over the Postgres wire protocol by `@electric-sql/pglite-socket`
- * so that several processes (each with a `pg` Pool) can share it.
+ * `<data dir>/pglite`, served over the Postgres wire protocol so that several processes (each with
+ * a `pg` Pool) can share it. Serving is done by our {@link PgliteMultiplexer}, not by
+ * `@electric-sql/pglite-socket`'s server, whose multiplexer (0.2.17) mixes up concurrent
+ * parameterised queries (see lib/pglite-multiplexer.ts).
  *
  * Run: `tsx scripts/pglite-server.ts`. Environment:
  * - `PGLITE_PORT` (default 54329; 0 picks a free port), `PGLITE_HOST` (default 127.0.0.1)
@@ -146,7 +148,7 @@ function main(): void {
   const dir = path.resolve(envString(env, "PGLITE_DATA_DIR") ?? path.join(dataDir(env), "pglite"));
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const started = Date.now();
-  startPgliteServer({
+  const starting = startPgliteServer({
     dataDir: dir,
     host: envString(env, "PGLITE_HOST") ?? "127.0.0.1",
     port: envPort(env, "PGLITE_PORT", 54329),
@@ -156,32 +158,37 @@ function main(): void {
     debug: envFlag(env, "PGLITE_DEBUG", false),
     multiplexer: env.PGLITE_MULTIPLEXER === "pglite-socket" ? "pglite-socket" : "own",
     log,
-  }).then(
-    (handle) => {
-      let stopping = false;
-      const stop = (why: string) => {
-        if (stopping) return;
-        stopping = true;
-        log(`pglite stopping (${why})`);
-        handle.close().then(
-          () => {
-            log("pglite stopped");
-            process.exit(0);
-          },
-          (err: unknown) => {
-            log(`pglite failed to close cleanly: ${String(err)}`);
-            process.exit(1);
-          },
-        );
-      };
-      process.on("SIGTERM", () => stop("SIGTERM"));
-      process.on("SIGINT", () => stop("SIGINT"));
-      // Started by the launcher with an IPC channel: when the launcher dies, so do we.
-      if (process.send) process.on("disconnect", () => stop("parent gone"));
-      const ms = Date.now() - started;
-      process.stdout.write(
-        `pglite ready on ${handle.host}:${handle.port} (data ${displayPath(dir)}, vector ${handle.vector ? "on" : "off"}, ${env.PGLITE_MULTIPLEXER === "pglite-socket" ? "pglite-socket server, " : ""}${ms} ms)\n`,
+  });
+  // Handlers go in before PGlite opens: a signal during the first start (initdb) must not kill the
+  // process halfway through writing the data folder; it waits for the open, then closes.
+  let stopping = false;
+  const stop = (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`pglite stopping (${why})`);
+    starting
+      .then((handle) => handle.close())
+      .then(
+        () => {
+          log("pglite stopped");
+          process.exit(0);
+        },
+        (err: unknown) => {
+          log(`pglite failed to close cleanly: ${String(err)}`);
+          process.exit(1);
+        },
       );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+  // Started by the launcher with an IPC channel: when the launcher dies, so do we.
+  if (process.send) process.on("disconnect", () => stop("parent gone"));
+  starting.then(
+    (handle) => {
+      if (stopping) return;
+      const ms = Date.now() - started;
+      const server = env.PGLITE_MULTIPLEXER === "pglite-socket" ? "pglite-socket server, " : "";
+      process.stdout.write(`pglite ready on ${handle.host}:${handle.port} (data ${displayPath(dir)}, vector ${handle.vector ? "on" : "off"}, ${server}${ms} ms)\n`);
     },
     (err: unknown) => {
       log(`pglite failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);

@@ -26,8 +26,8 @@ export const RouterEnv = z.object({
   BREAKER_MIN_VOLUME: envInt(10, 1),
   BREAKER_ERROR_RATE: envString(z.coerce.number().gt(0).max(1).default(0.5)),
   BREAKER_OPEN_MS: envInt(15_000, 100),
-  /** A job that finds every usable model's breaker open waits (without using attempts) at most this long. */
-  MAX_BREAKER_WAIT_MS: envInt(300_000, 0),
+  /** How long a job may wait for an unavailable upstream (open breakers, 429/5xx, dead connections) before it fails. */
+  MAX_UPSTREAM_WAIT_MS: envInt(300_000, 0),
 });
 export type RouterEnv = z.infer<typeof RouterEnv>;
 export const loadEnv = (env: NodeJS.ProcessEnv = process.env): RouterEnv => parseEnv(RouterEnv, env);

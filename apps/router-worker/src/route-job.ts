@@ -21,8 +21,8 @@ export interface RouteDeps {
   logger: Logger;
   /** Upper bound on attempts of one job that reach a provider (paid re-executions). */
   maxStartedAttempts: number;
-  /** How long a job may wait for an open breaker to let it through before it fails. */
-  maxBreakerWaitMs: number;
+  /** How long a job may wait for an unavailable upstream (open breakers, 429/5xx, dead connections) before it fails. */
+  maxUpstreamWaitMs: number;
 }
 
 /**
@@ -59,7 +59,7 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
     });
   } catch (err) {
     if (!isRoutingError(err)) throw err;
-    if (err.retryable) await waitForBreakers(d, job, token, live.view);
+    if (err.retryable) await park(d, job, token, live.view, attempt);
     return finishJob(ctx, live.view, { status: "failed", error: { code: err.code, message: err.message, reason: "provider_error" } }, [], null);
   }
   if (started.earlierDeltas > 0) await d.jobStore.append(jobId, { type: "restart", data: { reason: "retry" } });
@@ -78,6 +78,7 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
   const spend: Spend[] = [];
   const ac = d.cancels.register(jobId);
   let calledProvider = false;
+  let paidBefore = 0;
   let last: { result: CallResult; model: string } | null = null;
   try {
     for (const [i, entry] of decision.chain.entries()) {
@@ -95,9 +96,9 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
       }
       if (!calledProvider) {
         calledProvider = true;
-        const n = await d.jobStore.countProviderAttempt(jobId);
-        if (n > d.maxStartedAttempts) {
-          const message = `job reached a provider ${n - 1} times without finishing`;
+        paidBefore = await d.jobStore.paidAttempts(jobId);
+        if (paidBefore >= d.maxStartedAttempts) {
+          const message = `job was already answered in part ${paidBefore} times without finishing`;
           return await finishJob(ctx, view, { status: "failed", error: { code: "max_attempts", message, reason: "max_attempts" } }, spend, null);
         }
       }
@@ -128,32 +129,36 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
 
   // Every model in the chain failed or was held back by its breaker.
   if (!calledProvider) {
-    await waitForBreakers(d, job, token, view);
+    await park(d, job, token, view, attempt);
     return finishJob(ctx, view, { status: "failed", error: { code: "no_model_available", message: "every usable model's circuit breaker stayed open", reason: "provider_error" } }, spend, null);
   }
   const lastErr = last && !last.result.ok && !last.result.canceled ? last.result.error : new Error("no model answered");
-  // Output reached clients at some point: end with the reason, never retry silently or truncate.
+  // Only a run whose answer had begun is a paid execution; refusals and dead connections cost nothing.
+  const paid = out.everBegan ? await d.jobStore.countPaidAttempt(jobId) : paidBefore;
+  const retryable = !isProviderError(lastErr) || lastErr.retryable;
+  if (retryable && paid < d.maxStartedAttempts) {
+    // Try again later (announced by a restart if output had begun), without using BullMQ attempts:
+    // while the upstream is down the breakers open and the job waits for them.
+    await handOnSpendOnly(ctx, view, spend);
+    await park(d, job, token, view, attempt);
+  }
+  // Output reached clients at some point: end with the reason, never a silent truncation.
   if (out.everBegan) {
     const reason = isProviderError(lastErr) && lastErr.kind === "malformed" ? "malformed" : isProviderError(lastErr) && lastErr.kind === "timeout" ? "stalled" : "upstream_cut";
     return finishJob(ctx, view, { status: "incomplete", text: out.text, error: { code: "upstream_interrupted", message: lastErr.message, reason } }, spend, null);
-  }
-  const retryable = !isProviderError(lastErr) || lastErr.retryable;
-  const attemptsLeft = job.attemptsMade + 1 < (job.opts.attempts ?? 1);
-  if (retryable && attemptsLeft) {
-    await handOnSpendOnly(ctx, view, spend);
-    throw lastErr;
   }
   return finishJob(ctx, view, { status: "failed", error: { code: "provider_error", message: lastErr.message, reason: "provider_error" } }, spend, null);
 }
 
 /**
- * Nothing could be called because breakers are open: park the job (no attempt used, nothing
- * spent) and look again in a second. Returns only when the job has waited too long, and must fail.
+ * Park the job and try again after a backoff (1 s doubling to 8 s, with jitter) without using a
+ * BullMQ attempt. Returns only when the job has waited longer than `maxUpstreamWaitMs`: it must fail.
  */
-async function waitForBreakers(d: RouteDeps, job: Job, token: string | undefined, view: JobView): Promise<void> {
+async function park(d: RouteDeps, job: Job, token: string | undefined, view: JobView, attempt: number): Promise<void> {
   const age = Date.now() - Date.parse(view.created_at);
-  if (age > d.maxBreakerWaitMs || !token) return;
-  await job.moveToDelayed(Date.now() + 1000, token);
+  if (age > d.maxUpstreamWaitMs || !token) return;
+  const delay = Math.min(8000, 1000 * 2 ** Math.min(attempt - 1, 3)) * (0.75 + Math.random() * 0.5);
+  await job.moveToDelayed(Date.now() + Math.round(delay), token);
   throw new DelayedError();
 }
 

@@ -34,7 +34,7 @@ export async function startRouterWorker(env: RouterEnv, opts: { logger?: Logger;
     catalog,
     providers,
     breakers,
-    maxBreakerWaitMs: env.MAX_BREAKER_WAIT_MS,
+    maxUpstreamWaitMs: env.MAX_UPSTREAM_WAIT_MS,
     cancels,
     metrics,
     logger,

@@ -122,9 +122,14 @@ export class JobStore {
     return { attempt: Number(r[0]), earlierDeltas: Number(r[1]), status: r[2] as JobStatus, pendingUsage: r[3] ? JSON.parse(r[3]) : null };
   }
 
-  /** Count an attempt that reaches a provider (the bound on paid re-executions); returns the count. */
-  async countProviderAttempt(jobId: string): Promise<number> {
-    return this.redis.hincrby(this.keys.job(jobId), "provider_attempts", 1);
+  /** Count a run whose answer had begun (a paid execution, the bound on re-executions); returns the count. */
+  async countPaidAttempt(jobId: string): Promise<number> {
+    return this.redis.hincrby(this.keys.job(jobId), "paid_attempts", 1);
+  }
+
+  /** Paid executions so far. */
+  async paidAttempts(jobId: string): Promise<number> {
+    return Number((await this.redis.hget(this.keys.job(jobId), "paid_attempts")) ?? 0);
   }
 
   /** The parked usage event was enqueued: forget it. */

@@ -8,7 +8,7 @@ let client: OpenAI;
 beforeAll(async () => {
   // sim-flaky is the only lite model here, so an explicit request for it has nowhere to fall back to.
   const catalog = { ...TEST_CATALOG, models: TEST_CATALOG.models.filter((m) => m.tier !== "lite" || m.id === "sim-flaky") };
-  s = await startStack({ env: { MODEL_CATALOG_PATH: writeTestCatalog(catalog) } });
+  s = await startStack({ env: { MODEL_CATALOG_PATH: writeTestCatalog(catalog), MAX_UPSTREAM_WAIT_MS: "1500" } });
   client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: s.key, maxRetries: 0 });
 }, 60_000);
 afterAll(async () => {
