@@ -3,6 +3,7 @@ import { isProviderError, type ProviderRegistry } from "@switchyard/providers";
 import type { JobStore, QueueSet } from "@switchyard/queue";
 import { decideRoute, isRoutingError, type CircuitBreakers, type RouteDecision } from "@switchyard/routing";
 import type { Logger } from "@switchyard/telemetry";
+import { trace } from "@opentelemetry/api";
 import { DelayedError, type Job } from "bullmq";
 import type { CancelRegistry } from "./cancel-listener";
 import { callModel, type CallResult } from "./call-model";
@@ -64,6 +65,14 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
   }
   if (started.earlierDeltas > 0) await d.jobStore.append(jobId, { type: "restart", data: { reason: "retry" } });
   d.metrics.modelSelected.add(1, { model: decision.chosen.id, reason: decision.reason });
+  trace.getActiveSpan()?.setAttributes({
+    "switchyard.routing.requested_model": payload.request.model,
+    "switchyard.routing.chosen_model": decision.chosen.id,
+    "switchyard.routing.reason": decision.reason,
+    "switchyard.routing.reasons": decision.reasons,
+    "switchyard.routing.candidates": decision.chain.map((m) => m.id),
+    "switchyard.routing.tier": decision.tier,
+  });
 
   const view: JobView = {
     ...live.view,

@@ -1,4 +1,5 @@
 import type { ModelCatalog } from "@switchyard/contracts";
+import { createRedis, RedisKeys } from "@switchyard/queue";
 import { apiClient, readSse, startFakeOpenAI, startStack, waitFor, writeTestCatalog, type FakeOpenAI, type SseEvent, type Stack } from "@switchyard/testkit";
 
 type Json = Record<string, any>;
@@ -159,6 +160,11 @@ describe("when every model of the chain fails", () => {
     expect(terminal[0]).toBe(events.at(-1));
     expect(job.output.text).toBe(joined(events));
     expect(job.routing.fallbacks.map((f: Json) => f.to)).toEqual(["up-b"]);
+    // Each run was cut after its answer began: paid re-executions stop at the bound (3).
+    const redis = createRedis(s2.env.REDIS_URL!);
+    expect(await redis.hget(new RedisKeys(s2.prefix).job(id), "paid_attempts")).toBe("3");
+    expect(events.filter((e) => e.event === "status").map((e) => JSON.parse(e.data).attempt)).toEqual(expect.arrayContaining([1, 2, 3]));
+    redis.disconnect();
   });
 
   test("a 400 from every model fails the job without BullMQ retries", async () => {
