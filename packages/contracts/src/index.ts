@@ -8,3 +8,4 @@ export * from "./auth";
 export * from "./env-helpers";
 export * from "./ids";
 export * from "./openai-compat";
+export * from "./deployments";

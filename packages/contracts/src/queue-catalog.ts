@@ -54,5 +54,8 @@ export const queueCatalog = {
 } as const satisfies Record<string, { schema: z.ZodType; retry: RetryPolicy }>;
 
 export type QueueName = keyof typeof queueCatalog;
+/** What a consumer gets (defaults applied). */
 export type QueuePayload<Q extends QueueName> = z.infer<(typeof queueCatalog)[Q]["schema"]>;
+/** What a producer may pass (defaults still to apply). */
+export type QueueInput<Q extends QueueName> = z.input<(typeof queueCatalog)[Q]["schema"]>;
 export const QUEUE_NAMES = Object.keys(queueCatalog) as QueueName[];

@@ -3,12 +3,16 @@ import type { ColumnType, Generated, JSONColumnType } from "kysely";
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 type Json<T extends object | null> = JSONColumnType<T, string, string>;
+/** A JSON column with a database default (may be left out of an insert). */
+type JsonOpt<T extends object | null> = ColumnType<T, string | undefined, string>;
 
 export interface TenantsTable {
   id: string;
   name: string;
   timezone: string;
   billing_mode: "postpaid" | "prepaid";
+  budget: JsonOpt<Record<string, unknown> | null>;
+  daily_cost_alert_usd: ColumnType<string | null, number | string | null | undefined, number | string | null>;
   created_at: Timestamp;
 }
 
@@ -22,6 +26,7 @@ export interface DeploymentsTable {
   rate_limits: Json<Record<string, number>>;
   budget: Json<Record<string, unknown> | null>;
   model_preference: string | null;
+  allowed_models: JsonOpt<string[] | null>;
   allowed_origins: Json<string[]>;
   allowed_source_domains: Json<string[]>;
   created_at: Timestamp;
@@ -40,7 +45,34 @@ export interface ApiKeysTable {
   expires_at: NullableTimestamp;
   revoked_at: NullableTimestamp;
   last_used_at: NullableTimestamp;
+  replaced_by: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Timestamp;
+}
+
+export interface EndUsersTable {
+  deployment_id: string;
+  user_id: string;
+  tier: "free" | "paid";
+  updated_at: Timestamp;
+}
+
+export interface CreditLedgerTable {
+  id: Generated<string>;
+  tenant_id: string;
+  amount_usd: ColumnType<string, number | string, number | string>;
+  kind: "grant" | "debit" | "adjustment";
+  reason: string;
+  idempotency_key: string;
+  job_id: string | null;
+  actor_key_id: string | null;
+  created_at: Timestamp;
+}
+
+export interface CreditBalancesTable {
+  tenant_id: string;
+  balance_usd: ColumnType<string, number | string, number | string>;
+  entries: ColumnType<string, number, number>;
+  updated_at: Timestamp;
 }
 
 export interface AuditLogTable {
@@ -118,4 +150,7 @@ export interface Database {
   jobs: JobsTable;
   usage_events: UsageEventsTable;
   usage_daily: UsageDailyTable;
+  end_users: EndUsersTable;
+  credit_ledger: CreditLedgerTable;
+  credit_balances: CreditBalancesTable;
 }

@@ -1,21 +1,9 @@
-import { newId, type CreateTenantRequest } from "@switchyard/contracts";
+import { DEFAULT_FEATURES_BY_TYPE, newId, type CreateTenantRequest } from "@switchyard/contracts";
 import type { Kysely, Transaction } from "kysely";
 import type { Database, DeploymentsTable } from "./schema";
 import { writeAudit, type AuditActor } from "./audit";
 
 
-/** Features a new internal deployment starts with (presets arrive with the tenancy work). */
-export const DEFAULT_FEATURES: Record<string, boolean> = {
-  smartRouting: true,
-  streamingEnabled: true,
-  ragEnabled: true,
-  knowledgeBaseEnabled: true,
-  analyticsEnabled: true,
-  visionEnabled: true,
-  multiModelComparison: false,
-  modelPreference: false,
-  feedbackEnabled: false,
-};
 
 /** Create a tenant and its default deployment in one transaction, with an audit row. */
 export async function createTenant(
@@ -47,7 +35,7 @@ export async function insertDeployment(
       name: d.name,
       type: d.type,
       is_default: d.is_default,
-      features: JSON.stringify(DEFAULT_FEATURES),
+      features: JSON.stringify(DEFAULT_FEATURES_BY_TYPE[d.type]),
       rate_limits: JSON.stringify({}),
       budget: JSON.stringify(null),
       allowed_origins: JSON.stringify([]),

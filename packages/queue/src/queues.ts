@@ -1,4 +1,4 @@
-import { queueCatalog, type QueueName, type QueuePayload } from "@switchyard/contracts";
+import { queueCatalog, type QueueInput, type QueueName, type QueuePayload } from "@switchyard/contracts";
 import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions, type WorkerOptions } from "bullmq";
 import type { Redis } from "ioredis";
 import type { RedisKeys } from "./keys";
@@ -9,7 +9,7 @@ const KEEP = { removeOnComplete: { age: 3600, count: 10_000 }, removeOnFail: { a
 export interface QueueSet {
   get<Q extends QueueName>(name: Q): Queue;
   /** Validate the payload against the catalog, then add it with the queue's retry policy. */
-  enqueue<Q extends QueueName>(name: Q, payload: QueuePayload<Q>, opts?: JobsOptions): Promise<Job>;
+  enqueue<Q extends QueueName>(name: Q, payload: QueueInput<Q>, opts?: JobsOptions): Promise<Job>;
   close(): Promise<void>;
 }
 
