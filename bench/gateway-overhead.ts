@@ -20,7 +20,8 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { newId, queueCatalog, type ModelCatalog, type RouteJobPayload } from "@switchyard/contracts";
+import { newId, queueCatalog, RouteJobPayload, type ModelCatalog } from "@switchyard/contracts";
+import type { z } from "zod";
 import { createSimulatedProvider } from "@switchyard/providers";
 import { createRedis, RedisKeys, type Redis } from "@switchyard/queue";
 import { cleanupPrefix, startStack, type Stack } from "@switchyard/testkit";
@@ -144,7 +145,7 @@ async function admissionPhase(stack: Stack, cfg: Config, redis: Redis) {
   const retry = queueCatalog["ai-route"].retry;
   const add = async (i: number): Promise<void> => {
     const id = newId("job");
-    const payload: RouteJobPayload = {
+    const payload: z.input<typeof RouteJobPayload> = {
       job_id: id,
       tenant_id: "ten_demo",
       deployment_id: "dep_bench",
