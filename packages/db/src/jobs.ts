@@ -32,9 +32,14 @@ export async function saveFinishedJob(db: Kysely<Database>, j: JobRecordInput): 
   await db.insertInto("jobs").values(row).onConflict((oc) => oc.column("id").doUpdateSet(row)).execute();
 }
 
-/** A stored job, only if it belongs to `tenantId` (another tenant's job is "not found"). */
-export async function findJob(db: Kysely<Database>, tenantId: string, id: string): Promise<JobView | undefined> {
-  const r = await db.selectFrom("jobs").selectAll().where("id", "=", id).where("tenant_id", "=", tenantId).executeTakeFirst();
+/**
+ * A stored job, only if it belongs to `tenantId` (another tenant's job is "not found"), and with
+ * `apiKeyId` only if that key created it (publishable keys see their own jobs alone).
+ */
+export async function findJob(db: Kysely<Database>, tenantId: string, id: string, opts: { apiKeyId?: string } = {}): Promise<JobView | undefined> {
+  let q = db.selectFrom("jobs").selectAll().where("id", "=", id).where("tenant_id", "=", tenantId);
+  if (opts.apiKeyId) q = q.where("api_key_id", "=", opts.apiKeyId);
+  const r = await q.executeTakeFirst();
   if (!r) return undefined;
   const iso = (d: Date | null) => (d ? d.toISOString() : null);
   return {

@@ -40,7 +40,7 @@ export class Authenticator {
     if (entry.record.expires_at && entry.record.expires_at.getTime() <= now) throw new ApiError("invalid_api_key", "API key has expired");
     this.touch(parsed.id, now);
     const scopes = new Set(entry.record.scopes.filter((s): s is ScopeT => Scope.safeParse(s).success));
-    return { keyId: entry.record.id, tenantId: entry.record.tenant_id, deploymentId: entry.deploymentId, scopes };
+    return { keyId: entry.record.id, tenantId: entry.record.tenant_id, deploymentId: entry.deploymentId, scopes, publishable: entry.record.kind === "publishable" };
   }
 
   private async lookup(id: string): Promise<Cached | null> {

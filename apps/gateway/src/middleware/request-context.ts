@@ -8,6 +8,8 @@ export interface Principal {
   tenantId: string;
   deploymentId: string;
   scopes: ReadonlySet<Scope>;
+  /** A publishable key (`sy_pk_…`): it sees only the jobs it created. */
+  publishable: boolean;
 }
 
 declare global {

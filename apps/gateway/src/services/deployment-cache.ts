@@ -1,4 +1,4 @@
-import { ApiError, type RoutingContext } from "@switchyard/contracts";
+import { ApiError, resolveRateLimits, type Budget, type RateLimits, type ResolvedRateLimits, type RoutingContext } from "@switchyard/contracts";
 import type { Database } from "@switchyard/db";
 import type { Kysely } from "kysely";
 
@@ -11,6 +11,12 @@ export interface DeploymentSettings {
   type: "public" | "internal" | "hybrid";
   features: Record<string, boolean>;
   modelPreference: string | null;
+  allowedModels: string[] | null;
+  rateLimits: ResolvedRateLimits;
+  budget: Budget | null;
+  allowedOrigins: string[];
+  /** The tenant's settings that admission needs. */
+  tenant: { timezone: string; billingMode: "postpaid" | "prepaid"; budget: Budget | null };
 }
 
 /** Deployment rows by id, cached for a second. */
@@ -21,9 +27,25 @@ export class DeploymentCache {
   async get(id: string): Promise<DeploymentSettings> {
     const hit = this.cache.get(id);
     if (hit && Date.now() - hit.at < TTL_MS) return hit.value;
-    const row = await this.db.selectFrom("deployments").select(["id", "tenant_id", "type", "features", "model_preference"]).where("id", "=", id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom("deployments")
+      .innerJoin("tenants", "tenants.id", "deployments.tenant_id")
+      .select(["deployments.id", "deployments.tenant_id", "deployments.type", "deployments.features", "deployments.model_preference", "deployments.allowed_models", "deployments.rate_limits", "deployments.budget", "deployments.allowed_origins", "tenants.timezone", "tenants.billing_mode", "tenants.budget as tenant_budget"])
+      .where("deployments.id", "=", id)
+      .executeTakeFirst();
     if (!row) throw new ApiError("invalid_api_key", "API key's deployment no longer exists");
-    const value: DeploymentSettings = { id: row.id, tenantId: row.tenant_id, type: row.type, features: row.features, modelPreference: row.model_preference };
+    const value: DeploymentSettings = {
+      id: row.id,
+      tenantId: row.tenant_id,
+      type: row.type,
+      features: row.features,
+      modelPreference: row.model_preference,
+      allowedModels: row.allowed_models,
+      rateLimits: resolveRateLimits(row.type, row.rate_limits as RateLimits),
+      budget: (row.budget as Budget | null) ?? null,
+      allowedOrigins: row.allowed_origins,
+      tenant: { timezone: row.timezone, billingMode: row.billing_mode, budget: (row.tenant_budget as Budget | null) ?? null },
+    };
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(id, { at: Date.now(), value });
     return value;
@@ -36,7 +58,7 @@ export function routingContext(d: DeploymentSettings): RoutingContext {
     smart_routing: d.features.smartRouting ?? true,
     vision_enabled: d.features.visionEnabled ?? false,
     model_preference: d.features.modelPreference === false ? null : d.modelPreference,
-    allowed_models: null,
+    allowed_models: d.allowedModels,
     budget_used_ratio: 0,
   };
 }

@@ -26,8 +26,9 @@ function createResponse(view: Pick<JobView, "id" | "status" | "created_at">): Cr
 }
 
 /** Validates what the catalog and the deployment allow: the model exists and is allowed, `max_tokens` fits, images only where vision is on. */
-function checkModel(r: GatewayResources, req: CreateJobRequest, ctx: RoutingContext): void {
+function checkModel(r: GatewayResources, req: CreateJobRequest, ctx: RoutingContext, features: Record<string, boolean>): void {
   if (hasImages(req.messages) && !ctx.vision_enabled) throw new ApiError("feature_disabled", "messages: images need the visionEnabled feature on this deployment", "messages");
+  if (req.rag && !features.ragEnabled) throw new ApiError("feature_disabled", "rag: retrieval needs the ragEnabled feature on this deployment", "rag");
   if (req.model === "auto") return;
   const entry = r.catalog.models.find((m) => m.id === req.model);
   if (!entry) throw new ApiError("model_not_found", `model ${req.model} is not in the catalog (GET /v1/models lists them)`, "model");
@@ -58,8 +59,9 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
   // A replay returns the stored job before any feature or limit check: no new spend.
   const earlier = idemKey ? await r.jobStore.lookupIdempotency(p.tenantId, idemKey) : null;
   if (earlier) return replay(earlier);
-  const ctx = routingContext(await r.deployments.get(p.deploymentId));
-  checkModel(r, req, ctx);
+  const deployment = await r.deployments.get(p.deploymentId);
+  const ctx = routingContext(deployment);
+  checkModel(r, req, ctx, deployment.features);
   const now = new Date();
   const view: JobView = {
     id: newId("job", now.getTime()),
@@ -101,10 +103,10 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
 export async function getJob(r: GatewayResources, p: Principal, id: string): Promise<JobView> {
   const live = await r.jobStore.get(id);
   if (live) {
-    if (live.tenantId !== p.tenantId) throw notFound(id);
+    if (!owns(p, live)) throw notFound(id);
     return live.view;
   }
-  const stored = await findJob(r.db, p.tenantId, id);
+  const stored = await findJob(r.db, p.tenantId, id, { apiKeyId: p.publishable ? p.keyId : undefined });
   if (!stored) throw notFound(id);
   return stored;
 }
@@ -112,8 +114,8 @@ export async function getJob(r: GatewayResources, p: Principal, id: string): Pro
 /** Cancel: one terminal transition (409 if the job already ended), then abort the worker's call. */
 export async function cancelJob(r: GatewayResources, p: Principal, id: string): Promise<JobView> {
   const live = await r.jobStore.get(id);
-  if (!live || live.tenantId !== p.tenantId) {
-    const stored = await findJob(r.db, p.tenantId, id);
+  if (!live || !owns(p, live)) {
+    const stored = await findJob(r.db, p.tenantId, id, { apiKeyId: p.publishable ? p.keyId : undefined });
     if (!stored) throw notFound(id);
     throw new ApiError("job_already_terminal", `job ${id} already ended with status ${stored.status}`);
   }
@@ -128,5 +130,8 @@ export async function cancelJob(r: GatewayResources, p: Principal, id: string): 
   await saveFinishedJob(r.db, { view, tenant_id: live.tenantId, deployment_id: live.deploymentId, api_key_id: live.apiKeyId });
   return view;
 }
+
+/** Another tenant's job, or for a publishable key another key's job, is "not found". */
+const owns = (p: Principal, job: { tenantId: string; apiKeyId: string | null }) => job.tenantId === p.tenantId && (!p.publishable || job.apiKeyId === p.keyId);
 
 export const notFound = (id: string) => new ApiError("job_not_found", `no job ${id}`, "id");
