@@ -16,9 +16,11 @@ import { parseBody } from "../services/validation";
 export function openaiCompatRouter(r: GatewayResources, auth: Authenticator): Router {
   const router = Router();
 
-  router.get("/v1/models", requireScopes(auth, "jobs:read"), (_req, res) => {
+  router.get("/v1/models", requireScopes(auth, "jobs:read"), async (req, res) => {
     const created = Math.floor(Date.now() / 1000);
-    res.json({ object: "list", data: r.catalog.models.map((m) => ({ id: m.id, object: "model", created, owned_by: m.provider })) });
+    const allowed = (await r.deployments.get(principalOf(req).deploymentId)).allowedModels;
+    const models = r.catalog.models.filter((m) => !allowed || allowed.includes(m.id));
+    res.json({ object: "list", data: models.map((m) => ({ id: m.id, object: "model", created, owned_by: m.provider })) });
   });
 
   router.post("/v1/chat/completions", requireScopes(auth, "jobs:write"), async (req, res) => {
