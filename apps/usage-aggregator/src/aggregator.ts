@@ -1,8 +1,10 @@
-import { createDb, ingestUsageEvents, saveFinishedJob, type Database } from "@switchyard/db";
+import type { UsageEvent } from "@switchyard/contracts";
+import { createDb, ingestUsageEvents, saveFinishedJobs, UsagePartitions, type Database } from "@switchyard/db";
 import { createQueueSet, createRedis, defineProcessor, RedisKeys, registerQueueMetrics } from "@switchyard/queue";
 import { createLogger, createMetricsRegistry, MetricNames, startMetricsServer, type Logger } from "@switchyard/telemetry";
 import type { Kysely } from "kysely";
 import type { AggregatorEnv } from "./env";
+import { MicroBatcher } from "./micro-batcher";
 
 export interface RunningAggregator {
   metricsPort: number;
@@ -10,9 +12,10 @@ export interface RunningAggregator {
 }
 
 /**
- * Consumes `ai-usage`: each event becomes at most one usage row (keyed by job and attempt) and
- * bumps the daily rollup in the same transaction; a finished job is stored in Postgres. A BullMQ
- * job is acknowledged only after its transaction commits, so a crash re-delivers, never loses.
+ * Consumes `ai-usage` in micro-batches: one multi-row insert per batch with conflicts on
+ * (job, attempt) ignored, daily rollups bumped in the same transaction from the rows actually
+ * inserted, finished jobs stored. BullMQ jobs are acknowledged only after their batch commits, so
+ * a crash re-delivers, never loses, and a re-delivery changes nothing.
  */
 export async function startAggregator(env: AggregatorEnv, opts: { logger?: Logger; db?: Kysely<Database> } = {}): Promise<RunningAggregator> {
   const logger = opts.logger ?? createLogger({ name: "usage-aggregator", level: env.LOG_LEVEL });
@@ -25,30 +28,49 @@ export async function startAggregator(env: AggregatorEnv, opts: { logger?: Logge
   const queueMetrics = registerQueueMetrics(registry.meter, queues);
   const inserted = registry.meter.createCounter(MetricNames.usageRowsInserted, { description: "Usage rows written to the ledger" });
   const duplicates = registry.meter.createCounter(MetricNames.usageDuplicates, { description: "Usage events already in the ledger (re-deliveries)" });
+  const batchSize = registry.meter.createHistogram("ai_usage_batch_size", { description: "Usage events per ledger transaction" });
+  const partitions = new UsagePartitions(db);
+  await partitions.ensureAhead().catch((err: Error) => logger.warn({ err: err.message }, "could not create usage partitions yet"));
+
+  const batcher = new MicroBatcher<UsageEvent>({
+    maxSize: env.USAGE_BATCH_SIZE,
+    maxWaitMs: env.USAGE_BATCH_WAIT_MS,
+    flush: async (events) => {
+      await partitions.ensureFor(events.map((e) => e.occurred_at));
+      const r = await ingestUsageEvents(db, events, {
+        inTransaction: async (trx) => {
+          const finished = events.filter((e) => e.job).map((e) => ({ view: e.job!, tenant_id: e.tenant_id, deployment_id: e.deployment_id, api_key_id: e.api_key_id }));
+          await saveFinishedJobs(trx, finished);
+        },
+      });
+      batchSize.record(events.length);
+      inserted.add(r.inserted);
+      duplicates.add(r.duplicates);
+    },
+  });
 
   const worker = defineProcessor(
     "ai-usage",
     async (event) => {
       queueMetrics.countDequeue("ai-usage");
-      const r = await ingestUsageEvents(db, [event]);
-      inserted.add(r.inserted);
-      duplicates.add(r.duplicates);
-      if (event.job) await saveFinishedJob(db, { view: event.job, tenant_id: event.tenant_id, deployment_id: event.deployment_id, api_key_id: event.api_key_id });
-      return r.inserted;
+      await batcher.add(event);
     },
-    { keys, connection: redis.duplicate(), concurrency: env.AGGREGATOR_CONCURRENCY, lockDuration: env.WORKER_LOCK_MS, stalledInterval: env.WORKER_LOCK_MS },
+    // Concurrency is what lets a batch fill: each waiting job holds one slot until its batch commits.
+    { keys, connection: redis.duplicate(), concurrency: env.USAGE_BATCH_SIZE, lockDuration: env.WORKER_LOCK_MS, stalledInterval: env.WORKER_LOCK_MS },
   );
   worker.on("failed", (job, err) => logger.warn({ jobId: job?.id, err: err.message }, "usage event not yet written; will retry"));
   worker.on("error", (err) => logger.error({ err: err.message }, "worker error"));
   const server = await startMetricsServer({ port: env.METRICS_PORT, registry });
-  logger.info({ metricsPort: server.port }, "usage-aggregator consuming ai-usage");
+  logger.info({ metricsPort: server.port, batchSize: env.USAGE_BATCH_SIZE }, "usage-aggregator consuming ai-usage");
 
   let closing: Promise<void> | null = null;
   return {
     metricsPort: server.port,
     close: () =>
       (closing ??= (async () => {
-        await worker.close();
+        const closed = worker.close();
+        await batcher.flushNow();
+        await closed;
         await queues.close();
         await server.close();
         redis.disconnect();

@@ -7,7 +7,10 @@ export const AggregatorEnv = z.object({
   REDIS_URL: envString(z.string().default("redis://127.0.0.1:6379")),
   SWITCHYARD_PREFIX: envString(z.string().regex(/^[A-Za-z0-9_-]+$/).default("sy")),
   LOG_LEVEL: envString(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info")),
-  AGGREGATOR_CONCURRENCY: envInt(8, 1),
+  /** Most usage events written in one transaction. */
+  USAGE_BATCH_SIZE: envInt(200, 1),
+  /** Longest an event waits for its batch to fill. */
+  USAGE_BATCH_WAIT_MS: envInt(50, 0),
   WORKER_LOCK_MS: envInt(30_000, 1000),
   SHUTDOWN_GRACE_MS: envInt(25_000, 0),
 });

@@ -1,6 +1,5 @@
-import type { CreateApiKeyRequest } from "@switchyard/contracts";
-import type { Kysely } from "kysely";
-import { generateApiKey, hashSecret, parseApiKey } from "./api-key-material";
+import type { Kysely, Transaction } from "kysely";
+import { generateApiKey, hashSecret, parseApiKey, type ApiKeyKind } from "./api-key-material";
 import { writeAudit, type AuditActor } from "./audit";
 import type { Database } from "./schema";
 
@@ -9,13 +8,25 @@ export interface ApiKeyRecord {
   tenant_id: string;
   deployment_id: string | null;
   name: string;
-  kind: "secret" | "publishable";
+  kind: ApiKeyKind;
   secret_hash: string;
   scopes: string[];
   expires_at: Date | null;
   revoked_at: Date | null;
   last_used_at: Date | null;
+  /** Set by rotation: the key that replaces this one. */
+  replaced_by: string | null;
   created_at: Date;
+}
+
+/** What `createApiKey` stores (the HTTP body, already validated, or the seed's bootstrap key). */
+export interface NewApiKey {
+  name: string;
+  scopes: readonly string[];
+  /** Default `secret`. */
+  kind?: ApiKeyKind;
+  deployment_id?: string | null;
+  expires_at?: string | Date | null;
 }
 
 /** Public view of a key: never the hash, never the secret. */
@@ -26,12 +37,35 @@ export function apiKeyView(k: ApiKeyRecord) {
     tenant_id: k.tenant_id,
     deployment_id: k.deployment_id,
     name: k.name,
+    kind: k.kind,
     scopes: k.scopes,
     expires_at: k.expires_at?.toISOString() ?? null,
     revoked_at: k.revoked_at?.toISOString() ?? null,
     last_used_at: k.last_used_at?.toISOString() ?? null,
+    replaced_by: k.replaced_by ?? null,
     created_at: k.created_at.toISOString(),
   };
+}
+export type ApiKeyView = ReturnType<typeof apiKeyView>;
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+async function insertKey(trx: Db, tenantId: string, input: NewApiKey, material: { id: string; secretHash: string }): Promise<ApiKeyRecord> {
+  const row = await trx
+    .insertInto("api_keys")
+    .values({
+      id: material.id,
+      tenant_id: tenantId,
+      deployment_id: input.deployment_id ?? null,
+      name: input.name,
+      kind: input.kind ?? "secret",
+      secret_hash: material.secretHash,
+      scopes: JSON.stringify(input.scopes),
+      expires_at: input.expires_at ?? null,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return row as ApiKeyRecord;
 }
 
 /**
@@ -41,7 +75,7 @@ export function apiKeyView(k: ApiKeyRecord) {
 export async function createApiKey(
   db: Kysely<Database>,
   tenantId: string,
-  input: CreateApiKeyRequest,
+  input: NewApiKey,
   actor: AuditActor,
   presetKey?: string,
 ): Promise<{ record: ApiKeyRecord; key: string }> {
@@ -51,24 +85,10 @@ export async function createApiKey(
     if (!parsed || parsed.kind !== "secret") throw new Error("bootstrap key must look like sy_live_<id>_<secret> (id 16-32 lowercase alphanumerics, secret 32-64 alphanumerics)");
     material = { id: parsed.id, key: presetKey, secretHash: hashSecret(parsed.secret) };
   } else {
-    material = generateApiKey("secret");
+    material = generateApiKey(input.kind ?? "secret");
   }
   return db.transaction().execute(async (trx) => {
-    const row = await trx
-      .insertInto("api_keys")
-      .values({
-        id: material.id,
-        tenant_id: tenantId,
-        deployment_id: input.deployment_id ?? null,
-        name: input.name,
-        kind: "secret",
-        secret_hash: material.secretHash,
-        scopes: JSON.stringify(input.scopes),
-        expires_at: input.expires_at ?? null,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    const record = row as ApiKeyRecord;
+    const record = await insertKey(trx, tenantId, input, material);
     await writeAudit(trx, actor, { tenant_id: tenantId, action: "api_key.create", target_type: "api_key", target_id: record.id, before: null, after: apiKeyView(record) });
     return { record, key: material.key };
   });
@@ -78,6 +98,11 @@ export async function findApiKey(db: Kysely<Database>, id: string): Promise<ApiK
   return (await db.selectFrom("api_keys").selectAll().where("id", "=", id).executeTakeFirst()) as ApiKeyRecord | undefined;
 }
 
+/** A tenant's keys, newest first (revoked and expired ones included). */
+export async function listApiKeys(db: Kysely<Database>, tenantId: string): Promise<ApiKeyRecord[]> {
+  return (await db.selectFrom("api_keys").selectAll().where("tenant_id", "=", tenantId).orderBy("created_at", "desc").orderBy("id", "desc").execute()) as ApiKeyRecord[];
+}
+
 export async function revokeApiKey(db: Kysely<Database>, id: string, actor: AuditActor): Promise<ApiKeyRecord | undefined> {
   return db.transaction().execute(async (trx) => {
     const before = (await trx.selectFrom("api_keys").selectAll().where("id", "=", id).forUpdate().executeTakeFirst()) as ApiKeyRecord | undefined;
@@ -85,6 +110,34 @@ export async function revokeApiKey(db: Kysely<Database>, id: string, actor: Audi
     const after = (await trx.updateTable("api_keys").set({ revoked_at: before.revoked_at ?? new Date() }).where("id", "=", id).returningAll().executeTakeFirstOrThrow()) as ApiKeyRecord;
     await writeAudit(trx, actor, { tenant_id: before.tenant_id, action: "api_key.revoke", target_type: "api_key", target_id: id, before: apiKeyView(before), after: apiKeyView(after) });
     return after;
+  });
+}
+
+export type RotateResult =
+  | { kind: "rotated"; old: ApiKeyRecord; record: ApiKeyRecord; key: string }
+  | { kind: "not_found" }
+  | { kind: "inactive"; reason: "revoked" | "expired" | "replaced"; replacedBy: string | null };
+
+/**
+ * Rotation: a new key with the old one's tenant, deployment, scopes, kind and name (no expiry of
+ * its own); the old key gets `replaced_by` and expires after `overlapSeconds` (at once for 0, and
+ * never later than it would have anyway). One transaction, two audit rows.
+ */
+export async function rotateApiKey(db: Kysely<Database>, id: string, overlapSeconds: number, actor: AuditActor, now = new Date()): Promise<RotateResult> {
+  return db.transaction().execute(async (trx): Promise<RotateResult> => {
+    const before = (await trx.selectFrom("api_keys").selectAll().where("id", "=", id).forUpdate().executeTakeFirst()) as ApiKeyRecord | undefined;
+    if (!before) return { kind: "not_found" };
+    if (before.revoked_at) return { kind: "inactive", reason: "revoked", replacedBy: before.replaced_by };
+    if (before.replaced_by) return { kind: "inactive", reason: "replaced", replacedBy: before.replaced_by };
+    if (before.expires_at && before.expires_at.getTime() <= now.getTime()) return { kind: "inactive", reason: "expired", replacedBy: null };
+    const material = generateApiKey(before.kind);
+    const record = await insertKey(trx, before.tenant_id, { name: before.name, kind: before.kind, scopes: before.scopes, deployment_id: before.deployment_id, expires_at: null }, material);
+    const overlapEnd = new Date(now.getTime() + overlapSeconds * 1000);
+    const expiresAt = before.expires_at && before.expires_at < overlapEnd ? before.expires_at : overlapEnd;
+    const old = (await trx.updateTable("api_keys").set({ expires_at: expiresAt, replaced_by: record.id }).where("id", "=", id).returningAll().executeTakeFirstOrThrow()) as ApiKeyRecord;
+    await writeAudit(trx, actor, { tenant_id: before.tenant_id, action: "api_key.rotate", target_type: "api_key", target_id: id, before: apiKeyView(before), after: { ...apiKeyView(old), overlap_seconds: overlapSeconds } });
+    await writeAudit(trx, actor, { tenant_id: before.tenant_id, action: "api_key.create", target_type: "api_key", target_id: record.id, before: null, after: { ...apiKeyView(record), rotated_from: id } });
+    return { kind: "rotated", old, record, key: material.key };
   });
 }
 

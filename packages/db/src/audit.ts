@@ -25,3 +25,41 @@ export async function writeAudit(
     })
     .execute();
 }
+
+/** An audit row as the admin API shows it; `id` (a bigserial) is also the page cursor. */
+export interface AuditEntry {
+  id: string;
+  actor_key_id: string | null;
+  tenant_id: string | null;
+  action: string;
+  target_type: string;
+  target_id: string;
+  before: unknown;
+  after: unknown;
+  created_at: string;
+}
+
+/** Newest first; `cursor` is the id of the last row of the previous page (rows with smaller ids follow). */
+export async function listAudit(
+  db: Kysely<Database>,
+  q: { limit: number; cursor?: string; tenantId?: string },
+): Promise<{ data: AuditEntry[]; nextCursor: string | null }> {
+  let query = db.selectFrom("audit_log").selectAll().orderBy("id", "desc").limit(q.limit + 1);
+  if (q.cursor !== undefined) query = query.where("id", "<", q.cursor);
+  if (q.tenantId !== undefined) query = query.where("tenant_id", "=", q.tenantId);
+  const rows = await query.execute();
+  const page = rows.slice(0, q.limit);
+  const data = page.map((r) => ({
+    // int8 may arrive as a number (create-db's type parser) or a string: always a string here.
+    id: String(r.id),
+    actor_key_id: r.actor_key_id,
+    tenant_id: r.tenant_id,
+    action: r.action,
+    target_type: r.target_type,
+    target_id: r.target_id,
+    before: r.before,
+    after: r.after,
+    created_at: r.created_at.toISOString(),
+  }));
+  return { data, nextCursor: rows.length > q.limit ? (data[data.length - 1]?.id ?? null) : null };
+}

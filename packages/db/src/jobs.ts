@@ -1,5 +1,5 @@
 import type { JobView } from "@switchyard/contracts";
-import type { Kysely } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import type { Database } from "./schema";
 
 export interface JobRecordInput {
@@ -9,10 +9,38 @@ export interface JobRecordInput {
   api_key_id: string | null;
 }
 
+/** Store finished jobs in one statement (idempotent: a re-delivered finish writes the same terminal state). */
+export async function saveFinishedJobs(db: Kysely<Database> | Transaction<Database>, jobs: JobRecordInput[]): Promise<void> {
+  if (jobs.length === 0) return;
+  // One row per job id, or the upsert would touch a row twice.
+  const rows = [...new Map(jobs.map((j) => [j.view.id, jobRow(j)])).values()];
+  await db
+    .insertInto("jobs")
+    .values(rows)
+    .onConflict((oc) =>
+      oc.column("id").doUpdateSet((eb) => ({
+        status: eb.ref("excluded.status"),
+        served_model: eb.ref("excluded.served_model"),
+        output: eb.ref("excluded.output"),
+        usage: eb.ref("excluded.usage"),
+        routing: eb.ref("excluded.routing"),
+        error: eb.ref("excluded.error"),
+        started_at: eb.ref("excluded.started_at"),
+        completed_at: eb.ref("excluded.completed_at"),
+      })),
+    )
+    .execute();
+}
+
 /** Store a finished job (idempotent: a re-delivered finish overwrites with the same terminal state). */
 export async function saveFinishedJob(db: Kysely<Database>, j: JobRecordInput): Promise<void> {
+  const row = jobRow(j);
+  await db.insertInto("jobs").values(row).onConflict((oc) => oc.column("id").doUpdateSet(row)).execute();
+}
+
+function jobRow(j: JobRecordInput) {
   const v = j.view;
-  const row = {
+  return {
     id: v.id,
     tenant_id: j.tenant_id,
     deployment_id: j.deployment_id,
@@ -29,7 +57,6 @@ export async function saveFinishedJob(db: Kysely<Database>, j: JobRecordInput): 
     started_at: v.started_at,
     completed_at: v.completed_at,
   };
-  await db.insertInto("jobs").values(row).onConflict((oc) => oc.column("id").doUpdateSet(row)).execute();
 }
 
 /**

@@ -1,11 +1,13 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from "kysely";
 import * as m0001 from "./migrations/0001-initial";
 import * as m0002 from "./migrations/0002-tenancy";
+import * as m0003 from "./migrations/0003-ledger";
 
 /** Every migration, in order. Static so no file-system scan is needed at run time. */
 const migrations: Record<string, Migration> = {
   "0001-initial": m0001,
   "0002-tenancy": m0002,
+  "0003-ledger": m0003,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -142,6 +142,24 @@ export interface UsageDailyTable {
   cost_usd: ColumnType<string, number | string, number | string>;
 }
 
+export interface DailyReportsTable {
+  tenant_id: string;
+  date: ColumnType<string, string, string>;
+  report: JSONColumnType<Record<string, unknown>, string, string>;
+  generated_at: Timestamp;
+}
+
+export interface AlertEventsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  kind: string;
+  subject: string;
+  period: string;
+  threshold: number;
+  payload: JSONColumnType<Record<string, unknown>, string, string>;
+  fired_at: Timestamp;
+}
+
 export interface Database {
   tenants: TenantsTable;
   deployments: DeploymentsTable;
@@ -153,4 +171,6 @@ export interface Database {
   end_users: EndUsersTable;
   credit_ledger: CreditLedgerTable;
   credit_balances: CreditBalancesTable;
+  daily_reports: DailyReportsTable;
+  alert_events: AlertEventsTable;
 }

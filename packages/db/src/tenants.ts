@@ -1,18 +1,34 @@
-import { DEFAULT_FEATURES_BY_TYPE, newId, type CreateTenantRequest } from "@switchyard/contracts";
-import type { Kysely, Transaction } from "kysely";
-import type { Database, DeploymentsTable } from "./schema";
+import { DEFAULT_FEATURES_BY_TYPE, newId, type CreateTenantRequest, type UpdateTenantRequest } from "@switchyard/contracts";
+import type { Kysely, Selectable, Transaction, Updateable } from "kysely";
+import type { Database, DeploymentsTable, TenantsTable } from "./schema";
 import { writeAudit, type AuditActor } from "./audit";
 
+export type TenantRow = Selectable<TenantsTable>;
 
+/** A tenant as the admin API shows it. */
+export function tenantView(t: TenantRow, defaultDeploymentId?: string | null) {
+  return {
+    id: t.id,
+    object: "tenant" as const,
+    name: t.name,
+    timezone: t.timezone,
+    billing_mode: t.billing_mode,
+    budget: t.budget,
+    // numeric comes back from pg as a string
+    daily_cost_alert_usd: t.daily_cost_alert_usd === null ? null : Number(t.daily_cost_alert_usd),
+    ...(defaultDeploymentId !== undefined ? { default_deployment_id: defaultDeploymentId } : {}),
+    created_at: t.created_at.toISOString(),
+  };
+}
 
 /** Create a tenant and its default deployment in one transaction, with an audit row. */
 export async function createTenant(
   db: Kysely<Database>,
   input: CreateTenantRequest & { id?: string },
   actor: AuditActor,
-): Promise<{ tenant: { id: string; name: string; timezone: string; billing_mode: string; created_at: Date }; defaultDeploymentId: string }> {
+): Promise<{ tenant: TenantRow; defaultDeploymentId: string }> {
   return db.transaction().execute(async (trx) => {
-    const tenant = await trx
+    const tenant: TenantRow = await trx
       .insertInto("tenants")
       .values({ id: input.id ?? newId("ten"), name: input.name, timezone: input.timezone, billing_mode: input.billing_mode })
       .returningAll()
@@ -51,4 +67,23 @@ export async function findTenant(db: Kysely<Database>, id: string) {
 
 export async function findDefaultDeployment(db: Kysely<Database>, tenantId: string) {
   return db.selectFrom("deployments").selectAll().where("tenant_id", "=", tenantId).where("is_default", "=", true).executeTakeFirst();
+}
+
+/** PATCH a tenant in one transaction with its audit row; `undefined` when there is no such tenant. */
+export async function updateTenant(db: Kysely<Database>, id: string, patch: UpdateTenantRequest, actor: AuditActor): Promise<TenantRow | undefined> {
+  return db.transaction().execute(async (trx) => {
+    const before = await trx.selectFrom("tenants").selectAll().where("id", "=", id).forUpdate().executeTakeFirst();
+    if (!before) return undefined;
+    const changes: Updateable<TenantsTable> = {};
+    if (patch.name !== undefined) changes.name = patch.name;
+    if (patch.timezone !== undefined) changes.timezone = patch.timezone;
+    if (patch.billing_mode !== undefined) changes.billing_mode = patch.billing_mode;
+    if (patch.budget !== undefined) changes.budget = JSON.stringify(patch.budget);
+    if (patch.daily_cost_alert_usd !== undefined) changes.daily_cost_alert_usd = patch.daily_cost_alert_usd;
+    const after = Object.keys(changes).length
+      ? await trx.updateTable("tenants").set(changes).where("id", "=", id).returningAll().executeTakeFirstOrThrow()
+      : before;
+    await writeAudit(trx, actor, { tenant_id: id, action: "tenant.update", target_type: "tenant", target_id: id, before: tenantView(before), after: tenantView(after) });
+    return after;
+  });
 }

@@ -1,6 +1,7 @@
 import type { UsageEvent } from "@switchyard/contracts";
 import { sql, type Kysely } from "kysely";
 import type { Database } from "./schema";
+import type { Transaction } from "kysely";
 
 export interface IngestResult {
   inserted: number;
@@ -16,7 +17,7 @@ const FAILED = new Set(["failed", "incomplete"]);
  * (job_id, attempt) ignored, and the daily rollups bumped in the same transaction from the rows
  * the insert actually returned — so a re-delivered event changes nothing.
  */
-export async function ingestUsageEvents(db: Kysely<Database>, events: UsageEvent[]): Promise<IngestResult> {
+export async function ingestUsageEvents(db: Kysely<Database>, events: UsageEvent[], opts: { inTransaction?: (trx: Transaction<Database>, inserted: UsageEvent[]) => Promise<void> } = {}): Promise<IngestResult> {
   if (events.length === 0) return { inserted: 0, duplicates: 0, insertedKeys: [] };
   // The same (job, attempt) twice inside one batch would make ON CONFLICT fail; keep the first.
   const unique = [...new Map(events.map((e) => [`${e.job_id}#${e.attempt}`, e])).values()];
@@ -47,7 +48,7 @@ export async function ingestUsageEvents(db: Kysely<Database>, events: UsageEvent
           occurred_at: e.occurred_at,
         })),
       )
-      .onConflict((oc) => oc.columns(["job_id", "attempt"]).doNothing())
+      .onConflict((oc) => oc.columns(["job_id", "attempt", "occurred_at"]).doNothing())
       .returning(["job_id", "attempt", "tenant_id", "deployment_id", "served_model", "status", "input_tokens", "output_tokens", "cost_usd", "occurred_at"])
       .execute();
 
@@ -79,6 +80,8 @@ export async function ingestUsageEvents(db: Kysely<Database>, events: UsageEvent
         )
         .execute();
     }
+    const inserted = new Set(rows.map((r) => `${r.job_id}#${r.attempt}`));
+    await opts.inTransaction?.(trx, unique.filter((e) => inserted.has(`${e.job_id}#${e.attempt}`)));
     return { inserted: rows.length, duplicates: events.length - rows.length, insertedKeys: rows.map((r) => ({ job_id: r.job_id, attempt: r.attempt })) };
   });
 }

@@ -1,0 +1,181 @@
+/**
+ * Lua scripts for budget reservations. Every decision is one script, so concurrent gateways and
+ * workers see one order.
+ *
+ * Units: USD amounts are integer nano-dollars (1e-9 USD, the scale of Postgres' numeric(18,9)),
+ * tokens are integers. HINCRBY keeps them exact in Redis; Lua compares them as doubles, exact up
+ * to 2^53 nano-dollars (~9 million USD per budget period). Numbers going back into Redis are
+ * formatted with `%d`, never `tostring`, which would write 1e+15 for large values.
+ *
+ * Reservation records, the expiry set and budget hashes all live under one `{prefix}` hash tag.
+ * Records name the budget and credit keys they reserved in, so release and settle (and the orphan
+ * sweep) reach keys built from the record, as BullMQ's scripts do with their prefix: every one of
+ * them is in the same slot.
+ *
+ * Spend is only ever added to a hash that exists. A missing hash (Redis restarted, or the period
+ * long over) is rebuilt from Postgres at the next reservation, and Postgres holds that spend.
+ */
+
+const HELPERS = `
+local function num(v) return tonumber(v) or 0 end
+local function fmt(n) return string.format("%d", n) end
+local function now_ms()
+  local t = redis.call("TIME")
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+-- A hash rebuilt from Postgres starts with nothing reserved; never let a late release push it below 0.
+local function decr(key, field, amount)
+  if amount == 0 then return end
+  local v = redis.call("HINCRBY", key, field, fmt(-amount))
+  if v < 0 then redis.call("HSET", key, field, 0) end
+end
+local function release_resv(prefix, zset, job)
+  local rk = prefix .. "resv:" .. job
+  redis.call("ZREM", zset, job)
+  local rec = redis.call("HMGET", rk, "keys", "usd", "tokens", "ckey", "cheld")
+  if not rec[1] then return 0 end
+  local usd, tokens = num(rec[2]), num(rec[3])
+  for _, k in ipairs(cjson.decode(rec[1])) do
+    if redis.call("EXISTS", k) == 1 then
+      decr(k, "reserved_usd", usd)
+      decr(k, "reserved_tokens", tokens)
+    end
+  end
+  if rec[4] and rec[4] ~= "" and redis.call("EXISTS", rec[4]) == 1 then decr(rec[4], "reserved", num(rec[5])) end
+  redis.call("DEL", rk)
+  return 1
+end
+local function sweep(prefix, zset, now, max)
+  local ids = redis.call("ZRANGEBYSCORE", zset, "-inf", now, "LIMIT", 0, max)
+  for _, id in ipairs(ids) do release_resv(prefix, zset, id) end
+  return #ids
+end
+`;
+
+/**
+ * Reserve an amount in every scope (and the credit balance) or in none.
+ * KEYS: 1 reservation record, 2 expiry zset, 3..2+n budget hashes, [3+n] credits hash (prepaid only)
+ * ARGV: 1 key prefix `{p}:`, 2 job id, 3 usd nano, 4 tokens, 5 ttl ms, 6 n, 7 budget keys json,
+ *       8 orphans to sweep first, 9 credits balance to initialise with ("" = not loaded),
+ *       then per scope: limit usd nano ("" none), limit tokens ("" none), expire-at ms,
+ *       spent usd nano to initialise with ("" = not loaded), spent tokens to initialise with.
+ * Returns {"ok", "new"|"replay"} | {"init", missing scope indexes or "c"...}
+ *       | {"budget", index, unit, limit, spent, reserved} | {"credits", balance, reserved}.
+ */
+export const RESERVE = `${HELPERS}
+local now = now_ms()
+sweep(ARGV[1], KEYS[2], now, tonumber(ARGV[8]))
+if redis.call("EXISTS", KEYS[1]) == 1 then return {"ok", "replay"} end
+local n = tonumber(ARGV[6])
+local ckey = KEYS[3 + n]
+local missing = {}
+for i = 1, n do
+  local k, b = KEYS[2 + i], 9 + (i - 1) * 5
+  if redis.call("EXISTS", k) == 0 then
+    if ARGV[b + 4] ~= "" then
+      redis.call("HSET", k, "spent_usd", ARGV[b + 4], "spent_tokens", ARGV[b + 5], "reserved_usd", 0, "reserved_tokens", 0)
+      redis.call("PEXPIREAT", k, ARGV[b + 3])
+    else
+      missing[#missing + 1] = tostring(i)
+    end
+  end
+end
+if ckey and redis.call("EXISTS", ckey) == 0 then
+  if ARGV[9] ~= "" then redis.call("HSET", ckey, "balance", ARGV[9], "reserved", 0)
+  else missing[#missing + 1] = "c" end
+end
+if #missing > 0 then return {"init", unpack(missing)} end
+local usd, tokens = num(ARGV[3]), num(ARGV[4])
+for i = 1, n do
+  local k, b = KEYS[2 + i], 9 + (i - 1) * 5
+  local h = redis.call("HMGET", k, "spent_usd", "reserved_usd", "spent_tokens", "reserved_tokens")
+  if ARGV[b + 1] ~= "" and num(h[1]) + num(h[2]) + usd > num(ARGV[b + 1]) then
+    return {"budget", i, "usd", ARGV[b + 1], fmt(num(h[1])), fmt(num(h[2]))}
+  end
+  if ARGV[b + 2] ~= "" and num(h[3]) + num(h[4]) + tokens > num(ARGV[b + 2]) then
+    return {"budget", i, "tokens", ARGV[b + 2], fmt(num(h[3])), fmt(num(h[4]))}
+  end
+end
+if ckey then
+  local h = redis.call("HMGET", ckey, "balance", "reserved")
+  if num(h[1]) - num(h[2]) < usd then return {"credits", fmt(num(h[1])), fmt(num(h[2]))} end
+end
+for i = 1, n do
+  redis.call("HINCRBY", KEYS[2 + i], "reserved_usd", ARGV[3])
+  redis.call("HINCRBY", KEYS[2 + i], "reserved_tokens", ARGV[4])
+end
+if ckey then redis.call("HINCRBY", ckey, "reserved", ARGV[3]) end
+local exp = now + tonumber(ARGV[5])
+redis.call("HSET", KEYS[1], "keys", ARGV[7], "usd", ARGV[3], "tokens", ARGV[4], "ckey", ckey or "", "cheld", ckey and ARGV[3] or "0", "expires_at", fmt(exp))
+redis.call("ZADD", KEYS[2], exp, ARGV[2])
+return {"ok", "new"}
+`;
+
+/**
+ * Add one attempt's actual spend, once per (job, attempt); on `final`, release the reservation.
+ * KEYS: 1 settle marker, 2 reservation record, 3 expiry zset, 4..3+n current budget hashes of the
+ *       caller's scopes (used only when no record exists), [4+n] credits hash (likewise)
+ * ARGV: 1 key prefix `{p}:`, 2 job id, 3 usd nano, 4 tokens, 5 final "1"/"0", 6 marker ttl ms, 7 n
+ * Returns {applied 0/1, released 0/1, source "reservation"|"scopes"|"none", charged, skipped, credited 0/1}.
+ */
+export const SETTLE = `${HELPERS}
+local applied, source, charged, skipped, credited = 0, "none", 0, 0, 0
+if redis.call("SET", KEYS[1], "1", "NX", "PX", ARGV[6]) then
+  applied = 1
+  local n = tonumber(ARGV[7])
+  local keys, ckey = {}, nil
+  local rec = redis.call("HMGET", KEYS[2], "keys", "ckey")
+  if rec[1] then
+    source = "reservation"
+    keys = cjson.decode(rec[1])
+    if rec[2] and rec[2] ~= "" then ckey = rec[2] end
+  else
+    source = "scopes"
+    for i = 1, n do keys[i] = KEYS[3 + i] end
+    ckey = KEYS[4 + n]
+  end
+  for _, k in ipairs(keys) do
+    if redis.call("EXISTS", k) == 1 then
+      redis.call("HINCRBY", k, "spent_usd", ARGV[3])
+      redis.call("HINCRBY", k, "spent_tokens", ARGV[4])
+      charged = charged + 1
+    else
+      skipped = skipped + 1
+    end
+  end
+  if ckey and redis.call("EXISTS", ckey) == 1 then
+    redis.call("HINCRBY", ckey, "balance", fmt(-num(ARGV[3])))
+    credited = 1
+  end
+end
+local released = 0
+if ARGV[5] == "1" then released = release_resv(ARGV[1], KEYS[3], ARGV[2]) end
+return {applied, released, source, charged, skipped, credited}
+`;
+
+/** KEYS: 1 reservation record, 2 expiry zset. ARGV: 1 key prefix, 2 job id. Returns 1 if released. */
+export const RELEASE = `${HELPERS}
+return release_resv(ARGV[1], KEYS[2], ARGV[2])
+`;
+
+/** KEYS: 1 expiry zset. ARGV: 1 key prefix, 2 max. Releases reservations past their expiry; returns the count. */
+export const EXPIRE_ORPHANS = `${HELPERS}
+return sweep(ARGV[1], KEYS[1], now_ms(), tonumber(ARGV[2]))
+`;
+
+/**
+ * Initialise a budget hash only if it does not exist (concurrent initialisers never double count).
+ * KEYS: 1 budget hash. ARGV: 1 spent usd nano, 2 spent tokens, 3 expire-at ms. Returns 1 if it initialised.
+ */
+export const INIT_BUDGET = `
+if redis.call("EXISTS", KEYS[1]) == 1 then return 0 end
+redis.call("HSET", KEYS[1], "spent_usd", ARGV[1], "spent_tokens", ARGV[2], "reserved_usd", 0, "reserved_tokens", 0)
+redis.call("PEXPIREAT", KEYS[1], ARGV[3])
+return 1
+`;
+
+/** KEYS: 1 credits hash. ARGV: 1 delta nano. Returns the new balance, or false when the hash is not loaded. */
+export const ADJUST_CREDITS = `
+if redis.call("EXISTS", KEYS[1]) == 0 then return false end
+return redis.call("HINCRBY", KEYS[1], "balance", ARGV[1])
+`;

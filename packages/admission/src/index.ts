@@ -1,0 +1,3 @@
+export * from "./token-count";
+export * from "./rate-limit-headers";
+export * from "./rate-limiter";

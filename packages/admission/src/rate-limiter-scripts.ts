@@ -1,0 +1,140 @@
+/**
+ * The rate-limit decision as one Lua script: every limit is read, judged and (only when all pass)
+ * recorded in one atomic step timed by Redis `TIME`, so concurrent gateways share one order and
+ * one clock. Times are integer microseconds; they are formatted with "%.0f" because Lua's default
+ * number-to-string ("%.14g") would round 16-digit timestamps.
+ *
+ * Keys of a deployment, all under the caller's `{prefix}` hash tag:
+ *   `…:req`          sorted set, the sliding log of admitted requests (score = admission µs, member =
+ *                    a random id per decision). One log serves every request window: a window of
+ *                    w counts the entries newer than now - w. Kept for the longest window.
+ *   `…:tok`          sorted set, admitted token amounts of the last 24 h (member `id:tokens`)
+ *   `…:toksum`       string, the sum of the amounts in `…:tok`, kept in step with it
+ *   `…:u:<user>`     sorted set, the sliding 24 h log of one end user's admitted messages (optional)
+ * A window (now - w, now] excludes an entry exactly w old.
+ */
+
+/**
+ * KEYS: 1 request log, 2 token log, 3 token sum, [4 end-user log].
+ * ARGV: 1 member id, 2 tokens, 3 tokens_per_request, 4 tokens_per_day, 5 end-user daily limit
+ *       (0 when KEYS[4] is absent), 6 number of request windows n, then n pairs (limit, window µs).
+ * Returns {allowed 0|1, over_tokens_per_request 0|1, token_day, end_user, windows} where
+ *   token_day = {used before, retry µs | -1 fits | -2 never fits}
+ *   end_user  = {} or {count before, reset µs, retry µs | -1}
+ *   windows   = per window {count before, reset µs, retry µs | -1}
+ * "reset" is how long until the oldest entry counted (this request included, when admitted)
+ * leaves the window; "retry" is how long until the window has room for one more request.
+ */
+export const RATE_LIMIT_CHECK = `
+local t = redis.call("TIME")
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local DAY = 86400000000
+local function fmt(x) return string.format("%.0f", x) end
+
+local id = ARGV[1]
+local tokens = tonumber(ARGV[2])
+local allowed = true
+
+-- One window over a sliding log (entries already trimmed to the log's longest window).
+local function judge(key, limit, w)
+  local lo = "(" .. fmt(now - w)
+  local count = redis.call("ZCOUNT", key, lo, "+inf")
+  local retry = -1
+  if count + 1 > limit then
+    allowed = false
+    -- Room comes back when the (count - limit + 1)-th oldest entry in the window leaves it.
+    local e = redis.call("ZRANGEBYSCORE", key, lo, "+inf", "WITHSCORES", "LIMIT", count - limit, 1)
+    retry = tonumber(e[2]) + w - now
+  end
+  local reset = 0
+  local first = redis.call("ZRANGEBYSCORE", key, lo, "+inf", "WITHSCORES", "LIMIT", 0, 1)
+  if first[2] then reset = tonumber(first[2]) + w - now end
+  return {count, reset, retry}
+end
+
+local over_tpr = 0
+if tokens > tonumber(ARGV[3]) then
+  over_tpr = 1
+  allowed = false
+end
+
+local n = tonumber(ARGV[6])
+local longest = 0
+for i = 1, n do
+  local w = tonumber(ARGV[6 + 2 * i])
+  if w > longest then longest = w end
+end
+redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", fmt(now - longest))
+local windows = {}
+for i = 1, n do
+  windows[i] = judge(KEYS[1], tonumber(ARGV[5 + 2 * i]), tonumber(ARGV[6 + 2 * i]))
+end
+
+local end_user = {}
+local user_limit = tonumber(ARGV[5])
+if #KEYS >= 4 then
+  redis.call("ZREMRANGEBYSCORE", KEYS[4], "-inf", fmt(now - DAY))
+  end_user = judge(KEYS[4], user_limit, DAY)
+end
+
+-- Tokens of the last 24 h: drop amounts that left the window from the running sum. A sum that
+-- outlived its log is stale; a log without its sum (first use, or expiry apart) is re-summed.
+local function amount(m) return tonumber(string.match(m, ":(%d+)$")) end
+if redis.call("EXISTS", KEYS[2]) == 0 then redis.call("DEL", KEYS[3]) end
+local sum = redis.call("GET", KEYS[3])
+local gone = redis.call("ZRANGEBYSCORE", KEYS[2], "-inf", fmt(now - DAY))
+redis.call("ZREMRANGEBYSCORE", KEYS[2], "-inf", fmt(now - DAY))
+local used = 0
+if sum then
+  local freed = 0
+  for _, m in ipairs(gone) do freed = freed + amount(m) end
+  used = tonumber(sum) - freed
+  if freed > 0 then redis.call("DECRBY", KEYS[3], freed) end
+else
+  local rest = redis.call("ZRANGE", KEYS[2], 0, -1)
+  for _, m in ipairs(rest) do used = used + amount(m) end
+  if used > 0 then redis.call("SET", KEYS[3], used, "PX", DAY / 1000) end
+end
+local tpd = tonumber(ARGV[4])
+local tok_retry = -1
+if used + tokens > tpd then
+  allowed = false
+  if tokens > tpd then
+    tok_retry = -2
+  else
+    -- Walk the oldest amounts until enough have left for this request to fit.
+    local need = used + tokens - tpd
+    local entries = redis.call("ZRANGE", KEYS[2], 0, -1, "WITHSCORES")
+    for i = 1, #entries, 2 do
+      need = need - amount(entries[i])
+      if need <= 0 then
+        tok_retry = tonumber(entries[i + 1]) + DAY - now
+        break
+      end
+    end
+    if tok_retry < 0 then tok_retry = DAY end
+  end
+end
+
+if allowed then
+  local score = fmt(now)
+  redis.call("ZADD", KEYS[1], score, id)
+  redis.call("PEXPIRE", KEYS[1], math.ceil(longest / 1000))
+  for i = 1, n do
+    if windows[i][1] == 0 then windows[i][2] = tonumber(ARGV[6 + 2 * i]) end
+  end
+  if #KEYS >= 4 then
+    redis.call("ZADD", KEYS[4], score, id)
+    redis.call("PEXPIRE", KEYS[4], DAY / 1000)
+    if end_user[1] == 0 then end_user[2] = DAY end
+  end
+  if tokens > 0 then
+    redis.call("ZADD", KEYS[2], score, id .. ":" .. tokens)
+    redis.call("INCRBY", KEYS[3], tokens)
+    redis.call("PEXPIRE", KEYS[2], DAY / 1000)
+    redis.call("PEXPIRE", KEYS[3], DAY / 1000)
+  end
+end
+
+return {allowed and 1 or 0, over_tpr, {used, tok_retry}, end_user, windows}
+`;

@@ -1,0 +1,130 @@
+import { FEATURE_NAMES, newId, resolveRateLimits, type Budget, type DeploymentType, type RateLimits } from "@switchyard/contracts";
+import { sql, type Kysely, type Selectable, type Updateable } from "kysely";
+import { writeAudit, type AuditActor } from "./audit";
+import type { Database, DeploymentsTable } from "./schema";
+
+export type DeploymentRow = Selectable<DeploymentsTable>;
+
+/** Every setting of a deployment, as validated by the admin API. */
+export interface DeploymentSettingsInput {
+  name: string;
+  type: DeploymentType;
+  /** The full feature set (every name in FEATURE_NAMES). */
+  features: Record<string, boolean>;
+  /** As set; unset limits fall back to the type's defaults when read. */
+  rate_limits: RateLimits;
+  budget: Budget | null;
+  model_preference: string | null;
+  allowed_models: string[] | null;
+  allowed_origins: string[];
+  allowed_source_domains: string[];
+}
+
+/** A deployment as the admin API shows it: the full feature set, limits as set and as in effect. */
+export function deploymentView(d: DeploymentRow) {
+  const rateLimits = d.rate_limits as unknown as RateLimits;
+  return {
+    id: d.id,
+    object: "deployment" as const,
+    tenant_id: d.tenant_id,
+    name: d.name,
+    type: d.type,
+    is_default: d.is_default,
+    features: Object.fromEntries(FEATURE_NAMES.map((f) => [f, d.features[f] ?? false])) as Record<(typeof FEATURE_NAMES)[number], boolean>,
+    rate_limits: rateLimits,
+    effective_rate_limits: resolveRateLimits(d.type, rateLimits),
+    budget: (d.budget as Budget | null) ?? null,
+    model_preference: d.model_preference,
+    allowed_models: d.allowed_models ?? null,
+    allowed_origins: d.allowed_origins,
+    allowed_source_domains: d.allowed_source_domains,
+    created_at: d.created_at.toISOString(),
+    updated_at: d.updated_at.toISOString(),
+  };
+}
+export type DeploymentView = ReturnType<typeof deploymentView>;
+
+function columns(v: Partial<DeploymentSettingsInput>): Updateable<DeploymentsTable> {
+  const c: Updateable<DeploymentsTable> = {};
+  if (v.name !== undefined) c.name = v.name;
+  if (v.type !== undefined) c.type = v.type;
+  if (v.features !== undefined) c.features = JSON.stringify(v.features);
+  if (v.rate_limits !== undefined) c.rate_limits = JSON.stringify(v.rate_limits);
+  if (v.budget !== undefined) c.budget = JSON.stringify(v.budget);
+  if (v.model_preference !== undefined) c.model_preference = v.model_preference;
+  if (v.allowed_models !== undefined) c.allowed_models = JSON.stringify(v.allowed_models);
+  if (v.allowed_origins !== undefined) c.allowed_origins = JSON.stringify(v.allowed_origins);
+  if (v.allowed_source_domains !== undefined) c.allowed_source_domains = JSON.stringify(v.allowed_source_domains);
+  return c;
+}
+
+/** A new (non-default) deployment of a tenant, audited in the same transaction. */
+export async function createDeployment(db: Kysely<Database>, tenantId: string, v: DeploymentSettingsInput, actor: AuditActor): Promise<DeploymentRow> {
+  return db.transaction().execute(async (trx) => {
+    const row = await trx
+      .insertInto("deployments")
+      .values({
+        id: newId("dep"),
+        tenant_id: tenantId,
+        name: v.name,
+        type: v.type,
+        is_default: false,
+        features: JSON.stringify(v.features),
+        rate_limits: JSON.stringify(v.rate_limits),
+        budget: JSON.stringify(v.budget),
+        model_preference: v.model_preference,
+        allowed_models: JSON.stringify(v.allowed_models),
+        allowed_origins: JSON.stringify(v.allowed_origins),
+        allowed_source_domains: JSON.stringify(v.allowed_source_domains),
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await writeAudit(trx, actor, { tenant_id: tenantId, action: "deployment.create", target_type: "deployment", target_id: row.id, before: null, after: deploymentView(row) });
+    return row;
+  });
+}
+
+export async function findDeployment(db: Kysely<Database>, id: string): Promise<DeploymentRow | undefined> {
+  return db.selectFrom("deployments").selectAll().where("id", "=", id).executeTakeFirst();
+}
+
+/** A tenant's deployments, the default first, then oldest first. */
+export async function listDeployments(db: Kysely<Database>, tenantId: string): Promise<DeploymentRow[]> {
+  return db.selectFrom("deployments").selectAll().where("tenant_id", "=", tenantId).orderBy("is_default", "desc").orderBy("created_at").orderBy("id").execute();
+}
+
+/**
+ * Change a deployment: `change` sees the row locked (so merges such as `features` never lose a
+ * concurrent update) and returns the fields to set; it may throw to reject the change. Audited
+ * as `action` in the same transaction. `undefined` when there is no such deployment.
+ */
+export async function updateDeployment(
+  db: Kysely<Database>,
+  id: string,
+  change: (before: DeploymentRow) => Partial<DeploymentSettingsInput>,
+  actor: AuditActor,
+  action: string,
+): Promise<DeploymentRow | undefined> {
+  return db.transaction().execute(async (trx) => {
+    const before = await trx.selectFrom("deployments").selectAll().where("id", "=", id).forUpdate().executeTakeFirst();
+    if (!before) return undefined;
+    const after = await trx
+      .updateTable("deployments")
+      .set({ ...columns(change(before)), updated_at: sql<Date>`now()` })
+      .where("id", "=", id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await writeAudit(trx, actor, { tenant_id: before.tenant_id, action, target_type: "deployment", target_id: id, before: deploymentView(before), after: deploymentView(after) });
+    return after;
+  });
+}
+
+/** Every origin any deployment allows (what a CORS preflight, which carries no key, can be checked against). */
+export async function allAllowedOrigins(db: Kysely<Database>): Promise<string[]> {
+  const rows = await db
+    .selectFrom("deployments")
+    .select(sql<string>`jsonb_array_elements_text(allowed_origins)`.as("origin"))
+    .distinct()
+    .execute();
+  return rows.map((r) => r.origin);
+}
