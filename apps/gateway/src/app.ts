@@ -1,5 +1,6 @@
 import express, { type Express } from "express";
 import { Authenticator } from "./middleware/authenticate";
+import { AllowedOrigins, cors } from "./middleware/cors";
 import { errorHandler, notFound } from "./middleware/error-handler";
 import { httpMetrics } from "./middleware/http-metrics";
 import { requestId } from "./middleware/request-context";
@@ -16,9 +17,11 @@ export function createGatewayApp(r: GatewayResources): Express {
   app.set("trust proxy", r.config.trustProxy);
   app.use(requestId);
   app.use(httpMetrics(r.metrics));
+  // Before the body parser, so preflights are answered at once and body errors carry CORS headers.
+  app.use(cors(new AllowedOrigins(r.db), r.logger));
   // Any JSON-ish content type is parsed; other bodies are left unparsed and rejected by the schema.
   app.use(express.json({ limit: r.config.bodyLimit, type: ["application/json", "application/*+json"], strict: true }));
-  const auth = new Authenticator(r.db, r.logger);
+  const auth = new Authenticator(r.db, r.logger, r.deployments);
   app.use(healthRouter(r));
   app.use(jobsRouter(r, auth));
   app.use(openaiCompatRouter(r, auth));

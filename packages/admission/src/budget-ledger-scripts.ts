@@ -16,6 +16,8 @@
  * long over) is rebuilt from Postgres at the next reservation, and Postgres holds that spend.
  */
 
+import { z } from "zod";
+
 const HELPERS = `
 local function num(v) return tonumber(v) or 0 end
 local function fmt(n) return string.format("%d", n) end
@@ -179,3 +181,31 @@ export const ADJUST_CREDITS = `
 if redis.call("EXISTS", KEYS[1]) == 0 then return false end
 return redis.call("HINCRBY", KEYS[1], "balance", ARGV[1])
 `;
+
+/** Reply shapes of RESERVE and SETTLE. */
+export const ReserveReply = z.union([
+  z.tuple([z.literal("ok"), z.enum(["new", "replay"])]),
+  z.tuple([z.literal("init")], z.string()),
+  z.tuple([z.literal("budget"), z.number(), z.enum(["usd", "tokens"]), z.string(), z.string(), z.string()]),
+  z.tuple([z.literal("credits"), z.string(), z.string()]),
+]);
+export const SettleReply = z.tuple([z.number(), z.number(), z.enum(["reservation", "scopes", "none"]), z.number(), z.number(), z.number()]);
+
+const NANO = 1e9;
+/** USD → integer nano-dollars (nearest; float noise such as 0.02 × 1e9 must not round up). */
+export const toNano = (usd: number, what: string): number => {
+  if (!Number.isFinite(usd) || usd < 0) throw new RangeError(`${what} must be a non-negative number, got ${usd}`);
+  return Math.round(usd * NANO);
+};
+export const toTokens = (tokens: number, what: string): number => {
+  if (!Number.isFinite(tokens) || tokens < 0) throw new RangeError(`${what} must be a non-negative number, got ${tokens}`);
+  return Math.ceil(tokens);
+};
+export const usdOf = (nano: number | string | null | undefined): number => Number(nano ?? 0) / NANO;
+
+/** Balances and grants may be negative (a correction); budget amounts may not. */
+export function toNanoSigned(usd: number): number {
+  if (!Number.isFinite(usd)) throw new RangeError(`credit amount must be a finite number, got ${usd}`);
+  return Math.round(usd * NANO);
+}
+

@@ -36,6 +36,18 @@ export type RagJobPayload = z.infer<typeof RagJobPayload>;
 export const IndexJobPayload = z.object({ tenant_id: z.string(), collection: z.string(), document_id: z.string(), trace: TraceCarrier });
 export type IndexJobPayload = z.infer<typeof IndexJobPayload>;
 
+/** Build daily reports: for `date` (YYYY-MM-DD, UTC), or the previous UTC day when absent. */
+export const ReportJobPayload = z.object({ date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional(), tenant_id: z.string().optional() });
+export type ReportJobPayload = z.infer<typeof ReportJobPayload>;
+
+/** A signed webhook delivery of one alert event. */
+export const AlertJobPayload = z.object({ alert_id: z.string(), tenant_id: z.string(), kind: z.string(), body: z.record(z.string(), z.unknown()) });
+export type AlertJobPayload = z.infer<typeof AlertJobPayload>;
+
+/** Periodic housekeeping: stuck jobs, orphaned reservations, partitions, retention. */
+export const HousekeepingJobPayload = z.object({ task: z.enum(["stuck_jobs", "partitions", "reservations"]) });
+export type HousekeepingJobPayload = z.infer<typeof HousekeepingJobPayload>;
+
 export interface RetryPolicy {
   /** BullMQ attempts (including the first). */
   attempts: number;
@@ -51,6 +63,9 @@ export const queueCatalog = {
   "ai-rag": { schema: RagJobPayload, retry: { attempts: 3, backoff: { type: "exponential", delay: 500 } } },
   "ai-index": { schema: IndexJobPayload, retry: { attempts: 5, backoff: { type: "exponential", delay: 2000 } } },
   "ai-usage": { schema: UsageEvent, retry: { attempts: 20, backoff: { type: "exponential", delay: 1000 } } },
+  "ai-reports": { schema: ReportJobPayload, retry: { attempts: 5, backoff: { type: "exponential", delay: 5000 } } },
+  "ai-alerts": { schema: AlertJobPayload, retry: { attempts: 10, backoff: { type: "exponential", delay: 2000 } } },
+  "ai-housekeeping": { schema: HousekeepingJobPayload, retry: { attempts: 1, backoff: { type: "fixed", delay: 1000 } } },
 } as const satisfies Record<string, { schema: z.ZodType; retry: RetryPolicy }>;
 
 export type QueueName = keyof typeof queueCatalog;

@@ -1,8 +1,10 @@
-import { ApiError, Scope, type Scope as ScopeT } from "@switchyard/contracts";
+import { ApiError, PUBLISHABLE_SCOPES, Scope, type Scope as ScopeT } from "@switchyard/contracts";
 import { findApiKey, findDefaultDeployment, parseApiKey, secretMatches, touchApiKey, type ApiKeyRecord, type Database } from "@switchyard/db";
 import type { Logger } from "@switchyard/telemetry";
 import type { NextFunction, Request, Response } from "express";
 import type { Kysely } from "kysely";
+import { DeploymentCache } from "../services/deployment-cache";
+import { normalizeOrigin } from "./cors";
 import type { Principal } from "./request-context";
 
 /** Key records are cached this long, so a revocation is seen within a second on every gateway. */
@@ -17,16 +19,23 @@ interface Cached {
 }
 
 /**
- * Resolves `Authorization: Bearer sy_live_<id>_<secret>` to a principal: lookup by id, constant-
- * time comparison of the secret's hash, revocation and expiry checked on every request.
+ * Resolves `Authorization: Bearer sy_live_<id>_<secret>` (or `sy_pk_…`) to a principal: lookup by
+ * id, constant-time comparison of the secret's hash, revocation and expiry checked on every
+ * request. A publishable key is accepted only with an `Origin` its deployment allows (read
+ * through `deployments`, default a cache of its own, so a change is seen within a second).
  */
 export class Authenticator {
   private readonly cache = new Map<string, Cached>();
   private readonly touched = new Map<string, number>();
 
-  constructor(private readonly db: Kysely<Database>, private readonly logger: Logger) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly logger: Logger,
+    private readonly deployments: DeploymentCache = new DeploymentCache(db),
+  ) {}
 
-  async authenticate(header: string | undefined): Promise<Principal> {
+  /** `origin` is the request's `Origin` header; secret keys (for servers) don't need one. */
+  async authenticate(header: string | undefined, origin?: string): Promise<Principal> {
     if (!header) throw new ApiError("missing_api_key", "missing API key: send Authorization: Bearer <key>");
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
     const parsed = m ? parseApiKey(m[1]!) : null;
@@ -38,9 +47,24 @@ export class Authenticator {
     }
     if (entry.record.revoked_at && entry.record.revoked_at.getTime() <= now) throw new ApiError("invalid_api_key", "API key has been revoked");
     if (entry.record.expires_at && entry.record.expires_at.getTime() <= now) throw new ApiError("invalid_api_key", "API key has expired");
+    const publishable = entry.record.kind === "publishable";
+    if (publishable) await this.checkOrigin(entry.deploymentId, origin);
     this.touch(parsed.id, now);
-    const scopes = new Set(entry.record.scopes.filter((s): s is ScopeT => Scope.safeParse(s).success));
-    return { keyId: entry.record.id, tenantId: entry.record.tenant_id, deploymentId: entry.deploymentId, scopes, publishable: entry.record.kind === "publishable" };
+    // A publishable key never carries more than its fixed scopes, whatever its row says.
+    const allowed = (s: string): s is ScopeT => Scope.safeParse(s).success && (!publishable || (PUBLISHABLE_SCOPES as readonly string[]).includes(s));
+    const scopes = new Set(entry.record.scopes.filter(allowed));
+    return { keyId: entry.record.id, tenantId: entry.record.tenant_id, deploymentId: entry.deploymentId, scopes, publishable };
+  }
+
+  /** Publishable keys work only on a public deployment and only from an origin it allows. */
+  private async checkOrigin(deploymentId: string, origin: string | undefined): Promise<void> {
+    const d = await this.deployments.get(deploymentId);
+    if (d.type !== "public") throw new ApiError("invalid_api_key", `publishable keys work only on public deployments; this key's deployment is ${d.type}`);
+    if (!origin) throw new ApiError("origin_not_allowed", "publishable keys are for browsers: the request needs an Origin header this deployment allows", "Origin");
+    const o = normalizeOrigin(origin);
+    if (o === null || !d.allowedOrigins.some((a) => normalizeOrigin(a) === o)) {
+      throw new ApiError("origin_not_allowed", `Origin ${origin} is not in this deployment's allowed_origins`, "Origin");
+    }
   }
 
   private async lookup(id: string): Promise<Cached | null> {
@@ -69,7 +93,7 @@ export class Authenticator {
 /** Middleware: authenticate, then require every scope listed. */
 export function requireScopes(auth: Authenticator, ...scopes: ScopeT[]) {
   return async (req: Request, _res: Response, next: NextFunction): Promise<void> => {
-    const principal = await auth.authenticate(req.get("authorization"));
+    const principal = await auth.authenticate(req.get("authorization"), req.get("origin"));
     for (const s of scopes) {
       if (!principal.scopes.has(s)) throw new ApiError("insufficient_scope", `this API key lacks the ${s} scope`);
     }

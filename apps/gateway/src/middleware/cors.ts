@@ -57,7 +57,7 @@ export class AllowedOrigins {
  */
 export function cors(origins: AllowedOrigins, logger: Logger) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    if (!req.path.startsWith("/v1/")) return next();
+    if (!/^\/v1\//i.test(req.path)) return next();
     res.vary("Origin");
     const origin = req.get("origin");
     let allowed = false;

@@ -1,14 +1,20 @@
-import { ApiError, CreateApiKeyRequest, CreateTenantRequest } from "@switchyard/contracts";
-import { apiKeyView, createApiKey, createTenant, findApiKey, findTenant, revokeApiKey } from "@switchyard/db";
+import { ApiError, CreateTenantRequest, UpdateTenantRequest } from "@switchyard/contracts";
+import { createTenant, findDefaultDeployment, findTenant, tenantView, updateTenant } from "@switchyard/db";
 import { Router } from "express";
 import type { Authenticator } from "../middleware/authenticate";
 import { requireScopes } from "../middleware/authenticate";
 import { principalOf } from "../middleware/request-context";
 import type { GatewayResources } from "../resources";
 import { parseBody } from "../services/validation";
+import { adminAuditRouter } from "./admin-audit";
 import { adminBreakersRouter } from "./admin-breakers";
+import { adminDeploymentsRouter } from "./admin-deployments";
+import { adminKeysRouter } from "./admin-keys";
 
-/** `/admin/v1`: operator routes (admin scope). Every mutation writes an audit row in its transaction. */
+/**
+ * `/admin/v1`: operator routes (admin scope). The scope check comes first, so a tenant key is 403
+ * on every admin path, unknown ones included. Every mutation writes an audit row in its transaction.
+ */
 export function adminRouter(r: GatewayResources, auth: Authenticator): Router {
   const router = Router();
   router.use("/admin/v1", requireScopes(auth, "admin"));
@@ -16,31 +22,27 @@ export function adminRouter(r: GatewayResources, auth: Authenticator): Router {
   router.post("/admin/v1/tenants", async (req, res) => {
     const body = parseBody(CreateTenantRequest, req.body);
     const { tenant, defaultDeploymentId } = await createTenant(r.db, body, { keyId: principalOf(req).keyId });
-    res.status(201).json({ id: tenant.id, object: "tenant", name: tenant.name, timezone: tenant.timezone, billing_mode: tenant.billing_mode, default_deployment_id: defaultDeploymentId, created_at: tenant.created_at.toISOString() });
+    res.status(201).json(tenantView(tenant, defaultDeploymentId));
   });
 
-  router.post("/admin/v1/tenants/:id/api-keys", async (req, res) => {
-    const body = parseBody(CreateApiKeyRequest, req.body);
-    const tenantId = String(req.params.id);
-    if (!(await findTenant(r.db, tenantId))) throw new ApiError("tenant_not_found", `no tenant ${tenantId}`, "id");
-    if (body.scopes.includes("admin")) throw new ApiError("invalid_request", "scopes: admin is the operator's scope; tenant keys cannot carry it", "scopes");
-    if (body.deployment_id) {
-      const dep = await r.db.selectFrom("deployments").select("id").where("id", "=", body.deployment_id).where("tenant_id", "=", tenantId).executeTakeFirst();
-      if (!dep) throw new ApiError("not_found", `deployment_id: no deployment ${body.deployment_id} in tenant ${tenantId}`, "deployment_id");
-    }
-    if (body.expires_at && Date.parse(body.expires_at) <= Date.now()) throw new ApiError("invalid_request", "expires_at: must be in the future", "expires_at");
-    const { record, key } = await createApiKey(r.db, tenantId, body, { keyId: principalOf(req).keyId });
-    res.status(201).json({ ...apiKeyView(record), key });
-  });
-
-  router.delete("/admin/v1/api-keys/:id", async (req, res) => {
+  router.get("/admin/v1/tenants/:id", async (req, res) => {
     const id = String(req.params.id);
-    if (!(await findApiKey(r.db, id))) throw new ApiError("not_found", `no API key ${id}`, "id");
-    const after = await revokeApiKey(r.db, id, { keyId: principalOf(req).keyId });
-    if (!after) throw new ApiError("not_found", `no API key ${id}`, "id");
-    res.json(apiKeyView(after));
+    const tenant = await findTenant(r.db, id);
+    if (!tenant) throw new ApiError("tenant_not_found", `no tenant ${id}`, "id");
+    res.json(tenantView(tenant, (await findDefaultDeployment(r.db, id))?.id ?? null));
   });
 
+  router.patch("/admin/v1/tenants/:id", async (req, res) => {
+    const id = String(req.params.id);
+    const body = parseBody(UpdateTenantRequest, req.body);
+    const tenant = await updateTenant(r.db, id, body, { keyId: principalOf(req).keyId });
+    if (!tenant) throw new ApiError("tenant_not_found", `no tenant ${id}`, "id");
+    res.json(tenantView(tenant, (await findDefaultDeployment(r.db, id))?.id ?? null));
+  });
+
+  router.use(adminDeploymentsRouter(r));
+  router.use(adminKeysRouter(r));
+  router.use(adminAuditRouter(r));
   router.use(adminBreakersRouter(r));
   return router;
 }

@@ -1,0 +1,249 @@
+import type { ResolvedRateLimits } from "@switchyard/contracts";
+import { cleanupPrefix, testPrefix, TEST_REDIS_URL } from "@switchyard/testkit";
+import { Redis } from "ioredis";
+import { setTimeout as sleep } from "node:timers/promises";
+import { RateLimiter, type RateLimitCheck, type RateLimitDecision } from "./rate-limiter";
+
+const prefix = testPrefix("rl");
+const connections: Redis[] = [];
+let deployments = 0;
+
+function connect(): Redis {
+  const redis = new Redis(TEST_REDIS_URL);
+  connections.push(redis);
+  return redis;
+}
+
+function limiter(): RateLimiter {
+  return new RateLimiter({ redis: connect(), prefix });
+}
+
+/** Limits far above anything a test reaches, so only the ones a test sets can bite. */
+function limits(set: Partial<ResolvedRateLimits> = {}): ResolvedRateLimits {
+  return { requests_per_minute: 100_000, requests_per_hour: 100_000, requests_per_day: 100_000, tokens_per_request: 100_000, tokens_per_day: 100_000_000, windows: [], ...set };
+}
+
+function deployment(): string {
+  return `dep-${++deployments}`;
+}
+
+function burst(rl: RateLimiter | RateLimiter[], n: number, c: RateLimitCheck): Promise<RateLimitDecision[]> {
+  const all = Array.isArray(rl) ? rl : [rl];
+  return Promise.all(Array.from({ length: n }, (_, i) => all[i % all.length]!.check(c)));
+}
+
+const admitted = (ds: readonly RateLimitDecision[]): number => ds.filter((d) => d.allowed).length;
+
+function refused(d: RateLimitDecision): Extract<RateLimitDecision, { allowed: false }> {
+  if (d.allowed) throw new Error(`expected a refusal, got ${JSON.stringify(d)}`);
+  return d;
+}
+
+/** Redis server time in ms: the clock the limiter judges by. */
+async function serverMs(redis: Redis): Promise<number> {
+  const [s, us] = await redis.time();
+  return Number(s) * 1000 + Number(us) / 1000;
+}
+
+async function sleepUntil(redis: Redis, ms: number): Promise<void> {
+  const wait = ms - (await serverMs(redis));
+  if (wait > 0) await sleep(wait);
+  while ((await serverMs(redis)) < ms) await sleep(2);
+}
+
+afterAll(async () => {
+  for (const r of connections) r.disconnect();
+  await cleanupPrefix(prefix);
+});
+
+describe("RateLimiter (real Redis)", () => {
+  it("admits exactly the window's limit out of 400 concurrent checks from two gateways", async () => {
+    const gateways = [limiter(), limiter()];
+    const c: RateLimitCheck = { deploymentId: deployment(), limits: limits({ windows: [{ requests: 50, seconds: 10 }] }), tokens: 10 };
+    const decisions = await burst(gateways, 400, c);
+    expect(admitted(decisions)).toBe(50);
+    const refusals = decisions.filter((d) => !d.allowed).map(refused);
+    expect(refusals).toHaveLength(350);
+    for (const r of refusals) {
+      expect(r.reason).toBe("requests_per_window");
+      expect(r.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+      expect(r.retryAfterSeconds).toBeLessThanOrEqual(10);
+      expect(r.headers["Retry-After"]).toBe(String(r.retryAfterSeconds));
+      expect(r.headers["RateLimit"]).toMatch(/^limit=50, remaining=0, reset=(10|[1-9])$/);
+      expect(r.message).toContain("50 requests per 10 s");
+    }
+    // Every admitted request saw a different count: the decisions were serialised, none raced.
+    const remaining = decisions.filter((d) => d.allowed).map((d) => Number(/remaining=(\d+)/.exec(d.headers["RateLimit"] ?? "")?.[1]));
+    expect(remaining.sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(decisions[0]?.headers["RateLimit-Policy"]).toBe("100000;w=60, 100000;w=3600, 100000;w=86400, 50;w=10");
+  });
+
+  it("is a sliding window: bursts either side of a second boundary never exceed the limit in any 1 s", async () => {
+    const rl = limiter();
+    const clock = connect();
+    const c: RateLimitCheck = { deploymentId: deployment(), limits: limits({ windows: [{ requests: 10, seconds: 1 }] }), tokens: 1 };
+    // Start mid-second, so the 0.9 s burst lands in the next calendar second: a fixed window would admit it.
+    const start = await serverMs(clock);
+    await sleepUntil(clock, Math.floor(start / 1000) * 1000 + (start % 1000 < 400 ? 500 : 1500));
+    const admittedAt: { lo: number; hi: number }[] = [];
+    const timedBurst = async (): Promise<RateLimitDecision[]> => {
+      const lo = await serverMs(clock);
+      const ds = await burst(rl, 25, c);
+      const hi = await serverMs(clock);
+      for (const d of ds) if (d.allowed) admittedAt.push({ lo, hi });
+      return ds;
+    };
+
+    const a = await timedBurst();
+    const aEnd = admittedAt[0]!.hi;
+    expect(admitted(a)).toBe(10);
+    await sleepUntil(clock, admittedAt[0]!.lo + 900);
+    const b = await timedBurst();
+    expect(admitted(b)).toBe(0);
+    for (const d of b) expect(refused(d)).toMatchObject({ reason: "requests_per_window", retryAfterSeconds: 1, headers: { "Retry-After": "1" } });
+    await sleepUntil(clock, aEnd + 1100);
+    const cBurst = await timedBurst();
+    expect(admitted(cBurst)).toBe(10);
+
+    // Each admission happened somewhere in its burst's [lo, hi]. Counting every admission that
+    // could share a 1 s span with each one over-estimates, and still must not pass the limit.
+    const worst = Math.max(...admittedAt.map((i) => admittedAt.filter((j) => j.lo < i.hi + 1000 && j.hi >= i.lo).length));
+    expect(admittedAt).toHaveLength(20);
+    expect(worst).toBe(10);
+
+    // Once the window has passed, full capacity is back.
+    await sleepUntil(clock, admittedAt[admittedAt.length - 1]!.hi + 1050);
+    expect(admitted(await burst(rl, 25, c))).toBe(10);
+  });
+
+  it("reports the most constrained of minute, hour and day, and refuses with the one that lasts longest", async () => {
+    const rl = limiter();
+    const hourly: RateLimitCheck = { deploymentId: deployment(), limits: limits({ requests_per_minute: 5, requests_per_hour: 3, requests_per_day: 100 }), tokens: 1 };
+    const first = await rl.check(hourly);
+    expect(first).toEqual({ allowed: true, headers: { "RateLimit-Policy": "5;w=60, 3;w=3600, 100;w=86400", RateLimit: "limit=3, remaining=2, reset=3600" } });
+    expect((await rl.check(hourly)).headers["RateLimit"]).toMatch(/^limit=3, remaining=1, reset=(3600|3599)$/);
+    expect((await rl.check(hourly)).headers["RateLimit"]).toMatch(/^limit=3, remaining=0, reset=(3600|3599)$/);
+    const overHour = refused(await rl.check(hourly));
+    expect(overHour.reason).toBe("requests_per_hour");
+    expect(overHour.retryAfterSeconds).toBeGreaterThanOrEqual(3599);
+    expect(overHour.retryAfterSeconds).toBeLessThanOrEqual(3600);
+    expect(overHour.message).toContain("3 requests per hour");
+
+    const minutely: RateLimitCheck = { deploymentId: deployment(), limits: limits({ requests_per_minute: 2, requests_per_hour: 10, requests_per_day: 3 }), tokens: 1 };
+    expect((await rl.check(minutely)).headers["RateLimit"]).toBe("limit=2, remaining=1, reset=60");
+    expect((await rl.check(minutely)).allowed).toBe(true);
+    const overMinute = refused(await rl.check(minutely));
+    expect(overMinute.reason).toBe("requests_per_minute");
+    expect(overMinute.retryAfterSeconds).toBeGreaterThanOrEqual(59);
+    expect(overMinute.retryAfterSeconds).toBeLessThanOrEqual(60);
+    expect(overMinute.headers["RateLimit"]).toMatch(/^limit=2, remaining=0, reset=(60|59)$/);
+
+    // Minute and day both full: waiting out the minute would not help, so the day is the reason.
+    const both: RateLimitCheck = { deploymentId: deployment(), limits: limits({ requests_per_minute: 2, requests_per_hour: 10, requests_per_day: 2 }), tokens: 1 };
+    await burst(rl, 2, both);
+    const overDay = refused(await rl.check(both));
+    expect(overDay.reason).toBe("requests_per_day");
+    expect(overDay.retryAfterSeconds).toBeGreaterThanOrEqual(86_399);
+    expect(overDay.headers["Retry-After"]).toBe(String(overDay.retryAfterSeconds));
+    expect(overDay.headers["RateLimit"]).toMatch(/^limit=2, remaining=0, reset=(86400|86399)$/);
+  });
+
+  it("refuses a request over tokens_per_request without consuming anything", async () => {
+    const rl = limiter();
+    const l = limits({ requests_per_minute: 10, tokens_per_request: 4000, tokens_per_day: 5000 });
+    const dep = deployment();
+    const tooBig = refused(await rl.check({ deploymentId: dep, limits: l, tokens: 4001 }));
+    expect(tooBig.reason).toBe("tokens_per_request");
+    expect(tooBig.retryAfterSeconds).toBe(0);
+    expect(tooBig.headers["Retry-After"]).toBeUndefined();
+    expect(tooBig.headers["RateLimit"]).toBe("limit=10, remaining=10, reset=0");
+    expect(tooBig.message).toMatch(/4001 tokens.*4000 tokens per request.*lower max_tokens or shorten the input/i);
+    // Neither the request windows nor the 5000 daily tokens were charged for the refusal.
+    const ok = await rl.check({ deploymentId: dep, limits: l, tokens: 4000 });
+    expect(ok).toEqual({ allowed: true, headers: { "RateLimit-Policy": "10;w=60, 100000;w=3600, 100000;w=86400", RateLimit: "limit=10, remaining=9, reset=60" } });
+  });
+
+  it("accumulates tokens_per_day across calls and gateways, admitting up to the limit exactly", async () => {
+    const [g1, g2] = [limiter(), limiter()];
+    const dep = deployment();
+    const c = (tokens: number): RateLimitCheck => ({ deploymentId: dep, limits: limits({ tokens_per_request: 1000, tokens_per_day: 1000 }), tokens });
+    expect((await g1.check(c(400))).allowed).toBe(true);
+    expect((await g2.check(c(400))).allowed).toBe(true);
+    const over = refused(await g1.check(c(300)));
+    expect(over.reason).toBe("tokens_per_day");
+    expect(over.message).toContain("800 of 1000 tokens");
+    expect(over.retryAfterSeconds).toBeGreaterThanOrEqual(86_399);
+    expect(over.retryAfterSeconds).toBeLessThanOrEqual(86_400);
+    expect((await g2.check(c(200))).allowed).toBe(true); // 1000 exactly
+    expect(refused(await g1.check(c(1))).reason).toBe("tokens_per_day");
+    expect((await g2.check(c(0))).allowed).toBe(true);
+
+    // 30 concurrent 100-token requests against a fresh 1000-token day: exactly 10 fit.
+    const fresh: RateLimitCheck = { deploymentId: deployment(), limits: limits({ tokens_per_day: 1000 }), tokens: 100 };
+    const ds = await burst([g1, g2], 30, fresh);
+    expect(admitted(ds)).toBe(10);
+    expect(ds.filter((d) => !d.allowed).every((d) => refused(d).reason === "tokens_per_day")).toBe(true);
+
+    // A request larger than the whole day can never fit: no point retrying.
+    const never = refused(await g1.check({ deploymentId: deployment(), limits: limits({ tokens_per_day: 1000 }), tokens: 1500 }));
+    expect(never).toMatchObject({ reason: "tokens_per_day", retryAfterSeconds: 0 });
+    expect(never.headers["Retry-After"]).toBeUndefined();
+  });
+
+  it("gives end users their tier's messages per day, per deployment, and refusals consume nothing", async () => {
+    const rl = limiter();
+    const dep = deployment();
+    const l = limits({ requests_per_day: 552 });
+    const free = await burst(rl, 60, { deploymentId: dep, limits: l, tokens: 1, endUser: { id: "alice", tier: "free" } });
+    expect(admitted(free)).toBe(50);
+    const freeRefusal = refused(free.find((d) => !d.allowed)!);
+    expect(freeRefusal.reason).toBe("end_user_daily");
+    expect(freeRefusal.retryAfterSeconds).toBeGreaterThanOrEqual(86_399);
+    expect(freeRefusal.message).toContain("free tier allows 50 messages per day");
+    expect(freeRefusal.headers["RateLimit-Policy"]).toBe("100000;w=60, 100000;w=3600, 552;w=86400, 50;w=86400");
+    expect(freeRefusal.headers["RateLimit"]).toMatch(/^limit=50, remaining=0, reset=(86400|86399)$/);
+
+    const paid = await burst(rl, 520, { deploymentId: dep, limits: l, tokens: 1, endUser: { id: "bob", tier: "paid" } });
+    expect(admitted(paid)).toBe(500);
+    expect(paid.filter((d) => !d.allowed).every((d) => refused(d).reason === "end_user_daily")).toBe(true);
+
+    // The same user id on another deployment has its own allowance.
+    expect((await rl.check({ deploymentId: deployment(), limits: l, tokens: 1, endUser: { id: "alice", tier: "free" } })).allowed).toBe(true);
+    // Upgrading raises the limit over the same 24 h log.
+    expect((await rl.check({ deploymentId: dep, limits: l, tokens: 1, endUser: { id: "alice", tier: "paid" } })).allowed).toBe(true);
+    // 551 admitted so far; the 30 refusals took none of the deployment's 552 a day.
+    const last = await rl.check({ deploymentId: dep, limits: l, tokens: 1 });
+    expect(last.headers["RateLimit"]).toMatch(/^limit=552, remaining=0, reset=(86400|86399|86398)$/);
+    expect(refused(await rl.check({ deploymentId: dep, limits: l, tokens: 1 })).reason).toBe("requests_per_day");
+  });
+
+  it("records nothing for a refused request: a full custom window does not drain the minute", async () => {
+    const rl = limiter();
+    const c: RateLimitCheck = { deploymentId: deployment(), limits: limits({ requests_per_minute: 5, tokens_per_day: 500, windows: [{ requests: 2, seconds: 1 }] }), tokens: 100 };
+    const first = await burst(rl, 5, c);
+    expect(admitted(first)).toBe(2);
+    expect(first.filter((d) => !d.allowed).map((d) => refused(d).reason)).toEqual(["requests_per_window", "requests_per_window", "requests_per_window"]);
+    await sleep(1050);
+    expect(admitted(await burst(rl, 2, c))).toBe(2); // 4 of 5 per minute, 400 of 500 tokens
+    await sleep(1050);
+    const third = await burst(rl, 2, c);
+    expect(admitted(third)).toBe(1);
+    const r = refused(third.find((d) => !d.allowed)!);
+    expect(r.reason).toBe("requests_per_minute");
+    expect(r.retryAfterSeconds).toBeGreaterThanOrEqual(57);
+  });
+
+  it("expires every key it writes within the longest window", async () => {
+    const rl = limiter();
+    const dep = deployment();
+    await rl.check({ deploymentId: dep, limits: limits({ windows: [{ requests: 5, seconds: 10 }] }), tokens: 5, endUser: { id: "carol:x", tier: "free" } });
+    const redis = connect();
+    const keys = await redis.keys(`{${prefix}}:rl:${dep}:*`);
+    expect(keys).toHaveLength(4);
+    for (const k of keys) {
+      const ttl = await redis.pttl(k);
+      expect(ttl).toBeGreaterThan(86_300_000);
+      expect(ttl).toBeLessThanOrEqual(86_400_000);
+    }
+  });
+});
