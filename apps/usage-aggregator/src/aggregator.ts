@@ -1,9 +1,10 @@
 import type { UsageEvent } from "@switchyard/contracts";
 import { createDb, ingestUsageEvents, saveFinishedJobs, UsagePartitions, type Database } from "@switchyard/db";
-import { createQueueSet, createRedis, defineProcessor, RedisKeys, registerQueueMetrics } from "@switchyard/queue";
+import { createQueueSet, createRedis, defineProcessor, JobStore, RedisKeys, registerQueueMetrics } from "@switchyard/queue";
 import { createLogger, createMetricsRegistry, MetricNames, startMetricsServer, type Logger } from "@switchyard/telemetry";
 import type { Kysely } from "kysely";
 import type { AggregatorEnv } from "./env";
+import { startHousekeeping } from "./housekeeping";
 import { MicroBatcher } from "./micro-batcher";
 
 export interface RunningAggregator {
@@ -60,6 +61,19 @@ export async function startAggregator(env: AggregatorEnv, opts: { logger?: Logge
   );
   worker.on("failed", (job, err) => logger.warn({ jobId: job?.id, err: err.message }, "usage event not yet written; will retry"));
   worker.on("error", (err) => logger.error({ err: err.message }, "worker error"));
+  const housekeeping = await startHousekeeping({
+    db,
+    redis,
+    keys,
+    queues,
+    jobStore: new JobStore({ redis, keys, retentionSeconds: env.JOB_RETENTION_SECONDS }),
+    partitions,
+    registry,
+    logger,
+    stuckAfterMs: env.STUCK_JOB_MS,
+    retentionMonths: env.USAGE_RETENTION_MONTHS,
+    everyMs: env.HOUSEKEEPING_EVERY_MS,
+  });
   const server = await startMetricsServer({ port: env.METRICS_PORT, registry });
   logger.info({ metricsPort: server.port, batchSize: env.USAGE_BATCH_SIZE }, "usage-aggregator consuming ai-usage");
 
@@ -71,6 +85,7 @@ export async function startAggregator(env: AggregatorEnv, opts: { logger?: Logge
         const closed = worker.close();
         await batcher.flushNow();
         await closed;
+        await housekeeping.close();
         await queues.close();
         await server.close();
         redis.disconnect();

@@ -12,6 +12,12 @@ export const AggregatorEnv = z.object({
   /** Longest an event waits for its batch to fill. */
   USAGE_BATCH_WAIT_MS: envInt(50, 0),
   WORKER_LOCK_MS: envInt(30_000, 1000),
+  /** Jobs queued or running longer than this are failed as stuck. */
+  STUCK_JOB_MS: envInt(600_000, 1000),
+  /** Months of usage rows kept; older monthly partitions are dropped. */
+  USAGE_RETENTION_MONTHS: envInt(13, 1),
+  HOUSEKEEPING_EVERY_MS: envInt(60_000, 1000),
+  JOB_RETENTION_SECONDS: envInt(24 * 3600, 1),
   SHUTDOWN_GRACE_MS: envInt(25_000, 0),
 });
 export type AggregatorEnv = z.infer<typeof AggregatorEnv>;

@@ -5,8 +5,8 @@
 
 /**
  * Create a job, claiming its idempotency key in the same step.
- * KEYS: 1 job hash, 2 idempotency key ("" when none)
- * ARGV: 1 job id, 2 body hash, 3 idem ttl s, 4 tenant, 5 deployment, 6 api key id, 7 view json, 8 payload json
+ * KEYS: 1 job hash, 2 idempotency key ("" when none), 3 index of live jobs (sorted by creation)
+ * ARGV: 1 job id, 2 body hash, 3 idem ttl s, 4 tenant, 5 deployment, 6 api key id, 7 view json, 8 payload json, 9 created ms
  * Returns {"created"} or {"exists", job_id, body_hash}.
  */
 export const CREATE_JOB = `
@@ -19,6 +19,7 @@ if KEYS[2] ~= "" then
   redis.call("SET", KEYS[2], ARGV[1] .. "|" .. ARGV[2], "EX", tonumber(ARGV[3]))
 end
 redis.call("HSET", KEYS[1], "status", "queued", "tenant_id", ARGV[4], "deployment_id", ARGV[5], "api_key_id", ARGV[6], "view", ARGV[7], "payload", ARGV[8], "attempts_started", 0, "deltas", 0)
+redis.call("ZADD", KEYS[3], tonumber(ARGV[9]), ARGV[1])
 return {"created"}
 `;
 
@@ -47,8 +48,8 @@ return redis.call("XADD", KEYS[2], "MAXLEN", "~", ARGV[3], "*", "e", ARGV[1])
 
 /**
  * The one terminal transition: sets the final view, appends the terminal event, starts retention.
- * KEYS: 1 job hash, 2 events stream.
- * ARGV: 1 status, 2 view json, 3 event json, 4 retention s, 5 maxlen, 6 usage event json to hand on ("" none)
+ * KEYS: 1 job hash, 2 events stream, 3 index of live jobs.
+ * ARGV: 1 status, 2 view json, 3 event json, 4 retention s, 5 maxlen, 6 usage event json to hand on ("" none), 7 job id
  * The usage event is parked in the hash until `usageHandedOn` clears it, so a worker that dies
  * between finishing and enqueueing it leaves it for the next attempt to send.
  * Returns the event id, or {"terminal", status} when the job had already ended, or false if missing.
@@ -59,6 +60,7 @@ if not st then return false end
 if st == "succeeded" or st == "failed" or st == "canceled" or st == "incomplete" then return {"terminal", st} end
 redis.call("HSET", KEYS[1], "status", ARGV[1], "view", ARGV[2])
 if ARGV[6] ~= "" then redis.call("HSET", KEYS[1], "pending_usage", ARGV[6]) end
+redis.call("ZREM", KEYS[3], ARGV[7])
 local id = redis.call("XADD", KEYS[2], "MAXLEN", "~", ARGV[5], "*", "e", ARGV[3])
 redis.call("EXPIRE", KEYS[1], tonumber(ARGV[4]))
 redis.call("EXPIRE", KEYS[2], tonumber(ARGV[4]))

@@ -20,10 +20,10 @@ export type CreateResult = { kind: "created" } | { kind: "exists"; jobId: string
 export type FinishResult = { kind: "finished"; eventId: string } | { kind: "already_terminal"; status: JobStatus } | { kind: "missing" };
 
 type Scripted = Redis & {
-  syCreateJob(k1: string, k2: string, ...argv: string[]): Promise<string[]>;
+  syCreateJob(k1: string, k2: string, k3: string, ...argv: string[]): Promise<string[]>;
   syTransition(k1: string, k2: string, ...argv: string[]): Promise<string | null>;
   syAppend(k1: string, k2: string, ...argv: string[]): Promise<string | null>;
-  syFinish(k1: string, k2: string, ...argv: string[]): Promise<string | [string, string] | null>;
+  syFinish(k1: string, k2: string, k3: string, ...argv: string[]): Promise<string | [string, string] | null>;
   syStartAttempt(k1: string): Promise<[number, number, string, string] | null>;
 };
 
@@ -53,10 +53,10 @@ export class JobStore {
     this.maxlen = String(opts.maxEventsPerJob ?? 100_000);
     const r = opts.redis;
     if (!("syCreateJob" in r)) {
-      r.defineCommand("syCreateJob", { numberOfKeys: 2, lua: CREATE_JOB });
+      r.defineCommand("syCreateJob", { numberOfKeys: 3, lua: CREATE_JOB });
       r.defineCommand("syTransition", { numberOfKeys: 2, lua: TRANSITION });
       r.defineCommand("syAppend", { numberOfKeys: 2, lua: APPEND });
-      r.defineCommand("syFinish", { numberOfKeys: 2, lua: FINISH });
+      r.defineCommand("syFinish", { numberOfKeys: 3, lua: FINISH });
       r.defineCommand("syStartAttempt", { numberOfKeys: 1, lua: START_ATTEMPT });
     }
   }
@@ -74,6 +74,7 @@ export class JobStore {
     const r = await this.redis.syCreateJob(
       this.keys.job(input.view.id),
       idemKey,
+      this.keys.liveJobs(),
       input.view.id,
       input.idempotency?.bodyHash ?? "",
       String(input.idempotency?.ttlSeconds ?? 0),
@@ -82,6 +83,7 @@ export class JobStore {
       input.apiKeyId ?? "",
       JSON.stringify(input.view),
       JSON.stringify(input.payload),
+      String(Date.parse(input.view.created_at)),
     );
     if (r[0] === "exists") return { kind: "exists", jobId: r[1]!, bodyHash: r[2]! };
     return { kind: "created" };
@@ -99,7 +101,17 @@ export class JobStore {
   async discard(jobId: string, tenantId: string, idempotencyKey?: string): Promise<void> {
     const keys = [this.keys.job(jobId), this.keys.events(jobId)];
     if (idempotencyKey) keys.push(this.keys.idempotency(tenantId, idempotencyKey));
-    await this.redis.del(...keys);
+    await this.redis.multi().del(...keys).zrem(this.keys.liveJobs(), jobId).exec();
+  }
+
+  /** Ids of jobs created before `createdBefore` (epoch ms) that have not ended, oldest first. */
+  async liveJobsCreatedBefore(createdBefore: number, limit = 500): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.liveJobs(), 0, createdBefore, "LIMIT", 0, limit);
+  }
+
+  /** Drop an id from the live index (its state is gone from Redis). */
+  async forgetLive(jobId: string): Promise<void> {
+    await this.redis.zrem(this.keys.liveJobs(), jobId);
   }
 
   async get(jobId: string): Promise<StoredJob | null> {
@@ -155,12 +167,14 @@ export class JobStore {
     const r = await this.redis.syFinish(
       this.keys.job(view.id),
       this.keys.events(view.id),
+      this.keys.liveJobs(),
       view.status,
       JSON.stringify(view),
       JSON.stringify(event),
       String(this.retention),
       this.maxlen,
       pendingUsage === undefined ? "" : JSON.stringify(pendingUsage),
+      view.id,
     );
     if (r === null) return { kind: "missing" };
     if (Array.isArray(r)) return { kind: "already_terminal", status: r[1] as JobStatus };

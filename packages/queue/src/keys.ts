@@ -16,6 +16,10 @@ export class RedisKeys {
   idempotency(tenantId: string, key: string): string {
     return `${this.bullPrefix}:idem:${tenantId}:${key}`;
   }
+  /** Jobs not yet ended, scored by creation time (the stuck-job sweeper reads it). */
+  liveJobs(): string {
+    return `${this.bullPrefix}:live-jobs`;
+  }
   cancelChannel(): string {
     return `${this.bullPrefix}:cancel`;
   }

@@ -1,0 +1,71 @@
+import type { JobView } from "@switchyard/contracts";
+import { saveFinishedJob, type Database, type UsagePartitions } from "@switchyard/db";
+import { defineProcessor, type JobStore, type QueueSet, type RedisKeys } from "@switchyard/queue";
+import type { Logger, MetricsRegistry } from "@switchyard/telemetry";
+import type { Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import type { Kysely } from "kysely";
+
+export interface HousekeepingOptions {
+  db: Kysely<Database>;
+  redis: Redis;
+  keys: RedisKeys;
+  queues: QueueSet;
+  jobStore: JobStore;
+  partitions: UsagePartitions;
+  registry: MetricsRegistry;
+  logger: Logger;
+  /** Jobs queued or running longer than this are failed as stuck. Default 10 min. */
+  stuckAfterMs: number;
+  /** Usage partitions older than this many months are dropped. */
+  retentionMonths: number;
+  /** How often the sweep runs (one BullMQ job scheduler shared by every aggregator replica). */
+  everyMs: number;
+  /** Extra work per sweep (e.g. releasing orphaned budget reservations). */
+  extra?: () => Promise<void>;
+}
+
+/**
+ * Fail jobs stuck longer than the limit: one terminal transition (so a late worker's output is
+ * dropped), its upstream call aborted, stored in Postgres. Returns the ids failed.
+ */
+export async function sweepStuckJobs(o: Pick<HousekeepingOptions, "db" | "redis" | "keys" | "jobStore" | "queues" | "logger" | "stuckAfterMs">, onStuck?: (view: JobView) => Promise<void>): Promise<string[]> {
+  const failed: string[] = [];
+  for (const id of await o.jobStore.liveJobsCreatedBefore(Date.now() - o.stuckAfterMs)) {
+    const live = await o.jobStore.get(id);
+    if (!live) {
+      await o.jobStore.forgetLive(id);
+      continue;
+    }
+    const message = `job was ${live.status} for longer than ${Math.round(o.stuckAfterMs / 1000)} s`;
+    const view: JobView = { ...live.view, status: "failed", completed_at: new Date().toISOString(), error: { code: "stuck", message, reason: "stuck" } };
+    const r = await o.jobStore.finish(view, { type: "error", data: { code: "stuck", message, reason: "stuck" } });
+    if (r.kind !== "finished") continue;
+    await o.redis.publish(o.keys.cancelChannel(), id);
+    await o.queues.get("ai-route").remove(id).catch(() => 0);
+    await saveFinishedJob(o.db, { view, tenant_id: live.tenantId, deployment_id: live.deploymentId, api_key_id: live.apiKeyId });
+    await onStuck?.(view);
+    failed.push(id);
+    o.logger.warn({ jobId: id, status: live.status }, "failed a stuck job");
+  }
+  return failed;
+}
+
+/** Register the housekeeping scheduler and its processor. */
+export async function startHousekeeping(o: HousekeepingOptions): Promise<Worker> {
+  const stuck = o.registry.meter.createCounter("ai_jobs_stuck_total", { description: "Jobs failed by the sweeper after being queued or running too long" });
+  await o.queues.get("ai-housekeeping").upsertJobScheduler("housekeeping", { every: o.everyMs }, { name: "ai-housekeeping", data: { task: "stuck_jobs" } });
+  return defineProcessor(
+    "ai-housekeeping",
+    async () => {
+      const ids = await sweepStuckJobs(o);
+      stuck.add(ids.length);
+      await o.partitions.ensureAhead();
+      const dropped = await o.partitions.dropOlderThan(o.retentionMonths);
+      if (dropped.length) o.logger.info({ dropped }, "dropped usage partitions past retention");
+      await o.extra?.();
+      return { stuck: ids.length, dropped: dropped.length };
+    },
+    { keys: o.keys, connection: o.redis.duplicate(), concurrency: 1 },
+  );
+}
