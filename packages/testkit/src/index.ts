@@ -9,3 +9,4 @@ export * from "./test-catalog";
 export * from "./api-client";
 export * from "./fake-anthropic";
 export * from "./fake-gemini";
+export * from "./private-postgres";

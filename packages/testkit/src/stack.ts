@@ -20,8 +20,8 @@ export interface Stack {
  * The whole system for an end-to-end test: its own Postgres database and Redis prefix, the apps
  * as real child processes, and a seeded bootstrap key.
  */
-export async function startStack(opts: { apps?: AppName[]; env?: Record<string, string> } = {}): Promise<Stack> {
-  const database = await createTestDatabase();
+export async function startStack(opts: { apps?: AppName[]; env?: Record<string, string>; pgAdminUrl?: string } = {}): Promise<Stack> {
+  const database = await createTestDatabase(opts.pgAdminUrl);
   const prefix = testPrefix("stack");
   const seeded = await seedDemo(database.db);
   const env: Record<string, string> = { DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, SWITCHYARD_PREFIX: prefix, SSE_HEARTBEAT_MS: "1000", ...opts.env };

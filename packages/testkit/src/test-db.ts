@@ -14,13 +14,13 @@ export interface TestDatabase {
 }
 
 /** A fresh, migrated database of its own for one test file, dropped afterwards. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(adminUrl = TEST_PG_ADMIN_URL): Promise<TestDatabase> {
   const name = `sy_test_${randomBytes(6).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: TEST_PG_ADMIN_URL });
+  const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
-  const u = new URL(TEST_PG_ADMIN_URL);
+  const u = new URL(adminUrl);
   u.pathname = `/${name}`;
   const url = u.toString();
   const db = createDb({ connectionString: url, max: 5 });
@@ -31,7 +31,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     db,
     async drop() {
       await db.destroy();
-      const c = new pg.Client({ connectionString: TEST_PG_ADMIN_URL });
+      const c = new pg.Client({ connectionString: adminUrl });
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await c.end();
