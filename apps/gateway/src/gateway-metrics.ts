@@ -12,6 +12,7 @@ export function createGatewayMetrics(registry: MetricsRegistry, queues: QueueSet
     httpRequests: m.createCounter(MetricNames.httpRequests, { description: "HTTP requests by method, route and status" }),
     httpDuration: m.createHistogram(MetricNames.httpRequestDuration, { description: "HTTP request duration", unit: "s" }),
     sse: m.createUpDownCounter(MetricNames.sseConnections, { description: "Open SSE connections" }),
+    rateLimitRejections: m.createCounter(MetricNames.rateLimitRejections, { description: "Requests refused by a rate limit, by the limit" }),
     ...registerQueueMetrics(m, queues),
   };
 }

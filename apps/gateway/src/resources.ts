@@ -4,6 +4,7 @@ import type { JobStore, QueueSet, Redis, RedisKeys } from "@switchyard/queue";
 import type { Logger, MetricsRegistry } from "@switchyard/telemetry";
 import type { Kysely } from "kysely";
 import type { CircuitBreakers } from "@switchyard/routing";
+import type { BudgetLedger, RateLimiter } from "@switchyard/admission";
 import type { GatewayMetrics } from "./gateway-metrics";
 import type { DeploymentCache } from "./services/deployment-cache";
 
@@ -17,6 +18,8 @@ export interface GatewayResources {
   catalog: ModelCatalog;
   deployments: DeploymentCache;
   breakers: CircuitBreakers;
+  rateLimiter: RateLimiter;
+  budgets: BudgetLedger;
   logger: Logger;
   registry: MetricsRegistry;
   metrics: GatewayMetrics;

@@ -4,6 +4,8 @@ import { DEFAULT_CATALOG_PATH, loadCatalog } from "@switchyard/providers";
 import { createQueueSet, createRedis, JobStore, RedisKeys } from "@switchyard/queue";
 import { createLogger, createMetricsRegistry, type Logger } from "@switchyard/telemetry";
 import { CircuitBreakers } from "@switchyard/routing";
+import { BudgetLedger, RateLimiter } from "@switchyard/admission";
+import { loadSpent } from "./services/load-spent";
 import type { Kysely } from "kysely";
 import { createGatewayApp } from "./app";
 import type { GatewayEnv } from "./env";
@@ -38,6 +40,8 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
     catalog,
     deployments: new DeploymentCache(db),
     breakers,
+    rateLimiter: new RateLimiter({ redis, prefix: env.SWITCHYARD_PREFIX }),
+    budgets: new BudgetLedger({ redis, prefix: env.SWITCHYARD_PREFIX, loadSpent: (scope, start, end) => loadSpent(db, scope, start, end) }),
     logger,
     registry,
     metrics: createGatewayMetrics(registry, queues, breakers, catalog.models.map((m) => m.id)),

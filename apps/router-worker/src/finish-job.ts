@@ -74,6 +74,7 @@ export function usageEventFor(ctx: FinishContext, view: JobView, status: JobView
     features: ctx.payload.request.rag ? ["rag"] : [],
     rag: null,
     occurred_at: new Date().toISOString(),
+    credits_tenant_id: ctx.payload.budget.credits_tenant_id,
     job,
   });
 }
@@ -98,7 +99,9 @@ export async function finishJob(ctx: FinishContext, running: JobView, final: Fin
 
   if (final.status === "canceled") {
     // The gateway already ended the job; only the spend is left to account for.
-    await handOnUsage(d, payload.job_id, usageEventFor(ctx, running, "canceled", spend, null));
+    const ev = usageEventFor(ctx, running, "canceled", spend, null);
+    await settle(ctx, ev, true);
+    await handOnUsage(d, payload.job_id, ev);
     return "canceled";
   }
   const provisional = usageEventFor(ctx, running, final.status, spend, null);
@@ -115,6 +118,7 @@ export async function finishJob(ctx: FinishContext, running: JobView, final: Fin
   const ev = { ...provisional, job: view };
   const terminal = final.status === "succeeded" ? ({ type: "done", data: { job: view } } as const) : ({ type: "error", data: { code: final.error.code, message: final.error.message, reason: final.error.reason } } as const);
   const fin = await d.jobStore.finish(view, terminal, ev);
+  await settle(ctx, ev, true);
   if (fin.kind === "finished") {
     d.metrics.finished.add(1, { status: view.status });
     await handOnUsage(d, payload.job_id, ev);
@@ -122,6 +126,16 @@ export async function finishJob(ctx: FinishContext, running: JobView, final: Fin
     await handOnUsage(d, payload.job_id, { ...ev, job: null, status: fin.kind === "already_terminal" ? fin.status : ev.status });
   }
   return view.status;
+}
+
+/**
+ * Charge this attempt's spend to the job's budgets (once per attempt) and, when the job is over,
+ * free what admission held. Runs before the usage event is handed on, as the ledger asks.
+ */
+export async function settle(ctx: FinishContext, ev: UsageEvent, final: boolean): Promise<void> {
+  const b = ctx.payload.budget;
+  if (b.scopes.length === 0 && !b.credits_tenant_id) return;
+  await ctx.d.budgets.settle(ctx.payload.job_id, ctx.attempt, { usd: ev.cost_usd, tokens: ev.input_tokens + ev.output_tokens }, { final, scopes: b.scopes, creditsTenantId: b.credits_tenant_id ?? undefined });
 }
 
 /** Enqueue a usage event once per (job, attempt): the BullMQ job id deduplicates re-sends. */

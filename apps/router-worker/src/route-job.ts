@@ -1,13 +1,14 @@
 import { isTerminalStatus, type JobView, type ModelCatalog, type RouteJobPayload } from "@switchyard/contracts";
 import { isProviderError, type ProviderRegistry } from "@switchyard/providers";
 import type { JobStore, QueueSet } from "@switchyard/queue";
+import type { BudgetLedger } from "@switchyard/admission";
 import { decideRoute, isRoutingError, type CircuitBreakers, type RouteDecision } from "@switchyard/routing";
 import type { Logger } from "@switchyard/telemetry";
 import { trace } from "@opentelemetry/api";
 import { DelayedError, type Job } from "bullmq";
 import type { CancelRegistry } from "./cancel-listener";
 import { callModel, type CallResult } from "./call-model";
-import { finishJob, handOnUsage, usageEventFor, type FinishContext, type Spend } from "./finish-job";
+import { finishJob, handOnUsage, settle, usageEventFor, type FinishContext, type Spend } from "./finish-job";
 import { JobOutput } from "./job-output";
 import type { RouterMetrics } from "./router-metrics";
 
@@ -17,6 +18,7 @@ export interface RouteDeps {
   catalog: ModelCatalog;
   providers: ProviderRegistry;
   breakers: CircuitBreakers;
+  budgets: BudgetLedger;
   cancels: CancelRegistry;
   metrics: RouterMetrics;
   logger: Logger;
@@ -174,5 +176,7 @@ async function park(d: RouteDeps, job: Job, token: string | undefined, view: Job
 /** A failed attempt that will be retried may still have spent tokens: account for them now. */
 async function handOnSpendOnly(ctx: FinishContext, view: JobView, spend: Spend[]): Promise<void> {
   if (!spend.some((s) => s.text !== "" || s.usage)) return;
-  await handOnUsage(ctx.d, ctx.payload.job_id, usageEventFor(ctx, view, "failed", spend, null));
+  const ev = usageEventFor(ctx, view, "failed", spend, null);
+  await settle(ctx, ev, false);
+  await handOnUsage(ctx.d, ctx.payload.job_id, ev);
 }

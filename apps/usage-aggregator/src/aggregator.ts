@@ -1,5 +1,6 @@
 import type { UsageEvent } from "@switchyard/contracts";
-import { createDb, ingestUsageEvents, saveFinishedJobs, UsagePartitions, type Database } from "@switchyard/db";
+import { BudgetLedger } from "@switchyard/admission";
+import { createDb, debitForUsage, ingestUsageEvents, saveFinishedJobs, UsagePartitions, type Database } from "@switchyard/db";
 import { createQueueSet, createRedis, defineProcessor, JobStore, RedisKeys, registerQueueMetrics } from "@switchyard/queue";
 import { createLogger, createMetricsRegistry, MetricNames, startMetricsServer, type Logger } from "@switchyard/telemetry";
 import type { Kysely } from "kysely";
@@ -39,9 +40,13 @@ export async function startAggregator(env: AggregatorEnv, opts: { logger?: Logge
     flush: async (events) => {
       await partitions.ensureFor(events.map((e) => e.occurred_at));
       const r = await ingestUsageEvents(db, events, {
-        inTransaction: async (trx) => {
+        inTransaction: async (trx, insertedEvents) => {
           const finished = events.filter((e) => e.job).map((e) => ({ view: e.job!, tenant_id: e.tenant_id, deployment_id: e.deployment_id, api_key_id: e.api_key_id }));
           await saveFinishedJobs(trx, finished);
+          // Prepaid tenants: the debit is written with the usage row, once per (job, attempt).
+          for (const e of insertedEvents) {
+            if (e.credits_tenant_id && e.cost_usd > 0) await debitForUsage(trx, { tenantId: e.credits_tenant_id, jobId: e.job_id, attempt: e.attempt, amountUsd: e.cost_usd });
+          }
         },
       });
       batchSize.record(events.length);
@@ -61,6 +66,8 @@ export async function startAggregator(env: AggregatorEnv, opts: { logger?: Logge
   );
   worker.on("failed", (job, err) => logger.warn({ jobId: job?.id, err: err.message }, "usage event not yet written; will retry"));
   worker.on("error", (err) => logger.error({ err: err.message }, "worker error"));
+  // Only releases here (stuck jobs, orphans); rebuilding a period from Postgres is admission's job.
+  const budgets = new BudgetLedger({ redis, prefix: env.SWITCHYARD_PREFIX, loadSpent: async () => { throw new Error("the aggregator does not load budget periods"); } });
   const housekeeping = await startHousekeeping({
     db,
     redis,
@@ -73,6 +80,11 @@ export async function startAggregator(env: AggregatorEnv, opts: { logger?: Logge
     stuckAfterMs: env.STUCK_JOB_MS,
     retentionMonths: env.USAGE_RETENTION_MONTHS,
     everyMs: env.HOUSEKEEPING_EVERY_MS,
+    onStuck: async (view) => void (await budgets.release(view.id)),
+    extra: async () => {
+      const expired = await budgets.expireOrphans(1000);
+      if (expired) logger.warn({ expired }, "released orphaned budget reservations");
+    },
   });
   const server = await startMetricsServer({ port: env.METRICS_PORT, registry });
   logger.info({ metricsPort: server.port, batchSize: env.USAGE_BATCH_SIZE }, "usage-aggregator consuming ai-usage");

@@ -23,6 +23,8 @@ export interface HousekeepingOptions {
   everyMs: number;
   /** Extra work per sweep (e.g. releasing orphaned budget reservations). */
   extra?: () => Promise<void>;
+  /** Called for each job the sweeper failed (e.g. to free its budget reservation). */
+  onStuck?: (view: JobView) => Promise<void>;
 }
 
 /**
@@ -58,7 +60,7 @@ export async function startHousekeeping(o: HousekeepingOptions): Promise<Worker>
   return defineProcessor(
     "ai-housekeeping",
     async () => {
-      const ids = await sweepStuckJobs(o);
+      const ids = await sweepStuckJobs(o, o.onStuck);
       stuck.add(ids.length);
       await o.partitions.ensureAhead();
       const dropped = await o.partitions.dropOlderThan(o.retentionMonths);

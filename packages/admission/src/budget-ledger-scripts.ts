@@ -4,8 +4,8 @@
  *
  * Units: USD amounts are integer nano-dollars (1e-9 USD, the scale of Postgres' numeric(18,9)),
  * tokens are integers. HINCRBY keeps them exact in Redis; Lua compares them as doubles, exact up
- * to 2^53 nano-dollars (~9 million USD per budget period). Numbers going back into Redis are
- * formatted with `%d`, never `tostring`, which would write 1e+15 for large values.
+ * to 2^53 nano-dollars (~9 million USD per budget period). Computed numbers are formatted with
+ * `%d` before they are returned or written, never `tostring`, which writes 1e+15 for large values.
  *
  * Reservation records, the expiry set and budget hashes all live under one `{prefix}` hash tag.
  * Records name the budget and credit keys they reserved in, so release and settle (and the orphan

@@ -37,6 +37,8 @@ export const errorCatalog = {
   api_key_not_found: { type: "not_found_error", status: 404 },
   job_already_terminal: { type: "conflict_error", status: 409 },
   rate_limited: { type: "rate_limit_error", status: 429 },
+  budget_exhausted: { type: "budget_error", status: 402 },
+  insufficient_credits: { type: "budget_error", status: 402 },
   unsupported_parameter: { type: "invalid_request_error", status: 400 },
   job_canceled: { type: "conflict_error", status: 409 },
   /** Rotating a key that is revoked, expired or already replaced. */

@@ -18,6 +18,25 @@ export const RoutingContext = z.object({
 });
 export type RoutingContext = z.infer<typeof RoutingContext>;
 
+/** A budget a job was reserved against: settled by the worker that ends the job. */
+export const BudgetScopePayload = z.object({
+  scope: z.enum(["tenant", "deployment"]),
+  id: z.string(),
+  budget: z.object({ period: z.enum(["day", "month"]), limit_usd: z.number().optional(), limit_tokens: z.number().optional() }),
+  timezone: z.string(),
+});
+export type BudgetScopePayload = z.infer<typeof BudgetScopePayload>;
+
+/** What admission reserved for a job. */
+export const JobBudget = z.object({
+  scopes: z.array(BudgetScopePayload).default([]),
+  /** The prepaid tenant whose credits were held, if any. */
+  credits_tenant_id: z.string().nullable().default(null),
+  reserved_usd: z.number().default(0),
+  reserved_tokens: z.number().default(0),
+});
+export type JobBudget = z.infer<typeof JobBudget>;
+
 export const RouteJobPayload = z.object({
   job_id: z.string(),
   tenant_id: z.string(),
@@ -25,6 +44,7 @@ export const RouteJobPayload = z.object({
   api_key_id: z.string().nullable(),
   request: CreateJobRequest,
   routing: RoutingContext.default({ smart_routing: true, vision_enabled: true, model_preference: null, allowed_models: null, budget_used_ratio: 0 }),
+  budget: JobBudget.default({ scopes: [], credits_tenant_id: null, reserved_usd: 0, reserved_tokens: 0 }),
   created_at: z.string(),
   trace: TraceCarrier,
 });

@@ -23,6 +23,8 @@ export const UsageEvent = z.object({
   features: z.array(z.string()).default([]),
   rag: z.object({ hit: z.boolean(), citations: z.number().int().nonnegative() }).nullable().default(null),
   occurred_at: z.string(),
+  /** Prepaid tenant to debit in the credit ledger (null for postpaid). */
+  credits_tenant_id: z.string().nullable().default(null),
   /** The finished job, when this attempt made the terminal transition: the aggregator stores it in Postgres. */
   job: JobView.nullable().default(null),
 });

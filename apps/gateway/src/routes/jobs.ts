@@ -15,6 +15,7 @@ export function jobsRouter(r: GatewayResources, auth: Authenticator): Router {
     const body = parseBody(CreateJobRequest, req.body);
     const result = await submitJob(r, principalOf(req), body, req.get("idempotency-key"));
     res.setHeader("Location", result.job.links.self);
+    for (const [k, v] of Object.entries(result.headers ?? {})) res.setHeader(k, v);
     if (result.replayed) {
       res.setHeader("Idempotent-Replayed", "true");
       res.status(200).json(result.job);

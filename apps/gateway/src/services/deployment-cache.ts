@@ -1,4 +1,4 @@
-import { ApiError, resolveRateLimits, type Budget, type RateLimits, type ResolvedRateLimits, type RoutingContext } from "@switchyard/contracts";
+import { ApiError, resolveRateLimits, type Budget, type EndUserTier, type RateLimits, type ResolvedRateLimits, type RoutingContext } from "@switchyard/contracts";
 import type { Database } from "@switchyard/db";
 import type { Kysely } from "kysely";
 
@@ -22,6 +22,7 @@ export interface DeploymentSettings {
 /** Deployment rows by id, cached for a second. */
 export class DeploymentCache {
   private readonly cache = new Map<string, { at: number; value: DeploymentSettings }>();
+  private readonly tiers = new Map<string, { at: number; tier: EndUserTier }>();
   constructor(private readonly db: Kysely<Database>) {}
 
   async get(id: string): Promise<DeploymentSettings> {
@@ -49,6 +50,18 @@ export class DeploymentCache {
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(id, { at: Date.now(), value });
     return value;
+  }
+
+  /** An end user's tier on a deployment (free unless an admin set it), cached for a second. */
+  async endUserTier(deploymentId: string, userId: string): Promise<EndUserTier> {
+    const k = `${deploymentId}\u0000${userId}`;
+    const hit = this.tiers.get(k);
+    if (hit && Date.now() - hit.at < TTL_MS) return hit.tier;
+    const row = await this.db.selectFrom("end_users").select("tier").where("deployment_id", "=", deploymentId).where("user_id", "=", userId).executeTakeFirst();
+    const tier: EndUserTier = row?.tier ?? "free";
+    if (this.tiers.size > 100_000) this.tiers.clear();
+    this.tiers.set(k, { at: Date.now(), tier });
+    return tier;
   }
 }
 

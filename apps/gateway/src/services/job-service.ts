@@ -15,11 +15,12 @@ import { injectTraceContext } from "@switchyard/telemetry";
 import type { GatewayResources } from "../resources";
 import type { Principal } from "../middleware/request-context";
 import { canonicalHash } from "./canonical-json";
+import { admit } from "./admission";
 import { routingContext } from "./deployment-cache";
 
 const PRIORITY = { high: 1, normal: 2, low: 3 } as const;
 
-export type SubmitResult = { replayed: boolean; job: CreateJobResponse };
+export type SubmitResult = { replayed: boolean; job: CreateJobResponse; headers?: Record<string, string> };
 
 function createResponse(view: Pick<JobView, "id" | "status" | "created_at">): CreateJobResponse {
   return { id: view.id, object: "job", status: view.status, created_at: view.created_at, links: { self: `/v1/jobs/${view.id}`, events: `/v1/jobs/${view.id}/events` } };
@@ -63,8 +64,12 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
   const ctx = routingContext(deployment);
   checkModel(r, req, ctx, deployment.features);
   const now = new Date();
+  const jobId = newId("job", now.getTime());
+  const tier = req.user ? await r.deployments.endUserTier(deployment.id, req.user) : null;
+  const admitted = await admit(r, jobId, req, deployment, tier);
+  ctx.budget_used_ratio = admitted.budgetUsedRatio;
   const view: JobView = {
-    id: newId("job", now.getTime()),
+    id: jobId,
     object: "job",
     status: "queued",
     model: req.model,
@@ -78,7 +83,7 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
     error: null,
     metadata: req.metadata ?? null,
   };
-  const payload: RouteJobPayload = { job_id: view.id, tenant_id: p.tenantId, deployment_id: p.deploymentId, api_key_id: p.keyId, request: req, routing: ctx, created_at: view.created_at, trace: injectTraceContext() };
+  const payload: RouteJobPayload = { job_id: view.id, tenant_id: p.tenantId, deployment_id: p.deploymentId, api_key_id: p.keyId, request: req, routing: ctx, budget: admitted.budget, created_at: view.created_at, trace: injectTraceContext() };
   const created = await r.jobStore.create({
     view,
     tenantId: p.tenantId,
@@ -88,15 +93,19 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
     idempotency: idemKey ? { key: idemKey, bodyHash, ttlSeconds: r.config.idempotencyTtlSeconds } : undefined,
   });
   // Lost a race with a concurrent identical request: that one's job is the job.
-  if (created.kind === "exists") return replay(created);
+  if (created.kind === "exists") {
+    await r.budgets.release(jobId);
+    return replay(created);
+  }
   try {
     await r.queues.enqueue("ai-route", payload, { jobId: view.id, priority: PRIORITY[req.priority] });
     r.metrics.countEnqueue("ai-route");
   } catch (err) {
     await r.jobStore.discard(view.id, p.tenantId, idemKey).catch(() => undefined);
+    await r.budgets.release(jobId).catch(() => false);
     throw new ApiError("service_unavailable", "could not enqueue the job; try again", undefined, { "Retry-After": "1" });
   }
-  return { replayed: false, job: createResponse(view) };
+  return { replayed: false, job: createResponse(view), headers: admitted.headers };
 }
 
 /** A job of the caller's tenant: live state from Redis, else the stored record from Postgres. */
@@ -127,6 +136,8 @@ export async function cancelJob(r: GatewayResources, p: Principal, id: string): 
   // Abort the upstream call wherever it runs; a job still waiting is simply dropped.
   await r.redis.publish(r.keys.cancelChannel(), id);
   await r.queues.get("ai-route").remove(id).catch(() => 0);
+  // Spend already incurred is settled by the worker; what was only held is freed now.
+  await r.budgets.release(id);
   await saveFinishedJob(r.db, { view, tenant_id: live.tenantId, deployment_id: live.deploymentId, api_key_id: live.apiKeyId });
   return view;
 }

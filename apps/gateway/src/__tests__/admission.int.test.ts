@@ -1,0 +1,138 @@
+import type { ModelCatalog } from "@switchyard/contracts";
+import { apiClient, startStack, waitFor, writeTestCatalog, type Stack } from "@switchyard/testkit";
+import { sql } from "kysely";
+
+type Json = Record<string, any>;
+const entry = (id: string, price: number, failure_rate = 0) => ({ id, provider: "simulated" as const, upstream_model: id, tier: "flash" as const, capabilities: { vision: false, long_context: false }, context_window: 32000, max_output_tokens: 1000, pricing: { input: price, output: price, cached_input: 0 }, simulated: { ttft_ms: 30, tokens_per_second: 100, failure_rate } });
+// $800 per 1M tokens: a request of ~15 input tokens and max_tokens 10 reserves about $0.02.
+const CATALOG: ModelCatalog = { default_model: "sim-budget", models: [entry("sim-budget", 800), entry("sim-cheap", 1)] };
+
+let s: Stack;
+let admin: ReturnType<typeof apiClient>;
+
+async function tenantWithKey(name: string, tenantPatch: Json = {}, deploymentPatch: Json = {}) {
+  const t = (await admin.post<Json>("/admin/v1/tenants", { name })).body;
+  if (Object.keys(tenantPatch).length) expect((await admin.call<Json>("PATCH", `/admin/v1/tenants/${t.id}`, { body: tenantPatch })).status).toBe(200);
+  if (Object.keys(deploymentPatch).length) expect((await admin.call<Json>("PATCH", `/admin/v1/deployments/${t.default_deployment_id}`, { body: deploymentPatch })).status).toBe(200);
+  const k = (await admin.post<Json>(`/admin/v1/tenants/${t.id}/api-keys`, { name: "k", scopes: ["jobs:write", "jobs:read", "usage:read"] })).body;
+  return { tenant: t.id as string, deployment: t.default_deployment_id as string, client: apiClient(s.url, k.key), key: k.key as string };
+}
+
+beforeAll(async () => {
+  s = await startStack({ env: { MODEL_CATALOG_PATH: writeTestCatalog(CATALOG), WORKER_LOCK_MS: "1500" } });
+  admin = apiClient(s.url, s.key);
+}, 60_000);
+afterAll(async () => {
+  await s?.stop();
+});
+
+test("400 concurrent requests over two gateways against 50 per 10 s: exactly 50 admitted", async () => {
+  const { client, key } = await tenantWithKey("limited", {}, { rate_limits: { windows: [{ requests: 50, seconds: 10 }], requests_per_minute: 1000, requests_per_hour: 10_000, requests_per_day: 100_000 } });
+  await new Promise((r) => setTimeout(r, 1100)); // settings reach every gateway within a second
+  const second = await s.spawn("gateway", {}, "gateway-2");
+  const other = apiClient(`http://127.0.0.1:${second.port}`, key);
+  const body = { model: "sim-cheap", messages: [{ role: "user", content: "hi" }], max_tokens: 5 };
+  const results = await Promise.all(Array.from({ length: 400 }, (_, i) => (i % 2 ? other : client).post<Json>("/v1/jobs", body)));
+  const admitted = results.filter((r) => r.status === 202);
+  const refused = results.filter((r) => r.status === 429);
+  expect(admitted).toHaveLength(50);
+  expect(refused).toHaveLength(350);
+  for (const r of refused) {
+    expect(r.body.error).toMatchObject({ type: "rate_limit_error", code: "rate_limited" });
+    expect(Number(r.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(Number(r.headers.get("retry-after"))).toBeLessThanOrEqual(10);
+    expect(r.headers.get("ratelimit-policy")).toContain("50;w=10");
+  }
+  expect(admitted[0]!.headers.get("ratelimit")).toMatch(/limit=\d+, remaining=\d+, reset=\d+/);
+  // Both gateways refused some, and each counted its refusals.
+  const count = async (url: string) => Number(/rate_limit_rejections_total\{reason="requests_per_window"\} (\d+)/.exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? 0);
+  const c1 = await count(s.url);
+  const c2 = await count(`http://127.0.0.1:${second.port}`);
+  expect(c1 + c2).toBe(350);
+  expect(Math.min(c1, c2)).toBeGreaterThan(0);
+  second.kill("SIGTERM");
+});
+
+test("tokens per request and end-user tiers are limits too", async () => {
+  const { client, deployment } = await tenantWithKey("tiers", {}, { rate_limits: { tokens_per_request: 100 } });
+  await new Promise((r) => setTimeout(r, 1100));
+  const big = await client.post<Json>("/v1/jobs", { model: "sim-cheap", messages: [{ role: "user", content: "hi" }], max_tokens: 500 });
+  expect(big.status).toBe(429);
+  expect(big.body.error.message).toMatch(/max_tokens/);
+  expect(big.headers.get("retry-after")).toBeNull();
+  const send = () => client.post<Json>("/v1/jobs", { model: "sim-cheap", messages: [{ role: "user", content: "hi" }], max_tokens: 5, user: "end-user-1" });
+  const first50 = await Promise.all(Array.from({ length: 50 }, send));
+  expect(first50.every((r) => r.status === 202)).toBe(true);
+  const over = await send();
+  expect(over.status).toBe(429);
+  expect(over.body.error.message).toMatch(/end user|user/i);
+  // Paid tier: 500 a day, so the same user gets through again.
+  expect((await admin.call<Json>("PUT", `/admin/v1/deployments/${deployment}/end-users/end-user-1`, { body: { tier: "paid" } })).status).toBe(200);
+  await new Promise((r) => setTimeout(r, 1100));
+  expect((await send()).status).toBe(202);
+});
+
+test("a $1.00 budget with 100 concurrent capped jobs never settles above $1.00, and nothing stays reserved, even when a worker dies", async () => {
+  const { client, deployment } = await tenantWithKey("budgeted", {}, { budget: { period: "day", limit_usd: 1 } });
+  await new Promise((r) => setTimeout(r, 1100));
+  const body = (i: number) => ({ model: "sim-budget", messages: [{ role: "user", content: `budget job ${i}` }], max_tokens: 10 });
+  const results = await Promise.all(Array.from({ length: 100 }, (_, i) => client.post<Json>("/v1/jobs", body(i))));
+  const admitted = results.filter((r) => r.status === 202);
+  const refused = results.filter((r) => r.status === 402);
+  expect(admitted.length + refused.length).toBe(100);
+  expect(admitted.length).toBeGreaterThan(20);
+  expect(refused.length).toBeGreaterThan(20);
+  expect(refused[0]!.body.error).toMatchObject({ type: "budget_error", code: "budget_exhausted" });
+  // Kill the worker mid-run and start another: the killed jobs are picked up and settled.
+  const w = s.apps.get("router-worker")!;
+  await new Promise((r) => setTimeout(r, 150));
+  w.kill("SIGKILL");
+  await w.exited;
+  await s.spawn("router-worker", {}, "router-worker-2");
+  const ids = admitted.map((r) => r.body.id as string);
+  await waitFor(async () => {
+    const sts = await Promise.all(ids.map(async (id) => (await client.get<Json>(`/v1/jobs/${id}`)).body.status));
+    return sts.every((x) => x === "succeeded") ? true : undefined;
+  }, 60_000, "every admitted job to succeed");
+  const budgets = await waitFor(async () => {
+    const b = (await client.get<Json>("/v1/budgets")).body.data as Json[];
+    const d = b.find((x) => x.scope === "deployment" && x.id === deployment)!;
+    return d.reserved_usd === 0 ? d : undefined;
+  }, 20_000, "reservations to be released");
+  expect(budgets.spent_usd).toBeGreaterThan(0);
+  expect(budgets.spent_usd).toBeLessThanOrEqual(1);
+  expect(budgets.limit_usd).toBe(1);
+  const ledger = await waitFor(async () => {
+    const r = await sql<{ n: number; usd: string }>`SELECT count(DISTINCT job_id)::int AS n, coalesce(sum(cost_usd), 0)::text AS usd FROM usage_events WHERE deployment_id = ${deployment}`.execute(s.database.db);
+    return r.rows[0]!.n === ids.length ? r.rows[0]! : undefined;
+  });
+  expect(Number(ledger.usd)).toBeLessThanOrEqual(1);
+  expect(Number(ledger.usd)).toBeCloseTo(budgets.spent_usd, 6);
+});
+
+test("prepaid tenants need credits: 402 without, debits in the ledger with", async () => {
+  const { client, tenant } = await tenantWithKey("prepaid", { billing_mode: "prepaid" });
+  await new Promise((r) => setTimeout(r, 1100));
+  const body = { model: "sim-budget", messages: [{ role: "user", content: "pay me" }], max_tokens: 10 };
+  const broke = await client.post<Json>("/v1/jobs", body);
+  expect(broke.status).toBe(402);
+  expect(broke.body.error.code).toBe("insufficient_credits");
+  const grant = await admin.post<Json>(`/admin/v1/tenants/${tenant}/credits`, { amount_usd: 0.5, reason: "trial" }, { "Idempotency-Key": "grant-1" });
+  expect(grant.status).toBe(201);
+  const again = await admin.post<Json>(`/admin/v1/tenants/${tenant}/credits`, { amount_usd: 0.5, reason: "trial" }, { "Idempotency-Key": "grant-1" });
+  expect(again.status).toBe(200);
+  expect((await admin.post<Json>(`/admin/v1/tenants/${tenant}/credits`, { amount_usd: 0.5, reason: "x" })).status).toBe(400);
+  const ok = await client.post<Json>("/v1/jobs", body);
+  expect(ok.status).toBe(202);
+  await waitFor(async () => ((await client.get<Json>(`/v1/jobs/${ok.body.id}`)).body.status === "succeeded" ? true : undefined));
+  const credits = await waitFor(async () => {
+    const c = (await admin.get<Json>(`/admin/v1/tenants/${tenant}/credits`)).body;
+    return c.entries.some((e: Json) => e.kind === "debit") ? c : undefined;
+  });
+  const debit = credits.entries.find((e: Json) => e.kind === "debit");
+  expect(debit.amount_usd).toBeLessThan(0);
+  expect(debit.job_id).toBe(ok.body.id);
+  expect(credits.balance_usd).toBeCloseTo(0.5 + debit.amount_usd, 9);
+  const recalc = await admin.post<Json>(`/admin/v1/tenants/${tenant}/credits/recalculate`);
+  expect(recalc.body.balance_usd).toBeCloseTo(credits.balance_usd, 9);
+});

@@ -1,0 +1,60 @@
+import { ApiError, priceUsage, type CreateJobRequest, type EndUserTier, type JobBudget, type ModelEntry } from "@switchyard/contracts";
+import { countInputTokens, estimateOutputTokens, type BudgetScope } from "@switchyard/admission";
+import { creditBalance } from "@switchyard/db";
+import type { GatewayResources } from "../resources";
+import type { DeploymentSettings } from "./deployment-cache";
+
+export interface Admitted {
+  budget: JobBudget;
+  /** Share of the tightest budget in use after this reservation (routing drops a tier at 0.9). */
+  budgetUsedRatio: number;
+  /** RateLimit headers for the response. */
+  headers: Record<string, string>;
+}
+
+/** Models a request could end up on: the explicit one, or every model its deployment allows. */
+function candidates(r: GatewayResources, req: CreateJobRequest, d: DeploymentSettings): ModelEntry[] {
+  if (req.model !== "auto") return r.catalog.models.filter((m) => m.id === req.model);
+  return r.catalog.models.filter((m) => !d.allowedModels || d.allowedModels.includes(m.id));
+}
+
+/** The budgets that apply to a request: its deployment's and its tenant's. */
+export function budgetScopes(d: DeploymentSettings): BudgetScope[] {
+  const scopes: BudgetScope[] = [];
+  if (d.budget) scopes.push({ scope: "deployment", id: d.id, budget: d.budget, timezone: d.tenant.timezone });
+  if (d.tenant.budget) scopes.push({ scope: "tenant", id: d.tenantId, budget: d.tenant.budget, timezone: d.tenant.timezone });
+  return scopes;
+}
+
+/**
+ * Rate limits, then the budget reservation, for one request that can spend: input tokens counted
+ * exactly, output estimated (capped by `max_tokens` when given), priced at the dearest model the
+ * request could be served by, so the reservation is never below what the job can cost.
+ */
+export async function admit(r: GatewayResources, jobId: string, req: CreateJobRequest, d: DeploymentSettings, endUserTier: EndUserTier | null): Promise<Admitted> {
+  const models = candidates(r, req, d);
+  const inputTokens = countInputTokens(req.messages);
+  const maxOutput = Math.max(...models.map((m) => m.max_output_tokens));
+  const outputTokens = estimateOutputTokens(req.max_tokens, maxOutput);
+  const tokens = inputTokens + outputTokens;
+
+  const decision = await r.rateLimiter.check({ deploymentId: d.id, limits: d.rateLimits, tokens, endUser: req.user && endUserTier ? { id: req.user, tier: endUserTier } : undefined });
+  if (!decision.allowed) {
+    r.metrics.rateLimitRejections.add(1, { reason: decision.reason });
+    throw new ApiError("rate_limited", decision.message, undefined, { ...decision.headers, ...(decision.retryAfterSeconds > 0 ? { "Retry-After": String(decision.retryAfterSeconds) } : {}) });
+  }
+
+  const usd = Math.max(...models.map((m) => priceUsage(m, { input_tokens: inputTokens, output_tokens: outputTokens })));
+  const scopes = budgetScopes(d);
+  const prepaid = d.tenant.billingMode === "prepaid";
+  const budget: JobBudget = { scopes, credits_tenant_id: prepaid ? d.tenantId : null, reserved_usd: usd, reserved_tokens: tokens };
+  if (scopes.length === 0 && !prepaid) return { budget, budgetUsedRatio: 0, headers: decision.headers };
+  const res = await r.budgets.reserve(jobId, scopes, { usd, tokens }, prepaid ? { tenantId: d.tenantId, loadBalance: async () => (await creditBalance(r.db, d.tenantId)).balance_usd } : undefined);
+  if (!res.ok) {
+    const fmt = (n: number) => (res.unit === "usd" ? `$${n.toFixed(6)}` : `${n} tokens`);
+    const what = res.code === "insufficient_credits" ? "credit balance" : `${res.scope?.scope ?? "budget"} ${res.scope?.id ?? ""} budget`.trim();
+    throw new ApiError(res.code, `${what} cannot cover this request: limit ${fmt(res.limit)}, spent ${fmt(res.spent)}, reserved ${fmt(res.reserved)}, this request needs up to ${fmt(res.requested)}`, undefined, decision.headers);
+  }
+  const usage = scopes.length ? await r.budgets.usage(scopes) : [];
+  return { budget, budgetUsedRatio: Math.max(0, ...usage.map((u) => u.used_ratio)), headers: decision.headers };
+}
