@@ -6,6 +6,7 @@ import { createLogger, createMetricsRegistry, MetricNames, startMetricsServer, t
 import type { Kysely } from "kysely";
 import type { AggregatorEnv } from "./env";
 import { startHousekeeping } from "./housekeeping";
+import { startReportsWorker } from "./reports-scheduler";
 import { MicroBatcher } from "./micro-batcher";
 
 export interface RunningAggregator {
@@ -86,6 +87,7 @@ export async function startAggregator(env: AggregatorEnv, opts: { logger?: Logge
       if (expired) logger.warn({ expired }, "released orphaned budget reservations");
     },
   });
+  const reports = await startReportsWorker({ db, queues, keys, connection: redis.duplicate(), logger });
   const server = await startMetricsServer({ port: env.METRICS_PORT, registry });
   logger.info({ metricsPort: server.port, batchSize: env.USAGE_BATCH_SIZE }, "usage-aggregator consuming ai-usage");
 
@@ -98,6 +100,7 @@ export async function startAggregator(env: AggregatorEnv, opts: { logger?: Logge
         await batcher.flushNow();
         await closed;
         await housekeeping.close();
+        await reports.close();
         await queues.close();
         await server.close();
         redis.disconnect();

@@ -11,3 +11,6 @@ export * from "./jobs";
 export * from "./usage";
 export * from "./seed";
 export * from "./partitions";
+export * from "./credits";
+export * from "./reports";
+export * from "./usage-queries";

@@ -44,7 +44,7 @@ export async function startStack(opts: { apps?: AppName[]; env?: Record<string, 
     spawn: spawnOne,
     async stop() {
       for (const a of apps.values()) a.kill("SIGTERM");
-      await Promise.all([...apps.values()].map((a) => Promise.race([a.exited, new Promise((r) => setTimeout(r, 10_000))])));
+      await Promise.all([...apps.values()].map((a) => Promise.race([a.exited, new Promise((r) => setTimeout(r, 10_000).unref())])));
       for (const a of apps.values()) a.kill("SIGKILL");
       await database.drop();
       await cleanupPrefix(prefix);
