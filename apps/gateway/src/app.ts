@@ -8,7 +8,9 @@ import type { GatewayResources } from "./resources";
 import { adminRouter } from "./routes/admin";
 import { healthRouter } from "./routes/health";
 import { jobsRouter } from "./routes/jobs";
+import { budgetsRouter } from "./routes/budgets";
 import { openaiCompatRouter } from "./routes/openai-compat";
+import { usageReportsRouter } from "./routes/usage-reports";
 
 /** The gateway's express app; `main.ts` (or a test) owns the resources and the server. */
 export function createGatewayApp(r: GatewayResources): Express {
@@ -25,6 +27,8 @@ export function createGatewayApp(r: GatewayResources): Express {
   app.use(healthRouter(r));
   app.use(jobsRouter(r, auth));
   app.use(openaiCompatRouter(r, auth));
+  app.use(budgetsRouter(r, auth));
+  app.use(usageReportsRouter(r, auth));
   app.use(adminRouter(r, auth));
   app.use(notFound);
   app.use(errorHandler(r.logger));

@@ -31,7 +31,7 @@ export async function startStack(opts: { apps?: AppName[]; env?: Record<string, 
     const appEnv = { ...env, ...extraEnv, ...(name === "gateway" ? { PORT: String(port) } : { METRICS_PORT: String(port) }) };
     const app = await spawnApp(name, appEnv, () => httpOk(`http://127.0.0.1:${port}/health`), 30_000, port);
     apps.set(label, app);
-    if (name === "gateway") stack.url = `http://127.0.0.1:${port}`;
+    if (label === "gateway") stack.url = `http://127.0.0.1:${port}`;
     return app;
   };
   const stack: Stack = {

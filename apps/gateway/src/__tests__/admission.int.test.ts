@@ -73,7 +73,7 @@ test("tokens per request and end-user tiers are limits too", async () => {
 });
 
 test("a $1.00 budget with 100 concurrent capped jobs never settles above $1.00, and nothing stays reserved, even when a worker dies", async () => {
-  const { client, deployment } = await tenantWithKey("budgeted", {}, { budget: { period: "day", limit_usd: 1 } });
+  const { client, deployment } = await tenantWithKey("budgeted", {}, { budget: { period: "day", limit_usd: 1 }, rate_limits: { requests_per_minute: 1000 } });
   await new Promise((r) => setTimeout(r, 1100));
   const body = (i: number) => ({ model: "sim-budget", messages: [{ role: "user", content: `budget job ${i}` }], max_tokens: 10 });
   const results = await Promise.all(Array.from({ length: 100 }, (_, i) => client.post<Json>("/v1/jobs", body(i))));

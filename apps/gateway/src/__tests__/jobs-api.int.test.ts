@@ -240,8 +240,10 @@ describe("admin: tenants and keys", () => {
     expect(audit[1]!.target_id).toBe(k.body.id);
     expect(audit[0]!.actor_key_id).toBe(s.key.split("_")[2]);
     expect(JSON.stringify(await s.database.db.selectFrom("audit_log").selectAll().execute())).not.toContain(secret);
-    // The new key works for its own tenant.
-    expect((await apiClient(s.url, k.body.key).post("/v1/jobs", msg())).status).toBe(202);
+    // The new key authenticates for its own tenant, which is prepaid and has no credits yet.
+    const first = await apiClient(s.url, k.body.key).post<Json>("/v1/jobs", msg());
+    expect(first.status).toBe(402);
+    expect(first.body.error.code).toBe("insufficient_credits");
   });
 
   test("bad admin input names the field", async () => {

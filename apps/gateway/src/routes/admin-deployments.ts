@@ -169,8 +169,9 @@ export function adminDeploymentsRouter(r: GatewayResources): Router {
     const body = parseBody(SetEndUserTier, req.body);
     const dep = await findDeployment(r.db, id);
     if (!dep) throw notFound(id);
-    const { row, created } = await setEndUserTier(r.db, { tenantId: dep.tenant_id, deploymentId: id, userId }, body.tier, actor(req));
-    res.status(created ? 201 : 200).json({ object: "end_user", deployment_id: row.deployment_id, user_id: row.user_id, tier: row.tier, messages_per_day: END_USER_TIERS[row.tier], updated_at: row.updated_at.toISOString() });
+    const { row } = await setEndUserTier(r.db, { tenantId: dep.tenant_id, deploymentId: id, userId }, body.tier, actor(req));
+    // 200 whether or not the user had a row: users without one are on the free tier anyway.
+    res.json({ object: "end_user", deployment_id: row.deployment_id, user_id: row.user_id, tier: row.tier, messages_per_day: END_USER_TIERS[row.tier], updated_at: row.updated_at.toISOString() });
   });
 
   return router;

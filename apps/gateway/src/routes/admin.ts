@@ -8,6 +8,7 @@ import type { GatewayResources } from "../resources";
 import { parseBody } from "../services/validation";
 import { adminAuditRouter } from "./admin-audit";
 import { adminBreakersRouter } from "./admin-breakers";
+import { adminCreditsRouter } from "./admin-credits";
 import { adminDeploymentsRouter } from "./admin-deployments";
 import { adminKeysRouter } from "./admin-keys";
 
@@ -44,5 +45,6 @@ export function adminRouter(r: GatewayResources, auth: Authenticator): Router {
   router.use(adminKeysRouter(r));
   router.use(adminAuditRouter(r));
   router.use(adminBreakersRouter(r));
+  router.use(adminCreditsRouter(r));
   return router;
 }
