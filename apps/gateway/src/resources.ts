@@ -4,7 +4,7 @@ import type { JobStore, QueueSet, Redis, RedisKeys } from "@switchyard/queue";
 import type { Logger, MetricsRegistry } from "@switchyard/telemetry";
 import type { Kysely } from "kysely";
 import type { CircuitBreakers } from "@switchyard/routing";
-import type { BudgetLedger, RateLimiter } from "@switchyard/admission";
+import type { AlertFirer, BudgetLedger, RateLimiter } from "@switchyard/admission";
 import type { GatewayMetrics } from "./gateway-metrics";
 import type { DeploymentCache } from "./services/deployment-cache";
 
@@ -20,6 +20,8 @@ export interface GatewayResources {
   breakers: CircuitBreakers;
   rateLimiter: RateLimiter;
   budgets: BudgetLedger;
+  /** Budget threshold alerts, and the last used ratio admission saw per deployment (the `budget_used_ratio` gauge reads it). */
+  alerts: { firer: AlertFirer; usedRatios: Map<string, number> };
   logger: Logger;
   registry: MetricsRegistry;
   metrics: GatewayMetrics;

@@ -2,9 +2,9 @@ import http from "node:http";
 import { createDb, type Database } from "@switchyard/db";
 import { DEFAULT_CATALOG_PATH, loadCatalog } from "@switchyard/providers";
 import { createQueueSet, createRedis, JobStore, RedisKeys } from "@switchyard/queue";
-import { createLogger, createMetricsRegistry, type Logger } from "@switchyard/telemetry";
+import { createLogger, createMetricsRegistry, MetricNames, type Logger } from "@switchyard/telemetry";
 import { CircuitBreakers } from "@switchyard/routing";
-import { BudgetLedger, RateLimiter } from "@switchyard/admission";
+import { AlertFirer, BudgetLedger, RateLimiter } from "@switchyard/admission";
 import { loadSpent } from "./services/load-spent";
 import type { Kysely } from "kysely";
 import { createGatewayApp } from "./app";
@@ -31,6 +31,9 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
   const registry = createMetricsRegistry({ serviceName: "gateway" });
   const catalog = loadCatalog(env.MODEL_CATALOG_PATH ?? DEFAULT_CATALOG_PATH);
   const breakers = new CircuitBreakers({ redis, prefix: env.SWITCHYARD_PREFIX });
+  // Alerts: budget thresholds fired at admission; budget_used_ratio{deployment} from what admission saw last.
+  const usedRatios = new Map<string, number>();
+  registry.meter.createObservableGauge(MetricNames.budgetUsedRatio, { description: "Share of the tightest budget in use at the deployment's last admission" }).addCallback((obs) => usedRatios.forEach((v, deployment) => obs.observe(v, { deployment })));
   const resources: GatewayResources = {
     db,
     redis,
@@ -42,6 +45,7 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
     breakers,
     rateLimiter: new RateLimiter({ redis, prefix: env.SWITCHYARD_PREFIX }),
     budgets: new BudgetLedger({ redis, prefix: env.SWITCHYARD_PREFIX, loadSpent: (scope, start, end) => loadSpent(db, scope, start, end) }),
+    alerts: { firer: new AlertFirer({ redis, prefix: env.SWITCHYARD_PREFIX, queues, onEnqueue: () => resources.metrics.countEnqueue("ai-alerts") }), usedRatios },
     logger,
     registry,
     metrics: createGatewayMetrics(registry, queues, breakers, catalog.models.map((m) => m.id)),

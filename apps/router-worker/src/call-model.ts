@@ -1,5 +1,7 @@
 import type { ModelEntry, RouteJobPayload } from "@switchyard/contracts";
 import { isProviderError, type ChatProvider, type ChatRequest, type ProviderError, type TokenUsage } from "@switchyard/providers";
+import { AttrNames, SpanKind, startSpan } from "@switchyard/telemetry";
+import { SpanStatusCode } from "@opentelemetry/api";
 import type { JobOutput } from "./job-output";
 
 export type CallResult =
@@ -20,6 +22,22 @@ const RECOVERABLE = new Set(["timeout", "connection", "malformed"]);
  * Other failures (429, 5xx before the stream, 4xx) return at once so the caller can fall back.
  */
 export async function callModel(provider: ChatProvider, entry: ModelEntry, payload: RouteJobPayload, out: JobOutput, signal: AbortSignal, hooks: CallHooks): Promise<CallResult> {
+  const attrs = { [AttrNames.jobId]: payload.job_id, [AttrNames.model]: entry.id, "switchyard.provider": provider.name, "gen_ai.request.model": entry.upstream_model };
+  // One span per model attempt (its stream retries and non-stream fallback included), a child of "route job".
+  return startSpan("provider call", attrs, async (span) => {
+    const tried = { mode: "stream" as "stream" | "non_stream", tries: 0 };
+    const result = await callModelOnce(provider, entry, payload, out, signal, hooks, tried);
+    const outcome = result.ok ? "ok" : result.canceled ? "canceled" : "error";
+    span.setAttributes({ "switchyard.provider.mode": result.ok ? result.mode : tried.mode, "switchyard.provider.tries": tried.tries, "switchyard.provider.outcome": outcome });
+    if (!result.ok && !result.canceled) {
+      span.setAttribute("error.type", isProviderError(result.error) ? result.error.kind : result.error.name);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: result.error.message });
+    }
+    return result;
+  }, SpanKind.CLIENT);
+}
+
+async function callModelOnce(provider: ChatProvider, entry: ModelEntry, payload: RouteJobPayload, out: JobOutput, signal: AbortSignal, hooks: CallHooks, tried: { mode: "stream" | "non_stream"; tries: number }): Promise<CallResult> {
   const req: ChatRequest = { model: entry.upstream_model, messages: payload.request.messages, maxTokens: payload.request.max_tokens, temperature: payload.request.temperature, user: payload.request.user, signal };
   let lastError: ProviderError | Error | null = null;
   for (const mode of ["stream", "stream", "non_stream"] as const) {
@@ -28,6 +46,8 @@ export async function callModel(provider: ChatProvider, entry: ModelEntry, paylo
       await out.restart(lastError.kind === "timeout" ? "stall_retry" : "stream_retry");
       if (!out.live) return { ok: false, canceled: true };
     }
+    tried.mode = mode;
+    tried.tries++;
     try {
       if (mode === "stream") {
         let finishReason = "stop";

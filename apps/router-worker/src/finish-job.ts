@@ -1,3 +1,4 @@
+import { checkBudgetAlerts } from "@switchyard/admission";
 import { priceUsage, UsageEvent, type JobView, type ModelEntry, type RouteJobPayload, type TerminalReason, type UsageProvenance } from "@switchyard/contracts";
 import { estimateInputTokens, type TokenUsage } from "@switchyard/providers";
 import type { RouteDeps } from "./route-job";
@@ -135,7 +136,15 @@ export async function finishJob(ctx: FinishContext, running: JobView, final: Fin
 export async function settle(ctx: FinishContext, ev: UsageEvent, final: boolean): Promise<void> {
   const b = ctx.payload.budget;
   if (b.scopes.length === 0 && !b.credits_tenant_id) return;
-  await ctx.d.budgets.settle(ctx.payload.job_id, ctx.attempt, { usd: ev.cost_usd, tokens: ev.input_tokens + ev.output_tokens }, { final, scopes: b.scopes, creditsTenantId: b.credits_tenant_id ?? undefined });
+  const settled = await ctx.d.budgets.settle(ctx.payload.job_id, ctx.attempt, { usd: ev.cost_usd, tokens: ev.input_tokens + ev.output_tokens }, { final, scopes: b.scopes, creditsTenantId: b.credits_tenant_id ?? undefined });
+  // Alerts: thresholds the settled spend has reached; an alert problem never fails the job.
+  if (settled.applied && settled.scopesCharged > 0) {
+    const extra = { deployment_id: ctx.payload.deployment_id, job_id: ctx.payload.job_id, trigger: "settle" };
+    await ctx.d.budgets
+      .usage(b.scopes)
+      .then((usage) => checkBudgetAlerts(ctx.d.alerts, usage, ctx.payload.tenant_id, { extra }))
+      .catch((err: Error) => ctx.d.logger.warn({ err: err.message, jobId: ctx.payload.job_id }, "budget alert not raised after settle"));
+  }
 }
 
 /** Enqueue a usage event once per (job, attempt): the BullMQ job id deduplicates re-sends. */

@@ -1,15 +1,18 @@
-import { createLogger } from "@switchyard/telemetry";
+import { createLogger, initTracing, tracingEnv } from "@switchyard/telemetry";
 import { loadEnv } from "./env";
 import { startRouterWorker } from "./worker";
 
 async function main(): Promise<void> {
+  // First, so every span and log line has a provider. OTEL_* are OpenTelemetry's own variables,
+  // read by tracingEnv rather than env.ts.
+  const tracing = initTracing({ serviceName: "router-worker", ...tracingEnv(process.env) });
   const env = loadEnv();
   const logger = createLogger({ name: "router-worker", level: env.LOG_LEVEL });
   const w = await startRouterWorker(env, { logger });
   const shutdown = (signal: string) => {
     logger.info({ signal }, "draining in-flight jobs");
     w.close().then(
-      () => process.exit(0),
+      () => tracing.shutdown().then(() => process.exit(0)),
       (err: Error) => {
         logger.error({ err }, "shutdown failed");
         process.exit(1);

@@ -1,7 +1,7 @@
 import { isTerminalStatus, type JobView, type ModelCatalog, type RouteJobPayload } from "@switchyard/contracts";
 import { isProviderError, type ProviderRegistry } from "@switchyard/providers";
 import type { JobStore, QueueSet } from "@switchyard/queue";
-import type { BudgetLedger } from "@switchyard/admission";
+import type { AlertFirer, BudgetLedger } from "@switchyard/admission";
 import { decideRoute, isRoutingError, type CircuitBreakers, type RouteDecision } from "@switchyard/routing";
 import type { Logger } from "@switchyard/telemetry";
 import { trace } from "@opentelemetry/api";
@@ -19,6 +19,8 @@ export interface RouteDeps {
   providers: ProviderRegistry;
   breakers: CircuitBreakers;
   budgets: BudgetLedger;
+  /** Alerts: budget thresholds crossed when spend is settled. */
+  alerts: AlertFirer;
   cancels: CancelRegistry;
   metrics: RouterMetrics;
   logger: Logger;

@@ -2,7 +2,7 @@ import { DEFAULT_CATALOG_PATH, createProviderRegistry, loadCatalog, type Provide
 import { createQueueSet, createRedis, defineProcessor, JobStore, RedisKeys } from "@switchyard/queue";
 import { createLogger, createMetricsRegistry, startMetricsServer, withExtractedContext, startSpan, AttrNames, type Logger } from "@switchyard/telemetry";
 import { CircuitBreakers } from "@switchyard/routing";
-import { BudgetLedger } from "@switchyard/admission";
+import { AlertFirer, BudgetLedger } from "@switchyard/admission";
 import { CancelRegistry } from "./cancel-listener";
 import type { RouterEnv } from "./env";
 import { processRouteJob } from "./route-job";
@@ -38,6 +38,8 @@ export async function startRouterWorker(env: RouterEnv, opts: { logger?: Logger;
     // Settling only adds to periods Redis already holds; rebuilding one from Postgres is admission's job.
     budgets: new BudgetLedger({ redis, prefix: env.SWITCHYARD_PREFIX, loadSpent: async () => { throw new Error("router-worker does not load budget periods"); } }),
     maxUpstreamWaitMs: env.MAX_UPSTREAM_WAIT_MS,
+    // Alerts: settled spend can cross a budget threshold too (actual cost above the estimate).
+    alerts: new AlertFirer({ redis, prefix: env.SWITCHYARD_PREFIX, queues, onEnqueue: () => metrics.countEnqueue("ai-alerts") }),
     cancels,
     metrics,
     logger,

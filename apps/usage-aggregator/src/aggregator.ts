@@ -1,10 +1,12 @@
 import type { UsageEvent } from "@switchyard/contracts";
-import { BudgetLedger } from "@switchyard/admission";
+import { AlertFirer, BudgetLedger } from "@switchyard/admission";
 import { createDb, debitForUsage, ingestUsageEvents, saveFinishedJobs, UsagePartitions, type Database } from "@switchyard/db";
 import { createQueueSet, createRedis, defineProcessor, JobStore, RedisKeys, registerQueueMetrics } from "@switchyard/queue";
 import { createLogger, createMetricsRegistry, MetricNames, startMetricsServer, type Logger } from "@switchyard/telemetry";
 import type { Kysely } from "kysely";
 import type { AggregatorEnv } from "./env";
+import { startAlertsWorker } from "./alerts-worker";
+import { checkDailyCost } from "./daily-cost";
 import { startHousekeeping } from "./housekeeping";
 import { startReportsWorker } from "./reports-scheduler";
 import { MicroBatcher } from "./micro-batcher";
@@ -34,6 +36,9 @@ export async function startAggregator(env: AggregatorEnv, opts: { logger?: Logge
   const batchSize = registry.meter.createHistogram("ai_usage_batch_size", { description: "Usage events per ledger transaction" });
   const partitions = new UsagePartitions(db);
   await partitions.ensureAhead().catch((err: Error) => logger.warn({ err: err.message }, "could not create usage partitions yet"));
+  // Alerts: daily-cost alerts fired from committed batches; ai-alerts consumed (recorded, webhook).
+  const alerts = new AlertFirer({ redis, prefix: env.SWITCHYARD_PREFIX, queues, onEnqueue: () => queueMetrics.countEnqueue("ai-alerts") });
+  const alertsWorker = startAlertsWorker({ db, keys, connection: redis.duplicate(), registry, logger, webhookUrl: env.ALERT_WEBHOOK_URL, webhookSecret: env.ALERT_WEBHOOK_SECRET });
 
   const batcher = new MicroBatcher<UsageEvent>({
     maxSize: env.USAGE_BATCH_SIZE,
@@ -51,6 +56,8 @@ export async function startAggregator(env: AggregatorEnv, opts: { logger?: Logge
         },
       });
       batchSize.record(events.length);
+      // Alerts: after the commit, so the rollups include this batch; an alert problem never fails the batch.
+      await checkDailyCost(db, alerts, events).catch((err: Error) => logger.warn({ err: err.message }, "daily cost alert check failed"));
       inserted.add(r.inserted);
       duplicates.add(r.duplicates);
     },
@@ -100,6 +107,7 @@ export async function startAggregator(env: AggregatorEnv, opts: { logger?: Logge
         await batcher.flushNow();
         await closed;
         await housekeeping.close();
+        await alertsWorker.close();
         await reports.close();
         await queues.close();
         await server.close();

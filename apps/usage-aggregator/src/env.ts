@@ -19,6 +19,10 @@ export const AggregatorEnv = z.object({
   HOUSEKEEPING_EVERY_MS: envInt(60_000, 1000),
   JOB_RETENTION_SECONDS: envInt(24 * 3600, 1),
   SHUTDOWN_GRACE_MS: envInt(25_000, 0),
-});
+  /** Where alerts are POSTed as signed JSON. Unset: alerts are recorded (alert_events, audit) but not sent. */
+  ALERT_WEBHOOK_URL: envString(z.string().url("ALERT_WEBHOOK_URL must be an http(s) URL").optional()),
+  /** HMAC-SHA256 key of `X-Switchyard-Signature`; required with ALERT_WEBHOOK_URL (unsigned alerts could be forged). */
+  ALERT_WEBHOOK_SECRET: envString(z.string().min(16, "ALERT_WEBHOOK_SECRET must be at least 16 characters").optional()),
+}).refine((e) => !e.ALERT_WEBHOOK_URL || e.ALERT_WEBHOOK_SECRET, { message: "ALERT_WEBHOOK_SECRET is required when ALERT_WEBHOOK_URL is set", path: ["ALERT_WEBHOOK_SECRET"] });
 export type AggregatorEnv = z.infer<typeof AggregatorEnv>;
 export const loadEnv = (env: NodeJS.ProcessEnv = process.env): AggregatorEnv => parseEnv(AggregatorEnv, env);

@@ -1,15 +1,18 @@
-import { createLogger } from "@switchyard/telemetry";
+import { createLogger, initTracing, tracingEnv } from "@switchyard/telemetry";
 import { startAggregator } from "./aggregator";
 import { loadEnv } from "./env";
 
 async function main(): Promise<void> {
+  // First, so every span and log line has a provider. OTEL_* are OpenTelemetry's own variables,
+  // read by tracingEnv rather than env.ts.
+  const tracing = initTracing({ serviceName: "usage-aggregator", ...tracingEnv(process.env) });
   const env = loadEnv();
   const logger = createLogger({ name: "usage-aggregator", level: env.LOG_LEVEL });
   const agg = await startAggregator(env, { logger });
   const shutdown = (signal: string) => {
     logger.info({ signal }, "finishing the current batch");
     agg.close().then(
-      () => process.exit(0),
+      () => tracing.shutdown().then(() => process.exit(0)),
       (err: Error) => {
         logger.error({ err }, "shutdown failed");
         process.exit(1);

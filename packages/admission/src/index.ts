@@ -3,3 +3,4 @@ export * from "./rate-limit-headers";
 export * from "./rate-limiter";
 export * from "./budget-ledger";
 export * from "./budget-period";
+export * from "./alerts";

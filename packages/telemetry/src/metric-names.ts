@@ -21,6 +21,10 @@ export const MetricNames = {
   usageRowsInserted: "ai_usage_rows_inserted_total",
   usageDuplicates: "ai_usage_duplicates_total",
   jobsFinished: "ai_jobs_finished_total",
+  /** Alerts recorded, by `kind` and `threshold` (once per alert, not per webhook attempt). */
+  budgetAlerts: "budget_alerts_total",
+  /** Alert webhook POSTs, by `result` (`ok`, `error`). */
+  alertWebhookDeliveries: "alert_webhook_deliveries_total",
 } as const;
 
 /** Span/log attribute names (dotted). */

@@ -1,5 +1,5 @@
 import { ApiError, priceUsage, type CreateJobRequest, type EndUserTier, type JobBudget, type ModelEntry } from "@switchyard/contracts";
-import { countInputTokens, estimateOutputTokens, type BudgetScope } from "@switchyard/admission";
+import { checkBudgetAlerts, countInputTokens, estimateOutputTokens, type BudgetScope, type BudgetScopeRef, type BudgetUsage } from "@switchyard/admission";
 import { creditBalance } from "@switchyard/db";
 import type { GatewayResources } from "../resources";
 import type { DeploymentSettings } from "./deployment-cache";
@@ -51,10 +51,35 @@ export async function admit(r: GatewayResources, jobId: string, req: CreateJobRe
   if (scopes.length === 0 && !prepaid) return { budget, budgetUsedRatio: 0, headers: decision.headers };
   const res = await r.budgets.reserve(jobId, scopes, { usd, tokens }, prepaid ? { tenantId: d.tenantId, loadBalance: async () => (await creditBalance(r.db, d.tenantId)).balance_usd } : undefined);
   if (!res.ok) {
+    // Alerts: the refusing budget's 100 % alert is in the queue before the 402 it explains goes out.
+    if (res.code === "budget_exhausted") await budgetAlerts(r, d, scopes, null, res.scope);
     const fmt = (n: number) => (res.unit === "usd" ? `$${n.toFixed(6)}` : `${n} tokens`);
     const what = res.code === "insufficient_credits" ? "credit balance" : `${res.scope?.scope ?? "budget"} ${res.scope?.id ?? ""} budget`.trim();
     throw new ApiError(res.code, `${what} cannot cover this request: limit ${fmt(res.limit)}, spent ${fmt(res.spent)}, reserved ${fmt(res.reserved)}, this request needs up to ${fmt(res.requested)}`, undefined, decision.headers);
   }
   const usage = scopes.length ? await r.budgets.usage(scopes) : [];
+  if (usage.length) await budgetAlerts(r, d, scopes, usage); // Alerts: thresholds this reservation reached.
   return { budget, budgetUsedRatio: Math.max(0, ...usage.map((u) => u.used_ratio)), headers: decision.headers };
+}
+
+// --- Alerts (budget thresholds) -------------------------------------------------------------
+const MAX_GAUGED_DEPLOYMENTS = 10_000;
+
+/**
+ * Raise the budget alerts `usage` (read now when null) has crossed, and 100 % for a scope that
+ * just refused; note the deployment's ratio for the `budget_used_ratio` gauge. Never fails
+ * admission: an alert that could not be queued is logged and its claim given back, so the next
+ * request tries again.
+ */
+async function budgetAlerts(r: GatewayResources, d: DeploymentSettings, scopes: BudgetScope[], usage: BudgetUsage[] | null, exhausted?: BudgetScopeRef): Promise<void> {
+  try {
+    const u = usage ?? (await r.budgets.usage(scopes));
+    const ratios = r.alerts.usedRatios;
+    ratios.delete(d.id);
+    ratios.set(d.id, Math.max(0, ...u.map((x) => x.used_ratio)));
+    if (ratios.size > MAX_GAUGED_DEPLOYMENTS) ratios.delete(ratios.keys().next().value!);
+    await checkBudgetAlerts(r.alerts.firer, u, d.tenantId, { exhausted, extra: { deployment_id: d.id, trigger: exhausted ? "rejection" : "admission" } });
+  } catch (err) {
+    r.logger.warn({ err: (err as Error).message, deploymentId: d.id }, "budget alert not raised");
+  }
 }

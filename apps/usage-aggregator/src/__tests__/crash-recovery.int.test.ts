@@ -7,7 +7,7 @@ type Json = Record<string, any>;
 const JOBS = 2000;
 const CATALOG: ModelCatalog = {
   default_model: "sim",
-  models: [{ id: "sim", provider: "simulated", upstream_model: "sim", tier: "flash", capabilities: { vision: false, long_context: false }, context_window: 32000, max_output_tokens: 1000, pricing: { input: 1.5, output: 6, cached_input: 0 }, simulated: { ttft_ms: 20, tokens_per_second: 300, failure_rate: 0 } }],
+  models: [{ id: "sim", provider: "simulated", upstream_model: "sim", tier: "flash", capabilities: { vision: false, long_context: false }, context_window: 32000, max_output_tokens: 1000, pricing: { input: 1.5, output: 6, cached_input: 0 }, simulated: { ttft_ms: 20, tokens_per_second: 100, failure_rate: 0 } }],
 };
 
 let pgServer: PrivatePostgres;
@@ -15,7 +15,7 @@ let s: Stack;
 
 beforeAll(async () => {
   pgServer = await startPrivatePostgres();
-  s = await startStack({ pgAdminUrl: pgServer.url, env: { MODEL_CATALOG_PATH: writeTestCatalog(CATALOG), WORKER_LOCK_MS: "2000", ROUTER_CONCURRENCY: "32", LOG_LEVEL: "error" } });
+  s = await startStack({ pgAdminUrl: pgServer.url, env: { MODEL_CATALOG_PATH: writeTestCatalog(CATALOG), WORKER_LOCK_MS: "2000", ROUTER_CONCURRENCY: "16", LOG_LEVEL: "error" } });
 }, 60_000);
 afterAll(async () => {
   await s?.stop();
@@ -25,6 +25,15 @@ afterAll(async () => {
 test(`${JOBS} jobs while the aggregator is SIGKILLed twice and Postgres restarts once: every job counted exactly once`, async () => {
   const a = apiClient(s.url, s.key);
   const ids: string[] = [];
+  const kill = async () => {
+    const agg = s.apps.get("usage-aggregator")!;
+    agg.kill("SIGKILL");
+    await agg.exited;
+    await new Promise((r) => setTimeout(r, 300));
+    await s.spawn("usage-aggregator");
+  };
+  // First kill while jobs are still being submitted (the gateway needs no aggregator).
+  const firstKill = new Promise((r) => setTimeout(r, 1500)).then(kill);
   for (let i = 0; i < JOBS; i += 100) {
     const batch = await Promise.all(Array.from({ length: 100 }, (_, k) => a.post<Json>("/v1/jobs", { messages: [{ role: "user", content: `ledger job ${i + k}` }], max_tokens: 8 })));
     for (const r of batch) {
@@ -35,16 +44,9 @@ test(`${JOBS} jobs while the aggregator is SIGKILLed twice and Postgres restarts
   const db = s.database.db;
   const rows = async () => Number((await sql<{ n: string }>`SELECT count(*) AS n FROM usage_events`.execute(db).catch(() => ({ rows: [{ n: "-1" }] }))).rows[0]!.n);
 
-  // Chaos while the ledger fills: kill the aggregator, restart Postgres, kill the aggregator again.
-  const kill = async () => {
-    const agg = s.apps.get("usage-aggregator")!;
-    agg.kill("SIGKILL");
-    await agg.exited;
-    await new Promise((r) => setTimeout(r, 300));
-    await s.spawn("usage-aggregator");
-  };
-  await new Promise((r) => setTimeout(r, 800));
-  await kill();
+  // Then, while the workers are still going (about 12 s of work), restart Postgres and kill the
+  // aggregator again.
+  await firstKill;
   const before = await rows();
   await pgServer.restart(1000);
   await new Promise((r) => setTimeout(r, 1000));
