@@ -1,6 +1,7 @@
 import { checkBudgetAlerts } from "@switchyard/admission";
 import { priceUsage, UsageEvent, type JobView, type ModelEntry, type RouteJobPayload, type TerminalReason, type UsageProvenance } from "@switchyard/contracts";
 import { estimateInputTokens, type TokenUsage } from "@switchyard/providers";
+import type { RagContext } from "./rag-context";
 import type { RouteDeps } from "./route-job";
 
 /** What one provider call cost: reported usage where the provider sent it, else the text it produced. */
@@ -17,6 +18,8 @@ export interface FinishContext {
   payload: RouteJobPayload;
   attempt: number;
   startedAt: number;
+  /** The retrieval result, for jobs with `rag`. */
+  rag: RagContext | null;
 }
 
 export type Final =
@@ -73,7 +76,7 @@ export function usageEventFor(ctx: FinishContext, view: JobView, status: JobView
     latency_ms: Date.now() - ctx.startedAt,
     fallbacks: view.routing.fallbacks.length,
     features: ctx.payload.request.rag ? ["rag"] : [],
-    rag: null,
+    rag: ctx.rag ? { hit: !ctx.rag.result.no_sources, citations: ctx.rag.citations.length } : null,
     occurred_at: new Date().toISOString(),
     credits_tenant_id: ctx.payload.budget.credits_tenant_id,
     job,
@@ -111,7 +114,7 @@ export async function finishJob(ctx: FinishContext, running: JobView, final: Fin
     status: final.status,
     served_model: served?.id ?? running.served_model,
     completed_at: new Date().toISOString(),
-    output: final.status === "failed" ? null : { text: final.text, citations: [], finish_reason: final.status === "succeeded" ? final.finishReason : null },
+    output: final.status === "failed" ? null : { text: final.text, citations: ctx.rag?.citations ?? [], finish_reason: final.status === "succeeded" ? final.finishReason : null, ...(ctx.rag ? { no_sources: ctx.rag.result.no_sources } : {}) },
     usage: { input_tokens: provisional.input_tokens, output_tokens: provisional.output_tokens, cost_usd: provisional.cost_usd, provenance: provisional.provenance },
     error: final.status === "succeeded" ? null : final.error,
   };

@@ -10,6 +10,7 @@ import type { CancelRegistry } from "./cancel-listener";
 import { callModel, type CallResult } from "./call-model";
 import { finishJob, handOnUsage, settle, usageEventFor, type FinishContext, type Spend } from "./finish-job";
 import { JobOutput } from "./job-output";
+import { ragContextFor, withReferenceMaterial } from "./rag-context";
 import type { RouterMetrics } from "./router-metrics";
 
 export interface RouteDeps {
@@ -48,7 +49,10 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
   const live = await d.jobStore.get(jobId);
   if (!live) return "missing";
   const attempt = started.attempt;
-  const ctx: FinishContext = { d, payload, attempt, startedAt: Date.now() };
+  // A job with `rag` runs after its retrieval child: its chunks become delimited reference material.
+  const rag = payload.request.rag ? await ragContextFor(job, d.logger) : null;
+  if (rag) payload = { ...payload, request: { ...payload.request, messages: withReferenceMaterial(payload.request.messages, rag) } };
+  const ctx: FinishContext = { d, payload, attempt, startedAt: Date.now(), rag };
 
   let decision: RouteDecision;
   try {
@@ -68,6 +72,7 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
     return finishJob(ctx, live.view, { status: "failed", error: { code: err.code, message: err.message, reason: "provider_error" } }, [], null);
   }
   if (started.earlierDeltas > 0) await d.jobStore.append(jobId, { type: "restart", data: { reason: "retry" } });
+  if (rag) await d.jobStore.append(jobId, { type: "citations", data: { citations: rag.citations, no_sources: rag.result.no_sources } });
   d.metrics.modelSelected.add(1, { model: decision.chosen.id, reason: decision.reason });
   trace.getActiveSpan()?.setAttributes({
     "switchyard.routing.requested_model": payload.request.model,

@@ -9,3 +9,4 @@ export * from "./env-helpers";
 export * from "./ids";
 export * from "./openai-compat";
 export * from "./deployments";
+export * from "./documents";

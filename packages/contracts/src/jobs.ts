@@ -98,7 +98,7 @@ export const JobView = z.object({
   created_at: z.string(),
   started_at: z.string().nullable(),
   completed_at: z.string().nullable(),
-  output: z.object({ text: z.string(), citations: z.array(Citation), finish_reason: z.string().nullable() }).nullable(),
+  output: z.object({ text: z.string(), citations: z.array(Citation), finish_reason: z.string().nullable(), no_sources: z.boolean().optional() }).nullable(),
   usage: JobUsage.nullable(),
   routing: RoutingDecision,
   error: JobError.nullable(),

@@ -1,5 +1,5 @@
 import { queueCatalog, type QueueInput, type QueueName, type QueuePayload } from "@switchyard/contracts";
-import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions, type WorkerOptions } from "bullmq";
+import { FlowProducer, Queue, UnrecoverableError, Worker, type Job, type JobsOptions, type WorkerOptions } from "bullmq";
 import type { Redis } from "ioredis";
 import type { RedisKeys } from "./keys";
 
@@ -10,6 +10,11 @@ export interface QueueSet {
   get<Q extends QueueName>(name: Q): Queue;
   /** Validate the payload against the catalog, then add it with the queue's retry policy. */
   enqueue<Q extends QueueName>(name: Q, payload: QueueInput<Q>, opts?: JobsOptions): Promise<Job>;
+  /**
+   * Add a parent job that runs after its children (a BullMQ flow), every payload validated. A
+   * child that fails for good does not hold the parent back (`ignoreDependencyOnFailure`).
+   */
+  enqueueFlow<P extends QueueName>(parent: { name: P; payload: QueueInput<P>; opts?: JobsOptions }, children: Array<{ [C in QueueName]: { name: C; payload: QueueInput<C>; opts?: JobsOptions } }[QueueName]>): Promise<Job>;
   close(): Promise<void>;
 }
 
@@ -23,8 +28,26 @@ export function createQueueSet(opts: { connection: Redis; keys: RedisKeys; onEnq
     }
     return q;
   };
+  let flow: FlowProducer | null = null;
+  const flowOpts = (name: QueueName, extra?: JobsOptions): JobsOptions => {
+    const entry = queueCatalog[name];
+    return { attempts: entry.retry.attempts, backoff: entry.retry.backoff, ...KEEP, ...extra };
+  };
   return {
     get,
+    async enqueueFlow(parent, children) {
+      flow ??= new FlowProducer({ connection: opts.connection, prefix: opts.keys.bullPrefix });
+      const node = await flow.add({
+        name: parent.name,
+        queueName: parent.name,
+        data: queueCatalog[parent.name].schema.parse(parent.payload),
+        opts: flowOpts(parent.name, parent.opts),
+        children: children.map((c) => ({ name: c.name, queueName: c.name, data: queueCatalog[c.name].schema.parse(c.payload), opts: flowOpts(c.name, { ignoreDependencyOnFailure: true, ...c.opts }) })),
+      });
+      opts.onEnqueue?.(parent.name);
+      for (const c of children) opts.onEnqueue?.(c.name);
+      return node.job;
+    },
     async enqueue(name, payload, jobOpts) {
       const entry = queueCatalog[name];
       const data = entry.schema.parse(payload);
@@ -33,6 +56,7 @@ export function createQueueSet(opts: { connection: Redis; keys: RedisKeys; onEnq
       return job;
     },
     async close() {
+      await flow?.close();
       await Promise.all([...queues.values()].map((q) => q.close()));
     },
   };
