@@ -1,6 +1,7 @@
 import {
   ApiError,
   hasImages,
+  messageText,
   MAX_IDEMPOTENCY_KEY_LENGTH,
   isTerminalStatus,
   newId,
@@ -98,7 +99,14 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
     return replay(created);
   }
   try {
-    await r.queues.enqueue("ai-route", payload, { jobId: view.id, priority: PRIORITY[req.priority] });
+    if (req.rag) {
+      // Retrieval runs first, as a child job; the route job reads its result when it starts.
+      const rag = { job_id: view.id, tenant_id: p.tenantId, collection: req.rag.collection, query: ragQuery(req), top_k: req.rag.top_k, trace: payload.trace };
+      await r.queues.enqueueFlow({ name: "ai-route", payload, opts: { jobId: view.id, priority: PRIORITY[req.priority] } }, [{ name: "ai-rag", payload: rag, opts: { jobId: `rag-${view.id}` } }]);
+      r.metrics.countEnqueue("ai-rag");
+    } else {
+      await r.queues.enqueue("ai-route", payload, { jobId: view.id, priority: PRIORITY[req.priority] });
+    }
     r.metrics.countEnqueue("ai-route");
   } catch (err) {
     await r.jobStore.discard(view.id, p.tenantId, idemKey).catch(() => undefined);
@@ -140,6 +148,12 @@ export async function cancelJob(r: GatewayResources, p: Principal, id: string): 
   await r.budgets.release(id);
   await saveFinishedJob(r.db, { view, tenant_id: live.tenantId, deployment_id: live.deploymentId, api_key_id: live.apiKeyId });
   return view;
+}
+
+/** What retrieval searches for: the last user message (PII is redacted by the rag-worker before use). */
+function ragQuery(req: CreateJobRequest): string {
+  const last = [...req.messages].reverse().find((m) => m.role === "user") ?? req.messages.at(-1)!;
+  return messageText(last).slice(0, 4000);
 }
 
 /** Another tenant's job, or for a publishable key another key's job, is "not found". */
