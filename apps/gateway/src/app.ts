@@ -9,8 +9,11 @@ import { adminRouter } from "./routes/admin";
 import { healthRouter } from "./routes/health";
 import { jobsRouter } from "./routes/jobs";
 import { budgetsRouter } from "./routes/budgets";
+import { documentsRouter } from "./routes/documents";
 import { openaiCompatRouter } from "./routes/openai-compat";
 import { usageReportsRouter } from "./routes/usage-reports";
+import { opsDashboardRouter } from "./routes/ops-dashboard";
+import { queueDashboardRouter } from "./routes/queue-dashboard";
 
 /** The gateway's express app; `main.ts` (or a test) owns the resources and the server. */
 export function createGatewayApp(r: GatewayResources): Express {
@@ -28,7 +31,11 @@ export function createGatewayApp(r: GatewayResources): Express {
   app.use(jobsRouter(r, auth));
   app.use(openaiCompatRouter(r, auth));
   app.use(budgetsRouter(r, auth));
+  app.use(documentsRouter(r, auth));
   app.use(usageReportsRouter(r, auth));
+  // Browser pages (HTTP Basic or Bearer, admin): before the admin router's Bearer-only check.
+  app.use(opsDashboardRouter(r, auth));
+  app.use(queueDashboardRouter(r, auth));
   app.use(adminRouter(r, auth));
   app.use(notFound);
   app.use(errorHandler(r.logger));

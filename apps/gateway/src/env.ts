@@ -15,6 +15,12 @@ export const GatewayEnv = z.object({
   BODY_LIMIT: z.string().default("1mb"),
   SHUTDOWN_GRACE_MS: envInt(10_000, 0),
   TRUST_PROXY: envBoolean(false),
+  /** Query embeddings for search; must match the rag-worker's settings. */
+  EMBEDDINGS_PROVIDER: envString(z.enum(["local", "openai"]).default("local")),
+  EMBEDDINGS_MODEL: envString(z.string().optional()),
+  EMBEDDINGS_DIMENSIONS: envString(z.coerce.number().int().positive().optional()),
+  OPENAI_BASE_URL: envString(z.string().url().default("https://api.openai.com/v1")),
+  OPENAI_API_KEY: z.string().default(""),
 });
 export type GatewayEnv = z.infer<typeof GatewayEnv>;
 

@@ -5,6 +5,7 @@ import type { Logger, MetricsRegistry } from "@switchyard/telemetry";
 import type { Kysely } from "kysely";
 import type { CircuitBreakers } from "@switchyard/routing";
 import type { AlertFirer, BudgetLedger, RateLimiter } from "@switchyard/admission";
+import type { Embedder } from "@switchyard/rag";
 import type { GatewayMetrics } from "./gateway-metrics";
 import type { DeploymentCache } from "./services/deployment-cache";
 
@@ -19,6 +20,8 @@ export interface GatewayResources {
   deployments: DeploymentCache;
   breakers: CircuitBreakers;
   rateLimiter: RateLimiter;
+  /** Embeds search queries; the same settings as the rag-worker's, so vectors compare. */
+  embedder: Embedder;
   budgets: BudgetLedger;
   /** Budget threshold alerts, and the last used ratio admission saw per deployment (the `budget_used_ratio` gauge reads it). */
   alerts: { firer: AlertFirer; usedRatios: Map<string, number> };

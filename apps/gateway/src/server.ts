@@ -6,6 +6,8 @@ import { createLogger, createMetricsRegistry, MetricNames, type Logger } from "@
 import { CircuitBreakers } from "@switchyard/routing";
 import { AlertFirer, BudgetLedger, RateLimiter } from "@switchyard/admission";
 import { loadSpent } from "./services/load-spent";
+import { selectEmbedder } from "@switchyard/rag";
+import { createOpenAIProvider } from "@switchyard/providers";
 import type { Kysely } from "kysely";
 import { createGatewayApp } from "./app";
 import type { GatewayEnv } from "./env";
@@ -44,6 +46,7 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
     deployments: new DeploymentCache(db),
     breakers,
     rateLimiter: new RateLimiter({ redis, prefix: env.SWITCHYARD_PREFIX }),
+    embedder: selectEmbedder({ provider: env.EMBEDDINGS_PROVIDER, model: env.EMBEDDINGS_MODEL, dimensions: env.EMBEDDINGS_DIMENSIONS }, () => createOpenAIProvider({ baseUrl: env.OPENAI_BASE_URL, apiKey: env.OPENAI_API_KEY })),
     budgets: new BudgetLedger({ redis, prefix: env.SWITCHYARD_PREFIX, loadSpent: (scope, start, end) => loadSpent(db, scope, start, end) }),
     alerts: { firer: new AlertFirer({ redis, prefix: env.SWITCHYARD_PREFIX, queues, onEnqueue: () => resources.metrics.countEnqueue("ai-alerts") }), usedRatios },
     logger,

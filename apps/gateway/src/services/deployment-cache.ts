@@ -15,6 +15,7 @@ export interface DeploymentSettings {
   rateLimits: ResolvedRateLimits;
   budget: Budget | null;
   allowedOrigins: string[];
+  allowedSourceDomains: string[];
   /** The tenant's settings that admission needs. */
   tenant: { timezone: string; billingMode: "postpaid" | "prepaid"; budget: Budget | null };
 }
@@ -31,7 +32,7 @@ export class DeploymentCache {
     const row = await this.db
       .selectFrom("deployments")
       .innerJoin("tenants", "tenants.id", "deployments.tenant_id")
-      .select(["deployments.id", "deployments.tenant_id", "deployments.type", "deployments.features", "deployments.model_preference", "deployments.allowed_models", "deployments.rate_limits", "deployments.budget", "deployments.allowed_origins", "tenants.timezone", "tenants.billing_mode", "tenants.budget as tenant_budget"])
+      .select(["deployments.id", "deployments.tenant_id", "deployments.type", "deployments.features", "deployments.model_preference", "deployments.allowed_models", "deployments.rate_limits", "deployments.budget", "deployments.allowed_origins", "deployments.allowed_source_domains", "tenants.timezone", "tenants.billing_mode", "tenants.budget as tenant_budget"])
       .where("deployments.id", "=", id)
       .executeTakeFirst();
     if (!row) throw new ApiError("invalid_api_key", "API key's deployment no longer exists");
@@ -45,6 +46,7 @@ export class DeploymentCache {
       rateLimits: resolveRateLimits(row.type, row.rate_limits as RateLimits),
       budget: (row.budget as Budget | null) ?? null,
       allowedOrigins: row.allowed_origins,
+      allowedSourceDomains: row.allowed_source_domains,
       tenant: { timezone: row.timezone, billingMode: row.billing_mode, budget: (row.tenant_budget as Budget | null) ?? null },
     };
     if (this.cache.size > 10_000) this.cache.clear();
