@@ -1,15 +1,18 @@
-import { createLogger } from "@switchyard/telemetry";
+import { createLogger, initTracing, tracingEnv } from "@switchyard/telemetry";
 import { loadEnv } from "./env";
 import { startGateway } from "./server";
 
 async function main(): Promise<void> {
+  // First, so every span and log line has a provider. OTEL_* are OpenTelemetry's own variables,
+  // read by tracingEnv rather than env.ts.
+  const tracing = initTracing({ serviceName: "gateway", ...tracingEnv(process.env) });
   const env = loadEnv();
   const logger = createLogger({ name: "gateway", level: env.LOG_LEVEL });
   const gw = await startGateway(env, { logger });
   const shutdown = (signal: string) => {
     logger.info({ signal }, "shutting down");
     gw.close().then(
-      () => process.exit(0),
+      () => tracing.shutdown().then(() => process.exit(0)),
       (err: Error) => {
         logger.error({ err }, "shutdown failed");
         process.exit(1);

@@ -30,8 +30,8 @@ describe("switchyard (no database needed)", () => {
     expect(none.out()).toBe("");
     expect(none.err()).toContain("Usage: switchyard <command>");
     const unknown = io();
-    expect(await runCli(["tenants"], unknown)).toBe(2);
-    expect(unknown.err()).toBe('switchyard: unknown command "tenants"; run switchyard --help\n');
+    expect(await runCli(["frobnicate"], unknown)).toBe(2);
+    expect(unknown.err()).toBe('switchyard: unknown command "frobnicate"; run switchyard --help\n');
   });
 
   it("subcommand help and subcommand errors", async () => {

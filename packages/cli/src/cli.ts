@@ -8,6 +8,8 @@ export interface CliIo {
   env: Readonly<Record<string, string | undefined>>;
   stdout: OutputStream;
   stderr: OutputStream;
+  /** HTTP for the admin API commands; default `globalThis.fetch`. */
+  fetch?: typeof fetch;
 }
 
 /** `switchyard --help`: every command, subcommands spelt out. */
@@ -20,7 +22,9 @@ export function helpText(commands: Readonly<Record<string, Command>> = registere
     ...lines.map(([name, summary]) => `  ${name!.padEnd(22)} ${summary}`),
     "",
     "Options (every command): --help; most commands take --json for output scripts can read.",
-    "Environment: DATABASE_URL  the Postgres database (postgres://user:pass@host:5432/db)",
+    "Environment: DATABASE_URL          the Postgres database (postgres://user:pass@host:5432/db): migrate, reports",
+    "             SWITCHYARD_URL        the gateway, for the admin API commands (default http://127.0.0.1:8080; or --url)",
+    "             SWITCHYARD_ADMIN_KEY  a key with the admin scope, for the admin API commands (or --key)",
     "Exit codes: 0 done, 1 failed, 2 wrong usage or settings.",
   ].join("\n");
 }
@@ -59,7 +63,7 @@ export async function runCli(args: string[], io: CliIo, commands: Readonly<Recor
     return 0;
   }
   let db: Kysely<Database> | undefined;
-  const ctx: CliContext = { env: io.env, stdout: io.stdout, stderr: io.stderr, db: () => (db ??= openDb(io.env)) };
+  const ctx: CliContext = { env: io.env, stdout: io.stdout, stderr: io.stderr, db: () => (db ??= openDb(io.env)), fetch: io.fetch ?? globalThis.fetch };
   try {
     await command.run(rest, ctx);
     return 0;

@@ -17,6 +17,8 @@ export interface CliContext {
   stderr: OutputStream;
   /** The database named by `DATABASE_URL`, opened on first use and closed when the command ends. */
   db(): Kysely<Database>;
+  /** HTTP for commands that talk to the gateway's admin API (`globalThis.fetch`; tests pass their own). */
+  fetch: typeof fetch;
 }
 
 /**

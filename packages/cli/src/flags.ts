@@ -28,3 +28,38 @@ export function optionalFlag(value: string | undefined, flag: string): string | 
   if (value !== undefined && value.trim() === "") throw new UsageError(`${flag} must not be empty`);
   return value;
 }
+
+/**
+ * Like {@link parseFlags}, but with positional arguments: exactly the `names` given (in order),
+ * each a {@link UsageError} when missing, and none beyond them. A value that starts with `-`
+ * (a negative amount) goes after `--`.
+ */
+export function parseCommandLine<T extends FlagOptions, const N extends readonly string[]>(args: string[], options: T, names: N) {
+  const parsed = (() => {
+    try {
+      return parseArgs({ args, options, strict: true, allowPositionals: true });
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  })();
+  const missing = names.slice(parsed.positionals.length);
+  if (missing.length) throw new UsageError(`missing ${missing.map((n) => `<${n}>`).join(" ")}`);
+  const extra = parsed.positionals.slice(names.length);
+  if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+  for (const [i, n] of names.entries()) if (parsed.positionals[i]!.trim() === "") throw new UsageError(`<${n}> must not be empty`);
+  return { values: parsed.values, positionals: parsed.positionals as unknown as { [K in keyof N]: string } };
+}
+
+/** An optional `--flag N`: a whole number from `min` up. */
+export function intFlag(value: string | undefined, flag: string, min = 0): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^-?[0-9]+$/.test(value.trim()) || Number(value) < min || !Number.isSafeInteger(Number(value))) throw new UsageError(`${flag} must be a whole number ≥ ${min}, got ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+/** A flag that takes one of `choices`. */
+export function choiceFlag<C extends string>(value: string | undefined, flag: string, choices: readonly C[]): C | undefined {
+  if (value === undefined) return undefined;
+  if (!(choices as readonly string[]).includes(value)) throw new UsageError(`${flag} must be one of ${choices.join(", ")}, got ${JSON.stringify(value)}`);
+  return value as C;
+}

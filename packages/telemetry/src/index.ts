@@ -3,3 +3,4 @@ export * from "./metrics";
 export * from "./logger";
 export * from "./tracing";
 export * from "./metrics-server";
+export * from "./tracing-sdk";

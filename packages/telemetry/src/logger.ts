@@ -1,4 +1,5 @@
 import pino, { type Logger } from "pino";
+import { activeTraceIds } from "./tracing";
 
 export type { Logger };
 
@@ -15,10 +16,20 @@ const REDACT = [
   "*.key",
 ];
 
-/** JSON logs with the service name; `Authorization` and key material redacted. */
+/**
+ * JSON logs with the service name; `Authorization` and key material redacted. A line written
+ * inside a span carries its `trace_id` and `span_id`, so logs and traces join up (callers add
+ * `jobId`/`tenantId` themselves).
+ */
 export function createLogger(opts: { name: string; level?: string; destination?: pino.DestinationStream }): Logger {
   return pino(
-    { name: opts.name, level: opts.level ?? "info", redact: { paths: REDACT, censor: "[redacted]" }, base: { service: opts.name } },
+    {
+      name: opts.name,
+      level: opts.level ?? "info",
+      redact: { paths: REDACT, censor: "[redacted]" },
+      base: { service: opts.name },
+      mixin: () => activeTraceIds() ?? {},
+    },
     opts.destination,
   );
 }

@@ -1,10 +1,15 @@
-import { context, propagation, SpanStatusCode, trace, type Attributes, type Span } from "@opentelemetry/api";
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from "@opentelemetry/api";
+
+export { SpanKind };
 
 const tracer = () => trace.getTracer("switchyard");
 
-/** Run `fn` in a span that records exceptions and always ends. */
-export async function startSpan<T>(name: string, attributes: Attributes, fn: (span: Span) => Promise<T>): Promise<T> {
-  return tracer().startActiveSpan(name, { attributes }, async (span) => {
+/**
+ * Run `fn` in a new span, active for everything `fn` awaits (so spans it starts are its
+ * children), that records an exception and ends in `finally`. `kind` defaults to INTERNAL.
+ */
+export async function startSpan<T>(name: string, attributes: Attributes, fn: (span: Span) => Promise<T>, kind: SpanKind = SpanKind.INTERNAL): Promise<T> {
+  return tracer().startActiveSpan(name, { attributes, kind }, async (span) => {
     try {
       return await fn(span);
     } catch (err) {
@@ -27,4 +32,11 @@ export function injectTraceContext(): Record<string, string> {
 /** Run `fn` inside the context carried by a job. */
 export function withExtractedContext<T>(carrier: Record<string, string>, fn: () => T): T {
   return context.with(propagation.extract(context.active(), carrier), fn);
+}
+
+/** The ids of the active span, for log lines; undefined outside a (valid) span. */
+export function activeTraceIds(): { trace_id: string; span_id: string } | undefined {
+  const sc = trace.getSpanContext(context.active());
+  if (!sc || !trace.isSpanContextValid(sc)) return undefined;
+  return { trace_id: sc.traceId, span_id: sc.spanId };
 }

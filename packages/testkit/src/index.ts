@@ -10,3 +10,5 @@ export * from "./api-client";
 export * from "./fake-anthropic";
 export * from "./fake-gemini";
 export * from "./private-postgres";
+export * from "./fake-webhook";
+export * from "./fake-otlp";

@@ -1,4 +1,5 @@
 import { ApiError, OpenAIChatRequest, unsupportedParameter, type JobView } from "@switchyard/contracts";
+import { AttrNames, SpanKind, startSpan } from "@switchyard/telemetry";
 import { Router, type Response } from "express";
 import type { Authenticator } from "../middleware/authenticate";
 import { requireScopes } from "../middleware/authenticate";
@@ -28,7 +29,12 @@ export function openaiCompatRouter(r: GatewayResources, auth: Authenticator): Ro
     const unsupported = unsupportedParameter(body);
     if (unsupported) throw new ApiError("unsupported_parameter", `${unsupported.param}: ${unsupported.message}`, unsupported.param);
     const p = principalOf(req);
-    const submitted = await submitJob(r, p, toJobRequest(body), req.get("idempotency-key"));
+    // The job's payload carries this span's context (injectTraceContext inside submitJob): the workers' spans join its trace.
+    const submitted = await startSpan("submit job", { [AttrNames.tenantId]: p.tenantId, [AttrNames.deploymentId]: p.deploymentId, "http.request.method": "POST", "http.route": "/v1/chat/completions" }, async (span) => {
+      const s = await submitJob(r, p, toJobRequest(body), req.get("idempotency-key"));
+      span.setAttributes({ [AttrNames.jobId]: s.job.id, "switchyard.idempotent_replay": s.replayed });
+      return s;
+    }, SpanKind.SERVER);
     const view = await getJob(r, p, submitted.job.id);
     res.setHeader("x-switchyard-job-id", view.id);
     if (submitted.replayed) res.setHeader("Idempotent-Replayed", "true");

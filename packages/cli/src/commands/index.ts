@@ -1,9 +1,21 @@
 import type { Command } from "../command";
+import { breakers } from "./breakers";
+import { credits } from "./credits";
+import { deployments } from "./deployments";
+import { keys } from "./keys";
 import { migrate } from "./migrate";
+import { queues } from "./queues";
 import { reports } from "./reports";
+import { tenants } from "./tenants";
 
 /** Every `switchyard` command by name: add a file under `src/commands/` and one line here. */
 export const commands: Readonly<Record<string, Command>> = {
   migrate,
   reports,
+  tenants,
+  deployments,
+  keys,
+  credits,
+  breakers,
+  queues,
 };

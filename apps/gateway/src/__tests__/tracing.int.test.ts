@@ -1,0 +1,99 @@
+import { apiClient, startFakeOtlp, startStack, waitFor, writeTestCatalog, type FakeOtlp, type ReceivedSpan, type Stack } from "@switchyard/testkit";
+
+type Json = Record<string, any>;
+const JOB_ID = "switchyard.job.id";
+let fake: FakeOtlp;
+let s: Stack;
+let a: ReturnType<typeof apiClient>;
+
+beforeAll(async () => {
+  fake = await startFakeOtlp();
+  // Every app exports to the fake collector; a short batch delay so spans arrive within a test.
+  s = await startStack({ env: { MODEL_CATALOG_PATH: writeTestCatalog(), OTEL_EXPORTER_OTLP_ENDPOINT: fake.url, OTEL_BSP_SCHEDULE_DELAY: "100" } });
+  a = apiClient(s.url, s.key);
+}, 60_000);
+afterAll(async () => {
+  await s?.stop();
+  await fake?.close();
+});
+
+async function finished(id: string): Promise<Json> {
+  return waitFor(async () => {
+    const r = await a.get<Json>(`/v1/jobs/${id}`);
+    return ["succeeded", "failed", "canceled", "incomplete"].includes(r.body.status) ? r.body : undefined;
+  }, 20_000, `job ${id} to finish`);
+}
+
+/** The job's spans, once the gateway's, the router-worker's and `providerCalls` provider calls have all arrived. */
+async function spansOf(jobId: string, providerCalls = 1): Promise<{ submit: ReceivedSpan; route: ReceivedSpan; calls: ReceivedSpan[]; all: Map<string, ReceivedSpan> }> {
+  const mine = () => fake.spans.filter((x) => x.attributes[JOB_ID] === jobId);
+  await fake.waitFor(() => {
+    const m = mine();
+    return m.some((x) => x.name === "submit job") && m.some((x) => x.name === "route job") && m.filter((x) => x.name === "provider call").length >= providerCalls;
+  });
+  const m = mine();
+  const one = (name: string) => {
+    const found = m.filter((x) => x.name === name);
+    expect(found).toHaveLength(1);
+    return found[0]!;
+  };
+  return { submit: one("submit job"), route: one("route job"), calls: m.filter((x) => x.name === "provider call"), all: new Map(fake.spans.map((x) => [x.spanId, x])) };
+}
+
+/** Span names from `span` up its parent chain, as far as the collector has the parents. */
+function ancestry(span: ReceivedSpan, all: Map<string, ReceivedSpan>): string[] {
+  const chain = [`${span.serviceName}/${span.name}`];
+  for (let p = span.parentSpanId ? all.get(span.parentSpanId) : undefined; p; p = p.parentSpanId ? all.get(p.parentSpanId) : undefined) chain.push(`${p.serviceName}/${p.name}`);
+  return chain;
+}
+
+test("POST /v1/jobs: the gateway's span, the worker's route job span and its provider call share one trace, parent to child", async () => {
+  const r = await a.post<Json>("/v1/jobs", { model: "sim-fast", messages: [{ role: "user", content: "trace me" }], max_tokens: 16 });
+  expect(r.status).toBe(202);
+  const job = await finished(r.body.id);
+  expect(job.status).toBe("succeeded");
+
+  const { submit, route, calls, all } = await spansOf(r.body.id);
+  expect(submit).toMatchObject({ serviceName: "gateway", kind: 2, parentSpanId: null, attributes: { "http.route": "/v1/jobs", "switchyard.tenant.id": expect.any(String), "switchyard.idempotent_replay": false } });
+  expect(route).toMatchObject({ serviceName: "router-worker", traceId: submit.traceId, parentSpanId: submit.spanId, attributes: { "switchyard.routing.chosen_model": "sim-fast" } });
+  expect(calls).toHaveLength(1);
+  expect(calls[0]).toMatchObject({
+    serviceName: "router-worker",
+    traceId: submit.traceId,
+    parentSpanId: route.spanId,
+    kind: 3,
+    statusCode: 0,
+    attributes: { "switchyard.model": "sim-fast", "switchyard.provider": "simulated", "switchyard.provider.mode": "stream", "switchyard.provider.outcome": "ok", "switchyard.provider.tries": 1 },
+  });
+  expect(ancestry(calls[0]!, all)).toEqual(["router-worker/provider call", "router-worker/route job", "gateway/submit job"]);
+});
+
+test("POST /v1/chat/completions: the job joins the request's trace; two requests are two traces", async () => {
+  const res = await fetch(`${s.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${s.key}`, "content-type": "application/json" },
+    body: JSON.stringify({ model: "sim-fast", messages: [{ role: "user", content: "trace me too" }], max_tokens: 8 }),
+  });
+  expect(res.status).toBe(200);
+  const jobId = res.headers.get("x-switchyard-job-id")!;
+  const { submit, route, calls, all } = await spansOf(jobId);
+  expect(submit.attributes["http.route"]).toBe("/v1/chat/completions");
+  expect(route).toMatchObject({ traceId: submit.traceId, parentSpanId: submit.spanId });
+  expect(ancestry(calls[0]!, all)).toEqual(["router-worker/provider call", "router-worker/route job", "gateway/submit job"]);
+  const other = fake.spans.filter((x) => x.name === "submit job" && x.attributes[JOB_ID] !== jobId);
+  expect(other.length).toBeGreaterThan(0);
+  for (const o of other) expect(o.traceId).not.toBe(submit.traceId);
+});
+
+test("a fallback shows as two provider call spans under one route job: the failed model's, then the one that answered", async () => {
+  const r = await a.post<Json>("/v1/jobs", { model: "sim-flaky", messages: [{ role: "user", content: "fall back" }], max_tokens: 8 });
+  const job = await finished(r.body.id);
+  expect(job.status).toBe("succeeded");
+  expect(job.served_model).not.toBe("sim-flaky");
+  const { submit, route, calls } = await spansOf(r.body.id, 2);
+  expect(calls).toHaveLength(2);
+  for (const c of calls) expect(c).toMatchObject({ traceId: submit.traceId, parentSpanId: route.spanId });
+  const [failed, answered] = [calls.find((c) => c.attributes["switchyard.model"] === "sim-flaky")!, calls.find((c) => c.attributes["switchyard.model"] === job.served_model)!];
+  expect(failed).toMatchObject({ statusCode: 2, attributes: { "switchyard.provider.outcome": "error", "error.type": expect.any(String) } });
+  expect(answered).toMatchObject({ statusCode: 0, attributes: { "switchyard.provider.outcome": "ok" } });
+});

@@ -1,0 +1,96 @@
+import { CliError, type CliContext } from "./command";
+
+/** The gateway when neither `--url` nor `SWITCHYARD_URL` names one. */
+export const DEFAULT_GATEWAY_URL = "http://127.0.0.1:8080";
+
+/** Flags every admin API command takes (spread into its `parseCommandLine` options). */
+export const API_FLAGS = {
+  url: { type: "string" },
+  key: { type: "string" },
+  json: { type: "boolean" },
+} as const;
+
+/** Help lines for {@link API_FLAGS}. */
+export const API_FLAGS_HELP = [
+  "  --url URL   the gateway (default $SWITCHYARD_URL, else http://127.0.0.1:8080)",
+  "  --key KEY   a key with the admin scope (default $SWITCHYARD_ADMIN_KEY)",
+  "  --json      print the API's JSON answer instead of text",
+];
+
+/** A call to the admin API: the parsed JSON answer of a 2xx. */
+export interface AdminResponse<T> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/** The gateway's admin API (`/admin/v1/…`), as the commands use it. */
+export interface AdminApi {
+  /** The gateway's base URL, without a trailing slash. */
+  baseUrl: string;
+  /**
+   * `method /admin/v1<path>` with a JSON body; resolves with a 2xx answer. Anything else is a
+   * {@link CliError} (exit 1) carrying the API's own message, status and code.
+   */
+  call<T>(method: "GET" | "POST" | "DELETE", path: string, opts?: { body?: unknown; headers?: Record<string, string> }): Promise<AdminResponse<T>>;
+}
+
+interface ApiErrorBody {
+  error?: { type?: string; code?: string; message?: string; param?: string };
+}
+
+/** Encode one path segment (an id or a name from the command line). */
+export const seg = (s: string) => encodeURIComponent(s);
+
+/**
+ * The admin API client for a command: the gateway from `--url`/`SWITCHYARD_URL` (default
+ * http://127.0.0.1:8080), the key from `--key`/`SWITCHYARD_ADMIN_KEY`. A missing key or a
+ * malformed URL is a settings error (exit 2), found before any request.
+ */
+export function adminApi(ctx: CliContext, flags: { url?: string; key?: string }): AdminApi {
+  const rawUrl = flags.url ?? (ctx.env.SWITCHYARD_URL?.trim() || DEFAULT_GATEWAY_URL);
+  let base: URL;
+  try {
+    base = new URL(rawUrl);
+  } catch {
+    throw new CliError(`${flags.url !== undefined ? "--url" : "SWITCHYARD_URL"} is not a URL: expected http(s)://host:port, got ${JSON.stringify(rawUrl)}`, 2);
+  }
+  if (base.protocol !== "http:" && base.protocol !== "https:") throw new CliError(`${flags.url !== undefined ? "--url" : "SWITCHYARD_URL"} must be an http(s) URL, not ${base.protocol}//…`, 2);
+  const key = flags.key ?? ctx.env.SWITCHYARD_ADMIN_KEY?.trim();
+  if (!key) throw new CliError("SWITCHYARD_ADMIN_KEY is not set: export SWITCHYARD_ADMIN_KEY=<a key with the admin scope>, or pass --key", 2);
+  const baseUrl = base.toString().replace(/\/+$/, "");
+  return {
+    baseUrl,
+    async call<T>(method: "GET" | "POST" | "DELETE", path: string, opts: { body?: unknown; headers?: Record<string, string> } = {}): Promise<AdminResponse<T>> {
+      const url = `${baseUrl}/admin/v1${path}`;
+      const headers: Record<string, string> = { authorization: `Bearer ${key}`, accept: "application/json", ...opts.headers };
+      // POSTs send a JSON object even when there is nothing to say: the API's schemas want one.
+      const body = opts.body !== undefined ? JSON.stringify(opts.body) : method === "POST" ? "{}" : undefined;
+      if (body !== undefined) headers["content-type"] = "application/json";
+      let res: Response;
+      try {
+        res = await ctx.fetch(url, { method, headers, body, signal: AbortSignal.timeout(30_000) });
+      } catch (err) {
+        const e = err as Error & { cause?: { code?: string; message?: string } };
+        const why = e.name === "TimeoutError" ? "no answer within 30 s" : (e.cause?.code ?? e.cause?.message ?? e.message);
+        throw new CliError(`cannot reach the gateway at ${baseUrl} (${why}); is it running? set SWITCHYARD_URL or --url`);
+      }
+      const text = await res.text();
+      let parsed: unknown = null;
+      try {
+        parsed = text ? JSON.parse(text) : null;
+      } catch {
+        parsed = null;
+      }
+      if (!res.ok) {
+        const err = (parsed as ApiErrorBody | null)?.error;
+        const what = err?.message ?? (text.trim().slice(0, 200) || res.statusText);
+        const code = err?.code ? ` ${err.code}` : "";
+        const hint = res.status === 401 ? "; check SWITCHYARD_ADMIN_KEY" : res.status === 404 && !err ? `; does this gateway have ${method} /admin/v1${path}?` : "";
+        throw new CliError(`${what} (${res.status}${code}${hint})`);
+      }
+      if (parsed === null && text) throw new CliError(`the gateway at ${baseUrl} answered ${method} ${path} with something that is not JSON`);
+      return { status: res.status, headers: res.headers, body: parsed as T };
+    },
+  };
+}
