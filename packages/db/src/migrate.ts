@@ -2,12 +2,14 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from "k
 import * as m0001 from "./migrations/0001-initial";
 import * as m0002 from "./migrations/0002-tenancy";
 import * as m0003 from "./migrations/0003-ledger";
+import * as m0004 from "./migrations/0004-rag";
 
 /** Every migration, in order. Static so no file-system scan is needed at run time. */
 const migrations: Record<string, Migration> = {
   "0001-initial": m0001,
   "0002-tenancy": m0002,
   "0003-ledger": m0003,
+  "0004-rag": m0004,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -160,6 +160,49 @@ export interface AlertEventsTable {
   fired_at: Timestamp;
 }
 
+/** A document of a tenant's collection; its chunks are rebuilt whenever `content_hash` changes. */
+export interface DocumentsTable {
+  tenant_id: string;
+  collection: string;
+  id: string;
+  title: string;
+  source_url: string | null;
+  /** Lower-cased host of `source_url`, for the deployment's source-domain allow-list. */
+  source_domain: string | null;
+  metadata: JsonOpt<Record<string, unknown>>;
+  text: string;
+  status: ColumnType<"pending" | "indexing" | "indexed" | "failed", "pending" | "indexing" | "indexed" | "failed" | undefined, "pending" | "indexing" | "indexed" | "failed">;
+  error: string | null;
+  /** sha256 of what the chunks are built from (title, text, source_url). */
+  content_hash: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  indexed_at: NullableTimestamp;
+}
+
+/**
+ * One retrievable piece of a document. `embedding` is pgvector `vector` (read as its text form
+ * "[…]") when the server has the extension, else `real[]` (read as a number array); writes go
+ * through SQL casts, so they are typed as that text form.
+ */
+export interface ChunksTable {
+  id: string;
+  tenant_id: string;
+  collection: string;
+  document_id: string;
+  ordinal: number;
+  title: string | null;
+  source_url: string | null;
+  source_domain: string | null;
+  text: string;
+  tokens: number;
+  embedding_model: string;
+  embedding: ColumnType<string | number[] | null, string | null, string | null>;
+  /** Generated from title and text; never written. */
+  tsv: ColumnType<string, never, never>;
+  created_at: Timestamp;
+}
+
 export interface Database {
   tenants: TenantsTable;
   deployments: DeploymentsTable;
@@ -173,4 +216,6 @@ export interface Database {
   credit_balances: CreditBalancesTable;
   daily_reports: DailyReportsTable;
   alert_events: AlertEventsTable;
+  documents: DocumentsTable;
+  chunks: ChunksTable;
 }

@@ -11,6 +11,7 @@ import { adminBreakersRouter } from "./admin-breakers";
 import { adminCreditsRouter } from "./admin-credits";
 import { adminDeploymentsRouter } from "./admin-deployments";
 import { adminKeysRouter } from "./admin-keys";
+import { adminQueuesRouter } from "./admin-queues";
 
 /**
  * `/admin/v1`: operator routes (admin scope). The scope check comes first, so a tenant key is 403
@@ -46,5 +47,6 @@ export function adminRouter(r: GatewayResources, auth: Authenticator): Router {
   router.use(adminAuditRouter(r));
   router.use(adminBreakersRouter(r));
   router.use(adminCreditsRouter(r));
+  router.use(adminQueuesRouter(r));
   return router;
 }

@@ -1,0 +1,181 @@
+import type { Database } from "@switchyard/db";
+import { sql, type Kysely, type RawBuilder } from "kysely";
+import { normalize, type Embedder } from "./embedder";
+import { embeddingStorage, embeddingValue, type EmbeddingStorage } from "./embedding-storage";
+import { reciprocalRankFusion, RRF_K } from "./rank-fusion";
+import { redactPII, withoutFindings, type PiiKind } from "./redact";
+
+/** How {@link retrieve} ranks: full-text alone, vectors alone, or both fused by reciprocal rank. */
+export type RetrievalMode = "hybrid" | "fulltext" | "vector";
+
+/** Options of {@link retrieve}. */
+export interface RetrieveOptions {
+  tenantId: string;
+  collection: string;
+  /** The user's query; PII is redacted before it is used anywhere. */
+  query: string;
+  /** Results wanted. Default 5. */
+  topK?: number;
+  /** Embeds the query; only chunks embedded by the same `embedder.model` are searched. */
+  embedder: Embedder;
+  /**
+   * Source-domain allow-list: chunks whose document came from another domain are not used. An
+   * entry allows the domain and its subdomains ("example.com" allows "docs.example.com"). null,
+   * undefined or [] = no restriction (deployments store "not set" as []).
+   */
+  allowedDomains?: readonly string[] | null;
+  /** With an allow-list, whether documents without a source URL (uploaded text) are used. Default true. */
+  includeUnsourced?: boolean;
+  /** Default "hybrid". */
+  mode?: RetrievalMode;
+  /** Candidates taken from each method before fusion (at least `topK`). Default 50. */
+  candidates?: number;
+  signal?: AbortSignal;
+}
+
+/** One ranked chunk. */
+export interface RetrievedChunk {
+  chunk_id: string;
+  document_id: string;
+  title: string | null;
+  source_url: string | null;
+  text: string;
+  /** hybrid: the RRF score; fulltext: ts_rank_cd; vector: cosine similarity. Higher is better. */
+  score: number;
+  /** 1-based rank in the full-text candidates, when the chunk is among them. */
+  fulltext_rank?: number;
+  /** 1-based rank in the vector candidates, when the chunk is among them. */
+  vector_rank?: number;
+}
+
+/** What {@link retrieve} returns. */
+export interface RetrieveResult {
+  /** The query with PII replaced by placeholders (the search itself ran without those spans). */
+  query: string;
+  /** Kinds of PII removed from the query, in order. */
+  redactions: PiiKind[];
+  mode: RetrievalMode;
+  model: string;
+  storage: EmbeddingStorage;
+  /** Set in hybrid mode when the query could not be embedded and full-text results stand alone. */
+  degraded?: { reason: "embedding_failed"; message: string };
+  results: RetrievedChunk[];
+}
+
+interface CandidateRow {
+  id: string;
+  document_id: string;
+  title: string | null;
+  source_url: string | null;
+  text: string;
+  score: number;
+}
+
+/** Allow-list entries as stored domains look: lower-case host, no scheme, no "*." or trailing dot. */
+export function normalizeDomains(domains: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const raw of domains) {
+    let d = raw.trim().toLowerCase();
+    if (d.includes("://")) d = URL.canParse(d) ? new URL(d).hostname : "";
+    d = d.replace(/^\*?\.+/, "").replace(/\.+$/, "");
+    if (d !== "") out.add(d);
+  }
+  return [...out];
+}
+
+/**
+ * Ranked chunks of one tenant's collection for a query. PII is taken out of the query
+ * (`redactPII`) before anything else: the search runs on the query without those spans, and the
+ * result reports the redacted query (with placeholders) for logs and display.
+ *
+ * Full-text: `websearch_to_tsquery('english', q)` against the chunks' tsvector, ranked by
+ * `ts_rank_cd` (websearch syntax ANDs the words, so a long question rarely matches in full).
+ * Vector: cosine distance with pgvector's `<=>` where the column is `vector`, else the dot
+ * product over `real[]` computed in SQL (vectors are stored normalised; cost grows with the
+ * chunks of the collection). Each SQL statement itself filters by tenant, collection, embedding
+ * model and the domain allow-list; nothing is filtered afterwards. Hybrid fuses the two
+ * candidate lists with reciprocal rank fusion (k = 60); both run concurrently.
+ */
+export async function retrieve(db: Kysely<Database>, opts: RetrieveOptions): Promise<RetrieveResult> {
+  const mode = opts.mode ?? "hybrid";
+  const topK = Math.max(1, Math.floor(opts.topK ?? 5));
+  const limit = Math.max(topK, Math.floor(opts.candidates ?? 50));
+  const { text: query, found } = redactPII(opts.query);
+  // The placeholders are for people and logs; the search gets the query with the PII cut out.
+  const searchText = withoutFindings(opts.query, found);
+  const storage = await embeddingStorage(db);
+  const base = { query, redactions: found.map((f) => f.kind), mode, model: opts.embedder.model, storage };
+  const filter = scopeFilter(opts);
+
+  const fulltext = mode === "vector" ? Promise.resolve([]) : fulltextCandidates(db, searchText, filter, limit);
+  const vector = mode === "fulltext" ? Promise.resolve([]) : vectorCandidates(db, storage, opts, searchText, filter, limit);
+  const [ft, vecSettled] = await Promise.all([fulltext, vector.then((rows) => ({ rows }), (error: unknown) => ({ error }))]);
+  if ("error" in vecSettled) {
+    if (mode === "vector") throw vecSettled.error;
+    const message = vecSettled.error instanceof Error ? vecSettled.error.message : String(vecSettled.error);
+    return { ...base, degraded: { reason: "embedding_failed", message }, results: ft.slice(0, topK).map((r, i) => view(r, r.score, i + 1, undefined)) };
+  }
+  const vec = vecSettled.rows;
+  if (mode === "fulltext") return { ...base, results: ft.slice(0, topK).map((r, i) => view(r, r.score, i + 1, undefined)) };
+  if (mode === "vector") return { ...base, results: vec.slice(0, topK).map((r, i) => view(r, r.score, undefined, i + 1)) };
+
+  const rows = new Map<string, CandidateRow>([...vec, ...ft].map((r) => [r.id, r]));
+  const fused = reciprocalRankFusion([ft.map((r) => r.id), vec.map((r) => r.id)], RRF_K);
+  return { ...base, results: fused.slice(0, topK).map((f) => view(rows.get(f.id)!, f.score, f.ranks[0], f.ranks[1])) };
+}
+
+function view(r: CandidateRow, score: number, fulltextRank: number | undefined, vectorRank: number | undefined): RetrievedChunk {
+  const out: RetrievedChunk = { chunk_id: r.id, document_id: r.document_id, title: r.title, source_url: r.source_url, text: r.text, score: Number(score) };
+  if (fulltextRank !== undefined) out.fulltext_rank = fulltextRank;
+  if (vectorRank !== undefined) out.vector_rank = vectorRank;
+  return out;
+}
+
+/** The WHERE clause every retrieval statement carries: tenant, collection, model and allow-list. */
+function scopeFilter(opts: RetrieveOptions): RawBuilder<unknown> {
+  const scope = sql`c.tenant_id = ${opts.tenantId} AND c.collection = ${opts.collection} AND c.embedding_model = ${opts.embedder.model}`;
+  const domains = normalizeDomains(opts.allowedDomains ?? []);
+  if (domains.length === 0) return scope;
+  const listed = sql`(c.source_domain = ANY(${domains}::text[]) OR EXISTS (SELECT 1 FROM unnest(${domains}::text[]) AS d(domain) WHERE right(c.source_domain, length(d.domain) + 1) = '.' || d.domain))`;
+  return (opts.includeUnsourced ?? true) ? sql`${scope} AND (c.source_domain IS NULL OR ${listed})` : sql`${scope} AND ${listed}`;
+}
+
+async function fulltextCandidates(db: Kysely<Database>, query: string, filter: RawBuilder<unknown>, limit: number): Promise<CandidateRow[]> {
+  const r = await sql<CandidateRow>`
+    SELECT c.id, c.document_id, c.title, c.source_url, c.text, ts_rank_cd(c.tsv, q.q)::float8 AS score
+    FROM chunks c, websearch_to_tsquery('english', ${query}) AS q(q)
+    WHERE ${filter} AND c.tsv @@ q.q
+    ORDER BY score DESC, c.id
+    LIMIT ${limit}
+  `.execute(db);
+  return r.rows;
+}
+
+async function vectorCandidates(db: Kysely<Database>, storage: EmbeddingStorage, opts: RetrieveOptions, query: string, filter: RawBuilder<unknown>, limit: number): Promise<CandidateRow[]> {
+  const [raw] = await opts.embedder.embed([query], { signal: opts.signal });
+  if (!raw || raw.length !== opts.embedder.dimensions) throw new Error(`${opts.embedder.model}: query embedding has ${raw?.length ?? 0} dimensions, expected ${opts.embedder.dimensions}`);
+  const v = normalize(raw);
+  // The zero vector (a query without a single word) is at no angle to anything.
+  if (v.every((x) => x === 0)) return [];
+  const q = embeddingValue(storage, v);
+  const dims = opts.embedder.dimensions;
+  const r =
+    storage === "vector"
+      ? await sql<CandidateRow>`
+          SELECT c.id, c.document_id, c.title, c.source_url, c.text, (1 - (c.embedding <=> ${q}))::float8 AS score
+          FROM chunks c
+          WHERE ${filter} AND c.embedding IS NOT NULL AND vector_dims(c.embedding) = ${dims}
+          ORDER BY c.embedding <=> ${q}, c.id
+          LIMIT ${limit}
+        `.execute(db)
+      : await sql<CandidateRow>`
+          SELECT c.id, c.document_id, c.title, c.source_url, c.text, s.score
+          FROM chunks c
+          CROSS JOIN LATERAL (SELECT sum(a * b)::float8 AS score FROM unnest(c.embedding, ${q}) AS u(a, b)) s
+          WHERE ${filter} AND c.embedding IS NOT NULL AND cardinality(c.embedding) = ${dims}
+          ORDER BY s.score DESC NULLS LAST, c.id
+          LIMIT ${limit}
+        `.execute(db);
+  // Zero-vector chunks have no direction: pgvector gives NaN, the dot product 0. Neither is a match.
+  return r.rows.filter((row) => Number.isFinite(Number(row.score)) && Number(row.score) > 0);
+}
