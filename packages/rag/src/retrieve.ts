@@ -28,6 +28,13 @@ export interface RetrieveOptions {
   includeUnsourced?: boolean;
   /** Default "hybrid". */
   mode?: RetrievalMode;
+  /**
+   * Without pgvector, whether to rank by vectors anyway with the dot product over `real[]` in
+   * SQL, which reads every chunk in scope (~35 µs each on 2 cores: ~0.4 s at 10 000 chunks, ~4 s
+   * at 100 000; see bench/retrieval.ts). false: hybrid answers from full-text alone and says so
+   * in `degraded`; vector mode returns nothing, also saying so. Default true.
+   */
+  sqlVectorFallback?: boolean;
   /** Candidates taken from each method before fusion (at least `topK`). Default 50. */
   candidates?: number;
   signal?: AbortSignal;
@@ -57,8 +64,8 @@ export interface RetrieveResult {
   mode: RetrievalMode;
   model: string;
   storage: EmbeddingStorage;
-  /** Set in hybrid mode when the query could not be embedded and full-text results stand alone. */
-  degraded?: { reason: "embedding_failed"; message: string };
+  /** Set when vectors could not take part: the query could not be embedded (hybrid answers from full-text), or no pgvector with `sqlVectorFallback: false`. */
+  degraded?: { reason: "embedding_failed" | "no_pgvector"; message: string };
   results: RetrievedChunk[];
 }
 
@@ -108,6 +115,11 @@ export async function retrieve(db: Kysely<Database>, opts: RetrieveOptions): Pro
   const filter = scopeFilter(opts);
 
   const fulltext = mode === "vector" ? Promise.resolve([]) : fulltextCandidates(db, searchText, filter, limit);
+  if (mode !== "fulltext" && storage === "real[]" && opts.sqlVectorFallback === false) {
+    const ft = await fulltext;
+    const degraded = { reason: "no_pgvector" as const, message: "the database has no pgvector and the SQL vector scan is disabled" };
+    return { ...base, degraded, results: ft.slice(0, topK).map((r, i) => view(r, r.score, i + 1, undefined)) };
+  }
   const vector = mode === "fulltext" ? Promise.resolve([]) : vectorCandidates(db, storage, opts, searchText, filter, limit);
   const [ft, vecSettled] = await Promise.all([fulltext, vector.then((rows) => ({ rows }), (error: unknown) => ({ error }))]);
   if ("error" in vecSettled) {

@@ -16,6 +16,9 @@ let s: Stack;
 beforeAll(async () => {
   pgServer = await startPrivatePostgres();
   s = await startStack({ pgAdminUrl: pgServer.url, env: { MODEL_CATALOG_PATH: writeTestCatalog(CATALOG), WORKER_LOCK_MS: "2000", ROUTER_CONCURRENCY: "16", LOG_LEVEL: "error" } });
+  // A budget on the demo deployment, so every job reserves at admission and must be settled.
+  await s.database.db.updateTable("deployments").set({ budget: JSON.stringify({ period: "month", limit_usd: 1000 }) }).where("tenant_id", "=", "ten_demo").execute();
+  await new Promise((r) => setTimeout(r, 1100));
 }, 60_000);
 afterAll(async () => {
   await s?.stop();
@@ -78,4 +81,10 @@ test(`${JOBS} jobs while the aggregator is SIGKILLed twice and Postgres restarts
   const statuses = await Promise.all(ids.map((id) => redis.hget(keys.job(id), "status")));
   expect(statuses.filter((x) => x !== "succeeded")).toEqual([]);
   redis.disconnect();
+  // Every reservation was settled or released: nothing is left held, and spend equals the ledger.
+  const budgets = (await a.get<Json>("/v1/budgets")).body.data as Json[];
+  const dep = budgets.find((b) => b.scope === "deployment")!;
+  expect(dep.reserved_usd).toBe(0);
+  expect(dep.reserved_tokens).toBe(0);
+  expect(dep.spent_usd).toBeCloseTo(Number(r.row_cost), 6);
 }, 240_000);

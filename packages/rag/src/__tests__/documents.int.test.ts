@@ -14,7 +14,7 @@ function flakyEmbedder(inner: Embedder): Embedder & { fail: boolean } {
   return e;
 }
 
-describe.each(BACKENDS)("documents and indexing on %s", (_name, open) => {
+describe.each(BACKENDS)("documents and indexing on %s", (name, open) => {
   let backend: Backend;
   const embedder = createLocalEmbedder();
   beforeAll(async () => {
@@ -173,5 +173,21 @@ describe.each(BACKENDS)("documents and indexing on %s", (_name, open) => {
     expect(res.results.length).toBeGreaterThan(0);
     expect(res.results.every((r) => r.fulltext_rank !== undefined && r.vector_rank === undefined)).toBe(true);
     await expect(retrieve(backend.db, { tenantId: T, collection: "models", query: "hydration", embedder: flaky, mode: "vector" })).rejects.toThrow("provider down");
+  });
+
+  it("sqlVectorFallback: false keeps the real[] scan out (full-text only, marked); pgvector is used regardless", async () => {
+    const opts = { tenantId: T, collection: "models", query: "hydration", embedder, sqlVectorFallback: false } as const;
+    const hybrid = await retrieve(backend.db, opts);
+    const vector = await retrieve(backend.db, { ...opts, mode: "vector" });
+    if (name === "postgres") {
+      expect(hybrid.degraded).toMatchObject({ reason: "no_pgvector" });
+      expect(hybrid.results.length).toBeGreaterThan(0);
+      expect(hybrid.results.every((r) => r.vector_rank === undefined)).toBe(true);
+      expect(vector).toMatchObject({ degraded: { reason: "no_pgvector" }, results: [] });
+    } else {
+      expect(hybrid.degraded).toBeUndefined();
+      expect(hybrid.results.some((r) => r.vector_rank !== undefined)).toBe(true);
+      expect(vector.results.length).toBeGreaterThan(0);
+    }
   });
 });
