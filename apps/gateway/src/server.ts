@@ -1,3 +1,4 @@
+import { logScrubber } from "@switchyard/rag";
 import http from "node:http";
 import { createDb, type Database } from "@switchyard/db";
 import { DEFAULT_CATALOG_PATH, loadCatalog } from "@switchyard/providers";
@@ -24,7 +25,7 @@ export interface RunningGateway {
 
 /** Build every resource from the env, start the HTTP server. Used by main.ts and by tests. */
 export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?: Kysely<Database> } = {}): Promise<RunningGateway> {
-  const logger = opts.logger ?? createLogger({ name: "gateway", level: env.LOG_LEVEL });
+  const logger = opts.logger ?? createLogger({ name: "gateway", level: env.LOG_LEVEL, scrub: logScrubber });
   const db = opts.db ?? createDb({ connectionString: env.DATABASE_URL, onError: (err) => logger.warn({ err: err.message }, "postgres client error") });
   const redis = createRedis(env.REDIS_URL);
   redis.on("error", (err: Error) => logger.warn({ err: err.message }, "redis error"));

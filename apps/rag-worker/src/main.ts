@@ -1,3 +1,4 @@
+import { logScrubber } from "@switchyard/rag";
 import { createLogger, initTracing, tracingEnv } from "@switchyard/telemetry";
 import { loadEnv } from "./env";
 import { startRagWorker } from "./rag-worker";
@@ -7,7 +8,7 @@ async function main(): Promise<void> {
   // read by tracingEnv rather than env.ts.
   const tracing = initTracing({ serviceName: "rag-worker", ...tracingEnv(process.env) });
   const env = loadEnv();
-  const logger = createLogger({ name: "rag-worker", level: env.LOG_LEVEL });
+  const logger = createLogger({ name: "rag-worker", level: env.LOG_LEVEL, scrub: logScrubber });
   const w = await startRagWorker(env, { logger });
   const shutdown = (signal: string) => {
     logger.info({ signal }, "finishing in-flight retrievals");

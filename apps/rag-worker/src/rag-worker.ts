@@ -1,3 +1,4 @@
+import { logScrubber } from "@switchyard/rag";
 import type { JobView, RagResult } from "@switchyard/contracts";
 import { createDb } from "@switchyard/db";
 import { createOpenAIProvider } from "@switchyard/providers";
@@ -17,7 +18,7 @@ export interface RunningRagWorker {
  * chunks, embeds and stores documents.
  */
 export async function startRagWorker(env: RagEnv, opts: { logger?: Logger } = {}): Promise<RunningRagWorker> {
-  const logger = opts.logger ?? createLogger({ name: "rag-worker", level: env.LOG_LEVEL });
+  const logger = opts.logger ?? createLogger({ name: "rag-worker", level: env.LOG_LEVEL, scrub: logScrubber });
   const db = createDb({ connectionString: env.DATABASE_URL, max: 5, onError: (err) => logger.warn({ err: err.message }, "postgres client error") });
   const redis = createRedis(env.REDIS_URL);
   redis.on("error", (err: Error) => logger.warn({ err: err.message }, "redis error"));

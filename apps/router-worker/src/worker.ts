@@ -1,3 +1,4 @@
+import { logScrubber } from "@switchyard/rag";
 import { DEFAULT_CATALOG_PATH, createProviderRegistry, loadCatalog, type ProviderRegistryOptions } from "@switchyard/providers";
 import { createQueueSet, createRedis, defineProcessor, JobStore, RedisKeys } from "@switchyard/queue";
 import { createLogger, createMetricsRegistry, startMetricsServer, withExtractedContext, startSpan, AttrNames, type Logger } from "@switchyard/telemetry";
@@ -16,7 +17,7 @@ export interface RunningRouterWorker {
 
 /** Build the router-worker from its env and start consuming `ai-route`. Used by main.ts and tests. */
 export async function startRouterWorker(env: RouterEnv, opts: { logger?: Logger; providers?: ProviderRegistryOptions } = {}): Promise<RunningRouterWorker> {
-  const logger = opts.logger ?? createLogger({ name: "router-worker", level: env.LOG_LEVEL });
+  const logger = opts.logger ?? createLogger({ name: "router-worker", level: env.LOG_LEVEL, scrub: logScrubber });
   const redis = createRedis(env.REDIS_URL);
   redis.on("error", (err: Error) => logger.warn({ err: err.message }, "redis error"));
   const keys = new RedisKeys(env.SWITCHYARD_PREFIX);

@@ -1,3 +1,4 @@
+import { logScrubber } from "@switchyard/rag";
 import type { UsageEvent } from "@switchyard/contracts";
 import { AlertFirer, BudgetLedger } from "@switchyard/admission";
 import { createDb, debitForUsage, ingestUsageEvents, saveFinishedJobs, UsagePartitions, type Database } from "@switchyard/db";
@@ -23,7 +24,7 @@ export interface RunningAggregator {
  * a crash re-delivers, never loses, and a re-delivery changes nothing.
  */
 export async function startAggregator(env: AggregatorEnv, opts: { logger?: Logger; db?: Kysely<Database> } = {}): Promise<RunningAggregator> {
-  const logger = opts.logger ?? createLogger({ name: "usage-aggregator", level: env.LOG_LEVEL });
+  const logger = opts.logger ?? createLogger({ name: "usage-aggregator", level: env.LOG_LEVEL, scrub: logScrubber });
   const db = opts.db ?? createDb({ connectionString: env.DATABASE_URL, onError: (err) => logger.warn({ err: err.message }, "postgres client error") });
   const redis = createRedis(env.REDIS_URL);
   redis.on("error", (err: Error) => logger.warn({ err: err.message }, "redis error"));

@@ -1,3 +1,4 @@
+import { logScrubber } from "@switchyard/rag";
 import { createLogger, initTracing, tracingEnv } from "@switchyard/telemetry";
 import { startAggregator } from "./aggregator";
 import { loadEnv } from "./env";
@@ -7,7 +8,7 @@ async function main(): Promise<void> {
   // read by tracingEnv rather than env.ts.
   const tracing = initTracing({ serviceName: "usage-aggregator", ...tracingEnv(process.env) });
   const env = loadEnv();
-  const logger = createLogger({ name: "usage-aggregator", level: env.LOG_LEVEL });
+  const logger = createLogger({ name: "usage-aggregator", level: env.LOG_LEVEL, scrub: logScrubber });
   const agg = await startAggregator(env, { logger });
   const shutdown = (signal: string) => {
     logger.info({ signal }, "finishing the current batch");

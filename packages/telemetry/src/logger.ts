@@ -3,6 +3,12 @@ import { activeTraceIds } from "./tracing";
 
 export type { Logger };
 
+/** Removes personal data from log lines (fields and message text); apps pass the PII redactor. */
+export interface LogScrubber {
+  object(o: Record<string, unknown>): Record<string, unknown>;
+  text(s: string): string;
+}
+
 /** Paths never logged: credentials in headers or bodies. */
 const REDACT = [
   "authorization",
@@ -21,7 +27,8 @@ const REDACT = [
  * inside a span carries its `trace_id` and `span_id`, so logs and traces join up (callers add
  * `jobId`/`tenantId` themselves).
  */
-export function createLogger(opts: { name: string; level?: string; destination?: pino.DestinationStream }): Logger {
+export function createLogger(opts: { name: string; level?: string; destination?: pino.DestinationStream; scrub?: LogScrubber }): Logger {
+  const scrub = opts.scrub;
   return pino(
     {
       name: opts.name,
@@ -29,6 +36,18 @@ export function createLogger(opts: { name: string; level?: string; destination?:
       redact: { paths: REDACT, censor: "[redacted]" },
       base: { service: opts.name },
       mixin: () => activeTraceIds() ?? {},
+      ...(scrub
+        ? {
+            formatters: { log: (o: Record<string, unknown>) => scrub.object(o) },
+            hooks: {
+              logMethod(this: Logger, args: Parameters<pino.LogFn>, method: pino.LogFn) {
+                // The message text (and any format arguments) go through the same scrubber as fields.
+                const scrubbed = args.map((a) => (typeof a === "string" ? scrub.text(a) : a)) as Parameters<pino.LogFn>;
+                return method.apply(this, scrubbed);
+              },
+            },
+          }
+        : {}),
     },
     opts.destination,
   );
