@@ -32,10 +32,9 @@ export async function saveFinishedJobs(db: Kysely<Database> | Transaction<Databa
     .execute();
 }
 
-/** Store a finished job (idempotent: a re-delivered finish overwrites with the same terminal state). */
+/** Store a finished job (idempotent: a re-delivered finish writes the same terminal state). */
 export async function saveFinishedJob(db: Kysely<Database>, j: JobRecordInput): Promise<void> {
-  const row = jobRow(j);
-  await db.insertInto("jobs").values(row).onConflict((oc) => oc.column("id").doUpdateSet(row)).execute();
+  await saveFinishedJobs(db, [j]);
 }
 
 function jobRow(j: JobRecordInput) {
