@@ -12,6 +12,10 @@ export const GatewayEnv = z.object({
   IDEMPOTENCY_TTL_SECONDS: envInt(24 * 3600, 1),
   JOB_RETENTION_SECONDS: envInt(24 * 3600, 1),
   SSE_HEARTBEAT_MS: envInt(15_000, 100),
+  /** Open SSE connections on this gateway process at which one `warn` line is logged (default 150). */
+  SSE_WARN_CONNECTIONS: envInt(150, 1),
+  /** Open SSE connections on this gateway process at which one `error` line (severity critical) is logged (default 200); at least SSE_WARN_CONNECTIONS. */
+  SSE_CRITICAL_CONNECTIONS: envInt(200, 1),
   BODY_LIMIT: z.string().default("1mb"),
   SHUTDOWN_GRACE_MS: envInt(10_000, 0),
   TRUST_PROXY: envBoolean(false),
@@ -21,6 +25,10 @@ export const GatewayEnv = z.object({
   EMBEDDINGS_DIMENSIONS: envString(z.coerce.number().int().positive().optional()),
   OPENAI_BASE_URL: envString(z.string().url().default("https://api.openai.com/v1")),
   OPENAI_API_KEY: z.string().default(""),
+}).superRefine((e, ctx) => {
+  if (e.SSE_CRITICAL_CONNECTIONS < e.SSE_WARN_CONNECTIONS) {
+    ctx.addIssue({ code: "custom", path: ["SSE_CRITICAL_CONNECTIONS"], message: `must be at least SSE_WARN_CONNECTIONS (critical ${e.SSE_CRITICAL_CONNECTIONS} < warn ${e.SSE_WARN_CONNECTIONS})` });
+  }
 });
 export type GatewayEnv = z.infer<typeof GatewayEnv>;
 

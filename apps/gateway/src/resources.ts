@@ -3,11 +3,11 @@ import type { Database } from "@switchyard/db";
 import type { JobStore, QueueSet, Redis, RedisKeys } from "@switchyard/queue";
 import type { Logger, MetricsRegistry } from "@switchyard/telemetry";
 import type { Kysely } from "kysely";
-import type { CircuitBreakers } from "@switchyard/routing";
-import type { AlertFirer, BudgetLedger, RateLimiter } from "@switchyard/admission";
+import type { CircuitBreakers, ProcessMetrics } from "@switchyard/routing";
+import type { AlertFirer, BudgetLedger, BudgetUsedRatios, RateLimiter } from "@switchyard/admission";
 import type { Embedder } from "@switchyard/rag";
-import type { GatewayMetrics } from "./gateway-metrics";
 import type { DeploymentCache } from "./services/deployment-cache";
+import type { SseConnections } from "./services/sse-connections";
 
 /** Everything the gateway's routes use, built once in main.ts (tests build their own). */
 export interface GatewayResources {
@@ -23,11 +23,13 @@ export interface GatewayResources {
   /** Embeds search queries; the same settings as the rag-worker's, so vectors compare. */
   embedder: Embedder;
   budgets: BudgetLedger;
-  /** Budget threshold alerts, and the last used ratio admission saw per deployment (the `budget_used_ratio` gauge reads it). */
-  alerts: { firer: AlertFirer; usedRatios: Map<string, number> };
+  /** Budget threshold alerts, and each deployment's used ratio as admission last read it (the `budget_used_ratio` gauge). */
+  alerts: { firer: AlertFirer; usedRatios: BudgetUsedRatios };
   logger: Logger;
   registry: MetricsRegistry;
-  metrics: GatewayMetrics;
+  metrics: ProcessMetrics;
+  /** Open SSE streams of this process: `ai_sse_connections`, and the warning/critical log lines. */
+  sse: SseConnections;
   config: {
     idempotencyTtlSeconds: number;
     sseHeartbeatMs: number;

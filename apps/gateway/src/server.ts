@@ -3,18 +3,18 @@ import http from "node:http";
 import { createDb, type Database } from "@switchyard/db";
 import { DEFAULT_CATALOG_PATH, loadCatalog } from "@switchyard/providers";
 import { createQueueSet, createRedis, JobStore, RedisKeys } from "@switchyard/queue";
-import { createLogger, createMetricsRegistry, MetricNames, type Logger } from "@switchyard/telemetry";
-import { CircuitBreakers } from "@switchyard/routing";
-import { AlertFirer, BudgetLedger, RateLimiter } from "@switchyard/admission";
+import { createLogger, createMetricsRegistry, type Logger } from "@switchyard/telemetry";
+import { CircuitBreakers, createProcessMetrics } from "@switchyard/routing";
+import { AlertFirer, BudgetLedger, BudgetUsedRatios, RateLimiter } from "@switchyard/admission";
 import { loadSpent } from "./services/load-spent";
 import { selectEmbedder } from "@switchyard/rag";
 import { createOpenAIProvider } from "@switchyard/providers";
 import type { Kysely } from "kysely";
 import { createGatewayApp } from "./app";
 import type { GatewayEnv } from "./env";
-import { createGatewayMetrics } from "./gateway-metrics";
 import type { GatewayResources } from "./resources";
 import { DeploymentCache } from "./services/deployment-cache";
+import { SseConnections } from "./services/sse-connections";
 
 export interface RunningGateway {
   port: number;
@@ -34,9 +34,9 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
   const registry = createMetricsRegistry({ serviceName: "gateway" });
   const catalog = loadCatalog(env.MODEL_CATALOG_PATH ?? DEFAULT_CATALOG_PATH);
   const breakers = new CircuitBreakers({ redis, prefix: env.SWITCHYARD_PREFIX });
-  // Alerts: budget thresholds fired at admission; budget_used_ratio{deployment} from what admission saw last.
-  const usedRatios = new Map<string, number>();
-  registry.meter.createObservableGauge(MetricNames.budgetUsedRatio, { description: "Share of the tightest budget in use at the deployment's last admission" }).addCallback((obs) => usedRatios.forEach((v, deployment) => obs.observe(v, { deployment })));
+  // Alerts: budget thresholds fired at admission; budget_used_ratio{deployment} from what admission read last.
+  const usedRatios = new BudgetUsedRatios();
+  const metrics = createProcessMetrics(registry, { queues, breakers, models: catalog.models.map((m) => m.id), budgetRatios: () => usedRatios.current() });
   const resources: GatewayResources = {
     db,
     redis,
@@ -49,10 +49,11 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
     rateLimiter: new RateLimiter({ redis, prefix: env.SWITCHYARD_PREFIX }),
     embedder: selectEmbedder({ provider: env.EMBEDDINGS_PROVIDER, model: env.EMBEDDINGS_MODEL, dimensions: env.EMBEDDINGS_DIMENSIONS }, () => createOpenAIProvider({ baseUrl: env.OPENAI_BASE_URL, apiKey: env.OPENAI_API_KEY })),
     budgets: new BudgetLedger({ redis, prefix: env.SWITCHYARD_PREFIX, loadSpent: (scope, start, end) => loadSpent(db, scope, start, end) }),
-    alerts: { firer: new AlertFirer({ redis, prefix: env.SWITCHYARD_PREFIX, queues, onEnqueue: () => resources.metrics.countEnqueue("ai-alerts") }), usedRatios },
+    alerts: { firer: new AlertFirer({ redis, prefix: env.SWITCHYARD_PREFIX, queues, onEnqueue: () => metrics.countEnqueue("ai-alerts") }), usedRatios },
     logger,
     registry,
-    metrics: createGatewayMetrics(registry, queues, breakers, catalog.models.map((m) => m.id)),
+    metrics,
+    sse: new SseConnections({ warn: env.SSE_WARN_CONNECTIONS, critical: env.SSE_CRITICAL_CONNECTIONS, logger, gauge: metrics.sse }),
     config: { idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS, sseHeartbeatMs: env.SSE_HEARTBEAT_MS, bodyLimit: env.BODY_LIMIT, trustProxy: env.TRUST_PROXY },
   };
   const server = http.createServer(createGatewayApp(resources));

@@ -1,11 +1,11 @@
 import { logScrubber } from "@switchyard/rag";
 import type { JobView, RagResult } from "@switchyard/contracts";
-import { createDb } from "@switchyard/db";
-import { createOpenAIProvider } from "@switchyard/providers";
-import { createQueueSet, createRedis, defineProcessor, JobStore, RedisKeys, registerQueueMetrics, withTimeout } from "@switchyard/queue";
+import { createDb, readiness, readinessResponse } from "@switchyard/db";
+import { createOpenAIProvider, DEFAULT_CATALOG_PATH, loadCatalog } from "@switchyard/providers";
+import { createQueueSet, createRedis, defineProcessor, JobStore, RedisKeys } from "@switchyard/queue";
+import { CircuitBreakers, createProcessMetrics } from "@switchyard/routing";
 import { indexDocument, retrieve, selectEmbedder } from "@switchyard/rag";
-import { createLogger, createMetricsRegistry, MetricNames, startMetricsServer, type Logger } from "@switchyard/telemetry";
-import { sql } from "kysely";
+import { AttrNames, createLogger, createMetricsRegistry, SpanKind, startMetricsServer, startSpan, withExtractedContext, withLogContext, type Logger } from "@switchyard/telemetry";
 import type { RagEnv } from "./env";
 
 export interface RunningRagWorker {
@@ -26,15 +26,13 @@ export async function startRagWorker(env: RagEnv, opts: { logger?: Logger } = {}
   const queues = createQueueSet({ connection: redis, keys });
   const jobStore = new JobStore({ redis, keys, retentionSeconds: env.JOB_RETENTION_SECONDS });
   const registry = createMetricsRegistry({ serviceName: "rag-worker" });
-  const queueMetrics = registerQueueMetrics(registry.meter, queues);
-  const ragRequests = registry.meter.createCounter(MetricNames.ragRequests, { description: "Retrievals by result: hit (sources found) or miss" });
-  for (const result of ["hit", "miss"]) ragRequests.add(0, { result });
+  const catalog = loadCatalog(env.MODEL_CATALOG_PATH ?? DEFAULT_CATALOG_PATH);
+  const metrics = createProcessMetrics(registry, { queues, breakers: new CircuitBreakers({ redis, prefix: env.SWITCHYARD_PREFIX }), models: catalog.models.map((m) => m.id) });
   const embedder = selectEmbedder({ provider: env.EMBEDDINGS_PROVIDER, model: env.EMBEDDINGS_MODEL, dimensions: env.EMBEDDINGS_DIMENSIONS }, () => createOpenAIProvider({ baseUrl: env.OPENAI_BASE_URL, apiKey: env.OPENAI_API_KEY }));
 
   const rag = defineProcessor(
     "ai-rag",
-    async (p): Promise<RagResult> => {
-      queueMetrics.countDequeue("ai-rag");
+    async (p): Promise<RagResult> => withLogContext({ jobId: p.job_id, tenantId: p.tenant_id }, () => withExtractedContext(p.trace, () => startSpan("retrieve", { [AttrNames.jobId]: p.job_id, [AttrNames.tenantId]: p.tenant_id, [AttrNames.queue]: "ai-rag", "switchyard.rag.collection": p.collection }, async (span) => {
       const live = await jobStore.get(p.job_id);
       if (live) {
         const view: JobView = { ...live.view, status: "retrieving", started_at: live.view.started_at ?? new Date().toISOString() };
@@ -43,7 +41,8 @@ export async function startRagWorker(env: RagEnv, opts: { logger?: Logger } = {}
       const dep = live ? await db.selectFrom("deployments").select("allowed_source_domains").where("id", "=", live.deploymentId).executeTakeFirst() : undefined;
       const r = await retrieve(db, { tenantId: p.tenant_id, collection: p.collection, query: p.query, topK: p.top_k, embedder, allowedDomains: dep?.allowed_source_domains ?? null });
       const hit = r.results.length > 0;
-      ragRequests.add(1, { result: hit ? "hit" : "miss" });
+      span.setAttributes({ "switchyard.rag.results": r.results.length, "switchyard.rag.hit": hit });
+      metrics.ragRequests.add(1, { result: hit ? "hit" : "miss" });
       if (!hit) await indexPending(p.tenant_id, p.collection);
       return {
         chunks: r.results.map((c) => ({ chunk_id: c.chunk_id, document_id: c.document_id, title: c.title, source_url: c.source_url, text: c.text, score: c.score })),
@@ -51,8 +50,8 @@ export async function startRagWorker(env: RagEnv, opts: { logger?: Logger } = {}
         redacted_query: r.query,
         embedding_model: r.model,
       };
-    },
-    { keys, connection: redis.duplicate(), concurrency: env.RAG_CONCURRENCY },
+    }, SpanKind.CONSUMER))),
+    { keys, connection: redis.duplicate(), concurrency: env.RAG_CONCURRENCY, onDequeue: metrics.countDequeue },
   );
 
   /** An empty retrieval triggers indexing of the collection's documents still waiting for it. */
@@ -63,13 +62,12 @@ export async function startRagWorker(env: RagEnv, opts: { logger?: Logger } = {}
 
   const index = defineProcessor(
     "ai-index",
-    async (p) => {
-      queueMetrics.countDequeue("ai-index");
+    async (p) => withLogContext({ tenantId: p.tenant_id, documentId: p.document_id }, async () => {
       const r = await indexDocument(db, { tenantId: p.tenant_id, collection: p.collection, documentId: p.document_id }, embedder);
-      logger.info({ tenantId: p.tenant_id, collection: p.collection, documentId: p.document_id, ...r }, "document indexed");
+      logger.info({ collection: p.collection, ...r }, "document indexed");
       return r;
-    },
-    { keys, connection: redis.duplicate(), concurrency: env.INDEX_CONCURRENCY },
+    }),
+    { keys, connection: redis.duplicate(), concurrency: env.INDEX_CONCURRENCY, onDequeue: metrics.countDequeue },
   );
   for (const w of [rag, index]) {
     w.on("failed", (job, err) => logger.warn({ queue: w.name, jobId: job?.id, err: err.message }, "rag-worker job failed"));
@@ -79,14 +77,8 @@ export async function startRagWorker(env: RagEnv, opts: { logger?: Logger } = {}
   const server = await startMetricsServer({
     port: env.METRICS_PORT,
     registry,
-    routes: {
-      "/health/ready": async () => {
-        const checks = await Promise.allSettled([withTimeout(redis.ping(), 1500), withTimeout(sql`select 1`.execute(db), 1500)]);
-        const [r, p] = checks.map((c) => (c.status === "fulfilled" ? { ok: true } : { ok: false, error: (c.reason as Error).message }));
-        const ready = !!r?.ok && !!p?.ok;
-        return { status: ready ? 200 : 503, body: { ready, checks: { redis: r, postgres: p } } };
-      },
-    },
+    metrics,
+    routes: { "/health/ready": async () => readinessResponse(await readiness({ redis, db })) },
   });
   logger.info({ metricsPort: server.port, embedder: embedder.model }, "rag-worker consuming ai-rag and ai-index");
   let closing: Promise<void> | null = null;

@@ -125,6 +125,8 @@ export async function finishJob(ctx: FinishContext, running: JobView, final: Fin
   await settle(ctx, ev, true);
   if (fin.kind === "finished") {
     d.metrics.finished.add(1, { status: view.status });
+    // One line per job (jobId, tenantId and trace_id come from the log context and the span).
+    d.logger.info({ status: view.status, model: payload.request.model, servedModel: view.served_model, attempt: ctx.attempt, inputTokens: t.input, outputTokens: t.output, costUsd: t.cost, ttftMs: spend.at(-1)?.ttftMs ?? null, fallbacks: view.routing.fallbacks.length, ...(view.error ? { errorCode: view.error.code } : {}) }, "job finished");
     await handOnUsage(d, payload.job_id, ev);
   } else {
     await handOnUsage(d, payload.job_id, { ...ev, job: null, status: fin.kind === "already_terminal" ? fin.status : ev.status });
@@ -145,7 +147,10 @@ export async function settle(ctx: FinishContext, ev: UsageEvent, final: boolean)
     const extra = { deployment_id: ctx.payload.deployment_id, job_id: ctx.payload.job_id, trigger: "settle" };
     await ctx.d.budgets
       .usage(b.scopes)
-      .then((usage) => checkBudgetAlerts(ctx.d.alerts, usage, ctx.payload.tenant_id, { extra }))
+      .then((usage) => {
+        ctx.d.budgetRatios.note(ctx.payload.deployment_id, usage);
+        return checkBudgetAlerts(ctx.d.alerts, usage, ctx.payload.tenant_id, { extra });
+      })
       .catch((err: Error) => ctx.d.logger.warn({ err: err.message, jobId: ctx.payload.job_id }, "budget alert not raised after settle"));
   }
 }

@@ -1,8 +1,8 @@
 import { isTerminalStatus, type JobView, type ModelCatalog, type RouteJobPayload } from "@switchyard/contracts";
 import { isProviderError, type ProviderRegistry } from "@switchyard/providers";
 import type { JobStore, QueueSet } from "@switchyard/queue";
-import type { AlertFirer, BudgetLedger } from "@switchyard/admission";
-import { decideRoute, isRoutingError, type CircuitBreakers, type RouteDecision } from "@switchyard/routing";
+import type { AlertFirer, BudgetLedger, BudgetUsedRatios } from "@switchyard/admission";
+import { decideRoute, isRoutingError, type CircuitBreakers, type ProcessMetrics, type RouteDecision } from "@switchyard/routing";
 import type { Logger } from "@switchyard/telemetry";
 import { trace } from "@opentelemetry/api";
 import { DelayedError, type Job } from "bullmq";
@@ -11,7 +11,6 @@ import { callModel, type CallResult } from "./call-model";
 import { finishJob, handOnUsage, settle, usageEventFor, type FinishContext, type Spend } from "./finish-job";
 import { JobOutput } from "./job-output";
 import { ragContextFor, withReferenceMaterial } from "./rag-context";
-import type { RouterMetrics } from "./router-metrics";
 
 export interface RouteDeps {
   jobStore: JobStore;
@@ -23,7 +22,9 @@ export interface RouteDeps {
   /** Alerts: budget thresholds crossed when spend is settled. */
   alerts: AlertFirer;
   cancels: CancelRegistry;
-  metrics: RouterMetrics;
+  metrics: ProcessMetrics;
+  /** Each deployment's budget use as settlement last read it (the `budget_used_ratio` gauge). */
+  budgetRatios: BudgetUsedRatios;
   logger: Logger;
   /** Upper bound on attempts of one job that reach a provider (paid re-executions). */
   maxStartedAttempts: number;

@@ -1,13 +1,13 @@
 import { logScrubber } from "@switchyard/rag";
 import { DEFAULT_CATALOG_PATH, createProviderRegistry, loadCatalog, type ProviderRegistryOptions } from "@switchyard/providers";
+import { readiness, readinessResponse } from "@switchyard/db";
 import { createQueueSet, createRedis, defineProcessor, JobStore, RedisKeys } from "@switchyard/queue";
-import { createLogger, createMetricsRegistry, startMetricsServer, withExtractedContext, startSpan, AttrNames, type Logger } from "@switchyard/telemetry";
-import { CircuitBreakers } from "@switchyard/routing";
-import { AlertFirer, BudgetLedger } from "@switchyard/admission";
+import { createLogger, createMetricsRegistry, startMetricsServer, withExtractedContext, withLogContext, startSpan, AttrNames, SpanKind, type Logger } from "@switchyard/telemetry";
+import { CircuitBreakers, createProcessMetrics } from "@switchyard/routing";
+import { AlertFirer, BudgetLedger, BudgetUsedRatios } from "@switchyard/admission";
 import { CancelRegistry } from "./cancel-listener";
 import type { RouterEnv } from "./env";
 import { processRouteJob } from "./route-job";
-import { createRouterMetrics } from "./router-metrics";
 
 export interface RunningRouterWorker {
   metricsPort: number;
@@ -25,7 +25,8 @@ export async function startRouterWorker(env: RouterEnv, opts: { logger?: Logger;
   const registry = createMetricsRegistry({ serviceName: "router-worker" });
   const catalog = loadCatalog(env.MODEL_CATALOG_PATH ?? DEFAULT_CATALOG_PATH);
   const breakers = new CircuitBreakers({ redis, prefix: env.SWITCHYARD_PREFIX, windowMs: env.BREAKER_WINDOW_MS, minVolume: env.BREAKER_MIN_VOLUME, errorRateThreshold: env.BREAKER_ERROR_RATE, openMs: env.BREAKER_OPEN_MS });
-  const metrics = createRouterMetrics(registry, queues, breakers, catalog.models.map((m) => m.id));
+  const budgetRatios = new BudgetUsedRatios();
+  const metrics = createProcessMetrics(registry, { queues, breakers, models: catalog.models.map((m) => m.id), budgetRatios: () => budgetRatios.current() });
   const providers = createProviderRegistry(opts.providers ?? providerOptions(env));
   const cancels = new CancelRegistry();
   const subscriber = redis.duplicate();
@@ -43,15 +44,17 @@ export async function startRouterWorker(env: RouterEnv, opts: { logger?: Logger;
     alerts: new AlertFirer({ redis, prefix: env.SWITCHYARD_PREFIX, queues, onEnqueue: () => metrics.countEnqueue("ai-alerts") }),
     cancels,
     metrics,
+    budgetRatios,
     logger,
     maxStartedAttempts: env.MAX_STARTED_ATTEMPTS,
   };
   const worker = defineProcessor(
     "ai-route",
     (payload, job, token) => {
-      metrics.countDequeue("ai-route");
-      return withExtractedContext(payload.trace, () =>
-        startSpan("route job", { [AttrNames.jobId]: payload.job_id, [AttrNames.tenantId]: payload.tenant_id }, () => processRouteJob(deps, payload, job, token)),
+      return withLogContext({ jobId: payload.job_id, tenantId: payload.tenant_id }, () =>
+        withExtractedContext(payload.trace, () =>
+          startSpan("route job", { [AttrNames.jobId]: payload.job_id, [AttrNames.tenantId]: payload.tenant_id, [AttrNames.queue]: "ai-route", "switchyard.queue.wait_ms": Math.max(0, Date.now() - job.timestamp) }, () => processRouteJob(deps, payload, job, token), SpanKind.CONSUMER),
+        ),
       );
     },
     {
@@ -61,11 +64,12 @@ export async function startRouterWorker(env: RouterEnv, opts: { logger?: Logger;
       lockDuration: env.WORKER_LOCK_MS,
       stalledInterval: env.WORKER_LOCK_MS,
       maxStalledCount: 2,
+      onDequeue: metrics.countDequeue,
     },
   );
-  worker.on("failed", (job, err) => logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, "route attempt failed"));
+  worker.on("failed", (job, err) => logger.warn({ jobId: job?.id, tenantId: (job?.data as { tenant_id?: string } | undefined)?.tenant_id, attempts: job?.attemptsMade, err: err.message }, "route attempt failed"));
   worker.on("error", (err) => logger.error({ err: err.message }, "worker error"));
-  const server = await startMetricsServer({ port: env.METRICS_PORT, registry });
+  const server = await startMetricsServer({ port: env.METRICS_PORT, registry, metrics, routes: { "/health/ready": async () => readinessResponse(await readiness({ redis })) } });
   logger.info({ metricsPort: server.port, concurrency: env.ROUTER_CONCURRENCY }, "router-worker consuming ai-route");
 
   let closing: Promise<void> | null = null;

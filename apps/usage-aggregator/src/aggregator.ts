@@ -1,8 +1,10 @@
 import { logScrubber } from "@switchyard/rag";
 import type { UsageEvent } from "@switchyard/contracts";
 import { AlertFirer, BudgetLedger } from "@switchyard/admission";
-import { createDb, debitForUsage, ingestUsageEvents, saveFinishedJobs, UsagePartitions, type Database } from "@switchyard/db";
-import { createQueueSet, createRedis, defineProcessor, JobStore, RedisKeys, registerQueueMetrics } from "@switchyard/queue";
+import { createDb, debitForUsage, ingestUsageEvents, readiness, readinessResponse, saveFinishedJobs, UsagePartitions, type Database } from "@switchyard/db";
+import { createQueueSet, createRedis, defineProcessor, JobStore, RedisKeys } from "@switchyard/queue";
+import { DEFAULT_CATALOG_PATH, loadCatalog } from "@switchyard/providers";
+import { CircuitBreakers, createProcessMetrics } from "@switchyard/routing";
 import { createLogger, createMetricsRegistry, MetricNames, startMetricsServer, type Logger } from "@switchyard/telemetry";
 import type { Kysely } from "kysely";
 import type { AggregatorEnv } from "./env";
@@ -31,15 +33,17 @@ export async function startAggregator(env: AggregatorEnv, opts: { logger?: Logge
   const keys = new RedisKeys(env.SWITCHYARD_PREFIX);
   const queues = createQueueSet({ connection: redis, keys });
   const registry = createMetricsRegistry({ serviceName: "usage-aggregator" });
-  const queueMetrics = registerQueueMetrics(registry.meter, queues);
+  const catalog = loadCatalog(env.MODEL_CATALOG_PATH ?? DEFAULT_CATALOG_PATH);
+  const metrics = createProcessMetrics(registry, { queues, breakers: new CircuitBreakers({ redis, prefix: env.SWITCHYARD_PREFIX }), models: catalog.models.map((m) => m.id) });
+  const onDequeue = metrics.countDequeue;
   const inserted = registry.meter.createCounter(MetricNames.usageRowsInserted, { description: "Usage rows written to the ledger" });
   const duplicates = registry.meter.createCounter(MetricNames.usageDuplicates, { description: "Usage events already in the ledger (re-deliveries)" });
   const batchSize = registry.meter.createHistogram("ai_usage_batch_size", { description: "Usage events per ledger transaction" });
   const partitions = new UsagePartitions(db);
   await partitions.ensureAhead().catch((err: Error) => logger.warn({ err: err.message }, "could not create usage partitions yet"));
   // Alerts: daily-cost alerts fired from committed batches; ai-alerts consumed (recorded, webhook).
-  const alerts = new AlertFirer({ redis, prefix: env.SWITCHYARD_PREFIX, queues, onEnqueue: () => queueMetrics.countEnqueue("ai-alerts") });
-  const alertsWorker = startAlertsWorker({ db, keys, connection: redis.duplicate(), registry, logger, webhookUrl: env.ALERT_WEBHOOK_URL, webhookSecret: env.ALERT_WEBHOOK_SECRET });
+  const alerts = new AlertFirer({ redis, prefix: env.SWITCHYARD_PREFIX, queues, onEnqueue: () => metrics.countEnqueue("ai-alerts") });
+  const alertsWorker = startAlertsWorker({ db, keys, connection: redis.duplicate(), registry, logger, webhookUrl: env.ALERT_WEBHOOK_URL, webhookSecret: env.ALERT_WEBHOOK_SECRET, onDequeue });
 
   const batcher = new MicroBatcher<UsageEvent>({
     maxSize: env.USAGE_BATCH_SIZE,
@@ -67,11 +71,10 @@ export async function startAggregator(env: AggregatorEnv, opts: { logger?: Logge
   const worker = defineProcessor(
     "ai-usage",
     async (event) => {
-      queueMetrics.countDequeue("ai-usage");
       await batcher.add(event);
     },
     // Concurrency is what lets a batch fill: each waiting job holds one slot until its batch commits.
-    { keys, connection: redis.duplicate(), concurrency: env.USAGE_BATCH_SIZE, lockDuration: env.WORKER_LOCK_MS, stalledInterval: env.WORKER_LOCK_MS },
+    { keys, connection: redis.duplicate(), concurrency: env.USAGE_BATCH_SIZE, lockDuration: env.WORKER_LOCK_MS, stalledInterval: env.WORKER_LOCK_MS, onDequeue },
   );
   worker.on("failed", (job, err) => logger.warn({ jobId: job?.id, err: err.message }, "usage event not yet written; will retry"));
   worker.on("error", (err) => logger.error({ err: err.message }, "worker error"));
@@ -90,13 +93,14 @@ export async function startAggregator(env: AggregatorEnv, opts: { logger?: Logge
     retentionMonths: env.USAGE_RETENTION_MONTHS,
     everyMs: env.HOUSEKEEPING_EVERY_MS,
     onStuck: async (view) => void (await budgets.release(view.id)),
+    onDequeue,
     extra: async () => {
       const expired = await budgets.expireOrphans(1000);
       if (expired) logger.warn({ expired }, "released orphaned budget reservations");
     },
   });
-  const reports = await startReportsWorker({ db, queues, keys, connection: redis.duplicate(), logger });
-  const server = await startMetricsServer({ port: env.METRICS_PORT, registry });
+  const reports = await startReportsWorker({ db, queues, keys, connection: redis.duplicate(), logger, onDequeue });
+  const server = await startMetricsServer({ port: env.METRICS_PORT, registry, metrics, routes: { "/health/ready": async () => readinessResponse(await readiness({ redis, db })) } });
   logger.info({ metricsPort: server.port, batchSize: env.USAGE_BATCH_SIZE }, "usage-aggregator consuming ai-usage");
 
   let closing: Promise<void> | null = null;

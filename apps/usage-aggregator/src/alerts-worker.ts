@@ -23,6 +23,8 @@ export interface AlertsWorkerOptions {
   timeoutMs?: number;
   /** Alerts handled at once. Default 4. */
   concurrency?: number;
+  /** Counts each job taken (`ai_queue_dequeue_total`). */
+  onDequeue?: (queue: "ai-alerts") => void;
 }
 
 /** How an alert stood in `alert_events` when a job for it ran. */
@@ -111,7 +113,7 @@ export function startAlertsWorker(o: AlertsWorkerOptions): Worker {
       o.logger.info({ jobId: job.id, alertId: payload.alert_id, kind: b.kind, subject: b.subject, threshold: b.threshold, status, attempt: job.attemptsMade + 1 }, "alert delivered");
       return { state, delivered: true, status };
     },
-    { keys: o.keys, connection: o.connection, concurrency: o.concurrency ?? 4 },
+    { keys: o.keys, connection: o.connection, concurrency: o.concurrency ?? 4, onDequeue: o.onDequeue },
   );
   worker.on("failed", (job, err) => o.logger.warn({ jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, "alert not delivered; will retry"));
   worker.on("error", (err) => o.logger.error({ err: err.message }, "alerts worker error"));

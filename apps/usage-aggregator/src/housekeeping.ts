@@ -25,6 +25,8 @@ export interface HousekeepingOptions {
   extra?: () => Promise<void>;
   /** Called for each job the sweeper failed (e.g. to free its budget reservation). */
   onStuck?: (view: JobView) => Promise<void>;
+  /** Counts each job taken (`ai_queue_dequeue_total`). */
+  onDequeue?: (queue: "ai-housekeeping") => void;
 }
 
 /**
@@ -68,6 +70,6 @@ export async function startHousekeeping(o: HousekeepingOptions): Promise<Worker>
       await o.extra?.();
       return { stuck: ids.length, dropped: dropped.length };
     },
-    { keys: o.keys, connection: o.redis.duplicate(), concurrency: 1 },
+    { keys: o.keys, connection: o.redis.duplicate(), concurrency: 1, onDequeue: o.onDequeue },
   );
 }

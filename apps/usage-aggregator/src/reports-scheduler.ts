@@ -21,6 +21,8 @@ export interface ReportsWorkerOptions {
   pattern?: string;
   /** Time zone of the pattern. Default `UTC` (report days are UTC days). */
   tz?: string;
+  /** Counts each job taken (`ai_queue_dequeue_total`). */
+  onDequeue?: (queue: "ai-reports") => void;
 }
 
 export interface RunningReportsWorker {
@@ -69,7 +71,7 @@ export async function startReportsWorker(opts: ReportsWorkerOptions): Promise<Ru
       logger.info({ jobId: job.id, ...result }, "daily reports generated");
       return result;
     },
-    { keys, connection, concurrency: 1 },
+    { keys, connection, concurrency: 1, onDequeue: opts.onDequeue },
   );
   worker.on("failed", (job, err) => logger.warn({ jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, "daily reports not generated; will retry"));
   worker.on("error", (err) => logger.error({ err: err.message }, "reports worker error"));

@@ -4,3 +4,4 @@ export * from "./rate-limiter";
 export * from "./budget-ledger";
 export * from "./budget-period";
 export * from "./alerts";
+export * from "./budget-used-ratios";

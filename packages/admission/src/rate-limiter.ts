@@ -1,21 +1,11 @@
-import { END_USER_TIERS, type EndUserTier, type ResolvedRateLimits } from "@switchyard/contracts";
+import { END_USER_TIERS, type EndUserTier, RateLimitReason, type ResolvedRateLimits } from "@switchyard/contracts";
 import type { Redis } from "ioredis";
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { rateLimitHeaders, type RateLimitWindowState } from "./rate-limit-headers";
 import { RATE_LIMIT_CHECK } from "./rate-limiter-scripts";
 
-/** Which limit refused a request. */
-export const RateLimitReason = z.enum([
-  "requests_per_minute",
-  "requests_per_hour",
-  "requests_per_day",
-  "requests_per_window",
-  "tokens_per_request",
-  "tokens_per_day",
-  "end_user_daily",
-]);
-export type RateLimitReason = z.infer<typeof RateLimitReason>;
+export { RateLimitReason };
 
 /** The outcome of one admission check. `headers` go on the HTTP response either way. */
 export type RateLimitDecision =

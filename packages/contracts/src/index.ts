@@ -10,3 +10,5 @@ export * from "./ids";
 export * from "./openai-compat";
 export * from "./deployments";
 export * from "./documents";
+export * from "./metric-labels";
+export * from "./timeout";

@@ -14,3 +14,4 @@ export * from "./partitions";
 export * from "./credits";
 export * from "./reports";
 export * from "./usage-queries";
+export * from "./readiness";

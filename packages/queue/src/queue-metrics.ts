@@ -1,24 +1,16 @@
-import { QUEUE_NAMES, type QueueName } from "@switchyard/contracts";
+import { QUEUE_NAMES, withTimeout, type QueueName } from "@switchyard/contracts";
+
+export { withTimeout };
 import { MetricNames } from "@switchyard/telemetry";
 import type { Meter } from "@opentelemetry/api";
 import type { QueueSet } from "./queues";
 
 const STATES = ["waiting", "active", "delayed", "prioritized", "failed", "completed", "waiting-children"] as const;
 
-/** Bound a promise so a scrape never hangs on a dead Redis. */
-export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    p.then(
-      (v) => { clearTimeout(t); resolve(v); },
-      (e: unknown) => { clearTimeout(t); reject(e as Error); },
-    );
-  });
-}
-
 /**
- * Queue metrics every process exposes: depth per queue and state read from BullMQ's own counts at
- * scrape time, and this process's enqueues and dequeues (zero-initialised so every series exists).
+ * Queue metrics every process exposes: depth per queue and state, and the workers consuming each
+ * queue, read from BullMQ's own counts at scrape time; and this process's enqueues and dequeues
+ * (zero-initialised so every series exists).
  */
 export function registerQueueMetrics(meter: Meter, queues: QueueSet) {
   const enqueued = meter.createCounter(MetricNames.queueEnqueue, { description: "Jobs added to a queue by this process" });
@@ -36,6 +28,18 @@ export function registerQueueMetrics(meter: Meter, queues: QueueSet) {
           for (const s of STATES) obs.observe(counts[s] ?? 0, { queue: q, state: s });
         } catch {
           // Redis down: no figure rather than a stale one; readiness says why.
+        }
+      }),
+    );
+  });
+  const workers = meter.createObservableGauge(MetricNames.queueWorkers, { description: "Workers connected to each queue (BullMQ's count, all processes)" });
+  workers.addCallback(async (obs) => {
+    await Promise.all(
+      QUEUE_NAMES.map(async (q) => {
+        try {
+          obs.observe(await withTimeout(queues.get(q).getWorkersCount(), 1000), { queue: q });
+        } catch {
+          // As above.
         }
       }),
     );

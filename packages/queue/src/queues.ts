@@ -69,12 +69,13 @@ export function createQueueSet(opts: { connection: Redis; keys: RedisKeys; onEnq
 export function defineProcessor<Q extends QueueName>(
   name: Q,
   fn: (payload: QueuePayload<Q>, job: Job, token: string | undefined) => Promise<unknown>,
-  opts: Omit<WorkerOptions, "prefix"> & { keys: RedisKeys },
+  opts: Omit<WorkerOptions, "prefix"> & { keys: RedisKeys; /** Called for every job taken (`ai_queue_dequeue_total`). */ onDequeue?: (queue: Q) => void },
 ): Worker {
-  const { keys, ...workerOpts } = opts;
+  const { keys, onDequeue, ...workerOpts } = opts;
   return new Worker(
     name,
     async (job: Job, token?: string) => {
+      onDequeue?.(name);
       const parsed = queueCatalog[name].schema.safeParse(job.data);
       if (!parsed.success) {
         const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");

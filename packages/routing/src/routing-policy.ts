@@ -1,12 +1,11 @@
-import { ProviderName, type ChatMessage, type ModelCatalog, type ModelEntry, type ModelTier } from "@switchyard/contracts";
+import { ProviderName, type ChatMessage, type FallbackKind, type ModelCatalog, type ModelEntry, type ModelTier } from "@switchyard/contracts";
 import type { BreakerState } from "./circuit-breaker";
 import { classifyRequest, type Classification, type RequestComplexity } from "./classify";
 import { RoutingError } from "./routing-error";
 
 /** Label for `ai_model_selected_total{reason}`: the rule that decided the choice. */
 export type RouteReason = "explicit" | "smart_routing" | "default" | "vision" | "complex" | "budget_downgrade" | "provider_outage" | "preference";
-/** Label for `ai_fallback_total{kind}`: a move to a lower tier, a higher one, or a same-tier retry after an error. */
-export type FallbackKind = "downgrade" | "upshift" | "error";
+export type { FallbackKind };
 /** Why a catalog model is not in the chain. */
 export type SkipReason = "not_allowed" | "no_vision" | "below_floor" | "above_tier" | "context_window" | "provider_outage" | "breaker_open";
 

@@ -1,4 +1,5 @@
 import pino, { type Logger } from "pino";
+import { currentLogContext } from "./log-context";
 import { activeTraceIds } from "./tracing";
 
 export type { Logger };
@@ -24,8 +25,8 @@ const REDACT = [
 
 /**
  * JSON logs with the service name; `Authorization` and key material redacted. A line written
- * inside a span carries its `trace_id` and `span_id`, so logs and traces join up (callers add
- * `jobId`/`tenantId` themselves).
+ * inside a span carries its `trace_id` and `span_id`, so logs and traces join up, and a line
+ * written while a request or job is handled carries its `jobId`, `tenantId` (`withLogContext`).
  */
 export function createLogger(opts: { name: string; level?: string; destination?: pino.DestinationStream; scrub?: LogScrubber }): Logger {
   const scrub = opts.scrub;
@@ -35,7 +36,7 @@ export function createLogger(opts: { name: string; level?: string; destination?:
       level: opts.level ?? "info",
       redact: { paths: REDACT, censor: "[redacted]" },
       base: { service: opts.name },
-      mixin: () => activeTraceIds() ?? {},
+      mixin: () => ({ ...currentLogContext(), ...activeTraceIds() }),
       ...(scrub
         ? {
             formatters: { log: (o: Record<string, unknown>) => scrub.object(o) },

@@ -1,18 +1,27 @@
 import http from "node:http";
 import type { MetricsRegistry } from "./metrics";
+import { recordHttpRequest, type OpsMetrics } from "./ops-metrics";
 
 /**
  * A worker's small HTTP server: `/metrics` (Prometheus) and `/health`, plus any extra GET
- * routes (e.g. `/health/ready`). Resolves once listening; `port` 0 picks a free one.
+ * routes (e.g. `/health/ready`). Resolves once listening; `port` 0 picks a free one. With
+ * `metrics`, its own requests are counted in `http_requests_total` like the gateway's.
  */
 export async function startMetricsServer(opts: {
   port: number;
   host?: string;
   registry: MetricsRegistry;
   routes?: Record<string, () => Promise<{ status: number; body: unknown }>>;
+  metrics?: Pick<OpsMetrics, "httpRequests" | "httpDuration">;
 }): Promise<{ port: number; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
+    const known = path === "/metrics" || path === "/health" || Boolean(opts.routes?.[path]);
+    const start = process.hrtime.bigint();
+    if (opts.metrics) {
+      const m = opts.metrics;
+      res.once("close", () => recordHttpRequest(m, { method: req.method ?? "GET", route: known ? path : "unmatched", status: res.statusCode }, start));
+    }
     if (path === "/metrics") return opts.registry.handler(req, res);
     const route = path === "/health" ? async () => ({ status: 200, body: { status: "ok" } }) : opts.routes?.[path];
     if (!route) {

@@ -6,6 +6,8 @@ let pgProxy: TcpProxy;
 let database: TestDatabase;
 let gateway: SpawnedApp;
 let url: string;
+/** The workers' metrics servers, through the same proxies: their /health/ready must say the same. */
+const workers: Record<string, { app?: SpawnedApp; url: string }> = { "router-worker": { url: "" }, "usage-aggregator": { url: "" } };
 const prefix = testPrefix("health");
 
 beforeAll(async () => {
@@ -16,23 +18,28 @@ beforeAll(async () => {
   url = `http://127.0.0.1:${port}`;
   const dbUrl = new URL(database.url);
   dbUrl.port = String(pgProxy.port);
-  gateway = await spawnApp("gateway", { PORT: String(port), DATABASE_URL: dbUrl.toString(), REDIS_URL: `redis://127.0.0.1:${redisProxy.port}`, SWITCHYARD_PREFIX: prefix }, () => httpOk(`${url}/health`));
+  const env = { DATABASE_URL: dbUrl.toString(), REDIS_URL: `redis://127.0.0.1:${redisProxy.port}`, SWITCHYARD_PREFIX: prefix };
+  gateway = await spawnApp("gateway", { ...env, PORT: String(port) }, () => httpOk(`${url}/health`));
+  for (const [name, w] of Object.entries(workers)) {
+    const metricsPort = await freePort();
+    w.url = `http://127.0.0.1:${metricsPort}`;
+    w.app = await spawnApp(name as "router-worker" | "usage-aggregator", { ...env, METRICS_PORT: String(metricsPort) }, () => httpOk(`${w.url}/health`));
+  }
 }, 60_000);
 afterAll(async () => {
   gateway?.kill("SIGKILL");
+  for (const w of Object.values(workers)) w.app?.kill("SIGKILL");
   await redisProxy?.close();
   await pgProxy?.close();
   await database?.drop();
   await cleanupPrefix(prefix);
 });
 
-const ready = () => apiClient(url).get<Json>("/health/ready");
-
-async function until(expected: number, timeoutMs = 15_000): Promise<Json> {
+async function until(expected: number, base = url, timeoutMs = 15_000): Promise<Json> {
   const deadline = Date.now() + timeoutMs;
   let last: Json = {};
   while (Date.now() < deadline) {
-    const r = await ready();
+    const r = await apiClient(base).get<Json>("/health/ready");
     last = r.body;
     if (r.status === expected) return r.body;
     await new Promise((res) => setTimeout(res, 200));
@@ -52,8 +59,14 @@ test("readiness is 503 naming redis while Redis is away, and 200 again when it i
   expect(down.checks.redis.ok).toBe(false);
   expect(down.checks.postgres.ok).toBe(true);
   expect(down.error.message).toContain("redis");
+  // The workers' readiness follows Redis too (the router-worker has no database to check).
+  const router = await until(503, workers["router-worker"]!.url);
+  expect(router.checks).toEqual({ redis: { ok: false, error: expect.any(String) } });
+  const aggregator = await until(503, workers["usage-aggregator"]!.url);
+  expect(aggregator.checks).toMatchObject({ redis: { ok: false }, postgres: { ok: true }, migrations: { ok: true } });
   await redisProxy.restore();
   await until(200);
+  for (const w of Object.values(workers)) await until(200, w.url);
 });
 
 test("readiness is 503 naming postgres while Postgres is away, and 200 again when it is back", async () => {
@@ -62,8 +75,13 @@ test("readiness is 503 naming postgres while Postgres is away, and 200 again whe
   expect(down.checks.postgres.ok).toBe(false);
   expect(down.checks.redis.ok).toBe(true);
   expect(down.error.message).toContain("postgres");
+  const aggregator = await until(503, workers["usage-aggregator"]!.url);
+  expect(aggregator.checks).toMatchObject({ redis: { ok: true }, postgres: { ok: false } });
+  expect(aggregator.error.message).toContain("postgres");
+  expect((await until(200, workers["router-worker"]!.url)).checks.redis.ok).toBe(true);
   await pgProxy.restore();
   await until(200);
+  await until(200, workers["usage-aggregator"]!.url);
 });
 
 test("/metrics exposes the queue and HTTP metrics", async () => {

@@ -9,7 +9,7 @@ let a: ReturnType<typeof apiClient>;
 beforeAll(async () => {
   fake = await startFakeOtlp();
   // Every app exports to the fake collector; a short batch delay so spans arrive within a test.
-  s = await startStack({ env: { MODEL_CATALOG_PATH: writeTestCatalog(), OTEL_EXPORTER_OTLP_ENDPOINT: fake.url, OTEL_BSP_SCHEDULE_DELAY: "100" } });
+  s = await startStack({ apps: ["gateway", "rag-worker", "router-worker", "usage-aggregator"], env: { MODEL_CATALOG_PATH: writeTestCatalog(), OTEL_EXPORTER_OTLP_ENDPOINT: fake.url, OTEL_BSP_SCHEDULE_DELAY: "100", LOG_LEVEL: "info" } });
   a = apiClient(s.url, s.key);
 }, 60_000);
 afterAll(async () => {
@@ -96,4 +96,33 @@ test("a fallback shows as two provider call spans under one route job: the faile
   const [failed, answered] = [calls.find((c) => c.attributes["switchyard.model"] === "sim-flaky")!, calls.find((c) => c.attributes["switchyard.model"] === job.served_model)!];
   expect(failed).toMatchObject({ statusCode: 2, attributes: { "switchyard.provider.outcome": "error", "error.type": expect.any(String) } });
   expect(answered).toMatchObject({ statusCode: 0, attributes: { "switchyard.provider.outcome": "ok" } });
+});
+
+/** The JSON lines an app printed that mention `jobId` and carry `msg`. */
+function logLines(app: string, jobId: string, msg: string): Json[] {
+  return s.apps.get(app)!.output().split("\n").filter((l) => l.startsWith("{") && l.includes(jobId)).map((l) => JSON.parse(l) as Json).filter((l) => l.msg === msg);
+}
+
+test("a RAG job: gateway → queue → rag-worker → router-worker → provider in one trace, and its log lines carry that trace, the job and the tenant", async () => {
+  expect((await a.post<Json>("/v1/collections/kb/documents", { id: "t1", title: "Shipping", text: "Orders ship within two business days from our Leeds warehouse." })).status).toBe(202);
+  await waitFor(async () => ((await a.get<Json>("/v1/collections/kb/documents/t1")).body.status === "indexed" ? true : undefined), 30_000, "the document to be indexed");
+  const r = await a.post<Json>("/v1/jobs", { model: "sim-fast", messages: [{ role: "user", content: "When do orders ship?" }], max_tokens: 8, rag: { collection: "kb" } });
+  expect(r.status).toBe(202);
+  const job = await finished(r.body.id);
+  expect(job.status).toBe("succeeded");
+  const { submit, route, calls, all } = await spansOf(r.body.id);
+  const isRetrieve = (x: ReceivedSpan) => x.name === "retrieve" && x.attributes[JOB_ID] === r.body.id;
+  const retrieve = (await fake.waitFor((spans) => spans.some(isRetrieve))).find(isRetrieve)!;
+  expect(retrieve).toMatchObject({ serviceName: "rag-worker", traceId: submit.traceId, parentSpanId: submit.spanId, kind: 5, attributes: { "messaging.destination.name": "ai-rag", "switchyard.rag.hit": true } });
+  expect(route).toMatchObject({ traceId: submit.traceId, kind: 5, attributes: { "messaging.destination.name": "ai-route" } });
+  expect(ancestry(calls[0]!, all)).toEqual(["router-worker/provider call", "router-worker/route job", "gateway/submit job"]);
+  expect(ancestry(retrieve, all)).toEqual(["rag-worker/retrieve", "gateway/submit job"]);
+
+  // Logs: the gateway's "job accepted" and the worker's "job finished" join the trace by trace_id.
+  const tenantId = submit.attributes["switchyard.tenant.id"];
+  const accepted = await waitFor(async () => logLines("gateway", r.body.id, "job accepted")[0], 10_000, "the gateway's job accepted line");
+  expect(accepted).toMatchObject({ level: 30, service: "gateway", jobId: r.body.id, tenantId, trace_id: submit.traceId, requestId: expect.stringMatching(/^req_/) });
+  const done = await waitFor(async () => logLines("router-worker", r.body.id, "job finished")[0], 10_000, "the worker's job finished line");
+  expect(done).toMatchObject({ service: "router-worker", jobId: r.body.id, tenantId, trace_id: submit.traceId, status: "succeeded", servedModel: "sim-fast" });
+  for (const line of [accepted, done]) expect(JSON.stringify(line)).not.toContain(s.key);
 });

@@ -1,5 +1,6 @@
 import { ApiError, isApiError } from "@switchyard/contracts";
 import type { NextFunction, Request, Response } from "express";
+import { withLogContext } from "@switchyard/telemetry";
 import type { Authenticator } from "./authenticate";
 
 /** The challenge a browser answers with its login prompt (and then resends on every request to this origin). */
@@ -34,6 +35,6 @@ export function basicAdminAuth(auth: Authenticator) {
     });
     if (!principal.scopes.has("admin")) throw new ApiError("insufficient_scope", "this API key lacks the admin scope");
     req.principal = principal;
-    next();
+    withLogContext({ requestId: req.requestId, tenantId: principal.tenantId, keyId: principal.keyId }, next);
   };
 }

@@ -26,7 +26,7 @@ export async function streamJobEvents(r: GatewayResources, p: Principal, jobId: 
   const view = await getJob(r, p, jobId); // 404 for another tenant's job before any byte is sent
   res.status(200).set({ "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache, no-transform", Connection: "keep-alive", "X-Accel-Buffering": "no" });
   res.flushHeaders();
-  r.metrics.sse.add(1);
+  r.sse.opened();
   const ac = new AbortController();
   const onClose = () => ac.abort();
   res.once("close", onClose);
@@ -38,7 +38,7 @@ export async function streamJobEvents(r: GatewayResources, p: Principal, jobId: 
     // No made-up terminal event: the client reconnects with Last-Event-ID and loses nothing.
     r.logger.warn({ err: (err as Error).message, jobId }, "SSE stream ended with an error");
   } finally {
-    r.metrics.sse.add(-1);
+    r.sse.closed();
     res.off("close", onClose);
     res.end();
   }

@@ -62,6 +62,7 @@ async function waitForCompletion(r: GatewayResources, view: JobView, res: Respon
 async function streamCompletion(r: GatewayResources, view: JobView, includeUsage: boolean, res: Response, signal: AbortSignal): Promise<void> {
   res.status(200).set({ "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache, no-transform", Connection: "keep-alive", "X-Accel-Buffering": "no" });
   res.flushHeaders();
+  r.sse.opened();
   const send = (data: unknown) => res.write(`data: ${JSON.stringify(data)}\n\n`);
   const base = { id: completionId(view.id), created: createdSeconds(view.created_at), model: view.served_model ?? view.model };
   let sentRole = false;
@@ -109,6 +110,7 @@ async function streamCompletion(r: GatewayResources, view: JobView, includeUsage
       }
     }
   } finally {
+    r.sse.closed();
     res.end();
   }
 }

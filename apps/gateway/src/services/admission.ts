@@ -63,8 +63,6 @@ export async function admit(r: GatewayResources, jobId: string, req: CreateJobRe
 }
 
 // --- Alerts (budget thresholds) -------------------------------------------------------------
-const MAX_GAUGED_DEPLOYMENTS = 10_000;
-
 /**
  * Raise the budget alerts `usage` (read now when null) has crossed, and 100 % for a scope that
  * just refused; note the deployment's ratio for the `budget_used_ratio` gauge. Never fails
@@ -74,10 +72,7 @@ const MAX_GAUGED_DEPLOYMENTS = 10_000;
 async function budgetAlerts(r: GatewayResources, d: DeploymentSettings, scopes: BudgetScope[], usage: BudgetUsage[] | null, exhausted?: BudgetScopeRef): Promise<void> {
   try {
     const u = usage ?? (await r.budgets.usage(scopes));
-    const ratios = r.alerts.usedRatios;
-    ratios.delete(d.id);
-    ratios.set(d.id, Math.max(0, ...u.map((x) => x.used_ratio)));
-    if (ratios.size > MAX_GAUGED_DEPLOYMENTS) ratios.delete(ratios.keys().next().value!);
+    r.alerts.usedRatios.note(d.id, u);
     await checkBudgetAlerts(r.alerts.firer, u, d.tenantId, { exhausted, extra: { deployment_id: d.id, trigger: exhausted ? "rejection" : "admission" } });
   } catch (err) {
     r.logger.warn({ err: (err as Error).message, deploymentId: d.id }, "budget alert not raised");

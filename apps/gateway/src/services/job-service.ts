@@ -12,7 +12,7 @@ import {
   type RoutingContext,
 } from "@switchyard/contracts";
 import { findJob, saveFinishedJob } from "@switchyard/db";
-import { injectTraceContext } from "@switchyard/telemetry";
+import { addLogContext, injectTraceContext } from "@switchyard/telemetry";
 import type { GatewayResources } from "../resources";
 import type { Principal } from "../middleware/request-context";
 import { canonicalHash } from "./canonical-json";
@@ -66,6 +66,7 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
   checkModel(r, req, ctx, deployment.features);
   const now = new Date();
   const jobId = newId("job", now.getTime());
+  addLogContext({ jobId });
   const tier = req.user ? await r.deployments.endUserTier(deployment.id, req.user) : null;
   const admitted = await admit(r, jobId, req, deployment, tier);
   ctx.budget_used_ratio = admitted.budgetUsedRatio;
@@ -113,6 +114,7 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
     await r.budgets.release(jobId).catch(() => false);
     throw new ApiError("service_unavailable", "could not enqueue the job; try again", undefined, { "Retry-After": "1" });
   }
+  r.logger.info({ model: req.model, deploymentId: p.deploymentId, rag: Boolean(req.rag), reservedUsd: admitted.budget.reserved_usd }, "job accepted");
   return { replayed: false, job: createResponse(view), headers: admitted.headers };
 }
 

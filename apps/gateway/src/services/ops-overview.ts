@@ -5,7 +5,7 @@ import { MetricNames, type MetricsRegistry } from "@switchyard/telemetry";
 import { sql } from "kysely";
 import type { GatewayResources } from "../resources";
 import { breakerStates } from "../routes/admin-breakers";
-import { withTimeout } from "../gateway-metrics";
+import { withTimeout } from "@switchyard/queue";
 
 /** BullMQ job states reported per queue (snake_case in the API: `waiting_children`). */
 export const JOB_STATES = ["waiting", "prioritized", "delayed", "waiting-children", "active", "completed", "failed"] as const;
