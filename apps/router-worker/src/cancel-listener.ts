@@ -1,4 +1,7 @@
-import type { Redis } from "ioredis";
+import type { Cluster, Redis as SingleRedis } from "ioredis";
+
+/** One server or a Redis Cluster (the keys are all in one hash slot). */
+type Redis = SingleRedis | Cluster;
 
 /**
  * In-flight provider calls by job id. The gateway publishes a job id on the cancel channel; the

@@ -3,7 +3,10 @@ import { saveFinishedJob, type Database, type UsagePartitions } from "@switchyar
 import { defineProcessor, type JobStore, type QueueSet, type RedisKeys } from "@switchyard/queue";
 import type { Logger, MetricsRegistry } from "@switchyard/telemetry";
 import type { Worker } from "bullmq";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis as SingleRedis } from "ioredis";
+
+/** One server or a Redis Cluster (the keys are all in one hash slot). */
+type Redis = SingleRedis | Cluster;
 import type { Kysely } from "kysely";
 
 export interface HousekeepingOptions {

@@ -1,6 +1,9 @@
 import { createHash } from "node:crypto";
 import { newId, type AlertJobPayload } from "@switchyard/contracts";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis as SingleRedis } from "ioredis";
+
+/** One server or a Redis Cluster (the keys are all in one hash slot). */
+type Redis = SingleRedis | Cluster;
 import { z } from "zod";
 import type { BudgetScopeRef, BudgetUsage } from "./budget-ledger";
 

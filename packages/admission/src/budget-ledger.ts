@@ -1,5 +1,8 @@
 import type { Budget } from "@switchyard/contracts";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis as SingleRedis } from "ioredis";
+
+/** One server or a Redis Cluster (the keys are all in one hash slot). */
+type Redis = SingleRedis | Cluster;
 import { ADJUST_CREDITS, EXPIRE_ORPHANS, INIT_BUDGET, RELEASE, RESERVE, ReserveReply, SETTLE, SettleReply, toNano, toNanoSigned, toTokens, usdOf } from "./budget-ledger-scripts";
 import { periodKey, type PeriodWindow } from "./budget-period";
 

@@ -1,5 +1,8 @@
 import { END_USER_TIERS, type EndUserTier, RateLimitReason, type ResolvedRateLimits } from "@switchyard/contracts";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis as SingleRedis } from "ioredis";
+
+/** One server or a Redis Cluster (the keys are all in one hash slot). */
+type Redis = SingleRedis | Cluster;
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { rateLimitHeaders, type RateLimitWindowState } from "./rate-limit-headers";

@@ -5,12 +5,13 @@
 
 /**
  * Create a job, claiming its idempotency key in the same step.
- * KEYS: 1 job hash, 2 idempotency key ("" when none), 3 index of live jobs (sorted by creation)
+ * KEYS: 1 job hash, 2 idempotency key (the job hash again when none: every key must be in the
+ * prefix's hash slot, which "" is not), 3 index of live jobs (sorted by creation)
  * ARGV: 1 job id, 2 body hash, 3 idem ttl s, 4 tenant, 5 deployment, 6 api key id, 7 view json, 8 payload json, 9 created ms
  * Returns {"created"} or {"exists", job_id, body_hash}.
  */
 export const CREATE_JOB = `
-if KEYS[2] ~= "" then
+if KEYS[2] ~= KEYS[1] then
   local cur = redis.call("GET", KEYS[2])
   if cur then
     local sep = string.find(cur, "|", 1, true)

@@ -1,5 +1,5 @@
 import { JobEvent, JobView, isTerminalStatus, type JobStatus } from "@switchyard/contracts";
-import type { Redis } from "ioredis";
+import type { Redis } from "./redis";
 import { APPEND, CREATE_JOB, FINISH, START_ATTEMPT, TRANSITION } from "./job-store-scripts";
 import type { RedisKeys } from "./keys";
 
@@ -70,9 +70,10 @@ export class JobStore {
     payload: unknown;
     idempotency?: { key: string; bodyHash: string; ttlSeconds: number };
   }): Promise<CreateResult> {
-    const idemKey = input.idempotency ? this.keys.idempotency(input.tenantId, input.idempotency.key) : "";
+    const jobKey = this.keys.job(input.view.id);
+    const idemKey = input.idempotency ? this.keys.idempotency(input.tenantId, input.idempotency.key) : jobKey;
     const r = await this.redis.syCreateJob(
-      this.keys.job(input.view.id),
+      jobKey,
       idemKey,
       this.keys.liveJobs(),
       input.view.id,

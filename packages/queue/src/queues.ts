@@ -1,6 +1,6 @@
 import { queueCatalog, type QueueInput, type QueueName, type QueuePayload } from "@switchyard/contracts";
 import { FlowProducer, Queue, UnrecoverableError, Worker, type Job, type JobsOptions, type WorkerOptions } from "bullmq";
-import type { Redis } from "ioredis";
+import type { Redis } from "./redis";
 import type { RedisKeys } from "./keys";
 
 /** Finished BullMQ jobs are kept this long (the job's own state lives in our hash and in Postgres). */

@@ -1,4 +1,7 @@
-import type { Redis } from "ioredis";
+import type { Cluster, Redis as SingleRedis } from "ioredis";
+
+/** One server or a Redis Cluster (the keys are all in one hash slot). */
+type Redis = SingleRedis | Cluster;
 import { z } from "zod";
 import { CB_ACQUIRE, CB_FORCE_OPEN, CB_RECORD, CB_STATES } from "./circuit-breaker-scripts";
 

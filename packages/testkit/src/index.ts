@@ -12,3 +12,4 @@ export * from "./fake-gemini";
 export * from "./private-postgres";
 export * from "./fake-webhook";
 export * from "./fake-otlp";
+export * from "./redis-cluster";
