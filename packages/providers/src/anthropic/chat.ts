@@ -1,4 +1,3 @@
-import { toProviderError } from "../openai/errors";
 import { ProviderError, type ChatRequest, type ChatResult, type TokenUsage } from "../types";
 import { anthropicErrorFromEvent } from "./errors";
 import { buildMessagesBody, type AnthropicContext } from "./request";
@@ -55,24 +54,7 @@ export function finishReasonFor(stopReason: unknown): string {
 /** Non-streaming `POST /v1/messages`: the text blocks joined, the stop reason and usage. */
 export async function chat(ctx: AnthropicContext, req: ChatRequest): Promise<ChatResult> {
   const provider = ctx.http.name;
-  const { signal } = req;
-  const body = await ctx.http.post("/v1/messages", buildMessagesBody(req, { stream: false, defaultMaxTokens: ctx.defaultMaxTokens }), {
-    signal,
-    accept: "application/json",
-    bodyTimeoutMs: ctx.timeoutMs,
-  });
-  let text: string;
-  try {
-    text = await body.text();
-  } catch (err) {
-    throw toProviderError(err, { provider, signal, phase: "body" });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (cause) {
-    throw new ProviderError("malformed", `${provider}: response is not JSON: ${text.slice(0, 120)}`, { provider, cause });
-  }
+  const json = await ctx.http.postJson("/v1/messages", buildMessagesBody(req, { stream: false, defaultMaxTokens: ctx.defaultMaxTokens }), { signal: req.signal });
   if (isRecord(json) && json.type === "error") throw anthropicErrorFromEvent(provider, json);
   if (!isRecord(json) || !Array.isArray(json.content)) throw new ProviderError("malformed", `${provider}: response has no content array`, { provider });
   // Only text blocks are answer text; thinking and tool_use blocks are not.

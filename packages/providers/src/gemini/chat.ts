@@ -1,4 +1,3 @@
-import { toProviderError } from "../openai/errors";
 import { ProviderError, type ChatRequest, type ChatResult, type TokenUsage } from "../types";
 import { geminiErrorFromPayload, readGeminiError } from "./errors";
 import { buildGenerateContentBody, methodPath, type GeminiContext } from "./request";
@@ -70,24 +69,7 @@ export function mapFinish(raw: string): string {
 /** Non-streaming `POST /{version}/models/{model}:generateContent`. */
 export async function chat(ctx: GeminiContext, req: ChatRequest): Promise<ChatResult> {
   const provider = ctx.http.name;
-  const { signal } = req;
-  const body = await ctx.http.post(methodPath(ctx, req.model, "generateContent"), buildGenerateContentBody(req), {
-    signal,
-    accept: "application/json",
-    bodyTimeoutMs: ctx.timeoutMs,
-  });
-  let text: string;
-  try {
-    text = await body.text();
-  } catch (err) {
-    throw toProviderError(err, { provider, signal, phase: "body" });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (cause) {
-    throw new ProviderError("malformed", `${provider}: response is not JSON: ${text.slice(0, 120)}`, { provider, cause });
-  }
+  const json = await ctx.http.postJson(methodPath(ctx, req.model, "generateContent"), buildGenerateContentBody(req), { signal: req.signal });
   const res = readResponse(provider, json);
   if (res.finishReason === undefined && res.text === "") throw new ProviderError("malformed", `${provider}: response has no candidates`, { provider });
   return { text: res.text, finishReason: mapFinish(res.finishReason ?? "STOP"), usage: res.usage };

@@ -1,5 +1,5 @@
 import { ProviderError, type ChatRequest, type ChatResult, type TokenUsage } from "../types";
-import { errorFromStreamPayload, toProviderError } from "./errors";
+import { errorFromStreamPayload } from "./errors";
 import type { OpenAIHttp } from "./http";
 
 /** Which request field carries the output cap; see `OpenAIProviderOptions.maxTokensField`. */
@@ -46,24 +46,7 @@ export function readUsage(u: unknown): TokenUsage | null {
 /** Non-streaming `POST /chat/completions`. */
 export async function chat(ctx: OpenAIContext, req: ChatRequest): Promise<ChatResult> {
   const provider = ctx.http.name;
-  const { signal } = req;
-  const body = await ctx.http.post("/chat/completions", buildChatBody(req, { stream: false, maxTokensField: ctx.maxTokensField }), {
-    signal,
-    accept: "application/json",
-    bodyTimeoutMs: ctx.timeoutMs,
-  });
-  let text: string;
-  try {
-    text = await body.text();
-  } catch (err) {
-    throw toProviderError(err, { provider, signal, phase: "body" });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (cause) {
-    throw new ProviderError("malformed", `${provider}: response is not JSON: ${text.slice(0, 120)}`, { provider, cause });
-  }
+  const json = await ctx.http.postJson("/chat/completions", buildChatBody(req, { stream: false, maxTokensField: ctx.maxTokensField }), { signal: req.signal });
   if (isRecord(json) && json.error !== undefined && json.error !== null) throw errorFromStreamPayload(provider, json.error);
   const choice = isRecord(json) && Array.isArray(json.choices) ? json.choices[0] : undefined;
   const message = isRecord(choice) ? choice.message : undefined;

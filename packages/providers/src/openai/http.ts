@@ -104,6 +104,26 @@ export class ProviderHttp {
     throw this.toError(this.name, res.statusCode, res.headers, text);
   }
 
+  /**
+   * A non-streaming call: POSTs JSON to `path` and parses the 2xx answer as JSON, the whole call
+   * bounded by the timeout. A body that breaks off or is not JSON is a ProviderError.
+   */
+  async postJson(path: string, payload: unknown, opts: { signal?: AbortSignal }): Promise<unknown> {
+    const { signal } = opts;
+    const body = await this.post(path, payload, { signal, accept: "application/json", bodyTimeoutMs: this.timeoutMs });
+    let text: string;
+    try {
+      text = await body.text();
+    } catch (err) {
+      throw toProviderError(err, { provider: this.name, signal, phase: "body" });
+    }
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (cause) {
+      throw new ProviderError("malformed", `${this.name}: response is not JSON: ${text.slice(0, 120)}`, { provider: this.name, cause });
+    }
+  }
+
   /** Closes idle sockets and waits for in-flight requests. */
   async close(): Promise<void> {
     await this.pool.close();
