@@ -7,6 +7,7 @@ import type { CircuitBreakers, ProcessMetrics } from "@switchyard/routing";
 import type { AlertFirer, BudgetLedger, BudgetUsedRatios, RateLimiter } from "@switchyard/admission";
 import type { Embedder } from "@switchyard/rag";
 import type { DeploymentCache } from "./services/deployment-cache";
+import type { EventStreamHub } from "./services/event-stream-hub";
 import type { SseConnections } from "./services/sse-connections";
 
 /** Everything the gateway's routes use, built once in main.ts (tests build their own). */
@@ -28,6 +29,8 @@ export interface GatewayResources {
   logger: Logger;
   registry: MetricsRegistry;
   metrics: ProcessMetrics;
+  /** Job event streams followed by SSE clients, all read over one shared blocking connection. */
+  events: EventStreamHub;
   /** Open SSE streams of this process: `ai_sse_connections`, and the warning/critical log lines. */
   sse: SseConnections;
   config: {

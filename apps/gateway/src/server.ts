@@ -14,6 +14,7 @@ import { createGatewayApp } from "./app";
 import type { GatewayEnv } from "./env";
 import type { GatewayResources } from "./resources";
 import { DeploymentCache } from "./services/deployment-cache";
+import { EventStreamHub } from "./services/event-stream-hub";
 import { SseConnections } from "./services/sse-connections";
 
 export interface RunningGateway {
@@ -36,12 +37,13 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
   const breakers = new CircuitBreakers({ redis, prefix: env.SWITCHYARD_PREFIX });
   // Alerts: budget thresholds fired at admission; budget_used_ratio{deployment} from what admission read last.
   const usedRatios = new BudgetUsedRatios();
+  const jobStore = new JobStore({ redis, keys, retentionSeconds: env.JOB_RETENTION_SECONDS });
   const metrics = createProcessMetrics(registry, { queues, breakers, models: catalog.models.map((m) => m.id), budgetRatios: () => usedRatios.current() });
   const resources: GatewayResources = {
     db,
     redis,
     keys,
-    jobStore: new JobStore({ redis, keys, retentionSeconds: env.JOB_RETENTION_SECONDS }),
+    jobStore,
     queues,
     catalog,
     deployments: new DeploymentCache(db),
@@ -53,6 +55,7 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
     logger,
     registry,
     metrics,
+    events: new EventStreamHub({ redis, keys, jobStore }),
     sse: new SseConnections({ warn: env.SSE_WARN_CONNECTIONS, critical: env.SSE_CRITICAL_CONNECTIONS, logger, gauge: metrics.sse }),
     config: { idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS, sseHeartbeatMs: env.SSE_HEARTBEAT_MS, bodyLimit: env.BODY_LIMIT, trustProxy: env.TRUST_PROXY },
   };
@@ -76,6 +79,7 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
       setTimeout(() => server.closeAllConnections(), Math.min(graceMs, 1000));
       await done;
       clearTimeout(timer);
+      await resources.events.close();
       await queues.close();
       redis.disconnect();
       if (!opts.db) await db.destroy();

@@ -16,6 +16,15 @@ export interface StreamedEvent {
   event: JobEvent;
 }
 
+function parseEntries(entries: [id: string, fields: string[]][]): StreamedEvent[] {
+  const out: StreamedEvent[] = [];
+  for (const [id, fields] of entries) {
+    const raw = fields[1];
+    if (raw) out.push({ id, event: JobEvent.parse(JSON.parse(raw)) });
+  }
+  return out;
+}
+
 export type CreateResult = { kind: "created" } | { kind: "exists"; jobId: string; bodyHash: string };
 export type FinishResult = { kind: "finished"; eventId: string } | { kind: "already_terminal"; status: JobStatus } | { kind: "missing" };
 
@@ -183,25 +192,30 @@ export class JobStore {
   }
 
   /**
-   * Events after `afterId` ("0" for all). With `blockMs`, waits for new ones on `conn`, which
-   * must be a connection of the caller's own (a blocking read holds it).
+   * One blocking read over many jobs' event streams and a wake-up stream (all in the prefix's
+   * hash slot, so one XREAD serves them on a cluster too). Returns each job's new events and the
+   * wake stream's newest id when something was written to it.
    */
-  async readEvents(jobId: string, afterId: string, opts: { count?: number; blockMs?: number; conn?: Redis } = {}): Promise<StreamedEvent[]> {
-    const conn = opts.conn ?? this.redis;
-    const count = String(opts.count ?? 500);
-    const res =
-      opts.blockMs !== undefined
-        ? await conn.xread("COUNT", count, "BLOCK", opts.blockMs, "STREAMS", this.keys.events(jobId), afterId)
-        : await conn.xread("COUNT", count, "STREAMS", this.keys.events(jobId), afterId);
-    if (!res) return [];
-    const out: StreamedEvent[] = [];
-    for (const [, entries] of res) {
-      for (const [id, fields] of entries) {
-        const raw = fields[1];
-        if (raw) out.push({ id, event: JobEvent.parse(JSON.parse(raw)) });
-      }
+  async readManyEvents(
+    cursors: ReadonlyMap<string, string>,
+    opts: { conn: Redis; blockMs: number; wake: { key: string; after: string }; count?: number },
+  ): Promise<{ events: Map<string, StreamedEvent[]>; wakeId: string | null }> {
+    const jobIds = [...cursors.keys()];
+    const keys = [opts.wake.key, ...jobIds.map((id) => this.keys.events(id))];
+    const ids = [opts.wake.after, ...jobIds.map((id) => cursors.get(id)!)];
+    const res = await opts.conn.xread("COUNT", String(opts.count ?? 500), "BLOCK", opts.blockMs, "STREAMS", ...keys, ...ids);
+    const events = new Map<string, StreamedEvent[]>();
+    let wakeId: string | null = null;
+    for (const [key, entries] of res ?? []) {
+      if (key === opts.wake.key) wakeId = entries.at(-1)?.[0] ?? null;
+      else events.set(jobIds[keys.indexOf(key) - 1]!, parseEntries(entries));
     }
-    return out;
+    return { events, wakeId };
+  }
+
+  /** Interrupt a blocking {@link readManyEvents} waiting on `key` (kept short and expiring). */
+  async wake(key: string): Promise<void> {
+    await this.redis.multi().xadd(key, "MAXLEN", "~", "16", "*", "w", "1").expire(key, 300).exec();
   }
 
   async eventStreamExists(jobId: string): Promise<boolean> {

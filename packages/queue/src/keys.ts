@@ -20,6 +20,10 @@ export class RedisKeys {
   liveJobs(): string {
     return `${this.bullPrefix}:live-jobs`;
   }
+  /** A gateway's wake-up stream for its shared SSE reader (`hub` names the process). */
+  sseWake(hub: string): string {
+    return `${this.bullPrefix}:sse-wake:${hub}`;
+  }
   cancelChannel(): string {
     return `${this.bullPrefix}:cancel`;
   }

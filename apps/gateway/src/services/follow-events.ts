@@ -1,5 +1,6 @@
 import { TERMINAL_EVENT_TYPES, type JobEvent, type JobView } from "@switchyard/contracts";
 import type { GatewayResources } from "../resources";
+import { compareStreamIds } from "./event-stream-hub";
 
 export type FollowItem = { kind: "event"; id: string; event: JobEvent } | { kind: "heartbeat" };
 
@@ -10,9 +11,9 @@ export function terminalFromView(view: JobView): JobEvent {
 }
 
 /**
- * Follow a job's event stream after `after`, with a blocking read on a connection of its own,
- * until the terminal event or until `signal` aborts (which also ends a blocking read at once). Yields a heartbeat when `heartbeatMs`
- * pass without events. A finished job whose stream has expired yields its stored terminal event.
+ * Follow a job's event stream after `after` (through the process's shared reader), until the
+ * terminal event or until `signal` aborts. Yields a heartbeat when `heartbeatMs` pass without
+ * events. A finished job whose stream has expired yields its stored terminal event.
  */
 export async function* followEvents(r: GatewayResources, view: JobView, after: string, opts: { heartbeatMs: number; signal: AbortSignal }): AsyncGenerator<FollowItem> {
   if (!(await r.jobStore.eventStreamExists(view.id)) && view.completed_at) {
@@ -20,38 +21,12 @@ export async function* followEvents(r: GatewayResources, view: JobView, after: s
     if (after === "0" || compareStreamIds(id, after) > 0) yield { kind: "event", id, event: terminalFromView(view) };
     return;
   }
-  const conn = r.redis.duplicate();
-  const stopped = () => opts.signal.aborted;
-  const onAbort = () => conn.disconnect();
-  opts.signal.addEventListener("abort", onAbort, { once: true });
-  try {
-    let cursor = after;
-    while (!stopped()) {
-      const events = await r.jobStore.readEvents(view.id, cursor, { blockMs: opts.heartbeatMs, conn }).catch((err: Error) => {
-        if (stopped()) return [];
-        throw err;
-      });
-      if (stopped()) return;
-      if (events.length === 0) {
-        yield { kind: "heartbeat" };
-        continue;
-      }
-      for (const { id, event } of events) {
-        cursor = id;
-        yield { kind: "event", id, event };
-        if (TERMINAL_EVENT_TYPES.includes(event.type)) return;
-      }
+  for await (const item of r.events.follow(view.id, after, { idleMs: opts.heartbeatMs, signal: opts.signal })) {
+    if (item === "idle") {
+      yield { kind: "heartbeat" };
+      continue;
     }
-  } finally {
-    opts.signal.removeEventListener("abort", onAbort);
-    conn.disconnect();
+    yield { kind: "event", id: item.id, event: item.event };
+    if (TERMINAL_EVENT_TYPES.includes(item.event.type)) return;
   }
-}
-
-/** Order of two Redis Stream ids (`ms-seq`). */
-export function compareStreamIds(a: string, b: string): number {
-  const [am, as] = a.split("-").map(BigInt) as [bigint, bigint];
-  const [bm, bs] = b.split("-").map(BigInt) as [bigint, bigint];
-  if (am !== bm) return am > bm ? 1 : -1;
-  return as === bs ? 0 : as > bs ? 1 : -1;
 }
