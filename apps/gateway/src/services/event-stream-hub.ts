@@ -50,7 +50,8 @@ export class EventStreamHub {
    */
   async *follow(jobId: string, after: string, opts: { idleMs: number; signal: AbortSignal }): AsyncGenerator<StreamedEvent | "idle"> {
     if (this.closed) throw new Error("event stream hub is closed");
-    const f: Follower = { jobId, cursor: after, queue: [], error: null, notify: null };
+    // "0" (from the start) as a full id, so cursors compare without a special case.
+    const f: Follower = { jobId, cursor: after === "0" ? "0-0" : after, queue: [], error: null, notify: null };
     this.followers.add(f);
     const onAbort = () => f.notify?.();
     opts.signal.addEventListener("abort", onAbort, { once: true });
@@ -103,7 +104,7 @@ export class EventStreamHub {
       const cursors = new Map<string, string>();
       for (const f of this.followers) {
         const c = cursors.get(f.jobId);
-        if (c === undefined || compareStreamIds(f.cursor === "0" ? "0-0" : f.cursor, c === "0" ? "0-0" : c) < 0) cursors.set(f.jobId, f.cursor);
+        if (c === undefined || compareStreamIds(f.cursor, c) < 0) cursors.set(f.jobId, f.cursor);
       }
       try {
         const r = await this.opts.jobStore.readManyEvents(cursors, { conn: this.conn, blockMs: this.opts.blockMs ?? 5000, wake: { key: this.wakeKey, after: this.wakeId } });
@@ -121,7 +122,7 @@ export class EventStreamHub {
     for (const f of this.followers) {
       const mine = events.get(f.jobId);
       if (!mine?.length) continue;
-      const fresh = mine.filter((e) => f.cursor === "0" || compareStreamIds(e.id, f.cursor) > 0);
+      const fresh = mine.filter((e) => compareStreamIds(e.id, f.cursor) > 0);
       if (!fresh.length) continue;
       f.queue.push(...fresh);
       f.cursor = fresh.at(-1)!.id;
