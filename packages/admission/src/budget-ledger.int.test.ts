@@ -1,11 +1,12 @@
-import { cleanupPrefix, testPrefix, TEST_REDIS_URL } from "@switchyard/testkit";
+import { cleanupPrefix, testPrefix, tomorrowUtc, TEST_REDIS_URL } from "@switchyard/testkit";
 import { Redis } from "ioredis";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BudgetLedger, type BudgetLedgerOptions, type BudgetScope, type BudgetScopeRef } from "./budget-ledger";
 
 const prefix = testPrefix("budget");
 const connections: Redis[] = [];
-const NOW = new Date("2026-11-23T12:00:00Z");
+const DAY = tomorrowUtc();
+const NOW = DAY.at("12:00");
 let seq = 0;
 
 function ledger(opts: Partial<BudgetLedgerOptions> = {}): BudgetLedger {
@@ -84,7 +85,7 @@ describe("BudgetLedger (real Redis)", () => {
     expect(await l.reserve("rel-2", [t], { usd: 0.7, tokens: 10 })).toMatchObject({ ok: false, reserved: 0.7 });
     expect(await l.release("rel")).toBe(true);
     expect(await l.release("rel")).toBe(false);
-    expect((await l.usage([t]))[0]).toMatchObject({ reserved_usd: 0, reserved_tokens: 0, spent_usd: 0, period_key: "m:2026-11" });
+    expect((await l.usage([t]))[0]).toMatchObject({ reserved_usd: 0, reserved_tokens: 0, spent_usd: 0, period_key: `m:${DAY.month}` });
     const s = await l.settle("rel", 1, { usd: 0.2, tokens: 5 }, { final: true, scopes: [t] });
     expect(s).toMatchObject({ applied: true, released: false, source: "scopes", scopesCharged: 1 });
     expect((await l.usage([t]))[0]).toMatchObject({ spent_usd: 0.2, reserved_usd: 0 });
@@ -112,28 +113,29 @@ describe("BudgetLedger (real Redis)", () => {
   });
 
   it("a new period starts with fresh spend, loaded for that period's window", async () => {
-    let now = new Date("2026-11-23T22:30:00Z"); // 23:30 in Berlin
+    // Tokyo keeps UTC+9 all year, so local midnight is 15:00 UTC whatever the date.
+    let now = DAY.at("14:30"); // 23:30 in Tokyo
     const calls: Array<[string, string]> = [];
     const l = ledger({ now: () => now, loadSpent: async (_s, start, end) => (calls.push([start.toISOString(), end.toISOString()]), { usd: 0, tokens: 0 }) });
-    const t = scope("tenant", { period: "day", limit_usd: 1 }, "Europe/Berlin");
+    const t = scope("tenant", { period: "day", limit_usd: 1 }, "Asia/Tokyo");
     expect((await l.reserve("day1", [t], { usd: 1, tokens: 0 })).ok).toBe(true);
     await l.settle("day1", 1, { usd: 1, tokens: 0 }, { final: true, scopes: [t] });
     expect(await l.reserve("day1-more", [t], { usd: 0.01, tokens: 0 })).toMatchObject({ ok: false, spent: 1 });
-    now = new Date("2026-11-23T23:00:00Z"); // local midnight of the 24th
+    now = DAY.at("15:00"); // local midnight of the next day
     expect(await l.reserve("day2", [t], { usd: 1, tokens: 0 })).toEqual({ ok: true, replayed: false });
-    expect((await l.usage([t]))[0]).toMatchObject({ period_key: "d:2026-11-24", period_start: "2026-11-23T23:00:00.000Z", spent_usd: 0, reserved_usd: 1 });
+    expect((await l.usage([t]))[0]).toMatchObject({ period_key: `d:${DAY.plus(1)}`, period_start: DAY.at("15:00").toISOString(), spent_usd: 0, reserved_usd: 1 });
     expect(calls).toEqual([
-      ["2026-11-22T23:00:00.000Z", "2026-11-23T23:00:00.000Z"],
-      ["2026-11-23T23:00:00.000Z", "2026-11-24T23:00:00.000Z"],
+      [DAY.at("15:00", -1).toISOString(), DAY.at("15:00").toISOString()],
+      [DAY.at("15:00").toISOString(), DAY.at("15:00", 1).toISOString()],
     ]);
     // A job reserved yesterday settles into yesterday's period, not today's.
-    const late = scope("tenant", { period: "day", limit_usd: 5 }, "Europe/Berlin");
-    now = new Date("2026-11-23T12:00:00Z");
+    const late = scope("tenant", { period: "day", limit_usd: 5 }, "Asia/Tokyo");
+    now = DAY.at("12:00");
     await l.reserve("late", [late], { usd: 1, tokens: 0 });
-    now = new Date("2026-11-24T12:00:00Z");
+    now = DAY.at("12:00", 1);
     await l.settle("late", 1, { usd: 0.5, tokens: 0 }, { final: true, scopes: [late] });
-    expect((await l.usage([late]))[0]).toMatchObject({ period_key: "d:2026-11-24", spent_usd: 0 });
-    now = new Date("2026-11-23T12:00:00Z");
-    expect((await l.usage([late]))[0]).toMatchObject({ period_key: "d:2026-11-23", spent_usd: 0.5, reserved_usd: 0 });
+    expect((await l.usage([late]))[0]).toMatchObject({ period_key: `d:${DAY.plus(1)}`, spent_usd: 0 });
+    now = DAY.at("12:00");
+    expect((await l.usage([late]))[0]).toMatchObject({ period_key: `d:${DAY.date}`, spent_usd: 0.5, reserved_usd: 0 });
   });
 });

@@ -13,3 +13,4 @@ export * from "./private-postgres";
 export * from "./fake-webhook";
 export * from "./fake-otlp";
 export * from "./redis-cluster";
+export * from "./test-clock";
