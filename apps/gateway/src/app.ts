@@ -3,6 +3,7 @@ import { Authenticator } from "./middleware/authenticate";
 import { AllowedOrigins, cors } from "./middleware/cors";
 import { errorHandler, notFound } from "./middleware/error-handler";
 import { httpMetrics } from "./middleware/http-metrics";
+import { guardJsonBody, guardPathAndQuery } from "./middleware/input-guard";
 import { requestId } from "./middleware/request-context";
 import type { GatewayResources } from "./resources";
 import { adminRouter } from "./routes/admin";
@@ -24,8 +25,11 @@ export function createGatewayApp(r: GatewayResources): Express {
   app.use(httpMetrics(r.metrics));
   // Before the body parser, so preflights are answered at once and body errors carry CORS headers.
   app.use(cors(new AllowedOrigins(r.db), r.logger));
+  app.use(guardPathAndQuery);
   // Any JSON-ish content type is parsed; other bodies are left unparsed and rejected by the schema.
   app.use(express.json({ limit: r.config.bodyLimit, type: ["application/json", "application/*+json"], strict: true }));
+  // NUL, unpaired surrogates and hostile nesting are refused here, before any route stores them.
+  app.use(guardJsonBody);
   const auth = new Authenticator(r.db, r.logger, r.deployments);
   app.use(healthRouter(r));
   app.use(jobsRouter(r, auth));

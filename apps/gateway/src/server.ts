@@ -61,6 +61,15 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
   };
   const server = http.createServer(createGatewayApp(resources));
   server.keepAliveTimeout = 65_000;
+  // A request Node's HTTP parser refuses (raw non-ASCII in the path, a malformed header) still gets
+  // the API's error shape, not a bare "400 Bad Request".
+  server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
+    if (err.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
+    const tooLarge = err.code === "HPE_HEADER_OVERFLOW";
+    const status = tooLarge ? 431 : 400;
+    const body = JSON.stringify({ error: { type: "invalid_request_error", code: "invalid_request", message: tooLarge ? "request headers are too large" : `malformed HTTP request: ${err.code ?? err.message}`, request_id: "none" } });
+    socket.end(`HTTP/1.1 ${status} ${tooLarge ? "Request Header Fields Too Large" : "Bad Request"}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(env.PORT, env.HOST, () => resolve());

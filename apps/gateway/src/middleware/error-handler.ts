@@ -7,7 +7,9 @@ import { zodToApiError } from "../services/validation";
 interface BodyParserError {
   type?: string;
   status?: number;
+  statusCode?: number;
   expose?: boolean;
+  code?: string;
   message: string;
 }
 
@@ -24,8 +26,22 @@ function fromBodyParser(err: BodyParserError): ApiError | null {
     case "request.aborted":
       return new ApiError("invalid_request", "request aborted by the client");
     default:
-      return null;
+      return fromHttpError(err);
   }
+}
+
+/**
+ * Any other client error express or body-parser raises (a compressed body that does not decode,
+ * a path the router cannot decode): keep its 4xx, never turn it into a 500.
+ */
+function fromHttpError(err: BodyParserError): ApiError | null {
+  const status = err.status ?? err.statusCode;
+  if (typeof status !== "number" || status < 400 || status >= 500) return null;
+  if (status === 413) return new ApiError("payload_too_large", "request body is larger than the limit (after decompression)");
+  if (status === 415) return new ApiError("unsupported_media_type", err.message);
+  const zlib = typeof err.code === "string" && (err.code.startsWith("Z_") || err.code.startsWith("ERR_BROTLI") || err.code.startsWith("ERR__"));
+  if (zlib) return new ApiError("invalid_request", `body: the request body does not decode with its Content-Encoding (${err.message})`, "body");
+  return new ApiError("invalid_request", err.message || "invalid request");
 }
 
 /** The one error middleware: every error becomes `{"error":{type,code,message,param?,request_id}}`. */
@@ -34,6 +50,7 @@ export function errorHandler(logger: Logger) {
     let apiErr: ApiError;
     if (isApiError(err)) apiErr = err;
     else if (err instanceof ZodError) apiErr = zodToApiError(err);
+    else if (err instanceof URIError) apiErr = new ApiError("invalid_request", `path: ${err.message}`, "path");
     else apiErr = fromBodyParser(err as BodyParserError) ?? new ApiError("internal_error", "internal error");
     if (apiErr.status >= 500) logger.error({ err, requestId: req.requestId, path: req.path }, "request failed");
     const body: ApiErrorBody = {
