@@ -1,6 +1,7 @@
 import type { JobView } from "@switchyard/contracts";
 import type { Kysely, Transaction } from "kysely";
 import type { Database } from "./schema";
+import { toJsonb } from "./jsonb";
 
 export interface JobRecordInput {
   view: JobView;
@@ -47,11 +48,11 @@ function jobRow(j: JobRecordInput) {
     status: v.status,
     model: v.model,
     served_model: v.served_model,
-    output: v.output ? JSON.stringify(v.output) : null,
-    usage: v.usage ? JSON.stringify(v.usage) : null,
-    routing: JSON.stringify(v.routing),
-    error: v.error ? JSON.stringify(v.error) : null,
-    metadata: v.metadata ? JSON.stringify(v.metadata) : null,
+    output: v.output ? toJsonb(v.output) : null,
+    usage: v.usage ? toJsonb(v.usage) : null,
+    routing: toJsonb(v.routing),
+    error: v.error ? toJsonb(v.error) : null,
+    metadata: v.metadata ? toJsonb(v.metadata) : null,
     created_at: v.created_at,
     started_at: v.started_at,
     completed_at: v.completed_at,
