@@ -12,3 +12,4 @@ export * from "./deployments";
 export * from "./documents";
 export * from "./metric-labels";
 export * from "./timeout";
+export * from "./tools";

@@ -18,7 +18,14 @@ export const ModelEntry = z.strictObject({
   provider: ProviderName,
   upstream_model: z.string().min(1),
   tier: ModelTier,
-  capabilities: z.strictObject({ vision: z.boolean().default(false), long_context: z.boolean().default(false) }).default({ vision: false, long_context: false }),
+  capabilities: z.strictObject({
+    vision: z.boolean().default(false),
+    long_context: z.boolean().default(false),
+    /** Function tools (`tools`, `tool_choice`, tool calls in answers). Absent means false. */
+    tools: z.boolean().optional(),
+    /** `response_format` json_schema (structured output). Absent means false. */
+    json_schema: z.boolean().optional(),
+  }).default({ vision: false, long_context: false }),
   context_window: z.number().int().positive(),
   max_output_tokens: z.number().int().positive(),
   /** USD per 1M tokens. */

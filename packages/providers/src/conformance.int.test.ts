@@ -10,7 +10,7 @@ import { request } from "undici";
 import { createAnthropicProvider } from "./anthropic";
 import { createGeminiProvider } from "./gemini";
 import { createOpenAIProvider } from "./openai";
-import { isProviderError, type ChatChunk, type ChatProvider, type ChatRequest, type ProviderError } from "./types";
+import { isProviderError, type ChatChunk, type ChatProvider, type ChatRequest, type ProviderError, type TextChatRequest } from "./types";
 
 /** The fault vocabulary every fake implements (a subset of each fake's own mode type). */
 type FaultMode =
@@ -154,8 +154,8 @@ async function failure(run: () => Promise<unknown>): Promise<ProviderError> {
 describe.each(adapters)("ChatProvider conformance: $name", (adapter) => {
   let fake: FakeUpstream;
   let provider: ChatProvider & { close(): Promise<void> };
-  const req = (extra: Partial<ChatRequest> = {}): ChatRequest => ({ model: adapter.model, messages: MESSAGES, ...extra });
-  const stream = (extra: Partial<ChatRequest> = {}, seen?: string[]): Promise<ChatChunk[]> => collect(provider.streamChat(req(extra)), seen);
+  const req = (extra: Partial<TextChatRequest> = {}): TextChatRequest => ({ model: adapter.model, messages: MESSAGES, ...extra });
+  const stream = (extra: Partial<TextChatRequest> = {}, seen?: string[]): Promise<ChatChunk[]> => collect(provider.streamChat(req(extra)), seen);
 
   beforeAll(async () => {
     fake = await adapter.startFake({ reply: REPLY });
@@ -364,7 +364,7 @@ describe.each(adapters)("ChatProvider conformance: $name", (adapter) => {
 describe("ChatProvider conformance extras: anthropic", () => {
   let fake: Awaited<ReturnType<typeof startFakeAnthropic>>;
   let provider: ReturnType<typeof createAnthropicProvider>;
-  const req = (extra: Partial<ChatRequest> = {}): ChatRequest => ({ model: "claude-haiku-4-5", messages: MESSAGES, ...extra });
+  const req = (extra: Partial<TextChatRequest> = {}): TextChatRequest => ({ model: "claude-haiku-4-5", messages: MESSAGES, ...extra });
 
   beforeAll(async () => {
     fake = await startFakeAnthropic({ reply: REPLY, cachedTokens: 4 });
@@ -412,7 +412,7 @@ describe("ChatProvider conformance extras: anthropic", () => {
 describe("ChatProvider conformance extras: gemini", () => {
   let fake: Awaited<ReturnType<typeof startFakeGemini>>;
   let provider: ReturnType<typeof createGeminiProvider>;
-  const req = (extra: Partial<ChatRequest> = {}): ChatRequest => ({ model: "gemini-2.5-flash", messages: MESSAGES, ...extra });
+  const req = (extra: Partial<TextChatRequest> = {}): TextChatRequest => ({ model: "gemini-2.5-flash", messages: MESSAGES, ...extra });
 
   beforeAll(async () => {
     fake = await startFakeGemini({ reply: REPLY });

@@ -5,3 +5,6 @@ export * from "./anthropic";
 export * from "./gemini";
 export * from "./catalog";
 export * from "./registry";
+export * from "./unsupported-fields";
+export { defineStreamChat } from "./define-stream-chat";
+export { capabilityGaps, hasToolHistory } from "./capabilities";

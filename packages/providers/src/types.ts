@@ -1,15 +1,53 @@
-import type { ChatMessage } from "@switchyard/contracts";
+import type { AgentChatMessage, ChatMessage, ModelEntry, ResponseFormat, ToolCall, ToolChoice, ToolDefinition } from "@switchyard/contracts";
 
-/** One call to a chat model. `model` is the provider's upstream model name. */
-export interface ChatRequest {
+/** What every chat call may carry. `model` is the provider's upstream model name. */
+export interface ChatRequestBase {
   model: string;
-  messages: ChatMessage[];
+  /** Today's ChatMessages, or agent turns: assistant `tool_calls`, `tool` results, `developer` messages. */
+  messages: ReadonlyArray<ChatMessage | AgentChatMessage>;
   maxTokens?: number;
   temperature?: number;
   /** End-user id, passed on where the API has a field for it. */
   user?: string;
+  /** Stop sequences (OpenAI `stop`, Anthropic `stop_sequences`, Gemini `stopSequences`). */
+  stop?: string[];
+  seed?: number;
+  /** Text (the default), any JSON object, or JSON matching a schema. */
+  responseFormat?: ResponseFormat;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  /** Log probabilities of the output tokens (and the `topLogprobs` most likely alternatives at each position). */
+  logprobs?: boolean;
+  topLogprobs?: number;
   /** Aborting closes the upstream connection. */
   signal?: AbortSignal;
+}
+
+/** A call that declares no tools: the answer is text only (no `tool_call` chunks, no `toolCalls`). */
+export interface TextChatRequest extends ChatRequestBase {
+  tools?: undefined;
+  toolChoice?: undefined;
+  parallelToolCalls?: undefined;
+}
+
+/** A call that declares function tools: the answer may be tool calls instead of, or with, text. */
+export interface ToolChatRequest extends ChatRequestBase {
+  tools: ToolDefinition[];
+  /** Default `auto` (as on every provider). */
+  toolChoice?: ToolChoice;
+  /** False asks for at most one call per turn. Default: the provider's (parallel allowed). */
+  parallelToolCalls?: boolean;
+}
+
+/**
+ * One call to a chat model. A request built without `tools` is typed as a TextChatRequest, and
+ * `streamChat` then yields only text chunks (see ChatProvider).
+ */
+export type ChatRequest = TextChatRequest | ToolChatRequest;
+
+/** True when the request declares at least one tool. */
+export function hasTools(req: ChatRequest): req is ToolChatRequest {
+  return req.tools !== undefined && req.tools.length > 0;
 }
 
 export interface TokenUsage {
@@ -18,25 +56,65 @@ export interface TokenUsage {
   cachedTokens?: number;
 }
 
-/** What a streaming call yields: text deltas, then (where the API reports it) usage and a finish reason. */
-export type ChatChunk =
-  | { type: "delta"; text: string }
+/** Log probability of one output token, with the most likely alternatives when they were asked for (OpenAI's shape). */
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  bytes: number[] | null;
+  topLogprobs: Array<{ token: string; logprob: number; bytes: number[] | null }>;
+}
+
+/** What a text-only streaming call yields: text deltas, then (where the API reports it) usage and a finish reason. */
+export type TextChatChunk =
+  | { type: "delta"; text: string; logprobs?: TokenLogprob[] }
   | { type: "usage"; usage: TokenUsage }
   | { type: "finish"; finishReason: string };
 
+/**
+ * A piece of a tool call, as OpenAI streams them: the first piece of call `index` carries `id`
+ * and `name`, and the `argumentsDelta` pieces of one index joined are its arguments' JSON text.
+ * Indexes count tool calls of the answer from 0, whatever else the provider interleaves.
+ */
+export interface ToolCallChunk {
+  type: "tool_call";
+  index: number;
+  id?: string;
+  name?: string;
+  argumentsDelta: string;
+}
+
+/** What a streaming call yields; `tool_call` chunks only for a ToolChatRequest. */
+export type ChatChunk = TextChatChunk | ToolCallChunk;
+
 export interface ChatResult {
   text: string;
+  /** `tool_calls` when the answer is tool calls. */
   finishReason: string;
   /** Null when the provider did not report usage. */
   usage: TokenUsage | null;
+  /** The calls the model made, in order; absent when it made none. */
+  toolCalls?: ToolCall[];
+  /** Per-token log probabilities, when `logprobs` was asked for and the provider returns them. */
+  logprobs?: TokenLogprob[];
 }
 
-/** The small interface the router depends on; every adapter implements it. */
+/**
+ * The small interface the router depends on; every adapter implements it. Implementations
+ * build `streamChat` with `defineStreamChat`, which enforces the first overload at run time.
+ */
 export interface ChatProvider {
   readonly name: string;
   chat(req: ChatRequest): Promise<ChatResult>;
+  streamChat(req: TextChatRequest): AsyncIterable<TextChatChunk>;
   streamChat(req: ChatRequest): AsyncIterable<ChatChunk>;
 }
+
+/**
+ * The request fields a model cannot honour, named as in OpenAI's request (`tools`,
+ * `response_format`, `logprobs` …), so the gateway can answer 400 naming the field instead of
+ * dropping it. Empty when the request can be served as asked.
+ */
+export type UnsupportedFields = (req: ChatRequest, entry: ModelEntry) => string[];
 
 /** Text embeddings, for providers that offer them (OpenAI-compatible APIs do; Anthropic does not). */
 export interface EmbeddingProvider {

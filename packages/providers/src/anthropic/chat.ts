@@ -1,6 +1,7 @@
 import { ProviderError, type ChatRequest, type ChatResult, type TokenUsage } from "../types";
 import { anthropicErrorFromEvent } from "./errors";
 import { buildMessagesBody, type AnthropicContext } from "./request";
+import { readToolUseBlocks } from "./tools";
 
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -51,13 +52,16 @@ export function finishReasonFor(stopReason: unknown): string {
   }
 }
 
-/** Non-streaming `POST /v1/messages`: the text blocks joined, the stop reason and usage. */
+/** Non-streaming `POST /v1/messages`: the text blocks joined, the tool_use blocks as tool calls, the stop reason and usage. */
 export async function chat(ctx: AnthropicContext, req: ChatRequest): Promise<ChatResult> {
   const provider = ctx.http.name;
   const json = await ctx.http.postJson("/v1/messages", buildMessagesBody(req, { stream: false, defaultMaxTokens: ctx.defaultMaxTokens }), { signal: req.signal });
   if (isRecord(json) && json.type === "error") throw anthropicErrorFromEvent(provider, json);
   if (!isRecord(json) || !Array.isArray(json.content)) throw new ProviderError("malformed", `${provider}: response has no content array`, { provider });
-  // Only text blocks are answer text; thinking and tool_use blocks are not.
+  // Only text blocks are answer text; tool_use blocks are tool calls; thinking blocks are neither.
   const out = json.content.map((b) => (isRecord(b) && b.type === "text" && typeof b.text === "string" ? b.text : "")).join("");
-  return { text: out, finishReason: finishReasonFor(json.stop_reason), usage: toTokenUsage(readUsageFields(json.usage)) };
+  const result: ChatResult = { text: out, finishReason: finishReasonFor(json.stop_reason), usage: toTokenUsage(readUsageFields(json.usage)) };
+  const toolCalls = readToolUseBlocks(provider, json.content);
+  if (toolCalls) result.toolCalls = toolCalls;
+  return result;
 }

@@ -1,4 +1,5 @@
 import { ProviderHttp } from "../openai/http";
+import { defineStreamChat } from "../define-stream-chat";
 import type { ChatProvider } from "../types";
 import { chat } from "./chat";
 import { anthropicErrorFromResponse } from "./errors";
@@ -61,10 +62,11 @@ export function createAnthropicProvider(opts: AnthropicProviderOptions): Anthrop
   return {
     name,
     chat: (req) => chat(ctx, req),
-    streamChat: (req) => streamChat(ctx, req),
+    streamChat: defineStreamChat(name, (req) => streamChat(ctx, req)),
     close: () => http.close(),
   };
 }
 
 export { anthropicErrorFromResponse, anthropicErrorFromEvent, kindForErrorType } from "./errors";
 export { buildMessagesBody } from "./request";
+export { anthropicUnsupportedFields } from "./tools";

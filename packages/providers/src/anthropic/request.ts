@@ -1,6 +1,7 @@
-import { messageText, type ChatMessage, type ContentPart } from "@switchyard/contracts";
+import { contentText, type ContentPart } from "@switchyard/contracts";
 import type { ProviderHttp } from "../openai/http";
 import type { ChatRequest } from "../types";
+import { addAnthropicAgentFields, toolResultBlock, toolUseBlocks, type AnthropicToolBlock } from "./tools";
 
 /** What chat and streamChat share: the pool and the per-provider settings. */
 export interface AnthropicContext {
@@ -13,7 +14,8 @@ export interface AnthropicContext {
 /** One Messages API content block we send: text, or an image by URL or by base64 bytes. */
 export type AnthropicInputBlock =
   | { type: "text"; text: string }
-  | { type: "image"; source: { type: "url"; url: string } | { type: "base64"; media_type: string; data: string } };
+  | { type: "image"; source: { type: "url"; url: string } | { type: "base64"; media_type: string; data: string } }
+  | AnthropicToolBlock;
 
 export interface AnthropicInputMessage {
   role: "user" | "assistant";
@@ -41,19 +43,36 @@ function contentBlocks(parts: ContentPart[]): AnthropicInputBlock[] {
  * - `temperature` is clamped to the API's 0–1 range (OpenAI-style requests allow up to 2, and a
  *   400 after admission would fail a job that another provider would have served).
  * - `user` goes to `metadata.user_id`, the API's end-user field.
+ * - `developer` messages count as system messages; `tool` messages become `tool_result` blocks
+ *   (consecutive ones in one user message) and assistant `tool_calls` become `tool_use` blocks.
+ * - Tools, tool choice and stop sequences: see `addAnthropicAgentFields`.
  */
 export function buildMessagesBody(req: ChatRequest, opts: { stream: boolean; defaultMaxTokens: number }): Record<string, unknown> {
   const system: string[] = [];
   const messages: AnthropicInputMessage[] = [];
-  for (const m of req.messages as ChatMessage[]) {
-    if (m.role === "system") system.push(messageText(m));
-    else messages.push({ role: m.role, content: typeof m.content === "string" ? m.content : contentBlocks(m.content) });
+  for (const [i, m] of req.messages.entries()) {
+    if (m.role === "system" || m.role === "developer") {
+      system.push(contentText(m.content));
+    } else if (m.role === "tool") {
+      // Every result of one turn's calls goes in one user message, results first.
+      const last = messages.at(-1)?.content;
+      const results: AnthropicInputBlock[] | undefined = Array.isArray(last) && last[0]?.type === "tool_result" ? last : undefined;
+      if (results) results.push(toolResultBlock(m));
+      else messages.push({ role: "user", content: [toolResultBlock(m)] });
+    } else if (m.role === "assistant" && "tool_calls" in m && m.tool_calls !== undefined) {
+      const text = contentText(m.content);
+      messages.push({ role: "assistant", content: [...(text === "" ? [] : [{ type: "text" as const, text }]), ...toolUseBlocks(m.tool_calls, i)] });
+    } else {
+      const content = m.content ?? "";
+      messages.push({ role: m.role, content: typeof content === "string" ? content : contentBlocks(content) });
+    }
   }
   const body: Record<string, unknown> = { model: req.model, max_tokens: req.maxTokens ?? opts.defaultMaxTokens };
   if (system.length > 0) body.system = system.join("\n\n");
   body.messages = messages;
   if (req.temperature !== undefined) body.temperature = Math.min(1, Math.max(0, req.temperature));
   if (req.user !== undefined) body.metadata = { user_id: req.user };
+  addAnthropicAgentFields(body, req);
   if (opts.stream) body.stream = true;
   return body;
 }

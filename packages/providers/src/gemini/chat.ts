@@ -1,6 +1,7 @@
 import { ProviderError, type ChatRequest, type ChatResult, type TokenUsage } from "../types";
 import { geminiErrorFromPayload, readGeminiError } from "./errors";
 import { buildGenerateContentBody, methodPath, type GeminiContext } from "./request";
+import { readFunctionCalls, toolCallId, type GeminiFunctionCall } from "./tools";
 
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -39,6 +40,9 @@ export interface GeminiResponseParts {
   /** Raw `finishReason` of the first candidate; `"BLOCKED"` stands for a blocked prompt (no candidates, `promptFeedback.blockReason`). */
   finishReason?: string;
   usage: TokenUsage | null;
+  /** The `functionCall` parts, in order; absent when there are none. */
+  functionCalls?: GeminiFunctionCall[];
+  responseId?: string;
 }
 
 /** Reads a GenerateContentResponse: the first candidate's text parts (thought summaries excluded), its finish reason, usage. */
@@ -51,18 +55,27 @@ export function readResponse(provider: string, json: unknown): GeminiResponsePar
   const candidate = candidates.find((c) => isRecord(c) && (c.index === undefined || c.index === 0));
   let text = "";
   let finishReason: string | undefined;
+  let functionCalls: GeminiFunctionCall[] = [];
   if (isRecord(candidate)) {
     const parts = isRecord(candidate.content) && Array.isArray(candidate.content.parts) ? candidate.content.parts : [];
     for (const p of parts) if (isRecord(p) && typeof p.text === "string" && p.thought !== true) text += p.text;
+    functionCalls = readFunctionCalls(provider, parts);
     if (typeof candidate.finishReason === "string") finishReason = candidate.finishReason;
   } else if (isRecord(json.promptFeedback) && typeof json.promptFeedback.blockReason === "string") {
     finishReason = "BLOCKED";
   }
-  return { text, finishReason, usage: readUsageMetadata(json.usageMetadata) };
+  const res: GeminiResponseParts = { text, finishReason, usage: readUsageMetadata(json.usageMetadata) };
+  if (functionCalls.length > 0) res.functionCalls = functionCalls;
+  if (typeof json.responseId === "string") res.responseId = json.responseId;
+  return res;
 }
 
-/** Maps the raw finish reason (including our `"BLOCKED"` for a blocked prompt). */
-export function mapFinish(raw: string): string {
+/**
+ * Maps the raw finish reason (including our `"BLOCKED"` for a blocked prompt). Gemini ends a
+ * turn of function calls with STOP; that is `tool_calls` when the answer called a tool.
+ */
+export function mapFinish(raw: string, calledTools = false): string {
+  if (raw === "STOP" && calledTools) return "tool_calls";
   return raw === "BLOCKED" ? "content_filter" : finishReasonFor(raw);
 }
 
@@ -71,6 +84,11 @@ export async function chat(ctx: GeminiContext, req: ChatRequest): Promise<ChatRe
   const provider = ctx.http.name;
   const json = await ctx.http.postJson(methodPath(ctx, req.model, "generateContent"), buildGenerateContentBody(req), { signal: req.signal });
   const res = readResponse(provider, json);
-  if (res.finishReason === undefined && res.text === "") throw new ProviderError("malformed", `${provider}: response has no candidates`, { provider });
-  return { text: res.text, finishReason: mapFinish(res.finishReason ?? "STOP"), usage: res.usage };
+  const calls = res.functionCalls ?? [];
+  if (res.finishReason === undefined && res.text === "" && calls.length === 0) throw new ProviderError("malformed", `${provider}: response has no candidates`, { provider });
+  const result: ChatResult = { text: res.text, finishReason: mapFinish(res.finishReason ?? "STOP", calls.length > 0), usage: res.usage };
+  if (calls.length > 0) {
+    result.toolCalls = calls.map((c, i) => ({ id: toolCallId(c, res.responseId, i), type: "function", function: { name: c.name, arguments: JSON.stringify(c.args) } }));
+  }
+  return result;
 }

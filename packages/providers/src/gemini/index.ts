@@ -1,4 +1,5 @@
 import { ProviderHttp } from "../openai/http";
+import { defineStreamChat } from "../define-stream-chat";
 import type { ChatProvider, EmbeddingProvider } from "../types";
 import { chat } from "./chat";
 import { embed } from "./embeddings";
@@ -59,7 +60,7 @@ export function createGeminiProvider(opts: GeminiProviderOptions): GeminiProvide
   return {
     name,
     chat: (req) => chat(ctx, req),
-    streamChat: (req) => streamChat(ctx, req),
+    streamChat: defineStreamChat(name, (req) => streamChat(ctx, req)),
     embed: (texts, model, embedOpts) => embed(ctx, texts, model, embedOpts),
     close: () => http.close(),
   };
@@ -67,3 +68,4 @@ export function createGeminiProvider(opts: GeminiProviderOptions): GeminiProvide
 
 export { geminiErrorFromResponse, geminiRetryAfterMs } from "./errors";
 export { buildGenerateContentBody } from "./request";
+export { geminiUnsupportedFields } from "./tools";

@@ -1,6 +1,7 @@
-import { messageText, type ChatMessage, type ContentPart } from "@switchyard/contracts";
+import { contentText, type ContentPart } from "@switchyard/contracts";
 import type { ProviderHttp } from "../openai/http";
 import type { ChatRequest } from "../types";
+import { addGeminiAgentFields, functionCallParts, functionResponsePart, type GeminiToolPart } from "./tools";
 
 /** What chat, streamChat and embed share: the pool and the per-provider settings. */
 export interface GeminiContext {
@@ -15,7 +16,8 @@ export interface GeminiContext {
 export type GeminiPart =
   | { text: string }
   | { inlineData: { mimeType: string; data: string } }
-  | { fileData: { mimeType: string; fileUri: string } };
+  | { fileData: { mimeType: string; fileUri: string } }
+  | GeminiToolPart;
 
 export interface GeminiContent {
   role: "user" | "model";
@@ -64,27 +66,39 @@ export function methodPath(ctx: Pick<GeminiContext, "apiVersion">, model: string
  * (one text part each, in order); `assistant` turns are `model` turns; consecutive turns of one
  * role are merged into one Content, since Gemini expects user and model turns to alternate.
  * `maxTokens` and `temperature` go to `generationConfig`. Gemini has no end-user field, so
- * `user` is not sent.
+ * `user` is not sent. `developer` messages count as system messages; assistant `tool_calls`
+ * become `functionCall` parts of the model turn and `tool` messages `functionResponse` parts of
+ * a user turn. Tools, tool config and the other generation options: see `addGeminiAgentFields`.
  */
 export function buildGenerateContentBody(req: ChatRequest): Record<string, unknown> {
   const system: GeminiPart[] = [];
   const contents: GeminiContent[] = [];
-  for (const m of req.messages as ChatMessage[]) {
-    if (m.role === "system") {
-      system.push({ text: messageText(m) });
-      continue;
-    }
-    const role = m.role === "assistant" ? "model" : "user";
+  const namesById = new Map<string, string>();
+  const push = (role: GeminiContent["role"], parts: GeminiPart[]): void => {
     const last = contents.at(-1);
-    if (last && last.role === role) last.parts.push(...partsOf(m.content));
-    else contents.push({ role, parts: partsOf(m.content) });
+    if (last && last.role === role) last.parts.push(...parts);
+    else contents.push({ role, parts });
+  };
+  for (const [i, m] of req.messages.entries()) {
+    if (m.role === "system" || m.role === "developer") {
+      system.push({ text: contentText(m.content) });
+    } else if (m.role === "tool") {
+      push("user", [functionResponsePart(m, i, namesById)]);
+    } else if (m.role === "assistant" && "tool_calls" in m && m.tool_calls !== undefined) {
+      for (const c of m.tool_calls) namesById.set(c.id, c.function.name);
+      const text = contentText(m.content);
+      push("model", [...(text === "" ? [] : [{ text }]), ...functionCallParts(m.tool_calls, i)]);
+    } else {
+      push(m.role === "assistant" ? "model" : "user", partsOf(m.content ?? ""));
+    }
   }
   const body: Record<string, unknown> = {};
   if (system.length > 0) body.systemInstruction = { parts: system };
   body.contents = contents;
-  const generationConfig: Record<string, number> = {};
+  const generationConfig: Record<string, unknown> = {};
   if (req.maxTokens !== undefined) generationConfig.maxOutputTokens = req.maxTokens;
   if (req.temperature !== undefined) generationConfig.temperature = req.temperature;
+  addGeminiAgentFields(body, generationConfig, req);
   if (Object.keys(generationConfig).length > 0) body.generationConfig = generationConfig;
   return body;
 }

@@ -4,13 +4,15 @@ import { ProviderError, isProviderError, type ChatChunk, type ChatRequest, type 
 import { mapFinish, readResponse } from "./chat";
 import { readGeminiError } from "./errors";
 import { buildGenerateContentBody, methodPath, type GeminiContext } from "./request";
+import { toolCallId } from "./tools";
 
 /** Most text kept from lines that are not SSE (a bare JSON error body); more than this is not an error body. */
 const STRAY_LIMIT = 64 * 1024;
 
 /**
  * Streaming `POST /{version}/models/{model}:streamGenerateContent?alt=sse` (LF, CRLF or CR
- * framing). Each `data:` chunk is a GenerateContentResponse with only the new text; every chunk
+ * framing). Each `data:` chunk is a GenerateContentResponse with only the new text (and whole
+ * `functionCall` parts, each yielded as one tool-call piece); every chunk
  * repeats the cumulative `usageMetadata`, so the last one seen is reported, once, after the
  * finish reason. Gemini has no end sentinel: the stream is complete when the body ends after a
  * chunk with `finishReason` (or a blocked prompt); ending earlier is a `connection` error.
@@ -48,7 +50,8 @@ export async function* streamChat(ctx: GeminiContext, req: ChatRequest): AsyncGe
   });
   let finishReason: string | undefined;
   let usage: TokenUsage | null = null;
-  const ending = (): ChatChunk[] => [{ type: "finish", finishReason: mapFinish(finishReason ?? "STOP") }, ...(usage ? [{ type: "usage" as const, usage }] : [])];
+  let calls = 0;
+  const ending = (): ChatChunk[] => [{ type: "finish", finishReason: mapFinish(finishReason ?? "STOP", calls > 0) }, ...(usage ? [{ type: "usage" as const, usage }] : [])];
   try {
     for await (const ev of readSseEvents(body, { provider, idleMs, decoder })) {
       let json: unknown;
@@ -61,6 +64,11 @@ export async function* streamChat(ctx: GeminiContext, req: ChatRequest): AsyncGe
       if (chunk.usage) usage = chunk.usage;
       if (chunk.finishReason !== undefined) finishReason = chunk.finishReason;
       if (chunk.text !== "") yield { type: "delta", text: chunk.text };
+      // Function calls arrive whole: each is one piece carrying id, name and all of its arguments.
+      for (const c of chunk.functionCalls ?? []) {
+        const index = calls++;
+        yield { type: "tool_call", index, id: toolCallId(c, chunk.responseId, index), name: c.name, argumentsDelta: JSON.stringify(c.args) };
+      }
     }
   } catch (err) {
     // A cut (or a stall) after the finishing chunk loses nothing: Gemini sends nothing after it.

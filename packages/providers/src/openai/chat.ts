@@ -1,6 +1,7 @@
 import { ProviderError, type ChatRequest, type ChatResult, type TokenUsage } from "../types";
 import { errorFromStreamPayload } from "./errors";
 import type { OpenAIHttp } from "./http";
+import { addOpenAIAgentFields, openaiMessages, readLogprobs, readToolCalls } from "./tools";
 
 /** Which request field carries the output cap; see `OpenAIProviderOptions.maxTokensField`. */
 export type MaxTokensField = "max_tokens" | "max_completion_tokens";
@@ -21,8 +22,9 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
 export function buildChatBody(req: ChatRequest, opts: { stream: boolean; maxTokensField: MaxTokensField }): Record<string, unknown> {
   const body: Record<string, unknown> = {
     model: req.model,
-    messages: req.messages.map((m) => ({ role: m.role, content: m.content })),
+    messages: openaiMessages(req),
   };
+  addOpenAIAgentFields(body, req);
   if (req.maxTokens !== undefined) body[opts.maxTokensField] = req.maxTokens;
   if (req.temperature !== undefined) body.temperature = req.temperature;
   if (req.user !== undefined) body.user = req.user;
@@ -53,9 +55,14 @@ export async function chat(ctx: OpenAIContext, req: ChatRequest): Promise<ChatRe
   if (!isRecord(choice) || !isRecord(message)) {
     throw new ProviderError("malformed", `${provider}: response has no choices[0].message`, { provider });
   }
-  return {
+  const result: ChatResult = {
     text: typeof message.content === "string" ? message.content : "",
     finishReason: typeof choice.finish_reason === "string" ? choice.finish_reason : "stop",
     usage: readUsage(isRecord(json) ? json.usage : undefined),
   };
+  const toolCalls = readToolCalls(provider, message.tool_calls);
+  if (toolCalls) result.toolCalls = toolCalls;
+  const logprobs = readLogprobs(choice.logprobs);
+  if (logprobs) result.logprobs = logprobs;
+  return result;
 }

@@ -1,3 +1,4 @@
+import { defineStreamChat } from "../define-stream-chat";
 import type { ChatProvider, EmbeddingProvider } from "../types";
 import { chat, type MaxTokensField, type OpenAIContext } from "./chat";
 import { embed } from "./embeddings";
@@ -52,7 +53,7 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): OpenAIProvide
   return {
     name,
     chat: (req) => chat(ctx, req),
-    streamChat: (req) => streamChat(ctx, req),
+    streamChat: defineStreamChat(name, (req) => streamChat(ctx, req)),
     embed: (texts, model, embedOpts) => embed(ctx, texts, model, embedOpts),
     close: () => http.close(),
   };
@@ -61,3 +62,4 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): OpenAIProvide
 export type { MaxTokensField } from "./chat";
 export { parseRetryAfter, kindForStatus, toProviderError } from "./errors";
 export { SseDecoder, type SseEvent } from "./sse";
+export { openaiUnsupportedFields, openaiMessages } from "./tools";

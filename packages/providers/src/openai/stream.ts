@@ -2,6 +2,7 @@ import { ProviderError, type ChatChunk, type ChatRequest } from "../types";
 import { buildChatBody, isRecord, readUsage, type OpenAIContext } from "./chat";
 import { errorFromStreamPayload, toProviderError } from "./errors";
 import { SseDecoder, type SseEvent } from "./sse";
+import { readLogprobs, readToolCallDeltas } from "./tools";
 
 const DONE = Symbol("done");
 
@@ -27,7 +28,11 @@ export function interpretEvent(provider: string, ev: SseEvent): ChatChunk[] | ty
       // We always ask for n=1; any other choice index would not belong to this answer.
       if (!isRecord(choice) || (choice.index !== undefined && choice.index !== 0)) continue;
       const delta = choice.delta;
-      if (isRecord(delta) && typeof delta.content === "string" && delta.content !== "") out.push({ type: "delta", text: delta.content });
+      if (isRecord(delta) && typeof delta.content === "string" && delta.content !== "") {
+        const logprobs = readLogprobs(choice.logprobs);
+        out.push(logprobs ? { type: "delta", text: delta.content, logprobs } : { type: "delta", text: delta.content });
+      }
+      if (isRecord(delta)) out.push(...readToolCallDeltas(provider, delta.tool_calls));
       if (typeof choice.finish_reason === "string") out.push({ type: "finish", finishReason: choice.finish_reason });
     }
   }

@@ -1,6 +1,32 @@
 import { SimulatedBehaviour } from "@switchyard/contracts";
-import { ProviderError, type ChatChunk, type ChatProvider, type ChatRequest, type ChatResult } from "../types";
-import { estimateInputTokens, simulatedDeltas } from "./text";
+import type { ToolCall } from "@switchyard/contracts";
+import { defineStreamChat } from "../define-stream-chat";
+import { ProviderError, hasTools, type ChatChunk, type ChatProvider, type ChatRequest, type ChatResult } from "../types";
+import { cutAtStop, estimateInputTokens, simulatedDeltas } from "./text";
+import { pieces, simulatedToolCall, valueForSchema } from "./tools";
+
+/** Characters per streamed piece of JSON output (tool arguments, JSON answers); each piece is one token. */
+const JSON_PIECE = 8;
+
+/**
+ * The output of a simulated call as stream pieces, each one token: a tool call (id and name on
+ * the first piece, the arguments' JSON in pieces), or text, shaped by `responseFormat` (JSON
+ * made from the schema, or `{"answer": …}` for json_object) and cut at the first stop sequence.
+ */
+function outputPieces(req: ChatRequest): { chunks: ChatChunk[]; calledTool: boolean } {
+  const call = hasTools(req) ? simulatedToolCall(req) : null;
+  if (call) {
+    const args = pieces(call.function.arguments, JSON_PIECE);
+    const chunks: ChatChunk[] = (args.length > 0 ? args : [""]).map((argumentsDelta, i) =>
+      i === 0 ? { type: "tool_call", index: 0, id: call.id, name: call.function.name, argumentsDelta } : { type: "tool_call", index: 0, argumentsDelta });
+    return { chunks, calledTool: true };
+  }
+  let deltas = simulatedDeltas(req.model, req.messages);
+  const format = req.responseFormat;
+  if (format?.type === "json_schema") deltas = pieces(JSON.stringify(valueForSchema(format.json_schema.schema ?? { type: "object" }, deltas.join(""))), JSON_PIECE);
+  else if (format?.type === "json_object") deltas = pieces(JSON.stringify({ answer: deltas.join("") }), JSON_PIECE);
+  return { chunks: cutAtStop(deltas, req.stop).map((text) => ({ type: "delta", text })), calledTool: false };
+}
 
 /** Options of {@link createSimulatedProvider}. */
 export interface SimulatedProviderOptions {
@@ -18,7 +44,8 @@ export interface SimulatedProviderOptions {
  * (same model + messages → same answer), first token after `ttft_ms`, then `tokens_per_second`,
  * and a `failure_rate` share of calls failing like an overloaded upstream (503).
  * One "token" is one word delta. Answers are 16–64 tokens long, cut to `maxTokens` if smaller
- * (finish reason `"length"`).
+ * (finish reason `"length"`). Given tools (and `tool_choice` not `none`), it calls one
+ * deterministically, unless the last message is a tool result, which it answers in text.
  */
 export function createSimulatedProvider(behaviour: Partial<SimulatedBehaviour> = {}, opts: SimulatedProviderOptions = {}): ChatProvider {
   // Parsing fills the schema defaults and rejects nonsense (negative rates) at construction time.
@@ -50,7 +77,7 @@ export function createSimulatedProvider(behaviour: Partial<SimulatedBehaviour> =
     if (b.failure_rate > 0 && random() < b.failure_rate) {
       throw new ProviderError("server_error", `${name}: simulated upstream failure (503 service unavailable)`, { status: 503, provider: name });
     }
-    const all = simulatedDeltas(req.model, req.messages);
+    const { chunks: all, calledTool } = outputPieces(req);
     const cap = req.maxTokens === undefined ? all.length : Math.max(0, Math.floor(req.maxTokens));
     const deltas = all.slice(0, cap);
     const start = performance.now();
@@ -60,11 +87,12 @@ export function createSimulatedProvider(behaviour: Partial<SimulatedBehaviour> =
       const wait = start + b.ttft_ms + i * msPerToken - performance.now();
       if (wait >= 1) await sleep(wait, signal);
       else if (signal?.aborted) throw aborted();
-      yield { type: "delta", text: deltas[i] ?? "" };
+      const piece = deltas[i];
+      if (piece) yield piece;
     }
     if (deltas.length === 0 && b.ttft_ms > 0) await sleep(b.ttft_ms, signal);
     if (signal?.aborted) throw aborted();
-    yield { type: "finish", finishReason: all.length > deltas.length ? "length" : "stop" };
+    yield { type: "finish", finishReason: all.length > deltas.length ? "length" : calledTool ? "tool_calls" : "stop" };
     yield { type: "usage", usage: { inputTokens: estimateInputTokens(req.messages), outputTokens: deltas.length } };
   }
 
@@ -72,13 +100,18 @@ export function createSimulatedProvider(behaviour: Partial<SimulatedBehaviour> =
     let text = "";
     let finishReason = "stop";
     let usage: ChatResult["usage"] = null;
+    const calls: ToolCall[] = [];
     for await (const chunk of streamChat(req)) {
       if (chunk.type === "delta") text += chunk.text;
       else if (chunk.type === "finish") finishReason = chunk.finishReason;
-      else usage = chunk.usage;
+      else if (chunk.type === "usage") usage = chunk.usage;
+      else {
+        const call = (calls[chunk.index] ??= { id: chunk.id ?? "", type: "function", function: { name: chunk.name ?? "", arguments: "" } });
+        call.function.arguments += chunk.argumentsDelta;
+      }
     }
-    return { text, finishReason, usage };
+    return calls.length > 0 ? { text, finishReason, usage, toolCalls: calls } : { text, finishReason, usage };
   }
 
-  return { name, chat, streamChat };
+  return { name, chat, streamChat: defineStreamChat(name, streamChat) };
 }

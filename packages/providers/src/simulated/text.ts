@@ -1,4 +1,12 @@
-import { messageText, type ChatMessage } from "@switchyard/contracts";
+import { contentText, type AgentChatMessage, type ChatMessage } from "@switchyard/contracts";
+
+type AnyMessage = ChatMessage | AgentChatMessage;
+
+/** What a message contributes to the simulated model's input: its text, and the calls an assistant turn made. */
+function inputText(m: AnyMessage): string {
+  const calls = m.role === "assistant" && "tool_calls" in m && m.tool_calls ? m.tool_calls.map((c) => `${c.function.name}${c.function.arguments}`).join("") : "";
+  return contentText(m.content) + calls;
+}
 
 /** Longest answer the simulated model writes on its own; `maxTokens` can only cut it shorter. */
 export const SIMULATED_MAX_NATURAL_TOKENS = 64;
@@ -40,9 +48,9 @@ export function seededRandom(seed: number): () => number {
  * The simulated answer for a conversation, as word deltas ("Word", " word", " word." …).
  * Same model and messages → same deltas; joined they form readable sentences.
  */
-export function simulatedDeltas(model: string, messages: readonly ChatMessage[]): string[] {
+export function simulatedDeltas(model: string, messages: readonly AnyMessage[]): string[] {
   let h = hashString(model);
-  for (const m of messages) h = hashString(`\u0000${m.role}\u0000${messageText(m)}`, h);
+  for (const m of messages) h = hashString(`\u0000${m.role}\u0000${inputText(m)}`, h);
   const rnd = seededRandom(h);
   const length = MIN_NATURAL_TOKENS + Math.floor(rnd() * (SIMULATED_MAX_NATURAL_TOKENS - MIN_NATURAL_TOKENS + 1));
   const deltas: string[] = [];
@@ -61,8 +69,34 @@ export function simulatedDeltas(model: string, messages: readonly ChatMessage[])
 }
 
 /** Rough input token estimate (~4 characters per token), as the simulated provider reports it. */
-export function estimateInputTokens(messages: readonly ChatMessage[]): number {
+export function estimateInputTokens(messages: readonly AnyMessage[]): number {
   let chars = 0;
-  for (const m of messages) chars += messageText(m).length;
+  for (const m of messages) chars += inputText(m).length;
   return Math.ceil(chars / 4);
+}
+
+/**
+ * Cuts deltas where the first stop sequence begins (the sequence itself is not output, as with
+ * OpenAI's `stop`). Deltas after the cut are dropped; the one it falls in is shortened.
+ */
+export function cutAtStop(deltas: string[], stop: readonly string[] | undefined): string[] {
+  if (!stop || stop.length === 0) return deltas;
+  const text = deltas.join("");
+  let at = -1;
+  for (const s of stop) {
+    const i = s === "" ? -1 : text.indexOf(s);
+    if (i !== -1 && (at === -1 || i < at)) at = i;
+  }
+  if (at === -1) return deltas;
+  const out: string[] = [];
+  let len = 0;
+  for (const d of deltas) {
+    if (len + d.length >= at) {
+      if (at > len) out.push(d.slice(0, at - len));
+      break;
+    }
+    out.push(d);
+    len += d.length;
+  }
+  return out;
 }
