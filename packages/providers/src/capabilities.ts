@@ -1,5 +1,5 @@
 import type { ModelEntry } from "@switchyard/contracts";
-import type { ChatRequest } from "./types";
+import { ProviderError, type ChatRequest } from "./types";
 
 /**
  * The fields the catalog says a model cannot serve: `tools` (a tool list or `tool_choice`)
@@ -19,4 +19,13 @@ export function capabilityGaps(req: ChatRequest, entry: ModelEntry): string[] {
 /** True when the conversation already holds tool calls or tool results. */
 export function hasToolHistory(req: ChatRequest): boolean {
   return req.messages.some((m) => m.role === "tool" || (m.role === "assistant" && "tool_calls" in m && m.tool_calls !== undefined));
+}
+
+/**
+ * Fails a call that asks for fields its provider cannot honour, with a `bad_request` naming
+ * them: the gateway should have answered 400 already, and an adapter never drops a field.
+ */
+export function refuseFields(req: ChatRequest, fields: string[]): void {
+  if (fields.length === 0) return;
+  throw new ProviderError("bad_request", `${req.model} cannot honour ${fields.join(", ")}`);
 }

@@ -5,12 +5,14 @@
  * prompt tokens = ceil(characters / 4), one completion token per word of the reply. Fault
  * points count stream events, so each row says how many events precede the first word.
  */
-import { startFakeAnthropic, startFakeGemini, startFakeOpenAI } from "@switchyard/testkit";
+import { startFakeAnthropic, startFakeGemini, startFakeOpenAI, type FakeToolReply } from "@switchyard/testkit";
 import { request } from "undici";
 import { createAnthropicProvider } from "./anthropic";
 import { createGeminiProvider } from "./gemini";
 import { createOpenAIProvider } from "./openai";
-import { isProviderError, type ChatChunk, type ChatProvider, type ChatRequest, type ProviderError, type TextChatRequest } from "./types";
+import { CHOICES, EVERY_FIELD, EXPECTED_CALLS, FOLLOW_UP, TOOLS, TOOL_WIRES, entryFor, toolReplyUnlessAnswered, type ToolWire } from "./tool-wires.test-helpers";
+import { isProviderError, type ChatChunk, type ChatProvider, type ChatRequest, type ProviderError, type TextChatRequest, type ToolChatRequest } from "./types";
+import { unsupportedFields } from "./unsupported-fields";
 
 /** The fault vocabulary every fake implements (a subset of each fake's own mode type). */
 type FaultMode =
@@ -40,6 +42,7 @@ interface FakeUpstream {
 
 interface FakeOptions {
   reply: string;
+  toolReply?: (rec: { body: unknown }) => FakeToolReply | undefined;
   lineEnding?: "\n" | "\r\n";
   fragmentBytes?: number;
 }
@@ -63,6 +66,9 @@ interface AdapterCase {
   preamble: number;
   /** Statuses the provider documents for each class of failure. */
   statuses: { badRequest: number[]; auth: number[]; serverError: number[] };
+  /** How tool calls, tool turns and the other agent fields look on this wire. */
+  wire: ToolWire;
+  provider: "openai" | "anthropic" | "gemini";
 }
 
 type TextOf = { content?: unknown; parts?: Array<{ text?: unknown }> };
@@ -84,6 +90,8 @@ const adapters: AdapterCase[] = [
     },
     preamble: 1,
     statuses: { badRequest: [400, 404, 422], auth: [401, 403], serverError: [500, 502, 503, 504, 529] },
+    wire: TOOL_WIRES.openai,
+    provider: "openai",
   },
   {
     name: "anthropic",
@@ -102,6 +110,8 @@ const adapters: AdapterCase[] = [
     },
     preamble: 3,
     statuses: { badRequest: [400, 404, 413], auth: [401, 403], serverError: [500, 502, 503, 504, 529] },
+    wire: TOOL_WIRES.anthropic,
+    provider: "anthropic",
   },
   {
     name: "gemini",
@@ -122,6 +132,8 @@ const adapters: AdapterCase[] = [
     preamble: 0,
     // Gemini documents 500 INTERNAL, 503 UNAVAILABLE and 504 DEADLINE_EXCEEDED; 502 and 529 stand for proxies in between.
     statuses: { badRequest: [400, 404], auth: [401, 403], serverError: [500, 502, 503, 504, 529] },
+    wire: TOOL_WIRES.gemini,
+    provider: "gemini",
   },
 ];
 
@@ -358,6 +370,129 @@ describe.each(adapters)("ChatProvider conformance: $name", (adapter) => {
       await p.close();
     }
   });
+});
+
+type ToolPiece = Extract<ChatChunk, { type: "tool_call" }>;
+
+/** Tool-call pieces joined per index, as a client of OpenAI's stream does. */
+function assemble(chunks: ChatChunk[]): Array<{ id?: string; name?: string; arguments: string; pieces: number }> {
+  const calls: Array<{ id?: string; name?: string; arguments: string; pieces: number }> = [];
+  for (const c of chunks.filter((x): x is ToolPiece => x.type === "tool_call")) {
+    const call = (calls[c.index] ??= { arguments: "", pieces: 0 });
+    if (c.id !== undefined) call.id = c.id;
+    if (c.name !== undefined) call.name = c.name;
+    call.arguments += c.argumentsDelta;
+    call.pieces++;
+  }
+  return calls;
+}
+
+describe.each(adapters)("ChatProvider conformance, tool calls: $name", (adapter) => {
+  let fake: FakeUpstream;
+  let provider: ChatProvider & { close(): Promise<void> };
+  const { wire } = adapter;
+  const ask: ChatRequest["messages"] = [{ role: "system", content: "You are terse." }, { role: "user", content: "Weather and time in Paris?" }];
+  const toolReq = (extra: Partial<ToolChatRequest> = {}): ToolChatRequest => ({ model: adapter.model, messages: ask, tools: TOOLS, ...extra });
+  const sent = (): Record<string, unknown> => (fake.requests.at(-1)?.body ?? {}) as Record<string, unknown>;
+  const readBack = (calls: Array<{ id?: string; name?: string; arguments: string }>) => calls.map((c) => ({ id: c.id, name: c.name, args: JSON.parse(c.arguments) as unknown }));
+
+  beforeAll(async () => {
+    fake = await adapter.startFake({ reply: REPLY, toolReply: toolReplyUnlessAnswered });
+    provider = adapter.makeProvider(fake.url, { streamIdleTimeoutMs: 2000, timeoutMs: 2000 });
+  });
+  afterAll(async () => {
+    await provider.close();
+    await fake.close();
+  });
+
+  it("sends the tools, and reads two parallel calls from a whole answer with finish reason tool_calls", async () => {
+    const res = await provider.chat(toolReq());
+    expect(wire.tools(sent())).toEqual(wire.expectedTools);
+    expect(res.finishReason).toBe("tool_calls");
+    expect(res.text).toBe("Checking both.");
+    const calls = (res.toolCalls ?? []).map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments }));
+    expect(res.toolCalls?.every((c) => c.type === "function")).toBe(true);
+    if (wire.idsFromWire) expect(readBack(calls)).toEqual(EXPECTED_CALLS);
+    else {
+      expect(readBack(calls).map(({ name, args }) => ({ name, args }))).toEqual(EXPECTED_CALLS.map(({ name, args }) => ({ name, args })));
+      expect(calls.map((c) => c.id)).toEqual([expect.stringMatching(/^call_[A-Za-z0-9_-]+$/), expect.stringMatching(/^call_[A-Za-z0-9_-]+$/)]);
+      expect(new Set(calls.map((c) => c.id)).size).toBe(2);
+    }
+  });
+
+  it("streams the two calls as pieces by index that join to the same calls, then finish tool_calls and usage", async () => {
+    const chunks = await collect(provider.streamChat(toolReq()));
+    const pieces = chunks.filter((c): c is ToolPiece => c.type === "tool_call");
+    // Id and name come on the first piece of each call only, as OpenAI streams them.
+    for (const index of [0, 1]) {
+      const own = pieces.filter((p) => p.index === index);
+      expect(own[0]?.name).toBeDefined();
+      expect(own.slice(1).every((p) => p.id === undefined && p.name === undefined)).toBe(true);
+    }
+    expect(new Set(pieces.map((p) => p.index))).toEqual(new Set([0, 1]));
+    const calls = assemble(chunks);
+    if (wire.idsFromWire) expect(readBack(calls)).toEqual(EXPECTED_CALLS);
+    else expect(readBack(calls).map(({ name, args }) => ({ name, args }))).toEqual(EXPECTED_CALLS.map(({ name, args }) => ({ name, args })));
+    // Arguments arrive in fragments where the wire fragments them, whole where it does not.
+    for (const c of calls) (wire.fragmented ? expect(c.pieces).toBeGreaterThan(2) : expect(c.pieces).toBe(1));
+    expect(chunks.map((c) => (c.type === "delta" ? c.text : "")).join("")).toBe("Checking both.");
+    expect(chunks.filter((c) => c.type === "finish")).toEqual([{ type: "finish", finishReason: "tool_calls" }]);
+    expect(chunks.at(-1)?.type).toBe("usage");
+  });
+
+  it("maps a follow-up turn with the tool results to the wire format, and reads the text answer", async () => {
+    const req: ToolChatRequest = { model: adapter.model, messages: FOLLOW_UP, tools: TOOLS };
+    const res = await provider.chat(req);
+    expect(wire.conversation(sent())).toEqual(wire.expectedFollowUp);
+    expect(res).toMatchObject({ text: REPLY, finishReason: "stop" });
+    expect(res.toolCalls).toBeUndefined();
+    const chunks = await collect(provider.streamChat(req));
+    expect(wire.conversation(sent())).toEqual(wire.expectedFollowUp);
+    expect(chunks.map((c) => (c.type === "delta" ? c.text : "")).join("")).toBe(REPLY);
+  });
+
+  it.each(Object.keys(CHOICES) as Array<keyof typeof CHOICES>)("maps tool_choice %s", async (choice) => {
+    const res = await provider.chat(toolReq({ toolChoice: CHOICES[choice] }));
+    expect(wire.choice(sent())).toEqual(wire.expectedChoice[choice]);
+    // The fakes, like the APIs, call no tool when told none.
+    expect(res.finishReason).toBe(choice === "none" ? "stop" : "tool_calls");
+  });
+
+  it("leaves tool choice to the provider's default when none is asked for", async () => {
+    await provider.chat(toolReq());
+    expect(wire.choice(sent())).toBeUndefined();
+  });
+
+  it("maps stop sequences, seed, penalties and response format where the provider has them", async () => {
+    const res = await provider.chat({ model: adapter.model, messages: MESSAGES, ...wire.optionsRequest });
+    expect(wire.options(sent())).toEqual(wire.expectedOptions);
+    expect(res.text).toBe(REPLY);
+  });
+
+  // OpenAI-compatible servers are sent every field as asked; the others refuse what they cannot map.
+  (wire.refused ? it : it.skip)("refuses at call time a field the provider cannot honour, naming it, without a request", async () => {
+    const refused = wire.refused!;
+    const count = fake.requests.length;
+    for (const run of [() => provider.chat({ model: adapter.model, messages: MESSAGES, ...refused.extra }), () => stream(refused.extra)]) {
+      const err = await failure(run);
+      expect([err.kind, err.retryable]).toEqual(["bad_request", false]);
+      expect(err.message).toContain(refused.field);
+    }
+    expect(fake.requests).toHaveLength(count);
+  });
+
+  it("unsupportedFields names what this provider cannot honour, and the catalog's missing capabilities", () => {
+    expect(unsupportedFields(EVERY_FIELD, entryFor(adapter.provider, { tools: true, json_schema: true }))).toEqual(wire.unsupported);
+    const lacking = unsupportedFields(EVERY_FIELD, entryFor(adapter.provider, { tools: false, json_schema: false }));
+    expect(lacking.slice(0, 2)).toEqual(["tools", "response_format"]);
+    // Served by the simulated provider (no key configured), only what it cannot do counts.
+    expect(unsupportedFields(EVERY_FIELD, entryFor(adapter.provider, { tools: true, json_schema: true }), { simulated: true })).toEqual(["logprobs", "top_logprobs"]);
+    expect(unsupportedFields({ model: "m", messages: MESSAGES }, entryFor(adapter.provider, { tools: false, json_schema: false }))).toEqual([]);
+  });
+
+  function stream(extra: Partial<TextChatRequest>): Promise<ChatChunk[]> {
+    return collect(provider.streamChat({ model: adapter.model, messages: MESSAGES, ...extra }));
+  }
 });
 
 /** Cases only one wire format has, run through the same fakes and the same assertions style. */

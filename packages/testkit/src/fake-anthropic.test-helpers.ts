@@ -72,21 +72,76 @@ export function validateMessagesBody(b: Record<string, unknown>): string | null 
   if (!Array.isArray(b.messages) || b.messages.length === 0) return "messages: at least one message is required";
   if (b.temperature !== undefined && (typeof b.temperature !== "number" || b.temperature < 0 || b.temperature > 1)) return "temperature: range: 0..1";
   if (b.system !== undefined && typeof b.system !== "string" && !(Array.isArray(b.system) && b.system.every((s) => isTextBlock(s)))) return "system: Input should be a valid string or a list of text blocks";
+  const toolProblem = toolsProblem(b);
+  if (toolProblem) return toolProblem;
+  let previousToolUses = new Set<string>();
+  let anyToolBlock = false;
   for (const [i, raw] of (b.messages as unknown[]).entries()) {
     const m = (raw ?? {}) as Record<string, unknown>;
     if (m.role === "system") return `messages.${i}.role: Unexpected role "system". The Messages API accepts a top-level \`system\` parameter, not "system" as an input message role.`;
     if (m.role !== "user" && m.role !== "assistant") return `messages.${i}.role: Input should be 'user' or 'assistant'`;
+    const toolUses = new Set<string>();
     if (typeof m.content === "string") {
       if (m.content === "") return `messages.${i}: all messages must have non-empty content except for the optional final assistant message`;
+      previousToolUses = toolUses;
       continue;
     }
     if (!Array.isArray(m.content) || m.content.length === 0) return `messages.${i}.content: Field required`;
     for (const [j, block] of (m.content as unknown[]).entries()) {
+      const o = (block ?? {}) as Record<string, unknown>;
+      if (o.type === "tool_use" || o.type === "tool_result") {
+        anyToolBlock = true;
+        const problem = toolBlockProblem(o, m.role, previousToolUses);
+        if (problem) return `messages.${i}.content.${j}${problem}`;
+        if (o.type === "tool_use") toolUses.add(String(o.id));
+        continue;
+      }
       const problem = blockProblem(block);
       if (problem) return `messages.${i}.content.${j}.${problem}`;
     }
+    previousToolUses = toolUses;
   }
+  if (anyToolBlock && !(Array.isArray(b.tools) && b.tools.length > 0)) return "Requests which include `tool_use` or `tool_result` blocks must define tools.";
   return null;
+}
+
+const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+
+/** Problems with `tools`, `tool_choice` and `stop_sequences`. */
+function toolsProblem(b: Record<string, unknown>): string | null {
+  const names = new Set<string>();
+  if (b.tools !== undefined) {
+    if (!Array.isArray(b.tools)) return "tools: Input should be a valid list";
+    for (const [i, raw] of (b.tools as unknown[]).entries()) {
+      const t = (raw ?? {}) as { name?: unknown; input_schema?: { type?: unknown } };
+      if (typeof t.name !== "string" || !TOOL_NAME.test(t.name)) return `tools.${i}.custom.name: String should match pattern '^[a-zA-Z0-9_-]{1,64}$'`;
+      if (t.input_schema?.type !== "object") return `tools.${i}.custom.input_schema.type: Input should be 'object'`;
+      names.add(t.name);
+    }
+  }
+  if (b.tool_choice !== undefined) {
+    const c = (b.tool_choice ?? {}) as { type?: unknown; name?: unknown; disable_parallel_tool_use?: unknown };
+    if (!["auto", "any", "tool", "none"].includes(String(c.type))) return "tool_choice: Input tag found using 'type' does not match any of the expected tags: 'auto', 'any', 'tool', 'none'";
+    if (c.type === "tool" && (typeof c.name !== "string" || !names.has(c.name))) return `tool_choice.tool.name: Tool '${String(c.name)}' not found in provided tools`;
+    if (c.type === "none" && c.disable_parallel_tool_use !== undefined) return "tool_choice.none.disable_parallel_tool_use: Extra inputs are not permitted";
+    if (names.size === 0) return "tool_choice may only be specified while providing tools.";
+  }
+  if (b.stop_sequences !== undefined && !(Array.isArray(b.stop_sequences) && b.stop_sequences.every((x) => typeof x === "string" && x.trim() !== ""))) return "stop_sequences: each stop sequence must contain non-whitespace";
+  return null;
+}
+
+/** A `tool_use` block belongs to an assistant turn; a `tool_result` to the user turn right after the tool_use it answers. */
+function toolBlockProblem(o: Record<string, unknown>, role: unknown, previousToolUses: ReadonlySet<string>): string | null {
+  if (o.type === "tool_use") {
+    if (role !== "assistant") return ": tool_use blocks may only appear in assistant messages";
+    if (typeof o.id !== "string" || typeof o.name !== "string") return ".tool_use.id: Field required";
+    return typeof o.input === "object" && o.input !== null && !Array.isArray(o.input) ? null : ".tool_use.input: Input should be a valid dictionary";
+  }
+  if (role !== "user") return ": tool_result blocks may only appear in user messages";
+  if (typeof o.tool_use_id !== "string" || !previousToolUses.has(o.tool_use_id)) {
+    return `: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${String(o.tool_use_id)}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`;
+  }
+  return o.content === undefined || typeof o.content === "string" || Array.isArray(o.content) ? null : ".tool_result.content: Input should be a valid string or list";
 }
 
 function isTextBlock(v: unknown): boolean {

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import {
   anthropicErrorBody, anthropicEvent, anthropicHeaders, anthropicRequestId, anthropicUsage, defaultAnthropicError, validateMessagesBody,
 } from "./fake-anthropic.test-helpers";
-import type { RecordedRequest } from "./fake-openai";
+import { argumentPieces, type FakeToolReply, type RecordedRequest } from "./fake-openai";
 import { countPromptTokens, replyPieces } from "./fake-openai.test-helpers";
 
 /**
@@ -30,6 +30,12 @@ export type FakeAnthropicMode =
 export interface FakeAnthropicOptions {
   /** Answer text, or a function of the request. Default `"Hello from the fake Anthropic server."`. */
   reply?: string | ((req: RecordedRequest) => string);
+  /**
+   * Tool calls to answer with (`tool_use` blocks, streamed as `input_json_delta` pieces), or a
+   * function of the request (undefined → `reply`). Only for requests with `tools` and a tool
+   * choice other than none; fault modes other than `error` and `cut_after` do not apply to them.
+   */
+  toolReply?: FakeToolReply | ((req: RecordedRequest) => FakeToolReply | undefined);
   /** Delay before each stream event after the preamble. Default 0. */
   chunkDelayMs?: number;
   /** Initial mode. Default `{ kind: "ok" }`. */
@@ -110,7 +116,66 @@ export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promi
     }
   }
 
+  function toolReplyFor(rec: RecordedRequest): FakeToolReply | undefined {
+    const body = rec.body as Record<string, unknown>;
+    const choice = (body.tool_choice ?? {}) as { type?: unknown };
+    if (!Array.isArray(body.tools) || body.tools.length === 0 || choice.type === "none" || opts.toolReply === undefined) return undefined;
+    const r = typeof opts.toolReply === "function" ? opts.toolReply(rec) : opts.toolReply;
+    return r && r.calls.length > 0 ? r : undefined;
+  }
+
+  /** An answer with `tool_use` blocks (after a text block when the reply has text); stop reason `tool_use`. */
+  async function toolAnswer(rec: RecordedRequest, res: ServerResponse, n: number, m: FakeAnthropicMode, reply: FakeToolReply): Promise<void> {
+    const body = rec.body as Record<string, unknown>;
+    const model = String(body.model);
+    const text = reply.text === undefined ? [] : replyPieces(reply.text);
+    const system = body.system === undefined ? [] : [{ content: body.system }];
+    const output = text.length + reply.calls.reduce((sum, c) => sum + argumentPieces(c.arguments).length + 1, 0);
+    const usage = anthropicUsage(countPromptTokens([...system, ...(body.messages as unknown[])]), opts.cachedTokens ?? 0, output);
+    const id = `msg_01Fake${n.toString(36).padStart(18, "0")}`;
+    const first = text.length > 0 ? 1 : 0;
+    if (body.stream !== true) {
+      const content = [
+        ...(text.length > 0 ? [{ type: "text", text: reply.text }] : []),
+        ...reply.calls.map((c) => ({ type: "tool_use", id: c.id, name: c.name, input: JSON.parse(c.arguments) as unknown })),
+      ];
+      return sendJson(res, 200, n, JSON.stringify({ id, type: "message", role: "assistant", model, content, stop_reason: "tool_use", stop_sequence: null, usage }));
+    }
+    const events = [
+      anthropicEvent("message_start", { message: { id, type: "message", role: "assistant", content: [], model, stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } } }, le),
+      ...(text.length > 0
+        ? [
+            anthropicEvent("content_block_start", { index: 0, content_block: { type: "text", text: "" } }, le),
+            ...text.map((t) => anthropicEvent("content_block_delta", { index: 0, delta: { type: "text_delta", text: t } }, le)),
+            anthropicEvent("content_block_stop", { index: 0 }, le),
+          ]
+        : []),
+      ...reply.calls.flatMap((c, i) => [
+        anthropicEvent("content_block_start", { index: first + i, content_block: { type: "tool_use", id: c.id, name: c.name, input: {} } }, le),
+        // The API opens each tool input with an empty fragment.
+        anthropicEvent("content_block_delta", { index: first + i, delta: { type: "input_json_delta", partial_json: "" } }, le),
+        ...argumentPieces(c.arguments).map((partial_json) => anthropicEvent("content_block_delta", { index: first + i, delta: { type: "input_json_delta", partial_json } }, le)),
+        anthropicEvent("content_block_stop", { index: first + i }, le),
+      ]),
+      anthropicEvent("message_delta", { delta: { stop_reason: "tool_use", stop_sequence: null }, usage: { output_tokens: output } }, le),
+      anthropicEvent("message_stop", {}, le),
+    ];
+    res.writeHead(200, { ...anthropicHeaders(n), "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" });
+    res.flushHeaders();
+    for (const [i, ev] of events.entries()) {
+      if (res.destroyed || closing) return;
+      if ("chunks" in m && i === m.chunks && m.kind === "cut_after") {
+        cutByUs.add(res);
+        return void res.socket?.destroy();
+      }
+      await write(res, ev);
+    }
+    res.end();
+  }
+
   async function messages(rec: RecordedRequest, res: ServerResponse, n: number, m: FakeAnthropicMode): Promise<void> {
+    const toolReply = toolReplyFor(rec);
+    if (toolReply) return toolAnswer(rec, res, n, m, toolReply);
     const body = rec.body as Record<string, unknown>;
     const model = String(body.model);
     const reply = typeof opts.reply === "function" ? opts.reply(rec) : (opts.reply ?? "Hello from the fake Anthropic server.");

@@ -104,6 +104,8 @@ export function validateGenerateContentBody(b: Record<string, unknown>): string 
       if (problem) return `* GenerateContentRequest.contents[${i}].parts[${j}].${problem}`;
     }
   }
+  const toolProblem = toolsProblem(b);
+  if (toolProblem) return toolProblem;
   const system = field(b, "systemInstruction", "system_instruction");
   if (system !== undefined) {
     const parts = field(system, "parts", "parts");
@@ -114,11 +116,59 @@ export function validateGenerateContentBody(b: Record<string, unknown>): string 
   if (max !== undefined && (typeof max !== "number" || !Number.isInteger(max) || max < 1)) return "* GenerateContentRequest.generation_config.max_output_tokens: max_output_tokens must be positive.";
   const temperature = field(config, "temperature", "temperature");
   if (temperature !== undefined && (typeof temperature !== "number" || temperature < 0 || temperature > 2)) return "* GenerateContentRequest.generation_config.temperature: temperature must be in [0, 2]";
+  const schema = field(config, "responseSchema", "response_schema");
+  const jsonSchema = field(config, "responseJsonSchema", "response_json_schema");
+  if (schema !== undefined && jsonSchema !== undefined) return "* GenerateContentRequest.generation_config: response_schema and response_json_schema are mutually exclusive";
+  if ((schema !== undefined || jsonSchema !== undefined) && field(config, "responseMimeType", "response_mime_type") !== "application/json") return "* GenerateContentRequest.generation_config.response_mime_type: a response schema needs response_mime_type application/json";
+  const stops = field(config, "stopSequences", "stop_sequences");
+  if (stops !== undefined && !(Array.isArray(stops) && stops.length <= 5 && stops.every((x) => typeof x === "string"))) return "* GenerateContentRequest.generation_config.stop_sequences: at most 5 strings";
+  return null;
+}
+
+/** Problems with `tools` (function declarations) and `toolConfig`, or null. */
+function toolsProblem(b: Record<string, unknown>): string | null {
+  const names = new Set<string>();
+  const tools = b.tools;
+  if (tools !== undefined) {
+    if (!Array.isArray(tools)) return "* GenerateContentRequest.tools: must be a list";
+    for (const [i, t] of tools.entries()) {
+      const decls = field(t, "functionDeclarations", "function_declarations");
+      if (!Array.isArray(decls)) continue;
+      for (const [j, d] of decls.entries()) {
+        const name = field(d, "name", "name");
+        if (typeof name !== "string" || !/^[a-zA-Z_][a-zA-Z0-9_.:-]{0,63}$/.test(name)) return `* GenerateContentRequest.tools[${i}].function_declarations[${j}].name: Invalid function name.`;
+        if (field(d, "parameters", "parameters") !== undefined && field(d, "parametersJsonSchema", "parameters_json_schema") !== undefined) return `* GenerateContentRequest.tools[${i}].function_declarations[${j}]: parameters and parameters_json_schema are mutually exclusive`;
+        names.add(name);
+      }
+    }
+  }
+  const fcc = field(field(b, "toolConfig", "tool_config"), "functionCallingConfig", "function_calling_config");
+  if (fcc !== undefined) {
+    const mode = field(fcc, "mode", "mode");
+    if (!["AUTO", "ANY", "NONE", "VALIDATED"].includes(String(mode))) return `Invalid value at 'tool_config.function_calling_config.mode' (type.googleapis.com/google.ai.generativelanguage.v1beta.FunctionCallingConfig.Mode), "${String(mode)}"`;
+    const allowed = field(fcc, "allowedFunctionNames", "allowed_function_names");
+    if (allowed !== undefined) {
+      if (mode !== "ANY" && mode !== "VALIDATED") return "* GenerateContentRequest.tool_config.function_calling_config.allowed_function_names: only set allowed_function_names when mode is ANY";
+      if (!Array.isArray(allowed) || !allowed.every((a) => typeof a === "string" && names.has(a))) return "* GenerateContentRequest.tool_config.function_calling_config.allowed_function_names: names must match function declarations";
+    }
+  }
   return null;
 }
 
 function partProblem(p: unknown): string | null {
   if (typeof field(p, "text", "text") === "string") return null;
+  const call = field(p, "functionCall", "function_call");
+  if (call !== undefined) {
+    const args = field(call, "args", "args");
+    if (typeof field(call, "name", "name") !== "string") return "function_call.name: name must be specified";
+    return args === undefined || (typeof args === "object" && args !== null && !Array.isArray(args)) ? null : "function_call.args: Invalid value, expected a Struct";
+  }
+  const response = field(p, "functionResponse", "function_response");
+  if (response !== undefined) {
+    const r = field(response, "response", "response");
+    if (typeof field(response, "name", "name") !== "string") return "function_response.name: name must be specified";
+    return typeof r === "object" && r !== null && !Array.isArray(r) ? null : "function_response.response: Invalid value, expected a Struct";
+  }
   const inline = field(p, "inlineData", "inline_data");
   if (inline !== undefined) {
     const mime = field(inline, "mimeType", "mime_type");

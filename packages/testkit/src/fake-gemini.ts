@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { RecordedRequest } from "./fake-openai";
+import type { FakeToolReply, RecordedRequest } from "./fake-openai";
 import { countPromptTokens, embeddingFor, replyPieces } from "./fake-openai.test-helpers";
 import {
   badKeyDetails, defaultGeminiMessage, field, geminiErrorBody, grpcStatusFor, promptItems, quotaDetails, responseId, usageMetadata, validateGenerateContentBody,
@@ -38,6 +38,13 @@ export type FakeGeminiMode =
 export interface FakeGeminiOptions {
   /** Answer text, or a function of the request. Default `"Hello from the fake Gemini server."`. */
   reply?: string | ((req: GeminiRecordedRequest) => string);
+  /**
+   * Tool calls to answer with (`functionCall` parts, whole, in one chunk after any text, as the
+   * API sends them; ids are not sent, as the Gemini API does not), or a function of the request
+   * (undefined → `reply`). Only for requests with `tools` whose function calling mode is not
+   * NONE; fault modes other than `error` and `cut_after` do not apply to them.
+   */
+  toolReply?: FakeToolReply | ((req: GeminiRecordedRequest) => FakeToolReply | undefined);
   /** Delay before each stream chunk after the first. Default 0. */
   chunkDelayMs?: number;
   /** Initial mode. Default `{ kind: "ok" }`. */
@@ -129,7 +136,46 @@ export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<Fak
     }
   }
 
+  function toolReplyFor(rec: GeminiRecordedRequest): FakeToolReply | undefined {
+    const body = rec.body as Record<string, unknown>;
+    const mode = field(field(field(body, "toolConfig", "tool_config"), "functionCallingConfig", "function_calling_config"), "mode", "mode");
+    if (!Array.isArray(body.tools) || body.tools.length === 0 || mode === "NONE" || opts.toolReply === undefined) return undefined;
+    const r = typeof opts.toolReply === "function" ? opts.toolReply(rec) : opts.toolReply;
+    return r && r.calls.length > 0 ? r : undefined;
+  }
+
+  /** An answer with `functionCall` parts; finishReason STOP (Gemini has no tool-call finish reason). */
+  async function toolAnswer(rec: GeminiRecordedRequest, res: ServerResponse, n: number, model: string, stream: boolean, m: FakeGeminiMode, reply: FakeToolReply): Promise<void> {
+    const body = rec.body as Record<string, unknown>;
+    const prompt = countPromptTokens(promptItems(body));
+    const text = reply.text === undefined ? [] : replyPieces(reply.text);
+    const calls = reply.calls.map((c) => ({ functionCall: { name: c.name, args: JSON.parse(c.arguments) as unknown } }));
+    const usage = usageMetadata(prompt, 0, text.length + calls.length);
+    const meta = { modelVersion: model, responseId: responseId(n) };
+    if (!stream) {
+      const parts = [...(reply.text === undefined ? [] : [{ text: reply.text }]), ...calls];
+      return sendJson(res, 200, JSON.stringify({ candidates: [{ content: { parts, role: "model" }, finishReason: "STOP" }], usageMetadata: usage, ...meta }));
+    }
+    const chunks = [
+      ...text.map((t) => JSON.stringify({ candidates: [{ content: { parts: [{ text: t }], role: "model" } }], usageMetadata: usageMetadata(prompt, 0, undefined), ...meta })),
+      JSON.stringify({ candidates: [{ content: { parts: calls, role: "model" }, finishReason: "STOP" }], usageMetadata: usage, ...meta }),
+    ];
+    res.writeHead(200, { ...headers(), "content-type": "text/event-stream", "content-disposition": "attachment", "x-accel-buffering": "no" });
+    res.flushHeaders();
+    for (const [i, chunk] of chunks.entries()) {
+      if (res.destroyed || closing) return;
+      if ("chunks" in m && i === m.chunks && m.kind === "cut_after") {
+        cutByUs.add(res);
+        return void res.socket?.destroy();
+      }
+      await write(res, `data: ${chunk}${le}${le}`);
+    }
+    res.end();
+  }
+
   async function generate(rec: GeminiRecordedRequest, res: ServerResponse, n: number, model: string, stream: boolean, m: FakeGeminiMode): Promise<void> {
+    const toolReply = toolReplyFor(rec);
+    if (toolReply) return toolAnswer(rec, res, n, model, stream, m, toolReply);
     const body = rec.body as Record<string, unknown>;
     const reply = typeof opts.reply === "function" ? opts.reply(rec) : (opts.reply ?? "Hello from the fake Gemini server.");
     const all = replyPieces(reply);

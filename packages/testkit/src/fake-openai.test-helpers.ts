@@ -80,3 +80,45 @@ export function embeddingFor(text: string, dimensions: number): number[] {
 export function embeddingBase64(v: number[]): string {
   return Buffer.from(new Float32Array(v).buffer).toString("base64");
 }
+
+const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+
+/**
+ * Why the tool parts of a chat request are invalid (OpenAI's 400 `param` and message), or null:
+ * malformed `tools`, a `tool_choice` naming no declared function, an assistant `tool_calls` item
+ * without id or function, a `tool` message that answers no earlier call.
+ */
+export function toolProblem(b: Record<string, unknown>): { param: string; message: string } | null {
+  const names = new Set<string>();
+  if (b.tools !== undefined) {
+    if (!Array.isArray(b.tools)) return { param: "tools", message: "Invalid type for 'tools': expected an array." };
+    for (const [i, t] of (b.tools as unknown[]).entries()) {
+      const fn = (t as { type?: unknown; function?: { name?: unknown; parameters?: { type?: unknown } } } | null)?.function;
+      if ((t as { type?: unknown } | null)?.type !== "function" || typeof fn?.name !== "string" || !TOOL_NAME.test(fn.name)) return { param: `tools[${i}].function.name`, message: `Invalid 'tools[${i}].function.name': string does not match pattern.` };
+      if (fn.parameters !== undefined && fn.parameters.type !== "object") return { param: `tools[${i}].function.parameters`, message: `Invalid schema for function '${fn.name}': schema must be a JSON Schema of 'type: "object"'.` };
+      names.add(fn.name);
+    }
+  }
+  const choice = b.tool_choice;
+  if (choice !== undefined) {
+    if (names.size === 0) return { param: "tool_choice", message: "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified." };
+    if (typeof choice === "string" && !["none", "auto", "required"].includes(choice)) return { param: "tool_choice", message: `Invalid value: '${choice}'. Supported values are: 'none', 'auto', and 'required'.` };
+    const named = (choice as { function?: { name?: unknown } }).function?.name;
+    if (typeof choice === "object" && (typeof named !== "string" || !names.has(named))) return { param: "tool_choice", message: `Invalid value for 'tool_choice': function '${String(named)}' is not in 'tools'.` };
+  }
+  const ids = new Set<string>();
+  for (const [i, raw] of (Array.isArray(b.messages) ? b.messages : []).entries()) {
+    const msg = (raw ?? {}) as { role?: unknown; tool_calls?: unknown; tool_call_id?: unknown };
+    if (msg.role === "assistant" && msg.tool_calls !== undefined) {
+      if (!Array.isArray(msg.tool_calls)) return { param: `messages.[${i}].tool_calls`, message: "Invalid type for 'tool_calls': expected an array." };
+      for (const tc of msg.tool_calls as Array<{ id?: unknown; function?: { name?: unknown; arguments?: unknown } }>) {
+        if (typeof tc.id !== "string" || typeof tc.function?.name !== "string" || typeof tc.function.arguments !== "string") return { param: `messages.[${i}].tool_calls`, message: "Missing required parameter: 'messages.[i].tool_calls[j].id', 'function.name' or 'function.arguments'." };
+        ids.add(tc.id);
+      }
+    }
+    if (msg.role === "tool" && (typeof msg.tool_call_id !== "string" || !ids.has(msg.tool_call_id))) {
+      return { param: `messages.[${i}].role`, message: "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'." };
+    }
+  }
+  return null;
+}

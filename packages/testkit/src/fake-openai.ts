@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
-  countPromptTokens, defaultErrorFields, embeddingBase64, embeddingFor, errorBody, obfuscation, replyPieces, usageObject,
+  countPromptTokens, defaultErrorFields, embeddingBase64, embeddingFor, errorBody, obfuscation, replyPieces, toolProblem, usageObject,
 } from "./fake-openai.test-helpers";
 
 /** One request the fake received, body parsed as JSON (undefined when empty or not JSON). */
@@ -30,10 +30,38 @@ export type FakeOpenAIMode =
   | { kind: "stream_error_after"; chunks: number; type?: string; message?: string }
   | { kind: "slow"; delayMs?: number };
 
+/** One tool call a fake answers with; `arguments` is the JSON text, streamed in pieces. */
+export interface FakeToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+/**
+ * A scripted answer that calls tools (optionally after some text). The fakes give it only to a
+ * request that declares tools and does not set tool choice to none; anything else gets `reply`.
+ */
+export interface FakeToolReply {
+  text?: string;
+  calls: FakeToolCall[];
+}
+
+/** Characters of arguments per streamed piece, so arguments always arrive in several fragments. */
+export const FAKE_ARGUMENT_PIECE = 7;
+
+/** Splits tool arguments into the pieces the fakes stream. */
+export function argumentPieces(args: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i += FAKE_ARGUMENT_PIECE) out.push(args.slice(i, i + FAKE_ARGUMENT_PIECE));
+  return out;
+}
+
 /** Options of {@link startFakeOpenAI}. */
 export interface FakeOpenAIOptions {
   /** Answer text, or a function of the request. Default `"Hello from the fake OpenAI server."`. */
   reply?: string | ((req: RecordedRequest) => string);
+  /** Tool calls to answer with (see FakeToolReply), or a function of the request (undefined → `reply`). */
+  toolReply?: FakeToolReply | ((req: RecordedRequest) => FakeToolReply | undefined);
   /** Delay before each stream chunk after the first. Default 0. */
   chunkDelayMs?: number;
   /** Initial mode. Default `{ kind: "ok" }`. */
@@ -145,8 +173,9 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     const id = `chatcmpl-fake${n}`;
     const created = Math.floor(Date.now() / 1000);
     const faultAt = "chunks" in m ? m.chunks : -1;
+    const toolReply = toolReplyFor(rec);
 
-    if (body.stream !== true) {
+    if (body.stream !== true && !toolReply) {
       if ("streamOnly" in m && m.streamOnly) m = { kind: "ok" };
       if (m.kind === "stream_error_after") return sendError(res, n, 500);
       if (m.kind === "slow") await delay(m.delayMs ?? 200);
@@ -165,6 +194,8 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
       }
       return void res.end(json);
     }
+
+    if (toolReply) return toolAnswer(rec, res, n, m, toolReply);
 
     const streamOptions = (body.stream_options ?? {}) as { include_usage?: unknown; include_obfuscation?: unknown };
     const includeUsage = streamOptions.include_usage === true;
@@ -207,6 +238,58 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     res.end();
   }
 
+  function toolReplyFor(rec: RecordedRequest): FakeToolReply | undefined {
+    const body = rec.body as Record<string, unknown>;
+    if (!Array.isArray(body.tools) || body.tools.length === 0 || body.tool_choice === "none" || opts.toolReply === undefined) return undefined;
+    const r = typeof opts.toolReply === "function" ? opts.toolReply(rec) : opts.toolReply;
+    return r && r.calls.length > 0 ? r : undefined;
+  }
+
+  /** An answer that calls tools: `message.tool_calls`, or streamed `delta.tool_calls` pieces by index; finish reason `tool_calls`. */
+  async function toolAnswer(rec: RecordedRequest, res: ServerResponse, n: number, m: FakeOpenAIMode, reply: FakeToolReply): Promise<void> {
+    const body = rec.body as Record<string, unknown>;
+    const model = String(body.model);
+    const text = reply.text === undefined ? [] : replyPieces(reply.text);
+    const completion = text.length + reply.calls.reduce((sum, c) => sum + argumentPieces(c.arguments).length + 1, 0);
+    const usage = usageObject(countPromptTokens(body.messages), completion);
+    const id = `chatcmpl-fake${n}`;
+    const created = Math.floor(Date.now() / 1000);
+    if (m.kind === "error") return sendError(res, n, m.status, {}, m.headers);
+    if (body.stream !== true) {
+      const toolCalls = reply.calls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } }));
+      return sendJson(res, 200, n, JSON.stringify({
+        id, object: "chat.completion", created, model,
+        choices: [{ index: 0, message: { role: "assistant", content: reply.text ?? null, tool_calls: toolCalls, refusal: null, annotations: [] }, logprobs: null, finish_reason: "tool_calls" }],
+        usage, service_tier: "default", system_fingerprint: "fp_fake",
+      }));
+    }
+    const includeUsage = (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+    const chunk = (delta: Record<string, unknown>, finishReason: string | null): string =>
+      JSON.stringify({ id, object: "chat.completion.chunk", created, model, system_fingerprint: "fp_fake", choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }], ...(includeUsage ? { usage: null } : {}) });
+    const events = [
+      chunk({ role: "assistant", content: text.length > 0 ? "" : null, refusal: null }, null),
+      ...text.map((p) => chunk({ content: p }, null)),
+      ...reply.calls.flatMap((c, index) => [
+        chunk({ tool_calls: [{ index, id: c.id, type: "function", function: { name: c.name, arguments: "" } }] }, null),
+        ...argumentPieces(c.arguments).map((arguments_) => chunk({ tool_calls: [{ index, function: { arguments: arguments_ } }] }, null)),
+      ]),
+      chunk({}, "tool_calls"),
+      ...(includeUsage ? [JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices: [], usage })] : []),
+      "[DONE]",
+    ];
+    res.writeHead(200, { ...headersFor(n), "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" });
+    res.flushHeaders();
+    for (const [i, ev] of events.entries()) {
+      if (res.destroyed || closing) return;
+      if ("chunks" in m && i === m.chunks && m.kind === "cut_after") {
+        cutByUs.add(res);
+        return void res.socket?.destroy();
+      }
+      await write(res, `data: ${ev}${le}${le}`);
+    }
+    res.end();
+  }
+
   function route(req: IncomingMessage, res: ServerResponse, raw: string): void | Promise<void> {
     const n = ++seq;
     const path = (req.url ?? "/").split("?")[0] ?? "/";
@@ -241,6 +324,8 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
       if (typeof b.model !== "string") return sendError(res, n, 400, { code: null, param: "model", message: "you must provide a model parameter" });
       if (!Array.isArray(b.messages) || b.messages.length === 0) return sendError(res, n, 400, { code: "empty_array", param: "messages", message: "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead." });
       if (b.stream_options != null && b.stream !== true) return sendError(res, n, 400, { code: null, param: "stream_options", message: "The 'stream_options' parameter is only allowed when 'stream' is enabled." });
+      const problem = toolProblem(b);
+      if (problem) return sendError(res, n, 400, { code: null, param: problem.param, message: problem.message });
       return chat(rec, res, n, m);
     }
     if (req.method === "POST" && path === "/v1/embeddings") {

@@ -1,7 +1,8 @@
 import { contentText, type ContentPart } from "@switchyard/contracts";
 import type { ProviderHttp } from "../openai/http";
 import type { ChatRequest } from "../types";
-import { addAnthropicAgentFields, toolResultBlock, toolUseBlocks, type AnthropicToolBlock } from "./tools";
+import { refuseFields } from "../capabilities";
+import { addAnthropicAgentFields, anthropicRefusals, toolResultBlock, toolUseBlocks, type AnthropicToolBlock } from "./tools";
 
 /** What chat and streamChat share: the pool and the per-provider settings. */
 export interface AnthropicContext {
@@ -45,9 +46,11 @@ function contentBlocks(parts: ContentPart[]): AnthropicInputBlock[] {
  * - `user` goes to `metadata.user_id`, the API's end-user field.
  * - `developer` messages count as system messages; `tool` messages become `tool_result` blocks
  *   (consecutive ones in one user message) and assistant `tool_calls` become `tool_use` blocks.
- * - Tools, tool choice and stop sequences: see `addAnthropicAgentFields`.
+ * - Tools, tool choice and stop sequences: see `addAnthropicAgentFields`. A field the API cannot
+ *   honour (`anthropicRefusals`) fails the call with `bad_request` naming it, never dropped.
  */
 export function buildMessagesBody(req: ChatRequest, opts: { stream: boolean; defaultMaxTokens: number }): Record<string, unknown> {
+  refuseFields(req, anthropicRefusals(req));
   const system: string[] = [];
   const messages: AnthropicInputMessage[] = [];
   for (const [i, m] of req.messages.entries()) {
@@ -76,3 +79,4 @@ export function buildMessagesBody(req: ChatRequest, opts: { stream: boolean; def
   if (opts.stream) body.stream = true;
   return body;
 }
+

@@ -71,21 +71,25 @@ export function readToolUseBlocks(provider: string, content: unknown[]): ToolCal
 }
 
 /**
- * What the Messages API cannot honour: `seed`, `presence_penalty`, `frequency_penalty`,
- * `logprobs`/`top_logprobs` and `response_format` other than text have no Anthropic equivalent;
- * `strict` function schemas are not promised; a conversation holding tool calls needs its
- * `tools` (the API refuses tool blocks without them); plus the catalog's capability gaps.
+ * The fields the Messages API cannot honour, whatever the model: `seed`, `presence_penalty`,
+ * `frequency_penalty`, `logprobs`/`top_logprobs` and `response_format` other than text have no
+ * Anthropic equivalent; `strict` function schemas are not promised; a conversation holding tool
+ * calls needs its `tools` (the API refuses tool blocks without them).
  */
-export function anthropicUnsupportedFields(req: ChatRequest, entry: ModelEntry): string[] {
-  const out = capabilityGaps(req, entry);
-  const add = (f: string): void => void (out.includes(f) || out.push(f));
-  if (req.seed !== undefined) add("seed");
-  if (req.presencePenalty !== undefined && req.presencePenalty !== 0) add("presence_penalty");
-  if (req.frequencyPenalty !== undefined && req.frequencyPenalty !== 0) add("frequency_penalty");
-  if (req.logprobs === true) add("logprobs");
-  if (req.topLogprobs !== undefined) add("top_logprobs");
-  if (req.responseFormat !== undefined && req.responseFormat.type !== "text") add("response_format");
-  req.tools?.forEach((t, i) => t.function.strict === true && add(`tools.${i}.function.strict`));
-  if (hasToolHistory(req) && (req.tools === undefined || req.tools.length === 0)) add("tools");
+export function anthropicRefusals(req: ChatRequest): string[] {
+  const out: string[] = [];
+  if (req.seed !== undefined) out.push("seed");
+  if (req.presencePenalty !== undefined && req.presencePenalty !== 0) out.push("presence_penalty");
+  if (req.frequencyPenalty !== undefined && req.frequencyPenalty !== 0) out.push("frequency_penalty");
+  if (req.logprobs === true) out.push("logprobs");
+  if (req.topLogprobs !== undefined) out.push("top_logprobs");
+  if (req.responseFormat !== undefined && req.responseFormat.type !== "text") out.push("response_format");
+  req.tools?.forEach((t, i) => void (t.function.strict === true && out.push(`tools.${i}.function.strict`)));
+  if (hasToolHistory(req) && (req.tools === undefined || req.tools.length === 0)) out.push("tools");
   return out;
+}
+
+/** What a catalog model served by the Messages API cannot honour: its capability gaps, then `anthropicRefusals`. */
+export function anthropicUnsupportedFields(req: ChatRequest, entry: ModelEntry): string[] {
+  return [...new Set([...capabilityGaps(req, entry), ...anthropicRefusals(req)])];
 }

@@ -1,7 +1,8 @@
 import { contentText, type ContentPart } from "@switchyard/contracts";
 import type { ProviderHttp } from "../openai/http";
 import type { ChatRequest } from "../types";
-import { addGeminiAgentFields, functionCallParts, functionResponsePart, type GeminiToolPart } from "./tools";
+import { refuseFields } from "../capabilities";
+import { addGeminiAgentFields, functionCallParts, functionResponsePart, geminiRefusals, type GeminiToolPart } from "./tools";
 
 /** What chat, streamChat and embed share: the pool and the per-provider settings. */
 export interface GeminiContext {
@@ -71,6 +72,7 @@ export function methodPath(ctx: Pick<GeminiContext, "apiVersion">, model: string
  * a user turn. Tools, tool config and the other generation options: see `addGeminiAgentFields`.
  */
 export function buildGenerateContentBody(req: ChatRequest): Record<string, unknown> {
+  refuseFields(req, geminiRefusals(req));
   const system: GeminiPart[] = [];
   const contents: GeminiContent[] = [];
   const namesById = new Map<string, string>();

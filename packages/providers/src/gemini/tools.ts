@@ -111,16 +111,20 @@ export function toolCallId(call: GeminiFunctionCall, responseId: string | undefi
 }
 
 /**
- * What the Gemini API cannot honour here: `logprobs`/`top_logprobs` (not read back),
- * `parallel_tool_calls: false` (no such switch), `strict` function schemas (not promised), plus
- * the catalog's capability gaps.
+ * The fields the Gemini API cannot honour here, whatever the model: `logprobs`/`top_logprobs`
+ * (not read back), `parallel_tool_calls: false` (no such switch), `strict` function schemas (not
+ * promised).
  */
-export function geminiUnsupportedFields(req: ChatRequest, entry: ModelEntry): string[] {
-  const out = capabilityGaps(req, entry);
-  const add = (f: string): void => void (out.includes(f) || out.push(f));
-  if (req.logprobs === true) add("logprobs");
-  if (req.topLogprobs !== undefined) add("top_logprobs");
-  if (req.parallelToolCalls === false) add("parallel_tool_calls");
-  req.tools?.forEach((t, i) => t.function.strict === true && add(`tools.${i}.function.strict`));
+export function geminiRefusals(req: ChatRequest): string[] {
+  const out: string[] = [];
+  if (req.logprobs === true) out.push("logprobs");
+  if (req.topLogprobs !== undefined) out.push("top_logprobs");
+  if (req.parallelToolCalls === false) out.push("parallel_tool_calls");
+  req.tools?.forEach((t, i) => void (t.function.strict === true && out.push(`tools.${i}.function.strict`)));
   return out;
+}
+
+/** What a catalog model served by the Gemini API cannot honour: its capability gaps, then `geminiRefusals`. */
+export function geminiUnsupportedFields(req: ChatRequest, entry: ModelEntry): string[] {
+  return [...new Set([...capabilityGaps(req, entry), ...geminiRefusals(req)])];
 }

@@ -3,7 +3,8 @@ import type { ToolCall } from "@switchyard/contracts";
 import { defineStreamChat } from "../define-stream-chat";
 import { ProviderError, hasTools, type ChatChunk, type ChatProvider, type ChatRequest, type ChatResult } from "../types";
 import { cutAtStop, estimateInputTokens, simulatedDeltas } from "./text";
-import { pieces, simulatedToolCall, valueForSchema } from "./tools";
+import { refuseFields } from "../capabilities";
+import { pieces, simulatedRefusals, simulatedToolCall, valueForSchema } from "./tools";
 
 /** Characters per streamed piece of JSON output (tool arguments, JSON answers); each piece is one token. */
 const JSON_PIECE = 8;
@@ -77,6 +78,7 @@ export function createSimulatedProvider(behaviour: Partial<SimulatedBehaviour> =
     if (b.failure_rate > 0 && random() < b.failure_rate) {
       throw new ProviderError("server_error", `${name}: simulated upstream failure (503 service unavailable)`, { status: 503, provider: name });
     }
+    refuseFields(req, simulatedRefusals(req));
     const { chunks: all, calledTool } = outputPieces(req);
     const cap = req.maxTokens === undefined ? all.length : Math.max(0, Math.floor(req.maxTokens));
     const deltas = all.slice(0, cap);

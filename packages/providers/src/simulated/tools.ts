@@ -89,13 +89,18 @@ export function pieces(text: string, size: number): string[] {
 
 /**
  * What the simulated provider cannot honour: `logprobs`/`top_logprobs` (it has no token
- * probabilities), plus the catalog's capability gaps. Stop sequences cut its text, a seed changes
- * nothing (it is deterministic already), JSON formats shape its answer, and penalties, like
- * temperature, are sampling knobs of a model that does not sample.
+ * probabilities). Stop sequences cut its text, a seed changes nothing (it is deterministic
+ * already), JSON formats shape its answer, and penalties, like temperature, are sampling knobs
+ * of a model that does not sample.
  */
-export function simulatedUnsupportedFields(req: ChatRequest, entry: ModelEntry): string[] {
-  const out = capabilityGaps(req, entry);
+export function simulatedRefusals(req: ChatRequest): string[] {
+  const out: string[] = [];
   if (req.logprobs === true) out.push("logprobs");
   if (req.topLogprobs !== undefined) out.push("top_logprobs");
   return out;
+}
+
+/** What a catalog model served by the simulated provider cannot honour: its capability gaps, then `simulatedRefusals`. */
+export function simulatedUnsupportedFields(req: ChatRequest, entry: ModelEntry): string[] {
+  return [...capabilityGaps(req, entry), ...simulatedRefusals(req)];
 }
