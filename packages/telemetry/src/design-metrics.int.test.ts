@@ -37,6 +37,7 @@ const EVERY_PROCESS: Record<string, string[]> = {
   circuit_breaker_state: ["model"],
   ai_sse_connections: [],
   rate_limit_rejections_total: ["reason"],
+  nodejs_eventloop_lag_seconds: ["quantile"],
 };
 /** Measured where the work happens: routing and the provider call in the router-worker; budgets where they are reserved and settled. */
 const WHERE_MEASURED: Record<string, Record<string, string[]>> = {

@@ -15,6 +15,8 @@ export const MetricNames = {
   ragRequests: "ai_rag_requests_total",
   streamStalls: "ai_stream_stalls_total",
   circuitBreakerState: "circuit_breaker_state",
+  /** Event-loop delay since the previous scrape, by `quantile` (`0.5`, `0.99`, `max`); every process. */
+  eventLoopLag: "nodejs_eventloop_lag_seconds",
   sseConnections: "ai_sse_connections",
   budgetUsedRatio: "budget_used_ratio",
   rateLimitRejections: "rate_limit_rejections_total",

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { AggregationType, InstrumentType, MeterProvider, type ViewOptions } from "@opentelemetry/sdk-metrics";
@@ -27,9 +28,38 @@ export function createMetricsRegistry(opts: { serviceName: string }): MetricsReg
     aggregation: { type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM, options: { boundaries: LATENCY_BUCKETS } },
   }));
   const provider = new MeterProvider({ resource: resourceFromAttributes({ "service.name": opts.serviceName }), readers: [exporter], views });
+  const meter = provider.getMeter("switchyard");
+  const stopLag = observeEventLoopLag(meter);
   return {
-    meter: provider.getMeter("switchyard"),
+    meter,
     handler: (req, res) => exporter.getMetricsRequestHandler(req, res),
-    shutdown: () => provider.shutdown(),
+    shutdown: async () => {
+      stopLag();
+      await provider.shutdown();
+    },
   };
+}
+
+/** Event-loop delay sampling period (ms) of `nodejs_eventloop_lag_seconds`. */
+const LAG_RESOLUTION_MS = 10;
+
+/**
+ * `nodejs_eventloop_lag_seconds{quantile="0.5"|"0.99"|"max"}`: how late the event loop ran a
+ * 10 ms timer (perf_hooks' `monitorEventLoopDelay`, which records the time between ticks; the
+ * 10 ms itself is taken off, so an idle loop reads ~0), since the previous scrape, which resets it
+ * (as prom-client's default metrics do; with two scrapers each sees the lag since either's last
+ * scrape). 0 before the first sample. Every process has a registry, so every `/metrics` carries
+ * it. Returns the function that stops sampling.
+ */
+function observeEventLoopLag(meter: Meter): () => void {
+  const h = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
+  h.enable();
+  const late = (ns: number) => (h.count === 0 ? 0 : Math.max(0, ns / 1e9 - LAG_RESOLUTION_MS / 1e3));
+  meter.createObservableGauge(MetricNames.eventLoopLag, { description: "How late the event loop ran a 10 ms timer since the previous scrape, seconds, by quantile (0.5, 0.99, max)" }).addCallback((obs) => {
+    obs.observe(late(h.percentile(50)), { quantile: "0.5" });
+    obs.observe(late(h.percentile(99)), { quantile: "0.99" });
+    obs.observe(late(h.max), { quantile: "max" });
+    h.reset();
+  });
+  return () => h.disable();
 }

@@ -1,0 +1,29 @@
+import { parentPort } from "node:worker_threads";
+import type { ChatMessage } from "@switchyard/contracts";
+import { warmO200k } from "./o200k-count";
+import { countInputTokens } from "./token-count";
+
+/**
+ * A `TokenCountPool` thread: counts the input tokens of the messages it is sent, one request at a
+ * time, off the gateway's event loop. The messages were validated by the gateway before they were
+ * posted here (a thread of the same process), so they are taken as they come.
+ */
+export interface CountTask {
+  id: number;
+  messages: ChatMessage[];
+}
+export type CountReply = { id: number; tokens: number } | { id: number; error: string };
+
+const port = parentPort;
+if (port) {
+  warmO200k();
+  port.on("message", (task: CountTask) => {
+    let reply: CountReply;
+    try {
+      reply = { id: task.id, tokens: countInputTokens(task.messages) };
+    } catch (err) {
+      reply = { id: task.id, error: err instanceof Error ? err.message : String(err) };
+    }
+    port.postMessage(reply);
+  });
+}
