@@ -4,7 +4,7 @@ import type { JobStore, QueueSet, Redis, RedisKeys } from "@switchyard/queue";
 import type { Logger, MetricsRegistry } from "@switchyard/telemetry";
 import type { Kysely } from "kysely";
 import type { CircuitBreakers, ProcessMetrics } from "@switchyard/routing";
-import type { AlertFirer, BudgetLedger, BudgetUsedRatios, RateLimiter } from "@switchyard/admission";
+import type { AlertFirer, BudgetLedger, BudgetUsedRatios, RateLimiter, TokenCountPool } from "@switchyard/admission";
 import type { Embedder } from "@switchyard/rag";
 import type { DeploymentCache } from "./services/deployment-cache";
 import type { EventStreamHub } from "./services/event-stream-hub";
@@ -33,6 +33,8 @@ export interface GatewayResources {
   events: EventStreamHub;
   /** Open SSE streams of this process: `ai_sse_connections`, and the warning/critical log lines. */
   sse: SseConnections;
+  /** Exact input-token counts at admission; large texts are counted on worker threads. */
+  tokenCounter: TokenCountPool;
   config: {
     idempotencyTtlSeconds: number;
     sseHeartbeatMs: number;

@@ -5,7 +5,7 @@ import { DEFAULT_CATALOG_PATH, loadCatalog } from "@switchyard/providers";
 import { createQueueSet, createRedis, JobStore, RedisKeys } from "@switchyard/queue";
 import { createLogger, createMetricsRegistry, type Logger } from "@switchyard/telemetry";
 import { CircuitBreakers, createProcessMetrics } from "@switchyard/routing";
-import { AlertFirer, BudgetLedger, BudgetUsedRatios, RateLimiter } from "@switchyard/admission";
+import { AlertFirer, BudgetLedger, BudgetUsedRatios, RateLimiter, TokenCountPool } from "@switchyard/admission";
 import { loadSpent } from "./services/load-spent";
 import { selectEmbedder } from "@switchyard/rag";
 import { createOpenAIProvider } from "@switchyard/providers";
@@ -56,6 +56,7 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
     registry,
     metrics,
     events: new EventStreamHub({ redis, keys, jobStore }),
+    tokenCounter: new TokenCountPool(),
     sse: new SseConnections({ warn: env.SSE_WARN_CONNECTIONS, critical: env.SSE_CRITICAL_CONNECTIONS, logger, gauge: metrics.sse }),
     config: { idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS, sseHeartbeatMs: env.SSE_HEARTBEAT_MS, bodyLimit: env.BODY_LIMIT, trustProxy: env.TRUST_PROXY },
   };
@@ -89,6 +90,7 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
       await done;
       clearTimeout(timer);
       await resources.events.close();
+      await resources.tokenCounter.close();
       await queues.close();
       redis.disconnect();
       if (!opts.db) await db.destroy();

@@ -5,6 +5,6 @@ export * from "./budget-ledger";
 export * from "./budget-period";
 export * from "./alerts";
 export * from "./budget-used-ratios";
-export * from "./o200k-count";
+export * from "@switchyard/tokenizer";
 export * from "./token-count-floor";
 export * from "./token-count-pool";

@@ -1,5 +1,5 @@
 import type { ChatMessage } from "@switchyard/contracts";
-import { O200K_MAX_TOKEN_BYTES } from "./o200k-count";
+import { O200K_MAX_TOKEN_BYTES } from "@switchyard/tokenizer";
 import { IMAGE_TOKENS, LOW_DETAIL_IMAGE_TOKENS, REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE } from "./token-count";
 
 /** The least a text can count: no o200k token covers more than `O200K_MAX_TOKEN_BYTES` (128) UTF-8 bytes. */

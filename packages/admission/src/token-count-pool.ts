@@ -2,7 +2,7 @@ import { availableParallelism } from "node:os";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
 import type { ChatMessage } from "@switchyard/contracts";
-import { warmO200k } from "./o200k-count";
+import { warmO200k } from "@switchyard/tokenizer";
 import { countInputTokens } from "./token-count";
 import type { CountReply, CountTask } from "./token-count-worker";
 

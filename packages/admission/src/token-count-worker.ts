@@ -1,6 +1,6 @@
 import { parentPort } from "node:worker_threads";
 import type { ChatMessage } from "@switchyard/contracts";
-import { warmO200k } from "./o200k-count";
+import { warmO200k } from "@switchyard/tokenizer";
 import { countInputTokens } from "./token-count";
 
 /**

@@ -1,5 +1,5 @@
 import type { ChatMessage, ContentPart } from "@switchyard/contracts";
-import { countO200kTokens } from "./o200k-count";
+import { countO200kTokens } from "@switchyard/tokenizer";
 
 /**
  * Tokens OpenAI's chat format spends on each message besides its content: `<|start|>`, the role

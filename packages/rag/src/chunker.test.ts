@@ -51,6 +51,15 @@ describe("chunkText", () => {
     expect(chunks.filter((c) => /^x+$/.test(c.text)).reduce((n, c) => n + c.text.length, 0)).toBe(5000);
   });
 
+  it("chunks a document that is one 900 000-character word (linear work: gpt-tokenizer alone needs minutes)", () => {
+    for (const unit of ["x", "!?", "😀"]) {
+      const giant = unit.repeat(Math.floor(900_000 / unit.length));
+      const chunks = chunkText(giant, { maxTokens: 400, overlapTokens: 0 });
+      for (const c of chunks) expect(c.tokens).toBeLessThanOrEqual(400);
+      expect(chunks.map((c) => c.text).join("")).toBe(giant);
+    }
+  }, 60_000);
+
   it("overlaps by words when the last sentence is longer than the overlap", () => {
     // Three sentences of ~80 tokens: two do not fit in 150, and none fits in an overlap of 12.
     const long = (tag: string) => `${tag.toUpperCase()} ${Array.from({ length: 40 }, (_, i) => `${tag}${i}`).join(" ")}.`;

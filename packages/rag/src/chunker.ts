@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { countTokens, decode, encode } from "gpt-tokenizer/encoding/o200k_base";
+import { countO200kTokens } from "@switchyard/tokenizer";
+import { decode, encode } from "gpt-tokenizer/encoding/o200k_base";
 
 /** Options of {@link chunkText}. */
 export interface ChunkOptions {
@@ -31,7 +32,8 @@ export const DEFAULT_CHUNK_OVERLAP = 60;
 
 // Text is text: "<|endoftext|>" in a document is counted as the characters it is.
 const PLAIN = { disallowedSpecial: new Set<string>() };
-const tokensOf = (s: string): number => countTokens(s, PLAIN);
+// The linear-time exact counter: gpt-tokenizer's own is quadratic on a long run without spaces.
+const tokensOf = (s: string): number => countO200kTokens(s);
 const sentences = new Intl.Segmenter("en", { granularity: "sentence" });
 
 /**
@@ -110,9 +112,23 @@ function fitSentence(sentence: string, maxTokens: number): string[] {
   return pieces;
 }
 
-/** A word longer than a chunk (a URL, base64), cut every `maxTokens` tokens. */
+/** Characters encoded at once when slicing an over-long word: BPE is quadratic in a piece's length. */
+const SLICE_SEGMENT_CHARS = 1024;
+
+/**
+ * A word longer than a chunk (a URL, base64), cut every `maxTokens` tokens. The word is encoded
+ * in segments of {@link SLICE_SEGMENT_CHARS} characters (never splitting a surrogate pair), so a
+ * megabyte-long word costs linear time; the segments' tokens decode back to the exact text.
+ */
 function sliceTokens(word: string, maxTokens: number): string[] {
-  const ids = encode(word, PLAIN);
+  const ids: number[] = [];
+  for (let at = 0; at < word.length; ) {
+    let end = Math.min(word.length, at + SLICE_SEGMENT_CHARS);
+    const last = word.charCodeAt(end - 1);
+    if (end < word.length && last >= 0xd800 && last <= 0xdbff) end--;
+    for (const id of encode(word.slice(at, end), PLAIN)) ids.push(id);
+    at = end;
+  }
   const out: string[] = [];
   for (let i = 0; i < ids.length; i += maxTokens) {
     const piece = decode(ids.slice(i, i + maxTokens));

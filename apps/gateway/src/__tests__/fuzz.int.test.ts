@@ -13,7 +13,7 @@ import { adversarialTokenBodies, declaredRoutes, requestFor, type FuzzRequest } 
  * ends and reaches the ledger.
  */
 const SEED = Number(process.env.FUZZ_SEED ?? 20261206);
-const RUNS_PER_ROUTE = Number(process.env.FUZZ_RUNS_PER_ROUTE ?? 8);
+const RUNS_PER_ROUTE = Number(process.env.FUZZ_RUNS_PER_ROUTE ?? 25);
 const CONCURRENCY = 4;
 
 let stack: Stack;

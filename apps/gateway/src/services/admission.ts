@@ -1,5 +1,5 @@
 import { ApiError, priceUsage, type CreateJobRequest, type EndUserTier, type JobBudget, type ModelEntry } from "@switchyard/contracts";
-import { checkBudgetAlerts, checkTokensPerRequestFloor, estimateOutputTokens, TokenCountPool, type BudgetScope, type BudgetScopeRef, type BudgetUsage } from "@switchyard/admission";
+import { checkBudgetAlerts, checkTokensPerRequestFloor, estimateOutputTokens, type BudgetScope, type BudgetScopeRef, type BudgetUsage } from "@switchyard/admission";
 import { creditBalance } from "@switchyard/db";
 import type { GatewayResources } from "../resources";
 import type { DeploymentSettings } from "./deployment-cache";
@@ -11,13 +11,6 @@ export interface Admitted {
   /** RateLimit headers for the response. */
   headers: Record<string, string>;
 }
-
-/**
- * Input tokens are counted off the event loop for large requests (a megabyte of adversarial text
- * is ~0.5–1 s of CPU even with the O(n log n) counter). One per process; its threads start on
- * first use and do not keep the process alive.
- */
-const tokenCounter = new TokenCountPool();
 
 /** Models a request could end up on: the explicit one, or every model its deployment allows. */
 function candidates(r: GatewayResources, req: CreateJobRequest, d: DeploymentSettings): ModelEntry[] {
@@ -50,7 +43,7 @@ export async function admit(r: GatewayResources, jobId: string, req: CreateJobRe
     r.metrics.rateLimitRejections.add(1, { reason: floor.reason });
     throw new ApiError("rate_limited", floor.message, floor.param);
   }
-  const inputTokens = await countTokens(req);
+  const inputTokens = await countTokens(r, req);
   const tokens = inputTokens + outputTokens;
 
   const decision = await r.rateLimiter.check({ deploymentId: d.id, limits: d.rateLimits, tokens, endUser: req.user && endUserTier ? { id: req.user, tier: endUserTier } : undefined });
@@ -78,9 +71,9 @@ export async function admit(r: GatewayResources, jobId: string, req: CreateJobRe
 }
 
 /** The exact input count; a pool already full of text to count is a 503 with `Retry-After`, not a wait without end. */
-async function countTokens(req: CreateJobRequest): Promise<number> {
+async function countTokens(r: GatewayResources, req: CreateJobRequest): Promise<number> {
   try {
-    return await tokenCounter.count(req.messages);
+    return await r.tokenCounter.count(req.messages);
   } catch (err) {
     if ((err as Error).name === "TokenCountBusyError") throw new ApiError("service_unavailable", `messages: too much text is waiting to be counted on this gateway; retry shortly`, "messages", { "Retry-After": "1" });
     throw err;
