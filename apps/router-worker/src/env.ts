@@ -1,5 +1,6 @@
 import { envInt, envString, parseEnv } from "@switchyard/contracts";
 import { z } from "zod";
+import { parseFaultPoints } from "./fault-points";
 
 export const RouterEnv = z.object({
   METRICS_PORT: envInt(9464, 0),
@@ -28,6 +29,18 @@ export const RouterEnv = z.object({
   BREAKER_OPEN_MS: envInt(15_000, 100),
   /** How long a job may wait for an unavailable upstream (open breakers, 429/5xx, dead connections) before it fails. */
   MAX_UPSTREAM_WAIT_MS: envInt(300_000, 0),
+  /**
+   * Crash tests only: `point:N,…` kills the worker with SIGKILL the Nth time it reaches each named
+   * point (see fault-points.ts). Unset in production: the hook is then a no-op.
+   */
+  SWITCHYARD_FAULT_POINTS: envString(z.string().default("")).transform((spec, ctx) => {
+    try {
+      return parseFaultPoints(spec);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message });
+      return z.NEVER;
+    }
+  }),
 });
 export type RouterEnv = z.infer<typeof RouterEnv>;
 export const loadEnv = (env: NodeJS.ProcessEnv = process.env): RouterEnv => parseEnv(RouterEnv, env);

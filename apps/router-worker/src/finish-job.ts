@@ -1,6 +1,7 @@
 import { checkBudgetAlerts } from "@switchyard/admission";
 import { priceUsage, UsageEvent, type JobView, type ModelEntry, type RouteJobPayload, type TerminalReason, type UsageProvenance } from "@switchyard/contracts";
 import { estimateInputTokens, type TokenUsage } from "@switchyard/providers";
+import type { UnbilledRun } from "@switchyard/queue";
 import type { RagContext } from "./rag-context";
 import type { RouteDeps } from "./route-job";
 
@@ -16,7 +17,15 @@ export interface Spend {
 export interface FinishContext {
   d: RouteDeps;
   payload: RouteJobPayload;
+  /**
+   * The ledger's attempt number for this delivery: its run number once a run began, else the
+   * number the next run would take (a delivery that ends the job without calling a provider).
+   */
   attempt: number;
+  /** The run this delivery began (null while it has called no provider). */
+  run: number | null;
+  /** Runs and waits so far, for the job view. */
+  counts: { runs: number; waits: number };
   startedAt: number;
   /** The retrieval result, for jobs with `rag`. */
   rag: RagContext | null;
@@ -84,6 +93,42 @@ export function usageEventFor(ctx: FinishContext, view: JobView, status: JobView
 }
 
 /**
+ * The ledger's record of a run whose process died after its answer began: the provider charged
+ * for it, so it is billed from what it streamed (input estimated from the request, output from
+ * the characters of its deltas), provenance `partial`, under the run's own attempt number.
+ */
+export function deadRunUsage(ctx: FinishContext, view: JobView, run: UnbilledRun): UsageEvent {
+  const entry = ctx.d.catalog.models.find((m) => m.id === run.model);
+  const input = estimateInputTokens(ctx.payload.request.messages);
+  const output = Math.ceil(run.chars / 4);
+  const cost = entry ? priceUsage(entry, { input_tokens: input, output_tokens: output }) : 0;
+  return UsageEvent.parse({
+    job_id: ctx.payload.job_id,
+    attempt: run.run,
+    tenant_id: ctx.payload.tenant_id,
+    deployment_id: ctx.payload.deployment_id,
+    api_key_id: ctx.payload.api_key_id,
+    requested_model: ctx.payload.request.model,
+    served_model: entry?.id ?? view.served_model ?? ctx.payload.request.model,
+    provider: entry?.provider ?? "none",
+    status: "incomplete",
+    input_tokens: input,
+    output_tokens: output,
+    cached_tokens: 0,
+    cost_usd: Math.round(cost * 1e9) / 1e9,
+    provenance: "partial",
+    ttft_ms: null,
+    latency_ms: 0,
+    fallbacks: 0,
+    features: ctx.payload.request.rag ? ["rag"] : [],
+    rag: ctx.rag ? { hit: !ctx.rag.result.no_sources, citations: ctx.rag.citations.length } : null,
+    occurred_at: new Date().toISOString(),
+    credits_tenant_id: ctx.payload.budget.credits_tenant_id,
+    job: null,
+  });
+}
+
+/**
  * End the job: its final view, a `usage` event, the one terminal event (unless a cancel got there
  * first), metrics, and the usage event handed to the aggregator exactly once.
  */
@@ -103,9 +148,7 @@ export async function finishJob(ctx: FinishContext, running: JobView, final: Fin
 
   if (final.status === "canceled") {
     // The gateway already ended the job; only the spend is left to account for.
-    const ev = usageEventFor(ctx, running, "canceled", spend, null);
-    await settle(ctx, ev, true);
-    await handOnUsage(d, payload.job_id, ev);
+    await billUsage(ctx, usageEventFor(ctx, running, "canceled", spend, null), true);
     return "canceled";
   }
   const provisional = usageEventFor(ctx, running, final.status, spend, null);
@@ -117,31 +160,65 @@ export async function finishJob(ctx: FinishContext, running: JobView, final: Fin
     output: final.status === "failed" ? null : { text: final.text, citations: ctx.rag?.citations ?? [], finish_reason: final.status === "succeeded" ? final.finishReason : null, ...(ctx.rag ? { no_sources: ctx.rag.result.no_sources } : {}) },
     usage: { input_tokens: provisional.input_tokens, output_tokens: provisional.output_tokens, cost_usd: provisional.cost_usd, provenance: provisional.provenance },
     error: final.status === "succeeded" ? null : final.error,
+    attempts: { ...ctx.counts },
   };
-  if (final.status !== "failed" || t.charged > 0) await d.jobStore.append(payload.job_id, { type: "usage", data: view.usage! });
+  const usageEvent = final.status !== "failed" || t.charged > 0 ? ({ type: "usage", data: view.usage! } as const) : undefined;
   const ev = { ...provisional, job: view };
   const terminal = final.status === "succeeded" ? ({ type: "done", data: { job: view } } as const) : ({ type: "error", data: { code: final.error.code, message: final.error.message, reason: final.error.reason } } as const);
-  const fin = await d.jobStore.finish(view, terminal, ev);
-  await settle(ctx, ev, true);
+  // One step: the final view, the `usage` and terminal events, the usage event parked for hand-on
+  // (closing the run's tally). Settlement and hand-on are replayed from the parked copy after a crash.
+  const fin = await d.jobStore.finish(view, terminal, ev, usageEvent);
+  d.fault("finish.written");
   if (fin.kind === "finished") {
+    await settle(d, payload, ev, true);
+    d.fault("usage.settled");
     d.metrics.finished.add(1, { status: view.status });
     // One line per job (jobId, tenantId and trace_id come from the log context and the span).
-    d.logger.info({ status: view.status, model: payload.request.model, servedModel: view.served_model, attempt: ctx.attempt, inputTokens: t.input, outputTokens: t.output, costUsd: t.cost, ttftMs: spend.at(-1)?.ttftMs ?? null, fallbacks: view.routing.fallbacks.length, ...(view.error ? { errorCode: view.error.code } : {}) }, "job finished");
+    d.logger.info({ status: view.status, model: payload.request.model, servedModel: view.served_model, attempt: ctx.attempt, waits: ctx.counts.waits, inputTokens: t.input, outputTokens: t.output, costUsd: t.cost, ttftMs: spend.at(-1)?.ttftMs ?? null, fallbacks: view.routing.fallbacks.length, ...(view.error ? { errorCode: view.error.code } : {}) }, "job finished");
     await handOnUsage(d, payload.job_id, ev);
   } else {
-    await handOnUsage(d, payload.job_id, { ...ev, job: null, status: fin.kind === "already_terminal" ? fin.status : ev.status });
+    // The job ended under us (a cancel, the stuck-job sweeper): this run's spend is still ours to account for.
+    await billUsage(ctx, { ...ev, job: null, status: fin.kind === "already_terminal" ? fin.status : ev.status }, true);
   }
   return view.status;
+}
+
+/**
+ * Account for one usage event, so that a crash at any step is finished by the next delivery:
+ * park it in the job hash (closing the tally of the run it covers), settle it in the budgets (once
+ * per (job, attempt)), enqueue it (once per (job, attempt)), then forget the parked copy. An older
+ * event still parked is handed on first.
+ */
+export async function billUsage(ctx: FinishContext, ev: UsageEvent, final: boolean): Promise<void> {
+  const { d, payload } = ctx;
+  for (let tries = 0; tries < 3; tries++) {
+    const parked = await d.jobStore.parkUsage(payload.job_id, ev, ev.attempt);
+    if (parked.kind !== "busy") break;
+    await handOnParked(d, payload, parked.parked, false);
+  }
+  d.fault("usage.parked");
+  await settle(d, payload, ev, final);
+  d.fault("usage.settled");
+  await handOnUsage(d, payload.job_id, ev);
+}
+
+/** Finish what a dead delivery left parked: settle it (a no-op if it was) and enqueue it. */
+export async function handOnParked(d: RouteDeps, payload: RouteJobPayload, raw: unknown, final: boolean): Promise<void> {
+  const ev = UsageEvent.parse(raw);
+  await settle(d, payload, ev, final);
+  d.fault("usage.settled");
+  await handOnUsage(d, payload.job_id, ev);
 }
 
 /**
  * Charge this attempt's spend to the job's budgets (once per attempt) and, when the job is over,
  * free what admission held. Runs before the usage event is handed on, as the ledger asks.
  */
-export async function settle(ctx: FinishContext, ev: UsageEvent, final: boolean): Promise<void> {
+export async function settle(d: RouteDeps, payload: RouteJobPayload, ev: UsageEvent, final: boolean): Promise<void> {
+  const ctx = { d, payload };
   const b = ctx.payload.budget;
   if (b.scopes.length === 0 && !b.credits_tenant_id) return;
-  const settled = await ctx.d.budgets.settle(ctx.payload.job_id, ctx.attempt, { usd: ev.cost_usd, tokens: ev.input_tokens + ev.output_tokens }, { final, scopes: b.scopes, creditsTenantId: b.credits_tenant_id ?? undefined });
+  const settled = await ctx.d.budgets.settle(ctx.payload.job_id, ev.attempt, { usd: ev.cost_usd, tokens: ev.input_tokens + ev.output_tokens }, { final, scopes: b.scopes, creditsTenantId: b.credits_tenant_id ?? undefined });
   // Alerts: thresholds the settled spend has reached; an alert problem never fails the job.
   if (settled.applied && settled.scopesCharged > 0) {
     const extra = { deployment_id: ctx.payload.deployment_id, job_id: ctx.payload.job_id, trigger: "settle" };
@@ -160,5 +237,6 @@ export async function handOnUsage(d: RouteDeps, jobId: string, raw: unknown): Pr
   const ev = UsageEvent.parse(raw);
   await d.queues.enqueue("ai-usage", ev, { jobId: `u-${ev.job_id}-${ev.attempt}` });
   d.metrics.countEnqueue("ai-usage");
-  await d.jobStore.usageHandedOn(jobId);
+  d.fault("usage.enqueued");
+  await d.jobStore.usageHandedOn(jobId, ev.attempt);
 }

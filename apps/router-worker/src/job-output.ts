@@ -1,4 +1,5 @@
 import type { JobStore } from "@switchyard/queue";
+import { noFaults, type Fault } from "./fault-points";
 
 /**
  * The answer as clients see it: deltas go to the job's event stream in order; a `restart` event
@@ -9,10 +10,12 @@ export class JobOutput {
   private sinceRestart = 0;
   /** When the first delta of this attempt went out (epoch ms). */
   firstDeltaAt: number | null = null;
+  /** When the first delta of the current provider call went out (epoch ms): its time to first token. */
+  firstDeltaOfCallAt: number | null = null;
   /** False once the job ended under us (canceled): stop generating. */
   live = true;
 
-  constructor(private readonly store: JobStore, private readonly jobId: string) {}
+  constructor(private readonly store: JobStore, private readonly jobId: string, private readonly fault: Fault = noFaults) {}
 
   /** Append a delta; false when the job has already ended. */
   async delta(text: string): Promise<boolean> {
@@ -24,7 +27,14 @@ export class JobOutput {
     this.text += text;
     this.sinceRestart++;
     this.firstDeltaAt ??= Date.now();
+    this.firstDeltaOfCallAt ??= Date.now();
+    this.fault("delta");
     return true;
+  }
+
+  /** A new provider call starts (a fallback model): its time to first token starts afresh. */
+  beginCall(): void {
+    this.firstDeltaOfCallAt = null;
   }
 
   /** True once any delta went out in this attempt, even if a restart later took it back. */

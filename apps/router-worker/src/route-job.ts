@@ -8,7 +8,8 @@ import { trace } from "@opentelemetry/api";
 import { DelayedError, type Job } from "bullmq";
 import type { CancelRegistry } from "./cancel-listener";
 import { callModel, type CallResult } from "./call-model";
-import { finishJob, handOnUsage, settle, usageEventFor, type FinishContext, type Spend } from "./finish-job";
+import type { Fault } from "./fault-points";
+import { billUsage, deadRunUsage, finishJob, handOnParked, usageEventFor, type FinishContext, type Spend } from "./finish-job";
 import { JobOutput } from "./job-output";
 import { ragContextFor, withReferenceMaterial } from "./rag-context";
 
@@ -30,6 +31,8 @@ export interface RouteDeps {
   maxStartedAttempts: number;
   /** How long a job may wait for an unavailable upstream (open breakers, 429/5xx, dead connections) before it fails. */
   maxUpstreamWaitMs: number;
+  /** Crash-test hook called at each fault point ({@link noFaults} in production). */
+  fault: Fault;
 }
 
 /**
@@ -40,20 +43,35 @@ export interface RouteDeps {
  */
 export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, job: Job, token: string | undefined): Promise<string> {
   const jobId = payload.job_id;
+  // One step: a due `restart` is written with the start, so no crash leaves old deltas on screen.
   const started = await d.jobStore.startAttempt(jobId);
   if (!started) {
     d.logger.warn({ jobId }, "job state is gone (expired or discarded); dropping");
     return "missing";
   }
-  if (started.pendingUsage) await handOnUsage(d, jobId, started.pendingUsage);
-  if (isTerminalStatus(started.status)) return started.status;
+  d.fault("attempt.started");
+  const ended = isTerminalStatus(started.status);
+  // A job with `rag` runs after its retrieval child: its chunks become delimited reference material.
+  const rag = payload.request.rag && !ended ? await ragContextFor(job, d.logger) : null;
+  if (rag) payload = { ...payload, request: { ...payload.request, messages: withReferenceMaterial(payload.request.messages, rag) } };
+  // Until a run begins, this delivery's ledger attempt is the number the next run would take.
+  const ctx: FinishContext = { d, payload, attempt: started.runs + 1, run: null, counts: { runs: started.runs, waits: started.waits }, startedAt: Date.now(), rag };
+
+  // First account for what earlier deliveries left: a usage event parked by one that died before
+  // handing it on, and a run that died after its answer began (the provider charged for it).
+  if (started.pendingUsage) await handOnParked(d, payload, started.pendingUsage, ended);
+  if (started.unbilled && started.unbilled.chars > 0) {
+    const view = (await d.jobStore.get(jobId))?.view;
+    if (view) await billUsage(ctx, deadRunUsage(ctx, view, started.unbilled), ended);
+  }
+  if (ended) {
+    // A cancel that died before releasing the hold is finished here (a no-op when already released).
+    await d.budgets.release(jobId);
+    return started.status;
+  }
   const live = await d.jobStore.get(jobId);
   if (!live) return "missing";
-  const attempt = started.attempt;
-  // A job with `rag` runs after its retrieval child: its chunks become delimited reference material.
-  const rag = payload.request.rag ? await ragContextFor(job, d.logger) : null;
-  if (rag) payload = { ...payload, request: { ...payload.request, messages: withReferenceMaterial(payload.request.messages, rag) } };
-  const ctx: FinishContext = { d, payload, attempt, startedAt: Date.now(), rag };
+  const canWait = () => mayWait(d, live.view, token);
 
   let decision: RouteDecision;
   try {
@@ -69,10 +87,9 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
     });
   } catch (err) {
     if (!isRoutingError(err)) throw err;
-    if (err.retryable) await park(d, job, token, live.view, attempt);
+    if (err.retryable && canWait()) await park(d, job, token, ctx, false);
     return finishJob(ctx, live.view, { status: "failed", error: { code: err.code, message: err.message, reason: "provider_error" } }, [], null);
   }
-  if (started.earlierDeltas > 0) await d.jobStore.append(jobId, { type: "restart", data: { reason: "retry" } });
   if (rag) await d.jobStore.append(jobId, { type: "citations", data: { citations: rag.citations, no_sources: rag.result.no_sources } });
   d.metrics.modelSelected.add(1, { model: decision.chosen.id, reason: decision.reason });
   trace.getActiveSpan()?.setAttributes({
@@ -86,6 +103,7 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
 
   const view: JobView = {
     ...live.view,
+    attempts: { ...ctx.counts },
     status: "running",
     started_at: live.view.started_at ?? new Date().toISOString(),
     routing: {
@@ -93,11 +111,9 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
       fallbacks: [],
     },
   };
-  const out = new JobOutput(d.jobStore, jobId);
+  const out = new JobOutput(d.jobStore, jobId, d.fault);
   const spend: Spend[] = [];
   const ac = d.cancels.register(jobId);
-  let calledProvider = false;
-  let paidBefore = 0;
   let last: { result: CallResult; model: string } | null = null;
   try {
     for (const [i, entry] of decision.chain.entries()) {
@@ -107,29 +123,37 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
         view.routing.fallbacks.push({ from: last.model, to: entry.id, kind, reason: why.slice(0, 200) });
         d.metrics.fallback.add(1, { kind });
         await out.restart("fallback");
+        d.fault("fallback.restart");
       }
       const permit = await d.breakers.acquire(entry.id);
       if (!permit.allowed) {
         last = { model: entry.id, result: { ok: false, canceled: false, error: new Error(`circuit breaker ${permit.state}`), partialText: "" } };
         continue;
       }
-      if (!calledProvider) {
-        calledProvider = true;
-        paidBefore = await d.jobStore.paidAttempts(jobId);
-        if (paidBefore >= d.maxStartedAttempts) {
-          const message = `job was already answered in part ${paidBefore} times without finishing`;
+      if (ctx.run === null) {
+        // This delivery runs: count it and open its tally (refused once paid runs reach the bound).
+        const begun = await d.jobStore.beginRun(jobId, entry.id, d.maxStartedAttempts);
+        if (begun.kind === "ended") return "ended";
+        if (begun.kind === "max") {
+          const message = `job was already answered in part ${begun.paid} times without finishing`;
           return await finishJob(ctx, view, { status: "failed", error: { code: "max_attempts", message, reason: "max_attempts" } }, spend, null);
         }
+        ctx.run = ctx.attempt = begun.run;
+        ctx.counts = { runs: begun.run, waits: begun.waits };
+        view.attempts = { ...ctx.counts };
+        d.fault("run.begun");
       }
       view.served_model = entry.id;
-      if (!(await d.jobStore.transition(view, { type: "status", data: { status: "running", attempt, served_model: entry.id } }))) return "ended";
+      if (!(await d.jobStore.transition(view, { type: "status", data: { status: "running", attempt: ctx.run, waits: ctx.counts.waits, served_model: entry.id } }))) return "ended";
+      d.fault("run.running");
       const { provider } = d.providers.forModel(entry);
       const t0 = Date.now();
+      out.beginCall();
       const result = await callModel(provider, entry, payload, out, ac.signal, { onStall: () => d.metrics.stalls.add(1) });
       const ms = Date.now() - t0;
       if (result.ok) {
         await d.breakers.record(entry.id, "success", { probe: permit.probe });
-        spend.push({ entry, usage: result.usage, text: out.text, latencyMs: ms, ttftMs: out.firstDeltaAt ? out.firstDeltaAt - t0 : null });
+        spend.push({ entry, usage: result.usage, text: out.text, latencyMs: ms, ttftMs: out.firstDeltaOfCallAt ? out.firstDeltaOfCallAt - t0 : null });
         return await finishJob(ctx, view, { status: "succeeded", text: out.text, finishReason: result.finishReason }, spend, entry);
       }
       if (result.canceled) {
@@ -146,20 +170,21 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
     d.cancels.unregister(jobId, ac);
   }
 
-  // Every model in the chain failed or was held back by its breaker.
-  if (!calledProvider) {
-    await park(d, job, token, view, attempt);
+  // Every model in the chain failed or was held back by its breaker: a wait, not a run.
+  if (ctx.run === null) {
+    if (canWait()) await park(d, job, token, ctx, false);
     return finishJob(ctx, view, { status: "failed", error: { code: "no_model_available", message: "every usable model's circuit breaker stayed open", reason: "provider_error" } }, spend, null);
   }
   const lastErr = last && !last.result.ok && !last.result.canceled ? last.result.error : new Error("no model answered");
-  // Only a run whose answer had begun is a paid execution; refusals and dead connections cost nothing.
-  const paid = out.everBegan ? await d.jobStore.countPaidAttempt(jobId) : paidBefore;
+  // Only a run whose answer had begun is a paid execution (counted by its first delta); refusals
+  // and dead connections cost nothing.
+  const paid = await d.jobStore.paidAttempts(jobId);
   const retryable = !isProviderError(lastErr) || lastErr.retryable;
-  if (retryable && paid < d.maxStartedAttempts) {
+  if (retryable && paid < d.maxStartedAttempts && canWait()) {
     // Try again later (announced by a restart if output had begun), without using BullMQ attempts:
     // while the upstream is down the breakers open and the job waits for them.
-    await handOnSpendOnly(ctx, view, spend);
-    await park(d, job, token, view, attempt);
+    await billSpendOnly(ctx, view, spend);
+    await park(d, job, token, ctx, true);
   }
   // Output reached clients at some point: end with the reason, never a silent truncation.
   if (out.everBegan) {
@@ -169,22 +194,25 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
   return finishJob(ctx, view, { status: "failed", error: { code: "provider_error", message: lastErr.message, reason: "provider_error" } }, spend, null);
 }
 
+/** True when the job may still wait for its upstream (younger than `maxUpstreamWaitMs`, and BullMQ gave a token to delay with). */
+function mayWait(d: RouteDeps, view: JobView, token: string | undefined): boolean {
+  return !!token && Date.now() - Date.parse(view.created_at) <= d.maxUpstreamWaitMs;
+}
+
 /**
  * Park the job and try again after a backoff (1 s doubling to 8 s, with jitter) without using a
- * BullMQ attempt. Returns only when the job has waited longer than `maxUpstreamWaitMs`: it must fail.
+ * BullMQ attempt; a delivery that called no provider counts as a wait, not a run. Always throws.
  */
-async function park(d: RouteDeps, job: Job, token: string | undefined, view: JobView, attempt: number): Promise<void> {
-  const age = Date.now() - Date.parse(view.created_at);
-  if (age > d.maxUpstreamWaitMs || !token) return;
-  const delay = Math.min(8000, 1000 * 2 ** Math.min(attempt - 1, 3)) * (0.75 + Math.random() * 0.5);
+async function park(d: RouteDeps, job: Job, token: string | undefined, ctx: FinishContext, ran: boolean): Promise<never> {
+  const deliveries = ctx.counts.runs + ctx.counts.waits + 1;
+  if (!ran) await d.jobStore.countWait(ctx.payload.job_id);
+  const delay = Math.min(8000, 1000 * 2 ** Math.min(deliveries - 1, 3)) * (0.75 + Math.random() * 0.5);
   await job.moveToDelayed(Date.now() + Math.round(delay), token);
   throw new DelayedError();
 }
 
-/** A failed attempt that will be retried may still have spent tokens: account for them now. */
-async function handOnSpendOnly(ctx: FinishContext, view: JobView, spend: Spend[]): Promise<void> {
+/** A failed run that will be retried may still have spent tokens: account for them now. */
+async function billSpendOnly(ctx: FinishContext, view: JobView, spend: Spend[]): Promise<void> {
   if (!spend.some((s) => s.text !== "" || s.usage)) return;
-  const ev = usageEventFor(ctx, view, "failed", spend, null);
-  await settle(ctx, ev, false);
-  await handOnUsage(ctx.d, ctx.payload.job_id, ev);
+  await billUsage(ctx, usageEventFor(ctx, view, "failed", spend, null), false);
 }

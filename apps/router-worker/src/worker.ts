@@ -7,6 +7,7 @@ import { CircuitBreakers, createProcessMetrics } from "@switchyard/routing";
 import { AlertFirer, BudgetLedger, BudgetUsedRatios } from "@switchyard/admission";
 import { CancelRegistry } from "./cancel-listener";
 import type { RouterEnv } from "./env";
+import { faultPoints, type Fault } from "./fault-points";
 import { processRouteJob } from "./route-job";
 
 export interface RunningRouterWorker {
@@ -16,7 +17,7 @@ export interface RunningRouterWorker {
 }
 
 /** Build the router-worker from its env and start consuming `ai-route`. Used by main.ts and tests. */
-export async function startRouterWorker(env: RouterEnv, opts: { logger?: Logger; providers?: ProviderRegistryOptions } = {}): Promise<RunningRouterWorker> {
+export async function startRouterWorker(env: RouterEnv, opts: { logger?: Logger; providers?: ProviderRegistryOptions; /** Default: the env's SWITCHYARD_FAULT_POINTS (a no-op when unset). */ fault?: Fault } = {}): Promise<RunningRouterWorker> {
   const logger = opts.logger ?? createLogger({ name: "router-worker", level: env.LOG_LEVEL, scrub: logScrubber });
   const redis = createRedis(env.REDIS_URL);
   redis.on("error", (err: Error) => logger.warn({ err: err.message }, "redis error"));
@@ -47,7 +48,9 @@ export async function startRouterWorker(env: RouterEnv, opts: { logger?: Logger;
     budgetRatios,
     logger,
     maxStartedAttempts: env.MAX_STARTED_ATTEMPTS,
+    fault: opts.fault ?? faultPoints(env.SWITCHYARD_FAULT_POINTS),
   };
+  if (env.SWITCHYARD_FAULT_POINTS.size) logger.warn({ faultPoints: Object.fromEntries(env.SWITCHYARD_FAULT_POINTS) }, "fault points armed: this worker kills itself at them (crash tests only)");
   const worker = defineProcessor(
     "ai-route",
     (payload, job, token) => {

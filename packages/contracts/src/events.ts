@@ -7,7 +7,8 @@ export type TerminalReason = z.infer<typeof TerminalReason>;
 
 /** One event in a job's Redis Stream, as SSE delivers it (`event:` = type, `data:` = data). */
 export const JobEvent = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("status"), data: z.object({ status: JobStatus, attempt: z.number().int().optional(), served_model: z.string().optional() }) }),
+  /** `attempt` is the run number (deliveries that reached a provider call); `waits` counts deliveries that waited for a model. */
+  z.object({ type: z.literal("status"), data: z.object({ status: JobStatus, attempt: z.number().int().optional(), waits: z.number().int().optional(), served_model: z.string().optional() }) }),
   z.object({ type: z.literal("delta"), data: z.object({ text: z.string() }) }),
   z.object({ type: z.literal("citations"), data: z.object({ citations: z.array(Citation), no_sources: z.boolean().optional() }) }),
   z.object({ type: z.literal("restart"), data: z.object({ reason: z.string() }) }),

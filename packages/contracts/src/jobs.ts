@@ -103,6 +103,8 @@ export const JobView = z.object({
   routing: RoutingDecision,
   error: JobError.nullable(),
   metadata: z.record(z.string(), z.unknown()).nullable(),
+  /** Deliveries so far: `runs` reached a provider call (the attempt number), `waits` found no model to call and waited. */
+  attempts: z.object({ runs: z.number().int().nonnegative(), waits: z.number().int().nonnegative() }).optional(),
 });
 export type JobView = z.infer<typeof JobView>;
 

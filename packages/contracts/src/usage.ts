@@ -4,6 +4,10 @@ import { JobStatus, JobView, UsageProvenance } from "./jobs";
 /** What a router-worker reports for one (job, attempt); the aggregator writes it once. */
 export const UsageEvent = z.object({
   job_id: z.string(),
+  /**
+   * The run this event accounts for (a delivery that called a provider), so (job, attempt) is
+   * unique per run; a delivery that ends the job without calling one uses the next run number.
+   */
   attempt: z.number().int().min(1),
   tenant_id: z.string(),
   deployment_id: z.string(),
@@ -11,6 +15,7 @@ export const UsageEvent = z.object({
   requested_model: z.string(),
   served_model: z.string(),
   provider: z.string(),
+  /** How the run ended: the job's final status, or `failed` (a run retried later), `incomplete` (a run whose worker died after its answer began, provenance `partial`). */
   status: JobStatus,
   input_tokens: z.number().int().nonnegative(),
   output_tokens: z.number().int().nonnegative(),

@@ -19,40 +19,64 @@ if KEYS[2] ~= KEYS[1] then
   end
   redis.call("SET", KEYS[2], ARGV[1] .. "|" .. ARGV[2], "EX", tonumber(ARGV[3]))
 end
-redis.call("HSET", KEYS[1], "status", "queued", "tenant_id", ARGV[4], "deployment_id", ARGV[5], "api_key_id", ARGV[6], "view", ARGV[7], "payload", ARGV[8], "attempts_started", 0, "deltas", 0)
+redis.call("HSET", KEYS[1], "status", "queued", "tenant_id", ARGV[4], "deployment_id", ARGV[5], "api_key_id", ARGV[6], "view", ARGV[7], "payload", ARGV[8], "runs", 0, "waits", 0, "deltas", 0)
 redis.call("ZADD", KEYS[3], tonumber(ARGV[9]), ARGV[1])
 return {"created"}
 `;
 
 /**
  * Move a live job to a non-terminal status and append a `status` event.
- * KEYS: 1 job hash, 2 events stream. ARGV: 1 status, 2 view json, 3 event json, 4 stream maxlen
+ * KEYS: 1 job hash, 2 events stream. ARGV: 1 status, 2 view json, 3 event json, 4 stream maxlen,
+ * 5 model now serving the current run ("" unchanged: the run's tally prices its output with it)
  * Returns the event id, or false when the job is missing or already terminal.
  */
 export const TRANSITION = `
 local st = redis.call("HGET", KEYS[1], "status")
 if not st or st == "succeeded" or st == "failed" or st == "canceled" or st == "incomplete" then return false end
 redis.call("HSET", KEYS[1], "status", ARGV[1], "view", ARGV[2])
+if ARGV[5] and ARGV[5] ~= "" then redis.call("HSET", KEYS[1], "run_model", ARGV[5]) end
 return redis.call("XADD", KEYS[2], "MAXLEN", "~", ARGV[4], "*", "e", ARGV[3])
 `;
 
+/*
+ * The current run's tally lives in the job hash, so that whoever takes the job after a crash can
+ * bill what the dead run streamed: `run_unbilled` (the run's number while its spend is not yet
+ * accounted for, "" after), `run_chars` (characters of every delta the run streamed) and
+ * `run_model` (the model serving it). `deltas` counts deltas since the last `restart` event.
+ */
+
 /**
- * Append a non-terminal event (delta, restart, usage, citations) while the job is live.
- * KEYS: 1 job hash, 2 events stream. ARGV: 1 event json, 2 is delta ("1"/"0"), 3 stream maxlen
+ * Append a non-terminal event (delta, restart, usage, citations) while the job is live. A delta
+ * also adds to the current run's tally and, when it is the run's first output, counts the run as
+ * paid (`paid_attempts`) in the same step; a restart zeroes `deltas` (clients dropped them).
+ * KEYS: 1 job hash, 2 events stream. ARGV: 1 event json, 2 kind ("delta"|"restart"|"other"),
+ * 3 stream maxlen, 4 characters of the delta
  */
 export const APPEND = `
 local st = redis.call("HGET", KEYS[1], "status")
 if not st or st == "succeeded" or st == "failed" or st == "canceled" or st == "incomplete" then return false end
-if ARGV[2] == "1" then redis.call("HINCRBY", KEYS[1], "deltas", 1) end
+if ARGV[2] == "delta" then
+  redis.call("HINCRBY", KEYS[1], "deltas", 1)
+  local run = redis.call("HGET", KEYS[1], "run_unbilled")
+  local n = tonumber(ARGV[4])
+  if run and run ~= "" and n > 0 then
+    if redis.call("HINCRBY", KEYS[1], "run_chars", n) == n then redis.call("HINCRBY", KEYS[1], "paid_attempts", 1) end
+  end
+elseif ARGV[2] == "restart" then
+  redis.call("HSET", KEYS[1], "deltas", 0)
+end
 return redis.call("XADD", KEYS[2], "MAXLEN", "~", ARGV[3], "*", "e", ARGV[1])
 `;
 
 /**
- * The one terminal transition: sets the final view, appends the terminal event, starts retention.
+ * The one terminal transition: sets the final view, appends the `usage` event (if any) and the
+ * terminal event, starts retention.
  * KEYS: 1 job hash, 2 events stream, 3 index of live jobs.
- * ARGV: 1 status, 2 view json, 3 event json, 4 retention s, 5 maxlen, 6 usage event json to hand on ("" none), 7 job id
+ * ARGV: 1 status, 2 view json, 3 event json, 4 retention s, 5 maxlen, 6 usage event json to hand on ("" none), 7 job id,
+ * 8 `usage` stream event json ("" none)
  * The usage event is parked in the hash until `usageHandedOn` clears it, so a worker that dies
- * between finishing and enqueueing it leaves it for the next attempt to send.
+ * between finishing and enqueueing it leaves it for the next attempt to settle and send; parking
+ * it accounts for the current run, so the run's tally is closed in the same step.
  * Returns the event id, or {"terminal", status} when the job had already ended, or false if missing.
  */
 export const FINISH = `
@@ -60,8 +84,9 @@ local st = redis.call("HGET", KEYS[1], "status")
 if not st then return false end
 if st == "succeeded" or st == "failed" or st == "canceled" or st == "incomplete" then return {"terminal", st} end
 redis.call("HSET", KEYS[1], "status", ARGV[1], "view", ARGV[2])
-if ARGV[6] ~= "" then redis.call("HSET", KEYS[1], "pending_usage", ARGV[6]) end
+if ARGV[6] ~= "" then redis.call("HSET", KEYS[1], "pending_usage", ARGV[6], "run_unbilled", "") end
 redis.call("ZREM", KEYS[3], ARGV[7])
+if ARGV[8] and ARGV[8] ~= "" then redis.call("XADD", KEYS[2], "MAXLEN", "~", ARGV[5], "*", "e", ARGV[8]) end
 local id = redis.call("XADD", KEYS[2], "MAXLEN", "~", ARGV[5], "*", "e", ARGV[3])
 redis.call("EXPIRE", KEYS[1], tonumber(ARGV[4]))
 redis.call("EXPIRE", KEYS[2], tonumber(ARGV[4]))
@@ -69,19 +94,68 @@ return id
 `;
 
 /**
- * Count a started attempt; says whether earlier attempts streamed output (so a `restart` is due).
- * KEYS: 1 job hash. Returns {attempts_started, deltas_so_far, status, pending usage json or ""}
- * or false if missing. A job that already ended is not counted.
+ * Start of a delivery of the job (a first try, a redelivery after a crash, or a wake-up from a
+ * wait). When earlier deltas are still on screen it appends the `restart` event and zeroes the
+ * counter in the same step, so no crash can leave a new answer glued to an old one. Counts nothing:
+ * runs are counted by BEGIN_RUN, waits by the caller when it parks.
+ * KEYS: 1 job hash, 2 events stream. ARGV: 1 restart event json, 2 stream maxlen
+ * Returns {status, pending usage json or "", runs, waits, unbilled run or "", its chars, its model or "", restarted 0|1}
+ * or false if missing. A job that already ended gets no restart but still reports its unbilled run.
  */
 export const START_ATTEMPT = `
 local st = redis.call("HGET", KEYS[1], "status")
 if not st then return false end
-local pending = redis.call("HGET", KEYS[1], "pending_usage") or ""
-if st == "succeeded" or st == "failed" or st == "canceled" or st == "incomplete" then
-  return {tonumber(redis.call("HGET", KEYS[1], "attempts_started") or "0"), 0, st, pending}
+local h = redis.call("HMGET", KEYS[1], "pending_usage", "runs", "waits", "run_unbilled", "run_chars", "run_model", "deltas")
+local restarted = 0
+local ended = st == "succeeded" or st == "failed" or st == "canceled" or st == "incomplete"
+if not ended and tonumber(h[7] or "0") > 0 then
+  redis.call("XADD", KEYS[2], "MAXLEN", "~", ARGV[2], "*", "e", ARGV[1])
+  redis.call("HSET", KEYS[1], "deltas", 0)
+  restarted = 1
 end
-local n = redis.call("HINCRBY", KEYS[1], "attempts_started", 1)
-local d = redis.call("HGET", KEYS[1], "deltas")
-redis.call("HSET", KEYS[1], "deltas", 0)
-return {n, tonumber(d or "0"), st, pending}
+return {st, h[1] or "", tonumber(h[2] or "0"), tonumber(h[3] or "0"), h[4] or "", tonumber(h[5] or "0"), h[6] or "", restarted}
+`;
+
+/**
+ * Begin a run (a delivery that is about to call a provider): refuses when the job ended or its
+ * paid runs reached the bound; else counts the run and opens its tally.
+ * KEYS: 1 job hash. ARGV: 1 model, 2 max paid runs
+ * Returns {"ok", run number, paid runs so far, waits} | {"max", paid runs} | {"ended", status or ""}.
+ */
+export const BEGIN_RUN = `
+local st = redis.call("HGET", KEYS[1], "status")
+if not st or st == "succeeded" or st == "failed" or st == "canceled" or st == "incomplete" then return {"ended", st or ""} end
+local paid = tonumber(redis.call("HGET", KEYS[1], "paid_attempts") or "0")
+if paid >= tonumber(ARGV[2]) then return {"max", paid} end
+local n = redis.call("HINCRBY", KEYS[1], "runs", 1)
+redis.call("HSET", KEYS[1], "run_unbilled", n, "run_chars", 0, "run_model", ARGV[1])
+return {"ok", n, paid, tonumber(redis.call("HGET", KEYS[1], "waits") or "0")}
+`;
+
+/**
+ * Park a usage event in the job hash (until `usageHandedOn`), closing the tally of the run it
+ * accounts for in the same step. Refuses while a different event is still parked (the caller hands
+ * that one on first), so none is ever overwritten.
+ * KEYS: 1 job hash. ARGV: 1 usage event json, 2 its attempt, 3 run whose tally it closes ("" none)
+ * Returns {1} when parked, {0, parked json} when another is waiting, {-1} when the job is gone.
+ */
+export const PARK_USAGE = `
+if redis.call("EXISTS", KEYS[1]) == 0 then return {-1} end
+local cur = redis.call("HGET", KEYS[1], "pending_usage")
+if cur and cur ~= "" and cur ~= ARGV[1] and tostring(cjson.decode(cur).attempt) ~= ARGV[2] then return {0, cur} end
+redis.call("HSET", KEYS[1], "pending_usage", ARGV[1])
+if ARGV[3] ~= "" and redis.call("HGET", KEYS[1], "run_unbilled") == ARGV[3] then redis.call("HSET", KEYS[1], "run_unbilled", "") end
+return {1}
+`;
+
+/**
+ * Forget the parked usage event once it is enqueued, only if it is still the one handed on.
+ * KEYS: 1 job hash. ARGV: 1 attempt of the event handed on. Returns 1 if cleared.
+ */
+export const USAGE_HANDED_ON = `
+local cur = redis.call("HGET", KEYS[1], "pending_usage")
+if not cur or cur == "" then return 0 end
+if tostring(cjson.decode(cur).attempt) ~= ARGV[1] then return 0 end
+redis.call("HDEL", KEYS[1], "pending_usage")
+return 1
 `;

@@ -1,6 +1,6 @@
 import { JobEvent, JobView, isTerminalStatus, type JobStatus } from "@switchyard/contracts";
 import type { Redis } from "./redis";
-import { APPEND, CREATE_JOB, FINISH, START_ATTEMPT, TRANSITION } from "./job-store-scripts";
+import { APPEND, BEGIN_RUN, CREATE_JOB, FINISH, PARK_USAGE, START_ATTEMPT, TRANSITION, USAGE_HANDED_ON } from "./job-store-scripts";
 import type { RedisKeys } from "./keys";
 
 export interface StoredJob {
@@ -28,12 +28,40 @@ function parseEntries(entries: [id: string, fields: string[]][]): StreamedEvent[
 export type CreateResult = { kind: "created" } | { kind: "exists"; jobId: string; bodyHash: string };
 export type FinishResult = { kind: "finished"; eventId: string } | { kind: "already_terminal"; status: JobStatus } | { kind: "missing" };
 
+/** A run whose spend is not yet accounted for: what it streamed, by which model. */
+export interface UnbilledRun {
+  run: number;
+  /** Characters of every delta the run streamed (its restarts included). */
+  chars: number;
+  model: string;
+}
+
+/** What a delivery of a job finds when it starts (see {@link JobStore.startAttempt}). */
+export interface AttemptStart {
+  status: JobStatus;
+  /** A usage event parked by an earlier delivery and not yet handed on (settle it, then send it). */
+  pendingUsage: unknown;
+  /** Runs so far (deliveries that reached a provider call) and waits (deliveries that found no model to call). */
+  runs: number;
+  waits: number;
+  /** The last run, when it began and was never accounted for (its process died). */
+  unbilled: UnbilledRun | null;
+  /** True when this start appended a `restart` event (earlier deltas were on screen). */
+  restarted: boolean;
+}
+
+export type BeginRunResult = { kind: "ok"; run: number; paid: number; waits: number } | { kind: "max"; paid: number } | { kind: "ended"; status: JobStatus | null };
+export type ParkUsageResult = { kind: "parked" } | { kind: "busy"; parked: unknown } | { kind: "missing" };
+
 type Scripted = Redis & {
   syCreateJob(k1: string, k2: string, k3: string, ...argv: string[]): Promise<string[]>;
   syTransition(k1: string, k2: string, ...argv: string[]): Promise<string | null>;
   syAppend(k1: string, k2: string, ...argv: string[]): Promise<string | null>;
   syFinish(k1: string, k2: string, k3: string, ...argv: string[]): Promise<string | [string, string] | null>;
-  syStartAttempt(k1: string): Promise<[number, number, string, string] | null>;
+  syStartAttempt(k1: string, k2: string, ...argv: string[]): Promise<[string, string, number, number, string, number, string, number] | null>;
+  syBeginRun(k1: string, ...argv: string[]): Promise<[string, ...(string | number)[]]>;
+  syParkUsage(k1: string, ...argv: string[]): Promise<[number, string?]>;
+  syUsageHandedOn(k1: string, ...argv: string[]): Promise<number>;
 };
 
 export interface JobStoreOptions {
@@ -66,7 +94,10 @@ export class JobStore {
       r.defineCommand("syTransition", { numberOfKeys: 2, lua: TRANSITION });
       r.defineCommand("syAppend", { numberOfKeys: 2, lua: APPEND });
       r.defineCommand("syFinish", { numberOfKeys: 3, lua: FINISH });
-      r.defineCommand("syStartAttempt", { numberOfKeys: 1, lua: START_ATTEMPT });
+      r.defineCommand("syStartAttempt", { numberOfKeys: 2, lua: START_ATTEMPT });
+      r.defineCommand("syBeginRun", { numberOfKeys: 1, lua: BEGIN_RUN });
+      r.defineCommand("syParkUsage", { numberOfKeys: 1, lua: PARK_USAGE });
+      r.defineCommand("syUsageHandedOn", { numberOfKeys: 1, lua: USAGE_HANDED_ON });
     }
   }
 
@@ -137,42 +168,93 @@ export class JobStore {
     return p ? JSON.parse(p) : null;
   }
 
-  /** Count a started attempt: returns its number and how many deltas earlier attempts streamed. */
-  async startAttempt(jobId: string): Promise<{ attempt: number; earlierDeltas: number; status: JobStatus; pendingUsage: unknown } | null> {
-    const r = await this.redis.syStartAttempt(this.keys.job(jobId));
+  /**
+   * Start a delivery of the job. In one step: when deltas of an earlier delivery are still on
+   * screen, append a `restart` (reason `retry`) and zero the counter. Returns what the delivery
+   * must deal with first (a parked usage event, a run that died unbilled) and the counters.
+   */
+  async startAttempt(jobId: string): Promise<AttemptStart | null> {
+    const restart: JobEvent = { type: "restart", data: { reason: "retry" } };
+    const r = await this.redis.syStartAttempt(this.keys.job(jobId), this.keys.events(jobId), JSON.stringify(restart), this.maxlen);
     if (!r) return null;
-    return { attempt: Number(r[0]), earlierDeltas: Number(r[1]), status: r[2] as JobStatus, pendingUsage: r[3] ? JSON.parse(r[3]) : null };
+    const [status, pending, runs, waits, unbilled, chars, model, restarted] = r;
+    return {
+      status: status as JobStatus,
+      pendingUsage: pending ? JSON.parse(pending) : null,
+      runs: Number(runs),
+      waits: Number(waits),
+      unbilled: unbilled ? { run: Number(unbilled), chars: Number(chars), model } : null,
+      restarted: Number(restarted) === 1,
+    };
   }
 
-  /** Count a run whose answer had begun (a paid execution, the bound on re-executions); returns the count. */
-  async countPaidAttempt(jobId: string): Promise<number> {
-    return this.redis.hincrby(this.keys.job(jobId), "paid_attempts", 1);
+  /**
+   * Begin a run (this delivery is about to call `model`): counts it and opens its tally, unless
+   * the job ended or `maxPaid` runs already had their answer begin.
+   */
+  async beginRun(jobId: string, model: string, maxPaid: number): Promise<BeginRunResult> {
+    const r = await this.redis.syBeginRun(this.keys.job(jobId), model, String(maxPaid));
+    if (r[0] === "ok") return { kind: "ok", run: Number(r[1]), paid: Number(r[2]), waits: Number(r[3]) };
+    if (r[0] === "max") return { kind: "max", paid: Number(r[1]) };
+    return { kind: "ended", status: (r[1] || null) as JobStatus | null };
   }
 
-  /** Paid executions so far. */
+  /** Count a delivery that found no model to call and waits for one. */
+  async countWait(jobId: string): Promise<number> {
+    return this.redis.hincrby(this.keys.job(jobId), "waits", 1);
+  }
+
+  /** Runs whose answer had begun (counted by the run's first delta); the bound on paid re-executions. */
   async paidAttempts(jobId: string): Promise<number> {
     return Number((await this.redis.hget(this.keys.job(jobId), "paid_attempts")) ?? 0);
   }
 
-  /** The parked usage event was enqueued: forget it. */
-  async usageHandedOn(jobId: string): Promise<void> {
-    await this.redis.hdel(this.keys.job(jobId), "pending_usage");
+  /** The current run, if its spend is not yet accounted for (the stuck-job sweeper can bill it). */
+  async unbilledRun(jobId: string): Promise<UnbilledRun | null> {
+    const [run, chars, model] = await this.redis.hmget(this.keys.job(jobId), "run_unbilled", "run_chars", "run_model");
+    return run ? { run: Number(run), chars: Number(chars ?? 0), model: model ?? "" } : null;
+  }
+
+  /**
+   * Park a usage event until it is handed on (so a crash cannot lose it), closing the tally of
+   * `closesRun` in the same step. `busy` returns another parked event to hand on first.
+   */
+  async parkUsage(jobId: string, usage: { attempt: number }, closesRun: number | null): Promise<ParkUsageResult> {
+    const r = await this.redis.syParkUsage(this.keys.job(jobId), JSON.stringify(usage), String(usage.attempt), closesRun === null ? "" : String(closesRun));
+    if (r[0] === 1) return { kind: "parked" };
+    if (r[0] === 0) return { kind: "busy", parked: JSON.parse(r[1]!) };
+    return { kind: "missing" };
+  }
+
+  /** The parked usage event of `attempt` was enqueued: forget it (a newer one is left alone). */
+  async usageHandedOn(jobId: string, attempt: number): Promise<void> {
+    await this.redis.syUsageHandedOn(this.keys.job(jobId), String(attempt));
   }
 
   /** Non-terminal status change with a `status` event; false when the job already ended. */
   async transition(view: JobView, event: JobEvent): Promise<string | null> {
     if (isTerminalStatus(view.status)) throw new Error("use finish() for terminal statuses");
-    return this.redis.syTransition(this.keys.job(view.id), this.keys.events(view.id), view.status, JSON.stringify(view), JSON.stringify(event), this.maxlen);
+    const model = event.type === "status" ? (event.data.served_model ?? "") : "";
+    return this.redis.syTransition(this.keys.job(view.id), this.keys.events(view.id), view.status, JSON.stringify(view), JSON.stringify(event), this.maxlen, model);
   }
 
-  /** Append a non-terminal event; null when the job already ended (a canceled job's late deltas are dropped). */
+  /**
+   * Append a non-terminal event; null when the job already ended (a canceled job's late deltas
+   * are dropped). A delta adds to the current run's tally; a restart zeroes the delta counter.
+   */
   async append(jobId: string, event: JobEvent): Promise<string | null> {
     if (event.type === "done" || event.type === "error") throw new Error("terminal events go through finish()");
-    return this.redis.syAppend(this.keys.job(jobId), this.keys.events(jobId), JSON.stringify(event), event.type === "delta" ? "1" : "0", this.maxlen);
+    const kind = event.type === "delta" || event.type === "restart" ? event.type : "other";
+    const chars = event.type === "delta" ? event.data.text.length : 0;
+    return this.redis.syAppend(this.keys.job(jobId), this.keys.events(jobId), JSON.stringify(event), kind, this.maxlen, String(chars));
   }
 
-  /** The single terminal transition; a second caller learns the status the job already has. */
-  async finish(view: JobView, event: JobEvent, pendingUsage?: unknown): Promise<FinishResult> {
+  /**
+   * The single terminal transition; a second caller learns the status the job already has. With
+   * `pendingUsage`, the usage event is parked (closing the current run's tally) and `usageEvent`
+   * (the stream's `usage` event) is appended before the terminal one, all in the same step.
+   */
+  async finish(view: JobView, event: JobEvent, pendingUsage?: unknown, usageEvent?: JobEvent): Promise<FinishResult> {
     if (!isTerminalStatus(view.status)) throw new Error("finish() needs a terminal status");
     const r = await this.redis.syFinish(
       this.keys.job(view.id),
@@ -185,6 +267,7 @@ export class JobStore {
       this.maxlen,
       pendingUsage === undefined ? "" : JSON.stringify(pendingUsage),
       view.id,
+      usageEvent === undefined ? "" : JSON.stringify(usageEvent),
     );
     if (r === null) return { kind: "missing" };
     if (Array.isArray(r)) return { kind: "already_terminal", status: r[1] as JobStatus };

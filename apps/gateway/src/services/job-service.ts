@@ -5,10 +5,10 @@ import {
   MAX_IDEMPOTENCY_KEY_LENGTH,
   isTerminalStatus,
   newId,
+  RouteJobPayload,
   type CreateJobRequest,
   type CreateJobResponse,
   type JobView,
-  type RouteJobPayload,
   type RoutingContext,
 } from "@switchyard/contracts";
 import { findJob, saveFinishedJob } from "@switchyard/db";
@@ -56,7 +56,10 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
     if (existing.bodyHash !== bodyHash) {
       throw new ApiError("idempotency_key_reused", "this Idempotency-Key was already used with a different request body", headerKey ? "Idempotency-Key" : "client_request_id");
     }
-    return getJob(r, p, existing.jobId).then((job) => ({ replayed: true, job: createResponse(job) }));
+    return getJob(r, p, existing.jobId).then(async (job) => {
+      await enqueueIfOrphaned(r, job);
+      return { replayed: true, job: createResponse(job) };
+    });
   };
   // A replay returns the stored job before any feature or limit check: no new spend.
   const earlier = idemKey ? await r.jobStore.lookupIdempotency(p.tenantId, idemKey) : null;
@@ -100,15 +103,7 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
     return replay(created);
   }
   try {
-    if (req.rag) {
-      // Retrieval runs first, as a child job; the route job reads its result when it starts.
-      const rag = { job_id: view.id, tenant_id: p.tenantId, collection: req.rag.collection, query: ragQuery(req), top_k: req.rag.top_k, trace: payload.trace };
-      await r.queues.enqueueFlow({ name: "ai-route", payload, opts: { jobId: view.id, priority: PRIORITY[req.priority] } }, [{ name: "ai-rag", payload: rag, opts: { jobId: `rag-${view.id}` } }]);
-      r.metrics.countEnqueue("ai-rag");
-    } else {
-      await r.queues.enqueue("ai-route", payload, { jobId: view.id, priority: PRIORITY[req.priority] });
-    }
-    r.metrics.countEnqueue("ai-route");
+    await enqueueRoute(r, payload);
   } catch (err) {
     await r.jobStore.discard(view.id, p.tenantId, idemKey).catch(() => undefined);
     await r.budgets.release(jobId).catch(() => false);
@@ -116,6 +111,36 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
   }
   r.logger.info({ model: req.model, deploymentId: p.deploymentId, rag: Boolean(req.rag), reservedUsd: admitted.budget.reserved_usd }, "job accepted");
   return { replayed: false, job: createResponse(view), headers: admitted.headers };
+}
+
+/** Enqueue a created job (after its retrieval child when it has `rag`); the job id makes a repeat a no-op. */
+async function enqueueRoute(r: GatewayResources, payload: RouteJobPayload): Promise<void> {
+  const req = payload.request;
+  if (req.rag) {
+    // Retrieval runs first, as a child job; the route job reads its result when it starts.
+    const rag = { job_id: payload.job_id, tenant_id: payload.tenant_id, collection: req.rag.collection, query: ragQuery(req), top_k: req.rag.top_k, trace: payload.trace };
+    await r.queues.enqueueFlow({ name: "ai-route", payload, opts: { jobId: payload.job_id, priority: PRIORITY[req.priority] } }, [{ name: "ai-rag", payload: rag, opts: { jobId: `rag-${payload.job_id}` } }]);
+    r.metrics.countEnqueue("ai-rag");
+  } else {
+    await r.queues.enqueue("ai-route", payload, { jobId: payload.job_id, priority: PRIORITY[req.priority] });
+  }
+  r.metrics.countEnqueue("ai-route");
+}
+
+/** A gateway's create → enqueue takes milliseconds; a job still unqueued after this long lost its gateway in between. */
+const ORPHAN_AFTER_MS = 5000;
+
+/**
+ * Replays finish a submit that died between creating the job and enqueueing it: a job still
+ * `queued` in Redis with no BullMQ job is enqueued from its stored payload.
+ */
+async function enqueueIfOrphaned(r: GatewayResources, job: JobView): Promise<void> {
+  if (job.status !== "queued" || Date.now() - Date.parse(job.created_at) < ORPHAN_AFTER_MS) return;
+  if (await r.queues.get("ai-route").getJob(job.id)) return;
+  const payload = RouteJobPayload.safeParse(await r.jobStore.payload(job.id));
+  if (!payload.success) return;
+  await enqueueRoute(r, payload.data);
+  r.logger.warn({ jobId: job.id }, "re-enqueued a job whose submit died before enqueueing it");
 }
 
 /** A job of the caller's tenant: live state from Redis, else the stored record from Postgres. */
@@ -138,18 +163,30 @@ export async function cancelJob(r: GatewayResources, p: Principal, id: string): 
     if (!stored) throw notFound(id);
     throw new ApiError("job_already_terminal", `job ${id} already ended with status ${stored.status}`);
   }
-  if (isTerminalStatus(live.status)) throw new ApiError("job_already_terminal", `job ${id} already ended with status ${live.status}`);
+  if (isTerminalStatus(live.status)) {
+    // A cancel whose gateway died after the terminal transition is finished by its retry.
+    if (live.status === "canceled") await afterCancel(r, live, live.view);
+    throw new ApiError("job_already_terminal", `job ${id} already ended with status ${live.status}`);
+  }
   const view: JobView = { ...live.view, status: "canceled", completed_at: new Date().toISOString(), error: { code: "canceled", message: "canceled by the client", reason: "canceled" } };
   const res = await r.jobStore.finish(view, { type: "error", data: { code: "canceled", message: "canceled by the client", reason: "canceled" } });
   if (res.kind === "already_terminal") throw new ApiError("job_already_terminal", `job ${id} already ended with status ${res.status}`);
   if (res.kind === "missing") throw notFound(id);
-  // Abort the upstream call wherever it runs; a job still waiting is simply dropped.
-  await r.redis.publish(r.keys.cancelChannel(), id);
-  await r.queues.get("ai-route").remove(id).catch(() => 0);
-  // Spend already incurred is settled by the worker; what was only held is freed now.
-  await r.budgets.release(id);
-  await saveFinishedJob(r.db, { view, tenant_id: live.tenantId, deployment_id: live.deploymentId, api_key_id: live.apiKeyId });
+  await afterCancel(r, live, view);
   return view;
+}
+
+/**
+ * What follows a cancel's terminal transition; every step is idempotent, so a retried cancel (or
+ * the worker that next takes the job, for the release) can replay it after a crash.
+ */
+async function afterCancel(r: GatewayResources, live: { tenantId: string; deploymentId: string; apiKeyId: string | null }, view: JobView): Promise<void> {
+  // Abort the upstream call wherever it runs; a job still waiting is simply dropped.
+  await r.redis.publish(r.keys.cancelChannel(), view.id);
+  await r.queues.get("ai-route").remove(view.id).catch(() => 0);
+  // Spend already incurred is settled by the worker; what was only held is freed now.
+  await r.budgets.release(view.id);
+  await saveFinishedJob(r.db, { view, tenant_id: live.tenantId, deployment_id: live.deploymentId, api_key_id: live.apiKeyId });
 }
 
 /** What retrieval searches for: the last user message (PII is redacted by the rag-worker before use). */

@@ -43,12 +43,13 @@ test("a job whose worker is killed with SIGKILL is picked up again and finishes,
   expect(events.filter((e) => e.event === "done")).toHaveLength(1);
   expect(events.filter((e) => e.event === "status").map((e) => JSON.parse(e.data).attempt)).toEqual([1, 2]);
   expect(deltasAfterLastRestart(events)).toBe(job.output.text);
-  // Only the attempt that finished produced usage; nothing was counted twice.
+  expect(job.attempts).toEqual({ runs: 2, waits: 0 });
+  // The killed run had streamed output, so it is billed too (from what it streamed); each run once.
   const rows = await waitFor(async () => {
-    const r = await s.database.db.selectFrom("usage_events").select(["attempt", "status"]).where("job_id", "=", id).execute();
-    return r.length ? r : undefined;
+    const r = await s.database.db.selectFrom("usage_events").select(["attempt", "status", "provenance"]).where("job_id", "=", id).orderBy("attempt").execute();
+    return r.length === 2 ? r : undefined;
   });
-  expect(rows).toEqual([{ attempt: 2, status: "succeeded" }]);
+  expect(rows).toEqual([{ attempt: 1, status: "incomplete", provenance: "partial" }, { attempt: 2, status: "succeeded", provenance: "reported" }]);
 }, 60_000);
 
 test("SIGTERM lets in-flight jobs finish, takes no new ones, then exits 0", async () => {

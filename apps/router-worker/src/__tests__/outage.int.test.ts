@@ -1,6 +1,6 @@
 import type { ModelCatalog } from "@switchyard/contracts";
 import { RedisKeys, createRedis } from "@switchyard/queue";
-import { apiClient, startFakeOpenAI, startStack, startTcpProxy, writeTestCatalog, type FakeOpenAI, type Stack, type TcpProxy } from "@switchyard/testkit";
+import { apiClient, readSse, startFakeOpenAI, startStack, startTcpProxy, writeTestCatalog, type FakeOpenAI, type Stack, type TcpProxy } from "@switchyard/testkit";
 
 type Json = Record<string, any>;
 const up = (id: string, tier: "lite" | "flash") => ({ id, provider: "openai" as const, upstream_model: id, tier, capabilities: { vision: false, long_context: false }, context_window: 128000, max_output_tokens: 4096, pricing: { input: 1, output: 1, cached_input: 0 } });
@@ -79,7 +79,19 @@ test(`the upstream goes down for 5 s in the middle of a ${JOBS}-job run: every j
   // No job was paid for more often than the bound; the outage made many run more than once.
   const paid = (await Promise.all(ids.map((id) => redis.hget(keys.job(id), "paid_attempts")))).map(Number);
   expect(Math.max(...paid)).toBeLessThanOrEqual(BOUND);
-  const runs = (await Promise.all(ids.map((id) => redis.hget(keys.job(id), "attempts_started")))).map(Number);
-  expect(runs.filter((n) => n > 1).length).toBeGreaterThan(10);
+  const counters = (await Promise.all(ids.map((id) => redis.hmget(keys.job(id), "runs", "waits")))).map(([r, w]) => ({ runs: Number(r), waits: Number(w) }));
+  expect(counters.filter((c) => c.runs > 1).length).toBeGreaterThan(10);
+  // Wake-ups that found every breaker open are waits, not attempts: a job that waited out the
+  // outage and then ran once reports attempt 1 (runs: 1, waits: N), in its view and its events.
+  const waited = ids.map((id, i) => ({ id, ...counters[i]! })).filter((c) => c.runs === 1 && c.waits >= 2);
+  expect(waited.length).toBeGreaterThan(0);
+  for (const c of waited.slice(0, 10)) {
+    const job = (await a.get<Json>(`/v1/jobs/${c.id}`)).body;
+    expect(job.attempts).toEqual({ runs: 1, waits: c.waits });
+    const events = (await readSse(`${s.url}/v1/jobs/${c.id}/events`, { headers: { authorization: `Bearer ${s.key}` }, timeoutMs: 10_000 })).events;
+    const statuses = events.filter((e) => e.event === "status").map((e) => JSON.parse(e.data));
+    expect(statuses.length).toBeGreaterThan(0);
+    expect(statuses.every((d) => d.attempt === 1 && d.waits === c.waits)).toBe(true);
+  }
   redis.disconnect();
 }, 180_000);

@@ -1,0 +1,65 @@
+/**
+ * Named places in a job's delivery where a crash test can kill the worker: each lies between two
+ * writes that a crash could split (the start of an attempt and its first output, the terminal
+ * transition, settlement and the usage hand-off).
+ */
+export const FAULT_POINTS = [
+  /** START_ATTEMPT ran (a due `restart` is written); nothing else yet. */
+  "attempt.started",
+  /** A usage event was parked in the job hash (a dead run's, a failed run's, a canceled run's), not yet settled. */
+  "usage.parked",
+  /** A usage event's spend was settled in the budgets, not yet enqueued. */
+  "usage.settled",
+  /** A usage event was enqueued to `ai-usage`, its parked copy not yet cleared. */
+  "usage.enqueued",
+  /** BEGIN_RUN counted the run and opened its tally; no `status: running` yet. */
+  "run.begun",
+  /** The `status: running` event is written; the provider has not answered yet. */
+  "run.running",
+  /** A delta was written (the Nth delta this process wrote). */
+  "delta",
+  /** A fallback's `restart` was written; the next model is not called yet. */
+  "fallback.restart",
+  /** FINISH ran (terminal event, usage parked); not yet settled or handed on. */
+  "finish.written",
+] as const;
+export type FaultPoint = (typeof FAULT_POINTS)[number];
+
+/** Called at each fault point; kills the process the Nth time a configured point is reached. */
+export type Fault = (point: FaultPoint) => void;
+
+/** No fault points configured: a call that does nothing. */
+export const noFaults: Fault = () => undefined;
+
+/**
+ * Parse `name:N,name:N` (N ≥ 1, default 1). Throws on an unknown name or a bad count, listing
+ * the known points.
+ */
+export function parseFaultPoints(spec: string): Map<FaultPoint, number> {
+  const out = new Map<FaultPoint, number>();
+  for (const part of spec.split(",").map((p) => p.trim()).filter(Boolean)) {
+    const [name, count = "1"] = part.split(":");
+    if (!(FAULT_POINTS as readonly string[]).includes(name!)) throw new Error(`unknown fault point "${name}" (known: ${FAULT_POINTS.join(", ")})`);
+    const n = Number(count);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`fault point ${name}: count must be a positive integer, got "${count}"`);
+    out.set(name as FaultPoint, n);
+  }
+  return out;
+}
+
+/**
+ * The fault hook for a worker: with no points configured it is {@link noFaults}; else it counts
+ * how often each configured point is reached and calls `kill` (default: SIGKILL to this process,
+ * so nothing after the point runs — no `finally`, no shutdown hook) on the Nth time.
+ */
+export function faultPoints(points: ReadonlyMap<FaultPoint, number>, kill: (point: FaultPoint) => void = () => process.kill(process.pid, "SIGKILL")): Fault {
+  if (points.size === 0) return noFaults;
+  const reached = new Map<FaultPoint, number>();
+  return (point) => {
+    const at = points.get(point);
+    if (at === undefined) return;
+    const n = (reached.get(point) ?? 0) + 1;
+    reached.set(point, n);
+    if (n === at) kill(point);
+  };
+}
