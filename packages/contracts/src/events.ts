@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Citation, JobStatus, JobView } from "./jobs";
+import { Citation, JobStatus, JobView, OutputLogprob } from "./jobs";
 
 /** Reasons a job ends without a normal `done`. */
 export const TerminalReason = z.enum(["upstream_cut", "stalled", "malformed", "canceled", "provider_error", "max_attempts", "stuck", "invalid_payload", "internal"]);
@@ -9,7 +9,14 @@ export type TerminalReason = z.infer<typeof TerminalReason>;
 export const JobEvent = z.discriminatedUnion("type", [
   /** `attempt` is the run number (deliveries that reached a provider call); `waits` counts deliveries that waited for a model. */
   z.object({ type: z.literal("status"), data: z.object({ status: JobStatus, attempt: z.number().int().optional(), waits: z.number().int().optional(), served_model: z.string().optional() }) }),
-  z.object({ type: z.literal("delta"), data: z.object({ text: z.string() }) }),
+  /** Text of the answer; `logprobs` of its tokens when the job asked for them. */
+  z.object({ type: z.literal("delta"), data: z.object({ text: z.string(), logprobs: z.array(OutputLogprob).optional() }) }),
+  /**
+   * A piece of tool call `index` (0-based, in answer order), as OpenAI streams `delta.tool_calls`:
+   * the first piece of an index carries `id` and `name`, and the `arguments` pieces of an index
+   * joined are its arguments' JSON text. A `restart` drops these like deltas.
+   */
+  z.object({ type: z.literal("tool_call"), data: z.object({ index: z.number().int().nonnegative(), id: z.string().optional(), name: z.string().optional(), arguments: z.string() }) }),
   z.object({ type: z.literal("citations"), data: z.object({ citations: z.array(Citation), no_sources: z.boolean().optional() }) }),
   z.object({ type: z.literal("restart"), data: z.object({ reason: z.string() }) }),
   z.object({ type: z.literal("usage"), data: z.object({ input_tokens: z.number(), output_tokens: z.number(), cost_usd: z.number(), provenance: z.string() }) }),

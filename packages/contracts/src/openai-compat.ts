@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ContentPart } from "./jobs";
+import { ContentPart } from "./chat-message";
 
 /**
  * OpenAI's chat completion request, whole: every field OpenAI documents is accepted by the
@@ -14,6 +14,8 @@ const OpenAIMessage = z.object({
   tool_call_id: z.string().optional(),
   function_call: z.unknown().optional(),
   refusal: z.string().nullable().optional(),
+  /** Sent back by clients that replay an assistant message as the SDK returned it. */
+  annotations: z.array(z.unknown()).nullable().optional(),
   audio: z.unknown().optional(),
 }).strict();
 
@@ -56,39 +58,41 @@ export const OpenAIChatRequest = z.strictObject({
 export type OpenAIChatRequest = z.infer<typeof OpenAIChatRequest>;
 
 /**
- * The first parameter set to something Switchyard cannot honour (no tools, one choice, text
- * only…), with why; null when the request can be served as asked.
+ * The first parameter set to something Switchyard cannot honour at all (several choices, audio,
+ * the legacy `functions`…), with why; null when the request can go on. What only some models
+ * can honour (`tools`, `response_format` json_schema, `logprobs` …) is judged later, per model,
+ * by the gateway (catalog capabilities and the adapter's unsupported fields).
  */
 export function unsupportedParameter(req: OpenAIChatRequest): { param: string; message: string } | null {
   const set = (v: unknown) => v !== undefined && v !== null;
   const checks: Array<[boolean, string, string]> = [
     [set(req.n) && req.n !== 1, "n", "only n=1 is supported"],
-    [set(req.stop) && !(Array.isArray(req.stop) && req.stop.length === 0), "stop", "stop sequences are not supported yet"],
-    [!!req.tools?.length || set(req.tool_choice) || req.parallel_tool_calls !== undefined, "tools", "tool calling is not supported yet"],
-    [!!req.functions?.length || set(req.function_call), "functions", "function calling is not supported"],
-    [set(req.response_format) && req.response_format?.type !== "text", "response_format", "only response_format {type: \"text\"} is supported"],
-    [req.logprobs === true || set(req.top_logprobs), "logprobs", "logprobs are not supported"],
+    [!!req.functions?.length || set(req.function_call), req.functions?.length ? "functions" : "function_call", "the deprecated functions/function_call are not supported; use tools and tool_choice"],
     [set(req.logit_bias) && Object.keys(req.logit_bias ?? {}).length > 0, "logit_bias", "logit_bias is not supported"],
-    [set(req.frequency_penalty) && req.frequency_penalty !== 0, "frequency_penalty", "frequency_penalty is not supported"],
-    [set(req.presence_penalty) && req.presence_penalty !== 0, "presence_penalty", "presence_penalty is not supported"],
     [set(req.top_p) && req.top_p !== 1, "top_p", "top_p is not supported; use temperature"],
-    [set(req.seed), "seed", "seed is not supported"],
     [set(req.modalities) && (req.modalities ?? []).some((m) => m !== "text"), "modalities", "only text output is supported"],
     [set(req.audio), "audio", "audio output is not supported"],
     [set(req.prediction), "prediction", "predicted outputs are not supported"],
     [set(req.web_search_options), "web_search_options", "web search is not supported"],
     [req.store === true, "store", "store=true is not supported: Switchyard keeps jobs itself"],
     [set(req.reasoning_effort), "reasoning_effort", "reasoning_effort is not supported yet"],
+    [set(req.verbosity), "verbosity", "verbosity is not supported"],
     [set(req.service_tier) && req.service_tier !== "auto" && req.service_tier !== "default", "service_tier", "service_tier is not supported"],
     [set(req.max_tokens) && set(req.max_completion_tokens) && req.max_tokens !== req.max_completion_tokens, "max_completion_tokens", "set max_completion_tokens or max_tokens, not both"],
   ];
   for (const [bad, param, message] of checks) if (bad) return { param, message };
   for (const [i, m] of req.messages.entries()) {
-    if (m.role === "tool" || m.role === "function") return { param: `messages.${i}.role`, message: `role ${m.role} is not supported (no tool calling yet)` };
-    if (m.tool_calls?.length || m.function_call) return { param: `messages.${i}.tool_calls`, message: "tool calls are not supported yet" };
+    if (m.role === "function") return { param: `messages.${i}.role`, message: "role function (the deprecated function calling) is not supported; use tool messages" };
+    if (set(m.function_call)) return { param: `messages.${i}.function_call`, message: "the deprecated function_call is not supported; use tool_calls" };
+    if (m.tool_calls !== undefined && m.role !== "assistant") return { param: `messages.${i}.tool_calls`, message: "only assistant messages carry tool_calls" };
+    if (m.tool_call_id !== undefined && m.role !== "tool") return { param: `messages.${i}.tool_call_id`, message: "only tool messages carry tool_call_id" };
     if (m.name !== undefined) return { param: `messages.${i}.name`, message: "participant names are not supported" };
-    if (m.audio) return { param: `messages.${i}.audio`, message: "audio is not supported" };
-    if (m.content === undefined || m.content === null || m.content === "" || (Array.isArray(m.content) && m.content.length === 0)) return { param: `messages.${i}.content`, message: "content must not be empty" };
+    if (set(m.audio)) return { param: `messages.${i}.audio`, message: "audio is not supported" };
+    if (m.annotations?.length) return { param: `messages.${i}.annotations`, message: "annotations on input messages are not supported" };
+    if (set(m.refusal) && m.refusal !== "") return { param: `messages.${i}.refusal`, message: "refusal on input messages is not supported; put the text in content" };
+    const empty = m.content === undefined || m.content === null || m.content === "" || (Array.isArray(m.content) && m.content.length === 0);
+    const answersCalls = m.role === "assistant" && (m.tool_calls?.length ?? 0) > 0;
+    if (empty && !answersCalls && m.role !== "tool") return { param: `messages.${i}.content`, message: "content must not be empty" };
   }
   return null;
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ChatMessage, TextPart } from "./jobs";
+import { ChatMessage, TextPart } from "./chat-message";
 
 /** Deepest nesting a tool's JSON Schema may have (objects and arrays both count). */
 export const MAX_JSON_SCHEMA_DEPTH = 32;
