@@ -1,6 +1,5 @@
-import type { ChatMessage } from "@switchyard/contracts";
 import { O200K_MAX_TOKEN_BYTES } from "@switchyard/tokenizer";
-import { IMAGE_TOKENS, LOW_DETAIL_IMAGE_TOKENS, REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE } from "./token-count";
+import { extraTexts, IMAGE_TOKENS, LOW_DETAIL_IMAGE_TOKENS, messageTexts, REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE, TOKENS_PER_TOOL, TOKENS_PER_TOOL_CALL, TOOLS_FRAMING_TOKENS, type CountedExtras, type CountedMessage } from "./token-count";
 
 /** The least a text can count: no o200k token covers more than `O200K_MAX_TOKEN_BYTES` (128) UTF-8 bytes. */
 function textFloor(text: string): { tokens: number; bytes: number } {
@@ -8,21 +7,18 @@ function textFloor(text: string): { tokens: number; bytes: number } {
   return { tokens: Math.ceil(bytes / O200K_MAX_TOKEN_BYTES), bytes };
 }
 
-/** One message's floor: its framing, role and content, as `countInputTokens` counts them. */
-function messageFloor(m: ChatMessage): { tokens: number; bytes: number } {
+/** One message's floor: its framing, role, content and tool calls, as `countInputTokens` counts them. */
+function messageFloor(m: CountedMessage): { tokens: number; bytes: number } {
+  const { texts, images, toolCalls } = messageTexts(m);
   const role = textFloor(m.role);
-  let tokens = TOKENS_PER_MESSAGE + role.tokens;
+  let tokens = TOKENS_PER_MESSAGE + toolCalls * TOKENS_PER_TOOL_CALL + role.tokens;
   let bytes = 0;
-  const parts = typeof m.content === "string" ? [{ type: "text" as const, text: m.content }] : m.content;
-  for (const part of parts) {
-    if (part.type === "text") {
-      const t = textFloor(part.text);
-      tokens += t.tokens;
-      bytes += t.bytes;
-    } else {
-      tokens += part.image_url.detail === "low" ? LOW_DETAIL_IMAGE_TOKENS : IMAGE_TOKENS;
-    }
+  for (const text of texts.slice(1)) {
+    const t = textFloor(text);
+    tokens += t.tokens;
+    bytes += t.bytes;
   }
+  for (const d of images) tokens += d === "low" ? LOW_DETAIL_IMAGE_TOKENS : IMAGE_TOKENS;
   return { tokens, bytes };
 }
 
@@ -43,9 +39,17 @@ export interface InputTokensFloor {
  * per MB), no tokenizing, so a request that can never fit its limit is refused before any
  * tokenizer runs.
  */
-export function inputTokensFloor(messages: readonly ChatMessage[]): InputTokensFloor {
+export function inputTokensFloor(messages: readonly CountedMessage[], extras: CountedExtras = {}): InputTokensFloor {
   let tokens = REPLY_PRIMING_TOKENS;
   let bytes = 0;
+  // Declared tools and a json_schema format are prompt text too (not a message: never `largest`).
+  const { toolTexts, formatText } = extraTexts(extras);
+  if (toolTexts.length > 0) tokens += TOOLS_FRAMING_TOKENS;
+  for (const text of [...toolTexts, ...(formatText === null ? [] : [formatText])]) {
+    const t = textFloor(text);
+    tokens += t.tokens + (text === formatText ? 0 : TOKENS_PER_TOOL);
+    bytes += t.bytes;
+  }
   let largest: InputTokensFloor["largest"] = null;
   for (let index = 0; index < messages.length; index++) {
     const f = messageFloor(messages[index]!);
@@ -66,8 +70,8 @@ export type TokensFloorVerdict = { ok: true; floor: InputTokensFloor } | { ok: f
  * nothing it would admit is refused here; `ok` means "count it". `param` names the message that
  * is over on its own (`messages[i]`), else `messages`.
  */
-export function checkTokensPerRequestFloor(messages: readonly ChatMessage[], outputTokens: number, tokensPerRequest: number): TokensFloorVerdict {
-  const floor = inputTokensFloor(messages);
+export function checkTokensPerRequestFloor(messages: readonly CountedMessage[], outputTokens: number, tokensPerRequest: number, extras: CountedExtras = {}): TokensFloorVerdict {
+  const floor = inputTokensFloor(messages, extras);
   if (floor.tokens + outputTokens <= tokensPerRequest) return { ok: true, floor };
   const big = floor.largest;
   // A single message is over on its own when it, the reply priming and the output cannot fit.

@@ -1,9 +1,8 @@
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
-import type { ChatMessage } from "@switchyard/contracts";
 import { warmO200k } from "@switchyard/tokenizer";
-import { countInputTokens } from "./token-count";
+import { countInputTokens, extraTexts, messageTexts, type CountedExtras, type CountedMessage } from "./token-count";
 import type { CountReply, CountTask } from "./token-count-worker";
 
 /** Refused because the pool already has `maxPendingBytes` of text to count: retry in a moment. */
@@ -42,13 +41,13 @@ interface Slot {
   bytes: number;
 }
 
-/** UTF-8 bytes of the messages' text: what counting costs in proportion to. */
-export function messageTextBytes(messages: readonly ChatMessage[]): number {
+/** UTF-8 bytes of the messages' text (tool calls included) and of the extras' JSON: what counting costs in proportion to. */
+export function messageTextBytes(messages: readonly CountedMessage[], extras: CountedExtras = {}): number {
   let bytes = 0;
-  for (const m of messages) {
-    if (typeof m.content === "string") bytes += Buffer.byteLength(m.content, "utf8");
-    else for (const p of m.content) if (p.type === "text") bytes += Buffer.byteLength(p.text, "utf8");
-  }
+  for (const m of messages) for (const t of messageTexts(m).texts.slice(1)) bytes += Buffer.byteLength(t, "utf8");
+  const { toolTexts, formatText } = extraTexts(extras);
+  for (const t of toolTexts) bytes += Buffer.byteLength(t, "utf8");
+  if (formatText !== null) bytes += Buffer.byteLength(formatText, "utf8");
   return bytes;
 }
 
@@ -81,11 +80,11 @@ export class TokenCountPool {
     return this.slots.reduce((a, s) => a + (s?.bytes ?? 0), 0);
   }
 
-  /** `countInputTokens(messages)`, exact; on a thread when the text is over `inlineBytes`. */
-  async count(messages: readonly ChatMessage[]): Promise<number> {
+  /** `countInputTokens(messages, extras)`, exact; on a thread when the text is over `inlineBytes`. */
+  async count(messages: readonly CountedMessage[], extras: CountedExtras = {}): Promise<number> {
     if (this.closed) throw new Error("token count pool is closed");
-    const bytes = messageTextBytes(messages);
-    if (bytes <= this.inlineBytes) return countInputTokens(messages);
+    const bytes = messageTextBytes(messages, extras);
+    if (bytes <= this.inlineBytes) return countInputTokens(messages, extras);
     if (this.pendingBytes + bytes > this.maxPendingBytes) {
       throw new TokenCountBusyError(`token counting is busy: ${this.pendingBytes} bytes of text queued, limit ${this.maxPendingBytes}`);
     }
@@ -94,7 +93,7 @@ export class TokenCountPool {
     return new Promise<number>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject, bytes });
       slot.bytes += bytes;
-      const task: CountTask = { id, messages: messages as ChatMessage[] };
+      const task: CountTask = { id, messages: messages as CountedMessage[], extras: { tools: extras.tools, response_format: extras.response_format } };
       slot.worker.postMessage(task);
     });
   }

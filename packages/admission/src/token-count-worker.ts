@@ -1,7 +1,6 @@
 import { parentPort } from "node:worker_threads";
-import type { ChatMessage } from "@switchyard/contracts";
 import { warmO200k } from "@switchyard/tokenizer";
-import { countInputTokens } from "./token-count";
+import { countInputTokens, type CountedExtras, type CountedMessage } from "./token-count";
 
 /**
  * A `TokenCountPool` thread: counts the input tokens of the messages it is sent, one request at a
@@ -10,7 +9,8 @@ import { countInputTokens } from "./token-count";
  */
 export interface CountTask {
   id: number;
-  messages: ChatMessage[];
+  messages: CountedMessage[];
+  extras?: CountedExtras;
 }
 export type CountReply = { id: number; tokens: number } | { id: number; error: string };
 
@@ -20,7 +20,7 @@ if (port) {
   port.on("message", (task: CountTask) => {
     let reply: CountReply;
     try {
-      reply = { id: task.id, tokens: countInputTokens(task.messages) };
+      reply = { id: task.id, tokens: countInputTokens(task.messages, task.extras) };
     } catch (err) {
       reply = { id: task.id, error: err instanceof Error ? err.message : String(err) };
     }

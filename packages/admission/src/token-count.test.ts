@@ -1,6 +1,9 @@
 import type { ChatMessage } from "@switchyard/contracts";
 import { encodeChat } from "gpt-tokenizer/encoding/o200k_base";
+import { countO200kTokens } from "@switchyard/tokenizer";
 import { countInputTokens, estimateOutputTokens, IMAGE_TOKENS, LOW_DETAIL_IMAGE_TOKENS } from "./token-count";
+import { inputTokensFloor } from "./token-count-floor";
+import { messageTextBytes } from "./token-count-pool";
 
 const user = (content: ChatMessage["content"]): ChatMessage => ({ role: "user", content });
 const image = (detail?: "low" | "high" | "auto") => ({ type: "image_url" as const, image_url: { url: "https://example.com/cat.png", ...(detail ? { detail } : {}) } });
@@ -57,5 +60,34 @@ describe("estimateOutputTokens", () => {
     expect(estimateOutputTokens(undefined, 8192)).toBe(1024);
     expect(estimateOutputTokens(undefined, 512)).toBe(512);
     expect(estimateOutputTokens(undefined, 8192, 2048)).toBe(2048);
+  });
+});
+
+describe("agent requests", () => {
+  const weather = { type: "function" as const, function: { name: "get_weather", description: "Current weather of a city", parameters: { type: "object", properties: { city: { type: "string", description: "City name" } }, required: ["city"] } } };
+  const call = { id: "call_1", type: "function" as const, function: { name: "get_weather", arguments: JSON.stringify({ city: "Paris ".repeat(50) }) } };
+  const turns = [{ role: "user" as const, content: "weather?" }, { role: "assistant" as const, content: null, tool_calls: [call] }, { role: "tool" as const, tool_call_id: "call_1", content: "sunny and warm ".repeat(40) }];
+
+  it("counts tool calls' arguments and tool results with the tokenizer", () => {
+    const plain = countInputTokens([turns[0]!]);
+    const withCall = countInputTokens(turns.slice(0, 2));
+    expect(withCall - plain).toBeGreaterThanOrEqual(countO200kTokens(call.function.arguments) + countO200kTokens("get_weather"));
+    expect(countInputTokens(turns) - withCall).toBeGreaterThanOrEqual(countO200kTokens("sunny and warm ".repeat(40)));
+  });
+
+  it("reserves for the declared tools' schemas and a json_schema format", () => {
+    const base = countInputTokens([turns[0]!]);
+    const withTools = countInputTokens([turns[0]!], { tools: [weather] });
+    expect(withTools - base).toBeGreaterThanOrEqual(countO200kTokens(JSON.stringify(weather.function)));
+    expect(countInputTokens([turns[0]!], { tools: [weather, { ...weather, function: { ...weather.function, name: "other" } }] })).toBeGreaterThan(withTools);
+    const schema = { type: "object", properties: { answer: { type: "string", description: "x ".repeat(100) } } };
+    expect(countInputTokens([turns[0]!], { response_format: { type: "json_schema", json_schema: { name: "r", schema } } }) - base).toBeGreaterThanOrEqual(countO200kTokens(JSON.stringify(schema)));
+  });
+
+  it("the byte floor stays below the exact count for agent requests", () => {
+    const extras = { tools: [weather] };
+    expect(inputTokensFloor(turns, extras).tokens).toBeLessThanOrEqual(countInputTokens(turns, extras));
+    expect(inputTokensFloor(turns, extras).tokens).toBeGreaterThan(inputTokensFloor(turns).tokens);
+    expect(messageTextBytes(turns, extras)).toBeGreaterThan(messageTextBytes(turns) + JSON.stringify(weather.function).length - 1);
   });
 });

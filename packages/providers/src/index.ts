@@ -8,3 +8,4 @@ export * from "./registry";
 export * from "./unsupported-fields";
 export { defineStreamChat } from "./define-stream-chat";
 export { capabilityGaps, hasToolHistory } from "./capabilities";
+export { chatRequestForJob, jobNeeds, unsupportedJobFields } from "./job-request";

@@ -1,4 +1,13 @@
-import { messageText, type ChatMessage } from "@switchyard/contracts";
+import { contentText, type AgentChatMessage, type ChatMessage } from "@switchyard/contracts";
+
+type Message = ChatMessage | AgentChatMessage;
+
+/** A message's text for the heuristics: its content, and for an assistant turn its tool calls' names and arguments. */
+function messageText(m: Message): string {
+  const text = contentText(m.content);
+  if (m.role !== "assistant" || !("tool_calls" in m) || !m.tool_calls) return text;
+  return [text, ...m.tool_calls.map((c) => `${c.function.name} ${c.function.arguments}`)].filter(Boolean).join("\n");
+}
 
 export type RequestDomain = "healthcare" | "tech" | "general";
 export type RequestComplexity = "simple" | "moderate" | "complex";
@@ -86,11 +95,11 @@ function matchedTerms(text: string, terms: ReadonlyArray<[string, RegExp]>): str
   return terms.filter(([, re]) => re.test(text)).map(([name]) => name);
 }
 
-function imageTokens(messages: readonly ChatMessage[]): { count: number; tokens: number } {
+function imageTokens(messages: readonly Message[]): { count: number; tokens: number } {
   let count = 0;
   let tokens = 0;
   for (const m of messages) {
-    if (typeof m.content === "string") continue;
+    if (!Array.isArray(m.content)) continue;
     for (const p of m.content) {
       if (p.type !== "image_url") continue;
       count += 1;
@@ -110,7 +119,7 @@ function imageTokens(messages: readonly ChatMessage[]): { count: number; tokens:
  *   several items, input length (≥ 800 / ≥ 3000 estimated tokens) and turns (≥ 6 / ≥ 12).
  *   Score 0 → simple, 1–2 → moderate, ≥ 3 → complex.
  */
-export function classifyRequest(messages: readonly ChatMessage[]): Classification {
+export function classifyRequest(messages: readonly Message[]): Classification {
   const signals: string[] = [];
   const texts = messages.map((m) => ({ role: m.role, text: messageText(m) }));
   const promptText = texts.filter((t) => t.role !== "assistant").map((t) => t.text).join("\n");
@@ -166,7 +175,7 @@ export function classifyRequest(messages: readonly ChatMessage[]): Classificatio
     signals.push(`medium_input:${estimatedInputTokens}`);
     score += 1;
   }
-  const turns = messages.filter((m) => m.role !== "system").length;
+  const turns = messages.filter((m) => m.role !== "system" && m.role !== "developer").length;
   if (turns >= VERY_MANY_TURNS) {
     signals.push(`many_turns:${turns}`);
     score += 2;

@@ -177,3 +177,53 @@ describe("fallbackKind", () => {
     expect(fallbackKind(m(from), m(to))).toBe(kind);
   });
 });
+
+describe("requests that need tools or structured output", () => {
+  const withCaps = (m: ModelEntry, tools: boolean, json: boolean): ModelEntry => ({ ...m, capabilities: { ...m.capabilities, tools, json_schema: json } });
+  // oa-* can do both, an-* tools only, gm-lite neither.
+  const CAPS: ModelCatalog = { ...CATALOG, models: CATALOG.models.map((m) => withCaps(m, m.provider !== "gemini", m.provider === "openai")) };
+  const tools = { tools: true };
+
+  it("leaves models without capabilities.tools out of the chain, fallbacks included", () => {
+    const d = decideRoute(input({ catalog: CAPS, needs: tools, requestedModel: "oa-flash" }));
+    expect(d.chain.map((m) => m.id)).toEqual(["oa-flash", "an-flash", "oa-lite", "an-lite"]);
+    expect(d.skipped).toContainEqual({ id: "gm-lite", why: "no_tools" });
+    const auto = decideRoute(input({ catalog: CAPS, needs: tools, breakerStates: OPENAI_ALL_OPEN }));
+    expect(auto.chain.every((m) => m.capabilities.tools === true)).toBe(true);
+    expect(auto.chain.map((m) => m.id)).not.toContain("gm-lite");
+  });
+
+  it("json_schema only goes to capabilities.json_schema", () => {
+    const d = decideRoute(input({ catalog: CAPS, needs: { json_schema: true }, requestedModel: "oa-pro" }));
+    expect(d.chain.map((m) => m.provider)).toEqual(["openai", "openai", "openai"]);
+  });
+
+  it("leaves out models whose provider cannot honour a field (the adapter's unsupportedFields)", () => {
+    const unsupportedFields = (m: ModelEntry) => (m.provider === "anthropic" ? ["seed"] : []);
+    const d = decideRoute(input({ catalog: CAPS, needs: tools, unsupportedFields, requestedModel: "oa-pro" }));
+    expect(d.chain.map((m) => m.id)).toEqual(["oa-pro", "oa-flash", "oa-lite"]);
+    expect(d.reasons).toContain("skipped:an-pro:unsupported_fields");
+  });
+
+  it("an explicit model that cannot honour the request, or no capable model at all, is a non-retryable error", () => {
+    const explicit = (() => { try { decideRoute(input({ catalog: CAPS, needs: tools, requestedModel: "gm-lite" })); } catch (e) { return e; } return null; })();
+    expect(isRoutingError(explicit) && explicit.code).toBe("unsupported_request");
+    expect(isRoutingError(explicit) && explicit.retryable).toBe(false);
+    const none = (() => { try { decideRoute(input({ catalog: CAPS, needs: tools, deployment: { ...SMART, allowedModels: ["gm-lite"] } })); } catch (e) { return e; } return null; })();
+    expect(isRoutingError(none) && none.code).toBe("no_capable_model");
+    // Capable models whose breakers are open: a wait, not a refusal.
+    const open = Object.fromEntries(CAPS.models.map((m) => [m.id, "open" as const]));
+    const wait = (() => { try { decideRoute(input({ catalog: CAPS, needs: tools, breakerStates: open })); } catch (e) { return e; } return null; })();
+    expect(isRoutingError(wait) && wait.code).toBe("no_model_available");
+  });
+
+  it("classifies agent turns: tool calls count as assistant text, tool results as input", () => {
+    const messages = [
+      user("What's the weather in Paris?"),
+      { role: "assistant" as const, content: null, tool_calls: [{ id: "c1", type: "function" as const, function: { name: "get_weather", arguments: '{"city":"Paris"}' } }] },
+      { role: "tool" as const, tool_call_id: "c1", content: "x".repeat(4000) },
+    ];
+    const d = decideRoute(input({ catalog: CAPS, needs: tools, messages }));
+    expect(d.classification.estimatedInputTokens).toBeGreaterThan(1000);
+  });
+});

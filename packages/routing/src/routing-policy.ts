@@ -1,4 +1,4 @@
-import { ProviderName, type ChatMessage, type FallbackKind, type ModelCatalog, type ModelEntry, type ModelTier } from "@switchyard/contracts";
+import { ProviderName, type AgentChatMessage, type ChatMessage, type FallbackKind, type ModelCatalog, type ModelEntry, type ModelTier } from "@switchyard/contracts";
 import type { BreakerState } from "./circuit-breaker";
 import { classifyRequest, type Classification, type RequestComplexity } from "./classify";
 import { RoutingError } from "./routing-error";
@@ -7,7 +7,15 @@ import { RoutingError } from "./routing-error";
 export type RouteReason = "explicit" | "smart_routing" | "default" | "vision" | "complex" | "budget_downgrade" | "provider_outage" | "preference";
 export type { FallbackKind };
 /** Why a catalog model is not in the chain. */
-export type SkipReason = "not_allowed" | "no_vision" | "below_floor" | "above_tier" | "context_window" | "provider_outage" | "breaker_open";
+export type SkipReason = "not_allowed" | "no_vision" | "no_tools" | "no_json_schema" | "unsupported_fields" | "below_floor" | "above_tier" | "context_window" | "provider_outage" | "breaker_open";
+
+/** Catalog capabilities a request needs besides vision (which the messages tell). */
+export interface RouteNeeds {
+  /** The request declares tools (or carries tool turns the provider must understand). */
+  tools?: boolean;
+  /** The request asks for `response_format` json_schema. */
+  json_schema?: boolean;
+}
 
 /** The slice of a deployment's settings that routing reads. */
 export interface RouteDeployment {
@@ -22,8 +30,15 @@ export interface RouteDeployment {
 export interface RouteInput {
   /** "auto" or a catalog id. */
   requestedModel: string;
-  messages: readonly ChatMessage[];
+  messages: ReadonlyArray<ChatMessage | AgentChatMessage>;
   catalog: ModelCatalog;
+  /** Capabilities every model of the chain must have (`capabilities.tools`, `capabilities.json_schema`). */
+  needs?: RouteNeeds;
+  /**
+   * The request fields a model's provider cannot honour (the adapter's `unsupportedFields`);
+   * a model with any is left out, so no fallback lands where the request would be refused.
+   */
+  unsupportedFields?: (m: ModelEntry) => readonly string[];
   deployment: RouteDeployment;
   /** Share of the deployment's budget used (0 when it has none); ≥ 0.9 moves auto routing one tier down. */
   budgetUsedRatio: number;
@@ -101,6 +116,10 @@ function ordered(models: readonly ModelEntry[], tiers: readonly ModelTier[], lea
  *   the chain, so an outage of the cheap tiers still finds a model.
  * - Images: `vision_disabled` when the deployment has vision off; only vision models qualify.
  * - Models whose context window cannot hold input + `maxTokens` are left out.
+ * - `needs` (tools, json_schema) leaves out models without the capability, and
+ *   `unsupportedFields` those whose provider cannot honour a field of the request, fallbacks
+ *   included; an explicit model that cannot is `unsupported_request`, and `auto` with no model
+ *   that can is `no_capable_model` (neither is retryable).
  * - Open breakers are skipped (half-open stays: the breaker grants one probe). When every catalog
  *   model of the intended model's provider is open, that provider is left out and routing drops to
  *   the lite tier (the floor for healthcare) of the others: `provider_outage`. This applies to
@@ -119,6 +138,25 @@ export function decideRoute(input: RouteInput): RouteDecision {
   const needTokens = classification.estimatedInputTokens + (input.maxTokens ?? 0);
   const budget = Number.isFinite(input.budgetUsedRatio) ? input.budgetUsedRatio : 0;
   const explicit = input.requestedModel !== "auto";
+  const needs = input.needs ?? {};
+  const gapsCache = new Map<string, string[]>();
+  // What a model lacks for this request: catalog capabilities first, then the adapter's refusals.
+  const capabilityGaps = (m: ModelEntry): string[] => {
+    let gaps = gapsCache.get(m.id);
+    if (!gaps) {
+      gaps = [];
+      if (needs.tools && m.capabilities.tools !== true) gaps.push("tools");
+      if (needs.json_schema && m.capabilities.json_schema !== true) gaps.push("response_format");
+      for (const f of input.unsupportedFields?.(m) ?? []) if (!gaps.includes(f)) gaps.push(f);
+      gapsCache.set(m.id, gaps);
+    }
+    return gaps;
+  };
+  const capabilitySkip = (m: ModelEntry): SkipReason | null => {
+    if (needs.tools && m.capabilities.tools !== true) return "no_tools";
+    if (needs.json_schema && m.capabilities.json_schema !== true) return "no_json_schema";
+    return capabilityGaps(m).length > 0 ? "unsupported_fields" : null;
+  };
 
   let target: ModelTier;
   let label: RouteReason;
@@ -133,6 +171,8 @@ export function decideRoute(input: RouteInput): RouteDecision {
     if (!entry) throw new RoutingError("model_not_found", `model ${input.requestedModel} is not in the catalog`);
     if (!allowed(entry)) throw new RoutingError("model_not_allowed", `this deployment may not use model ${entry.id}`);
     if (classification.needsVision && !entry.capabilities.vision) throw new RoutingError("no_vision_model", `model ${entry.id} cannot read images`);
+    const gaps = capabilityGaps(entry);
+    if (gaps.length > 0) throw new RoutingError("unsupported_request", `model ${entry.id} cannot honour ${gaps.join(", ")}`);
     target = ceiling = entry.tier;
     label = "explicit";
     lead = baselineLead = entry.provider;
@@ -185,6 +225,8 @@ export function decideRoute(input: RouteInput): RouteDecision {
   const staticSkip = (m: ModelEntry, tiers: readonly ModelTier[]): SkipReason | null => {
     if (!allowed(m)) return "not_allowed";
     if (classification.needsVision && !m.capabilities.vision) return "no_vision";
+    const cap = capabilitySkip(m);
+    if (cap) return cap;
     if (rank(m.tier) < rank(floor)) return "below_floor";
     if (!tiers.includes(m.tier)) return "above_tier";
     if (m.context_window < needTokens) return "context_window";
@@ -209,12 +251,16 @@ export function decideRoute(input: RouteInput): RouteDecision {
     const why = skipOf(m);
     return why === null ? [] : [{ id: m.id, why }];
   });
-  for (const s of skipped) if (s.why === "breaker_open" || s.why === "context_window") reasons.push(`skipped:${s.id}:${s.why}`);
+  for (const s of skipped) if (s.why === "breaker_open" || s.why === "context_window" || s.why === "unsupported_fields" || s.why === "no_tools" || s.why === "no_json_schema") reasons.push(`skipped:${s.id}:${s.why}`);
 
   const chosen = chain[0];
   if (!chosen) {
     const anyVision = catalog.models.some((m) => allowed(m) && m.capabilities.vision);
     if (classification.needsVision && !anyVision) throw new RoutingError("no_vision_model", "no model this deployment may use can read images", skipped);
+    if (!catalog.models.some((m) => allowed(m) && capabilitySkip(m) === null)) {
+      const wanted = [...new Set(catalog.models.filter(allowed).flatMap(capabilityGaps))];
+      throw new RoutingError("no_capable_model", `no model this deployment may use can honour ${wanted.join(", ")}`, skipped);
+    }
     throw new RoutingError("no_model_available", `no model can serve this request now (${skipped.map((s) => `${s.id}: ${s.why}`).join(", ")})`, skipped);
   }
   if (breaker(chosen) === "half_open") reasons.push(`half_open:${chosen.id}`);
