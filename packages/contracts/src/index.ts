@@ -2,6 +2,7 @@ export * from "./errors";
 export * from "./jobs";
 export * from "./events";
 export * from "./model-catalog";
+export * from "./embeddings";
 export * from "./usage";
 export * from "./queue-catalog";
 export * from "./auth";

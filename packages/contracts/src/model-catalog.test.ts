@@ -15,3 +15,14 @@ test("a catalog whose default model is missing, or with duplicate ids, is reject
   const paths = r.error!.issues.map((i) => i.path.join("."));
   expect(paths).toEqual(expect.arrayContaining(["models.1.id", "default_model"]));
 });
+
+test("embedding models are optional, share the id space with chat models, and cannot be the default or Anthropic's", () => {
+  const m = { id: "a", provider: "simulated", upstream_model: "a", tier: "lite", context_window: 1000, max_output_tokens: 100, pricing: { input: 1, output: 1 } };
+  const e = { id: "e", provider: "openai", upstream_model: "text-embedding-3-small", dimensions: 1536, max_input_tokens: 8192, pricing: { input: 0.02 } };
+  expect(ModelCatalog.parse({ default_model: "a", models: [m] }).embedding_models).toBeUndefined();
+  expect(ModelCatalog.parse({ default_model: "a", models: [m], embedding_models: [e] }).embedding_models).toEqual([{ ...e, flexible_dimensions: false }]);
+  const clash = ModelCatalog.safeParse({ default_model: "e", models: [m], embedding_models: [e, { ...e, id: "a" }] });
+  expect(clash.error!.issues.map((i) => i.path.join("."))).toEqual(expect.arrayContaining(["embedding_models.1.id", "default_model"]));
+  const anthropic = ModelCatalog.safeParse({ default_model: "a", models: [m], embedding_models: [{ ...e, provider: "anthropic" }] });
+  expect(anthropic.error!.issues.map((i) => i.path.join("."))).toEqual(["embedding_models.0.provider"]);
+});

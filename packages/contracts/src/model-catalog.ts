@@ -34,16 +34,42 @@ export const ModelEntry = z.strictObject({
 });
 export type ModelEntry = z.infer<typeof ModelEntry>;
 
+/**
+ * An embedding model, served by `POST /v1/embeddings` only (chat routing never sees it).
+ * Anthropic has no embeddings API, so it is not a provider here.
+ */
+export const EmbeddingModelEntry = z.strictObject({
+  id: z.string().min(1),
+  provider: ProviderName.exclude(["anthropic"]),
+  upstream_model: z.string().min(1),
+  /** Length of the vectors the model returns by default (and the most `dimensions` may ask for). */
+  dimensions: z.number().int().positive(),
+  /** The model can return shorter vectors (OpenAI `dimensions`, Gemini `outputDimensionality`). Default false. */
+  flexible_dimensions: z.boolean().default(false),
+  /** Tokens one input may hold (OpenAI's models: 8192). */
+  max_input_tokens: z.number().int().positive(),
+  /** USD per 1M input tokens. */
+  pricing: z.strictObject({ input: z.number().min(0) }),
+});
+export type EmbeddingModelEntry = z.infer<typeof EmbeddingModelEntry>;
+
 export const ModelCatalog = z.strictObject({
   default_model: z.string().min(1),
   models: z.array(ModelEntry).min(1),
+  /** Embedding models; absent means none (optional, so catalogs written before it keep their type). */
+  embedding_models: z.array(EmbeddingModelEntry).optional(),
 }).superRefine((c, ctx) => {
   const ids = new Set<string>();
   for (const [i, m] of c.models.entries()) {
     if (ids.has(m.id)) ctx.addIssue({ code: "custom", path: ["models", i, "id"], message: `duplicate model id ${m.id}` });
     ids.add(m.id);
   }
-  if (!ids.has(c.default_model)) ctx.addIssue({ code: "custom", path: ["default_model"], message: `default_model ${c.default_model} is not in models` });
+  // One id space: `GET /v1/models/{id}` lists and finds chat and embedding models alike.
+  for (const [i, m] of (c.embedding_models ?? []).entries()) {
+    if (ids.has(m.id)) ctx.addIssue({ code: "custom", path: ["embedding_models", i, "id"], message: `duplicate model id ${m.id}` });
+    ids.add(m.id);
+  }
+  if (!c.models.some((m) => m.id === c.default_model)) ctx.addIssue({ code: "custom", path: ["default_model"], message: `default_model ${c.default_model} is not in models` });
 });
 export type ModelCatalog = z.infer<typeof ModelCatalog>;
 
