@@ -1,9 +1,9 @@
-import type { ModelEntry, ProviderName } from "@switchyard/contracts";
+import type { EmbeddingModelEntry, ModelEntry, ProviderName } from "@switchyard/contracts";
 import { createAnthropicProvider, type AnthropicProviderOptions } from "./anthropic";
 import { createGeminiProvider, type GeminiProviderOptions } from "./gemini";
 import { createOpenAIProvider, type OpenAIProviderOptions } from "./openai";
-import { createSimulatedProvider } from "./simulated";
-import type { ChatProvider } from "./types";
+import { createSimulatedEmbedder, createSimulatedProvider } from "./simulated";
+import type { ChatProvider, EmbeddingModelProvider } from "./types";
 
 /** Options of {@link createProviderRegistry}. A provider without options is served by `simulated`. */
 export interface ProviderRegistryOptions {
@@ -23,15 +23,24 @@ export interface ResolvedProvider {
   simulated: boolean;
 }
 
+/** The embedder that serves one catalog embedding model; `simulated` is true when no real API is configured for it. */
+export interface ResolvedEmbedder {
+  provider: EmbeddingModelProvider;
+  simulated: boolean;
+}
+
 export interface ProviderRegistry {
   /** The provider for a catalog entry: the real one when configured, else the simulated one. */
   forModel(entry: ModelEntry): ResolvedProvider;
+  /** The embedder for a catalog embedding model: the real API when configured, else the simulated embedder (with the model's `dimensions`). */
+  forEmbeddingModel(entry: EmbeddingModelEntry): ResolvedEmbedder;
   /** Closes every connection pool the registry opened. */
   close(): Promise<void>;
 }
 
 interface RealProvider extends ChatProvider {
   close?(): Promise<void>;
+  createEmbeddings?: EmbeddingModelProvider["createEmbeddings"];
 }
 
 type Factory = (opts: ProviderRegistryOptions) => RealProvider | null;
@@ -54,6 +63,7 @@ const factories: Record<ProviderName, Factory> = {
 export function createProviderRegistry(opts: ProviderRegistryOptions = {}): ProviderRegistry {
   const real = new Map<ProviderName, RealProvider | null>();
   const simulated = new Map<string, ChatProvider>();
+  const simulatedEmbedders = new Map<number, EmbeddingModelProvider>();
 
   function realFor(name: ProviderName): RealProvider | null {
     if (!real.has(name)) real.set(name, factories[name](opts));
@@ -75,6 +85,16 @@ export function createProviderRegistry(opts: ProviderRegistryOptions = {}): Prov
     forModel(entry) {
       const provider = entry.provider === "simulated" ? null : realFor(entry.provider);
       return provider ? { provider, simulated: false } : { provider: simulatedFor(entry), simulated: true };
+    },
+    forEmbeddingModel(entry) {
+      const real = entry.provider === "simulated" ? null : realFor(entry.provider);
+      if (real?.createEmbeddings) return { provider: { name: real.name, createEmbeddings: real.createEmbeddings }, simulated: false };
+      let provider = simulatedEmbedders.get(entry.dimensions);
+      if (!provider) {
+        provider = createSimulatedEmbedder({ dimensions: entry.dimensions });
+        simulatedEmbedders.set(entry.dimensions, provider);
+      }
+      return { provider, simulated: true };
     },
     async close() {
       const open = [...real.values()];

@@ -123,6 +123,32 @@ export interface EmbeddingProvider {
   embed(texts: string[], model: string, opts?: { signal?: AbortSignal }): Promise<number[][]>;
 }
 
+/** One `POST /v1/embeddings` call as the gateway makes it. `model` is the provider's upstream model name. */
+export interface EmbeddingRequest {
+  model: string;
+  /** Non-empty texts, embedded in this order. */
+  input: string[];
+  /** Shorter vectors (OpenAI `dimensions`, Gemini `outputDimensionality`); only for models that can. */
+  dimensions?: number;
+  /** End-user id, passed on where the API has a field for it (OpenAI). */
+  user?: string;
+  /** Aborting closes the upstream connection. */
+  signal?: AbortSignal;
+}
+
+export interface EmbeddingResult {
+  /** One vector per input, in input order. */
+  vectors: number[][];
+  /** Input tokens as the provider reported them; null when it reports none (Gemini, simulated). */
+  usage: { inputTokens: number } | null;
+}
+
+/** Embeddings with the request fields and usage the OpenAI-compatible `/v1/embeddings` needs. */
+export interface EmbeddingModelProvider {
+  readonly name: string;
+  createEmbeddings(req: EmbeddingRequest): Promise<EmbeddingResult>;
+}
+
 export type ProviderErrorKind =
   | "bad_request" // 400/404/422: never retried, never counts against a breaker
   | "auth" // 401/403: never retried

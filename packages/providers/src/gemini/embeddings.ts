@@ -1,5 +1,5 @@
 import { toProviderError } from "../openai/errors";
-import { ProviderError } from "../types";
+import { ProviderError, type EmbeddingRequest, type EmbeddingResult } from "../types";
 import { isRecord } from "./chat";
 import { geminiErrorFromPayload, readGeminiError } from "./errors";
 import { methodPath, modelResource, type GeminiContext } from "./request";
@@ -10,17 +10,30 @@ import { methodPath, modelResource, type GeminiContext } from "./request";
  * request), one batch after the other. Gemini reports no token usage for embeddings.
  */
 export async function embed(ctx: GeminiContext, texts: string[], model: string, opts: { signal?: AbortSignal } = {}): Promise<number[][]> {
-  const out: number[][] = [];
-  for (let i = 0; i < texts.length; i += ctx.embedBatchSize) {
-    out.push(...(await embedBatch(ctx, texts.slice(i, i + ctx.embedBatchSize), model, opts.signal, i)));
-  }
-  return out;
+  return (await createEmbeddings(ctx, { model, input: texts, signal: opts.signal })).vectors;
 }
 
-async function embedBatch(ctx: GeminiContext, texts: string[], model: string, signal: AbortSignal | undefined, offset: number): Promise<number[][]> {
+/**
+ * `embed` with `dimensions` sent as each request's `outputDimensionality`. Gemini normalises only
+ * its full-length vectors, so shortened ones are scaled to unit length here, as OpenAI returns them.
+ */
+export async function createEmbeddings(ctx: GeminiContext, req: EmbeddingRequest): Promise<EmbeddingResult> {
+  const out: number[][] = [];
+  for (let i = 0; i < req.input.length; i += ctx.embedBatchSize) {
+    out.push(...(await embedBatch(ctx, req.input.slice(i, i + ctx.embedBatchSize), req.model, req.signal, i, req.dimensions)));
+  }
+  return { vectors: req.dimensions === undefined ? out : out.map(unitLength), usage: null };
+}
+
+function unitLength(v: number[]): number[] {
+  const norm = Math.hypot(...v);
+  return norm === 0 ? v : v.map((x) => x / norm);
+}
+
+async function embedBatch(ctx: GeminiContext, texts: string[], model: string, signal: AbortSignal | undefined, offset: number, dimensions?: number): Promise<number[][]> {
   const provider = ctx.http.name;
   const resource = modelResource(model);
-  const payload = { requests: texts.map((text) => ({ model: resource, content: { parts: [{ text }] } })) };
+  const payload = { requests: texts.map((text) => ({ model: resource, content: { parts: [{ text }] }, ...(dimensions !== undefined ? { outputDimensionality: dimensions } : {}) })) };
   const body = await ctx.http.post(methodPath(ctx, model, "batchEmbedContents"), payload, { signal, accept: "application/json", bodyTimeoutMs: ctx.timeoutMs });
   let json: unknown;
   try {

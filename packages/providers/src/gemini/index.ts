@@ -1,8 +1,8 @@
 import { ProviderHttp } from "../openai/http";
 import { defineStreamChat } from "../define-stream-chat";
-import type { ChatProvider, EmbeddingProvider } from "../types";
+import type { ChatProvider, EmbeddingModelProvider, EmbeddingProvider } from "../types";
 import { chat } from "./chat";
-import { embed } from "./embeddings";
+import { createEmbeddings, embed } from "./embeddings";
 import { geminiErrorFromResponse } from "./errors";
 import type { GeminiContext } from "./request";
 import { streamChat } from "./stream";
@@ -33,7 +33,7 @@ export interface GeminiProviderOptions {
 }
 
 /** A Google Gemini API provider: chat, streaming chat and embeddings over one keep-alive pool. */
-export interface GeminiProvider extends ChatProvider, EmbeddingProvider {
+export interface GeminiProvider extends ChatProvider, EmbeddingProvider, EmbeddingModelProvider {
   /** Closes the connection pool. */
   close(): Promise<void>;
 }
@@ -62,6 +62,7 @@ export function createGeminiProvider(opts: GeminiProviderOptions): GeminiProvide
     chat: (req) => chat(ctx, req),
     streamChat: defineStreamChat(name, (req) => streamChat(ctx, req)),
     embed: (texts, model, embedOpts) => embed(ctx, texts, model, embedOpts),
+    createEmbeddings: (req) => createEmbeddings(ctx, req),
     close: () => http.close(),
   };
 }

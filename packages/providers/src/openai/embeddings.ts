@@ -1,4 +1,4 @@
-import { ProviderError } from "../types";
+import { ProviderError, type EmbeddingRequest, type EmbeddingResult } from "../types";
 import { isRecord, type OpenAIContext } from "./chat";
 import { toProviderError } from "./errors";
 
@@ -9,9 +9,17 @@ import { toProviderError } from "./errors";
  */
 export async function embed(ctx: OpenAIContext, texts: string[], model: string, opts: { signal?: AbortSignal } = {}): Promise<number[][]> {
   if (texts.length === 0) return [];
+  return (await createEmbeddings(ctx, { model, input: texts, signal: opts.signal })).vectors;
+}
+
+/** `POST /embeddings` with `dimensions` and `user` passed on, and the usage the API reports. */
+export async function createEmbeddings(ctx: OpenAIContext, req: EmbeddingRequest): Promise<EmbeddingResult> {
   const provider = ctx.http.name;
-  const { signal } = opts;
-  const body = await ctx.http.post("/embeddings", { model, input: texts, encoding_format: "float" }, { signal, accept: "application/json", bodyTimeoutMs: ctx.timeoutMs });
+  const { signal, input: texts } = req;
+  const payload: Record<string, unknown> = { model: req.model, input: texts, encoding_format: "float" };
+  if (req.dimensions !== undefined) payload.dimensions = req.dimensions;
+  if (req.user !== undefined) payload.user = req.user;
+  const body = await ctx.http.post("/embeddings", payload, { signal, accept: "application/json", bodyTimeoutMs: ctx.timeoutMs });
   let json: unknown;
   try {
     json = await body.json();
@@ -30,5 +38,6 @@ export async function embed(ctx: OpenAIContext, texts: string[], model: string, 
   for (let i = 0; i < texts.length; i++) {
     if (vectors[i] === undefined) throw new ProviderError("malformed", `${provider}: embeddings response lacks a float vector for input ${i}`, { provider });
   }
-  return vectors;
+  const usage = isRecord(json) && isRecord(json.usage) ? json.usage : undefined;
+  return { vectors, usage: usage && typeof usage.prompt_tokens === "number" ? { inputTokens: usage.prompt_tokens } : null };
 }

@@ -1,7 +1,7 @@
 import { defineStreamChat } from "../define-stream-chat";
-import type { ChatProvider, EmbeddingProvider } from "../types";
+import type { ChatProvider, EmbeddingModelProvider, EmbeddingProvider } from "../types";
 import { chat, type MaxTokensField, type OpenAIContext } from "./chat";
-import { embed } from "./embeddings";
+import { createEmbeddings, embed } from "./embeddings";
 import { OpenAIHttp } from "./http";
 import { streamChat } from "./stream";
 
@@ -34,7 +34,7 @@ export interface OpenAIProviderOptions {
 }
 
 /** An OpenAI-compatible provider: chat, streaming chat and embeddings over one keep-alive pool. */
-export interface OpenAIProvider extends ChatProvider, EmbeddingProvider {
+export interface OpenAIProvider extends ChatProvider, EmbeddingProvider, EmbeddingModelProvider {
   /** Closes the connection pool. */
   close(): Promise<void>;
 }
@@ -55,6 +55,7 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): OpenAIProvide
     chat: (req) => chat(ctx, req),
     streamChat: defineStreamChat(name, (req) => streamChat(ctx, req)),
     embed: (texts, model, embedOpts) => embed(ctx, texts, model, embedOpts),
+    createEmbeddings: (req) => createEmbeddings(ctx, req),
     close: () => http.close(),
   };
 }
