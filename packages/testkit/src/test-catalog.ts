@@ -19,6 +19,18 @@ export const TEST_CATALOG: ModelCatalog = {
   ],
 };
 
+/**
+ * Embedding models for tests (add them as `embedding_models`; TEST_CATALOG has none, so tests
+ * that list its models are unchanged): simulated ones with and without `dimensions`, and one per
+ * fake (8 dimensions, the fakes' default length).
+ */
+export const TEST_EMBEDDING_MODELS: NonNullable<ModelCatalog["embedding_models"]> = [
+  { id: "emb-sim", provider: "simulated", upstream_model: "emb-sim", dimensions: 64, flexible_dimensions: true, max_input_tokens: 512, pricing: { input: 50 } },
+  { id: "emb-sim-fixed", provider: "simulated", upstream_model: "emb-sim-fixed", dimensions: 32, flexible_dimensions: false, max_input_tokens: 512, pricing: { input: 50 } },
+  { id: "emb-openai", provider: "openai", upstream_model: "text-embedding-3-small", dimensions: 8, flexible_dimensions: true, max_input_tokens: 8192, pricing: { input: 20 } },
+  { id: "emb-gemini", provider: "gemini", upstream_model: "gemini-embedding-001", dimensions: 8, flexible_dimensions: true, max_input_tokens: 2048, pricing: { input: 15 } },
+];
+
 /** Write a catalog to a temp file; returns its path (for MODEL_CATALOG_PATH). */
 export function writeTestCatalog(catalog: ModelCatalog = TEST_CATALOG): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), "sy-catalog-"));
