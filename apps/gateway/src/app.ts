@@ -12,6 +12,8 @@ import { jobsRouter } from "./routes/jobs";
 import { budgetsRouter } from "./routes/budgets";
 import { documentsRouter } from "./routes/documents";
 import { openaiCompatRouter } from "./routes/openai-compat";
+import { modelsRouter } from "./routes/models";
+import { embeddingsRouter } from "./routes/embeddings";
 import { usageReportsRouter } from "./routes/usage-reports";
 import { opsDashboardRouter } from "./routes/ops-dashboard";
 import { queueDashboardRouter } from "./routes/queue-dashboard";
@@ -34,6 +36,8 @@ export function createGatewayApp(r: GatewayResources): Express {
   app.use(healthRouter(r));
   app.use(jobsRouter(r, auth));
   app.use(openaiCompatRouter(r, auth));
+  app.use(modelsRouter(r, auth));
+  app.use(embeddingsRouter(r, auth));
   app.use(budgetsRouter(r, auth));
   app.use(documentsRouter(r, auth));
   app.use(usageReportsRouter(r, auth));

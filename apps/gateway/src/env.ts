@@ -25,6 +25,11 @@ export const GatewayEnv = z.object({
   EMBEDDINGS_DIMENSIONS: envString(z.coerce.number().int().positive().optional()),
   OPENAI_BASE_URL: envString(z.string().url().default("https://api.openai.com/v1")),
   OPENAI_API_KEY: z.string().default(""),
+  /** `POST /v1/embeddings` on `gemini` catalog models; without a key they are simulated. */
+  GEMINI_BASE_URL: envString(z.string().url().default("https://generativelanguage.googleapis.com")),
+  GEMINI_API_KEY: z.string().default(""),
+  /** Bound on one `POST /v1/embeddings` provider call, all of it (default 30 000 ms). */
+  EMBEDDINGS_TIMEOUT_MS: envInt(30_000, 100),
 }).superRefine((e, ctx) => {
   if (e.SSE_CRITICAL_CONNECTIONS < e.SSE_WARN_CONNECTIONS) {
     ctx.addIssue({ code: "custom", path: ["SSE_CRITICAL_CONNECTIONS"], message: `must be at least SSE_WARN_CONNECTIONS (critical ${e.SSE_CRITICAL_CONNECTIONS} < warn ${e.SSE_WARN_CONNECTIONS})` });

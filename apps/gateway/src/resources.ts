@@ -6,6 +6,7 @@ import type { Kysely } from "kysely";
 import type { CircuitBreakers, ProcessMetrics } from "@switchyard/routing";
 import type { AlertFirer, BudgetLedger, BudgetUsedRatios, RateLimiter, TokenCountPool } from "@switchyard/admission";
 import type { Embedder } from "@switchyard/rag";
+import type { ProviderRegistry } from "@switchyard/providers";
 import type { DeploymentCache } from "./services/deployment-cache";
 import type { EventStreamHub } from "./services/event-stream-hub";
 import type { SseConnections } from "./services/sse-connections";
@@ -24,6 +25,8 @@ export interface GatewayResources {
   /** Embeds search queries; the same settings as the rag-worker's, so vectors compare. */
   embedder: Embedder;
   budgets: BudgetLedger;
+  /** Providers the gateway calls itself: embedding models for `POST /v1/embeddings` (chat runs on the router-worker). */
+  providers: ProviderRegistry;
   /** Budget threshold alerts, and each deployment's used ratio as admission last read it (the `budget_used_ratio` gauge). */
   alerts: { firer: AlertFirer; usedRatios: BudgetUsedRatios };
   logger: Logger;
@@ -40,5 +43,7 @@ export interface GatewayResources {
     sseHeartbeatMs: number;
     bodyLimit: string;
     trustProxy: boolean;
+    /** Bound on one embeddings call to a provider. */
+    embeddingsTimeoutMs: number;
   };
 }

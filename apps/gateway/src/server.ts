@@ -8,7 +8,7 @@ import { CircuitBreakers, createProcessMetrics } from "@switchyard/routing";
 import { AlertFirer, BudgetLedger, BudgetUsedRatios, RateLimiter, TokenCountPool } from "@switchyard/admission";
 import { loadSpent } from "./services/load-spent";
 import { selectEmbedder } from "@switchyard/rag";
-import { createOpenAIProvider } from "@switchyard/providers";
+import { createOpenAIProvider, createProviderRegistry } from "@switchyard/providers";
 import type { Kysely } from "kysely";
 import { createGatewayApp } from "./app";
 import type { GatewayEnv } from "./env";
@@ -50,6 +50,10 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
     breakers,
     rateLimiter: new RateLimiter({ redis, prefix: env.SWITCHYARD_PREFIX }),
     embedder: selectEmbedder({ provider: env.EMBEDDINGS_PROVIDER, model: env.EMBEDDINGS_MODEL, dimensions: env.EMBEDDINGS_DIMENSIONS }, () => createOpenAIProvider({ baseUrl: env.OPENAI_BASE_URL, apiKey: env.OPENAI_API_KEY })),
+    providers: createProviderRegistry({
+      openai: { baseUrl: env.OPENAI_BASE_URL, apiKey: env.OPENAI_API_KEY, timeoutMs: env.EMBEDDINGS_TIMEOUT_MS },
+      gemini: { baseUrl: env.GEMINI_BASE_URL, apiKey: env.GEMINI_API_KEY, timeoutMs: env.EMBEDDINGS_TIMEOUT_MS },
+    }),
     budgets: new BudgetLedger({ redis, prefix: env.SWITCHYARD_PREFIX, loadSpent: (scope, start, end) => loadSpent(db, scope, start, end) }),
     alerts: { firer: new AlertFirer({ redis, prefix: env.SWITCHYARD_PREFIX, queues, onEnqueue: () => metrics.countEnqueue("ai-alerts") }), usedRatios },
     logger,
@@ -58,7 +62,7 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
     events: new EventStreamHub({ redis, keys, jobStore }),
     tokenCounter: new TokenCountPool(),
     sse: new SseConnections({ warn: env.SSE_WARN_CONNECTIONS, critical: env.SSE_CRITICAL_CONNECTIONS, logger, gauge: metrics.sse }),
-    config: { idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS, sseHeartbeatMs: env.SSE_HEARTBEAT_MS, bodyLimit: env.BODY_LIMIT, trustProxy: env.TRUST_PROXY },
+    config: { idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS, sseHeartbeatMs: env.SSE_HEARTBEAT_MS, bodyLimit: env.BODY_LIMIT, trustProxy: env.TRUST_PROXY, embeddingsTimeoutMs: env.EMBEDDINGS_TIMEOUT_MS },
   };
   const server = http.createServer(createGatewayApp(resources));
   server.keepAliveTimeout = 65_000;
@@ -91,6 +95,7 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
       clearTimeout(timer);
       await resources.events.close();
       await resources.tokenCounter.close();
+      await resources.providers.close();
       await queues.close();
       redis.disconnect();
       if (!opts.db) await db.destroy();

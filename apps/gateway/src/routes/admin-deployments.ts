@@ -41,7 +41,8 @@ function mergeFeatures(base: Readonly<Record<string, boolean>>, patch: Features 
  * catalog, and must be usable under `allowed_models`.
  */
 function checkModels(catalog: ModelCatalog, allowed: string[] | null, preference: string | null): void {
-  const ids = new Set(catalog.models.map((m) => m.id));
+  // Embedding models too: `allowed_models` also decides which of them `/v1/embeddings` may use.
+  const ids = new Set([...catalog.models, ...(catalog.embedding_models ?? [])].map((m) => m.id));
   allowed?.forEach((id, i) => {
     if (ids.has(id)) return;
     const ofProvider = catalog.models.filter((m) => m.provider === id).map((m) => m.id);

@@ -12,17 +12,10 @@ import { parseBody } from "../services/validation";
 
 /**
  * OpenAI-compatible surface: `POST /v1/chat/completions` goes through the same admission and
- * queue as `/v1/jobs` and answers in OpenAI's exact formats; `GET /v1/models` lists the catalog.
+ * queue as `/v1/jobs` and answers in OpenAI's exact formats (the models endpoints are in `models.ts`).
  */
 export function openaiCompatRouter(r: GatewayResources, auth: Authenticator): Router {
   const router = Router();
-
-  router.get("/v1/models", requireScopes(auth, "jobs:read"), async (req, res) => {
-    const created = Math.floor(Date.now() / 1000);
-    const allowed = (await r.deployments.get(principalOf(req).deploymentId)).allowedModels;
-    const models = r.catalog.models.filter((m) => !allowed || allowed.includes(m.id));
-    res.json({ object: "list", data: models.map((m) => ({ id: m.id, object: "model", created, owned_by: m.provider })) });
-  });
 
   router.post("/v1/chat/completions", requireScopes(auth, "jobs:write"), async (req, res) => {
     const body = parseBody(OpenAIChatRequest, req.body);

@@ -45,14 +45,30 @@ export async function admit(r: GatewayResources, jobId: string, req: CreateJobRe
   }
   const inputTokens = await countTokens(r, req);
   const tokens = inputTokens + outputTokens;
+  const usd = Math.max(...models.map((m) => priceUsage(m, { input_tokens: inputTokens, output_tokens: outputTokens })));
+  return admitSpend(r, jobId, d, { tokens, usd, endUser: req.user && endUserTier ? { id: req.user, tier: endUserTier } : undefined });
+}
 
-  const decision = await r.rateLimiter.check({ deploymentId: d.id, limits: d.rateLimits, tokens, endUser: req.user && endUserTier ? { id: req.user, tier: endUserTier } : undefined });
+/** What one request may spend, as its route counted and priced it (the most it can cost). */
+export interface Spend {
+  tokens: number;
+  usd: number;
+  endUser?: { id: string; tier: EndUserTier };
+}
+
+/**
+ * Rate limits, then the budget reservation (and prepaid credits) under `jobId`, for a request
+ * whose tokens and highest cost are known: the tail of admission every route that can spend
+ * shares (`admit` for jobs; `POST /v1/embeddings`, which counts its own input).
+ */
+export async function admitSpend(r: GatewayResources, jobId: string, d: DeploymentSettings, spend: Spend): Promise<Admitted> {
+  const { tokens, usd } = spend;
+  const decision = await r.rateLimiter.check({ deploymentId: d.id, limits: d.rateLimits, tokens, endUser: spend.endUser });
   if (!decision.allowed) {
     r.metrics.rateLimitRejections.add(1, { reason: decision.reason });
     throw new ApiError("rate_limited", decision.message, undefined, { ...decision.headers, ...(decision.retryAfterSeconds > 0 ? { "Retry-After": String(decision.retryAfterSeconds) } : {}) });
   }
 
-  const usd = Math.max(...models.map((m) => priceUsage(m, { input_tokens: inputTokens, output_tokens: outputTokens })));
   const scopes = budgetScopes(d);
   const prepaid = d.tenant.billingMode === "prepaid";
   const budget: JobBudget = { scopes, credits_tenant_id: prepaid ? d.tenantId : null, reserved_usd: usd, reserved_tokens: tokens };
