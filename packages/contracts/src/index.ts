@@ -14,3 +14,4 @@ export * from "./documents";
 export * from "./metric-labels";
 export * from "./timeout";
 export * from "./tools";
+export * from "./responses";

@@ -3,6 +3,7 @@ import * as m0001 from "./migrations/0001-initial";
 import * as m0002 from "./migrations/0002-tenancy";
 import * as m0003 from "./migrations/0003-ledger";
 import * as m0004 from "./migrations/0004-rag";
+import * as m0006 from "./migrations/0006-responses";
 
 /** Every migration, in order. Static so no file-system scan is needed at run time. */
 const migrations: Record<string, Migration> = {
@@ -10,6 +11,7 @@ const migrations: Record<string, Migration> = {
   "0002-tenancy": m0002,
   "0003-ledger": m0003,
   "0004-rag": m0004,
+  "0006-responses": m0006,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

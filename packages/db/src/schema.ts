@@ -203,6 +203,21 @@ export interface ChunksTable {
   created_at: Timestamp;
 }
 
+/** A stored `/v1/responses` response (migration 0006), 1:1 with its job; JSON columns hold contracts' StoredResponse parts. */
+export interface ResponsesTable {
+  id: string;
+  job_id: string;
+  tenant_id: string;
+  api_key_id: string | null;
+  background: boolean;
+  store: boolean;
+  previous_response_id: string | null;
+  params: Json<Record<string, unknown>>;
+  input_items: Json<unknown[]>;
+  final: ColumnType<Record<string, unknown> | null, string | null, string | null>;
+  created_at: Timestamp;
+}
+
 export interface Database {
   tenants: TenantsTable;
   deployments: DeploymentsTable;
@@ -218,4 +233,5 @@ export interface Database {
   alert_events: AlertEventsTable;
   documents: DocumentsTable;
   chunks: ChunksTable;
+  responses: ResponsesTable;
 }
