@@ -12,6 +12,7 @@ import { jobsRouter } from "./routes/jobs";
 import { budgetsRouter } from "./routes/budgets";
 import { documentsRouter } from "./routes/documents";
 import { openaiCompatRouter } from "./routes/openai-compat";
+import { responsesRouter } from "./routes/responses";
 import { modelsRouter } from "./routes/models";
 import { embeddingsRouter } from "./routes/embeddings";
 import { usageReportsRouter } from "./routes/usage-reports";
@@ -36,6 +37,7 @@ export function createGatewayApp(r: GatewayResources): Express {
   app.use(healthRouter(r));
   app.use(jobsRouter(r, auth));
   app.use(openaiCompatRouter(r, auth));
+  app.use(responsesRouter(r, auth));
   app.use(modelsRouter(r, auth));
   app.use(embeddingsRouter(r, auth));
   app.use(budgetsRouter(r, auth));
