@@ -68,6 +68,7 @@ const protoKeys = fc.constantFrom("__proto__", "constructor", "prototype", "hasO
 const VALID_BODIES: Record<string, Record<string, unknown>> = {
   "POST /v1/jobs": { messages: [{ role: "user", content: "What is a job queue?" }], max_tokens: 8, metadata: { team: "fuzz" } },
   "POST /v1/chat/completions": { model: "auto", messages: [{ role: "user", content: "hi" }], max_tokens: 8 },
+  "POST /v1/embeddings": { model: "sim-embed", input: ["hello", "world"], dimensions: 8 },
   "POST /v1/collections/:collection/documents": { title: "Pets", text: "Cats sleep about sixteen hours a day.", metadata: { kind: "fuzz" } },
   "POST /v1/collections/:collection/search": { query: "how long do cats sleep", top_k: 3 },
   "POST /admin/v1/tenants": { name: "Fuzz tenant" },
