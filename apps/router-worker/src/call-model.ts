@@ -1,11 +1,11 @@
-import type { ModelEntry, RouteJobPayload } from "@switchyard/contracts";
-import { isProviderError, type ChatProvider, type ChatRequest, type ProviderError, type TokenUsage } from "@switchyard/providers";
+import type { ModelEntry, OutputLogprob, RouteJobPayload, ToolCall } from "@switchyard/contracts";
+import { chatRequestForJob, isProviderError, ProviderError, type ChatProvider, type TokenLogprob, type TokenUsage } from "@switchyard/providers";
 import { AttrNames, SpanKind, startSpan } from "@switchyard/telemetry";
 import { SpanStatusCode } from "@opentelemetry/api";
 import type { JobOutput } from "./job-output";
 
 export type CallResult =
-  | { ok: true; finishReason: string; usage: TokenUsage | null; mode: "stream" | "non_stream" }
+  | { ok: true; finishReason: string; usage: TokenUsage | null; mode: "stream" | "non_stream"; toolCalls: ToolCall[] }
   | { ok: false; canceled: true }
   | { ok: false; canceled: false; error: ProviderError | Error; partialText: string };
 
@@ -37,8 +37,24 @@ export async function callModel(provider: ChatProvider, entry: ModelEntry, paylo
   }, SpanKind.CLIENT);
 }
 
+/** A provider's token log probabilities in the job's (OpenAI's) shape. */
+function outputLogprobs(l: TokenLogprob[] | undefined): OutputLogprob[] | undefined {
+  return l?.map((t) => ({ token: t.token, logprob: t.logprob, bytes: t.bytes, top_logprobs: t.topLogprobs }));
+}
+
+/**
+ * The answer's end: its tool calls (a call that never named its function is malformed, so it is
+ * retried like a malformed chunk) and the finish reason, `tool_calls` whenever it made calls.
+ */
+function ended(provider: ChatProvider, out: JobOutput, finishReason: string, usage: TokenUsage | null, mode: "stream" | "non_stream"): CallResult {
+  const toolCalls = out.toolCalls();
+  if (toolCalls === null) throw new ProviderError("malformed", `${provider.name}: a tool call of the answer has no function name`, { provider: provider.name });
+  return { ok: true, finishReason: toolCalls.length > 0 && finishReason === "stop" ? "tool_calls" : finishReason, usage, mode, toolCalls };
+}
+
 async function callModelOnce(provider: ChatProvider, entry: ModelEntry, payload: RouteJobPayload, out: JobOutput, signal: AbortSignal, hooks: CallHooks, tried: { mode: "stream" | "non_stream"; tries: number }): Promise<CallResult> {
-  const req: ChatRequest = { model: entry.upstream_model, messages: payload.request.messages, maxTokens: payload.request.max_tokens, temperature: payload.request.temperature, user: payload.request.user, signal };
+  // A job with tools streams `tool_call` chunks too; they become `tool_call` events, in the order they come.
+  const req = chatRequestForJob(payload.request, entry.upstream_model, signal);
   let lastError: ProviderError | Error | null = null;
   for (const mode of ["stream", "stream", "non_stream"] as const) {
     if (lastError) {
@@ -54,20 +70,26 @@ async function callModelOnce(provider: ChatProvider, entry: ModelEntry, payload:
         let usage: TokenUsage | null = null;
         for await (const c of provider.streamChat(req)) {
           if (c.type === "delta") {
-            if (!(await out.delta(c.text))) return { ok: false, canceled: true };
+            if (!(await out.delta(c.text, outputLogprobs(c.logprobs)))) return { ok: false, canceled: true };
+          } else if (c.type === "tool_call") {
+            if (!(await out.toolCall({ index: c.index, id: c.id, name: c.name, arguments: c.argumentsDelta }))) return { ok: false, canceled: true };
           } else if (c.type === "usage") usage = c.usage;
           else finishReason = c.finishReason;
         }
-        return { ok: true, finishReason, usage, mode };
+        return ended(provider, out, finishReason, usage, mode);
       }
       const r = await provider.chat(req);
-      if (r.text && !(await out.delta(r.text))) return { ok: false, canceled: true };
-      return { ok: true, finishReason: r.finishReason, usage: r.usage, mode };
+      if ((r.text || r.logprobs?.length) && !(await out.delta(r.text, outputLogprobs(r.logprobs)))) return { ok: false, canceled: true };
+      // The whole answer's calls, each as one fragment (id, name and all its arguments).
+      for (const [index, tc] of (r.toolCalls ?? []).entries()) {
+        if (!(await out.toolCall({ index, id: tc.id, name: tc.function.name, arguments: tc.function.arguments }))) return { ok: false, canceled: true };
+      }
+      return ended(provider, out, r.finishReason, r.usage, mode);
     } catch (err) {
       if (signal.aborted || !out.live) return { ok: false, canceled: true };
       lastError = err as Error;
       if (isProviderError(err) && err.kind === "timeout" && mode === "stream") hooks.onStall();
     }
   }
-  return { ok: false, canceled: false, error: lastError ?? new Error("no answer"), partialText: out.text };
+  return { ok: false, canceled: false, error: lastError ?? new Error("no answer"), partialText: out.billableText };
 }

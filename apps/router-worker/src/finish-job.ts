@@ -1,5 +1,5 @@
 import { checkBudgetAlerts } from "@switchyard/admission";
-import { priceUsage, UsageEvent, type JobView, type ModelEntry, type RouteJobPayload, type TerminalReason, type UsageProvenance } from "@switchyard/contracts";
+import { priceUsage, UsageEvent, type CreateJobRequest, type JobView, type ModelEntry, type OutputLogprob, type RouteJobPayload, type TerminalReason, type ToolCall, type UsageProvenance } from "@switchyard/contracts";
 import { estimateInputTokens, type TokenUsage } from "@switchyard/providers";
 import type { UnbilledRun } from "@switchyard/queue";
 import type { RagContext } from "./rag-context";
@@ -9,6 +9,7 @@ import type { RouteDeps } from "./route-job";
 export interface Spend {
   entry: ModelEntry;
   usage: TokenUsage | null;
+  /** The output to bill when no usage was reported: text, and tool calls' names and arguments. */
   text: string;
   latencyMs: number;
   ttftMs: number | null;
@@ -32,12 +33,18 @@ export interface FinishContext {
 }
 
 export type Final =
-  | { status: "succeeded"; text: string; finishReason: string }
+  | { status: "succeeded"; text: string; finishReason: string; toolCalls?: ToolCall[]; logprobs?: OutputLogprob[] }
   | { status: "incomplete"; text: string; error: { code: string; message: string; reason: TerminalReason } }
   | { status: "failed"; error: { code: string; message: string; reason: TerminalReason } }
   | { status: "canceled" };
 
 const estimateTokens = (text: string) => Math.ceil(text.length / 4);
+
+/** Input tokens of a job when the provider reported none: its messages, and the JSON of its tools and output schema the provider was sent too. */
+function estimateJobInputTokens(req: CreateJobRequest): number {
+  const extra = (req.tools ? JSON.stringify(req.tools).length : 0) + (req.response_format?.type === "json_schema" ? JSON.stringify(req.response_format).length : 0);
+  return estimateInputTokens(req.messages) + Math.ceil(extra / 4);
+}
 
 /** Tokens and cost of every call in this attempt, each priced from its own catalog entry. */
 function totals(payload: RouteJobPayload, spend: Spend[]) {
@@ -49,7 +56,7 @@ function totals(payload: RouteJobPayload, spend: Spend[]) {
   let charged = 0;
   for (const s of spend) {
     // A call refused before any output (429, 5xx) consumed nothing we can know of.
-    const u = s.usage ?? (s.text ? { inputTokens: estimateInputTokens(payload.request.messages), outputTokens: estimateTokens(s.text) } : null);
+    const u = s.usage ?? (s.text ? { inputTokens: estimateJobInputTokens(payload.request), outputTokens: estimateTokens(s.text) } : null);
     if (!u) continue;
     charged++;
     if (s.usage) reported++;
@@ -95,11 +102,12 @@ export function usageEventFor(ctx: FinishContext, view: JobView, status: JobView
 /**
  * The ledger's record of a run whose process died after its answer began: the provider charged
  * for it, so it is billed from what it streamed (input estimated from the request, output from
- * the characters of its deltas), provenance `partial`, under the run's own attempt number.
+ * the characters of its deltas and tool-call fragments), provenance `partial`, under the run's
+ * own attempt number.
  */
 export function deadRunUsage(ctx: FinishContext, view: JobView, run: UnbilledRun): UsageEvent {
   const entry = ctx.d.catalog.models.find((m) => m.id === run.model);
-  const input = estimateInputTokens(ctx.payload.request.messages);
+  const input = estimateJobInputTokens(ctx.payload.request);
   const output = Math.ceil(run.chars / 4);
   const cost = entry ? priceUsage(entry, { input_tokens: input, output_tokens: output }) : 0;
   return UsageEvent.parse({
@@ -157,7 +165,14 @@ export async function finishJob(ctx: FinishContext, running: JobView, final: Fin
     status: final.status,
     served_model: served?.id ?? running.served_model,
     completed_at: new Date().toISOString(),
-    output: final.status === "failed" ? null : { text: final.text, citations: ctx.rag?.citations ?? [], finish_reason: final.status === "succeeded" ? final.finishReason : null, ...(ctx.rag ? { no_sources: ctx.rag.result.no_sources } : {}) },
+    output: final.status === "failed" ? null : {
+      text: final.text,
+      citations: ctx.rag?.citations ?? [],
+      finish_reason: final.status === "succeeded" ? final.finishReason : null,
+      ...(ctx.rag ? { no_sources: ctx.rag.result.no_sources } : {}),
+      ...(final.status === "succeeded" && final.toolCalls?.length ? { tool_calls: final.toolCalls } : {}),
+      ...(final.status === "succeeded" && final.logprobs?.length ? { logprobs: final.logprobs } : {}),
+    },
     usage: { input_tokens: provisional.input_tokens, output_tokens: provisional.output_tokens, cost_usd: provisional.cost_usd, provenance: provisional.provenance },
     error: final.status === "succeeded" ? null : final.error,
     attempts: { ...ctx.counts },

@@ -28,7 +28,7 @@ const escape = (s: string) => s.replaceAll("<", "&lt;").replaceAll(">", "&gt;");
  * Put retrieved text in front of the conversation as clearly delimited, untrusted reference
  * material: the model is told it is data, never instructions, and how to cite it.
  */
-export function withReferenceMaterial(messages: ChatMessage[], rag: RagContext): ChatMessage[] {
+export function withReferenceMaterial<M extends { role: string }>(messages: M[], rag: RagContext): Array<M | ChatMessage> {
   if (rag.result.chunks.length === 0) {
     const note = "No reference material was found in the tenant's documents for this request. Answer from general knowledge and say that no sources were found.";
     return [{ role: "system", content: note }, ...messages];

@@ -1,5 +1,5 @@
 import { isTerminalStatus, type JobView, type ModelCatalog, type RouteJobPayload } from "@switchyard/contracts";
-import { isProviderError, type ProviderRegistry } from "@switchyard/providers";
+import { isProviderError, jobNeeds, unsupportedJobFields, type ProviderRegistry } from "@switchyard/providers";
 import type { JobStore, QueueSet } from "@switchyard/queue";
 import type { AlertFirer, BudgetLedger, BudgetUsedRatios } from "@switchyard/admission";
 import { decideRoute, isRoutingError, type CircuitBreakers, type ProcessMetrics, type RouteDecision } from "@switchyard/routing";
@@ -80,6 +80,9 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
       requestedModel: payload.request.model,
       messages: payload.request.messages,
       catalog: d.catalog,
+      // Tools, structured output and the other agent fields: only models that can honour them, fallbacks included.
+      needs: jobNeeds(payload.request),
+      unsupportedFields: (m) => unsupportedJobFields(payload.request, m, d.providers.forModel(m).simulated),
       deployment: { smartRouting: payload.routing.smart_routing, visionEnabled: payload.routing.vision_enabled, modelPreference: payload.routing.model_preference, allowedModels: payload.routing.allowed_models },
       budgetUsedRatio: payload.routing.budget_used_ratio,
       breakerStates: Object.fromEntries(Object.entries(states).map(([k, v]) => [k, v.state])),
@@ -153,11 +156,11 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
       const ms = Date.now() - t0;
       if (result.ok) {
         await d.breakers.record(entry.id, "success", { probe: permit.probe });
-        spend.push({ entry, usage: result.usage, text: out.text, latencyMs: ms, ttftMs: out.firstDeltaOfCallAt ? out.firstDeltaOfCallAt - t0 : null });
-        return await finishJob(ctx, view, { status: "succeeded", text: out.text, finishReason: result.finishReason }, spend, entry);
+        spend.push({ entry, usage: result.usage, text: out.billableText, latencyMs: ms, ttftMs: out.firstDeltaOfCallAt ? out.firstDeltaOfCallAt - t0 : null });
+        return await finishJob(ctx, view, { status: "succeeded", text: out.text, finishReason: result.finishReason, toolCalls: result.toolCalls, logprobs: out.logprobs }, spend, entry);
       }
       if (result.canceled) {
-        spend.push({ entry, usage: null, text: out.text, latencyMs: ms, ttftMs: null });
+        spend.push({ entry, usage: null, text: out.billableText, latencyMs: ms, ttftMs: null });
         return await finishJob(ctx, { ...view, status: "canceled" }, { status: "canceled" }, spend, entry);
       }
       const e = result.error;

@@ -43,6 +43,7 @@ return redis.call("XADD", KEYS[2], "MAXLEN", "~", ARGV[4], "*", "e", ARGV[3])
  * bill what the dead run streamed: `run_unbilled` (the run's number while its spend is not yet
  * accounted for, "" after), `run_chars` (characters of every delta the run streamed) and
  * `run_model` (the model serving it). `deltas` counts deltas since the last `restart` event.
+ * Tool-call fragments are appended as kind "delta" (their id, name and arguments counted as characters).
  */
 
 /**

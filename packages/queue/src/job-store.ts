@@ -240,12 +240,14 @@ export class JobStore {
 
   /**
    * Append a non-terminal event; null when the job already ended (a canceled job's late deltas
-   * are dropped). A delta adds to the current run's tally; a restart zeroes the delta counter.
+   * are dropped). A delta or a tool-call fragment is output: it adds to the current run's tally
+   * (characters of the text, or of the call's id, name and arguments) and to the delta counter
+   * that a restart zeroes.
    */
   async append(jobId: string, event: JobEvent): Promise<string | null> {
     if (event.type === "done" || event.type === "error") throw new Error("terminal events go through finish()");
-    const kind = event.type === "delta" || event.type === "restart" ? event.type : "other";
-    const chars = event.type === "delta" ? event.data.text.length : 0;
+    const kind = event.type === "delta" || event.type === "tool_call" ? "delta" : event.type === "restart" ? "restart" : "other";
+    const chars = event.type === "delta" ? event.data.text.length : event.type === "tool_call" ? (event.data.id?.length ?? 0) + (event.data.name?.length ?? 0) + event.data.arguments.length : 0;
     return this.redis.syAppend(this.keys.job(jobId), this.keys.events(jobId), JSON.stringify(event), kind, this.maxlen, String(chars));
   }
 
