@@ -28,6 +28,12 @@ export const GatewayEnv = z.object({
   /** `POST /v1/embeddings` on `gemini` catalog models; without a key they are simulated. */
   GEMINI_BASE_URL: envString(z.string().url().default("https://generativelanguage.googleapis.com")),
   GEMINI_API_KEY: z.string().default(""),
+  /**
+   * Anthropic, as the router-worker is configured: the gateway never calls it, but judges with it
+   * which request fields an `anthropic` catalog model can honour (a 400 instead of a failed job).
+   */
+  ANTHROPIC_BASE_URL: envString(z.string().url().default("https://api.anthropic.com")),
+  ANTHROPIC_API_KEY: z.string().default(""),
   /** Bound on one `POST /v1/embeddings` provider call, all of it (default 30 000 ms). */
   EMBEDDINGS_TIMEOUT_MS: envInt(30_000, 100),
 }).superRefine((e, ctx) => {

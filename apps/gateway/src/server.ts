@@ -53,6 +53,8 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
     providers: createProviderRegistry({
       openai: { baseUrl: env.OPENAI_BASE_URL, apiKey: env.OPENAI_API_KEY, timeoutMs: env.EMBEDDINGS_TIMEOUT_MS },
       gemini: { baseUrl: env.GEMINI_BASE_URL, apiKey: env.GEMINI_API_KEY, timeoutMs: env.EMBEDDINGS_TIMEOUT_MS },
+      // Never called from here: it tells real Anthropic entries from simulated ones (unsupported fields).
+      anthropic: { baseUrl: env.ANTHROPIC_BASE_URL, apiKey: env.ANTHROPIC_API_KEY },
     }),
     budgets: new BudgetLedger({ redis, prefix: env.SWITCHYARD_PREFIX, loadSpent: (scope, start, end) => loadSpent(db, scope, start, end) }),
     alerts: { firer: new AlertFirer({ redis, prefix: env.SWITCHYARD_PREFIX, queues, onEnqueue: () => metrics.countEnqueue("ai-alerts") }), usedRatios },

@@ -7,7 +7,7 @@ import { principalOf } from "../middleware/request-context";
 import type { GatewayResources } from "../resources";
 import { followEvents } from "../services/follow-events";
 import { getJob, submitJob } from "../services/job-service";
-import { chatCompletion, chunk, completionId, createdSeconds, jobFailure, toJobRequest } from "../services/openai-format";
+import { chatCompletion, chunk, completionId, createdSeconds, jobFailure, toJobRequest, toolCallDelta } from "../services/openai-format";
 import { parseBody } from "../services/validation";
 
 /**
@@ -69,13 +69,18 @@ async function streamCompletion(r: GatewayResources, view: JobView, includeUsage
       }
       const e = item.event;
       if (e.type === "status" && e.data.served_model) base.model = e.data.served_model;
-      if (!sentRole && (e.type === "delta" || e.type === "done")) {
-        send(chunk(base, { role: "assistant", content: "" }));
+      if (!sentRole && (e.type === "delta" || e.type === "tool_call" || e.type === "done")) {
+        // As OpenAI does: an answer that opens with a tool call has `content: null`.
+        send(chunk(base, { role: "assistant", content: e.type === "tool_call" ? null : "" }));
         sentRole = true;
       }
       switch (e.type) {
         case "delta":
-          send(chunk(base, { content: e.data.text }));
+          send(chunk(base, { content: e.data.text }, null, e.data.logprobs));
+          sentText = true;
+          break;
+        case "tool_call":
+          send(chunk(base, toolCallDelta(e.data)));
           sentText = true;
           break;
         case "restart":

@@ -1,6 +1,7 @@
 import { ApiError, priceUsage, type CreateJobRequest, type EndUserTier, type JobBudget, type ModelEntry } from "@switchyard/contracts";
 import { checkBudgetAlerts, checkTokensPerRequestFloor, estimateOutputTokens, type BudgetScope, type BudgetScopeRef, type BudgetUsage } from "@switchyard/admission";
 import { creditBalance } from "@switchyard/db";
+import { jobNeeds } from "@switchyard/providers";
 import type { GatewayResources } from "../resources";
 import type { DeploymentSettings } from "./deployment-cache";
 
@@ -15,7 +16,11 @@ export interface Admitted {
 /** Models a request could end up on: the explicit one, or every model its deployment allows. */
 function candidates(r: GatewayResources, req: CreateJobRequest, d: DeploymentSettings): ModelEntry[] {
   if (req.model !== "auto") return r.catalog.models.filter((m) => m.id === req.model);
-  return r.catalog.models.filter((m) => !d.allowedModels || d.allowedModels.includes(m.id));
+  const allowed = r.catalog.models.filter((m) => !d.allowedModels || d.allowedModels.includes(m.id));
+  // Only models with the capabilities the request needs can serve it (checkModel made sure one can).
+  const needs = jobNeeds(req);
+  const capable = allowed.filter((m) => (!needs.tools || m.capabilities.tools === true) && (!needs.json_schema || m.capabilities.json_schema === true));
+  return capable.length > 0 ? capable : allowed;
 }
 
 /** The budgets that apply to a request: its deployment's and its tenant's. */
@@ -38,7 +43,8 @@ export async function admit(r: GatewayResources, jobId: string, req: CreateJobRe
   const models = candidates(r, req, d);
   const maxOutput = Math.max(...models.map((m) => m.max_output_tokens));
   const outputTokens = estimateOutputTokens(req.max_tokens, maxOutput);
-  const floor = checkTokensPerRequestFloor(req.messages, outputTokens, d.rateLimits.tokens_per_request);
+  // Declared tools' schemas and a json_schema format are input too: the provider is sent them.
+  const floor = checkTokensPerRequestFloor(req.messages, outputTokens, d.rateLimits.tokens_per_request, req);
   if (!floor.ok) {
     r.metrics.rateLimitRejections.add(1, { reason: floor.reason });
     throw new ApiError("rate_limited", floor.message, floor.param);
@@ -89,7 +95,7 @@ export async function admitSpend(r: GatewayResources, jobId: string, d: Deployme
 /** The exact input count; a pool already full of text to count is a 503 with `Retry-After`, not a wait without end. */
 async function countTokens(r: GatewayResources, req: CreateJobRequest): Promise<number> {
   try {
-    return await r.tokenCounter.count(req.messages);
+    return await r.tokenCounter.count(req.messages, req);
   } catch (err) {
     if ((err as Error).name === "TokenCountBusyError") throw new ApiError("service_unavailable", `messages: too much text is waiting to be counted on this gateway; retry shortly`, "messages", { "Retry-After": "1" });
     throw err;

@@ -1,7 +1,7 @@
 import {
   ApiError,
+  contentText,
   hasImages,
-  messageText,
   MAX_IDEMPOTENCY_KEY_LENGTH,
   isTerminalStatus,
   newId,
@@ -9,8 +9,10 @@ import {
   type CreateJobRequest,
   type CreateJobResponse,
   type JobView,
+  type ModelEntry,
   type RoutingContext,
 } from "@switchyard/contracts";
+import { unsupportedJobFields } from "@switchyard/providers";
 import { findJob, saveFinishedJob } from "@switchyard/db";
 import { addLogContext, injectTraceContext } from "@switchyard/telemetry";
 import type { GatewayResources } from "../resources";
@@ -27,17 +29,40 @@ function createResponse(view: Pick<JobView, "id" | "status" | "created_at">): Cr
   return { id: view.id, object: "job", status: view.status, created_at: view.created_at, links: { self: `/v1/jobs/${view.id}`, events: `/v1/jobs/${view.id}/events` } };
 }
 
-/** Validates what the catalog and the deployment allow: the model exists and is allowed, `max_tokens` fits, images only where vision is on. */
+/**
+ * Validates what the catalog and the deployment allow: the model exists and is allowed,
+ * `max_tokens` fits, images only where vision is on, and the agent fields (tools,
+ * response_format, stop, seed, logprobs …) only where the model can honour them: its catalog
+ * capabilities and its adapter's unsupported fields (judged as the registry resolves the entry,
+ * real or simulated). For `auto`, at least one allowed model must honour them all.
+ */
 function checkModel(r: GatewayResources, req: CreateJobRequest, ctx: RoutingContext, features: Record<string, boolean>): void {
   if (hasImages(req.messages) && !ctx.vision_enabled) throw new ApiError("feature_disabled", "messages: images need the visionEnabled feature on this deployment", "messages");
   if (req.rag && !features.ragEnabled) throw new ApiError("feature_disabled", "rag: retrieval needs the ragEnabled feature on this deployment", "rag");
-  if (req.model === "auto") return;
+  const unsupported = (m: ModelEntry) => unsupportedJobFields(req, m, r.providers.forModel(m).simulated);
+  if (req.model === "auto") {
+    const allowed = r.catalog.models.filter((m) => !ctx.allowed_models || ctx.allowed_models.includes(m.id));
+    const gaps = allowed.map(unsupported);
+    if (gaps.length > 0 && gaps.every((g) => g.length > 0)) {
+      // Name the field most models lack: the one the caller most likely has to drop.
+      const counts = new Map<string, number>();
+      for (const f of gaps.flat()) counts.set(f, (counts.get(f) ?? 0) + 1);
+      const field = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]![0];
+      throw new ApiError("unsupported_parameter", `${field}: no model this deployment may use can honour it (${allowed.map((m, i) => `${m.id}: ${gaps[i]!.join(", ")}`).join("; ")})`, field);
+    }
+    return;
+  }
   const entry = r.catalog.models.find((m) => m.id === req.model);
   if (!entry) throw new ApiError("model_not_found", `model ${req.model} is not in the catalog (GET /v1/models lists them)`, "model");
   if (ctx.allowed_models && !ctx.allowed_models.includes(entry.id)) throw new ApiError("model_not_allowed", `model: ${req.model} is not allowed on this deployment`, "model");
   if (hasImages(req.messages) && !entry.capabilities.vision) throw new ApiError("invalid_request", `model: ${req.model} cannot read images`, "model");
   if (req.max_tokens !== undefined && req.max_tokens > entry.max_output_tokens) {
     throw new ApiError("invalid_request", `max_tokens: ${req.model} allows at most ${entry.max_output_tokens} output tokens`, "max_tokens");
+  }
+  const fields = unsupported(entry);
+  if (fields.length > 0) {
+    const why = fields[0] === "tools" || fields[0] === "response_format" ? "the model lacks the capability" : `${entry.provider} cannot honour it`;
+    throw new ApiError("unsupported_parameter", `${fields[0]}: ${req.model} cannot honour ${fields.join(", ")} (${why})`, fields[0]);
   }
 }
 
@@ -192,7 +217,7 @@ async function afterCancel(r: GatewayResources, live: { tenantId: string; deploy
 /** What retrieval searches for: the last user message (PII is redacted by the rag-worker before use). */
 function ragQuery(req: CreateJobRequest): string {
   const last = [...req.messages].reverse().find((m) => m.role === "user") ?? req.messages.at(-1)!;
-  return messageText(last).slice(0, 4000);
+  return contentText(last.content).slice(0, 4000);
 }
 
 /** Another tenant's job, or for a publishable key another key's job, is "not found". */
