@@ -275,6 +275,28 @@ test("a function tool round trip: function_call output item streamed with argume
   expect(next.output_text.length).toBeGreaterThan(0);
 }, 30_000);
 
+test("a gateway restart loses nothing: the background response is still polled to completion and its stream resumes", async () => {
+  const stream = await client.responses.create({ model: "sim-slow", input: "Write a paragraph", background: true, stream: true });
+  const first: ResponseStreamEvent[] = [];
+  for await (const e of stream) {
+    first.push(e);
+    if (first.length >= 5) break;
+  }
+  const id = (first[0] as OpenAI.Responses.ResponseCreatedEvent).response.id;
+  const gw = s.apps.get("gateway")!;
+  gw.kill("SIGKILL");
+  await gw.exited;
+  await s.spawn("gateway");
+  client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: s.key, maxRetries: 0 });
+  const rest: ResponseStreamEvent[] = [];
+  for await (const e of await client.responses.retrieve(id, { stream: true, starting_after: first.at(-1)!.sequence_number })) rest.push(e);
+  const all = [...first, ...rest];
+  expect(all.map((e) => e.sequence_number)).toEqual(all.map((_, i) => i));
+  const done = await pollUntilDone(id);
+  expect(done.status).toBe("completed");
+  expect(textOf(all)).toBe(done.output_text);
+}, 60_000);
+
 test("a worker SIGKILLed mid-response: another picks the job up, the stream ends completed, coherent with GET", async () => {
   const stream = await client.responses.create({ model: "sim-slow", input: "Write a long paragraph", background: true, stream: true });
   const events: ResponseStreamEvent[] = [];

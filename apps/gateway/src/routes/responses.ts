@@ -6,7 +6,7 @@ import { requireScopes } from "../middleware/authenticate";
 import { principalOf } from "../middleware/request-context";
 import type { GatewayResources } from "../resources";
 import { getJob } from "../services/job-service";
-import type { ResponsesEvent } from "../services/responses-render";
+import { responseShell, type ResponsesEvent } from "../services/responses-render";
 import { cancelResponse, createResponse, currentResponse, deleteStoredResponse, findOwned, listInputItems, openEventStream, waitForResponse } from "../services/responses-service";
 import { parseBody } from "../services/validation";
 
@@ -35,7 +35,8 @@ export function responsesRouter(r: GatewayResources, auth: Authenticator): Route
     if (body.stream) {
       await sendEvents(r, res, await openEventStream(r, p, created.rec, created.view, -1), ac.signal);
     } else if (body.background) {
-      res.json(await currentResponse(r, p, created.rec));
+      // The response as created (its job was just queued; a fast worker may already run it); a replay answers it as it is now.
+      res.json(created.replayed ? await currentResponse(r, p, created.rec) : responseShell(created.rec, "queued", created.rec.params.model));
     } else {
       res.json(await waitForResponse(r, p, created.rec, created.view, ac.signal));
     }
