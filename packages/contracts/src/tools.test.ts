@@ -6,6 +6,8 @@ const fn = (parameters: unknown, name = "get_weather") => ({ type: "function", f
 test("a tool's parameters must be a JSON Schema object with type object, bounded in depth and size", () => {
   expect(ToolDefinition.safeParse(fn({ type: "object", properties: { city: { type: "string" } } })).success).toBe(true);
   expect(ToolDefinition.safeParse({ type: "function", function: { name: "noargs" } }).success).toBe(true);
+  // `{}` (no arguments, as many clients send it) is read as an empty object schema.
+  expect(ToolDefinition.parse(fn({})).function.parameters).toEqual({ type: "object", properties: {} });
   expect(ToolDefinition.safeParse(fn({ type: "string" })).success).toBe(false);
   expect(ToolDefinition.safeParse(fn({ type: "object" }, "bad name!")).success).toBe(false);
   let deep: Record<string, unknown> = { type: "string" };

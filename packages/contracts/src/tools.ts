@@ -32,7 +32,11 @@ export const JsonSchema = z.record(z.string(), z.unknown()).superRefine((s, ctx)
 export type JsonSchema = z.infer<typeof JsonSchema>;
 
 /** A function's parameters: a JSON Schema whose top level is `type: "object"` (every provider requires it). */
-export const ToolParameters = JsonSchema.refine((s) => s.type === "object", 'parameters must be a JSON Schema with type "object" at the top');
+/**
+ * An empty schema `{}` is what many clients send for a function without arguments (OpenAI takes
+ * it): it is read as `{type: "object", properties: {}}`, which every provider accepts.
+ */
+export const ToolParameters = JsonSchema.refine((s) => s.type === "object" || Object.keys(s).length === 0, 'parameters must be a JSON Schema with type "object" at the top').transform((s) => (Object.keys(s).length === 0 ? { type: "object", properties: {} } : s));
 export type ToolParameters = z.infer<typeof ToolParameters>;
 
 /** Function names as OpenAI accepts them (Anthropic's and Gemini's rules are no stricter for this alphabet). */
