@@ -81,6 +81,43 @@ export function embeddingBase64(v: number[]): string {
   return Buffer.from(new Float32Array(v).buffer).toString("base64");
 }
 
+/** One `logprobs.content[]` item of a chat answer (OpenAI's `ChatCompletionTokenLogprob`). */
+export interface FakeTokenLogprob {
+  token: string;
+  logprob: number;
+  bytes: number[];
+  top_logprobs: Array<{ token: string; logprob: number; bytes: number[] }>;
+}
+
+/**
+ * Log probabilities for the fake's tokens (its reply pieces): one item per token, whose `bytes`
+ * are the token's UTF-8, with `top` alternatives, most likely first. The chosen token is the
+ * first alternative, as it is for a greedy answer; the others are made-up words, less likely.
+ * Values are deterministic so tests can compare them.
+ */
+export function tokenLogprobs(pieces: string[], top: number): FakeTokenLogprob[] {
+  const utf8 = (t: string): number[] => [...Buffer.from(t, "utf8")];
+  return pieces.map((token, i) => {
+    const logprob = -Math.round((0.0125 * ((i % 5) + 1)) * 1e6) / 1e6;
+    const lead = /^\s*/.exec(token)?.[0] ?? "";
+    const alternatives = Array.from({ length: top }, (_, k) => {
+      const alt = k === 0 ? token : `${lead}alt${k}`;
+      return { token: alt, logprob: k === 0 ? logprob : logprob - 1.5 * k, bytes: utf8(alt) };
+    });
+    return { token, logprob, bytes: utf8(token), top_logprobs: alternatives };
+  });
+}
+
+/** Why `logprobs`/`top_logprobs` are invalid (OpenAI's 400 `param` and message), or null. */
+export function logprobsProblem(b: Record<string, unknown>): { param: string; message: string } | null {
+  if (b.logprobs != null && typeof b.logprobs !== "boolean") return { param: "logprobs", message: "Invalid type for 'logprobs': expected a boolean." };
+  const top = b.top_logprobs;
+  if (top == null) return null;
+  if (typeof top !== "number" || !Number.isInteger(top) || top < 0 || top > 20) return { param: "top_logprobs", message: `Invalid 'top_logprobs': expected an integer between 0 and 20, but got ${JSON.stringify(top)} instead.` };
+  if (b.logprobs !== true) return { param: "top_logprobs", message: "Invalid value for 'top_logprobs': 'logprobs' must be set to true when 'top_logprobs' is used." };
+  return null;
+}
+
 const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
 /**

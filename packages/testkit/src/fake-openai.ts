@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
-  countPromptTokens, defaultErrorFields, embeddingBase64, embeddingFor, errorBody, obfuscation, replyPieces, toolProblem, usageObject,
+  countPromptTokens, defaultErrorFields, embeddingBase64, embeddingFor, errorBody, logprobsProblem, obfuscation, replyPieces, tokenLogprobs, toolProblem, usageObject,
 } from "./fake-openai.test-helpers";
 
 /** One request the fake received, body parsed as JSON (undefined when empty or not JSON). */
@@ -96,7 +96,11 @@ export interface FakeOpenAI {
 
 const DEFAULT_MODELS = ["gpt-4o-mini", "gpt-4.1-nano", "gpt-4.1", "text-embedding-3-small"];
 
-/** Starts a real HTTP server on 127.0.0.1 (random port) that speaks OpenAI's wire format. */
+/**
+ * Starts a real HTTP server on 127.0.0.1 (random port) that speaks OpenAI's wire format. A text
+ * answer asked with `logprobs: true` carries `choices[].logprobs.content` (one item per reply
+ * piece, `top_logprobs` alternatives each); a tool-call answer carries none.
+ */
 export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
   let mode: FakeOpenAIMode = opts.mode ?? { kind: "ok" };
   const le = opts.lineEnding ?? "\n";
@@ -174,6 +178,8 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     const created = Math.floor(Date.now() / 1000);
     const faultAt = "chunks" in m ? m.chunks : -1;
     const toolReply = toolReplyFor(rec);
+    // With `logprobs: true`, each reply piece is one token: `logprobs.content` items, `top_logprobs` alternatives each.
+    const logprobs = body.logprobs === true ? tokenLogprobs(pieces, typeof body.top_logprobs === "number" ? body.top_logprobs : 0) : null;
 
     if (body.stream !== true && !toolReply) {
       if ("streamOnly" in m && m.streamOnly) m = { kind: "ok" };
@@ -181,7 +187,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
       if (m.kind === "slow") await delay(m.delayMs ?? 200);
       const json = JSON.stringify({
         id, object: "chat.completion", created, model,
-        choices: [{ index: 0, message: { role: "assistant", content: pieces.join(""), refusal: null, annotations: [] }, logprobs: null, finish_reason: finish }],
+        choices: [{ index: 0, message: { role: "assistant", content: pieces.join(""), refusal: null, annotations: [] }, logprobs: logprobs ? { content: logprobs, refusal: null } : null, finish_reason: finish }],
         usage, service_tier: "default", system_fingerprint: "fp_fake",
       });
       if (m.kind === "malformed_after") return sendJson(res, 200, n, json.slice(0, Math.floor(json.length / 2)));
@@ -206,10 +212,11 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
         ...(includeUsage ? { usage: usageValue ?? null } : {}),
         ...(streamOptions.include_obfuscation === false ? {} : { obfuscation: obfuscation(n * 1000 + chunkSeq++) }),
       });
-    const choice = (delta: Record<string, unknown>, finishReason: string | null): unknown[] => [{ index: 0, delta, logprobs: null, finish_reason: finishReason }];
+    // As OpenAI streams them: the role chunk has `content: []`, each piece its token, the finish chunk null.
+    const choice = (delta: Record<string, unknown>, finishReason: string | null, tokens: unknown[] | null = null): unknown[] => [{ index: 0, delta, logprobs: logprobs && tokens ? { content: tokens, refusal: null } : null, finish_reason: finishReason }];
     const events = [
-      chunk(choice({ role: "assistant", content: "", refusal: null }, null)),
-      ...pieces.map((p) => chunk(choice({ content: p }, null))),
+      chunk(choice({ role: "assistant", content: "", refusal: null }, null, [])),
+      ...pieces.map((p, i) => chunk(choice({ content: p }, null, logprobs ? [logprobs[i]] : null))),
       chunk(choice({}, finish)),
       ...(includeUsage ? [chunk([], usage)] : []),
       "[DONE]",
@@ -324,7 +331,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
       if (typeof b.model !== "string") return sendError(res, n, 400, { code: null, param: "model", message: "you must provide a model parameter" });
       if (!Array.isArray(b.messages) || b.messages.length === 0) return sendError(res, n, 400, { code: "empty_array", param: "messages", message: "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead." });
       if (b.stream_options != null && b.stream !== true) return sendError(res, n, 400, { code: null, param: "stream_options", message: "The 'stream_options' parameter is only allowed when 'stream' is enabled." });
-      const problem = toolProblem(b);
+      const problem = toolProblem(b) ?? logprobsProblem(b);
       if (problem) return sendError(res, n, 400, { code: null, param: problem.param, message: problem.message });
       return chat(rec, res, n, m);
     }

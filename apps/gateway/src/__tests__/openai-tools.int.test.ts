@@ -187,6 +187,8 @@ test("a field the chosen model cannot honour is a 400 naming it, before any job 
   await expect(client.chat.completions.create({ model: "ge-tools", messages: ASK, tools: TOOLS, parallel_tool_calls: false })).rejects.toMatchObject({ status: 400, param: "parallel_tool_calls" });
   await expect(client.chat.completions.create({ model: "an-tools", messages: ASK, seed: 7 })).rejects.toMatchObject({ status: 400, param: "seed" });
   await expect(client.chat.completions.create({ model: "sim-tools", messages: ASK, logprobs: true })).rejects.toMatchObject({ status: 400, param: "logprobs" });
+  await expect(client.chat.completions.create({ model: "an-tools", messages: ASK, logprobs: true })).rejects.toMatchObject({ status: 400, param: "logprobs" });
+  await expect(client.chat.completions.create({ model: "ge-tools", messages: ASK, logprobs: true, top_logprobs: 2 })).rejects.toMatchObject({ status: 400, param: "logprobs" });
   // The catalog says oa-plain cannot call tools.
   await expect(client.chat.completions.create({ model: "oa-plain", messages: ASK, tools: TOOLS })).rejects.toMatchObject({ status: 400, param: "tools" });
   // What stays unsupported everywhere.
@@ -233,4 +235,80 @@ test("POST /v1/jobs with tools: tool_call events on SSE, tool calls in the done 
   expect(job).toMatchObject({ status: "succeeded", served_model: "an-tools", output: { finish_reason: "tool_calls", tool_calls: want } });
   // The wire got tool_choice required as Anthropic's "any".
   expect(lastWire("anthropic").tool_choice).toEqual({ type: "any" });
+});
+
+describe("logprobs on an OpenAI model", () => {
+  const REPLY = "It is sunny in Paris.";
+  /** Each item as OpenAI sends it: its bytes are its token's UTF-8, and it has `top` alternatives, each with bytes too. */
+  function expectTokens(content: OpenAI.ChatCompletionTokenLogprob[] | null | undefined, top: number): void {
+    expect(content).toHaveLength(5); // the fake's tokens: "It", " is", " sunny", " in", " Paris."
+    expect(content!.map((t) => t.token).join("")).toBe(REPLY);
+    for (const t of content!) {
+      expect(t.logprob).toBeLessThan(0);
+      expect(Buffer.from(t.bytes!).toString("utf8")).toBe(t.token);
+      expect(t.top_logprobs).toHaveLength(top);
+      if (top > 0) expect(t.top_logprobs[0]).toEqual({ token: t.token, logprob: t.logprob, bytes: t.bytes });
+      for (const a of t.top_logprobs) expect(Buffer.from(a.bytes!).toString("utf8")).toBe(a.token);
+    }
+  }
+
+  test("not streamed: choices[0].logprobs.content, one item per token with top_logprobs N; logprobs and top_logprobs went on the wire", async () => {
+    const r = await client.chat.completions.create({ model: "oa-tools", messages: [{ role: "user", content: "weather?" }], logprobs: true, top_logprobs: 3 });
+    expect(r.choices[0]!.message.content).toBe(REPLY);
+    expectTokens(r.choices[0]!.logprobs?.content, 3);
+    expect(r.choices[0]!.logprobs!.content!.map((t) => t.token).join("")).toBe(r.choices[0]!.message.content);
+    expect(lastWire("openai")).toMatchObject({ logprobs: true, top_logprobs: 3 });
+    // Without logprobs, nothing is asked and none come back.
+    const plain = await client.chat.completions.create({ model: "oa-tools", messages: [{ role: "user", content: "weather?" }] });
+    expect(plain.choices[0]!.logprobs).toBeNull();
+    expect(lastWire("openai")).not.toHaveProperty("logprobs");
+    expect(lastWire("openai")).not.toHaveProperty("top_logprobs");
+  });
+
+  test("streamed: each chunk's logprobs.content carries its tokens, which concatenate to the streamed text", async () => {
+    const stream = await client.chat.completions.create({ model: "oa-tools", messages: [{ role: "user", content: "weather?" }], logprobs: true, top_logprobs: 2, stream: true });
+    let text = "";
+    const tokens: OpenAI.ChatCompletionTokenLogprob[] = [];
+    for await (const c of stream) {
+      const choice = c.choices[0];
+      text += choice?.delta.content ?? "";
+      const content = choice?.logprobs?.content ?? [];
+      // A chunk's tokens are its own text.
+      expect(content.map((t) => t.token).join("")).toBe(choice?.delta.content ?? "");
+      tokens.push(...content);
+    }
+    expect(text).toBe(REPLY);
+    expectTokens(tokens, 2);
+    expect(lastWire("openai")).toMatchObject({ stream: true, logprobs: true, top_logprobs: 2 });
+  });
+
+  test("a streamed answer cut twice is answered by a plain call: its logprobs replace the cut ones, none twice", async () => {
+    openai.setMode({ kind: "cut_after", chunks: 3, streamOnly: true });
+    try {
+      const r = await client.chat.completions.create({ model: "oa-tools", messages: [{ role: "user", content: "weather?" }], logprobs: true, top_logprobs: 1 });
+      expect(r.choices[0]!.message.content).toBe(REPLY);
+      expectTokens(r.choices[0]!.logprobs?.content, 1);
+      expect(lastWire("openai")).toMatchObject({ logprobs: true, top_logprobs: 1 });
+      expect(lastWire("openai").stream).not.toBe(true);
+    } finally {
+      openai.setMode({ kind: "ok" });
+    }
+  });
+
+  test("POST /v1/jobs with logprobs: on the delta events and in GET /v1/jobs/{id} output", async () => {
+    const a = apiClient(s.url, s.key);
+    const created = await a.post<Json>("/v1/jobs", { model: "oa-tools", messages: [{ role: "user", content: "weather?" }], logprobs: true });
+    expect(created.status).toBe(202);
+    const id = created.body.id as string;
+    const events = (await readSse(`${s.url}/v1/jobs/${id}/events`, { headers: { authorization: `Bearer ${s.key}` } })).events;
+    const deltas = events.filter((e) => e.event === "delta").map((e) => JSON.parse(e.data) as { text: string; logprobs?: OpenAI.ChatCompletionTokenLogprob[] });
+    for (const d of deltas) expect(d.logprobs!.map((t) => t.token).join("")).toBe(d.text);
+    expectTokens(deltas.flatMap((d) => d.logprobs!), 0);
+    const job = (await a.get<Json>(`/v1/jobs/${id}`)).body;
+    expect(job).toMatchObject({ status: "succeeded", served_model: "oa-tools", output: { text: REPLY } });
+    expectTokens(job.output.logprobs, 0);
+    expect(job.output.logprobs).toEqual(deltas.flatMap((d) => d.logprobs!));
+    expect(lastWire("openai")).toMatchObject({ logprobs: true });
+    expect(lastWire("openai")).not.toHaveProperty("top_logprobs");
+  });
 });

@@ -54,6 +54,21 @@ describe("fake OpenAI server wire format", () => {
     });
   });
 
+  it("answers logprobs: true with choices[].logprobs.content, one token per piece with top_logprobs alternatives, streamed and not", async () => {
+    const ask = { model: "m", messages: [{ role: "user", content: "x" }], logprobs: true, top_logprobs: 2 };
+    const plain = (await (await post("/chat/completions", ask)).body.json()) as { choices: Array<{ logprobs: unknown }> };
+    const hi = { token: "Hi", logprob: expect.any(Number), bytes: [72, 105], top_logprobs: [{ token: "Hi", logprob: expect.any(Number), bytes: [72, 105] }, { token: "alt1", logprob: expect.any(Number), bytes: [97, 108, 116, 49] }] };
+    const there = { token: " there!", logprob: expect.any(Number), bytes: [...Buffer.from(" there!")], top_logprobs: [expect.objectContaining({ token: " there!" }), expect.objectContaining({ token: " alt1" })] };
+    expect(plain.choices[0]?.logprobs).toEqual({ content: [hi, there], refusal: null });
+    const text = await (await post("/chat/completions", { ...ask, stream: true })).body.text();
+    const choices = text.split("\n\n").filter(Boolean).slice(0, -1).map((e) => (JSON.parse(e.slice(6)) as { choices: Array<{ logprobs: unknown }> }).choices[0]?.logprobs);
+    // As OpenAI streams them: content [] on the role chunk, each token on its piece's chunk, null on the finish chunk.
+    expect(choices).toEqual([{ content: [], refusal: null }, { content: [hi], refusal: null }, { content: [there], refusal: null }, null]);
+    const bad = await post("/chat/completions", { model: "m", messages: [{ role: "user", content: "x" }], top_logprobs: 2 });
+    expect(bad.statusCode).toBe(400);
+    expect(await bad.body.json()).toMatchObject({ error: { param: "top_logprobs" } });
+  });
+
   it("sends OpenAI's error body, status and headers; rejects stream_options without stream", async () => {
     fake.setMode({ kind: "error", status: 429, headers: { "retry-after": "2" } });
     const res = await post("/chat/completions", { model: "m", messages: [{ role: "user", content: "x" }] });
