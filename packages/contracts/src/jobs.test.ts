@@ -56,6 +56,8 @@ test("the OpenAI facade refuses only what nothing can honour, naming the field",
   expect(check({ functions: [{ name: "f" }] })).toBe("functions");
   expect(check({ function_call: "auto" })).toBe("function_call");
   expect(check({ audio: { voice: "x" } })).toBe("audio");
+  expect(check({ top_logprobs: 2 })).toBe("top_logprobs");
+  expect(check({ logprobs: true, top_logprobs: 2 })).toBeNull();
   expect(check({ messages: [{ role: "function", name: "f", content: "x" }] })).toBe("messages.0.role");
   // An assistant message replayed as the SDK returned it (refusal null, annotations []) is fine.
   expect(check({ messages: [{ role: "user", content: "x" }, { role: "assistant", content: null, refusal: null, annotations: [], tool_calls: [call] }, { role: "tool", tool_call_id: "call_1", content: "r" }] })).toBeNull();

@@ -79,6 +79,8 @@ export function unsupportedParameter(req: OpenAIChatRequest): { param: string; m
     [set(req.verbosity), "verbosity", "verbosity is not supported"],
     [set(req.service_tier) && req.service_tier !== "auto" && req.service_tier !== "default", "service_tier", "service_tier is not supported"],
     [set(req.max_tokens) && set(req.max_completion_tokens) && req.max_tokens !== req.max_completion_tokens, "max_completion_tokens", "set max_completion_tokens or max_tokens, not both"],
+    // As OpenAI answers: top_logprobs means nothing without logprobs, so it is refused, not dropped.
+    [set(req.top_logprobs) && req.logprobs !== true, "top_logprobs", "top_logprobs needs logprobs: true"],
   ];
   for (const [bad, param, message] of checks) if (bad) return { param, message };
   for (const [i, m] of req.messages.entries()) {

@@ -36,7 +36,7 @@ export function toJobRequest(req: OpenAIChatRequest): CreateJobRequest {
     frequency_penalty: given(req.frequency_penalty),
     // `logprobs: false` is the default: only `true` asks for anything.
     logprobs: req.logprobs === true ? true : undefined,
-    top_logprobs: req.logprobs === true ? given(req.top_logprobs) : undefined,
+    top_logprobs: given(req.top_logprobs),
   };
   return parseBody(CreateJobRequest, JSON.parse(JSON.stringify(raw)) as unknown);
 }
