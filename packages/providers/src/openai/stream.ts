@@ -28,8 +28,9 @@ export function interpretEvent(provider: string, ev: SseEvent): ChatChunk[] | ty
       // We always ask for n=1; any other choice index would not belong to this answer.
       if (!isRecord(choice) || (choice.index !== undefined && choice.index !== 0)) continue;
       const delta = choice.delta;
-      if (isRecord(delta) && typeof delta.content === "string" && delta.content !== "") {
-        const logprobs = readLogprobs(choice.logprobs);
+      // A chunk with no text may still carry a token's logprobs (part of a multi-byte character).
+      const logprobs = readLogprobs(choice.logprobs);
+      if (isRecord(delta) && typeof delta.content === "string" && (delta.content !== "" || (logprobs?.length ?? 0) > 0)) {
         out.push(logprobs ? { type: "delta", text: delta.content, logprobs } : { type: "delta", text: delta.content });
       }
       if (isRecord(delta)) out.push(...readToolCallDeltas(provider, delta.tool_calls));
