@@ -1,6 +1,6 @@
 import { checkBudgetAlerts } from "@switchyard/admission";
-import { priceUsage, UsageEvent, type CreateJobRequest, type JobView, type ModelEntry, type OutputLogprob, type RouteJobPayload, type TerminalReason, type ToolCall, type UsageProvenance } from "@switchyard/contracts";
-import { estimateInputTokens, type TokenUsage } from "@switchyard/providers";
+import { priceUsage, UsageEvent, type JobView, type ModelEntry, type OutputLogprob, type RouteJobPayload, type TerminalReason, type ToolCall, type UsageProvenance } from "@switchyard/contracts";
+import { deadRunUsage as deadRunUsageFor, estimateJobInputTokens, estimateOutputTokens, type TokenUsage } from "@switchyard/providers";
 import type { UnbilledRun } from "@switchyard/queue";
 import type { RagContext } from "./rag-context";
 import type { RouteDeps } from "./route-job";
@@ -38,13 +38,7 @@ export type Final =
   | { status: "failed"; error: { code: string; message: string; reason: TerminalReason } }
   | { status: "canceled" };
 
-const estimateTokens = (text: string) => Math.ceil(text.length / 4);
-
-/** Input tokens of a job when the provider reported none: its messages, and the JSON of its tools and output schema the provider was sent too. */
-function estimateJobInputTokens(req: CreateJobRequest): number {
-  const extra = (req.tools ? JSON.stringify(req.tools).length : 0) + (req.response_format?.type === "json_schema" ? JSON.stringify(req.response_format).length : 0);
-  return estimateInputTokens(req.messages) + Math.ceil(extra / 4);
-}
+const estimateTokens = (text: string) => estimateOutputTokens(text.length);
 
 /** Tokens and cost of every call in this attempt, each priced from its own catalog entry. */
 function totals(payload: RouteJobPayload, spend: Spend[]) {
@@ -99,41 +93,9 @@ export function usageEventFor(ctx: FinishContext, view: JobView, status: JobView
   });
 }
 
-/**
- * The ledger's record of a run whose process died after its answer began: the provider charged
- * for it, so it is billed from what it streamed (input estimated from the request, output from
- * the characters of its deltas and tool-call fragments), provenance `partial`, under the run's
- * own attempt number.
- */
+/** The ledger's record of a run whose process died after its answer began (see {@link deadRunUsageFor}). */
 export function deadRunUsage(ctx: FinishContext, view: JobView, run: UnbilledRun): UsageEvent {
-  const entry = ctx.d.catalog.models.find((m) => m.id === run.model);
-  const input = estimateJobInputTokens(ctx.payload.request);
-  const output = Math.ceil(run.chars / 4);
-  const cost = entry ? priceUsage(entry, { input_tokens: input, output_tokens: output }) : 0;
-  return UsageEvent.parse({
-    job_id: ctx.payload.job_id,
-    attempt: run.run,
-    tenant_id: ctx.payload.tenant_id,
-    deployment_id: ctx.payload.deployment_id,
-    api_key_id: ctx.payload.api_key_id,
-    requested_model: ctx.payload.request.model,
-    served_model: entry?.id ?? view.served_model ?? ctx.payload.request.model,
-    provider: entry?.provider ?? "none",
-    status: "incomplete",
-    input_tokens: input,
-    output_tokens: output,
-    cached_tokens: 0,
-    cost_usd: Math.round(cost * 1e9) / 1e9,
-    provenance: "partial",
-    ttft_ms: null,
-    latency_ms: 0,
-    fallbacks: 0,
-    features: ctx.payload.request.rag ? ["rag"] : [],
-    rag: ctx.rag ? { hit: !ctx.rag.result.no_sources, citations: ctx.rag.citations.length } : null,
-    occurred_at: new Date().toISOString(),
-    credits_tenant_id: ctx.payload.budget.credits_tenant_id,
-    job: null,
-  });
+  return deadRunUsageFor({ payload: ctx.payload, run, catalog: ctx.d.catalog, servedModel: view.served_model, rag: ctx.rag ? { hit: !ctx.rag.result.no_sources, citations: ctx.rag.citations.length } : null });
 }
 
 /**

@@ -9,3 +9,4 @@ export * from "./unsupported-fields";
 export { defineStreamChat } from "./define-stream-chat";
 export { capabilityGaps, hasToolHistory } from "./capabilities";
 export { chatRequestForJob, jobNeeds, unsupportedJobFields } from "./job-request";
+export { deadRunUsage, estimateJobInputTokens, estimateOutputTokens, type DeadRun } from "./usage-estimate";
