@@ -28,6 +28,8 @@ export interface HousekeepingOptions {
   extra?: () => Promise<void>;
   /** Called for each job the sweeper failed (e.g. to free its budget reservation). */
   onStuck?: (view: JobView) => Promise<void>;
+  /** Called for each stuck job before it is failed, to bill what its dead deliveries left unbilled. */
+  billDeadRun?: (jobId: string, view: JobView) => Promise<void>;
   /** Counts each job taken (`ai_queue_dequeue_total`). */
   onDequeue?: (queue: "ai-housekeeping") => void;
 }
@@ -36,7 +38,7 @@ export interface HousekeepingOptions {
  * Fail jobs stuck longer than the limit: one terminal transition (so a late worker's output is
  * dropped), its upstream call aborted, stored in Postgres. Returns the ids failed.
  */
-export async function sweepStuckJobs(o: Pick<HousekeepingOptions, "db" | "redis" | "keys" | "jobStore" | "queues" | "logger" | "stuckAfterMs">, onStuck?: (view: JobView) => Promise<void>): Promise<string[]> {
+export async function sweepStuckJobs(o: Pick<HousekeepingOptions, "db" | "redis" | "keys" | "jobStore" | "queues" | "logger" | "stuckAfterMs" | "billDeadRun">, onStuck?: (view: JobView) => Promise<void>): Promise<string[]> {
   const failed: string[] = [];
   for (const id of await o.jobStore.liveJobsCreatedBefore(Date.now() - o.stuckAfterMs)) {
     const live = await o.jobStore.get(id);
@@ -46,6 +48,8 @@ export async function sweepStuckJobs(o: Pick<HousekeepingOptions, "db" | "redis"
     }
     const message = `job was ${live.status} for longer than ${Math.round(o.stuckAfterMs / 1000)} s`;
     const view: JobView = { ...live.view, status: "failed", completed_at: new Date().toISOString(), error: { code: "stuck", message, reason: "stuck" } };
+    // Before the terminal transition: a sweeper that dies part-way finds the job live again.
+    await o.billDeadRun?.(id, live.view);
     const r = await o.jobStore.finish(view, { type: "error", data: { code: "stuck", message, reason: "stuck" } });
     if (r.kind !== "finished") continue;
     await o.redis.publish(o.keys.cancelChannel(), id);

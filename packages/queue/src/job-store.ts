@@ -215,6 +215,12 @@ export class JobStore {
     return run ? { run: Number(run), chars: Number(chars ?? 0), model: model ?? "" } : null;
   }
 
+  /** The usage event a delivery parked and has not handed on yet (null when there is none). */
+  async parkedUsage(jobId: string): Promise<unknown> {
+    const raw = await this.redis.hget(this.keys.job(jobId), "pending_usage");
+    return raw ? (JSON.parse(raw) as unknown) : null;
+  }
+
   /**
    * Park a usage event until it is handed on (so a crash cannot lose it), closing the tally of
    * `closesRun` in the same step. `busy` returns another parked event to hand on first.

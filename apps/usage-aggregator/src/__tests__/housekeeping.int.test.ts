@@ -1,5 +1,6 @@
-import { createTestDatabase, apiClient, readSse, startStack, waitFor, writeTestCatalog, type Stack, type TestDatabase } from "@switchyard/testkit";
+import { createTestDatabase, apiClient, TEST_REDIS_URL, readSse, startStack, waitFor, writeTestCatalog, type Stack, type TestDatabase } from "@switchyard/testkit";
 import { UsagePartitions } from "@switchyard/db";
+import { createRedis, JobStore, RedisKeys } from "@switchyard/queue";
 import { sql } from "kysely";
 
 type Json = Record<string, any>;
@@ -31,6 +32,32 @@ describe("stuck jobs", () => {
     const fresh = (await a.post<Json>("/v1/jobs", { messages: [{ role: "user", content: "new" }] })).body.id as string;
     expect((await a.get<Json>(`/v1/jobs/${fresh}`)).body.status).toBe("queued");
   }, 30_000);
+
+  test("a stuck job whose worker died mid-answer has that run billed once, partial, before it is failed", async () => {
+    const a = apiClient(s.url, s.key);
+    const id = (await a.post<Json>("/v1/jobs", { model: "sim-fast", messages: [{ role: "user", content: "twelve chars" }] })).body.id as string;
+    // What a worker that began a run, streamed 80 characters and was killed leaves behind.
+    const redis = createRedis(TEST_REDIS_URL);
+    try {
+      const store = new JobStore({ redis, keys: new RedisKeys(s.prefix) });
+      await store.startAttempt(id);
+      expect(await store.beginRun(id, "sim-fast", 3)).toMatchObject({ kind: "ok", run: 1 });
+      for (const text of ["x".repeat(40), "y".repeat(40)]) expect(await store.append(id, { type: "delta", data: { text } })).not.toBeNull();
+      const rows = () => s.database.db.selectFrom("usage_events").selectAll().where("job_id", "=", id).execute();
+      const billed = await waitFor(async () => ((await rows()).length > 0 ? rows() : undefined), 15_000, "the dead run's usage row");
+      expect(billed).toHaveLength(1);
+      // sim-fast: $1 per 1M input and $2 per 1M output tokens; input "twelve chars" ≈ 3 tokens, output 80 chars = 20 tokens.
+      expect(billed[0]).toMatchObject({ attempt: 1, status: "incomplete", provenance: "partial", served_model: "sim-fast", output_tokens: 20 });
+      expect(Number(billed[0]!.cost_usd)).toBeCloseTo((Number(billed[0]!.input_tokens) * 1 + 20 * 2) / 1e6, 12);
+      expect((await a.get<Json>(`/v1/jobs/${id}`)).body).toMatchObject({ status: "failed", error: { code: "stuck" } });
+      expect(await store.unbilledRun(id)).toBeNull();
+      // Later sweeps bill nothing more.
+      await new Promise((r) => setTimeout(r, 2500));
+      expect(await rows()).toHaveLength(1);
+    } finally {
+      redis.disconnect();
+    }
+  }, 40_000);
 });
 
 describe("usage partitions", () => {
