@@ -32,3 +32,9 @@ test("batches never overlap", async () => {
   await Promise.all(Array.from({ length: 10 }, (_, i) => b.add(i)));
   expect(maxRunning).toBe(1);
 });
+
+test("a flush that settles items one by one rejects only the items it names", async () => {
+  const b = new MicroBatcher<number>({ maxSize: 4, maxWaitMs: 10_000, flush: async (items) => items.map((n) => (n % 2 ? new Error(`odd ${n}`) : undefined)) });
+  const settled = await Promise.allSettled([1, 2, 3, 4].map((n) => b.add(n)));
+  expect(settled.map((r) => (r.status === "fulfilled" ? "ok" : (r.reason as Error).message))).toEqual(["odd 1", "ok", "odd 3", "ok"]);
+});

@@ -43,6 +43,12 @@ export const errorCatalog = {
   job_canceled: { type: "conflict_error", status: 409 },
   /** Rotating a key that is revoked, expired or already replaced. */
   api_key_inactive: { type: "conflict_error", status: 409 },
+  /** A usage dead letter id that does not exist. */
+  dead_letter_not_found: { type: "not_found_error", status: 404 },
+  /** Replaying a usage dead letter that was already replayed. */
+  dead_letter_replayed: { type: "conflict_error", status: 409 },
+  /** A usage dead letter whose stored event (after `sanitize`, if asked) is still not a usage event. */
+  dead_letter_unreplayable: { type: "invalid_request_error", status: 422 },
   upstream_error: { type: "api_error", status: 502 },
   internal_error: { type: "api_error", status: 500 },
   service_unavailable: { type: "api_error", status: 503 },

@@ -4,6 +4,7 @@ export * from "./events";
 export * from "./model-catalog";
 export * from "./embeddings";
 export * from "./usage";
+export * from "./usage-dead-letters";
 export * from "./queue-catalog";
 export * from "./auth";
 export * from "./env-helpers";

@@ -71,7 +71,11 @@ export type HousekeepingJobPayload = z.infer<typeof HousekeepingJobPayload>;
 export interface RetryPolicy {
   /** BullMQ attempts (including the first). */
   attempts: number;
-  backoff: { type: "exponential" | "fixed"; delay: number };
+  /**
+   * `jitter` (0–1): BullMQ draws each retry's delay from [delay × (1 − jitter), delay], so jobs that
+   * failed together (one batch) do not all come back together.
+   */
+  backoff: { type: "exponential" | "fixed"; delay: number; jitter?: number };
 }
 
 /**
@@ -82,7 +86,7 @@ export const queueCatalog = {
   "ai-route": { schema: RouteJobPayload, retry: { attempts: 3, backoff: { type: "exponential", delay: 1000 } } },
   "ai-rag": { schema: RagJobPayload, retry: { attempts: 3, backoff: { type: "exponential", delay: 500 } } },
   "ai-index": { schema: IndexJobPayload, retry: { attempts: 5, backoff: { type: "exponential", delay: 2000 } } },
-  "ai-usage": { schema: UsageEvent, retry: { attempts: 20, backoff: { type: "exponential", delay: 1000 } } },
+  "ai-usage": { schema: UsageEvent, retry: { attempts: 20, backoff: { type: "exponential", delay: 1000, jitter: 0.5 } } },
   "ai-reports": { schema: ReportJobPayload, retry: { attempts: 5, backoff: { type: "exponential", delay: 5000 } } },
   "ai-alerts": { schema: AlertJobPayload, retry: { attempts: 10, backoff: { type: "exponential", delay: 2000 } } },
   "ai-housekeeping": { schema: HousekeepingJobPayload, retry: { attempts: 1, backoff: { type: "fixed", delay: 1000 } } },

@@ -9,6 +9,7 @@ export * from "./deployments";
 export * from "./end-users";
 export * from "./jobs";
 export * from "./usage";
+export * from "./usage-dead-letters";
 export * from "./responses";
 export * from "./seed";
 export * from "./partitions";

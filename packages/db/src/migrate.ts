@@ -3,6 +3,7 @@ import * as m0001 from "./migrations/0001-initial";
 import * as m0002 from "./migrations/0002-tenancy";
 import * as m0003 from "./migrations/0003-ledger";
 import * as m0004 from "./migrations/0004-rag";
+import * as m0005 from "./migrations/0005-usage-dead-letters";
 import * as m0006 from "./migrations/0006-responses";
 
 /** Every migration, in order. Static so no file-system scan is needed at run time. */
@@ -11,6 +12,7 @@ const migrations: Record<string, Migration> = {
   "0002-tenancy": m0002,
   "0003-ledger": m0003,
   "0004-rag": m0004,
+  "0005-usage-dead-letters": m0005,
   "0006-responses": m0006,
 };
 

@@ -203,6 +203,26 @@ export interface ChunksTable {
   created_at: Timestamp;
 }
 
+/** A usage event the ledger could not store (migration 0005); `event` is the payload as received, JSON text. */
+export interface UsageDeadLettersTable {
+  id: Generated<string>;
+  job_id: string;
+  attempt: number;
+  tenant_id: string | null;
+  /** The BullMQ job that carried the event. */
+  queue_job_id: string | null;
+  /** `data_error`: Postgres (or a ledger check) refused the event; `invalid_payload`: it did not parse as a usage event. */
+  reason: "data_error" | "invalid_payload";
+  event: string;
+  error: string;
+  /** Postgres SQLSTATE of the refusal, when Postgres refused it. */
+  sqlstate: string | null;
+  /** How many times the event was set aside (a replayed event that fails again comes back here). */
+  failures: ColumnType<number, number | undefined, number>;
+  created_at: Timestamp;
+  replayed_at: NullableTimestamp;
+}
+
 /** A stored `/v1/responses` response (migration 0006), 1:1 with its job; JSON columns hold contracts' StoredResponse parts. */
 export interface ResponsesTable {
   id: string;
@@ -233,5 +253,6 @@ export interface Database {
   alert_events: AlertEventsTable;
   documents: DocumentsTable;
   chunks: ChunksTable;
+  usage_dead_letters: UsageDeadLettersTable;
   responses: ResponsesTable;
 }

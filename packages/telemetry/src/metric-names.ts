@@ -22,6 +22,8 @@ export const MetricNames = {
   rateLimitRejections: "rate_limit_rejections_total",
   usageRowsInserted: "ai_usage_rows_inserted_total",
   usageDuplicates: "ai_usage_duplicates_total",
+  /** Usage events set aside in `usage_dead_letters`, by `reason` (`data_error`, `invalid_payload`). */
+  usageDeadLetters: "ai_usage_dead_letter_total",
   jobsFinished: "ai_jobs_finished_total",
   /** Alerts recorded, by `kind` and `threshold` (once per alert, not per webhook attempt). */
   budgetAlerts: "budget_alerts_total",

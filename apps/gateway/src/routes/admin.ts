@@ -9,6 +9,7 @@ import { parseBody } from "../services/validation";
 import { adminAuditRouter } from "./admin-audit";
 import { adminBreakersRouter } from "./admin-breakers";
 import { adminCreditsRouter } from "./admin-credits";
+import { adminDeadLettersRouter } from "./admin-dead-letters";
 import { adminDeploymentsRouter } from "./admin-deployments";
 import { adminKeysRouter } from "./admin-keys";
 import { adminQueuesRouter } from "./admin-queues";
@@ -48,5 +49,6 @@ export function adminRouter(r: GatewayResources, auth: Authenticator): Router {
   router.use(adminBreakersRouter(r));
   router.use(adminCreditsRouter(r));
   router.use(adminQueuesRouter(r));
+  router.use(adminDeadLettersRouter(r));
   return router;
 }

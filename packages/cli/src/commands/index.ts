@@ -1,6 +1,7 @@
 import type { Command } from "../command";
 import { breakers } from "./breakers";
 import { credits } from "./credits";
+import { deadLetters } from "./dead-letters";
 import { deployments } from "./deployments";
 import { keys } from "./keys";
 import { migrate } from "./migrate";
@@ -18,4 +19,5 @@ export const commands: Readonly<Record<string, Command>> = {
   credits,
   breakers,
   queues,
+  "dead-letters": deadLetters,
 };
