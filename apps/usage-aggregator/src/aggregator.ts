@@ -9,6 +9,7 @@ import type { Kysely } from "kysely";
 import type { AggregatorEnv } from "./env";
 import { startAlertsWorker } from "./alerts-worker";
 import { checkDailyCost } from "./daily-cost";
+import { deadRunBiller } from "./dead-run-biller";
 import { startHousekeeping } from "./housekeeping";
 import { createLedgerWriter, type UsageDelivery } from "./ledger-writer";
 import { startReportsWorker } from "./reports-scheduler";
@@ -82,12 +83,13 @@ export async function startAggregator(env: AggregatorEnv, opts: { logger?: Logge
   worker.on("error", (err) => logger.error({ err: err.message }, "worker error"));
   // Only releases here (stuck jobs, orphans); rebuilding a period from Postgres is admission's job.
   const budgets = new BudgetLedger({ redis, prefix: env.SWITCHYARD_PREFIX, loadSpent: async () => { throw new Error("the aggregator does not load budget periods"); } });
+  const jobStore = new JobStore({ redis, keys, retentionSeconds: env.JOB_RETENTION_SECONDS });
   const housekeeping = await startHousekeeping({
     db,
     redis,
     keys,
     queues,
-    jobStore: new JobStore({ redis, keys, retentionSeconds: env.JOB_RETENTION_SECONDS }),
+    jobStore,
     partitions,
     registry,
     logger,
@@ -95,6 +97,8 @@ export async function startAggregator(env: AggregatorEnv, opts: { logger?: Logge
     retentionMonths: env.USAGE_RETENTION_MONTHS,
     everyMs: env.HOUSEKEEPING_EVERY_MS,
     onStuck: async (view) => void (await budgets.release(view.id)),
+    // A run killed after its answer began is billed (partial) even when no delivery comes back for it.
+    billDeadRun: deadRunBiller({ jobStore, queues, budgets, catalog, logger, onEnqueue: () => metrics.countEnqueue("ai-usage") }),
     onDequeue,
     extra: async () => {
       const expired = await budgets.expireOrphans(1000);
