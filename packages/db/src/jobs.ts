@@ -28,6 +28,7 @@ export async function saveFinishedJobs(db: Kysely<Database> | Transaction<Databa
         error: eb.ref("excluded.error"),
         started_at: eb.ref("excluded.started_at"),
         completed_at: eb.ref("excluded.completed_at"),
+        attempts: eb.ref("excluded.attempts"),
       })),
     )
     .execute();
@@ -53,6 +54,7 @@ function jobRow(j: JobRecordInput) {
     routing: toJsonb(v.routing),
     error: v.error ? toJsonb(v.error) : null,
     metadata: v.metadata ? toJsonb(v.metadata) : null,
+    attempts: v.attempts ? toJsonb(v.attempts) : null,
     created_at: v.created_at,
     started_at: v.started_at,
     completed_at: v.completed_at,
@@ -83,5 +85,6 @@ export async function findJob(db: Kysely<Database>, tenantId: string, id: string
     routing: (r.routing as JobView["routing"]) ?? { decision: null, fallbacks: [] },
     error: (r.error as JobView["error"]) ?? null,
     metadata: (r.metadata as JobView["metadata"]) ?? null,
+    ...(r.attempts ? { attempts: r.attempts as NonNullable<JobView["attempts"]> } : {}),
   };
 }

@@ -5,6 +5,7 @@ import * as m0003 from "./migrations/0003-ledger";
 import * as m0004 from "./migrations/0004-rag";
 import * as m0005 from "./migrations/0005-usage-dead-letters";
 import * as m0006 from "./migrations/0006-responses";
+import * as m0007 from "./migrations/0007-job-attempts";
 
 /** Every migration, in order. Static so no file-system scan is needed at run time. */
 const migrations: Record<string, Migration> = {
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   "0004-rag": m0004,
   "0005-usage-dead-letters": m0005,
   "0006-responses": m0006,
+  "0007-job-attempts": m0007,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

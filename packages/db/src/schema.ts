@@ -100,6 +100,8 @@ export interface JobsTable {
   routing: Json<object>;
   error: Json<object> | null;
   metadata: Json<object> | null;
+  /** `{runs, waits}`; null for jobs stored before it was kept. */
+  attempts: Json<object> | null;
   created_at: Timestamp;
   started_at: NullableTimestamp;
   completed_at: NullableTimestamp;
