@@ -62,11 +62,12 @@ export async function sweepStuckJobs(o: Pick<HousekeepingOptions, "db" | "redis"
   return failed;
 }
 
-/** Register the housekeeping scheduler and its processor. */
-export async function startHousekeeping(o: HousekeepingOptions): Promise<Worker> {
+/** Register the housekeeping scheduler and its processor; `close` stops it and its connection. */
+export async function startHousekeeping(o: HousekeepingOptions): Promise<{ close(): Promise<void> }> {
   const stuck = o.registry.meter.createCounter("ai_jobs_stuck_total", { description: "Jobs failed by the sweeper after being queued or running too long" });
   await o.queues.get("ai-housekeeping").upsertJobScheduler("housekeeping", { every: o.everyMs }, { name: "ai-housekeeping", data: { task: "stuck_jobs" } });
-  return defineProcessor(
+  const connection = o.redis.duplicate();
+  const worker: Worker = defineProcessor(
     "ai-housekeeping",
     async () => {
       const ids = await sweepStuckJobs(o, o.onStuck);
@@ -77,6 +78,12 @@ export async function startHousekeeping(o: HousekeepingOptions): Promise<Worker>
       await o.extra?.();
       return { stuck: ids.length, dropped: dropped.length };
     },
-    { keys: o.keys, connection: o.redis.duplicate(), concurrency: 1, onDequeue: o.onDequeue },
+    { keys: o.keys, connection, concurrency: 1, onDequeue: o.onDequeue },
   );
+  return {
+    close: async () => {
+      await worker.close();
+      connection.disconnect();
+    },
+  };
 }
