@@ -189,11 +189,11 @@ test("input_items: a list object with limit, order and after, paged by the SDK",
   ];
   const r = await client.responses.create({ model: "sim-fast", input, max_output_tokens: 8 });
   const page = await client.responses.inputItems.list(r.id, { limit: 2, order: "asc" });
-  expect(page.data.map((i) => (i as any).content[0].text)).toEqual(["first", "second"]);
+  expect(page.data.map((i) => (i as unknown as { content: Array<{ text: string }> }).content[0]!.text)).toEqual(["first", "second"]);
   expect(page.has_more).toBe(true);
   const all = [];
   for await (const item of client.responses.inputItems.list(r.id, { limit: 1 })) all.push(item);
-  expect(all.map((i) => (i as any).content[0].text)).toEqual(["third", "second", "first"]);
+  expect(all.map((i) => (i as unknown as { content: Array<{ text: string }> }).content[0]!.text)).toEqual(["third", "second", "first"]);
   expect(all.every((i) => typeof i.id === "string" && i.type === "message")).toBe(true);
   const raw = (await apiClient(s.url, s.key).get<Json>(`/v1/responses/${r.id}/input_items?order=asc`)).body;
   expect(raw).toMatchObject({ object: "list", has_more: false, first_id: all[2]!.id, last_id: all[0]!.id });
@@ -212,7 +212,7 @@ test("previous_response_id continues a conversation: the provider receives the e
   // The earlier instructions are not carried over (OpenAI's rule); input_items lists the whole input.
   const items = [];
   for await (const i of client.responses.inputItems.list(second.id, { order: "asc" })) items.push(i);
-  expect(items.map((i) => (i as any).role)).toEqual(["user", "assistant", "user"]);
+  expect(items.map((i) => (i as unknown as { role: string }).role)).toEqual(["user", "assistant", "user"]);
   await expect(client.responses.create({ model: "oa-test", input: "x", previous_response_id: "resp_0000000000nothere" })).rejects.toMatchObject({ status: 404, param: "previous_response_id" });
 }, 30_000);
 
