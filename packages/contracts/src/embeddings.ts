@@ -6,9 +6,8 @@ export const MAX_EMBEDDING_INPUTS = 2048;
 
 /**
  * OpenAI's embeddings request, whole (an unknown field is a 400, as OpenAI answers). `input` may
- * be token arrays on OpenAI; the schema accepts their shape so the gateway can refuse them with a
- * clear 400 naming `input` instead of a type error (tokens of one provider's tokenizer mean
- * nothing to another's, and Switchyard routes one request to any of several).
+ * be token arrays, as tiktoken-based clients send them: the gateway reads them as cl100k_base ids
+ * (OpenAI's embedding models' tokenizer) and decodes them to text, so any provider can embed them.
  */
 export const OpenAIEmbeddingRequest = z.strictObject({
   model: z.string().min(1, "model must not be empty"),

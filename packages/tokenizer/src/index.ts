@@ -1,1 +1,2 @@
 export * from "./o200k-count";
+export * from "./cl100k-decode";

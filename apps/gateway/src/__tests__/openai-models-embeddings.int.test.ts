@@ -253,8 +253,10 @@ describe("bad input is a 4xx naming the field", () => {
     ["an empty array", { model: "emb-sim", input: [] }, 400, "input"],
     ["an empty string in the array", { model: "emb-sim", input: ["a", ""] }, 400, "input"],
     ["too many inputs", { model: "emb-sim", input: Array.from({ length: 2049 }, (_, i) => `t${i}`) }, 400, "input"],
-    ["token arrays", { model: "emb-sim", input: [1, 2, 3] }, 400, "input"],
-    ["arrays of token arrays", { model: "emb-sim", input: [[1, 2], [3]] }, 400, "input"],
+    ["a token id past cl100k_base", { model: "emb-sim", input: [9906, 100277] }, 400, "input"],
+    ["an unassigned cl100k_base id", { model: "emb-sim", input: [[9906], [100256]] }, 400, "input"],
+    ["a negative or fractional token id", { model: "emb-sim", input: [[9906], [1.5]] }, 400, "input"],
+    ["an empty token array", { model: "emb-sim", input: [[9906], []] }, 400, "input"],
     ["mixed types", { model: "emb-sim", input: ["a", 1] }, 400, "input"],
     ["no input", { model: "emb-sim" }, 400, "input"],
     ["an input over the model's tokens", { model: "emb-sim", input: ["ok", "word ".repeat(600)] }, 400, "input"],
@@ -268,6 +270,15 @@ describe("bad input is a 4xx naming the field", () => {
     expect(r.status).toBe(status);
     expect(r.body.error).toMatchObject({ param });
     expect(r.body.error.message).toContain(param);
+  });
+
+  test("token arrays (cl100k_base, as tiktoken-based clients send them) embed like their text", async () => {
+    const text = await post({ model: "emb-sim", input: ["Hello world", "Hello"], dimensions: 8 });
+    const flat = await post({ model: "emb-sim", input: [9906, 1917], dimensions: 8 });
+    const nested = await post({ model: "emb-sim", input: [[9906, 1917], [9906]], dimensions: 8 });
+    expect([text.status, flat.status, nested.status]).toEqual([200, 200, 200]);
+    expect(nested.body.data.map((d: Json) => d.embedding)).toEqual(text.body.data.map((d: Json) => d.embedding));
+    expect(flat.body.data[0].embedding).toEqual(text.body.data[0].embedding);
   });
 
   test("the 2048-input limit itself is allowed", async () => {

@@ -16,6 +16,7 @@ import type { Principal } from "../middleware/request-context";
 import { admitSpend, type Admitted } from "./admission";
 import type { DeploymentSettings } from "./deployment-cache";
 import { encodeEmbedding } from "./embeddings-format";
+import { CL100K_VOCAB_SIZE, decodeCl100k } from "@switchyard/tokenizer";
 
 /** What the token-count pool adds to one message besides its text; subtracted to count a bare input. */
 const MESSAGE_FRAMING_TOKENS = countInputTokens([{ role: "user", content: "" }]);
@@ -38,7 +39,7 @@ export interface EmbeddingsAnswer {
 export async function createEmbeddings(r: GatewayResources, p: Principal, req: OpenAIEmbeddingRequest, clientSignal: AbortSignal): Promise<EmbeddingsAnswer> {
   const d = await r.deployments.get(p.deploymentId);
   const entry = embeddingModel(r, req.model, d);
-  const inputs = textInputs(req.input);
+  const inputs = await textInputs(req.input);
   const dimensions = checkDimensions(entry, req.dimensions);
   const perInput = await countInputs(r, inputs, entry, d);
   const counted = perInput.reduce((a, b) => a + b, 0);
@@ -119,18 +120,38 @@ function embeddingModel(r: GatewayResources, id: string, d: DeploymentSettings):
   return entry;
 }
 
-/** `input` as texts: 1 to 2048 non-empty strings. Token arrays are refused (see README). */
-function textInputs(input: OpenAIEmbeddingRequest["input"]): string[] {
+/**
+ * `input` as texts: 1 to 2048 non-empty strings, or token arrays (a flat one, or one per input),
+ * read as cl100k_base tokens (what OpenAI's embedding models and tiktoken-based clients use) and
+ * decoded to text, so every provider can embed them.
+ */
+async function textInputs(input: OpenAIEmbeddingRequest["input"]): Promise<string[]> {
   const list = typeof input === "string" ? [input] : input;
   if (list.length === 0) throw new ApiError("invalid_request", "input: must not be an empty array", "input");
-  if (typeof list[0] !== "string") {
-    throw new ApiError("unsupported_parameter", "input: token arrays are not supported (tokens of one provider's tokenizer mean nothing to another's); send the text instead", "input");
+  if (typeof list[0] === "number") return [await tokenText(list as number[], "input")];
+  if (Array.isArray(list[0])) {
+    const arrays = list as number[][];
+    if (arrays.length > MAX_EMBEDDING_INPUTS) throw new ApiError("invalid_request", `input: at most ${MAX_EMBEDDING_INPUTS} inputs per request, got ${arrays.length}`, "input");
+    return Promise.all(arrays.map((tokens, i) => tokenText(tokens, `input[${i}]`)));
   }
   if (list.length > MAX_EMBEDDING_INPUTS) throw new ApiError("invalid_request", `input: at most ${MAX_EMBEDDING_INPUTS} inputs per request, got ${list.length}`, "input");
   const texts = list as string[];
   const empty = texts.findIndex((t) => t.length === 0);
   if (empty >= 0) throw new ApiError("invalid_request", `input: input[${empty}] is an empty string`, "input");
   return texts;
+}
+
+/** One token array's text; ids outside cl100k_base are a 400 naming the input. */
+async function tokenText(tokens: number[], field: string): Promise<string> {
+  if (tokens.length === 0) throw new ApiError("invalid_request", `${field}: must not be an empty token array`, "input");
+  const bad = tokens.findIndex((t) => !Number.isInteger(t) || t < 0 || t >= CL100K_VOCAB_SIZE);
+  if (bad >= 0) throw new ApiError("invalid_request", `${field}: token ${tokens[bad]} at position ${bad} is not a cl100k_base token id (0 … ${CL100K_VOCAB_SIZE - 1})`, "input");
+  try {
+    return await decodeCl100k(tokens);
+  } catch {
+    // The few unassigned ids between the ranks and the special tokens (e.g. 100256).
+    throw new ApiError("invalid_request", `${field}: holds an id that is not a cl100k_base token`, "input");
+  }
 }
 
 /** The vector length the answer will have; 400 naming `dimensions` when the model cannot give it. */
