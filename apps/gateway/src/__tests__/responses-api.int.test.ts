@@ -5,6 +5,7 @@ import {
 } from "@switchyard/testkit";
 import OpenAI from "openai";
 import type { ResponseStreamEvent } from "openai/resources/responses/responses";
+import { seededRandom } from "@switchyard/providers";
 
 type Json = Record<string, any>;
 const entry = (id: string, provider: "openai" | "anthropic" | "gemini", upstream: string) => ({ id, provider, upstream_model: upstream, tier: "pro" as const, capabilities: { vision: false, long_context: false, tools: true, json_schema: true }, context_window: 128000, max_output_tokens: 4096, pricing: { input: 1, output: 4, cached_input: 0.1 } });
@@ -19,18 +20,8 @@ let openai: FakeOpenAI;
 let anthropic: FakeAnthropic;
 let gemini: FakeGemini;
 
-/** A seeded PRNG (mulberry32): the cut points are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = prng(Number(process.env.RESPONSES_SEED ?? 20261206));
+// Seeded (mulberry32): the cut points are the same on every run.
+const random = seededRandom(Number(process.env.RESPONSES_SEED ?? 20261206));
 
 beforeAll(async () => {
   openai = await startFakeOpenAI({ reply: "from openai" });
