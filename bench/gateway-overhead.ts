@@ -30,6 +30,7 @@ import { Pool } from "undici";
 import { runClosedLoop, type LoopResult } from "./lib/closed-loop";
 import { processTreeCpuMs, selfCpuMs } from "./lib/proc-cpu";
 import { sseUntilTerminal } from "./lib/sse-until-terminal";
+import { clientCommandUsec, commandStats, sampleRoundTrips, usedMemory, type RoundTripSample } from "./lib/redis-cost";
 import { round, summarize, table } from "./lib/stats";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
@@ -97,11 +98,16 @@ async function redisCpuMs(redis: Redis): Promise<number | null> {
   return user && sys ? (Number(user) + Number(sys)) * 1000 : null;
 }
 
-/** Measure one closed-loop run with the CPU each side spent on it. */
+/**
+ * Measure one closed-loop run with the CPU each side spent on it, the Redis commands' own time
+ * (`INFO commandstats`) and the memory the run left in Redis (its jobs wait: nothing consumes them).
+ */
 async function measured(redis: Redis, gatewayPid: number | undefined, run: () => Promise<LoopResult>) {
+  const [stats0, mem0] = [await commandStats(redis), await usedMemory(redis)];
   const before = { gw: processTreeCpuMs(gatewayPid), redis: await redisCpuMs(redis), self: selfCpuMs() };
   const r = await run();
   const after = { gw: processTreeCpuMs(gatewayPid), redis: await redisCpuMs(redis), self: selfCpuMs() };
+  const [stats1, mem1] = [await commandStats(redis), await usedMemory(redis)];
   const per = (a: number | null, b: number | null) => (a === null || b === null || r.ok === 0 ? null : round((b - a) / r.ok, 3));
   return {
     ok: r.ok,
@@ -112,6 +118,9 @@ async function measured(redis: Redis, gatewayPid: number | undefined, run: () =>
     per_second: round(r.ok / (r.elapsedMs / 1000), 1),
     latency_ms: summarize(r.latencies),
     cpu_ms_per_op: { gateway: gatewayPid === undefined ? null : per(before.gw, after.gw), redis_server: per(before.redis, after.redis), bench_client: per(before.self, after.self) },
+    redis_bytes_per_op: r.ok === 0 ? null : round((mem1 - mem0) / r.ok, 0),
+    /** Call with the run's top-level command names (from a round-trip sample) to get Redis µs per op. */
+    redisUsecPerOp: (topLevel: Iterable<string>) => (r.ok === 0 ? null : round(clientCommandUsec(stats0, stats1, topLevel) / r.ok, 1)),
   };
 }
 
@@ -130,10 +139,13 @@ async function admissionPhase(stack: Stack, cfg: Config, redis: Redis) {
   const loop = (total: number, op: (i: number) => Promise<void>) => runClosedLoop({ total, concurrency: cfg.concurrency, timeLimitMs: cfg.phaseMs, op });
 
   let gateway;
+  let gatewayTrips: RoundTripSample;
   try {
     await loop(cfg.warmup, submit);
     for (const k of Object.keys(statuses)) delete statuses[k];
-    gateway = { ...(await measured(redis, gatewayPid, () => loop(cfg.n, submit))), statuses: { ...statuses } };
+    const { redisUsecPerOp, ...run } = await measured(redis, gatewayPid, () => loop(cfg.n, submit));
+    gatewayTrips = await sampleRoundTrips(redis, 50, (i) => submit(10_000_000 + i), `{${stack.prefix}}`);
+    gateway = { ...run, redis_usec_per_op: redisUsecPerOp(Object.keys(gatewayTrips.by_command)), round_trips: gatewayTrips, statuses: { ...statuses } };
   } finally {
     await pool.close();
   }
@@ -159,13 +171,31 @@ async function admissionPhase(stack: Stack, cfg: Config, redis: Redis) {
   let bullmq;
   try {
     await loop(cfg.warmup, add);
-    bullmq = await measured(redis, undefined, () => loop(cfg.n, add));
+    const { redisUsecPerOp, ...run } = await measured(redis, undefined, () => loop(cfg.n, add));
+    const trips = await sampleRoundTrips(redis, 50, (i) => add(10_000_000 + i), `{${rawPrefix}}`);
+    bullmq = { ...run, redis_usec_per_op: redisUsecPerOp(Object.keys(trips.by_command)), round_trips: trips };
   } finally {
     await q.obliterate({ force: true }).catch(() => undefined);
     await q.close();
     await cleanupPrefix(rawPrefix, stack.env.REDIS_URL);
   }
-  return { n: cfg.n, concurrency: cfg.concurrency, warmup: cfg.warmup, gateway, bullmq, ratio_gateway_to_bullmq: round(gateway.per_second / bullmq.per_second, 3) };
+  const ratio = (a: number | null, b: number | null) => (a === null || b === null || b === 0 ? null : round(a / b, 3));
+  return {
+    n: cfg.n,
+    concurrency: cfg.concurrency,
+    warmup: cfg.warmup,
+    gateway,
+    bullmq,
+    ratio_gateway_to_bullmq: round(gateway.per_second / bullmq.per_second, 3),
+    // The issue 13 goals, each against its baseline measured above in this run.
+    goals: {
+      P1_throughput: { value: ratio(gateway.per_second, bullmq.per_second), goal: ">= 0.5" },
+      P1b_cpu_per_job: { value: ratio(gateway.cpu_ms_per_op.gateway, bullmq.cpu_ms_per_op.bench_client), goal: "<= 2", gateway_ms: gateway.cpu_ms_per_op.gateway, raw_client_ms: bullmq.cpu_ms_per_op.bench_client },
+      P1c_round_trips: { value: gateway.round_trips.commands_per_op, goal: "<= 3", raw: bullmq.round_trips.commands_per_op },
+      P1c_redis_usec: { value: ratio(gateway.redis_usec_per_op, bullmq.redis_usec_per_op), goal: "<= 2", gateway_usec: gateway.redis_usec_per_op, raw_usec: bullmq.redis_usec_per_op },
+      P7_bytes_per_waiting_job: { value: ratio(gateway.redis_bytes_per_op, bullmq.redis_bytes_per_op), goal: "<= 1.5 and <= 2048 bytes", gateway_bytes: gateway.redis_bytes_per_op, raw_bytes: bullmq.redis_bytes_per_op },
+    },
+  };
 }
 
 /** (b) Latency: POST → `done` through the whole system vs the simulated provider called directly. */
@@ -267,6 +297,8 @@ function appComplaints(stack: Stack): Record<string, { lines: number; first: str
   return out;
 }
 
+const met = (v: number | null, ok: (v: number) => boolean) => (v === null ? "-" : ok(v) ? "yes" : "NO");
+
 function report(result: Record<string, unknown>, a: Awaited<ReturnType<typeof admissionPhase>> | null, b: Awaited<ReturnType<typeof latencyPhase>> | null): void {
   const lines: string[] = [];
   if (a) {
@@ -274,6 +306,21 @@ function report(result: Record<string, unknown>, a: Awaited<ReturnType<typeof ad
     const row = (name: string, r: typeof a.bullmq) => [name, r.ok, r.failed, r.per_second, r.latency_ms.p50, r.latency_ms.p99, r.cpu_ms_per_op.gateway ?? "-", r.cpu_ms_per_op.redis_server ?? "-", r.cpu_ms_per_op.bench_client ?? "-"];
     lines.push(table(["path", "ok", "failed", "jobs/s", "p50 ms", "p99 ms", "gw cpu ms/job", "redis cpu ms/job", "client cpu ms/job"], [row("gateway POST /v1/jobs", a.gateway), row("raw BullMQ Queue.add", a.bullmq)]));
     lines.push(`gateway / raw BullMQ throughput: ${a.ratio_gateway_to_bullmq} (raw is ${round(1 / a.ratio_gateway_to_bullmq, 2)}x the gateway); statuses ${JSON.stringify(a.gateway.statuses)}`);
+    lines.push(`Redis per job: gateway ${a.gateway.round_trips.commands_per_op} round trips ${JSON.stringify(a.gateway.round_trips.by_command)}, ${a.gateway.redis_usec_per_op} µs, ${a.gateway.redis_bytes_per_op} bytes; raw ${a.bullmq.round_trips.commands_per_op} round trips, ${a.bullmq.redis_usec_per_op} µs, ${a.bullmq.redis_bytes_per_op} bytes`);
+    const g = a.goals;
+    lines.push("\nissue 13 goals (each a ratio to its baseline measured in this run):");
+    lines.push(
+      table(
+        ["goal", "measure", "value", "target", "met"],
+        [
+          ["P1", "POST /v1/jobs jobs/s ÷ raw Queue.add jobs/s", g.P1_throughput.value ?? "-", g.P1_throughput.goal, met(g.P1_throughput.value, (v) => v >= 0.5)],
+          ["P1b", `gateway CPU/job ÷ raw client CPU/add (${g.P1b_cpu_per_job.gateway_ms} / ${g.P1b_cpu_per_job.raw_client_ms} ms)`, g.P1b_cpu_per_job.value ?? "-", g.P1b_cpu_per_job.goal, met(g.P1b_cpu_per_job.value, (v) => v <= 2)],
+          ["P1c", `Redis round trips per job (raw: ${g.P1c_round_trips.raw})`, g.P1c_round_trips.value, g.P1c_round_trips.goal, met(g.P1c_round_trips.value, (v) => v <= 3)],
+          ["P1c", `Redis µs per job ÷ raw (${g.P1c_redis_usec.gateway_usec} / ${g.P1c_redis_usec.raw_usec} µs)`, g.P1c_redis_usec.value ?? "-", g.P1c_redis_usec.goal, met(g.P1c_redis_usec.value, (v) => v <= 2)],
+          ["P7", `Redis bytes per waiting job ÷ raw (${g.P7_bytes_per_waiting_job.gateway_bytes} / ${g.P7_bytes_per_waiting_job.raw_bytes} B)`, g.P7_bytes_per_waiting_job.value ?? "-", g.P7_bytes_per_waiting_job.goal, met(g.P7_bytes_per_waiting_job.value, (v) => v <= 1.5 && (g.P7_bytes_per_waiting_job.gateway_bytes ?? Infinity) <= 2048)],
+        ],
+      ),
+    );
   }
   if (b) {
     lines.push(`\n(b) latency: M=${b.m}, concurrency=${b.concurrency}, simulated ttft ${b.behaviour.ttft_ms} ms, ${b.behaviour.tokens_per_second} tok/s, ${b.max_tokens} tokens`);

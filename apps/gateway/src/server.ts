@@ -28,7 +28,10 @@ export interface RunningGateway {
 export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?: Kysely<Database> } = {}): Promise<RunningGateway> {
   const logger = opts.logger ?? createLogger({ name: "gateway", level: env.LOG_LEVEL, scrub: logScrubber });
   const db = opts.db ?? createDb({ connectionString: env.DATABASE_URL, onError: (err) => logger.warn({ err: err.message }, "postgres client error") });
-  const redis = createRedis(env.REDIS_URL);
+  // Auto-pipelining: commands issued in the same tick by concurrent requests share one socket
+  // write (the profile had one write per command at ~20 % of gateway CPU). The SSE hub's blocking
+  // reads use a connection of their own.
+  const redis = createRedis(env.REDIS_URL, { enableAutoPipelining: true });
   redis.on("error", (err: Error) => logger.warn({ err: err.message }, "redis error"));
   const keys = new RedisKeys(env.SWITCHYARD_PREFIX);
   const queues = createQueueSet({ connection: redis, keys });

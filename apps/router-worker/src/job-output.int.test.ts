@@ -13,7 +13,7 @@ const view = (id: string): JobView => ({
 });
 
 async function running(id: string): Promise<void> {
-  await store.create({ view: view(id), tenantId: "ten_1", deploymentId: "dep_1", apiKeyId: null, payload: {} });
+  await store.create({ view: view(id), tenantId: "ten_1", deploymentId: "dep_1", apiKeyId: null });
   await store.startAttempt(id);
   await store.beginRun(id, "m", 3);
 }

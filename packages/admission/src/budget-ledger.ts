@@ -99,6 +99,16 @@ export interface BudgetLedgerOptions {
   now?: () => Date;
 }
 
+/** A reservation ready to run inside a larger script: see {@link BudgetLedger.prepareReserve}. */
+export interface PreparedReserve {
+  keys: string[];
+  /** The period hashes, in scope order: `HMGET`ting them after the reservation gives `usage`'s rows. */
+  usageKeys: string[];
+  argv(): Promise<string[]>;
+  read(reply: unknown): ReserveResult | null;
+  usage(rows: ReadonlyArray<ReadonlyArray<string | null>>): BudgetUsage[];
+}
+
 type Script = (...keysThenArgv: Array<string | number>) => Promise<unknown>;
 type Scripted = Redis & Record<"syBudgetReserve" | "syBudgetSettle" | "syBudgetRelease" | "syBudgetExpire" | "syBudgetInit" | "syBudgetAdjustCredits", Script>;
 
@@ -149,6 +159,22 @@ export class BudgetLedger {
    * `balance − reserved < amount.usd`. A job that already holds a reservation gets `ok` again.
    */
   async reserve(jobId: string, scopes: BudgetScope[], amount: BudgetAmount, credits?: CreditsCheck): Promise<ReserveResult> {
+    const plan = this.prepareReserve(jobId, scopes, amount, credits);
+    for (let round = 0; round < 3; round++) {
+      const argv = await plan.argv();
+      const res = plan.read(await this.redis.syBudgetReserve(plan.keys.length, ...plan.keys, ...argv));
+      if (res) return res;
+    }
+    throw new Error(`budget state for job ${jobId} could not be initialised in Redis`);
+  }
+
+  /**
+   * `reserve`'s script call, prepared for a caller that runs `RESERVE` inside a larger script
+   * (admission's single step, via {@link RESERVE_FUNCTION}): its keys, the arguments of each
+   * attempt, how to read a reply (null: periods or a balance had to be loaded from Postgres; run
+   * it again with fresh `argv()`), and the scopes' usage from `HMGET`s of `usageKeys`.
+   */
+  prepareReserve(jobId: string, scopes: BudgetScope[], amount: BudgetAmount, credits?: CreditsCheck): PreparedReserve {
     const usd = toNano(amount.usd, "amount.usd");
     const tokens = toTokens(amount.tokens, "amount.tokens");
     const items = this.resolve(scopes);
@@ -156,37 +182,44 @@ export class BudgetLedger {
     const keys = [this.resvKey(jobId), this.expiryKey(), ...items.map((i) => i.key), ...(ckey ? [ckey] : [])];
     const inits = new Map<number, Promise<[number, number]>>();
     let creditInit: Promise<[number, number]> | undefined;
-    for (let round = 0; round < 3; round++) {
-      const loaded = await Promise.all(items.map((_, i) => inits.get(i)));
-      const balance = creditInit ? (await creditInit)[0] : undefined;
-      const argv = [this.tag, jobId, String(usd), String(tokens), String(this.ttlMs), String(items.length), JSON.stringify(items.map((i) => i.key)), String(this.sweepPerReserve), balance === undefined ? "" : String(balance)];
-      items.forEach((it, i) => {
-        const b = it.scope.budget;
-        const l = loaded[i];
-        argv.push(b.limit_usd === undefined ? "" : String(toNano(b.limit_usd, "limit_usd")), b.limit_tokens === undefined ? "" : String(b.limit_tokens), String(it.window.end.getTime() + this.graceMs), l ? String(l[0]) : "", l ? String(l[1]) : "");
-      });
-      const reply = ReserveReply.parse(await this.redis.syBudgetReserve(keys.length, ...keys, ...argv));
-      this.forget(items, inits, ckey, creditInit);
-      switch (reply[0]) {
-        case "ok":
-          return { ok: true, replayed: reply[1] === "replay" };
-        case "init":
-          for (const m of reply.slice(1)) {
-            if (m === "c" && ckey && credits) creditInit = this.loadOnce(ckey, async () => [toNanoSigned(await credits.loadBalance()), 0]);
-            else if (m !== "c") inits.set(Number(m) - 1, this.loadScope(items[Number(m) - 1]!));
+    return {
+      keys,
+      usageKeys: items.map((i) => i.key),
+      argv: async () => {
+        const loaded = await Promise.all(items.map((_, i) => inits.get(i)));
+        const balance = creditInit ? (await creditInit)[0] : undefined;
+        const argv = [this.tag, jobId, String(usd), String(tokens), String(this.ttlMs), String(items.length), JSON.stringify(items.map((i) => i.key)), String(this.sweepPerReserve), balance === undefined ? "" : String(balance)];
+        items.forEach((it, i) => {
+          const b = it.scope.budget;
+          const l = loaded[i];
+          argv.push(b.limit_usd === undefined ? "" : String(toNano(b.limit_usd, "limit_usd")), b.limit_tokens === undefined ? "" : String(b.limit_tokens), String(it.window.end.getTime() + this.graceMs), l ? String(l[0]) : "", l ? String(l[1]) : "");
+        });
+        return argv;
+      },
+      read: (raw) => {
+        const reply = ReserveReply.parse(raw);
+        this.forget(items, inits, ckey, creditInit);
+        switch (reply[0]) {
+          case "ok":
+            return { ok: true, replayed: reply[1] === "replay" };
+          case "init":
+            for (const m of reply.slice(1)) {
+              if (m === "c" && ckey && credits) creditInit = this.loadOnce(ckey, async () => [toNanoSigned(await credits.loadBalance()), 0]);
+              else if (m !== "c") inits.set(Number(m) - 1, this.loadScope(items[Number(m) - 1]!));
+            }
+            return null;
+          case "budget": {
+            const [, idx, unit, limit, spent, reserved] = reply;
+            const s = items[idx - 1]!.scope;
+            const conv = unit === "usd" ? usdOf : Number;
+            return { ok: false, code: "budget_exhausted", scope: { scope: s.scope, id: s.id }, unit, limit: conv(limit), spent: conv(spent), reserved: conv(reserved), requested: unit === "usd" ? usdOf(usd) : tokens };
           }
-          continue;
-        case "budget": {
-          const [, idx, unit, limit, spent, reserved] = reply;
-          const s = items[idx - 1]!.scope;
-          const conv = unit === "usd" ? usdOf : Number;
-          return { ok: false, code: "budget_exhausted", scope: { scope: s.scope, id: s.id }, unit, limit: conv(limit), spent: conv(spent), reserved: conv(reserved), requested: unit === "usd" ? usdOf(usd) : tokens };
+          case "credits":
+            return { ok: false, code: "insufficient_credits", unit: "usd", limit: usdOf(reply[1]), spent: 0, reserved: usdOf(reply[2]), requested: usdOf(usd) };
         }
-        case "credits":
-          return { ok: false, code: "insufficient_credits", unit: "usd", limit: usdOf(reply[1]), spent: 0, reserved: usdOf(reply[2]), requested: usdOf(usd) };
-      }
-    }
-    throw new Error(`budget state for job ${jobId} could not be initialised in Redis`);
+      },
+      usage: (rows) => this.usageOf(items, rows),
+    };
   }
 
   /**
@@ -229,6 +262,11 @@ export class BudgetLedger {
       }));
       rows = await read();
     }
+    return this.usageOf(items, rows);
+  }
+
+  /** Usage from each period hash's `HMGET spent_usd spent_tokens reserved_usd reserved_tokens` (missing fields count as 0). */
+  private usageOf(items: Resolved[], rows: ReadonlyArray<ReadonlyArray<string | null>>): BudgetUsage[] {
     return items.map((it, i) => {
       const [su, st, ru, rt] = rows[i]!.map((v) => Number(v ?? 0)) as [number, number, number, number];
       const { period, limit_usd, limit_tokens } = it.scope.budget;

@@ -8,3 +8,5 @@ export * from "./budget-used-ratios";
 export * from "@switchyard/tokenizer";
 export * from "./token-count-floor";
 export * from "./token-count-pool";
+export { RATE_LIMIT_FUNCTIONS } from "./rate-limiter-scripts";
+export { RESERVE_FUNCTION } from "./budget-ledger-scripts";

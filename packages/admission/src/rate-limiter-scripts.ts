@@ -138,3 +138,24 @@ end
 
 return {allowed and 1 or 0, over_tpr, {used, tok_retry}, end_user, windows}
 `;
+
+/**
+ * `RATE_LIMIT_CHECK` as a Lua function `sy_rate_limit(KEYS, ARGV)`, for a script that decides a
+ * request's rate limits as one step of a larger decision (admission), and `sy_rate_limit_undo`,
+ * which takes back what an admitted check recorded when a later step of the same script refuses
+ * the request. Both take the check's own keys and arguments (see {@link RATE_LIMIT_CHECK}).
+ */
+export const RATE_LIMIT_FUNCTIONS = `
+local function sy_rate_limit(KEYS, ARGV)
+${RATE_LIMIT_CHECK}
+end
+local function sy_rate_limit_undo(KEYS, ARGV)
+  redis.call("ZREM", KEYS[1], ARGV[1])
+  if KEYS[4] then redis.call("ZREM", KEYS[4], ARGV[1]) end
+  local tokens = tonumber(ARGV[2])
+  if tokens > 0 then
+    redis.call("ZREM", KEYS[2], ARGV[1] .. ":" .. tokens)
+    redis.call("DECRBY", KEYS[3], tokens)
+  end
+end
+`;

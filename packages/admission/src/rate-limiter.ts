@@ -85,62 +85,76 @@ export class RateLimiter {
 
   /** Decide one request: admit it (recording it against every limit) or refuse it (recording nothing). */
   async check(c: RateLimitCheck): Promise<RateLimitDecision> {
+    const call = this.prepare(c);
+    return call.decide(await this.redis.syRateLimitCheck(call.keys.length, ...call.keys, ...call.argv));
+  }
+
+  /**
+   * The script's keys and arguments for one request, and how to read its reply: for a caller that
+   * runs the rate-limit script inside a larger one (admission's single step, `RATE_LIMIT_CHECK`
+   * wrapped as a function). `member` is the id the script records the request under.
+   */
+  prepare(c: RateLimitCheck): PreparedRateLimitCheck {
     if (!Number.isInteger(c.tokens) || c.tokens < 0) throw new RangeError(`tokens must be a non-negative integer, got ${c.tokens}`);
     const windows = requestWindows(c.limits);
     const base = `{${this.prefix}}:rl:${encodeURIComponent(c.deploymentId)}`;
     const keys = [`${base}:req`, `${base}:tok`, `${base}:toksum`];
     if (c.endUser) keys.push(`${base}:u:${encodeURIComponent(c.endUser.id)}`);
     const userLimit = c.endUser ? END_USER_TIERS[c.endUser.tier] : 0;
-    const argv = [
-      randomBytes(12).toString("hex"),
-      String(c.tokens),
-      String(c.limits.tokens_per_request),
-      String(c.limits.tokens_per_day),
-      String(userLimit),
-      String(windows.length),
-      ...windows.flatMap((w) => [String(w.limit), String(w.seconds * US)]),
-    ];
-    const reply = await this.redis.syRateLimitCheck(keys.length, ...keys, ...argv);
-    const [allowed, overPerRequest, [tokensUsed, tokenRetryUs], user, counts] = CheckReply.parse(reply);
-
-    const states: RateLimitWindowState[] = [];
-    const refusals: Refusal[] = [];
-    if (overPerRequest === 1) {
-      refusals.push({
-        reason: "tokens_per_request",
-        retryAfterSeconds: 0,
-        message: `This request needs ${c.tokens} tokens (input plus max_tokens), over this deployment's limit of ${c.limits.tokens_per_request} tokens per request. Lower max_tokens or shorten the input.`,
-      });
-    }
-    const judged = (w: RequestWindow, [count, resetUs, retryUs]: [number, number, number], what: string): void => {
-      states.push({ limit: w.limit, windowSeconds: w.seconds, remaining: Math.max(0, w.limit - count - allowed), resetSeconds: Math.ceil(resetUs / US) });
-      if (retryUs >= 0) {
-        const retry = atLeastOne(retryUs);
-        refusals.push({ reason: w.reason, retryAfterSeconds: retry, message: `Rate limit reached: ${what}. Retry in ${retry} s.` });
-      }
-    };
-    windows.forEach((w, i) => judged(w, counts[i] ?? [0, 0, -1], `${w.limit} requests per ${per(w.seconds)} for this deployment`));
-    if (c.endUser && user.length === 3) {
-      judged({ reason: "end_user_daily", limit: userLimit, seconds: DAY_SECONDS }, user, `this end user's ${c.endUser.tier} tier allows ${userLimit} messages per day`);
-    }
-    if (tokenRetryUs >= 0) {
-      const retry = atLeastOne(tokenRetryUs);
-      refusals.push({
-        reason: "tokens_per_day",
-        retryAfterSeconds: retry,
-        message: `Daily token limit reached: ${tokensUsed} of ${c.limits.tokens_per_day} tokens used in the last 24 h and this request needs ${c.tokens}. Retry in ${retry} s, or lower max_tokens.`,
-      });
-    } else if (tokenRetryUs === -2) {
-      refusals.push({
-        reason: "tokens_per_day",
-        retryAfterSeconds: 0,
-        message: `This request needs ${c.tokens} tokens, more than this deployment's daily limit of ${c.limits.tokens_per_day}. Lower max_tokens or shorten the input.`,
-      });
-    }
-    if (allowed === 1) return { allowed: true, headers: rateLimitHeaders(states) };
-    const refusal = bindingRefusal(refusals);
-    return { allowed: false, ...refusal, headers: rateLimitHeaders(states, refusal.retryAfterSeconds) };
+    const member = randomBytes(12).toString("hex");
+    const argv = [member, String(c.tokens), String(c.limits.tokens_per_request), String(c.limits.tokens_per_day), String(userLimit), String(windows.length)];
+    for (const w of windows) argv.push(String(w.limit), String(w.seconds * US));
+    return { keys, argv, decide: (reply) => decide(c, windows, userLimit, reply) };
   }
+}
+
+/** One rate-limit check ready to run: see {@link RateLimiter.prepare}. */
+export interface PreparedRateLimitCheck {
+  keys: string[];
+  argv: string[];
+  decide(reply: unknown): RateLimitDecision;
+}
+
+function decide(c: RateLimitCheck, windows: RequestWindow[], userLimit: number, reply: unknown): RateLimitDecision {
+  const [allowed, overPerRequest, [tokensUsed, tokenRetryUs], user, counts] = CheckReply.parse(reply);
+
+  const states: RateLimitWindowState[] = [];
+  const refusals: Refusal[] = [];
+  if (overPerRequest === 1) {
+    refusals.push({
+      reason: "tokens_per_request",
+      retryAfterSeconds: 0,
+      message: `This request needs ${c.tokens} tokens (input plus max_tokens), over this deployment's limit of ${c.limits.tokens_per_request} tokens per request. Lower max_tokens or shorten the input.`,
+    });
+  }
+  const judged = (w: RequestWindow, [count, resetUs, retryUs]: [number, number, number], what: string): void => {
+    states.push({ limit: w.limit, windowSeconds: w.seconds, remaining: Math.max(0, w.limit - count - allowed), resetSeconds: Math.ceil(resetUs / US) });
+    if (retryUs >= 0) {
+      const retry = atLeastOne(retryUs);
+      refusals.push({ reason: w.reason, retryAfterSeconds: retry, message: `Rate limit reached: ${what}. Retry in ${retry} s.` });
+    }
+  };
+  windows.forEach((w, i) => judged(w, counts[i] ?? [0, 0, -1], `${w.limit} requests per ${per(w.seconds)} for this deployment`));
+  if (c.endUser && user.length === 3) {
+    judged({ reason: "end_user_daily", limit: userLimit, seconds: DAY_SECONDS }, user, `this end user's ${c.endUser.tier} tier allows ${userLimit} messages per day`);
+  }
+  if (tokenRetryUs >= 0) {
+    const retry = atLeastOne(tokenRetryUs);
+    refusals.push({
+      reason: "tokens_per_day",
+      retryAfterSeconds: retry,
+      message: `Daily token limit reached: ${tokensUsed} of ${c.limits.tokens_per_day} tokens used in the last 24 h and this request needs ${c.tokens}. Retry in ${retry} s, or lower max_tokens.`,
+    });
+  } else if (tokenRetryUs === -2) {
+    refusals.push({
+      reason: "tokens_per_day",
+      retryAfterSeconds: 0,
+      message: `This request needs ${c.tokens} tokens, more than this deployment's daily limit of ${c.limits.tokens_per_day}. Lower max_tokens or shorten the input.`,
+    });
+  }
+  if (allowed === 1) return { allowed: true, headers: rateLimitHeaders(states) };
+  const refusal = bindingRefusal(refusals);
+  return { allowed: false, ...refusal, headers: rateLimitHeaders(states, refusal.retryAfterSeconds) };
 }
 
 /** The request windows of a deployment, in header order: minute, hour, day, then the custom ones. */

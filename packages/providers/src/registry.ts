@@ -70,7 +70,12 @@ export function createProviderRegistry(opts: ProviderRegistryOptions = {}): Prov
     return real.get(name) ?? null;
   }
 
+  // Catalog entries are loaded once and never mutated: remember each one's provider, so admission
+  // (which asks for every allowed model on every request) does not serialise its behaviour each time.
+  const byEntry = new WeakMap<ModelEntry, ChatProvider>();
   function simulatedFor(entry: ModelEntry): ChatProvider {
+    const known = byEntry.get(entry);
+    if (known) return known;
     const behaviour = entry.simulated ?? {};
     const key = JSON.stringify(behaviour);
     let provider = simulated.get(key);
@@ -78,6 +83,7 @@ export function createProviderRegistry(opts: ProviderRegistryOptions = {}): Prov
       provider = createSimulatedProvider(behaviour, { random: opts.simulatedRandom });
       simulated.set(key, provider);
     }
+    byEntry.set(entry, provider);
     return provider;
   }
 

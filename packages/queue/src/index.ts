@@ -3,3 +3,4 @@ export * from "./keys";
 export * from "./queues";
 export * from "./job-store";
 export * from "./queue-metrics";
+export { CREATE_JOB_FUNCTION } from "./job-store-scripts";

@@ -4,10 +4,11 @@
  */
 
 /**
- * Create a job, claiming its idempotency key in the same step.
+ * Create a job, claiming its idempotency key in the same step. The route payload is not stored
+ * here: the BullMQ job holds it (one copy per job; `JobStore.payload` reads it there).
  * KEYS: 1 job hash, 2 idempotency key (the job hash again when none: every key must be in the
  * prefix's hash slot, which "" is not), 3 index of live jobs (sorted by creation)
- * ARGV: 1 job id, 2 body hash, 3 idem ttl s, 4 tenant, 5 deployment, 6 api key id, 7 view json, 8 payload json, 9 created ms
+ * ARGV: 1 job id, 2 body hash, 3 idem ttl s, 4 tenant, 5 deployment, 6 api key id, 7 view json, 8 created ms
  * Returns {"created"} or {"exists", job_id, body_hash}.
  */
 export const CREATE_JOB = `
@@ -19,9 +20,16 @@ if KEYS[2] ~= KEYS[1] then
   end
   redis.call("SET", KEYS[2], ARGV[1] .. "|" .. ARGV[2], "EX", tonumber(ARGV[3]))
 end
-redis.call("HSET", KEYS[1], "status", "queued", "tenant_id", ARGV[4], "deployment_id", ARGV[5], "api_key_id", ARGV[6], "view", ARGV[7], "payload", ARGV[8], "runs", 0, "waits", 0, "deltas", 0)
-redis.call("ZADD", KEYS[3], tonumber(ARGV[9]), ARGV[1])
+redis.call("HSET", KEYS[1], "status", "queued", "tenant_id", ARGV[4], "deployment_id", ARGV[5], "api_key_id", ARGV[6], "view", ARGV[7], "runs", 0, "waits", 0, "deltas", 0)
+redis.call("ZADD", KEYS[3], tonumber(ARGV[8]), ARGV[1])
 return {"created"}
+`;
+
+/** `CREATE_JOB` as a Lua function `sy_create_job(KEYS, ARGV)` (same keys and arguments), for admission's single script. */
+export const CREATE_JOB_FUNCTION = `
+local function sy_create_job(KEYS, ARGV)
+${CREATE_JOB}
+end
 `;
 
 /**
@@ -100,13 +108,14 @@ return id
  * counter in the same step, so no crash can leave a new answer glued to an old one. Counts nothing:
  * runs are counted by BEGIN_RUN, waits by the caller when it parks.
  * KEYS: 1 job hash, 2 events stream. ARGV: 1 restart event json, 2 stream maxlen
- * Returns {status, pending usage json or "", runs, waits, unbilled run or "", its chars, its model or "", restarted 0|1}
- * or false if missing. A job that already ended gets no restart but still reports its unbilled run.
+ * Returns {status, pending usage json or "", runs, waits, unbilled run or "", its chars, its model or "", restarted 0|1,
+ * view json} or false if missing. A job that already ended gets no restart but still reports its unbilled run. The view
+ * comes with it so that a delivery reads everything it needs in one round trip.
  */
 export const START_ATTEMPT = `
 local st = redis.call("HGET", KEYS[1], "status")
 if not st then return false end
-local h = redis.call("HMGET", KEYS[1], "pending_usage", "runs", "waits", "run_unbilled", "run_chars", "run_model", "deltas")
+local h = redis.call("HMGET", KEYS[1], "pending_usage", "runs", "waits", "run_unbilled", "run_chars", "run_model", "deltas", "view")
 local restarted = 0
 local ended = st == "succeeded" or st == "failed" or st == "canceled" or st == "incomplete"
 if not ended and tonumber(h[7] or "0") > 0 then
@@ -114,7 +123,7 @@ if not ended and tonumber(h[7] or "0") > 0 then
   redis.call("HSET", KEYS[1], "deltas", 0)
   restarted = 1
 end
-return {st, h[1] or "", tonumber(h[2] or "0"), tonumber(h[3] or "0"), h[4] or "", tonumber(h[5] or "0"), h[6] or "", restarted}
+return {st, h[1] or "", tonumber(h[2] or "0"), tonumber(h[3] or "0"), h[4] or "", tonumber(h[5] or "0"), h[6] or "", restarted, h[8] or ""}
 `;
 
 /**

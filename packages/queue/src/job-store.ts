@@ -25,6 +25,23 @@ function parseEntries(entries: [id: string, fields: string[]][]): StreamedEvent[
   return out;
 }
 
+/** A job to create: its first view, owner and idempotency claim. */
+export interface CreateJobInput {
+  view: JobView;
+  tenantId: string;
+  deploymentId: string;
+  apiKeyId: string | null;
+  idempotency?: { key: string; bodyHash: string; ttlSeconds: number };
+}
+
+/** Reads `CREATE_JOB`'s reply. */
+export function readCreateReply(r: unknown): CreateResult {
+  const a = r as string[];
+  if (a[0] === "exists") return { kind: "exists", jobId: a[1]!, bodyHash: a[2]! };
+  if (a[0] === "created") return { kind: "created" };
+  throw new Error(`unexpected create-job reply ${JSON.stringify(r)}`);
+}
+
 export type CreateResult = { kind: "created" } | { kind: "exists"; jobId: string; bodyHash: string };
 export type FinishResult = { kind: "finished"; eventId: string } | { kind: "already_terminal"; status: JobStatus } | { kind: "missing" };
 
@@ -48,6 +65,8 @@ export interface AttemptStart {
   unbilled: UnbilledRun | null;
   /** True when this start appended a `restart` event (earlier deltas were on screen). */
   restarted: boolean;
+  /** The job's view as stored (read in the same step, so a delivery needs no second read); null if it has none. */
+  view: JobView | null;
 }
 
 export type BeginRunResult = { kind: "ok"; run: number; paid: number; waits: number } | { kind: "max"; paid: number } | { kind: "ended"; status: JobStatus | null };
@@ -58,7 +77,7 @@ type Scripted = Redis & {
   syTransition(k1: string, k2: string, ...argv: string[]): Promise<string | null>;
   syAppend(k1: string, k2: string, ...argv: string[]): Promise<string | null>;
   syFinish(k1: string, k2: string, k3: string, ...argv: string[]): Promise<string | [string, string] | null>;
-  syStartAttempt(k1: string, k2: string, ...argv: string[]): Promise<[string, string, number, number, string, number, string, number] | null>;
+  syStartAttempt(k1: string, k2: string, ...argv: string[]): Promise<[string, string, number, number, string, number, string, number, string] | null>;
   syBeginRun(k1: string, ...argv: string[]): Promise<[string, ...(string | number)[]]>;
   syParkUsage(k1: string, ...argv: string[]): Promise<[number, string?]>;
   syUsageHandedOn(k1: string, ...argv: string[]): Promise<number>;
@@ -102,32 +121,28 @@ export class JobStore {
   }
 
   /** Create a job hash; with `idempotency`, claim the key atomically or report the job that holds it. */
-  async create(input: {
-    view: JobView;
-    tenantId: string;
-    deploymentId: string;
-    apiKeyId: string | null;
-    payload: unknown;
-    idempotency?: { key: string; bodyHash: string; ttlSeconds: number };
-  }): Promise<CreateResult> {
+  async create(input: CreateJobInput): Promise<CreateResult> {
+    const c = this.prepareCreate(input);
+    return readCreateReply(await this.redis.syCreateJob(c.keys[0]!, c.keys[1]!, c.keys[2]!, ...c.argv));
+  }
+
+  /** `create`'s script call (`CREATE_JOB` keys and arguments), for a caller that runs it inside a larger script. */
+  prepareCreate(input: CreateJobInput): { keys: string[]; argv: string[] } {
     const jobKey = this.keys.job(input.view.id);
     const idemKey = input.idempotency ? this.keys.idempotency(input.tenantId, input.idempotency.key) : jobKey;
-    const r = await this.redis.syCreateJob(
-      jobKey,
-      idemKey,
-      this.keys.liveJobs(),
-      input.view.id,
-      input.idempotency?.bodyHash ?? "",
-      String(input.idempotency?.ttlSeconds ?? 0),
-      input.tenantId,
-      input.deploymentId,
-      input.apiKeyId ?? "",
-      JSON.stringify(input.view),
-      JSON.stringify(input.payload),
-      String(Date.parse(input.view.created_at)),
-    );
-    if (r[0] === "exists") return { kind: "exists", jobId: r[1]!, bodyHash: r[2]! };
-    return { kind: "created" };
+    return {
+      keys: [jobKey, idemKey, this.keys.liveJobs()],
+      argv: [
+        input.view.id,
+        input.idempotency?.bodyHash ?? "",
+        String(input.idempotency?.ttlSeconds ?? 0),
+        input.tenantId,
+        input.deploymentId,
+        input.apiKeyId ?? "",
+        JSON.stringify(input.view),
+        String(Date.parse(input.view.created_at)),
+      ],
+    };
   }
 
   /** Read-only idempotency lookup (admission checks a replay before any limit or feature check). */
@@ -162,22 +177,27 @@ export class JobStore {
     return { view: JobView.parse(JSON.parse(view)), tenantId, deploymentId, apiKeyId: apiKeyId || null, status: status as JobStatus };
   }
 
-  /** The route payload stored with the job (used to re-run it). */
+  /**
+   * The job's route payload: its BullMQ job's data, which is the one copy (null once BullMQ has
+   * dropped the job). Jobs created before the payload moved there still carry it in their hash.
+   */
   async payload(jobId: string): Promise<unknown> {
-    const p = await this.redis.hget(this.keys.job(jobId), "payload");
+    const [data, legacy] = await Promise.all([this.redis.hget(this.keys.bullJob("ai-route", jobId), "data"), this.redis.hget(this.keys.job(jobId), "payload")]);
+    const p = data ?? legacy;
     return p ? JSON.parse(p) : null;
   }
 
   /**
    * Start a delivery of the job. In one step: when deltas of an earlier delivery are still on
    * screen, append a `restart` (reason `retry`) and zero the counter. Returns what the delivery
-   * must deal with first (a parked usage event, a run that died unbilled) and the counters.
+   * must deal with first (a parked usage event, a run that died unbilled), the counters and the
+   * job's view.
    */
   async startAttempt(jobId: string): Promise<AttemptStart | null> {
     const restart: JobEvent = { type: "restart", data: { reason: "retry" } };
     const r = await this.redis.syStartAttempt(this.keys.job(jobId), this.keys.events(jobId), JSON.stringify(restart), this.maxlen);
     if (!r) return null;
-    const [status, pending, runs, waits, unbilled, chars, model, restarted] = r;
+    const [status, pending, runs, waits, unbilled, chars, model, restarted, view] = r;
     return {
       status: status as JobStatus,
       pendingUsage: pending ? JSON.parse(pending) : null,
@@ -185,6 +205,7 @@ export class JobStore {
       waits: Number(waits),
       unbilled: unbilled ? { run: Number(unbilled), chars: Number(chars), model } : null,
       restarted: Number(restarted) === 1,
+      view: view ? JobView.parse(JSON.parse(view)) : null,
     };
   }
 

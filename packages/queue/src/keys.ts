@@ -10,6 +10,10 @@ export class RedisKeys {
   job(id: string): string {
     return `${this.bullPrefix}:job:${id}`;
   }
+  /** A BullMQ job's hash (BullMQ's own key layout: `<prefix>:<queue>:<job id>`). */
+  bullJob(queue: string, id: string): string {
+    return `${this.bullPrefix}:${queue}:${id}`;
+  }
   events(id: string): string {
     return `${this.bullPrefix}:events:${id}`;
   }

@@ -39,5 +39,6 @@ export function createRedis(url: string, opts: RedisOptions = {}): Redis {
     redisOptions: { ...redisOptions, username: cluster.username, password: cluster.password, ...(cluster.tls ? { tls: {} } : {}) },
     clusterRetryStrategy: (n) => Math.min(n * 200, 2000),
     enableReadyCheck: true,
+    ...(opts.enableAutoPipelining ? { enableAutoPipelining: true } : {}),
   });
 }

@@ -21,7 +21,10 @@ export interface SpawnedApp {
 export async function spawnApp(name: AppName, env: Record<string, string>, ready: () => Promise<boolean>, timeoutMs = 30_000, port: number | null = null): Promise<SpawnedApp> {
   // One node process with tsx's loader (not the tsx CLI, which would put a wrapper process in
   // between and keep the real app alive when the wrapper is SIGKILLed).
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(REPO_ROOT, "apps", name, "src/main.ts")], {
+  // SWITCHYARD_PROFILE_DIR=<dir> writes each app's CPU profile there on exit (`node --cpu-prof`), for bench runs.
+  const prof = env.SWITCHYARD_PROFILE_DIR ?? process.env.SWITCHYARD_PROFILE_DIR;
+  const profArgs = prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : [];
+  const child = spawn(process.execPath, [...profArgs, "--import", "tsx", path.join(REPO_ROOT, "apps", name, "src/main.ts")], {
     cwd: REPO_ROOT,
     env: { ...process.env, LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,5 +1,6 @@
 import { ApiError, priceUsage, type CreateJobRequest, type EndUserTier, type JobBudget, type ModelEntry } from "@switchyard/contracts";
-import { checkBudgetAlerts, checkTokensPerRequestFloor, estimateOutputTokens, type BudgetScope, type BudgetScopeRef, type BudgetUsage } from "@switchyard/admission";
+import { checkBudgetAlerts, checkTokensPerRequestFloor, estimateOutputTokens, type BudgetScope, type BudgetScopeRef, type BudgetUsage, type RateLimitDecision, type ReserveResult } from "@switchyard/admission";
+import { admitAndCreateJob } from "./admit-job";
 import { creditBalance } from "@switchyard/db";
 import { jobNeeds } from "@switchyard/providers";
 import type { GatewayResources } from "../resources";
@@ -32,14 +33,14 @@ export function budgetScopes(d: DeploymentSettings): BudgetScope[] {
 }
 
 /**
- * Rate limits, then the budget reservation, for one request that can spend: input tokens counted
+ * What one job may spend, counted and priced before any Redis step: input tokens counted
  * exactly, output estimated (capped by `max_tokens` when given), priced at the dearest model the
  * request could be served by, so the reservation is never below what the job can cost.
  * A request whose text alone cannot fit `tokens_per_request` (by its byte length: no token is
  * longer than 128 bytes) is refused before any tokenizer runs, as the rate limiter refuses one
  * over that limit (429 `rate_limited`, no `Retry-After`: waiting cannot help).
  */
-export async function admit(r: GatewayResources, jobId: string, req: CreateJobRequest, d: DeploymentSettings, endUserTier: EndUserTier | null): Promise<Admitted> {
+export async function jobSpend(r: GatewayResources, req: CreateJobRequest, d: DeploymentSettings, endUserTier: EndUserTier | null): Promise<Spend> {
   const models = candidates(r, req, d);
   const maxOutput = Math.max(...models.map((m) => m.max_output_tokens));
   const outputTokens = estimateOutputTokens(req.max_tokens, maxOutput);
@@ -52,7 +53,52 @@ export async function admit(r: GatewayResources, jobId: string, req: CreateJobRe
   const inputTokens = await countTokens(r, req);
   const tokens = inputTokens + outputTokens;
   const usd = Math.max(...models.map((m) => priceUsage(m, { input_tokens: inputTokens, output_tokens: outputTokens })));
-  return admitSpend(r, jobId, d, { tokens, usd, endUser: req.user && endUserTier ? { id: req.user, tier: endUserTier } : undefined });
+  return { tokens, usd, endUser: req.user && endUserTier ? { id: req.user, tier: endUserTier } : undefined };
+}
+
+/** The budget a job reserves in: its deployment's and tenant's scopes, and prepaid credits. */
+export function jobBudget(d: DeploymentSettings, spend: Spend): JobBudget {
+  return { scopes: budgetScopes(d), credits_tenant_id: d.tenant.billingMode === "prepaid" ? d.tenantId : null, reserved_usd: spend.usd, reserved_tokens: spend.tokens };
+}
+
+export type JobAdmission = ({ kind: "created" } & Admitted) | { kind: "exists"; jobId: string; bodyHash: string };
+
+/**
+ * Admit and create one job in a single Redis step (`admitAndCreateJob`): idempotency claim, rate
+ * limits, budget reservation and the job record. A key already claimed comes back as `exists`
+ * with nothing spent; a refusal throws the same errors `admitSpend` does, having consumed nothing.
+ */
+export async function admitJob(r: GatewayResources, jobId: string, d: DeploymentSettings, spend: Spend, create: { keys: string[]; argv: string[] }): Promise<JobAdmission> {
+  const budget = jobBudget(d, spend);
+  const { scopes } = budget;
+  const prepaid = budget.credits_tenant_id !== null;
+  const rl = r.rateLimiter.prepare({ deploymentId: d.id, limits: d.rateLimits, tokens: spend.tokens, endUser: spend.endUser });
+  const plan = scopes.length || prepaid ? r.budgets.prepareReserve(jobId, scopes, { usd: spend.usd, tokens: spend.tokens }, prepaid ? { tenantId: d.tenantId, loadBalance: async () => (await creditBalance(r.db, d.tenantId)).balance_usd } : undefined) : null;
+  const out = await admitAndCreateJob(r.redis, create, rl, plan);
+  switch (out.kind) {
+    case "exists":
+      return out;
+    case "limited":
+      throw rateLimited(r, out.decision);
+    case "refused":
+      throw await budgetRefused(r, d, scopes, out.budget, out.decision.headers);
+    case "created":
+      if (out.usage.length) await budgetAlerts(r, d, scopes, out.usage); // Alerts: thresholds this reservation reached.
+      return { kind: "created", budget, budgetUsedRatio: Math.max(0, ...out.usage.map((u) => u.used_ratio)), headers: out.decision.headers };
+  }
+}
+
+function rateLimited(r: GatewayResources, decision: Extract<RateLimitDecision, { allowed: false }>): ApiError {
+  r.metrics.rateLimitRejections.add(1, { reason: decision.reason });
+  return new ApiError("rate_limited", decision.message, undefined, { ...decision.headers, ...(decision.retryAfterSeconds > 0 ? { "Retry-After": String(decision.retryAfterSeconds) } : {}) });
+}
+
+/** The 402 for a refused reservation; the refusing budget's 100 % alert is in the queue before it goes out. */
+async function budgetRefused(r: GatewayResources, d: DeploymentSettings, scopes: BudgetScope[], res: Extract<ReserveResult, { ok: false }>, headers: Record<string, string>): Promise<ApiError> {
+  if (res.code === "budget_exhausted") await budgetAlerts(r, d, scopes, null, res.scope);
+  const fmt = (n: number) => (res.unit === "usd" ? `$${n.toFixed(6)}` : `${n} tokens`);
+  const what = res.code === "insufficient_credits" ? "credit balance" : `${res.scope?.scope ?? "budget"} ${res.scope?.id ?? ""} budget`.trim();
+  return new ApiError(res.code, `${what} cannot cover this request: limit ${fmt(res.limit)}, spent ${fmt(res.spent)}, reserved ${fmt(res.reserved)}, this request needs up to ${fmt(res.requested)}`, undefined, headers);
 }
 
 /** What one request may spend, as its route counted and priced it (the most it can cost). */
@@ -70,23 +116,13 @@ export interface Spend {
 export async function admitSpend(r: GatewayResources, jobId: string, d: DeploymentSettings, spend: Spend): Promise<Admitted> {
   const { tokens, usd } = spend;
   const decision = await r.rateLimiter.check({ deploymentId: d.id, limits: d.rateLimits, tokens, endUser: spend.endUser });
-  if (!decision.allowed) {
-    r.metrics.rateLimitRejections.add(1, { reason: decision.reason });
-    throw new ApiError("rate_limited", decision.message, undefined, { ...decision.headers, ...(decision.retryAfterSeconds > 0 ? { "Retry-After": String(decision.retryAfterSeconds) } : {}) });
-  }
-
-  const scopes = budgetScopes(d);
-  const prepaid = d.tenant.billingMode === "prepaid";
-  const budget: JobBudget = { scopes, credits_tenant_id: prepaid ? d.tenantId : null, reserved_usd: usd, reserved_tokens: tokens };
+  if (!decision.allowed) throw rateLimited(r, decision);
+  const budget = jobBudget(d, spend);
+  const { scopes } = budget;
+  const prepaid = budget.credits_tenant_id !== null;
   if (scopes.length === 0 && !prepaid) return { budget, budgetUsedRatio: 0, headers: decision.headers };
   const res = await r.budgets.reserve(jobId, scopes, { usd, tokens }, prepaid ? { tenantId: d.tenantId, loadBalance: async () => (await creditBalance(r.db, d.tenantId)).balance_usd } : undefined);
-  if (!res.ok) {
-    // Alerts: the refusing budget's 100 % alert is in the queue before the 402 it explains goes out.
-    if (res.code === "budget_exhausted") await budgetAlerts(r, d, scopes, null, res.scope);
-    const fmt = (n: number) => (res.unit === "usd" ? `$${n.toFixed(6)}` : `${n} tokens`);
-    const what = res.code === "insufficient_credits" ? "credit balance" : `${res.scope?.scope ?? "budget"} ${res.scope?.id ?? ""} budget`.trim();
-    throw new ApiError(res.code, `${what} cannot cover this request: limit ${fmt(res.limit)}, spent ${fmt(res.spent)}, reserved ${fmt(res.reserved)}, this request needs up to ${fmt(res.requested)}`, undefined, decision.headers);
-  }
+  if (!res.ok) throw await budgetRefused(r, d, scopes, res, decision.headers);
   const usage = scopes.length ? await r.budgets.usage(scopes) : [];
   if (usage.length) await budgetAlerts(r, d, scopes, usage); // Alerts: thresholds this reservation reached.
   return { budget, budgetUsedRatio: Math.max(0, ...usage.map((u) => u.used_ratio)), headers: decision.headers };

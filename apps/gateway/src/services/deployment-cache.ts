@@ -24,11 +24,23 @@ export interface DeploymentSettings {
 export class DeploymentCache {
   private readonly cache = new Map<string, { at: number; value: DeploymentSettings }>();
   private readonly tiers = new Map<string, { at: number; tier: EndUserTier }>();
+  // One query per deployment in flight: when the entry expires under load, the requests that
+  // find it expired share one read instead of each taking a pool connection.
+  private readonly loading = new Map<string, Promise<DeploymentSettings>>();
   constructor(private readonly db: Kysely<Database>) {}
 
   async get(id: string): Promise<DeploymentSettings> {
     const hit = this.cache.get(id);
     if (hit && Date.now() - hit.at < TTL_MS) return hit.value;
+    let p = this.loading.get(id);
+    if (!p) {
+      p = this.load(id).finally(() => this.loading.delete(id));
+      this.loading.set(id, p);
+    }
+    return p;
+  }
+
+  private async load(id: string): Promise<DeploymentSettings> {
     const row = await this.db
       .selectFrom("deployments")
       .innerJoin("tenants", "tenants.id", "deployments.tenant_id")

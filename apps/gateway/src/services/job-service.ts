@@ -8,6 +8,7 @@ import {
   RouteJobPayload,
   type CreateJobRequest,
   type CreateJobResponse,
+  type JobBudget,
   type JobView,
   type ModelEntry,
   type RoutingContext,
@@ -18,7 +19,8 @@ import { addLogContext, injectTraceContext } from "@switchyard/telemetry";
 import type { GatewayResources } from "../resources";
 import type { Principal } from "../middleware/request-context";
 import { canonicalHash } from "./canonical-json";
-import { admit } from "./admission";
+import { admitJob, jobBudget, jobSpend, type Spend } from "./admission";
+import type { DeploymentSettings } from "./deployment-cache";
 import { routingContext } from "./deployment-cache";
 
 const PRIORITY = { high: 1, normal: 2, low: 3 } as const;
@@ -67,8 +69,11 @@ function checkModel(r: GatewayResources, req: CreateJobRequest, ctx: RoutingCont
 }
 
 /**
- * Admission for `POST /v1/jobs`: idempotency lookup, then the idempotency claim and the job
- * record in one Redis script, then the enqueue (undone if the enqueue fails).
+ * Admission for `POST /v1/jobs`: the checks that need no Redis (catalog, features, the token
+ * count and price), then one Redis script (idempotency claim, rate limits, budget reservation and
+ * the job record: `admitJob`), then the enqueue (undone if the enqueue fails). Two round trips.
+ * A replay returns the stored job before any feature or limit check, and spends nothing: a check
+ * that fails looks the key up before it answers, and the script checks the key first.
  */
 export async function submitJob(r: GatewayResources, p: Principal, req: CreateJobRequest, headerKey: string | undefined): Promise<SubmitResult> {
   if (headerKey !== undefined && headerKey.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
@@ -77,27 +82,31 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
   if (headerKey !== undefined && headerKey.length === 0) throw new ApiError("invalid_request", "Idempotency-Key: must not be empty", "Idempotency-Key");
   const idemKey = headerKey ?? req.client_request_id;
   const bodyHash = canonicalHash(req);
-  const replay = (existing: { jobId: string; bodyHash: string }) => {
+  const replay = async (existing: { jobId: string; bodyHash: string }, rebuild: (() => Promise<RouteJobPayload>) | null): Promise<SubmitResult> => {
     if (existing.bodyHash !== bodyHash) {
       throw new ApiError("idempotency_key_reused", "this Idempotency-Key was already used with a different request body", headerKey ? "Idempotency-Key" : "client_request_id");
     }
-    return getJob(r, p, existing.jobId).then(async (job) => {
-      await enqueueIfOrphaned(r, job);
-      return { replayed: true, job: createResponse(job) };
-    });
+    const job = await getJob(r, p, existing.jobId);
+    if (rebuild) await enqueueIfOrphaned(r, job, rebuild);
+    return { replayed: true, job: createResponse(job) };
   };
-  // A replay returns the stored job before any feature or limit check: no new spend.
-  const earlier = idemKey ? await r.jobStore.lookupIdempotency(p.tenantId, idemKey) : null;
-  if (earlier) return replay(earlier);
-  const deployment = await r.deployments.get(p.deploymentId);
-  const ctx = routingContext(deployment);
-  checkModel(r, req, ctx, deployment.features);
+  let deployment: DeploymentSettings;
+  let ctx: RoutingContext;
+  let spend: Spend;
+  try {
+    deployment = await r.deployments.get(p.deploymentId);
+    ctx = routingContext(deployment);
+    checkModel(r, req, ctx, deployment.features);
+    const tier = req.user ? await r.deployments.endUserTier(deployment.id, req.user) : null;
+    spend = await jobSpend(r, req, deployment, tier);
+  } catch (err) {
+    const earlier = idemKey && err instanceof ApiError ? await r.jobStore.lookupIdempotency(p.tenantId, idemKey) : null;
+    if (earlier) return replay(earlier, null);
+    throw err;
+  }
   const now = new Date();
   const jobId = newId("job", now.getTime());
   addLogContext({ jobId });
-  const tier = req.user ? await r.deployments.endUserTier(deployment.id, req.user) : null;
-  const admitted = await admit(r, jobId, req, deployment, tier);
-  ctx.budget_used_ratio = admitted.budgetUsedRatio;
   const view: JobView = {
     id: jobId,
     object: "job",
@@ -113,20 +122,13 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
     error: null,
     metadata: req.metadata ?? null,
   };
-  const payload: RouteJobPayload = { job_id: view.id, tenant_id: p.tenantId, deployment_id: p.deploymentId, api_key_id: p.keyId, request: req, routing: ctx, budget: admitted.budget, created_at: view.created_at, trace: injectTraceContext() };
-  const created = await r.jobStore.create({
-    view,
-    tenantId: p.tenantId,
-    deploymentId: p.deploymentId,
-    apiKeyId: p.keyId,
-    payload,
-    idempotency: idemKey ? { key: idemKey, bodyHash, ttlSeconds: r.config.idempotencyTtlSeconds } : undefined,
-  });
-  // Lost a race with a concurrent identical request: that one's job is the job.
-  if (created.kind === "exists") {
-    await r.budgets.release(jobId);
-    return replay(created);
+  const create = r.jobStore.prepareCreate({ view, tenantId: p.tenantId, deploymentId: p.deploymentId, apiKeyId: p.keyId, idempotency: idemKey ? { key: idemKey, bodyHash, ttlSeconds: r.config.idempotencyTtlSeconds } : undefined });
+  const admitted = await admitJob(r, jobId, deployment, spend, create);
+  // Claimed already (a replay, or a concurrent identical request won): that job is the job.
+  if (admitted.kind === "exists") {
+    return replay(admitted, async () => routePayload(p, req, { ...ctx, budget_used_ratio: 0 }, jobBudget(deployment, spend), admitted.jobId, new Date().toISOString()));
   }
+  const payload = routePayload(p, req, { ...ctx, budget_used_ratio: admitted.budgetUsedRatio }, admitted.budget, view.id, view.created_at);
   try {
     await enqueueRoute(r, payload);
   } catch (err) {
@@ -136,6 +138,11 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
   }
   r.logger.info({ model: req.model, deploymentId: p.deploymentId, rag: Boolean(req.rag), reservedUsd: admitted.budget.reserved_usd }, "job accepted");
   return { replayed: false, job: createResponse(view), headers: admitted.headers };
+}
+
+/** The route job's payload (the one stored copy: the BullMQ job holds it). */
+function routePayload(p: Principal, req: CreateJobRequest, routing: RoutingContext, budget: JobBudget, jobId: string, createdAt: string): RouteJobPayload {
+  return { job_id: jobId, tenant_id: p.tenantId, deployment_id: p.deploymentId, api_key_id: p.keyId, request: req, routing, budget, created_at: createdAt, trace: injectTraceContext() };
 }
 
 /** Enqueue a created job (after its retrieval child when it has `rag`); the job id makes a repeat a no-op. */
@@ -157,14 +164,13 @@ const ORPHAN_AFTER_MS = 5000;
 
 /**
  * Replays finish a submit that died between creating the job and enqueueing it: a job still
- * `queued` in Redis with no BullMQ job is enqueued from its stored payload.
+ * `queued` in Redis with no BullMQ job is enqueued with a payload rebuilt from the replayed
+ * request (the same body, by its hash; the job record does not keep a second copy of it).
  */
-async function enqueueIfOrphaned(r: GatewayResources, job: JobView): Promise<void> {
+async function enqueueIfOrphaned(r: GatewayResources, job: JobView, rebuild: () => Promise<RouteJobPayload>): Promise<void> {
   if (job.status !== "queued" || Date.now() - Date.parse(job.created_at) < ORPHAN_AFTER_MS) return;
   if (await r.queues.get("ai-route").getJob(job.id)) return;
-  const payload = RouteJobPayload.safeParse(await r.jobStore.payload(job.id));
-  if (!payload.success) return;
-  await enqueueRoute(r, payload.data);
+  await enqueueRoute(r, { ...(await rebuild()), created_at: job.created_at });
   r.logger.warn({ jobId: job.id }, "re-enqueued a job whose submit died before enqueueing it");
 }
 
