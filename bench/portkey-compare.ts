@@ -643,7 +643,12 @@ function report(cfg: Config, closed: ClosedResult[], open: OpenResult[], agg: Ag
   if (v.added_p50_switchyard_minus_portkey_ms !== null) {
     lines.push(`switchyard added p50 − portkey added p50 at ${cfg.openRate} req/s: ${v.added_p50_switchyard_minus_portkey_ms} ms (goal ≤ 0: ${v.added_p50_goal_met ? "met" : "NOT met"})`);
   }
-  if (!v.clean) lines.push("some requests failed or were dropped: the figures above do not stand as a pass (see errors)");
+  for (const t of cfg.targets) {
+    const a = agg[t]!;
+    if (a.closed.errors + a.open.errors > 0) lines.push(`${t}: ${a.closed.errors + a.open.errors} request(s) failed (first error above)`);
+    if (a.open.dropped > 0) lines.push(`${t}: ${a.open.dropped} open-loop arrival(s) not sent because ${cfg.openMaxInFlight} requests were outstanding: it did not keep up with ${cfg.openRate} req/s`);
+  }
+  if (!v.clean) lines.push("a run with failed or dropped requests does not stand as a pass");
   const outside = [...closed, ...open].map((r) => r.machine.outside_cpus).filter((x): x is number => x !== null);
   const worst = Math.max(0, ...outside);
   if (worst > 0.25) {
