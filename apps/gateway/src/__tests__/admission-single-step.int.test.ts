@@ -1,0 +1,99 @@
+import type { ModelCatalog } from "@switchyard/contracts";
+import { createRedis, type Redis } from "@switchyard/queue";
+import { apiClient, startStack, writeTestCatalog, type Stack } from "@switchyard/testkit";
+
+// Admission is one Redis script (idempotency claim, rate limits, budget reservation, job record)
+// and the enqueue one more: these tests pin both the round trips and what a refusal consumes.
+type Json = Record<string, any>;
+const entry = (id: string, price: number) => ({ id, provider: "simulated" as const, upstream_model: id, tier: "flash" as const, capabilities: { vision: false, long_context: false }, context_window: 32000, max_output_tokens: 1000, pricing: { input: price, output: price, cached_input: 0 }, simulated: { ttft_ms: 5, tokens_per_second: 1000, failure_rate: 0 } });
+const CATALOG: ModelCatalog = { default_model: "sim-a", models: [entry("sim-a", 1), entry("sim-b", 2)] };
+
+let s: Stack;
+let admin: ReturnType<typeof apiClient>;
+let redis: Redis;
+
+async function tenantWithKey(name: string, deploymentPatch: Json, tenantPatch: Json = {}) {
+  const t = (await admin.post<Json>("/admin/v1/tenants", { name })).body;
+  if (Object.keys(tenantPatch).length) expect((await admin.call<Json>("PATCH", `/admin/v1/tenants/${t.id}`, { body: tenantPatch })).status).toBe(200);
+  expect((await admin.call<Json>("PATCH", `/admin/v1/deployments/${t.default_deployment_id}`, { body: deploymentPatch })).status).toBe(200);
+  const k = (await admin.post<Json>(`/admin/v1/tenants/${t.id}/api-keys`, { name: "k", scopes: ["jobs:write", "jobs:read"] })).body;
+  return { deployment: t.default_deployment_id as string, client: apiClient(s.url, k.key) };
+}
+
+/** Top-level commands (not run inside a script) Redis received while `run` ran, as argument lists. */
+async function topLevelCommands(run: () => Promise<void>): Promise<string[][]> {
+  const mon = await (redis as Extract<Redis, { monitor: unknown }>).monitor();
+  mon.on("error", () => undefined);
+  const seen: string[][] = [];
+  mon.on("monitor", (_t: string, args: string[], source: string) => {
+    if (source !== "lua") seen.push(args.map(String));
+  });
+  try {
+    await new Promise((r) => setTimeout(r, 50));
+    await run();
+    await new Promise((r) => setTimeout(r, 100));
+  } finally {
+    mon.disconnect();
+  }
+  return seen;
+}
+
+beforeAll(async () => {
+  // Gateway only: nothing consumes the jobs, so every command seen is admission's.
+  s = await startStack({ apps: ["gateway"], env: { MODEL_CATALOG_PATH: writeTestCatalog(CATALOG) } });
+  admin = apiClient(s.url, s.key);
+  redis = createRedis(s.env.REDIS_URL!);
+}, 60_000);
+afterAll(async () => {
+  redis?.disconnect();
+  await s?.stop();
+});
+
+test.each([
+  ["no budget", {}, {}],
+  ["a deployment budget and a tenant budget", { budget: { period: "day", limit_usd: 100 } }, { budget: { period: "month", limit_usd: 1000 } }],
+])("with %s, a submission costs two Redis round trips: the admission script and the BullMQ add", async (name, deploymentPatch, tenantPatch) => {
+  const { client, deployment } = await tenantWithKey(`trips ${name}`, deploymentPatch, tenantPatch);
+  const tag = name.replaceAll(" ", "-");
+  await new Promise((r) => setTimeout(r, 1100));
+  const body = (i: number) => ({ model: "auto", messages: [{ role: "user", content: `round trips ${i}` }], max_tokens: 8 });
+  // Warm: budget periods are loaded from Postgres once, scripts are loaded into Redis.
+  for (let i = 0; i < 3; i++) expect((await client.post<Json>("/v1/jobs", body(i), { "Idempotency-Key": `${tag}-warm-${i}` })).status).toBe(202);
+  const jobs: { id: string; key: string }[] = [];
+  const commands = await topLevelCommands(async () => {
+    for (let i = 0; i < 5; i++) {
+      const key = `${tag}-measured-${i}`;
+      const res = await client.post<Json>("/v1/jobs", body(100 + i), { "Idempotency-Key": key });
+      expect(res.status).toBe(202);
+      jobs.push({ id: res.body.id, key });
+    }
+  });
+  // Every command about these requests (naming the deployment, a job or an idempotency key) …
+  const ours = commands.filter((args) => args.some((a) => a.includes(deployment) || jobs.some((j) => a.includes(j.id) || a.includes(j.key))));
+  expect(ours.map((args) => `${args[0]!.toLowerCase()} ${args.slice(1, 4).join(" ").slice(0, 160)}`)).toHaveLength(10);
+  expect(ours.map((args) => args[0]!.toLowerCase())).toEqual(Array.from({ length: 10 }, () => "evalsha"));
+  // … is one job's admission (its id and idempotency key) or its enqueue (its id).
+  for (const j of jobs) {
+    const mine = ours.filter((args) => args.some((a) => a.includes(j.id)));
+    expect(mine).toHaveLength(2);
+    expect(mine[0]!.some((a) => a.includes(j.key))).toBe(true);
+  }
+});
+
+test("a request the budget refuses consumes none of the rate limit", async () => {
+  const { client, deployment } = await tenantWithKey("refused", { budget: { period: "day", limit_usd: 0.000001 }, rate_limits: { windows: [{ requests: 3, seconds: 600 }] } });
+  await new Promise((r) => setTimeout(r, 1100));
+  const body = { model: "sim-b", messages: [{ role: "user", content: "hello" }], max_tokens: 50 };
+  for (let i = 0; i < 5; i++) {
+    const res = await client.post<Json>("/v1/jobs", body);
+    expect(res.status).toBe(402);
+    expect(res.body.error.code).toBe("budget_exhausted");
+  }
+  // Lift the budget: all three requests of the window are still there.
+  expect((await admin.call<Json>("PATCH", `/admin/v1/deployments/${deployment}`, { body: { budget: { period: "day", limit_usd: 100 } } })).status).toBe(200);
+  await new Promise((r) => setTimeout(r, 1100));
+  for (let i = 0; i < 3; i++) expect((await client.post<Json>("/v1/jobs", body)).status).toBe(202);
+  const fourth = await client.post<Json>("/v1/jobs", body);
+  expect(fourth.status).toBe(429);
+  expect(fourth.body.error.code).toBe("rate_limited");
+});
