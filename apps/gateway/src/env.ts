@@ -1,5 +1,9 @@
-import { envBoolean, envInt, envString, parseEnv } from "@switchyard/contracts";
+import { envBoolean, envInt, envString, parseEnv, parseFaultSpec } from "@switchyard/contracts";
 import { z } from "zod";
+
+/** Where a crash test can kill the gateway: `job.admitted` lies between the admission script (job record, reservation) and the BullMQ add. */
+export const GATEWAY_FAULT_POINTS = ["job.admitted"] as const;
+export type GatewayFaultPoint = (typeof GATEWAY_FAULT_POINTS)[number];
 
 export const GatewayEnv = z.object({
   PORT: envInt(8080, 0),
@@ -36,6 +40,18 @@ export const GatewayEnv = z.object({
   ANTHROPIC_API_KEY: z.string().default(""),
   /** Bound on one `POST /v1/embeddings` provider call, all of it (default 30 000 ms). */
   EMBEDDINGS_TIMEOUT_MS: envInt(30_000, 100),
+  /**
+   * Crash tests only: `point:N,…` kills the gateway with SIGKILL the Nth time it reaches each
+   * named point (`GATEWAY_FAULT_POINTS`). Unset in production: the hook is then a no-op.
+   */
+  SWITCHYARD_FAULT_POINTS: envString(z.string().default("")).transform((spec, ctx) => {
+    try {
+      return parseFaultSpec(spec, GATEWAY_FAULT_POINTS);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message });
+      return z.NEVER;
+    }
+  }),
 }).superRefine((e, ctx) => {
   if (e.SSE_CRITICAL_CONNECTIONS < e.SSE_WARN_CONNECTIONS) {
     ctx.addIssue({ code: "custom", path: ["SSE_CRITICAL_CONNECTIONS"], message: `must be at least SSE_WARN_CONNECTIONS (critical ${e.SSE_CRITICAL_CONNECTIONS} < warn ${e.SSE_WARN_CONNECTIONS})` });

@@ -1,3 +1,4 @@
+import type { GatewayFaultPoint } from "./env";
 import type { ModelCatalog } from "@switchyard/contracts";
 import type { Database } from "@switchyard/db";
 import type { JobStore, QueueSet, Redis, RedisKeys } from "@switchyard/queue";
@@ -38,6 +39,8 @@ export interface GatewayResources {
   sse: SseConnections;
   /** Exact input-token counts at admission; large texts are counted on worker threads. */
   tokenCounter: TokenCountPool;
+  /** Crash tests' fault hook (SWITCHYARD_FAULT_POINTS); a no-op unless points are configured. */
+  fault: (point: GatewayFaultPoint) => void;
   config: {
     idempotencyTtlSeconds: number;
     sseHeartbeatMs: number;

@@ -1,6 +1,7 @@
 import { logScrubber } from "@switchyard/rag";
 import http from "node:http";
 import { createDb, type Database } from "@switchyard/db";
+import { faultHook } from "@switchyard/contracts";
 import { DEFAULT_CATALOG_PATH, loadCatalog } from "@switchyard/providers";
 import { createQueueSet, createRedis, JobStore, RedisKeys } from "@switchyard/queue";
 import { createLogger, createMetricsRegistry, type Logger } from "@switchyard/telemetry";
@@ -67,6 +68,7 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
     events: new EventStreamHub({ redis, keys, jobStore }),
     tokenCounter: new TokenCountPool(),
     sse: new SseConnections({ warn: env.SSE_WARN_CONNECTIONS, critical: env.SSE_CRITICAL_CONNECTIONS, logger, gauge: metrics.sse }),
+    fault: faultHook(env.SWITCHYARD_FAULT_POINTS),
     config: { idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS, sseHeartbeatMs: env.SSE_HEARTBEAT_MS, bodyLimit: env.BODY_LIMIT, trustProxy: env.TRUST_PROXY, embeddingsTimeoutMs: env.EMBEDDINGS_TIMEOUT_MS },
   };
   const server = http.createServer(createGatewayApp(resources));

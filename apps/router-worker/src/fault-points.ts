@@ -1,3 +1,4 @@
+import { faultHook, parseFaultSpec } from "@switchyard/contracts";
 /**
  * Named places in a job's delivery where a crash test can kill the worker: each lies between two
  * writes that a crash could split (the start of an attempt and its first output, the terminal
@@ -36,15 +37,7 @@ export const noFaults: Fault = () => undefined;
  * the known points.
  */
 export function parseFaultPoints(spec: string): Map<FaultPoint, number> {
-  const out = new Map<FaultPoint, number>();
-  for (const part of spec.split(",").map((p) => p.trim()).filter(Boolean)) {
-    const [name, count = "1"] = part.split(":");
-    if (!(FAULT_POINTS as readonly string[]).includes(name!)) throw new Error(`unknown fault point "${name}" (known: ${FAULT_POINTS.join(", ")})`);
-    const n = Number(count);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`fault point ${name}: count must be a positive integer, got "${count}"`);
-    out.set(name as FaultPoint, n);
-  }
-  return out;
+  return parseFaultSpec(spec, FAULT_POINTS);
 }
 
 /**
@@ -52,14 +45,6 @@ export function parseFaultPoints(spec: string): Map<FaultPoint, number> {
  * how often each configured point is reached and calls `kill` (default: SIGKILL to this process,
  * so nothing after the point runs — no `finally`, no shutdown hook) on the Nth time.
  */
-export function faultPoints(points: ReadonlyMap<FaultPoint, number>, kill: (point: FaultPoint) => void = () => process.kill(process.pid, "SIGKILL")): Fault {
-  if (points.size === 0) return noFaults;
-  const reached = new Map<FaultPoint, number>();
-  return (point) => {
-    const at = points.get(point);
-    if (at === undefined) return;
-    const n = (reached.get(point) ?? 0) + 1;
-    reached.set(point, n);
-    if (n === at) kill(point);
-  };
+export function faultPoints(points: ReadonlyMap<FaultPoint, number>, kill?: (point: FaultPoint) => void): Fault {
+  return points.size === 0 ? noFaults : faultHook(points, kill);
 }

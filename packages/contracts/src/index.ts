@@ -16,3 +16,4 @@ export * from "./metric-labels";
 export * from "./timeout";
 export * from "./tools";
 export * from "./responses";
+export * from "./fault-points";

@@ -129,6 +129,7 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
     return replay(admitted, async () => routePayload(p, req, { ...ctx, budget_used_ratio: 0 }, jobBudget(deployment, spend), admitted.jobId, new Date().toISOString()));
   }
   const payload = routePayload(p, req, { ...ctx, budget_used_ratio: admitted.budgetUsedRatio }, admitted.budget, view.id, view.created_at);
+  r.fault("job.admitted");
   try {
     await enqueueRoute(r, payload);
   } catch (err) {
