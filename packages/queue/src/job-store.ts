@@ -25,6 +25,28 @@ function parseEntries(entries: [id: string, fields: string[]][]): StreamedEvent[
   return out;
 }
 
+/** What a view holds until a worker first writes one; a stored view leaves out fields that still hold these. */
+const VIEW_DEFAULTS = { object: "job", served_model: null, started_at: null, completed_at: null, output: null, usage: null, error: null, metadata: null } as const;
+
+/**
+ * A view as stored in the job hash: without the fields that still hold their first value (a
+ * waiting job's view is its id, status, model and creation time; every waiting job holds one).
+ */
+export function encodeView(view: JobView): string {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(view)) {
+    if (k in VIEW_DEFAULTS && v === VIEW_DEFAULTS[k as keyof typeof VIEW_DEFAULTS]) continue;
+    if (k === "routing" && view.routing.decision === null && view.routing.fallbacks.length === 0) continue;
+    out[k] = v;
+  }
+  return JSON.stringify(out);
+}
+
+/** A stored view (compact, or in full as the worker writes it) as a JobView. */
+export function decodeView(stored: string): JobView {
+  return JobView.parse({ ...VIEW_DEFAULTS, routing: { decision: null, fallbacks: [] }, ...JSON.parse(stored) });
+}
+
 /** A job to create: its first view, owner and idempotency claim. */
 export interface CreateJobInput {
   view: JobView;
@@ -139,7 +161,7 @@ export class JobStore {
         input.tenantId,
         input.deploymentId,
         input.apiKeyId ?? "",
-        JSON.stringify(input.view),
+        encodeView(input.view),
         String(Date.parse(input.view.created_at)),
       ],
     };
@@ -174,7 +196,7 @@ export class JobStore {
     const h = await this.redis.hmget(this.keys.job(jobId), "view", "tenant_id", "deployment_id", "api_key_id", "status");
     const [view, tenantId, deploymentId, apiKeyId, status] = h;
     if (!view || !tenantId || !deploymentId || !status) return null;
-    return { view: JobView.parse(JSON.parse(view)), tenantId, deploymentId, apiKeyId: apiKeyId || null, status: status as JobStatus };
+    return { view: decodeView(view), tenantId, deploymentId, apiKeyId: apiKeyId || null, status: status as JobStatus };
   }
 
   /**
@@ -205,7 +227,7 @@ export class JobStore {
       waits: Number(waits),
       unbilled: unbilled ? { run: Number(unbilled), chars: Number(chars), model } : null,
       restarted: Number(restarted) === 1,
-      view: view ? JobView.parse(JSON.parse(view)) : null,
+      view: view ? decodeView(view) : null,
     };
   }
 
