@@ -1,9 +1,8 @@
-import { END_USER_TIERS, type EndUserTier, RateLimitReason, type ResolvedRateLimits } from "@switchyard/contracts";
+import { END_USER_TIERS, pooledRandomBytes, type EndUserTier, RateLimitReason, type ResolvedRateLimits } from "@switchyard/contracts";
 import type { Cluster, Redis as SingleRedis } from "ioredis";
 
 /** One server or a Redis Cluster (the keys are all in one hash slot). */
 type Redis = SingleRedis | Cluster;
-import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { rateLimitHeaders, type RateLimitWindowState } from "./rate-limit-headers";
 import { RATE_LIMIT_CHECK } from "./rate-limiter-scripts";
@@ -101,7 +100,7 @@ export class RateLimiter {
     const keys = [`${base}:req`, `${base}:tok`, `${base}:toksum`];
     if (c.endUser) keys.push(`${base}:u:${encodeURIComponent(c.endUser.id)}`);
     const userLimit = c.endUser ? END_USER_TIERS[c.endUser.tier] : 0;
-    const member = randomBytes(12).toString("hex");
+    const member = pooledRandomBytes(12).toString("hex");
     const argv = [member, String(c.tokens), String(c.limits.tokens_per_request), String(c.limits.tokens_per_day), String(userLimit), String(windows.length)];
     for (const w of windows) argv.push(String(w.limit), String(w.seconds * US));
     return { keys, argv, decide: (reply) => decide(c, windows, userLimit, reply) };
