@@ -4,5 +4,7 @@ export * from "./logger";
 export * from "./tracing";
 export * from "./metrics-server";
 export * from "./tracing-sdk";
+export * from "./traces-sampler";
 export * from "./ops-metrics";
+export * from "./http-request-recorder";
 export * from "./log-context";

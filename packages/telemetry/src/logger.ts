@@ -1,6 +1,7 @@
 import pino, { type Logger } from "pino";
-import { currentLogContext } from "./log-context";
-import { activeTraceIds } from "./tracing";
+import { activeContext } from "./async-context";
+import { logFieldsOf } from "./log-context";
+import { traceIdsOf } from "./tracing";
 
 export type { Logger };
 
@@ -36,7 +37,11 @@ export function createLogger(opts: { name: string; level?: string; destination?:
       level: opts.level ?? "info",
       redact: { paths: REDACT, censor: "[redacted]" },
       base: { service: opts.name },
-      mixin: () => ({ ...currentLogContext(), ...activeTraceIds() }),
+      // One read of the active context gives both the log fields and the span.
+      mixin: () => {
+        const ctx = activeContext();
+        return { ...logFieldsOf(ctx), ...traceIdsOf(ctx) };
+      },
       ...(scrub
         ? {
             formatters: { log: (o: Record<string, unknown>) => scrub.object(o) },

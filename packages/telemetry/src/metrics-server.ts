@@ -12,7 +12,7 @@ export async function startMetricsServer(opts: {
   host?: string;
   registry: MetricsRegistry;
   routes?: Record<string, () => Promise<{ status: number; body: unknown }>>;
-  metrics?: Pick<OpsMetrics, "httpRequests" | "httpDuration">;
+  metrics?: Pick<OpsMetrics, "http">;
 }): Promise<{ port: number; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";

@@ -1,5 +1,6 @@
 import { FALLBACK_KINDS, RAG_RESULTS, RateLimitReason, TERMINAL_STATUSES, TOKEN_KINDS } from "@switchyard/contracts";
 import type { MetricsRegistry } from "./metrics";
+import { HttpRequestRecorder } from "./http-request-recorder";
 import { MetricNames } from "./metric-names";
 
 /**
@@ -12,8 +13,8 @@ import { MetricNames } from "./metric-names";
 export function createOpsMetrics(registry: MetricsRegistry, opts: { models: readonly string[]; budgetRatios?: () => Map<string, number> }) {
   const m = registry.meter;
   const metrics = {
-    httpRequests: m.createCounter(MetricNames.httpRequests, { description: "HTTP requests by method, route and status" }),
-    httpDuration: m.createHistogram(MetricNames.httpRequestDuration, { description: "HTTP request duration", unit: "s" }),
+    /** `http_requests_total` and `http_request_duration_seconds`. */
+    http: new HttpRequestRecorder(m),
     sse: m.createUpDownCounter(MetricNames.sseConnections, { description: "Open SSE connections (gateway)" }),
     rateLimitRejections: m.createCounter(MetricNames.rateLimitRejections, { description: "Requests refused by a rate limit, by the limit" }),
     ttft: m.createHistogram(MetricNames.jobTtft, { description: "Time to first token", unit: "s" }),
@@ -47,9 +48,10 @@ export function createOpsMetrics(registry: MetricsRegistry, opts: { models: read
 }
 export type OpsMetrics = ReturnType<typeof createOpsMetrics>;
 
-/** Count and time one HTTP request under its route pattern (never a raw path with ids in it). */
-export function recordHttpRequest(metrics: Pick<OpsMetrics, "httpRequests" | "httpDuration">, labels: { method: string; route: string; status: number }, startNs: bigint): void {
-  const l = { method: labels.method, route: labels.route, status: String(labels.status) };
-  metrics.httpRequests.add(1, l);
-  metrics.httpDuration.record(Number(process.hrtime.bigint() - startNs) / 1e9, l);
+/**
+ * Count and time one HTTP request under its route pattern (never a raw path with ids in it),
+ * started at `startNs` (`process.hrtime.bigint()`).
+ */
+export function recordHttpRequest(metrics: Pick<OpsMetrics, "http">, labels: { method: string; route: string; status: number }, startNs: bigint): void {
+  metrics.http.record(labels.method, labels.route, labels.status, Number(process.hrtime.bigint() - startNs) / 1e9);
 }

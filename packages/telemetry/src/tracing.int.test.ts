@@ -36,6 +36,14 @@ test("shutdown flushes spans still buffered", async () => {
   expect(fake.spans.filter((s) => s.serviceName === "buffered-test").map((s) => s.name)).toEqual(["late"]);
 });
 
+test("the sampler decides what is exported: parentbased_traceidratio at 0 drops new traces and keeps a sampled caller's", async () => {
+  const r = await run(fake.url, "ratio0");
+  expect(r).toMatchObject({ code: 0, stderr: "" });
+  const spans = fake.spans.filter((s) => s.serviceName === "ratio0-test");
+  expect(spans.map((s) => s.name)).toEqual(["carried trace"]);
+  expect(spans[0]).toMatchObject({ traceId: "0af7651916cd43dd8448eb211c80319c", parentSpanId: "b7ad6b7169203331" });
+});
+
 test("shutdown does not hang on an unreachable collector", async () => {
   const r = await run("http://127.0.0.1:1", "dead");
   expect(r.code).toBe(0);

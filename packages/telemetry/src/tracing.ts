@@ -1,4 +1,4 @@
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from "@opentelemetry/api";
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from "@opentelemetry/api";
 
 export { SpanKind };
 
@@ -36,7 +36,12 @@ export function withExtractedContext<T>(carrier: Record<string, string>, fn: () 
 
 /** The ids of the active span, for log lines; undefined outside a (valid) span. */
 export function activeTraceIds(): { trace_id: string; span_id: string } | undefined {
-  const sc = trace.getSpanContext(context.active());
+  return traceIdsOf(context.active());
+}
+
+/** The ids of `ctx`'s span; undefined when it has no (valid) span. */
+export function traceIdsOf(ctx: Context): { trace_id: string; span_id: string } | undefined {
+  const sc = trace.getSpanContext(ctx);
   if (!sc || !trace.isSpanContextValid(sc)) return undefined;
   return { trace_id: sc.traceId, span_id: sc.spanId };
 }

@@ -1,16 +1,22 @@
 import type { NextFunction, Request, Response } from "express";
-import { recordHttpRequest, type OpsMetrics } from "@switchyard/telemetry";
+import type { OpsMetrics } from "@switchyard/telemetry";
 
 /**
  * Counts and times every request by its route pattern (never the raw path, so job ids don't
- * explode label cardinality). SSE streams are timed until they close.
+ * explode label cardinality). Timed until the response's `close`, so SSE streams count until the
+ * client or the server ends them. The listener is added with `on`, not `once` ('close' comes once
+ * per response anyway, and `once`'s wrapper cost as much again as the rest of adding it); a
+ * closure per request measured cheaper than one shared listener reading the start time from a
+ * property added to the response. What recording costs is in `HttpRequestRecorder`.
  */
-export function httpMetrics(metrics: Pick<OpsMetrics, "httpRequests" | "httpDuration">) {
+export function httpMetrics(metrics: Pick<OpsMetrics, "http">) {
+  const recorder = metrics.http;
   return (req: Request, res: Response, next: NextFunction): void => {
-    const start = process.hrtime.bigint();
-    res.once("close", () => {
-      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : "unmatched";
-      recordHttpRequest(metrics, { method: req.method, route, status: res.statusCode }, start);
+    const started = performance.now();
+    res.on("close", () => {
+      const path: unknown = req.route?.path;
+      const route = path ? (req.baseUrl ? `${req.baseUrl}${String(path)}` : String(path)) : "unmatched";
+      recorder.record(req.method, route, res.statusCode, (performance.now() - started) / 1000);
     });
     next();
   };
