@@ -110,9 +110,9 @@ export function initTracing(opts: TracingOptions): Tracing {
  * fails at start (where the spec would have an SDK log it and carry on with the default).
  *
  * `OTEL_TRACES_SAMPLER_ARG` is the ratio of `traceidratio` and `parentbased_traceidratio` and, as
- * the spec says, is not used by the other samplers. Given without `OTEL_TRACES_SAMPLER` it throws
- * rather than being ignored: it used to mean `parentbased_traceidratio` here, and ignoring it now
- * would silently record every trace.
+ * the spec says, is not used by the other samplers. Given without `OTEL_TRACES_SAMPLER` it means
+ * `parentbased_traceidratio` (what it meant here before the sampler could be named), rather than
+ * being ignored: a deployment that set only the ratio keeps sampling that ratio.
  */
 export function tracingEnv(env: Readonly<Record<string, string | undefined>>): Omit<TracingOptions, "serviceName"> {
   const str = (name: string) => {
@@ -146,10 +146,7 @@ export function tracingEnv(env: Readonly<Record<string, string | undefined>>): O
     throw new Error(`OTEL_TRACES_SAMPLER must be one of ${TRACES_SAMPLERS.join(", ")}, got ${JSON.stringify(samplerValue)}`);
   }
   const sampler = samplerValue as TracesSamplerName | undefined;
-  if (sampler === undefined && str("OTEL_TRACES_SAMPLER_ARG") !== undefined) {
-    throw new Error("OTEL_TRACES_SAMPLER_ARG is set but OTEL_TRACES_SAMPLER is not: set OTEL_TRACES_SAMPLER=parentbased_traceidratio (or traceidratio) to sample that ratio of traces");
-  }
-  const sampleRatio = sampler !== undefined && samplerTakesRatio(sampler) ? num("OTEL_TRACES_SAMPLER_ARG", 0, 1) : undefined;
+  const sampleRatio = sampler === undefined || samplerTakesRatio(sampler) ? num("OTEL_TRACES_SAMPLER_ARG", 0, 1) : undefined;
   const scheduledDelayMillis = num("OTEL_BSP_SCHEDULE_DELAY", 0, 600_000);
   const exportTimeoutMillis = num("OTEL_EXPORTER_OTLP_TIMEOUT", 1, 600_000);
   if (endpoint !== undefined) out.endpoint = endpoint;

@@ -141,13 +141,15 @@ describe("tracingEnv", () => {
     expect(tracingEnv({ OTEL_TRACES_SAMPLER: "traceidratio" })).toEqual({ sampler: "traceidratio" });
     expect(tracingEnv({ OTEL_TRACES_SAMPLER: "always_on", OTEL_TRACES_SAMPLER_ARG: "0.1" })).toEqual({ sampler: "always_on" });
     expect(tracingEnv({ OTEL_TRACES_SAMPLER: " parentbased_always_off " })).toEqual({ sampler: "parentbased_always_off" });
+    // The ratio alone keeps meaning what it meant before the sampler could be named: parentbased_traceidratio.
+    expect(tracingEnv({ OTEL_TRACES_SAMPLER_ARG: "0.1" })).toEqual({ sampleRatio: 0.1 });
   });
   it.each([
     [{ OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318" }, 'OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL, got "collector:4318"'],
     [{ OTEL_EXPORTER_OTLP_ENDPOINT: "grpc://collector:4317" }, "OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL"],
     [{ OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "half" }, 'OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1, got "half"'],
     [{ OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "1.5" }, 'OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1, got "1.5"'],
-    [{ OTEL_TRACES_SAMPLER_ARG: "0.1" }, "OTEL_TRACES_SAMPLER_ARG is set but OTEL_TRACES_SAMPLER is not"],
+    [{ OTEL_TRACES_SAMPLER_ARG: "2" }, 'OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1, got "2"'],
     [{ OTEL_TRACES_SAMPLER: "sometimes" }, 'OTEL_TRACES_SAMPLER must be one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio, got "sometimes"'],
     [{ OTEL_TRACES_SAMPLER: "jaeger_remote" }, "OTEL_TRACES_SAMPLER must be one of"],
     [{ OTEL_TRACES_SAMPLER: "ALWAYS_ON" }, "OTEL_TRACES_SAMPLER must be one of"],
