@@ -1,3 +1,4 @@
+import { timingSafeEqual } from "node:crypto";
 import { ApiError, PUBLISHABLE_SCOPES, Scope, type Scope as ScopeT } from "@switchyard/contracts";
 import { findApiKey, findDefaultDeployment, parseApiKey, secretMatches, touchApiKey, type ApiKeyRecord, type Database } from "@switchyard/db";
 import { withLogContext, type Logger } from "@switchyard/telemetry";
@@ -16,6 +17,19 @@ interface Cached {
   record: ApiKeyRecord;
   deploymentId: string;
   at: number;
+  /** The secret that matched this record's hash, once one has (later requests compare bytes, not hashes). */
+  verified?: Buffer;
+  /** The scopes the record grants, parsed once per cached record. */
+  scopes?: ReadonlySet<ScopeT>;
+}
+
+/** The presented secret matches the record: bytes against the secret that matched before, else hash against the stored hash. */
+function secretOk(entry: Cached, secret: string): boolean {
+  const presented = Buffer.from(secret);
+  if (entry.verified) return presented.length === entry.verified.length && timingSafeEqual(presented, entry.verified);
+  if (!secretMatches(secret, entry.record.secret_hash)) return false;
+  entry.verified = presented;
+  return true;
 }
 
 /**
@@ -27,6 +41,7 @@ interface Cached {
 export class Authenticator {
   private readonly cache = new Map<string, Cached>();
   private readonly touched = new Map<string, number>();
+  private readonly loading = new Map<string, Promise<Cached | null>>();
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -42,7 +57,7 @@ export class Authenticator {
     if (!parsed) throw new ApiError("invalid_api_key", "invalid API key");
     const entry = await this.lookup(parsed.id);
     const now = Date.now();
-    if (!entry || !secretMatches(parsed.secret, entry.record.secret_hash) || entry.record.kind !== parsed.kind) {
+    if (!entry || entry.record.kind !== parsed.kind || !secretOk(entry, parsed.secret)) {
       throw new ApiError("invalid_api_key", "invalid API key");
     }
     if (entry.record.revoked_at && entry.record.revoked_at.getTime() <= now) throw new ApiError("invalid_api_key", "API key has been revoked");
@@ -52,7 +67,7 @@ export class Authenticator {
     this.touch(parsed.id, now);
     // A publishable key never carries more than its fixed scopes, whatever its row says.
     const allowed = (s: string): s is ScopeT => Scope.safeParse(s).success && (!publishable || (PUBLISHABLE_SCOPES as readonly string[]).includes(s));
-    const scopes = new Set(entry.record.scopes.filter(allowed));
+    const scopes = (entry.scopes ??= new Set(entry.record.scopes.filter(allowed)));
     return { keyId: entry.record.id, tenantId: entry.record.tenant_id, deploymentId: entry.deploymentId, scopes, publishable };
   }
 
@@ -70,6 +85,16 @@ export class Authenticator {
   private async lookup(id: string): Promise<Cached | null> {
     const hit = this.cache.get(id);
     if (hit && Date.now() - hit.at < CACHE_MS) return hit;
+    // One read per key in flight: when the entry expires under load, its requests share it.
+    let p = this.loading.get(id);
+    if (!p) {
+      p = this.load(id).finally(() => this.loading.delete(id));
+      this.loading.set(id, p);
+    }
+    return p;
+  }
+
+  private async load(id: string): Promise<Cached | null> {
     const record = await findApiKey(this.db, id);
     if (!record) {
       this.cache.delete(id);
