@@ -8,5 +8,5 @@ export * from "./registry";
 export * from "./unsupported-fields";
 export { defineStreamChat } from "./define-stream-chat";
 export { capabilityGaps, hasToolHistory } from "./capabilities";
-export { chatRequestForJob, jobNeeds, unsupportedJobFields } from "./job-request";
+export { chatRequestForJob, jobNeeds, unsupportedJobFields, unsupportedJobFieldsFor } from "./job-request";
 export { deadRunUsage, estimateJobInputTokens, estimateOutputTokens, type DeadRun } from "./usage-estimate";

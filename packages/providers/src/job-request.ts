@@ -43,3 +43,12 @@ export function jobNeeds(job: CreateJobRequest): { tools: boolean; json_schema: 
 export function unsupportedJobFields(job: CreateJobRequest, entry: ModelEntry, simulated: boolean): string[] {
   return unsupportedFields(chatRequestForJob(job, entry.upstream_model), entry, { simulated });
 }
+
+/**
+ * `unsupportedJobFields` for several models at once: the provider call is built once (what a
+ * model cannot honour does not depend on its upstream name), not once per model.
+ */
+export function unsupportedJobFieldsFor(job: CreateJobRequest, entries: ReadonlyArray<{ entry: ModelEntry; simulated: boolean }>): string[][] {
+  const call = chatRequestForJob(job, "");
+  return entries.map(({ entry, simulated }) => unsupportedFields({ ...call, model: entry.upstream_model }, entry, { simulated }));
+}

@@ -13,7 +13,7 @@ import {
   type ModelEntry,
   type RoutingContext,
 } from "@switchyard/contracts";
-import { unsupportedJobFields } from "@switchyard/providers";
+import { unsupportedJobFields, unsupportedJobFieldsFor } from "@switchyard/providers";
 import { findJob, saveFinishedJob } from "@switchyard/db";
 import { addLogContext, injectTraceContext } from "@switchyard/telemetry";
 import type { GatewayResources } from "../resources";
@@ -44,7 +44,7 @@ function checkModel(r: GatewayResources, req: CreateJobRequest, ctx: RoutingCont
   const unsupported = (m: ModelEntry) => unsupportedJobFields(req, m, r.providers.forModel(m).simulated);
   if (req.model === "auto") {
     const allowed = r.catalog.models.filter((m) => !ctx.allowed_models || ctx.allowed_models.includes(m.id));
-    const gaps = allowed.map(unsupported);
+    const gaps = unsupportedJobFieldsFor(req, allowed.map((m) => ({ entry: m, simulated: r.providers.forModel(m).simulated })));
     if (gaps.length > 0 && gaps.every((g) => g.length > 0)) {
       // Name the field most models lack: the one the caller most likely has to drop.
       const counts = new Map<string, number>();
