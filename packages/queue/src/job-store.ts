@@ -29,12 +29,16 @@ function parseEntries(entries: [id: string, fields: string[]][]): StreamedEvent[
 const VIEW_DEFAULTS = { object: "job", served_model: null, started_at: null, completed_at: null, output: null, usage: null, error: null, metadata: null } as const;
 
 /**
- * A view as stored in the job hash: without the fields that still hold their first value (a
- * waiting job's view is its id, status, model and creation time; every waiting job holds one).
+ * A view as stored in the job hash when the job is created: without its id (the hash's key) and
+ * status (the hash's `status` field), without the fields that still hold their first value, and
+ * with the model as `m` and the creation time as `t` (epoch ms). A waiting job's view is then
+ * about 50 bytes, which keeps its hash under Redis' listpack limit (64-byte values) — a third of
+ * the memory of a hash table. Views the worker writes later are whole JobViews; both decode.
  */
 export function encodeView(view: JobView): string {
-  const out: Record<string, unknown> = {};
+  const out: Record<string, unknown> = { m: view.model, t: Date.parse(view.created_at) };
   for (const [k, v] of Object.entries(view)) {
+    if (k === "id" || k === "status" || k === "model" || k === "created_at") continue;
     if (k in VIEW_DEFAULTS && v === VIEW_DEFAULTS[k as keyof typeof VIEW_DEFAULTS]) continue;
     if (k === "routing" && view.routing.decision === null && view.routing.fallbacks.length === 0) continue;
     out[k] = v;
@@ -42,9 +46,13 @@ export function encodeView(view: JobView): string {
   return JSON.stringify(out);
 }
 
-/** A stored view (compact, or in full as the worker writes it) as a JobView. */
-export function decodeView(stored: string): JobView {
-  return JobView.parse({ ...VIEW_DEFAULTS, routing: { decision: null, fallbacks: [] }, ...JSON.parse(stored) });
+/** A stored view (as `encodeView` wrote it, or a whole JobView as the worker writes it) of job `id` whose hash says `status`. */
+export function decodeView(stored: string, id: string, status: string): JobView {
+  const { m, t, ...rest } = JSON.parse(stored) as Record<string, unknown> & { m?: string; t?: number };
+  const base: Record<string, unknown> = { ...VIEW_DEFAULTS, routing: { decision: null, fallbacks: [] }, id, status };
+  if (m !== undefined) base.model = m;
+  if (t !== undefined) base.created_at = new Date(t).toISOString();
+  return JobView.parse({ ...base, ...rest });
 }
 
 /** A job to create: its first view, owner and idempotency claim. */
@@ -196,7 +204,7 @@ export class JobStore {
     const h = await this.redis.hmget(this.keys.job(jobId), "view", "tenant_id", "deployment_id", "api_key_id", "status");
     const [view, tenantId, deploymentId, apiKeyId, status] = h;
     if (!view || !tenantId || !deploymentId || !status) return null;
-    return { view: decodeView(view), tenantId, deploymentId, apiKeyId: apiKeyId || null, status: status as JobStatus };
+    return { view: decodeView(view, jobId, status), tenantId, deploymentId, apiKeyId: apiKeyId || null, status: status as JobStatus };
   }
 
   /**
@@ -227,7 +235,7 @@ export class JobStore {
       waits: Number(waits),
       unbilled: unbilled ? { run: Number(unbilled), chars: Number(chars), model } : null,
       restarted: Number(restarted) === 1,
-      view: view ? decodeView(view) : null,
+      view: view ? decodeView(view, jobId, status) : null,
     };
   }
 
