@@ -5,19 +5,21 @@
  * number-to-string ("%.14g") would round 16-digit timestamps.
  *
  * Keys of a deployment, all under the caller's `{prefix}` hash tag:
- *   `…:req`          sorted set, the sliding log of admitted requests (score = admission µs, member =
- *                    a random id per decision). One log serves every request window: a window of
- *                    w counts the entries newer than now - w. Kept for the longest window.
- *   `…:tok`          sorted set, admitted token amounts of the last 24 h (member `id:tokens`)
- *   `…:toksum`       string, the sum of the amounts in `…:tok`, kept in step with it
+ *   `…:log`          sorted set, the sliding log of admitted requests (score = admission µs, member =
+ *                    `id:tokens`, a random id per decision and the tokens it was admitted for). One
+ *                    log serves every request window (a window of w counts the entries newer than
+ *                    now - w) and the 24 h token sum. Kept for the longest window (at least 24 h).
+ *   `…:toksum`       hash: `sum`, the tokens of the log's entries of the last 24 h, and `upto`, the
+ *                    time (µs) up to which entries have been taken out of it as they aged past 24 h
  *   `…:u:<user>`     sorted set, the sliding 24 h log of one end user's admitted messages (optional)
+ * One entry per admitted request (not one per limit) keeps the limits' memory per request small.
  * A window (now - w, now] excludes an entry exactly w old.
  */
 
 /**
- * KEYS: 1 request log, 2 token log, 3 token sum, [4 end-user log].
+ * KEYS: 1 request log, 2 token sum, [3 end-user log].
  * ARGV: 1 member id, 2 tokens, 3 tokens_per_request, 4 tokens_per_day, 5 end-user daily limit
- *       (0 when KEYS[4] is absent), 6 number of request windows n, then n pairs (limit, window µs).
+ *       (0 when KEYS[3] is absent), 6 number of request windows n, then n pairs (limit, window µs).
  * Returns {allowed 0|1, over_tokens_per_request 0|1, token_day, end_user, windows} where
  *   token_day = {used before, retry µs | -1 fits | -2 never fits}
  *   end_user  = {} or {count before, reset µs, retry µs | -1}
@@ -59,12 +61,36 @@ if tokens > tonumber(ARGV[3]) then
 end
 
 local n = tonumber(ARGV[6])
-local longest = 0
+local longest = DAY
 for i = 1, n do
   local w = tonumber(ARGV[6 + 2 * i])
   if w > longest then longest = w end
 end
+
+-- Tokens of the last 24 h: take the amounts of entries that aged past 24 h since the last call
+-- out of the running sum, then trim the log to its longest window. A sum without its log is stale
+-- (expiry apart); a log without its sum is re-summed.
+local function amount(m) return tonumber(string.match(m, ":(%d+)$")) end
+local day_lo = now - DAY
+if redis.call("EXISTS", KEYS[1]) == 0 then redis.call("DEL", KEYS[2]) end
+local st = redis.call("HMGET", KEYS[2], "sum", "upto")
+local used = 0
+if st[1] then
+  used = tonumber(st[1])
+  local upto = tonumber(st[2]) or 0
+  if day_lo > upto then
+    local freed = 0
+    for _, m in ipairs(redis.call("ZRANGEBYSCORE", KEYS[1], "(" .. fmt(upto), fmt(day_lo))) do freed = freed + amount(m) end
+    used = used - freed
+    redis.call("HSET", KEYS[2], "sum", fmt(used), "upto", fmt(day_lo))
+  end
+else
+  for _, m in ipairs(redis.call("ZRANGEBYSCORE", KEYS[1], "(" .. fmt(day_lo), "+inf")) do used = used + amount(m) end
+  redis.call("HSET", KEYS[2], "sum", fmt(used), "upto", fmt(day_lo))
+  redis.call("PEXPIRE", KEYS[2], DAY / 1000)
+end
 redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", fmt(now - longest))
+
 local windows = {}
 for i = 1, n do
   windows[i] = judge(KEYS[1], tonumber(ARGV[5 + 2 * i]), tonumber(ARGV[6 + 2 * i]))
@@ -72,29 +98,11 @@ end
 
 local end_user = {}
 local user_limit = tonumber(ARGV[5])
-if #KEYS >= 4 then
-  redis.call("ZREMRANGEBYSCORE", KEYS[4], "-inf", fmt(now - DAY))
-  end_user = judge(KEYS[4], user_limit, DAY)
+if #KEYS >= 3 then
+  redis.call("ZREMRANGEBYSCORE", KEYS[3], "-inf", fmt(now - DAY))
+  end_user = judge(KEYS[3], user_limit, DAY)
 end
 
--- Tokens of the last 24 h: drop amounts that left the window from the running sum. A sum that
--- outlived its log is stale; a log without its sum (first use, or expiry apart) is re-summed.
-local function amount(m) return tonumber(string.match(m, ":(%d+)$")) end
-if redis.call("EXISTS", KEYS[2]) == 0 then redis.call("DEL", KEYS[3]) end
-local sum = redis.call("GET", KEYS[3])
-local gone = redis.call("ZRANGEBYSCORE", KEYS[2], "-inf", fmt(now - DAY))
-redis.call("ZREMRANGEBYSCORE", KEYS[2], "-inf", fmt(now - DAY))
-local used = 0
-if sum then
-  local freed = 0
-  for _, m in ipairs(gone) do freed = freed + amount(m) end
-  used = tonumber(sum) - freed
-  if freed > 0 then redis.call("DECRBY", KEYS[3], freed) end
-else
-  local rest = redis.call("ZRANGE", KEYS[2], 0, -1)
-  for _, m in ipairs(rest) do used = used + amount(m) end
-  if used > 0 then redis.call("SET", KEYS[3], used, "PX", DAY / 1000) end
-end
 local tpd = tonumber(ARGV[4])
 local tok_retry = -1
 if used + tokens > tpd then
@@ -102,9 +110,9 @@ if used + tokens > tpd then
   if tokens > tpd then
     tok_retry = -2
   else
-    -- Walk the oldest amounts until enough have left for this request to fit.
+    -- Walk the oldest amounts of the last 24 h until enough have left for this request to fit.
     local need = used + tokens - tpd
-    local entries = redis.call("ZRANGE", KEYS[2], 0, -1, "WITHSCORES")
+    local entries = redis.call("ZRANGEBYSCORE", KEYS[1], "(" .. fmt(day_lo), "+inf", "WITHSCORES")
     for i = 1, #entries, 2 do
       need = need - amount(entries[i])
       if need <= 0 then
@@ -118,22 +126,18 @@ end
 
 if allowed then
   local score = fmt(now)
-  redis.call("ZADD", KEYS[1], score, id)
+  redis.call("ZADD", KEYS[1], score, id .. ":" .. fmt(tokens))
   redis.call("PEXPIRE", KEYS[1], math.ceil(longest / 1000))
   for i = 1, n do
     if windows[i][1] == 0 then windows[i][2] = tonumber(ARGV[6 + 2 * i]) end
   end
-  if #KEYS >= 4 then
-    redis.call("ZADD", KEYS[4], score, id)
-    redis.call("PEXPIRE", KEYS[4], DAY / 1000)
+  if #KEYS >= 3 then
+    redis.call("ZADD", KEYS[3], score, id)
+    redis.call("PEXPIRE", KEYS[3], DAY / 1000)
     if end_user[1] == 0 then end_user[2] = DAY end
   end
-  if tokens > 0 then
-    redis.call("ZADD", KEYS[2], score, id .. ":" .. tokens)
-    redis.call("INCRBY", KEYS[3], tokens)
-    redis.call("PEXPIRE", KEYS[2], DAY / 1000)
-    redis.call("PEXPIRE", KEYS[3], DAY / 1000)
-  end
+  if tokens > 0 then redis.call("HINCRBY", KEYS[2], "sum", tokens) end
+  redis.call("PEXPIRE", KEYS[2], math.ceil(longest / 1000))
 end
 
 return {allowed and 1 or 0, over_tpr, {used, tok_retry}, end_user, windows}
@@ -150,12 +154,9 @@ local function sy_rate_limit(KEYS, ARGV)
 ${RATE_LIMIT_CHECK}
 end
 local function sy_rate_limit_undo(KEYS, ARGV)
-  redis.call("ZREM", KEYS[1], ARGV[1])
-  if KEYS[4] then redis.call("ZREM", KEYS[4], ARGV[1]) end
   local tokens = tonumber(ARGV[2])
-  if tokens > 0 then
-    redis.call("ZREM", KEYS[2], ARGV[1] .. ":" .. tokens)
-    redis.call("DECRBY", KEYS[3], tokens)
-  end
+  redis.call("ZREM", KEYS[1], ARGV[1] .. ":" .. string.format("%.0f", tokens))
+  if KEYS[3] then redis.call("ZREM", KEYS[3], ARGV[1]) end
+  if tokens > 0 then redis.call("HINCRBY", KEYS[2], "sum", -tokens) end
 end
 `;

@@ -236,13 +236,41 @@ describe("RateLimiter (real Redis)", () => {
     expect(r.retryAfterSeconds).toBeGreaterThanOrEqual(57);
   });
 
+  it("counts tokens_per_day over exactly the last 24 h of one shared log: amounts leave the sum as their entries age past a day, and a lost sum is rebuilt from the day's entries only", async () => {
+    const rl = limiter();
+    const redis = connect();
+    const DAY_US = 86_400_000_000;
+    const [sec, usec] = await redis.time();
+    const now = Number(sec) * 1_000_000 + Number(usec);
+    const check = (dep: string, tokens: number) => rl.check({ deploymentId: dep, limits: limits({ tokens_per_day: 200, windows: [{ requests: 1000, seconds: 7 * 86_400 }] }), tokens });
+    const seed = async (dep: string, sum: { sum: number; upto: number } | null) => {
+      const base = `{${prefix}}:rl:${dep}`;
+      // 100 tokens admitted a day and 10 s ago (out of the token window, still in the 7-day request window), 50 a minute short of a day ago.
+      await redis.zadd(`${base}:log`, String(now - DAY_US - 10_000_000), "old:100", String(now - DAY_US + 60_000_000), "young:50");
+      if (sum) await redis.hset(`${base}:toksum`, "sum", String(sum.sum), "upto", String(sum.upto));
+    };
+    // Aging: the sum still holds both amounts, last trimmed before the old entry's time.
+    const aging = deployment();
+    await seed(aging, { sum: 150, upto: now - DAY_US - 20_000_000 });
+    expect((await check(aging, 150)).allowed).toBe(true); // 50 + 150 fits 200 only once the old 100 has left
+    expect(refused(await check(aging, 1)).reason).toBe("tokens_per_day");
+    expect(await redis.hget(`{${prefix}}:rl:${aging}:toksum`, "sum")).toBe("200");
+    // Rebuilt: no sum at all; only the entry of the last 24 h counts.
+    const rebuilt = deployment();
+    await seed(rebuilt, null);
+    expect((await check(rebuilt, 150)).allowed).toBe(true);
+    expect(refused(await check(rebuilt, 1)).reason).toBe("tokens_per_day");
+    // The 7-day request window still holds the old entry: the log keeps both earlier entries and this one.
+    expect(await redis.zcard(`{${prefix}}:rl:${rebuilt}:log`)).toBe(3);
+  });
+
   it("expires every key it writes within the longest window", async () => {
     const rl = limiter();
     const dep = deployment();
     await rl.check({ deploymentId: dep, limits: limits({ windows: [{ requests: 5, seconds: 10 }] }), tokens: 5, endUser: { id: "carol:x", tier: "free" } });
     const redis = connect();
     const keys = await redis.keys(`{${prefix}}:rl:${dep}:*`);
-    expect(keys).toHaveLength(4);
+    expect(keys).toHaveLength(3); // the log (requests and their tokens), the token sum, the end user's log
     for (const k of keys) {
       const ttl = await redis.pttl(k);
       expect(ttl).toBeGreaterThan(86_300_000);
