@@ -9,7 +9,7 @@
  *                    `id:tokens`, a random id per decision and the tokens it was admitted for). One
  *                    log serves every request window (a window of w counts the entries newer than
  *                    now - w) and the 24 h token sum. Kept for the longest window (at least 24 h).
- *   `…:toksum`       hash: `sum`, the tokens of the log's entries of the last 24 h, and `upto`, the
+ *   `…:tokday`       hash: `sum`, the tokens of the log's entries of the last 24 h, and `upto`, the
  *                    time (µs) up to which entries have been taken out of it as they aged past 24 h
  *   `…:u:<user>`     sorted set, the sliding 24 h log of one end user's admitted messages (optional)
  * One entry per admitted request (not one per limit) keeps the limits' memory per request small.

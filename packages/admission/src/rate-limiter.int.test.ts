@@ -247,14 +247,14 @@ describe("RateLimiter (real Redis)", () => {
       const base = `{${prefix}}:rl:${dep}`;
       // 100 tokens admitted a day and 10 s ago (out of the token window, still in the 7-day request window), 50 a minute short of a day ago.
       await redis.zadd(`${base}:log`, String(now - DAY_US - 10_000_000), "old:100", String(now - DAY_US + 60_000_000), "young:50");
-      if (sum) await redis.hset(`${base}:toksum`, "sum", String(sum.sum), "upto", String(sum.upto));
+      if (sum) await redis.hset(`${base}:tokday`, "sum", String(sum.sum), "upto", String(sum.upto));
     };
     // Aging: the sum still holds both amounts, last trimmed before the old entry's time.
     const aging = deployment();
     await seed(aging, { sum: 150, upto: now - DAY_US - 20_000_000 });
     expect((await check(aging, 150)).allowed).toBe(true); // 50 + 150 fits 200 only once the old 100 has left
     expect(refused(await check(aging, 1)).reason).toBe("tokens_per_day");
-    expect(await redis.hget(`{${prefix}}:rl:${aging}:toksum`, "sum")).toBe("200");
+    expect(await redis.hget(`{${prefix}}:rl:${aging}:tokday`, "sum")).toBe("200");
     // Rebuilt: no sum at all; only the entry of the last 24 h counts.
     const rebuilt = deployment();
     await seed(rebuilt, null);

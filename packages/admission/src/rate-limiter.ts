@@ -97,7 +97,7 @@ export class RateLimiter {
     if (!Number.isInteger(c.tokens) || c.tokens < 0) throw new RangeError(`tokens must be a non-negative integer, got ${c.tokens}`);
     const windows = requestWindows(c.limits);
     const base = `{${this.prefix}}:rl:${encodeURIComponent(c.deploymentId)}`;
-    const keys = [`${base}:log`, `${base}:toksum`];
+    const keys = [`${base}:log`, `${base}:tokday`];
     if (c.endUser) keys.push(`${base}:u:${encodeURIComponent(c.endUser.id)}`);
     const userLimit = c.endUser ? END_USER_TIERS[c.endUser.tier] : 0;
     const member = pooledRandomBytes(12).toString("hex");
