@@ -9,27 +9,31 @@
  * KEYS: 1 job hash, 2 idempotency key (the job hash again when none: every key must be in the
  * prefix's hash slot, which "" is not), 3 index of live jobs (sorted by creation)
  * ARGV: 1 job id, 2 body hash, 3 idem ttl s, 4 tenant, 5 deployment, 6 api key id, 7 view json, 8 created ms
- * Returns {"created"} or {"exists", job_id, body_hash}.
+ * Returns {"created"} or {"exists", job_id, body_hash}. As Lua functions (`CREATE_JOB_FUNCTION`,
+ * same keys and arguments) for admission's single script: `sy_create_job(KEYS, ARGV)` and
+ * `sy_job_claimed(KEYS)`, the idempotency check alone.
  */
-export const CREATE_JOB = `
-if KEYS[2] ~= KEYS[1] then
+export const CREATE_JOB_FUNCTION = `
+-- The job holding this call's idempotency key, as create's "exists" reply; nil when unclaimed (or no key).
+local function sy_job_claimed(KEYS)
+  if KEYS[2] == KEYS[1] then return nil end
   local cur = redis.call("GET", KEYS[2])
-  if cur then
-    local sep = string.find(cur, "|", 1, true)
-    return {"exists", string.sub(cur, 1, sep - 1), string.sub(cur, sep + 1)}
-  end
-  redis.call("SET", KEYS[2], ARGV[1] .. "|" .. ARGV[2], "EX", tonumber(ARGV[3]))
+  if not cur then return nil end
+  local sep = string.find(cur, "|", 1, true)
+  return {"exists", string.sub(cur, 1, sep - 1), string.sub(cur, sep + 1)}
 end
-redis.call("HSET", KEYS[1], "status", "queued", "tenant_id", ARGV[4], "deployment_id", ARGV[5], "api_key_id", ARGV[6], "view", ARGV[7], "runs", 0, "waits", 0, "deltas", 0)
-redis.call("ZADD", KEYS[3], tonumber(ARGV[8]), ARGV[1])
-return {"created"}
+local function sy_create_job(KEYS, ARGV)
+  local claimed = sy_job_claimed(KEYS)
+  if claimed then return claimed end
+  if KEYS[2] ~= KEYS[1] then redis.call("SET", KEYS[2], ARGV[1] .. "|" .. ARGV[2], "EX", tonumber(ARGV[3])) end
+  redis.call("HSET", KEYS[1], "status", "queued", "tenant_id", ARGV[4], "deployment_id", ARGV[5], "api_key_id", ARGV[6], "view", ARGV[7], "runs", 0, "waits", 0, "deltas", 0)
+  redis.call("ZADD", KEYS[3], tonumber(ARGV[8]), ARGV[1])
+  return {"created"}
+end
 `;
 
-/** `CREATE_JOB` as a Lua function `sy_create_job(KEYS, ARGV)` (same keys and arguments), for admission's single script. */
-export const CREATE_JOB_FUNCTION = `
-local function sy_create_job(KEYS, ARGV)
-${CREATE_JOB}
-end
+export const CREATE_JOB = `${CREATE_JOB_FUNCTION}
+return sy_create_job(KEYS, ARGV)
 `;
 
 /**

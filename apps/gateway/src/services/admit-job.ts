@@ -32,13 +32,8 @@ local ck, rk, bk = slice(KEYS, 1, 3), slice(KEYS, 4, 3 + nr), slice(KEYS, 4 + nr
 local ca = slice(ARGV, 5, 4 + nca)
 local ra = slice(ARGV, 5 + nca, 4 + nca + nra)
 local ba = slice(ARGV, 5 + nca + nra, #ARGV)
-if ck[2] ~= ck[1] then
-  local cur = redis.call("GET", ck[2])
-  if cur then
-    local sep = string.find(cur, "|", 1, true)
-    return {"exists", string.sub(cur, 1, sep - 1), string.sub(cur, sep + 1)}
-  end
-end
+local claimed = sy_job_claimed(ck)
+if claimed then return claimed end
 local rl = sy_rate_limit(rk, ra)
 if rl[1] == 0 then return {"limited", rl} end
 local rows = {}
