@@ -17,16 +17,17 @@
  * default postgres://postgres@127.0.0.1:5432/postgres), as the integration tests do.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { newId, queueCatalog, RouteJobPayload, type ModelCatalog } from "@switchyard/contracts";
+import { newId, queueCatalog, RouteJobPayload } from "@switchyard/contracts";
 import type { z } from "zod";
 import { createSimulatedProvider } from "@switchyard/providers";
 import { createRedis, RedisKeys, type Redis } from "@switchyard/queue";
 import { cleanupPrefix, startStack, type Stack } from "@switchyard/testkit";
 import { Queue } from "bullmq";
 import { Pool } from "undici";
+import { envInt, writeOneModelCatalog } from "./lib/bench-env";
 import { runClosedLoop, type LoopResult } from "./lib/closed-loop";
 import { processTreeCpuMs, selfCpuMs } from "./lib/proc-cpu";
 import { sseUntilTerminal } from "./lib/sse-until-terminal";
@@ -36,13 +37,6 @@ import { round, summarize, table } from "./lib/stats";
 const REPO_ROOT = path.resolve(__dirname, "..");
 const MODEL_ID = "bench-sim";
 
-function envInt(name: string, def: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return def;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
-  return n;
-}
 
 function readConfig() {
   const phases = (process.env.BENCH_PHASES ?? "a,b").split(",").map((s) => s.trim());
@@ -66,26 +60,7 @@ type Config = ReturnType<typeof readConfig>;
 
 /** A catalog with one simulated model whose pace the bench chooses (the direct call uses the same). */
 function writeCatalog(cfg: Config): { file: string; dir: string } {
-  const catalog: ModelCatalog = {
-    default_model: MODEL_ID,
-    models: [
-      {
-        id: MODEL_ID,
-        provider: "simulated",
-        upstream_model: MODEL_ID,
-        tier: "flash",
-        capabilities: { vision: false, long_context: false },
-        context_window: 128_000,
-        max_output_tokens: cfg.maxTokens,
-        pricing: { input: 0.3, output: 2.5, cached_input: 0 },
-        simulated: cfg.behaviour,
-      },
-    ],
-  };
-  const dir = mkdtempSync(path.join(os.tmpdir(), "sy-bench-"));
-  const file = path.join(dir, "models.json");
-  writeFileSync(file, JSON.stringify(catalog, null, 2));
-  return { file, dir };
+  return writeOneModelCatalog({ id: MODEL_ID, provider: "simulated", upstream_model: MODEL_ID, max_output_tokens: cfg.maxTokens, pricing: { input: 0.3, output: 2.5, cached_input: 0 }, simulated: cfg.behaviour }, "overhead");
 }
 
 const jobBody = (content: string, maxTokens: number) => ({ model: MODEL_ID, messages: [{ role: "user" as const, content }], max_tokens: maxTokens });

@@ -52,15 +52,15 @@
  * Client, mock, Portkey, Switchyard, Redis and Postgres share this machine's CPUs.
  */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import type { ModelCatalog } from "@switchyard/contracts";
 import { createRedis, type Redis } from "@switchyard/queue";
 import { freePort, startStack, type Stack } from "@switchyard/testkit";
 import { Pool } from "undici";
+import { envInt, writeOneModelCatalog } from "./lib/bench-env";
 import { runClosedLoop } from "./lib/closed-loop";
 import { runOpenLoop } from "./lib/open-loop";
 import { processTreeCpuMs, selfCpuMs } from "./lib/proc-cpu";
@@ -79,13 +79,6 @@ const USAGE = { prompt_tokens: 12, completion_tokens: REPLY_PIECES.length, total
 type TargetName = "direct" | "portkey" | "switchyard";
 const TARGETS: readonly TargetName[] = ["direct", "portkey", "switchyard"];
 
-function envInt(name: string, def: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return def;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
-  return n;
-}
 
 function readConfig() {
   const targets = (process.env.BENCH_TARGETS ?? TARGETS.join(",")).split(",").map((s) => s.trim()).filter(Boolean);
@@ -662,25 +655,7 @@ function report(cfg: Config, closed: ClosedResult[], open: OpenResult[], agg: Ag
 // ---------------------------------------------------------------------------------------------
 
 function writeCatalog(): { file: string; dir: string } {
-  const catalog: ModelCatalog = {
-    default_model: MODEL_ID,
-    models: [
-      {
-        id: MODEL_ID,
-        provider: "openai",
-        upstream_model: UPSTREAM_MODEL,
-        tier: "flash",
-        capabilities: { vision: false, long_context: false },
-        context_window: 128_000,
-        max_output_tokens: 16_384,
-        pricing: { input: 0.15, output: 0.6, cached_input: 0.075 },
-      },
-    ],
-  };
-  const dir = mkdtempSync(path.join(os.tmpdir(), "sy-bench-portkey-"));
-  const file = path.join(dir, "models.json");
-  writeFileSync(file, JSON.stringify(catalog, null, 2));
-  return { file, dir };
+  return writeOneModelCatalog({ id: MODEL_ID, provider: "openai", upstream_model: UPSTREAM_MODEL, max_output_tokens: 16_384, pricing: { input: 0.15, output: 0.6, cached_input: 0.075 } }, "portkey");
 }
 
 /** HEAD, and how many paths the working tree changes (the apps run from the working tree, not HEAD). */

@@ -1,0 +1,25 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { ModelCatalog, ModelEntry } from "@switchyard/contracts";
+
+/** An integer option from the environment (unset or blank: `def`); anything else is an error naming it. */
+export function envInt(name: string, def: number, min = 1): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return def;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+/** A bench's one-model catalog in a temp dir (remove `dir` when done); `MODEL_CATALOG_PATH=file` for the stack. */
+export function writeOneModelCatalog(entry: Omit<ModelEntry, "tier" | "capabilities" | "context_window"> & Partial<ModelEntry>, tag: string): { file: string; dir: string } {
+  const catalog: ModelCatalog = {
+    default_model: entry.id,
+    models: [{ tier: "flash", capabilities: { vision: false, long_context: false }, context_window: 128_000, ...entry } as ModelEntry],
+  };
+  const dir = mkdtempSync(path.join(os.tmpdir(), `sy-bench-${tag}-`));
+  const file = path.join(dir, "models.json");
+  writeFileSync(file, JSON.stringify(catalog, null, 2));
+  return { file, dir };
+}
