@@ -64,6 +64,11 @@ export interface FakeOpenAIOptions {
   toolReply?: FakeToolReply | ((req: RecordedRequest) => FakeToolReply | undefined);
   /** Delay before each stream chunk after the first. Default 0. */
   chunkDelayMs?: number;
+  /**
+   * Delay between a streamed text answer's headers and its first chunk: the upstream's own time to
+   * first token (benches). Default 0.
+   */
+  firstChunkDelayMs?: number;
   /** Initial mode. Default `{ kind: "ok" }`. */
   mode?: FakeOpenAIMode;
   /** When set, any other bearer token gets 401 `invalid_api_key`. Default: any non-empty key. */
@@ -237,8 +242,8 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
         }
         if (m.kind === "malformed_after") await write(res, `data: {"id":"${id}","object":"chat.completion.chunk","choices":[{"delta":{"content":"tru${le}${le}`);
       }
-      const wait = m.kind === "slow" ? (m.delayMs ?? 200) : (opts.chunkDelayMs ?? 0);
-      if (i > 0 && wait > 0) await delay(wait);
+      const wait = i === 0 ? (opts.firstChunkDelayMs ?? 0) : m.kind === "slow" ? (m.delayMs ?? 200) : (opts.chunkDelayMs ?? 0);
+      if (wait > 0) await delay(wait);
       if (res.destroyed || closing) return;
       await write(res, `data: ${events[i]}${le}${le}`);
     }
