@@ -22,13 +22,13 @@
  * default postgres://postgres@127.0.0.1:5432/postgres), as the integration tests do.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { ModelCatalog } from "@switchyard/contracts";
 import { createRedis, RedisKeys, type Redis } from "@switchyard/queue";
 import { startFakeOpenAI, startStack, type FakeOpenAI, type Stack } from "@switchyard/testkit";
 import { Pool } from "undici";
+import { envInt, writeOneModelCatalog } from "./lib/bench-env";
 import { chatStreamTiming, type ChatStreamTiming } from "./lib/chat-stream-timing";
 import { round, summarize, table, type Summary } from "./lib/stats";
 
@@ -36,14 +36,6 @@ const REPO_ROOT = path.resolve(__dirname, "..");
 const MODEL_ID = "bench-openai";
 const UPSTREAM_MODEL = "gpt-4o-mini";
 const REPLY = "one two three four five six seven eight nine ten eleven twelve";
-
-function envInt(name: string, def: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return def;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
-  return n;
-}
 
 function readConfig() {
   return {
@@ -61,25 +53,7 @@ type Config = ReturnType<typeof readConfig>;
 
 /** A catalog with one OpenAI model (served by the fake through OPENAI_BASE_URL). */
 function writeCatalog(cfg: Config): { file: string; dir: string } {
-  const catalog: ModelCatalog = {
-    default_model: MODEL_ID,
-    models: [
-      {
-        id: MODEL_ID,
-        provider: "openai",
-        upstream_model: UPSTREAM_MODEL,
-        tier: "flash",
-        capabilities: { vision: false, long_context: false },
-        context_window: 128_000,
-        max_output_tokens: cfg.maxTokens,
-        pricing: { input: 0.15, output: 0.6, cached_input: 0.075 },
-      },
-    ],
-  };
-  const dir = mkdtempSync(path.join(os.tmpdir(), "sy-bench-ttft-"));
-  const file = path.join(dir, "models.json");
-  writeFileSync(file, JSON.stringify(catalog, null, 2));
-  return { file, dir };
+  return writeOneModelCatalog({ id: MODEL_ID, provider: "openai", upstream_model: UPSTREAM_MODEL, max_output_tokens: cfg.maxTokens, pricing: { input: 0.15, output: 0.6, cached_input: 0.075 } }, "ttft");
 }
 
 /** A sequential run of at most `total` operations, stopped at `timeLimitMs`. */
@@ -224,6 +198,16 @@ async function measure(stack: Stack, fake: FakeOpenAI, calledAt: Map<string, num
 }
 type Result = Awaited<ReturnType<typeof measure>>;
 
+/** Lines the apps printed (they run at LOG_LEVEL=warn, so every line is a warning or worse). */
+function appComplaints(stack: Stack): Record<string, { lines: number; first: string[] }> {
+  const out: Record<string, { lines: number; first: string[] }> = {};
+  for (const [label, app] of stack.apps) {
+    const lines = app.output().split("\n").filter((l) => l.trim() !== "");
+    out[label] = { lines: lines.length, first: lines.slice(0, 3).map((l) => l.slice(0, 300)) };
+  }
+  return out;
+}
+
 function report(r: Result): void {
   const row = (name: string, s: Summary) => [name, s.p50, s.p99, s.mean, s.max];
   const lines = [
@@ -305,6 +289,8 @@ async function main(): Promise<void> {
     redis = createRedis(stack.env.REDIS_URL!);
     const r = await measure(stack, fake, calledAt, cfg, redis);
     report(r);
+    const complaints = appComplaints(stack);
+    for (const [label, c] of Object.entries(complaints)) if (c.lines > 0) process.stdout.write(`${label} printed ${c.lines} warning/error line(s), first: ${c.first[0]}\n`);
     const result = {
       generated_at: started.toISOString(),
       git_commit: (() => {
@@ -317,6 +303,7 @@ async function main(): Promise<void> {
       machine: { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model ?? null, loadavg_at_start: os.loadavg().map((x) => round(x)) },
       note: "Sequential requests; the bench client, fake upstream, apps, Redis and Postgres share this machine's CPUs (loopback only). added_ms = via − direct at each percentile.",
       ...r,
+      app_output: complaints,
     };
     mkdirSync(path.dirname(cfg.out), { recursive: true });
     writeFileSync(cfg.out, JSON.stringify(result, null, 2) + "\n");
