@@ -13,9 +13,9 @@ export const FAULT_POINTS = [
   "usage.settled",
   /** A usage event was enqueued to `ai-usage`, its parked copy not yet cleared. */
   "usage.enqueued",
-  /** BEGIN_RUN counted the run and opened its tally; no `status: running` yet. */
+  /** BEGIN_RUN counted the run and opened its tally; no provider call, no `status: running` yet. */
   "run.begun",
-  /** The `status: running` event is written; the provider has not answered yet. */
+  /** The `status: running` event is written; the provider call went out with that write (its deltas can only follow it). */
   "run.running",
   /** A delta was written (the Nth delta this process wrote). */
   "delta",

@@ -2,7 +2,7 @@ import { isTerminalStatus, type JobView, type ModelCatalog, type RouteJobPayload
 import { isProviderError, jobNeeds, unsupportedJobFields, type ProviderRegistry } from "@switchyard/providers";
 import type { JobStore, QueueSet } from "@switchyard/queue";
 import type { AlertFirer, BudgetLedger, BudgetUsedRatios } from "@switchyard/admission";
-import { decideRoute, isRoutingError, type CircuitBreakers, type ProcessMetrics, type RouteDecision } from "@switchyard/routing";
+import { decideRoute, isRoutingError, type BreakerPermit, type CircuitBreakers, type ProcessMetrics, type RouteDecision } from "@switchyard/routing";
 import type { Logger } from "@switchyard/telemetry";
 import { trace } from "@opentelemetry/api";
 import { DelayedError, type Job } from "bullmq";
@@ -43,8 +43,11 @@ export interface RouteDeps {
  */
 export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, job: Job, token: string | undefined): Promise<string> {
   const jobId = payload.job_id;
-  // One step: a due `restart` is written with the start, so no crash leaves old deltas on screen.
-  const started = await d.jobStore.startAttempt(jobId);
+  const models = d.catalog.models.map((m) => m.id);
+  // One round trip (pipelined on one connection): the start of the attempt, which brings the job's
+  // view, and the breakers' states. One step: a due `restart` is written with the start, so no
+  // crash leaves old deltas on screen.
+  const [started, statesAtStart] = await Promise.all([d.jobStore.startAttempt(jobId), d.breakers.states(models)]);
   if (!started) {
     d.logger.warn({ jobId }, "job state is gone (expired or discarded); dropping");
     return "missing";
@@ -60,22 +63,21 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
   // First account for what earlier deliveries left: a usage event parked by one that died before
   // handing it on, and a run that died after its answer began (the provider charged for it).
   if (started.pendingUsage) await handOnParked(d, payload, started.pendingUsage, ended);
-  if (started.unbilled && started.unbilled.chars > 0) {
-    const view = (await d.jobStore.get(jobId))?.view;
-    if (view) await billUsage(ctx, deadRunUsage(ctx, view, started.unbilled), ended);
-  }
+  const dead = started.unbilled && started.unbilled.chars > 0 ? started.unbilled : null;
+  if (dead && started.view) await billUsage(ctx, deadRunUsage(ctx, started.view, dead), ended);
   if (ended) {
     // A cancel that died before releasing the hold is finished here (a no-op when already released).
     await d.budgets.release(jobId);
     return started.status;
   }
-  const live = await d.jobStore.get(jobId);
+  const live = started.view;
   if (!live) return "missing";
-  const canWait = () => mayWait(d, live.view, token);
+  const canWait = () => mayWait(d, live, token);
+  // Breaker states read before billing a dead delivery or retrieval are stale by then: read them again.
+  const states = started.pendingUsage || dead || rag ? await d.breakers.states(models) : statesAtStart;
 
   let decision: RouteDecision;
   try {
-    const states = await d.breakers.states(d.catalog.models.map((m) => m.id));
     decision = decideRoute({
       requestedModel: payload.request.model,
       messages: payload.request.messages,
@@ -91,7 +93,7 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
   } catch (err) {
     if (!isRoutingError(err)) throw err;
     if (err.retryable && canWait()) await park(d, job, token, ctx, false);
-    return finishJob(ctx, live.view, { status: "failed", error: { code: err.code, message: err.message, reason: "provider_error" } }, [], null);
+    return finishJob(ctx, live, { status: "failed", error: { code: err.code, message: err.message, reason: "provider_error" } }, [], null);
   }
   if (rag) await d.jobStore.append(jobId, { type: "citations", data: { citations: rag.citations, no_sources: rag.result.no_sources } });
   d.metrics.modelSelected.add(1, { model: decision.chosen.id, reason: decision.reason });
@@ -105,10 +107,10 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
   });
 
   const view: JobView = {
-    ...live.view,
+    ...live,
     attempts: { ...ctx.counts },
     status: "running",
-    started_at: live.view.started_at ?? new Date().toISOString(),
+    started_at: live.started_at ?? new Date().toISOString(),
     routing: {
       decision: { requested_model: payload.request.model, chosen_model: decision.chosen.id, candidates: decision.chain.map((m) => m.id), reasons: decision.reasons, tier: decision.tier, domain: decision.classification.domain, complexity: decision.classification.complexity },
       fallbacks: [],
@@ -128,7 +130,9 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
         await out.restart("fallback");
         d.fault("fallback.restart");
       }
-      const permit = await d.breakers.acquire(entry.id);
+      // The first choice's breaker was just read closed: acquiring it would only read it again (a
+      // closed breaker hands out no probe and records nothing), so that round trip is skipped.
+      const permit = i === 0 && states[entry.id]?.state === "closed" ? CLOSED : await d.breakers.acquire(entry.id);
       if (!permit.allowed) {
         last = { model: entry.id, result: { ok: false, canceled: false, error: new Error(`circuit breaker ${permit.state}`), partialText: "" } };
         continue;
@@ -147,12 +151,17 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
         d.fault("run.begun");
       }
       view.served_model = entry.id;
-      if (!(await d.jobStore.transition(view, { type: "status", data: { status: "running", attempt: ctx.run, waits: ctx.counts.waits, served_model: entry.id } }))) return "ended";
-      d.fault("run.running");
       const { provider } = d.providers.forModel(entry);
       const t0 = Date.now();
       out.beginCall();
-      const result = await callModel(provider, entry, payload, out, ac.signal, { onStall: () => d.metrics.stalls.add(1) });
+      // The run is counted (BEGIN_RUN above), so the provider is called now and the `running` status
+      // is written while its answer is on the way. It still precedes every delta in the job's
+      // stream: deltas are appended on the same connection, after it.
+      const call = callModel(provider, entry, payload, out, ac.signal, { onStall: () => d.metrics.stalls.add(1) });
+      const running = d.jobStore.transition(view, { type: "status", data: { status: "running", attempt: ctx.run, waits: ctx.counts.waits, served_model: entry.id } });
+      if (!(await runningWritten(running, call, ac))) return "ended";
+      d.fault("run.running");
+      const result = await call;
       const ms = Date.now() - t0;
       if (result.ok) {
         await d.breakers.record(entry.id, "success", { probe: permit.probe });
@@ -195,6 +204,30 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
     return finishJob(ctx, view, { status: "incomplete", text: out.text, error: { code: "upstream_interrupted", message: lastErr.message, reason } }, spend, null);
   }
   return finishJob(ctx, view, { status: "failed", error: { code: "provider_error", message: lastErr.message, reason: "provider_error" } }, spend, null);
+}
+
+/** The permit `acquire` gives for a closed breaker. */
+const CLOSED: BreakerPermit = { allowed: true, state: "closed", probe: false };
+
+/**
+ * Wait for the `running` write that went out with the provider call. When the job had already
+ * ended (a cancel) or the write failed, the call just started is aborted and waited for.
+ */
+async function runningWritten(running: Promise<string | null>, call: Promise<CallResult>, ac: AbortController): Promise<boolean> {
+  // The call's outcome is awaited later; until then a rejection must not count as unhandled.
+  call.catch(() => undefined);
+  let written: string | null;
+  try {
+    written = await running;
+  } catch (err) {
+    ac.abort(err);
+    await call.catch(() => undefined);
+    throw err;
+  }
+  if (written) return true;
+  ac.abort(new Error("job ended"));
+  await call.catch(() => undefined);
+  return false;
 }
 
 /** True when the job may still wait for its upstream (younger than `maxUpstreamWaitMs`, and BullMQ gave a token to delay with). */

@@ -16,7 +16,9 @@ export function terminalFromView(view: JobView): JobEvent {
  * events. A finished job whose stream has expired yields its stored terminal event.
  */
 export async function* followEvents(r: GatewayResources, view: JobView, after: string, opts: { heartbeatMs: number; signal: AbortSignal }): AsyncGenerator<FollowItem> {
-  if (!(await r.jobStore.eventStreamExists(view.id)) && view.completed_at) {
+  // Only a finished job can have lost its stream to retention: a live one is followed at once,
+  // without a round trip first.
+  if (view.completed_at && !(await r.jobStore.eventStreamExists(view.id))) {
     const id = `${Date.parse(view.completed_at)}-0`;
     if (after === "0" || compareStreamIds(id, after) > 0) yield { kind: "event", id, event: terminalFromView(view) };
     return;
