@@ -2,6 +2,7 @@ import { queueCatalog, type QueueInput, type QueueName, type QueuePayload } from
 import { FlowProducer, Queue, UnrecoverableError, Worker, type Job, type JobsOptions, type WorkerOptions } from "bullmq";
 import type { Redis } from "./redis";
 import type { RedisKeys } from "./keys";
+import { PromptWorker } from "./prompt-worker";
 
 /** Finished BullMQ jobs are kept this long (the job's own state lives in our hash and in Postgres). */
 const KEEP = { removeOnComplete: { age: 3600, count: 10_000 }, removeOnFail: { age: 24 * 3600, count: 10_000 } };
@@ -64,7 +65,8 @@ export function createQueueSet(opts: { connection: Redis; keys: RedisKeys; onEnq
 
 /**
  * A typed BullMQ worker: `job.data` is `safeParse`d against the catalog; a bad payload fails
- * the job without retries, with the validation problems in the reason.
+ * the job without retries, with the validation problems in the reason. A job starts as soon as
+ * it is taken ({@link PromptWorker}: no second take attempt in between).
  */
 export function defineProcessor<Q extends QueueName>(
   name: Q,
@@ -72,7 +74,7 @@ export function defineProcessor<Q extends QueueName>(
   opts: Omit<WorkerOptions, "prefix"> & { keys: RedisKeys; /** Called for every job taken (`ai_queue_dequeue_total`). */ onDequeue?: (queue: Q) => void },
 ): Worker {
   const { keys, onDequeue, ...workerOpts } = opts;
-  return new Worker(
+  return new PromptWorker(
     name,
     async (job: Job, token?: string) => {
       onDequeue?.(name);
