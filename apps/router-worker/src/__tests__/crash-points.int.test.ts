@@ -1,5 +1,7 @@
 import type { ModelCatalog } from "@switchyard/contracts";
-import { apiClient, freePort, readSse, spawnApp, startFakeOpenAI, startStack, waitFor, writeTestCatalog, type FakeOpenAI, type SpawnedApp, type SseEvent, type Stack } from "@switchyard/testkit";
+import { createRedis, RedisKeys } from "@switchyard/queue";
+import { apiClient, freePort, httpOk, readSse, spawnApp, startFakeOpenAI, startStack, waitFor, writeTestCatalog, type FakeOpenAI, type SpawnedApp, type SseEvent, type Stack } from "@switchyard/testkit";
+import { Queue } from "bullmq";
 import { FAULT_POINTS, type FaultPoint } from "../fault-points";
 
 type Json = Record<string, any>;
@@ -57,12 +59,33 @@ afterAll(async () => {
 const submit = async (n: number) => (await client.post<Json>("/v1/jobs", { model: "up-a", messages: [{ role: "user", content: `crash job ${n}` }], max_tokens: 24 })).body.id as string;
 const job = async (id: string) => (await client.get<Json>(`/v1/jobs/${id}`)).body;
 
-/** Start one worker per point (each takes one job at a time) and wait until every one has killed itself at its point. */
+/**
+ * Start one worker per point (each takes one job at a time) and wait until every one has killed
+ * itself at its point. The queue is paused until every worker is ready, so that each takes a job
+ * of its own: workers starting seconds apart (a loaded machine) would let a late one take a job
+ * that an early one already died on (BullMQ puts a stalled job back ahead of waiting ones); that
+ * job then stalls a third time and fails for good, while another job is never taken.
+ */
 async function dieAt(points: string[]): Promise<void> {
-  // Not waited for as "ready": a worker may reach its point (and die) before its health port answers.
-  const workers = await Promise.all(points.map(async (p) => spawnApp("router-worker", { ...s.env, SWITCHYARD_FAULT_POINTS: p, METRICS_PORT: String(await freePort()) }, async () => true)));
-  doomed.push(...workers);
-  await waitAll(workers, points);
+  const redis = createRedis(s.env.REDIS_URL!);
+  const queue = new Queue("ai-route", { connection: redis, prefix: new RedisKeys(s.prefix).bullPrefix });
+  try {
+    await queue.pause();
+    const workers: SpawnedApp[] = [];
+    try {
+      await Promise.all(points.map(async (p, i) => {
+        const port = await freePort();
+        workers[i] = await spawnApp("router-worker", { ...s.env, SWITCHYARD_FAULT_POINTS: p, METRICS_PORT: String(port) }, () => httpOk(`http://127.0.0.1:${port}/health`), 60_000, port);
+      }));
+    } finally {
+      doomed.push(...workers.filter(Boolean));
+      await queue.resume();
+    }
+    await waitAll(workers, points);
+  } finally {
+    await queue.close();
+    redis.disconnect();
+  }
 }
 async function waitAll(workers: SpawnedApp[], points: string[]): Promise<void> {
   const codes = await Promise.all(workers.map((w) => Promise.race([w.exited, new Promise((r) => setTimeout(() => r("still running"), 40_000).unref())])));
