@@ -17,7 +17,7 @@
  * default postgres://postgres@127.0.0.1:5432/postgres), as the integration tests do.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { newId, queueCatalog, RouteJobPayload } from "@switchyard/contracts";
@@ -27,7 +27,7 @@ import { createRedis, RedisKeys, type Redis } from "@switchyard/queue";
 import { cleanupPrefix, startStack, type Stack } from "@switchyard/testkit";
 import { Queue } from "bullmq";
 import { Pool } from "undici";
-import { envInt, writeOneModelCatalog } from "./lib/bench-env";
+import { envInt, runBench, writeOneModelCatalog, writeResult } from "./lib/bench-env";
 import { runClosedLoop, type LoopResult } from "./lib/closed-loop";
 import { processTreeCpuMs, selfCpuMs } from "./lib/proc-cpu";
 import { sseUntilTerminal } from "./lib/sse-until-terminal";
@@ -390,18 +390,10 @@ async function main(): Promise<void> {
       app_output: appComplaints(stack),
     };
     report(result, a, b);
-    mkdirSync(path.dirname(cfg.out), { recursive: true });
-    writeFileSync(cfg.out, JSON.stringify(result, null, 2) + "\n");
-    process.stdout.write(`\nwrote ${path.relative(REPO_ROOT, cfg.out)}\n`);
+    writeResult(cfg.out, result, REPO_ROOT);
   } finally {
     await cleanup();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: Error) => {
-    process.stderr.write(`bench failed: ${err.stack ?? err.message}\n`);
-    process.exit(1);
-  },
-);
+runBench(main);

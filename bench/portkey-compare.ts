@@ -52,7 +52,7 @@
  * Client, mock, Portkey, Switchyard, Redis and Postgres share this machine's CPUs.
  */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
@@ -60,7 +60,7 @@ import path from "node:path";
 import { createRedis, type Redis } from "@switchyard/queue";
 import { freePort, startStack, type Stack } from "@switchyard/testkit";
 import { Pool } from "undici";
-import { envInt, writeOneModelCatalog } from "./lib/bench-env";
+import { envInt, runBench, writeOneModelCatalog, writeResult } from "./lib/bench-env";
 import { runClosedLoop } from "./lib/closed-loop";
 import { runOpenLoop } from "./lib/open-loop";
 import { processTreeCpuMs, selfCpuMs } from "./lib/proc-cpu";
@@ -780,9 +780,7 @@ async function main(): Promise<void> {
       open_loop: open.map(strip),
     };
     for (const [label, c] of Object.entries(result.switchyard?.app_output ?? {})) if (c.lines > 0) process.stdout.write(`${label} printed ${c.lines} warning/error line(s), first: ${c.first[0]}\n`);
-    mkdirSync(path.dirname(cfg.out), { recursive: true });
-    writeFileSync(cfg.out, JSON.stringify(result, null, 2) + "\n");
-    process.stdout.write(`\nwrote ${path.relative(REPO_ROOT, cfg.out)}\n`);
+    writeResult(cfg.out, result, REPO_ROOT);
   } finally {
     await cleanup();
   }
@@ -791,11 +789,5 @@ async function main(): Promise<void> {
 if (process.argv[2] === "--mock-upstream") {
   runMockUpstream(Number(process.argv[3] ?? 50));
 } else {
-  main().then(
-    () => process.exit(0),
-    (err: Error) => {
-      process.stderr.write(`bench failed: ${err.stack ?? err.message}\n`);
-      process.exit(1);
-    },
-  );
+  runBench(main);
 }

@@ -22,13 +22,13 @@
  * default postgres://postgres@127.0.0.1:5432/postgres), as the integration tests do.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createRedis, RedisKeys, type Redis } from "@switchyard/queue";
 import { startFakeOpenAI, startStack, type FakeOpenAI, type Stack } from "@switchyard/testkit";
 import { Pool } from "undici";
-import { envInt, writeOneModelCatalog } from "./lib/bench-env";
+import { envInt, runBench, writeOneModelCatalog, writeResult } from "./lib/bench-env";
 import { chatStreamTiming, type ChatStreamTiming } from "./lib/chat-stream-timing";
 import { round, summarize, table, type Summary } from "./lib/stats";
 
@@ -305,18 +305,10 @@ async function main(): Promise<void> {
       ...r,
       app_output: complaints,
     };
-    mkdirSync(path.dirname(cfg.out), { recursive: true });
-    writeFileSync(cfg.out, JSON.stringify(result, null, 2) + "\n");
-    process.stdout.write(`\nwrote ${path.relative(REPO_ROOT, cfg.out)}\n`);
+    writeResult(cfg.out, result, REPO_ROOT);
   } finally {
     await cleanup();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: Error) => {
-    process.stderr.write(`bench failed: ${err.stack ?? err.message}\n`);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { ModelCatalog, ModelEntry } from "@switchyard/contracts";
@@ -22,4 +22,22 @@ export function writeOneModelCatalog(entry: Omit<ModelEntry, "tier" | "capabilit
   const file = path.join(dir, "models.json");
   writeFileSync(file, JSON.stringify(catalog, null, 2));
   return { file, dir };
+}
+
+/** Write a bench's result as JSON to `out` (directories made) and say where, relative to `root`. */
+export function writeResult(out: string, result: unknown, root: string): void {
+  mkdirSync(path.dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify(result, null, 2) + "\n");
+  process.stdout.write(`\nwrote ${path.relative(root, out)}\n`);
+}
+
+/** Run a bench's main and exit: 0 when it resolved, 1 (with the stack trace) when it threw. */
+export function runBench(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (err: Error) => {
+      process.stderr.write(`bench failed: ${err.stack ?? err.message}\n`);
+      process.exit(1);
+    },
+  );
 }
