@@ -1,5 +1,5 @@
 import { ApiError, priceUsage, type CreateJobRequest, type EndUserTier, type JobBudget, type ModelEntry } from "@switchyard/contracts";
-import { checkBudgetAlerts, checkTokensPerRequestFloor, estimateOutputTokens, type BudgetScope, type BudgetScopeRef, type BudgetUsage, type RateLimitDecision, type ReserveResult } from "@switchyard/admission";
+import { checkBudgetAlerts, checkTokensPerRequestFloor, estimateOutputTokens, type BudgetScope, type BudgetScopeRef, type BudgetUsage, type CreditsCheck, type RateLimitDecision, type ReserveResult } from "@switchyard/admission";
 import { admitAndCreateJob } from "./admit-job";
 import { creditBalance } from "@switchyard/db";
 import { jobNeeds } from "@switchyard/providers";
@@ -61,6 +61,12 @@ export function jobBudget(d: DeploymentSettings, spend: Spend): JobBudget {
   return { scopes: budgetScopes(d), credits_tenant_id: d.tenant.billingMode === "prepaid" ? d.tenantId : null, reserved_usd: spend.usd, reserved_tokens: spend.tokens };
 }
 
+/** A prepaid tenant's credit check for the reservation (its balance loaded from the ledger when Redis holds none); none when postpaid. */
+function creditsCheck(r: GatewayResources, budget: JobBudget): CreditsCheck | undefined {
+  const tenantId = budget.credits_tenant_id;
+  return tenantId === null ? undefined : { tenantId, loadBalance: async () => (await creditBalance(r.db, tenantId)).balance_usd };
+}
+
 export type JobAdmission = ({ kind: "created" } & Admitted) | { kind: "exists"; jobId: string; bodyHash: string };
 
 /**
@@ -73,7 +79,7 @@ export async function admitJob(r: GatewayResources, jobId: string, d: Deployment
   const { scopes } = budget;
   const prepaid = budget.credits_tenant_id !== null;
   const rl = r.rateLimiter.prepare({ deploymentId: d.id, limits: d.rateLimits, tokens: spend.tokens, endUser: spend.endUser });
-  const plan = scopes.length || prepaid ? r.budgets.prepareReserve(jobId, scopes, { usd: spend.usd, tokens: spend.tokens }, prepaid ? { tenantId: d.tenantId, loadBalance: async () => (await creditBalance(r.db, d.tenantId)).balance_usd } : undefined) : null;
+  const plan = scopes.length || prepaid ? r.budgets.prepareReserve(jobId, scopes, { usd: spend.usd, tokens: spend.tokens }, creditsCheck(r, budget)) : null;
   const out = await admitAndCreateJob(r.redis, create, rl, plan);
   switch (out.kind) {
     case "exists":
@@ -121,7 +127,7 @@ export async function admitSpend(r: GatewayResources, jobId: string, d: Deployme
   const { scopes } = budget;
   const prepaid = budget.credits_tenant_id !== null;
   if (scopes.length === 0 && !prepaid) return { budget, budgetUsedRatio: 0, headers: decision.headers };
-  const res = await r.budgets.reserve(jobId, scopes, { usd, tokens }, prepaid ? { tenantId: d.tenantId, loadBalance: async () => (await creditBalance(r.db, d.tenantId)).balance_usd } : undefined);
+  const res = await r.budgets.reserve(jobId, scopes, { usd, tokens }, creditsCheck(r, budget));
   if (!res.ok) throw await budgetRefused(r, d, scopes, res, decision.headers);
   const usage = scopes.length ? await r.budgets.usage(scopes) : [];
   if (usage.length) await budgetAlerts(r, d, scopes, usage); // Alerts: thresholds this reservation reached.
