@@ -1,103 +1,10 @@
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
   countPromptTokens, defaultErrorFields, embeddingBase64, embeddingFor, errorBody, logprobsProblem, obfuscation, replyPieces, tokenLogprobs, toolProblem, usageObject,
 } from "./fake-openai.test-helpers";
-
-/** One request the fake received, body parsed as JSON (undefined when empty or not JSON). */
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: unknown;
-}
-
-/**
- * How the fake answers chat (and, for `error`, embeddings) requests. `chunks` counts SSE `data:`
- * events already written when the fault happens (the role chunk is the first).
- * - `error`: that status with OpenAI's error body (defaults per status) and extra `headers`.
- * - `cut_after`: destroys the socket mid-stream. `malformed_after`: sends a chunk that is not JSON.
- * - `stall_after`: stops sending but keeps the socket open. `stream_error_after`: `data: {"error":…}`.
- * - `slow`: `delayMs` (default 200) before every chunk after the first, so a client can cancel.
- * With `streamOnly`, a fault mode applies to streamed requests only; plain ones are answered normally.
- */
-export type FakeOpenAIMode =
-  | { kind: "ok" }
-  | { kind: "error"; status: number; type?: string; code?: string | null; message?: string; headers?: Record<string, string> }
-  | { kind: "cut_after"; chunks: number; streamOnly?: boolean }
-  | { kind: "malformed_after"; chunks: number; streamOnly?: boolean }
-  | { kind: "stall_after"; chunks: number; streamOnly?: boolean }
-  | { kind: "stream_error_after"; chunks: number; type?: string; message?: string }
-  | { kind: "slow"; delayMs?: number };
-
-/** One tool call a fake answers with; `arguments` is the JSON text, streamed in pieces. */
-export interface FakeToolCall {
-  id: string;
-  name: string;
-  arguments: string;
-}
-
-/**
- * A scripted answer that calls tools (optionally after some text). The fakes give it only to a
- * request that declares tools and does not set tool choice to none; anything else gets `reply`.
- */
-export interface FakeToolReply {
-  text?: string;
-  calls: FakeToolCall[];
-}
-
-/** Characters of arguments per streamed piece, so arguments always arrive in several fragments. */
-export const FAKE_ARGUMENT_PIECE = 7;
-
-/** Splits tool arguments into the pieces the fakes stream. */
-export function argumentPieces(args: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < args.length; i += FAKE_ARGUMENT_PIECE) out.push(args.slice(i, i + FAKE_ARGUMENT_PIECE));
-  return out;
-}
-
-/** Options of {@link startFakeOpenAI}. */
-export interface FakeOpenAIOptions {
-  /** Answer text, or a function of the request. Default `"Hello from the fake OpenAI server."`. */
-  reply?: string | ((req: RecordedRequest) => string);
-  /** Tool calls to answer with (see FakeToolReply), or a function of the request (undefined → `reply`). */
-  toolReply?: FakeToolReply | ((req: RecordedRequest) => FakeToolReply | undefined);
-  /** Delay before each stream chunk after the first. Default 0. */
-  chunkDelayMs?: number;
-  /**
-   * Delay between a streamed text answer's headers and its first chunk: the upstream's own time to
-   * first token (benches). Default 0.
-   */
-  firstChunkDelayMs?: number;
-  /** Initial mode. Default `{ kind: "ok" }`. */
-  mode?: FakeOpenAIMode;
-  /** When set, any other bearer token gets 401 `invalid_api_key`. Default: any non-empty key. */
-  apiKey?: string;
-  /** SSE line ending. Default `"\n"`; `"\r\n"` exercises CRLF parsing. */
-  lineEnding?: "\n" | "\r\n";
-  /** Write each SSE event in pieces of this many bytes (splitting UTF-8 sequences). Default: whole events. */
-  fragmentBytes?: number;
-  /** Ids listed by `GET /v1/models`. */
-  models?: string[];
-  /** Embedding length when the request has no `dimensions`. Default 8. */
-  embeddingDimensions?: number;
-}
-
-/** A running fake. `url` is the base URL including `/v1`, as `OPENAI_BASE_URL` would be. */
-export interface FakeOpenAI {
-  url: string;
-  requests: RecordedRequest[];
-  /** TCP connections accepted so far (keep-alive reuse keeps this low). */
-  connections(): number;
-  /** Sockets closed so far, by either side. */
-  closedSockets(): number;
-  /** Responses the client closed before they ended (a cut made by the fake itself is not counted). */
-  abortedRequests(): number;
-  /** Resolves once `abortedRequests() >= count` (default 1); rejects after `timeoutMs` (default 5000). */
-  waitForClientAbort(timeoutMs?: number, count?: number): Promise<void>;
-  setMode(mode: FakeOpenAIMode): void;
-  close(): Promise<void>;
-}
+export * from "./fake-openai-types";
+import { argumentPieces, type FakeOpenAI, type FakeOpenAIMode, type FakeOpenAIOptions, type FakeToolReply, type RecordedRequest } from "./fake-openai-types";
 
 const DEFAULT_MODELS = ["gpt-4o-mini", "gpt-4.1-nano", "gpt-4.1", "text-embedding-3-small"];
 
