@@ -33,7 +33,13 @@ const finished = (id: string) =>
   }, 30_000, `job ${id} to finish`);
 
 test("every process is ready against the cluster", async () => {
-  expect((await a.get<Json>("/health/ready")).body).toMatchObject({ ready: true, checks: { redis: { ok: true } } });
+  // `/health` answers before the cluster client has found every master (a loaded machine can
+  // take a while): readiness must come, within a bound.
+  const ready = await waitFor(async () => {
+    const r = await a.get<Json>("/health/ready");
+    return r.body.ready ? r.body : undefined;
+  }, 15_000, "the gateway's /health/ready");
+  expect(ready).toMatchObject({ ready: true, checks: { redis: { ok: true } } });
   for (const app of ["rag-worker", "router-worker", "usage-aggregator"]) {
     const r = await fetch(`http://127.0.0.1:${s.apps.get(app)!.port}/health/ready`);
     expect({ app, status: r.status }).toEqual({ app, status: 200 });
