@@ -27,6 +27,16 @@ describe("createProviderRegistry", () => {
     await expect(healthy.provider.chat({ model: "m", messages: [{ role: "user", content: "hi" }] })).resolves.toMatchObject({ finishReason: "stop" });
   });
 
+  it("bounds a simulated entry's answers by its max_output_tokens, one provider per cap", async () => {
+    const reg = createProviderRegistry();
+    const fast = { ttft_ms: 0, tokens_per_second: 1e6, failure_rate: 0 };
+    const ask = { model: "m", messages: [{ role: "user" as const, content: "hi" }], maxTokens: 500 };
+    const small = await reg.forModel(entry({ id: "small", simulated: fast })).provider.chat(ask);
+    const large = await reg.forModel(entry({ id: "large", simulated: fast, max_output_tokens: 1000 })).provider.chat(ask);
+    expect([small.usage?.outputTokens, small.finishReason]).toEqual([100, "length"]);
+    expect([large.usage?.outputTokens, large.finishReason]).toEqual([500, "length"]);
+  });
+
   it("creates the OpenAI provider once when a key is configured, and not for an empty key", async () => {
     const reg = createProviderRegistry({ openai: { baseUrl: "http://127.0.0.1:9/v1", apiKey: "sk-test" } });
     const a = reg.forModel(entry({ provider: "openai", id: "gpt-4o-mini" }));

@@ -57,8 +57,8 @@ const factories: Record<ProviderName, Factory> = {
 
 /**
  * Maps catalog entries to providers. Each real provider (and its connection pool) is created
- * once, on first use; simulated providers are cached per behaviour. With no keys at all every
- * entry is simulated, so the gateway still answers.
+ * once, on first use; simulated providers are cached per behaviour and output cap. With no
+ * keys at all every entry is simulated, so the gateway still answers.
  */
 export function createProviderRegistry(opts: ProviderRegistryOptions = {}): ProviderRegistry {
   const real = new Map<ProviderName, RealProvider | null>();
@@ -77,10 +77,11 @@ export function createProviderRegistry(opts: ProviderRegistryOptions = {}): Prov
     const known = byEntry.get(entry);
     if (known) return known;
     const behaviour = entry.simulated ?? {};
-    const key = JSON.stringify(behaviour);
+    // The entry's output cap bounds the answers too, so entries that differ only in it need their own provider.
+    const key = JSON.stringify([behaviour, entry.max_output_tokens]);
     let provider = simulated.get(key);
     if (!provider) {
-      provider = createSimulatedProvider(behaviour, { random: opts.simulatedRandom });
+      provider = createSimulatedProvider(behaviour, { random: opts.simulatedRandom, maxOutputTokens: entry.max_output_tokens });
       simulated.set(key, provider);
     }
     byEntry.set(entry, provider);

@@ -13,8 +13,9 @@ const JSON_PIECE = 8;
  * The output of a simulated call as stream pieces, each one token: a tool call (id and name on
  * the first piece, the arguments' JSON in pieces), or text, shaped by `responseFormat` (JSON
  * made from the schema, or `{"answer": …}` for json_object) and cut at the first stop sequence.
+ * Plain text is at least `textTokens` words long; tool calls and JSON end where their value does.
  */
-function outputPieces(req: ChatRequest): { chunks: ChatChunk[]; calledTool: boolean } {
+function outputPieces(req: ChatRequest, textTokens: number): { chunks: ChatChunk[]; calledTool: boolean } {
   const call = hasTools(req) ? simulatedToolCall(req) : null;
   if (call) {
     const args = pieces(call.function.arguments, JSON_PIECE);
@@ -22,17 +23,33 @@ function outputPieces(req: ChatRequest): { chunks: ChatChunk[]; calledTool: bool
       i === 0 ? { type: "tool_call", index: 0, id: call.id, name: call.function.name, argumentsDelta } : { type: "tool_call", index: 0, argumentsDelta });
     return { chunks, calledTool: true };
   }
-  let deltas = simulatedDeltas(req.model, req.messages);
   const format = req.responseFormat;
-  if (format?.type === "json_schema") deltas = pieces(JSON.stringify(valueForSchema(format.json_schema.schema ?? { type: "object" }, deltas.join(""))), JSON_PIECE);
-  else if (format?.type === "json_object") deltas = pieces(JSON.stringify({ answer: deltas.join("") }), JSON_PIECE);
+  let deltas: string[];
+  if (format?.type === "json_schema") deltas = pieces(JSON.stringify(valueForSchema(format.json_schema.schema ?? { type: "object" }, simulatedDeltas(req.model, req.messages).join(""))), JSON_PIECE);
+  else if (format?.type === "json_object") deltas = pieces(JSON.stringify({ answer: simulatedDeltas(req.model, req.messages).join("") }), JSON_PIECE);
+  else deltas = simulatedDeltas(req.model, req.messages, textTokens);
   return { chunks: cutAtStop(deltas, req.stop).map((text) => ({ type: "delta", text })), calledTool: false };
+}
+
+/**
+ * Most tokens an answer may have: the request's `maxTokens` bounded by the model's
+ * `max_output_tokens`, either one when the other is unset, undefined when neither is.
+ */
+function outputLimit(maxTokens: number | undefined, maxOutputTokens: number | undefined): number | undefined {
+  const asked = maxTokens === undefined ? undefined : Math.max(0, Math.floor(maxTokens));
+  if (asked === undefined) return maxOutputTokens;
+  return maxOutputTokens === undefined ? asked : Math.min(asked, maxOutputTokens);
 }
 
 /** Options of {@link createSimulatedProvider}. */
 export interface SimulatedProviderOptions {
   /** Name reported by the provider and in its errors. Default `"simulated"`. */
   name?: string;
+  /**
+   * The catalog entry's `max_output_tokens`: no answer is longer, whatever `maxTokens` asks
+   * (a longer one is cut, finish reason `"length"`). Default: no bound but the request's.
+   */
+  maxOutputTokens?: number;
   /**
    * Source of randomness for failure injection, in [0, 1). Default `Math.random`.
    * Inject a fixed sequence in tests so `failure_rate` is exact.
@@ -44,15 +61,22 @@ export interface SimulatedProviderOptions {
  * A built-in provider that needs no network: deterministic text derived from the request
  * (same model + messages → same answer), first token after `ttft_ms`, then `tokens_per_second`,
  * and a `failure_rate` share of calls failing like an overloaded upstream (503).
- * One "token" is one word delta. Answers are 16–64 tokens long, cut to `maxTokens` if smaller
- * (finish reason `"length"`). Given tools (and `tool_choice` not `none`), it calls one
- * deterministically, unless the last message is a tool result, which it answers in text.
+ * One "token" is one word delta. Without `maxTokens` a text answer is 16–64 tokens long; with
+ * it, the answer runs on until it is cut at `maxTokens` (finish reason `"length"`), so a large
+ * `maxTokens` streams a long answer at `tokens_per_second`. `maxOutputTokens` bounds both.
+ * Tool calls and JSON answers keep their own length, cut only if the limit is shorter. Given
+ * tools (and `tool_choice` not `none`), it calls one deterministically, unless the last
+ * message is a tool result, which it answers in text. Usage reports the tokens streamed.
  */
 export function createSimulatedProvider(behaviour: Partial<SimulatedBehaviour> = {}, opts: SimulatedProviderOptions = {}): ChatProvider {
   // Parsing fills the schema defaults and rejects nonsense (negative rates) at construction time.
   const b = SimulatedBehaviour.parse(behaviour);
   const name = opts.name ?? "simulated";
   const random = opts.random ?? Math.random;
+  const { maxOutputTokens } = opts;
+  if (maxOutputTokens !== undefined && !(Number.isInteger(maxOutputTokens) && maxOutputTokens > 0)) {
+    throw new RangeError(`${name}: maxOutputTokens must be a positive integer, got ${maxOutputTokens}`);
+  }
   const msPerToken = 1000 / b.tokens_per_second;
 
   const aborted = (): ProviderError => new ProviderError("aborted", `${name}: request aborted`, { provider: name });
@@ -79,9 +103,12 @@ export function createSimulatedProvider(behaviour: Partial<SimulatedBehaviour> =
       throw new ProviderError("server_error", `${name}: simulated upstream failure (503 service unavailable)`, { status: 503, provider: name });
     }
     refuseFields(req, simulatedRefusals(req));
-    const { chunks: all, calledTool } = outputPieces(req);
-    const cap = req.maxTokens === undefined ? all.length : Math.max(0, Math.floor(req.maxTokens));
-    const deltas = all.slice(0, cap);
+    const limit = outputLimit(req.maxTokens, maxOutputTokens);
+    // Asked for at most N tokens, the model writes past N so the answer is cut there ("length"),
+    // as a long answer from a real model is; unasked, it writes its natural 16–64.
+    const textTokens = req.maxTokens !== undefined && limit !== undefined ? limit + 1 : 0;
+    const { chunks: all, calledTool } = outputPieces(req, textTokens);
+    const deltas = limit === undefined ? all : all.slice(0, limit);
     const start = performance.now();
     // Each token is due at an absolute time, so timer lateness does not accumulate and a
     // very high rate emits several tokens per timer tick instead of one timer per token.

@@ -58,6 +58,95 @@ describe("simulated provider", () => {
     expect(cut.text.split(" ")).toHaveLength(5);
   });
 
+  describe("answer length follows the limit", () => {
+    const deltasOf = (chunks: ChatChunk[]): string[] => chunks.flatMap((c) => (c.type === "delta" ? [c.text] : []));
+    const ending = (chunks: ChatChunk[]): ChatChunk[] => chunks.filter((c) => c.type === "finish" || c.type === "usage");
+    const ask = (maxTokens?: number): TextChatRequest => req("tell me everything", maxTokens === undefined ? {} : { maxTokens });
+
+    it("streams exactly maxTokens=500 tokens, past the natural answer, finish length, usage equal to what streamed", async () => {
+      const p = createSimulatedProvider(fast);
+      const natural = (await p.chat(ask())).text;
+      const chunks = await collect(p.streamChat(ask(500)));
+      const deltas = deltasOf(chunks);
+      expect(deltas).toHaveLength(500);
+      expect(ending(chunks)).toEqual([
+        { type: "finish", finishReason: "length" },
+        // "tell me everything": 18 characters → ceil(18 / 4) = 5 input tokens
+        { type: "usage", usage: { inputTokens: 5, outputTokens: 500 } },
+      ]);
+      // Still one word per delta, and it goes on from the natural answer (whose last word alone gains a full stop).
+      expect(deltas.every((d) => /^ ?[A-Za-z]+\.?$/.test(d))).toBe(true);
+      expect(deltas.join("").startsWith(natural.slice(0, -1))).toBe(true);
+      // Deterministic: the same request gives the same long answer.
+      expect((await createSimulatedProvider(fast).chat(ask(500))).text).toBe(deltas.join(""));
+    });
+
+    it("streams maxTokens=3 as 3 tokens, the first 3 of the natural answer", async () => {
+      const p = createSimulatedProvider(fast);
+      const natural = (await p.chat(ask())).text;
+      const chunks = await collect(p.streamChat(ask(3)));
+      expect(deltasOf(chunks)).toHaveLength(3);
+      expect(natural.startsWith(deltasOf(chunks).join(""))).toBe(true);
+      expect(ending(chunks)).toEqual([
+        { type: "finish", finishReason: "length" },
+        { type: "usage", usage: { inputTokens: 5, outputTokens: 3 } },
+      ]);
+    });
+
+    it("without a limit keeps the natural 16–64 tokens, finish stop, whatever the model's cap above that", async () => {
+      const uncapped = await collect(createSimulatedProvider(fast).streamChat(ask()));
+      const capped = await collect(createSimulatedProvider(fast, { maxOutputTokens: 4096 }).streamChat(ask()));
+      const n = deltasOf(uncapped).length;
+      expect(n).toBeGreaterThanOrEqual(16);
+      expect(n).toBeLessThanOrEqual(64);
+      expect(capped).toEqual(uncapped);
+      expect(ending(uncapped)).toEqual([
+        { type: "finish", finishReason: "stop" },
+        { type: "usage", usage: { inputTokens: 5, outputTokens: n } },
+      ]);
+    });
+
+    it("bounds the answer by the model's maxOutputTokens when it is lower than maxTokens, or than the natural length", async () => {
+      const p = createSimulatedProvider(fast, { maxOutputTokens: 120 });
+      const bounded = await collect(p.streamChat(ask(500)));
+      expect(deltasOf(bounded)).toHaveLength(120);
+      expect(ending(bounded)).toEqual([
+        { type: "finish", finishReason: "length" },
+        { type: "usage", usage: { inputTokens: 5, outputTokens: 120 } },
+      ]);
+      // Under the cap, the request's own limit still rules.
+      expect(deltasOf(await collect(p.streamChat(ask(90))))).toHaveLength(90);
+      // A cap below the natural length cuts even an answer that asked for no limit.
+      const tiny = await collect(createSimulatedProvider(fast, { maxOutputTokens: 10 }).streamChat(ask()));
+      expect(deltasOf(tiny)).toHaveLength(10);
+      expect(ending(tiny)[0]).toEqual({ type: "finish", finishReason: "length" });
+    });
+
+    it("keeps a JSON answer whole under a large maxTokens instead of padding it", async () => {
+      const p = createSimulatedProvider(fast);
+      const plain = await p.chat(req("json please", { responseFormat: { type: "json_object" } }));
+      const asked = await p.chat(req("json please", { responseFormat: { type: "json_object" }, maxTokens: 500 }));
+      expect(asked).toEqual(plain);
+      expect(asked.finishReason).toBe("stop");
+      expect(JSON.parse(asked.text)).toEqual({ answer: expect.any(String) });
+    });
+
+    it("rejects a maxOutputTokens that is not a positive integer", () => {
+      expect(() => createSimulatedProvider(fast, { maxOutputTokens: 0 })).toThrow(/maxOutputTokens/);
+      expect(() => createSimulatedProvider(fast, { maxOutputTokens: 1.5 })).toThrow(/maxOutputTokens/);
+    });
+
+    it("paces a long answer at tokens_per_second, so it streams proportionally longer", async () => {
+      const p = createSimulatedProvider({ ttft_ms: 0, tokens_per_second: 2000, failure_rate: 0 });
+      const start = performance.now();
+      const chunks = await collect(p.streamChat(ask(301)));
+      const total = performance.now() - start;
+      expect(deltasOf(chunks)).toHaveLength(301);
+      // 300 intervals of 0.5 ms after the first token
+      expect(total).toBeGreaterThanOrEqual(148);
+    });
+  });
+
   it("fails exactly the share of calls the injected random falls under failure_rate", async () => {
     const draws = [0.05, 0.5, 0.19, 0.2];
     const p = createSimulatedProvider({ ...fast, failure_rate: 0.2 }, { random: () => draws.shift() ?? 1 });

@@ -8,7 +8,7 @@ function inputText(m: AnyMessage): string {
   return contentText(m.content) + calls;
 }
 
-/** Longest answer the simulated model writes on its own; `maxTokens` can only cut it shorter. */
+/** Longest answer the simulated model writes on its own, when the request sets no `maxTokens`. */
 export const SIMULATED_MAX_NATURAL_TOKENS = 64;
 const MIN_NATURAL_TOKENS = 16;
 
@@ -46,13 +46,17 @@ export function seededRandom(seed: number): () => number {
 
 /**
  * The simulated answer for a conversation, as word deltas ("Word", " word", " word." …).
- * Same model and messages → same deltas; joined they form readable sentences.
+ * Same model and messages → same deltas; joined they form readable sentences. On its own the
+ * answer is 16–64 words; `minLength` makes it at least that long, going on past where it would
+ * have ended (its first words stay those of the shorter answer).
  */
-export function simulatedDeltas(model: string, messages: readonly AnyMessage[]): string[] {
+export function simulatedDeltas(model: string, messages: readonly AnyMessage[], minLength = 0): string[] {
   let h = hashString(model);
   for (const m of messages) h = hashString(`\u0000${m.role}\u0000${inputText(m)}`, h);
   const rnd = seededRandom(h);
-  const length = MIN_NATURAL_TOKENS + Math.floor(rnd() * (SIMULATED_MAX_NATURAL_TOKENS - MIN_NATURAL_TOKENS + 1));
+  // The natural length is drawn even when `minLength` overrides it, so the words that follow are the same.
+  const natural = MIN_NATURAL_TOKENS + Math.floor(rnd() * (SIMULATED_MAX_NATURAL_TOKENS - MIN_NATURAL_TOKENS + 1));
+  const length = Math.max(natural, minLength);
   const deltas: string[] = [];
   let sentenceLeft = 0;
   for (let i = 0; i < length; i++) {
