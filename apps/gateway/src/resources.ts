@@ -11,6 +11,7 @@ import type { ProviderRegistry } from "@switchyard/providers";
 import type { DeploymentCache } from "./services/deployment-cache";
 import type { EventStreamHub } from "./services/event-stream-hub";
 import type { SseConnections } from "./services/sse-connections";
+import type { HeartbeatSweep } from "./services/sse-writer";
 
 /** Everything the gateway's routes use, built once in main.ts (tests build their own). */
 export interface GatewayResources {
@@ -37,6 +38,8 @@ export interface GatewayResources {
   events: EventStreamHub;
   /** Open SSE streams of this process: `ai_sse_connections`, and the warning/critical log lines. */
   sse: SseConnections;
+  /** One timer's heartbeats for the job-event streams of this process (`SSE_HEARTBEAT_MS`). */
+  sseHeartbeats: HeartbeatSweep;
   /** Exact input-token counts at admission; large texts are counted on worker threads. */
   tokenCounter: TokenCountPool;
   /** Crash tests' fault hook (SWITCHYARD_FAULT_POINTS); a no-op unless points are configured. */

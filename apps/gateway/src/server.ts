@@ -4,7 +4,7 @@ import { createDb, type Database } from "@switchyard/db";
 import { faultHook } from "@switchyard/contracts";
 import { DEFAULT_CATALOG_PATH, loadCatalog } from "@switchyard/providers";
 import { createQueueSet, createRedis, JobStore, RedisKeys } from "@switchyard/queue";
-import { createLogger, createMetricsRegistry, type Logger } from "@switchyard/telemetry";
+import { createLogger, createMetricsRegistry, registerSseHubMetrics, type Logger } from "@switchyard/telemetry";
 import { CircuitBreakers, createProcessMetrics } from "@switchyard/routing";
 import { AlertFirer, BudgetLedger, BudgetUsedRatios, RateLimiter, TokenCountPool } from "@switchyard/admission";
 import { loadSpent } from "./services/load-spent";
@@ -17,6 +17,7 @@ import type { GatewayResources } from "./resources";
 import { DeploymentCache } from "./services/deployment-cache";
 import { EventStreamHub } from "./services/event-stream-hub";
 import { SseConnections } from "./services/sse-connections";
+import { HeartbeatSweep } from "./services/sse-writer";
 
 export interface RunningGateway {
   port: number;
@@ -43,6 +44,13 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
   const usedRatios = new BudgetUsedRatios();
   const jobStore = new JobStore({ redis, keys, retentionSeconds: env.JOB_RETENTION_SECONDS });
   const metrics = createProcessMetrics(registry, { queues, breakers, models: catalog.models.map((m) => m.id), budgetRatios: () => usedRatios.current() });
+  const hubMetrics = registerSseHubMetrics(registry.meter, () => hub.stats());
+  const hub = new EventStreamHub({
+    redis,
+    jobStore,
+    onError: (err, where) => logger.warn({ err: err.message, where }, "SSE event hub: a Redis read failed; retrying"),
+    observeLag: (s) => hubMetrics.lag.record(s),
+  });
   const resources: GatewayResources = {
     db,
     redis,
@@ -65,8 +73,9 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
     logger,
     registry,
     metrics,
-    events: new EventStreamHub({ redis, keys, jobStore }),
+    events: hub,
     tokenCounter: new TokenCountPool(),
+    sseHeartbeats: new HeartbeatSweep(env.SSE_HEARTBEAT_MS),
     sse: new SseConnections({ warn: env.SSE_WARN_CONNECTIONS, critical: env.SSE_CRITICAL_CONNECTIONS, logger, gauge: metrics.sse }),
     fault: faultHook(env.SWITCHYARD_FAULT_POINTS),
     config: { idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS, sseHeartbeatMs: env.SSE_HEARTBEAT_MS, bodyLimit: env.BODY_LIMIT, trustProxy: env.TRUST_PROXY, embeddingsTimeoutMs: env.EMBEDDINGS_TIMEOUT_MS },

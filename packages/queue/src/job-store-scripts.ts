@@ -37,17 +37,34 @@ return sy_create_job(KEYS, ARGV)
 `;
 
 /**
+ * Every script that appends to a job's event stream also appends one notice naming the job to the
+ * prefix's notice stream (`RedisKeys.eventNotices`), in the same step: each gateway tails that one
+ * stream with a blocking read and reads only the streams of jobs that moved, so its cost follows
+ * events, not followers. The notice holds the job id (the events key's last segment: job ids hold
+ * no colon). The stream is capped at about {@link NOTICE_MAXLEN} entries; a gateway that falls
+ * further behind than that notices the gap and re-reads every followed stream.
+ */
+export const NOTICE_MAXLEN = 50_000;
+const NOTIFY = `
+local function sy_notify(notices, events)
+  redis.call("XADD", notices, "MAXLEN", "~", "${NOTICE_MAXLEN}", "*", "j", string.match(events, "[^:]*$"))
+end
+`;
+
+/**
  * Move a live job to a non-terminal status and append a `status` event.
- * KEYS: 1 job hash, 2 events stream. ARGV: 1 status, 2 view json, 3 event json, 4 stream maxlen,
+ * KEYS: 1 job hash, 2 events stream, 3 event notices. ARGV: 1 status, 2 view json, 3 event json, 4 stream maxlen,
  * 5 model now serving the current run ("" unchanged: the run's tally prices its output with it)
  * Returns the event id, or false when the job is missing or already terminal.
  */
-export const TRANSITION = `
+export const TRANSITION = `${NOTIFY}
 local st = redis.call("HGET", KEYS[1], "status")
 if not st or st == "succeeded" or st == "failed" or st == "canceled" or st == "incomplete" then return false end
 redis.call("HSET", KEYS[1], "status", ARGV[1], "view", ARGV[2])
 if ARGV[5] and ARGV[5] ~= "" then redis.call("HSET", KEYS[1], "run_model", ARGV[5]) end
-return redis.call("XADD", KEYS[2], "MAXLEN", "~", ARGV[4], "*", "e", ARGV[3])
+local id = redis.call("XADD", KEYS[2], "MAXLEN", "~", ARGV[4], "*", "e", ARGV[3])
+sy_notify(KEYS[3], KEYS[2])
+return id
 `;
 
 /*
@@ -62,10 +79,10 @@ return redis.call("XADD", KEYS[2], "MAXLEN", "~", ARGV[4], "*", "e", ARGV[3])
  * Append a non-terminal event (delta, restart, usage, citations) while the job is live. A delta
  * also adds to the current run's tally and, when it is the run's first output, counts the run as
  * paid (`paid_attempts`) in the same step; a restart zeroes `deltas` (clients dropped them).
- * KEYS: 1 job hash, 2 events stream. ARGV: 1 event json, 2 kind ("delta"|"restart"|"other"),
+ * KEYS: 1 job hash, 2 events stream, 3 event notices. ARGV: 1 event json, 2 kind ("delta"|"restart"|"other"),
  * 3 stream maxlen, 4 characters of the delta
  */
-export const APPEND = `
+export const APPEND = `${NOTIFY}
 local st = redis.call("HGET", KEYS[1], "status")
 if not st or st == "succeeded" or st == "failed" or st == "canceled" or st == "incomplete" then return false end
 if ARGV[2] == "delta" then
@@ -78,13 +95,15 @@ if ARGV[2] == "delta" then
 elseif ARGV[2] == "restart" then
   redis.call("HSET", KEYS[1], "deltas", 0)
 end
-return redis.call("XADD", KEYS[2], "MAXLEN", "~", ARGV[3], "*", "e", ARGV[1])
+local id = redis.call("XADD", KEYS[2], "MAXLEN", "~", ARGV[3], "*", "e", ARGV[1])
+sy_notify(KEYS[3], KEYS[2])
+return id
 `;
 
 /**
  * The one terminal transition: sets the final view, appends the `usage` event (if any) and the
  * terminal event, starts retention.
- * KEYS: 1 job hash, 2 events stream, 3 index of live jobs.
+ * KEYS: 1 job hash, 2 events stream, 3 index of live jobs, 4 event notices.
  * ARGV: 1 status, 2 view json, 3 event json, 4 retention s, 5 maxlen, 6 usage event json to hand on ("" none), 7 job id,
  * 8 `usage` stream event json ("" none)
  * The usage event is parked in the hash until `usageHandedOn` clears it, so a worker that dies
@@ -92,7 +111,7 @@ return redis.call("XADD", KEYS[2], "MAXLEN", "~", ARGV[3], "*", "e", ARGV[1])
  * it accounts for the current run, so the run's tally is closed in the same step.
  * Returns the event id, or {"terminal", status} when the job had already ended, or false if missing.
  */
-export const FINISH = `
+export const FINISH = `${NOTIFY}
 local st = redis.call("HGET", KEYS[1], "status")
 if not st then return false end
 if st == "succeeded" or st == "failed" or st == "canceled" or st == "incomplete" then return {"terminal", st} end
@@ -101,6 +120,7 @@ if ARGV[6] ~= "" then redis.call("HSET", KEYS[1], "pending_usage", ARGV[6], "run
 redis.call("ZREM", KEYS[3], ARGV[7])
 if ARGV[8] and ARGV[8] ~= "" then redis.call("XADD", KEYS[2], "MAXLEN", "~", ARGV[5], "*", "e", ARGV[8]) end
 local id = redis.call("XADD", KEYS[2], "MAXLEN", "~", ARGV[5], "*", "e", ARGV[3])
+sy_notify(KEYS[4], KEYS[2])
 redis.call("EXPIRE", KEYS[1], tonumber(ARGV[4]))
 redis.call("EXPIRE", KEYS[2], tonumber(ARGV[4]))
 return id
@@ -111,12 +131,12 @@ return id
  * wait). When earlier deltas are still on screen it appends the `restart` event and zeroes the
  * counter in the same step, so no crash can leave a new answer glued to an old one. Counts nothing:
  * runs are counted by BEGIN_RUN, waits by the caller when it parks.
- * KEYS: 1 job hash, 2 events stream. ARGV: 1 restart event json, 2 stream maxlen
+ * KEYS: 1 job hash, 2 events stream, 3 event notices. ARGV: 1 restart event json, 2 stream maxlen
  * Returns {status, pending usage json or "", runs, waits, unbilled run or "", its chars, its model or "", restarted 0|1,
  * view json} or false if missing. A job that already ended gets no restart but still reports its unbilled run. The view
  * comes with it so that a delivery reads everything it needs in one round trip.
  */
-export const START_ATTEMPT = `
+export const START_ATTEMPT = `${NOTIFY}
 local st = redis.call("HGET", KEYS[1], "status")
 if not st then return false end
 local h = redis.call("HMGET", KEYS[1], "pending_usage", "runs", "waits", "run_unbilled", "run_chars", "run_model", "deltas", "view")
@@ -124,6 +144,7 @@ local restarted = 0
 local ended = st == "succeeded" or st == "failed" or st == "canceled" or st == "incomplete"
 if not ended and tonumber(h[7] or "0") > 0 then
   redis.call("XADD", KEYS[2], "MAXLEN", "~", ARGV[2], "*", "e", ARGV[1])
+  sy_notify(KEYS[3], KEYS[2])
   redis.call("HSET", KEYS[1], "deltas", 0)
   restarted = 1
 end

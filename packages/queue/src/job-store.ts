@@ -16,11 +16,18 @@ export interface StreamedEvent {
   event: JobEvent;
 }
 
+/** Stream entries as events; an entry that is not a valid event is skipped (a follower must not stall on one). */
 function parseEntries(entries: [id: string, fields: string[]][]): StreamedEvent[] {
   const out: StreamedEvent[] = [];
   for (const [id, fields] of entries) {
-    const raw = fields[1];
-    if (raw) out.push({ id, event: JobEvent.parse(JSON.parse(raw)) });
+    let json: unknown;
+    try {
+      json = JSON.parse(fields[1] ?? "");
+    } catch {
+      continue;
+    }
+    const parsed = JobEvent.safeParse(json);
+    if (parsed.success) out.push({ id, event: parsed.data });
   }
   return out;
 }
@@ -104,10 +111,10 @@ export type ParkUsageResult = { kind: "parked" } | { kind: "busy"; parked: unkno
 
 type Scripted = Redis & {
   syCreateJob(k1: string, k2: string, k3: string, ...argv: string[]): Promise<string[]>;
-  syTransition(k1: string, k2: string, ...argv: string[]): Promise<string | null>;
-  syAppend(k1: string, k2: string, ...argv: string[]): Promise<string | null>;
-  syFinish(k1: string, k2: string, k3: string, ...argv: string[]): Promise<string | [string, string] | null>;
-  syStartAttempt(k1: string, k2: string, ...argv: string[]): Promise<[string, string, number, number, string, number, string, number, string] | null>;
+  syTransition(k1: string, k2: string, k3: string, ...argv: string[]): Promise<string | null>;
+  syAppend(k1: string, k2: string, k3: string, ...argv: string[]): Promise<string | null>;
+  syFinish(k1: string, k2: string, k3: string, k4: string, ...argv: string[]): Promise<string | [string, string] | null>;
+  syStartAttempt(k1: string, k2: string, k3: string, ...argv: string[]): Promise<[string, string, number, number, string, number, string, number, string] | null>;
   syBeginRun(k1: string, ...argv: string[]): Promise<[string, ...(string | number)[]]>;
   syParkUsage(k1: string, ...argv: string[]): Promise<[number, string?]>;
   syUsageHandedOn(k1: string, ...argv: string[]): Promise<number>;
@@ -140,10 +147,10 @@ export class JobStore {
     const r = opts.redis;
     if (!("syCreateJob" in r)) {
       r.defineCommand("syCreateJob", { numberOfKeys: 3, lua: CREATE_JOB });
-      r.defineCommand("syTransition", { numberOfKeys: 2, lua: TRANSITION });
-      r.defineCommand("syAppend", { numberOfKeys: 2, lua: APPEND });
-      r.defineCommand("syFinish", { numberOfKeys: 3, lua: FINISH });
-      r.defineCommand("syStartAttempt", { numberOfKeys: 2, lua: START_ATTEMPT });
+      r.defineCommand("syTransition", { numberOfKeys: 3, lua: TRANSITION });
+      r.defineCommand("syAppend", { numberOfKeys: 3, lua: APPEND });
+      r.defineCommand("syFinish", { numberOfKeys: 4, lua: FINISH });
+      r.defineCommand("syStartAttempt", { numberOfKeys: 3, lua: START_ATTEMPT });
       r.defineCommand("syBeginRun", { numberOfKeys: 1, lua: BEGIN_RUN });
       r.defineCommand("syParkUsage", { numberOfKeys: 1, lua: PARK_USAGE });
       r.defineCommand("syUsageHandedOn", { numberOfKeys: 1, lua: USAGE_HANDED_ON });
@@ -225,7 +232,7 @@ export class JobStore {
    */
   async startAttempt(jobId: string): Promise<AttemptStart | null> {
     const restart: JobEvent = { type: "restart", data: { reason: "retry" } };
-    const r = await this.redis.syStartAttempt(this.keys.job(jobId), this.keys.events(jobId), JSON.stringify(restart), this.maxlen);
+    const r = await this.redis.syStartAttempt(this.keys.job(jobId), this.keys.events(jobId), this.keys.eventNotices(), JSON.stringify(restart), this.maxlen);
     if (!r) return null;
     const [status, pending, runs, waits, unbilled, chars, model, restarted, view] = r;
     return {
@@ -292,7 +299,7 @@ export class JobStore {
   async transition(view: JobView, event: JobEvent): Promise<string | null> {
     if (isTerminalStatus(view.status)) throw new Error("use finish() for terminal statuses");
     const model = event.type === "status" ? (event.data.served_model ?? "") : "";
-    return this.redis.syTransition(this.keys.job(view.id), this.keys.events(view.id), view.status, JSON.stringify(view), JSON.stringify(event), this.maxlen, model);
+    return this.redis.syTransition(this.keys.job(view.id), this.keys.events(view.id), this.keys.eventNotices(), view.status, JSON.stringify(view), JSON.stringify(event), this.maxlen, model);
   }
 
   /**
@@ -305,7 +312,7 @@ export class JobStore {
     if (event.type === "done" || event.type === "error") throw new Error("terminal events go through finish()");
     const kind = event.type === "delta" || event.type === "tool_call" ? "delta" : event.type === "restart" ? "restart" : "other";
     const chars = event.type === "delta" ? event.data.text.length : event.type === "tool_call" ? (event.data.id?.length ?? 0) + (event.data.name?.length ?? 0) + event.data.arguments.length : 0;
-    return this.redis.syAppend(this.keys.job(jobId), this.keys.events(jobId), JSON.stringify(event), kind, this.maxlen, String(chars));
+    return this.redis.syAppend(this.keys.job(jobId), this.keys.events(jobId), this.keys.eventNotices(), JSON.stringify(event), kind, this.maxlen, String(chars));
   }
 
   /**
@@ -319,6 +326,7 @@ export class JobStore {
       this.keys.job(view.id),
       this.keys.events(view.id),
       this.keys.liveJobs(),
+      this.keys.eventNotices(),
       view.status,
       JSON.stringify(view),
       JSON.stringify(event),
@@ -334,30 +342,48 @@ export class JobStore {
   }
 
   /**
-   * One blocking read over many jobs' event streams and a wake-up stream (all in the prefix's
-   * hash slot, so one XREAD serves them on a cluster too). Returns each job's new events and the
-   * wake stream's newest id when something was written to it.
+   * The newest entry of the event notice stream ("0-0" when it is empty): where a reader that
+   * starts now begins, on the connection it will read events on, so that no notice written after
+   * this call is missed and no event written before it is unread.
    */
-  async readManyEvents(
-    cursors: ReadonlyMap<string, string>,
-    opts: { conn: Redis; blockMs: number; wake: { key: string; after: string }; count?: number },
-  ): Promise<{ events: Map<string, StreamedEvent[]>; wakeId: string | null }> {
-    const jobIds = [...cursors.keys()];
-    const keys = [opts.wake.key, ...jobIds.map((id) => this.keys.events(id))];
-    const ids = [opts.wake.after, ...jobIds.map((id) => cursors.get(id)!)];
-    const res = await opts.conn.xread("COUNT", String(opts.count ?? 500), "BLOCK", opts.blockMs, "STREAMS", ...keys, ...ids);
-    const events = new Map<string, StreamedEvent[]>();
-    let wakeId: string | null = null;
-    for (const [key, entries] of res ?? []) {
-      if (key === opts.wake.key) wakeId = entries.at(-1)?.[0] ?? null;
-      else events.set(jobIds[keys.indexOf(key) - 1]!, parseEntries(entries));
-    }
-    return { events, wakeId };
+  async latestNotice(conn: Redis): Promise<string> {
+    const r = await conn.xrevrange(this.keys.eventNotices(), "+", "-", "COUNT", 1);
+    return r[0]?.[0] ?? "0-0";
   }
 
-  /** Interrupt a blocking {@link readManyEvents} waiting on `key` (kept short and expiring). */
-  async wake(key: string): Promise<void> {
-    await this.redis.multi().xadd(key, "MAXLEN", "~", "16", "*", "w", "1").expire(key, 300).exec();
+  /** The oldest notice still kept ("0-0" when none): a reader behind it may have missed notices that were trimmed. */
+  async oldestNotice(conn: Redis): Promise<string> {
+    const r = await conn.xrange(this.keys.eventNotices(), "-", "+", "COUNT", 1);
+    return r[0]?.[0] ?? "0-0";
+  }
+
+  /**
+   * Notices after `after` (blocking up to `blockMs` for the first): the ids of the jobs whose
+   * event streams moved, each once, the newest notice id read, and how many notices were read.
+   */
+  async readNotices(conn: Redis, after: string, opts: { blockMs: number; count: number }): Promise<{ jobIds: Set<string>; last: string; read: number }> {
+    const res = await conn.xread("COUNT", opts.count, "BLOCK", opts.blockMs, "STREAMS", this.keys.eventNotices(), after);
+    const entries = res?.[0]?.[1] ?? [];
+    const jobIds = new Set<string>();
+    for (const [, fields] of entries) if (fields[1]) jobIds.add(fields[1]);
+    return { jobIds, last: entries.at(-1)?.[0] ?? after, read: entries.length };
+  }
+
+  /**
+   * Each job's events after its cursor (at most `count` per job), in one pipelined round trip.
+   * A job whose read failed gets the error in its place. An entry that is not a valid event is
+   * skipped; `last` is the id of the last entry read (valid or not), `read` how many there were.
+   */
+  async readEventsAfter(conn: Redis, reads: ReadonlyArray<{ jobId: string; after: string }>, count: number): Promise<Array<{ events: StreamedEvent[]; last: string | null; read: number } | Error>> {
+    const p = conn.pipeline();
+    for (const r of reads) p.xrange(this.keys.events(r.jobId), `(${r.after}`, "+", "COUNT", count);
+    const res = (await p.exec()) ?? [];
+    return reads.map((_, i) => {
+      const [err, entries] = res[i] ?? [new Error("no reply"), null];
+      if (err) return err;
+      const list = entries as [string, string[]][];
+      return { events: parseEntries(list), last: list.at(-1)?.[0] ?? null, read: list.length };
+    });
   }
 
   async eventStreamExists(jobId: string): Promise<boolean> {

@@ -24,9 +24,9 @@ export class RedisKeys {
   liveJobs(): string {
     return `${this.bullPrefix}:live-jobs`;
   }
-  /** A gateway's wake-up stream for its shared SSE reader (`hub` names the process). */
-  sseWake(hub: string): string {
-    return `${this.bullPrefix}:sse-wake:${hub}`;
+  /** One notice per event-stream write, naming the job (`JOB_STORE` scripts write it; gateways tail it). */
+  eventNotices(): string {
+    return `${this.bullPrefix}:event-notices`;
   }
   cancelChannel(): string {
     return `${this.bullPrefix}:cancel`;

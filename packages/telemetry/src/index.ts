@@ -8,3 +8,4 @@ export * from "./traces-sampler";
 export * from "./ops-metrics";
 export * from "./http-request-recorder";
 export * from "./log-context";
+export * from "./sse-hub-metrics";

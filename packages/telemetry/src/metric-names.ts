@@ -18,6 +18,13 @@ export const MetricNames = {
   /** Event-loop delay since the previous scrape, by `quantile` (`0.5`, `0.99`, `max`); every process. */
   eventLoopLag: "nodejs_eventloop_lag_seconds",
   sseConnections: "ai_sse_connections",
+  /** The gateway's SSE hub (issue 14): jobs followed, notices and stream reads, events handed on, re-reads, lag. */
+  sseFollowedJobs: "ai_sse_followed_jobs",
+  sseNoticesRead: "ai_sse_notices_read_total",
+  sseStreamReads: "ai_sse_stream_reads_total",
+  sseEventsDelivered: "ai_sse_events_delivered_total",
+  sseResyncs: "ai_sse_resyncs_total",
+  sseDeliveryLag: "ai_sse_delivery_lag_seconds",
   budgetUsedRatio: "budget_used_ratio",
   rateLimitRejections: "rate_limit_rejections_total",
   usageRowsInserted: "ai_usage_rows_inserted_total",

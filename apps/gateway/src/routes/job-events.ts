@@ -1,21 +1,44 @@
-import { ApiError, type JobEvent } from "@switchyard/contracts";
+import { ApiError, TERMINAL_EVENT_TYPES } from "@switchyard/contracts";
+import type { StreamedEvent } from "@switchyard/queue";
 import type { Request, Response } from "express";
 import type { Principal } from "../middleware/request-context";
 import type { GatewayResources } from "../resources";
-import { followEvents } from "../services/follow-events";
+import { expiredTerminal } from "../services/follow-events";
 import { getJob } from "../services/job-service";
+import { SseWriter } from "../services/sse-writer";
 
-const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
+const STREAM_ID = /^(\d{1,20})-(\d{1,20})$/;
+/** Redis Stream ids are two unsigned 64-bit parts; the very last id has nothing after it to read. */
+const U64_MAX = 18446744073709551615n;
 
-/** `Last-Event-ID` wins over `?after=`; both must be event ids this API handed out. */
+/**
+ * `Last-Event-ID` wins over `?after=`; both must be event ids this API handed out. Returned in
+ * canonical form (no leading zeros), as the hub compares ids by their digits.
+ */
 function resumePoint(req: Request): string {
-  const raw = req.get("last-event-id") ?? (typeof req.query.after === "string" ? req.query.after : undefined);
+  const fromHeader = req.get("last-event-id");
+  const raw = fromHeader ?? (typeof req.query.after === "string" ? req.query.after : undefined);
   if (raw === undefined || raw === "" || raw === "0") return "0";
-  if (!STREAM_ID.test(raw)) throw new ApiError("invalid_request", "after: must be an event id such as 1700000000000-0 (the id: of an earlier event)", req.get("last-event-id") ? "Last-Event-ID" : "after");
-  return raw;
+  const m = STREAM_ID.exec(raw);
+  const ms = m ? BigInt(m[1]!) : -1n;
+  const seq = m ? BigInt(m[2]!) : -1n;
+  if (!m || ms > U64_MAX || seq > U64_MAX || (ms === U64_MAX && seq === U64_MAX)) {
+    const field = fromHeader !== undefined ? "Last-Event-ID" : "after";
+    throw new ApiError("invalid_request", `${field}: must be an event id such as 1700000000000-0 (the id: of an earlier event)`, field);
+  }
+  return `${ms}-${seq}`;
 }
 
-const frame = (id: string, e: JobEvent) => `id: ${id}\nevent: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`;
+/** One SSE frame per event, built once however many followers get it. */
+const frames = new WeakMap<StreamedEvent, string>();
+function frame(e: StreamedEvent): string {
+  let f = frames.get(e);
+  if (f === undefined) {
+    f = `id: ${e.id}\nevent: ${e.event.type}\ndata: ${JSON.stringify(e.event.data)}\n\n`;
+    frames.set(e, f);
+  }
+  return f;
+}
 
 /**
  * SSE for one job: replays events after the resume point from the job's Redis Stream, then
@@ -27,19 +50,51 @@ export async function streamJobEvents(r: GatewayResources, p: Principal, jobId: 
   res.status(200).set({ "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache, no-transform", Connection: "keep-alive", "X-Accel-Buffering": "no" });
   res.flushHeaders();
   r.sse.opened();
-  const ac = new AbortController();
-  const onClose = () => ac.abort();
-  res.once("close", onClose);
-  try {
-    for await (const item of followEvents(r, view, after, { heartbeatMs: r.config.sseHeartbeatMs, signal: ac.signal })) {
-      res.write(item.kind === "heartbeat" ? ": heartbeat\n\n" : frame(item.id, item.event));
-    }
-  } catch (err) {
-    // No made-up terminal event: the client reconnects with Last-Event-ID and loses nothing.
-    r.logger.warn({ err: (err as Error).message, jobId }, "SSE stream ended with an error");
-  } finally {
+  // A finished job whose stream has expired: its stored terminal event, and done.
+  const expired = await expiredTerminal(r, view, after).catch((err: Error) => err);
+  if (expired !== null) {
+    if (expired instanceof Error) r.logger.warn({ err: expired.message, jobId }, "SSE stream ended with an error");
+    else if (expired.event) res.write(frame(expired.event));
     r.sse.closed();
-    res.off("close", onClose);
     res.end();
+    return;
   }
+  // From here the stream lives on its own: the handler returns, and what the follower holds is
+  // its cursor (in the hub), its writer (in the heartbeat sweep) and the response.
+  const writer = new SseWriter(res);
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    r.sseHeartbeats.delete(writer);
+    unsubscribe();
+    res.off("close", end);
+    r.sse.closed();
+    res.end();
+  };
+  const unsubscribe = r.events.subscribe(view.id, after, {
+    events(batch) {
+      if (ended) return;
+      let out = "";
+      let terminal = false;
+      for (const e of batch) {
+        out += frame(e);
+        if (TERMINAL_EVENT_TYPES.includes(e.event.type)) {
+          terminal = true;
+          break;
+        }
+      }
+      writer.write(out);
+      if (terminal) end();
+    },
+    error(err) {
+      // No made-up terminal event: the client reconnects with Last-Event-ID and loses nothing.
+      r.logger.warn({ err: err.message, jobId }, "SSE stream ended with an error");
+      end();
+    },
+  });
+  r.sseHeartbeats.add(writer);
+  res.once("close", end);
+  if (res.destroyed || !res.socket || res.socket.destroyed) end(); // the client left while we looked
+
 }

@@ -1,0 +1,253 @@
+/**
+ * SSE fan-out (issue 14): how many followers of `GET /v1/jobs/{id}/events` one gateway process
+ * holds, how fast events reach them, and what they cost.
+ *
+ * For each follower count N: a fresh gateway process (no worker: the bench writes the events
+ * itself, through `JobStore.append`, the call a worker makes for every delta), N live jobs created
+ * through `POST /v1/jobs`, and N followers (BENCH_SSE_FOLLOWERS_PER_JOB per job, default 1) held by
+ * a child process on raw sockets. Then:
+ *   1. RSS per follower: the gateway's RSS after the followers joined minus before, ÷ N.
+ *   2. Idle: BENCH_SSE_IDLE_SECONDS with no events: the gateway's CPU (% of one core) and Redis's.
+ *   3. Load: events at BENCH_SSE_RATE per second over random jobs for BENCH_SSE_SECONDS: delivery
+ *      latency (event's stream id → the bytes read on the follower's socket) p50/p99, the gateway's
+ *      CPU, and Redis CPU per event written.
+ *
+ * Prints a table and writes `bench/out/sse-fanout.json`. Options (env):
+ *   BENCH_SSE_COUNTS=1000,10000  BENCH_SSE_RATE=500  BENCH_SSE_SECONDS=20  BENCH_SSE_IDLE_SECONDS=10
+ *   BENCH_SSE_FOLLOWERS_PER_JOB=1  BENCH_SSE_HEARTBEAT_MS=15000 (the gateway's default)
+ *   BENCH_OUT=bench/out/sse-fanout.json
+ *   BENCH_SSE_OWN_REDIS=1 (default): a private `redis-server` on a free loopback port, so Redis CPU
+ *   is this bench's alone; 0 uses TEST_REDIS_URL.
+ * Needs `redis-server` on PATH (or Redis at TEST_REDIS_URL) and Postgres (TEST_DATABASE_URL). Each
+ * process may hold at most `ulimit -n` sockets (20 000 here), so N stays below that.
+ */
+import { fork, spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { createRedis, JobStore, RedisKeys } from "@switchyard/queue";
+import { freePort, startStack, TEST_REDIS_URL, type SpawnedApp, type Stack } from "@switchyard/testkit";
+import { Pool } from "undici";
+import { envInt, runBench, writeResult } from "./lib/bench-env";
+import { processTreeCpuMs } from "./lib/proc-cpu";
+import { round, summarize, table, type Summary } from "./lib/stats";
+
+const REPO_ROOT = path.resolve(__dirname, "..");
+
+function readConfig() {
+  const counts = (process.env.BENCH_SSE_COUNTS ?? "1000,10000").split(",").map((s) => Number(s.trim()));
+  if (counts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`BENCH_SSE_COUNTS must be a comma-separated list of positive integers, got ${process.env.BENCH_SSE_COUNTS}`);
+  return {
+    counts,
+    rate: envInt("BENCH_SSE_RATE", 500),
+    seconds: envInt("BENCH_SSE_SECONDS", 20),
+    idleSeconds: envInt("BENCH_SSE_IDLE_SECONDS", 10),
+    perJob: envInt("BENCH_SSE_FOLLOWERS_PER_JOB", 1),
+    heartbeatMs: envInt("BENCH_SSE_HEARTBEAT_MS", 15_000, 100),
+    ownRedis: process.env.BENCH_SSE_OWN_REDIS !== "0",
+    out: path.resolve(REPO_ROOT, process.env.BENCH_OUT ?? "bench/out/sse-fanout.json"),
+  };
+}
+type Config = ReturnType<typeof readConfig>;
+
+interface Result {
+  followers: number;
+  jobs: number;
+  held: number;
+  failed: number;
+  dropped: number;
+  rss_before_mib: number;
+  rss_after_mib: number;
+  rss_per_follower_kib: number;
+  idle_gateway_cpu_pct: number;
+  idle_redis_cpu_pct: number;
+  events_written: number;
+  events_received: number;
+  latency_ms: Summary;
+  load_gateway_cpu_pct: number;
+  redis_cpu_us_per_event: number;
+}
+
+const rssKiB = (pid: number): number => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? NaN);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function redisCpuMs(redis: ReturnType<typeof createRedis>): Promise<number> {
+  const info = (await redis.info("cpu")) as string;
+  const get = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, "m").exec(info)?.[1] ?? NaN);
+  return (get("used_cpu_user") + get("used_cpu_sys")) * 1000;
+}
+
+/** One request/reply exchange with the follower process. */
+function ask<T>(child: ChildProcess, msg: unknown, timeoutMs: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`follower process: no reply to ${JSON.stringify(msg).slice(0, 60)} within ${timeoutMs} ms`)), timeoutMs);
+    child.once("message", (m) => {
+      clearTimeout(timer);
+      resolve(m as T);
+    });
+    child.send(msg as object);
+  });
+}
+
+async function createJobs(url: string, key: string, n: number): Promise<string[]> {
+  const pool = new Pool(url, { connections: 16, pipelining: 1 });
+  const ids: string[] = [];
+  let next = 0;
+  const lane = async () => {
+    while (next < n) {
+      const i = next++;
+      const res = await pool.request({
+        path: "/v1/jobs",
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json", "idempotency-key": `sse-bench-${process.pid}-${Date.now()}-${i}` },
+        body: JSON.stringify({ messages: [{ role: "user", content: `follow me ${i}` }] }),
+      });
+      const body = (await res.body.json()) as { id?: string };
+      if (res.statusCode !== 202 || !body.id) throw new Error(`POST /v1/jobs: ${res.statusCode} ${JSON.stringify(body).slice(0, 200)}`);
+      ids.push(body.id);
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, lane));
+  await pool.close();
+  return ids;
+}
+
+/** Events at `rate`/s over random jobs for `ms`, through the worker's own call; returns how many were written. */
+async function writeEvents(store: JobStore, jobIds: string[], rate: number, ms: number): Promise<number> {
+  const start = performance.now();
+  let written = 0;
+  const pending = new Set<Promise<unknown>>();
+  while (performance.now() - start < ms) {
+    const due = Math.floor(((performance.now() - start) / 1000) * rate);
+    for (; written < due; written++) {
+      const jobId = jobIds[Math.floor(Math.random() * jobIds.length)]!;
+      const p = store.append(jobId, { type: "delta", data: { text: "tok " } }).finally(() => pending.delete(p));
+      pending.add(p);
+    }
+    await sleep(5);
+  }
+  await Promise.all(pending);
+  return written;
+}
+
+/** A private Redis (no persistence) on a free loopback port; stopped with the returned function. */
+async function startOwnRedis(): Promise<{ url: string; stop: () => void }> {
+  const port = await freePort();
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+  const probe = createRedis(`redis://127.0.0.1:${port}`, { lazyConnect: true, retryStrategy: () => 100 });
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if ((await probe.ping().catch(() => null)) === "PONG") break;
+    if (Date.now() > deadline) throw new Error("redis-server did not answer within 10 s");
+    await sleep(100);
+  }
+  probe.disconnect();
+  return { url: `redis://127.0.0.1:${port}`, stop: () => void child.kill("SIGKILL") };
+}
+
+async function runOne(cfg: Config, stack: Stack, redisUrl: string, n: number): Promise<Result> {
+  const gateway: SpawnedApp = await stack.spawn("gateway", { SSE_HEARTBEAT_MS: String(cfg.heartbeatMs), SSE_WARN_CONNECTIONS: String(n * 2), SSE_CRITICAL_CONNECTIONS: String(n * 2) }, `gateway-${n}`);
+  const url = `http://127.0.0.1:${gateway.port}`;
+  const redis = createRedis(redisUrl, { connectionName: `${stack.prefix}-bench-writer` });
+  const store = new JobStore({ redis, keys: new RedisKeys(stack.prefix) });
+  const child = fork(path.join(__dirname, "lib/sse-followers.ts"), [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  try {
+    const jobs = Math.ceil(n / cfg.perJob);
+    process.stdout.write(`N=${n}: creating ${jobs} jobs… `);
+    const jobIds = await createJobs(url, stack.key, jobs);
+    const followerJobs = Array.from({ length: n }, (_, i) => jobIds[i % jobs]!);
+    await sleep(2000);
+    const pid = gateway.child.pid!;
+    const rssBefore = rssKiB(pid);
+    process.stdout.write(`opening ${n} followers… `);
+    const opened = await ask<{ held: number; failed: number; errors: string[] }>(child, { cmd: "open", port: gateway.port, key: stack.key, jobIds: followerJobs, concurrency: 64 }, 300_000);
+    if (opened.errors.length) process.stdout.write(`\n  follower errors: ${opened.errors.join("; ")}\n`);
+    await sleep(3000);
+    const rssAfter = rssKiB(pid);
+
+    process.stdout.write(`idle ${cfg.idleSeconds} s… `);
+    let g0 = processTreeCpuMs(pid) ?? NaN;
+    let r0 = await redisCpuMs(redis);
+    await sleep(cfg.idleSeconds * 1000);
+    const idleGw = ((processTreeCpuMs(pid) ?? NaN) - g0) / (cfg.idleSeconds * 10);
+    const idleRedis = ((await redisCpuMs(redis)) - r0) / (cfg.idleSeconds * 10);
+
+    process.stdout.write(`load ${cfg.rate}/s for ${cfg.seconds} s…\n`);
+    await writeEvents(store, jobIds, cfg.rate, 2000); // warm-up, not recorded
+    await ask(child, { cmd: "record", on: true }, 10_000);
+    g0 = processTreeCpuMs(pid) ?? NaN;
+    r0 = await redisCpuMs(redis);
+    const t0 = performance.now();
+    const written = await writeEvents(store, jobIds, cfg.rate, cfg.seconds * 1000);
+    await sleep(1000); // let the last ones arrive
+    const elapsed = performance.now() - t0;
+    const loadGw = ((processTreeCpuMs(pid) ?? NaN) - g0) / (elapsed / 100);
+    const redisMs = (await redisCpuMs(redis)) - r0;
+    const rec = await ask<{ latencies: number[]; received: number; held: number; dropped: number }>(child, { cmd: "record", on: false }, 30_000);
+    return {
+      followers: n,
+      jobs,
+      held: rec.held,
+      failed: opened.failed,
+      dropped: rec.dropped,
+      rss_before_mib: round(rssBefore / 1024),
+      rss_after_mib: round(rssAfter / 1024),
+      rss_per_follower_kib: round((rssAfter - rssBefore) / n),
+      idle_gateway_cpu_pct: round(idleGw),
+      idle_redis_cpu_pct: round(idleRedis),
+      events_written: written,
+      events_received: rec.received,
+      latency_ms: summarize(rec.latencies),
+      load_gateway_cpu_pct: round(loadGw),
+      redis_cpu_us_per_event: round((redisMs * 1000) / written),
+    };
+  } finally {
+    await ask(child, { cmd: "close" }, 30_000).catch(() => undefined);
+    child.kill("SIGKILL");
+    gateway.kill("SIGTERM");
+    await Promise.race([gateway.exited, sleep(10_000)]);
+    gateway.kill("SIGKILL");
+    redis.disconnect();
+  }
+}
+
+async function main(): Promise<void> {
+  const cfg = readConfig();
+  const own = cfg.ownRedis ? await startOwnRedis() : null;
+  const redisUrl = own?.url ?? TEST_REDIS_URL;
+  const results: Result[] = [];
+  try {
+    const stack = await startStack({ apps: [], env: { REDIS_URL: redisUrl } });
+    try {
+      for (const n of cfg.counts) results.push(await runOne(cfg, stack, redisUrl, n));
+    } finally {
+      await stack.stop();
+    }
+  } finally {
+    own?.stop();
+  }
+  process.stdout.write(
+    "\n" +
+      table(
+        ["followers", "held", "failed", "p50 ms", "p99 ms", "max ms", "recv/written×per-job", "RSS/follower KiB", "gw RSS MiB", "gw CPU % load", "gw CPU % idle", "Redis µs/event", "Redis CPU % idle"],
+        results.map((r) => [
+          r.followers,
+          r.held,
+          r.failed,
+          r.latency_ms.p50,
+          r.latency_ms.p99,
+          r.latency_ms.max,
+          round(r.events_received / (r.events_written * cfg.perJob), 3),
+          r.rss_per_follower_kib,
+          r.rss_after_mib,
+          r.load_gateway_cpu_pct,
+          r.idle_gateway_cpu_pct,
+          r.redis_cpu_us_per_event,
+          r.idle_redis_cpu_pct,
+        ]),
+      ) +
+      `\n(event rate ${cfg.rate}/s for ${cfg.seconds} s, ${cfg.perJob} follower(s) per job, heartbeat ${cfg.heartbeatMs} ms; CPU % is of one core)\n`,
+  );
+  writeResult(cfg.out, { config: cfg, results }, REPO_ROOT);
+}
+
+runBench(main);
