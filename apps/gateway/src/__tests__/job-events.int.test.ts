@@ -107,6 +107,16 @@ test("a resume point that is not an event id is 400 naming it", async () => {
   const h = await a.get<Json>(`/v1/jobs/${id}/events`, { "Last-Event-ID": "12-ab" });
   expect(h.status).toBe(400);
   expect(h.body.error.param).toBe("Last-Event-ID");
+  // Past what a Redis Stream id can hold (two unsigned 64-bit parts), and the last id there is.
+  for (const bad of ["18446744073709551616-0", "1-18446744073709551616", "18446744073709551615-18446744073709551615"]) {
+    const big = await a.get<Json>(`/v1/jobs/${id}/events?after=${bad}`);
+    expect({ bad, status: big.status, param: big.body.error?.param }).toEqual({ bad, status: 400, param: "after" });
+  }
+  // Leading zeros name the same event: the stream from there, as without them.
+  const ids = (await readSse(eventsUrl(id), { headers: auth() })).events.map((e) => e.id!);
+  const [ms, seq] = ids[0]!.split("-");
+  const padded = await readSse(eventsUrl(id, `?after=000${ms}-00${seq}`), { headers: auth() });
+  expect(padded.events.map((e) => e.id)).toEqual(ids.slice(1));
 });
 
 test("the OpenAI-compatible adapter streams the fake's answer with reported usage", async () => {

@@ -96,5 +96,8 @@ export async function streamJobEvents(r: GatewayResources, p: Principal, jobId: 
   r.sseHeartbeats.add(writer);
   res.once("close", end);
   if (res.destroyed || !res.socket || res.socket.destroyed) end(); // the client left while we looked
+  // Express keeps the router's per-request state (a chain of `next` closures and saved values for
+  // every router the request passed) reachable from `req.next`; a held stream needs none of it.
+  req.next = undefined;
 
 }
