@@ -7,13 +7,18 @@
  * through `POST /v1/jobs`, and N followers (BENCH_SSE_FOLLOWERS_PER_JOB per job, default 1) held by
  * a child process on raw sockets. Then:
  *   1. RSS per follower: the gateway's RSS after the followers joined minus before, ÷ N.
- *   2. Idle: BENCH_SSE_IDLE_SECONDS with no events: the gateway's CPU (% of one core) and Redis's.
- *   3. Load: events at BENCH_SSE_RATE per second over random jobs for BENCH_SSE_SECONDS: delivery
+ *   2. Idle: after BENCH_SSE_SETTLE_SECONDS (default 20: the garbage collections that follow
+ *      opening thousands of connections are the cost of opening them, not of holding them),
+ *      BENCH_SSE_IDLE_SECONDS with no events: the gateway's CPU (% of one core) and Redis's. The
+ *      default is two heartbeat intervals, so the window holds whole heartbeat cycles.
+ *   3. Load: events at BENCH_SSE_RATE per second over random jobs (all of them, or the first
+ *      BENCH_SSE_ACTIVE_JOBS, the other followers staying idle) for BENCH_SSE_SECONDS: delivery
  *      latency (event's stream id → the bytes read on the follower's socket) p50/p99, the gateway's
  *      CPU, and Redis CPU per event written.
  *
  * Prints a table and writes `bench/out/sse-fanout.json`. Options (env):
- *   BENCH_SSE_COUNTS=1000,10000  BENCH_SSE_RATE=500  BENCH_SSE_SECONDS=20  BENCH_SSE_IDLE_SECONDS=10
+ *   BENCH_SSE_COUNTS=1000,10000  BENCH_SSE_RATE=500  BENCH_SSE_SECONDS=20  BENCH_SSE_IDLE_SECONDS=30
+ *   BENCH_SSE_ACTIVE_JOBS (default: all)
  *   BENCH_SSE_FOLLOWERS_PER_JOB=1  BENCH_SSE_HEARTBEAT_MS=15000 (the gateway's default)
  *   BENCH_OUT=bench/out/sse-fanout.json
  *   BENCH_SSE_OWN_REDIS=1 (default): a private `redis-server` on a free loopback port, so Redis CPU
@@ -40,7 +45,9 @@ function readConfig() {
     counts,
     rate: envInt("BENCH_SSE_RATE", 500),
     seconds: envInt("BENCH_SSE_SECONDS", 20),
-    idleSeconds: envInt("BENCH_SSE_IDLE_SECONDS", 10),
+    idleSeconds: envInt("BENCH_SSE_IDLE_SECONDS", Math.ceil((2 * envInt("BENCH_SSE_HEARTBEAT_MS", 15_000, 100)) / 1000)),
+    activeJobs: envInt("BENCH_SSE_ACTIVE_JOBS", Number.MAX_SAFE_INTEGER),
+    settleSeconds: envInt("BENCH_SSE_SETTLE_SECONDS", 20, 0),
     perJob: envInt("BENCH_SSE_FOLLOWERS_PER_JOB", 1),
     heartbeatMs: envInt("BENCH_SSE_HEARTBEAT_MS", 15_000, 100),
     ownRedis: process.env.BENCH_SSE_OWN_REDIS !== "0",
@@ -164,20 +171,22 @@ async function runOne(cfg: Config, stack: Stack, redisUrl: string, n: number): P
     await sleep(3000);
     const rssAfter = rssKiB(pid);
 
-    process.stdout.write(`idle ${cfg.idleSeconds} s… `);
+    process.stdout.write(`settle ${cfg.settleSeconds} s, idle ${cfg.idleSeconds} s… `);
+    await sleep(cfg.settleSeconds * 1000);
     let g0 = processTreeCpuMs(pid) ?? NaN;
     let r0 = await redisCpuMs(redis);
     await sleep(cfg.idleSeconds * 1000);
     const idleGw = ((processTreeCpuMs(pid) ?? NaN) - g0) / (cfg.idleSeconds * 10);
     const idleRedis = ((await redisCpuMs(redis)) - r0) / (cfg.idleSeconds * 10);
 
-    process.stdout.write(`load ${cfg.rate}/s for ${cfg.seconds} s…\n`);
-    await writeEvents(store, jobIds, cfg.rate, 2000); // warm-up, not recorded
+    process.stdout.write(`load ${cfg.rate}/s over ${Math.min(jobs, cfg.activeJobs)} jobs for ${cfg.seconds} s…\n`);
+    const active = jobIds.slice(0, cfg.activeJobs);
+    await writeEvents(store, active, cfg.rate, 2000); // warm-up, not recorded
     await ask(child, { cmd: "record", on: true }, 10_000);
     g0 = processTreeCpuMs(pid) ?? NaN;
     r0 = await redisCpuMs(redis);
     const t0 = performance.now();
-    const written = await writeEvents(store, jobIds, cfg.rate, cfg.seconds * 1000);
+    const written = await writeEvents(store, active, cfg.rate, cfg.seconds * 1000);
     await sleep(1000); // let the last ones arrive
     const elapsed = performance.now() - t0;
     const loadGw = ((processTreeCpuMs(pid) ?? NaN) - g0) / (elapsed / 100);
@@ -245,7 +254,8 @@ async function main(): Promise<void> {
           r.idle_redis_cpu_pct,
         ]),
       ) +
-      `\n(event rate ${cfg.rate}/s for ${cfg.seconds} s, ${cfg.perJob} follower(s) per job, heartbeat ${cfg.heartbeatMs} ms; CPU % is of one core)\n`,
+      `\n(events at ${cfg.rate}/s over ${cfg.activeJobs < Number.MAX_SAFE_INTEGER ? `the first ${cfg.activeJobs} jobs (the other followers idle)` : "all jobs"} for ${cfg.seconds} s; ${cfg.perJob} follower(s) per job; ` +
+        `idle window ${cfg.idleSeconds} s after ${cfg.settleSeconds} s settling, heartbeat ${cfg.heartbeatMs} ms; CPU % is of one core)\n`,
   );
   writeResult(cfg.out, { config: cfg, results }, REPO_ROOT);
 }

@@ -16,16 +16,22 @@ export class SseWriter {
   /** `performance.now()` of the last write (heartbeats are due after a quiet interval). */
   lastWrite = performance.now();
   private readonly chunked: boolean;
+  /**
+   * The socket, when the head is out and this response owns it (not queued behind a pipelined
+   * one), looked up once: it stays so until the response ends, and express gives every response
+   * its own hidden class, so reading the response's properties on each write is slow.
+   */
+  private readonly socket: Socket | null;
 
+  /** Made after `res.flushHeaders()`. */
   constructor(private readonly res: ServerResponse) {
     this.chunked = (res as ServerResponse & { chunkedEncoding?: boolean }).chunkedEncoding === true;
+    const socket = res.socket;
+    this.socket = socket && res.headersSent && (socket as { _httpMessage?: unknown })._httpMessage === res ? socket : null;
   }
 
-  /** The socket, when the head is out and this response owns it (not queued behind a pipelined one). */
   private direct(): Socket | null {
-    const socket = this.res.socket;
-    if (!socket || socket.destroyed) return null;
-    return this.res.headersSent && (socket as { _httpMessage?: unknown })._httpMessage === this.res ? socket : null;
+    return this.socket && !this.socket.destroyed ? this.socket : null;
   }
 
   write(text: string): void {
@@ -61,9 +67,10 @@ export class SseWriter {
 }
 
 /**
- * Heartbeats for every SSE stream of the process from one timer: each sweep writes a heartbeat
- * comment to the streams quiet for `intervalMs` (so a stream hears one every `intervalMs` to
- * 1.25 × `intervalMs` while no event arrives), instead of a timer per stream.
+ * Heartbeats for every SSE stream of the process from one timer: each sweep (every quarter of
+ * `intervalMs`, at most a second apart) writes a heartbeat comment to the streams quiet for
+ * `intervalMs`, instead of a timer per stream. Sweeping often keeps the writes spread out the way
+ * the streams opened, rather than one burst that holds the event loop.
  */
 export class HeartbeatSweep {
   private readonly streams = new Set<SseWriter>();
@@ -73,7 +80,7 @@ export class HeartbeatSweep {
 
   add(w: SseWriter): void {
     this.streams.add(w);
-    this.timer ??= setInterval(() => this.sweep(), Math.max(10, Math.floor(this.intervalMs / 4))).unref();
+    this.timer ??= setInterval(() => this.sweep(), Math.max(10, Math.min(1000, Math.floor(this.intervalMs / 4)))).unref();
   }
 
   delete(w: SseWriter): void {
