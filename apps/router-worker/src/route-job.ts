@@ -12,6 +12,7 @@ import type { Fault } from "./fault-points";
 import { billUsage, deadRunUsage, finishJob, handOnParked, usageEventFor, type FinishContext, type Spend } from "./finish-job";
 import { JobOutput } from "./job-output";
 import { ragContextFor, withReferenceMaterial } from "./rag-context";
+import { rerunBudget, rerunRefusalMessage } from "./rerun-budget";
 
 export interface RouteDeps {
   jobStore: JobStore;
@@ -72,6 +73,12 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
   }
   const live = started.view;
   if (!live) return "missing";
+  // A re-run: what earlier runs spent was drawn from the job's one reservation. Reserve it again
+  // within the budget before any provider is called, or end the job: spend never passes the limit.
+  if (started.runs > 0) {
+    const refused = await rerunBudget(d, payload);
+    if (refused) return finishJob(ctx, live, { status: "failed", error: { code: refused.code, message: rerunRefusalMessage(refused), reason: "budget_exhausted" } }, [], null);
+  }
   const canWait = () => mayWait(d, live, token);
   // Breaker states read before billing a dead delivery or retrieval are stale by then: read them again.
   const states = started.pendingUsage || dead || rag ? await d.breakers.states(models) : statesAtStart;

@@ -14,6 +14,12 @@
  *
  * Spend is only ever added to a hash that exists. A missing hash (Redis restarted, or the period
  * long over) is rebuilt from Postgres at the next reservation, and Postgres holds that spend.
+ *
+ * A job's reservation covers its whole spend: a run settled before the job ends (a run that died,
+ * or failed and will be retried) draws its cost from the reservation, so the job's footprint
+ * (spent + reserved) stays what admission checked. Before the job runs again, `TOP_UP` reserves
+ * what was drawn once more, within the limits admission checked (stored in the record), or
+ * refuses: a re-run never spends beyond the budget.
  */
 
 import { z } from "zod";
@@ -63,6 +69,9 @@ end
  *       spent usd nano to initialise with ("" = not loaded), spent tokens to initialise with.
  * Returns {"ok", "new"|"replay"} | {"init", missing scope indexes or "c"...}
  *       | {"budget", index, unit, limit, spent, reserved} | {"credits", balance, reserved}.
+ * The record: "keys" (budget hashes, json), "limits" (json, per key {usd nano, tokens}, "" none),
+ * "usd"/"tokens"/"cheld" (held now), "ckey", "expires_at", and "used_usd"/"used_tokens"/
+ * "used_cheld" (drawn by settles before the end, not yet topped up; absent = 0).
  */
 export const RESERVE = `${HELPERS}
 local now = now_ms()
@@ -108,13 +117,21 @@ for i = 1, n do
 end
 if ckey then redis.call("HINCRBY", ckey, "reserved", ARGV[3]) end
 local exp = now + tonumber(ARGV[5])
-redis.call("HSET", KEYS[1], "keys", ARGV[7], "usd", ARGV[3], "tokens", ARGV[4], "ckey", ckey or "", "cheld", ckey and ARGV[3] or "0", "expires_at", fmt(exp))
+-- Each scope's limits ({usd nano, tokens}, "" for none), in the order of "keys", for TOP_UP.
+local limits = {}
+for i = 1, n do
+  local b = 9 + (i - 1) * 5
+  limits[i] = {ARGV[b + 1], ARGV[b + 2]}
+end
+redis.call("HSET", KEYS[1], "keys", ARGV[7], "usd", ARGV[3], "tokens", ARGV[4], "ckey", ckey or "", "cheld", ckey and ARGV[3] or "0", "expires_at", fmt(exp), "limits", n > 0 and cjson.encode(limits) or "[]")
 redis.call("ZADD", KEYS[2], exp, ARGV[2])
 return {"ok", "new"}
 `;
 
 /**
  * Add one attempt's actual spend, once per (job, attempt); on `final`, release the reservation.
+ * Not final (the job runs again, or ends later): the spend is drawn from the reservation (up to
+ * what it holds) and noted as `used_*`, for `TOP_UP` to reserve again before the next run.
  * KEYS: 1 settle marker, 2 reservation record, 3 expiry zset, 4..3+n current budget hashes of the
  *       caller's scopes (used only when no record exists), [4+n] credits hash (likewise)
  * ARGV: 1 key prefix `{p}:`, 2 job id, 3 usd nano, 4 tokens, 5 final "1"/"0", 6 marker ttl ms, 7 n
@@ -149,10 +166,77 @@ if redis.call("SET", KEYS[1], "1", "NX", "PX", ARGV[6]) then
     redis.call("HINCRBY", ckey, "balance", fmt(-num(ARGV[3])))
     credited = 1
   end
+  if source == "reservation" and ARGV[5] ~= "1" then
+    local held = redis.call("HMGET", KEYS[2], "usd", "tokens", "cheld")
+    local du = math.min(num(ARGV[3]), num(held[1]))
+    local dt = math.min(num(ARGV[4]), num(held[2]))
+    local dc = ckey and math.min(du, num(held[3])) or 0
+    for _, k in ipairs(keys) do
+      if redis.call("EXISTS", k) == 1 then
+        decr(k, "reserved_usd", du)
+        decr(k, "reserved_tokens", dt)
+      end
+    end
+    if ckey and redis.call("EXISTS", ckey) == 1 then decr(ckey, "reserved", dc) end
+    redis.call("HINCRBY", KEYS[2], "usd", fmt(-du))
+    redis.call("HINCRBY", KEYS[2], "tokens", fmt(-dt))
+    redis.call("HINCRBY", KEYS[2], "cheld", fmt(-dc))
+    redis.call("HINCRBY", KEYS[2], "used_usd", fmt(du))
+    redis.call("HINCRBY", KEYS[2], "used_tokens", fmt(dt))
+    redis.call("HINCRBY", KEYS[2], "used_cheld", fmt(dc))
+  end
 end
 local released = 0
 if ARGV[5] == "1" then released = release_resv(ARGV[1], KEYS[3], ARGV[2]) end
 return {applied, released, source, charged, skipped, credited}
+`;
+
+/**
+ * Before a job runs again: reserve once more what settles drew from its reservation (`used_*`),
+ * in every budget hash and the credit balance the record names or in none, refusing when
+ * `spent + reserved + drawn > limit` (limits as admission checked them) or the balance cannot
+ * hold it. A hash Redis no longer holds is skipped, as settle skips it.
+ * KEYS: 1 reservation record.
+ * Returns {"ok", "topped"|"none"|"missing", usd nano, tokens} (what was reserved again)
+ *       | {"budget", index, unit, limit, spent, reserved, usd nano, tokens, budget key}
+ *       | {"credits", balance, reserved, usd nano, tokens}.
+ */
+export const TOP_UP = `${HELPERS}
+local rec = redis.call("HMGET", KEYS[1], "keys", "limits", "used_usd", "used_tokens", "ckey", "used_cheld")
+if not rec[1] then return {"ok", "missing", "0", "0"} end
+local usd, tokens, cheld = num(rec[3]), num(rec[4]), num(rec[6])
+if usd == 0 and tokens == 0 and cheld == 0 then return {"ok", "none", "0", "0"} end
+local keys = cjson.decode(rec[1])
+local limits = rec[2] and cjson.decode(rec[2]) or {}
+local ckey = rec[5] ~= "" and rec[5] or nil
+for i, k in ipairs(keys) do
+  if redis.call("EXISTS", k) == 1 then
+    local h = redis.call("HMGET", k, "spent_usd", "reserved_usd", "spent_tokens", "reserved_tokens")
+    local lim = limits[i] or {"", ""}
+    if usd > 0 and lim[1] ~= "" and num(h[1]) + num(h[2]) + usd > num(lim[1]) then
+      return {"budget", i, "usd", lim[1], fmt(num(h[1])), fmt(num(h[2])), fmt(usd), fmt(tokens), k}
+    end
+    if tokens > 0 and lim[2] ~= "" and num(h[3]) + num(h[4]) + tokens > num(lim[2]) then
+      return {"budget", i, "tokens", lim[2], fmt(num(h[3])), fmt(num(h[4])), fmt(usd), fmt(tokens), k}
+    end
+  end
+end
+if ckey and cheld > 0 and redis.call("EXISTS", ckey) == 1 then
+  local h = redis.call("HMGET", ckey, "balance", "reserved")
+  if num(h[1]) - num(h[2]) < cheld then return {"credits", fmt(num(h[1])), fmt(num(h[2])), fmt(usd), fmt(tokens)} end
+end
+for _, k in ipairs(keys) do
+  if redis.call("EXISTS", k) == 1 then
+    redis.call("HINCRBY", k, "reserved_usd", fmt(usd))
+    redis.call("HINCRBY", k, "reserved_tokens", fmt(tokens))
+  end
+end
+if ckey and redis.call("EXISTS", ckey) == 1 then redis.call("HINCRBY", ckey, "reserved", fmt(cheld)) end
+redis.call("HINCRBY", KEYS[1], "usd", fmt(usd))
+redis.call("HINCRBY", KEYS[1], "tokens", fmt(tokens))
+redis.call("HINCRBY", KEYS[1], "cheld", fmt(cheld))
+redis.call("HSET", KEYS[1], "used_usd", 0, "used_tokens", 0, "used_cheld", 0)
+return {"ok", "topped", fmt(usd), fmt(tokens)}
 `;
 
 /** KEYS: 1 reservation record, 2 expiry zset. ARGV: 1 key prefix, 2 job id. Returns 1 if released. */
@@ -182,12 +266,17 @@ if redis.call("EXISTS", KEYS[1]) == 0 then return false end
 return redis.call("HINCRBY", KEYS[1], "balance", ARGV[1])
 `;
 
-/** Reply shapes of RESERVE and SETTLE. */
+/** Reply shapes of RESERVE, TOP_UP and SETTLE. */
 export const ReserveReply = z.union([
   z.tuple([z.literal("ok"), z.enum(["new", "replay"])]),
   z.tuple([z.literal("init")], z.string()),
   z.tuple([z.literal("budget"), z.number(), z.enum(["usd", "tokens"]), z.string(), z.string(), z.string()]),
   z.tuple([z.literal("credits"), z.string(), z.string()]),
+]);
+export const TopUpReply = z.union([
+  z.tuple([z.literal("ok"), z.enum(["topped", "none", "missing"]), z.string(), z.string()]),
+  z.tuple([z.literal("budget"), z.number(), z.enum(["usd", "tokens"]), z.string(), z.string(), z.string(), z.string(), z.string(), z.string()]),
+  z.tuple([z.literal("credits"), z.string(), z.string(), z.string(), z.string()]),
 ]);
 export const SettleReply = z.tuple([z.number(), z.number(), z.enum(["reservation", "scopes", "none"]), z.number(), z.number(), z.number()]);
 

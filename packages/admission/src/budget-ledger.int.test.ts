@@ -63,14 +63,15 @@ describe("BudgetLedger (real Redis)", () => {
     expect((await l.usage([t]))[0]!.reserved_usd).toBe(0.4);
   });
 
-  it("settles each (job, attempt) once; a retry's spend adds up and the reservation is held until final", async () => {
+  it("settles each (job, attempt) once; a retry's spend adds up, drawn from the reservation until final", async () => {
     const l = ledger();
     const t = scope("tenant", { period: "day", limit_usd: 1, limit_tokens: 10_000 });
     await l.reserve("st", [t], { usd: 0.3, tokens: 1000 });
     const first = await l.settle("st", 1, { usd: 0.05, tokens: 200 }, { final: false, scopes: [t] });
     expect(first).toEqual({ applied: true, released: false, source: "reservation", scopesCharged: 1, scopesSkipped: 0, creditsCharged: false });
     expect((await l.settle("st", 1, { usd: 0.05, tokens: 200 }, { final: false, scopes: [t] })).applied).toBe(false);
-    expect((await l.usage([t]))[0]).toMatchObject({ spent_usd: 0.05, spent_tokens: 200, reserved_usd: 0.3, reserved_tokens: 1000 });
+    // The job's footprint (spent + reserved) is still the 0.30 admission checked.
+    expect((await l.usage([t]))[0]).toMatchObject({ spent_usd: 0.05, spent_tokens: 200, reserved_usd: 0.25, reserved_tokens: 800 });
     const last = await l.settle("st", 2, { usd: 0.1, tokens: 400 }, { final: true, scopes: [t] });
     expect(last).toMatchObject({ applied: true, released: true, source: "reservation" });
     const again = await l.settle("st", 2, { usd: 0.1, tokens: 400 }, { final: true, scopes: [t] });

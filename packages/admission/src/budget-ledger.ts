@@ -3,7 +3,7 @@ import type { Cluster, Redis as SingleRedis } from "ioredis";
 
 /** One server or a Redis Cluster (the keys are all in one hash slot). */
 type Redis = SingleRedis | Cluster;
-import { ADJUST_CREDITS, EXPIRE_ORPHANS, INIT_BUDGET, RELEASE, RESERVE, ReserveReply, SETTLE, SettleReply, toNano, toNanoSigned, toTokens, usdOf } from "./budget-ledger-scripts";
+import { ADJUST_CREDITS, EXPIRE_ORPHANS, INIT_BUDGET, RELEASE, RESERVE, ReserveReply, SETTLE, SettleReply, TOP_UP, TopUpReply, toNano, toNanoSigned, toTokens, usdOf } from "./budget-ledger-scripts";
 import { periodKey, type PeriodWindow } from "./budget-period";
 
 /** Whose budget: a tenant's or one deployment's. */
@@ -49,6 +49,15 @@ export type ReserveResult =
       reserved: number;
       requested: number;
     };
+
+/** A reservation (or top-up) the budgets or the credit balance refused. */
+export type BudgetRefusal = Extract<ReserveResult, { ok: false }>;
+
+/**
+ * What `topUp` did: reserved again what earlier settles drew (`topped`), found nothing drawn
+ * (`none`) or no reservation to top up (`missing`: released, or expired as an orphan); or refused.
+ */
+export type TopUpResult = { ok: true; kind: "topped" | "none" | "missing"; added: BudgetAmount } | BudgetRefusal;
 
 /** What `settle` did. */
 export interface SettleResult {
@@ -110,7 +119,7 @@ export interface PreparedReserve {
 }
 
 type Script = (...keysThenArgv: Array<string | number>) => Promise<unknown>;
-type Scripted = Redis & Record<"syBudgetReserve" | "syBudgetSettle" | "syBudgetRelease" | "syBudgetExpire" | "syBudgetInit" | "syBudgetAdjustCredits", Script>;
+type Scripted = Redis & Record<"syBudgetReserve" | "syBudgetSettle" | "syBudgetTopUp" | "syBudgetRelease" | "syBudgetExpire" | "syBudgetInit" | "syBudgetAdjustCredits", Script>;
 
 type Resolved = { scope: BudgetScope; window: PeriodWindow; key: string };
 
@@ -146,6 +155,7 @@ export class BudgetLedger {
       // Variable key counts: passed first at call time.
       r.defineCommand("syBudgetReserve", { lua: RESERVE });
       r.defineCommand("syBudgetSettle", { lua: SETTLE });
+      r.defineCommand("syBudgetTopUp", { numberOfKeys: 1, lua: TOP_UP });
       r.defineCommand("syBudgetRelease", { numberOfKeys: 2, lua: RELEASE });
       r.defineCommand("syBudgetExpire", { numberOfKeys: 1, lua: EXPIRE_ORPHANS });
       r.defineCommand("syBudgetInit", { numberOfKeys: 1, lua: INIT_BUDGET });
@@ -225,8 +235,10 @@ export class BudgetLedger {
   /**
    * Add one attempt's actual cost, exactly once per (jobId, attempt), to the periods the job's
    * reservation was made in (else to the current periods of `scopes`); with `final`, release the
-   * reservation. Call it before handing the usage event to the aggregator, so a period rebuilt
-   * from Postgres cannot count the same spend twice.
+   * reservation. Without `final` (the job is not over: it may run again), the cost is drawn from
+   * the reservation, so the job's spent + reserved stays what admission checked; {@link topUp}
+   * reserves it again before the next run. Call it before handing the usage event to the
+   * aggregator, so a period rebuilt from Postgres cannot count the same spend twice.
    */
   async settle(jobId: string, attempt: number, actual: BudgetAmount, opts: { final: boolean; scopes: BudgetScope[]; creditsTenantId?: string }): Promise<SettleResult> {
     const items = this.resolve(opts.scopes);
@@ -235,6 +247,29 @@ export class BudgetLedger {
     const argv = [this.tag, jobId, String(toNano(actual.usd, "actual.usd")), String(toTokens(actual.tokens, "actual.tokens")), opts.final ? "1" : "0", String(this.markerTtlMs), String(items.length)];
     const [applied, released, source, charged, skipped, credited] = SettleReply.parse(await this.redis.syBudgetSettle(keys.length, ...keys, ...argv));
     return { applied: applied === 1, released: released === 1, source, scopesCharged: charged, scopesSkipped: skipped, creditsCharged: credited === 1 };
+  }
+
+  /**
+   * Before a job runs again after runs already settled (`settle` without `final`): reserve once
+   * more what they drew from its reservation, so the new run is covered as the first one was.
+   * All or nothing, in the periods and credit balance the reservation was made in and within the
+   * limits admission checked; refused (`budget_exhausted`, `insufficient_credits`) when the budget
+   * cannot fund it. A refusal changes nothing: the job should end, releasing what it holds.
+   */
+  async topUp(jobId: string): Promise<TopUpResult> {
+    const reply = TopUpReply.parse(await this.redis.syBudgetTopUp(this.resvKey(jobId)));
+    switch (reply[0]) {
+      case "ok":
+        return { ok: true, kind: reply[1], added: { usd: usdOf(reply[2]), tokens: Number(reply[3]) } };
+      case "budget": {
+        const [, , unit, limit, spent, reserved, usd, tokens, key] = reply;
+        const scope = scopeOfKey(this.tag, key);
+        const conv = unit === "usd" ? usdOf : Number;
+        return { ok: false, code: "budget_exhausted", ...(scope ? { scope } : {}), unit, limit: conv(limit), spent: conv(spent), reserved: conv(reserved), requested: unit === "usd" ? usdOf(usd) : Number(tokens) };
+      }
+      case "credits":
+        return { ok: false, code: "insufficient_credits", unit: "usd", limit: usdOf(reply[1]), spent: 0, reserved: usdOf(reply[2]), requested: usdOf(reply[3]) };
+    }
   }
 
   /** Release a job's reservation without spend (failed or canceled before any tokens). True if one was held. */
@@ -330,6 +365,13 @@ export class BudgetLedger {
   private resvKey = (jobId: string): string => `${this.tag}resv:${jobId}`;
   private expiryKey = (): string => `${this.tag}resv-expiry`;
   private creditsKey = (tenantId: string): string => `${this.tag}credits:${tenantId}`;
+}
+
+/** The scope a budget hash `{p}:budget:<scope>:<id>:<period key>` belongs to (a period key is `d:…` or `m:…`). */
+function scopeOfKey(tag: string, key: string): BudgetScopeRef | null {
+  const head = `${tag}budget:`;
+  const m = key.startsWith(head) ? /^(tenant|deployment):(.+):[^:]+:[^:]+$/.exec(key.slice(head.length)) : null;
+  return m ? { scope: m[1] as BudgetScopeRef["scope"], id: m[2]! } : null;
 }
 
 function positive(name: string, value: number): number {

@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { Citation, JobStatus, JobView, OutputLogprob } from "./jobs";
 
-/** Reasons a job ends without a normal `done`. */
-export const TerminalReason = z.enum(["upstream_cut", "stalled", "malformed", "canceled", "provider_error", "max_attempts", "stuck", "invalid_payload", "internal"]);
+/** Reasons a job ends without a normal `done` (`budget_exhausted`: the budget or credit balance could not fund a re-run after a billed run). */
+export const TerminalReason = z.enum(["upstream_cut", "stalled", "malformed", "canceled", "provider_error", "max_attempts", "stuck", "invalid_payload", "internal", "budget_exhausted"]);
 export type TerminalReason = z.infer<typeof TerminalReason>;
 
 /** One event in a job's Redis Stream, as SSE delivers it (`event:` = type, `data:` = data). */

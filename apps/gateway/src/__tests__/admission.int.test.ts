@@ -1,11 +1,14 @@
 import type { ModelCatalog } from "@switchyard/contracts";
 import { apiClient, startStack, waitFor, writeTestCatalog, type Stack } from "@switchyard/testkit";
+import { createRedis, RedisKeys } from "@switchyard/queue";
+import { Queue } from "bullmq";
 import { sql } from "kysely";
 
 type Json = Record<string, any>;
-const entry = (id: string, price: number, failure_rate = 0) => ({ id, provider: "simulated" as const, upstream_model: id, tier: "flash" as const, capabilities: { vision: false, long_context: false }, context_window: 32000, max_output_tokens: 1000, pricing: { input: price, output: price, cached_input: 0 }, simulated: { ttft_ms: 30, tokens_per_second: 100, failure_rate } });
-// $800 per 1M tokens: a request of ~15 input tokens and max_tokens 10 reserves about $0.02.
-const CATALOG: ModelCatalog = { default_model: "sim-budget", models: [entry("sim-budget", 800), entry("sim-cheap", 1)] };
+const entry = (id: string, price: number, tokens_per_second = 100) => ({ id, provider: "simulated" as const, upstream_model: id, tier: "flash" as const, capabilities: { vision: false, long_context: false }, context_window: 32000, max_output_tokens: 1000, pricing: { input: price, output: price, cached_input: 0 }, simulated: { ttft_ms: 30, tokens_per_second, failure_rate: 0 } });
+// $800 per 1M tokens: a request of ~15 input tokens and max_tokens 10 reserves about $0.02. Its
+// answers take half a second, so a worker's concurrent jobs are all mid-answer when it dies.
+const CATALOG: ModelCatalog = { default_model: "sim-budget", models: [entry("sim-budget", 800, 20), entry("sim-cheap", 1)] };
 
 let s: Stack;
 let admin: ReturnType<typeof apiClient>;
@@ -72,47 +75,81 @@ test("tokens per request and end-user tiers are limits too", async () => {
   expect((await send()).status).toBe(202);
 });
 
-test("a $1.00 budget with 100 concurrent capped jobs never settles above $1.00, and nothing stays reserved, even when a worker dies", async () => {
+test("a $1.00 budget with 100 concurrent capped jobs never settles above $1.00, and nothing stays reserved, even when a worker dies mid-answer", async () => {
   const { client, deployment } = await tenantWithKey("budgeted", {}, { budget: { period: "day", limit_usd: 1 }, rate_limits: { requests_per_minute: 1000 } });
   await new Promise((r) => setTimeout(r, 1100));
+  // The worker that dies must take only this test's jobs: let the earlier tests' jobs drain and
+  // stop the stack's worker, so that the jobs admitted below wait in the queue.
+  await drainRouteQueue();
+  const first = s.apps.get("router-worker")!;
+  first.kill("SIGTERM");
+  await first.exited;
   const body = (i: number) => ({ model: "sim-budget", messages: [{ role: "user", content: `budget job ${i}` }], max_tokens: 10 });
   const results = await Promise.all(Array.from({ length: 100 }, (_, i) => client.post<Json>("/v1/jobs", body(i))));
   const admitted = results.filter((r) => r.status === 202);
   const refused = results.filter((r) => r.status === 402);
   expect(admitted.length + refused.length).toBe(100);
   expect(admitted.length).toBeGreaterThan(20);
-  // Jobs settle while others are admitted (actual cost is below the reservation), so how many fit
-  // varies; what must hold is that some were refused and the settled spend stays within $1.00.
+  // No job runs yet, so the reservations alone decide how many fit.
   expect(refused.length).toBeGreaterThan(0);
   expect(refused[0]!.body.error).toMatchObject({ type: "budget_error", code: "budget_exhausted" });
-  // Kill the worker mid-run and start another: the killed jobs are picked up and settled.
-  const w = s.apps.get("router-worker")!;
-  await new Promise((r) => setTimeout(r, 150));
-  w.kill("SIGKILL");
-  await w.exited;
+  // One worker takes every admitted job at once and kills itself when they have streamed about
+  // half their answers (10 tokens each): each dead run the provider was paid for is billed, and
+  // their cost together is more than the budget's slack (what the jobs' estimates overstate).
+  const dieAt = `delta:${admitted.length * 5}`;
+  const doomed = await s.spawn("router-worker", { SWITCHYARD_FAULT_POINTS: dieAt, ROUTER_CONCURRENCY: "100" }, "router-worker-doomed");
+  const code = await Promise.race([doomed.exited, new Promise((r) => setTimeout(() => r("still running"), 30_000).unref())]);
+  if (code !== "SIGKILL") throw new Error(`worker did not kill itself at ${dieAt} (${String(code)}):\n${doomed.output()}`);
+  // Another worker takes the dead worker's jobs over: it bills each dead run, and runs the job
+  // again only when the budget can fund the re-run on top of it; else the job fails.
   await s.spawn("router-worker", {}, "router-worker-2");
   const ids = admitted.map((r) => r.body.id as string);
-  await waitFor(async () => {
-    const sts = await Promise.all(ids.map(async (id) => (await client.get<Json>(`/v1/jobs/${id}`)).body.status));
-    return sts.every((x) => x === "succeeded") ? true : undefined;
-  }, 60_000, "every admitted job to succeed");
+  const jobs = await waitFor(async () => {
+    const js = await Promise.all(ids.map(async (id) => (await client.get<Json>(`/v1/jobs/${id}`)).body));
+    return js.every((j) => j.status === "succeeded" || j.status === "failed") ? js : undefined;
+  }, 60_000, "every admitted job to end");
   const budgets = await waitFor(async () => {
     const b = (await client.get<Json>("/v1/budgets")).body.data as Json[];
     const d = b.find((x) => x.scope === "deployment" && x.id === deployment)!;
     return d.reserved_usd === 0 ? d : undefined;
   }, 60_000, "reservations to be released");
+  expect(budgets).toMatchObject({ reserved_usd: 0, reserved_tokens: 0, limit_usd: 1 });
   expect(budgets.spent_usd).toBeGreaterThan(0);
   expect(budgets.spent_usd).toBeLessThanOrEqual(1);
-  expect(budgets.limit_usd).toBe(1);
-  // A job whose worker died has two usage events (the dead run's, partial, and the rerun's), and the
-  // aggregator writes them as they come: wait until the ledger holds every event the budget settled.
+  // A job whose worker died has a usage event per run (the dead run's, partial, then the re-run's
+  // or the refusal's), and the aggregator writes them as they come: wait until the ledger holds
+  // every event the budget settled.
   const ledger = await waitFor(async () => {
     const r = await sql<{ n: number; usd: string }>`SELECT count(DISTINCT job_id)::int AS n, coalesce(sum(cost_usd), 0)::text AS usd FROM usage_events WHERE deployment_id = ${deployment}`.execute(s.database.db);
     return r.rows[0]!.n === ids.length && Math.abs(Number(r.rows[0]!.usd) - budgets.spent_usd) < 1e-6 ? r.rows[0]! : undefined;
   }, 30_000, "the ledger to hold every settled usage event");
   expect(Number(ledger.usd)).toBeLessThanOrEqual(1);
   expect(Number(ledger.usd)).toBeCloseTo(budgets.spent_usd, 6);
+  // Each job succeeded, or failed with budget_exhausted after its worker died mid-answer (its dead
+  // run billed as partial); and the worker did die mid-answer: some run was billed that way.
+  const rows = await s.database.db.selectFrom("usage_events").select(["job_id", "attempt", "provenance"]).where("deployment_id", "=", deployment).execute();
+  const crashed = new Set(rows.filter((r) => r.provenance === "partial").map((r) => r.job_id));
+  expect(crashed.size).toBeGreaterThan(0);
+  for (const j of jobs) {
+    const outcome = j.status === "succeeded" ? "succeeded" : `${j.status}: ${j.error?.code} ${crashed.has(j.id) ? "after a crash" : "without a crash"}`;
+    expect([j.id, outcome]).toEqual([j.id, j.status === "succeeded" ? "succeeded" : "failed: budget_exhausted after a crash"]);
+  }
 });
+
+/** Wait until no `ai-route` job is waiting, delayed or running (the earlier tests' jobs are done). */
+async function drainRouteQueue(): Promise<void> {
+  const redis = createRedis(s.env.REDIS_URL!);
+  const queue = new Queue("ai-route", { connection: redis, prefix: new RedisKeys(s.prefix).bullPrefix });
+  try {
+    await waitFor(async () => {
+      const c = await queue.getJobCounts("waiting", "prioritized", "delayed", "active");
+      return Object.values(c).every((n) => n === 0) ? true : undefined;
+    }, 60_000, "the route queue to drain");
+  } finally {
+    await queue.close();
+    redis.disconnect();
+  }
+}
 
 test("prepaid tenants need credits: 402 without, debits in the ledger with", async () => {
   const { client, tenant } = await tenantWithKey("prepaid", { billing_mode: "prepaid" });
