@@ -42,3 +42,12 @@ export function createRedis(url: string, opts: RedisOptions = {}): Redis {
     ...(opts.enableAutoPipelining ? { enableAutoPipelining: true } : {}),
   });
 }
+
+/**
+ * Another connection with the same settings, without auto-pipelining: for a connection that only
+ * blocks (a tail's `XREAD BLOCK`) or sends its own explicit pipelines, where batching commands of
+ * the same tick saves nothing and a blocking command must not share a batch.
+ */
+export function duplicateUnpipelined(r: Redis): Redis {
+  return r instanceof Cluster ? r.duplicate([], { enableAutoPipelining: false }) : r.duplicate({ enableAutoPipelining: false });
+}

@@ -1,4 +1,4 @@
-import type { JobStore, Redis, StreamedEvent } from "@switchyard/queue";
+import { duplicateUnpipelined, type JobStore, type Redis, type StreamedEvent } from "@switchyard/queue";
 
 /** Order of two Redis Stream ids (`ms-seq`), without allocating: by length, then by character, per part. */
 export function compareStreamIds(a: string, b: string): number {
@@ -205,8 +205,8 @@ export class EventStreamHub {
   private start(): Promise<void> {
     this.started ??= (async () => {
       // Each reconnects on its own and its commands wait for it; errors are reported where a read fails.
-      this.tailConn ??= this.opts.redis.duplicate().on("error", () => undefined);
-      this.readConn ??= this.opts.redis.duplicate().on("error", () => undefined);
+      this.tailConn ??= duplicateUnpipelined(this.opts.redis).on("error", () => undefined);
+      this.readConn ??= duplicateUnpipelined(this.opts.redis).on("error", () => undefined);
       const from = await this.opts.jobStore.latestNotice(this.readConn);
       if (this.closed) throw new Error("event stream hub closed");
       void this.tail(from);
