@@ -7,7 +7,7 @@ import { principalOf } from "../middleware/request-context";
 import type { GatewayResources } from "../resources";
 import { followEvents } from "../services/follow-events";
 import { getJob, submitJob } from "../services/job-service";
-import { chatCompletion, chunk, completionId, createdSeconds, jobFailure, toJobRequest, toolCallDelta } from "../services/openai-format";
+import { chatCompletion, chunk, completionId, createdSeconds, failureType, jobFailure, toJobRequest, toolCallDelta } from "../services/openai-format";
 import { parseBody } from "../services/validation";
 
 /**
@@ -101,7 +101,7 @@ async function streamCompletion(r: GatewayResources, view: JobView, includeUsage
           return;
         }
         case "error":
-          send({ error: { type: e.data.reason === "canceled" ? "conflict_error" : "api_error", code: e.data.code, message: e.data.message, param: null } });
+          send({ error: { type: failureType(e.data.code, e.data.reason === "canceled"), code: e.data.code, message: e.data.message, param: null } });
           return;
         default:
           break;

@@ -84,8 +84,17 @@ export function toolCallDelta(e: Extract<JobEvent, { type: "tool_call" }>["data"
   return { tool_calls: [{ index: e.index, function: { arguments: e.arguments } }] };
 }
 
+/** Job failures that are the caller's budget, not the upstream's fault: answered as themselves (402). */
+const BUDGET_FAILURES = new Set<string>(["budget_exhausted", "insufficient_credits"]);
+
+/** The `type` of a failed job's in-stream error object. */
+export function failureType(code: string, canceled: boolean): "conflict_error" | "budget_error" | "api_error" {
+  return canceled ? "conflict_error" : BUDGET_FAILURES.has(code) ? "budget_error" : "api_error";
+}
+
 /** The job's failure as the error an OpenAI client expects. */
 export function jobFailure(code: string, message: string, status: string): ApiError {
   if (status === "canceled") return new ApiError("job_canceled", message);
+  if (BUDGET_FAILURES.has(code)) return new ApiError(code as "budget_exhausted" | "insufficient_credits", message);
   return new ApiError("upstream_error", `${code}: ${message}`);
 }
