@@ -16,6 +16,8 @@ export const GatewayEnv = z.object({
   IDEMPOTENCY_TTL_SECONDS: envInt(24 * 3600, 1),
   JOB_RETENTION_SECONDS: envInt(24 * 3600, 1),
   SSE_HEARTBEAT_MS: envInt(15_000, 100),
+  /** Bytes a job-events stream may have waiting for a slow client before it is cut (the client resumes with Last-Event-ID). */
+  SSE_MAX_BUFFERED_BYTES: envInt(8 * 1024 * 1024, 65_536),
   /** Open SSE connections on this gateway process at which one `warn` line is logged (default 150). */
   SSE_WARN_CONNECTIONS: envInt(150, 1),
   /** Open SSE connections on this gateway process at which one `error` line (severity critical) is logged (default 200); at least SSE_WARN_CONNECTIONS. */

@@ -47,6 +47,8 @@ export interface GatewayResources {
   config: {
     idempotencyTtlSeconds: number;
     sseHeartbeatMs: number;
+    /** SSE_MAX_BUFFERED_BYTES: what a slow job-events client may leave waiting before its stream is cut. */
+    sseMaxBufferedBytes: number;
     bodyLimit: string;
     trustProxy: boolean;
     /** Bound on one embeddings call to a provider. */

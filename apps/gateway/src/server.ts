@@ -44,7 +44,8 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
   const usedRatios = new BudgetUsedRatios();
   const jobStore = new JobStore({ redis, keys, retentionSeconds: env.JOB_RETENTION_SECONDS });
   const metrics = createProcessMetrics(registry, { queues, breakers, models: catalog.models.map((m) => m.id), budgetRatios: () => usedRatios.current() });
-  const hubMetrics = registerSseHubMetrics(registry.meter, () => hub.stats());
+  const sseHeartbeats = new HeartbeatSweep(env.SSE_HEARTBEAT_MS);
+  const hubMetrics = registerSseHubMetrics(registry.meter, () => ({ ...hub.stats(), slowCut: sseHeartbeats.slowCut }));
   const hub = new EventStreamHub({
     redis,
     jobStore,
@@ -75,10 +76,10 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
     metrics,
     events: hub,
     tokenCounter: new TokenCountPool(),
-    sseHeartbeats: new HeartbeatSweep(env.SSE_HEARTBEAT_MS),
+    sseHeartbeats,
     sse: new SseConnections({ warn: env.SSE_WARN_CONNECTIONS, critical: env.SSE_CRITICAL_CONNECTIONS, logger, gauge: metrics.sse }),
     fault: faultHook(env.SWITCHYARD_FAULT_POINTS),
-    config: { idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS, sseHeartbeatMs: env.SSE_HEARTBEAT_MS, bodyLimit: env.BODY_LIMIT, trustProxy: env.TRUST_PROXY, embeddingsTimeoutMs: env.EMBEDDINGS_TIMEOUT_MS },
+    config: { idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS, sseHeartbeatMs: env.SSE_HEARTBEAT_MS, sseMaxBufferedBytes: env.SSE_MAX_BUFFERED_BYTES, bodyLimit: env.BODY_LIMIT, trustProxy: env.TRUST_PROXY, embeddingsTimeoutMs: env.EMBEDDINGS_TIMEOUT_MS },
   };
   const server = http.createServer(createGatewayApp(resources));
   server.keepAliveTimeout = 65_000;

@@ -24,6 +24,7 @@ export const MetricNames = {
   sseStreamReads: "ai_sse_stream_reads_total",
   sseEventsDelivered: "ai_sse_events_delivered_total",
   sseResyncs: "ai_sse_resyncs_total",
+  sseSlowCut: "ai_sse_slow_followers_cut_total",
   sseDeliveryLag: "ai_sse_delivery_lag_seconds",
   budgetUsedRatio: "budget_used_ratio",
   rateLimitRejections: "rate_limit_rejections_total",

@@ -8,6 +8,8 @@ export interface SseHubCounters {
   streamReads: number;
   eventsDelivered: number;
   resyncs: number;
+  /** Job-event streams cut because the client read too slowly. */
+  slowCut: number;
 }
 
 /**
@@ -23,6 +25,7 @@ export function registerSseHubMetrics(meter: Meter, stats: () => SseHubCounters)
   counter(MetricNames.sseStreamReads, "Job event streams read for SSE followers (one per moved job per round trip)", (s) => s.streamReads);
   counter(MetricNames.sseEventsDelivered, "Events handed to SSE followers (one per follower)", (s) => s.eventsDelivered);
   counter(MetricNames.sseResyncs, "Full re-reads of every followed stream after notices may have been lost", (s) => s.resyncs);
+  counter(MetricNames.sseSlowCut, "Job-event streams cut because the client read slower than its job wrote (SSE_MAX_BUFFERED_BYTES)", (s) => s.slowCut);
   const lag = meter.createHistogram(MetricNames.sseDeliveryLag, {
     description: "Age of an event (its stream id) when the SSE hub hands it to followers, seconds",
     unit: "s",

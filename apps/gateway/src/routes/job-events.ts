@@ -61,7 +61,10 @@ export async function streamJobEvents(r: GatewayResources, p: Principal, jobId: 
   }
   // From here the stream lives on its own: the handler returns, and what the follower holds is
   // its cursor (in the hub), its writer (in the heartbeat sweep) and the response.
-  const writer = new SseWriter(res);
+  const writer = new SseWriter(res, r.config.sseMaxBufferedBytes, () => {
+    r.sseHeartbeats.slowCut++;
+    r.logger.warn({ jobId, buffered: res.socket?.writableLength }, "SSE client reads too slowly; stream cut (it resumes with Last-Event-ID)");
+  });
   let ended = false;
   const end = () => {
     if (ended) return;

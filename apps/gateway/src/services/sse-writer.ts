@@ -23,8 +23,16 @@ export class SseWriter {
    */
   private readonly socket: Socket | null;
 
-  /** Made after `res.flushHeaders()`. */
-  constructor(private readonly res: ServerResponse) {
+  /**
+   * Made after `res.flushHeaders()`. `maxBuffered`: bytes that may wait for a client that reads
+   * slower than its job writes; past it the connection is cut (`onSlow` first), so one slow
+   * reader cannot hold the process's memory, and the client resumes with Last-Event-ID.
+   */
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly maxBuffered = Infinity,
+    private readonly onSlow: () => void = () => undefined,
+  ) {
     this.chunked = (res as ServerResponse & { chunkedEncoding?: boolean }).chunkedEncoding === true;
     const socket = res.socket;
     this.socket = socket && res.headersSent && (socket as { _httpMessage?: unknown })._httpMessage === res ? socket : null;
@@ -44,6 +52,10 @@ export class SseWriter {
     }
     if (!this.chunked) {
       socket.write(text);
+      if (socket.writableLength > this.maxBuffered) {
+        this.onSlow();
+        socket.destroy();
+      }
       return;
     }
     const body = Buffer.from(text);
@@ -53,6 +65,10 @@ export class SseWriter {
     body.copy(out, head.length);
     out.write("\r\n", head.length + body.length, "latin1");
     socket.write(out);
+    if (socket.writableLength > this.maxBuffered) {
+      this.onSlow();
+      socket.destroy();
+    }
   }
 
   heartbeat(): void {
@@ -74,6 +90,8 @@ export class SseWriter {
  */
 export class HeartbeatSweep {
   private readonly streams = new Set<SseWriter>();
+  /** Streams cut because their client read too slowly (`ai_sse_slow_followers_cut_total`). */
+  slowCut = 0;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly intervalMs: number) {}
