@@ -22,6 +22,11 @@ export const errorCatalog = {
   payload_too_large: { type: "invalid_request_error", status: 413 },
   unsupported_media_type: { type: "invalid_request_error", status: 415 },
   idempotency_key_reused: { type: "invalid_request_error", status: 422 },
+  /**
+   * A request over its deployment's `tokens_per_request` (input plus max_tokens): like OpenAI's
+   * `context_length_exceeded`, a 400 and not a 429, since waiting cannot make it fit.
+   */
+  request_too_large: { type: "invalid_request_error", status: 400 },
   missing_api_key: { type: "authentication_error", status: 401 },
   invalid_api_key: { type: "authentication_error", status: 401 },
   insufficient_scope: { type: "permission_error", status: 403 },

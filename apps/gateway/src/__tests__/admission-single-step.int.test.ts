@@ -16,7 +16,7 @@ async function tenantWithKey(name: string, deploymentPatch: Json, tenantPatch: J
   const t = (await admin.post<Json>("/admin/v1/tenants", { name })).body;
   if (Object.keys(tenantPatch).length) expect((await admin.call<Json>("PATCH", `/admin/v1/tenants/${t.id}`, { body: tenantPatch })).status).toBe(200);
   expect((await admin.call<Json>("PATCH", `/admin/v1/deployments/${t.default_deployment_id}`, { body: deploymentPatch })).status).toBe(200);
-  const k = (await admin.post<Json>(`/admin/v1/tenants/${t.id}/api-keys`, { name: "k", scopes: ["jobs:write", "jobs:read"] })).body;
+  const k = (await admin.post<Json>(`/admin/v1/tenants/${t.id}/api-keys`, { name: "k", scopes: ["jobs:write", "jobs:read", "usage:read"] })).body;
   return { deployment: t.default_deployment_id as string, client: apiClient(s.url, k.key) };
 }
 
@@ -96,4 +96,50 @@ test("a request the budget refuses consumes none of the rate limit", async () =>
   const fourth = await client.post<Json>("/v1/jobs", body);
   expect(fourth.status).toBe(429);
   expect(fourth.body.error.code).toBe("rate_limited");
+});
+
+test("a request over tokens_per_request is a 400 naming the limit, on every admitting route, and consumes nothing", async () => {
+  const { client, deployment } = await tenantWithKey("too large", { budget: { period: "day", limit_usd: 100 }, rate_limits: { tokens_per_request: 200, windows: [{ requests: 3, seconds: 600 }] } });
+  await new Promise((r) => setTimeout(r, 1100));
+  // About 70 tokens of input plus 150 of output: over 200 by the exact count, not by bytes alone.
+  const text = "hello ".repeat(60);
+  const messages = [{ role: "user", content: text }];
+  const sends: Array<[string, Json]> = [
+    ["/v1/jobs", { model: "sim-b", messages, max_tokens: 150 }],
+    ["/v1/chat/completions", { model: "sim-b", messages, max_tokens: 150 }],
+    ["/v1/chat/completions", { model: "sim-b", messages, max_tokens: 150, stream: true }],
+    ["/v1/responses", { model: "sim-b", input: text, max_output_tokens: 150 }],
+  ];
+  // Warm the deployment's budget periods first, so that a refusal that reached Redis would show.
+  expect((await client.get<Json>("/v1/budgets")).status).toBe(200);
+  const answers: Array<{ status: number; body: Json; headers: Headers }> = [];
+  const commands = await topLevelCommands(async () => {
+    for (let i = 0; i < 3; i++) for (const [path, body] of sends) answers.push(await client.post<Json>(path, body));
+  });
+  for (const a of answers) {
+    expect(a.status).toBe(400);
+    expect(a.body.error).toMatchObject({ type: "invalid_request_error", code: "request_too_large", param: "messages" });
+    // The limit and the request's own count (input plus the 150 output tokens).
+    expect(a.body.error.message).toMatch(/limit of 200 tokens per request \(tokens_per_request\)/);
+    const needs = Number(/needs (\d+) tokens/.exec(a.body.error.message)?.[1]);
+    expect(needs).toBeGreaterThan(200);
+    expect(needs).toBeLessThan(240);
+    expect(a.headers.get("retry-after")).toBeNull();
+  }
+  // Refused before the admission script: no Redis command names the deployment.
+  expect(commands.filter((args) => args.some((a) => a.includes(deployment)))).toEqual([]);
+  const budget = ((await client.get<Json>("/v1/budgets")).body.data as Json[]).find((b) => b.scope === "deployment" && b.id === deployment);
+  expect(budget).toMatchObject({ reserved_usd: 0, reserved_tokens: 0, spent_usd: 0 });
+  // Over by its bytes alone (checked before any tokenizer runs): the same 400, naming the message.
+  const huge = await client.post<Json>("/v1/jobs", { model: "sim-b", messages: [{ role: "user", content: "x".repeat(200 * 128) }], max_tokens: 10 });
+  expect(huge.status).toBe(400);
+  expect(huge.body.error).toMatchObject({ type: "invalid_request_error", code: "request_too_large", param: "messages[0]" });
+  expect(huge.body.error.message).toMatch(/limit of 200 tokens per request/);
+  // All three requests of the window are still there.
+  const fits = { model: "sim-b", messages, max_tokens: 50 };
+  for (let i = 0; i < 3; i++) expect((await client.post<Json>("/v1/jobs", fits)).status).toBe(202);
+  const fourth = await client.post<Json>("/v1/jobs", fits);
+  expect(fourth.status).toBe(429);
+  expect(fourth.body.error.code).toBe("rate_limited");
+  expect(Number(fourth.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
 });

@@ -60,7 +60,10 @@ test("tokens per request and end-user tiers are limits too", async () => {
   const { client, deployment } = await tenantWithKey("tiers", {}, { rate_limits: { tokens_per_request: 100 } });
   await new Promise((r) => setTimeout(r, 1100));
   const big = await client.post<Json>("/v1/jobs", { model: "sim-cheap", messages: [{ role: "user", content: "hi" }], max_tokens: 500 });
-  expect(big.status).toBe(429);
+  expect(big.status).toBe(400);
+  expect(big.body.error).toMatchObject({ type: "invalid_request_error", code: "request_too_large" });
+  expect(big.body.error.param).toMatch(/^messages/);
+  expect(big.body.error.message).toMatch(/limit of 100 tokens per request/);
   expect(big.body.error.message).toMatch(/max_tokens/);
   expect(big.headers.get("retry-after")).toBeNull();
   const send = () => client.post<Json>("/v1/jobs", { model: "sim-cheap", messages: [{ role: "user", content: "hi" }], max_tokens: 5, user: "end-user-1" });

@@ -36,9 +36,9 @@ export function budgetScopes(d: DeploymentSettings): BudgetScope[] {
  * What one job may spend, counted and priced before any Redis step: input tokens counted
  * exactly, output estimated (capped by `max_tokens` when given), priced at the dearest model the
  * request could be served by, so the reservation is never below what the job can cost.
- * A request whose text alone cannot fit `tokens_per_request` (by its byte length: no token is
- * longer than 128 bytes) is refused before any tokenizer runs, as the rate limiter refuses one
- * over that limit (429 `rate_limited`, no `Retry-After`: waiting cannot help).
+ * A request over `tokens_per_request` is a 400 `request_too_large` before any Redis step (so it
+ * consumes no rate limit or budget): by its byte length alone (no token is longer than 128 bytes)
+ * before any tokenizer runs, else by its exact count.
  */
 export async function jobSpend(r: GatewayResources, req: CreateJobRequest, d: DeploymentSettings, endUserTier: EndUserTier | null): Promise<Spend> {
   const models = candidates(r, req, d);
@@ -48,12 +48,25 @@ export async function jobSpend(r: GatewayResources, req: CreateJobRequest, d: De
   const floor = checkTokensPerRequestFloor(req.messages, outputTokens, d.rateLimits.tokens_per_request, req);
   if (!floor.ok) {
     r.metrics.rateLimitRejections.add(1, { reason: floor.reason });
-    throw new ApiError("rate_limited", floor.message, floor.param);
+    throw new ApiError("request_too_large", floor.message, floor.param);
   }
   const inputTokens = await countTokens(r, req);
   const tokens = inputTokens + outputTokens;
+  checkTokensPerRequest(r, d, tokens, "messages", "input plus max_tokens");
   const usd = Math.max(...models.map((m) => priceUsage(m, { input_tokens: inputTokens, output_tokens: outputTokens })));
   return { tokens, usd, endUser: req.user && endUserTier ? { id: req.user, tier: endUserTier } : undefined };
+}
+
+/**
+ * 400 `request_too_large` (naming `param`, the limit and the request's count) for a request whose
+ * counted tokens are over its deployment's `tokens_per_request`: no wait can make it fit, so it is
+ * not a 429. Checked before the admission script, which would refuse it too.
+ */
+export function checkTokensPerRequest(r: GatewayResources, d: DeploymentSettings, tokens: number, param: string, what: string): void {
+  const limit = d.rateLimits.tokens_per_request;
+  if (tokens <= limit) return;
+  r.metrics.rateLimitRejections.add(1, { reason: "tokens_per_request" });
+  throw new ApiError("request_too_large", `${param}: this request needs ${tokens} tokens (${what}), over this deployment's limit of ${limit} tokens per request (tokens_per_request). Shorten the input or lower the output limit.`, param);
 }
 
 /** The budget a job reserves in: its deployment's and tenant's scopes, and prepaid credits. */
@@ -96,6 +109,8 @@ export async function admitJob(r: GatewayResources, jobId: string, d: Deployment
 
 function rateLimited(r: GatewayResources, decision: Extract<RateLimitDecision, { allowed: false }>): ApiError {
   r.metrics.rateLimitRejections.add(1, { reason: decision.reason });
+  // Routes check this before the script; should one not, it is still no 429: waiting cannot help.
+  if (decision.reason === "tokens_per_request") return new ApiError("request_too_large", decision.message);
   return new ApiError("rate_limited", decision.message, undefined, { ...decision.headers, ...(decision.retryAfterSeconds > 0 ? { "Retry-After": String(decision.retryAfterSeconds) } : {}) });
 }
 

@@ -13,7 +13,7 @@ import { isProviderError, type EmbeddingResult } from "@switchyard/providers";
 import { addLogContext } from "@switchyard/telemetry";
 import type { GatewayResources } from "../resources";
 import type { Principal } from "../middleware/request-context";
-import { admitSpend, type Admitted } from "./admission";
+import { admitSpend, checkTokensPerRequest, type Admitted } from "./admission";
 import type { DeploymentSettings } from "./deployment-cache";
 import { encodeEmbedding } from "./embeddings-format";
 import { CL100K_VOCAB_SIZE, decodeCl100k } from "@switchyard/tokenizer";
@@ -43,6 +43,7 @@ export async function createEmbeddings(r: GatewayResources, p: Principal, req: O
   const dimensions = checkDimensions(entry, req.dimensions);
   const perInput = await countInputs(r, inputs, entry, d);
   const counted = perInput.reduce((a, b) => a + b, 0);
+  checkTokensPerRequest(r, d, counted, "input", "its inputs");
 
   const started = new Date();
   const id = newId("emb", started.getTime());
@@ -176,7 +177,7 @@ async function countInputs(r: GatewayResources, inputs: string[], entry: Embeddi
   }
   if (floor > d.rateLimits.tokens_per_request) {
     r.metrics.rateLimitRejections.add(1, { reason: "tokens_per_request" });
-    throw new ApiError("rate_limited", `input: at least ${floor} tokens, more than this deployment's tokens_per_request (${d.rateLimits.tokens_per_request})`, "input");
+    throw new ApiError("request_too_large", `input: at least ${floor} tokens, more than this deployment's limit of ${d.rateLimits.tokens_per_request} tokens per request (tokens_per_request)`, "input");
   }
   let counts: number[];
   try {
