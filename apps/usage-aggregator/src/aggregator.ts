@@ -21,9 +21,9 @@ export interface RunningAggregator {
 }
 
 /**
- * Consumes `ai-usage` in micro-batches: one multi-row insert per batch with conflicts on
- * (job, attempt) ignored, daily rollups bumped in the same transaction from the rows actually
- * inserted, finished jobs stored. BullMQ jobs are acknowledged only after their batch commits, so
+ * Consumes `ai-usage` in micro-batches: one set-based statement per batch inserts the events with
+ * conflicts on (job, attempt) ignored and bumps the daily rollups from the rows actually inserted
+ * (`ingestUsageEvents`); finished jobs are stored in the same transaction. BullMQ jobs are acknowledged only after their batch commits, so
  * a crash re-delivers, never loses, and a re-delivery changes nothing. An event Postgres refuses
  * for its data is isolated (the batch is bisected) and set aside in `usage_dead_letters`, so it
  * never holds back the others; see `ledger-writer.ts`.
