@@ -107,6 +107,9 @@ describe("Launcher with stand-in apps", () => {
 
     const pids = pidsIn(run.output);
     expect(pids).toHaveLength(APPS.length + (run.output.includes("redis-server started by us") ? 2 : 1));
+    // "ready" means the gateway answers; the stubborn stand-in ignores SIGTERM only once it has
+    // loaded (on a loaded machine that can come later), so stop once every app said it listens.
+    await waitFor(async () => (APPS.every((a) => run.output.includes(`${a} listening on`)) ? true : undefined), { timeoutMs: 60_000, what: "every stand-in app listening" });
     run.launcher.requestStop("SIGINT");
     await expect(run.done).resolves.toBe(0);
     expect(pids.filter(isPidAlive)).toEqual([]);
