@@ -40,11 +40,9 @@ test("tool-call fragments go to the event stream after the text, add to the run'
     { id: "call_2", type: "function", function: { name: "get_time", arguments: "{}" } },
   ]);
   const events = (await redis.xrange(new RedisKeys(prefix).events("job_t1"), "-", "+")).map(([, f]) => JSON.parse(f[1]!) as { type: string; data: Record<string, unknown> });
-  // The stream begins with the `queued` status event the job was created with.
-  expect(events.map((e) => e.type)).toEqual(["status", "delta", "tool_call", "tool_call", "tool_call", "tool_call"]);
-  expect(events[0]!.data).toEqual({ status: "queued" });
-  expect(events[2]!.data).toEqual({ index: 0, id: "call_1", name: "get_weather", arguments: "" });
-  expect(events[3]!.data).toEqual({ index: 0, arguments: '{"city":' });
+  expect(events.map((e) => e.type)).toEqual(["delta", "tool_call", "tool_call", "tool_call", "tool_call"]);
+  expect(events[1]!.data).toEqual({ index: 0, id: "call_1", name: "get_weather", arguments: "" });
+  expect(events[2]!.data).toEqual({ index: 0, arguments: '{"city":' });
   // The run's tally counts the text and every fragment's id, name and arguments (partial billing).
   const chars = "Let me check. ".length + "call_1get_weather".length + '{"city":'.length + "call_2get_time{}".length + '"Paris"}'.length;
   expect(await store.unbilledRun("job_t1")).toMatchObject({ chars });

@@ -4,35 +4,16 @@
  */
 
 /**
- * Every script that appends to a job's event stream also appends one notice naming the job to the
- * prefix's notice stream (`RedisKeys.eventNotices`), in the same step: each gateway tails that one
- * stream with a blocking read and reads only the streams of jobs that moved, so its cost follows
- * events, not followers. The notice holds the job id (the events key's last segment: job ids hold
- * no colon). The stream is capped at about {@link NOTICE_MAXLEN} entries; a gateway that falls
- * further behind than that notices the gap and re-reads every followed stream.
- */
-export const NOTICE_MAXLEN = 50_000;
-const NOTIFY = `
-local function sy_notify(notices, events)
-  redis.call("XADD", notices, "MAXLEN", "~", "${NOTICE_MAXLEN}", "*", "j", string.match(events, "[^:]*$"))
-end
-`;
-
-/**
- * Create a job, claiming its idempotency key in the same step, and begin its event stream with
- * the `queued` status event (and its notice, so followers see it). The route payload is not
- * stored here: the BullMQ job holds it (one copy per job; `JobStore.payload` reads it there). A
- * claimed key writes nothing, so a replay adds no second `queued` event.
+ * Create a job, claiming its idempotency key in the same step. The route payload is not stored
+ * here: the BullMQ job holds it (one copy per job; `JobStore.payload` reads it there).
  * KEYS: 1 job hash, 2 idempotency key (the job hash again when none: every key must be in the
- * prefix's hash slot, which "" is not), 3 index of live jobs (sorted by creation), 4 events
- * stream, 5 event notices
- * ARGV: 1 job id, 2 body hash, 3 idem ttl s, 4 tenant, 5 deployment, 6 api key id, 7 view json, 8 created ms,
- * 9 `queued` status event json, 10 stream maxlen
+ * prefix's hash slot, which "" is not), 3 index of live jobs (sorted by creation)
+ * ARGV: 1 job id, 2 body hash, 3 idem ttl s, 4 tenant, 5 deployment, 6 api key id, 7 view json, 8 created ms
  * Returns {"created"} or {"exists", job_id, body_hash}. As Lua functions (`CREATE_JOB_FUNCTION`,
  * same keys and arguments) for admission's single script: `sy_create_job(KEYS, ARGV)` and
  * `sy_job_claimed(KEYS)`, the idempotency check alone.
  */
-export const CREATE_JOB_FUNCTION = `${NOTIFY}
+export const CREATE_JOB_FUNCTION = `
 -- The job holding this call's idempotency key, as create's "exists" reply; nil when unclaimed (or no key).
 local function sy_job_claimed(KEYS)
   if KEYS[2] == KEYS[1] then return nil end
@@ -47,8 +28,6 @@ local function sy_create_job(KEYS, ARGV)
   if KEYS[2] ~= KEYS[1] then redis.call("SET", KEYS[2], ARGV[1] .. "|" .. ARGV[2], "EX", tonumber(ARGV[3])) end
   redis.call("HSET", KEYS[1], "status", "queued", "tenant_id", ARGV[4], "deployment_id", ARGV[5], "api_key_id", ARGV[6], "view", ARGV[7], "runs", 0, "waits", 0, "deltas", 0)
   redis.call("ZADD", KEYS[3], tonumber(ARGV[8]), ARGV[1])
-  redis.call("XADD", KEYS[4], "MAXLEN", "~", ARGV[10], "*", "e", ARGV[9])
-  sy_notify(KEYS[5], KEYS[4])
   return {"created"}
 end
 `;
@@ -57,6 +36,20 @@ export const CREATE_JOB = `${CREATE_JOB_FUNCTION}
 return sy_create_job(KEYS, ARGV)
 `;
 
+/**
+ * Every script that appends to a job's event stream also appends one notice naming the job to the
+ * prefix's notice stream (`RedisKeys.eventNotices`), in the same step: each gateway tails that one
+ * stream with a blocking read and reads only the streams of jobs that moved, so its cost follows
+ * events, not followers. The notice holds the job id (the events key's last segment: job ids hold
+ * no colon). The stream is capped at about {@link NOTICE_MAXLEN} entries; a gateway that falls
+ * further behind than that notices the gap and re-reads every followed stream.
+ */
+export const NOTICE_MAXLEN = 50_000;
+const NOTIFY = `
+local function sy_notify(notices, events)
+  redis.call("XADD", notices, "MAXLEN", "~", "${NOTICE_MAXLEN}", "*", "j", string.match(events, "[^:]*$"))
+end
+`;
 
 /**
  * Move a live job to a non-terminal status and append a `status` event.

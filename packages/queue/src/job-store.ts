@@ -62,12 +62,6 @@ export function decodeView(stored: string, id: string, status: string): JobView 
   return JobView.parse({ ...base, ...rest });
 }
 
-/** How many keys `CREATE_JOB` (and `prepareCreate`) takes. */
-export const CREATE_JOB_KEYS = 5;
-
-/** The event every job's stream begins with, written by `CREATE_JOB` with the job record. */
-const QUEUED_EVENT = JSON.stringify({ type: "status", data: { status: "queued" } } satisfies JobEvent);
-
 /** A job to create: its first view, owner and idempotency claim. */
 export interface CreateJobInput {
   view: JobView;
@@ -116,7 +110,7 @@ export type BeginRunResult = { kind: "ok"; run: number; paid: number; waits: num
 export type ParkUsageResult = { kind: "parked" } | { kind: "busy"; parked: unknown } | { kind: "missing" };
 
 type Scripted = Redis & {
-  syCreateJob(k1: string, k2: string, k3: string, k4: string, k5: string, ...argv: string[]): Promise<string[]>;
+  syCreateJob(k1: string, k2: string, k3: string, ...argv: string[]): Promise<string[]>;
   syTransition(k1: string, k2: string, k3: string, ...argv: string[]): Promise<string | null>;
   syAppend(k1: string, k2: string, k3: string, ...argv: string[]): Promise<string | null>;
   syFinish(k1: string, k2: string, k3: string, k4: string, ...argv: string[]): Promise<string | [string, string] | null>;
@@ -152,7 +146,7 @@ export class JobStore {
     this.maxlen = String(opts.maxEventsPerJob ?? 100_000);
     const r = opts.redis;
     if (!("syCreateJob" in r)) {
-      r.defineCommand("syCreateJob", { numberOfKeys: CREATE_JOB_KEYS, lua: CREATE_JOB });
+      r.defineCommand("syCreateJob", { numberOfKeys: 3, lua: CREATE_JOB });
       r.defineCommand("syTransition", { numberOfKeys: 3, lua: TRANSITION });
       r.defineCommand("syAppend", { numberOfKeys: 3, lua: APPEND });
       r.defineCommand("syFinish", { numberOfKeys: 4, lua: FINISH });
@@ -163,22 +157,18 @@ export class JobStore {
     }
   }
 
-  /**
-   * Create a job hash and begin its event stream with the `queued` status event; with
-   * `idempotency`, claim the key atomically or report the job that holds it (writing nothing).
-   */
+  /** Create a job hash; with `idempotency`, claim the key atomically or report the job that holds it. */
   async create(input: CreateJobInput): Promise<CreateResult> {
     const c = this.prepareCreate(input);
-    const [k1, k2, k3, k4, k5] = c.keys as [string, string, string, string, string];
-    return readCreateReply(await this.redis.syCreateJob(k1, k2, k3, k4, k5, ...c.argv));
+    return readCreateReply(await this.redis.syCreateJob(c.keys[0]!, c.keys[1]!, c.keys[2]!, ...c.argv));
   }
 
-  /** `create`'s script call (`CREATE_JOB` keys, {@link CREATE_JOB_KEYS} of them, and arguments), for a caller that runs it inside a larger script. */
+  /** `create`'s script call (`CREATE_JOB` keys and arguments), for a caller that runs it inside a larger script. */
   prepareCreate(input: CreateJobInput): { keys: string[]; argv: string[] } {
     const jobKey = this.keys.job(input.view.id);
     const idemKey = input.idempotency ? this.keys.idempotency(input.tenantId, input.idempotency.key) : jobKey;
     return {
-      keys: [jobKey, idemKey, this.keys.liveJobs(), this.keys.events(input.view.id), this.keys.eventNotices()],
+      keys: [jobKey, idemKey, this.keys.liveJobs()],
       argv: [
         input.view.id,
         input.idempotency?.bodyHash ?? "",
@@ -188,8 +178,6 @@ export class JobStore {
         input.apiKeyId ?? "",
         encodeView(input.view),
         String(Date.parse(input.view.created_at)),
-        QUEUED_EVENT,
-        this.maxlen,
       ],
     };
   }

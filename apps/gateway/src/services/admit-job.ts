@@ -1,6 +1,6 @@
 import type { BudgetUsage, PreparedRateLimitCheck, PreparedReserve, RateLimitDecision, ReserveResult } from "@switchyard/admission";
 import { RATE_LIMIT_FUNCTIONS, RESERVE_FUNCTION } from "@switchyard/admission";
-import { CREATE_JOB_FUNCTION, CREATE_JOB_KEYS, type Redis } from "@switchyard/queue";
+import { CREATE_JOB_FUNCTION, type Redis } from "@switchyard/queue";
 
 /**
  * Admission of one job as one Redis script, so a submission costs one round trip before its
@@ -10,10 +10,9 @@ import { CREATE_JOB_FUNCTION, CREATE_JOB_KEYS, type Redis } from "@switchyard/qu
  *   3. the budget reservation (`RESERVE`), in every scope and the credit balance or in none; when
  *      it refuses (or a period must first be loaded from Postgres), step 2 is taken back, so a
  *      refused request consumes nothing;
- *   4. the job record, the idempotency claim and the `queued` status event that begins the job's
- *      event stream, with its notice (`CREATE_JOB`), and the reserved periods' usage read back
- *      for alerts and routing.
- * KEYS: create's 5 (`CREATE_JOB_KEYS`), the rate limiter's (3 or 4), the reservation's (0 when no budget applies).
+ *   4. the job record and the idempotency claim (`CREATE_JOB`), and the reserved periods' usage
+ *      read back for alerts and routing.
+ * KEYS: create's 3, the rate limiter's (3 or 4), the reservation's (0 when no budget applies).
  * ARGV: 1 rate-limit key count, 2 reservation key count, 3 create argument count, 4 rate-limit
  * argument count, then create's, the rate limiter's and the reservation's arguments.
  * Returns {"exists", job id, body hash} | {"limited", rl} | {"budget", rl, reserve reply}
@@ -29,8 +28,7 @@ local function slice(t, a, b)
   return o
 end
 local nr, nb, nca, nra = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local nc = ${CREATE_JOB_KEYS}
-local ck, rk, bk = slice(KEYS, 1, nc), slice(KEYS, nc + 1, nc + nr), slice(KEYS, nc + nr + 1, nc + nr + nb)
+local ck, rk, bk = slice(KEYS, 1, 3), slice(KEYS, 4, 3 + nr), slice(KEYS, 4 + nr, 3 + nr + nb)
 local ca = slice(ARGV, 5, 4 + nca)
 local ra = slice(ARGV, 5 + nca, 4 + nca + nra)
 local ba = slice(ARGV, 5 + nca + nra, #ARGV)
@@ -65,11 +63,10 @@ type Scripted = Redis & { syAdmitJob(numberOfKeys: number, ...keysThenArgv: stri
 export async function admitAndCreateJob(redis: Redis, create: { keys: string[]; argv: string[] }, rl: PreparedRateLimitCheck, budget: PreparedReserve | null): Promise<AdmitJobOutcome> {
   if (!("syAdmitJob" in redis)) redis.defineCommand("syAdmitJob", { lua: ADMIT_JOB });
   const r = redis as Scripted;
-  if (create.keys.length !== CREATE_JOB_KEYS) throw new Error(`create-job call has ${create.keys.length} keys, expected ${CREATE_JOB_KEYS}`);
   const bkeys = budget?.keys ?? [];
   for (let round = 0; round < 3; round++) {
     const bargv = budget ? await budget.argv() : [];
-    const reply = await r.syAdmitJob(CREATE_JOB_KEYS + rl.keys.length + bkeys.length, ...create.keys, ...rl.keys, ...bkeys, String(rl.keys.length), String(bkeys.length), String(create.argv.length), String(rl.argv.length), ...create.argv, ...rl.argv, ...bargv);
+    const reply = await r.syAdmitJob(3 + rl.keys.length + bkeys.length, ...create.keys, ...rl.keys, ...bkeys, String(rl.keys.length), String(bkeys.length), String(create.argv.length), String(rl.argv.length), ...create.argv, ...rl.argv, ...bargv);
     switch (reply[0]) {
       case "exists":
         return { kind: "exists", jobId: String(reply[1]), bodyHash: String(reply[2]) };

@@ -41,8 +41,7 @@ test("a job whose worker is killed with SIGKILL is picked up again and finishes,
   expect(job.status).toBe("succeeded");
   expect(events.filter((e) => e.event === "restart")).toHaveLength(1);
   expect(events.filter((e) => e.event === "done")).toHaveLength(1);
-  // The stream begins with the `queued` event admission wrote (no attempt yet), then one per run.
-  expect(events.filter((e) => e.event === "status").map((e) => JSON.parse(e.data).attempt)).toEqual([undefined, 1, 2]);
+  expect(events.filter((e) => e.event === "status").map((e) => JSON.parse(e.data).attempt)).toEqual([1, 2]);
   expect(deltasAfterLastRestart(events)).toBe(job.output.text);
   expect(job.attempts).toEqual({ runs: 2, waits: 0 });
   // The killed run had streamed output, so it is billed too (from what it streamed); each run once.
