@@ -2,7 +2,18 @@ import type { ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 
 const HEARTBEAT = ": heartbeat\n\n";
-const HEARTBEAT_CHUNK = Buffer.from(`${Buffer.byteLength(HEARTBEAT).toString(16)}\r\n${HEARTBEAT}\r\n`);
+const HEARTBEAT_CHUNK = chunk(HEARTBEAT);
+
+/** `text` as one chunk of a chunked body: its length in hex, the bytes, CRLF. */
+function chunk(text: string): Buffer {
+  const body = Buffer.from(text);
+  const head = `${body.length.toString(16)}\r\n`;
+  const out = Buffer.allocUnsafe(head.length + body.length + 2);
+  out.write(head, 0, "latin1");
+  body.copy(out, head.length);
+  out.write("\r\n", head.length + body.length, "latin1");
+  return out;
+}
 
 /**
  * Writes an SSE body straight to the response's socket once its head is out: one `write` of one
@@ -50,21 +61,7 @@ export class SseWriter {
       if (!this.res.writableEnded && !this.res.destroyed) this.res.write(text);
       return;
     }
-    if (!this.chunked) {
-      socket.write(text);
-      if (socket.writableLength > this.maxBuffered) {
-        this.onSlow();
-        socket.destroy();
-      }
-      return;
-    }
-    const body = Buffer.from(text);
-    const head = `${body.length.toString(16)}\r\n`;
-    const out = Buffer.allocUnsafe(head.length + body.length + 2);
-    out.write(head, 0, "latin1");
-    body.copy(out, head.length);
-    out.write("\r\n", head.length + body.length, "latin1");
-    socket.write(out);
+    socket.write(this.chunked ? chunk(text) : text);
     if (socket.writableLength > this.maxBuffered) {
       this.onSlow();
       socket.destroy();
