@@ -1,4 +1,6 @@
+import type { RequestListener } from "node:http";
 import express, { type Express } from "express";
+import { leanRoutes } from "./lean-routes";
 import { Authenticator } from "./middleware/authenticate";
 import { AllowedOrigins, cors } from "./middleware/cors";
 import { errorHandler, notFound } from "./middleware/error-handler";
@@ -19,8 +21,14 @@ import { usageReportsRouter } from "./routes/usage-reports";
 import { opsDashboardRouter } from "./routes/ops-dashboard";
 import { queueDashboardRouter } from "./routes/queue-dashboard";
 
+/** The gateway's request listener: the lean hot path in front of the express app (one `Authenticator` for both). */
+export function createGatewayHandler(r: GatewayResources): RequestListener {
+  const auth = new Authenticator(r.db, r.logger, r.deployments);
+  return leanRoutes(r, auth, createGatewayApp(r, auth));
+}
+
 /** The gateway's express app; `main.ts` (or a test) owns the resources and the server. */
-export function createGatewayApp(r: GatewayResources): Express {
+export function createGatewayApp(r: GatewayResources, auth = new Authenticator(r.db, r.logger, r.deployments)): Express {
   const app = express();
   app.disable("x-powered-by");
   // No ETags: API answers are live state (a job's status, a usage report), not cacheable
@@ -36,7 +44,6 @@ export function createGatewayApp(r: GatewayResources): Express {
   app.use(express.json({ limit: r.config.bodyLimit, type: ["application/json", "application/*+json"], strict: true }));
   // NUL, unpaired surrogates and hostile nesting are refused here, before any route stores them.
   app.use(guardJsonBody);
-  const auth = new Authenticator(r.db, r.logger, r.deployments);
   app.use(healthRouter(r));
   app.use(jobsRouter(r, auth));
   app.use(openaiCompatRouter(r, auth));

@@ -11,7 +11,7 @@ import { loadSpent } from "./services/load-spent";
 import { selectEmbedder } from "@switchyard/rag";
 import { createOpenAIProvider, createProviderRegistry } from "@switchyard/providers";
 import type { Kysely } from "kysely";
-import { createGatewayApp } from "./app";
+import { createGatewayHandler } from "./app";
 import type { GatewayEnv } from "./env";
 import type { GatewayResources } from "./resources";
 import { DeploymentCache } from "./services/deployment-cache";
@@ -81,7 +81,7 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
     fault: faultHook(env.SWITCHYARD_FAULT_POINTS),
     config: { idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS, sseHeartbeatMs: env.SSE_HEARTBEAT_MS, sseMaxBufferedBytes: env.SSE_MAX_BUFFERED_BYTES, bodyLimit: env.BODY_LIMIT, trustProxy: env.TRUST_PROXY, embeddingsTimeoutMs: env.EMBEDDINGS_TIMEOUT_MS },
   };
-  const server = http.createServer(createGatewayApp(resources));
+  const server = http.createServer(createGatewayHandler(resources));
   server.keepAliveTimeout = 65_000;
   // A request Node's HTTP parser refuses (raw non-ASCII in the path, a malformed header) still gets
   // the API's error shape, not a bare "400 Bad Request".

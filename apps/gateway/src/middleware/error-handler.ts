@@ -44,24 +44,30 @@ function fromHttpError(err: BodyParserError): ApiError | null {
   return new ApiError("invalid_request", err.message || "invalid request");
 }
 
+/** Any error as the API's error: its status, its headers and the `{"error":{…}}` body. */
+export function apiErrorResponse(err: unknown, requestId: string, logger: Logger, path: string): { status: number; headers: Record<string, string> | undefined; body: ApiErrorBody } {
+  let apiErr: ApiError;
+  if (isApiError(err)) apiErr = err;
+  else if (err instanceof ZodError) apiErr = zodToApiError(err);
+  else if (err instanceof URIError) apiErr = new ApiError("invalid_request", `path: ${err.message}`, "path");
+  else apiErr = fromBodyParser(err as BodyParserError) ?? new ApiError("internal_error", "internal error");
+  if (apiErr.status >= 500) logger.error({ err, requestId, path }, "request failed");
+  const body: ApiErrorBody = {
+    error: { type: apiErr.type, code: apiErr.code, message: apiErr.message, ...(apiErr.param ? { param: apiErr.param } : {}), request_id: requestId },
+  };
+  return { status: apiErr.status, headers: apiErr.headers, body };
+}
+
 /** The one error middleware: every error becomes `{"error":{type,code,message,param?,request_id}}`. */
 export function errorHandler(logger: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
-    let apiErr: ApiError;
-    if (isApiError(err)) apiErr = err;
-    else if (err instanceof ZodError) apiErr = zodToApiError(err);
-    else if (err instanceof URIError) apiErr = new ApiError("invalid_request", `path: ${err.message}`, "path");
-    else apiErr = fromBodyParser(err as BodyParserError) ?? new ApiError("internal_error", "internal error");
-    if (apiErr.status >= 500) logger.error({ err, requestId: req.requestId, path: req.path }, "request failed");
-    const body: ApiErrorBody = {
-      error: { type: apiErr.type, code: apiErr.code, message: apiErr.message, ...(apiErr.param ? { param: apiErr.param } : {}), request_id: req.requestId },
-    };
+    const { status, headers, body } = apiErrorResponse(err, req.requestId, logger, req.path);
     if (res.headersSent) {
       res.end();
       return;
     }
-    for (const [k, v] of Object.entries(apiErr.headers ?? {})) res.setHeader(k, v);
-    res.status(apiErr.status).json(body);
+    for (const [k, v] of Object.entries(headers ?? {})) res.setHeader(k, v);
+    res.status(status).json(body);
   };
 }
 

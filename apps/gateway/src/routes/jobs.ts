@@ -1,11 +1,10 @@
 import { CreateJobRequest } from "@switchyard/contracts";
-import { AttrNames, SpanKind, startSpan } from "@switchyard/telemetry";
 import { Router } from "express";
 import type { Authenticator } from "../middleware/authenticate";
 import { requireScopes } from "../middleware/authenticate";
 import { principalOf } from "../middleware/request-context";
 import type { GatewayResources } from "../resources";
-import { cancelJob, getJob, submitJob } from "../services/job-service";
+import { cancelJob, getJob, submitJobTraced } from "../services/job-service";
 import { parseBody } from "../services/validation";
 import { streamJobEvents } from "./job-events";
 
@@ -14,13 +13,7 @@ export function jobsRouter(r: GatewayResources, auth: Authenticator): Router {
 
   router.post("/v1/jobs", requireScopes(auth, "jobs:write"), async (req, res) => {
     const body = parseBody(CreateJobRequest, req.body);
-    const p = principalOf(req);
-    // The job's payload carries this span's context (injectTraceContext inside submitJob): the workers' spans join its trace.
-    const result = await startSpan("submit job", { [AttrNames.tenantId]: p.tenantId, [AttrNames.deploymentId]: p.deploymentId, "http.request.method": "POST", "http.route": "/v1/jobs" }, async (span) => {
-      const submitted = await submitJob(r, p, body, req.get("idempotency-key"));
-      span.setAttributes({ [AttrNames.jobId]: submitted.job.id, "switchyard.idempotent_replay": submitted.replayed });
-      return submitted;
-    }, SpanKind.SERVER);
+    const result = await submitJobTraced(r, principalOf(req), body, req.get("idempotency-key"));
     res.setHeader("Location", result.job.links.self);
     for (const [k, v] of Object.entries(result.headers ?? {})) res.setHeader(k, v);
     if (result.replayed) {

@@ -15,7 +15,7 @@ import {
 } from "@switchyard/contracts";
 import { unsupportedJobFields, unsupportedJobFieldsFor } from "@switchyard/providers";
 import { findJob, saveFinishedJob } from "@switchyard/db";
-import { addLogContext, injectTraceContext } from "@switchyard/telemetry";
+import { addLogContext, AttrNames, injectTraceContext, SpanKind, startSpan } from "@switchyard/telemetry";
 import type { GatewayResources } from "../resources";
 import type { Principal } from "../middleware/request-context";
 import { canonicalHash } from "./canonical-json";
@@ -139,6 +139,15 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
   }
   r.logger.info({ model: req.model, deploymentId: p.deploymentId, rag: Boolean(req.rag), reservedUsd: admitted.budget.reserved_usd }, "job accepted");
   return { replayed: false, job: createResponse(view), headers: admitted.headers };
+}
+
+/** {@link submitJob} in the request's server span; the job's payload carries the span's context (injectTraceContext), so the workers' spans join its trace. */
+export function submitJobTraced(r: GatewayResources, p: Principal, req: CreateJobRequest, headerKey: string | undefined): Promise<SubmitResult> {
+  return startSpan("submit job", { [AttrNames.tenantId]: p.tenantId, [AttrNames.deploymentId]: p.deploymentId, "http.request.method": "POST", "http.route": "/v1/jobs" }, async (span) => {
+    const submitted = await submitJob(r, p, req, headerKey);
+    span.setAttributes({ [AttrNames.jobId]: submitted.job.id, "switchyard.idempotent_replay": submitted.replayed });
+    return submitted;
+  }, SpanKind.SERVER);
 }
 
 /** The route job's payload (the one stored copy: the BullMQ job holds it). */
