@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
-import { ApiError, CreateJobRequest } from "@switchyard/contracts";
+import { ApiError } from "@switchyard/contracts";
 import { withLogContext } from "@switchyard/telemetry";
 import type { Express } from "express";
 import type { Authenticator } from "./middleware/authenticate";
@@ -8,42 +8,49 @@ import { apiErrorResponse } from "./middleware/error-handler";
 import { checkJsonValue } from "./middleware/input-guard";
 import type { Principal } from "./middleware/request-context";
 import type { GatewayResources } from "./resources";
-import { submitJobTraced } from "./services/job-service";
-import { parseBody } from "./services/validation";
+import { postJob } from "./routes/jobs";
+import { postChatCompletion } from "./routes/openai-compat";
+import { sendJson } from "./services/http-json";
+
+/** A route the lean path serves: what runs once the caller is known (the same function express's route calls). */
+type LeanHandler = (r: GatewayResources, p: Principal, body: unknown, req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+/** The hot endpoints, all `POST` with scope `jobs:write`. */
+const LEAN_ROUTES: ReadonlyMap<string, LeanHandler> = new Map([
+  ["/v1/jobs", postJob],
+  ["/v1/chat/completions", postChatCompletion],
+]);
 
 /**
- * The hot endpoint, `POST /v1/jobs`, answered without express's layers (issue 13: router,
- * body-parser and `res.json` were about a third of the submit path's CPU). Express stays the
- * framework: this listener takes only a request whose headers it can judge completely — exact
- * path, JSON in UTF-8, no Content-Encoding, no `Origin` (CORS stays express's) — and hands every
- * other request to the app untouched, before reading a byte of its body. What the middleware
- * chain does for this route is done here in the same order, with the same answers: request id,
- * `Vary: Origin`, the body limit and JSON parse (strict, an empty body is `{}`), the storable-
- * strings guard, authentication and scope, the log context, the route, the error shape and the
- * HTTP metrics. The integration tests of `POST /v1/jobs` run through this path.
+ * The hot endpoints, `POST /v1/jobs` and `POST /v1/chat/completions`, answered without express's
+ * layers (issue 13: router, body-parser and `res.json` were about a third of the submit path's
+ * CPU). Express stays the framework: this listener takes only a request whose headers it can
+ * judge completely — exact path, JSON in UTF-8, no Content-Encoding, no `Origin` (CORS stays
+ * express's) — and hands every other request to the app untouched, before reading a byte of its
+ * body. What the middleware chain does for these routes is done here in the same order, with the
+ * same answers: request id, `Vary: Origin`, the body limit and JSON parse (strict, an empty body
+ * is `{}`), the storable-strings guard, authentication and scope, the log context, the route's
+ * own handler (shared with express), the error shape and the HTTP metrics. The routes'
+ * integration tests run through this path; lean-submit.int.test.ts compares it with express's.
  */
 export function leanRoutes(r: GatewayResources, auth: Authenticator, app: Express): RequestListener {
   const limit = parseByteSize(r.config.bodyLimit);
   const recorder = r.metrics.http;
   return (req, res) => {
-    if (req.method === "POST" && req.url === "/v1/jobs" && plainJson(req)) {
-      void leanSubmit(r, auth, limit, req, res).then((status) => recorder.record("POST", "/v1/jobs", status, (performance.now() - started(res)) / 1000));
-      return;
-    }
-    app(req, res);
+    const route = req.method === "POST" ? req.url : undefined;
+    const handler = route === undefined ? undefined : LEAN_ROUTES.get(route);
+    if (handler === undefined || !plainJson(req)) return void app(req, res);
+    const started = performance.now();
+    void serve(r, auth, limit, handler, req, res).then(() => recorder.record("POST", route!, res.statusCode, (performance.now() - started) / 1000));
   };
 }
-
-const STARTED = Symbol("started");
-const started = (res: ServerResponse) => (res as ServerResponse & { [STARTED]: number })[STARTED];
 
 /** JSON in UTF-8 (or no charset), not compressed, not from a browser: everything the lean path can answer exactly as express would. */
 function plainJson(req: IncomingMessage): boolean {
   const h = req.headers;
   if (h.origin !== undefined || (h["content-encoding"] !== undefined && h["content-encoding"].toLowerCase() !== "identity")) return false;
   const type = h["content-type"];
-  if (type === undefined) return false;
-  return JSON_TYPE.test(type);
+  return type !== undefined && JSON_TYPE.test(type);
 }
 const JSON_TYPE = /^\s*application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 
@@ -51,45 +58,22 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 /** body-parser's strict mode: the first character that is not JSON whitespace must open an object or an array. */
 const FIRST_CHAR = /^[\x20\x09\x0a\x0d]*([^\x20\x09\x0a\x0d])/;
 
-async function leanSubmit(r: GatewayResources, auth: Authenticator, limit: number, req: IncomingMessage, res: ServerResponse): Promise<number> {
-  (res as ServerResponse & { [STARTED]: number })[STARTED] = performance.now();
+async function serve(r: GatewayResources, auth: Authenticator, limit: number, handler: LeanHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const incoming = req.headers["x-request-id"];
   const requestId = typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : `req_${randomUUID().replaceAll("-", "")}`;
+  res.setHeader("x-request-id", requestId);
+  res.setHeader("Vary", "Origin");
   try {
-    const raw = await readBody(req, limit);
-    const body = parseJson(raw);
+    const body = parseJson(await readBody(req, limit));
     checkJsonValue(body, "body");
     const p = await auth.authenticate(req.headers.authorization, undefined);
     if (!p.scopes.has("jobs:write")) throw new ApiError("insufficient_scope", "this API key lacks the jobs:write scope");
-    return await withLogContext({ requestId, tenantId: p.tenantId, keyId: p.keyId }, () => submit(r, p, body, req, res, requestId));
+    await withLogContext({ requestId, tenantId: p.tenantId, keyId: p.keyId }, () => handler(r, p, body, req, res));
   } catch (err) {
-    const { status, headers, body } = apiErrorResponse(err, requestId, r.logger, "/v1/jobs");
-    send(res, status, requestId, body, headers);
-    return status;
+    const { status, headers, body } = apiErrorResponse(err, requestId, r.logger, req.url ?? "");
+    if (res.headersSent) res.end();
+    else sendJson(res, status, body, headers);
   }
-}
-
-async function submit(r: GatewayResources, p: Principal, raw: unknown, req: IncomingMessage, res: ServerResponse, requestId: string): Promise<number> {
-  const body = parseBody(CreateJobRequest, raw);
-  const key = req.headers["idempotency-key"];
-  const result = await submitJobTraced(r, p, body, Array.isArray(key) ? key.join(", ") : key);
-  const headers: Record<string, string> = { Location: result.job.links.self, ...result.headers };
-  if (result.replayed) headers["Idempotent-Replayed"] = "true";
-  const status = result.replayed ? 200 : 202;
-  send(res, status, requestId, result.job, headers);
-  return status;
-}
-
-/** The JSON answer with the headers express would have sent (`x-request-id`, `Vary: Origin`, the type and length). */
-function send(res: ServerResponse, status: number, requestId: string, value: unknown, headers: Record<string, string> | undefined): void {
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
-  const json = JSON.stringify(value);
-  const out: Record<string, string | number> = { "x-request-id": requestId, Vary: "Origin", ...headers, "Content-Type": "application/json; charset=utf-8", "Content-Length": Buffer.byteLength(json) };
-  res.writeHead(status, out);
-  res.end(json);
 }
 
 /** The body as text, at most `limit` bytes (413 past it, as body-parser answers); a byte-order mark is dropped. */

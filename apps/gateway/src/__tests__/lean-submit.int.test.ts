@@ -27,8 +27,8 @@ interface Answer {
 }
 
 let seq = 0;
-async function post(type: string, body: Buffer | string, extra: Record<string, string> = {}): Promise<Answer> {
-  const res = await fetch(`${s.url}/v1/jobs`, { method: "POST", headers: { authorization: `Bearer ${s.key}`, "content-type": type, "idempotency-key": `lean-${process.pid}-${++seq}`, ...extra }, body });
+async function post(type: string, body: Buffer | string, extra: Record<string, string> = {}, path = "/v1/jobs"): Promise<Answer> {
+  const res = await fetch(`${s.url}${path}`, { method: "POST", headers: { authorization: `Bearer ${s.key}`, "content-type": type, "idempotency-key": `lean-${process.pid}-${++seq}`, ...extra }, body });
   const text = await res.text();
   let json: Record<string, any> = {};
   try {
@@ -46,9 +46,9 @@ async function post(type: string, body: Buffer | string, extra: Record<string, s
   };
 }
 
-async function same(body: Buffer | string, extra: Record<string, string> = {}): Promise<Answer> {
-  const lean = await post(LEAN, body, extra);
-  const viaExpress = await post(EXPRESS, body, extra);
+async function same(body: Buffer | string, extra: Record<string, string> = {}, path = "/v1/jobs"): Promise<Answer> {
+  const lean = await post(LEAN, body, extra, path);
+  const viaExpress = await post(EXPRESS, body, extra, path);
   expect(lean).toEqual(viaExpress);
   return lean;
 }
@@ -78,6 +78,19 @@ test.each<[string, Buffer | string, number, string | null]>([
   expect(a.code).toBe(code);
   expect(a.headers.vary).toBe("Origin");
   expect(a.headers["x-request-id"]).toBe("set");
+});
+
+test.each<[string, string, number, string, string | null]>([
+  ["malformed JSON", "{", 400, "invalid_json", null],
+  ["no messages", JSON.stringify({ model: "sim-fast" }), 400, "invalid_request", "messages"],
+  ["an unknown field", JSON.stringify({ model: "sim-fast", messages: [{ role: "user", content: "x" }], temprature: 1 }), 400, "unknown_field", "temprature"],
+  ["n above 1", JSON.stringify({ model: "sim-fast", messages: [{ role: "user", content: "x" }], n: 2 }), 400, "unsupported_parameter", "n"],
+  ["an unknown model", JSON.stringify({ model: "nope", messages: [{ role: "user", content: "x" }] }), 404, "model_not_found", "model"],
+  ["a NUL character", JSON.stringify({ model: "sim-fast", messages: [{ role: "user", content: "a\u0000" }] }), 400, "invalid_request", "messages[0].content"],
+])("POST /v1/chat/completions, %s: both paths give the same answer", async (_name, body, status, code, param) => {
+  const a = await same(body, {}, "/v1/chat/completions");
+  expect([a.status, a.code, a.param]).toEqual([status, code, param]);
+  expect(a.headers.vary).toBe("Origin");
 });
 
 test("auth and scope answer alike on both paths, after the body is judged", async () => {

@@ -1,12 +1,13 @@
 import { ApiError, OpenAIChatRequest, unsupportedParameter, type JobView } from "@switchyard/contracts";
-import { AttrNames, SpanKind, startSpan } from "@switchyard/telemetry";
-import { Router, type Response } from "express";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { Router } from "express";
 import type { Authenticator } from "../middleware/authenticate";
 import { requireScopes } from "../middleware/authenticate";
-import { principalOf } from "../middleware/request-context";
+import { principalOf, type Principal } from "../middleware/request-context";
+import { header, sendJson } from "../services/http-json";
 import type { GatewayResources } from "../resources";
 import { followEvents } from "../services/follow-events";
-import { getJob, submitJob } from "../services/job-service";
+import { submitJobTraced } from "../services/job-service";
 import { chatCompletion, chunk, completionId, createdSeconds, failureType, jobFailure, toJobRequest, toolCallDelta } from "../services/openai-format";
 import { parseBody } from "../services/validation";
 
@@ -14,46 +15,47 @@ import { parseBody } from "../services/validation";
  * OpenAI-compatible surface: `POST /v1/chat/completions` goes through the same admission and
  * queue as `/v1/jobs` and answers in OpenAI's exact formats (the models endpoints are in `models.ts`).
  */
+/**
+ * `POST /v1/chat/completions` once the caller is known (express's route and the lean path both
+ * end here): the job is admitted like any other, then followed to its answer, as one JSON body or
+ * as `chat.completion.chunk` events.
+ */
+export async function postChatCompletion(r: GatewayResources, p: Principal, raw: unknown, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const body = parseBody(OpenAIChatRequest, raw);
+  const unsupported = unsupportedParameter(body);
+  if (unsupported) throw new ApiError("unsupported_parameter", `${unsupported.param}: ${unsupported.message}`, unsupported.param);
+  const submitted = await submitJobTraced(r, p, toJobRequest(body), header(req, "idempotency-key"), "/v1/chat/completions");
+  const view = submitted.view;
+  res.setHeader("x-switchyard-job-id", view.id);
+  if (submitted.replayed) res.setHeader("Idempotent-Replayed", "true");
+  const ac = new AbortController();
+  res.once("close", () => ac.abort());
+  if (body.stream) await streamCompletion(r, view, body.stream_options?.include_usage === true, res, ac.signal);
+  else await waitForCompletion(r, view, res, ac.signal);
+}
+
 export function openaiCompatRouter(r: GatewayResources, auth: Authenticator): Router {
   const router = Router();
 
-  router.post("/v1/chat/completions", requireScopes(auth, "jobs:write"), async (req, res) => {
-    const body = parseBody(OpenAIChatRequest, req.body);
-    const unsupported = unsupportedParameter(body);
-    if (unsupported) throw new ApiError("unsupported_parameter", `${unsupported.param}: ${unsupported.message}`, unsupported.param);
-    const p = principalOf(req);
-    // The job's payload carries this span's context (injectTraceContext inside submitJob): the workers' spans join its trace.
-    const submitted = await startSpan("submit job", { [AttrNames.tenantId]: p.tenantId, [AttrNames.deploymentId]: p.deploymentId, "http.request.method": "POST", "http.route": "/v1/chat/completions" }, async (span) => {
-      const s = await submitJob(r, p, toJobRequest(body), req.get("idempotency-key"));
-      span.setAttributes({ [AttrNames.jobId]: s.job.id, "switchyard.idempotent_replay": s.replayed });
-      return s;
-    }, SpanKind.SERVER);
-    const view = await getJob(r, p, submitted.job.id);
-    res.setHeader("x-switchyard-job-id", view.id);
-    if (submitted.replayed) res.setHeader("Idempotent-Replayed", "true");
-    const ac = new AbortController();
-    res.once("close", () => ac.abort());
-    if (body.stream) await streamCompletion(r, view, body.stream_options?.include_usage === true, res, ac.signal);
-    else await waitForCompletion(r, view, res, ac.signal);
-  });
+  router.post("/v1/chat/completions", requireScopes(auth, "jobs:write"), (req, res) => postChatCompletion(r, principalOf(req), req.body, req, res));
 
   return router;
 }
 
-async function waitForCompletion(r: GatewayResources, view: JobView, res: Response, signal: AbortSignal): Promise<void> {
+async function waitForCompletion(r: GatewayResources, view: JobView, res: ServerResponse, signal: AbortSignal): Promise<void> {
   for await (const item of followEvents(r, view, "0", { heartbeatMs: r.config.sseHeartbeatMs, signal })) {
     if (item.kind !== "event") continue;
     const e = item.event;
     if (e.type === "done") {
-      res.json(chatCompletion(e.data.job));
+      sendJson(res, 200, chatCompletion(e.data.job));
       return;
     }
     if (e.type === "error") throw jobFailure(e.data.code, e.data.message, e.data.reason === "canceled" ? "canceled" : "failed");
   }
 }
 
-async function streamCompletion(r: GatewayResources, view: JobView, includeUsage: boolean, res: Response, signal: AbortSignal): Promise<void> {
-  res.status(200).set({ "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache, no-transform", Connection: "keep-alive", "X-Accel-Buffering": "no" });
+async function streamCompletion(r: GatewayResources, view: JobView, includeUsage: boolean, res: ServerResponse, signal: AbortSignal): Promise<void> {
+  res.writeHead(200, { "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache, no-transform", Connection: "keep-alive", "X-Accel-Buffering": "no" });
   res.flushHeaders();
   r.sse.opened();
   const send = (data: unknown) => res.write(`data: ${JSON.stringify(data)}\n\n`);

@@ -25,7 +25,8 @@ import { routingContext } from "./deployment-cache";
 
 const PRIORITY = { high: 1, normal: 2, low: 3 } as const;
 
-export type SubmitResult = { replayed: boolean; job: CreateJobResponse; headers?: Record<string, string> };
+/** `view`: the whole job as it stands (a created job's first view, or a replay's current one), so a caller needs no read back. */
+export type SubmitResult = { replayed: boolean; job: CreateJobResponse; view: JobView; headers?: Record<string, string> };
 
 function createResponse(view: Pick<JobView, "id" | "status" | "created_at">): CreateJobResponse {
   return { id: view.id, object: "job", status: view.status, created_at: view.created_at, links: { self: `/v1/jobs/${view.id}`, events: `/v1/jobs/${view.id}/events` } };
@@ -88,7 +89,7 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
     }
     const job = await getJob(r, p, existing.jobId);
     if (rebuild) await enqueueIfOrphaned(r, job, rebuild);
-    return { replayed: true, job: createResponse(job) };
+    return { replayed: true, job: createResponse(job), view: job };
   };
   let deployment: DeploymentSettings;
   let ctx: RoutingContext;
@@ -138,12 +139,12 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
     throw new ApiError("service_unavailable", "could not enqueue the job; try again", undefined, { "Retry-After": "1" });
   }
   r.logger.info({ model: req.model, deploymentId: p.deploymentId, rag: Boolean(req.rag), reservedUsd: admitted.budget.reserved_usd }, "job accepted");
-  return { replayed: false, job: createResponse(view), headers: admitted.headers };
+  return { replayed: false, job: createResponse(view), view, headers: admitted.headers };
 }
 
-/** {@link submitJob} in the request's server span; the job's payload carries the span's context (injectTraceContext), so the workers' spans join its trace. */
-export function submitJobTraced(r: GatewayResources, p: Principal, req: CreateJobRequest, headerKey: string | undefined): Promise<SubmitResult> {
-  return startSpan("submit job", { [AttrNames.tenantId]: p.tenantId, [AttrNames.deploymentId]: p.deploymentId, "http.request.method": "POST", "http.route": "/v1/jobs" }, async (span) => {
+/** {@link submitJob} in the request's server span (`route`: its HTTP route); the job's payload carries the span's context (injectTraceContext), so the workers' spans join its trace. */
+export function submitJobTraced(r: GatewayResources, p: Principal, req: CreateJobRequest, headerKey: string | undefined, route: string): Promise<SubmitResult> {
+  return startSpan("submit job", { [AttrNames.tenantId]: p.tenantId, [AttrNames.deploymentId]: p.deploymentId, "http.request.method": "POST", "http.route": route }, async (span) => {
     const submitted = await submitJob(r, p, req, headerKey);
     span.setAttributes({ [AttrNames.jobId]: submitted.job.id, "switchyard.idempotent_replay": submitted.replayed });
     return submitted;
