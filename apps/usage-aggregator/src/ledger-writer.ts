@@ -1,6 +1,6 @@
 import type { UsageDeadLetterReason, UsageEvent } from "@switchyard/contracts";
-import { debitForUsage, ingestUsageEvents, recordUsageDeadLetter, saveFinishedJobs, type Database, type UsagePartitions } from "@switchyard/db";
-import { MetricNames, type Logger, type MetricsRegistry } from "@switchyard/telemetry";
+import { ingestUsageEvents, recordUsageDeadLetter, saveFinishedJobs, type Database, type UsagePartitions } from "@switchyard/db";
+import { createLogger, createMetricsRegistry, MetricNames, type Logger, type MetricsRegistry } from "@switchyard/telemetry";
 import type { Kysely } from "kysely";
 import { isolatePoison } from "./isolate-poison";
 import { classifyWriteError, type WriteErrorClass } from "./write-errors";
@@ -15,8 +15,10 @@ export interface UsageDelivery {
 export interface LedgerWriterOptions {
   db: Kysely<Database>;
   partitions: UsagePartitions;
-  registry: MetricsRegistry;
-  logger: Logger;
+  /** Default: a registry of its own (the counters are then not exported). */
+  registry?: MetricsRegistry;
+  /** Default: a `usage-aggregator` logger at level info. */
+  logger?: Logger;
   /** Called after each transaction commits, with its events (daily-cost alerts); an error is logged, never retried. */
   afterCommit?: (events: UsageEvent[]) => Promise<void>;
 }
@@ -37,7 +39,8 @@ const REASONS: readonly UsageDeadLetterReason[] = ["data_error", "invalid_payloa
  * goes to `usage_dead_letters` and its queue job is acknowledged, while the rest commit. Transient
  * failures fail the batch, for BullMQ to retry (never dead-lettered).
  */
-export function createLedgerWriter(o: LedgerWriterOptions): LedgerWriter {
+export function createLedgerWriter(opts: LedgerWriterOptions): LedgerWriter {
+  const o = { ...opts, registry: opts.registry ?? createMetricsRegistry({ serviceName: "usage-aggregator" }), logger: opts.logger ?? createLogger({ name: "usage-aggregator" }) };
   const inserted = o.registry.meter.createCounter(MetricNames.usageRowsInserted, { description: "Usage rows written to the ledger" });
   const duplicates = o.registry.meter.createCounter(MetricNames.usageDuplicates, { description: "Usage events already in the ledger (re-deliveries)" });
   const deadLetters = o.registry.meter.createCounter(MetricNames.usageDeadLetters, { description: "Usage events set aside in usage_dead_letters, by reason" });
@@ -49,16 +52,10 @@ export function createLedgerWriter(o: LedgerWriterOptions): LedgerWriter {
     const events = deliveries.map((d) => d.event);
     // Inside the isolated write, so a date no partition can hold is blamed on its event.
     await o.partitions.ensureFor(events.map((e) => e.occurred_at));
-    const r = await ingestUsageEvents(o.db, events, {
-      inTransaction: async (trx, insertedEvents) => {
-        const finished = events.filter((e) => e.job).map((e) => ({ view: e.job!, tenant_id: e.tenant_id, deployment_id: e.deployment_id, api_key_id: e.api_key_id }));
-        await saveFinishedJobs(trx, finished);
-        // Prepaid tenants: the debit is written with the usage row, once per (job, attempt).
-        for (const e of insertedEvents) {
-          if (e.credits_tenant_id && e.cost_usd > 0) await debitForUsage(trx, { tenantId: e.credits_tenant_id, jobId: e.job_id, attempt: e.attempt, amountUsd: e.cost_usd });
-        }
-      },
-    });
+    const finished = events.filter((e) => e.job).map((e) => ({ view: e.job!, tenant_id: e.tenant_id, deployment_id: e.deployment_id, api_key_id: e.api_key_id }));
+    // Usage rows, rollups and prepaid debits are one statement; finished jobs, when there are
+    // any, join it in one transaction (without them no BEGIN/COMMIT round trips are spent).
+    const r = await ingestUsageEvents(o.db, events, finished.length ? { inTransaction: (trx) => saveFinishedJobs(trx, finished) } : {});
     batchSize.record(events.length);
     inserted.add(r.inserted);
     duplicates.add(r.duplicates);

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Selectable, type Transaction } from "kysely";
+import { sql, type Kysely, type RawBuilder, type Selectable, type Transaction } from "kysely";
 import { writeAudit } from "./audit";
 import type { CreditLedgerTable, Database } from "./schema";
 
@@ -123,6 +123,35 @@ export async function debitForUsage(
     job_id: input.jobId,
     actor_key_id: null,
   });
+}
+
+/**
+ * The credit side of a usage batch, as two CTEs (each beginning with a comma) to append to the
+ * statement that inserts the usage rows, so debits are written with them in one statement and
+ * only for rows that statement actually inserted. `source` names an earlier CTE with columns
+ * (credits_tenant_id, job_id, attempt, cost_usd): one row per usage row inserted.
+ * - `usage_debits`: one `debit` entry per row with a prepaid tenant and a cost above zero, keyed
+ *   `usage:<job>:<attempt>` like {@link debitForUsage} (so either path debits an attempt once).
+ * - `usage_debit_balances`: each tenant's `credit_balances` row moved once by the sum of its new
+ *   entries, tenants in order (concurrent batches lock balance rows in the same order).
+ */
+export function usageDebitCtes(source: string): RawBuilder<unknown> {
+  return sql`
+    , usage_debits AS (
+      INSERT INTO credit_ledger (tenant_id, amount_usd, kind, reason, idempotency_key, job_id)
+      SELECT credits_tenant_id, -cost_usd, 'debit', 'usage', 'usage:' || job_id || ':' || attempt, job_id
+      FROM ${sql.table(source)}
+      WHERE credits_tenant_id IS NOT NULL AND cost_usd > 0
+      ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+      RETURNING tenant_id, amount_usd
+    ), usage_debit_balances AS (
+      INSERT INTO credit_balances AS b (tenant_id, balance_usd, entries)
+      SELECT tenant_id, sum(amount_usd), count(*) FROM usage_debits GROUP BY tenant_id ORDER BY tenant_id
+      ON CONFLICT (tenant_id) DO UPDATE SET
+        balance_usd = b.balance_usd + excluded.balance_usd,
+        entries = b.entries + excluded.entries,
+        updated_at = now()
+    )`;
 }
 
 /** A tenant's balance, summed from the ledger (Postgres sums numeric exactly). */
