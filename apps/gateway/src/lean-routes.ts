@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import { ApiError } from "@switchyard/contracts";
-import { withLogContext } from "@switchyard/telemetry";
+import { withRequestContext } from "@switchyard/telemetry";
 import type { Express } from "express";
 import type { Authenticator } from "./middleware/authenticate";
 import { apiErrorResponse } from "./middleware/error-handler";
@@ -29,7 +29,7 @@ const LEAN_ROUTES: ReadonlyMap<string, LeanHandler> = new Map([
  * express's) — and hands every other request to the app untouched, before reading a byte of its
  * body. What the middleware chain does for these routes is done here in the same order, with the
  * same answers: request id, `Vary: Origin`, the body limit and JSON parse (strict, an empty body
- * is `{}`), the storable-strings guard, authentication and scope, the log context, the route's
+ * is `{}`), the storable-strings guard, authentication and scope, the log and trace context (`traceparent`), the route's
  * own handler (shared with express), the error shape and the HTTP metrics. The routes'
  * integration tests run through this path; lean-submit.int.test.ts compares it with express's.
  */
@@ -68,7 +68,7 @@ async function serve(r: GatewayResources, auth: Authenticator, limit: number, ha
     checkJsonValue(body, "body");
     const p = await auth.authenticate(req.headers.authorization, undefined);
     if (!p.scopes.has("jobs:write")) throw new ApiError("insufficient_scope", "this API key lacks the jobs:write scope");
-    await withLogContext({ requestId, tenantId: p.tenantId, keyId: p.keyId }, () => handler(r, p, body, req, res));
+    await withRequestContext(req.headers, { requestId, tenantId: p.tenantId, keyId: p.keyId }, () => handler(r, p, body, req, res));
   } catch (err) {
     const { status, headers, body } = apiErrorResponse(err, requestId, r.logger, req.url ?? "");
     if (res.headersSent) res.end();

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { apiClient, startFakeOtlp, startStack, waitFor, writeTestCatalog, type FakeOtlp, type ReceivedSpan, type Stack } from "@switchyard/testkit";
 
 type Json = Record<string, any>;
@@ -83,6 +84,29 @@ test("POST /v1/chat/completions: the job joins the request's trace; two requests
   const other = fake.spans.filter((x) => x.name === "submit job" && x.attributes[JOB_ID] !== jobId);
   expect(other.length).toBeGreaterThan(0);
   for (const o of other) expect(o.traceId).not.toBe(submit.traceId);
+});
+
+test.each([
+  ["the lean path (application/json)", "application/json"],
+  ["express's chain (application/merge-patch+json)", "application/merge-patch+json"],
+])("a caller's traceparent makes the job's spans part of the caller's trace, through %s", async (_name, type) => {
+  const traceId = randomBytes(16).toString("hex");
+  const parentId = randomBytes(8).toString("hex");
+  const res = await fetch(`${s.url}/v1/jobs`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${s.key}`, "content-type": type, traceparent: `00-${traceId}-${parentId}-01` },
+    body: JSON.stringify({ model: "sim-fast", messages: [{ role: "user", content: "my trace" }], max_tokens: 8 }),
+  });
+  expect(res.status).toBe(202);
+  const jobId = ((await res.json()) as Json).id as string;
+  const { submit, route } = await spansOf(jobId);
+  expect(submit).toMatchObject({ traceId, parentSpanId: parentId, kind: 2 });
+  expect(route).toMatchObject({ traceId, parentSpanId: submit.spanId });
+  // A malformed traceparent is ignored: the request starts a trace of its own.
+  const bad = await fetch(`${s.url}/v1/jobs`, { method: "POST", headers: { authorization: `Bearer ${s.key}`, "content-type": type, traceparent: "00-zz-yy-01" }, body: JSON.stringify({ messages: [{ role: "user", content: "bad trace" }] }) });
+  expect(bad.status).toBe(202);
+  const badSpans = await spansOf(((await bad.json()) as Json).id as string);
+  expect(badSpans.submit.parentSpanId).toBeNull();
 });
 
 test("a fallback shows as two provider call spans under one route job: the failed model's, then the one that answered", async () => {

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { ApiError, PUBLISHABLE_SCOPES, Scope, type Scope as ScopeT } from "@switchyard/contracts";
 import { findApiKey, findDefaultDeployment, parseApiKey, secretMatches, touchApiKey, type ApiKeyRecord, type Database } from "@switchyard/db";
-import { withLogContext, type Logger } from "@switchyard/telemetry";
+import { withRequestContext, type Logger } from "@switchyard/telemetry";
 import type { NextFunction, Request, Response } from "express";
 import type { Kysely } from "kysely";
 import { DeploymentCache } from "../services/deployment-cache";
@@ -123,7 +123,7 @@ export function requireScopes(auth: Authenticator, ...scopes: ScopeT[]) {
       if (!principal.scopes.has(s)) throw new ApiError("insufficient_scope", `this API key lacks the ${s} scope`);
     }
     req.principal = principal;
-    // Every line logged while this request is handled names the request and the tenant.
-    withLogContext({ requestId: req.requestId, tenantId: principal.tenantId, keyId: principal.keyId }, next);
+    // Every line logged while this request is handled names the request and the tenant; its spans join the caller's trace (traceparent).
+    withRequestContext(req.headers, { requestId: req.requestId, tenantId: principal.tenantId, keyId: principal.keyId }, next);
   };
 }
