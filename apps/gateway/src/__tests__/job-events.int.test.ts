@@ -65,6 +65,21 @@ test("a job's events arrive with ids, in order, ending in exactly one done; a fi
   expect(viaQuery.events.map((e) => e.id)).toEqual(ids.slice(3));
 });
 
+test("a stream read from the start opens with status queued (id 0-1, not stored); resuming from it or later skips it", async () => {
+  const id = await submit({ model: "sim-fast", messages: [{ role: "user", content: "queued first" }], max_tokens: 8 });
+  const all = await readSse(eventsUrl(id), { headers: auth() });
+  expect(all.events[0]).toMatchObject({ id: "0-1", event: "status" });
+  expect(JSON.parse(all.events[0]!.data)).toEqual({ status: "queued" });
+  expect(all.events.filter((e) => e.id === "0-1")).toHaveLength(1);
+  expect(all.events.slice(1).map((e) => JSON.parse(e.data).status)).not.toContain("queued");
+  const afterQueued = await readSse(eventsUrl(id), { headers: { ...auth(), "Last-Event-ID": "0-1" } });
+  expect(afterQueued.events.map((e) => e.id)).toEqual(all.events.slice(1).map((e) => e.id));
+  const later = await readSse(eventsUrl(id, `?after=${all.events[1]!.id}`), { headers: auth() });
+  expect(later.events.map((e) => e.id)).toEqual(all.events.slice(2).map((e) => e.id));
+  // Nothing was stored for it: the job's Redis Stream starts with the worker's first event.
+  expect(all.events[1]!.id).not.toBe("0-1");
+});
+
 test("cutting the connection at random points and resuming loses and repeats nothing", async () => {
   // Deterministic "random" cut points, so a failure can be replayed.
   let seed = 42;

@@ -41,6 +41,15 @@ function frame(e: StreamedEvent): string {
 }
 
 /**
+ * The stream's first event, `status: queued`, for a follower that starts from the beginning. Every
+ * job is queued before anything else happens to it, so it is not stored (a Redis Stream per
+ * waiting job would cost ~4 KB each): it is given the id `0-1`, below any id Redis assigns, and a
+ * client resuming from it (`Last-Event-ID: 0-1`) gets the stored events that follow.
+ */
+export const QUEUED_EVENT_ID = "0-1";
+const QUEUED_FRAME = `id: ${QUEUED_EVENT_ID}\nevent: status\ndata: ${JSON.stringify({ status: "queued" })}\n\n`;
+
+/**
  * SSE for one job: replays events after the resume point from the job's Redis Stream, then
  * follows it, with heartbeat comments, until the terminal event or the client leaves.
  */
@@ -50,6 +59,7 @@ export async function streamJobEvents(r: GatewayResources, p: Principal, jobId: 
   res.status(200).set({ "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache, no-transform", Connection: "keep-alive", "X-Accel-Buffering": "no" });
   res.flushHeaders();
   r.sse.opened();
+  if (after === "0") res.write(QUEUED_FRAME);
   // A finished job whose stream has expired: its stored terminal event, and done.
   const expired = await expiredTerminal(r, view, after).catch((err: Error) => err);
   if (expired !== null) {
