@@ -56,6 +56,23 @@ test("400 concurrent requests over two gateways against 50 per 10 s: exactly 50 
   second.kill("SIGTERM");
 });
 
+test("a request over the whole tokens_per_day is a 400 naming the limit, not a 429 to retry; one that only has to wait is a 429", async () => {
+  const { client } = await tenantWithKey("daily", {}, { rate_limits: { tokens_per_request: 4000, tokens_per_day: 300 } });
+  await new Promise((r) => setTimeout(r, 1100));
+  const never = await client.post<Json>("/v1/jobs", { model: "sim-cheap", messages: [{ role: "user", content: "hi" }], max_tokens: 400 });
+  expect(never.status).toBe(400);
+  expect(never.body.error).toMatchObject({ type: "invalid_request_error", code: "request_too_large", param: "messages" });
+  expect(never.body.error.message).toMatch(/limit of 300 tokens per day \(tokens_per_day\)/);
+  expect(never.headers.get("retry-after")).toBeNull();
+  // Fits the day alone, but not after what was already admitted: waiting helps, so 429 with Retry-After.
+  const fits = () => client.post<Json>("/v1/jobs", { model: "sim-cheap", messages: [{ role: "user", content: "hi" }], max_tokens: 200 });
+  expect((await fits()).status).toBe(202);
+  const later = await fits();
+  expect(later.status).toBe(429);
+  expect(later.body.error.code).toBe("rate_limited");
+  expect(Number(later.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+});
+
 test("tokens per request and end-user tiers are limits too", async () => {
   const { client, deployment } = await tenantWithKey("tiers", {}, { rate_limits: { tokens_per_request: 100 } });
   await new Promise((r) => setTimeout(r, 1100));

@@ -59,14 +59,16 @@ export async function jobSpend(r: GatewayResources, req: CreateJobRequest, d: De
 
 /**
  * 400 `request_too_large` (naming `param`, the limit and the request's count) for a request whose
- * counted tokens are over its deployment's `tokens_per_request`: no wait can make it fit, so it is
- * not a 429. Checked before the admission script, which would refuse it too.
+ * counted tokens are over its deployment's `tokens_per_request`, or over its whole
+ * `tokens_per_day`: no wait can make it fit, so it is not a 429 (an SDK would retry it forever).
+ * Checked before the admission script, which would refuse it too.
  */
 export function checkTokensPerRequest(r: GatewayResources, d: DeploymentSettings, tokens: number, param: string, what: string): void {
-  const limit = d.rateLimits.tokens_per_request;
-  if (tokens <= limit) return;
-  r.metrics.rateLimitRejections.add(1, { reason: "tokens_per_request" });
-  throw new ApiError("request_too_large", `${param}: this request needs ${tokens} tokens (${what}), over this deployment's limit of ${limit} tokens per request (tokens_per_request). Shorten the input or lower the output limit.`, param);
+  const { tokens_per_request: perRequest, tokens_per_day: perDay } = d.rateLimits;
+  if (tokens <= perRequest && tokens <= perDay) return;
+  const [limit, name] = tokens > perRequest ? [perRequest, "tokens_per_request"] : [perDay, "tokens_per_day"];
+  r.metrics.rateLimitRejections.add(1, { reason: name });
+  throw new ApiError("request_too_large", `${param}: this request needs ${tokens} tokens (${what}), over this deployment's limit of ${limit} tokens ${name === "tokens_per_day" ? "per day" : "per request"} (${name}), so no wait can make it fit. Shorten the input or lower the output limit.`, param);
 }
 
 /** The budget a job reserves in: its deployment's and tenant's scopes, and prepaid credits. */
@@ -109,8 +111,8 @@ export async function admitJob(r: GatewayResources, jobId: string, d: Deployment
 
 function rateLimited(r: GatewayResources, decision: Extract<RateLimitDecision, { allowed: false }>): ApiError {
   r.metrics.rateLimitRejections.add(1, { reason: decision.reason });
-  // Routes check this before the script; should one not, it is still no 429: waiting cannot help.
-  if (decision.reason === "tokens_per_request") return new ApiError("request_too_large", decision.message);
+  // Routes check these before the script; should one not, it is still no 429: waiting cannot help.
+  if (decision.reason === "tokens_per_request" || (decision.reason === "tokens_per_day" && decision.retryAfterSeconds === 0)) return new ApiError("request_too_large", decision.message);
   return new ApiError("rate_limited", decision.message, undefined, { ...decision.headers, ...(decision.retryAfterSeconds > 0 ? { "Retry-After": String(decision.retryAfterSeconds) } : {}) });
 }
 
