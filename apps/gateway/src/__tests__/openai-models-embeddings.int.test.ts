@@ -239,6 +239,30 @@ describe("admission", () => {
     await expect(t.sdk.embeddings.create({ model: "emb-sim", input: "again" })).rejects.toBeInstanceOf(OpenAI.RateLimitError);
   }, 20_000);
 
+  test("input over tokens_per_request or over the whole tokens_per_day is a 400 naming input, never a 429; the provider is not called", async () => {
+    const t = await tenant("emb-too-large", { rate_limits: { tokens_per_request: 50, tokens_per_day: 80 } });
+    await new Promise((r) => setTimeout(r, 1100));
+    const before = fakeOpenAI.requests.length;
+    const perRequest = await t.api.post<Json>("/v1/embeddings", { model: "emb-openai", input: "word ".repeat(60) });
+    expect(perRequest.status).toBe(400);
+    expect(perRequest.body.error).toMatchObject({ type: "invalid_request_error", code: "request_too_large", param: "input" });
+    expect(perRequest.body.error.message).toMatch(/tokens_per_request/);
+    expect(perRequest.headers.get("retry-after")).toBeNull();
+    // Within one request's limit, but two of them are more than the day allows: the first is served, the second must wait (429).
+    const ok = await t.api.post<Json>("/v1/embeddings", { model: "emb-openai", input: "word ".repeat(45) });
+    expect(ok.status).toBe(200);
+    const waits = await t.api.post<Json>("/v1/embeddings", { model: "emb-openai", input: "word ".repeat(45) });
+    expect(waits.status).toBe(429);
+    expect(fakeOpenAI.requests.length).toBe(before + 1);
+    const perDay = await tenant("emb-day", { rate_limits: { tokens_per_request: 4000, tokens_per_day: 30 } });
+    await new Promise((r) => setTimeout(r, 1100));
+    const never = await perDay.api.post<Json>("/v1/embeddings", { model: "emb-openai", input: "word ".repeat(45) });
+    expect(never.status).toBe(400);
+    expect(never.body.error).toMatchObject({ code: "request_too_large", param: "input" });
+    expect(never.body.error.message).toMatch(/tokens_per_day/);
+    expect(fakeOpenAI.requests.length).toBe(before + 1);
+  }, 20_000);
+
   test("embeddings spend, so they need jobs:write", async () => {
     const reader = await tenant("emb-reader", {}, ["jobs:read"]);
     await expect(reader.sdk.embeddings.create({ model: "emb-sim", input: "x" })).rejects.toMatchObject({ status: 403, code: "insufficient_scope" });
