@@ -238,6 +238,14 @@ test("bad input: another tenant's response is 404, malformed items and unsupport
   expect(await bad({ model: "sim-fast", input: "x", reasoning: { effort: "high" } })).toMatchObject({ param: "reasoning", code: "unsupported_parameter" });
   expect(await bad({ model: "sim-fast", input: "x", background: true, store: false })).toMatchObject({ param: "store" });
   expect(await bad({ model: "sim-fast", input: "x", bogus: 1 })).toMatchObject({ param: "bogus", code: "unknown_field" });
+  // Admission's errors about the job the request became are named in this API's fields, not the job's (messages, max_tokens).
+  const cap = await bad({ model: "sim-fast", input: "x", max_output_tokens: 5000 });
+  expect(cap).toMatchObject({ param: "max_output_tokens", code: "invalid_request" });
+  expect(cap.message).toMatch(/^max_output_tokens: /);
+  expect(cap.message).not.toMatch(/max_tokens/);
+  const huge = await bad({ model: "sim-fast", input: "word ".repeat(20_000) });
+  expect(huge).toMatchObject({ param: "input", code: "request_too_large" });
+  expect(huge.message).toMatch(/^input: /);
   const q = await a.get<Json>(`/v1/responses/${mine.id}?stream=true&starting_after=abc`);
   expect(q.status).toBe(400);
   expect(q.body.error.param).toBe("starting_after");

@@ -1,5 +1,6 @@
 import {
   ApiError,
+  isApiError,
   isTerminalStatus,
   JobEvent,
   RESPONSE_ID,
@@ -15,6 +16,22 @@ import { followEvents, terminalFromView, type FollowItem } from "./follow-events
 import { cancelJob, getJob, submitJob } from "./job-service";
 import { mapResponsesRequest } from "./responses-request";
 import { outputAsItems, ResponseRenderer, responseShell, responseStatusOf, type ResponseObject, type ResponsesEvent } from "./responses-render";
+
+/** A job field and the Responses API field it was mapped from (`messages` holds `instructions`, the prior items and `input`). */
+const RESPONSES_FIELD: Record<string, string> = { messages: "input", max_tokens: "max_output_tokens", response_format: "text.format" };
+
+/**
+ * An admission error about the job the request became, named in the Responses API's terms: a
+ * client sent `input` and `max_output_tokens`, never `messages` or `max_tokens`.
+ */
+function inResponsesTerms(err: ApiError): ApiError {
+  const head = err.param?.match(/^[a-z_]+/)?.[0];
+  const field = head === undefined ? undefined : RESPONSES_FIELD[head];
+  if (field === undefined) return err;
+  const param = head === "messages" ? field : `${field}${err.param!.slice(head!.length)}`;
+  const message = err.message.startsWith(err.param!) ? `${param}${err.message.slice(err.param!.length)}` : err.message;
+  return new ApiError(err.code, message.replace(/\bmax_tokens\b/g, "max_output_tokens"), param, err.headers);
+}
 
 const notFound = (id: string) => new ApiError("not_found", `No response found with id '${id}'.`, "response_id");
 
@@ -34,7 +51,9 @@ export async function createResponse(r: GatewayResources, p: Principal, body: Re
     prior = [...prev.input_items, ...outputAsItems(final)];
   }
   const jobRequest = mapped.toJob(prior);
-  const submitted = await submitJob(r, p, jobRequest, idempotencyKey);
+  const submitted = await submitJob(r, p, jobRequest, idempotencyKey).catch((err: unknown) => {
+    throw isApiError(err) ? inResponsesTerms(err) : err;
+  });
   const id = responseIdOf(submitted.job.id);
   let rec: StoredResponse = {
     id,
