@@ -92,3 +92,34 @@ test("GET /v1/models lists the catalog in OpenAI's format", async () => {
   expect(models.map((m) => m.id).sort()).toEqual(["gpt-test", "sim-fast", "sim-flaky", "sim-slow"]);
   expect(models.every((m) => m.object === "model" && typeof m.owned_by === "string")).toBe(true);
 });
+
+test("streamingEnabled off: every way to stream is 403 feature_disabled naming stream; the same requests without a stream are served", async () => {
+  const admin = apiClient(s.url, s.key);
+  const t = (await admin.post<Json>("/admin/v1/tenants", { name: "no-streams" })).body;
+  expect((await admin.call<Json>("PATCH", `/admin/v1/deployments/${t.default_deployment_id}`, { body: { features: { streamingEnabled: false } } })).status).toBe(200);
+  const key = (await admin.post<Json>(`/admin/v1/tenants/${t.id}/api-keys`, { name: "k", scopes: ["jobs:write", "jobs:read"] })).body.key as string;
+  const c = apiClient(s.url, key);
+  await new Promise((r) => setTimeout(r, 1100));
+  const msg = { model: "sim-fast", messages: [{ role: "user", content: "hi" }], max_tokens: 4 };
+  const chat = await c.post<Json>("/v1/chat/completions", { ...msg, stream: true });
+  expect(chat.status).toBe(403);
+  expect(chat.body.error).toMatchObject({ code: "feature_disabled", param: "stream" });
+  const created = await c.post<Json>("/v1/responses", { model: "sim-fast", input: "hi", stream: true });
+  expect(created.status).toBe(403);
+  expect(created.body.error).toMatchObject({ code: "feature_disabled", param: "stream" });
+  // Without a stream: served, and the job can be polled but not followed.
+  expect((await c.post<Json>("/v1/chat/completions", msg)).status).toBe(200);
+  const job = await c.post<Json>("/v1/jobs", msg);
+  expect(job.status).toBe(202);
+  const events = await c.get<Json>(`/v1/jobs/${job.body.id}/events`);
+  expect(events.status).toBe(403);
+  expect(events.body.error.code).toBe("feature_disabled");
+  expect((await c.get<Json>(`/v1/jobs/${job.body.id}`)).status).toBe(200);
+  const bg = await c.post<Json>("/v1/responses", { model: "sim-fast", input: "hi", background: true });
+  expect(bg.status).toBe(200);
+  const resumed = await c.get<Json>(`/v1/responses/${bg.body.id}?stream=true`);
+  expect(resumed.status).toBe(403);
+  expect(resumed.body.error).toMatchObject({ code: "feature_disabled", param: "stream" });
+  // Another tenant's job is a 404 whatever that tenant's features: isolation is judged first.
+  expect((await fetch(`${s.url}/v1/jobs/${job.body.id}/events`, { headers: { authorization: `Bearer ${s.key}` } })).status).toBe(404);
+});

@@ -4,6 +4,7 @@ import type { Request, Response } from "express";
 import type { Principal } from "../middleware/request-context";
 import type { GatewayResources } from "../resources";
 import { expiredTerminal } from "../services/follow-events";
+import { requireStreaming } from "../services/deployment-cache";
 import { getJob } from "../services/job-service";
 import { SseWriter } from "../services/sse-writer";
 
@@ -56,6 +57,7 @@ const QUEUED_FRAME = `id: ${QUEUED_EVENT_ID}\nevent: status\ndata: ${JSON.string
 export async function streamJobEvents(r: GatewayResources, p: Principal, jobId: string, req: Request, res: Response): Promise<void> {
   const after = resumePoint(req);
   const view = await getJob(r, p, jobId); // 404 for another tenant's job before any byte is sent
+  await requireStreaming(r.deployments, p.deploymentId, undefined);
   res.status(200).set({ "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache, no-transform", Connection: "keep-alive", "X-Accel-Buffering": "no" });
   res.flushHeaders();
   r.sse.opened();

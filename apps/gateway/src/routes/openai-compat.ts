@@ -6,6 +6,7 @@ import { requireScopes } from "../middleware/authenticate";
 import { principalOf, type Principal } from "../middleware/request-context";
 import { header, sendJson } from "../services/http-json";
 import type { GatewayResources } from "../resources";
+import { requireStreaming } from "../services/deployment-cache";
 import { followEvents } from "../services/follow-events";
 import { submitJobTraced } from "../services/job-service";
 import { chatCompletion, chunk, completionId, createdSeconds, failureType, jobFailure, toJobRequest, toolCallDelta } from "../services/openai-format";
@@ -24,6 +25,7 @@ export async function postChatCompletion(r: GatewayResources, p: Principal, raw:
   const body = parseBody(OpenAIChatRequest, raw);
   const unsupported = unsupportedParameter(body);
   if (unsupported) throw new ApiError("unsupported_parameter", `${unsupported.param}: ${unsupported.message}`, unsupported.param);
+  if (body.stream) await requireStreaming(r.deployments, p.deploymentId, "stream");
   const submitted = await submitJobTraced(r, p, toJobRequest(body), header(req, "idempotency-key"), "/v1/chat/completions");
   const view = submitted.view;
   res.setHeader("x-switchyard-job-id", view.id);

@@ -8,6 +8,7 @@ import type { GatewayResources } from "../resources";
 import { getJob } from "../services/job-service";
 import { responseShell, type ResponsesEvent } from "../services/responses-render";
 import { cancelResponse, createResponse, currentResponse, deleteStoredResponse, findOwned, listInputItems, openEventStream, waitForResponse } from "../services/responses-service";
+import { requireStreaming } from "../services/deployment-cache";
 import { parseBody } from "../services/validation";
 
 /**
@@ -22,6 +23,7 @@ export function responsesRouter(r: GatewayResources, auth: Authenticator): Route
   router.post("/v1/responses", requireScopes(auth, "jobs:write"), async (req, res) => {
     const body = parseBody(ResponsesCreateRequest, req.body);
     const p = principalOf(req);
+    if (body.stream) await requireStreaming(r.deployments, p.deploymentId, "stream");
     const created = await startSpan("submit job", { [AttrNames.tenantId]: p.tenantId, [AttrNames.deploymentId]: p.deploymentId, "http.request.method": "POST", "http.route": "/v1/responses" }, async (span) => {
       const c = await createResponse(r, p, body, req.get("idempotency-key"));
       span.setAttributes({ [AttrNames.jobId]: c.rec.job_id, "switchyard.idempotent_replay": c.replayed });
@@ -51,6 +53,7 @@ export function responsesRouter(r: GatewayResources, auth: Authenticator): Route
       res.json(await currentResponse(r, p, rec));
       return;
     }
+    await requireStreaming(r.deployments, p.deploymentId, "stream");
     const view = await getJob(r, p, rec.job_id);
     const events = await openEventStream(r, p, rec, view, q.starting_after === undefined ? -1 : Number(q.starting_after));
     const ac = new AbortController();

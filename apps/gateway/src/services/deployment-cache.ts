@@ -79,6 +79,18 @@ export class DeploymentCache {
   }
 }
 
+/**
+ * 403 `feature_disabled` when the caller's deployment has `streamingEnabled` off: its answers are
+ * read whole (a non-stream request, or polling the job), never as an event stream. `param` names
+ * what asked for a stream (`stream`), or is undefined for an events endpoint.
+ */
+export async function requireStreaming(deployments: DeploymentCache, deploymentId: string, param: string | undefined): Promise<void> {
+  const d = await deployments.get(deploymentId);
+  if (d.features.streamingEnabled !== false) return;
+  const what = param ? `${param}: ` : "";
+  throw new ApiError("feature_disabled", `${what}streaming is off on this deployment (the streamingEnabled feature): ask without stream and read the answer whole, or poll the job`, param);
+}
+
 /** The routing inputs a job carries from its deployment. */
 export function routingContext(d: DeploymentSettings): RoutingContext {
   return {
