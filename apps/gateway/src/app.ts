@@ -18,6 +18,7 @@ import { responsesRouter } from "./routes/responses";
 import { modelsRouter } from "./routes/models";
 import { embeddingsRouter } from "./routes/embeddings";
 import { usageReportsRouter } from "./routes/usage-reports";
+import { feedbackAnalyticsRouter } from "./routes/feedback-analytics";
 import { opsDashboardRouter } from "./routes/ops-dashboard";
 import { queueDashboardRouter } from "./routes/queue-dashboard";
 
@@ -53,6 +54,7 @@ export function createGatewayApp(r: GatewayResources, auth = new Authenticator(r
   app.use(budgetsRouter(r, auth));
   app.use(documentsRouter(r, auth));
   app.use(usageReportsRouter(r, auth));
+  app.use(feedbackAnalyticsRouter(r, auth));
   // Browser pages (HTTP Basic or Bearer, admin): before the admin router's Bearer-only check.
   app.use(opsDashboardRouter(r, auth));
   app.use(queueDashboardRouter(r, auth));

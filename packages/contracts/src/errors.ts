@@ -46,6 +46,8 @@ export const errorCatalog = {
   insufficient_credits: { type: "budget_error", status: 402 },
   unsupported_parameter: { type: "invalid_request_error", status: 400 },
   job_canceled: { type: "conflict_error", status: 409 },
+  /** Something only a finished job can take (feedback) asked of a job still queued or running. */
+  job_not_finished: { type: "conflict_error", status: 409 },
   /** Rotating a key that is revoked, expired or already replaced. */
   api_key_inactive: { type: "conflict_error", status: 409 },
   /** A usage dead letter id that does not exist. */

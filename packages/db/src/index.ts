@@ -16,4 +16,5 @@ export * from "./partitions";
 export * from "./credits";
 export * from "./reports";
 export * from "./usage-queries";
+export * from "./feedback";
 export * from "./readiness";

@@ -6,6 +6,7 @@ import * as m0004 from "./migrations/0004-rag";
 import * as m0005 from "./migrations/0005-usage-dead-letters";
 import * as m0006 from "./migrations/0006-responses";
 import * as m0007 from "./migrations/0007-job-attempts";
+import * as m0010 from "./migrations/0010-job-feedback";
 
 /** Every migration, in order. Static so no file-system scan is needed at run time. */
 const migrations: Record<string, Migration> = {
@@ -16,6 +17,7 @@ const migrations: Record<string, Migration> = {
   "0005-usage-dead-letters": m0005,
   "0006-responses": m0006,
   "0007-job-attempts": m0007,
+  "0010-job-feedback": m0010,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

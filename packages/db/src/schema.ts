@@ -107,6 +107,17 @@ export interface JobsTable {
   completed_at: NullableTimestamp;
 }
 
+export interface JobFeedbackTable {
+  job_id: string;
+  tenant_id: string;
+  deployment_id: string;
+  api_key_id: string | null;
+  rating: number;
+  comment: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
 export interface UsageEventsTable {
   job_id: string;
   attempt: number;
@@ -247,6 +258,7 @@ export interface Database {
   audit_log: AuditLogTable;
   jobs: JobsTable;
   usage_events: UsageEventsTable;
+  job_feedback: JobFeedbackTable;
   usage_daily: UsageDailyTable;
   end_users: EndUsersTable;
   credit_ledger: CreditLedgerTable;
