@@ -1,27 +1,63 @@
 /**
- * Usage events per second written to the Postgres ledger: micro-batches (one multi-row insert and
- * the rollups per transaction, as the aggregator does) against one transaction per event, on the
- * same database, same events. Prints both and the ratio; figures also go to bench/out/usage-ingest.json.
+ * Usage events per second written to the ledger by the aggregator's own writer
+ * (`createLedgerWriter` of apps/usage-aggregator: partitions checked, usage rows inserted once per
+ * (job, attempt), daily rollups and prepaid credit debits from the rows actually inserted, a bad
+ * event isolated), against one transaction per event through the same writer, on the same
+ * database, events of the same shape. Two databases, each measured on its own:
  *
- *   pnpm bench:usage            (BENCH_EVENTS=20000 BENCH_BATCH=200 BENCH_SINGLE_CONCURRENCY=8)
+ *   - postgres: a fresh database on the machine's Postgres (TEST_DATABASE_URL).
+ *   - pglite: the embedded default as `pnpm start` runs it — scripts/pglite-server.ts in a child
+ *     process (PGlite behind the wire-protocol multiplexer), reached over TCP by a `pg` pool.
+ *
+ * Batched: the aggregator's MicroBatcher, batches of BENCH_BATCH with BENCH_IN_FLIGHT written at
+ * once (defaults: the aggregator's USAGE_BATCH_SIZE and USAGE_BATCHES_IN_FLIGHT), fed by as many
+ * concurrent deliveries as its BullMQ worker holds. Baseline: one event per transaction through
+ * the same writer, BENCH_SINGLE_CONCURRENCY at a time (a consumer without batching).
+ * Events: 5 tenants, 3 of them prepaid (their events debit credits), 10 deployments, 3 models, 2 %
+ * failed, and BENCH_DUPLICATES (default 2 %) re-delivered in a later batch. Not included: BullMQ
+ * (taking events off `ai-usage`, acknowledging them) and the after-commit daily-cost alert read.
+ * After each run the ledger is checked against a reference computed here (rows, rollups, debits,
+ * balances); a mismatch fails the bench.
+ *
+ *   pnpm bench:usage
+ *   BENCH_EVENTS=40000 BENCH_BATCH=200 BENCH_IN_FLIGHT=2 BENCH_SINGLE_EVENTS=10000 BENCH_SINGLE_CONCURRENCY=8 BENCH_PGLITE_EVENTS=10000
+ *   BENCH_PGLITE_SINGLE_EVENTS=2000 BENCH_DUPLICATES=0.02 (BENCH_PGLITE_EVENTS=0 skips PGlite)
+ *
+ * Prints events/s both ways and the ratio per database; figures also go to bench/out/usage-ingest.json.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { UsageEvent } from "@switchyard/contracts";
-import { ingestUsageEvents, UsagePartitions } from "@switchyard/db";
+import { createDb, createTenant, migrateToLatest, UsagePartitions, type Database } from "@switchyard/db";
 import { createTestDatabase } from "@switchyard/testkit";
+import { sql, type Kysely } from "kysely";
+import { AggregatorEnv, usageConsumerSlots } from "../apps/usage-aggregator/src/env";
+import { createLedgerWriter, type UsageDelivery } from "../apps/usage-aggregator/src/ledger-writer";
+import { MicroBatcher } from "../apps/usage-aggregator/src/micro-batcher";
 
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
-const BATCH = Number(process.env.BENCH_BATCH ?? 200);
+/** The aggregator's defaults (apps/usage-aggregator/src/env.ts). */
+const DEFAULTS = AggregatorEnv.parse({ DATABASE_URL: "postgres://unused/x" });
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 40_000);
+const BATCH = Number(process.env.BENCH_BATCH ?? DEFAULTS.USAGE_BATCH_SIZE);
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? DEFAULTS.USAGE_BATCHES_IN_FLIGHT);
+const SINGLE_EVENTS = Number(process.env.BENCH_SINGLE_EVENTS ?? 10_000);
 const SINGLE_CONCURRENCY = Number(process.env.BENCH_SINGLE_CONCURRENCY ?? 8);
+const PGLITE_EVENTS = Number(process.env.BENCH_PGLITE_EVENTS ?? 10_000);
+const PGLITE_SINGLE_EVENTS = Number(process.env.BENCH_PGLITE_SINGLE_EVENTS ?? 2_000);
+const DUPLICATES = Number(process.env.BENCH_DUPLICATES ?? 0.02);
+const TENANTS = 5;
+const PREPAID = new Set(["ten_b0", "ten_b1", "ten_b2"]);
 
 function events(label: string, n: number): UsageEvent[] {
   const day = new Date();
-  return Array.from({ length: n }, (_, i) =>
-    UsageEvent.parse({
+  return Array.from({ length: n }, (_, i) => {
+    const tenant = `ten_b${i % TENANTS}`;
+    return UsageEvent.parse({
       job_id: `job_${label}_${i}`,
       attempt: 1,
-      tenant_id: `ten_${i % 5}`,
+      tenant_id: tenant,
       deployment_id: `dep_${i % 10}`,
       api_key_id: null,
       requested_model: "auto",
@@ -35,54 +71,208 @@ function events(label: string, n: number): UsageEvent[] {
       ttft_ms: 40,
       latency_ms: 200,
       occurred_at: day.toISOString(),
-    }),
-  );
+      credits_tenant_id: PREPAID.has(tenant) ? tenant : null,
+    });
+  });
 }
 
-async function main(): Promise<void> {
+/** The events in delivery order, a share of them delivered a second time ~1.5 batches later (at-least-once queues). */
+function withRedeliveries(evs: UsageEvent[]): UsageEvent[] {
+  const every = DUPLICATES > 0 ? Math.max(1, Math.round(1 / DUPLICATES)) : 0;
+  const later = new Map<number, UsageEvent[]>();
+  const out: UsageEvent[] = [];
+  evs.forEach((e, i) => {
+    out.push(e, ...(later.get(i) ?? []));
+    if (every && i % every === 0) {
+      const at = i + Math.ceil(BATCH * 1.5);
+      later.set(at, [...(later.get(at) ?? []), e]);
+    }
+  });
+  for (const [at, dups] of later) if (at >= evs.length) out.push(...dups);
+  return out;
+}
+
+interface Target {
+  name: string;
+  db: Kysely<Database>;
+  close(): Promise<void>;
+}
+
+async function postgresTarget(): Promise<Target> {
   const t = await createTestDatabase();
+  return { name: "postgres", db: t.db, close: () => t.drop() };
+}
+
+/** scripts/pglite-server.ts in a child process, on a free port, data in a temporary folder. */
+async function pgliteTarget(): Promise<Target> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "sy-bench-pglite-"));
+  const root = path.join(__dirname, "..");
+  const child: ChildProcess = spawn(process.execPath, [path.join(root, "node_modules/tsx/dist/cli.mjs"), path.join(root, "scripts/pglite-server.ts")], {
+    env: { ...process.env, PGLITE_PORT: "0", PGLITE_DATA_DIR: path.join(dir, "pglite"), PGLITE_VECTOR: "false" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((r) => child.once("exit", () => r()));
+      child.kill("SIGTERM");
+      await Promise.race([exited, new Promise<void>((r) => setTimeout(r, 10_000).unref())]);
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
   try {
-    await new UsagePartitions(t.db).ensureAhead();
-    // Batched: sequential transactions of BATCH events each.
-    const batched = events("b", EVENTS);
-    const t0 = performance.now();
-    for (let i = 0; i < batched.length; i += BATCH) await ingestUsageEvents(t.db, batched.slice(i, i + BATCH));
-    const batchedS = (performance.now() - t0) / 1000;
-
-    // One transaction per event, SINGLE_CONCURRENCY at a time (a consumer without batching).
-    const single = events("s", EVENTS);
-    let next = 0;
-    const t1 = performance.now();
-    await Promise.all(
-      Array.from({ length: SINGLE_CONCURRENCY }, async () => {
-        while (next < single.length) await ingestUsageEvents(t.db, [single[next++]!]);
-      }),
-    );
-    const singleS = (performance.now() - t1) / 1000;
-
-    const rows = await t.db.selectFrom("usage_events").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
-    const result = {
-      events: EVENTS,
-      batch_size: BATCH,
-      single_concurrency: SINGLE_CONCURRENCY,
-      batched_events_per_s: Math.round(EVENTS / batchedS),
-      single_events_per_s: Math.round(EVENTS / singleS),
-      ratio: Number((singleS / batchedS).toFixed(2)),
-      rows_written: Number(rows.n),
-    };
-    console.log(`usage ingest, ${EVENTS} events each way`);
-    console.log(`  micro-batches of ${BATCH}:            ${result.batched_events_per_s} events/s (${batchedS.toFixed(2)} s)`);
-    console.log(`  one transaction per event (x${SINGLE_CONCURRENCY}):  ${result.single_events_per_s} events/s (${singleS.toFixed(2)} s)`);
-    console.log(`  batching is ${result.ratio}x faster; rows written ${result.rows_written} (expected ${2 * EVENTS})`);
-    const out = path.join(__dirname, "out");
-    mkdirSync(out, { recursive: true });
-    writeFileSync(path.join(out, "usage-ingest.json"), JSON.stringify(result, null, 2));
-  } finally {
-    await t.drop();
+    const addr = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      const timer = setTimeout(() => reject(new Error("pglite server did not start within 60 s")), 60_000);
+      child.stdout!.on("data", (b: Buffer) => {
+        out += b.toString();
+        const m = /pglite ready on (\S+:\d+)/.exec(out);
+        if (m) clearTimeout(timer), resolve(m[1]!);
+      });
+      child.once("exit", (code) => (clearTimeout(timer), reject(new Error(`pglite server exited (${code})`))));
+    });
+    const db = createDb({ connectionString: `postgres://postgres@${addr}/postgres`, max: 5 });
+    await migrateToLatest(db);
+    return { name: "pglite", db, close: async () => (await db.destroy(), await stop()) };
+  } catch (err) {
+    await stop();
+    throw err;
   }
 }
 
-main().catch((err: Error) => {
+/** Exact reference: what the ledger must hold for these distinct events. */
+async function check(db: Kysely<Database>, distinct: UsageEvent[]): Promise<void> {
+  const nano = (usd: number) => BigInt(Math.round(usd * 1e9));
+  const want = { rows: distinct.length, requests: distinct.length, errors: 0, input: 0, cost: 0n, debits: 0, debited: new Map<string, bigint>() };
+  for (const e of distinct) {
+    if (e.status === "failed") want.errors++;
+    want.input += e.input_tokens;
+    want.cost += nano(e.cost_usd);
+    if (e.credits_tenant_id) {
+      want.debits++;
+      want.debited.set(e.credits_tenant_id, (want.debited.get(e.credits_tenant_id) ?? 0n) + nano(e.cost_usd));
+    }
+  }
+  const got = (
+    await sql<{ rows: string; requests: string; errors: string; input: string; cost: string; debits: string }>`
+      SELECT (SELECT count(*) FROM usage_events) AS rows,
+        (SELECT sum(requests) FROM usage_daily) AS requests, (SELECT sum(errors) FROM usage_daily) AS errors,
+        (SELECT sum(input_tokens) FROM usage_daily) AS input, (SELECT (sum(cost_usd) * 1e9)::bigint FROM usage_daily) AS cost,
+        (SELECT count(*) FROM credit_ledger WHERE kind = 'debit') AS debits`.execute(db)
+  ).rows[0]!;
+  const balances = await sql<{ tenant_id: string; nano: string; entries: string }>`SELECT tenant_id, (-balance_usd * 1e9)::bigint AS nano, entries FROM credit_balances`.execute(db);
+  const problems: string[] = [];
+  const eq = (what: string, a: unknown, b: unknown) => String(a) !== String(b) && problems.push(`${what}: ${String(a)} != expected ${String(b)}`);
+  eq("usage rows", got.rows, want.rows);
+  eq("rollup requests", got.requests, want.requests);
+  eq("rollup errors", got.errors, want.errors);
+  eq("rollup input tokens", got.input, want.input);
+  eq("rollup cost (nano-USD)", got.cost, want.cost);
+  eq("debit entries", got.debits, want.debits);
+  eq("balances", balances.rows.map((r) => `${r.tenant_id}=${r.nano}/${r.entries}`).sort().join(" "), [...want.debited].map(([t, n]) => `${t}=${n}/${distinct.filter((e) => e.credits_tenant_id === t).length}`).sort().join(" "));
+  if (problems.length) throw new Error(`ledger does not match the reference:\n  ${problems.join("\n  ")}`);
+}
+
+interface Figures {
+  database: string;
+  events: number;
+  deliveries: number;
+  batch_size: number;
+  batches_in_flight: number;
+  batched_events_per_s: number;
+  single_events: number;
+  single_concurrency: number;
+  single_events_per_s: number;
+  ratio: number;
+}
+
+async function run(target: Target, n: number, singleN: number): Promise<Figures> {
+  const db = target.db;
+  for (let i = 0; i < TENANTS; i++) {
+    const id = `ten_b${i}`;
+    await createTenant(db, { id, name: id, timezone: "UTC", billing_mode: PREPAID.has(id) ? "prepaid" : "postpaid" }, { keyId: null });
+  }
+  const partitions = new UsagePartitions(db);
+  await partitions.ensureAhead();
+  const ledger = createLedgerWriter({ db, partitions });
+  const deliver = (e: UsageEvent): UsageDelivery => ({ event: e, raw: e, queueJobId: null });
+  const flush = async (evs: UsageEvent[]) => {
+    const outcomes = await ledger.flush(evs.map(deliver));
+    const failed = outcomes.find((o) => o !== undefined);
+    if (failed !== undefined) throw failed;
+  };
+
+  // Warm-up (connections, plans), not timed, checked with the rest.
+  const warm = events(`${target.name}_w`, Math.min(BATCH, 500));
+  await flush(warm);
+
+  const batchedEvents = events(`${target.name}_b`, n);
+  const batched = withRedeliveries(batchedEvents);
+  // As the aggregator consumes: its MicroBatcher with its settings, fed by as many concurrent
+  // deliveries as its BullMQ worker holds (each waits until its batch commits).
+  const batcher = new MicroBatcher<UsageDelivery>({ maxSize: BATCH, maxWaitMs: DEFAULTS.USAGE_BATCH_WAIT_MS, maxInFlight: IN_FLIGHT, flush: ledger.flush });
+  let taken = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: usageConsumerSlots({ USAGE_BATCH_SIZE: BATCH, USAGE_BATCHES_IN_FLIGHT: IN_FLIGHT }) }, async () => {
+      while (taken < batched.length) await batcher.add(deliver(batched[taken++]!));
+    }),
+  );
+  const batchedS = (performance.now() - t0) / 1000;
+
+  const singleEvents = events(`${target.name}_s`, singleN);
+  const single = withRedeliveries(singleEvents);
+  let next = 0;
+  const t1 = performance.now();
+  await Promise.all(
+    Array.from({ length: SINGLE_CONCURRENCY }, async () => {
+      while (next < single.length) await flush([single[next++]!]);
+    }),
+  );
+  const singleS = (performance.now() - t1) / 1000;
+
+  await check(db, [...warm, ...batchedEvents, ...singleEvents]);
+  const batchedRate = batchedEvents.length / batchedS;
+  const singleRate = singleEvents.length / singleS;
+  return {
+    database: target.name,
+    events: n,
+    deliveries: batched.length,
+    batch_size: BATCH,
+    batches_in_flight: IN_FLIGHT,
+    batched_events_per_s: Math.round(batchedRate),
+    single_events: singleN,
+    single_concurrency: SINGLE_CONCURRENCY,
+    single_events_per_s: Math.round(singleRate),
+    ratio: Number((batchedRate / singleRate).toFixed(2)),
+  };
+}
+
+async function measure(open: () => Promise<Target>, n: number, singleN: number): Promise<Figures> {
+  const target = await open();
+  try {
+    return await run(target, n, singleN);
+  } finally {
+    await target.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const results: Figures[] = [await measure(postgresTarget, EVENTS, SINGLE_EVENTS)];
+  if (PGLITE_EVENTS > 0) results.push(await measure(pgliteTarget, PGLITE_EVENTS, PGLITE_SINGLE_EVENTS));
+  console.log(`usage ingest through the aggregator's ledger writer (rollups, credit debits for 3 of ${TENANTS} tenants, ${DUPLICATES * 100} % re-delivered; ledger checked exact)`);
+  for (const r of results) {
+    console.log(`  ${r.database}:`);
+    console.log(`    micro-batches of ${r.batch_size}, ${r.batches_in_flight} in flight: ${r.batched_events_per_s} events/s (${r.events} events, ${r.deliveries} deliveries)`);
+    console.log(`    one transaction per event (x${r.single_concurrency}):    ${r.single_events_per_s} events/s (${r.single_events} events)`);
+    console.log(`    batching is ${r.ratio}x one transaction per event`);
+  }
+  const out = path.join(__dirname, "out");
+  mkdirSync(out, { recursive: true });
+  writeFileSync(path.join(out, "usage-ingest.json"), JSON.stringify(results, null, 2));
+}
+
+main().then(() => process.exit(0), (err: Error) => {
   console.error(err);
   process.exit(1);
 });

@@ -6,7 +6,7 @@ import { DEFAULT_CATALOG_PATH, loadCatalog } from "@switchyard/providers";
 import { CircuitBreakers, createProcessMetrics } from "@switchyard/routing";
 import { createLogger, createMetricsRegistry, startMetricsServer, type Logger } from "@switchyard/telemetry";
 import type { Kysely } from "kysely";
-import type { AggregatorEnv } from "./env";
+import { usageConsumerSlots, type AggregatorEnv } from "./env";
 import { startAlertsWorker } from "./alerts-worker";
 import { checkDailyCost } from "./daily-cost";
 import { deadRunBiller } from "./dead-run-biller";
@@ -15,6 +15,9 @@ import { createLedgerWriter, type UsageDelivery } from "./ledger-writer";
 import { startReportsWorker } from "./reports-scheduler";
 import { MicroBatcher } from "./micro-batcher";
 
+/** Crashes an `ai-usage` job survives while held (unacknowledged) before BullMQ fails it. */
+const USAGE_MAX_STALLS = 10;
+
 export interface RunningAggregator {
   metricsPort: number;
   close(graceMs?: number): Promise<void>;
@@ -22,9 +25,10 @@ export interface RunningAggregator {
 
 /**
  * Consumes `ai-usage` in micro-batches: one set-based statement per batch inserts the events with
- * conflicts on (job, attempt) ignored and bumps the daily rollups from the rows actually inserted
- * (`ingestUsageEvents`); finished jobs are stored in the same transaction. BullMQ jobs are acknowledged only after their batch commits, so
- * a crash re-delivers, never loses, and a re-delivery changes nothing. An event Postgres refuses
+ * conflicts on (job, attempt) ignored and, from the rows actually inserted, bumps the daily rollups
+ * and debits prepaid credits (`ingestUsageEvents`); finished jobs are stored in the same
+ * transaction; `USAGE_BATCHES_IN_FLIGHT` batches are written at once. BullMQ jobs are acknowledged
+ * only after their batch commits, so a crash re-delivers, never loses, and a re-delivery changes nothing. An event Postgres refuses
  * for its data is isolated (the batch is bisected) and set aside in `usage_dead_letters`, so it
  * never holds back the others; see `ledger-writer.ts`.
  */
@@ -60,7 +64,7 @@ export async function startAggregator(env: AggregatorEnv, opts: { logger?: Logge
     // Alerts: after the commit, so the rollups include this batch; an alert problem never fails the batch.
     afterCommit: async (events) => void (await checkDailyCost(db, alerts, events).catch((err: Error) => logger.warn({ err: err.message }, "daily cost alert check failed"))),
   });
-  const batcher = new MicroBatcher<UsageDelivery>({ maxSize: env.USAGE_BATCH_SIZE, maxWaitMs: env.USAGE_BATCH_WAIT_MS, flush: ledger.flush });
+  const batcher = new MicroBatcher<UsageDelivery>({ maxSize: env.USAGE_BATCH_SIZE, maxWaitMs: env.USAGE_BATCH_WAIT_MS, maxInFlight: env.USAGE_BATCHES_IN_FLIGHT, flush: ledger.flush });
 
   const worker = defineProcessor(
     "ai-usage",
@@ -68,7 +72,9 @@ export async function startAggregator(env: AggregatorEnv, opts: { logger?: Logge
       await batcher.add({ event, raw: job.data, queueJobId: job.id ?? null });
     },
     // Concurrency is what lets a batch fill: each waiting job holds one slot until its batch commits.
-    { keys, connection: duplicate(), concurrency: env.USAGE_BATCH_SIZE, lockDuration: env.WORKER_LOCK_MS, stalledInterval: env.WORKER_LOCK_MS, onDequeue },
+    // A killed aggregator leaves every job it held stalled; re-running one is harmless (idempotent
+    // writes), so a job outlives several crashes instead of BullMQ's default one stall.
+    { keys, connection: duplicate(), concurrency: usageConsumerSlots(env), lockDuration: env.WORKER_LOCK_MS, stalledInterval: env.WORKER_LOCK_MS, maxStalledCount: USAGE_MAX_STALLS, onDequeue },
   );
   // defineProcessor fails a payload that does not parse with an UnrecoverableError (no retries):
   // that event is set aside too. Detected by name, as a workspace can hold two copies of bullmq.

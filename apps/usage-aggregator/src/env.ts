@@ -9,10 +9,12 @@ export const AggregatorEnv = z.object({
   LOG_LEVEL: envString(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info")),
   /** The model catalog (for the per-model breaker and cost series on /metrics); the bundled one when unset. */
   MODEL_CATALOG_PATH: envString(z.string().optional()),
-  /** Most usage events written in one transaction. */
-  USAGE_BATCH_SIZE: envInt(200, 1),
+  /** Most usage events written in one statement (a batch only fills this far under load). */
+  USAGE_BATCH_SIZE: envInt(1000, 1),
   /** Longest an event waits for its batch to fill. */
   USAGE_BATCH_WAIT_MS: envInt(50, 0),
+  /** Batches written at once: under load the next one is sent while the previous one commits. */
+  USAGE_BATCHES_IN_FLIGHT: envInt(3, 1),
   WORKER_LOCK_MS: envInt(30_000, 1000),
   /** Jobs queued or running longer than this are failed as stuck. */
   STUCK_JOB_MS: envInt(600_000, 1000),
@@ -28,3 +30,10 @@ export const AggregatorEnv = z.object({
 }).refine((e) => !e.ALERT_WEBHOOK_URL || e.ALERT_WEBHOOK_SECRET, { message: "ALERT_WEBHOOK_SECRET is required when ALERT_WEBHOOK_URL is set", path: ["ALERT_WEBHOOK_SECRET"] });
 export type AggregatorEnv = z.infer<typeof AggregatorEnv>;
 export const loadEnv = (env: NodeJS.ProcessEnv = process.env): AggregatorEnv => parseEnv(AggregatorEnv, env);
+
+/**
+ * How many `ai-usage` jobs the consumer holds at once: each waits, unacknowledged, until its batch
+ * commits, so the batches in flight hold `USAGE_BATCH_SIZE` each and one more batch can fill
+ * meanwhile (acknowledgements pipelined with the next batch's intake).
+ */
+export const usageConsumerSlots = (env: Pick<AggregatorEnv, "USAGE_BATCH_SIZE" | "USAGE_BATCHES_IN_FLIGHT">): number => env.USAGE_BATCH_SIZE * (env.USAGE_BATCHES_IN_FLIGHT + 1);

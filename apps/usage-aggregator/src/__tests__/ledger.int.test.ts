@@ -91,7 +91,9 @@ test("a finished job still answers from Postgres after Redis retention removed i
   expect(stored.status).toBe(200);
   expect(stored.body).toEqual(live);
   const sse = await readSse(`${s.url}/v1/jobs/${id}/events`, { headers: { authorization: `Bearer ${s.key}` } });
-  expect(sse.events.map((e) => e.event)).toEqual(["done"]);
-  expect(JSON.parse(sse.events[0]!.data).job).toEqual(live);
+  // A stream read from the start opens with `status: queued` (not stored; see the gateway's job-events route).
+  expect(sse.events.map((e) => e.event)).toEqual(["status", "done"]);
+  expect(JSON.parse(sse.events[0]!.data)).toEqual({ status: "queued" });
+  expect(JSON.parse(sse.events[1]!.data).job).toEqual(live);
   expect((await a.post<Json>(`/v1/jobs/${id}/cancel`)).status).toBe(409);
 });
