@@ -1,10 +1,10 @@
 import { logScrubber } from "@switchyard/rag";
 import http from "node:http";
-import { createDb, type Database } from "@switchyard/db";
+import { createDb, poolStats, type Database } from "@switchyard/db";
 import { faultHook } from "@switchyard/contracts";
 import { DEFAULT_CATALOG_PATH, loadCatalog } from "@switchyard/providers";
 import { createQueueSet, createRedis, JobStore, RedisKeys } from "@switchyard/queue";
-import { createLogger, createMetricsRegistry, registerSseHubMetrics, type Logger } from "@switchyard/telemetry";
+import { createLogger, createMetricsRegistry, registerDbPoolMetrics, registerSseHubMetrics, type Logger } from "@switchyard/telemetry";
 import { CircuitBreakers, createProcessMetrics } from "@switchyard/routing";
 import { AlertFirer, BudgetLedger, BudgetUsedRatios, RateLimiter, TokenCountPool } from "@switchyard/admission";
 import { loadSpent } from "./services/load-spent";
@@ -45,6 +45,7 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
   const jobStore = new JobStore({ redis, keys, retentionSeconds: env.JOB_RETENTION_SECONDS });
   const metrics = createProcessMetrics(registry, { queues, breakers, models: catalog.models.map((m) => m.id), budgetRatios: () => usedRatios.current() });
   const sseHeartbeats = new HeartbeatSweep(env.SSE_HEARTBEAT_MS);
+  registerDbPoolMetrics(registry.meter, () => poolStats(db));
   const hubMetrics = registerSseHubMetrics(registry.meter, () => ({ ...hub.stats(), slowCut: sseHeartbeats.slowCut }));
   const hub = new EventStreamHub({
     redis,

@@ -13,6 +13,25 @@ export interface DbOptions {
   onError?: (err: Error) => void;
 }
 
+/** Each database handle's pool, for its figures (`poolStats`). */
+const pools = new WeakMap<object, pg.Pool>();
+
+/** A connection pool's figures, as `/health/db` and the `db_pool_*` metrics show them. */
+export interface PoolStats {
+  /** Connections open (idle and checked out). */
+  total: number;
+  idle: number;
+  /** Queries waiting for a connection. */
+  waiting: number;
+  max: number;
+}
+
+/** The figures of a handle made by {@link createDb}; undefined for any other (a test's PGlite, say). */
+export function poolStats(db: Kysely<Database>): PoolStats | undefined {
+  const pool = pools.get(db);
+  return pool && { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: pool.options.max ?? 10 };
+}
+
 /** A kysely instance over a `pg` pool. The pool reconnects on its own after Postgres comes back. */
 export function createDb(opts: DbOptions): Kysely<Database> {
   const pool = new pg.Pool({ connectionString: opts.connectionString, max: opts.max ?? 10, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 });
@@ -20,5 +39,7 @@ export function createDb(opts: DbOptions): Kysely<Database> {
   // A connection that dies while checked out emits "error" on its client; without a listener
   // that would crash the process instead of failing the one query.
   pool.on("connect", (client) => client.on("error", (err) => opts.onError?.(err)));
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  pools.set(db, pool);
+  return db;
 }

@@ -42,7 +42,7 @@ export async function readiness(deps: { redis: { status: string; ping(): Promise
 }
 
 /** Postgres answers, and the schema has no pending migration (not asked when Postgres is down). */
-async function databaseChecks(db: Kysely<Database>): Promise<{ postgres: ReadinessCheck; migrations: ReadinessCheck }> {
+export async function databaseChecks(db: Kysely<Database>): Promise<{ postgres: ReadinessCheck; migrations: ReadinessCheck }> {
   const postgres = await check(() => sql`select 1`.execute(db));
   const migrations = postgres.ok
     ? await check(async () => {

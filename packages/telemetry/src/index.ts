@@ -9,3 +9,4 @@ export * from "./ops-metrics";
 export * from "./http-request-recorder";
 export * from "./log-context";
 export * from "./sse-hub-metrics";
+export * from "./db-pool-metrics";

@@ -20,6 +20,9 @@ export const MetricNames = {
   sseConnections: "ai_sse_connections",
   /** The gateway's SSE hub (issue 14): jobs followed, notices and stream reads, events handed on, re-reads, lag. */
   sseFollowedJobs: "ai_sse_followed_jobs",
+  dbPoolConnections: "db_pool_connections",
+  dbPoolWaiting: "db_pool_waiting_requests",
+  dbPoolMax: "db_pool_max_connections",
   sseNoticesRead: "ai_sse_notices_read_total",
   sseStreamReads: "ai_sse_stream_reads_total",
   sseEventsDelivered: "ai_sse_events_delivered_total",

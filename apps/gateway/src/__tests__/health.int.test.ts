@@ -1,3 +1,5 @@
+import { createRedis } from "@switchyard/queue";
+import { CircuitBreakers } from "@switchyard/routing";
 import { apiClient, freePort, httpOk, spawnApp, startTcpProxy, createTestDatabase, testPrefix, cleanupPrefix, type SpawnedApp, type TcpProxy, type TestDatabase } from "@switchyard/testkit";
 
 type Json = Record<string, any>;
@@ -79,6 +81,9 @@ test("readiness is 503 naming postgres while Postgres is away, and 200 again whe
   expect(aggregator.checks).toMatchObject({ redis: { ok: true }, postgres: { ok: false } });
   expect(aggregator.error.message).toContain("postgres");
   expect((await until(200, workers["router-worker"]!.url)).checks.redis.ok).toBe(true);
+  const db = await apiClient(url).get<Json>("/health/db");
+  expect(db.status).toBe(503);
+  expect(db.body).toMatchObject({ status: "down", postgres: { ok: false } });
   await pgProxy.restore();
   await until(200);
   await until(200, workers["usage-aggregator"]!.url);
@@ -93,4 +98,44 @@ test("/metrics exposes the queue and HTTP metrics", async () => {
   }
   expect(text).toMatch(/ai_queue_depth_total\{queue="ai-route",state="waiting"\} \d+/);
   expect(text).toMatch(/http_requests_total\{method="GET",route="\/health\/ready",status="(200|503)"\} \d+/);
+});
+
+test("/health/db: Postgres answers, the schema is current, and the pool's figures (also db_pool_* in /metrics)", async () => {
+  const db = await apiClient(url).get<Json>("/health/db");
+  expect(db.status).toBe(200);
+  expect(db.body).toMatchObject({ status: "ok", postgres: { ok: true }, migrations: { ok: true }, pool: { max: 10 } });
+  expect(db.body.latency_ms).toBeGreaterThanOrEqual(0);
+  expect(db.body.pool.total).toBeGreaterThanOrEqual(1);
+  expect(db.body.pool.idle).toBeLessThanOrEqual(db.body.pool.total);
+  expect(db.body.pool.waiting).toBe(0);
+  const text = await (await fetch(`${url}/metrics`)).text();
+  expect(text).toMatch(/db_pool_connections\{state="idle"\} \d+/);
+  expect(text).toMatch(/db_pool_connections\{state="in_use"\} \d+/);
+  expect(text).toMatch(/db_pool_waiting_requests \d+/);
+  expect(text).toMatch(/db_pool_max_connections 10/);
+});
+
+test("/health/integrations: each provider from its breakers' view, down when all its models' breakers are open", async () => {
+  const ok = await apiClient(url).get<Json>("/health/integrations");
+  expect(ok.status).toBe(200);
+  expect(ok.body.status).toBe("ok");
+  const providers = ok.body.providers as Json[];
+  expect(providers.length).toBeGreaterThanOrEqual(2);
+  for (const p of providers) expect(p).toMatchObject({ status: "ok", open: [], simulated: expect.any(Boolean) });
+  const victim = providers[0]!;
+  const redis = createRedis(`redis://127.0.0.1:6379`);
+  const breakers = new CircuitBreakers({ redis, prefix });
+  try {
+    for (const m of victim.models) await breakers.forceOpen(m, 60_000);
+    const down = await apiClient(url).get<Json>("/health/integrations");
+    expect(down.status).toBe(200);
+    expect(down.body.status).toBe("degraded");
+    const p = (down.body.providers as Json[]).find((x) => x.provider === victim.provider)!;
+    expect(p).toMatchObject({ status: "down", open: victim.models });
+    for (const other of (down.body.providers as Json[]).filter((x) => x.provider !== victim.provider)) expect(other.status).toBe("ok");
+  } finally {
+    for (const m of victim.models) await breakers.reset(m);
+    redis.disconnect();
+  }
+  expect((await apiClient(url).get<Json>("/health/integrations")).body.status).toBe("ok");
 });
