@@ -4,16 +4,51 @@
  */
 
 /**
+ * The index of live jobs (created, not yet ended; the stuck-job sweeper reads it) is kept in
+ * buckets of at most {@link LIVE_BUCKET_SIZE} jobs: sorted sets `<live>:<n>` (job id scored by its
+ * creation ms), small enough to stay listpack-encoded (Redis' `zset-max-listpack-entries`, 128 by
+ * default), about 45 bytes a job where one sorted set of every live job (a skiplist past 128) took
+ * about 130. New jobs go to the open bucket (`<live>:open` holds its number) until it is full;
+ * `<live>:buckets` scores each bucket by its oldest job's creation ms (at least as old: a job's end leaves it). The job hash records its
+ * bucket (`b`), so its end removes it from there. `<live>` itself (one sorted set) is where jobs
+ * created before the buckets are still indexed; it is read and cleaned, never added to.
+ */
+export const LIVE_BUCKET_SIZE = 120;
+const LIVE_INDEX = `
+local function sy_live_add(live, id, ms)
+  local open = live .. ":open"
+  local n = redis.call("GET", open)
+  if not n or redis.call("ZCARD", live .. ":" .. n) >= ${LIVE_BUCKET_SIZE} then n = tostring(redis.call("INCR", open)) end
+  redis.call("ZADD", live .. ":" .. n, ms, id)
+  redis.call("ZADD", live .. ":buckets", "LT", ms, n)
+  return n
+end
+-- Drop job id from bucket n (from the unbucketed index when n is nil); an emptied bucket leaves the index.
+local function sy_live_remove(live, id, n)
+  if not n then
+    redis.call("ZREM", live, id)
+    return
+  end
+  redis.call("ZREM", live .. ":" .. n, id)
+  if redis.call("EXISTS", live .. ":" .. n) == 0 then redis.call("ZREM", live .. ":buckets", n) end
+end
+`;
+
+/**
  * Create a job, claiming its idempotency key in the same step. The route payload is not stored
  * here: the BullMQ job holds it (one copy per job; `JobStore.payload` reads it there).
  * KEYS: 1 job hash, 2 idempotency key (the job hash again when none: every key must be in the
- * prefix's hash slot, which "" is not), 3 index of live jobs (sorted by creation)
+ * prefix's hash slot, which "" is not), 3 index of live jobs (the bucket keys are named after it)
  * ARGV: 1 job id, 2 body hash, 3 idem ttl s, 4 tenant, 5 deployment, 6 api key id, 7 view json, 8 created ms
+ * The hash names its owner in one-letter fields (`o` tenant, `d` deployment, `k` api key; jobs
+ * created earlier have `tenant_id`, `deployment_id`, `api_key_id`) and leaves the counters
+ * (`runs`, `waits`, `deltas`) unwritten: a missing one reads as 0 (every script that reads one
+ * defaults it; HINCRBY starts from 0). Together 61 bytes of a waiting job's hash.
  * Returns {"created"} or {"exists", job_id, body_hash}. As Lua functions (`CREATE_JOB_FUNCTION`,
  * same keys and arguments) for admission's single script: `sy_create_job(KEYS, ARGV)` and
  * `sy_job_claimed(KEYS)`, the idempotency check alone.
  */
-export const CREATE_JOB_FUNCTION = `
+export const CREATE_JOB_FUNCTION = `${LIVE_INDEX}
 -- The job holding this call's idempotency key, as create's "exists" reply; nil when unclaimed (or no key).
 local function sy_job_claimed(KEYS)
   if KEYS[2] == KEYS[1] then return nil end
@@ -26,8 +61,8 @@ local function sy_create_job(KEYS, ARGV)
   local claimed = sy_job_claimed(KEYS)
   if claimed then return claimed end
   if KEYS[2] ~= KEYS[1] then redis.call("SET", KEYS[2], ARGV[1] .. "|" .. ARGV[2], "EX", tonumber(ARGV[3])) end
-  redis.call("HSET", KEYS[1], "status", "queued", "tenant_id", ARGV[4], "deployment_id", ARGV[5], "api_key_id", ARGV[6], "view", ARGV[7], "runs", 0, "waits", 0, "deltas", 0)
-  redis.call("ZADD", KEYS[3], tonumber(ARGV[8]), ARGV[1])
+  local b = sy_live_add(KEYS[3], ARGV[1], tonumber(ARGV[8]))
+  redis.call("HSET", KEYS[1], "status", "queued", "o", ARGV[4], "d", ARGV[5], "k", ARGV[6], "view", ARGV[7], "b", b)
   return {"created"}
 end
 `;
@@ -103,7 +138,7 @@ return id
 /**
  * The one terminal transition: sets the final view, appends the `usage` event (if any) and the
  * terminal event, starts retention.
- * KEYS: 1 job hash, 2 events stream, 3 index of live jobs, 4 event notices.
+ * KEYS: 1 job hash, 2 events stream, 3 index of live jobs (its bucket keys named after it), 4 event notices.
  * ARGV: 1 status, 2 view json, 3 event json, 4 retention s, 5 maxlen, 6 usage event json to hand on ("" none), 7 job id,
  * 8 `usage` stream event json ("" none)
  * The usage event is parked in the hash until `usageHandedOn` clears it, so a worker that dies
@@ -111,13 +146,13 @@ return id
  * it accounts for the current run, so the run's tally is closed in the same step.
  * Returns the event id, or {"terminal", status} when the job had already ended, or false if missing.
  */
-export const FINISH = `${NOTIFY}
+export const FINISH = `${NOTIFY}${LIVE_INDEX}
 local st = redis.call("HGET", KEYS[1], "status")
 if not st then return false end
 if st == "succeeded" or st == "failed" or st == "canceled" or st == "incomplete" then return {"terminal", st} end
 redis.call("HSET", KEYS[1], "status", ARGV[1], "view", ARGV[2])
 if ARGV[6] ~= "" then redis.call("HSET", KEYS[1], "pending_usage", ARGV[6], "run_unbilled", "") end
-redis.call("ZREM", KEYS[3], ARGV[7])
+sy_live_remove(KEYS[3], ARGV[7], redis.call("HGET", KEYS[1], "b") or nil)
 if ARGV[8] and ARGV[8] ~= "" then redis.call("XADD", KEYS[2], "MAXLEN", "~", ARGV[5], "*", "e", ARGV[8]) end
 local id = redis.call("XADD", KEYS[2], "MAXLEN", "~", ARGV[5], "*", "e", ARGV[3])
 sy_notify(KEYS[4], KEYS[2])
@@ -193,4 +228,53 @@ if not cur or cur == "" then return 0 end
 if tostring(cjson.decode(cur).attempt) ~= ARGV[1] then return 0 end
 redis.call("HDEL", KEYS[1], "pending_usage")
 return 1
+`;
+
+/**
+ * Undo a create whose enqueue failed: the job hash, its event stream and idempotency key go, and
+ * the job leaves the live index.
+ * KEYS: 1 job hash, 2 events stream, 3 index of live jobs, 4 idempotency key (the job hash again when none).
+ * ARGV: 1 job id
+ */
+export const DISCARD = `${LIVE_INDEX}
+local b = redis.call("HGET", KEYS[1], "b") or nil
+redis.call("DEL", KEYS[1], KEYS[2], KEYS[4])
+sy_live_remove(KEYS[3], ARGV[1], b)
+return 1
+`;
+
+/**
+ * Live jobs created before a time, oldest bucket first (jobs indexed before the buckets first of
+ * all); an index entry whose bucket is gone is dropped on the way.
+ * KEYS: 1 index of live jobs. ARGV: 1 created before (ms, inclusive), 2 limit
+ */
+export const LIVE_BEFORE = `
+local live, before, limit = KEYS[1], ARGV[1], tonumber(ARGV[2])
+local out = redis.call("ZRANGEBYSCORE", live, "-inf", before, "LIMIT", 0, limit)
+if #out >= limit then return out end
+for _, n in ipairs(redis.call("ZRANGEBYSCORE", live .. ":buckets", "-inf", before)) do
+  if redis.call("EXISTS", live .. ":" .. n) == 0 then
+    redis.call("ZREM", live .. ":buckets", n)
+  else
+    for _, id in ipairs(redis.call("ZRANGEBYSCORE", live .. ":" .. n, "-inf", before, "LIMIT", 0, limit - #out)) do out[#out + 1] = id end
+    if #out >= limit then return out end
+  end
+end
+return out
+`;
+
+/**
+ * Drop a job from the live index wherever it is (its hash, which names its bucket, is gone): the
+ * unbucketed index, then each bucket until one held it.
+ * KEYS: 1 index of live jobs. ARGV: 1 job id
+ */
+export const FORGET_LIVE = `${LIVE_INDEX}
+if redis.call("ZREM", KEYS[1], ARGV[1]) == 1 then return 1 end
+for _, n in ipairs(redis.call("ZRANGE", KEYS[1] .. ":buckets", 0, -1)) do
+  if redis.call("ZSCORE", KEYS[1] .. ":" .. n, ARGV[1]) then
+    sy_live_remove(KEYS[1], ARGV[1], n)
+    return 1
+  end
+end
+return 0
 `;

@@ -1,6 +1,6 @@
 import { JobEvent, JobView, isTerminalStatus, type JobStatus } from "@switchyard/contracts";
 import type { Redis } from "./redis";
-import { APPEND, BEGIN_RUN, CREATE_JOB, FINISH, PARK_USAGE, START_ATTEMPT, TRANSITION, USAGE_HANDED_ON } from "./job-store-scripts";
+import { APPEND, BEGIN_RUN, CREATE_JOB, DISCARD, FINISH, FORGET_LIVE, LIVE_BEFORE, PARK_USAGE, START_ATTEMPT, TRANSITION, USAGE_HANDED_ON } from "./job-store-scripts";
 import type { RedisKeys } from "./keys";
 
 export interface StoredJob {
@@ -118,6 +118,9 @@ type Scripted = Redis & {
   syBeginRun(k1: string, ...argv: string[]): Promise<[string, ...(string | number)[]]>;
   syParkUsage(k1: string, ...argv: string[]): Promise<[number, string?]>;
   syUsageHandedOn(k1: string, ...argv: string[]): Promise<number>;
+  syDiscard(k1: string, k2: string, k3: string, k4: string, ...argv: string[]): Promise<number>;
+  syLiveBefore(k1: string, ...argv: string[]): Promise<string[]>;
+  syForgetLive(k1: string, ...argv: string[]): Promise<number>;
 };
 
 export interface JobStoreOptions {
@@ -154,6 +157,9 @@ export class JobStore {
       r.defineCommand("syBeginRun", { numberOfKeys: 1, lua: BEGIN_RUN });
       r.defineCommand("syParkUsage", { numberOfKeys: 1, lua: PARK_USAGE });
       r.defineCommand("syUsageHandedOn", { numberOfKeys: 1, lua: USAGE_HANDED_ON });
+      r.defineCommand("syDiscard", { numberOfKeys: 4, lua: DISCARD });
+      r.defineCommand("syLiveBefore", { numberOfKeys: 1, lua: LIVE_BEFORE });
+      r.defineCommand("syForgetLive", { numberOfKeys: 1, lua: FORGET_LIVE });
     }
   }
 
@@ -192,24 +198,27 @@ export class JobStore {
 
   /** Undo a create whose enqueue failed, so the idempotency key can be used again. */
   async discard(jobId: string, tenantId: string, idempotencyKey?: string): Promise<void> {
-    const keys = [this.keys.job(jobId), this.keys.events(jobId)];
-    if (idempotencyKey) keys.push(this.keys.idempotency(tenantId, idempotencyKey));
-    await this.redis.multi().del(...keys).zrem(this.keys.liveJobs(), jobId).exec();
+    const jobKey = this.keys.job(jobId);
+    await this.redis.syDiscard(jobKey, this.keys.events(jobId), this.keys.liveJobs(), idempotencyKey ? this.keys.idempotency(tenantId, idempotencyKey) : jobKey, jobId);
   }
 
   /** Ids of jobs created before `createdBefore` (epoch ms) that have not ended, oldest first. */
   async liveJobsCreatedBefore(createdBefore: number, limit = 500): Promise<string[]> {
-    return this.redis.zrangebyscore(this.keys.liveJobs(), 0, createdBefore, "LIMIT", 0, limit);
+    return this.redis.syLiveBefore(this.keys.liveJobs(), String(createdBefore), String(limit));
   }
 
   /** Drop an id from the live index (its state is gone from Redis). */
   async forgetLive(jobId: string): Promise<void> {
-    await this.redis.zrem(this.keys.liveJobs(), jobId);
+    await this.redis.syForgetLive(this.keys.liveJobs(), jobId);
   }
 
   async get(jobId: string): Promise<StoredJob | null> {
-    const h = await this.redis.hmget(this.keys.job(jobId), "view", "tenant_id", "deployment_id", "api_key_id", "status");
-    const [view, tenantId, deploymentId, apiKeyId, status] = h;
+    // Owner fields as CREATE_JOB writes them (`o`, `d`, `k`), or as jobs created before it did.
+    const h = await this.redis.hmget(this.keys.job(jobId), "view", "o", "d", "k", "status", "tenant_id", "deployment_id", "api_key_id");
+    const [view, o, d, k, status, oldTenant, oldDeployment, oldKey] = h;
+    const tenantId = o ?? oldTenant;
+    const deploymentId = d ?? oldDeployment;
+    const apiKeyId = k ?? oldKey;
     if (!view || !tenantId || !deploymentId || !status) return null;
     return { view: decodeView(view, jobId, status), tenantId, deploymentId, apiKeyId: apiKeyId || null, status: status as JobStatus };
   }

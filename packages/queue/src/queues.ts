@@ -1,11 +1,34 @@
 import { queueCatalog, type QueueInput, type QueueName, type QueuePayload } from "@switchyard/contracts";
+import { isDeepStrictEqual } from "node:util";
 import { FlowProducer, Queue, UnrecoverableError, Worker, type Job, type JobsOptions, type WorkerOptions } from "bullmq";
 import type { Redis } from "./redis";
 import type { RedisKeys } from "./keys";
 import { PromptWorker } from "./prompt-worker";
 
-/** Finished BullMQ jobs are kept this long (the job's own state lives in our hash and in Postgres). */
-const KEEP = { removeOnComplete: { age: 3600, count: 10_000 }, removeOnFail: { age: 24 * 3600, count: 10_000 } };
+/**
+ * Finished BullMQ jobs are kept this long (the job's own state lives in our hash and in Postgres).
+ * It is the workers' setting ({@link defineProcessor}), which BullMQ applies to every job that
+ * names none of its own, rather than each job's: stored in every job's `opts`, it cost each
+ * waiting job 115 bytes of Redis. A job (or a caller's `opts`) that names its own still wins.
+ */
+export const KEEP_FINISHED = { removeOnComplete: { age: 3600, count: 10_000 }, removeOnFail: { age: 24 * 3600, count: 10_000 } } as const;
+
+/**
+ * A validated payload as a job stores it: without the top-level fields that hold their schema's
+ * default (a deployment's routing settings left as they are, no budget): the consumer's parse
+ * ({@link defineProcessor}, and every reader of a stored payload) puts them back. A waiting
+ * `ai-route` job with default routing keeps 110 bytes less of JSON in Redis.
+ */
+export function storedPayload<Q extends QueueName>(name: Q, data: QueuePayload<Q>): Partial<QueuePayload<Q>> {
+  const schema: unknown = queueCatalog[name].schema;
+  const shape = (schema as { shape?: Record<string, { def?: { type?: string; defaultValue?: unknown } }> }).shape;
+  if (!shape) return data;
+  const out: Record<string, unknown> = { ...(data as Record<string, unknown>) };
+  for (const [key, field] of Object.entries(shape)) {
+    if (field.def?.type === "default" && key in out && isDeepStrictEqual(out[key], field.def.defaultValue)) delete out[key];
+  }
+  return out as Partial<QueuePayload<Q>>;
+}
 
 export interface QueueSet {
   get<Q extends QueueName>(name: Q): Queue;
@@ -32,7 +55,7 @@ export function createQueueSet(opts: { connection: Redis; keys: RedisKeys; onEnq
   let flow: FlowProducer | null = null;
   const flowOpts = (name: QueueName, extra?: JobsOptions): JobsOptions => {
     const entry = queueCatalog[name];
-    return { attempts: entry.retry.attempts, backoff: entry.retry.backoff, ...KEEP, ...extra };
+    return { attempts: entry.retry.attempts, backoff: entry.retry.backoff, ...extra };
   };
   return {
     get,
@@ -41,9 +64,9 @@ export function createQueueSet(opts: { connection: Redis; keys: RedisKeys; onEnq
       const node = await flow.add({
         name: parent.name,
         queueName: parent.name,
-        data: queueCatalog[parent.name].schema.parse(parent.payload),
+        data: storedPayload(parent.name, queueCatalog[parent.name].schema.parse(parent.payload) as QueuePayload<typeof parent.name>),
         opts: flowOpts(parent.name, parent.opts),
-        children: children.map((c) => ({ name: c.name, queueName: c.name, data: queueCatalog[c.name].schema.parse(c.payload), opts: flowOpts(c.name, { ignoreDependencyOnFailure: true, ...c.opts }) })),
+        children: children.map((c) => ({ name: c.name, queueName: c.name, data: storedPayload(c.name, queueCatalog[c.name].schema.parse(c.payload) as QueuePayload<typeof c.name>), opts: flowOpts(c.name, { ignoreDependencyOnFailure: true, ...c.opts }) })),
       });
       opts.onEnqueue?.(parent.name);
       for (const c of children) opts.onEnqueue?.(c.name);
@@ -51,8 +74,8 @@ export function createQueueSet(opts: { connection: Redis; keys: RedisKeys; onEnq
     },
     async enqueue(name, payload, jobOpts) {
       const entry = queueCatalog[name];
-      const data = entry.schema.parse(payload);
-      const job = await get(name).add(name, data, { attempts: entry.retry.attempts, backoff: entry.retry.backoff, ...KEEP, ...jobOpts });
+      const data = storedPayload(name, entry.schema.parse(payload) as QueuePayload<typeof name>);
+      const job = await get(name).add(name, data, { attempts: entry.retry.attempts, backoff: entry.retry.backoff, ...jobOpts });
       opts.onEnqueue?.(name);
       return job;
     },
@@ -85,6 +108,6 @@ export function defineProcessor<Q extends QueueName>(
       }
       return fn(parsed.data as QueuePayload<Q>, job, token);
     },
-    { ...workerOpts, prefix: keys.bullPrefix },
+    { ...KEEP_FINISHED, ...workerOpts, prefix: keys.bullPrefix },
   );
 }

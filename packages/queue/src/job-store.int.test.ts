@@ -1,0 +1,209 @@
+import type { JobView } from "@switchyard/contracts";
+import { cleanupPrefix, testPrefix } from "@switchyard/testkit";
+import { JobStore } from "./job-store";
+import { LIVE_BUCKET_SIZE } from "./job-store-scripts";
+import { RedisKeys } from "./keys";
+import { RouteJobPayload } from "@switchyard/contracts";
+import { createQueueSet, defineProcessor, KEEP_FINISHED } from "./queues";
+import { createRedis, type Redis } from "./redis";
+
+const url = process.env.TEST_REDIS_URL ?? process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const prefix = testPrefix("jobstore");
+const keys = new RedisKeys(prefix);
+let redis: Redis;
+let store: JobStore;
+
+beforeAll(() => {
+  redis = createRedis(url);
+  store = new JobStore({ redis, keys, retentionSeconds: 60 });
+});
+afterAll(async () => {
+  redis.disconnect();
+  await cleanupPrefix(prefix, url);
+});
+
+let seq = 0;
+const view = (createdAt: number): JobView =>
+  ({
+    id: `job_test${String(++seq).padStart(22, "0")}`,
+    object: "job",
+    status: "queued",
+    model: "auto",
+    served_model: null,
+    created_at: new Date(createdAt).toISOString(),
+    started_at: null,
+    completed_at: null,
+    output: null,
+    usage: null,
+    routing: { decision: null, fallbacks: [] },
+    error: null,
+    metadata: null,
+  }) as JobView;
+
+const create = async (createdAt: number, idem?: string) => {
+  const v = view(createdAt);
+  const r = await store.create({ view: v, tenantId: "ten_a", deploymentId: "dep_a", apiKeyId: "key_a", idempotency: idem ? { key: idem, bodyHash: "h", ttlSeconds: 60 } : undefined });
+  expect(r).toEqual({ kind: "created" });
+  return v;
+};
+const failed = (v: JobView): JobView => ({ ...v, status: "failed", completed_at: new Date().toISOString(), error: { code: "x", message: "x", reason: "provider_error" } });
+
+describe("JobStore: a waiting job's record", () => {
+  it("reads back owner, status and view; the counters read as zero until written", async () => {
+    const v = await create(Date.now());
+    expect(await store.get(v.id)).toEqual({ view: v, tenantId: "ten_a", deploymentId: "dep_a", apiKeyId: "key_a", status: "queued" });
+    // A waiting job's hash stays a listpack (no field past Redis' 64-byte listpack value).
+    expect(await redis.object("ENCODING", keys.job(v.id))).toBe("listpack");
+    expect(await redis.hmget(keys.job(v.id), "runs", "waits", "deltas")).toEqual([null, null, null]);
+    const started = await store.startAttempt(v.id);
+    expect(started).toMatchObject({ status: "queued", runs: 0, waits: 0, restarted: false, unbilled: null });
+    expect(await store.countWait(v.id)).toBe(1);
+    expect(await store.beginRun(v.id, "m", 3)).toEqual({ kind: "ok", run: 1, paid: 0, waits: 1 });
+    expect((await store.finish(failed(v), { type: "error", data: { code: "x", message: "x", reason: "provider_error" } })).kind).toBe("finished");
+  });
+
+  it("reads a job hash written with the earlier field names", async () => {
+    const v = view(Date.now());
+    await redis.hset(keys.job(v.id), "status", "queued", "tenant_id", "ten_old", "deployment_id", "dep_old", "api_key_id", "", "view", JSON.stringify(v), "runs", 0, "waits", 0, "deltas", 0);
+    expect(await store.get(v.id)).toEqual({ view: v, tenantId: "ten_old", deploymentId: "dep_old", apiKeyId: null, status: "queued" });
+  });
+});
+
+describe("JobStore: the live-job index", () => {
+  it("lists live jobs created before a time, oldest first, across buckets; an ended job leaves it", async () => {
+    const t0 = Date.now() - 60_000;
+    const jobs: JobView[] = [];
+    for (let i = 0; i < LIVE_BUCKET_SIZE * 2 + 5; i++) jobs.push(await create(t0 + i));
+    // Buckets stay small enough for a listpack.
+    const n = await redis.get(`${keys.liveJobs()}:open`);
+    expect(Number(n)).toBeGreaterThanOrEqual(3);
+    expect(await redis.object("ENCODING", `${keys.liveJobs()}:${n}`)).toBe("listpack");
+    const before = await store.liveJobsCreatedBefore(t0 + LIVE_BUCKET_SIZE + 10, 10_000);
+    expect(before).toEqual(jobs.slice(0, LIVE_BUCKET_SIZE + 11).map((j) => j.id));
+    expect(await store.liveJobsCreatedBefore(t0 + 10_000, 7)).toEqual(jobs.slice(0, 7).map((j) => j.id));
+
+    // Every job of the first bucket ends: the bucket and its index entry go.
+    const first = jobs.slice(0, LIVE_BUCKET_SIZE);
+    for (const j of first) expect((await store.finish(failed(j), { type: "error", data: { code: "x", message: "x", reason: "provider_error" } })).kind).toBe("finished");
+    const all = await store.liveJobsCreatedBefore(t0 + 10_000, 10_000);
+    expect(all).toEqual(jobs.slice(LIVE_BUCKET_SIZE).map((j) => j.id));
+    expect(await redis.zrange(`${keys.liveJobs()}:buckets`, 0, -1)).not.toContain("1");
+
+    // A job whose hash is gone is dropped by id; a discarded one leaves with its hash.
+    const gone = jobs[LIVE_BUCKET_SIZE]!;
+    await redis.del(keys.job(gone.id));
+    await store.forgetLive(gone.id);
+    const discarded = jobs[LIVE_BUCKET_SIZE + 1]!;
+    await store.discard(discarded.id, "ten_a");
+    expect(await redis.exists(keys.job(discarded.id))).toBe(0);
+    const left = await store.liveJobsCreatedBefore(t0 + 10_000, 10_000);
+    expect(left).toEqual(jobs.slice(LIVE_BUCKET_SIZE + 2).map((j) => j.id));
+    for (const j of jobs.slice(LIVE_BUCKET_SIZE + 2)) await store.finish(failed(j), { type: "error", data: { code: "x", message: "x", reason: "provider_error" } });
+    expect(await store.liveJobsCreatedBefore(Date.now(), 10_000)).toEqual([]);
+  });
+
+  it("still lists and removes jobs indexed before the buckets (the one sorted set)", async () => {
+    const v = view(Date.now() - 30_000);
+    await redis.hset(keys.job(v.id), "status", "queued", "tenant_id", "ten_old", "deployment_id", "dep_old", "api_key_id", "", "view", JSON.stringify(v));
+    await redis.zadd(keys.liveJobs(), Date.parse(v.created_at), v.id);
+    expect(await store.liveJobsCreatedBefore(Date.now(), 10)).toContain(v.id);
+    await store.finish(failed(v), { type: "error", data: { code: "x", message: "x", reason: "provider_error" } });
+    expect(await store.liveJobsCreatedBefore(Date.now(), 10)).not.toContain(v.id);
+  });
+
+  it("discards a job with its idempotency claim, so the key can be used again", async () => {
+    const v = await create(Date.now(), "idem-1");
+    expect(await store.lookupIdempotency("ten_a", "idem-1")).toEqual({ jobId: v.id, bodyHash: "h" });
+    await store.discard(v.id, "ten_a", "idem-1");
+    expect(await store.lookupIdempotency("ten_a", "idem-1")).toBeNull();
+    expect(await store.liveJobsCreatedBefore(Date.now(), 10_000)).not.toContain(v.id);
+  });
+});
+
+describe("queue set: finished-job retention", () => {
+  it("is the workers' setting, not stored in each enqueued job", async () => {
+    const conn = createRedis(url);
+    const queues = createQueueSet({ connection: conn, keys });
+    try {
+      const job = await queues.enqueue("ai-usage", usageEvent(), { jobId: "u-retention-1" });
+      const opts = JSON.parse((await redis.hget(keys.bullJob("ai-usage", job.id!), "opts")) ?? "{}");
+      expect(opts.removeOnComplete).toBeUndefined();
+      expect(opts.removeOnFail).toBeUndefined();
+      expect(opts.attempts).toBeGreaterThan(0);
+      const worker = defineProcessor("ai-usage", async () => "ok", { keys, connection: conn, autorun: false });
+      expect(worker.opts.removeOnComplete).toEqual(KEEP_FINISHED.removeOnComplete);
+      expect(worker.opts.removeOnFail).toEqual(KEEP_FINISHED.removeOnFail);
+      const explicit = defineProcessor("ai-usage", async () => "ok", { keys, connection: conn, autorun: false, removeOnComplete: { count: 1 } });
+      expect(explicit.opts.removeOnComplete).toEqual({ count: 1 });
+      await worker.close();
+      await explicit.close();
+    } finally {
+      await queues.close();
+      conn.disconnect();
+    }
+  });
+});
+
+describe("queue set: stored payloads", () => {
+  it("leave out top-level fields that hold their schema default; the consumer's parse restores them", async () => {
+    const conn = createRedis(url);
+    const queues = createQueueSet({ connection: conn, keys });
+    const route = (id: string, routing?: object) => ({ job_id: id, tenant_id: "ten_a", deployment_id: "dep_a", api_key_id: null, request: { model: "auto", messages: [{ role: "user" as const, content: "hi" }] }, created_at: new Date().toISOString(), trace: {}, ...(routing ? { routing } : {}) });
+    try {
+      const plain = RouteJobPayload.parse(route("job_stored_1"));
+      await queues.enqueue("ai-route", plain, { jobId: "job_stored_1" });
+      const stored = JSON.parse((await redis.hget(keys.bullJob("ai-route", "job_stored_1"), "data"))!);
+      expect(stored.routing).toBeUndefined();
+      expect(stored.budget).toBeUndefined();
+      expect(RouteJobPayload.parse(stored)).toEqual(plain);
+      expect(RouteJobPayload.parse(await new JobStore({ redis, keys }).payload("job_stored_1"))).toEqual(plain);
+
+      const custom = RouteJobPayload.parse(route("job_stored_2", { smart_routing: false, vision_enabled: true, model_preference: "m", allowed_models: ["m"], budget_used_ratio: 0.5 }));
+      await queues.enqueue("ai-route", custom, { jobId: "job_stored_2" });
+      const stored2 = JSON.parse((await redis.hget(keys.bullJob("ai-route", "job_stored_2"), "data"))!);
+      expect(stored2.routing).toEqual(custom.routing);
+      expect(RouteJobPayload.parse(stored2)).toEqual(custom);
+
+      // The worker's processor receives the whole payload, defaults included.
+      let got: unknown = null;
+      const wconn = conn.duplicate();
+      const worker = defineProcessor("ai-route", async (p) => { got = p; return "ok"; }, { keys, connection: wconn });
+      const deadline = Date.now() + 10_000;
+      while (got === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await worker.close();
+      wconn.disconnect();
+      expect([plain, custom]).toContainEqual(got);
+    } finally {
+      await queues.get("ai-route").obliterate({ force: true });
+      await queues.close();
+      conn.disconnect();
+    }
+  });
+});
+
+function usageEvent() {
+  return {
+    job_id: "job_retention",
+    attempt: 1,
+    tenant_id: "ten_a",
+    deployment_id: "dep_a",
+    api_key_id: null,
+    requested_model: "auto",
+    served_model: "m",
+    provider: "simulated",
+    status: "succeeded" as const,
+    input_tokens: 1,
+    output_tokens: 1,
+    cached_tokens: 0,
+    cost_usd: 0,
+    provenance: "estimated" as const,
+    ttft_ms: null,
+    latency_ms: 1,
+    fallbacks: 0,
+    features: [],
+    rag: null,
+    occurred_at: new Date().toISOString(),
+    credits_tenant_id: null,
+    job: null,
+  };
+}
