@@ -1,4 +1,5 @@
 import { apiClient, readSse, startStack, waitFor, writeTestCatalog, type SseEvent, type Stack } from "@switchyard/testkit";
+import { runStatuses } from "./run-statuses";
 
 type Json = Record<string, any>;
 let s: Stack;
@@ -41,7 +42,7 @@ test("a job whose worker is killed with SIGKILL is picked up again and finishes,
   expect(job.status).toBe("succeeded");
   expect(events.filter((e) => e.event === "restart")).toHaveLength(1);
   expect(events.filter((e) => e.event === "done")).toHaveLength(1);
-  expect(events.filter((e) => e.event === "status").map((e) => JSON.parse(e.data).attempt)).toEqual([1, 2]);
+  expect(runStatuses(events).map((d) => d.attempt)).toEqual([1, 2]);
   expect(deltasAfterLastRestart(events)).toBe(job.output.text);
   expect(job.attempts).toEqual({ runs: 2, waits: 0 });
   // The killed run had streamed output, so it is billed too (from what it streamed); each run once.

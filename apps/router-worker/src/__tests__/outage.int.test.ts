@@ -1,4 +1,5 @@
 import type { ModelCatalog } from "@switchyard/contracts";
+import { runStatuses } from "./run-statuses";
 import { RedisKeys, createRedis } from "@switchyard/queue";
 import { apiClient, readSse, startFakeOpenAI, startStack, startTcpProxy, writeTestCatalog, type FakeOpenAI, type Stack, type TcpProxy } from "@switchyard/testkit";
 
@@ -89,7 +90,7 @@ test(`the upstream goes down for 5 s in the middle of a ${JOBS}-job run: every j
     const job = (await a.get<Json>(`/v1/jobs/${c.id}`)).body;
     expect(job.attempts).toEqual({ runs: 1, waits: c.waits });
     const events = (await readSse(`${s.url}/v1/jobs/${c.id}/events`, { headers: { authorization: `Bearer ${s.key}` }, timeoutMs: 10_000 })).events;
-    const statuses = events.filter((e) => e.event === "status").map((e) => JSON.parse(e.data));
+    const statuses = runStatuses(events);
     expect(statuses.length).toBeGreaterThan(0);
     expect(statuses.every((d) => d.attempt === 1 && d.waits === c.waits)).toBe(true);
   }

@@ -1,4 +1,5 @@
 import { RouteJobPayload, type ModelCatalog } from "@switchyard/contracts";
+import { runStatuses } from "./run-statuses";
 import { estimateInputTokens } from "@switchyard/providers";
 import { createQueueSet, createRedis, JobStore, RedisKeys } from "@switchyard/queue";
 import { apiClient, readSse, startStack, waitFor, writeTestCatalog, type SpawnedApp, type SseEvent, type Stack } from "@switchyard/testkit";
@@ -40,7 +41,7 @@ test("a run killed mid-stream is billed from what it streamed (partial), once, a
   const w1 = await s.spawn("router-worker", { SWITCHYARD_FAULT_POINTS: "delta:5" }, "w1");
   const id = (await client.post<Json>("/v1/jobs", { model: "sim-stream", messages: MESSAGES, max_tokens: 40 })).body.id as string;
   await killedBySelf(w1);
-  const streamed = deltaText(await sse(id, key, 6)); // status + 5 deltas
+  const streamed = deltaText(await sse(id, key, 7)); // status queued (the gateway's), status running, 5 deltas
   expect(streamed.length).toBeGreaterThan(0);
 
   // Worker 2 takes the job, bills the dead run, and dies after enqueueing that bill but before
@@ -63,7 +64,7 @@ test("a run killed mid-stream is billed from what it streamed (partial), once, a
   for (const e of events) text = e.event === "restart" ? "" : e.event === "delta" ? text + JSON.parse(e.data).text : text;
   expect(text).toBe(job.output.text);
   expect(job.attempts).toEqual({ runs: 2, waits: 0 });
-  expect(events.filter((e) => e.event === "status").map((e) => JSON.parse(e.data).attempt)).toEqual([1, 2]);
+  expect(runStatuses(events).map((d) => d.attempt)).toEqual([1, 2]);
 
   // Exactly two rows: the dead run, estimated from what it streamed, and the run that finished.
   const rows = await waitFor(async () => {
