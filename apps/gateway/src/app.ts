@@ -1,7 +1,7 @@
 import type { RequestListener } from "node:http";
 import express, { type Express } from "express";
 import { leanRoutes } from "./lean-routes";
-import { Authenticator } from "./middleware/authenticate";
+import { Authenticator, authFailureRecorder } from "./middleware/authenticate";
 import { AllowedOrigins, cors } from "./middleware/cors";
 import { errorHandler, notFound } from "./middleware/error-handler";
 import { httpMetrics } from "./middleware/http-metrics";
@@ -24,7 +24,7 @@ import { queueDashboardRouter } from "./routes/queue-dashboard";
 
 /** The gateway's request listener: the lean hot path in front of the express app (one `Authenticator` for both). */
 export function createGatewayHandler(r: GatewayResources): RequestListener {
-  const auth = new Authenticator(r.db, r.logger, r.deployments);
+  const auth = new Authenticator(r.db, r.logger, r.deployments, authFailureRecorder(r.db, r.logger, (reason) => r.metrics.authFailures.add(1, { reason })));
   return leanRoutes(r, auth, createGatewayApp(r, auth));
 }
 

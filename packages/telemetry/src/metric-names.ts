@@ -31,6 +31,9 @@ export const MetricNames = {
   sseDeliveryLag: "ai_sse_delivery_lag_seconds",
   budgetUsedRatio: "budget_used_ratio",
   rateLimitRejections: "rate_limit_rejections_total",
+  rateLimitByDeployment: "rate_limit_rejections_by_deployment_total",
+  budgetRefusals: "ai_budget_refusals_total",
+  authFailures: "ai_auth_failures_total",
   usageRowsInserted: "ai_usage_rows_inserted_total",
   usageDuplicates: "ai_usage_duplicates_total",
   /** Usage events set aside in `usage_dead_letters`, by `reason` (`data_error`, `invalid_payload`). */

@@ -3,6 +3,12 @@ import type { MetricsRegistry } from "./metrics";
 import { HttpRequestRecorder } from "./http-request-recorder";
 import { MetricNames } from "./metric-names";
 
+/** The codes of a 402. */
+export const BUDGET_REFUSAL_CODES = ["budget_exhausted", "insufficient_credits"] as const;
+/** Why an authentication failed: no key, not a key, no such key or a wrong secret, revoked, expired, a publishable key from an origin its deployment refuses. */
+export const AUTH_FAILURE_REASONS = ["missing", "invalid", "revoked", "expired", "origin"] as const;
+export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];
+
 /**
  * The DESIGN.md instruments for HTTP, SSE, admission and jobs, created the same way in every
  * process so each `/metrics` carries the same names and labels. Counters whose label values form
@@ -17,6 +23,10 @@ export function createOpsMetrics(registry: MetricsRegistry, opts: { models: read
     http: new HttpRequestRecorder(m),
     sse: m.createUpDownCounter(MetricNames.sseConnections, { description: "Open SSE connections (gateway)" }),
     rateLimitRejections: m.createCounter(MetricNames.rateLimitRejections, { description: "Requests refused by a rate limit, by the limit" }),
+    /** 429s by deployment (and its type): a series only for deployments that were refused. */
+    rateLimitByDeployment: m.createCounter(MetricNames.rateLimitByDeployment, { description: "Requests refused with 429 by a rate limit, by deployment and deployment type" }),
+    budgetRefusals: m.createCounter(MetricNames.budgetRefusals, { description: "Requests refused with 402, by code (budget_exhausted, insufficient_credits)" }),
+    authFailures: m.createCounter(MetricNames.authFailures, { description: "Failed authentications (401), by reason" }),
     ttft: m.createHistogram(MetricNames.jobTtft, { description: "Time to first token", unit: "s" }),
     duration: m.createHistogram(MetricNames.jobDuration, { description: "Provider call duration, start to last chunk", unit: "s" }),
     tokens: m.createCounter(MetricNames.tokens, { description: "Tokens by served model and kind (input, output, cached)" }),
@@ -30,6 +40,8 @@ export function createOpsMetrics(registry: MetricsRegistry, opts: { models: read
   metrics.sse.add(0);
   metrics.stalls.add(0);
   for (const reason of RateLimitReason.options) metrics.rateLimitRejections.add(0, { reason });
+  for (const code of BUDGET_REFUSAL_CODES) metrics.budgetRefusals.add(0, { code });
+  for (const reason of AUTH_FAILURE_REASONS) metrics.authFailures.add(0, { reason });
   for (const kind of FALLBACK_KINDS) metrics.fallback.add(0, { kind });
   for (const status of TERMINAL_STATUSES) metrics.finished.add(0, { status });
   for (const result of RAG_RESULTS) metrics.ragRequests.add(0, { result });

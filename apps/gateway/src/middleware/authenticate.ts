@@ -1,7 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
-import { ApiError, PUBLISHABLE_SCOPES, Scope, type Scope as ScopeT } from "@switchyard/contracts";
-import { findApiKey, findDefaultDeployment, parseApiKey, secretMatches, touchApiKey, type ApiKeyRecord, type Database } from "@switchyard/db";
-import { withRequestContext, type Logger } from "@switchyard/telemetry";
+import { ApiError, isApiError, PUBLISHABLE_SCOPES, Scope, type Scope as ScopeT } from "@switchyard/contracts";
+import { findApiKey, findDefaultDeployment, parseApiKey, secretMatches, touchApiKey, writeAudit, type ApiKeyRecord, type Database } from "@switchyard/db";
+import { withRequestContext, type AuthFailureReason, type Logger } from "@switchyard/telemetry";
 import type { NextFunction, Request, Response } from "express";
 import type { Kysely } from "kysely";
 import { DeploymentCache } from "../services/deployment-cache";
@@ -47,23 +47,35 @@ export class Authenticator {
     private readonly db: Kysely<Database>,
     private readonly logger: Logger,
     private readonly deployments: DeploymentCache = new DeploymentCache(db),
+    /** Told of every failed authentication: why, and the key id it named (never its secret). */
+    private readonly onFailure: (reason: AuthFailureReason, keyId: string | null) => void = () => undefined,
   ) {}
 
   /** `origin` is the request's `Origin` header; secret keys (for servers) don't need one. */
   async authenticate(header: string | undefined, origin?: string): Promise<Principal> {
-    if (!header) throw new ApiError("missing_api_key", "missing API key: send Authorization: Bearer <key>");
+    const fail = (reason: AuthFailureReason, keyId: string | null, err: ApiError) => {
+      this.onFailure(reason, keyId);
+      return err;
+    };
+    if (!header) throw fail("missing", null, new ApiError("missing_api_key", "missing API key: send Authorization: Bearer <key>"));
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
     const parsed = m ? parseApiKey(m[1]!) : null;
-    if (!parsed) throw new ApiError("invalid_api_key", "invalid API key");
+    if (!parsed) throw fail("invalid", null, new ApiError("invalid_api_key", "invalid API key"));
     const entry = await this.lookup(parsed.id);
     const now = Date.now();
     if (!entry || entry.record.kind !== parsed.kind || !secretOk(entry, parsed.secret)) {
-      throw new ApiError("invalid_api_key", "invalid API key");
+      throw fail("invalid", parsed.id, new ApiError("invalid_api_key", "invalid API key"));
     }
-    if (entry.record.revoked_at && entry.record.revoked_at.getTime() <= now) throw new ApiError("invalid_api_key", "API key has been revoked");
-    if (entry.record.expires_at && entry.record.expires_at.getTime() <= now) throw new ApiError("invalid_api_key", "API key has expired");
+    if (entry.record.revoked_at && entry.record.revoked_at.getTime() <= now) throw fail("revoked", parsed.id, new ApiError("invalid_api_key", "API key has been revoked"));
+    if (entry.record.expires_at && entry.record.expires_at.getTime() <= now) throw fail("expired", parsed.id, new ApiError("invalid_api_key", "API key has expired"));
     const publishable = entry.record.kind === "publishable";
-    if (publishable) await this.checkOrigin(entry.deploymentId, origin);
+    if (publishable) {
+      try {
+        await this.checkOrigin(entry.deploymentId, origin);
+      } catch (err) {
+        throw isApiError(err) ? fail("origin", parsed.id, err) : err;
+      }
+    }
     this.touch(parsed.id, now);
     // A publishable key never carries more than its fixed scopes, whatever its row says.
     const allowed = (s: string): s is ScopeT => Scope.safeParse(s).success && (!publishable || (PUBLISHABLE_SCOPES as readonly string[]).includes(s));
@@ -125,5 +137,36 @@ export function requireScopes(auth: Authenticator, ...scopes: ScopeT[]) {
     req.principal = principal;
     // Every line logged while this request is handled names the request and the tenant; its spans join the caller's trace (traceparent).
     withRequestContext(req.headers, { requestId: req.requestId, tenantId: principal.tenantId, keyId: principal.keyId }, next);
+  };
+}
+
+/** At most one audit row per (reason, key) this often, and at most {@link AUDIT_FAILURES_PER_MINUTE} rows a minute per gateway. */
+const AUDIT_SAME_FAILURE_MS = 60_000;
+const AUDIT_FAILURES_PER_MINUTE = 60;
+
+/**
+ * What a failed authentication leaves behind: `ai_auth_failures_total{reason}` every time, and an
+ * audit row (`auth.failure`, the key id it named, never key material), rate-limited so a flood of
+ * bad keys cannot flood the audit log: the same (reason, key) once a minute, and at most
+ * {@link AUDIT_FAILURES_PER_MINUTE} rows a minute in all. The metric counts what the log skips.
+ */
+export function authFailureRecorder(db: Kysely<Database>, logger: Logger, count: (reason: AuthFailureReason) => void): (reason: AuthFailureReason, keyId: string | null) => void {
+  const lastWritten = new Map<string, number>();
+  let windowStart = 0;
+  let inWindow = 0;
+  return (reason, keyId) => {
+    count(reason);
+    const now = Date.now();
+    const k = `${reason}:${keyId ?? ""}`;
+    if (now - (lastWritten.get(k) ?? 0) < AUDIT_SAME_FAILURE_MS) return;
+    if (now - windowStart >= 60_000) {
+      windowStart = now;
+      inWindow = 0;
+    }
+    if (inWindow >= AUDIT_FAILURES_PER_MINUTE) return;
+    inWindow++;
+    if (lastWritten.size > 10_000) lastWritten.clear();
+    lastWritten.set(k, now);
+    writeAudit(db, { keyId: null }, { tenant_id: null, action: "auth.failure", target_type: "api_key", target_id: keyId ?? "(none)", before: null, after: { reason } }).catch((err: Error) => logger.warn({ err: err.message }, "could not audit a failed authentication"));
   };
 }

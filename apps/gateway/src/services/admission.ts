@@ -100,7 +100,7 @@ export async function admitJob(r: GatewayResources, jobId: string, d: Deployment
     case "exists":
       return out;
     case "limited":
-      throw rateLimited(r, out.decision);
+      throw rateLimited(r, d, out.decision);
     case "refused":
       throw await budgetRefused(r, d, scopes, out.budget, out.decision.headers);
     case "created":
@@ -109,15 +109,17 @@ export async function admitJob(r: GatewayResources, jobId: string, d: Deployment
   }
 }
 
-function rateLimited(r: GatewayResources, decision: Extract<RateLimitDecision, { allowed: false }>): ApiError {
+function rateLimited(r: GatewayResources, d: DeploymentSettings, decision: Extract<RateLimitDecision, { allowed: false }>): ApiError {
   r.metrics.rateLimitRejections.add(1, { reason: decision.reason });
   // Routes check these before the script; should one not, it is still no 429: waiting cannot help.
   if (decision.reason === "tokens_per_request" || (decision.reason === "tokens_per_day" && decision.retryAfterSeconds === 0)) return new ApiError("request_too_large", decision.message);
+  r.metrics.rateLimitByDeployment.add(1, { deployment: d.id, deployment_type: d.type });
   return new ApiError("rate_limited", decision.message, undefined, { ...decision.headers, ...(decision.retryAfterSeconds > 0 ? { "Retry-After": String(decision.retryAfterSeconds) } : {}) });
 }
 
 /** The 402 for a refused reservation; the refusing budget's 100 % alert is in the queue before it goes out. */
 async function budgetRefused(r: GatewayResources, d: DeploymentSettings, scopes: BudgetScope[], res: Extract<ReserveResult, { ok: false }>, headers: Record<string, string>): Promise<ApiError> {
+  r.metrics.budgetRefusals.add(1, { code: res.code });
   if (res.code === "budget_exhausted") await budgetAlerts(r, d, scopes, null, res.scope);
   const fmt = (n: number) => (res.unit === "usd" ? `$${n.toFixed(6)}` : `${n} tokens`);
   const what = res.code === "insufficient_credits" ? "credit balance" : `${res.scope?.scope ?? "budget"} ${res.scope?.id ?? ""} budget`.trim();
@@ -139,7 +141,7 @@ export interface Spend {
 export async function admitSpend(r: GatewayResources, jobId: string, d: DeploymentSettings, spend: Spend): Promise<Admitted> {
   const { tokens, usd } = spend;
   const decision = await r.rateLimiter.check({ deploymentId: d.id, limits: d.rateLimits, tokens, endUser: spend.endUser });
-  if (!decision.allowed) throw rateLimited(r, decision);
+  if (!decision.allowed) throw rateLimited(r, d, decision);
   const budget = jobBudget(d, spend);
   const { scopes } = budget;
   const prepaid = budget.credits_tenant_id !== null;
