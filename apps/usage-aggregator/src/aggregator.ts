@@ -28,9 +28,9 @@ export interface RunningAggregator {
  * conflicts on (job, attempt) ignored and, from the rows actually inserted, bumps the daily rollups
  * and debits prepaid credits (`ingestUsageEvents`); finished jobs are stored in the same
  * transaction; `USAGE_BATCHES_IN_FLIGHT` batches are written at once. BullMQ jobs are acknowledged
- * only after their batch commits, so a crash re-delivers, never loses, and a re-delivery changes nothing. An event Postgres refuses
- * for its data is isolated (the batch is bisected) and set aside in `usage_dead_letters`, so it
- * never holds back the others; see `ledger-writer.ts`.
+ * only after their batch commits, so a crash re-delivers, never loses, and a re-delivery changes
+ * nothing. An event Postgres refuses for its data is isolated (the batch is bisected) and set aside
+ * in `usage_dead_letters`, so it never holds back the others; see `ledger-writer.ts`.
  */
 export async function startAggregator(env: AggregatorEnv, opts: { logger?: Logger; db?: Kysely<Database> } = {}): Promise<RunningAggregator> {
   const logger = opts.logger ?? createLogger({ name: "usage-aggregator", level: env.LOG_LEVEL, scrub: logScrubber });
