@@ -37,6 +37,7 @@ describe("pglite-server", () => {
         PGLITE_DATA_DIR: path.join(dir, "pglite"),
         PGLITE_MAX_CONNECTIONS: String(MAX_CONNECTIONS),
         PGLITE_IDLE_IN_TRANSACTION_TIMEOUT_MS: "1500",
+        PGLITE_CONTENDED_IDLE_TIMEOUT_MS: "800",
         PGLITE_DEBUG: "1",
         ...extraEnv,
       },
@@ -137,9 +138,42 @@ describe("pglite-server", () => {
     const t0 = Date.now();
     const r = await b.query<{ n: number }>("SELECT count(*)::int AS n FROM t WHERE id = 3");
     expect(r.rows[0]?.n).toBe(0);
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(600);
     await expect(a.query("SELECT 1")).rejects.toThrow();
-    expect(output).toMatch(/idle in transaction for 1500 ms/);
+    expect(output).toMatch(/idle in transaction for 800 ms/); // b waiting: the contended limit
+  });
+
+  it("keeps each client's session settings to itself: search_path, statement_timeout, set_config (pg_dump's) and temp tables", async () => {
+    const [a, b] = [await connect(), await connect()];
+    await a.query("SET search_path = ''");
+    await a.query("SET statement_timeout = 50");
+    await a.query("SELECT pg_catalog.set_config('application_name', 'dumper', false)");
+    await a.query("CREATE TEMP TABLE scratch (x int)");
+    // b sees a fresh session: unqualified names resolve, no timeout, its own application_name.
+    await expect(b.query<{ n: number }>("SELECT count(*)::int AS n FROM t")).resolves.toMatchObject({ rows: [{ n: expect.any(Number) }] });
+    expect((await b.query<{ statement_timeout: string }>("SHOW statement_timeout")).rows[0]?.statement_timeout).toBe("0");
+    expect((await b.query<{ v: string }>("SELECT current_setting('application_name') AS v")).rows[0]?.v).not.toBe("dumper");
+    await expect(b.query("SELECT * FROM scratch")).rejects.toThrow(/scratch/);
+    // a gets its settings back when it runs again (its temp table is not kept).
+    expect((await a.query<{ search_path: string }>("SHOW search_path")).rows[0]?.search_path).toBe('""');
+    expect((await a.query<{ statement_timeout: string }>("SHOW statement_timeout")).rows[0]?.statement_timeout).toBe("50ms");
+    expect((await a.query<{ v: string }>("SELECT current_setting('application_name') AS v")).rows[0]?.v).toBe("dumper");
+    await expect(a.query("SELECT count(*) FROM t")).rejects.toThrow(/does not exist/);
+    await a.query("RESET ALL");
+    await expect(b.query("SELECT count(*) FROM t")).resolves.toBeDefined();
+    expect(output).toMatch(/session state reset before conn/);
+  });
+
+  it("a forgotten BEGIN stalls the others only briefly once they wait (contended idle timeout)", async () => {
+    const [a, b] = [await connect(), await connect()];
+    await a.query("BEGIN");
+    await a.query("INSERT INTO t VALUES (4, 'forgotten')");
+    await sleep(100);
+    const t0 = Date.now();
+    const r = await b.query<{ n: number }>("SELECT count(*)::int AS n FROM t WHERE id = 4");
+    expect(r.rows[0]?.n).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(1400); // PGLITE_CONTENDED_IDLE_TIMEOUT_MS=800 here
+    await expect(a.query("SELECT 1")).rejects.toThrow();
   });
 
   it("refuses connections past the limit with a Postgres error", async () => {

@@ -11,6 +11,7 @@
  * - `PGLITE_MAX_CONNECTIONS` concurrent client connections (default 100)
  * - `PGLITE_VECTOR` load pgvector (default true; when it cannot load, the server runs without it)
  * - `PGLITE_IDLE_IN_TRANSACTION_TIMEOUT_MS` close a client idle inside a transaction (default 60000)
+ * - `PGLITE_CONTENDED_IDLE_TIMEOUT_MS` the same while other clients wait for the session (default 2000)
  * - `PGLITE_DEBUG` log connection problems and recoveries (default false)
  * - `PGLITE_MULTIPLEXER=pglite-socket` serve with the package's own server instead (comparison only)
  *
@@ -42,6 +43,8 @@ export interface PgliteServerOptions {
   vector?: boolean;
   /** Close a connection idle while holding the session this long (ms, default 60 000; 0 = never). */
   idleInTransactionTimeoutMs?: number;
+  /** The same while other clients wait for the session (ms, default 2000; 0 = no shorter limit). */
+  contendedIdleTimeoutMs?: number;
   /** Log connection problems and recoveries (default false). */
   debug?: boolean;
   /**
@@ -114,6 +117,7 @@ export async function startPgliteServer(opts: PgliteServerOptions): Promise<Pgli
     port: opts.port ?? 54329,
     maxConnections: opts.maxConnections ?? 100,
     idleInTransactionTimeoutMs: opts.idleInTransactionTimeoutMs ?? 60_000,
+    contendedIdleTimeoutMs: opts.contendedIdleTimeoutMs ?? 2000,
     ...(opts.debug ? { log } : {}),
   });
   let addr: { host: string; port: number };
@@ -154,6 +158,7 @@ function main(): void {
     port: envPort(env, "PGLITE_PORT", 54329),
     maxConnections: envInteger(env, "PGLITE_MAX_CONNECTIONS", 100, 1, 10_000),
     idleInTransactionTimeoutMs: envInteger(env, "PGLITE_IDLE_IN_TRANSACTION_TIMEOUT_MS", 60_000),
+    contendedIdleTimeoutMs: envInteger(env, "PGLITE_CONTENDED_IDLE_TIMEOUT_MS", 2000),
     vector: envFlag(env, "PGLITE_VECTOR", true),
     debug: envFlag(env, "PGLITE_DEBUG", false),
     multiplexer: env.PGLITE_MULTIPLEXER === "pglite-socket" ? "pglite-socket" : "own",

@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import pg from "pg";
 import { cleanupPrefix, testPrefix } from "@switchyard/testkit";
 import { freePorts } from "./lib/free-port";
 import { isPidAlive } from "./lib/pid-lock";
@@ -87,6 +88,25 @@ describe("pnpm start (scripts/start.ts)", () => {
     ).catch((err: Error) => {
       throw new Error(`${err.message}; last: ${JSON.stringify(last)}\n${tail(output)}`);
     });
+
+    // Another client of the embedded database changes its own session as pg_dump does (search_path
+    // emptied, a statement timeout) and leaves a transaction open: the apps are unaffected.
+    const psql = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${pglitePort}/postgres` });
+    psql.on("error", () => undefined);
+    await psql.connect();
+    await psql.query("SELECT pg_catalog.set_config('search_path', '', false)");
+    await psql.query("SET statement_timeout = 1");
+    const authed = await fetch(`${base}/v1/jobs/${id}`, { headers });
+    expect(authed.status).toBe(200);
+    expect((await fetch(`${base}/health/ready`)).status).toBe(200);
+    await psql.query("BEGIN");
+    await psql.query("SELECT 1");
+    const t1 = Date.now();
+    const during = await fetch(`${base}/admin/v1/audit?limit=1`, { headers }); // a read that needs Postgres
+    expect(during.status).toBe(200);
+    expect(Date.now() - t1).toBeLessThan(5000); // the open transaction is closed after the contended idle timeout (2 s)
+    await expect(psql.query("SELECT 1")).rejects.toThrow();
+    await psql.end().catch(() => undefined);
 
     const pids = childPids(output);
     // Four apps and PGlite at least (plus redis-server when none was running).

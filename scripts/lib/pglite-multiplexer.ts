@@ -17,6 +17,12 @@ export interface PgliteMultiplexerOptions {
    * (ms, default 60 000; 0 disables). Like Postgres's `idle_in_transaction_session_timeout`.
    */
   idleInTransactionTimeoutMs?: number;
+  /**
+   * The same, while other clients wait for the session (ms, default 2000; 0 = as above): a client
+   * that opened a transaction and went quiet (a forgotten `BEGIN` in psql) stalls the apps for at
+   * most this long.
+   */
+  contendedIdleTimeoutMs?: number;
   /** Diagnostics (default: none). */
   log?: (line: string) => void;
 }
@@ -30,6 +36,26 @@ interface Conn {
   draining: boolean;
   closed: boolean;
   idleTimer?: NodeJS.Timeout;
+  /** It changed session state (SET, set_config, temp tables, LISTEN, advisory locks …) that others must not see. */
+  dirty: boolean;
+  /** Its session settings, replayed in order whenever it takes the session back after another client. */
+  settings: string[];
+}
+
+/** Statements that change session state: settings (replayable) and the rest (reset, not kept). */
+const SETTING = /^\s*(?:SET\s+(?!LOCAL\b|TRANSACTION\b|CONSTRAINTS\b|SESSION\s+CHARACTERISTICS\b)|RESET\s|SELECT\s+(?:pg_catalog\.)?set_config\s*\()[^;]*;?\s*$/i;
+const SESSION_CHANGE = /\b(?:SET\s+(?!LOCAL\b|TRANSACTION\b|CONSTRAINTS\b)|RESET\b|set_config\s*\(|LISTEN\b|DISCARD\b|PREPARE\b|DEALLOCATE\b|WITH\s+HOLD\b|pg_(?:try_)?advisory_lock|CREATE\s+(?:GLOBAL\s+|LOCAL\s+)?TEMP(?:ORARY)?\b)/i;
+/** Back to a fresh session's state, but for named prepared statements (other clients' may be live): DISCARD ALL without DEALLOCATE ALL. */
+const RESET_SESSION = "RESET ALL; CLOSE ALL; UNLISTEN *; SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES";
+
+/** The SQL text of a simple Query ('Q') or Parse ('P') message, else undefined. */
+function sqlOf(msg: FrontendMessage): string | undefined {
+  if (msg.kind !== "typed" || (msg.type !== "Q" && msg.type !== "P")) return undefined;
+  const b = msg.bytes;
+  let start = 5;
+  if (msg.type === "P") start = b.indexOf(0, start) + 1; // skip the statement name
+  const end = b.indexOf(0, start);
+  return Buffer.from(b.buffer, b.byteOffset + start, Math.max(0, end - start)).toString("utf8");
 }
 
 /**
@@ -43,8 +69,11 @@ interface Conn {
  * messages outside explicit transactions, so concurrent parameterised queries from `pg` get each
  * other's results; that is why this exists (see scripts/pglite-check.ts).
  *
- * Still shared by every client, as one session: `SET` values, temporary tables, named prepared
- * statements, session advisory locks and LISTEN.
+ * Session state stays with the client that made it: a client's `SET` / `RESET` / `set_config`
+ * (pg_dump's `search_path = ''` among them) is undone before another client runs, and replayed
+ * when it runs again; other session state (temporary tables, LISTEN, held cursors, session
+ * advisory locks) is reset when another client takes over, not kept. Named prepared statements
+ * stay shared (no client here names one).
  */
 export class PgliteMultiplexer {
   private readonly db: PGlite;
@@ -55,6 +84,8 @@ export class PgliteMultiplexer {
   private readonly waiting: Array<{ conn: Conn; grant: () => void }> = [];
   private readonly tracker = new BackendTracker();
   private nextId = 1;
+  /** The client whose session changes are in effect (undefined: a fresh session's). */
+  private applied: Conn | undefined;
 
   constructor(opts: PgliteMultiplexerOptions) {
     this.db = opts.db;
@@ -102,7 +133,7 @@ export class PgliteMultiplexer {
       socket.end(errorResponse("FATAL", "53300", "sorry, too many clients already"));
       return;
     }
-    const conn: Conn = { id: this.nextId++, socket, framer: new FrontendFramer(), queue: [], draining: false, closed: false };
+    const conn: Conn = { id: this.nextId++, socket, framer: new FrontendFramer(), queue: [], draining: false, closed: false, dirty: false, settings: [] };
     this.conns.add(conn);
     socket.on("data", (chunk: Buffer) => {
       let msgs: FrontendMessage[];
@@ -140,6 +171,8 @@ export class PgliteMultiplexer {
         }
         await this.acquire(conn);
         if (conn.closed) break;
+        await this.switchSession(conn);
+        this.noteSessionChange(conn, msg);
         const status = await this.exec(conn, msg.bytes);
         if (status === "I") this.release(conn);
       }
@@ -173,7 +206,31 @@ export class PgliteMultiplexer {
       this.owner = conn;
       return Promise.resolve();
     }
+    // The owner may be sitting idle inside a transaction: now someone waits, it gets less time.
+    const owner = this.owner;
+    if (!owner.draining && owner.queue.length === 0) this.armIdleTimer(owner, true);
     return new Promise((grant) => this.waiting.push({ conn, grant }));
+  }
+
+  /** Before `conn` runs: undo another client's session changes, and put back its own. */
+  private async switchSession(conn: Conn): Promise<void> {
+    if (this.applied === conn || (this.applied === undefined && conn.settings.length === 0)) return;
+    if (this.applied?.dirty) {
+      await this.db.exec(RESET_SESSION);
+      this.log(`conn ${this.applied.id}: session state reset before conn ${conn.id} runs`);
+    }
+    this.applied = undefined;
+    for (const sql of conn.settings) await this.db.exec(sql);
+    if (conn.settings.length > 0) this.applied = conn;
+  }
+
+  /** Remember what `msg` does to the session: a setting to replay, or state to reset after it. */
+  private noteSessionChange(conn: Conn, msg: FrontendMessage): void {
+    const sql = sqlOf(msg);
+    if (sql === undefined || !SESSION_CHANGE.test(sql)) return;
+    conn.dirty = true;
+    this.applied = conn;
+    if (msg.kind === "typed" && msg.type === "Q" && SETTING.test(sql)) conn.settings.push(sql);
   }
 
   private release(conn: Conn): void {
@@ -184,8 +241,10 @@ export class PgliteMultiplexer {
     next?.grant();
   }
 
-  private armIdleTimer(conn: Conn): void {
-    const ms = this.opts.idleInTransactionTimeoutMs ?? 60_000;
+  private armIdleTimer(conn: Conn, contended = this.waiting.length > 0): void {
+    const idle = this.opts.idleInTransactionTimeoutMs ?? 60_000;
+    const busy = this.opts.contendedIdleTimeoutMs ?? 2000;
+    const ms = contended && busy > 0 ? (idle > 0 ? Math.min(idle, busy) : busy) : idle;
     if (ms <= 0) return;
     clearTimeout(conn.idleTimer);
     conn.idleTimer = setTimeout(() => {
@@ -200,6 +259,7 @@ export class PgliteMultiplexer {
   /** A client went away: drop its queue; if it held the session, finish its work, then hand over. */
   private async onClose(conn: Conn): Promise<void> {
     conn.closed = true;
+    conn.settings.length = 0; // its state is reset before the next client runs (it stays `applied` and dirty)
     conn.queue.length = 0;
     clearTimeout(conn.idleTimer);
     this.conns.delete(conn);
