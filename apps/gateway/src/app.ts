@@ -9,6 +9,7 @@ import { guardJsonBody, guardPathAndQuery } from "./middleware/input-guard";
 import { requestId } from "./middleware/request-context";
 import type { GatewayResources } from "./resources";
 import { adminRouter } from "./routes/admin";
+import { adminMaintenanceRouter } from "./routes/admin-maintenance";
 import { healthRouter } from "./routes/health";
 import { jobsRouter } from "./routes/jobs";
 import { budgetsRouter } from "./routes/budgets";
@@ -58,6 +59,7 @@ export function createGatewayApp(r: GatewayResources, auth = new Authenticator(r
   // Browser pages (HTTP Basic or Bearer, admin): before the admin router's Bearer-only check.
   app.use(opsDashboardRouter(r, auth));
   app.use(queueDashboardRouter(r, auth));
+  app.use(adminMaintenanceRouter(r, auth));
   app.use(adminRouter(r, auth));
   app.use(notFound);
   app.use(errorHandler(r.logger));

@@ -12,6 +12,7 @@ import type { DeploymentCache } from "./services/deployment-cache";
 import type { EventStreamHub } from "./services/event-stream-hub";
 import type { SseConnections } from "./services/sse-connections";
 import type { HeartbeatSweep } from "./services/sse-writer";
+import type { Maintenance } from "./services/maintenance";
 
 /** Everything the gateway's routes use, built once in main.ts (tests build their own). */
 export interface GatewayResources {
@@ -42,6 +43,8 @@ export interface GatewayResources {
   sseHeartbeats: HeartbeatSweep;
   /** Exact input-token counts at admission; large texts are counted on worker threads. */
   tokenCounter: TokenCountPool;
+  /** Maintenance mode: new work refused with 503 while on (`POST /admin/v1/maintenance`). */
+  maintenance: Maintenance;
   /** Crash tests' fault hook (SWITCHYARD_FAULT_POINTS); a no-op unless points are configured. */
   fault: (point: GatewayFaultPoint) => void;
   config: {

@@ -18,6 +18,7 @@ import { DeploymentCache } from "./services/deployment-cache";
 import { EventStreamHub } from "./services/event-stream-hub";
 import { SseConnections } from "./services/sse-connections";
 import { HeartbeatSweep } from "./services/sse-writer";
+import { Maintenance } from "./services/maintenance";
 
 export interface RunningGateway {
   port: number;
@@ -80,6 +81,7 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
     sseHeartbeats,
     sse: new SseConnections({ warn: env.SSE_WARN_CONNECTIONS, critical: env.SSE_CRITICAL_CONNECTIONS, logger, gauge: metrics.sse }),
     fault: faultHook(env.SWITCHYARD_FAULT_POINTS),
+    maintenance: new Maintenance(redis, keys.maintenance()),
     config: { idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS, sseHeartbeatMs: env.SSE_HEARTBEAT_MS, sseMaxBufferedBytes: env.SSE_MAX_BUFFERED_BYTES, bodyLimit: env.BODY_LIMIT, trustProxy: env.TRUST_PROXY, embeddingsTimeoutMs: env.EMBEDDINGS_TIMEOUT_MS },
   };
   const server = http.createServer(createGatewayHandler(resources));

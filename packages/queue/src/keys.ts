@@ -28,6 +28,10 @@ export class RedisKeys {
   eventNotices(): string {
     return `${this.bullPrefix}:event-notices`;
   }
+  /** Maintenance mode (JSON), set by an admin; every gateway reads it. */
+  maintenance(): string {
+    return `${this.bullPrefix}:maintenance`;
+  }
   cancelChannel(): string {
     return `${this.bullPrefix}:cancel`;
   }

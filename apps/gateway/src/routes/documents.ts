@@ -5,6 +5,7 @@ import type { Authenticator } from "../middleware/authenticate";
 import { requireScopes } from "../middleware/authenticate";
 import { principalOf } from "../middleware/request-context";
 import type { GatewayResources } from "../resources";
+import { refuseDuringMaintenance } from "../services/maintenance";
 import { parseBody } from "../services/validation";
 
 function param<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: Array<{ message: string }> } } }, value: unknown, name: string): T {
@@ -46,6 +47,7 @@ export function documentsRouter(r: GatewayResources, auth: Authenticator): Route
     const collection = param(CollectionName, req.params.collection, "collection");
     const body = parseBody(CreateDocumentRequest, req.body);
     await feature(req, "knowledgeBaseEnabled");
+    await refuseDuringMaintenance(r.maintenance);
     const p = principalOf(req);
     const documentId = body.id ?? newId("doc");
     const { document, needsIndexing } = await upsertDocument(r.db, { tenantId: p.tenantId, collection, documentId, title: body.title, text: body.text, sourceUrl: body.source_url ?? null, metadata: body.metadata ?? {} });

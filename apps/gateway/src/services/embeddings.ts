@@ -14,6 +14,7 @@ import { addLogContext } from "@switchyard/telemetry";
 import type { GatewayResources } from "../resources";
 import type { Principal } from "../middleware/request-context";
 import { admitSpend, checkTokensPerRequest, type Admitted } from "./admission";
+import { refuseDuringMaintenance } from "./maintenance";
 import type { DeploymentSettings } from "./deployment-cache";
 import { encodeEmbedding } from "./embeddings-format";
 import { CL100K_VOCAB_SIZE, decodeCl100k } from "@switchyard/tokenizer";
@@ -37,6 +38,7 @@ export interface EmbeddingsAnswer {
  * the reservation and bills nothing.
  */
 export async function createEmbeddings(r: GatewayResources, p: Principal, req: OpenAIEmbeddingRequest, clientSignal: AbortSignal): Promise<EmbeddingsAnswer> {
+  await refuseDuringMaintenance(r.maintenance);
   const d = await r.deployments.get(p.deploymentId);
   const entry = embeddingModel(r, req.model, d);
   const inputs = await textInputs(req.input);

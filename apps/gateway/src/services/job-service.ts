@@ -19,6 +19,7 @@ import { addLogContext, AttrNames, injectTraceContext, SpanKind, startSpan } fro
 import type { GatewayResources } from "../resources";
 import type { Principal } from "../middleware/request-context";
 import { canonicalHash } from "./canonical-json";
+import { refuseDuringMaintenance } from "./maintenance";
 import { admitJob, jobBudget, jobSpend, type Spend } from "./admission";
 import type { DeploymentSettings } from "./deployment-cache";
 import { routingContext } from "./deployment-cache";
@@ -95,6 +96,7 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
   let ctx: RoutingContext;
   let spend: Spend;
   try {
+    await refuseDuringMaintenance(r.maintenance);
     deployment = await r.deployments.get(p.deploymentId);
     ctx = routingContext(deployment);
     checkModel(r, req, ctx, deployment.features);
