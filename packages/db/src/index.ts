@@ -17,4 +17,5 @@ export * from "./credits";
 export * from "./reports";
 export * from "./usage-queries";
 export * from "./feedback";
+export * from "./backup";
 export * from "./readiness";
