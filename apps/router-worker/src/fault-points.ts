@@ -13,9 +13,14 @@ export const FAULT_POINTS = [
   "usage.settled",
   /** A usage event was enqueued to `ai-usage`, its parked copy not yet cleared. */
   "usage.enqueued",
-  /** BEGIN_RUN counted the run and opened its tally; no provider call, no `status: running` yet. */
+  /**
+   * BEGIN_RUN's reply: the run is counted and its tally open. On a delivery's first run the
+   * `running` write and the provider call went out right behind BEGIN_RUN, but nothing the call
+   * answers is written before `run.running` (when paid runs had reached the bound as the attempt
+   * started, BEGIN_RUN is asked first and nothing is called yet).
+   */
   "run.begun",
-  /** The `status: running` event is written; the provider call went out with that write (its deltas can only follow it). */
+  /** The `status: running` event is confirmed written; the provider call is out, and only now may its deltas be written. */
   "run.running",
   /** A delta was written (the Nth delta this process wrote). */
   "delta",

@@ -68,3 +68,28 @@ test("a call whose fragments never named its function is malformed", async () =>
   await out.toolCall({ index: 0, arguments: "{}" });
   expect(out.toolCalls()).toBeNull();
 });
+
+test("held output is written only once its gate opens, in order; a gate that closes writes nothing and ends the output", async () => {
+  await running("job_t4");
+  const keys = new RedisKeys(prefix);
+  const out = new JobOutput(store, "job_t4");
+  let open!: (ok: boolean) => void;
+  out.holdUntil(new Promise<boolean>((r) => (open = r)));
+  const first = out.delta("one ");
+  const second = out.delta("two");
+  await new Promise((r) => setTimeout(r, 50));
+  expect(await redis.xlen(keys.events("job_t4"))).toBe(0);
+  open(true);
+  expect(await Promise.all([first, second])).toEqual([true, true]);
+  const texts = (await redis.xrange(keys.events("job_t4"), "-", "+")).map(([, f]) => (JSON.parse(f[1]!) as { data: { text: string } }).data.text);
+  expect(texts).toEqual(["one ", "two"]);
+
+  await running("job_t5");
+  const shut = new JobOutput(store, "job_t5");
+  shut.holdUntil(Promise.resolve(false));
+  expect(await shut.delta("never")).toBe(false);
+  expect(await shut.toolCall({ index: 0, id: "c", name: "f", arguments: "{}" })).toBe(false);
+  expect(shut.live).toBe(false);
+  expect(await redis.xlen(keys.events("job_t5"))).toBe(0);
+  expect(await store.unbilledRun("job_t5")).toMatchObject({ chars: 0 });
+});

@@ -28,11 +28,33 @@ export class JobOutput {
   /** False once the job ended under us (canceled): stop generating. */
   live = true;
 
+  /** Set by {@link holdUntil}: nothing is written before it resolves, nothing at all if it resolves false. */
+  private gate: Promise<boolean> | null = null;
+
   constructor(private readonly store: JobStore, private readonly jobId: string, private readonly fault: Fault = noFaults) {}
+
+  /**
+   * Write nothing until `ready` resolves (true: go on; false: the job is not ours to write to, as
+   * when it ended). A provider call can then start before the writes that must precede its
+   * output (the run's start, its `running` status) have been confirmed.
+   */
+  holdUntil(ready: Promise<boolean>): void {
+    this.gate = ready;
+  }
+
+  /** Waits for a held gate; false when the output may not be written. */
+  private async writable(): Promise<boolean> {
+    if (this.gate) {
+      const open = await this.gate.catch(() => false);
+      this.gate = null;
+      if (!open) this.live = false;
+    }
+    return this.live;
+  }
 
   /** Append a delta (with its tokens' log probabilities, if any); false when the job has already ended. */
   async delta(text: string, logprobs?: OutputLogprob[]): Promise<boolean> {
-    if (!this.live) return false;
+    if (!(await this.writable())) return false;
     const data = logprobs && logprobs.length > 0 ? { text, logprobs } : { text };
     if (!(await this.store.append(this.jobId, { type: "delta", data }))) {
       this.live = false;
@@ -50,7 +72,7 @@ export class JobOutput {
    * output, like a delta: it starts the run's tally and a restart takes it back.
    */
   async toolCall(f: { index: number; id?: string; name?: string; arguments: string }): Promise<boolean> {
-    if (!this.live) return false;
+    if (!(await this.writable())) return false;
     const data = { index: f.index, ...(f.id !== undefined ? { id: f.id } : {}), ...(f.name !== undefined ? { name: f.name } : {}), arguments: f.arguments };
     if (!(await this.store.append(this.jobId, { type: "tool_call", data }))) {
       this.live = false;
@@ -106,7 +128,7 @@ export class JobOutput {
 
   /** Announce a restart (only when output already began) and start the answer afresh. */
   async restart(reason: string): Promise<void> {
-    if (!this.begun) return;
+    if (!this.begun || !(await this.writable())) return;
     if (!(await this.store.append(this.jobId, { type: "restart", data: { reason } }))) this.live = false;
     this.text = "";
     this.calls = [];

@@ -1,6 +1,6 @@
-import { isTerminalStatus, type JobView, type ModelCatalog, type RouteJobPayload } from "@switchyard/contracts";
+import { isTerminalStatus, type JobEvent, type JobView, type ModelCatalog, type RouteJobPayload } from "@switchyard/contracts";
 import { isProviderError, jobNeeds, unsupportedJobFields, type ProviderRegistry } from "@switchyard/providers";
-import type { JobStore, QueueSet } from "@switchyard/queue";
+import type { BeginRunResult, JobStore, QueueSet } from "@switchyard/queue";
 import type { AlertFirer, BudgetLedger, BudgetUsedRatios } from "@switchyard/admission";
 import { decideRoute, isRoutingError, type BreakerPermit, type CircuitBreakers, type ProcessMetrics, type RouteDecision } from "@switchyard/routing";
 import type { Logger } from "@switchyard/telemetry";
@@ -144,29 +144,84 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
         last = { model: entry.id, result: { ok: false, canceled: false, error: new Error(`circuit breaker ${permit.state}`), partialText: "" } };
         continue;
       }
-      if (ctx.run === null) {
-        // This delivery runs: count it and open its tally (refused once paid runs reach the bound).
-        const begun = await d.jobStore.beginRun(jobId, entry.id, d.maxStartedAttempts);
-        if (begun.kind === "ended") return "ended";
-        if (begun.kind === "max") {
+      const { provider } = d.providers.forModel(entry);
+      const t0 = Date.now();
+      out.beginCall();
+      const runningEvent = (run: number, waits: number): JobEvent => ({ type: "status", data: { status: "running", attempt: run, waits, served_model: entry.id } });
+      const callNow = () => callModel(provider, entry, payload, out, ac.signal, { onStall: () => d.metrics.stalls.add(1) });
+      let call: Promise<CallResult>;
+      let running: Promise<string | null>;
+      if (ctx.run === null && started.paid < d.maxStartedAttempts) {
+        // This delivery runs. In one round trip: BEGIN_RUN counts the run and opens its tally, the
+        // `running` status of the run it is expected to open follows it on the connection (written
+        // only if that run is the one it opened), and the provider is called at once. Whatever the
+        // call answers is held until both writes are confirmed, so no output precedes them.
+        const expected = { runs: ctx.counts.runs + 1, waits: ctx.counts.waits };
+        const begin = d.jobStore.beginRun(jobId, entry.id, d.maxStartedAttempts);
+        const predicted = d.jobStore.transition({ ...view, served_model: entry.id, attempts: expected }, runningEvent(expected.runs, expected.waits), { run: expected.runs });
+        let release!: (open: boolean) => void;
+        out.holdUntil(new Promise<boolean>((r) => (release = r)));
+        call = callNow();
+        call.catch(() => undefined);
+        predicted.catch(() => undefined);
+        let begun: BeginRunResult;
+        try {
+          begun = await begin;
+        } catch (err) {
+          release(false);
+          ac.abort(err);
+          await call.catch(() => undefined);
+          throw err;
+        }
+        if (begun.kind !== "ok") {
+          // Refused (the job ended, or a concurrent delivery used up the paid runs): the call just
+          // started is aborted before any of its output can be written.
+          release(false);
+          ac.abort(new Error(begun.kind === "ended" ? "job ended" : "max attempts"));
+          await call.catch(() => undefined);
+          await predicted.catch(() => undefined);
+          if (begun.kind === "ended") return "ended";
           const message = `job was already answered in part ${begun.paid} times without finishing`;
           return await finishJob(ctx, view, { status: "failed", error: { code: "max_attempts", message, reason: "max_attempts" } }, spend, null);
         }
         ctx.run = ctx.attempt = begun.run;
         ctx.counts = { runs: begun.run, waits: begun.waits };
         view.attempts = { ...ctx.counts };
+        view.served_model = entry.id;
         d.fault("run.begun");
+        // A delivery racing this one (BullMQ's lock lapsed) can make BEGIN_RUN open another run than
+        // expected: then the `running` sent with it was refused, and is written for the run opened.
+        const raced = begun.run !== expected.runs || begun.waits !== expected.waits;
+        running = predicted.then((id) => (id !== null || !raced ? id : d.jobStore.transition(view, runningEvent(begun.run, begun.waits), { run: begun.run })));
+        const written = await runningWritten(running, call, ac).catch((err: unknown) => {
+          release(false);
+          throw err;
+        });
+        release(written);
+        if (!written) return "ended";
+      } else {
+        if (ctx.run === null) {
+          // Paid runs had reached the bound when the attempt started: BEGIN_RUN will most likely
+          // refuse, so it is asked first and nothing is called unless it agrees.
+          const begun = await d.jobStore.beginRun(jobId, entry.id, d.maxStartedAttempts);
+          if (begun.kind === "ended") return "ended";
+          if (begun.kind === "max") {
+            const message = `job was already answered in part ${begun.paid} times without finishing`;
+            return await finishJob(ctx, view, { status: "failed", error: { code: "max_attempts", message, reason: "max_attempts" } }, spend, null);
+          }
+          ctx.run = ctx.attempt = begun.run;
+          ctx.counts = { runs: begun.run, waits: begun.waits };
+          view.attempts = { ...ctx.counts };
+          d.fault("run.begun");
+        }
+        view.served_model = entry.id;
+        // The run is counted, so the provider is called now and the `running` status is written
+        // while its answer is on the way. It still precedes every delta in the job's stream:
+        // deltas are appended on the same connection, after it.
+        call = callNow();
+        running = d.jobStore.transition(view, runningEvent(ctx.run, ctx.counts.waits));
+        if (!(await runningWritten(running, call, ac))) return "ended";
       }
-      view.served_model = entry.id;
-      const { provider } = d.providers.forModel(entry);
-      const t0 = Date.now();
-      out.beginCall();
-      // The run is counted (BEGIN_RUN above), so the provider is called now and the `running` status
-      // is written while its answer is on the way. It still precedes every delta in the job's
-      // stream: deltas are appended on the same connection, after it.
-      const call = callModel(provider, entry, payload, out, ac.signal, { onStall: () => d.metrics.stalls.add(1) });
-      const running = d.jobStore.transition(view, { type: "status", data: { status: "running", attempt: ctx.run, waits: ctx.counts.waits, served_model: entry.id } });
-      if (!(await runningWritten(running, call, ac))) return "ended";
       d.fault("run.running");
       const result = await call;
       const ms = Date.now() - t0;

@@ -89,12 +89,15 @@ end
 /**
  * Move a live job to a non-terminal status and append a `status` event.
  * KEYS: 1 job hash, 2 events stream, 3 event notices. ARGV: 1 status, 2 view json, 3 event json, 4 stream maxlen,
- * 5 model now serving the current run ("" unchanged: the run's tally prices its output with it)
- * Returns the event id, or false when the job is missing or already terminal.
+ * 5 model now serving the current run ("" unchanged: the run's tally prices its output with it),
+ * 6 the run this status belongs to ("" any): refused unless that run is the one open (`run_unbilled`),
+ * so a `running` sent right behind BEGIN_RUN, before its reply, is written only if BEGIN_RUN opened the run it names.
+ * Returns the event id, or false when the job is missing or already terminal (or the run is not open).
  */
 export const TRANSITION = `${NOTIFY}
 local st = redis.call("HGET", KEYS[1], "status")
 if not st or st == "succeeded" or st == "failed" or st == "canceled" or st == "incomplete" then return false end
+if ARGV[6] and ARGV[6] ~= "" and redis.call("HGET", KEYS[1], "run_unbilled") ~= ARGV[6] then return false end
 redis.call("HSET", KEYS[1], "status", ARGV[1], "view", ARGV[2])
 if ARGV[5] and ARGV[5] ~= "" then redis.call("HSET", KEYS[1], "run_model", ARGV[5]) end
 local id = redis.call("XADD", KEYS[2], "MAXLEN", "~", ARGV[4], "*", "e", ARGV[3])
@@ -168,13 +171,13 @@ return id
  * runs are counted by BEGIN_RUN, waits by the caller when it parks.
  * KEYS: 1 job hash, 2 events stream, 3 event notices. ARGV: 1 restart event json, 2 stream maxlen
  * Returns {status, pending usage json or "", runs, waits, unbilled run or "", its chars, its model or "", restarted 0|1,
- * view json} or false if missing. A job that already ended gets no restart but still reports its unbilled run. The view
+ * view json, paid runs} or false if missing. A job that already ended gets no restart but still reports its unbilled run. The view
  * comes with it so that a delivery reads everything it needs in one round trip.
  */
 export const START_ATTEMPT = `${NOTIFY}
 local st = redis.call("HGET", KEYS[1], "status")
 if not st then return false end
-local h = redis.call("HMGET", KEYS[1], "pending_usage", "runs", "waits", "run_unbilled", "run_chars", "run_model", "deltas", "view")
+local h = redis.call("HMGET", KEYS[1], "pending_usage", "runs", "waits", "run_unbilled", "run_chars", "run_model", "deltas", "view", "paid_attempts")
 local restarted = 0
 local ended = st == "succeeded" or st == "failed" or st == "canceled" or st == "incomplete"
 if not ended and tonumber(h[7] or "0") > 0 then
@@ -183,7 +186,7 @@ if not ended and tonumber(h[7] or "0") > 0 then
   redis.call("HSET", KEYS[1], "deltas", 0)
   restarted = 1
 end
-return {st, h[1] or "", tonumber(h[2] or "0"), tonumber(h[3] or "0"), h[4] or "", tonumber(h[5] or "0"), h[6] or "", restarted, h[8] or ""}
+return {st, h[1] or "", tonumber(h[2] or "0"), tonumber(h[3] or "0"), h[4] or "", tonumber(h[5] or "0"), h[6] or "", restarted, h[8] or "", tonumber(h[9] or "0")}
 `;
 
 /**

@@ -207,3 +207,25 @@ function usageEvent() {
     job: null,
   };
 }
+
+describe("JobStore: a run's `running` status sent before BEGIN_RUN's reply", () => {
+  it("is written only when the run it names is the one open; the attempt's start reports paid runs", async () => {
+    const v = await create(Date.now());
+    const start = await store.startAttempt(v.id);
+    expect(start).toMatchObject({ runs: 0, paid: 0 });
+    const running = { ...v, status: "running" as const };
+    const ev = (attempt: number) => ({ type: "status" as const, data: { status: "running" as const, attempt, waits: 0, served_model: "m" } });
+    // Sent together, in order: BEGIN_RUN opens run 1, so `running` for run 1 is written.
+    const [begun, written] = await Promise.all([store.beginRun(v.id, "m", 3), store.transition(running, ev(1), { run: 1 })]);
+    expect(begun).toMatchObject({ kind: "ok", run: 1 });
+    expect(written).not.toBeNull();
+    // One naming another run than the open one is refused and writes nothing.
+    const len = await redis.xlen(keys.events(v.id));
+    expect(await store.transition(running, ev(2), { run: 2 })).toBeNull();
+    expect(await redis.xlen(keys.events(v.id))).toBe(len);
+    // A delta counts the run as paid; the next attempt's start reports it.
+    await store.append(v.id, { type: "delta", data: { text: "x" } });
+    expect(await store.startAttempt(v.id)).toMatchObject({ runs: 1, paid: 1 });
+    await store.finish(failed(v), { type: "error", data: { code: "x", message: "x", reason: "provider_error" } });
+  });
+});

@@ -98,6 +98,8 @@ export interface AttemptStart {
   /** Runs so far (deliveries that reached a provider call) and waits (deliveries that found no model to call). */
   runs: number;
   waits: number;
+  /** Runs whose answer had begun (the bound on paid re-executions counts these). */
+  paid: number;
   /** The last run, when it began and was never accounted for (its process died). */
   unbilled: UnbilledRun | null;
   /** True when this start appended a `restart` event (earlier deltas were on screen). */
@@ -114,7 +116,7 @@ type Scripted = Redis & {
   syTransition(k1: string, k2: string, k3: string, ...argv: string[]): Promise<string | null>;
   syAppend(k1: string, k2: string, k3: string, ...argv: string[]): Promise<string | null>;
   syFinish(k1: string, k2: string, k3: string, k4: string, ...argv: string[]): Promise<string | [string, string] | null>;
-  syStartAttempt(k1: string, k2: string, k3: string, ...argv: string[]): Promise<[string, string, number, number, string, number, string, number, string] | null>;
+  syStartAttempt(k1: string, k2: string, k3: string, ...argv: string[]): Promise<[string, string, number, number, string, number, string, number, string, number] | null>;
   syBeginRun(k1: string, ...argv: string[]): Promise<[string, ...(string | number)[]]>;
   syParkUsage(k1: string, ...argv: string[]): Promise<[number, string?]>;
   syUsageHandedOn(k1: string, ...argv: string[]): Promise<number>;
@@ -243,12 +245,13 @@ export class JobStore {
     const restart: JobEvent = { type: "restart", data: { reason: "retry" } };
     const r = await this.redis.syStartAttempt(this.keys.job(jobId), this.keys.events(jobId), this.keys.eventNotices(), JSON.stringify(restart), this.maxlen);
     if (!r) return null;
-    const [status, pending, runs, waits, unbilled, chars, model, restarted, view] = r;
+    const [status, pending, runs, waits, unbilled, chars, model, restarted, view, paid] = r;
     return {
       status: status as JobStatus,
       pendingUsage: pending ? JSON.parse(pending) : null,
       runs: Number(runs),
       waits: Number(waits),
+      paid: Number(paid ?? 0),
       unbilled: unbilled ? { run: Number(unbilled), chars: Number(chars), model } : null,
       restarted: Number(restarted) === 1,
       view: view ? decodeView(view, jobId, status) : null,
@@ -304,11 +307,15 @@ export class JobStore {
     await this.redis.syUsageHandedOn(this.keys.job(jobId), String(attempt));
   }
 
-  /** Non-terminal status change with a `status` event; false when the job already ended. */
-  async transition(view: JobView, event: JobEvent): Promise<string | null> {
+  /**
+   * Non-terminal status change with a `status` event; null when the job already ended, or, with
+   * `run`, when that run is not the job's open one (see {@link beginRun}: a `running` sent before
+   * BEGIN_RUN's reply names the run it expects BEGIN_RUN to open).
+   */
+  async transition(view: JobView, event: JobEvent, opts: { run?: number } = {}): Promise<string | null> {
     if (isTerminalStatus(view.status)) throw new Error("use finish() for terminal statuses");
     const model = event.type === "status" ? (event.data.served_model ?? "") : "";
-    return this.redis.syTransition(this.keys.job(view.id), this.keys.events(view.id), this.keys.eventNotices(), view.status, JSON.stringify(view), JSON.stringify(event), this.maxlen, model);
+    return this.redis.syTransition(this.keys.job(view.id), this.keys.events(view.id), this.keys.eventNotices(), view.status, JSON.stringify(view), JSON.stringify(event), this.maxlen, model, opts.run === undefined ? "" : String(opts.run));
   }
 
   /**
