@@ -155,13 +155,16 @@ describe("queue set: stored payloads", () => {
       const stored = JSON.parse((await redis.hget(keys.bullJob("ai-route", "job_stored_1"), "data"))!);
       expect(stored.routing).toBeUndefined();
       expect(stored.budget).toBeUndefined();
+      expect(stored.request).toEqual({ messages: [{ role: "user", content: "hi" }] });
       expect(RouteJobPayload.parse(stored)).toEqual(plain);
       expect(RouteJobPayload.parse(await new JobStore({ redis, keys }).payload("job_stored_1"))).toEqual(plain);
 
-      const custom = RouteJobPayload.parse(route("job_stored_2", { smart_routing: false, vision_enabled: true, model_preference: "m", allowed_models: ["m"], budget_used_ratio: 0.5 }));
+      const custom = RouteJobPayload.parse({ ...route("job_stored_2", { smart_routing: false, vision_enabled: true, model_preference: null, allowed_models: ["m"], budget_used_ratio: 0.5 }), budget: { scopes: [], credits_tenant_id: null, reserved_usd: 0.25, reserved_tokens: 0 } });
       await queues.enqueue("ai-route", custom, { jobId: "job_stored_2" });
       const stored2 = JSON.parse((await redis.hget(keys.bullJob("ai-route", "job_stored_2"), "data"))!);
-      expect(stored2.routing).toEqual(custom.routing);
+      // Only the fields that differ from their defaults, nested ones too.
+      expect(stored2.routing).toEqual({ smart_routing: false, allowed_models: ["m"], budget_used_ratio: 0.5 });
+      expect(stored2.budget).toEqual({ reserved_usd: 0.25 });
       expect(RouteJobPayload.parse(stored2)).toEqual(custom);
 
       // The worker's processor receives the whole payload, defaults included.
