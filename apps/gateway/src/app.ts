@@ -10,6 +10,7 @@ import { requestId } from "./middleware/request-context";
 import type { GatewayResources } from "./resources";
 import { adminRouter } from "./routes/admin";
 import { adminMaintenanceRouter } from "./routes/admin-maintenance";
+import { adminUsageRouter } from "./routes/admin-usage";
 import { healthRouter } from "./routes/health";
 import { jobsRouter } from "./routes/jobs";
 import { budgetsRouter } from "./routes/budgets";
@@ -60,6 +61,7 @@ export function createGatewayApp(r: GatewayResources, auth = new Authenticator(r
   app.use(opsDashboardRouter(r, auth));
   app.use(queueDashboardRouter(r, auth));
   app.use(adminMaintenanceRouter(r, auth));
+  app.use(adminUsageRouter(r, auth));
   app.use(adminRouter(r, auth));
   app.use(notFound);
   app.use(errorHandler(r.logger));

@@ -124,6 +124,36 @@ describe("GET /v1/usage", () => {
   });
 });
 
+describe("GET /admin/v1/usage (ops, across tenants)", () => {
+  const range = "from=2026-06-15&to=2026-06-16";
+  it("sums every tenant's rollups per tenant, deployment, model or day, biggest spender first", async () => {
+    const byTenant = await demo.get<ListBody & { group_by: string }>(`/admin/v1/usage?${range}`);
+    expect(byTenant.status).toBe(200);
+    expect(byTenant.body.group_by).toBe("tenant");
+    expect(byTenant.body.data).toEqual([
+      { key: "ten_b", requests: 1, errors: 1, input_tokens: 1, output_tokens: 1, cost_usd: 0.5 },
+      { key: "ten_demo", requests: 5, errors: 1, input_tokens: 365, output_tokens: 135, cost_usd: 0.0434573 },
+    ]);
+    const byDeployment = (await demo.get<ListBody>(`/admin/v1/usage?${range}&group_by=deployment`)).body.data;
+    expect(byDeployment.map((d) => [d.key, (d as { tenant_id?: string }).tenant_id, d.requests])).toEqual([
+      ["dep_b", "ten_b", 1],
+      ["dep_x", "ten_demo", 3],
+      ["dep_y", "ten_demo", 2],
+    ]);
+    const flash = (await demo.get<ListBody>(`/admin/v1/usage?${range}&group_by=model`)).body.data.find((d) => d.key === "flash");
+    expect(flash).toMatchObject({ requests: 3, errors: 2 }); // two tenants' flash use together
+    const oneTenant = (await demo.get<ListBody>(`/admin/v1/usage?${range}&group_by=model&tenant_id=ten_b`)).body.data;
+    expect(oneTenant.map((d) => d.key)).toEqual(["flash"]);
+  });
+
+  it("is admin only, and bad parameters are a 400 naming them", async () => {
+    expect((await b.get<ErrorBody>(`/admin/v1/usage?${range}`)).status).toBe(403);
+    expect((await demo.get<ErrorBody>(`/admin/v1/usage?${range}&group_by=end_user`)).body.error).toMatchObject({ code: "invalid_request", param: "group_by" });
+    expect((await demo.get<ErrorBody>("/admin/v1/usage?from=2026-06-16&to=2026-06-15")).body.error.param).toBe("from");
+    expect((await demo.get<ErrorBody>(`/admin/v1/usage?${range}&groupBy=tenant`)).body.error).toMatchObject({ code: "unknown_field", param: "groupBy" });
+  });
+});
+
 describe("GET /v1/reports/daily", () => {
   it("returns the stored report as JSON", async () => {
     const r = await demo.get<DailyReport>(`/v1/reports/daily?date=${DAY}`);
