@@ -101,6 +101,8 @@ export async function startAggregator(env: AggregatorEnv, opts: { logger?: Logge
     logger,
     stuckAfterMs: env.STUCK_JOB_MS,
     retentionMonths: env.USAGE_RETENTION_MONTHS,
+    auditRetentionDays: env.AUDIT_RETENTION_DAYS,
+    auditArchiveDir: env.AUDIT_ARCHIVE_DIR,
     everyMs: env.HOUSEKEEPING_EVERY_MS,
     onStuck: async (view) => void (await budgets.release(view.id)),
     // A run killed after its answer began is billed (partial) even when no delivery comes back for it.

@@ -21,13 +21,19 @@ export const AggregatorEnv = z.object({
   /** Months of usage rows kept; older monthly partitions are dropped. */
   USAGE_RETENTION_MONTHS: envInt(13, 1),
   HOUSEKEEPING_EVERY_MS: envInt(60_000, 1000),
+  /** Audit rows older than this many days are archived to AUDIT_ARCHIVE_DIR and dropped; 0 keeps them all. */
+  AUDIT_RETENTION_DAYS: envInt(0, 0),
+  /** Folder the audit archive (JSON Lines) is written to; required with AUDIT_RETENTION_DAYS. */
+  AUDIT_ARCHIVE_DIR: envString(z.string().min(1).optional()),
   JOB_RETENTION_SECONDS: envInt(24 * 3600, 1),
   SHUTDOWN_GRACE_MS: envInt(25_000, 0),
   /** Where alerts are POSTed as signed JSON. Unset: alerts are recorded (alert_events, audit) but not sent. */
   ALERT_WEBHOOK_URL: envString(z.string().url("ALERT_WEBHOOK_URL must be an http(s) URL").optional()),
   /** HMAC-SHA256 key of `X-Switchyard-Signature`; required with ALERT_WEBHOOK_URL (unsigned alerts could be forged). */
   ALERT_WEBHOOK_SECRET: envString(z.string().min(16, "ALERT_WEBHOOK_SECRET must be at least 16 characters").optional()),
-}).refine((e) => !e.ALERT_WEBHOOK_URL || e.ALERT_WEBHOOK_SECRET, { message: "ALERT_WEBHOOK_SECRET is required when ALERT_WEBHOOK_URL is set", path: ["ALERT_WEBHOOK_SECRET"] });
+})
+  .refine((e) => !e.ALERT_WEBHOOK_URL || e.ALERT_WEBHOOK_SECRET, { message: "ALERT_WEBHOOK_SECRET is required when ALERT_WEBHOOK_URL is set", path: ["ALERT_WEBHOOK_SECRET"] })
+  .refine((e) => e.AUDIT_RETENTION_DAYS === 0 || e.AUDIT_ARCHIVE_DIR, { message: "AUDIT_ARCHIVE_DIR is required when AUDIT_RETENTION_DAYS is set (rows are archived before they are dropped)", path: ["AUDIT_ARCHIVE_DIR"] });
 export type AggregatorEnv = z.infer<typeof AggregatorEnv>;
 export const loadEnv = (env: NodeJS.ProcessEnv = process.env): AggregatorEnv => parseEnv(AggregatorEnv, env);
 

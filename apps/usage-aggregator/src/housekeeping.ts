@@ -1,5 +1,5 @@
 import type { JobView } from "@switchyard/contracts";
-import { saveFinishedJob, type Database, type UsagePartitions } from "@switchyard/db";
+import { archiveAudit, saveFinishedJob, type Database, type UsagePartitions } from "@switchyard/db";
 import { defineProcessor, type JobStore, type QueueSet, type RedisKeys } from "@switchyard/queue";
 import type { Logger, MetricsRegistry } from "@switchyard/telemetry";
 import type { Worker } from "bullmq";
@@ -22,6 +22,9 @@ export interface HousekeepingOptions {
   stuckAfterMs: number;
   /** Usage partitions older than this many months are dropped. */
   retentionMonths: number;
+  /** Audit rows older than this many days are archived to `auditArchiveDir`, then dropped (0: kept). */
+  auditRetentionDays?: number;
+  auditArchiveDir?: string;
   /** How often the sweep runs (one BullMQ job scheduler shared by every aggregator replica). */
   everyMs: number;
   /** Extra work per sweep (e.g. releasing orphaned budget reservations). */
@@ -65,6 +68,8 @@ export async function sweepStuckJobs(o: Pick<HousekeepingOptions, "db" | "redis"
 /** Register the housekeeping scheduler and its processor; `close` stops it and its connection. */
 export async function startHousekeeping(o: HousekeepingOptions): Promise<{ close(): Promise<void> }> {
   const stuck = o.registry.meter.createCounter("ai_jobs_stuck_total", { description: "Jobs failed by the sweeper after being queued or running too long" });
+  const auditArchived = o.registry.meter.createCounter("ai_audit_rows_archived_total", { description: "Audit rows moved past AUDIT_RETENTION_DAYS into the JSON Lines archive" });
+  auditArchived.add(0);
   await o.queues.get("ai-housekeeping").upsertJobScheduler("housekeeping", { every: o.everyMs }, { name: "ai-housekeeping", data: { task: "stuck_jobs" } });
   const connection = o.redis.duplicate();
   const worker: Worker = defineProcessor(
@@ -75,6 +80,11 @@ export async function startHousekeeping(o: HousekeepingOptions): Promise<{ close
       await o.partitions.ensureAhead();
       const dropped = await o.partitions.dropOlderThan(o.retentionMonths);
       if (dropped.length) o.logger.info({ dropped }, "dropped usage partitions past retention");
+      if (o.auditRetentionDays && o.auditArchiveDir) {
+        const a = await archiveAudit(o.db, { before: new Date(Date.now() - o.auditRetentionDays * 86_400_000), dir: o.auditArchiveDir });
+        auditArchived.add(a.archived);
+        if (a.archived) o.logger.info({ rows: a.archived, files: a.files }, "archived audit rows past retention");
+      }
       await o.extra?.();
       return { stuck: ids.length, dropped: dropped.length };
     },

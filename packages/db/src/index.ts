@@ -18,4 +18,5 @@ export * from "./reports";
 export * from "./usage-queries";
 export * from "./feedback";
 export * from "./backup";
+export * from "./audit-archive";
 export * from "./readiness";
