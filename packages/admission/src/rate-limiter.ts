@@ -96,14 +96,30 @@ export class RateLimiter {
   prepare(c: RateLimitCheck): PreparedRateLimitCheck {
     if (!Number.isInteger(c.tokens) || c.tokens < 0) throw new RangeError(`tokens must be a non-negative integer, got ${c.tokens}`);
     const windows = requestWindows(c.limits);
-    const base = `{${this.prefix}}:rl:${encodeURIComponent(c.deploymentId)}`;
-    const keys = [`${base}:log`, `${base}:tokday`];
-    if (c.endUser) keys.push(`${base}:u:${encodeURIComponent(c.endUser.id)}`);
+    const k = this.keysOf(c.deploymentId);
+    const keys = [k.log, k.tokday];
+    if (c.endUser) keys.push(k.endUser(c.endUser.id));
     const userLimit = c.endUser ? END_USER_TIERS[c.endUser.tier] : 0;
     const member = pooledRandomBytes(12).toString("hex");
     const argv = [member, String(c.tokens), String(c.limits.tokens_per_request), String(c.limits.tokens_per_day), String(userLimit), String(windows.length)];
     for (const w of windows) argv.push(String(w.limit), String(w.seconds * US));
     return { keys, argv, decide: (reply) => decide(c, windows, userLimit, reply) };
+  }
+
+  /**
+   * The messages an end user of a deployment had admitted in the sliding 24 h that the per-user
+   * tier limit judges (now - 24 h, now], on the Redis clock like {@link check}. Reads only.
+   */
+  async endUserMessagesLastDay(deploymentId: string, userId: string): Promise<number> {
+    const [seconds, micros] = await this.redis.time();
+    const nowUs = Number(seconds) * US + Number(micros);
+    return this.redis.zcount(this.keysOf(deploymentId).endUser(userId), `(${nowUs - DAY_SECONDS * US}`, "+inf");
+  }
+
+  /** The one place the keys of a deployment's limits are spelt (layout: rate-limiter-scripts.ts). */
+  private keysOf(deploymentId: string) {
+    const base = `{${this.prefix}}:rl:${encodeURIComponent(deploymentId)}`;
+    return { log: `${base}:log`, tokday: `${base}:tokday`, endUser: (userId: string) => `${base}:u:${encodeURIComponent(userId)}` };
   }
 }
 

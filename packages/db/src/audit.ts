@@ -39,14 +39,34 @@ export interface AuditEntry {
   created_at: string;
 }
 
+/** Which audit rows to list: every filter given must hold. */
+export interface AuditQuery {
+  limit: number;
+  /** The id of the last row of the previous page (rows with smaller ids follow). */
+  cursor?: string;
+  tenantId?: string;
+  action?: string;
+  /** The acting key's id (`actor_key_id`). */
+  actorKeyId?: string;
+  /** Rows created at or after this time. */
+  since?: Date;
+  /** Rows created before this time. */
+  until?: Date;
+  targetId?: string;
+  targetType?: string;
+}
+
 /** Newest first; `cursor` is the id of the last row of the previous page (rows with smaller ids follow). */
-export async function listAudit(
-  db: Kysely<Database>,
-  q: { limit: number; cursor?: string; tenantId?: string },
-): Promise<{ data: AuditEntry[]; nextCursor: string | null }> {
+export async function listAudit(db: Kysely<Database>, q: AuditQuery): Promise<{ data: AuditEntry[]; nextCursor: string | null }> {
   let query = db.selectFrom("audit_log").selectAll().orderBy("id", "desc").limit(q.limit + 1);
   if (q.cursor !== undefined) query = query.where("id", "<", q.cursor);
   if (q.tenantId !== undefined) query = query.where("tenant_id", "=", q.tenantId);
+  if (q.action !== undefined) query = query.where("action", "=", q.action);
+  if (q.actorKeyId !== undefined) query = query.where("actor_key_id", "=", q.actorKeyId);
+  if (q.since !== undefined) query = query.where("created_at", ">=", q.since);
+  if (q.until !== undefined) query = query.where("created_at", "<", q.until);
+  if (q.targetId !== undefined) query = query.where("target_id", "=", q.targetId);
+  if (q.targetType !== undefined) query = query.where("target_type", "=", q.targetType);
   const rows = await query.execute();
   const page = rows.slice(0, q.limit);
   const data = page.map((r) => ({

@@ -94,6 +94,23 @@ export async function listDeployments(db: Kysely<Database>, tenantId: string): P
 }
 
 /**
+ * Deployments across tenants by id, descending (generated ids begin with their creation time, so
+ * newest first); `cursor` is the id of the last row of the previous page.
+ */
+export async function listAllDeployments(
+  db: Kysely<Database>,
+  q: { limit: number; cursor?: string; tenantId?: string; type?: DeploymentType },
+): Promise<{ data: DeploymentRow[]; nextCursor: string | null }> {
+  let query = db.selectFrom("deployments").selectAll().orderBy("id", "desc").limit(q.limit + 1);
+  if (q.cursor !== undefined) query = query.where("id", "<", q.cursor);
+  if (q.tenantId !== undefined) query = query.where("tenant_id", "=", q.tenantId);
+  if (q.type !== undefined) query = query.where("type", "=", q.type);
+  const rows = await query.execute();
+  const data = rows.slice(0, q.limit);
+  return { data, nextCursor: rows.length > q.limit ? (data[data.length - 1]?.id ?? null) : null };
+}
+
+/**
  * Change a deployment: `change` sees the row locked (so merges such as `features` never lose a
  * concurrent update) and returns the fields to set; it may throw to reject the change. Audited
  * as `action` in the same transaction. `undefined` when there is no such deployment.

@@ -1,5 +1,5 @@
 import { DEFAULT_FEATURES_BY_TYPE, newId, type CreateTenantRequest, type UpdateTenantRequest } from "@switchyard/contracts";
-import type { Kysely, Selectable, Transaction, Updateable } from "kysely";
+import { sql, type Kysely, type Selectable, type Transaction, type Updateable } from "kysely";
 import type { Database, DeploymentsTable, TenantsTable } from "./schema";
 import { writeAudit, type AuditActor } from "./audit";
 
@@ -86,4 +86,33 @@ export async function updateTenant(db: Kysely<Database>, id: string, patch: Upda
     await writeAudit(trx, actor, { tenant_id: id, action: "tenant.update", target_type: "tenant", target_id: id, before: tenantView(before), after: tenantView(after) });
     return after;
   });
+}
+
+/** `s` as a LIKE/ILIKE pattern that matches it literally (backslash is the escape character). */
+export function likeLiteral(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/**
+ * Tenants by id, descending: generated ids begin with their creation time, so this is newest
+ * first (fixed ids such as `ten_demo` sort by their text). `cursor` is the id of the last row of
+ * the previous page; `name` keeps the tenants whose name contains it, ignoring case (`%` and `_`
+ * match themselves). Each comes with its default deployment's id.
+ */
+export async function listTenants(
+  db: Kysely<Database>,
+  q: { limit: number; cursor?: string; name?: string },
+): Promise<{ data: Array<ReturnType<typeof tenantView>>; nextCursor: string | null }> {
+  let query = db
+    .selectFrom("tenants")
+    .leftJoin("deployments", (j) => j.onRef("deployments.tenant_id", "=", "tenants.id").on("deployments.is_default", "=", true))
+    .selectAll("tenants")
+    .select("deployments.id as default_deployment_id")
+    .orderBy("tenants.id", "desc")
+    .limit(q.limit + 1);
+  if (q.cursor !== undefined) query = query.where("tenants.id", "<", q.cursor);
+  if (q.name !== undefined) query = query.where(sql<boolean>`${sql.ref("tenants.name")} ILIKE ${`%${likeLiteral(q.name)}%`} ESCAPE '\\'`);
+  const rows = await query.execute();
+  const data = rows.slice(0, q.limit).map(({ default_deployment_id, ...t }) => tenantView(t, default_deployment_id));
+  return { data, nextCursor: rows.length > q.limit ? (data[data.length - 1]?.id ?? null) : null };
 }

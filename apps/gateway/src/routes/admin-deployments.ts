@@ -3,6 +3,7 @@ import {
   ApplyPresetRequest,
   CreateDeploymentRequest,
   DEFAULT_FEATURES_BY_TYPE,
+  DeploymentType,
   END_USER_TIERS,
   EndUserTier,
   FEATURE_NAMES,
@@ -12,7 +13,7 @@ import {
   type Features,
   type ModelCatalog,
 } from "@switchyard/contracts";
-import { createDeployment, deploymentView, findDeployment, findTenant, listDeployments, setEndUserTier, updateDeployment, type DeploymentRow, type DeploymentSettingsInput } from "@switchyard/db";
+import { createDeployment, deploymentView, findDeployment, findEndUser, findTenant, listAllDeployments, listDeployments, setEndUserTier, updateDeployment, type DeploymentRow, type DeploymentSettingsInput } from "@switchyard/db";
 import { Router, type Request } from "express";
 import { z } from "zod";
 import { normalizeOrigin } from "../middleware/cors";
@@ -22,6 +23,15 @@ import { parseBody } from "../services/validation";
 
 const ToggleFeature = z.strictObject({ enabled: z.boolean() });
 const SetEndUserTier = z.strictObject({ tier: EndUserTier });
+const DeploymentsQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().regex(/^dep_[0-9a-z_-]{1,124}$/, "must be the id of a deployment (next_cursor of the previous page)").optional(),
+  tenant_id: z.string().min(1).max(128).optional(),
+  type: DeploymentType.optional(),
+});
+const NoQuery = z.strictObject({});
+/** The sliding window of the end-user tier limits (the rate limiter's per-user log). */
+const END_USER_WINDOW_SECONDS = 86_400;
 
 type FeatureSet = Record<FeatureName, boolean>;
 
@@ -120,6 +130,14 @@ export function adminDeploymentsRouter(r: GatewayResources): Router {
     res.json({ object: "list", data: (await listDeployments(r.db, tenantId)).map(deploymentView) });
   });
 
+  // Across tenants, by id descending (generated ids begin with their creation time: newest first).
+  router.get("/admin/v1/deployments", async (req, res) => {
+    const q = parseBody(DeploymentsQuery, req.query);
+    if (q.tenant_id !== undefined && !(await findTenant(r.db, q.tenant_id))) throw new ApiError("tenant_not_found", `no tenant ${q.tenant_id}`, "tenant_id");
+    const page = await listAllDeployments(r.db, { limit: q.limit, cursor: q.cursor, tenantId: q.tenant_id, type: q.type });
+    res.json({ object: "list", data: page.data.map(deploymentView), has_more: page.nextCursor !== null, next_cursor: page.nextCursor });
+  });
+
   router.get("/admin/v1/deployments/:id", async (req, res) => {
     const id = String(req.params.id);
     const row = await findDeployment(r.db, id);
@@ -161,6 +179,33 @@ export function adminDeploymentsRouter(r: GatewayResources): Router {
     if (!feature.success) throw new ApiError("invalid_request", `feature: unknown feature ${String(req.params.feature)} (one of ${FEATURE_NAMES.join(", ")})`, "feature");
     const body = parseBody(ToggleFeature, req.body);
     res.json(await change(req, "deployment.set_feature", (before) => ({ features: mergeFeatures(before.features, { [feature.data]: body.enabled }) })));
+  });
+
+  // The tier (free when the user has no row) and the messages admitted in the last 24 h, as the
+  // per-user limit counts them (the rate limiter's sliding log in Redis).
+  router.get("/admin/v1/deployments/:id/end-users/:user_id", async (req, res) => {
+    const id = String(req.params.id);
+    const userId = String(req.params.user_id);
+    if (userId.length > 256) throw new ApiError("invalid_request", "user_id: at most 256 characters", "user_id");
+    parseBody(NoQuery, req.query);
+    const dep = await findDeployment(r.db, id);
+    if (!dep) throw notFound(id);
+    const [row, used] = await Promise.all([findEndUser(r.db, id, userId), r.rateLimiter.endUserMessagesLastDay(id, userId)]);
+    const tier = row?.tier ?? "free";
+    const limit = END_USER_TIERS[tier];
+    res.json({
+      object: "end_user",
+      deployment_id: id,
+      tenant_id: dep.tenant_id,
+      user_id: userId,
+      tier,
+      tier_set: row !== undefined,
+      messages_per_day: limit,
+      window_seconds: END_USER_WINDOW_SECONDS,
+      messages_used: used,
+      messages_remaining: Math.max(0, limit - used),
+      updated_at: row ? row.updated_at.toISOString() : null,
+    });
   });
 
   router.put("/admin/v1/deployments/:id/end-users/:user_id", async (req, res) => {
