@@ -32,7 +32,7 @@ export interface AdminApi {
    * `method /admin/v1<path>` with a JSON body; resolves with a 2xx answer. Anything else is a
    * {@link CliError} (exit 1) carrying the API's own message, status and code.
    */
-  call<T>(method: "GET" | "POST" | "DELETE", path: string, opts?: { body?: unknown; headers?: Record<string, string> }): Promise<AdminResponse<T>>;
+  call<T>(method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE", path: string, opts?: { body?: unknown; headers?: Record<string, string> }): Promise<AdminResponse<T>>;
 }
 
 interface ApiErrorBody {
@@ -41,6 +41,21 @@ interface ApiErrorBody {
 
 /** Encode one path segment (an id or a name from the command line). */
 export const seg = (s: string) => encodeURIComponent(s);
+
+/** `?a=1&b=2` from the parameters that are set, or "" when none is. */
+export function queryString(params: Readonly<Record<string, string | number | undefined>>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, String(v));
+  return q.size ? `?${q}` : "";
+}
+
+/** A list answer of the admin API: one page and the cursor of the next. */
+export interface ListPage<T> {
+  object: "list";
+  data: T[];
+  has_more: boolean;
+  next_cursor: string | null;
+}
 
 /**
  * The admin API client for a command: the gateway from `--url`/`SWITCHYARD_URL` (default
@@ -61,7 +76,7 @@ export function adminApi(ctx: CliContext, flags: { url?: string; key?: string })
   const baseUrl = base.toString().replace(/\/+$/, "");
   return {
     baseUrl,
-    async call<T>(method: "GET" | "POST" | "DELETE", path: string, opts: { body?: unknown; headers?: Record<string, string> } = {}): Promise<AdminResponse<T>> {
+    async call<T>(method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE", path: string, opts: { body?: unknown; headers?: Record<string, string> } = {}): Promise<AdminResponse<T>> {
       const url = `${baseUrl}/admin/v1${path}`;
       const headers: Record<string, string> = { authorization: `Bearer ${key}`, accept: "application/json", ...opts.headers };
       // POSTs send a JSON object even when there is nothing to say: the API's schemas want one.

@@ -63,3 +63,10 @@ export function choiceFlag<C extends string>(value: string | undefined, flag: st
   if (!(choices as readonly string[]).includes(value)) throw new UsageError(`${flag} must be one of ${choices.join(", ")}, got ${JSON.stringify(value)}`);
   return value as C;
 }
+
+/** An optional `--limit N`: rows per page, 1 to `max`. */
+export function limitFlag(value: string | undefined, max: number): number | undefined {
+  const n = intFlag(value, "--limit", 1);
+  if (n !== undefined && n > max) throw new UsageError(`--limit must be at most ${max}, got ${n}`);
+  return n;
+}

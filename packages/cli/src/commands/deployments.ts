@@ -1,7 +1,7 @@
-import { adminApi, API_FLAGS, API_FLAGS_HELP, seg } from "../admin-api";
+import { adminApi, API_FLAGS, API_FLAGS_HELP, queryString, seg, type ListPage } from "../admin-api";
 import { UsageError, withSubcommands, type Command } from "../command";
-import { choiceFlag, optionalFlag, parseCommandLine } from "../flags";
-import { fields, output } from "../format";
+import { choiceFlag, limitFlag, optionalFlag, parseCommandLine } from "../flags";
+import { fields, output, table } from "../format";
 
 /** The fields of the API's deployment the CLI prints. */
 interface Deployment {
@@ -115,5 +115,125 @@ const feature: Command = {
   },
 };
 
-/** `switchyard deployments create|get|preset|feature`: deployments through the admin API. */
-export const deployments = withSubcommands("deployments", "Deployments (admin API)", { create, get, preset, feature });
+const list: Command = {
+  summary: "List deployments across tenants, newest first",
+  help: [
+    "Usage: switchyard deployments list [--tenant ID] [--type public|internal|hybrid] [--limit N] [--cursor ID] [--json]",
+    "",
+    "Deployments of every tenant by id, descending: newest first (GET /admin/v1/deployments).",
+    "",
+    "  --tenant   only this tenant's deployments",
+    "  --type     only deployments of this type",
+    "  --limit    rows per page, 1 to 500 (default 50)",
+    "  --cursor   the next page: the cursor printed after the previous one",
+    ...API_FLAGS_HELP,
+  ].join("\n"),
+  async run(args, ctx) {
+    const { values: f } = parseCommandLine(args, { ...API_FLAGS, tenant: { type: "string" }, type: { type: "string" }, limit: { type: "string" }, cursor: { type: "string" } }, []);
+    const tenant = optionalFlag(f.tenant, "--tenant");
+    const type = choiceFlag(f.type, "--type", TYPES);
+    const limit = limitFlag(f.limit, 500);
+    const cursor = optionalFlag(f.cursor, "--cursor");
+    const { body } = await adminApi(ctx, f).call<ListPage<Deployment>>("GET", `/deployments${queryString({ tenant_id: tenant, type, limit, cursor })}`);
+    output(ctx, f.json, body, () => {
+      if (!body.data.length) return "no deployments";
+      const text = table(
+        ["ID", "TENANT", "NAME", "TYPE", "DEFAULT", "CREATED"],
+        body.data.map((d) => [d.id, d.tenant_id, d.name, d.type, d.is_default ? "yes" : "no", d.created_at]),
+      );
+      const again = ["switchyard deployments list", ...(tenant !== undefined ? ["--tenant", tenant] : []), ...(type !== undefined ? ["--type", type] : []), ...(limit !== undefined ? ["--limit", String(limit)] : [])].join(" ");
+      return body.has_more && body.next_cursor ? `${text}\nmore: ${again} --cursor ${body.next_cursor}` : text;
+    });
+  },
+};
+
+/** `a,b,c` as a list, without empty items. */
+const csv = (v: string) => v.split(",").map((x) => x.trim()).filter(Boolean);
+
+/** A flag holding a JSON object, parsed (the API validates its fields). */
+function jsonObjectFlag(value: string | undefined, flag: string): Record<string, unknown> | undefined {
+  if (value === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new UsageError(`${flag} must be a JSON object, got ${JSON.stringify(value)}`);
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new UsageError(`${flag} must be a JSON object, got ${JSON.stringify(value)}`);
+  return parsed as Record<string, unknown>;
+}
+
+const update: Command = {
+  summary: "Change a deployment's settings",
+  help: [
+    "Usage: switchyard deployments update <id> [--name N] [--type T] [--preset P] [--feature NAME=on|off]...",
+    "         [--model-preference M|none] [--allowed-models A,B|all] [--allowed-origins O,P|none]",
+    "         [--allowed-source-domains D,E|none] [--rate-limits JSON] [--budget JSON|none] [--json]",
+    "",
+    "Changes only the settings given (PATCH /admin/v1/deployments/{id}; audited).",
+    "",
+    "  --name                    the deployment's name",
+    "  --type                    public, internal or hybrid (unset rate limits follow the type)",
+    "  --preset                  replace the features with a preset (minimal, standard, premium, healthcare)",
+    "  --feature NAME=on|off     set one feature, after --preset; repeatable",
+    "  --model-preference        a model id or provider; none clears it",
+    "  --allowed-models          catalog model ids, comma-separated; all lifts the restriction",
+    "  --allowed-origins         browser origins (https://app.example.com), comma-separated; none clears",
+    "  --allowed-source-domains  host names RAG sources may come from, comma-separated; none clears",
+    '  --rate-limits             the limits as set, replacing the current ones: \'{"requests_per_minute":60}\'',
+    '  --budget                  \'{"period":"month","limit_usd":100}\', or none for no budget',
+    ...API_FLAGS_HELP,
+  ].join("\n"),
+  async run(args, ctx) {
+    const { values: f, positionals: [id] } = parseCommandLine(
+      args,
+      {
+        ...API_FLAGS,
+        name: { type: "string" },
+        type: { type: "string" },
+        preset: { type: "string" },
+        feature: { type: "string", multiple: true },
+        "model-preference": { type: "string" },
+        "allowed-models": { type: "string" },
+        "allowed-origins": { type: "string" },
+        "allowed-source-domains": { type: "string" },
+        "rate-limits": { type: "string" },
+        budget: { type: "string" },
+      },
+      ["id"],
+    );
+    const body: Record<string, unknown> = {};
+    const name = optionalFlag(f.name, "--name");
+    if (name !== undefined) body.name = name;
+    const type = choiceFlag(f.type, "--type", TYPES);
+    if (type !== undefined) body.type = type;
+    const presetName = optionalFlag(f.preset, "--preset");
+    if (presetName !== undefined) body.preset = presetName;
+    if (f.feature?.length) {
+      const features: Record<string, boolean> = {};
+      for (const item of f.feature) {
+        const m = /^([A-Za-z]+)=(on|off)$/.exec(item);
+        if (!m) throw new UsageError(`--feature must be NAME=on or NAME=off, got ${JSON.stringify(item)}`);
+        features[m[1]!] = m[2] === "on";
+      }
+      body.features = features;
+    }
+    const pref = optionalFlag(f["model-preference"], "--model-preference");
+    if (pref !== undefined) body.model_preference = pref === "none" ? null : pref;
+    const models = optionalFlag(f["allowed-models"], "--allowed-models");
+    if (models !== undefined) body.allowed_models = models === "all" ? null : csv(models);
+    const allowedOrigins = optionalFlag(f["allowed-origins"], "--allowed-origins");
+    if (allowedOrigins !== undefined) body.allowed_origins = allowedOrigins === "none" ? [] : csv(allowedOrigins);
+    const sourceDomains = optionalFlag(f["allowed-source-domains"], "--allowed-source-domains");
+    if (sourceDomains !== undefined) body.allowed_source_domains = sourceDomains === "none" ? [] : csv(sourceDomains);
+    const rateLimits = jsonObjectFlag(f["rate-limits"], "--rate-limits");
+    if (rateLimits !== undefined) body.rate_limits = rateLimits;
+    if (f.budget !== undefined) body.budget = f.budget === "none" ? null : jsonObjectFlag(f.budget, "--budget");
+    if (!Object.keys(body).length) throw new UsageError("nothing to change: give at least one setting (see --help)");
+    const { body: d } = await adminApi(ctx, f).call<Deployment>("PATCH", `/deployments/${seg(id)}`, { body });
+    output(ctx, f.json, d, () => `updated deployment ${d.id}\n${describe(d)}`);
+  },
+};
+
+/** `switchyard deployments create|get|list|update|preset|feature`: deployments through the admin API. */
+export const deployments = withSubcommands("deployments", "Deployments (admin API)", { create, get, list, update, preset, feature });

@@ -1,8 +1,10 @@
 import type { Command } from "../command";
+import { audit } from "./audit";
 import { breakers } from "./breakers";
 import { credits } from "./credits";
 import { deadLetters } from "./dead-letters";
 import { deployments } from "./deployments";
+import { endUsers } from "./end-users";
 import { keys } from "./keys";
 import { migrate } from "./migrate";
 import { queues } from "./queues";
@@ -15,9 +17,11 @@ export const commands: Readonly<Record<string, Command>> = {
   reports,
   tenants,
   deployments,
+  "end-users": endUsers,
   keys,
   credits,
   breakers,
   queues,
   "dead-letters": deadLetters,
+  audit,
 };

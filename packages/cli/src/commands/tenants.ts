@@ -1,7 +1,7 @@
-import { adminApi, API_FLAGS, API_FLAGS_HELP, seg } from "../admin-api";
+import { adminApi, API_FLAGS, API_FLAGS_HELP, queryString, seg, type ListPage } from "../admin-api";
 import { withSubcommands, type Command } from "../command";
-import { choiceFlag, optionalFlag, parseCommandLine } from "../flags";
-import { fields, output } from "../format";
+import { choiceFlag, limitFlag, optionalFlag, parseCommandLine } from "../flags";
+import { fields, output, table } from "../format";
 
 /** The fields of the API's tenant the CLI prints. */
 interface Tenant {
@@ -56,5 +56,35 @@ const get: Command = {
   },
 };
 
-/** `switchyard tenants create|get`: tenants through the admin API. */
-export const tenants = withSubcommands("tenants", "Tenants (admin API)", { create, get });
+const list: Command = {
+  summary: "List tenants, newest first",
+  help: [
+    "Usage: switchyard tenants list [--name TEXT] [--limit N] [--cursor ID] [--json]",
+    "",
+    "Tenants by id, descending: newest first (GET /admin/v1/tenants).",
+    "",
+    "  --name     only tenants whose name contains TEXT (any case)",
+    "  --limit    rows per page, 1 to 500 (default 50)",
+    "  --cursor   the next page: the cursor printed after the previous one",
+    ...API_FLAGS_HELP,
+  ].join("\n"),
+  async run(args, ctx) {
+    const { values: f } = parseCommandLine(args, { ...API_FLAGS, name: { type: "string" }, limit: { type: "string" }, cursor: { type: "string" } }, []);
+    const name = optionalFlag(f.name, "--name");
+    const limit = limitFlag(f.limit, 500);
+    const cursor = optionalFlag(f.cursor, "--cursor");
+    const { body } = await adminApi(ctx, f).call<ListPage<Tenant>>("GET", `/tenants${queryString({ name, limit, cursor })}`);
+    output(ctx, f.json, body, () => {
+      if (!body.data.length) return name === undefined ? "no tenants" : `no tenants whose name contains ${JSON.stringify(name)}`;
+      const text = table(
+        ["ID", "NAME", "TIMEZONE", "BILLING", "DEFAULT DEPLOYMENT", "CREATED"],
+        body.data.map((t) => [t.id, t.name, t.timezone, t.billing_mode, t.default_deployment_id, t.created_at]),
+      );
+      const again = ["switchyard tenants list", ...(name !== undefined ? ["--name", JSON.stringify(name)] : []), ...(limit !== undefined ? ["--limit", String(limit)] : [])].join(" ");
+      return body.has_more && body.next_cursor ? `${text}\nmore: ${again} --cursor ${body.next_cursor}` : text;
+    });
+  },
+};
+
+/** `switchyard tenants create|get|list`: tenants through the admin API. */
+export const tenants = withSubcommands("tenants", "Tenants (admin API)", { create, get, list });

@@ -1,0 +1,50 @@
+import { adminApi, API_FLAGS, API_FLAGS_HELP, seg } from "../admin-api";
+import { withSubcommands, type Command } from "../command";
+import { parseCommandLine } from "../flags";
+import { fields, output } from "../format";
+
+/** The API's end user of a deployment: tier and what the last 24 h used of it. */
+interface EndUser {
+  deployment_id: string;
+  tenant_id: string;
+  user_id: string;
+  tier: string;
+  tier_set: boolean;
+  messages_per_day: number;
+  window_seconds: number;
+  messages_used: number;
+  messages_remaining: number;
+  updated_at: string | null;
+}
+
+const get: Command = {
+  summary: "Show an end user's tier and messages used in the last 24 h",
+  help: [
+    "Usage: switchyard end-users get <deployment> <user> [--json]",
+    "",
+    "An end user (the requests' `user` field) of a deployment: their tier (free unless set) and the",
+    "messages admitted for them in the sliding 24 h the tier's daily limit counts",
+    "(GET /admin/v1/deployments/{deployment}/end-users/{user}).",
+    "",
+    ...API_FLAGS_HELP,
+  ].join("\n"),
+  async run(args, ctx) {
+    const { values: f, positionals: [deployment, user] } = parseCommandLine(args, API_FLAGS, ["deployment", "user"]);
+    const { body } = await adminApi(ctx, f).call<EndUser>("GET", `/deployments/${seg(deployment)}/end-users/${seg(user)}`);
+    output(ctx, f.json, body, () =>
+      fields([
+        ["user", body.user_id],
+        ["deployment", body.deployment_id],
+        ["tenant", body.tenant_id],
+        ["tier", body.tier_set ? body.tier : `${body.tier} (default)`],
+        ["messages/day", body.messages_per_day],
+        ["used (last 24 h)", body.messages_used],
+        ["remaining", body.messages_remaining],
+        ["tier updated_at", body.updated_at],
+      ]),
+    );
+  },
+};
+
+/** `switchyard end-users get`: a deployment's end users through the admin API. */
+export const endUsers = withSubcommands("end-users", "End users of a deployment (admin API)", { get });
