@@ -3,7 +3,10 @@ import { createTenant, getDailyReport, ingestUsageEvents, UsagePartitions } from
 import { createTestDatabase, TEST_PG_ADMIN_URL, type TestDatabase } from "@switchyard/testkit";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
+import { sql } from "kysely";
 import pg from "pg";
 
 const BIN = path.resolve(__dirname, "../bin/switchyard.js");
@@ -111,5 +114,30 @@ test("migrate brings an empty database to the latest schema, then has nothing to
   } finally {
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();
+  }
+}, 60_000);
+
+test("backup then restore into a freshly migrated database: the same rows; a second restore and a bad folder fail with exit 1", async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "sy-cli-backup-"));
+  const target = await createTestDatabase();
+  try {
+    const made = await switchyard(["backup", dir, "--json"], { DATABASE_URL: t.url });
+    expect(made.code).toBe(0);
+    const manifest = JSON.parse(made.stdout) as { tables: Array<{ name: string; rows: number }> };
+    const tenants = manifest.tables.find((x) => x.name === "tenants")!;
+    expect(tenants.rows).toBeGreaterThanOrEqual(2);
+    expect(manifest.tables.find((x) => x.name === "usage_events")!.rows).toBe(5);
+    const restored = await switchyard(["restore", dir], { DATABASE_URL: target.url });
+    expect(restored).toMatchObject({ code: 0, stdout: expect.stringMatching(/^restored \d+ tables, \d+ rows, from /) });
+    const count = async (db: typeof t.db) => Number((await sql<{ n: string }>`SELECT count(*)::text AS n FROM usage_events`.execute(db)).rows[0]!.n);
+    expect(await count(target.db)).toBe(5);
+    const again = await switchyard(["restore", dir], { DATABASE_URL: target.url });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/empty database/);
+    expect((await switchyard(["backup", dir], { DATABASE_URL: t.url })).stderr).toMatch(/already holds a backup/);
+    expect((await switchyard(["restore"], { DATABASE_URL: target.url })).code).toBe(2);
+  } finally {
+    await target.drop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }, 60_000);

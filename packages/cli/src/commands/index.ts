@@ -1,5 +1,6 @@
 import type { Command } from "../command";
 import { audit } from "./audit";
+import { backup, restore } from "./backup";
 import { breakers } from "./breakers";
 import { credits } from "./credits";
 import { deadLetters } from "./dead-letters";
@@ -24,4 +25,6 @@ export const commands: Readonly<Record<string, Command>> = {
   queues,
   "dead-letters": deadLetters,
   audit,
+  backup,
+  restore,
 };
