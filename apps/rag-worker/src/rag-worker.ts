@@ -4,7 +4,7 @@ import { createDb, readiness, readinessResponse } from "@switchyard/db";
 import { createOpenAIProvider, DEFAULT_CATALOG_PATH, loadCatalog } from "@switchyard/providers";
 import { createQueueSet, createRedis, defineProcessor, JobStore, RedisKeys } from "@switchyard/queue";
 import { CircuitBreakers, createProcessMetrics } from "@switchyard/routing";
-import { indexDocument, retrieve, selectEmbedder } from "@switchyard/rag";
+import { indexDocument, prepareVectorSearch, retrieve, selectEmbedder } from "@switchyard/rag";
 import { AttrNames, createLogger, createMetricsRegistry, SpanKind, startMetricsServer, startSpan, withExtractedContext, withLogContext, type Logger } from "@switchyard/telemetry";
 import type { RagEnv } from "./env";
 
@@ -29,6 +29,17 @@ export async function startRagWorker(env: RagEnv, opts: { logger?: Logger } = {}
   const catalog = loadCatalog(env.MODEL_CATALOG_PATH ?? DEFAULT_CATALOG_PATH);
   const metrics = createProcessMetrics(registry, { queues, breakers: new CircuitBreakers({ redis, prefix: env.SWITCHYARD_PREFIX }), models: catalog.models.map((m) => m.id) });
   const embedder = selectEmbedder({ provider: env.EMBEDDINGS_PROVIDER, model: env.EMBEDDINGS_MODEL, dimensions: env.EMBEDDINGS_DIMENSIONS }, () => createOpenAIProvider({ baseUrl: env.OPENAI_BASE_URL, apiKey: env.OPENAI_API_KEY }));
+
+  // Once per start: the model's HNSW index where pgvector exists (built concurrently if missing,
+  // while jobs are served by an exact scan meanwhile), else the warning that large collections are
+  // searched by full text only.
+  const vectorSearch = prepareVectorSearch(db, embedder).then(
+    (v) => {
+      if (v.warning) logger.warn({ storage: v.storage, mode: v.mode }, v.warning);
+      else logger.info({ mode: v.mode, index: v.index, created: v.created, buildSeconds: v.buildSeconds }, "vector search ready");
+    },
+    (err: Error) => logger.warn({ err: err.message }, "vector index could not be prepared: vector search compares every chunk in scope"),
+  );
 
   const rag = defineProcessor(
     "ai-rag",
@@ -86,7 +97,7 @@ export async function startRagWorker(env: RagEnv, opts: { logger?: Logger } = {}
     metricsPort: server.port,
     close: () =>
       (closing ??= (async () => {
-        await Promise.all([rag.close(), index.close()]);
+        await Promise.all([rag.close(), index.close(), vectorSearch]);
         await queues.close();
         await server.close();
         redis.disconnect();

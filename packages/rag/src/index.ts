@@ -8,3 +8,4 @@ export * from "./rank-fusion";
 export * from "./retrieve";
 export * from "./select-embedder";
 export * from "./log-scrubber";
+export * from "./vector-index";

@@ -4,6 +4,10 @@ import { normalize, type Embedder } from "./embedder";
 import { embeddingStorage, embeddingValue, type EmbeddingStorage } from "./embedding-storage";
 import { reciprocalRankFusion, RRF_K } from "./rank-fusion";
 import { redactPII, withoutFindings, type PiiKind } from "./redact";
+import { HNSW_EF_SEARCH, SQL_VECTOR_SCAN_LIMIT } from "./vector-index";
+
+/** Default of `fulltextMaxRanked`: full-text matches ranked per query. */
+export const FULLTEXT_MAX_RANKED = 1000;
 
 /** How {@link retrieve} ranks: full-text alone, vectors alone, or both fused by reciprocal rank. */
 export type RetrievalMode = "hybrid" | "fulltext" | "vector";
@@ -31,13 +35,37 @@ export interface RetrieveOptions {
   /**
    * Without pgvector, whether to rank by vectors anyway with the dot product over `real[]` in
    * SQL, which reads every chunk in scope (~35 µs each on 2 cores: ~0.4 s at 10 000 chunks, ~4 s
-   * at 100 000; see bench/retrieval.ts). false: hybrid answers from full-text alone and says so
-   * in `degraded`; vector mode returns nothing, also saying so. Default true.
+   * at 100 000; see bench/retrieval.ts). true: always; false: never (hybrid answers from full
+   * text alone and says so in `degraded`; vector mode returns nothing, also saying so). Default:
+   * only while the scope holds at most `sqlVectorScanLimit` chunks, so no query silently scans
+   * for seconds (apps log {@link prepareVectorSearch}'s warning at start).
    */
   sqlVectorFallback?: boolean;
+  /** Most chunks in scope for the default SQL vector scan without pgvector. Default {@link SQL_VECTOR_SCAN_LIMIT}. */
+  sqlVectorScanLimit?: number;
+  /**
+   * With pgvector, compare the query with every chunk in scope instead of walking the model's
+   * HNSW index: the exact answer the index approximates (recall tests and bench/retrieval.ts use
+   * it as ground truth). Slow over many chunks. Default false.
+   */
+  exact?: boolean;
+  /** `hnsw.ef_search` for this query (at least the candidates). Default {@link HNSW_EF_SEARCH}. */
+  efSearch?: number;
+  /**
+   * Full-text matches ranked at most (at least the candidates). `ts_rank_cd` reads each match's
+   * row, so a word in 5 % of 100 000 chunks cost ~20 ms; past this many matches the ones ranked
+   * are the first the index scan finds (a query that common says little by its words; the vector
+   * side still ranks the whole scope). Default {@link FULLTEXT_MAX_RANKED}.
+   */
+  fulltextMaxRanked?: number;
   /** Candidates taken from each method before fusion (at least `topK`). Default 50. */
   candidates?: number;
   signal?: AbortSignal;
+  /**
+   * Diagnostics: each statement first runs under `EXPLAIN (ANALYZE, BUFFERS)` with the same
+   * settings and its plan comes here (bench/retrieval.ts prints them). Doubles the work.
+   */
+  onPlan?: (side: "fulltext" | "vector", plan: string) => void;
 }
 
 /** One ranked chunk. */
@@ -64,7 +92,7 @@ export interface RetrieveResult {
   mode: RetrievalMode;
   model: string;
   storage: EmbeddingStorage;
-  /** Set when vectors could not take part: the query could not be embedded (hybrid answers from full-text), or no pgvector with `sqlVectorFallback: false`. */
+  /** Set when vectors could not take part: the query could not be embedded (hybrid answers from full-text), or no pgvector and the SQL scan is off (`sqlVectorFallback`, `sqlVectorScanLimit`). */
   degraded?: { reason: "embedding_failed" | "no_pgvector"; message: string };
   results: RetrievedChunk[];
 }
@@ -97,9 +125,9 @@ export function normalizeDomains(domains: readonly string[]): string[] {
  *
  * Full-text: `websearch_to_tsquery('english', q)` against the chunks' tsvector, ranked by
  * `ts_rank_cd` (websearch syntax ANDs the words, so a long question rarely matches in full).
- * Vector: cosine distance with pgvector's `<=>` where the column is `vector`, else the dot
- * product over `real[]` computed in SQL (vectors are stored normalised; cost grows with the
- * chunks of the collection). Each SQL statement itself filters by tenant, collection, embedding
+ * Vector: cosine distance with pgvector's `<=>` over the model's HNSW index where the column is
+ * `vector`; without pgvector, the dot product over `real[]` computed in SQL while the scope is
+ * small (`sqlVectorScanLimit`), else full text alone (marked `degraded`). Each SQL statement itself filters by tenant, collection, embedding
  * model and the domain allow-list; nothing is filtered afterwards. Hybrid fuses the two
  * candidate lists with reciprocal rank fusion (k = 60); both run concurrently.
  */
@@ -114,11 +142,15 @@ export async function retrieve(db: Kysely<Database>, opts: RetrieveOptions): Pro
   const base = { query, redactions: found.map((f) => f.kind), mode, model: opts.embedder.model, storage };
   const filter = scopeFilter(opts);
 
-  const fulltext = mode === "vector" ? Promise.resolve([]) : fulltextCandidates(db, searchText, filter, limit);
-  if (mode !== "fulltext" && storage === "real[]" && opts.sqlVectorFallback === false) {
-    const ft = await fulltext;
-    const degraded = { reason: "no_pgvector" as const, message: "the database has no pgvector and the SQL vector scan is disabled" };
-    return { ...base, degraded, results: ft.slice(0, topK).map((r, i) => view(r, r.score, i + 1, undefined)) };
+  const fulltext = mode === "vector" ? Promise.resolve([]) : fulltextCandidates(db, searchText, filter, limit, Math.max(limit, Math.floor(opts.fulltextMaxRanked ?? FULLTEXT_MAX_RANKED)), opts.onPlan);
+  if (mode !== "fulltext" && storage === "real[]") {
+    const scanLimit = Math.max(0, Math.floor(opts.sqlVectorScanLimit ?? SQL_VECTOR_SCAN_LIMIT));
+    const scan = opts.sqlVectorFallback ?? (await scopeAtMost(db, filter, scanLimit));
+    if (!scan) {
+      const ft = await fulltext;
+      const message = opts.sqlVectorFallback === false ? "the database has no pgvector and the SQL vector scan is disabled" : `the database has no pgvector and the scope holds more than ${scanLimit} chunks (sqlVectorScanLimit): ranked by full text only`;
+      return { ...base, degraded: { reason: "no_pgvector", message }, results: ft.slice(0, topK).map((r, i) => view(r, r.score, i + 1, undefined)) };
+    }
   }
   const vector = mode === "fulltext" ? Promise.resolve([]) : vectorCandidates(db, storage, opts, searchText, filter, limit);
   const [ft, vecSettled] = await Promise.all([fulltext, vector.then((rows) => ({ rows }), (error: unknown) => ({ error }))]);
@@ -152,15 +184,38 @@ function scopeFilter(opts: RetrieveOptions): RawBuilder<unknown> {
   return (opts.includeUnsourced ?? true) ? sql`${scope} AND (c.source_domain IS NULL OR ${listed})` : sql`${scope} AND ${listed}`;
 }
 
-async function fulltextCandidates(db: Kysely<Database>, query: string, filter: RawBuilder<unknown>, limit: number): Promise<CandidateRow[]> {
-  const r = await sql<CandidateRow>`
-    SELECT c.id, c.document_id, c.title, c.source_url, c.text, ts_rank_cd(c.tsv, q.q)::float8 AS score
-    FROM chunks c, websearch_to_tsquery('english', ${query}) AS q(q)
-    WHERE ${filter} AND c.tsv @@ q.q
-    ORDER BY score DESC, c.id
+/**
+ * Full-text candidates: the scope and `tsv @@ q` are conditions of one GIN index scan (migration
+ * 0011's (tenant_id, collection, tsv) where the server has btree_gin), at most `maxRanked`
+ * matches are read, and those are ranked.
+ */
+async function fulltextCandidates(db: Kysely<Database>, query: string, filter: RawBuilder<unknown>, limit: number, maxRanked: number, onPlan: RetrieveOptions["onPlan"]): Promise<CandidateRow[]> {
+  return run(db, "fulltext", onPlan, sql<CandidateRow>`
+    SELECT m.id, m.document_id, m.title, m.source_url, m.text, ts_rank_cd(m.tsv, m.q)::float8 AS score
+    FROM (
+      SELECT c.id, c.document_id, c.title, c.source_url, c.text, c.tsv, q.q
+      FROM chunks c, websearch_to_tsquery('english', ${query}) AS q(q)
+      WHERE ${filter} AND c.tsv @@ q.q
+      LIMIT ${maxRanked}
+    ) m
+    ORDER BY score DESC, m.id
     LIMIT ${limit}
-  `.execute(db);
-  return r.rows;
+  `);
+}
+
+/** Whether the scope holds at most `max` chunks: reads at most max + 1 entries of the scope index. */
+async function scopeAtMost(db: Kysely<Database>, filter: RawBuilder<unknown>, max: number): Promise<boolean> {
+  const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM (SELECT 1 FROM chunks c WHERE ${filter} AND c.embedding IS NOT NULL LIMIT ${max + 1}) s`.execute(db);
+  return Number(r.rows[0]?.n ?? 0) <= max;
+}
+
+/** Runs a statement (after its EXPLAIN ANALYZE when `onPlan` is set). */
+async function run<R>(db: Kysely<Database>, side: "fulltext" | "vector", onPlan: RetrieveOptions["onPlan"], statement: RawBuilder<R>): Promise<R[]> {
+  if (onPlan) {
+    const plan = await sql<Record<string, string>>`EXPLAIN (ANALYZE, BUFFERS) ${statement}`.execute(db);
+    onPlan(side, plan.rows.map((r) => Object.values(r)[0]).join("\n"));
+  }
+  return (await statement.execute(db)).rows;
 }
 
 async function vectorCandidates(db: Kysely<Database>, storage: EmbeddingStorage, opts: RetrieveOptions, query: string, filter: RawBuilder<unknown>, limit: number): Promise<CandidateRow[]> {
@@ -171,23 +226,57 @@ async function vectorCandidates(db: Kysely<Database>, storage: EmbeddingStorage,
   if (v.every((x) => x === 0)) return [];
   const q = embeddingValue(storage, v);
   const dims = opts.embedder.dimensions;
-  const r =
+  const rows =
     storage === "vector"
-      ? await sql<CandidateRow>`
-          SELECT c.id, c.document_id, c.title, c.source_url, c.text, (1 - (c.embedding <=> ${q}))::float8 AS score
-          FROM chunks c
-          WHERE ${filter} AND c.embedding IS NOT NULL AND vector_dims(c.embedding) = ${dims}
-          ORDER BY c.embedding <=> ${q}, c.id
-          LIMIT ${limit}
-        `.execute(db)
-      : await sql<CandidateRow>`
+      ? await pgvectorCandidates(db, q, dims, filter, limit, opts)
+      : await run(db, "vector", opts.onPlan, sql<CandidateRow>`
           SELECT c.id, c.document_id, c.title, c.source_url, c.text, s.score
           FROM chunks c
           CROSS JOIN LATERAL (SELECT sum(a * b)::float8 AS score FROM unnest(c.embedding, ${q}) AS u(a, b)) s
           WHERE ${filter} AND c.embedding IS NOT NULL AND cardinality(c.embedding) = ${dims}
           ORDER BY s.score DESC NULLS LAST, c.id
           LIMIT ${limit}
-        `.execute(db);
+        `);
   // Zero-vector chunks have no direction: pgvector gives NaN, the dot product 0. Neither is a match.
-  return r.rows.filter((row) => Number.isFinite(Number(row.score)) && Number(row.score) > 0);
+  return rows.filter((row) => Number.isFinite(Number(row.score)) && Number(row.score) > 0);
+}
+
+/**
+ * pgvector candidates. The ORDER BY is the expression of the model's partial HNSW index
+ * (`embedding::vector(dims)`, see `prepareVectorSearch`), so the planner walks the graph; the
+ * scope (tenant, collection, model, allow-list) is the index scan's own filter, and with
+ * `hnsw.iterative_scan` the scan goes on past `ef_search` until `limit` rows of the scope are
+ * found (up to pgvector's `hnsw.max_scan_tuples`), instead of returning fewer when the scope is a
+ * small part of the index. A scope small enough is planned on the btree scope index and compared
+ * exactly. Relaxed order can return rows slightly out of order, so they are sorted again. No
+ * `vector_dims` condition here (unlike the exact query): its guessed selectivity (0.5 %) made the
+ * planner prefer a sequential scan; a model's vectors all have its dimensions (indexDocument checks).
+ * `exact`: the column itself is ordered, which no index serves: the exact answer.
+ */
+async function pgvectorCandidates(db: Kysely<Database>, q: RawBuilder<string>, dims: number, filter: RawBuilder<unknown>, limit: number, opts: RetrieveOptions): Promise<CandidateRow[]> {
+  if (opts.exact) {
+    return run(db, "vector", opts.onPlan, sql<CandidateRow>`
+      SELECT c.id, c.document_id, c.title, c.source_url, c.text, (1 - (c.embedding <=> ${q}))::float8 AS score
+      FROM chunks c
+      WHERE ${filter} AND c.embedding IS NOT NULL AND vector_dims(c.embedding) = ${dims}
+      ORDER BY c.embedding <=> ${q}, c.id
+      LIMIT ${limit}
+    `);
+  }
+  const typed = sql`c.embedding::vector(${sql.raw(String(Math.floor(dims)))})`;
+  const ef = Math.max(limit, Math.floor(opts.efSearch ?? HNSW_EF_SEARCH));
+  return db.transaction().execute(async (trx) => {
+    await sql`SELECT set_config('hnsw.ef_search', ${String(ef)}, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)`.execute(trx);
+    return run(trx, "vector", opts.onPlan, sql<CandidateRow>`
+      SELECT n.id, n.document_id, n.title, n.source_url, n.text, (1 - n.distance)::float8 AS score
+      FROM (
+        SELECT c.id, c.document_id, c.title, c.source_url, c.text, ${typed} <=> ${q} AS distance
+        FROM chunks c
+        WHERE ${filter} AND c.embedding IS NOT NULL
+        ORDER BY ${typed} <=> ${q}
+        LIMIT ${limit}
+      ) n
+      ORDER BY n.distance, n.id
+    `);
+  });
 }

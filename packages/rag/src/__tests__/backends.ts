@@ -22,11 +22,13 @@ function nativeRequire<T>(id: string): T {
   return loader._load(require.resolve(id), null, false) as T;
 }
 
-/** In-process PGlite with pgvector loaded, migrated. */
+/** In-process PGlite with pgvector and btree_gin loaded, migrated. */
 export async function pgliteBackend(): Promise<Backend> {
   const { PGlite: PGliteClass } = nativeRequire<typeof import("@electric-sql/pglite")>("@electric-sql/pglite");
   const { vector } = nativeRequire<typeof import("@electric-sql/pglite-pgvector")>("@electric-sql/pglite-pgvector");
-  const pg = await PGliteClass.create({ extensions: { vector } });
+  // btree_gin: migration 0011 puts tenant and collection into the full-text GIN index with it.
+  const { btree_gin } = nativeRequire<typeof import("@electric-sql/pglite/contrib/btree_gin")>("@electric-sql/pglite/contrib/btree_gin");
+  const pg = await PGliteClass.create({ extensions: { vector, btree_gin } });
   const db = pgliteKysely(pg);
   await migrateToLatest(db);
   return { name: "pglite", db, close: () => db.destroy() };

@@ -1,0 +1,169 @@
+import type { Database } from "@switchyard/db";
+import { sql, type Kysely } from "kysely";
+import { chunkId } from "../chunker";
+import { createLocalEmbedder, localEmbedding } from "../embedder";
+import { embeddingStorage, embeddingValue } from "../embedding-storage";
+import { retrieve, type RetrieveOptions } from "../retrieve";
+import { prepareVectorSearch, vectorIndexName } from "../vector-index";
+import { addTenants, pgliteBackend, postgresBackend, type Backend } from "./backends";
+import { buildCorpus, rng } from "./corpus";
+import { TOPICS } from "./corpus-topics";
+
+const embedder = createLocalEmbedder();
+const topicWords = TOPICS.flatMap((t) => t.docs.map((d) => [...t.shared, ...d.terms]));
+const vocabulary = [...new Set(topicWords.flat())];
+const paraphrases = TOPICS.flatMap((t) => t.docs.map((d) => d.paraphrase));
+const filler = buildCorpus(1).docs.flatMap((d) => d.text.split(/\s+/));
+
+/** `docs` documents of 10 generated chunks (12 words of the document's topic, 48 filler), written directly. */
+async function bulkChunks(db: Kysely<Database>, tenantId: string, docs: number, seed: number): Promise<void> {
+  const storage = await embeddingStorage(db);
+  const r = rng(seed);
+  for (let start = 0; start < docs; start += 100) {
+    const documents = [];
+    const chunks = [];
+    for (let d = start; d < Math.min(docs, start + 100); d++) {
+      const key = { tenantId, collection: "kb", documentId: `doc${d}` };
+      documents.push({ tenant_id: tenantId, collection: "kb", id: key.documentId, title: `Document ${d}`, text: "(generated)", content_hash: String(d), status: "indexed" as const });
+      const pool = topicWords[(d + seed) % topicWords.length]!;
+      for (let o = 0; o < 10; o++) {
+        const text = [...Array.from({ length: 12 }, () => pool[Math.floor(r() * pool.length)]), ...Array.from({ length: 48 }, () => filler[Math.floor(r() * filler.length)])].sort(() => r() - 0.5).join(" ");
+        chunks.push({ id: chunkId(key, o, text), tenant_id: tenantId, collection: "kb", document_id: key.documentId, ordinal: o, title: `Document ${d}`, source_url: null, source_domain: null, text, tokens: 80, embedding_model: embedder.model, embedding: embeddingValue(storage, localEmbedding(text)) });
+      }
+    }
+    await db.insertInto("documents").values(documents).execute();
+    await db.insertInto("chunks").values(chunks).execute();
+  }
+}
+
+/** At a few thousand rows the planner reads the whole table rather than an index; these tests are about the index plan. */
+function withoutSeqScan<T>(db: Kysely<Database>, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+  return db.transaction().execute(async (trx) => {
+    await sql`SET LOCAL enable_seqscan = off`.execute(trx);
+    return fn(trx);
+  });
+}
+
+function queries(seed: number, n: number): string[] {
+  const r = rng(seed);
+  return Array.from({ length: n }, () => (r() < 0.3 ? paraphrases[Math.floor(r() * paraphrases.length)]! : Array.from({ length: 1 + Math.floor(r() * 3) }, () => vocabulary[Math.floor(r() * vocabulary.length)]).join(" ")));
+}
+
+describe("HNSW vector search on PGlite (pgvector)", () => {
+  let backend: Backend;
+  const hnsw = vectorIndexName(embedder.model);
+  const base = (tenantId: string): RetrieveOptions => ({ tenantId, collection: "kb", query: "", embedder, topK: 10, mode: "vector" });
+
+  beforeAll(async () => {
+    backend = await pgliteBackend();
+    await addTenants(backend.db, "ten_big", "ten_small");
+    // 3 000 chunks for one tenant, 100 for another in the same index.
+    await bulkChunks(backend.db, "ten_big", 300, 1);
+    await bulkChunks(backend.db, "ten_small", 10, 2);
+    await sql`VACUUM ANALYZE chunks`.execute(backend.db);
+    // PGlite is one session: this holds for the test's queries. At this size the planner would
+    // rather sort every chunk of the scope, which is exact and would test nothing here.
+    await sql`SET enable_sort = off`.execute(backend.db);
+  }, 120_000);
+  afterAll(() => backend?.close());
+
+  it("has the built-in model's HNSW index from the migrations; another model gets its own once", async () => {
+    expect(await prepareVectorSearch(backend.db, embedder)).toMatchObject({ storage: "vector", mode: "hnsw", index: hnsw, created: false });
+    const other = { model: "test/other-8", dimensions: 8 };
+    expect(await prepareVectorSearch(backend.db, other, { concurrently: false })).toMatchObject({ mode: "hnsw", index: vectorIndexName(other.model), created: true });
+    expect(await prepareVectorSearch(backend.db, other)).toMatchObject({ created: false });
+    const defs = await sql<{ indexdef: string }>`SELECT indexdef FROM pg_indexes WHERE indexname = ${vectorIndexName(other.model)}`.execute(backend.db);
+    expect(defs.rows[0]?.indexdef).toMatch(/USING hnsw \(\(\(embedding\)::vector\(8\)\) vector_cosine_ops\).*WHERE \(embedding_model = 'test\/other-8'::text\)/);
+  });
+
+  it("walks the HNSW index, with recall@10 ≥ 0.95 of the exact search, for a large and a small tenant", async () => {
+    for (const [tenantId, seed] of [["ten_big", 5], ["ten_small", 6]] as const) {
+      let plan = "";
+      await retrieve(backend.db, { ...base(tenantId), query: "sourdough starter", onPlan: (_side, p) => (plan = p) });
+      expect(plan).toContain(`Index Scan using ${hnsw}`);
+      let hit = 0;
+      let total = 0;
+      for (const query of queries(seed, 40)) {
+        const exact = await retrieve(backend.db, { ...base(tenantId), query, exact: true });
+        const approx = await retrieve(backend.db, { ...base(tenantId), query });
+        const got = new Set(approx.results.map((c) => c.chunk_id));
+        hit += exact.results.filter((c) => got.has(c.chunk_id)).length;
+        total += exact.results.length;
+      }
+      expect(total).toBeGreaterThan(300);
+      expect({ tenantId, recall: hit / total >= 0.95 ? "≥ 0.95" : hit / total }).toEqual({ tenantId, recall: "≥ 0.95" });
+    }
+  });
+
+  it("never returns another tenant's chunks through the shared index", async () => {
+    const owner = new Map((await backend.db.selectFrom("chunks").select(["id", "tenant_id"]).execute()).map((r) => [r.id, r.tenant_id]));
+    for (const query of queries(8, 30)) {
+      for (const mode of ["vector", "hybrid"] as const) {
+        const res = await retrieve(backend.db, { ...base("ten_small"), query, mode, topK: 20 });
+        expect(res.results.length).toBeGreaterThan(0);
+        for (const c of res.results) expect(owner.get(c.chunk_id)).toBe("ten_small");
+      }
+    }
+  });
+});
+
+describe("full text and the no-pgvector mode on PostgreSQL", () => {
+  let backend: Backend;
+
+  beforeAll(async () => {
+    backend = await postgresBackend();
+    await addTenants(backend.db, "ten_big", "ten_other");
+    await bulkChunks(backend.db, "ten_big", 300, 1);
+    await bulkChunks(backend.db, "ten_other", 50, 1);
+    await sql`ANALYZE chunks`.execute(backend.db);
+  }, 60_000);
+  afterAll(() => backend?.close());
+
+  it("warns that large collections are searched by full text only", async () => {
+    const v = await prepareVectorSearch(backend.db, embedder);
+    expect(v).toMatchObject({ storage: "real[]", mode: "fulltext-only" });
+    expect(v.warning).toMatch(/no pgvector/);
+  });
+
+  it("scans vectors in SQL only while the scope is small; past the limit, full text only, marked", async () => {
+    const opts: RetrieveOptions = { tenantId: "ten_big", collection: "kb", query: "sourdough", embedder, topK: 10, mode: "vector" };
+    const small = await retrieve(backend.db, { ...opts, sqlVectorScanLimit: 3000 });
+    expect(small.degraded).toBeUndefined();
+    expect(small.results.length).toBe(10);
+    const large = await retrieve(backend.db, { ...opts, sqlVectorScanLimit: 2999 });
+    expect(large.degraded).toMatchObject({ reason: "no_pgvector" });
+    expect(large.results).toEqual([]);
+    const hybrid = await retrieve(backend.db, { ...opts, mode: "hybrid", sqlVectorScanLimit: 2999 });
+    expect(hybrid.degraded).toMatchObject({ reason: "no_pgvector" });
+    expect(hybrid.results.length).toBeGreaterThan(0);
+    expect(hybrid.results.every((c) => c.fulltext_rank !== undefined && c.vector_rank === undefined)).toBe(true);
+  });
+
+  it("plans full text on indexes with tenant and collection as conditions of the index scan", async () => {
+    const planOf = async (query: string) => {
+      let plan = "";
+      await withoutSeqScan(backend.db, (db) => retrieve(db, { tenantId: "ten_big", collection: "kb", query, embedder, mode: "fulltext", onPlan: (_side, p) => (plan = p) }));
+      return plan;
+    };
+    // At this size the planner takes the scope btree and filters its rows by the tsquery, or the
+    // GIN over (tenant_id, collection, tsv) (bench/retrieval.ts shows it at 100 000 chunks): either
+    // way the tenant is a condition of the index scan, never a filter over other tenants' rows.
+    for (const query of ["sourdough", "sourdough starter levain"]) {
+      const plan = await planOf(query);
+      expect(plan).toMatch(/Index Cond: \(\(tenant_id = 'ten_big'::text\) AND \(collection = 'kb'::text\)/);
+      expect(plan).not.toMatch(/Filter: .*tenant_id/);
+    }
+  });
+
+  it("ranks at most fulltextMaxRanked matches", async () => {
+    const word = topicWords[1]![0]!;
+    const heapRows = async (fulltextMaxRanked?: number) => {
+      let plan = "";
+      await withoutSeqScan(backend.db, (db) => retrieve(db, { tenantId: "ten_big", collection: "kb", query: word, embedder, mode: "fulltext", topK: 5, candidates: 5, fulltextMaxRanked, onPlan: (_side, p) => (plan = p) }));
+      // The inner Limit: matches read before ranking.
+      return Number(/->  Limit .*actual time=[\d.]+\.\.[\d.]+ rows=(\d+)/.exec(plan)?.[1]);
+    };
+    expect(await heapRows()).toBeGreaterThan(20);
+    expect(await heapRows(8)).toBe(8);
+  });
+});
