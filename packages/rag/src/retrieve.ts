@@ -145,7 +145,7 @@ export async function retrieve(db: Kysely<Database>, opts: RetrieveOptions): Pro
   const fulltext = mode === "vector" ? Promise.resolve([]) : fulltextCandidates(db, searchText, filter, limit, Math.max(limit, Math.floor(opts.fulltextMaxRanked ?? FULLTEXT_MAX_RANKED)), opts.onPlan);
   if (mode !== "fulltext" && storage === "real[]") {
     const scanLimit = Math.max(0, Math.floor(opts.sqlVectorScanLimit ?? SQL_VECTOR_SCAN_LIMIT));
-    const scan = opts.sqlVectorFallback ?? (await scopeAtMost(db, filter, scanLimit));
+    const scan = opts.sqlVectorFallback ?? (await scopeAtMost(db, opts, filter, scanLimit));
     if (!scan) {
       const ft = await fulltext;
       const message = opts.sqlVectorFallback === false ? "the database has no pgvector and the SQL vector scan is disabled" : `the database has no pgvector and the scope holds more than ${scanLimit} chunks (sqlVectorScanLimit): ranked by full text only`;
@@ -203,10 +203,25 @@ async function fulltextCandidates(db: Kysely<Database>, query: string, filter: R
   `);
 }
 
-/** Whether the scope holds at most `max` chunks: reads at most max + 1 entries of the scope index. */
-async function scopeAtMost(db: Kysely<Database>, filter: RawBuilder<unknown>, max: number): Promise<boolean> {
+const SCOPE_SIZE_TTL_MS = 60_000;
+const scopeSizes = new WeakMap<object, Map<string, { small: boolean; at: number }>>();
+
+/**
+ * Whether the scope holds at most `max` chunks: reads at most max + 1 entries of the scope index,
+ * and remembers the answer per database and scope for a minute (a count of 2 001 entries is a
+ * few milliseconds that a large collection would otherwise pay on every query).
+ */
+async function scopeAtMost(db: Kysely<Database>, opts: RetrieveOptions, filter: RawBuilder<unknown>, max: number): Promise<boolean> {
+  const key = JSON.stringify([opts.tenantId, opts.collection, opts.embedder.model, opts.allowedDomains ?? null, opts.includeUnsourced ?? true, max]);
+  let sizes = scopeSizes.get(db);
+  if (!sizes) scopeSizes.set(db, (sizes = new Map()));
+  const known = sizes.get(key);
+  if (known && performance.now() - known.at < SCOPE_SIZE_TTL_MS) return known.small;
   const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM (SELECT 1 FROM chunks c WHERE ${filter} AND c.embedding IS NOT NULL LIMIT ${max + 1}) s`.execute(db);
-  return Number(r.rows[0]?.n ?? 0) <= max;
+  const small = Number(r.rows[0]?.n ?? 0) <= max;
+  if (sizes.size > 10_000) sizes.clear();
+  sizes.set(key, { small, at: performance.now() });
+  return small;
 }
 
 /** Runs a statement (after its EXPLAIN ANALYZE when `onPlan` is set). */
