@@ -12,18 +12,22 @@
  *   `…:tokday`       hash: `sum`, the tokens of the log's entries of the last 24 h, and `upto`, the
  *                    time (µs) up to which entries have been taken out of it as they aged past 24 h
  *   `…:u:<user>`     sorted set, the sliding 24 h log of one end user's admitted messages (optional)
+ *   `…:um:<user>:<YYYY-MM>` counter of one end user's admitted messages in a calendar month (UTC;
+ *                    optional, with the end-user log), expiring after the month
  * One entry per admitted request (not one per limit) keeps the limits' memory per request small.
  * A window (now - w, now] excludes an entry exactly w old.
  */
 
 /**
- * KEYS: 1 request log, 2 token sum, [3 end-user log].
+ * KEYS: 1 request log, 2 token sum, [3 end-user log, 4 end-user month counter].
  * ARGV: 1 member id, 2 tokens, 3 tokens_per_request, 4 tokens_per_day, 5 end-user daily limit
- *       (0 when KEYS[3] is absent), 6 number of request windows n, then n pairs (limit, window µs).
- * Returns {allowed 0|1, over_tokens_per_request 0|1, token_day, end_user, windows} where
+ *       (0 when KEYS[3] is absent), 6 number of request windows n, then n pairs (limit, window µs),
+ *       then (with KEYS[4]) the monthly limit, the µs until the month ends and the counter's TTL s.
+ * Returns {allowed 0|1, over_tokens_per_request 0|1, token_day, end_user, windows, end_user_month} where
  *   token_day = {used before, retry µs | -1 fits | -2 never fits}
  *   end_user  = {} or {count before, reset µs, retry µs | -1}
  *   windows   = per window {count before, reset µs, retry µs | -1}
+ *   end_user_month = {} or {count before, retry µs | -1}
  * "reset" is how long until the oldest entry counted (this request included, when admitted)
  * leaves the window; "retry" is how long until the window has room for one more request.
  */
@@ -103,6 +107,18 @@ if #KEYS >= 3 then
   end_user = judge(KEYS[3], user_limit, DAY)
 end
 
+local end_user_month = {}
+if #KEYS >= 4 then
+  local m = 7 + 2 * n
+  local used_month = tonumber(redis.call("GET", KEYS[4]) or "0")
+  local month_retry = -1
+  if used_month + 1 > tonumber(ARGV[m]) then
+    allowed = false
+    month_retry = tonumber(ARGV[m + 1])
+  end
+  end_user_month = {used_month, month_retry}
+end
+
 local tpd = tonumber(ARGV[4])
 local tok_retry = -1
 if used + tokens > tpd then
@@ -136,11 +152,15 @@ if allowed then
     redis.call("PEXPIRE", KEYS[3], DAY / 1000)
     if end_user[1] == 0 then end_user[2] = DAY end
   end
+  if #KEYS >= 4 then
+    redis.call("INCR", KEYS[4])
+    redis.call("EXPIRE", KEYS[4], tonumber(ARGV[9 + 2 * n]))
+  end
   if tokens > 0 then redis.call("HINCRBY", KEYS[2], "sum", tokens) end
   redis.call("PEXPIRE", KEYS[2], math.ceil(longest / 1000))
 end
 
-return {allowed and 1 or 0, over_tpr, {used, tok_retry}, end_user, windows}
+return {allowed and 1 or 0, over_tpr, {used, tok_retry}, end_user, windows, end_user_month}
 `;
 
 /**
@@ -157,6 +177,7 @@ local function sy_rate_limit_undo(KEYS, ARGV)
   local tokens = tonumber(ARGV[2])
   redis.call("ZREM", KEYS[1], ARGV[1] .. ":" .. string.format("%.0f", tokens))
   if KEYS[3] then redis.call("ZREM", KEYS[3], ARGV[1]) end
+  if KEYS[4] and tonumber(redis.call("GET", KEYS[4]) or "0") > 0 then redis.call("DECR", KEYS[4]) end
   if tokens > 0 then redis.call("HINCRBY", KEYS[2], "sum", -tokens) end
 end
 `;

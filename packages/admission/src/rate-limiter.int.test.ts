@@ -1,4 +1,5 @@
 import type { ResolvedRateLimits } from "@switchyard/contracts";
+import { RATE_LIMIT_FUNCTIONS } from "./rate-limiter-scripts";
 import { cleanupPrefix, testPrefix, TEST_REDIS_URL } from "@switchyard/testkit";
 import { Redis } from "ioredis";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -200,15 +201,25 @@ describe("RateLimiter (real Redis)", () => {
     const free = await burst(rl, 60, { deploymentId: dep, limits: l, tokens: 1, endUser: { id: "alice", tier: "free" } });
     expect(admitted(free)).toBe(50);
     const freeRefusal = refused(free.find((d) => !d.allowed)!);
-    expect(freeRefusal.reason).toBe("end_user_daily");
-    expect(freeRefusal.retryAfterSeconds).toBeGreaterThanOrEqual(86_399);
-    expect(freeRefusal.message).toContain("free tier allows 50 messages per day");
+    // The free tier allows 50 a day and 50 a calendar month: both refuse the 51st, and the one that
+    // lasts longer is given (the month's, unless less than a day of it is left).
+    const monthLeftS = (Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth() + 1, 1) - Date.now()) / 1000;
+    if (monthLeftS > 86_400 + 60) {
+      expect(freeRefusal.reason).toBe("end_user_monthly");
+      expect(freeRefusal.retryAfterSeconds).toBeGreaterThanOrEqual(Math.floor(monthLeftS) - 5);
+      expect(freeRefusal.message).toContain("free tier allows 50 messages per calendar month");
+    } else if (monthLeftS < 86_400 - 60) {
+      expect(freeRefusal.reason).toBe("end_user_daily");
+      expect(freeRefusal.message).toContain("free tier allows 50 messages per day");
+    }
+    expect(await rl.endUserMessagesThisMonth(dep, "alice")).toMatchObject({ used: 50, month: new Date().toISOString().slice(0, 7) });
     expect(freeRefusal.headers["RateLimit-Policy"]).toBe("100000;w=60, 100000;w=3600, 552;w=86400, 50;w=86400");
     expect(freeRefusal.headers["RateLimit"]).toMatch(/^limit=50, remaining=0, reset=(86400|86399)$/);
 
     const paid = await burst(rl, 520, { deploymentId: dep, limits: l, tokens: 1, endUser: { id: "bob", tier: "paid" } });
     expect(admitted(paid)).toBe(500);
-    expect(paid.filter((d) => !d.allowed).every((d) => refused(d).reason === "end_user_daily")).toBe(true);
+    expect(paid.filter((d) => !d.allowed).every((d) => ["end_user_daily", "end_user_monthly"].includes(refused(d).reason))).toBe(true);
+    expect((await rl.endUserMessagesThisMonth(dep, "bob")).used).toBe(500);
 
     // The same user id on another deployment has its own allowance.
     expect((await rl.check({ deploymentId: deployment(), limits: l, tokens: 1, endUser: { id: "alice", tier: "free" } })).allowed).toBe(true);
@@ -218,6 +229,25 @@ describe("RateLimiter (real Redis)", () => {
     const last = await rl.check({ deploymentId: dep, limits: l, tokens: 1 });
     expect(last.headers["RateLimit"]).toMatch(/^limit=552, remaining=0, reset=(86400|86399|86398)$/);
     expect(refused(await rl.check({ deploymentId: dep, limits: l, tokens: 1 })).reason).toBe("requests_per_day");
+  });
+
+  it("counts an end user's messages per calendar month: the counter expires after the month, and an undone admission gives its message back", async () => {
+    const rl = limiter();
+    const redis = connect();
+    const dep = deployment();
+    const l = limits({});
+    const call = rl.prepare({ deploymentId: dep, limits: l, tokens: 1, endUser: { id: "dora", tier: "free" } });
+    expect(call.keys).toHaveLength(4);
+    expect(call.keys[3]).toMatch(new RegExp(`:um:dora:${new Date().toISOString().slice(0, 7)}$`));
+    expect((await rl.check({ deploymentId: dep, limits: l, tokens: 1, endUser: { id: "dora", tier: "free" } })).allowed).toBe(true);
+    const ttl = await redis.ttl(call.keys[3]!);
+    const monthLeftS = (Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth() + 1, 1) - Date.now()) / 1000;
+    expect(ttl).toBeGreaterThan(monthLeftS);
+    expect(ttl).toBeLessThanOrEqual(monthLeftS + 86_400 + 5);
+    // The admission script takes a check back when a later step refuses: the month's count too.
+    const undo = `${RATE_LIMIT_FUNCTIONS}\nsy_rate_limit(KEYS, ARGV)\nsy_rate_limit_undo(KEYS, ARGV)\nreturn redis.call("GET", KEYS[4])`;
+    expect(await redis.eval(undo, call.keys.length, ...call.keys, ...call.argv)).toBe("1");
+    expect((await rl.endUserMessagesThisMonth(dep, "dora")).used).toBe(1);
   });
 
   it("records nothing for a refused request: a full custom window does not drain the minute", async () => {
@@ -264,14 +294,19 @@ describe("RateLimiter (real Redis)", () => {
     expect(await redis.zcard(`{${prefix}}:rl:${rebuilt}:log`)).toBe(3);
   });
 
-  it("expires every key it writes within the longest window", async () => {
+  it("expires every key it writes within the longest window (the month counter after its month)", async () => {
     const rl = limiter();
     const dep = deployment();
     await rl.check({ deploymentId: dep, limits: limits({ windows: [{ requests: 5, seconds: 10 }] }), tokens: 5, endUser: { id: "carol:x", tier: "free" } });
     const redis = connect();
     const keys = await redis.keys(`{${prefix}}:rl:${dep}:*`);
-    expect(keys).toHaveLength(3); // the log (requests and their tokens), the token sum, the end user's log
-    for (const k of keys) {
+    // The log (requests and their tokens), the token sum, the end user's log, and their month's count.
+    expect(keys).toHaveLength(4);
+    const month = keys.find((k) => k.includes(":um:"))!;
+    const monthLeftMs = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth() + 1, 1) - Date.now();
+    expect(await redis.pttl(month)).toBeGreaterThan(monthLeftMs);
+    expect(await redis.pttl(month)).toBeLessThanOrEqual(monthLeftMs + 86_400_000 + 5000);
+    for (const k of keys.filter((x) => x !== month)) {
       const ttl = await redis.pttl(k);
       expect(ttl).toBeGreaterThan(86_300_000);
       expect(ttl).toBeLessThanOrEqual(86_400_000);

@@ -1,4 +1,4 @@
-import { END_USER_TIERS, pooledRandomBytes, type EndUserTier, RateLimitReason, type ResolvedRateLimits } from "@switchyard/contracts";
+import { END_USER_MONTHLY_TIERS, END_USER_TIERS, pooledRandomBytes, type EndUserTier, RateLimitReason, type ResolvedRateLimits } from "@switchyard/contracts";
 import type { Cluster, Redis as SingleRedis } from "ioredis";
 
 /** One server or a Redis Cluster (the keys are all in one hash slot). */
@@ -41,7 +41,14 @@ export interface RateLimiterOptions {
 type Scripted = Redis & { syRateLimitCheck(numberOfKeys: number, ...keysThenArgv: string[]): Promise<unknown> };
 
 const Triple = z.tuple([z.number(), z.number(), z.number()]);
-const CheckReply = z.tuple([z.number(), z.number(), z.tuple([z.number(), z.number()]), z.union([z.tuple([]), Triple]), z.array(Triple)]);
+const CheckReply = z.tuple([z.number(), z.number(), z.tuple([z.number(), z.number()]), z.union([z.tuple([]), Triple]), z.array(Triple), z.union([z.tuple([]), z.tuple([z.number(), z.number()])]).optional()]);
+
+/** The UTC calendar month of `ms` (`YYYY-MM`) and the ms left in it. */
+function calendarMonth(ms: number): { name: string; remainingMs: number } {
+  const d = new Date(ms);
+  const next = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+  return { name: d.toISOString().slice(0, 7), remainingMs: next - ms };
+}
 
 const DAY_SECONDS = 86_400;
 const US = 1_000_000;
@@ -65,7 +72,8 @@ interface Refusal {
  *   w seconds holds fewer than its limit;
  * - `tokens_per_request` is a static ceiling on the request's `tokens`;
  * - `tokens_per_day` is an exact sliding 24 h sum of admitted tokens;
- * - an end user gets `END_USER_TIERS[tier]` messages per sliding 24 h within a deployment.
+ * - an end user gets `END_USER_TIERS[tier]` messages per sliding 24 h within a deployment, and
+ *   `END_USER_MONTHLY_TIERS[tier]` per calendar month (UTC).
  * Every limit is judged before anything is recorded: a refused request consumes nothing. When
  * several limits refuse, the reason given is the one that keeps refusing longest, so a client
  * that honours `Retry-After` is not turned away by another limit that was already full.
@@ -98,11 +106,14 @@ export class RateLimiter {
     const windows = requestWindows(c.limits);
     const k = this.keysOf(c.deploymentId);
     const keys = [k.log, k.tokday];
-    if (c.endUser) keys.push(k.endUser(c.endUser.id));
+    const month = calendarMonth(Date.now());
+    if (c.endUser) keys.push(k.endUser(c.endUser.id), k.endUserMonth(c.endUser.id, month.name));
     const userLimit = c.endUser ? END_USER_TIERS[c.endUser.tier] : 0;
     const member = pooledRandomBytes(12).toString("hex");
     const argv = [member, String(c.tokens), String(c.limits.tokens_per_request), String(c.limits.tokens_per_day), String(userLimit), String(windows.length)];
     for (const w of windows) argv.push(String(w.limit), String(w.seconds * US));
+    // The month's counter outlives the month by a day, so a clock a little behind Redis's still finds it.
+    if (c.endUser) argv.push(String(END_USER_MONTHLY_TIERS[c.endUser.tier]), String(month.remainingMs * 1000), String(Math.ceil(month.remainingMs / 1000) + DAY_SECONDS));
     return { keys, argv, decide: (reply) => decide(c, windows, userLimit, reply) };
   }
 
@@ -116,10 +127,23 @@ export class RateLimiter {
     return this.redis.zcount(this.keysOf(deploymentId).endUser(userId), `(${nowUs - DAY_SECONDS * US}`, "+inf");
   }
 
+  /** The messages an end user of a deployment had admitted this calendar month (UTC), as the monthly tier limit counts them. */
+  async endUserMessagesThisMonth(deploymentId: string, userId: string): Promise<{ used: number; month: string; resetsAt: string }> {
+    const now = Date.now();
+    const month = calendarMonth(now);
+    const used = Number((await this.redis.get(this.keysOf(deploymentId).endUserMonth(userId, month.name))) ?? 0);
+    return { used, month: month.name, resetsAt: new Date(now + month.remainingMs).toISOString() };
+  }
+
   /** The one place the keys of a deployment's limits are spelt (layout: rate-limiter-scripts.ts). */
   private keysOf(deploymentId: string) {
     const base = `{${this.prefix}}:rl:${encodeURIComponent(deploymentId)}`;
-    return { log: `${base}:log`, tokday: `${base}:tokday`, endUser: (userId: string) => `${base}:u:${encodeURIComponent(userId)}` };
+    return {
+      log: `${base}:log`,
+      tokday: `${base}:tokday`,
+      endUser: (userId: string) => `${base}:u:${encodeURIComponent(userId)}`,
+      endUserMonth: (userId: string, month: string) => `${base}:um:${encodeURIComponent(userId)}:${month}`,
+    };
   }
 }
 
@@ -131,7 +155,7 @@ export interface PreparedRateLimitCheck {
 }
 
 function decide(c: RateLimitCheck, windows: RequestWindow[], userLimit: number, reply: unknown): RateLimitDecision {
-  const [allowed, overPerRequest, [tokensUsed, tokenRetryUs], user, counts] = CheckReply.parse(reply);
+  const [allowed, overPerRequest, [tokensUsed, tokenRetryUs], user, counts, month] = CheckReply.parse(reply);
 
   const states: RateLimitWindowState[] = [];
   const refusals: Refusal[] = [];
@@ -152,6 +176,11 @@ function decide(c: RateLimitCheck, windows: RequestWindow[], userLimit: number, 
   windows.forEach((w, i) => judged(w, counts[i] ?? [0, 0, -1], `${w.limit} requests per ${per(w.seconds)} for this deployment`));
   if (c.endUser && user.length === 3) {
     judged({ reason: "end_user_daily", limit: userLimit, seconds: DAY_SECONDS }, user, `this end user's ${c.endUser.tier} tier allows ${userLimit} messages per day`);
+  }
+  if (c.endUser && month && month.length === 2 && month[1] >= 0) {
+    const retry = atLeastOne(month[1]);
+    const limit = END_USER_MONTHLY_TIERS[c.endUser.tier];
+    refusals.push({ reason: "end_user_monthly", retryAfterSeconds: retry, message: `Rate limit reached: this end user's ${c.endUser.tier} tier allows ${limit} messages per calendar month (UTC), and ${month[0]} were used. Retry when the month ends, in ${retry} s.` });
   }
   if (tokenRetryUs >= 0) {
     const retry = atLeastOne(tokenRetryUs);

@@ -67,6 +67,8 @@ export function resolveRateLimits(type: DeploymentType, set: RateLimits | null |
 
 /** End-user tiers (the request's `user` field): messages per day. */
 export const END_USER_TIERS = { free: 50, paid: 500 } as const;
+/** Messages an end user of a deployment may send per calendar month (UTC) by tier, as the chat runbook's free and paid plans. */
+export const END_USER_MONTHLY_TIERS = { free: 50, paid: 500 } as const;
 export const EndUserTier = z.enum(["free", "paid"]);
 export type EndUserTier = z.infer<typeof EndUserTier>;
 

@@ -9,6 +9,7 @@ export const RateLimitReason = z.enum([
   "tokens_per_request",
   "tokens_per_day",
   "end_user_daily",
+  "end_user_monthly",
 ]);
 export type RateLimitReason = z.infer<typeof RateLimitReason>;
 

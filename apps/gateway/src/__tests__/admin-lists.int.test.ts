@@ -177,6 +177,11 @@ describe("GET /admin/v1/deployments/{id}/end-users/{user}", () => {
       window_seconds: 86_400,
       messages_used: 3,
       messages_remaining: 47,
+      month: new Date().toISOString().slice(0, 7),
+      messages_per_month: 50,
+      messages_used_this_month: 3,
+      messages_remaining_this_month: 47,
+      month_resets_at: new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth() + 1, 1)).toISOString(),
       updated_at: null,
     });
     expect((await get("a b/c")).body).toMatchObject({ user_id: "a b/c", messages_used: 1 });

@@ -112,13 +112,14 @@ test("a request over tokens_per_request is a 400 naming the limit, on every admi
   ];
   // Warm the deployment's budget periods first, so that a refusal that reached Redis would show.
   expect((await client.get<Json>("/v1/budgets")).status).toBe(200);
-  const answers: Array<{ status: number; body: Json; headers: Headers }> = [];
+  const answers: Array<{ status: number; body: Json; headers: Headers; path: string }> = [];
   const commands = await topLevelCommands(async () => {
-    for (let i = 0; i < 3; i++) for (const [path, body] of sends) answers.push(await client.post<Json>(path, body));
+    for (let i = 0; i < 3; i++) for (const [path, body] of sends) answers.push({ ...(await client.post<Json>(path, body)), path });
   });
   for (const a of answers) {
     expect(a.status).toBe(400);
-    expect(a.body.error).toMatchObject({ type: "invalid_request_error", code: "request_too_large", param: "messages" });
+    // Each API names its own field: the Responses API's request carried `input`, the others `messages`.
+    expect(a.body.error).toMatchObject({ type: "invalid_request_error", code: "request_too_large", param: a.path === "/v1/responses" ? "input" : "messages" });
     // The limit and the request's own count (input plus the 150 output tokens).
     expect(a.body.error.message).toMatch(/limit of 200 tokens per request \(tokens_per_request\)/);
     const needs = Number(/needs (\d+) tokens/.exec(a.body.error.message)?.[1]);

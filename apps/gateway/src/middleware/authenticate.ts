@@ -145,8 +145,8 @@ const AUDIT_SAME_FAILURE_MS = 60_000;
 const AUDIT_FAILURES_PER_MINUTE = 60;
 
 /**
- * What a failed authentication leaves behind: `ai_auth_failures_total{reason}` every time, and an
- * audit row (`auth.failure`, the key id it named, never key material), rate-limited so a flood of
+ * What a failed authentication leaves behind: `ai_auth_failures_total{reason}` every time, and for
+ * a presented key an audit row (`auth.failure`, the key id it named, never key material), rate-limited so a flood of
  * bad keys cannot flood the audit log: the same (reason, key) once a minute, and at most
  * {@link AUDIT_FAILURES_PER_MINUTE} rows a minute in all. The metric counts what the log skips.
  */
@@ -156,6 +156,9 @@ export function authFailureRecorder(db: Kysely<Database>, logger: Logger, count:
   let inWindow = 0;
   return (reason, keyId) => {
     count(reason);
+    // Audited when a key was presented: a request without one names nothing to look into (and
+    // anonymous probes would only crowd the log); the metric counts it.
+    if (keyId === null) return;
     const now = Date.now();
     const k = `${reason}:${keyId ?? ""}`;
     if (now - (lastWritten.get(k) ?? 0) < AUDIT_SAME_FAILURE_MS) return;

@@ -4,6 +4,7 @@ import {
   CreateDeploymentRequest,
   DEFAULT_FEATURES_BY_TYPE,
   DeploymentType,
+  END_USER_MONTHLY_TIERS,
   END_USER_TIERS,
   EndUserTier,
   FEATURE_NAMES,
@@ -190,9 +191,10 @@ export function adminDeploymentsRouter(r: GatewayResources): Router {
     parseBody(NoQuery, req.query);
     const dep = await findDeployment(r.db, id);
     if (!dep) throw notFound(id);
-    const [row, used] = await Promise.all([findEndUser(r.db, id, userId), r.rateLimiter.endUserMessagesLastDay(id, userId)]);
+    const [row, used, month] = await Promise.all([findEndUser(r.db, id, userId), r.rateLimiter.endUserMessagesLastDay(id, userId), r.rateLimiter.endUserMessagesThisMonth(id, userId)]);
     const tier = row?.tier ?? "free";
     const limit = END_USER_TIERS[tier];
+    const monthly = END_USER_MONTHLY_TIERS[tier];
     res.json({
       object: "end_user",
       deployment_id: id,
@@ -204,6 +206,12 @@ export function adminDeploymentsRouter(r: GatewayResources): Router {
       window_seconds: END_USER_WINDOW_SECONDS,
       messages_used: used,
       messages_remaining: Math.max(0, limit - used),
+      // The calendar month (UTC), counted as the monthly tier limit counts it.
+      month: month.month,
+      messages_per_month: monthly,
+      messages_used_this_month: month.used,
+      messages_remaining_this_month: Math.max(0, monthly - month.used),
+      month_resets_at: month.resetsAt,
       updated_at: row ? row.updated_at.toISOString() : null,
     });
   });
@@ -217,7 +225,7 @@ export function adminDeploymentsRouter(r: GatewayResources): Router {
     if (!dep) throw notFound(id);
     const { row } = await setEndUserTier(r.db, { tenantId: dep.tenant_id, deploymentId: id, userId }, body.tier, actor(req));
     // 200 whether or not the user had a row: users without one are on the free tier anyway.
-    res.json({ object: "end_user", deployment_id: row.deployment_id, user_id: row.user_id, tier: row.tier, messages_per_day: END_USER_TIERS[row.tier], updated_at: row.updated_at.toISOString() });
+    res.json({ object: "end_user", deployment_id: row.deployment_id, user_id: row.user_id, tier: row.tier, messages_per_day: END_USER_TIERS[row.tier], messages_per_month: END_USER_MONTHLY_TIERS[row.tier], updated_at: row.updated_at.toISOString() });
   });
 
   return router;

@@ -14,16 +14,22 @@ interface EndUser {
   window_seconds: number;
   messages_used: number;
   messages_remaining: number;
+  month: string;
+  messages_per_month: number;
+  messages_used_this_month: number;
+  messages_remaining_this_month: number;
+  month_resets_at: string;
   updated_at: string | null;
 }
 
 const get: Command = {
-  summary: "Show an end user's tier and messages used in the last 24 h",
+  summary: "Show an end user's tier and messages used in the last 24 h and this month",
   help: [
     "Usage: switchyard end-users get <deployment> <user> [--json]",
     "",
     "An end user (the requests' `user` field) of a deployment: their tier (free unless set) and the",
-    "messages admitted for them in the sliding 24 h the tier's daily limit counts",
+    "messages admitted for them in the sliding 24 h the tier's daily limit counts, and in the",
+    "calendar month (UTC) its monthly limit counts",
     "(GET /admin/v1/deployments/{deployment}/end-users/{user}).",
     "",
     ...API_FLAGS_HELP,
@@ -40,6 +46,10 @@ const get: Command = {
         ["messages/day", body.messages_per_day],
         ["used (last 24 h)", body.messages_used],
         ["remaining", body.messages_remaining],
+        ["messages/month", body.messages_per_month],
+        [`used in ${body.month} (UTC)`, body.messages_used_this_month],
+        ["remaining this month", body.messages_remaining_this_month],
+        ["month resets at", body.month_resets_at],
         ["tier updated_at", body.updated_at],
       ]),
     );
