@@ -23,6 +23,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { PGlite, type Extensions } from "@electric-sql/pglite";
 import { vector } from "@electric-sql/pglite-pgvector";
+import { btree_gin } from "@electric-sql/pglite/contrib/btree_gin";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import { dataDir, displayPath } from "./lib/paths";
 import { envFlag, envInteger, envPort, envString } from "./lib/env-values";
@@ -71,7 +72,8 @@ async function openDatabase(dir: string, wantVector: boolean, log: (line: string
   if (wantVector) {
     let db: PGlite | undefined;
     try {
-      const extensions: Extensions = { vector };
+      // btree_gin: migration 0011 puts tenant and collection into the full-text GIN index with it.
+      const extensions: Extensions = { vector, btree_gin };
       db = await PGlite.create({ dataDir: dir, extensions });
       await db.exec("CREATE EXTENSION IF NOT EXISTS vector");
       return { db, vector: true };
@@ -80,7 +82,7 @@ async function openDatabase(dir: string, wantVector: boolean, log: (line: string
       await db?.close().catch(() => undefined);
     }
   }
-  return { db: await PGlite.create({ dataDir: dir }), vector: false };
+  return { db: await PGlite.create({ dataDir: dir, extensions: { btree_gin } }), vector: false };
 }
 
 /** The same listen/close surface over pglite-socket's server, for comparison runs. */

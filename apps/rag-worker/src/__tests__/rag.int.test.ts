@@ -50,7 +50,7 @@ test("a job with rag retrieves first (status retrieving), cites its sources, and
   const id = (await a.post<Json>("/v1/jobs", { messages: [{ role: "user", content: "What is the refund window for returned shoes?" }], rag: { collection: "help", top_k: 2 } })).body.id as string;
   const events = (await readSse(`${s.url}/v1/jobs/${id}/events`, { headers: { authorization: `Bearer ${s.key}` } })).events;
   const statuses = events.filter((e) => e.event === "status").map((e) => JSON.parse(e.data).status);
-  expect(statuses).toEqual(["retrieving", "running"]);
+  expect(statuses).toEqual(["queued", "retrieving", "running"]); // queued: the gateway opens every stream read from the start with it
   const cit = events.find((e) => e.event === "citations")!;
   expect(JSON.parse(cit.data).citations[0]).toMatchObject({ document_id: "returns", title: "Returns policy", source: "https://help.example.com/returns" });
   expect(events.findIndex((e) => e.event === "citations")).toBeLessThan(events.findIndex((e) => e.event === "delta"));
