@@ -1,20 +1,13 @@
-import { daysBetween, isIsoDay, OPS_USAGE_GROUP_BY, usageAcrossTenants } from "@switchyard/db";
+import { OPS_USAGE_GROUP_BY, usageAcrossTenants } from "@switchyard/db";
 import { Router } from "express";
 import { z } from "zod";
 import type { Authenticator } from "../middleware/authenticate";
 import { requireScopes } from "../middleware/authenticate";
 import type { GatewayResources } from "../resources";
 import { parseBody } from "../services/validation";
-import { MAX_USAGE_RANGE_DAYS } from "./usage-reports";
+import { checkDayRange, Day } from "./usage-reports";
 
-const Day = z.string().refine(isIsoDay, "must be a calendar day YYYY-MM-DD");
-const OpsUsageQuery = z
-  .strictObject({ from: Day, to: Day, group_by: z.enum(OPS_USAGE_GROUP_BY).default("tenant"), tenant_id: z.string().min(1).max(128).optional() })
-  .superRefine((q, ctx) => {
-    const days = daysBetween(q.from, q.to) + 1;
-    if (days < 1) ctx.addIssue({ code: "custom", path: ["from"], message: `must not be after to (${q.to})` });
-    else if (days > MAX_USAGE_RANGE_DAYS) ctx.addIssue({ code: "custom", path: ["to"], message: `the range spans ${days} days; at most ${MAX_USAGE_RANGE_DAYS}` });
-  });
+const OpsUsageQuery = z.strictObject({ from: Day, to: Day, group_by: z.enum(OPS_USAGE_GROUP_BY).default("tenant"), tenant_id: z.string().min(1).max(128).optional() }).superRefine(checkDayRange);
 
 /**
  * `GET /admin/v1/usage?from=&to=&group_by=tenant|deployment|model|day&tenant_id=` (admin scope):

@@ -1,5 +1,5 @@
 import { ApiError, isTerminalStatus } from "@switchyard/contracts";
-import { ANALYTICS_GROUP_BY, daysBetween, findFeedback, isIsoDay, jobAnalytics, saveFeedback, type JobFeedback } from "@switchyard/db";
+import { ANALYTICS_GROUP_BY, findFeedback, jobAnalytics, saveFeedback, type JobFeedback } from "@switchyard/db";
 import { Router } from "express";
 import { z } from "zod";
 import type { Authenticator } from "../middleware/authenticate";
@@ -8,21 +8,14 @@ import { principalOf, type Principal } from "../middleware/request-context";
 import type { GatewayResources } from "../resources";
 import { getJob } from "../services/job-service";
 import { parseBody } from "../services/validation";
-import { MAX_USAGE_RANGE_DAYS } from "./usage-reports";
+import { checkDayRange, Day } from "./usage-reports";
 
 const FeedbackBody = z.strictObject({
   rating: z.number().int().min(1).max(5),
   comment: z.string().max(4000).nullable().optional(),
 });
 
-const Day = z.string().refine(isIsoDay, "must be a calendar day YYYY-MM-DD");
-const AnalyticsQuery = z
-  .strictObject({ from: Day, to: Day, group_by: z.enum(ANALYTICS_GROUP_BY).default("model") })
-  .superRefine((q, ctx) => {
-    const days = daysBetween(q.from, q.to) + 1;
-    if (days < 1) ctx.addIssue({ code: "custom", path: ["from"], message: `must not be after to (${q.to})` });
-    else if (days > MAX_USAGE_RANGE_DAYS) ctx.addIssue({ code: "custom", path: ["to"], message: `the range spans ${days} days; at most ${MAX_USAGE_RANGE_DAYS}` });
-  });
+const AnalyticsQuery = z.strictObject({ from: Day, to: Day, group_by: z.enum(ANALYTICS_GROUP_BY).default("model") }).superRefine(checkDayRange);
 
 /** 403 unless the caller's deployment has `feature` on (these two default to off). */
 async function requireFeature(r: GatewayResources, p: Principal, feature: "feedbackEnabled" | "analyticsEnabled"): Promise<void> {

@@ -11,16 +11,18 @@ import { parseBody } from "../services/validation";
 /** Longest range `GET /v1/usage` answers, in days (inclusive): a leap year. */
 export const MAX_USAGE_RANGE_DAYS = 366;
 
-const Day = z.string().refine(isIsoDay, "must be a calendar day YYYY-MM-DD");
+/** A calendar day `YYYY-MM-DD` (UTC), as every dated query takes it. */
+export const Day = z.string().refine(isIsoDay, "must be a calendar day YYYY-MM-DD");
+
+/** A query's `from`..`to` (inclusive UTC days): not reversed, at most {@link MAX_USAGE_RANGE_DAYS}. Shared by the usage, analytics and ops usage routes. */
+export function checkDayRange(q: { from: string; to: string }, ctx: z.RefinementCtx): void {
+  const days = daysBetween(q.from, q.to) + 1;
+  if (days < 1) ctx.addIssue({ code: "custom", path: ["from"], message: `must not be after to (${q.to})` });
+  else if (days > MAX_USAGE_RANGE_DAYS) ctx.addIssue({ code: "custom", path: ["to"], message: `the range spans ${days} days; at most ${MAX_USAGE_RANGE_DAYS}` });
+}
 
 // Strict, so a misspelt parameter (`groupBy=model`) is a 400 rather than silently the default.
-const UsageQuery = z
-  .strictObject({ from: Day, to: Day, group_by: z.enum(USAGE_GROUP_BY).default("day") })
-  .superRefine((q, ctx) => {
-    const days = daysBetween(q.from, q.to) + 1;
-    if (days < 1) ctx.addIssue({ code: "custom", path: ["from"], message: `must not be after to (${q.to})` });
-    else if (days > MAX_USAGE_RANGE_DAYS) ctx.addIssue({ code: "custom", path: ["to"], message: `the range spans ${days} days; at most ${MAX_USAGE_RANGE_DAYS}` });
-  });
+const UsageQuery = z.strictObject({ from: Day, to: Day, group_by: z.enum(USAGE_GROUP_BY).default("day") }).superRefine(checkDayRange);
 
 const ReportQuery = z.strictObject({ date: Day, format: z.enum(["json", "csv"]).optional() });
 
