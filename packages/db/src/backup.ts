@@ -134,8 +134,8 @@ export async function restoreDatabase(db: Kysely<Database>, dir: string): Promis
     const missing = manifest.tables.filter((t) => !tables.includes(t.name)).map((t) => t.name);
     if (missing.length) throw new Error(`tables in the backup but not in the database: ${missing.join(", ")}`);
     for (const t of tables) {
-      const r = await sql<{ any: boolean }>`SELECT EXISTS (SELECT 1 FROM ${sql.table(t)}) AS any`.execute(trx);
-      if (r.rows[0]?.any) throw new Error(`restore needs an empty database: ${t} has rows`);
+      const r = await sql<{ has_rows: boolean }>`SELECT EXISTS (SELECT 1 FROM ${sql.table(t)}) AS has_rows`.execute(trx);
+      if (r.rows[0]?.has_rows) throw new Error(`restore needs an empty database: ${t} has rows`);
     }
     for (const t of manifest.tables) {
       const cols = await insertableColumns(trx, t.name);
