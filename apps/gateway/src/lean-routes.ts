@@ -97,13 +97,17 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
     });
     req.on("end", () => {
       if (failed) return;
+      failed = true; // settled
       const text = chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks, size).toString("utf8");
       resolve(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
     });
-    req.on("error", () => {
+    // A client that goes away mid-body ends the read either way ('error', or only 'close').
+    const aborted = () => {
       if (!failed) reject(new ApiError("invalid_request", "request aborted by the client"));
       failed = true;
-    });
+    };
+    req.on("error", aborted);
+    req.on("close", aborted);
   });
 }
 
