@@ -1,20 +1,8 @@
+import type { AuditEntry } from "@switchyard/db";
 import { adminApi, API_FLAGS, API_FLAGS_HELP, queryString, type ListPage } from "../admin-api";
 import { UsageError, type Command } from "../command";
 import { limitFlag, optionalFlag, parseCommandLine } from "../flags";
 import { output, table } from "../format";
-
-/** An audit row as the API shows it. */
-interface AuditRow {
-  id: string;
-  actor_key_id: string | null;
-  tenant_id: string | null;
-  action: string;
-  target_type: string;
-  target_id: string;
-  before: unknown;
-  after: unknown;
-  created_at: string;
-}
 
 /** An ISO 8601 date-time with a zone, or a UTC day (taken as its midnight). */
 function instantFlag(value: string | undefined, flag: string): string | undefined {
@@ -72,7 +60,7 @@ export const audit: Command = {
     };
     const limit = limitFlag(f.limit, 500);
     const cursor = optionalFlag(f.cursor, "--cursor");
-    const { body } = await adminApi(ctx, f).call<ListPage<AuditRow>>("GET", `/audit${queryString({ ...filters, limit, cursor })}`);
+    const { body } = await adminApi(ctx, f).call<ListPage<AuditEntry>>("GET", `/audit${queryString({ ...filters, limit, cursor })}`);
     output(ctx, f.json, body, () => {
       if (!body.data.length) return "no audit rows";
       const text = table(
