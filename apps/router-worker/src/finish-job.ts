@@ -73,6 +73,7 @@ export function usageEventFor(ctx: FinishContext, view: JobView, status: JobView
     tenant_id: ctx.payload.tenant_id,
     deployment_id: ctx.payload.deployment_id,
     api_key_id: ctx.payload.api_key_id,
+    end_user: ctx.payload.request.user ?? null,
     requested_model: ctx.payload.request.model,
     served_model: served?.id ?? view.served_model ?? ctx.payload.request.model,
     provider: served?.provider ?? "none",

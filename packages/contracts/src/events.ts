@@ -5,10 +5,28 @@ import { Citation, JobStatus, JobView, OutputLogprob } from "./jobs";
 export const TerminalReason = z.enum(["upstream_cut", "stalled", "malformed", "canceled", "provider_error", "max_attempts", "stuck", "invalid_payload", "internal", "budget_exhausted"]);
 export type TerminalReason = z.infer<typeof TerminalReason>;
 
+/** Why a job waits instead of running: `breaker_open` (every usable model's breaker), `rate_limited_upstream` (a 429), `capacity` (no worker or model slot free). */
+export const WaitReason = z.enum(["capacity", "rate_limited_upstream", "breaker_open"]);
+export type WaitReason = z.infer<typeof WaitReason>;
+
 /** One event in a job's Redis Stream, as SSE delivers it (`event:` = type, `data:` = data). */
 export const JobEvent = z.discriminatedUnion("type", [
   /** `attempt` is the run number (deliveries that reached a provider call); `waits` counts deliveries that waited for a model. */
-  z.object({ type: z.literal("status"), data: z.object({ status: JobStatus, attempt: z.number().int().optional(), waits: z.number().int().optional(), served_model: z.string().optional() }) }),
+  /**
+   * `status: "waiting"` (never a job's stored status): the job waits for an upstream and will be
+   * tried again at `retry_at` (ISO time) for `reason`; not a run, so no `attempt`.
+   */
+  z.object({
+    type: z.literal("status"),
+    data: z.object({
+      status: z.union([JobStatus, z.literal("waiting")]),
+      attempt: z.number().int().optional(),
+      waits: z.number().int().optional(),
+      served_model: z.string().optional(),
+      reason: WaitReason.optional(),
+      retry_at: z.string().optional(),
+    }),
+  }),
   /** Text of the answer; `logprobs` of its tokens when the job asked for them. */
   z.object({ type: z.literal("delta"), data: z.object({ text: z.string(), logprobs: z.array(OutputLogprob).optional() }) }),
   /**

@@ -12,6 +12,8 @@ export const UsageEvent = z.object({
   tenant_id: z.string(),
   deployment_id: z.string(),
   api_key_id: z.string().nullable(),
+  /** The request's `user` (the deployment's end user), when it named one: per-end-user usage is grouped by it. */
+  end_user: z.string().nullable().default(null),
   requested_model: z.string(),
   served_model: z.string(),
   provider: z.string(),

@@ -80,6 +80,7 @@ export async function createEmbeddings(r: GatewayResources, p: Principal, req: O
     tenant_id: p.tenantId,
     deployment_id: d.id,
     api_key_id: p.keyId,
+    end_user: req.user ?? null,
     requested_model: req.model,
     served_model: entry.id,
     provider: entry.provider,
