@@ -7,10 +7,12 @@ import { deadLetters } from "./dead-letters";
 import { deployments } from "./deployments";
 import { endUsers } from "./end-users";
 import { keys } from "./keys";
+import { maintenance } from "./maintenance";
 import { migrate } from "./migrate";
 import { queues } from "./queues";
 import { reports } from "./reports";
 import { tenants } from "./tenants";
+import { usage } from "./usage";
 
 /** Every `switchyard` command by name: add a file under `src/commands/` and one line here. */
 export const commands: Readonly<Record<string, Command>> = {
@@ -25,6 +27,8 @@ export const commands: Readonly<Record<string, Command>> = {
   queues,
   "dead-letters": deadLetters,
   audit,
+  usage,
+  maintenance,
   backup,
   restore,
 };
