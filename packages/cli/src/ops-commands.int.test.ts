@@ -85,3 +85,23 @@ test("usage shows every tenant's usage from the ledger, biggest spender first, b
   expect(reversed.code).toBe(1);
   expect(reversed.stderr).toMatch(/from|to/);
 }, 120_000);
+
+test("end-users set puts a user on a tier that get reads back; audited; a bad tier exits 2 naming --tier, an unknown deployment 1 (404)", async () => {
+  const t = await ok(["tenants", "create", "Tier CLI", "--json"]);
+  const dep: string = t.default_deployment_id;
+  const set = await ok(["end-users", "set", dep, "dora", "--tier", "paid", "--json"]);
+  expect(set).toMatchObject({ deployment_id: dep, user_id: "dora", tier: "paid", messages_per_day: 500, messages_per_month: 500 });
+  expect((await ok(["end-users", "get", dep, "dora", "--json"])).tier).toBe("paid");
+  expect((await ok(["end-users", "set", dep, "dora", "--tier", "free"])).text).toMatch(/^tier +free$/m);
+  const audit = await ok(["audit", "--target", `${dep}/dora`, "--json"]);
+  expect(audit.data.map((a: Json) => [a.target_type, a.after?.tier])).toEqual([["end_user", "free"], ["end_user", "paid"]]);
+
+  for (const args of [["end-users", "set", dep, "dora"], ["end-users", "set", dep, "dora", "--tier", "gold"]]) {
+    const r = await switchyard(args);
+    expect({ args, code: r.code }).toEqual({ args, code: 2 });
+    expect(r.stderr).toContain("--tier");
+  }
+  const unknown = await switchyard(["end-users", "set", "dep_nobody", "dora", "--tier", "paid"]);
+  expect(unknown.code).toBe(1);
+  expect(unknown.stderr).toContain("404");
+}, 120_000);

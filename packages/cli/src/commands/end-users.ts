@@ -1,6 +1,7 @@
+import { EndUserTier } from "@switchyard/contracts";
 import { adminApi, API_FLAGS, API_FLAGS_HELP, seg } from "../admin-api";
-import { withSubcommands, type Command } from "../command";
-import { parseCommandLine } from "../flags";
+import { UsageError, withSubcommands, type Command } from "../command";
+import { choiceFlag, parseCommandLine } from "../flags";
 import { fields, output } from "../format";
 
 /** The API's end user of a deployment: tier and what the last 24 h used of it. */
@@ -56,5 +57,42 @@ const get: Command = {
   },
 };
 
-/** `switchyard end-users get`: a deployment's end users through the admin API. */
-export const endUsers = withSubcommands("end-users", "End users of a deployment (admin API)", { get });
+/** What `PUT /admin/v1/deployments/{deployment}/end-users/{user}` answers. */
+interface EndUserTierSet {
+  deployment_id: string;
+  user_id: string;
+  tier: string;
+  messages_per_day: number;
+  messages_per_month: number;
+  updated_at: string;
+}
+
+const set: Command = {
+  summary: "Put an end user on a tier (free or paid)",
+  help: [
+    `Usage: switchyard end-users set <deployment> <user> --tier ${EndUserTier.options.join("|")} [--json]`,
+    "",
+    "Sets the tier whose daily and monthly message limits the user's requests count against",
+    "(PUT /admin/v1/deployments/{deployment}/end-users/{user}). Audited.",
+    "",
+    ...API_FLAGS_HELP,
+  ].join("\n"),
+  async run(args, ctx) {
+    const { values: f, positionals: [deployment, user] } = parseCommandLine(args, { ...API_FLAGS, tier: { type: "string" } }, ["deployment", "user"]);
+    const tier = choiceFlag(f.tier, "--tier", EndUserTier.options);
+    if (tier === undefined) throw new UsageError(`--tier is required (${EndUserTier.options.join(" or ")})`);
+    const { body } = await adminApi(ctx, f).call<EndUserTierSet>("PUT", `/deployments/${seg(deployment)}/end-users/${seg(user)}`, { body: { tier } });
+    output(ctx, f.json, body, () =>
+      fields([
+        ["user", body.user_id],
+        ["deployment", body.deployment_id],
+        ["tier", body.tier],
+        ["messages/day", body.messages_per_day],
+        ["messages/month", body.messages_per_month],
+      ]),
+    );
+  },
+};
+
+/** `switchyard end-users get|set`: a deployment's end users through the admin API. */
+export const endUsers = withSubcommands("end-users", "End users of a deployment (admin API)", { get, set });
