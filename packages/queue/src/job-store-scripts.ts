@@ -1,3 +1,5 @@
+import { TENANT_JOB_INDEX_ADD } from "./tenant-job-index";
+
 /**
  * Lua scripts for job state. Each decision is one script so concurrent gateways and workers see
  * one order: a job has exactly one terminal transition and exactly one terminal event.
@@ -39,7 +41,10 @@ end
  * here: the BullMQ job holds it (one copy per job; `JobStore.payload` reads it there).
  * KEYS: 1 job hash, 2 idempotency key (the job hash again when none: every key must be in the
  * prefix's hash slot, which "" is not), 3 index of live jobs (the bucket keys are named after it)
- * ARGV: 1 job id, 2 body hash, 3 idem ttl s, 4 tenant, 5 deployment, 6 api key id, 7 view json, 8 created ms
+ * ARGV: 1 job id, 2 body hash, 3 idem ttl s, 4 tenant, 5 deployment, 6 api key id, 7 view json, 8 created ms,
+ * 9 the tenant's job index (`RedisKeys.tenantJobs`, in the prefix's hash slot; its bucket keys are named after it;
+ * "" none), 10 how long the index keeps the job (ms): see tenant-job-index.ts. They are arguments, not keys, so that
+ * admission's script, which passes create's arguments through, needs no change.
  * The hash names its owner in one-letter fields (`o` tenant, `d` deployment, `k` api key; jobs
  * created earlier have `tenant_id`, `deployment_id`, `api_key_id`) and leaves the counters
  * (`runs`, `waits`, `deltas`) unwritten: a missing one reads as 0 (every script that reads one
@@ -48,7 +53,7 @@ end
  * same keys and arguments) for admission's single script: `sy_create_job(KEYS, ARGV)` and
  * `sy_job_claimed(KEYS)`, the idempotency check alone.
  */
-export const CREATE_JOB_FUNCTION = `${LIVE_INDEX}
+export const CREATE_JOB_FUNCTION = `${LIVE_INDEX}${TENANT_JOB_INDEX_ADD}
 -- The job holding this call's idempotency key, as create's "exists" reply; nil when unclaimed (or no key).
 local function sy_job_claimed(KEYS)
   if KEYS[2] == KEYS[1] then return nil end
@@ -63,6 +68,7 @@ local function sy_create_job(KEYS, ARGV)
   if KEYS[2] ~= KEYS[1] then redis.call("SET", KEYS[2], ARGV[1] .. "|" .. ARGV[2], "EX", tonumber(ARGV[3])) end
   local b = sy_live_add(KEYS[3], ARGV[1], tonumber(ARGV[8]))
   redis.call("HSET", KEYS[1], "status", "queued", "o", ARGV[4], "d", ARGV[5], "k", ARGV[6], "view", ARGV[7], "b", b)
+  if ARGV[9] and ARGV[9] ~= "" then sy_tenant_job_add(ARGV[9], ARGV[1], ARGV[8], ARGV[10]) end
   return {"created"}
 end
 `;

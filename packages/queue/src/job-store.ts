@@ -142,12 +142,15 @@ export class JobStore {
   private readonly redis: Scripted;
   private readonly keys: RedisKeys;
   private readonly retention: number;
+  /** How long a job stays in its tenant's index after its creation: the retention plus an hour for the job's own life. */
+  private readonly tenantIndexKeepMs: number;
   private readonly maxlen: string;
 
   constructor(opts: JobStoreOptions) {
     this.redis = opts.redis as Scripted;
     this.keys = opts.keys;
     this.retention = opts.retentionSeconds ?? 24 * 3600;
+    this.tenantIndexKeepMs = (this.retention + 3600) * 1000;
     this.maxlen = String(opts.maxEventsPerJob ?? 100_000);
     const r = opts.redis;
     if (!("syCreateJob" in r)) {
@@ -175,6 +178,7 @@ export class JobStore {
   prepareCreate(input: CreateJobInput): { keys: string[]; argv: string[] } {
     const jobKey = this.keys.job(input.view.id);
     const idemKey = input.idempotency ? this.keys.idempotency(input.tenantId, input.idempotency.key) : jobKey;
+    const created = Date.parse(input.view.created_at);
     return {
       keys: [jobKey, idemKey, this.keys.liveJobs()],
       argv: [
@@ -185,7 +189,9 @@ export class JobStore {
         input.deploymentId,
         input.apiKeyId ?? "",
         encodeView(input.view),
-        String(Date.parse(input.view.created_at)),
+        String(created),
+        this.keys.tenantJobs(input.tenantId),
+        String(this.tenantIndexKeepMs),
       ],
     };
   }

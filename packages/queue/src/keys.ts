@@ -24,6 +24,13 @@ export class RedisKeys {
   liveJobs(): string {
     return `${this.bullPrefix}:live-jobs`;
   }
+  /**
+   * A tenant's jobs (ids scored by creation ms), live and recently ended, for listing them
+   * (`GET /v1/jobs`): the base name of its buckets `<base>:<n>` and `<base>:open` (tenant-job-index.ts).
+   */
+  tenantJobs(tenantId: string): string {
+    return `${this.bullPrefix}:tenant-jobs:${tenantId}`;
+  }
   /** One notice per event-stream write, naming the job (`JOB_STORE` scripts write it; gateways tail it). */
   eventNotices(): string {
     return `${this.bullPrefix}:event-notices`;

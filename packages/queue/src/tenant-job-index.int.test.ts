@@ -1,0 +1,83 @@
+import type { JobView } from "@switchyard/contracts";
+import { cleanupPrefix, testPrefix } from "@switchyard/testkit";
+import { JobStore } from "./job-store";
+import { RedisKeys } from "./keys";
+import { createRedis, type Redis } from "./redis";
+import { TENANT_JOB_BUCKET_SIZE, TenantJobIndex } from "./tenant-job-index";
+
+const url = process.env.TEST_REDIS_URL ?? process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const prefix = testPrefix("tenantjobs");
+const keys = new RedisKeys(prefix);
+let redis: Redis;
+let store: JobStore;
+let index: TenantJobIndex;
+
+beforeAll(() => {
+  redis = createRedis(url);
+  store = new JobStore({ redis, keys, retentionSeconds: 60 });
+  index = new TenantJobIndex(redis, keys);
+});
+afterAll(async () => {
+  redis.disconnect();
+  await cleanupPrefix(prefix, url);
+});
+
+let seq = 0;
+const create = async (tenantId: string, createdAt: number): Promise<string> => {
+  const id = `job_ti${String(++seq).padStart(24, "0")}`;
+  const view = { id, object: "job", status: "queued", model: "auto", served_model: null, created_at: new Date(createdAt).toISOString(), started_at: null, completed_at: null, output: null, usage: null, routing: { decision: null, fallbacks: [] }, error: null, metadata: null } as JobView;
+  expect(await store.create({ view, tenantId, deploymentId: "dep", apiKeyId: null })).toEqual({ kind: "created" });
+  return id;
+};
+const readAll = async (tenantId: string, maxMs: number | null = null, minMs: number | null = null) => (await index.read(tenantId, { fromBucket: null, maxMs, minMs, want: 1_000_000 })).entries;
+
+describe("tenant job index (CREATE_JOB adds each job to its tenant's index)", () => {
+  it("holds each tenant's own jobs, in listpack buckets with a TTL, readable newest bucket first within a time range", async () => {
+    const t0 = Date.now();
+    const a: string[] = [];
+    for (let i = 0; i < TENANT_JOB_BUCKET_SIZE + 5; i++) a.push(await create("ten_x", t0 + i));
+    const b = await create("ten_y", t0);
+
+    const all = await readAll("ten_x");
+    expect(all.map((e) => e.id).sort()).toEqual([...a].sort());
+    expect(all[0]).toEqual({ id: a.at(-1), createdMs: t0 + TENANT_JOB_BUCKET_SIZE + 4 }); // newest bucket first
+    expect((await readAll("ten_y")).map((e) => e.id)).toEqual([b]);
+
+    const base = keys.tenantJobs("ten_x");
+    expect(await redis.get(`${base}:open`)).toBe("2");
+    expect(await redis.zcard(`${base}:1`)).toBe(TENANT_JOB_BUCKET_SIZE);
+    expect(await redis.object("ENCODING", `${base}:1`)).toBe("listpack");
+    // Kept for the job retention (60 s here) plus an hour, from the last add.
+    const ttl = await redis.pttl(`${base}:2`);
+    expect(ttl).toBeGreaterThan(3_600_000);
+    expect(ttl).toBeLessThanOrEqual(3_660_000);
+    expect(await redis.pttl(`${base}:open`)).toBeGreaterThan(3_600_000);
+
+    const range = await readAll("ten_x", t0 + 10, t0 + 5);
+    expect(range.map((e) => e.createdMs).sort((p, q) => p - q)).toEqual([5, 6, 7, 8, 9, 10].map((d) => t0 + d));
+  });
+
+  it("reads at least `want` entries and one bucket more, then says where to go on", async () => {
+    const t0 = Date.now();
+    for (let i = 0; i < 3 * TENANT_JOB_BUCKET_SIZE; i++) await create("ten_w", t0 + i);
+    const first = await index.read("ten_w", { fromBucket: null, maxMs: null, minMs: null, want: 10 });
+    expect(first.entries).toHaveLength(2 * TENANT_JOB_BUCKET_SIZE);
+    expect(first.next).toBe(1);
+    const rest = await index.read("ten_w", { fromBucket: first.next, maxMs: null, minMs: null, want: 10 });
+    expect(rest.entries).toHaveLength(TENANT_JOB_BUCKET_SIZE);
+    expect(Math.max(...rest.entries.map((e) => e.createdMs))).toBe(t0 + TENANT_JOB_BUCKET_SIZE - 1);
+    expect(rest.next).toBeNull();
+  });
+
+  it("trims entries older than the keep window from the bucket it adds to", async () => {
+    const now = Date.now();
+    const old = await create("ten_z", now - (60 + 3600) * 1000 - 5_000);
+    const fresh = await create("ten_z", now);
+    expect((await readAll("ten_z")).map((e) => e.id)).toEqual([fresh]);
+    expect(old).not.toBe(fresh);
+  });
+
+  it("an unknown tenant has an empty index", async () => {
+    expect(await index.read("ten_none", { fromBucket: null, maxMs: null, minMs: null, want: 5 })).toEqual({ entries: [], next: null });
+  });
+});

@@ -1,0 +1,102 @@
+import type { RedisKeys } from "./keys";
+import type { Redis } from "./redis";
+
+/**
+ * A tenant's jobs, live and recently ended, newest first, for `GET /v1/jobs` (issue 16).
+ *
+ * Kept like the live index (see `LIVE_BUCKET_SIZE` in job-store-scripts.ts): in buckets of at most
+ * {@link TENANT_JOB_BUCKET_SIZE} job ids scored by creation ms, sorted sets `<index>:<n>` small enough
+ * to stay listpack-encoded (about 45 bytes a job; one sorted set per tenant turned skiplist past 128
+ * entries and cost about 140, which took a waiting job past P7's 2 KB). `<index>:open` holds the
+ * number of the bucket being filled. `CREATE_JOB` adds the job (`sy_tenant_job_add`, in the same
+ * script, so no extra round trip) and gives the bucket and `open` a TTL of the job retention plus
+ * an hour from that add: a bucket expires only after every job in it has, and older buckets
+ * (filled earlier) expire first, so the buckets alive are always the consecutive numbers up to
+ * `open`. Entries older than that keep window are also trimmed from the open bucket as it fills
+ * (a tenant that creates few jobs fills a bucket slowly).
+ *
+ * Entries are never removed when a job ends: a reader reads the job's hash and skips ids whose
+ * hash is gone (ended jobs past retention are in Postgres).
+ */
+export const TENANT_JOB_BUCKET_SIZE = 120;
+
+/** Lua: `sy_tenant_job_add(index, job id, created ms, keep ms)`. */
+export const TENANT_JOB_INDEX_ADD = `
+local function sy_tenant_job_add(idx, id, ms, keep)
+  local open = idx .. ":open"
+  local n = redis.call("GET", open)
+  if not n or redis.call("ZCARD", idx .. ":" .. n) >= ${TENANT_JOB_BUCKET_SIZE} then n = tostring(redis.call("INCR", open)) end
+  local b = idx .. ":" .. n
+  redis.call("ZADD", b, ms, id)
+  redis.call("ZREMRANGEBYSCORE", b, "-inf", "(" .. string.format("%d", tonumber(ms) - tonumber(keep)))
+  redis.call("PEXPIRE", b, keep)
+  redis.call("PEXPIRE", open, keep)
+end
+`;
+
+/**
+ * Read entries at or below a score, newest bucket first, starting at bucket ARGV[2] ("" = the open
+ * one), until at least ARGV[4] entries were read and one bucket more (the lookahead: gateways'
+ * clocks differ, so a bucket can hold a job a little newer than the newest of the bucket after it),
+ * or the oldest bucket was read.
+ * KEYS: none (the bucket keys are named after ARGV[1], in its hash slot). ARGV: 1 index, 2 start
+ * bucket, 3 max score (inclusive, "+inf" for none), 4 entries wanted, 5 min score (inclusive, "-inf").
+ * Returns {next bucket to read (0 when none is left), flat list id, score, id, score…}.
+ */
+const READ = `
+local idx, want = ARGV[1], tonumber(ARGV[4])
+local n = ARGV[2]
+if n == "" then n = redis.call("GET", idx .. ":open") or "0" end
+n = tonumber(n)
+local out = {}
+local read, extra = 0, false
+while n >= 1 do
+  local b = idx .. ":" .. n
+  if redis.call("EXISTS", b) == 0 then n = 0 break end
+  local r = redis.call("ZREVRANGEBYSCORE", b, ARGV[3], ARGV[5], "WITHSCORES")
+  for i = 1, #r do out[#out + 1] = r[i] end
+  read = read + #r / 2
+  n = n - 1
+  if extra then break end
+  if read >= want then extra = true end
+end
+return {n, out}
+`;
+
+/** One entry of a tenant's index. */
+export interface TenantJobEntry {
+  id: string;
+  createdMs: number;
+}
+
+type Scripted = Redis & { syTenantJobsRead(...argv: string[]): Promise<[number, string[]]> };
+
+/** Reads a tenant's job index (see the module comment). */
+export class TenantJobIndex {
+  private readonly redis: Scripted;
+  constructor(
+    redis: Redis,
+    private readonly keys: RedisKeys,
+  ) {
+    if (!("syTenantJobsRead" in redis)) redis.defineCommand("syTenantJobsRead", { numberOfKeys: 0, lua: READ });
+    this.redis = redis as Scripted;
+  }
+
+  /**
+   * Entries created in [minMs, maxMs] from bucket `fromBucket` (null: the newest) down, at least
+   * `want` of them when there are that many, in bucket order (not sorted: sort them). `next` is the
+   * bucket to continue from (null when every bucket was read). Entries of a bucket read again may repeat.
+   */
+  async read(tenantId: string, opts: { fromBucket: number | null; maxMs: number | null; minMs: number | null; want: number }): Promise<{ entries: TenantJobEntry[]; next: number | null }> {
+    const [next, flat] = await this.redis.syTenantJobsRead(
+      this.keys.tenantJobs(tenantId),
+      opts.fromBucket === null ? "" : String(opts.fromBucket),
+      opts.maxMs === null ? "+inf" : String(opts.maxMs),
+      String(opts.want),
+      opts.minMs === null ? "-inf" : String(opts.minMs),
+    );
+    const entries: TenantJobEntry[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) entries.push({ id: flat[i]!, createdMs: Number(flat[i + 1]) });
+    return { entries, next: Number(next) >= 1 ? Number(next) : null };
+  }
+}
