@@ -16,6 +16,9 @@ export const MAX_OUTPUT_TOKENS_LIMIT = 200_000;
 export const MAX_TOOLS = 128;
 /** Most stop sequences one request may set (OpenAI's limit). */
 export const MAX_STOP_SEQUENCES = 4;
+/** Fewest and most models one multi-model comparison (`compare`) runs. */
+export const MIN_COMPARE_MODELS = 2;
+export const MAX_COMPARE_MODELS = 4;
 
 /**
  * Body of `POST /v1/jobs`. Strict: unknown fields are rejected. Besides the chat fields, the
@@ -48,6 +51,12 @@ export const CreateJobRequest = z.strictObject({
   /** Log probabilities of the output tokens; `top_logprobs` (0-20) alternatives per position need `logprobs: true`. */
   logprobs: z.boolean().optional(),
   top_logprobs: z.number().int().min(0).max(20).optional(),
+  /**
+   * Multi-model comparison: 2-4 distinct catalog model ids (not `auto`), each run as a child job
+   * of this one with its own usage and budget reservation; `model` must then be absent or `auto`.
+   * Needs the deployment's `multiModelComparison` feature.
+   */
+  compare: z.array(z.string().min(1).max(128)).min(MIN_COMPARE_MODELS, `compare needs at least ${MIN_COMPARE_MODELS} models`).max(MAX_COMPARE_MODELS, `compare takes at most ${MAX_COMPARE_MODELS} models`).optional(),
 }).superRefine((req, ctx) => {
   // A tool result must answer a call an earlier assistant turn made (every provider refuses orphans).
   const calls = new Set<string>();
@@ -69,6 +78,15 @@ export const CreateJobRequest = z.strictObject({
     ctx.addIssue({ code: "custom", path: ["tool_choice", "function", "name"], message: `${req.tool_choice.function.name} is not one of the declared tools` });
   }
   if (req.top_logprobs !== undefined && req.logprobs !== true) ctx.addIssue({ code: "custom", path: ["top_logprobs"], message: "top_logprobs needs logprobs: true" });
+  if (req.compare !== undefined) {
+    if (req.model !== "auto") ctx.addIssue({ code: "custom", path: ["model"], message: "model must be absent (or auto) when compare names the models" });
+    const seen = new Set<string>();
+    for (const [i, m] of req.compare.entries()) {
+      if (m === "auto") ctx.addIssue({ code: "custom", path: ["compare", i], message: "compare names catalog models; auto is not one" });
+      else if (seen.has(m)) ctx.addIssue({ code: "custom", path: ["compare", i], message: `${m} is named twice` });
+      seen.add(m);
+    }
+  }
 });
 export type CreateJobRequest = z.infer<typeof CreateJobRequest>;
 
@@ -124,6 +142,38 @@ export type RoutingDecision = z.infer<typeof RoutingDecision>;
 export const JobError = z.object({ code: z.string(), message: z.string(), reason: z.string().optional() });
 export type JobError = z.infer<typeof JobError>;
 
+/**
+ * The answer. `finish_reason` is `stop`, `length`, `content_filter` or `tool_calls` (the answer
+ * is `tool_calls`, with or without text); `tool_calls` is absent when the model called none.
+ */
+export const JobOutputView = z.object({
+  text: z.string(),
+  citations: z.array(Citation),
+  finish_reason: z.string().nullable(),
+  no_sources: z.boolean().optional(),
+  tool_calls: z.array(ToolCall).optional(),
+  /** Per-token log probabilities, when the job asked for `logprobs`. */
+  logprobs: z.array(OutputLogprob).optional(),
+});
+export type JobOutputView = z.infer<typeof JobOutputView>;
+
+/**
+ * One model of a multi-model comparison: its child job (readable as a job itself), how it ended,
+ * its answer and what it cost. `latency_ms` runs from the child's start to its end (null until
+ * it has both).
+ */
+export const ComparisonEntry = z.object({
+  model: z.string(),
+  job_id: z.string(),
+  status: JobStatus,
+  output: JobOutputView.nullable(),
+  usage: JobUsage.nullable(),
+  latency_ms: z.number().int().nonnegative().nullable(),
+  cost_usd: z.number().nonnegative().nullable(),
+  error: JobError.nullable(),
+});
+export type ComparisonEntry = z.infer<typeof ComparisonEntry>;
+
 /** The job as `GET /v1/jobs/{id}` returns it. */
 export const JobView = z.object({
   id: z.string(),
@@ -134,25 +184,15 @@ export const JobView = z.object({
   created_at: z.string(),
   started_at: z.string().nullable(),
   completed_at: z.string().nullable(),
-  /**
-   * The answer. `finish_reason` is `stop`, `length`, `content_filter` or `tool_calls` (the answer
-   * is `tool_calls`, with or without text); `tool_calls` is absent when the model called none.
-   */
-  output: z.object({
-    text: z.string(),
-    citations: z.array(Citation),
-    finish_reason: z.string().nullable(),
-    no_sources: z.boolean().optional(),
-    tool_calls: z.array(ToolCall).optional(),
-    /** Per-token log probabilities, when the job asked for `logprobs`. */
-    logprobs: z.array(OutputLogprob).optional(),
-  }).nullable(),
+  output: JobOutputView.nullable(),
   usage: JobUsage.nullable(),
   routing: RoutingDecision,
   error: JobError.nullable(),
   metadata: z.record(z.string(), z.unknown()).nullable(),
   /** Deliveries so far: `runs` reached a provider call (the attempt number), `waits` found no model to call and waited. */
   attempts: z.object({ runs: z.number().int().nonnegative(), waits: z.number().int().nonnegative() }).optional(),
+  /** A multi-model comparison (`compare`): one entry per model, in the order the request named them. */
+  comparison: z.array(ComparisonEntry).optional(),
 });
 export type JobView = z.infer<typeof JobView>;
 
@@ -166,3 +206,64 @@ export const CreateJobResponse = z.object({
 export type CreateJobResponse = z.infer<typeof CreateJobResponse>;
 
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+
+/** The `model` of a multi-model comparison's parent job (its children carry the real ones). */
+export const COMPARE_MODEL = "compare";
+
+/** Id of the `i`th child of comparison `parentId`: derived, so a parent stored nowhere can still be rebuilt from its children. */
+export function compareChildId(parentId: string, i: number): string {
+  return `${parentId}c${i}`;
+}
+
+/** One model's entry in a comparison, from its child job's view (null: the child is gone). */
+export function comparisonEntry(model: string, jobId: string, child: JobView | null): ComparisonEntry {
+  if (!child) return { model, job_id: jobId, status: "failed", output: null, usage: null, latency_ms: null, cost_usd: null, error: { code: "job_not_found", message: `child job ${jobId} is gone` } };
+  const started = child.started_at ? Date.parse(child.started_at) : NaN;
+  const ended = child.completed_at ? Date.parse(child.completed_at) : NaN;
+  return {
+    model,
+    job_id: jobId,
+    status: child.status,
+    output: child.output,
+    usage: child.usage,
+    latency_ms: Number.isFinite(started) && Number.isFinite(ended) ? Math.max(0, ended - started) : null,
+    cost_usd: child.usage?.cost_usd ?? null,
+    error: child.error,
+  };
+}
+
+/** A comparison's child as its parent sees it: the model it runs, its id and its view (null: gone). */
+export interface ComparisonChild {
+  model: string;
+  job_id: string;
+  view: JobView | null;
+}
+
+/** The parent's view with its children's state as it stands (a live comparison: status unchanged). */
+export function withComparison(parent: JobView, children: ComparisonChild[]): JobView {
+  const starts = children.map((c) => c.view?.started_at).filter((t): t is string => !!t).sort();
+  return { ...parent, started_at: parent.started_at ?? starts[0] ?? null, comparison: children.map((c) => comparisonEntry(c.model, c.job_id, c.view)) };
+}
+
+/**
+ * A comparison's final view once every child has ended: its usage is the sum of the children's,
+ * it succeeded when at least one model answered, and failed (`compare_failed`, naming each
+ * model's error) when none did. `status` forces the outcome (a cancel).
+ */
+export function endComparison(parent: JobView, children: ComparisonChild[], completedAt: Date, status?: JobStatus): JobView {
+  const view = withComparison(parent, children);
+  const entries = view.comparison!;
+  const used = entries.filter((e) => e.usage);
+  const provenances = new Set(used.map((e) => e.usage!.provenance));
+  const usage: JobUsage | null = used.length === 0 ? null : {
+    input_tokens: used.reduce((n, e) => n + e.usage!.input_tokens, 0),
+    output_tokens: used.reduce((n, e) => n + e.usage!.output_tokens, 0),
+    cost_usd: Math.round(used.reduce((n, e) => n + e.usage!.cost_usd, 0) * 1e9) / 1e9,
+    provenance: provenances.size === 1 ? [...provenances][0]! : "partial",
+  };
+  const final = status ?? (entries.some((e) => e.status === "succeeded") ? "succeeded" : "failed");
+  const error: JobError | null = final === "succeeded" ? null : final === "canceled"
+    ? { code: "canceled", message: "canceled by the client", reason: "canceled" }
+    : { code: "compare_failed", message: `no model answered: ${entries.map((e) => `${e.model}: ${e.error?.message ?? e.status}`).join("; ")}`.slice(0, 1000), reason: "provider_error" };
+  return { ...view, status: final, completed_at: completedAt.toISOString(), usage, error };
+}

@@ -50,6 +50,23 @@ export const RouteJobPayload = z.object({
 });
 export type RouteJobPayload = z.infer<typeof RouteJobPayload>;
 
+/**
+ * A multi-model comparison's parent: runs once its children (`ai-route` jobs, one per model) have
+ * ended, and ends the parent job with every child's answer side by side. Carries no request: the
+ * children hold it; this names them.
+ */
+export const CompareJobPayload = z.object({
+  job_id: z.string(),
+  tenant_id: z.string(),
+  deployment_id: z.string(),
+  api_key_id: z.string().nullable(),
+  /** The children, in the order the request named the models. */
+  children: z.array(z.object({ model: z.string(), job_id: z.string() })).min(1),
+  created_at: z.string(),
+  trace: TraceCarrier,
+});
+export type CompareJobPayload = z.infer<typeof CompareJobPayload>;
+
 export const RagJobPayload = z.object({ job_id: z.string(), tenant_id: z.string(), collection: z.string(), query: z.string(), top_k: z.number().int(), trace: TraceCarrier });
 export type RagJobPayload = z.infer<typeof RagJobPayload>;
 
@@ -84,6 +101,7 @@ export interface RetryPolicy {
  */
 export const queueCatalog = {
   "ai-route": { schema: RouteJobPayload, retry: { attempts: 3, backoff: { type: "exponential", delay: 1000 } } },
+  "ai-compare": { schema: CompareJobPayload, retry: { attempts: 5, backoff: { type: "exponential", delay: 1000 } } },
   "ai-rag": { schema: RagJobPayload, retry: { attempts: 3, backoff: { type: "exponential", delay: 500 } } },
   "ai-index": { schema: IndexJobPayload, retry: { attempts: 5, backoff: { type: "exponential", delay: 2000 } } },
   "ai-usage": { schema: UsageEvent, retry: { attempts: 20, backoff: { type: "exponential", delay: 1000, jitter: 0.5 } } },
