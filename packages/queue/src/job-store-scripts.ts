@@ -90,6 +90,22 @@ const NOTIFY = `
 local function sy_notify(notices, events)
   redis.call("XADD", notices, "MAXLEN", "~", "${NOTICE_MAXLEN}", "*", "j", string.match(events, "[^:]*$"))
 end
+-- A comparison's child (its hash has \`p\`, the parent's id, and \`pt\`, its tag: the JSON members
+-- "model":…,"job_id":… that \`JobStore.linkChildren\` wrote) has every event it writes copied to its
+-- parent's stream, with the tag added to the event's data, and a notice naming the parent. Other
+-- jobs have neither field: for them this costs the two fields' lookup in a read the script makes anyway.
+local function sy_tagged(ev, tag)
+  local _, e = string.find(ev, '"data":{', 1, true)
+  if not e then return nil end
+  if string.sub(ev, e + 1, e + 1) == "}" then return string.sub(ev, 1, e) .. tag .. string.sub(ev, e + 1) end
+  return string.sub(ev, 1, e) .. tag .. "," .. string.sub(ev, e + 1)
+end
+local function sy_forward(parent, events, notices, maxlen, ev)
+  if not parent or not ev then return end
+  local pev = string.match(events, "^(.*:)") .. parent
+  redis.call("XADD", pev, "MAXLEN", "~", maxlen, "*", "e", ev)
+  sy_notify(notices, pev)
+end
 `;
 
 /**
@@ -101,13 +117,15 @@ end
  * Returns the event id, or false when the job is missing or already terminal (or the run is not open).
  */
 export const TRANSITION = `${NOTIFY}
-local st = redis.call("HGET", KEYS[1], "status")
+local h = redis.call("HMGET", KEYS[1], "status", "p", "pt")
+local st = h[1]
 if not st or st == "succeeded" or st == "failed" or st == "canceled" or st == "incomplete" then return false end
 if ARGV[6] and ARGV[6] ~= "" and redis.call("HGET", KEYS[1], "run_unbilled") ~= ARGV[6] then return false end
 redis.call("HSET", KEYS[1], "status", ARGV[1], "view", ARGV[2])
 if ARGV[5] and ARGV[5] ~= "" then redis.call("HSET", KEYS[1], "run_model", ARGV[5]) end
 local id = redis.call("XADD", KEYS[2], "MAXLEN", "~", ARGV[4], "*", "e", ARGV[3])
 sy_notify(KEYS[3], KEYS[2])
+if h[2] then sy_forward(h[2], KEYS[2], KEYS[3], ARGV[4], sy_tagged(ARGV[3], h[3])) end
 return id
 `;
 
@@ -127,7 +145,8 @@ return id
  * 3 stream maxlen, 4 characters of the delta
  */
 export const APPEND = `${NOTIFY}
-local st = redis.call("HGET", KEYS[1], "status")
+local h = redis.call("HMGET", KEYS[1], "status", "p", "pt")
+local st = h[1]
 if not st or st == "succeeded" or st == "failed" or st == "canceled" or st == "incomplete" then return false end
 if ARGV[2] == "delta" then
   redis.call("HINCRBY", KEYS[1], "deltas", 1)
@@ -141,6 +160,7 @@ elseif ARGV[2] == "restart" then
 end
 local id = redis.call("XADD", KEYS[2], "MAXLEN", "~", ARGV[3], "*", "e", ARGV[1])
 sy_notify(KEYS[3], KEYS[2])
+if h[2] then sy_forward(h[2], KEYS[2], KEYS[3], ARGV[3], sy_tagged(ARGV[1], h[3])) end
 return id
 `;
 
@@ -156,7 +176,8 @@ return id
  * Returns the event id, or {"terminal", status} when the job had already ended, or false if missing.
  */
 export const FINISH = `${NOTIFY}${LIVE_INDEX}
-local st = redis.call("HGET", KEYS[1], "status")
+local h = redis.call("HMGET", KEYS[1], "status", "p", "pt")
+local st = h[1]
 if not st then return false end
 if st == "succeeded" or st == "failed" or st == "canceled" or st == "incomplete" then return {"terminal", st} end
 redis.call("HSET", KEYS[1], "status", ARGV[1], "view", ARGV[2])
@@ -165,6 +186,14 @@ sy_live_remove(KEYS[3], ARGV[7], redis.call("HGET", KEYS[1], "b") or nil)
 if ARGV[8] and ARGV[8] ~= "" then redis.call("XADD", KEYS[2], "MAXLEN", "~", ARGV[5], "*", "e", ARGV[8]) end
 local id = redis.call("XADD", KEYS[2], "MAXLEN", "~", ARGV[5], "*", "e", ARGV[3])
 sy_notify(KEYS[4], KEYS[2])
+if h[2] then
+  -- In the parent's stream a child's end is not terminal (the parent ends when all have): a tagged
+  -- status with the child's final status, and its error when the terminal event was one.
+  if ARGV[8] and ARGV[8] ~= "" then sy_forward(h[2], KEYS[2], KEYS[4], ARGV[5], sy_tagged(ARGV[8], h[3])) end
+  local err = ""
+  if string.sub(ARGV[3], 1, 15) == '{"type":"error"' then err = ',"error":' .. cjson.encode(cjson.decode(ARGV[3]).data) end
+  sy_forward(h[2], KEYS[2], KEYS[4], ARGV[5], '{"type":"status","data":{' .. h[3] .. ',"status":"' .. ARGV[1] .. '"' .. err .. '}}')
+end
 redis.call("EXPIRE", KEYS[1], tonumber(ARGV[4]))
 redis.call("EXPIRE", KEYS[2], tonumber(ARGV[4]))
 return id
@@ -183,12 +212,13 @@ return id
 export const START_ATTEMPT = `${NOTIFY}
 local st = redis.call("HGET", KEYS[1], "status")
 if not st then return false end
-local h = redis.call("HMGET", KEYS[1], "pending_usage", "runs", "waits", "run_unbilled", "run_chars", "run_model", "deltas", "view", "paid_attempts")
+local h = redis.call("HMGET", KEYS[1], "pending_usage", "runs", "waits", "run_unbilled", "run_chars", "run_model", "deltas", "view", "paid_attempts", "p", "pt")
 local restarted = 0
 local ended = st == "succeeded" or st == "failed" or st == "canceled" or st == "incomplete"
 if not ended and tonumber(h[7] or "0") > 0 then
   redis.call("XADD", KEYS[2], "MAXLEN", "~", ARGV[2], "*", "e", ARGV[1])
   sy_notify(KEYS[3], KEYS[2])
+  if h[10] then sy_forward(h[10], KEYS[2], KEYS[3], ARGV[2], sy_tagged(ARGV[1], h[11])) end
   redis.call("HSET", KEYS[1], "deltas", 0)
   restarted = 1
 end

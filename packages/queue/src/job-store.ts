@@ -196,6 +196,20 @@ export class JobStore {
     };
   }
 
+  /**
+   * Make jobs the children of comparison `parentId`: from now on every event written to a child's
+   * stream is also written to the parent's, with the child's model and id added to its `data`
+   * (`model`, `job_id`), and a child's end becomes a tagged `status` event there (see
+   * `job-store-scripts.ts`). One round trip for all of them; ordinary jobs never carry the fields.
+   */
+  async linkChildren(parentId: string, children: ReadonlyArray<{ model: string; job_id: string }>): Promise<void> {
+    const p = this.redis.pipeline();
+    for (const c of children) p.hset(this.keys.job(c.job_id), "p", parentId, "pt", `"model":${JSON.stringify(c.model)},"job_id":${JSON.stringify(c.job_id)}`);
+    const res = (await p.exec()) ?? [];
+    const failed = res.find(([err]) => err);
+    if (failed) throw failed[0];
+  }
+
   /** Read-only idempotency lookup (admission checks a replay before any limit or feature check). */
   async lookupIdempotency(tenantId: string, key: string): Promise<{ jobId: string; bodyHash: string } | null> {
     const cur = await this.redis.get(this.keys.idempotency(tenantId, key));
