@@ -12,6 +12,7 @@ import { adminRouter } from "./routes/admin";
 import { adminMaintenanceRouter } from "./routes/admin-maintenance";
 import { adminUsageRouter } from "./routes/admin-usage";
 import { healthRouter } from "./routes/health";
+import { openapiRouter } from "./routes/openapi";
 import { jobsRouter } from "./routes/jobs";
 import { budgetsRouter } from "./routes/budgets";
 import { documentsRouter } from "./routes/documents";
@@ -48,6 +49,7 @@ export function createGatewayApp(r: GatewayResources, auth = new Authenticator(r
   // NUL, unpaired surrogates and hostile nesting are refused here, before any route stores them.
   app.use(guardJsonBody);
   app.use(healthRouter(r));
+  app.use(openapiRouter());
   app.use(jobsRouter(r, auth));
   app.use(openaiCompatRouter(r, auth));
   app.use(responsesRouter(r, auth));

@@ -17,3 +17,6 @@ export * from "./timeout";
 export * from "./tools";
 export * from "./responses";
 export * from "./fault-points";
+export * from "./http";
+export * from "./openapi";
+export { JOB_LIST_DEFAULT_LIMIT, JOB_LIST_MAX_LIMIT, JobList, ListJobsQuery } from "./job-list";

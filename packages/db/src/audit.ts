@@ -1,3 +1,4 @@
+import type { AuditEntry } from "@switchyard/contracts";
 import type { Kysely, Transaction } from "kysely";
 import type { Database } from "./schema";
 
@@ -26,18 +27,8 @@ export async function writeAudit(
     .execute();
 }
 
-/** An audit row as the admin API shows it; `id` (a bigserial) is also the page cursor. */
-export interface AuditEntry {
-  id: string;
-  actor_key_id: string | null;
-  tenant_id: string | null;
-  action: string;
-  target_type: string;
-  target_id: string;
-  before: unknown;
-  after: unknown;
-  created_at: string;
-}
+/** An audit row as the admin API shows it (the contract's type); `id` (a bigserial) is also the page cursor. */
+export type { AuditEntry };
 
 /** Which audit rows to list: every filter given must hold. */
 export interface AuditQuery {

@@ -1,4 +1,4 @@
-import { FEATURE_NAMES, newId, resolveRateLimits, type Budget, type DeploymentType, type RateLimits } from "@switchyard/contracts";
+import { FEATURE_NAMES, newId, resolveRateLimits, type Budget, type DeploymentType, type DeploymentView, type RateLimits } from "@switchyard/contracts";
 import { sql, type Kysely, type Selectable, type Updateable } from "kysely";
 import { writeAudit, type AuditActor } from "./audit";
 import type { Database, DeploymentsTable } from "./schema";
@@ -21,7 +21,7 @@ export interface DeploymentSettingsInput {
 }
 
 /** A deployment as the admin API shows it: the full feature set, limits as set and as in effect. */
-export function deploymentView(d: DeploymentRow) {
+export function deploymentView(d: DeploymentRow): DeploymentView {
   const rateLimits = d.rate_limits as unknown as RateLimits;
   return {
     id: d.id,
@@ -42,7 +42,7 @@ export function deploymentView(d: DeploymentRow) {
     updated_at: d.updated_at.toISOString(),
   };
 }
-export type DeploymentView = ReturnType<typeof deploymentView>;
+export type { DeploymentView };
 
 function columns(v: Partial<DeploymentSettingsInput>): Updateable<DeploymentsTable> {
   const c: Updateable<DeploymentsTable> = {};

@@ -1,3 +1,4 @@
+import { ANALYTICS_GROUP_BY } from "@switchyard/contracts";
 import { sql, type Kysely } from "kysely";
 import { isIsoDay } from "./reports";
 import type { Database } from "./schema";
@@ -28,7 +29,7 @@ export async function findFeedback(db: Kysely<Database>, tenantId: string, jobId
   return db.selectFrom("job_feedback").select(["job_id", "rating", "comment", "created_at", "updated_at"]).where("tenant_id", "=", tenantId).where("job_id", "=", jobId).executeTakeFirst();
 }
 
-export const ANALYTICS_GROUP_BY = ["model", "deployment", "day"] as const;
+export { ANALYTICS_GROUP_BY };
 export type AnalyticsGroupBy = (typeof ANALYTICS_GROUP_BY)[number];
 
 /** Outcomes of one group of jobs, the figures a rollout compares between models or deployments. */

@@ -1,3 +1,4 @@
+import { daysBetween, isIsoDay } from "@switchyard/contracts";
 import { sql, type Kysely, type RawBuilder } from "kysely";
 import type { Database } from "./schema";
 
@@ -63,21 +64,12 @@ export interface GenerateReportsResult {
 const TOP_N = 5;
 const DAY_MS = 86_400_000;
 
-/** True for a real calendar day written `YYYY-MM-DD` (so `2026-02-30` is false). */
-export function isIsoDay(s: string): boolean {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return false;
-  const d = new Date(`${s}T00:00:00.000Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
-}
+// `isIsoDay` and `daysBetween` live in contracts (the HTTP queries use them); re-exported for the ledger's callers.
+export { daysBetween, isIsoDay };
 
 /** `YYYY-MM-DD` plus `n` days (UTC). */
 export function addDays(day: string, n: number): string {
   return new Date(Date.parse(`${day}T00:00:00.000Z`) + n * DAY_MS).toISOString().slice(0, 10);
-}
-
-/** Whole days from `from` to `to` (0 when equal, negative when `to` is earlier). */
-export function daysBetween(from: string, to: string): number {
-  return Math.round((Date.parse(`${to}T00:00:00.000Z`) - Date.parse(`${from}T00:00:00.000Z`)) / DAY_MS);
 }
 
 function assertDay(date: string): void {

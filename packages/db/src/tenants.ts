@@ -1,19 +1,22 @@
-import { DEFAULT_FEATURES_BY_TYPE, newId, type CreateTenantRequest, type UpdateTenantRequest } from "@switchyard/contracts";
+import { DEFAULT_FEATURES_BY_TYPE, newId, type Budget, type CreateTenantRequest, type TenantView, type UpdateTenantRequest } from "@switchyard/contracts";
 import { sql, type Kysely, type Selectable, type Transaction, type Updateable } from "kysely";
 import type { Database, DeploymentsTable, TenantsTable } from "./schema";
 import { writeAudit, type AuditActor } from "./audit";
 
 export type TenantRow = Selectable<TenantsTable>;
 
-/** A tenant as the admin API shows it. */
-export function tenantView(t: TenantRow, defaultDeploymentId?: string | null) {
+/** A tenant as the admin API shows it (with its default deployment's id), or as its audit rows hold it (without). */
+export function tenantView(t: TenantRow): Omit<TenantView, "default_deployment_id">;
+export function tenantView(t: TenantRow, defaultDeploymentId: string | null): TenantView;
+export function tenantView(t: TenantRow, defaultDeploymentId?: string | null): Omit<TenantView, "default_deployment_id"> & { default_deployment_id?: string | null } {
   return {
     id: t.id,
     object: "tenant" as const,
     name: t.name,
     timezone: t.timezone,
     billing_mode: t.billing_mode,
-    budget: t.budget,
+    // Written only through the admin API's Budget schema.
+    budget: (t.budget as Budget | null) ?? null,
     // numeric comes back from pg as a string
     daily_cost_alert_usd: t.daily_cost_alert_usd === null ? null : Number(t.daily_cost_alert_usd),
     ...(defaultDeploymentId !== undefined ? { default_deployment_id: defaultDeploymentId } : {}),
@@ -102,7 +105,7 @@ export function likeLiteral(s: string): string {
 export async function listTenants(
   db: Kysely<Database>,
   q: { limit: number; cursor?: string; name?: string },
-): Promise<{ data: Array<ReturnType<typeof tenantView>>; nextCursor: string | null }> {
+): Promise<{ data: TenantView[]; nextCursor: string | null }> {
   let query = db
     .selectFrom("tenants")
     .leftJoin("deployments", (j) => j.onRef("deployments.tenant_id", "=", "tenants.id").on("deployments.is_default", "=", true))

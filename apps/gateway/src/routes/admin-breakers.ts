@@ -1,12 +1,9 @@
-import { ApiError } from "@switchyard/contracts";
+import { ApiError, ForceOpenRequest } from "@switchyard/contracts";
 import { writeAudit } from "@switchyard/db";
 import { Router } from "express";
-import { z } from "zod";
 import { principalOf } from "../middleware/request-context";
 import type { GatewayResources } from "../resources";
 import { parseBody } from "../services/validation";
-
-const ForceOpen = z.strictObject({ duration_ms: z.number().int().min(1).max(24 * 3600 * 1000) });
 
 /** Breaker views for every catalog model, as ops see them. */
 export async function breakerStates(r: GatewayResources) {
@@ -43,7 +40,7 @@ export function adminBreakersRouter(r: GatewayResources): Router {
 
   router.post("/admin/v1/circuit-breakers/:model/force-open", async (req, res) => {
     const id = model(req.params.model);
-    const body = parseBody(ForceOpen, req.body ?? {});
+    const body = parseBody(ForceOpenRequest, req.body ?? {});
     const before = await r.breakers.state(id);
     const until = await r.breakers.forceOpen(id, body.duration_ms);
     const after = await r.breakers.state(id);

@@ -1,15 +1,9 @@
-import { ApiError, MAX_IDEMPOTENCY_KEY_LENGTH } from "@switchyard/contracts";
+import { ApiError, CreditsQuery, GrantCreditsRequest, MAX_IDEMPOTENCY_KEY_LENGTH } from "@switchyard/contracts";
 import { creditBalance, findTenant, grantCredits, listCredits, recalculateCredits, writeAudit } from "@switchyard/db";
 import { Router } from "express";
-import { z } from "zod";
 import { principalOf } from "../middleware/request-context";
 import type { GatewayResources } from "../resources";
 import { parseBody } from "../services/validation";
-
-const Grant = z.strictObject({
-  amount_usd: z.number().refine((n) => n !== 0, "amount_usd must not be 0").refine((n) => Math.abs(n) <= 1e8, "amount_usd is too large"),
-  reason: z.string().trim().min(1).max(500),
-});
 
 /** Prepaid credits: an append-only ledger; grants need an Idempotency-Key; balance is the ledger's sum. */
 export function adminCreditsRouter(r: GatewayResources): Router {
@@ -25,7 +19,7 @@ export function adminCreditsRouter(r: GatewayResources): Router {
     const key = req.get("idempotency-key");
     if (!key) throw new ApiError("invalid_request", "Idempotency-Key: a credit grant needs one, so a retried grant is not counted twice", "Idempotency-Key");
     if (key.length > MAX_IDEMPOTENCY_KEY_LENGTH) throw new ApiError("idempotency_key_too_long", `Idempotency-Key: at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`, "Idempotency-Key");
-    const body = parseBody(Grant, req.body);
+    const body = parseBody(GrantCreditsRequest, req.body);
     const { entry, replayed } = await grantCredits(r.db, tenantId, { amount_usd: body.amount_usd, reason: body.reason, idempotencyKey: key, actorKeyId: principalOf(req).keyId });
     if (!replayed) await r.budgets.adjustCredits(tenantId, body.amount_usd);
     const balance = await creditBalance(r.db, tenantId);
@@ -35,11 +29,8 @@ export function adminCreditsRouter(r: GatewayResources): Router {
 
   router.get("/admin/v1/tenants/:id/credits", async (req, res) => {
     const tenantId = await tenant(req.params.id);
-    const limit = req.query.limit === undefined ? 50 : Number(req.query.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw new ApiError("invalid_request", "limit: an integer from 1 to 200", "limit");
-    const cursor = typeof req.query.cursor === "string" ? req.query.cursor : null;
-    if (cursor !== null && !/^[1-9][0-9]{0,18}$/.test(cursor)) throw new ApiError("invalid_request", "cursor: use next_cursor from an earlier page", "cursor");
-    const [balance, page, held] = await Promise.all([creditBalance(r.db, tenantId), listCredits(r.db, tenantId, { limit, cursor }), r.budgets.credits(tenantId)]);
+    const q = parseBody(CreditsQuery, req.query);
+    const [balance, page, held] = await Promise.all([creditBalance(r.db, tenantId), listCredits(r.db, tenantId, { limit: q.limit, cursor: q.cursor ?? null }), r.budgets.credits(tenantId)]);
     res.json({ object: "credit_balance", tenant_id: tenantId, balance_usd: balance.balance_usd, reserved_usd: held?.reserved_usd ?? 0, entries: page.entries, next_cursor: page.next_cursor });
   });
 

@@ -1,17 +1,9 @@
-import { ApiError, ReplayUsageDeadLetterRequest, stripNul, UsageEvent, type UsageDeadLetterList, type UsageDeadLetterReplay } from "@switchyard/contracts";
+import { ApiError, DeadLettersQuery, ReplayUsageDeadLetterRequest, stripNul, UsageEvent, type UsageDeadLetterList, type UsageDeadLetterReplay } from "@switchyard/contracts";
 import { listUsageDeadLetters, replayUsageDeadLetter } from "@switchyard/db";
 import { Router } from "express";
-import { z } from "zod";
 import { principalOf } from "../middleware/request-context";
 import type { GatewayResources } from "../resources";
 import { parseBody } from "../services/validation";
-
-const ListQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().regex(/^[1-9][0-9]{0,18}$/, "must be next_cursor from an earlier page").optional(),
-  /** `false`: only those still waiting for a replay; `true`: only replayed ones; absent: both. */
-  replayed: z.enum(["true", "false"]).optional(),
-});
 
 /**
  * `/admin/v1/usage-dead-letters`: usage events the aggregator could not store (see
@@ -27,7 +19,7 @@ export function adminDeadLettersRouter(r: GatewayResources): Router {
   const router = Router();
 
   router.get("/admin/v1/usage-dead-letters", async (req, res) => {
-    const q = parseBody(ListQuery, req.query);
+    const q = parseBody(DeadLettersQuery, req.query);
     const page = await listUsageDeadLetters(r.db, { limit: q.limit, cursor: q.cursor, replayed: q.replayed === undefined ? undefined : q.replayed === "true" });
     const body: UsageDeadLetterList = { object: "list", data: page.data, has_more: page.nextCursor !== null, next_cursor: page.nextCursor };
     res.json(body);

@@ -3,7 +3,6 @@ import {
   ApplyPresetRequest,
   CreateDeploymentRequest,
   DEFAULT_FEATURES_BY_TYPE,
-  DeploymentType,
   END_USER_MONTHLY_TIERS,
   END_USER_TIERS,
   EndUserTier,
@@ -11,26 +10,20 @@ import {
   FeatureName,
   PRESETS,
   UpdateDeploymentRequest,
+  DeploymentsQuery,
+  NoQuery,
+  SetEndUserTierRequest,
+  ToggleFeatureRequest,
   type Features,
   type ModelCatalog,
 } from "@switchyard/contracts";
 import { createDeployment, deploymentView, findDeployment, findEndUser, findTenant, listAllDeployments, listDeployments, setEndUserTier, updateDeployment, type DeploymentRow, type DeploymentSettingsInput } from "@switchyard/db";
 import { Router, type Request } from "express";
-import { z } from "zod";
 import { normalizeOrigin } from "../middleware/cors";
 import { principalOf } from "../middleware/request-context";
 import type { GatewayResources } from "../resources";
 import { parseBody } from "../services/validation";
 
-const ToggleFeature = z.strictObject({ enabled: z.boolean() });
-const SetEndUserTier = z.strictObject({ tier: EndUserTier });
-const DeploymentsQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().regex(/^dep_[0-9a-z_-]{1,124}$/, "must be the id of a deployment (next_cursor of the previous page)").optional(),
-  tenant_id: z.string().min(1).max(128).optional(),
-  type: DeploymentType.optional(),
-});
-const NoQuery = z.strictObject({});
 /** The sliding window of the end-user tier limits (the rate limiter's per-user log). */
 const END_USER_WINDOW_SECONDS = 86_400;
 
@@ -178,7 +171,7 @@ export function adminDeploymentsRouter(r: GatewayResources): Router {
   router.post("/admin/v1/deployments/:id/features/:feature", async (req, res) => {
     const feature = FeatureName.safeParse(req.params.feature);
     if (!feature.success) throw new ApiError("invalid_request", `feature: unknown feature ${String(req.params.feature)} (one of ${FEATURE_NAMES.join(", ")})`, "feature");
-    const body = parseBody(ToggleFeature, req.body);
+    const body = parseBody(ToggleFeatureRequest, req.body);
     res.json(await change(req, "deployment.set_feature", (before) => ({ features: mergeFeatures(before.features, { [feature.data]: body.enabled }) })));
   });
 
@@ -220,7 +213,7 @@ export function adminDeploymentsRouter(r: GatewayResources): Router {
     const id = String(req.params.id);
     const userId = String(req.params.user_id);
     if (userId.length > 256) throw new ApiError("invalid_request", "user_id: at most 256 characters", "user_id");
-    const body = parseBody(SetEndUserTier, req.body);
+    const body = parseBody(SetEndUserTierRequest, req.body);
     const dep = await findDeployment(r.db, id);
     if (!dep) throw notFound(id);
     const { row } = await setEndUserTier(r.db, { tenantId: dep.tenant_id, deploymentId: id, userId }, body.tier, actor(req));

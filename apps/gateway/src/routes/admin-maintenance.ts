@@ -1,17 +1,11 @@
+import { SetMaintenanceRequest } from "@switchyard/contracts";
 import { writeAudit } from "@switchyard/db";
 import { Router } from "express";
-import { z } from "zod";
 import type { Authenticator } from "../middleware/authenticate";
 import { requireScopes } from "../middleware/authenticate";
 import { principalOf } from "../middleware/request-context";
 import type { GatewayResources } from "../resources";
 import { parseBody } from "../services/validation";
-
-const SetMaintenance = z.strictObject({
-  on: z.boolean(),
-  message: z.string().trim().min(1).max(500).nullable().optional(),
-  retry_after_seconds: z.number().int().min(1).max(86_400).default(300),
-});
 
 /**
  * `GET /admin/v1/maintenance` and `POST /admin/v1/maintenance {on, message?, retry_after_seconds?}`
@@ -27,7 +21,7 @@ export function adminMaintenanceRouter(r: GatewayResources, auth: Authenticator)
   });
 
   router.post("/admin/v1/maintenance", requireScopes(auth, "admin"), async (req, res) => {
-    const body = parseBody(SetMaintenance, req.body ?? {});
+    const body = parseBody(SetMaintenanceRequest, req.body ?? {});
     const before = await r.maintenance.current();
     const after = await r.maintenance.set(body.on, body.message ?? null, body.retry_after_seconds);
     await writeAudit(r.db, { keyId: principalOf(req).keyId }, { tenant_id: null, action: body.on ? "maintenance.on" : "maintenance.off", target_type: "maintenance", target_id: "gateway", before, after });

@@ -1,8 +1,7 @@
-import { ApiError, isTerminalStatus, QUEUE_NAMES, type JobStatus, type QueueName } from "@switchyard/contracts";
+import { ApiError, CleanStuckRequest, EmptyBody, isTerminalStatus, QUEUE_NAMES, type JobStatus, type QueueClean, type QueueName } from "@switchyard/contracts";
 import { writeAudit } from "@switchyard/db";
 import type { Job } from "bullmq";
 import { Router } from "express";
-import { z } from "zod";
 import { principalOf } from "../middleware/request-context";
 import type { GatewayResources } from "../resources";
 import { queueCounts } from "../services/ops-overview";
@@ -16,12 +15,6 @@ const PAGE = 200;
 /** States a job can be stuck in: never picked up, or held by a worker that will not finish it. */
 const STUCK_STATES = ["waiting", "prioritized", "delayed", "waiting-children", "active"] as const;
 
-/** `older_than_ms`: age past which a job counts as stuck (default 10 min); `limit`: jobs examined per state (default 1000). */
-const CleanStuck = z.strictObject({
-  older_than_ms: z.number().int().min(0).max(30 * 24 * 3600 * 1000).optional(),
-  limit: z.number().int().min(1).max(10_000).optional(),
-});
-const RetryFailed = z.strictObject({});
 
 /** The queue named in the path, or a 404 that names it and lists the real ones. */
 function queueNamed(raw: unknown): QueueName {
@@ -97,6 +90,48 @@ async function cleanStuck(r: GatewayResources, name: QueueName, olderThanMs: num
   return { examined: seen.size, removed, skipped };
 }
 
+/** Queues whose jobs work for a Switchyard job (their payload's `job_id`). */
+const JOB_QUEUES: ReadonlySet<QueueName> = new Set(["ai-route", "ai-rag"]);
+
+/**
+ * Move failed jobs finished at or before `timestamp` back to waiting (a job failing meanwhile is
+ * after it and stays). A queue job whose Switchyard job has ended (a route job that failed as its
+ * job failed, or one whose job Redis and Postgres no longer know) stays failed and is counted in
+ * `skippedTerminal`: running it again could do nothing but bill twice. Other queues are retried
+ * in one BullMQ call, counting the same range first.
+ */
+async function retryFailed(r: GatewayResources, name: QueueName, timestamp: number): Promise<{ retried: number; skippedTerminal: number }> {
+  const queue = r.queues.get(name);
+  if (!JOB_QUEUES.has(name)) {
+    const retried = await r.redis.zcount(queue.toKey("failed"), "-inf", String(timestamp));
+    await queue.retryJobs({ state: "failed", timestamp });
+    return { retried, skippedTerminal: 0 };
+  }
+  let retried = 0;
+  let skippedTerminal = 0;
+  // Retried jobs leave the failed set and skipped ones stay: page past the skipped ones only.
+  for (let offset = 0; ; ) {
+    const ids = await r.redis.zrangebyscore(queue.toKey("failed"), "-inf", String(timestamp), "LIMIT", offset, PAGE);
+    const jobs = await Promise.all(ids.map((id) => queue.getJob(id)));
+    const status = await statuses(r, [...new Set(jobs.flatMap((j) => (j ? [switchyardJobId(j)] : [])).filter((id): id is string => id !== null))]);
+    for (const job of jobs) {
+      const id = job ? switchyardJobId(job) : null;
+      const s = id === null ? undefined : status.get(id);
+      if (job && id !== null && (s === undefined || isTerminalStatus(s))) {
+        skippedTerminal++;
+        offset++;
+        continue;
+      }
+      // A job gone meanwhile, or moved out of failed by someone else, is left where it is.
+      const moved = job ? await job.retry("failed").then(() => true, () => false) : false;
+      if (moved) retried++;
+      else offset++;
+    }
+    if (ids.length < PAGE) break;
+  }
+  return { retried, skippedTerminal };
+}
+
 /** `/admin/v1/queues`: counts per queue and state; clean stuck jobs; retry failed ones. Mounted after the admin scope check; mutations are audited. */
 export function adminQueuesRouter(r: GatewayResources): Router {
   const router = Router();
@@ -107,29 +142,25 @@ export function adminQueuesRouter(r: GatewayResources): Router {
 
   router.post("/admin/v1/queues/:queue/clean-stuck", async (req, res) => {
     const name = queueNamed(req.params.queue);
-    const body = parseBody(CleanStuck, req.body ?? {});
+    const body = parseBody(CleanStuckRequest, req.body ?? {});
     const olderThanMs = body.older_than_ms ?? DEFAULT_OLDER_THAN_MS;
     const before = await queueCounts(r, name);
     const result = await cleanStuck(r, name, olderThanMs, body.limit ?? DEFAULT_SCAN_LIMIT);
     const after = await queueCounts(r, name);
-    const view = { object: "queue_clean", queue: name, older_than_ms: olderThanMs, examined: result.examined, removed: result.removed.length, removed_job_ids: result.removed, skipped: result.skipped };
+    const view: QueueClean = { object: "queue_clean", queue: name, older_than_ms: olderThanMs, examined: result.examined, removed: result.removed.length, removed_job_ids: result.removed, skipped: result.skipped };
     await writeAudit(r.db, { keyId: principalOf(req).keyId }, { tenant_id: null, action: "queue.clean_stuck", target_type: "queue", target_id: name, before: before.counts, after: { ...after.counts, older_than_ms: olderThanMs, removed: result.removed.length, removed_job_ids: result.removed } });
     res.json(view);
   });
 
   router.post("/admin/v1/queues/:queue/retry-failed", async (req, res) => {
     const name = queueNamed(req.params.queue);
-    parseBody(RetryFailed, req.body ?? {});
+    parseBody(EmptyBody, req.body ?? {});
     const queue = r.queues.get(name);
     const before = await queueCounts(r, name);
-    // retryJobs moves every failed job finished at or before `timestamp`; counting the same range
-    // first gives how many it moved (a job failing meanwhile is after `timestamp` and stays).
-    const timestamp = Date.now();
-    const retried = await r.redis.zcount(queue.toKey("failed"), "-inf", String(timestamp));
-    await queue.retryJobs({ state: "failed", timestamp });
+    const { retried, skippedTerminal } = await retryFailed(r, name, Date.now());
     const after = await queueCounts(r, name);
-    await writeAudit(r.db, { keyId: principalOf(req).keyId }, { tenant_id: null, action: "queue.retry_failed", target_type: "queue", target_id: name, before: before.counts, after: { ...after.counts, retried } });
-    res.json({ object: "queue_retry", queue: name, retried, counts: after.counts });
+    await writeAudit(r.db, { keyId: principalOf(req).keyId }, { tenant_id: null, action: "queue.retry_failed", target_type: "queue", target_id: name, before: before.counts, after: { ...after.counts, retried, skipped_terminal: skippedTerminal } });
+    res.json({ object: "queue_retry", queue: name, retried, skipped_terminal: skippedTerminal, counts: after.counts });
   });
 
   return router;

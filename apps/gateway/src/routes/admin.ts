@@ -1,7 +1,6 @@
-import { ApiError, CreateTenantRequest, UpdateTenantRequest } from "@switchyard/contracts";
+import { ApiError, CreateTenantRequest, TenantsQuery, UpdateTenantRequest, type TenantPage } from "@switchyard/contracts";
 import { createTenant, findDefaultDeployment, findTenant, listTenants, tenantView, updateTenant } from "@switchyard/db";
 import { Router } from "express";
-import { z } from "zod";
 import type { Authenticator } from "../middleware/authenticate";
 import { requireScopes } from "../middleware/authenticate";
 import { principalOf } from "../middleware/request-context";
@@ -14,12 +13,6 @@ import { adminDeadLettersRouter } from "./admin-dead-letters";
 import { adminDeploymentsRouter } from "./admin-deployments";
 import { adminKeysRouter } from "./admin-keys";
 import { adminQueuesRouter } from "./admin-queues";
-
-const TenantsQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().regex(/^ten_[0-9a-z_-]{1,124}$/, "must be the id of a tenant (next_cursor of the previous page)").optional(),
-  name: z.string().min(1).max(256).optional(),
-});
 
 /**
  * `/admin/v1`: operator routes (admin scope). The scope check comes first, so a tenant key is 403
@@ -39,7 +32,8 @@ export function adminRouter(r: GatewayResources, auth: Authenticator): Router {
   router.get("/admin/v1/tenants", async (req, res) => {
     const q = parseBody(TenantsQuery, req.query);
     const page = await listTenants(r.db, { limit: q.limit, cursor: q.cursor, name: q.name });
-    res.json({ object: "list", data: page.data, has_more: page.nextCursor !== null, next_cursor: page.nextCursor });
+    const body: TenantPage = { object: "list", data: page.data, has_more: page.nextCursor !== null, next_cursor: page.nextCursor };
+    res.json(body);
   });
 
   router.get("/admin/v1/tenants/:id", async (req, res) => {

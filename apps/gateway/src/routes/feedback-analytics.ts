@@ -1,21 +1,12 @@
-import { ApiError, isTerminalStatus } from "@switchyard/contracts";
-import { ANALYTICS_GROUP_BY, findFeedback, jobAnalytics, saveFeedback, type JobFeedback } from "@switchyard/db";
+import { AnalyticsQuery, ApiError, FeedbackRequest, isTerminalStatus, type AnalyticsReport, type JobFeedbackView } from "@switchyard/contracts";
+import { findFeedback, jobAnalytics, saveFeedback, type JobFeedback } from "@switchyard/db";
 import { Router } from "express";
-import { z } from "zod";
 import type { Authenticator } from "../middleware/authenticate";
 import { requireScopes } from "../middleware/authenticate";
 import { principalOf, type Principal } from "../middleware/request-context";
 import type { GatewayResources } from "../resources";
 import { getJob } from "../services/job-service";
 import { parseBody } from "../services/validation";
-import { checkDayRange, Day } from "./usage-reports";
-
-const FeedbackBody = z.strictObject({
-  rating: z.number().int().min(1).max(5),
-  comment: z.string().max(4000).nullable().optional(),
-});
-
-const AnalyticsQuery = z.strictObject({ from: Day, to: Day, group_by: z.enum(ANALYTICS_GROUP_BY).default("model") }).superRefine(checkDayRange);
 
 /** 403 unless the caller's deployment has `feature` on (these two default to off). */
 async function requireFeature(r: GatewayResources, p: Principal, feature: "feedbackEnabled" | "analyticsEnabled"): Promise<void> {
@@ -23,7 +14,7 @@ async function requireFeature(r: GatewayResources, p: Principal, feature: "feedb
   if (d.features[feature] !== true) throw new ApiError("feature_disabled", `${feature === "feedbackEnabled" ? "feedback" : "analytics"} needs the ${feature} feature on this deployment`);
 }
 
-const feedbackObject = (f: JobFeedback) => ({ object: "job.feedback", job_id: f.job_id, rating: f.rating, comment: f.comment, created_at: f.created_at.toISOString(), updated_at: f.updated_at.toISOString() });
+const feedbackObject = (f: JobFeedback): JobFeedbackView => ({ object: "job.feedback", job_id: f.job_id, rating: f.rating, comment: f.comment, created_at: f.created_at.toISOString(), updated_at: f.updated_at.toISOString() });
 
 /**
  * Outcome feedback and analytics, the figures a model rollout compares:
@@ -39,7 +30,7 @@ export function feedbackAnalyticsRouter(r: GatewayResources, auth: Authenticator
   const given = r.registry.meter.createCounter("ai_feedback_total", { description: "Feedback given on jobs, by rating (1-5)" });
 
   router.post("/v1/jobs/:id/feedback", requireScopes(auth, "jobs:write"), async (req, res) => {
-    const body = parseBody(FeedbackBody, req.body);
+    const body = parseBody(FeedbackRequest, req.body);
     const p = principalOf(req);
     const job = await getJob(r, p, String(req.params.id)); // another tenant's job is 404 before the feature is judged
     await requireFeature(r, p, "feedbackEnabled");
@@ -62,7 +53,8 @@ export function feedbackAnalyticsRouter(r: GatewayResources, auth: Authenticator
     const p = principalOf(req);
     await requireFeature(r, p, "analyticsEnabled");
     const data = await jobAnalytics(r.db, p.tenantId, { from: q.from, to: q.to, groupBy: q.group_by });
-    res.json({ object: "list", group_by: q.group_by, from: q.from, to: q.to, data });
+    const body: AnalyticsReport = { object: "list", group_by: q.group_by, from: q.from, to: q.to, data };
+    res.json(body);
   });
 
   return router;

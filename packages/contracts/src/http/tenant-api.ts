@@ -1,0 +1,201 @@
+import { z } from "zod";
+import { DocumentId } from "../documents";
+import { JobStatus, JobView, OutputLogprob } from "../jobs";
+import { ModelTier } from "../model-catalog";
+import { ResponseItem, ResponseStatus } from "../responses";
+import { ToolCall } from "../tools";
+import { BreakerState, UsageSummaryRow } from "./admin-ops";
+import { Instant, limitParam } from "./common";
+import { checkDayRange, Day } from "./days";
+
+// ---- Jobs ----
+
+/**
+ * `GET /v1/jobs?status=&model=&since=&until=&cursor=&limit=`: the tenant's jobs, newest first.
+ * (The contract of the route the jobs owner is adding; `since` inclusive, `until` exclusive.)
+ */
+export const ListJobsQuery = z.strictObject({
+  status: JobStatus.optional(),
+  model: z.string().min(1).max(128).optional(),
+  since: Instant.optional(),
+  until: Instant.optional(),
+  cursor: z.string().min(1).max(256).optional(),
+  limit: limitParam(100, 20),
+});
+export const JobList = z.object({ object: z.literal("list"), data: z.array(JobView), has_more: z.boolean(), next_cursor: z.string().nullable() });
+export type JobList = z.infer<typeof JobList>;
+
+// ---- Health ----
+
+export const HealthStatus = z.object({ status: z.literal("ok") });
+export const ReadinessCheck = z.object({ ok: z.boolean(), error: z.string().optional() });
+/** `GET /health/ready`: 200 when every check passes; 503 names the failing ones in `error`. */
+export const Readiness = z.object({
+  ready: z.boolean(),
+  checks: z.object({ redis: ReadinessCheck.optional(), postgres: ReadinessCheck.optional(), migrations: ReadinessCheck.optional() }),
+  error: z.object({ type: z.literal("api_error"), code: z.literal("not_ready"), message: z.string() }).optional(),
+});
+export type Readiness = z.infer<typeof Readiness>;
+const Health3 = z.enum(["ok", "degraded", "down"]);
+export const AiHealth = z.object({
+  status: Health3,
+  /** Models whose breaker is not closed. */
+  open: z.array(z.string()),
+  models: z.array(z.object({ model: z.string(), provider: z.string(), tier: ModelTier, state: BreakerState, open_until: z.string().nullable() })),
+});
+export const DbHealth = z.object({
+  status: z.enum(["ok", "down"]),
+  postgres: ReadinessCheck,
+  migrations: ReadinessCheck,
+  latency_ms: z.number(),
+  pool: z.object({ total: z.number().int(), idle: z.number().int(), waiting: z.number().int(), max: z.number().int() }).nullable(),
+});
+export const IntegrationsHealth = z.object({
+  status: Health3,
+  providers: z.array(z.object({ provider: z.string(), status: Health3, simulated: z.boolean(), models: z.array(z.string()), open: z.array(z.string()) })),
+});
+
+// ---- Budgets, usage, reports, feedback, analytics ----
+
+export const BudgetStatus = z.object({
+  scope: z.enum(["tenant", "deployment"]),
+  id: z.string(),
+  period: z.enum(["day", "month"]),
+  period_start: z.string(),
+  period_end: z.string(),
+  limit_usd: z.number().optional(),
+  limit_tokens: z.number().optional(),
+  spent_usd: z.number(),
+  spent_tokens: z.number(),
+  reserved_usd: z.number(),
+  reserved_tokens: z.number(),
+  used_ratio: z.number(),
+  /** Alert thresholds (per cent) reached: some of 80, 90, 100. */
+  thresholds_crossed: z.array(z.number().int()),
+});
+export const BudgetList = z.object({ object: z.literal("list"), data: z.array(BudgetStatus) });
+export type BudgetList = z.infer<typeof BudgetList>;
+
+export const USAGE_GROUP_BY = ["day", "model", "deployment"] as const;
+/** `GET /v1/usage?from=&to=&group_by=`: `from`/`to` inclusive UTC days. Strict, so a misspelt parameter is a 400, not silently the default. */
+export const UsageQuery = z.strictObject({ from: Day, to: Day, group_by: z.enum(USAGE_GROUP_BY).default("day") }).superRefine(checkDayRange);
+export const UsageSummary = z.object({ object: z.literal("list"), data: z.array(UsageSummaryRow) });
+export type UsageSummary = z.infer<typeof UsageSummary>;
+
+export const DailyReportQuery = z.strictObject({ date: Day, format: z.enum(["json", "csv"]).optional() });
+/** The runbook's daily summary for one tenant and one UTC day (also served as CSV). */
+export const DailyReport = z.object({
+  date: z.string(),
+  deployments: z.array(
+    z.object({
+      deployment_id: z.string(),
+      deployment_name: z.string().nullable(),
+      requests: z.number().int(),
+      tokens_used: z.number().int(),
+      cost_estimate: z.number(),
+      avg_latency_ms: z.number(),
+      error_rate: z.number(),
+      top_models: z.array(z.object({ model: z.string(), usage: z.number().int() })),
+      top_features: z.array(z.object({ feature: z.string(), usage: z.number().int() })),
+    }),
+  ),
+  totals: z.object({ total_requests: z.number().int(), total_tokens: z.number().int(), total_cost: z.number(), avg_error_rate: z.number() }),
+});
+export type DailyReport = z.infer<typeof DailyReport>;
+
+/** `POST /v1/jobs/{id}/feedback`: a rating 1–5 and an optional comment; a second one replaces the first. */
+export const FeedbackRequest = z.strictObject({
+  rating: z.number().int().min(1).max(5),
+  comment: z.string().max(4000).nullable().optional(),
+});
+export const JobFeedbackView = z.object({ object: z.literal("job.feedback"), job_id: z.string(), rating: z.number().int(), comment: z.string().nullable(), created_at: z.string(), updated_at: z.string() });
+export type JobFeedbackView = z.infer<typeof JobFeedbackView>;
+
+export const ANALYTICS_GROUP_BY = ["model", "deployment", "day"] as const;
+export const AnalyticsQuery = z.strictObject({ from: Day, to: Day, group_by: z.enum(ANALYTICS_GROUP_BY).default("model") }).superRefine(checkDayRange);
+const Percentiles = z.object({ p50: z.number().nullable(), p95: z.number().nullable() });
+export const AnalyticsRow = z.object({
+  key: z.string(),
+  jobs: z.number().int(),
+  succeeded: z.number().int(),
+  failed: z.number().int(),
+  rated: z.number().int(),
+  /** Share of rated jobs rated 4 or 5; null when none was rated. */
+  acceptance: z.number().nullable(),
+  latency_ms: Percentiles,
+  ttft_ms: Percentiles,
+  cost_usd: z.number(),
+  cost_per_job_usd: z.number(),
+});
+export type AnalyticsRow = z.infer<typeof AnalyticsRow>;
+export const AnalyticsReport = z.object({ object: z.literal("list"), group_by: z.enum(ANALYTICS_GROUP_BY), from: z.string(), to: z.string(), data: z.array(AnalyticsRow) });
+export type AnalyticsReport = z.infer<typeof AnalyticsReport>;
+
+// ---- Documents ----
+
+export const DocumentStatus = z.enum(["pending", "indexing", "indexed", "failed"]);
+export const DocumentAccepted = z.object({ document_id: DocumentId, object: z.literal("document"), collection: z.string(), status: DocumentStatus });
+export const DocumentView = z.object({
+  id: z.string(),
+  object: z.literal("document"),
+  collection: z.string(),
+  title: z.string(),
+  source_url: z.string().nullable(),
+  metadata: z.record(z.string(), z.unknown()),
+  status: DocumentStatus,
+  error: z.string().nullable(),
+  chunks: z.number().int(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  indexed_at: z.string().nullable(),
+});
+export type DocumentView = z.infer<typeof DocumentView>;
+export const DocumentDeleted = z.object({ id: z.string(), object: z.literal("document"), deleted: z.literal(true) });
+export const SearchResults = z.object({
+  object: z.literal("list"),
+  /** The query with PII replaced by placeholders. */
+  query: z.string(),
+  mode: z.enum(["hybrid", "fulltext", "vector"]),
+  model: z.string(),
+  data: z.array(z.object({ chunk_id: z.string(), document_id: z.string(), title: z.string().nullable(), source_url: z.string().nullable(), text: z.string(), score: z.number(), fulltext_rank: z.number().int().optional(), vector_rank: z.number().int().optional() })),
+});
+export type SearchResults = z.infer<typeof SearchResults>;
+
+// ---- OpenAI dialects ----
+
+/** OpenAI's `chat.completion`, as `POST /v1/chat/completions` answers without `stream`. */
+export const ChatCompletion = z.object({
+  id: z.string(),
+  object: z.literal("chat.completion"),
+  created: z.number().int(),
+  model: z.string(),
+  choices: z.array(
+    z.object({
+      index: z.number().int(),
+      message: z.object({ role: z.literal("assistant"), content: z.string().nullable(), refusal: z.null(), annotations: z.array(z.unknown()), tool_calls: z.array(ToolCall).optional() }),
+      logprobs: z.object({ content: z.array(OutputLogprob), refusal: z.null() }).nullable(),
+      finish_reason: z.string(),
+    }),
+  ),
+  usage: z.object({ prompt_tokens: z.number().int(), completion_tokens: z.number().int(), total_tokens: z.number().int() }),
+  system_fingerprint: z.null(),
+  service_tier: z.string(),
+});
+export type ChatCompletion = z.infer<typeof ChatCompletion>;
+
+/** OpenAI's Response object. Loose: it echoes the request's settings, as OpenAI's does. */
+export const ResponseObject = z.looseObject({
+  id: z.string(),
+  object: z.literal("response"),
+  created_at: z.number().int(),
+  status: ResponseStatus,
+  background: z.boolean(),
+  model: z.string(),
+  output: z.array(z.unknown()),
+  error: z.unknown(),
+  usage: z.unknown(),
+  metadata: z.unknown(),
+});
+export type ResponseObject = z.infer<typeof ResponseObject>;
+export const ResponseDeleted = z.object({ id: z.string(), object: z.literal("response"), deleted: z.literal(true) });
+export const ResponseInputItems = z.object({ object: z.literal("list"), data: z.array(ResponseItem), first_id: z.string().nullable(), last_id: z.string().nullable(), has_more: z.boolean() });
