@@ -1,6 +1,7 @@
 import { logScrubber } from "@switchyard/rag";
 import { createLogger, initTracing, tracingEnv } from "@switchyard/telemetry";
 import { loadEnv } from "./env";
+import { startCompareWorker } from "./compare-worker";
 import { startRouterWorker } from "./worker";
 
 async function main(): Promise<void> {
@@ -10,9 +11,11 @@ async function main(): Promise<void> {
   const env = loadEnv();
   const logger = createLogger({ name: "router-worker", level: env.LOG_LEVEL, scrub: logScrubber });
   const w = await startRouterWorker(env, { logger });
+  // Multi-model comparisons: their parents end here once their children (route jobs) have.
+  const compare = startCompareWorker(env, { logger });
   const shutdown = (signal: string) => {
     logger.info({ signal }, "draining in-flight jobs");
-    w.close().then(
+    Promise.all([w.close(), compare.close()]).then(
       () => tracing.shutdown().then(() => process.exit(0)),
       (err: Error) => {
         logger.error({ err }, "shutdown failed");

@@ -1,21 +1,17 @@
 import {
   ApiError,
   contentText,
-  hasImages,
   MAX_IDEMPOTENCY_KEY_LENGTH,
   isTerminalStatus,
   newId,
   RouteJobPayload,
   type CreateJobRequest,
   type CreateJobResponse,
-  type JobBudget,
   type JobView,
-  type ModelEntry,
   type RoutingContext,
 } from "@switchyard/contracts";
-import { unsupportedJobFields, unsupportedJobFieldsFor } from "@switchyard/providers";
 import { findJob, saveFinishedJob } from "@switchyard/db";
-import { addLogContext, AttrNames, injectTraceContext, SpanKind, startSpan } from "@switchyard/telemetry";
+import { addLogContext, AttrNames, SpanKind, startSpan } from "@switchyard/telemetry";
 import type { GatewayResources } from "../resources";
 import type { Principal } from "../middleware/request-context";
 import { canonicalHash } from "./canonical-json";
@@ -23,52 +19,12 @@ import { refuseDuringMaintenance } from "./maintenance";
 import { admitJob, jobBudget, jobSpend, type Spend } from "./admission";
 import type { DeploymentSettings } from "./deployment-cache";
 import { routingContext } from "./deployment-cache";
-
-const PRIORITY = { high: 1, normal: 2, low: 3 } as const;
+import { checkModel } from "./check-model";
+import { admitCompare, cancelComparison, liveComparison, planCompare, storedComparison, type ComparePlan } from "./compare-jobs";
+import { createResponse, PRIORITY, queuedView, routePayload } from "./job-payloads";
 
 /** `view`: the whole job as it stands (a created job's first view, or a replay's current one), so a caller needs no read back. */
 export type SubmitResult = { replayed: boolean; job: CreateJobResponse; view: JobView; headers?: Record<string, string> };
-
-function createResponse(view: Pick<JobView, "id" | "status" | "created_at">): CreateJobResponse {
-  return { id: view.id, object: "job", status: view.status, created_at: view.created_at, links: { self: `/v1/jobs/${view.id}`, events: `/v1/jobs/${view.id}/events` } };
-}
-
-/**
- * Validates what the catalog and the deployment allow: the model exists and is allowed,
- * `max_tokens` fits, images only where vision is on, and the agent fields (tools,
- * response_format, stop, seed, logprobs …) only where the model can honour them: its catalog
- * capabilities and its adapter's unsupported fields (judged as the registry resolves the entry,
- * real or simulated). For `auto`, at least one allowed model must honour them all.
- */
-function checkModel(r: GatewayResources, req: CreateJobRequest, ctx: RoutingContext, features: Record<string, boolean>): void {
-  if (hasImages(req.messages) && !ctx.vision_enabled) throw new ApiError("feature_disabled", "messages: images need the visionEnabled feature on this deployment", "messages");
-  if (req.rag && !features.ragEnabled) throw new ApiError("feature_disabled", "rag: retrieval needs the ragEnabled feature on this deployment", "rag");
-  const unsupported = (m: ModelEntry) => unsupportedJobFields(req, m, r.providers.forModel(m).simulated);
-  if (req.model === "auto") {
-    const allowed = r.catalog.models.filter((m) => !ctx.allowed_models || ctx.allowed_models.includes(m.id));
-    const gaps = unsupportedJobFieldsFor(req, allowed.map((m) => ({ entry: m, simulated: r.providers.forModel(m).simulated })));
-    if (gaps.length > 0 && gaps.every((g) => g.length > 0)) {
-      // Name the field most models lack: the one the caller most likely has to drop.
-      const counts = new Map<string, number>();
-      for (const f of gaps.flat()) counts.set(f, (counts.get(f) ?? 0) + 1);
-      const field = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]![0];
-      throw new ApiError("unsupported_parameter", `${field}: no model this deployment may use can honour it (${allowed.map((m, i) => `${m.id}: ${gaps[i]!.join(", ")}`).join("; ")})`, field);
-    }
-    return;
-  }
-  const entry = r.catalog.models.find((m) => m.id === req.model);
-  if (!entry) throw new ApiError("model_not_found", `model ${req.model} is not in the catalog (GET /v1/models lists them)`, "model");
-  if (ctx.allowed_models && !ctx.allowed_models.includes(entry.id)) throw new ApiError("model_not_allowed", `model: ${req.model} is not allowed on this deployment`, "model");
-  if (hasImages(req.messages) && !entry.capabilities.vision) throw new ApiError("invalid_request", `model: ${req.model} cannot read images`, "model");
-  if (req.max_tokens !== undefined && req.max_tokens > entry.max_output_tokens) {
-    throw new ApiError("invalid_request", `max_tokens: ${req.model} allows at most ${entry.max_output_tokens} output tokens`, "max_tokens");
-  }
-  const fields = unsupported(entry);
-  if (fields.length > 0) {
-    const why = fields[0] === "tools" || fields[0] === "response_format" ? "the model lacks the capability" : `${entry.provider} cannot honour it`;
-    throw new ApiError("unsupported_parameter", `${fields[0]}: ${req.model} cannot honour ${fields.join(", ")} (${why})`, fields[0]);
-  }
-}
 
 /**
  * Admission for `POST /v1/jobs`: the checks that need no Redis (catalog, features, the token
@@ -95,36 +51,33 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
   let deployment: DeploymentSettings;
   let ctx: RoutingContext;
   let spend: Spend;
+  let compare: ComparePlan | null = null;
   try {
     await refuseDuringMaintenance(r.maintenance);
     deployment = await r.deployments.get(p.deploymentId);
     ctx = routingContext(deployment);
-    checkModel(r, req, ctx, deployment.features);
-    const tier = req.user ? await r.deployments.endUserTier(deployment.id, req.user) : null;
-    spend = await jobSpend(r, req, deployment, tier);
+    if (req.compare) {
+      compare = await planCompare(r, req, deployment, ctx, req.user ? await r.deployments.endUserTier(deployment.id, req.user) : null);
+      spend = compare.spends[0]!;
+    } else {
+      checkModel(r, req, ctx, deployment.features);
+      const tier = req.user ? await r.deployments.endUserTier(deployment.id, req.user) : null;
+      spend = await jobSpend(r, req, deployment, tier);
+    }
   } catch (err) {
     const earlier = idemKey && err instanceof ApiError ? await r.jobStore.lookupIdempotency(p.tenantId, idemKey) : null;
     if (earlier) return replay(earlier, null);
     throw err;
   }
+  if (compare) {
+    const admitted = await admitCompare(r, p, req, deployment, ctx, compare, idemKey ? { key: idemKey, bodyHash } : undefined);
+    if (admitted.kind === "exists") return replay(admitted, null);
+    return { replayed: false, job: createResponse(admitted.view), view: admitted.view, headers: admitted.headers };
+  }
   const now = new Date();
   const jobId = newId("job", now.getTime());
   addLogContext({ jobId });
-  const view: JobView = {
-    id: jobId,
-    object: "job",
-    status: "queued",
-    model: req.model,
-    served_model: null,
-    created_at: now.toISOString(),
-    started_at: null,
-    completed_at: null,
-    output: null,
-    usage: null,
-    routing: { decision: null, fallbacks: [] },
-    error: null,
-    metadata: req.metadata ?? null,
-  };
+  const view = queuedView(jobId, req.model, now, req.metadata);
   const create = r.jobStore.prepareCreate({ view, tenantId: p.tenantId, deploymentId: p.deploymentId, apiKeyId: p.keyId, idempotency: idemKey ? { key: idemKey, bodyHash, ttlSeconds: r.config.idempotencyTtlSeconds } : undefined });
   const admitted = await admitJob(r, jobId, deployment, spend, create);
   // Claimed already (a replay, or a concurrent identical request won): that job is the job.
@@ -151,11 +104,6 @@ export function submitJobTraced(r: GatewayResources, p: Principal, req: CreateJo
     span.setAttributes({ [AttrNames.jobId]: submitted.job.id, "switchyard.idempotent_replay": submitted.replayed });
     return submitted;
   }, SpanKind.SERVER);
-}
-
-/** The route job's payload (the one stored copy: the BullMQ job holds it). */
-function routePayload(p: Principal, req: CreateJobRequest, routing: RoutingContext, budget: JobBudget, jobId: string, createdAt: string): RouteJobPayload {
-  return { job_id: jobId, tenant_id: p.tenantId, deployment_id: p.deploymentId, api_key_id: p.keyId, request: req, routing, budget, created_at: createdAt, trace: injectTraceContext() };
 }
 
 /** Enqueue a created job (after its retrieval child when it has `rag`); the job id makes a repeat a no-op. */
@@ -192,9 +140,10 @@ export async function getJob(r: GatewayResources, p: Principal, id: string): Pro
   const live = await r.jobStore.get(id);
   if (live) {
     if (!owns(p, live)) throw notFound(id);
-    return live.view;
+    return live.view.comparison ? liveComparison(r, live) : live.view;
   }
-  const stored = await findJob(r.db, p.tenantId, id, { apiKeyId: p.publishable ? p.keyId : undefined });
+  // A comparison is rebuilt from its children's records (it has none of its own unless canceled or swept).
+  const stored = await storedComparison(r, p, id, await findJob(r.db, p.tenantId, id, { apiKeyId: p.publishable ? p.keyId : undefined }));
   if (!stored) throw notFound(id);
   return stored;
 }
@@ -212,6 +161,7 @@ export async function cancelJob(r: GatewayResources, p: Principal, id: string): 
     if (live.status === "canceled") await afterCancel(r, live, live.view);
     throw new ApiError("job_already_terminal", `job ${id} already ended with status ${live.status}`);
   }
+  if (live.view.comparison) return cancelComparison(r, live, (child) => cancelJob(r, p, child));
   const view: JobView = { ...live.view, status: "canceled", completed_at: new Date().toISOString(), error: { code: "canceled", message: "canceled by the client", reason: "canceled" } };
   const res = await r.jobStore.finish(view, { type: "error", data: { code: "canceled", message: "canceled by the client", reason: "canceled" } });
   if (res.kind === "already_terminal") throw new ApiError("job_already_terminal", `job ${id} already ended with status ${res.status}`);

@@ -1,0 +1,35 @@
+import type { CreateJobRequest, CreateJobResponse, JobBudget, JobView, RouteJobPayload, RoutingContext } from "@switchyard/contracts";
+import { injectTraceContext } from "@switchyard/telemetry";
+import type { Principal } from "../middleware/request-context";
+
+/** BullMQ priorities of the request's `priority` (lower runs first). */
+export const PRIORITY = { high: 1, normal: 2, low: 3 } as const;
+
+/** `POST /v1/jobs`'s answer for a job. */
+export function createResponse(view: Pick<JobView, "id" | "status" | "created_at">): CreateJobResponse {
+  return { id: view.id, object: "job", status: view.status, created_at: view.created_at, links: { self: `/v1/jobs/${view.id}`, events: `/v1/jobs/${view.id}/events` } };
+}
+
+/** The route job's payload (the one stored copy: the BullMQ job holds it). */
+export function routePayload(p: Principal, req: CreateJobRequest, routing: RoutingContext, budget: JobBudget, jobId: string, createdAt: string): RouteJobPayload {
+  return { job_id: jobId, tenant_id: p.tenantId, deployment_id: p.deploymentId, api_key_id: p.keyId, request: req, routing, budget, created_at: createdAt, trace: injectTraceContext() };
+}
+
+/** A job's first view, as admission creates it. */
+export function queuedView(id: string, model: string, createdAt: Date, metadata: CreateJobRequest["metadata"]): JobView {
+  return {
+    id,
+    object: "job",
+    status: "queued",
+    model,
+    served_model: null,
+    created_at: createdAt.toISOString(),
+    started_at: null,
+    completed_at: null,
+    output: null,
+    usage: null,
+    routing: { decision: null, fallbacks: [] },
+    error: null,
+    metadata: metadata ?? null,
+  };
+}

@@ -1,0 +1,34 @@
+import { createRedis, defineProcessor, JobStore, RedisKeys } from "@switchyard/queue";
+import { withExtractedContext, withLogContext, type Logger } from "@switchyard/telemetry";
+import { processCompareJob } from "./compare-job";
+import type { RouterEnv } from "./env";
+
+export interface RunningCompareWorker {
+  close(): Promise<void>;
+}
+
+/**
+ * Consume `ai-compare`: the parents of multi-model comparisons, each run once its children (route
+ * jobs, which the router worker consumes) have ended. Light work (a few reads and one write per
+ * comparison), so it shares the router-worker process and its settings.
+ */
+export function startCompareWorker(env: RouterEnv, opts: { logger: Logger }): RunningCompareWorker {
+  const { logger } = opts;
+  const redis = createRedis(env.REDIS_URL);
+  redis.on("error", (err: Error) => logger.warn({ err: err.message }, "redis error"));
+  const keys = new RedisKeys(env.SWITCHYARD_PREFIX);
+  const deps = { jobStore: new JobStore({ redis, keys, retentionSeconds: env.JOB_RETENTION_SECONDS }), logger };
+  const worker = defineProcessor(
+    "ai-compare",
+    (payload, job) => withLogContext({ jobId: payload.job_id, tenantId: payload.tenant_id }, () => withExtractedContext(payload.trace, () => processCompareJob(deps, payload, job))),
+    { keys, connection: redis.duplicate(), concurrency: env.ROUTER_CONCURRENCY, lockDuration: env.WORKER_LOCK_MS, stalledInterval: env.WORKER_LOCK_MS },
+  );
+  worker.on("failed", (job, err) => logger.debug({ jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, "comparison attempt failed"));
+  worker.on("error", (err) => logger.error({ err: err.message }, "compare worker error"));
+  return {
+    async close() {
+      await worker.close();
+      redis.disconnect();
+    },
+  };
+}
