@@ -35,9 +35,12 @@ export function appPorts(env: NodeJS.ProcessEnv): AppPorts {
   };
 }
 
-/** The four apps with their connection strings and ports; entries are `<appsDir>/<name>/src/main.ts`. */
-export function appSpecs(ports: AppPorts, databaseUrl: string, redisUrl: string, appsDir: string = path.join(repoRoot, "apps")): AppSpec[] {
-  const entry = (app: string) => path.join(appsDir, app, "src", "main.ts");
+/**
+ * The four apps with their connection strings and ports; entries are `<appsDir>/<name>/src/main.ts`
+ * (TypeScript, run through tsx), or with `compiled` their production bundles `<name>/dist/main.js`.
+ */
+export function appSpecs(ports: AppPorts, databaseUrl: string, redisUrl: string, appsDir: string = path.join(repoRoot, "apps"), compiled = false): AppSpec[] {
+  const entry = (app: string) => (compiled ? path.join(appsDir, app, "dist", "main.js") : path.join(appsDir, app, "src", "main.ts"));
   const common = { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl };
   return [
     { name: "gateway", entry: entry("gateway"), port: ports.gateway, env: { ...common, PORT: String(ports.gateway) } },

@@ -8,7 +8,7 @@ import { dataDir, displayPath } from "./paths";
 import { resolvePostgres, type ResolvedPostgres } from "./resolve-postgres";
 import { resolveRedis, type ResolvedRedis } from "./resolve-redis";
 import { describeExit, Supervisor, type ChildExit } from "./supervisor";
-import { tsxCommand } from "./tsx-command";
+import { appCommand } from "./tsx-command";
 import { httpStatus, waitFor } from "./wait-for";
 
 /** Options of {@link Launcher}. */
@@ -27,6 +27,8 @@ export interface LauncherOptions {
   print?: (line: string) => void;
   /** Folder holding the apps (default `<repo>/apps`); each runs `<name>/src/main.ts`. */
   appsDir?: string;
+  /** Run each app's production bundle `<name>/dist/main.js` instead (see scripts/build.ts). */
+  compiled?: boolean;
 }
 
 /** `postgres://user:***@host/db`: a connection string fit for logs. */
@@ -159,7 +161,7 @@ export class Launcher {
     this.log(`database migrated; bootstrap key from ${choice.source === "env" ? "SWITCHYARD_BOOTSTRAP_KEY" : displayPath(keyFile)}`);
     this.checkNotStopping();
 
-    const apps = appSpecs(ports, pg.url, redis.url, this.opts.appsDir);
+    const apps = appSpecs(ports, pg.url, redis.url, this.opts.appsDir, this.opts.compiled);
     for (const app of apps) this.spawnApp(app);
 
     const gateway = this.supervisor.children.find((c) => c.name === "gateway");
@@ -184,9 +186,12 @@ export class Launcher {
 
   private spawnApp(app: AppSpec): void {
     this.checkNotStopping();
-    const { command, args } = tsxCommand(app.entry);
+    const { command, args } = appCommand(app.entry);
     this.appNames.add(app.name);
-    this.supervisor.spawn({ name: app.name, command, args, cwd: path.dirname(path.dirname(app.entry)), env: { ...this.env, ...app.env } });
+    // A bundle gets no NODE_PATH (pnpm's scripts set one naming every hoisted package): it finds
+    // its dependencies as it would in production, or fails here too.
+    const env = { ...this.env, ...app.env, ...(app.entry.endsWith(".js") ? { NODE_PATH: "" } : {}) };
+    this.supervisor.spawn({ name: app.name, command, args, cwd: path.dirname(path.dirname(app.entry)), env });
   }
 }
 

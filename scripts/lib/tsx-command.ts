@@ -9,3 +9,8 @@ export function tsxCommand(file: string): { command: string; args: string[] } {
   const loader = pathToFileURL(require.resolve("tsx")).href;
   return { command: process.execPath, args: ["--import", loader, file] };
 }
+
+/** Command line for an app's entry: a compiled `.js` bundle runs in plain Node (with its source maps), a `.ts` file through tsx. */
+export function appCommand(file: string): { command: string; args: string[] } {
+  return file.endsWith(".js") ? { command: process.execPath, args: ["--enable-source-maps", file] } : tsxCommand(file);
+}

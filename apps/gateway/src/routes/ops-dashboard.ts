@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { Router } from "express";
 import type { Authenticator } from "../middleware/authenticate";
@@ -6,8 +6,11 @@ import { basicAdminAuth } from "../middleware/basic-admin-auth";
 import type { GatewayResources } from "../resources";
 import { OpsOverview } from "../services/ops-overview";
 
-/** One HTML file with its CSS and JS inline: no build step, no CDN (gateways often run offline). */
-const PAGE = path.join(__dirname, "../static/dashboard.html");
+/**
+ * One HTML file with its CSS and JS inline: no CDN (gateways often run offline). From source it is
+ * `src/static/`; the production bundle (`pnpm build`) has a copy in `dist/static/`.
+ */
+const PAGE = [path.join(__dirname, "../static/dashboard.html"), path.join(__dirname, "static/dashboard.html")].find((p) => existsSync(p)) ?? path.join(__dirname, "../static/dashboard.html");
 
 /** Only the page itself and same-origin fetches; the inline script and style are the page's own. */
 const CSP = ["default-src 'none'", "script-src 'unsafe-inline'", "style-src 'unsafe-inline'", "img-src 'self' data:", "connect-src 'self'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'none'"].join("; ");
