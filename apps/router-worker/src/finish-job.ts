@@ -2,6 +2,7 @@ import { checkBudgetAlerts } from "@switchyard/admission";
 import { priceUsage, UsageEvent, type JobView, type ModelEntry, type OutputLogprob, type RouteJobPayload, type TerminalReason, type ToolCall, type UsageProvenance } from "@switchyard/contracts";
 import { deadRunUsage as deadRunUsageFor, estimateJobInputTokens, estimateOutputTokens, type TokenUsage } from "@switchyard/providers";
 import type { UnbilledRun } from "@switchyard/queue";
+import { endInQueue } from "./job-failed";
 import type { RagContext } from "./rag-context";
 import type { RouteDeps } from "./route-job";
 
@@ -101,7 +102,9 @@ export function deadRunUsage(ctx: FinishContext, view: JobView, run: UnbilledRun
 
 /**
  * End the job: its final view, a `usage` event, the one terminal event (unless a cancel got there
- * first), metrics, and the usage event handed to the aggregator exactly once.
+ * first), metrics, and the usage event handed to the aggregator exactly once. Returns the status;
+ * for a job that ended `failed` or `incomplete` it throws `JobFailed` instead, once all of that is
+ * done, so that BullMQ records its queue job as failed.
  */
 export async function finishJob(ctx: FinishContext, running: JobView, final: Final, spend: Spend[], served: ModelEntry | null): Promise<string> {
   const { d, payload } = ctx;
@@ -154,11 +157,12 @@ export async function finishJob(ctx: FinishContext, running: JobView, final: Fin
     // One line per job (jobId, tenantId and trace_id come from the log context and the span).
     d.logger.info({ status: view.status, model: payload.request.model, servedModel: view.served_model, attempt: ctx.attempt, waits: ctx.counts.waits, inputTokens: t.input, outputTokens: t.output, costUsd: t.cost, ttftMs: spend.at(-1)?.ttftMs ?? null, fallbacks: view.routing.fallbacks.length, ...(view.error ? { errorCode: view.error.code } : {}) }, "job finished");
     await handOnUsage(d, payload.job_id, ev);
-  } else {
-    // The job ended under us (a cancel, the stuck-job sweeper): this run's spend is still ours to account for.
-    await billUsage(ctx, { ...ev, job: null, status: fin.kind === "already_terminal" ? fin.status : ev.status }, true);
+    // Written and accounted for: a failed job now fails its BullMQ job too (no retry).
+    return endInQueue(view.status, view.error);
   }
-  return view.status;
+  // The job ended under us (a cancel, the stuck-job sweeper): this run's spend is still ours to account for.
+  await billUsage(ctx, { ...ev, job: null, status: fin.kind === "already_terminal" ? fin.status : ev.status }, true);
+  return fin.kind === "already_terminal" ? endInQueue(fin.status, null) : view.status;
 }
 
 /**

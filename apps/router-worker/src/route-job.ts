@@ -1,16 +1,18 @@
-import { isTerminalStatus, type JobEvent, type JobView, type ModelCatalog, type RouteJobPayload } from "@switchyard/contracts";
+import { isTerminalStatus, type JobEvent, type WaitReason, type JobView, type ModelCatalog, type RouteJobPayload } from "@switchyard/contracts";
 import { isProviderError, jobNeeds, unsupportedJobFields, type ProviderRegistry } from "@switchyard/providers";
 import type { BeginRunResult, JobStore, QueueSet } from "@switchyard/queue";
 import type { AlertFirer, BudgetLedger, BudgetUsedRatios } from "@switchyard/admission";
 import { decideRoute, isRoutingError, type BreakerPermit, type CircuitBreakers, type ProcessMetrics, type RouteDecision } from "@switchyard/routing";
 import type { Logger } from "@switchyard/telemetry";
 import { trace } from "@opentelemetry/api";
-import { DelayedError, type Job } from "bullmq";
+import type { Job } from "bullmq";
 import type { CancelRegistry } from "./cancel-listener";
 import { callModel, type CallResult } from "./call-model";
 import type { Fault } from "./fault-points";
 import { billUsage, deadRunUsage, finishJob, handOnParked, usageEventFor, type FinishContext, type Spend } from "./finish-job";
+import { endInQueue } from "./job-failed";
 import { JobOutput } from "./job-output";
+import { breakersOpen, mayWait, park, WaitCause } from "./park-job";
 import { ragContextFor, withReferenceMaterial } from "./rag-context";
 import { rerunBudget, rerunRefusalMessage } from "./rerun-budget";
 
@@ -34,13 +36,16 @@ export interface RouteDeps {
   maxUpstreamWaitMs: number;
   /** Crash-test hook called at each fault point ({@link noFaults} in production). */
   fault: Fault;
+  /** `ai_job_waits_total{reason}`. */
+  waitMetrics: { waited(reason: WaitReason): void };
 }
 
 /**
  * Run one attempt of a route job: decide the route, walk the fallback chain past open breakers
  * and failing models, stream the answer into the job's event stream, end the job with exactly one
- * terminal event and hand a usage event to the aggregator. Throws only to ask BullMQ for a retry
- * (retryable failure before any output) or a delay (every usable model's breaker open).
+ * terminal event and hand a usage event to the aggregator. Throws to ask BullMQ for a retry (an
+ * unexpected error), for a delay (the job parks to wait for its upstream, announced by a `waiting`
+ * status), or, once a job has ended failed or incomplete, to fail its queue job (`JobFailed`).
  */
 export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, job: Job, token: string | undefined): Promise<string> {
   const jobId = payload.job_id;
@@ -69,7 +74,8 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
   if (ended) {
     // A cancel that died before releasing the hold is finished here (a no-op when already released).
     await d.budgets.release(jobId);
-    return started.status;
+    // A delivery of an ended job (retry-failed, a late duplicate) leaves its queue job as the job ended.
+    return endInQueue(started.status, started.view?.error);
   }
   const live = started.view;
   if (!live) return "missing";
@@ -99,7 +105,7 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
     });
   } catch (err) {
     if (!isRoutingError(err)) throw err;
-    if (err.retryable && canWait()) await park(d, job, token, ctx, false);
+    if (err.retryable && canWait()) await park(d, job, token, ctx, false, breakersOpen(states), live.created_at);
     return finishJob(ctx, live, { status: "failed", error: { code: err.code, message: err.message, reason: "provider_error" } }, [], null);
   }
   if (rag) await d.jobStore.append(jobId, { type: "citations", data: { citations: rag.citations, no_sources: rag.result.no_sources } });
@@ -126,6 +132,7 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
   const out = new JobOutput(d.jobStore, jobId, d.fault);
   const spend: Spend[] = [];
   const ac = d.cancels.register(jobId);
+  const cause = new WaitCause();
   let last: { result: CallResult; model: string } | null = null;
   try {
     for (const [i, entry] of decision.chain.entries()) {
@@ -141,6 +148,7 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
       // closed breaker hands out no probe and records nothing), so that round trip is skipped.
       const permit = i === 0 && states[entry.id]?.state === "closed" ? CLOSED : await d.breakers.acquire(entry.id);
       if (!permit.allowed) {
+        cause.refused(entry.id, permit);
         last = { model: entry.id, result: { ok: false, canceled: false, error: new Error(`circuit breaker ${permit.state}`), partialText: "" } };
         continue;
       }
@@ -180,7 +188,7 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
           ac.abort(new Error(begun.kind === "ended" ? "job ended" : "max attempts"));
           await call.catch(() => undefined);
           await predicted.catch(() => undefined);
-          if (begun.kind === "ended") return "ended";
+          if (begun.kind === "ended") return begun.status ? endInQueue(begun.status, null) : "ended";
           const message = `job was already answered in part ${begun.paid} times without finishing`;
           return await finishJob(ctx, view, { status: "failed", error: { code: "max_attempts", message, reason: "max_attempts" } }, spend, null);
         }
@@ -204,7 +212,7 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
           // Paid runs had reached the bound when the attempt started: BEGIN_RUN will most likely
           // refuse, so it is asked first and nothing is called unless it agrees.
           const begun = await d.jobStore.beginRun(jobId, entry.id, d.maxStartedAttempts);
-          if (begun.kind === "ended") return "ended";
+          if (begun.kind === "ended") return begun.status ? endInQueue(begun.status, null) : "ended";
           if (begun.kind === "max") {
             const message = `job was already answered in part ${begun.paid} times without finishing`;
             return await finishJob(ctx, view, { status: "failed", error: { code: "max_attempts", message, reason: "max_attempts" } }, spend, null);
@@ -235,8 +243,10 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
         return await finishJob(ctx, { ...view, status: "canceled" }, { status: "canceled" }, spend, entry);
       }
       const e = result.error;
-      if (isProviderError(e) && e.countsForBreaker) await d.breakers.record(entry.id, "failure", { retryAfterMs: e.retryAfterMs, probe: permit.probe });
+      let breakerNow: string | undefined;
+      if (isProviderError(e) && e.countsForBreaker) breakerNow = (await d.breakers.record(entry.id, "failure", { retryAfterMs: e.retryAfterMs, probe: permit.probe })).state;
       else if (permit.probe) await d.breakers.record(entry.id, "success", { probe: true });
+      cause.failed(entry.id, e, breakerNow);
       spend.push({ entry, usage: null, text: result.partialText, latencyMs: ms, ttftMs: null });
       last = { model: entry.id, result };
     }
@@ -246,7 +256,7 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
 
   // Every model in the chain failed or was held back by its breaker: a wait, not a run.
   if (ctx.run === null) {
-    if (canWait()) await park(d, job, token, ctx, false);
+    if (canWait()) await park(d, job, token, ctx, false, cause.why(decision.chain.map((m) => m.id)), live.created_at);
     return finishJob(ctx, view, { status: "failed", error: { code: "no_model_available", message: "every usable model's circuit breaker stayed open", reason: "provider_error" } }, spend, null);
   }
   const lastErr = last && !last.result.ok && !last.result.canceled ? last.result.error : new Error("no model answered");
@@ -258,7 +268,7 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
     // Try again later (announced by a restart if output had begun), without using BullMQ attempts:
     // while the upstream is down the breakers open and the job waits for them.
     await billSpendOnly(ctx, view, spend);
-    await park(d, job, token, ctx, true);
+    await park(d, job, token, ctx, true, cause.why(decision.chain.map((m) => m.id)), live.created_at);
   }
   // Output reached clients at some point: end with the reason, never a silent truncation.
   if (out.everBegan) {
@@ -290,23 +300,6 @@ async function runningWritten(running: Promise<string | null>, call: Promise<Cal
   ac.abort(new Error("job ended"));
   await call.catch(() => undefined);
   return false;
-}
-
-/** True when the job may still wait for its upstream (younger than `maxUpstreamWaitMs`, and BullMQ gave a token to delay with). */
-function mayWait(d: RouteDeps, view: JobView, token: string | undefined): boolean {
-  return !!token && Date.now() - Date.parse(view.created_at) <= d.maxUpstreamWaitMs;
-}
-
-/**
- * Park the job and try again after a backoff (1 s doubling to 8 s, with jitter) without using a
- * BullMQ attempt; a delivery that called no provider counts as a wait, not a run. Always throws.
- */
-async function park(d: RouteDeps, job: Job, token: string | undefined, ctx: FinishContext, ran: boolean): Promise<never> {
-  const deliveries = ctx.counts.runs + ctx.counts.waits + 1;
-  if (!ran) await d.jobStore.countWait(ctx.payload.job_id);
-  const delay = Math.min(8000, 1000 * 2 ** Math.min(deliveries - 1, 3)) * (0.75 + Math.random() * 0.5);
-  await job.moveToDelayed(Date.now() + Math.round(delay), token);
-  throw new DelayedError();
 }
 
 /** A failed run that will be retried may still have spent tokens: account for them now. */

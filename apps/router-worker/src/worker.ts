@@ -8,7 +8,9 @@ import { AlertFirer, BudgetLedger, BudgetUsedRatios } from "@switchyard/admissio
 import { CancelRegistry } from "./cancel-listener";
 import type { RouterEnv } from "./env";
 import { faultPoints, type Fault } from "./fault-points";
+import { isJobFailed } from "./job-failed";
 import { processRouteJob } from "./route-job";
+import { createWaitMetrics } from "./wait-metrics";
 
 export interface RunningRouterWorker {
   metricsPort: number;
@@ -49,6 +51,7 @@ export async function startRouterWorker(env: RouterEnv, opts: { logger?: Logger;
     logger,
     maxStartedAttempts: env.MAX_STARTED_ATTEMPTS,
     fault: opts.fault ?? faultPoints(env.SWITCHYARD_FAULT_POINTS),
+    waitMetrics: createWaitMetrics(registry),
   };
   if (env.SWITCHYARD_FAULT_POINTS.size) logger.warn({ faultPoints: Object.fromEntries(env.SWITCHYARD_FAULT_POINTS) }, "fault points armed: this worker kills itself at them (crash tests only)");
   const worker = defineProcessor(
@@ -70,7 +73,12 @@ export async function startRouterWorker(env: RouterEnv, opts: { logger?: Logger;
       onDequeue: metrics.countDequeue,
     },
   );
-  worker.on("failed", (job, err) => logger.warn({ jobId: job?.id, tenantId: (job?.data as { tenant_id?: string } | undefined)?.tenant_id, attempts: job?.attemptsMade, err: err.message }, "route attempt failed"));
+  worker.on("failed", (job, err) => {
+    const ctx = { jobId: job?.id, tenantId: (job?.data as { tenant_id?: string } | undefined)?.tenant_id, attempts: job?.attemptsMade, err: err.message };
+    // A job that ended failed was logged when it finished; its queue job is failed on purpose (JobFailed).
+    if (isJobFailed(err)) logger.debug(ctx, "route job failed (job ended failed)");
+    else logger.warn(ctx, "route attempt failed");
+  });
   worker.on("error", (err) => logger.error({ err: err.message }, "worker error"));
   const server = await startMetricsServer({ port: env.METRICS_PORT, registry, metrics, routes: { "/health/ready": async () => readinessResponse(await readiness({ redis })) } });
   logger.info({ metricsPort: server.port, concurrency: env.ROUTER_CONCURRENCY }, "router-worker consuming ai-route");
