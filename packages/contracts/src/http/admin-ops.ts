@@ -128,7 +128,8 @@ export const QueueClean = z.object({
   skipped: z.object({ too_recent: z.number().int(), no_switchyard_job: z.number().int(), unknown_job: z.number().int(), not_terminal: z.number().int(), locked: z.number().int() }),
 });
 export type QueueClean = z.infer<typeof QueueClean>;
-export const QueueRetry = z.object({ object: z.literal("queue_retry"), queue: QueueNameSchema, retried: z.number().int(), counts: QueueCounts });
+/** `skipped_terminal`: failed queue jobs left failed because the Switchyard job they work for has ended (a rerun could only bill twice). */
+export const QueueRetry = z.object({ object: z.literal("queue_retry"), queue: QueueNameSchema, retried: z.number().int(), skipped_terminal: z.number().int(), counts: QueueCounts });
 export type QueueRetry = z.infer<typeof QueueRetry>;
 
 /** `POST /admin/v1/maintenance`: on or off; while on, new work gets 503 with `Retry-After: retry_after_seconds`. */
