@@ -6,6 +6,7 @@ import { requireScopes } from "../middleware/authenticate";
 import { principalOf, type Principal } from "../middleware/request-context";
 import { header, sendJson } from "../services/http-json";
 import type { GatewayResources } from "../resources";
+import { answerDeadline, clientDeadline, failedWhileWaiting, followUntilEnd, type ClientDeadline } from "../services/client-deadline";
 import { requireStreaming } from "../services/deployment-cache";
 import { followEvents } from "../services/follow-events";
 import { submitJobTraced } from "../services/job-service";
@@ -19,13 +20,15 @@ import { parseBody } from "../services/validation";
 /**
  * `POST /v1/chat/completions` once the caller is known (express's route and the lean path both
  * end here): the job is admitted like any other, then followed to its answer, as one JSON body or
- * as `chat.completion.chunk` events.
+ * as `chat.completion.chunk` events. A non-stream request honours the client's deadline
+ * (`X-Request-Timeout`, `X-Stainless-Timeout`; see client-deadline.ts).
  */
 export async function postChatCompletion(r: GatewayResources, p: Principal, raw: unknown, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const body = parseBody(OpenAIChatRequest, raw);
   const unsupported = unsupportedParameter(body);
   if (unsupported) throw new ApiError("unsupported_parameter", `${unsupported.param}: ${unsupported.message}`, unsupported.param);
   if (body.stream) await requireStreaming(r.deployments, p.deploymentId, "stream");
+  const deadline = body.stream ? null : clientDeadline(req);
   const submitted = await submitJobTraced(r, p, toJobRequest(body), header(req, "idempotency-key"), "/v1/chat/completions");
   const view = submitted.view;
   res.setHeader("x-switchyard-job-id", view.id);
@@ -33,7 +36,7 @@ export async function postChatCompletion(r: GatewayResources, p: Principal, raw:
   const ac = new AbortController();
   res.once("close", () => ac.abort());
   if (body.stream) await streamCompletion(r, view, body.stream_options?.include_usage === true, res, ac.signal);
-  else await waitForCompletion(r, view, res, ac.signal);
+  else await waitForCompletion(r, p, view, req, res, deadline, ac.signal);
 }
 
 export function openaiCompatRouter(r: GatewayResources, auth: Authenticator): Router {
@@ -44,15 +47,25 @@ export function openaiCompatRouter(r: GatewayResources, auth: Authenticator): Ro
   return router;
 }
 
-async function waitForCompletion(r: GatewayResources, view: JobView, res: ServerResponse, signal: AbortSignal): Promise<void> {
-  for await (const item of followEvents(r, view, "0", { heartbeatMs: r.config.sseHeartbeatMs, signal })) {
-    if (item.kind !== "event") continue;
-    const e = item.event;
+/**
+ * The job's answer as one `chat.completion`, or its failure as an error; past the deadline a
+ * 503/504 with `Retry-After` (see `answerDeadline`); nothing when the client went away.
+ */
+async function waitForCompletion(r: GatewayResources, p: Principal, view: JobView, req: IncomingMessage, res: ServerResponse, deadline: ClientDeadline | null, signal: AbortSignal): Promise<void> {
+  for (;;) {
+    const out = await followUntilEnd(r, view, deadline, signal);
+    if (out === null) return;
+    // The job ended just as its deadline passed: follow it again, to its terminal event.
+    if (out.kind === "deadline") {
+      if (await answerDeadline(r, p, view, req, res, deadline, out.waiting)) return;
+      continue;
+    }
+    const e = out.event;
     if (e.type === "done") {
       sendJson(res, 200, chatCompletion(e.data.job));
       return;
     }
-    if (e.type === "error") throw jobFailure(e.data.code, e.data.message, e.data.reason === "canceled" ? "canceled" : "failed");
+    throw failedWhileWaiting(e, out.waiting) ?? jobFailure(e.data.code, e.data.message, e.data.reason === "canceled" ? "canceled" : "failed");
   }
 }
 
@@ -73,6 +86,8 @@ async function streamCompletion(r: GatewayResources, view: JobView, includeUsage
       }
       const e = item.event;
       if (e.type === "status" && e.data.served_model) base.model = e.data.served_model;
+      // OpenAI's chunks have no place for it: a waiting job says why and until when in an SSE comment.
+      if (e.type === "status" && e.data.status === "waiting") res.write(`: waiting ${e.data.reason ?? ""}${e.data.retry_at ? ` until ${e.data.retry_at}` : ""}\n\n`);
       if (!sentRole && (e.type === "delta" || e.type === "tool_call" || e.type === "done")) {
         // As OpenAI does: an answer that opens with a tool call has `content: null`.
         send(chunk(base, { role: "assistant", content: e.type === "tool_call" ? null : "" }));

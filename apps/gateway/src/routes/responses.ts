@@ -8,6 +8,7 @@ import type { GatewayResources } from "../resources";
 import { getJob } from "../services/job-service";
 import { responseShell, type ResponsesEvent } from "../services/responses-render";
 import { cancelResponse, createResponse, currentResponse, deleteStoredResponse, findOwned, listInputItems, openEventStream, waitForResponse } from "../services/responses-service";
+import { clientDeadline } from "../services/client-deadline";
 import { requireStreaming } from "../services/deployment-cache";
 import { parseBody } from "../services/validation";
 
@@ -24,6 +25,8 @@ export function responsesRouter(r: GatewayResources, auth: Authenticator): Route
     const body = parseBody(ResponsesCreateRequest, req.body);
     const p = principalOf(req);
     if (body.stream) await requireStreaming(r.deployments, p.deploymentId, "stream");
+    // A create that waits for its answer honours the client's deadline (read before anything is admitted).
+    const deadline = body.stream || body.background ? null : clientDeadline(req);
     const created = await startSpan("submit job", { [AttrNames.tenantId]: p.tenantId, [AttrNames.deploymentId]: p.deploymentId, "http.request.method": "POST", "http.route": "/v1/responses" }, async (span) => {
       const c = await createResponse(r, p, body, req.get("idempotency-key"));
       span.setAttributes({ [AttrNames.jobId]: c.rec.job_id, "switchyard.idempotent_replay": c.replayed });
@@ -40,7 +43,8 @@ export function responsesRouter(r: GatewayResources, auth: Authenticator): Route
       // The response as created (its job was just queued; a fast worker may already run it); a replay answers it as it is now.
       res.json(created.replayed ? await currentResponse(r, p, created.rec) : responseShell(created.rec, "queued", created.rec.params.model));
     } else {
-      res.json(await waitForResponse(r, p, created.rec, created.view, ac.signal));
+      const answer = await waitForResponse(r, p, created.rec, created.view, ac.signal, { req, res, deadline });
+      if (answer) res.json(answer);
     }
   });
 

@@ -12,6 +12,8 @@ import {
 import { deleteResponse, findResponse, insertResponse, saveFinalResponse } from "@switchyard/db";
 import type { Principal } from "../middleware/request-context";
 import type { GatewayResources } from "../resources";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { answerDeadline, followUntilEnd, type ClientDeadline } from "./client-deadline";
 import { followEvents, terminalFromView, type FollowItem } from "./follow-events";
 import { cancelJob, getJob, submitJob } from "./job-service";
 import { mapResponsesRequest } from "./responses-request";
@@ -133,10 +135,17 @@ export async function currentResponse(r: GatewayResources, p: Principal, rec: St
   return renderer.final ?? responseShell(rec, responseStatusOf(view), view.served_model ?? rec.params.model);
 }
 
-/** Wait for the job to end (non-background, non-streamed create), then answer its Response. */
-export async function waitForResponse(r: GatewayResources, p: Principal, rec: StoredResponse, view: JobView, signal: AbortSignal): Promise<ResponseObject> {
-  for await (const item of followEvents(r, view, "0", { heartbeatMs: r.config.sseHeartbeatMs, signal })) {
-    if (item.kind === "event" && (item.event.type === "done" || item.event.type === "error")) break;
+/**
+ * Wait for the job to end (non-background, non-streamed create), then its Response. Past the
+ * client's deadline (or the server's limit on waiting) the 503/504 is sent here (`answerDeadline`)
+ * and null returned; null too when the client went away.
+ */
+export async function waitForResponse(r: GatewayResources, p: Principal, rec: StoredResponse, view: JobView, signal: AbortSignal, http: { req: IncomingMessage; res: ServerResponse; deadline: ClientDeadline | null }): Promise<ResponseObject | null> {
+  for (;;) {
+    const out = await followUntilEnd(r, view, http.deadline, signal);
+    if (out === null) return null;
+    if (out.kind === "ended") break;
+    if (await answerDeadline(r, p, view, http.req, http.res, http.deadline, out.waiting)) return null;
   }
   const ended = await getJob(r, p, rec.job_id);
   const { renderer } = await replay(r, p, rec, ended);
