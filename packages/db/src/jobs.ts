@@ -1,6 +1,6 @@
 import type { JobView } from "@switchyard/contracts";
-import type { Kysely, Transaction } from "kysely";
-import type { Database } from "./schema";
+import type { Kysely, Selectable, Transaction } from "kysely";
+import type { Database, JobsTable } from "./schema";
 import { toJsonb } from "./jsonb";
 
 export interface JobRecordInput {
@@ -69,7 +69,56 @@ export async function findJob(db: Kysely<Database>, tenantId: string, id: string
   let q = db.selectFrom("jobs").selectAll().where("id", "=", id).where("tenant_id", "=", tenantId);
   if (opts.apiKeyId) q = q.where("api_key_id", "=", opts.apiKeyId);
   const r = await q.executeTakeFirst();
-  if (!r) return undefined;
+  return r ? storedJobView(r) : undefined;
+}
+
+/** What {@link listStoredJobs} selects: every filter is optional; `before` is exclusive, in (created_at, id) order. */
+export interface StoredJobsQuery {
+  tenantId: string;
+  /** Only the jobs this key created (publishable keys). */
+  apiKeyId?: string;
+  status?: string;
+  /** The requested or the served model. */
+  model?: string;
+  /** Created at or after. */
+  since?: Date;
+  /** Created before. */
+  until?: Date;
+  /** Keyset position: only jobs older than (created_at, id). */
+  before?: { createdAt: Date; id: string };
+  limit: number;
+}
+
+/**
+ * A tenant's stored (finished) jobs, newest first by (created_at, id), at most `limit` of them: a
+ * keyset page on the indexes of migration 0013.
+ */
+export async function listStoredJobs(db: Kysely<Database>, q: StoredJobsQuery): Promise<JobView[]> {
+  let s = db.selectFrom("jobs").selectAll().where("tenant_id", "=", q.tenantId);
+  if (q.apiKeyId) s = s.where("api_key_id", "=", q.apiKeyId);
+  if (q.status) s = s.where("status", "=", q.status);
+  if (q.model) {
+    const model = q.model;
+    s = s.where((eb) => eb.or([eb("model", "=", model), eb("served_model", "=", model)]));
+  }
+  if (q.since) s = s.where("created_at", ">=", q.since);
+  if (q.until) s = s.where("created_at", "<", q.until);
+  if (q.before) {
+    const b = q.before;
+    s = s.where((eb) => eb(eb.refTuple("created_at", "id"), "<", eb.tuple(b.createdAt, b.id)));
+  }
+  const rows = await s.orderBy("created_at", "desc").orderBy("id", "desc").limit(q.limit).execute();
+  return rows.map(storedJobView);
+}
+
+/** Which of `ids` are stored for the tenant (Postgres is the truth for a finished job once stored). */
+export async function storedJobIds(db: Kysely<Database>, tenantId: string, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db.selectFrom("jobs").select("id").where("tenant_id", "=", tenantId).where("id", "in", [...ids]).execute();
+  return new Set(rows.map((r) => r.id));
+}
+
+function storedJobView(r: Selectable<JobsTable>): JobView {
   const iso = (d: Date | null) => (d ? d.toISOString() : null);
   return {
     id: r.id,

@@ -40,7 +40,7 @@ describe("tenant job index (CREATE_JOB adds each job to its tenant's index)", ()
 
     const all = await readAll("ten_x");
     expect(all.map((e) => e.id).sort()).toEqual([...a].sort());
-    expect(all[0]).toEqual({ id: a.at(-1), createdMs: t0 + TENANT_JOB_BUCKET_SIZE + 4 }); // newest bucket first
+    expect(all[0]).toEqual({ id: a.at(-1), createdMs: t0 + TENANT_JOB_BUCKET_SIZE + 4, bucket: 2 }); // newest bucket first
     expect((await readAll("ten_y")).map((e) => e.id)).toEqual([b]);
 
     const base = keys.tenantJobs("ten_x");
@@ -57,16 +57,24 @@ describe("tenant job index (CREATE_JOB adds each job to its tenant's index)", ()
     expect(range.map((e) => e.createdMs).sort((p, q) => p - q)).toEqual([5, 6, 7, 8, 9, 10].map((d) => t0 + d));
   });
 
-  it("reads at least `want` entries and one bucket more, then says where to go on", async () => {
+  it("reads at least `want` entries and one bucket more, and goes on from that bucket (read again)", async () => {
     const t0 = Date.now();
     for (let i = 0; i < 3 * TENANT_JOB_BUCKET_SIZE; i++) await create("ten_w", t0 + i);
     const first = await index.read("ten_w", { fromBucket: null, maxMs: null, minMs: null, want: 10 });
     expect(first.entries).toHaveLength(2 * TENANT_JOB_BUCKET_SIZE);
-    expect(first.next).toBe(1);
-    const rest = await index.read("ten_w", { fromBucket: first.next, maxMs: null, minMs: null, want: 10 });
-    expect(rest.entries).toHaveLength(TENANT_JOB_BUCKET_SIZE);
-    expect(Math.max(...rest.entries.map((e) => e.createdMs))).toBe(t0 + TENANT_JOB_BUCKET_SIZE - 1);
-    expect(rest.next).toBeNull();
+    expect(new Set(first.entries.map((e) => e.bucket))).toEqual(new Set([3, 2]));
+    expect(first.next).toBe(2);
+    const second = await index.read("ten_w", { fromBucket: first.next, maxMs: null, minMs: null, want: 10 });
+    expect(second.next).toBe(1);
+    const last = await index.read("ten_w", { fromBucket: second.next, maxMs: null, minMs: null, want: 10 });
+    expect(last.entries).toHaveLength(TENANT_JOB_BUCKET_SIZE);
+    expect(Math.max(...last.entries.map((e) => e.createdMs))).toBe(t0 + TENANT_JOB_BUCKET_SIZE - 1);
+    expect(last.next).toBeNull();
+    // A bucket past the open one starts at the open one; a range's start ends the walk at the first bucket older than it.
+    expect((await index.read("ten_w", { fromBucket: 99, maxMs: null, minMs: null, want: 1 })).next).toBe(2);
+    const recent = await index.read("ten_w", { fromBucket: null, maxMs: null, minMs: t0 + 2 * TENANT_JOB_BUCKET_SIZE + 100, want: 1000 });
+    expect(recent.entries).toHaveLength(TENANT_JOB_BUCKET_SIZE - 100);
+    expect(recent.next).toBeNull();
   });
 
   it("trims entries older than the keep window from the bucket it adds to", async () => {

@@ -35,41 +35,43 @@ end
 `;
 
 /**
- * Read entries at or below a score, newest bucket first, starting at bucket ARGV[2] ("" = the open
- * one), until at least ARGV[4] entries were read and one bucket more (the lookahead: gateways'
- * clocks differ, so a bucket can hold a job a little newer than the newest of the bucket after it),
- * or the oldest bucket was read.
+ * Read entries in a score range, newest bucket first, starting at bucket ARGV[2] ("" or past the
+ * open one: the open one), until at least ARGV[4] entries were read and then one bucket more (the lookahead: gateways'
+ * clocks differ, so a bucket can hold a job a little newer than the newest of the bucket after
+ * it), or the oldest bucket was read, or a bucket older than the range's start.
  * KEYS: none (the bucket keys are named after ARGV[1], in its hash slot). ARGV: 1 index, 2 start
  * bucket, 3 max score (inclusive, "+inf" for none), 4 entries wanted, 5 min score (inclusive, "-inf").
- * Returns {next bucket to read (0 when none is left), flat list id, score, id, score…}.
+ * Returns {next bucket to read (the lookahead, read again; 0 when none is left), {bucket, {id, score, id, score…}}…}.
  */
 const READ = `
 local idx, want = ARGV[1], tonumber(ARGV[4])
-local n = ARGV[2]
-if n == "" then n = redis.call("GET", idx .. ":open") or "0" end
-n = tonumber(n)
+local n = tonumber(redis.call("GET", idx .. ":open") or "0")
+if ARGV[2] ~= "" and tonumber(ARGV[2]) < n then n = tonumber(ARGV[2]) end
 local out = {}
 local read, extra = 0, false
 while n >= 1 do
   local b = idx .. ":" .. n
-  if redis.call("EXISTS", b) == 0 then n = 0 break end
+  local newest = redis.call("ZREVRANGE", b, 0, 0, "WITHSCORES")
+  if #newest == 0 then n = 0 break end
   local r = redis.call("ZREVRANGEBYSCORE", b, ARGV[3], ARGV[5], "WITHSCORES")
-  for i = 1, #r do out[#out + 1] = r[i] end
+  if #r > 0 then out[#out + 1] = {n, r} end
   read = read + #r / 2
-  n = n - 1
+  if ARGV[5] ~= "-inf" and tonumber(newest[2]) < tonumber(ARGV[5]) then n = 0 break end
   if extra then break end
+  n = n - 1
   if read >= want then extra = true end
 end
 return {n, out}
 `;
 
-/** One entry of a tenant's index. */
+/** One entry of a tenant's index, and the bucket it was read from. */
 export interface TenantJobEntry {
   id: string;
   createdMs: number;
+  bucket: number;
 }
 
-type Scripted = Redis & { syTenantJobsRead(...argv: string[]): Promise<[number, string[]]> };
+type Scripted = Redis & { syTenantJobsRead(...argv: string[]): Promise<[number, [number, string[]][]]> };
 
 /** Reads a tenant's job index (see the module comment). */
 export class TenantJobIndex {
@@ -84,11 +86,12 @@ export class TenantJobIndex {
 
   /**
    * Entries created in [minMs, maxMs] from bucket `fromBucket` (null: the newest) down, at least
-   * `want` of them when there are that many, in bucket order (not sorted: sort them). `next` is the
-   * bucket to continue from (null when every bucket was read). Entries of a bucket read again may repeat.
+   * `want` of them when there are that many and then the next bucket's, in bucket order (sort them
+   * if order matters). `next` is the bucket to continue from, the last one read (its entries come
+   * again); null when no bucket is left that could hold entries in the range.
    */
   async read(tenantId: string, opts: { fromBucket: number | null; maxMs: number | null; minMs: number | null; want: number }): Promise<{ entries: TenantJobEntry[]; next: number | null }> {
-    const [next, flat] = await this.redis.syTenantJobsRead(
+    const [next, buckets] = await this.redis.syTenantJobsRead(
       this.keys.tenantJobs(tenantId),
       opts.fromBucket === null ? "" : String(opts.fromBucket),
       opts.maxMs === null ? "+inf" : String(opts.maxMs),
@@ -96,7 +99,7 @@ export class TenantJobIndex {
       opts.minMs === null ? "-inf" : String(opts.minMs),
     );
     const entries: TenantJobEntry[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) entries.push({ id: flat[i]!, createdMs: Number(flat[i + 1]) });
+    for (const [bucket, flat] of buckets) for (let i = 0; i + 1 < flat.length; i += 2) entries.push({ id: flat[i]!, createdMs: Number(flat[i + 1]), bucket });
     return { entries, next: Number(next) >= 1 ? Number(next) : null };
   }
 }

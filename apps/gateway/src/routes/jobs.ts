@@ -1,11 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { CreateJobRequest } from "@switchyard/contracts";
+import { CreateJobRequest, ListJobsQuery } from "@switchyard/contracts";
 import { Router } from "express";
 import type { Authenticator } from "../middleware/authenticate";
 import { requireScopes } from "../middleware/authenticate";
 import { principalOf, type Principal } from "../middleware/request-context";
 import { header, sendJson } from "../services/http-json";
 import type { GatewayResources } from "../resources";
+import { listJobs } from "../services/job-list";
 import { cancelJob, getJob, submitJobTraced } from "../services/job-service";
 import { parseBody } from "../services/validation";
 import { streamJobEvents } from "./job-events";
@@ -22,6 +23,10 @@ export function jobsRouter(r: GatewayResources, auth: Authenticator): Router {
   const router = Router();
 
   router.post("/v1/jobs", requireScopes(auth, "jobs:write"), (req, res) => postJob(r, principalOf(req), req.body, req, res));
+
+  router.get("/v1/jobs", requireScopes(auth, "jobs:read"), async (req, res) => {
+    res.json(await listJobs(r, principalOf(req), parseBody(ListJobsQuery, req.query)));
+  });
 
   router.get("/v1/jobs/:id", requireScopes(auth, "jobs:read"), async (req, res) => {
     res.json(await getJob(r, principalOf(req), String(req.params.id)));
