@@ -1,4 +1,4 @@
-import { build, type Metafile, type Plugin } from "esbuild";
+import { build, type BuildOptions, type Metafile, type Plugin } from "esbuild";
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from "node:fs";
 import Module, { isBuiltin } from "node:module";
 import path from "node:path";
@@ -42,8 +42,8 @@ function packageName(spec: string): string | null {
  * `apps/<app>/dist`, never `NODE_PATH` (pnpm's scripts set it to every hoisted package; production
  * has no such thing).
  */
-export function unresolvedImports(app: AppName, meta: Metafile): string[] {
-  const dirs: string[] = (Module as unknown as { _nodeModulePaths(from: string): string[] })._nodeModulePaths(path.dirname(distMain(app)));
+export function unresolvedImports(outdir: string, meta: Metafile): string[] {
+  const dirs: string[] = (Module as unknown as { _nodeModulePaths(from: string): string[] })._nodeModulePaths(outdir);
   const missing = new Set<string>();
   for (const output of Object.values(meta.outputs)) {
     for (const imp of output.imports) {
@@ -56,38 +56,42 @@ export function unresolvedImports(app: AppName, meta: Metafile): string[] {
   return [...missing].sort();
 }
 
-/** Bundle one app to `apps/<app>/dist/` (with source maps); throws naming any import Node could not resolve from there. */
-export async function buildApp(app: AppName): Promise<{ files: string[]; bytes: number }> {
-  const outdir = path.dirname(distMain(app));
-  const result = await build({
-    entryPoints: { main: path.join(repoRoot, "apps", app, "src", "main.ts"), ...SIDE_ENTRIES },
-    outdir,
-    bundle: true,
-    platform: "node",
-    target: "node22",
-    format: "cjs",
-    sourcemap: true,
-    // Names stay readable in stack traces and profiles.
-    minify: false,
-    keepNames: true,
-    metafile: true,
-    logLevel: "warning",
-    plugins: [externalPackages],
-    write: false,
-  });
-  // Each file is written whole under another name and renamed into place, so an app starting
-  // while a build runs (two `pnpm start`s, a test) never loads half a file.
+/** What esbuild is told for every bundle: Node 22+, CommonJS, source maps, readable names. */
+const COMMON = { bundle: true, platform: "node", target: "node22", format: "cjs", sourcemap: true, minify: false, keepNames: true, metafile: true, logLevel: "warning", plugins: [externalPackages], write: false } satisfies BuildOptions;
+
+/**
+ * Bundle `entryPoints` into `outdir`; throws naming any import Node could not resolve from there
+ * (`owner`: the package.json that should declare it). Each file is written whole under another
+ * name and renamed into place, so an app starting while a build runs (two `pnpm start`s, a test)
+ * never loads half a file.
+ */
+async function bundle(entryPoints: Record<string, string>, outdir: string, owner: string): Promise<{ files: string[]; bytes: number }> {
+  const result = await build({ ...COMMON, entryPoints, outdir });
+  const missing = unresolvedImports(outdir, result.metafile);
+  if (missing.length) throw new Error(`${path.relative(repoRoot, outdir)}: the bundle imports ${missing.join(", ")}, which Node cannot find from there: add them to ${owner}`);
   mkdirSync(outdir, { recursive: true });
   for (const f of result.outputFiles) {
     const tmp = `${f.path}.${process.pid}.tmp`;
     writeFileSync(tmp, f.contents);
     renameSync(tmp, f.path);
   }
-  for (const folder of ASSETS[app] ?? []) cpSync(path.join(repoRoot, "apps", app, "src", folder), path.join(outdir, folder), { recursive: true });
-  const missing = unresolvedImports(app, result.metafile);
-  if (missing.length) throw new Error(`apps/${app}: the bundle imports ${missing.join(", ")}, which Node cannot find from apps/${app}: add them to apps/${app}/package.json`);
   const js = result.outputFiles.filter((f) => f.path.endsWith(".js"));
   return { files: js.map((f) => f.path), bytes: js.reduce((n, f) => n + f.contents.byteLength, 0) };
+}
+
+/** Bundle one app to `apps/<app>/dist/` (main.js, its worker-thread files and assets). */
+export async function buildApp(app: AppName): Promise<{ files: string[]; bytes: number }> {
+  const outdir = path.dirname(distMain(app));
+  const out = await bundle({ main: path.join(repoRoot, "apps", app, "src", "main.ts"), ...SIDE_ENTRIES }, outdir, `apps/${app}/package.json`);
+  for (const folder of ASSETS[app] ?? []) cpSync(path.join(repoRoot, "apps", app, "src", folder), path.join(outdir, folder), { recursive: true });
+  return out;
+}
+
+/** The one-shot database setup of the images (`infra/migrate.ts`), bundled to `infra/dist/migrate.js`. */
+export const MIGRATE_BUNDLE = path.join(repoRoot, "infra", "dist", "migrate.js");
+
+export async function buildMigrate(): Promise<{ files: string[]; bytes: number }> {
+  return bundle({ migrate: path.join(repoRoot, "infra", "migrate.ts") }, path.dirname(MIGRATE_BUNDLE), "the root package.json");
 }
 
 /** Newest modification time (ms) of the TypeScript sources an app's bundle is built from. */
