@@ -1,3 +1,4 @@
+import type { ApiErrorBody } from "@switchyard/contracts";
 import { CliError, type CliContext } from "./command";
 
 /** The gateway when neither `--url` nor `SWITCHYARD_URL` names one. */
@@ -35,10 +36,6 @@ export interface AdminApi {
   call<T>(method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE", path: string, opts?: { body?: unknown; headers?: Record<string, string> }): Promise<AdminResponse<T>>;
 }
 
-interface ApiErrorBody {
-  error?: { type?: string; code?: string; message?: string; param?: string };
-}
-
 /** Encode one path segment (an id or a name from the command line). */
 export const seg = (s: string) => encodeURIComponent(s);
 
@@ -47,14 +44,6 @@ export function queryString(params: Readonly<Record<string, string | number | un
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, String(v));
   return q.size ? `?${q}` : "";
-}
-
-/** A list answer of the admin API: one page and the cursor of the next. */
-export interface ListPage<T> {
-  object: "list";
-  data: T[];
-  has_more: boolean;
-  next_cursor: string | null;
 }
 
 /**
@@ -98,7 +87,8 @@ export function adminApi(ctx: CliContext, flags: { url?: string; key?: string })
         parsed = null;
       }
       if (!res.ok) {
-        const err = (parsed as ApiErrorBody | null)?.error;
+        // A proxy or an older gateway may answer with anything: every field is looked at as optional.
+        const err = (parsed as Partial<ApiErrorBody> | null)?.error as Partial<ApiErrorBody["error"]> | undefined;
         const what = err?.message ?? (text.trim().slice(0, 200) || res.statusText);
         const code = err?.code ? ` ${err.code}` : "";
         const hint = res.status === 401 ? "; check SWITCHYARD_ADMIN_KEY" : res.status === 404 && !err ? `; does this gateway have ${method} /admin/v1${path}?` : "";

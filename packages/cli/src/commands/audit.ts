@@ -1,5 +1,5 @@
-import type { AuditEntry } from "@switchyard/db";
-import { adminApi, API_FLAGS, API_FLAGS_HELP, queryString, type ListPage } from "../admin-api";
+import type { AuditPage } from "@switchyard/contracts";
+import { adminApi, API_FLAGS, API_FLAGS_HELP, queryString } from "../admin-api";
 import { UsageError, type Command } from "../command";
 import { limitFlag, optionalFlag, parseCommandLine } from "../flags";
 import { output, table } from "../format";
@@ -60,7 +60,7 @@ export const audit: Command = {
     };
     const limit = limitFlag(f.limit, 500);
     const cursor = optionalFlag(f.cursor, "--cursor");
-    const { body } = await adminApi(ctx, f).call<ListPage<AuditEntry>>("GET", `/audit${queryString({ ...filters, limit, cursor })}`);
+    const { body } = await adminApi(ctx, f).call<AuditPage>("GET", `/audit${queryString({ ...filters, limit, cursor })}`);
     output(ctx, f.json, body, () => {
       if (!body.data.length) return "no audit rows";
       const text = table(

@@ -1,19 +1,9 @@
 import { randomUUID } from "node:crypto";
+import type { CreditBalanceView, CreditGrant, CreditRecalculation } from "@switchyard/contracts";
 import { adminApi, API_FLAGS, API_FLAGS_HELP, seg } from "../admin-api";
 import { UsageError, withSubcommands, type Command } from "../command";
 import { optionalFlag, parseCommandLine } from "../flags";
 import { fields, output, table, usd } from "../format";
-
-/** A ledger entry as the API shows it. */
-interface CreditEntry {
-  id: string;
-  amount_usd: number;
-  kind: string;
-  reason: string;
-  idempotency_key: string;
-  job_id: string | null;
-  created_at: string;
-}
 
 const grant: Command = {
   summary: "Add prepaid credits to a tenant (or take some back)",
@@ -35,7 +25,7 @@ const grant: Command = {
     const reason = optionalFlag(f.reason, "--reason");
     if (!reason) throw new UsageError("--reason is required: it is kept in the ledger");
     const key = optionalFlag(f["idempotency-key"], "--idempotency-key") ?? `cli-${randomUUID()}`;
-    const res = await adminApi(ctx, f).call<{ entry: CreditEntry; balance_usd: number }>("POST", `/tenants/${seg(tenant)}/credits`, { body: { amount_usd: amount, reason }, headers: { "idempotency-key": key } });
+    const res = await adminApi(ctx, f).call<CreditGrant>("POST", `/tenants/${seg(tenant)}/credits`, { body: { amount_usd: amount, reason }, headers: { "idempotency-key": key } });
     const replayed = res.headers.get("idempotent-replayed") === "true";
     output(ctx, f.json, { ...res.body, replayed, idempotency_key: key }, () =>
       [
@@ -51,7 +41,7 @@ const balance: Command = {
   help: ["Usage: switchyard credits balance <tenant> [--json]", "", "Balance, amount held by running jobs, and the latest ledger entries (GET /admin/v1/tenants/{tenant}/credits).", "", ...API_FLAGS_HELP].join("\n"),
   async run(args, ctx) {
     const { values: f, positionals: [tenant] } = parseCommandLine(args, API_FLAGS, ["tenant"]);
-    const { body } = await adminApi(ctx, f).call<{ tenant_id: string; balance_usd: number; reserved_usd: number; entries: CreditEntry[]; next_cursor: string | null }>("GET", `/tenants/${seg(tenant)}/credits`);
+    const { body } = await adminApi(ctx, f).call<CreditBalanceView>("GET", `/tenants/${seg(tenant)}/credits`);
     output(ctx, f.json, body, () =>
       [
         fields([
@@ -72,7 +62,7 @@ const recalculate: Command = {
   help: ["Usage: switchyard credits recalculate <tenant> [--json]", "", "Recomputes the stored balance as the sum of the ledger (POST /admin/v1/tenants/{tenant}/credits/recalculate).", "", ...API_FLAGS_HELP].join("\n"),
   async run(args, ctx) {
     const { values: f, positionals: [tenant] } = parseCommandLine(args, API_FLAGS, ["tenant"]);
-    const { body } = await adminApi(ctx, f).call<{ tenant_id: string; balance_usd: number; entries: number }>("POST", `/tenants/${seg(tenant)}/credits/recalculate`);
+    const { body } = await adminApi(ctx, f).call<CreditRecalculation>("POST", `/tenants/${seg(tenant)}/credits/recalculate`);
     output(ctx, f.json, body, () => `${body.tenant_id}: balance ${usd(body.balance_usd)} from ${body.entries} ledger ${body.entries === 1 ? "entry" : "entries"}`);
   },
 };

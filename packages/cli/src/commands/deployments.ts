@@ -1,27 +1,13 @@
-import { adminApi, API_FLAGS, API_FLAGS_HELP, queryString, seg, type ListPage } from "../admin-api";
+import type { DeploymentPage, DeploymentView as Deployment } from "@switchyard/contracts";
+import { adminApi, API_FLAGS, API_FLAGS_HELP, queryString, seg } from "../admin-api";
 import { UsageError, withSubcommands, type Command } from "../command";
 import { choiceFlag, limitFlag, optionalFlag, parseCommandLine } from "../flags";
 import { fields, output, table } from "../format";
 
-/** The fields of the API's deployment the CLI prints. */
-interface Deployment {
-  id: string;
-  tenant_id: string;
-  name: string;
-  type: string;
-  is_default: boolean;
-  features: Record<string, boolean>;
-  effective_rate_limits?: Record<string, unknown>;
-  budget?: { period: string; limit_usd?: number; limit_tokens?: number } | null;
-  model_preference?: string | null;
-  allowed_models?: string[] | null;
-  allowed_origins?: string[];
-  created_at: string;
-  updated_at?: string;
-}
-
-const on = (d: Deployment) => Object.keys(d.features).filter((f) => d.features[f]);
-const off = (d: Deployment) => Object.keys(d.features).filter((f) => !d.features[f]);
+/** Feature flags by name, for names that come from the command line. */
+const flags = (d: Deployment): Readonly<Record<string, boolean>> => d.features;
+const on = (d: Deployment) => Object.keys(d.features).filter((f) => flags(d)[f]);
+const off = (d: Deployment) => Object.keys(d.features).filter((f) => !flags(d)[f]);
 
 function describe(d: Deployment): string {
   const limits = d.effective_rate_limits ?? {};
@@ -111,7 +97,7 @@ const feature: Command = {
     const { values: f, positionals: [id, name, state] } = parseCommandLine(args, API_FLAGS, ["id", "feature", "on|off"]);
     if (state !== "on" && state !== "off") throw new UsageError(`the last argument must be on or off, got ${JSON.stringify(state)}`);
     const { body } = await adminApi(ctx, f).call<Deployment>("POST", `/deployments/${seg(id)}/features/${seg(name)}`, { body: { enabled: state === "on" } });
-    output(ctx, f.json, body, () => `deployment ${body.id}: ${name} ${body.features[name] ? "on" : "off"}`);
+    output(ctx, f.json, body, () => `deployment ${body.id}: ${name} ${flags(body)[name] ? "on" : "off"}`);
   },
 };
 
@@ -134,7 +120,7 @@ const list: Command = {
     const type = choiceFlag(f.type, "--type", TYPES);
     const limit = limitFlag(f.limit, 500);
     const cursor = optionalFlag(f.cursor, "--cursor");
-    const { body } = await adminApi(ctx, f).call<ListPage<Deployment>>("GET", `/deployments${queryString({ tenant_id: tenant, type, limit, cursor })}`);
+    const { body } = await adminApi(ctx, f).call<DeploymentPage>("GET", `/deployments${queryString({ tenant_id: tenant, type, limit, cursor })}`);
     output(ctx, f.json, body, () => {
       if (!body.data.length) return "no deployments";
       const text = table(

@@ -1,27 +1,8 @@
-import { EndUserTier } from "@switchyard/contracts";
+import { EndUserTier, type EndUserTierView, type EndUserView } from "@switchyard/contracts";
 import { adminApi, API_FLAGS, API_FLAGS_HELP, seg } from "../admin-api";
 import { UsageError, withSubcommands, type Command } from "../command";
 import { choiceFlag, parseCommandLine } from "../flags";
 import { fields, output } from "../format";
-
-/** The API's end user of a deployment: tier and what the last 24 h used of it. */
-interface EndUser {
-  deployment_id: string;
-  tenant_id: string;
-  user_id: string;
-  tier: string;
-  tier_set: boolean;
-  messages_per_day: number;
-  window_seconds: number;
-  messages_used: number;
-  messages_remaining: number;
-  month: string;
-  messages_per_month: number;
-  messages_used_this_month: number;
-  messages_remaining_this_month: number;
-  month_resets_at: string;
-  updated_at: string | null;
-}
 
 const get: Command = {
   summary: "Show an end user's tier and messages used in the last 24 h and this month",
@@ -37,7 +18,7 @@ const get: Command = {
   ].join("\n"),
   async run(args, ctx) {
     const { values: f, positionals: [deployment, user] } = parseCommandLine(args, API_FLAGS, ["deployment", "user"]);
-    const { body } = await adminApi(ctx, f).call<EndUser>("GET", `/deployments/${seg(deployment)}/end-users/${seg(user)}`);
+    const { body } = await adminApi(ctx, f).call<EndUserView>("GET", `/deployments/${seg(deployment)}/end-users/${seg(user)}`);
     output(ctx, f.json, body, () =>
       fields([
         ["user", body.user_id],
@@ -57,16 +38,6 @@ const get: Command = {
   },
 };
 
-/** What `PUT /admin/v1/deployments/{deployment}/end-users/{user}` answers. */
-interface EndUserTierSet {
-  deployment_id: string;
-  user_id: string;
-  tier: string;
-  messages_per_day: number;
-  messages_per_month: number;
-  updated_at: string;
-}
-
 const set: Command = {
   summary: "Put an end user on a tier (free or paid)",
   help: [
@@ -81,7 +52,7 @@ const set: Command = {
     const { values: f, positionals: [deployment, user] } = parseCommandLine(args, { ...API_FLAGS, tier: { type: "string" } }, ["deployment", "user"]);
     const tier = choiceFlag(f.tier, "--tier", EndUserTier.options);
     if (tier === undefined) throw new UsageError(`--tier is required (${EndUserTier.options.join(" or ")})`);
-    const { body } = await adminApi(ctx, f).call<EndUserTierSet>("PUT", `/deployments/${seg(deployment)}/end-users/${seg(user)}`, { body: { tier } });
+    const { body } = await adminApi(ctx, f).call<EndUserTierView>("PUT", `/deployments/${seg(deployment)}/end-users/${seg(user)}`, { body: { tier } });
     output(ctx, f.json, body, () =>
       fields([
         ["user", body.user_id],

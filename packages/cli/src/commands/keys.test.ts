@@ -1,7 +1,8 @@
+import type { ApiKeyView } from "@switchyard/contracts";
 import { keyStatus } from "./keys";
 import { runAdmin } from "./admin-io.test-helpers";
 
-const view = { id: "key_1", object: "api_key", tenant_id: "ten_1", deployment_id: null, name: "ci", kind: "secret", scopes: ["jobs:write", "jobs:read"], expires_at: null, revoked_at: null, last_used_at: null, replaced_by: null, created_at: "2026-03-01T00:00:00.000Z" };
+const view: ApiKeyView = { id: "key_1", object: "api_key", tenant_id: "ten_1", deployment_id: null, name: "ci", kind: "secret", scopes: ["jobs:write", "jobs:read"], expires_at: null, revoked_at: null, last_used_at: null, replaced_by: null, created_at: "2026-03-01T00:00:00.000Z" };
 
 describe("switchyard keys", () => {
   it("create splits --scopes and prints the secret once, on its own line", async () => {

@@ -1,26 +1,11 @@
+import type { ApiKeyList, ApiKeyView, CreatedApiKey, RotatedApiKey } from "@switchyard/contracts";
 import { adminApi, API_FLAGS, API_FLAGS_HELP, seg } from "../admin-api";
 import { UsageError, withSubcommands, type Command } from "../command";
 import { intFlag, optionalFlag, parseCommandLine } from "../flags";
 import { output, table } from "../format";
 
-/** The fields of the API's key view the CLI prints (never a hash; `key` only when just made). */
-interface ApiKey {
-  id: string;
-  tenant_id: string;
-  deployment_id: string | null;
-  name: string;
-  kind: string;
-  scopes: string[];
-  expires_at: string | null;
-  revoked_at: string | null;
-  last_used_at: string | null;
-  replaced_by: string | null;
-  created_at: string;
-  key?: string;
-}
-
 /** What a key can do now: revoked, expired, replaced (working until its overlap ends), or active. */
-export function keyStatus(k: ApiKey, now = Date.now()): string {
+export function keyStatus(k: ApiKeyView, now = Date.now()): string {
   if (k.revoked_at) return "revoked";
   const expired = k.expires_at !== null && Date.parse(k.expires_at) <= now;
   if (k.replaced_by) return expired ? `replaced by ${k.replaced_by}` : `replaced by ${k.replaced_by}, works until ${k.expires_at}`;
@@ -28,9 +13,9 @@ export function keyStatus(k: ApiKey, now = Date.now()): string {
   return k.expires_at ? `active until ${k.expires_at}` : "active";
 }
 
-const summary = (k: ApiKey) => `${k.id} "${k.name}" (${k.kind}; scopes ${k.scopes.join(" ")}; deployment ${k.deployment_id ?? "tenant default"})`;
+const summary = (k: ApiKeyView) => `${k.id} "${k.name}" (${k.kind}; scopes ${k.scopes.join(" ")}; deployment ${k.deployment_id ?? "tenant default"})`;
 /** The secret on a line of its own, so `grep '^key:'`/`cut` can take it; it is never shown again. */
-const secret = (k: ApiKey) => `key: ${k.key}\nstore it now: the key is shown only once`;
+const secret = (k: CreatedApiKey) => `key: ${k.key}\nstore it now: the key is shown only once`;
 
 const create: Command = {
   summary: "Create an API key for a tenant (shown once)",
@@ -53,7 +38,7 @@ const create: Command = {
     if (!scopes && !f.publishable) throw new UsageError("--scopes is required for a secret key, e.g. --scopes jobs:write,jobs:read");
     const deployment = optionalFlag(f.deployment, "--deployment");
     const body = { name, ...(f.publishable ? { kind: "publishable" } : {}), ...(scopes ? { scopes } : {}), ...(deployment ? { deployment_id: deployment } : {}) };
-    const res = await adminApi(ctx, f).call<ApiKey>("POST", `/tenants/${seg(tenant)}/api-keys`, { body });
+    const res = await adminApi(ctx, f).call<CreatedApiKey>("POST", `/tenants/${seg(tenant)}/api-keys`, { body });
     output(ctx, f.json, res.body, () => `created API key ${summary(res.body)}\n${secret(res.body)}`);
   },
 };
@@ -63,7 +48,7 @@ const list: Command = {
   help: ["Usage: switchyard keys list <tenant> [--json]", "", "Lists the tenant's keys with their state; never a secret (GET /admin/v1/tenants/{tenant}/api-keys).", "", ...API_FLAGS_HELP].join("\n"),
   async run(args, ctx) {
     const { values: f, positionals: [tenant] } = parseCommandLine(args, API_FLAGS, ["tenant"]);
-    const { body } = await adminApi(ctx, f).call<{ data: ApiKey[] }>("GET", `/tenants/${seg(tenant)}/api-keys`);
+    const { body } = await adminApi(ctx, f).call<ApiKeyList>("GET", `/tenants/${seg(tenant)}/api-keys`);
     output(ctx, f.json, body, () =>
       body.data.length
         ? table(["ID", "NAME", "KIND", "SCOPES", "DEPLOYMENT", "LAST USED", "STATUS"], body.data.map((k) => [k.id, k.name, k.kind, k.scopes.join(","), k.deployment_id ?? "default", k.last_used_at, keyStatus(k)]))
@@ -86,7 +71,7 @@ const rotate: Command = {
   async run(args, ctx) {
     const { values: f, positionals: [id] } = parseCommandLine(args, { ...API_FLAGS, "overlap-seconds": { type: "string" } }, ["id"]);
     const overlap = intFlag(f["overlap-seconds"], "--overlap-seconds", 0);
-    const { body } = await adminApi(ctx, f).call<ApiKey & { previous_key: ApiKey }>("POST", `/api-keys/${seg(id)}/rotate`, { body: overlap === undefined ? {} : { overlap_seconds: overlap } });
+    const { body } = await adminApi(ctx, f).call<RotatedApiKey>("POST", `/api-keys/${seg(id)}/rotate`, { body: overlap === undefined ? {} : { overlap_seconds: overlap } });
     const until = body.previous_key.expires_at && Date.parse(body.previous_key.expires_at) > Date.now() ? `keeps working until ${body.previous_key.expires_at}` : "stopped working";
     output(ctx, f.json, body, () => `rotated API key ${id}: the old key ${until}\nnew API key ${summary(body)}\n${secret(body)}`);
   },
@@ -97,7 +82,7 @@ const revoke: Command = {
   help: ["Usage: switchyard keys revoke <id> [--json]", "", "Revokes a key: it stops working at once (DELETE /admin/v1/api-keys/{id}).", "", ...API_FLAGS_HELP].join("\n"),
   async run(args, ctx) {
     const { values: f, positionals: [id] } = parseCommandLine(args, API_FLAGS, ["id"]);
-    const { body } = await adminApi(ctx, f).call<ApiKey>("DELETE", `/api-keys/${seg(id)}`);
+    const { body } = await adminApi(ctx, f).call<ApiKeyView>("DELETE", `/api-keys/${seg(id)}`);
     output(ctx, f.json, body, () => `revoked API key ${body.id} "${body.name}" at ${body.revoked_at ?? "now"}`);
   },
 };

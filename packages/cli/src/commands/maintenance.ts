@@ -1,16 +1,8 @@
+import type { MaintenanceView as MaintenanceState } from "@switchyard/contracts";
 import { adminApi, API_FLAGS, API_FLAGS_HELP } from "../admin-api";
 import { UsageError, withSubcommands, type Command } from "../command";
 import { intFlag, optionalFlag, parseFlags } from "../flags";
 import { fields, output } from "../format";
-
-/** The admin API's maintenance state (`GET|POST /admin/v1/maintenance`). */
-interface MaintenanceState {
-  object: "maintenance";
-  on: boolean;
-  message: string | null;
-  retry_after_seconds: number;
-  since: string | null;
-}
 
 const show = (s: MaintenanceState) =>
   fields([

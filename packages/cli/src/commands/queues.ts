@@ -1,34 +1,11 @@
+import type { QueueClean, QueueCounts, QueueList, QueueRetry, QueueView } from "@switchyard/contracts";
 import { adminApi, API_FLAGS, API_FLAGS_HELP, seg } from "../admin-api";
 import { withSubcommands, type Command } from "../command";
 import { intFlag, parseCommandLine } from "../flags";
 import { output, table } from "../format";
 
-/** One queue in `GET /admin/v1/queues`. */
-interface QueueView {
-  queue: string;
-  paused?: boolean;
-  counts: Record<string, number>;
-}
-
-/** `POST /admin/v1/queues/{q}/clean-stuck`'s answer. */
-interface CleanView {
-  queue: string;
-  older_than_ms: number;
-  examined: number;
-  removed: number;
-  removed_job_ids?: string[];
-  skipped?: Record<string, number>;
-}
-
-/** `POST /admin/v1/queues/{q}/retry-failed`'s answer. */
-interface RetryView {
-  queue: string;
-  retried: number;
-  counts?: Record<string, number>;
-}
-
-/** BullMQ's states in the order ops read them; any others the API adds follow. */
-const STATE_ORDER = ["waiting", "prioritized", "waiting_children", "delayed", "active", "completed", "failed"];
+/** BullMQ's states in the order ops read them. */
+const STATE_ORDER: ReadonlyArray<keyof QueueCounts> = ["waiting", "prioritized", "waiting_children", "delayed", "active", "completed", "failed"];
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 const nonZero = (o: Record<string, number> | undefined) => Object.entries(o ?? {}).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(", ");
@@ -36,9 +13,7 @@ const nonZero = (o: Record<string, number> | undefined) => Object.entries(o ?? {
 /** The counts table: one row per queue, one column per state (and whether it is paused). */
 export function countsTable(queues: readonly QueueView[]): string {
   if (!queues.length) return "no queues reported";
-  const seen = new Set(queues.flatMap((q) => Object.keys(q.counts)));
-  const states = [...STATE_ORDER.filter((s) => seen.has(s)), ...[...seen].filter((s) => !STATE_ORDER.includes(s)).sort()];
-  return table(["QUEUE", ...states.map((s) => s.toUpperCase()), "PAUSED"], queues.map((q) => [q.queue, ...states.map((s) => q.counts[s] ?? 0), q.paused ? "yes" : "no"]));
+  return table(["QUEUE", ...STATE_ORDER.map((s) => s.toUpperCase()), "PAUSED"], queues.map((q) => [q.queue, ...STATE_ORDER.map((s) => q.counts[s]), q.paused ? "yes" : "no"]));
 }
 
 const counts: Command = {
@@ -46,7 +21,7 @@ const counts: Command = {
   help: ["Usage: switchyard queues counts [--json]", "", "Jobs per queue and state, and whether each queue is paused (GET /admin/v1/queues).", "", ...API_FLAGS_HELP].join("\n"),
   async run(args, ctx) {
     const { values: f } = parseCommandLine(args, API_FLAGS, []);
-    const { body } = await adminApi(ctx, f).call<{ data: QueueView[] }>("GET", "/queues");
+    const { body } = await adminApi(ctx, f).call<QueueList>("GET", "/queues");
     output(ctx, f.json, body, () => countsTable(body.data));
   },
 };
@@ -69,7 +44,7 @@ const clean: Command = {
     const olderThan = intFlag(f["older-than-ms"], "--older-than-ms", 0);
     const limit = intFlag(f.limit, "--limit", 1);
     const body = { ...(olderThan === undefined ? {} : { older_than_ms: olderThan }), ...(limit === undefined ? {} : { limit }) };
-    const res = await adminApi(ctx, f).call<CleanView>("POST", `/queues/${seg(queue)}/clean-stuck`, { body });
+    const res = await adminApi(ctx, f).call<QueueClean>("POST", `/queues/${seg(queue)}/clean-stuck`, { body });
     const c = res.body;
     output(ctx, f.json, c, () => {
       const skipped = nonZero(c.skipped);
@@ -83,8 +58,8 @@ const retryFailed: Command = {
   help: ["Usage: switchyard queues retry-failed <queue> [--json]", "", "Moves the queue's failed jobs back to waiting (POST /admin/v1/queues/{queue}/retry-failed).", "", ...API_FLAGS_HELP].join("\n"),
   async run(args, ctx) {
     const { values: f, positionals: [queue] } = parseCommandLine(args, API_FLAGS, ["queue"]);
-    const { body } = await adminApi(ctx, f).call<RetryView>("POST", `/queues/${seg(queue)}/retry-failed`);
-    output(ctx, f.json, body, () => `${body.queue}: retried ${plural(body.retried, "failed job")}${body.counts ? `; now ${nonZero(body.counts) || "empty"}` : ""}`);
+    const { body } = await adminApi(ctx, f).call<QueueRetry>("POST", `/queues/${seg(queue)}/retry-failed`);
+    output(ctx, f.json, body, () => `${body.queue}: retried ${plural(body.retried, "failed job")}${body.skipped_terminal ? ` (${body.skipped_terminal} left failed: their job has ended)` : ""}${body.counts ? `; now ${nonZero(body.counts) || "empty"}` : ""}`);
   },
 };
 

@@ -1,18 +1,8 @@
-import { adminApi, API_FLAGS, API_FLAGS_HELP, queryString, seg, type ListPage } from "../admin-api";
+import type { TenantPage, TenantView as Tenant } from "@switchyard/contracts";
+import { adminApi, API_FLAGS, API_FLAGS_HELP, queryString, seg } from "../admin-api";
 import { withSubcommands, type Command } from "../command";
 import { choiceFlag, limitFlag, optionalFlag, parseCommandLine } from "../flags";
 import { fields, output, table } from "../format";
-
-/** The fields of the API's tenant the CLI prints. */
-interface Tenant {
-  id: string;
-  name: string;
-  timezone: string;
-  billing_mode: string;
-  default_deployment_id?: string | null;
-  daily_cost_alert_usd?: number | null;
-  created_at: string;
-}
 
 const describe = (t: Tenant) =>
   fields([
@@ -73,7 +63,7 @@ const list: Command = {
     const name = optionalFlag(f.name, "--name");
     const limit = limitFlag(f.limit, 500);
     const cursor = optionalFlag(f.cursor, "--cursor");
-    const { body } = await adminApi(ctx, f).call<ListPage<Tenant>>("GET", `/tenants${queryString({ name, limit, cursor })}`);
+    const { body } = await adminApi(ctx, f).call<TenantPage>("GET", `/tenants${queryString({ name, limit, cursor })}`);
     output(ctx, f.json, body, () => {
       if (!body.data.length) return name === undefined ? "no tenants" : `no tenants whose name contains ${JSON.stringify(name)}`;
       const text = table(

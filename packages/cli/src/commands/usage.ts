@@ -1,27 +1,9 @@
+import type { OpsUsageReport } from "@switchyard/contracts";
 import { OPS_USAGE_GROUP_BY } from "@switchyard/db";
 import { adminApi, API_FLAGS, API_FLAGS_HELP, queryString } from "../admin-api";
 import type { Command } from "../command";
 import { choiceFlag, dayFlag, optionalFlag, parseFlags } from "../flags";
 import { output, table, usd } from "../format";
-
-/** One group of `GET /admin/v1/usage`. */
-interface UsageGroup {
-  key: string | null;
-  tenant_id?: string;
-  requests: number;
-  errors: number;
-  input_tokens: number;
-  output_tokens: number;
-  cost_usd: number;
-}
-
-interface OpsUsage {
-  object: "list";
-  group_by: string;
-  from: string;
-  to: string;
-  data: UsageGroup[];
-}
 
 /** `switchyard usage`: usage across every tenant, for ops (`GET /admin/v1/usage`). */
 export const usage: Command = {
@@ -45,7 +27,7 @@ export const usage: Command = {
       group_by: choiceFlag(f["group-by"], "--group-by", OPS_USAGE_GROUP_BY),
       tenant_id: optionalFlag(f.tenant, "--tenant"),
     };
-    const { body } = await adminApi(ctx, f).call<OpsUsage>("GET", `/usage${queryString(q)}`);
+    const { body } = await adminApi(ctx, f).call<OpsUsageReport>("GET", `/usage${queryString(q)}`);
     output(ctx, f.json, body, () => {
       if (body.data.length === 0) return `no usage from ${body.from} to ${body.to}`;
       const withTenant = body.data.some((g) => g.tenant_id !== undefined);
