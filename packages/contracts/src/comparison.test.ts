@@ -44,3 +44,18 @@ test("events keep a comparison's model and job tags in their data", () => {
   const end = JobEvent.parse({ type: "status", data: { status: "failed", model: "b", job_id: "job_pc1", error: { code: "provider_error", message: "boom", reason: "provider_error" } } });
   expect(end.data).toMatchObject({ status: "failed", model: "b", error: { code: "provider_error" } });
 });
+
+test("a live comparison is running once a child has left queued", () => {
+  const parent = view({ id: "job_q", model: "compare" });
+  const queued = view({ id: "job_qc0", model: "a" });
+  expect(withComparison(parent, [{ model: "a", job_id: queued.id, view: queued }]).status).toBe("queued");
+  const running = view({ id: "job_qc0", model: "a", status: "running", started_at: "2026-01-01T00:00:03.000Z" });
+  expect(withComparison(parent, [{ model: "a", job_id: running.id, view: running }])).toMatchObject({ status: "running", started_at: "2026-01-01T00:00:03.000Z" });
+});
+
+test("a comparison whose children were canceled, none answering, ends canceled", () => {
+  const parent = view({ id: "job_k", model: "compare" });
+  const canceled = view({ id: "job_kc0", model: "a", status: "canceled", error: { code: "canceled", message: "canceled by the client", reason: "canceled" } });
+  const failed = view({ id: "job_kc1", model: "b", status: "failed", error: { code: "provider_error", message: "x" } });
+  expect(endComparison(parent, [{ model: "a", job_id: canceled.id, view: canceled }, { model: "b", job_id: failed.id, view: failed }], new Date())).toMatchObject({ status: "canceled", error: { code: "canceled" } });
+});

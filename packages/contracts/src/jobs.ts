@@ -239,16 +239,23 @@ export interface ComparisonChild {
   view: JobView | null;
 }
 
-/** The parent's view with its children's state as it stands (a live comparison: status unchanged). */
+/**
+ * The parent's view with its children's state as it stands: a live comparison is `running` once
+ * any child has left `queued` (its own hash keeps `queued` until it ends), and started when its
+ * first child did.
+ */
 export function withComparison(parent: JobView, children: ComparisonChild[]): JobView {
   const starts = children.map((c) => c.view?.started_at).filter((t): t is string => !!t).sort();
-  return { ...parent, started_at: parent.started_at ?? starts[0] ?? null, comparison: children.map((c) => comparisonEntry(c.model, c.job_id, c.view)) };
+  const comparison = children.map((c) => comparisonEntry(c.model, c.job_id, c.view));
+  const status = isTerminalStatus(parent.status) || comparison.every((c) => c.status === "queued") ? parent.status : "running";
+  return { ...parent, status, started_at: parent.started_at ?? starts[0] ?? null, comparison };
 }
 
 /**
  * A comparison's final view once every child has ended: its usage is the sum of the children's,
- * it succeeded when at least one model answered, and failed (`compare_failed`, naming each
- * model's error) when none did. `status` forces the outcome (a cancel).
+ * it succeeded when at least one model answered, was canceled when none did and one was canceled
+ * (a cancel of the comparison cancels every child), and failed (`compare_failed`, naming each
+ * model's error) otherwise. `status` forces the outcome (a cancel).
  */
 export function endComparison(parent: JobView, children: ComparisonChild[], completedAt: Date, status?: JobStatus): JobView {
   const view = withComparison(parent, children);
@@ -261,7 +268,7 @@ export function endComparison(parent: JobView, children: ComparisonChild[], comp
     cost_usd: Math.round(used.reduce((n, e) => n + e.usage!.cost_usd, 0) * 1e9) / 1e9,
     provenance: provenances.size === 1 ? [...provenances][0]! : "partial",
   };
-  const final = status ?? (entries.some((e) => e.status === "succeeded") ? "succeeded" : "failed");
+  const final = status ?? (entries.some((e) => e.status === "succeeded") ? "succeeded" : entries.some((e) => e.status === "canceled") ? "canceled" : "failed");
   const error: JobError | null = final === "succeeded" ? null : final === "canceled"
     ? { code: "canceled", message: "canceled by the client", reason: "canceled" }
     : { code: "compare_failed", message: `no model answered: ${entries.map((e) => `${e.model}: ${e.error?.message ?? e.status}`).join("; ")}`.slice(0, 1000), reason: "provider_error" };

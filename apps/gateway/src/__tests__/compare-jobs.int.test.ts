@@ -157,6 +157,9 @@ test("one model failing does not hold the other back: the comparison ends with o
 test("cancel stops every model; the comparison and each child end canceled", async () => {
   const id = (await on.api.post<Json>("/v1/jobs", ask({ compare: ["sim-slow", "sim-crawl"], max_tokens: 200 }))).body.id as string;
   await waitFor(async () => ((await on.api.get<Json>(`/v1/jobs/${id}c0`)).body.status === "running" ? true : undefined), 10_000, "a child running");
+  const live = (await on.api.get<Json>(`/v1/jobs/${id}`)).body;
+  expect(live).toMatchObject({ status: "running", completed_at: null });
+  expect(live.comparison[0]).toMatchObject({ model: "sim-slow", status: "running" });
   const c = await on.api.post<Json>(`/v1/jobs/${id}/cancel`);
   expect(c.status).toBe(200);
   expect(c.body).toMatchObject({ id, status: "canceled" });

@@ -173,6 +173,11 @@ export async function cancelComparison(r: GatewayResources, live: StoredJob, can
   const kids = await Promise.all(entries.map((c) => r.jobStore.get(c.job_id)));
   const view = endComparison(live.view, entries.map((c, i) => ({ model: c.model, job_id: c.job_id, view: kids[i]?.view ?? null })), new Date(), "canceled");
   const res = await r.jobStore.finish(view, { type: "error", data: { code: "canceled", message: "canceled by the client", reason: "canceled" } });
+  // Canceling the last child can let the flow's parent run and end the comparison canceled first.
+  if (res.kind === "already_terminal" && res.status === "canceled") {
+    const ended = await r.jobStore.get(view.id);
+    if (ended) return ended.view;
+  }
   if (res.kind === "already_terminal") throw new ApiError("job_already_terminal", `job ${view.id} already ended with status ${res.status}`);
   if (res.kind === "missing") throw new ApiError("job_not_found", `no job ${view.id}`, "id");
   await r.queues.get("ai-compare").remove(view.id).catch(() => 0);
