@@ -6,6 +6,7 @@ import { credits } from "./credits";
 import { deadLetters } from "./dead-letters";
 import { deployments } from "./deployments";
 import { endUsers } from "./end-users";
+import { jobs } from "./jobs";
 import { keys } from "./keys";
 import { maintenance } from "./maintenance";
 import { migrate } from "./migrate";
@@ -21,6 +22,7 @@ export const commands: Readonly<Record<string, Command>> = {
   tenants,
   deployments,
   "end-users": endUsers,
+  jobs,
   keys,
   credits,
   breakers,
