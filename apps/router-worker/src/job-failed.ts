@@ -20,6 +20,8 @@ export class JobFailed extends UnrecoverableError {
     super(`${code}: ${message}`);
     // BullMQ decides "do not retry" by this name; ours is told apart by `jobFailed`.
     this.name = "UnrecoverableError";
+    // BullMQ keeps a failed job's stack for removeOnFail's 24 h; a job's failure has no useful one.
+    this.stack = `JobFailed: ${this.message}`;
   }
 }
 

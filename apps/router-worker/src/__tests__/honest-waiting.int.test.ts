@@ -8,6 +8,8 @@ const up = (id: string, tier: "lite" | "flash") => ({ id, provider: "openai" as 
 // Only upstream models: while their breakers are open nothing can answer, so jobs wait.
 const CATALOG: ModelCatalog = { default_model: "up-a", models: [up("up-a", "flash"), up("up-b", "lite")] };
 const MODELS = CATALOG.models.map((m) => m.id);
+/** How long a job may wait for its upstream before it fails (the worker's MAX_UPSTREAM_WAIT_MS). */
+const MAX_WAIT_MS = 12_000;
 
 let fake: FakeOpenAI;
 let s: Stack;
@@ -19,7 +21,7 @@ let workerMetrics: () => Promise<string>;
 beforeAll(async () => {
   fake = await startFakeOpenAI({ reply: REPLY, chunkDelayMs: 2 });
   s = await startStack({
-    env: { MODEL_CATALOG_PATH: writeTestCatalog(CATALOG), OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: "sk-test", BREAKER_MIN_VOLUME: "50", PROVIDER_TIMEOUT_MS: "5000", STREAM_STALL_MS: "2000", LOG_LEVEL: "error" },
+    env: { MODEL_CATALOG_PATH: writeTestCatalog(CATALOG), OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: "sk-test", BREAKER_MIN_VOLUME: "50", MAX_UPSTREAM_WAIT_MS: String(MAX_WAIT_MS), PROVIDER_TIMEOUT_MS: "5000", STREAM_STALL_MS: "2000", LOG_LEVEL: "error" },
   });
   a = apiClient(s.url, s.key);
   redis = createRedis(s.env.REDIS_URL!);
@@ -142,6 +144,18 @@ describe("non-stream requests honour the client's deadline", () => {
     expect(r.headers.get("retry-after")).toMatch(/^\d+$/);
     expect((await waitEnded(id)).status).toBe("canceled");
   }, 30_000);
+
+  test("without a deadline, a job that waits out the worker's limit is a 503 with Retry-After, not a failed answer", async () => {
+    await forceOpen(60_000);
+    const t0 = Date.now();
+    const r = await chat({});
+    expect(r.status).toBe(503);
+    expect(Date.now() - t0).toBeLessThan(MAX_WAIT_MS + 6000);
+    expect(r.body.error).toMatchObject({ type: "api_error", code: "service_unavailable" });
+    expect(r.body.error.message).toContain("breaker_open");
+    expect(Number(r.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect((await jobNow(r.headers.get("x-switchyard-job-id")!)).status).toBe("failed");
+  }, 40_000);
 
   test("a bad deadline header is a 400 naming it, before anything is admitted", async () => {
     for (const [h, v] of [["x-request-timeout", "soon"], ["x-request-timeout", "0"], ["x-request-timeout", "-3"], ["x-stainless-timeout", "1e9"]] as const) {
