@@ -1,11 +1,7 @@
-import type { UsageDeadLetterList, UsageDeadLetterReplay, UsageDeadLetterView } from "@switchyard/contracts";
+import type { ApiErrorBody as ErrorBody, UsageDeadLetterList, UsageDeadLetterReplay, UsageDeadLetterView } from "@switchyard/contracts";
 import { recordUsageDeadLetter } from "@switchyard/db";
 import { createQueueSet, createRedis, RedisKeys, type QueueSet, type Redis } from "@switchyard/queue";
 import { apiClient, startStack, writeTestCatalog, type Stack } from "@switchyard/testkit";
-
-interface ErrorBody {
-  error: { type: string; code: string; message: string; param?: string };
-}
 
 let s: Stack;
 let a: ReturnType<typeof apiClient>;

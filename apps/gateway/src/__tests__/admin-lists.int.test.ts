@@ -1,17 +1,11 @@
 import { apiClient, startStack, TEST_REDIS_URL, writeTestCatalog, type Stack } from "@switchyard/testkit";
+import type { ApiErrorBody as ErrorBody, TenantPage } from "@switchyard/contracts";
 import { Redis } from "ioredis";
 
 type Client = ReturnType<typeof apiClient>;
 type Json = Record<string, any>;
-interface List<T = Json> {
-  object: string;
-  data: T[];
-  has_more: boolean;
-  next_cursor: string | null;
-}
-interface ErrorBody {
-  error: { type: string; code: string; message: string; param?: string };
-}
+/** A page of any admin list, its rows read loosely (the tests compare them with what they created). */
+type List<T = Json> = Omit<TenantPage, "data"> & { data: T[] };
 
 let s: Stack;
 let a: Client;

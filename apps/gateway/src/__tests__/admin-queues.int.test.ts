@@ -1,49 +1,10 @@
-import { QUEUE_NAMES } from "@switchyard/contracts";
+import { QUEUE_NAMES, type ApiErrorBody as ErrorBody, type AuditEntry, type QueueClean as CleanResult, type QueueCounts as Counts, type QueueRetry as RetryResult, type QueueView as QueueRow } from "@switchyard/contracts";
 import { createQueueSet, createRedis, defineProcessor, JobStore, RedisKeys, type QueueSet, type Redis } from "@switchyard/queue";
 import { apiClient, startStack, waitFor, writeTestCatalog, type Stack } from "@switchyard/testkit";
 import type { Worker } from "bullmq";
 
-interface ErrorBody {
-  error: { type: string; code: string; message: string; param?: string };
-}
-interface Counts {
-  waiting: number;
-  prioritized: number;
-  delayed: number;
-  waiting_children: number;
-  active: number;
-  completed: number;
-  failed: number;
-}
-interface QueueRow {
-  queue: string;
-  paused: boolean;
-  counts: Counts;
-}
-interface CleanResult {
-  object: string;
-  queue: string;
-  older_than_ms: number;
-  examined: number;
-  removed: number;
-  removed_job_ids: string[];
-  skipped: { too_recent: number; no_switchyard_job: number; unknown_job: number; not_terminal: number; locked: number };
-}
-interface RetryResult {
-  object: string;
-  queue: string;
-  retried: number;
-  counts: Counts;
-}
-interface AuditRow {
-  action: string;
-  target_type: string;
-  target_id: string;
-  tenant_id: string | null;
-  actor_key_id: string | null;
-  before: Record<string, number> | null;
-  after: Record<string, unknown> | null;
-}
+/** An audit row, its before/after read as the JSON objects the queue routes write. */
+type AuditRow = Omit<AuditEntry, "before" | "after"> & { before: Record<string, number> | null; after: Record<string, unknown> | null };
 
 let s: Stack;
 let a: ReturnType<typeof apiClient>;

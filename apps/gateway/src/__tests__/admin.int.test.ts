@@ -1,71 +1,13 @@
-import { DEFAULT_FEATURES_BY_TYPE, FEATURE_NAMES, PRESET_NAMES, PRESETS } from "@switchyard/contracts";
+import { DEFAULT_FEATURES_BY_TYPE, FEATURE_NAMES, PRESET_NAMES, PRESETS, type ApiErrorBody as ErrorBody, type ApiKeyView, type AuditEntry, type DeploymentView as Deployment, type RotatedApiKey, type TenantPage, type TenantView as Tenant } from "@switchyard/contracts";
 import { apiClient, startStack, waitFor, writeTestCatalog, type Stack } from "@switchyard/testkit";
 
 type Client = ReturnType<typeof apiClient>;
-interface ErrorBody {
-  error: { type: string; code: string; message: string; param?: string; request_id: string };
-}
-interface Tenant {
-  id: string;
-  object: string;
-  name: string;
-  timezone: string;
-  billing_mode: string;
-  budget: Record<string, unknown> | null;
-  daily_cost_alert_usd: number | null;
-  default_deployment_id: string;
-}
-interface Deployment {
-  id: string;
-  object: string;
-  tenant_id: string;
-  name: string;
-  type: string;
-  is_default: boolean;
-  features: Record<string, boolean>;
-  rate_limits: Record<string, unknown>;
-  effective_rate_limits: Record<string, unknown>;
-  budget: Record<string, unknown> | null;
-  model_preference: string | null;
-  allowed_models: string[] | null;
-  allowed_origins: string[];
-  allowed_source_domains: string[];
-  created_at: string;
-  updated_at: string;
-}
-interface Key {
-  id: string;
-  object: string;
-  tenant_id: string;
-  deployment_id: string | null;
-  name: string;
-  kind: string;
-  scopes: string[];
-  expires_at: string | null;
-  revoked_at: string | null;
-  last_used_at: string | null;
-  replaced_by: string | null;
-  created_at: string;
-  key?: string;
-  previous_key?: Key;
-}
-interface AuditRow {
-  id: string;
-  actor_key_id: string | null;
-  tenant_id: string | null;
-  action: string;
-  target_type: string;
-  target_id: string;
-  before: Record<string, unknown> | null;
-  after: Record<string, unknown> | null;
-  created_at: string;
-}
-interface List<T> {
-  object: string;
-  data: T[];
-  has_more?: boolean;
-  next_cursor?: string | null;
-}
+/** A key as the key routes answer it: the secret (create, rotate) and the previous key (rotate) only where they give them. */
+type Key = ApiKeyView & Partial<Pick<RotatedApiKey, "key" | "previous_key">>;
+/** An audit row, its before/after read as the JSON objects these tests write. */
+type AuditRow = Omit<AuditEntry, "before" | "after"> & { before: Record<string, unknown> | null; after: Record<string, unknown> | null };
+/** A list answer: a whole list, or a page with its cursor. */
+type List<T> = Omit<TenantPage, "data" | "has_more" | "next_cursor"> & Partial<Pick<TenantPage, "has_more" | "next_cursor">> & { data: T[] };
 
 let s: Stack;
 let a: Client;

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
-import { QUEUE_NAMES } from "@switchyard/contracts";
+import { QUEUE_NAMES, type ApiErrorBody as ErrorBody, type OpsOverview as Overview } from "@switchyard/contracts";
 import { apiClient, startStack, waitFor, writeTestCatalog, type Stack } from "@switchyard/testkit";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 
@@ -8,28 +8,6 @@ import { chromium, type Browser, type BrowserContext, type Page } from "playwrig
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 const ARTIFACTS = path.resolve(__dirname, "../../../../test-artifacts");
-
-interface ErrorBody {
-  error: { type: string; code: string; message: string };
-}
-interface Counts {
-  waiting: number;
-  prioritized: number;
-  active: number;
-  completed: number;
-  failed: number;
-}
-interface Overview {
-  object: string;
-  generated_at: string;
-  queues: Array<{ queue: string; paused: boolean; counts: Counts; added_total: number; enqueued_per_min: number | null; completed_per_min: number; failed_per_min: number }> | null;
-  throughput: { enqueued_per_min: number | null; completed_per_min: number | null; failed_per_min: number | null } | null;
-  errors: { http_5xx_total: number | null; http_5xx_per_min: number | null; failed_jobs: number | null; failed_jobs_last_min: number | null };
-  breakers: Array<{ model: string; state: string }> | null;
-  spend: { day: string; total_cost_usd: number; top_deployments: Array<{ deployment_id: string; cost_usd: number; requests: number; budget: { period: string; limit_usd?: number; spent_usd: number; used_ratio: number } | null }> } | null;
-  sse: { connections: number | null };
-  problems: string[];
-}
 
 let s: Stack;
 let a: ReturnType<typeof apiClient>;

@@ -1,14 +1,6 @@
-import { UsageEvent } from "@switchyard/contracts";
-import { createApiKey, createTenant, generateDailyReports, ingestUsageEvents, insertDeployment, UsagePartitions, type DailyReport, type UsageSummaryRow } from "@switchyard/db";
+import { UsageEvent, type ApiErrorBody as ErrorBody, type UsageSummary as ListBody } from "@switchyard/contracts";
+import { createApiKey, createTenant, generateDailyReports, ingestUsageEvents, insertDeployment, UsagePartitions, type DailyReport } from "@switchyard/db";
 import { apiClient, startStack, type Stack } from "@switchyard/testkit";
-
-interface ErrorBody {
-  error: { type: string; code: string; message: string; param?: string };
-}
-interface ListBody {
-  object: string;
-  data: UsageSummaryRow[];
-}
 
 let s: Stack;
 let demo: ReturnType<typeof apiClient>;
