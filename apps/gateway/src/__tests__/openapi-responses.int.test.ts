@@ -126,6 +126,8 @@ test("jobs, feedback, analytics, the OpenAI dialects, models, embeddings, budget
   const id = created.body.id as string;
   await waitFor(async () => ((await a.get<Json>(`/v1/jobs/${id}`)).body.status === "succeeded" ? true : undefined), 20_000, "job to succeed");
   await call("get", "/v1/jobs/:id", `/v1/jobs/${id}`);
+  expect((await call("get", "/v1/jobs", "/v1/jobs?limit=2&model=sim-fast")).body.data.length).toBeGreaterThan(0);
+  expect((await call("get", "/v1/jobs", "/v1/jobs?colour=red")).status).toBe(400);
   expect((await call("post", "/v1/jobs/:id/cancel", `/v1/jobs/${id}/cancel`)).status).toBe(409);
   const slow = (await a.post<Json>("/v1/jobs", { model: "sim-crawl", messages: [{ role: "user", content: "take your time" }], max_tokens: 64 })).body;
   expect((await call("post", "/v1/jobs/:id/cancel", `/v1/jobs/${slow.id}/cancel`)).body.status).toBe("canceled");

@@ -3,6 +3,7 @@ import { CreateApiKeyRequest, CreateTenantRequest, RotateApiKeyRequest, UpdateTe
 import { ApplyPresetRequest, CreateDeploymentRequest, UpdateDeploymentRequest } from "../deployments";
 import { CreateDocumentRequest, SearchRequest } from "../documents";
 import { OpenAIEmbeddingRequest, OpenAIEmbeddingResponse, OpenAIModel } from "../embeddings";
+import { JobList, ListJobsQuery } from "../job-list";
 import { CreateJobRequest, CreateJobResponse, JobView } from "../jobs";
 import { OpenAIChatRequest } from "../openai-compat";
 import { ResponsesCreateRequest, ResponsesInputItemsQuery, ResponsesRetrieveQuery } from "../responses";
@@ -65,8 +66,6 @@ import {
   HealthStatus,
   IntegrationsHealth,
   JobFeedbackView,
-  JobList,
-  ListJobsQuery,
   Readiness,
   ResponseDeleted,
   ResponseInputItems,
