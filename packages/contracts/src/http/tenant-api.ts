@@ -1,29 +1,11 @@
 import { z } from "zod";
 import { DocumentId } from "../documents";
-import { JobStatus, JobView, OutputLogprob } from "../jobs";
+import { OutputLogprob } from "../jobs";
 import { ModelTier } from "../model-catalog";
 import { ResponseItem, ResponseStatus } from "../responses";
 import { ToolCall } from "../tools";
 import { BreakerState, UsageSummaryRow } from "./admin-ops";
-import { Instant, limitParam } from "./common";
 import { checkDayRange, Day } from "./days";
-
-// ---- Jobs ----
-
-/**
- * `GET /v1/jobs?status=&model=&since=&until=&cursor=&limit=`: the tenant's jobs, newest first.
- * (The contract of the route the jobs owner is adding; `since` inclusive, `until` exclusive.)
- */
-export const ListJobsQuery = z.strictObject({
-  status: JobStatus.optional(),
-  model: z.string().min(1).max(128).optional(),
-  since: Instant.optional(),
-  until: Instant.optional(),
-  cursor: z.string().min(1).max(256).optional(),
-  limit: limitParam(100, 20),
-});
-export const JobList = z.object({ object: z.literal("list"), data: z.array(JobView), has_more: z.boolean(), next_cursor: z.string().nullable() });
-export type JobList = z.infer<typeof JobList>;
 
 // ---- Health ----
 
