@@ -2,11 +2,12 @@ import type { Cluster, Redis as SingleRedis } from "ioredis";
 
 /** One server or a Redis Cluster (the keys are all in one hash slot). */
 type Redis = SingleRedis | Cluster;
+import { BreakerState } from "@switchyard/contracts";
 import { z } from "zod";
 import { CB_ACQUIRE, CB_FORCE_OPEN, CB_RECORD, CB_STATES } from "./circuit-breaker-scripts";
 
-export const BreakerState = z.enum(["closed", "half_open", "open"]);
-export type BreakerState = z.infer<typeof BreakerState>;
+// The HTTP API shows breaker states too, so the enum lives in contracts.
+export { BreakerState };
 
 /** The answer to "may I call this model now?". */
 export interface BreakerPermit {
