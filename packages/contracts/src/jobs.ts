@@ -207,6 +207,25 @@ export type CreateJobResponse = z.infer<typeof CreateJobResponse>;
 
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 
+/** A job's first view, as admission creates it (`queued`, nothing run yet). */
+export function queuedJobView(id: string, model: string, createdAt: Date, metadata: JobView["metadata"] | undefined): JobView {
+  return {
+    id,
+    object: "job",
+    status: "queued",
+    model,
+    served_model: null,
+    created_at: createdAt.toISOString(),
+    started_at: null,
+    completed_at: null,
+    output: null,
+    usage: null,
+    routing: { decision: null, fallbacks: [] },
+    error: null,
+    metadata: metadata ?? null,
+  };
+}
+
 /** The `model` of a multi-model comparison's parent job (its children carry the real ones). */
 export const COMPARE_MODEL = "compare";
 

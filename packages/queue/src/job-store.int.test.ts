@@ -1,4 +1,4 @@
-import type { JobView } from "@switchyard/contracts";
+import { JobEvent, queuedJobView, type JobView } from "@switchyard/contracts";
 import { cleanupPrefix, testPrefix } from "@switchyard/testkit";
 import { JobStore } from "./job-store";
 import { LIVE_BUCKET_SIZE } from "./job-store-scripts";
@@ -23,22 +23,7 @@ afterAll(async () => {
 });
 
 let seq = 0;
-const view = (createdAt: number): JobView =>
-  ({
-    id: `job_test${String(++seq).padStart(22, "0")}`,
-    object: "job",
-    status: "queued",
-    model: "auto",
-    served_model: null,
-    created_at: new Date(createdAt).toISOString(),
-    started_at: null,
-    completed_at: null,
-    output: null,
-    usage: null,
-    routing: { decision: null, fallbacks: [] },
-    error: null,
-    metadata: null,
-  }) as JobView;
+const view = (createdAt: number): JobView => queuedJobView(`job_test${String(++seq).padStart(22, "0")}`, "auto", new Date(createdAt), null);
 
 const create = async (createdAt: number, idem?: string) => {
   const v = view(createdAt);
@@ -230,5 +215,80 @@ describe("JobStore: a run's `running` status sent before BEGIN_RUN's reply", () 
     await store.append(v.id, { type: "delta", data: { text: "x" } });
     expect(await store.startAttempt(v.id)).toMatchObject({ runs: 1, paid: 1 });
     await store.finish(failed(v), { type: "error", data: { code: "x", message: "x", reason: "provider_error" } });
+  });
+});
+
+describe("JobStore: a comparison's children", () => {
+  const child = (id: string, model: string): JobView => queuedJobView(id, model, new Date(), null);
+  const createAs = async (id: string, model: string) => {
+    const v = child(id, model);
+    expect(await store.create({ view: v, tenantId: "ten_a", deploymentId: "dep_a", apiKeyId: null })).toEqual({ kind: "created" });
+    return v;
+  };
+  const events = async (jobId: string) => (await redis.xrange(keys.events(jobId), "-", "+")).map(([, f]) => JobEvent.parse(JSON.parse(f[1]!)));
+  const noticesFor = async (jobId: string) => (await redis.xrange(keys.eventNotices(), "-", "+")).filter(([, f]) => f[1] === jobId).length;
+
+  it("a child's events are copied to its parent's stream with its model and id, in order; its end is a tagged status there", async () => {
+    const parentId = `job_cmp${String(++seq).padStart(20, "0")}`;
+    const a = child(`${parentId}c0`, "model-a");
+    const b = child(`${parentId}c1`, "model-b");
+    await createAs(parentId, "compare");
+    await createAs(a.id, a.model);
+    await createAs(b.id, b.model);
+    await store.linkChildren(parentId, [{ model: "model-a", job_id: a.id }, { model: "model-b", job_id: b.id }]);
+
+    await store.transition({ ...a, status: "running" }, { type: "status", data: { status: "running", attempt: 1, served_model: "model-a" } });
+    await store.append(a.id, { type: "delta", data: { text: "Hel" } });
+    await store.append(b.id, { type: "delta", data: { text: "Bon" } });
+    await store.append(a.id, { type: "restart", data: { reason: "stall_retry" } });
+    await store.append(a.id, { type: "delta", data: { text: "Hello \"there\"" } });
+    const usage = { input_tokens: 1, output_tokens: 2, cost_usd: 0.5, provenance: "reported" };
+    const doneA: JobView = { ...a, status: "succeeded", completed_at: new Date().toISOString(), output: { text: "Hello", citations: [], finish_reason: "stop" } };
+    expect((await store.finish(doneA, { type: "done", data: { job: doneA } }, undefined, { type: "usage", data: usage })).kind).toBe("finished");
+    const failB: JobView = { ...b, status: "failed", completed_at: new Date().toISOString(), error: { code: "provider_error", message: "bad \"request\" / 400", reason: "provider_error" } };
+    await store.finish(failB, { type: "error", data: { code: "provider_error", message: "bad \"request\" / 400", reason: "provider_error" } });
+
+    // The children's own streams are untouched: no tags, their own terminal events.
+    expect((await events(a.id)).map((e) => e.type)).toEqual(["status", "delta", "restart", "delta", "usage", "done"]);
+    expect((await events(a.id))[1]!.data).toEqual({ text: "Hel" });
+    const parent = await events(parentId);
+    expect(parent.map((e) => [e.type, (e.data as { model?: string }).model])).toEqual([
+      ["status", "model-a"],
+      ["delta", "model-a"],
+      ["delta", "model-b"],
+      ["restart", "model-a"],
+      ["delta", "model-a"],
+      ["usage", "model-a"],
+      ["status", "model-a"],
+      ["status", "model-b"],
+    ]);
+    expect(parent[4]!.data).toEqual({ text: 'Hello "there"', model: "model-a", job_id: a.id });
+    expect(parent[5]!.data).toEqual({ ...usage, model: "model-a", job_id: a.id });
+    expect(parent[6]!.data).toEqual({ status: "succeeded", model: "model-a", job_id: a.id });
+    expect(parent[7]!.data).toEqual({ status: "failed", model: "model-b", job_id: b.id, error: { code: "provider_error", message: 'bad "request" / 400', reason: "provider_error" } });
+    // No child event is terminal in the parent's stream: the parent is still live, and followers were told of each copy.
+    expect((await store.get(parentId))!.status).toBe("queued");
+    expect(await noticesFor(parentId)).toBe(8);
+  });
+
+    it("a restart written when a child's delivery starts again reaches the parent tagged", async () => {
+    const parentId = `job_cmp${String(++seq).padStart(20, "0")}`;
+    const a = child(`${parentId}c0`, "model-a");
+    await createAs(parentId, "compare");
+    await createAs(a.id, a.model);
+    await store.linkChildren(parentId, [{ model: "model-a", job_id: a.id }]);
+    await store.append(a.id, { type: "delta", data: { text: "partial" } });
+    expect((await store.startAttempt(a.id))!.restarted).toBe(true);
+    expect((await events(parentId)).map((e) => [e.type, e.data])).toEqual([
+      ["delta", { text: "partial", model: "model-a", job_id: a.id }],
+      ["restart", { reason: "retry", model: "model-a", job_id: a.id }],
+    ]);
+  });
+
+    it("an ordinary job's hash gains no field and its events go nowhere else", async () => {
+    const v = await createAs(`job_plain${String(++seq).padStart(18, "0")}`, "model-a");
+    await store.append(v.id, { type: "delta", data: { text: "x" } });
+    expect(await redis.hmget(keys.job(v.id), "p", "pt")).toEqual([null, null]);
+    expect(await events(v.id)).toHaveLength(1);
   });
 });

@@ -6,6 +6,7 @@ import {
   isTerminalStatus,
   MAX_COMPARE_MODELS,
   newId,
+  queuedJobView,
   withComparison,
   type ComparisonChild,
   type CreateJobRequest,
@@ -21,7 +22,7 @@ import type { GatewayResources } from "../resources";
 import { admitJob, jobSpend, type Admitted, type Spend } from "./admission";
 import { checkModel } from "./check-model";
 import type { DeploymentSettings } from "./deployment-cache";
-import { PRIORITY, queuedView, routePayload } from "./job-payloads";
+import { PRIORITY, routePayload } from "./job-payloads";
 
 /**
  * Multi-model comparison (`compare` on `POST /v1/jobs`): one parent job and one child job per
@@ -76,8 +77,8 @@ export async function admitCompare(r: GatewayResources, p: Principal, req: Creat
   const now = new Date();
   const parentId = newId("job", now.getTime());
   addLogContext({ jobId: parentId });
-  const children = plan.models.map((model, i) => ({ model, job_id: compareChildId(parentId, i), view: queuedView(compareChildId(parentId, i), model, now, req.metadata) }));
-  const parent = withComparison(queuedView(parentId, COMPARE_MODEL, now, req.metadata), children);
+  const children = plan.models.map((model, i) => ({ model, job_id: compareChildId(parentId, i), view: queuedJobView(compareChildId(parentId, i), model, now, req.metadata) }));
+  const parent = withComparison(queuedJobView(parentId, COMPARE_MODEL, now, req.metadata), children);
   const owner = { tenantId: p.tenantId, deploymentId: p.deploymentId, apiKeyId: p.keyId };
   const created = await r.jobStore.create({ view: parent, ...owner, idempotency: idem ? { ...idem, ttlSeconds: r.config.idempotencyTtlSeconds } : undefined });
   if (created.kind === "exists") return created;
@@ -156,7 +157,7 @@ export async function storedComparison(r: GatewayResources, p: Principal, id: st
   if (stored) return withComparison(stored, children);
   const first = views[0]!;
   const ended = views.map((v) => v.completed_at ?? v.created_at).sort().at(-1)!;
-  return endComparison(queuedView(id, COMPARE_MODEL, new Date(first.created_at), first.metadata as CreateJobRequest["metadata"]), children, new Date(ended));
+  return endComparison(queuedJobView(id, COMPARE_MODEL, new Date(first.created_at), first.metadata), children, new Date(ended));
 }
 
 /**

@@ -14,22 +14,3 @@ export function createResponse(view: Pick<JobView, "id" | "status" | "created_at
 export function routePayload(p: Principal, req: CreateJobRequest, routing: RoutingContext, budget: JobBudget, jobId: string, createdAt: string): RouteJobPayload {
   return { job_id: jobId, tenant_id: p.tenantId, deployment_id: p.deploymentId, api_key_id: p.keyId, request: req, routing, budget, created_at: createdAt, trace: injectTraceContext() };
 }
-
-/** A job's first view, as admission creates it. */
-export function queuedView(id: string, model: string, createdAt: Date, metadata: CreateJobRequest["metadata"]): JobView {
-  return {
-    id,
-    object: "job",
-    status: "queued",
-    model,
-    served_model: null,
-    created_at: createdAt.toISOString(),
-    started_at: null,
-    completed_at: null,
-    output: null,
-    usage: null,
-    routing: { decision: null, fallbacks: [] },
-    error: null,
-    metadata: metadata ?? null,
-  };
-}

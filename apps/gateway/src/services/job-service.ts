@@ -4,6 +4,7 @@ import {
   MAX_IDEMPOTENCY_KEY_LENGTH,
   isTerminalStatus,
   newId,
+  queuedJobView,
   RouteJobPayload,
   type CreateJobRequest,
   type CreateJobResponse,
@@ -21,7 +22,7 @@ import type { DeploymentSettings } from "./deployment-cache";
 import { routingContext } from "./deployment-cache";
 import { checkModel } from "./check-model";
 import { admitCompare, cancelComparison, liveComparison, planCompare, storedComparison, type ComparePlan } from "./compare-jobs";
-import { createResponse, PRIORITY, queuedView, routePayload } from "./job-payloads";
+import { createResponse, PRIORITY, routePayload } from "./job-payloads";
 
 /** `view`: the whole job as it stands (a created job's first view, or a replay's current one), so a caller needs no read back. */
 export type SubmitResult = { replayed: boolean; job: CreateJobResponse; view: JobView; headers?: Record<string, string> };
@@ -77,7 +78,7 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
   const now = new Date();
   const jobId = newId("job", now.getTime());
   addLogContext({ jobId });
-  const view = queuedView(jobId, req.model, now, req.metadata);
+  const view = queuedJobView(jobId, req.model, now, req.metadata);
   const create = r.jobStore.prepareCreate({ view, tenantId: p.tenantId, deploymentId: p.deploymentId, apiKeyId: p.keyId, idempotency: idemKey ? { key: idemKey, bodyHash, ttlSeconds: r.config.idempotencyTtlSeconds } : undefined });
   const admitted = await admitJob(r, jobId, deployment, spend, create);
   // Claimed already (a replay, or a concurrent identical request won): that job is the job.
