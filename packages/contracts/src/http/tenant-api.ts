@@ -10,7 +10,9 @@ import { checkDayRange, Day } from "./days";
 // ---- Health ----
 
 export const HealthStatus = z.object({ status: z.literal("ok") });
+export type HealthStatus = z.infer<typeof HealthStatus>;
 export const ReadinessCheck = z.object({ ok: z.boolean(), error: z.string().optional() });
+export type ReadinessCheck = z.infer<typeof ReadinessCheck>;
 /** `GET /health/ready`: 200 when every check passes; 503 names the failing ones in `error`. */
 export const Readiness = z.object({
   ready: z.boolean(),
@@ -25,6 +27,7 @@ export const AiHealth = z.object({
   open: z.array(z.string()),
   models: z.array(z.object({ model: z.string(), provider: z.string(), tier: ModelTier, state: BreakerState, open_until: z.string().nullable() })),
 });
+export type AiHealth = z.infer<typeof AiHealth>;
 export const DbHealth = z.object({
   status: z.enum(["ok", "down"]),
   postgres: ReadinessCheck,
@@ -32,10 +35,13 @@ export const DbHealth = z.object({
   latency_ms: z.number(),
   pool: z.object({ total: z.number().int(), idle: z.number().int(), waiting: z.number().int(), max: z.number().int() }).nullable(),
 });
+export type DbHealth = z.infer<typeof DbHealth>;
 export const IntegrationsHealth = z.object({
   status: Health3,
   providers: z.array(z.object({ provider: z.string(), status: Health3, simulated: z.boolean(), models: z.array(z.string()), open: z.array(z.string()) })),
 });
+
+export type IntegrationsHealth = z.infer<typeof IntegrationsHealth>;
 
 // ---- Budgets, usage, reports, feedback, analytics ----
 
@@ -55,6 +61,7 @@ export const BudgetStatus = z.object({
   /** Alert thresholds (per cent) reached: some of 80, 90, 100. */
   thresholds_crossed: z.array(z.number().int()),
 });
+export type BudgetStatus = z.infer<typeof BudgetStatus>;
 export const BudgetList = z.object({ object: z.literal("list"), data: z.array(BudgetStatus) });
 export type BudgetList = z.infer<typeof BudgetList>;
 
@@ -117,6 +124,7 @@ export type AnalyticsReport = z.infer<typeof AnalyticsReport>;
 
 export const DocumentStatus = z.enum(["pending", "indexing", "indexed", "failed"]);
 export const DocumentAccepted = z.object({ document_id: DocumentId, object: z.literal("document"), collection: z.string(), status: DocumentStatus });
+export type DocumentAccepted = z.infer<typeof DocumentAccepted>;
 export const DocumentView = z.object({
   id: z.string(),
   object: z.literal("document"),
@@ -133,6 +141,7 @@ export const DocumentView = z.object({
 });
 export type DocumentView = z.infer<typeof DocumentView>;
 export const DocumentDeleted = z.object({ id: z.string(), object: z.literal("document"), deleted: z.literal(true) });
+export type DocumentDeleted = z.infer<typeof DocumentDeleted>;
 export const SearchResults = z.object({
   object: z.literal("list"),
   /** The query with PII replaced by placeholders. */
@@ -180,4 +189,6 @@ export const ResponseObject = z.looseObject({
 });
 export type ResponseObject = z.infer<typeof ResponseObject>;
 export const ResponseDeleted = z.object({ id: z.string(), object: z.literal("response"), deleted: z.literal(true) });
+export type ResponseDeleted = z.infer<typeof ResponseDeleted>;
 export const ResponseInputItems = z.object({ object: z.literal("list"), data: z.array(ResponseItem), first_id: z.string().nullable(), last_id: z.string().nullable(), has_more: z.boolean() });
+export type ResponseInputItems = z.infer<typeof ResponseInputItems>;
