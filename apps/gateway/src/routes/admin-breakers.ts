@@ -1,4 +1,4 @@
-import { ApiError, ForceOpenRequest } from "@switchyard/contracts";
+import { ApiError, ForceOpenRequest, type BreakerForcedOpen, type BreakerReset, type BreakerView } from "@switchyard/contracts";
 import { writeAudit } from "@switchyard/db";
 import { Router } from "express";
 import { principalOf } from "../middleware/request-context";
@@ -6,7 +6,7 @@ import type { GatewayResources } from "../resources";
 import { parseBody } from "../services/validation";
 
 /** Breaker views for every catalog model, as ops see them. */
-export async function breakerStates(r: GatewayResources) {
+export async function breakerStates(r: GatewayResources): Promise<BreakerView[]> {
   const ids = r.catalog.models.map((m) => m.id);
   const states = await r.breakers.states(ids);
   const iso = (ms?: number) => (ms ? new Date(ms).toISOString() : null);
@@ -35,7 +35,8 @@ export function adminBreakersRouter(r: GatewayResources): Router {
     await r.breakers.reset(id);
     const after = await r.breakers.state(id);
     await writeAudit(r.db, { keyId: principalOf(req).keyId }, { tenant_id: null, action: "circuit_breaker.reset", target_type: "circuit_breaker", target_id: id, before, after });
-    res.json({ model: id, state: after.state });
+    const view: BreakerReset = { model: id, state: after.state };
+    res.json(view);
   });
 
   router.post("/admin/v1/circuit-breakers/:model/force-open", async (req, res) => {
@@ -45,7 +46,8 @@ export function adminBreakersRouter(r: GatewayResources): Router {
     const until = await r.breakers.forceOpen(id, body.duration_ms);
     const after = await r.breakers.state(id);
     await writeAudit(r.db, { keyId: principalOf(req).keyId }, { tenant_id: null, action: "circuit_breaker.force_open", target_type: "circuit_breaker", target_id: id, before, after: { ...after, duration_ms: body.duration_ms } });
-    res.json({ model: id, state: after.state, open_until: new Date(until).toISOString() });
+    const view: BreakerForcedOpen = { model: id, state: after.state, open_until: new Date(until).toISOString() };
+    res.json(view);
   });
 
   return router;

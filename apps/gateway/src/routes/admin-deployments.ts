@@ -14,6 +14,8 @@ import {
   NoQuery,
   SetEndUserTierRequest,
   ToggleFeatureRequest,
+  type EndUserTierView,
+  type EndUserView,
   type Features,
   type ModelCatalog,
 } from "@switchyard/contracts";
@@ -188,7 +190,7 @@ export function adminDeploymentsRouter(r: GatewayResources): Router {
     const tier = row?.tier ?? "free";
     const limit = END_USER_TIERS[tier];
     const monthly = END_USER_MONTHLY_TIERS[tier];
-    res.json({
+    const view: EndUserView = {
       object: "end_user",
       deployment_id: id,
       tenant_id: dep.tenant_id,
@@ -206,7 +208,8 @@ export function adminDeploymentsRouter(r: GatewayResources): Router {
       messages_remaining_this_month: Math.max(0, monthly - month.used),
       month_resets_at: month.resetsAt,
       updated_at: row ? row.updated_at.toISOString() : null,
-    });
+    };
+    res.json(view);
   });
 
   router.put("/admin/v1/deployments/:id/end-users/:user_id", async (req, res) => {
@@ -218,7 +221,8 @@ export function adminDeploymentsRouter(r: GatewayResources): Router {
     if (!dep) throw notFound(id);
     const { row } = await setEndUserTier(r.db, { tenantId: dep.tenant_id, deploymentId: id, userId }, body.tier, actor(req));
     // 200 whether or not the user had a row: users without one are on the free tier anyway.
-    res.json({ object: "end_user", deployment_id: row.deployment_id, user_id: row.user_id, tier: row.tier, messages_per_day: END_USER_TIERS[row.tier], messages_per_month: END_USER_MONTHLY_TIERS[row.tier], updated_at: row.updated_at.toISOString() });
+    const view: EndUserTierView = { object: "end_user", deployment_id: row.deployment_id, user_id: row.user_id, tier: row.tier, messages_per_day: END_USER_TIERS[row.tier], messages_per_month: END_USER_MONTHLY_TIERS[row.tier], updated_at: row.updated_at.toISOString() };
+    res.json(view);
   });
 
   return router;

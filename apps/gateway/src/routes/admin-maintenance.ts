@@ -1,4 +1,4 @@
-import { SetMaintenanceRequest } from "@switchyard/contracts";
+import { SetMaintenanceRequest, type MaintenanceView } from "@switchyard/contracts";
 import { writeAudit } from "@switchyard/db";
 import { Router } from "express";
 import type { Authenticator } from "../middleware/authenticate";
@@ -17,7 +17,8 @@ export function adminMaintenanceRouter(r: GatewayResources, auth: Authenticator)
   r.registry.meter.createObservableGauge("ai_maintenance_mode", { description: "1 while maintenance mode refuses new work (as this gateway last read it)" }).addCallback((o) => o.observe(r.maintenance.last.on ? 1 : 0));
 
   router.get("/admin/v1/maintenance", requireScopes(auth, "admin"), async (_req, res) => {
-    res.json({ object: "maintenance", ...(await r.maintenance.current()) });
+    const body: MaintenanceView = { object: "maintenance", ...(await r.maintenance.current()) };
+    res.json(body);
   });
 
   router.post("/admin/v1/maintenance", requireScopes(auth, "admin"), async (req, res) => {
@@ -26,7 +27,8 @@ export function adminMaintenanceRouter(r: GatewayResources, auth: Authenticator)
     const after = await r.maintenance.set(body.on, body.message ?? null, body.retry_after_seconds);
     await writeAudit(r.db, { keyId: principalOf(req).keyId }, { tenant_id: null, action: body.on ? "maintenance.on" : "maintenance.off", target_type: "maintenance", target_id: "gateway", before, after });
     r.logger.warn({ on: after.on, message: after.message }, "maintenance mode changed");
-    res.json({ object: "maintenance", ...after });
+    const view: MaintenanceView = { object: "maintenance", ...after };
+    res.json(view);
   });
 
   return router;

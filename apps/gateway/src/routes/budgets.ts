@@ -1,3 +1,4 @@
+import type { BudgetList } from "@switchyard/contracts";
 import { Router } from "express";
 import type { Authenticator } from "../middleware/authenticate";
 import { requireScopes } from "../middleware/authenticate";
@@ -13,7 +14,7 @@ export function budgetsRouter(r: GatewayResources, auth: Authenticator): Router 
   router.get("/v1/budgets", requireScopes(auth, "usage:read"), async (req, res) => {
     const d = await r.deployments.get(principalOf(req).deploymentId);
     const usage = await r.budgets.usage(budgetScopes(d));
-    res.json({
+    const body: BudgetList = {
       object: "list",
       data: usage.map((u) => ({
         scope: u.scope,
@@ -30,7 +31,8 @@ export function budgetsRouter(r: GatewayResources, auth: Authenticator): Router 
         used_ratio: u.used_ratio,
         thresholds_crossed: THRESHOLDS.filter((t) => u.used_ratio * 100 >= t),
       })),
-    });
+    };
+    res.json(body);
   });
   return router;
 }

@@ -1,4 +1,4 @@
-import { ApiError, CollectionName, CreateDocumentRequest, DocumentId, newId, SearchRequest } from "@switchyard/contracts";
+import { ApiError, CollectionName, CreateDocumentRequest, DocumentId, newId, SearchRequest, type DocumentView, type SearchResults } from "@switchyard/contracts";
 import { countChunks, deleteDocument, getDocument, retrieve, upsertDocument, type DocumentRow } from "@switchyard/rag";
 import { Router, type Request } from "express";
 import type { Authenticator } from "../middleware/authenticate";
@@ -14,7 +14,7 @@ function param<T>(schema: { safeParse(v: unknown): { success: true; data: T } | 
   return r.data;
 }
 
-function view(d: DocumentRow, chunks: number) {
+function view(d: DocumentRow, chunks: number): DocumentView {
   return {
     id: d.id,
     object: "document" as const,
@@ -76,7 +76,8 @@ export function documentsRouter(r: GatewayResources, auth: Authenticator): Route
     const body = parseBody(SearchRequest, req.body);
     const d = await feature(req, "ragEnabled");
     const result = await retrieve(r.db, { tenantId: d.tenantId, collection, query: body.query, topK: body.top_k, mode: body.mode, embedder: r.embedder, allowedDomains: d.allowedSourceDomains });
-    res.json({ object: "list", query: result.query, mode: result.mode, model: result.model, data: result.results });
+    const answer: SearchResults = { object: "list", query: result.query, mode: result.mode, model: result.model, data: result.results };
+    res.json(answer);
   });
 
   return router;

@@ -1,3 +1,4 @@
+import type { AiHealth, DbHealth, IntegrationsHealth } from "@switchyard/contracts";
 import { databaseChecks, poolStats, readiness, readinessResponse } from "@switchyard/db";
 import { Router } from "express";
 import type { GatewayResources } from "../resources";
@@ -18,7 +19,8 @@ export function healthRouter(r: GatewayResources): Router {
   router.get("/health/ai", async (_req, res) => {
     const models = await withTimeout(breakerStates(r), CHECK_TIMEOUT_MS);
     const open = models.filter((m) => m.state !== "closed").map((m) => m.model);
-    res.json({ status: open.length === 0 ? "ok" : models.every((m) => m.state === "open") ? "down" : "degraded", open, models: models.map(({ model, provider, tier, state, open_until }) => ({ model, provider, tier, state, open_until })) });
+    const body: AiHealth = { status: open.length === 0 ? "ok" : models.every((m) => m.state === "open") ? "down" : "degraded", open, models: models.map(({ model, provider, tier, state, open_until }) => ({ model, provider, tier, state, open_until })) };
+    res.json(body);
   });
   // Postgres as the runbooks check it: answers (and how fast), schema current, pool figures.
   router.get("/health/db", async (_req, res) => {
@@ -26,7 +28,8 @@ export function healthRouter(r: GatewayResources): Router {
     const { postgres, migrations } = await databaseChecks(r.db);
     const latency = Math.round((performance.now() - started) * 10) / 10;
     const ok = postgres.ok && migrations.ok;
-    res.status(ok ? 200 : 503).json({ status: ok ? "ok" : "down", postgres, migrations, latency_ms: latency, pool: poolStats(r.db) ?? null });
+    const body: DbHealth = { status: ok ? "ok" : "down", postgres, migrations, latency_ms: latency, pool: poolStats(r.db) ?? null };
+    res.status(ok ? 200 : 503).json(body);
   });
   // Each provider the catalog names, from its circuit breakers' view: ok, degraded (some models' breakers open) or down (all open).
   router.get("/health/integrations", async (_req, res) => {
@@ -39,7 +42,7 @@ export function healthRouter(r: GatewayResources): Router {
       if (m.state !== "closed") p.open.push(m.model);
       providers.set(m.provider, p);
     }
-    const data = [...providers].map(([provider, p]) => ({ provider, status: p.open.length === 0 ? "ok" : p.open.length === p.models.length ? "down" : "degraded", simulated: p.simulated, models: p.models, open: p.open }));
+    const data: IntegrationsHealth["providers"] = [...providers].map(([provider, p]) => ({ provider, status: p.open.length === 0 ? "ok" : p.open.length === p.models.length ? "down" : "degraded", simulated: p.simulated, models: p.models, open: p.open }));
     const status = data.every((d) => d.status === "ok") ? "ok" : data.every((d) => d.status === "down") ? "down" : "degraded";
     res.status(status === "down" ? 503 : 200).json({ status, providers: data });
   });

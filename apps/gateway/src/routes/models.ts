@@ -1,4 +1,4 @@
-import { ApiError, type OpenAIModel } from "@switchyard/contracts";
+import { ApiError, type ModelList, type OpenAIModel } from "@switchyard/contracts";
 import { Router } from "express";
 import type { Authenticator } from "../middleware/authenticate";
 import { requireScopes } from "../middleware/authenticate";
@@ -22,7 +22,8 @@ export function modelsRouter(r: GatewayResources, auth: Authenticator): Router {
   }
 
   router.get("/v1/models", requireScopes(auth, "jobs:read"), async (req, res) => {
-    res.json({ object: "list", data: await usable(principalOf(req).deploymentId) });
+    const body: ModelList = { object: "list", data: await usable(principalOf(req).deploymentId) };
+    res.json(body);
   });
 
   router.get("/v1/models/:model", requireScopes(auth, "jobs:read"), async (req, res) => {

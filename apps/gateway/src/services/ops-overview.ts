@@ -1,6 +1,6 @@
 import { IncomingMessage, ServerResponse } from "node:http";
 import { Socket } from "node:net";
-import { QUEUE_NAMES, type QueueName } from "@switchyard/contracts";
+import { QUEUE_NAMES, type OpsOverview as OpsOverviewView, type QueueName } from "@switchyard/contracts";
 import { MetricNames, type MetricsRegistry } from "@switchyard/telemetry";
 import { sql } from "kysely";
 import type { GatewayResources } from "../resources";
@@ -125,7 +125,7 @@ export class OpsOverview {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async build() {
+  async build(): Promise<OpsOverviewView> {
     const problems: string[] = [];
     const at = this.now();
     const [queues, metricsText, breakers, spend] = await Promise.all([
@@ -238,4 +238,3 @@ export class OpsOverview {
     return { day, total_cost_usd: Number(total.usd), top_deployments: top };
   }
 }
-export type OpsOverviewView = Awaited<ReturnType<OpsOverview["build"]>>;
