@@ -57,7 +57,7 @@ async function waitForCompletion(r: GatewayResources, p: Principal, view: JobVie
     if (out === null) return;
     // The job ended just as its deadline passed: follow it again, to its terminal event.
     if (out.kind === "deadline") {
-      if (await answerDeadline(r, p, view, req, res, deadline, out.waiting)) return;
+      if (await answerDeadline(r, p, view, req, res, deadline, out)) return;
       continue;
     }
     const e = out.event;

@@ -55,27 +55,37 @@ export interface Waiting {
 export type WaitOutcome =
   /** The job's terminal event (`done` or `error`), and whether the job was waiting for its upstream just before. */
   | { kind: "ended"; event: Extract<JobEvent, { type: "done" | "error" }>; waiting: Waiting | null }
-  /** The deadline passed first; `waiting` when the job was parked waiting at that moment. */
-  | { kind: "deadline"; waiting: Waiting | null };
+  /**
+   * A deadline passed first: the client's (`by: "client"`), or the server's limit on waiting
+   * (`by: "server"`); `waiting` when the job was parked waiting at that moment.
+   */
+  | { kind: "deadline"; by: "client" | "server"; waiting: Waiting | null };
 
 /**
- * Follow a job until its terminal event, or until the deadline: the client's when it gave one;
- * else {@link SERVER_MAX_WAIT_MS}, which ends the wait only while the job is not running (parked
- * waiting for its upstream, or still queued): a job that runs is followed to its end. Null when
- * `signal` says the client went away.
+ * Follow a job until its terminal event, or until a deadline: the client's when it gave one, and
+ * {@link SERVER_MAX_WAIT_MS}, which ends the wait only while the job is not running (parked waiting
+ * for its upstream, or still queued; a job that runs is followed to its end or the client's
+ * deadline). Null when `signal` says the client went away.
  */
 export async function followUntilEnd(r: GatewayResources, view: JobView, deadline: ClientDeadline | null, signal: AbortSignal): Promise<WaitOutcome | null> {
   const ac = new AbortController();
   const stop = () => ac.abort();
   signal.addEventListener("abort", stop, { once: true });
+  let by: "client" | "server" | null = null;
   let passed = false;
   let waiting: Waiting | null = null;
   // Running: a worker is producing its answer (its status said running or retrieving, or output came) and it is not parked since.
   let running = false;
-  const timer = setTimeout(() => {
+  const clientTimer = deadline ? setTimeout(() => {
+    by ??= "client";
+    stop();
+  }, deadline.ms) : undefined;
+  const serverTimer = setTimeout(() => {
     passed = true;
-    if (deadline || !running) stop();
-  }, deadline?.ms ?? SERVER_MAX_WAIT_MS);
+    if (running) return;
+    by ??= "server";
+    stop();
+  }, SERVER_MAX_WAIT_MS);
   try {
     for await (const item of followEvents(r, view, "0", { heartbeatMs: r.config.sseHeartbeatMs, signal: ac.signal })) {
       if (item.kind !== "event") continue;
@@ -89,13 +99,18 @@ export async function followUntilEnd(r: GatewayResources, view: JobView, deadlin
         running = true;
       }
       // Past the server maximum, the wait ends as soon as the job parks again.
-      if (passed && !running) break;
+      if (passed && !running) {
+        by ??= "server";
+        break;
+      }
     }
   } finally {
-    clearTimeout(timer);
+    clearTimeout(clientTimer);
+    clearTimeout(serverTimer);
     signal.removeEventListener("abort", stop);
   }
-  return signal.aborted ? null : { kind: "deadline", waiting };
+  // A follow that ended without a terminal event (never expected) is answered rather than left hanging.
+  return signal.aborted ? null : { kind: "deadline", by: by ?? "server", waiting };
 }
 
 /** Whole seconds until `at` (at least 1) for `Retry-After`; `fallback` when it is unknown or past. */
@@ -105,12 +120,14 @@ const secondsUntil = (at: number | null, fallback: number) => String(at === null
  * A waited-for job passed its deadline: unless the client sent an `Idempotency-Key` (with it, the
  * same request again finds the same job and its answer, so the job keeps going), the job is
  * canceled, so nothing more is spent or billed for an answer nobody will read. Then the client
- * gets 503 (the job waits for an unavailable upstream: breakers open, rate limited, or past the
- * server maximum) or 504 (still queued or running) with `Retry-After` (the job's next try when
- * known) and the job id in the error. Returns false instead when the job ended in the meantime
- * (its cancel came too late): the caller answers it as usual.
+ * gets 503 (the job waits for an unavailable upstream: breakers open, rate limited; or it was not
+ * running at the server's limit) or 504 (the client's deadline passed while it was queued, running
+ * or busy upstream) with `Retry-After` (the job's next try when known) and the job id in the error.
+ * Returns false instead when the job ended in the meantime (its cancel came too late): the caller
+ * answers it as usual.
  */
-export async function answerDeadline(r: GatewayResources, p: Principal, view: JobView, req: IncomingMessage, res: ServerResponse, deadline: ClientDeadline | null, waiting: Waiting | null): Promise<boolean> {
+export async function answerDeadline(r: GatewayResources, p: Principal, view: JobView, req: IncomingMessage, res: ServerResponse, deadline: ClientDeadline | null, passed: Extract<WaitOutcome, { kind: "deadline" }>): Promise<boolean> {
+  const { waiting } = passed;
   const keep = header(req, "idempotency-key") !== undefined;
   if (!keep) {
     try {
@@ -120,10 +137,10 @@ export async function answerDeadline(r: GatewayResources, p: Principal, view: Jo
       throw err;
     }
   }
-  const unavailable = !deadline || (waiting !== null && waiting.reason !== "capacity");
+  const unavailable = passed.by === "server" || (waiting !== null && waiting.reason !== "capacity");
   const status = unavailable ? 503 : 504;
   const what = waiting ? `waiting for its upstream (${waiting.reason}${waiting.retryAt ? `, next try at ${new Date(waiting.retryAt).toISOString()}` : ""})` : "still queued or running";
-  const limit = deadline ? `the request's deadline (${deadline.header}: ${deadline.ms / 1000} s)` : `the server's limit on waiting (${SERVER_MAX_WAIT_MS / 1000} s)`;
+  const limit = passed.by === "client" && deadline ? `the request's deadline (${deadline.header}: ${deadline.ms / 1000} s)` : `the server's limit on waiting (${SERVER_MAX_WAIT_MS / 1000} s)`;
   const then = keep ? "it keeps going: send the request again with the same Idempotency-Key to get its answer" : "it was canceled and nothing is billed for it";
   const requestId = res.getHeader("x-request-id");
   const body = {

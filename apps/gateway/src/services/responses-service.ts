@@ -145,7 +145,7 @@ export async function waitForResponse(r: GatewayResources, p: Principal, rec: St
     const out = await followUntilEnd(r, view, http.deadline, signal);
     if (out === null) return null;
     if (out.kind === "ended") break;
-    if (await answerDeadline(r, p, view, http.req, http.res, http.deadline, out.waiting)) return null;
+    if (await answerDeadline(r, p, view, http.req, http.res, http.deadline, out)) return null;
   }
   const ended = await getJob(r, p, rec.job_id);
   const { renderer } = await replay(r, p, rec, ended);

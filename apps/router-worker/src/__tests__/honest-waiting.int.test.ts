@@ -113,6 +113,11 @@ describe("non-stream requests honour the client's deadline", () => {
     expect(r.body.error.message).toContain("breaker_open");
     expect(Number(r.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     expect((await jobNow(id)).status).toBe("canceled");
+    // Express's path (a JSON type the lean path leaves to it) answers alike: the same handler.
+    const viaExpress = await chat({ "x-request-timeout": "1", "content-type": "application/merge-patch+json" });
+    expect(viaExpress.status).toBe(503);
+    expect(viaExpress.body.error).toMatchObject({ code: "service_unavailable", job_id: viaExpress.headers.get("x-switchyard-job-id") });
+    expect(Number(viaExpress.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     // The Responses API waits the same way.
     const resp = await a.post<Json>("/v1/responses", { model: "up-a", input: "hello" }, { "x-stainless-timeout": "1" });
     expect(resp.status).toBe(503);
@@ -163,6 +168,8 @@ describe("non-stream requests honour the client's deadline", () => {
       expect([h, v, r.status, r.body.error?.param]).toEqual([h, v, 400, h === "x-request-timeout" ? "X-Request-Timeout" : "X-Stainless-Timeout"]);
       expect(r.headers.get("x-switchyard-job-id")).toBeNull();
     }
+    const viaExpress = await chat({ "x-request-timeout": "soon", "content-type": "application/merge-patch+json" });
+    expect([viaExpress.status, viaExpress.body.error?.param]).toEqual([400, "X-Request-Timeout"]);
     // A stream ignores it; the SDK's own header with a sane value is fine.
     expect((await chat({ "x-stainless-timeout": "600" })).status).toBe(200);
   }, 30_000);
