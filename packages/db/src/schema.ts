@@ -124,6 +124,8 @@ export interface UsageEventsTable {
   tenant_id: string;
   deployment_id: string;
   api_key_id: string | null;
+  /** The request's end user (`user`); null when it named none, and for events stored before migration 0014. */
+  end_user: string | null;
   requested_model: string;
   served_model: string;
   provider: string;
@@ -148,6 +150,19 @@ export interface UsageDailyTable {
   deployment_id: string;
   model: string;
   day: ColumnType<string, string, string>;
+  requests: ColumnType<string, number, number>;
+  errors: ColumnType<string, number, number>;
+  input_tokens: ColumnType<string, number, number>;
+  output_tokens: ColumnType<string, number, number>;
+  cost_usd: ColumnType<string, number | string, number | string>;
+}
+
+/** Usage of the events that name an end user, per (tenant, end user, UTC day, deployment): migration 0014. */
+export interface UsageDailyEndUsersTable {
+  tenant_id: string;
+  end_user: string;
+  day: ColumnType<string, string, string>;
+  deployment_id: string;
   requests: ColumnType<string, number, number>;
   errors: ColumnType<string, number, number>;
   input_tokens: ColumnType<string, number, number>;
@@ -260,6 +275,7 @@ export interface Database {
   usage_events: UsageEventsTable;
   job_feedback: JobFeedbackTable;
   usage_daily: UsageDailyTable;
+  usage_daily_end_users: UsageDailyEndUsersTable;
   end_users: EndUsersTable;
   credit_ledger: CreditLedgerTable;
   credit_balances: CreditBalancesTable;

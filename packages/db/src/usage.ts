@@ -14,8 +14,9 @@ export interface IngestResult {
 /**
  * Write a batch of usage events exactly once, in one statement (one round trip): the events go in
  * as one array per column through `unnest`, conflicts on (job_id, attempt) are ignored, and from
- * what that insert RETURNED (data-modifying CTEs) the daily rollups are bumped and prepaid tenants'
- * credits debited (`usageDebitCtes`) — so a re-delivered event changes nothing. The rollups are
+ * what that insert RETURNED (data-modifying CTEs) the daily rollups are bumped (`usage_daily`, and
+ * `usage_daily_end_users` for events that name an end user) and prepaid tenants' credits debited
+ * (`usageDebitCtes`) — so a re-delivered event changes nothing. The rollups are
  * grouped per (tenant, deployment, model, UTC day) first, because ON CONFLICT DO UPDATE cannot
  * touch one row twice in a statement, and sorted, so concurrent batches lock rollup rows in the
  * same order (no deadlocks).
@@ -41,18 +42,18 @@ export async function ingestUsageEvents(db: Kysely<Database>, events: UsageEvent
         ${col((e) => e.cost_usd.toFixed(9))}::numeric[], ${col((e) => e.provenance)}::text[], ${col((e) => e.ttft_ms)}::int[],
         ${col((e) => e.latency_ms)}::int[], ${col((e) => e.fallbacks)}::int[], ${col((e) => JSON.stringify(e.features))}::text[],
         ${col((e) => (e.rag ? JSON.stringify(e.rag) : null))}::text[], ${col((e) => e.occurred_at)}::timestamptz[],
-        ${col((e) => e.credits_tenant_id)}::text[]
+        ${col((e) => e.credits_tenant_id)}::text[], ${col((e) => e.end_user)}::text[]
       ) AS t(job_id, attempt, tenant_id, deployment_id, api_key_id, requested_model, served_model, provider, status,
         input_tokens, output_tokens, cached_tokens, cost_usd, provenance, ttft_ms, latency_ms, fallbacks, features, rag, occurred_at,
-        credits_tenant_id)
+        credits_tenant_id, end_user)
     ), ins AS (
       INSERT INTO usage_events (job_id, attempt, tenant_id, deployment_id, api_key_id, requested_model, served_model, provider, status,
-        input_tokens, output_tokens, cached_tokens, cost_usd, provenance, ttft_ms, latency_ms, fallbacks, features, rag, occurred_at)
+        input_tokens, output_tokens, cached_tokens, cost_usd, provenance, ttft_ms, latency_ms, fallbacks, features, rag, occurred_at, end_user)
       SELECT job_id, attempt, tenant_id, deployment_id, api_key_id, requested_model, served_model, provider, status,
-        input_tokens, output_tokens, cached_tokens, cost_usd, provenance, ttft_ms, latency_ms, fallbacks, features::jsonb, rag::jsonb, occurred_at
+        input_tokens, output_tokens, cached_tokens, cost_usd, provenance, ttft_ms, latency_ms, fallbacks, features::jsonb, rag::jsonb, occurred_at, end_user
       FROM input
       ON CONFLICT (job_id, attempt, occurred_at) DO NOTHING
-      RETURNING job_id, attempt, tenant_id, deployment_id, served_model, status, input_tokens, output_tokens, cost_usd, occurred_at
+      RETURNING job_id, attempt, tenant_id, deployment_id, served_model, status, input_tokens, output_tokens, cost_usd, occurred_at, end_user
     ), rollup AS (
       INSERT INTO usage_daily AS d (tenant_id, deployment_id, model, day, requests, errors, input_tokens, output_tokens, cost_usd)
       SELECT tenant_id, deployment_id, served_model, (occurred_at AT TIME ZONE 'UTC')::date, count(*),
@@ -66,6 +67,20 @@ export async function ingestUsageEvents(db: Kysely<Database>, events: UsageEvent
         input_tokens = d.input_tokens + excluded.input_tokens,
         output_tokens = d.output_tokens + excluded.output_tokens,
         cost_usd = d.cost_usd + excluded.cost_usd
+    ), end_user_rollup AS (
+      INSERT INTO usage_daily_end_users AS u (tenant_id, end_user, day, deployment_id, requests, errors, input_tokens, output_tokens, cost_usd)
+      SELECT tenant_id, end_user, (occurred_at AT TIME ZONE 'UTC')::date, deployment_id, count(*),
+        count(*) FILTER (WHERE status IN ('failed', 'incomplete')), sum(input_tokens), sum(output_tokens), sum(cost_usd)
+      FROM ins
+      WHERE end_user IS NOT NULL
+      GROUP BY 1, 2, 3, 4
+      ORDER BY 1, 2, 3, 4
+      ON CONFLICT (tenant_id, end_user, day, deployment_id) DO UPDATE SET
+        requests = u.requests + excluded.requests,
+        errors = u.errors + excluded.errors,
+        input_tokens = u.input_tokens + excluded.input_tokens,
+        output_tokens = u.output_tokens + excluded.output_tokens,
+        cost_usd = u.cost_usd + excluded.cost_usd
     ), inserted_credits AS (
       -- (job, attempt) is unique in input (deduplicated above), so each inserted row joins once.
       SELECT input.credits_tenant_id, ins.job_id, ins.attempt, ins.cost_usd FROM ins JOIN input USING (job_id, attempt)

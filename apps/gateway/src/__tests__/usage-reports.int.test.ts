@@ -140,7 +140,7 @@ describe("GET /admin/v1/usage (ops, across tenants)", () => {
 
   it("is admin only, and bad parameters are a 400 naming them", async () => {
     expect((await b.get<ErrorBody>(`/admin/v1/usage?${range}`)).status).toBe(403);
-    expect((await demo.get<ErrorBody>(`/admin/v1/usage?${range}&group_by=end_user`)).body.error).toMatchObject({ code: "invalid_request", param: "group_by" });
+    expect((await demo.get<ErrorBody>(`/admin/v1/usage?${range}&group_by=customer`)).body.error).toMatchObject({ code: "invalid_request", param: "group_by" });
     expect((await demo.get<ErrorBody>("/admin/v1/usage?from=2026-06-16&to=2026-06-15")).body.error.param).toBe("from");
     expect((await demo.get<ErrorBody>(`/admin/v1/usage?${range}&groupBy=tenant`)).body.error).toMatchObject({ code: "unknown_field", param: "groupBy" });
   });

@@ -18,10 +18,11 @@ function wantsCsv(req: Request, format: "json" | "csv" | undefined): boolean {
 
 /**
  * Usage and reports for the key's tenant (never another's):
- * - `GET /v1/usage?from=&to=&group_by=day|model|deployment` (scope `usage:read`): the daily
- *   rollups summed per group, `{"object":"list","data":[{key, requests, errors, input_tokens,
+ * - `GET /v1/usage?from=&to=&group_by=day|model|deployment|end_user` (scope `usage:read`): the
+ *   daily rollups summed per group, `{"object":"list","data":[{key, requests, errors, input_tokens,
  *   output_tokens, cost_usd}]}`, groups without usage left out; `from`/`to` are inclusive UTC
- *   days, at most {@link MAX_USAGE_RANGE_DAYS} apart; `group_by` defaults to `day`.
+ *   days, at most {@link MAX_USAGE_RANGE_DAYS} apart; `group_by` defaults to `day`. Per end user
+ *   (the request's `user`), usage that named none is the row with key null.
  * - `GET /v1/reports/daily?date=&format=json|csv` (scope `reports:read`): the stored daily
  *   summary, as JSON or (with `format=csv` or `Accept: text/csv`) as a CSV download; 404 when
  *   that day's report has not been generated.

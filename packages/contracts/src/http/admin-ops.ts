@@ -155,12 +155,13 @@ export const DeadLettersQuery = z.strictObject({
   replayed: z.enum(["true", "false"]).optional(),
 });
 
-export const OPS_USAGE_GROUP_BY = ["tenant", "deployment", "model", "day"] as const;
+export const OPS_USAGE_GROUP_BY = ["tenant", "deployment", "model", "day", "end_user"] as const;
 /** `GET /admin/v1/usage?from=&to=&group_by=&tenant_id=`: usage across tenants, for ops. */
 export const OpsUsageQuery = z.strictObject({ from: Day, to: Day, group_by: z.enum(OPS_USAGE_GROUP_BY).default("tenant"), tenant_id: z.string().min(1).max(128).optional() }).superRefine(checkDayRange);
 /** One group of summed daily rollups. */
 export const UsageSummaryRow = z.object({
-  key: z.string(),
+  /** The group: a day, model, deployment, tenant or end user; null for usage without an end user (`group_by=end_user`). */
+  key: z.string().nullable(),
   requests: z.number().int(),
   /** Requests that ended `failed` or `incomplete`. */
   errors: z.number().int(),

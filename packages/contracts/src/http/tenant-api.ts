@@ -65,7 +65,7 @@ export type BudgetStatus = z.infer<typeof BudgetStatus>;
 export const BudgetList = z.object({ object: z.literal("list"), data: z.array(BudgetStatus) });
 export type BudgetList = z.infer<typeof BudgetList>;
 
-export const USAGE_GROUP_BY = ["day", "model", "deployment"] as const;
+export const USAGE_GROUP_BY = ["day", "model", "deployment", "end_user"] as const;
 /** `GET /v1/usage?from=&to=&group_by=`: `from`/`to` inclusive UTC days. Strict, so a misspelt parameter is a 400, not silently the default. */
 export const UsageQuery = z.strictObject({ from: Day, to: Day, group_by: z.enum(USAGE_GROUP_BY).default("day") }).superRefine(checkDayRange);
 export const UsageSummary = z.object({ object: z.literal("list"), data: z.array(UsageSummaryRow) });
