@@ -106,6 +106,9 @@ test("a comparison streams both models side by side, tagged, ends with one done,
     expect(budgets.reserved_usd).toBe(0);
     expect(budgets.spent_usd).toBeCloseTo(got.usage.cost_usd, 6);
 
+    // The gateway counts comparisons by the models compared.
+    expect(await (await fetch(`${s.url}/metrics`)).text()).toMatch(/ai_compare_jobs_total\{models="gpt-test,sim-fast"\} [1-9]/);
+
     // A finished comparison replays its stream, and resumes after a cut with only the later events.
     const replay = await events(id, on.key);
     expect(replay.events.map((e) => e.id)).toEqual(live.events.map((e) => e.id));
