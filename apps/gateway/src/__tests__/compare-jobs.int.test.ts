@@ -237,3 +237,19 @@ test("after Redis has let it go, a comparison is rebuilt from its children's sto
   const other = await tenant("compare-stored-other", { multiModelComparison: true });
   expect((await other.api.get<Json>(`/v1/jobs/${id}`)).status).toBe(404);
 });
+
+test("a budget that cannot hold every model refuses the comparison with 402 and keeps no reservation (the children admitted before the refusal are taken back)", async () => {
+  const t = (await admin.post<Json>("/admin/v1/tenants", { name: "compare-tight" })).body;
+  expect((await admin.call<Json>("PATCH", `/admin/v1/deployments/${t.default_deployment_id}`, { body: { features: { multiModelComparison: true }, budget: { period: "day", limit_usd: 0.0003 } } })).status).toBe(200);
+  const k = (await admin.post<Json>(`/admin/v1/tenants/${t.id}/api-keys`, { name: "k", scopes: ["jobs:write", "jobs:read", "usage:read"] })).body;
+  await new Promise((r) => setTimeout(r, 1100));
+  const api = apiClient(s.url, k.key);
+  // gpt-test's reservation fits; sim-slow's (pro prices) does not, so the whole comparison is refused.
+  const r = await api.post<Json>("/v1/jobs", ask({ compare: ["gpt-test", "sim-slow"] }));
+  expect(r.status).toBe(402);
+  expect(r.body.error.code).toBe("budget_exhausted");
+  const budget = (await api.get<Json>("/v1/budgets")).body.data.find((b: Json) => b.scope === "deployment");
+  expect(budget).toMatchObject({ reserved_usd: 0, spent_usd: 0 });
+  // What the first child held is free again: the same model alone is admitted.
+  expect((await api.post<Json>("/v1/jobs", { model: "gpt-test", messages: [{ role: "user", content: "Say something, both of you." }], max_tokens: 40 })).status).toBe(202);
+});
