@@ -1,4 +1,6 @@
-import { createRedis } from "@switchyard/queue";
+import { compareChildId, CreateJobRequest, newId, queuedJobView, withComparison } from "@switchyard/contracts";
+import { createRedis, JobStore, RedisKeys } from "@switchyard/queue";
+import { canonicalHash } from "../services/canonical-json";
 import { apiClient, readSse, startFakeOpenAI, startStack, waitFor, writeTestCatalog, type FakeOpenAI, type SseEvent, type Stack } from "@switchyard/testkit";
 
 type Json = Record<string, any>;
@@ -6,7 +8,7 @@ type Api = ReturnType<typeof apiClient>;
 let s: Stack;
 let fake: FakeOpenAI;
 let admin: Api;
-let on: { id: string; key: string; api: Api };
+let on: Awaited<ReturnType<typeof tenant>>;
 const REPLY = "An answer from the fake OpenAI model, streamed in many small chunks.";
 
 /** A new tenant whose default deployment has `features` and a daily budget, and a client with a key for it. */
@@ -16,7 +18,7 @@ async function tenant(name: string, features: Record<string, boolean>) {
   expect(patched.status).toBe(200);
   const k = (await admin.post<Json>(`/admin/v1/tenants/${t.id}/api-keys`, { name: "k", scopes: ["jobs:write", "jobs:read", "usage:read"] })).body;
   await new Promise((r) => setTimeout(r, 1100)); // the deployment cache sees the change within a second
-  return { id: t.id as string, key: k.key as string, api: apiClient(s.url, k.key) };
+  return { id: t.id as string, deployment: t.default_deployment_id as string, keyId: k.id as string, key: k.key as string, api: apiClient(s.url, k.key) };
 }
 
 beforeAll(async () => {
@@ -252,4 +254,36 @@ test("a budget that cannot hold every model refuses the comparison with 402 and 
   expect(budget).toMatchObject({ reserved_usd: 0, spent_usd: 0 });
   // What the first child held is free again: the same model alone is admitted.
   expect((await api.post<Json>("/v1/jobs", { model: "gpt-test", messages: [{ role: "user", content: "Say something, both of you." }], max_tokens: 40 })).status).toBe(202);
+});
+
+test("a replay finishes a comparison whose submit died between creating it and enqueueing it", async () => {
+  const body = ask({ compare: ["sim-fast", "sim-lite"] });
+  const key = `orphan-${Date.now()}`;
+  // What a gateway that died mid-submit leaves: the parent with its idempotency claim, the first child admitted, nothing enqueued.
+  const created = new Date(Date.now() - 10_000);
+  const parentId = newId("job", created.getTime());
+  const kids = [compareChildId(parentId, 0), compareChildId(parentId, 1)];
+  const redis = createRedis(s.env.REDIS_URL!);
+  try {
+    const store = new JobStore({ redis, keys: new RedisKeys(s.prefix) });
+    const own = { tenantId: on.id, deploymentId: on.deployment, apiKeyId: on.keyId };
+    const first = queuedJobView(kids[0]!, "sim-fast", created, null);
+    const parent = withComparison(queuedJobView(parentId, "compare", created, null), [{ model: "sim-fast", job_id: kids[0]!, view: first }, { model: "sim-lite", job_id: kids[1]!, view: queuedJobView(kids[1]!, "sim-lite", created, null) }]);
+    expect(await store.create({ view: parent, ...own, idempotency: { key, bodyHash: canonicalHash(CreateJobRequest.parse(body)), ttlSeconds: 60 } })).toEqual({ kind: "created" });
+    expect(await store.create({ view: first, ...own })).toEqual({ kind: "created" });
+  } finally {
+    redis.disconnect();
+  }
+  const r = await on.api.call<Json>("POST", "/v1/jobs", { body, headers: { "idempotency-key": key } });
+  expect([r.status, r.body.id]).toEqual([200, parentId]);
+  const job = await waitFor(async () => {
+    const j = (await on.api.get<Json>(`/v1/jobs/${parentId}`)).body;
+    return j.status === "succeeded" ? j : undefined;
+  }, 20_000, "the orphaned comparison to run");
+  expect(job.comparison.map((c: Json) => [c.job_id, c.status])).toEqual([[kids[0], "succeeded"], [kids[1], "succeeded"]]);
+  const rows = await waitFor(async () => {
+    const x = await s.database.db.selectFrom("usage_events").select("job_id").where("job_id", "in", kids).execute();
+    return x.length === 2 ? x : undefined;
+  }, 20_000, "a ledger row per child");
+  expect(rows.map((x) => x.job_id).sort()).toEqual(kids);
 });

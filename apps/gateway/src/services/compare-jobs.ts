@@ -19,10 +19,10 @@ import type { StoredJob } from "@switchyard/queue";
 import { addLogContext, injectTraceContext, type MetricsRegistry } from "@switchyard/telemetry";
 import type { Principal } from "../middleware/request-context";
 import type { GatewayResources } from "../resources";
-import { admitJob, jobSpend, type Admitted, type Spend } from "./admission";
+import { admitJob, jobBudget, jobSpend, type Admitted, type Spend } from "./admission";
 import { checkModel } from "./check-model";
 import type { DeploymentSettings } from "./deployment-cache";
-import { PRIORITY, routePayload } from "./job-payloads";
+import { ORPHAN_AFTER_MS, PRIORITY, routePayload } from "./job-payloads";
 
 /**
  * Multi-model comparison (`compare` on `POST /v1/jobs`): one parent job and one child job per
@@ -79,36 +79,69 @@ export async function admitCompare(r: GatewayResources, p: Principal, req: Creat
   addLogContext({ jobId: parentId });
   const children = plan.models.map((model, i) => ({ model, job_id: compareChildId(parentId, i), view: queuedJobView(compareChildId(parentId, i), model, now, req.metadata) }));
   const parent = withComparison(queuedJobView(parentId, COMPARE_MODEL, now, req.metadata), children);
-  const owner = { tenantId: p.tenantId, deploymentId: p.deploymentId, apiKeyId: p.keyId };
-  const created = await r.jobStore.create({ view: parent, ...owner, idempotency: idem ? { ...idem, ttlSeconds: r.config.idempotencyTtlSeconds } : undefined });
+  const created = await r.jobStore.create({ view: parent, tenantId: p.tenantId, deploymentId: p.deploymentId, apiKeyId: p.keyId, idempotency: idem ? { ...idem, ttlSeconds: r.config.idempotencyTtlSeconds } : undefined });
   if (created.kind === "exists") return created;
   const admitted: Admitted[] = [];
   try {
-    for (const [i, c] of children.entries()) {
-      const a = await admitJob(r, c.job_id, d, plan.spends[i]!, r.jobStore.prepareCreate({ view: c.view, ...owner }));
-      if (a.kind !== "created") throw new Error(`child ${c.job_id} has no idempotency key to find claimed`);
-      admitted.push(a);
-    }
-    await r.jobStore.linkChildren(parentId, children);
-    await r.queues.enqueueFlow(
-      { name: "ai-compare", payload: { job_id: parentId, tenant_id: p.tenantId, deployment_id: p.deploymentId, api_key_id: p.keyId, children: children.map((c) => ({ model: c.model, job_id: c.job_id })), created_at: parent.created_at, trace: injectTraceContext() }, opts: { jobId: parentId } },
-      children.map((c, i) => ({
-        name: "ai-route" as const,
-        payload: routePayload(p, childRequest(req, c.model), { ...ctx, allowed_models: [c.model], budget_used_ratio: admitted[i]!.budgetUsedRatio }, admitted[i]!.budget, c.job_id, parent.created_at),
-        opts: { jobId: c.job_id, priority: PRIORITY[req.priority] },
-      })),
-    );
+    await admitAndEnqueue(r, p, req, d, ctx, plan, parent, admitted, false);
   } catch (err) {
     await undoCompare(r, p, parentId, children.slice(0, admitted.length).map((c) => c.job_id), idem?.key);
     if (err instanceof ApiError) throw err;
     r.logger.warn({ err: (err as Error).message }, "comparison not enqueued");
     throw new ApiError("service_unavailable", "could not enqueue the comparison; try again", undefined, { "Retry-After": "1" });
   }
-  r.metrics.countEnqueue("ai-compare");
-  for (let i = 0; i < children.length; i++) r.metrics.countEnqueue("ai-route");
   compareCounter(r.registry).add(1, { models: [...plan.models].sort().join(",") });
   r.logger.info({ models: plan.models, deploymentId: p.deploymentId, reservedUsd: admitted.reduce((n, a) => n + a.budget.reserved_usd, 0) }, "comparison accepted");
   return { kind: "created", view: parent, headers: admitted.at(-1)?.headers ?? {} };
+}
+
+/**
+ * Admit the children of `parent` in order (pushing each admission to `admitted`), link them to it
+ * and enqueue the flow. With `reuse`, a child that already exists (admitted by a submit that died
+ * before its enqueue) keeps its record and reservation, and only the missing ones are admitted.
+ */
+async function admitAndEnqueue(r: GatewayResources, p: Principal, req: CreateJobRequest, d: DeploymentSettings, ctx: RoutingContext, plan: ComparePlan, parent: JobView, admitted: Admitted[], reuse: boolean): Promise<void> {
+  const owner = { tenantId: p.tenantId, deploymentId: p.deploymentId, apiKeyId: p.keyId };
+  const children = plan.models.map((model, i) => ({ model, job_id: compareChildId(parent.id, i) }));
+  for (const [i, c] of children.entries()) {
+    if (reuse && (await r.jobStore.get(c.job_id))) {
+      admitted.push({ budget: jobBudget(d, plan.spends[i]!), budgetUsedRatio: 0, headers: {} });
+      continue;
+    }
+    const a = await admitJob(r, c.job_id, d, plan.spends[i]!, r.jobStore.prepareCreate({ view: queuedJobView(c.job_id, c.model, new Date(parent.created_at), req.metadata), ...owner }));
+    if (a.kind !== "created") throw new Error(`child ${c.job_id} has no idempotency key to find claimed`);
+    admitted.push(a);
+  }
+  await r.jobStore.linkChildren(parent.id, children);
+  await r.queues.enqueueFlow(
+    { name: "ai-compare", payload: { job_id: parent.id, tenant_id: p.tenantId, deployment_id: p.deploymentId, api_key_id: p.keyId, children, created_at: parent.created_at, trace: injectTraceContext() }, opts: { jobId: parent.id } },
+    children.map((c, i) => ({
+      name: "ai-route" as const,
+      payload: routePayload(p, childRequest(req, c.model), { ...ctx, allowed_models: [c.model], budget_used_ratio: admitted[i]!.budgetUsedRatio }, admitted[i]!.budget, c.job_id, parent.created_at),
+      opts: { jobId: c.job_id, priority: PRIORITY[req.priority] },
+    })),
+  );
+  r.metrics.countEnqueue("ai-compare");
+  for (let i = 0; i < children.length; i++) r.metrics.countEnqueue("ai-route");
+}
+
+/**
+ * Replays finish a comparison whose submit died between creating its parent and enqueueing it
+ * (the replayed body is the same request, by its hash): the children it had admitted are kept,
+ * the others admitted now, and the flow enqueued. A failure is logged; the stuck-job sweeper ends
+ * a comparison that never runs.
+ */
+export async function enqueueIfOrphanedCompare(r: GatewayResources, p: Principal, req: CreateJobRequest, d: DeploymentSettings, ctx: RoutingContext, plan: ComparePlan, jobId: string): Promise<void> {
+  // The parent's own record: it stays `queued` until the comparison ends (its view reads `running` from its children).
+  const job = await r.jobStore.get(jobId);
+  if (!job || job.status !== "queued" || Date.now() - Date.parse(job.view.created_at) < ORPHAN_AFTER_MS) return;
+  if (await r.queues.get("ai-compare").getJob(job.view.id)) return;
+  try {
+    await admitAndEnqueue(r, p, req, d, ctx, plan, job.view, [], true);
+    r.logger.warn({ jobId }, "re-enqueued a comparison whose submit died before enqueueing it");
+  } catch (err) {
+    r.logger.warn({ jobId, err: (err as Error).message }, "could not re-enqueue an orphaned comparison");
+  }
 }
 
 /** Take back a comparison that could not be admitted or enqueued: its jobs, their reservations, the idempotency claim. */

@@ -5,6 +5,9 @@ import type { Principal } from "../middleware/request-context";
 /** BullMQ priorities of the request's `priority` (lower runs first). */
 export const PRIORITY = { high: 1, normal: 2, low: 3 } as const;
 
+/** A gateway's create → enqueue takes milliseconds; a job still unqueued after this long lost its gateway in between. */
+export const ORPHAN_AFTER_MS = 5000;
+
 /** `POST /v1/jobs`'s answer for a job. */
 export function createResponse(view: Pick<JobView, "id" | "status" | "created_at">): CreateJobResponse {
   return { id: view.id, object: "job", status: view.status, created_at: view.created_at, links: { self: `/v1/jobs/${view.id}`, events: `/v1/jobs/${view.id}/events` } };

@@ -21,8 +21,8 @@ import { admitJob, jobBudget, jobSpend, type Spend } from "./admission";
 import type { DeploymentSettings } from "./deployment-cache";
 import { routingContext } from "./deployment-cache";
 import { checkModel } from "./check-model";
-import { admitCompare, cancelComparison, liveComparison, planCompare, storedComparison, type ComparePlan } from "./compare-jobs";
-import { createResponse, PRIORITY, routePayload } from "./job-payloads";
+import { admitCompare, cancelComparison, enqueueIfOrphanedCompare, liveComparison, planCompare, storedComparison, type ComparePlan } from "./compare-jobs";
+import { createResponse, ORPHAN_AFTER_MS, PRIORITY, routePayload } from "./job-payloads";
 
 /** `view`: the whole job as it stands (a created job's first view, or a replay's current one), so a caller needs no read back. */
 export type SubmitResult = { replayed: boolean; job: CreateJobResponse; view: JobView; headers?: Record<string, string> };
@@ -72,7 +72,11 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
   }
   if (compare) {
     const admitted = await admitCompare(r, p, req, deployment, ctx, compare, idemKey ? { key: idemKey, bodyHash } : undefined);
-    if (admitted.kind === "exists") return replay(admitted, null);
+    if (admitted.kind === "exists") {
+      const replayed = await replay(admitted, null);
+      await enqueueIfOrphanedCompare(r, p, req, deployment, ctx, compare, replayed.view.id);
+      return replayed;
+    }
     return { replayed: false, job: createResponse(admitted.view), view: admitted.view, headers: admitted.headers };
   }
   const now = new Date();
@@ -120,9 +124,6 @@ async function enqueueRoute(r: GatewayResources, payload: RouteJobPayload): Prom
   }
   r.metrics.countEnqueue("ai-route");
 }
-
-/** A gateway's create → enqueue takes milliseconds; a job still unqueued after this long lost its gateway in between. */
-const ORPHAN_AFTER_MS = 5000;
 
 /**
  * Replays finish a submit that died between creating the job and enqueueing it: a job still
