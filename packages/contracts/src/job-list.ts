@@ -1,8 +1,6 @@
 import { z } from "zod";
+import { Instant } from "./http/common";
 import { JobStatus, JobView } from "./jobs";
-
-/** An ISO 8601 date-time with a zone (`2026-12-07T05:00:00Z`, `…+01:00`), read as a Date. */
-const Instant = z.iso.datetime({ offset: true, message: "must be an ISO 8601 date-time with a zone, e.g. 2026-12-07T05:00:00Z" }).transform((s) => new Date(s));
 
 /** Most jobs one page of `GET /v1/jobs` holds, and how many when `limit` is not given. */
 export const JOB_LIST_MAX_LIMIT = 100;

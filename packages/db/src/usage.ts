@@ -4,6 +4,32 @@ import { usageDebitCtes } from "./credits";
 import type { Database } from "./schema";
 import type { Transaction } from "kysely";
 
+const UTC_DAY = "(occurred_at AT TIME ZONE 'UTC')::date";
+
+/**
+ * A rollup's upsert from the rows the ingest statement inserted (`ins`), per `keys` (the rollup's
+ * primary key columns and what fills each), optionally only the rows matching `where`: requests,
+ * errors (`failed`, `incomplete`), tokens and cost added. Grouped first (ON CONFLICT DO UPDATE
+ * cannot touch one row twice in a statement) and sorted, so concurrent batches lock rollup rows in
+ * the same order. Built from fixed strings only: nothing from events is spliced in.
+ */
+function rollupFromInserted(table: "usage_daily" | "usage_daily_end_users", keys: ReadonlyArray<readonly [column: string, value: string]>, where?: string) {
+  const cols = keys.map(([c]) => c).join(", ");
+  const positions = keys.map((_, i) => i + 1).join(", ");
+  return sql.raw(`INSERT INTO ${table} AS r (${cols}, requests, errors, input_tokens, output_tokens, cost_usd)
+      SELECT ${keys.map(([, v]) => v).join(", ")}, count(*),
+        count(*) FILTER (WHERE status IN ('failed', 'incomplete')), sum(input_tokens), sum(output_tokens), sum(cost_usd)
+      FROM ins${where ? ` WHERE ${where}` : ""}
+      GROUP BY ${positions}
+      ORDER BY ${positions}
+      ON CONFLICT (${cols}) DO UPDATE SET
+        requests = r.requests + excluded.requests,
+        errors = r.errors + excluded.errors,
+        input_tokens = r.input_tokens + excluded.input_tokens,
+        output_tokens = r.output_tokens + excluded.output_tokens,
+        cost_usd = r.cost_usd + excluded.cost_usd`);
+}
+
 export interface IngestResult {
   inserted: number;
   duplicates: number;
@@ -16,10 +42,8 @@ export interface IngestResult {
  * as one array per column through `unnest`, conflicts on (job_id, attempt) are ignored, and from
  * what that insert RETURNED (data-modifying CTEs) the daily rollups are bumped (`usage_daily`, and
  * `usage_daily_end_users` for events that name an end user) and prepaid tenants' credits debited
- * (`usageDebitCtes`) — so a re-delivered event changes nothing. The rollups are
- * grouped per (tenant, deployment, model, UTC day) first, because ON CONFLICT DO UPDATE cannot
- * touch one row twice in a statement, and sorted, so concurrent batches lock rollup rows in the
- * same order (no deadlocks).
+ * (`usageDebitCtes`) — so a re-delivered event changes nothing. The rollups are grouped per their
+ * key and sorted first (`rollupFromInserted`: no row touched twice, no deadlocks).
  *
  * One statement is atomic on its own, so without `inTransaction` no BEGIN/COMMIT is sent; with it,
  * the statement and the callback's writes (given the events actually inserted) share a transaction.
@@ -55,32 +79,9 @@ export async function ingestUsageEvents(db: Kysely<Database>, events: UsageEvent
       ON CONFLICT (job_id, attempt, occurred_at) DO NOTHING
       RETURNING job_id, attempt, tenant_id, deployment_id, served_model, status, input_tokens, output_tokens, cost_usd, occurred_at, end_user
     ), rollup AS (
-      INSERT INTO usage_daily AS d (tenant_id, deployment_id, model, day, requests, errors, input_tokens, output_tokens, cost_usd)
-      SELECT tenant_id, deployment_id, served_model, (occurred_at AT TIME ZONE 'UTC')::date, count(*),
-        count(*) FILTER (WHERE status IN ('failed', 'incomplete')), sum(input_tokens), sum(output_tokens), sum(cost_usd)
-      FROM ins
-      GROUP BY 1, 2, 3, 4
-      ORDER BY 1, 2, 3, 4
-      ON CONFLICT (tenant_id, deployment_id, model, day) DO UPDATE SET
-        requests = d.requests + excluded.requests,
-        errors = d.errors + excluded.errors,
-        input_tokens = d.input_tokens + excluded.input_tokens,
-        output_tokens = d.output_tokens + excluded.output_tokens,
-        cost_usd = d.cost_usd + excluded.cost_usd
+      ${rollupFromInserted("usage_daily", [["tenant_id", "tenant_id"], ["deployment_id", "deployment_id"], ["model", "served_model"], ["day", UTC_DAY]])}
     ), end_user_rollup AS (
-      INSERT INTO usage_daily_end_users AS u (tenant_id, end_user, day, deployment_id, requests, errors, input_tokens, output_tokens, cost_usd)
-      SELECT tenant_id, end_user, (occurred_at AT TIME ZONE 'UTC')::date, deployment_id, count(*),
-        count(*) FILTER (WHERE status IN ('failed', 'incomplete')), sum(input_tokens), sum(output_tokens), sum(cost_usd)
-      FROM ins
-      WHERE end_user IS NOT NULL
-      GROUP BY 1, 2, 3, 4
-      ORDER BY 1, 2, 3, 4
-      ON CONFLICT (tenant_id, end_user, day, deployment_id) DO UPDATE SET
-        requests = u.requests + excluded.requests,
-        errors = u.errors + excluded.errors,
-        input_tokens = u.input_tokens + excluded.input_tokens,
-        output_tokens = u.output_tokens + excluded.output_tokens,
-        cost_usd = u.cost_usd + excluded.cost_usd
+      ${rollupFromInserted("usage_daily_end_users", [["tenant_id", "tenant_id"], ["end_user", "end_user"], ["day", UTC_DAY], ["deployment_id", "deployment_id"]], "end_user IS NOT NULL")}
     ), inserted_credits AS (
       -- (job, attempt) is unique in input (deduplicated above), so each inserted row joins once.
       SELECT input.credits_tenant_id, ins.job_id, ins.attempt, ins.cost_usd FROM ins JOIN input USING (job_id, attempt)

@@ -1,4 +1,4 @@
-import type { JobView } from "@switchyard/contracts";
+import { queuedJobView, type JobView } from "@switchyard/contracts";
 import { saveFinishedJobs } from "@switchyard/db";
 import { createRedis, JobStore, RedisKeys, TENANT_JOB_BUCKET_SIZE, type Redis } from "@switchyard/queue";
 import { apiClient, startStack, TEST_REDIS_URL, waitFor, writeTestCatalog, type Stack } from "@switchyard/testkit";
@@ -34,21 +34,8 @@ async function tenant(name: string, scopes = ["jobs:write", "jobs:read"]): Promi
 }
 
 let seq = 0;
-const view = (over: Partial<JobView> & { created_at: string }): JobView => ({
-  id: `job_${Date.now().toString(36)}list${String(++seq).padStart(6, "0")}`,
-  object: "job",
-  status: "queued",
-  model: "auto",
-  served_model: null,
-  started_at: null,
-  completed_at: null,
-  output: null,
-  usage: null,
-  routing: { decision: null, fallbacks: [] },
-  error: null,
-  metadata: null,
-  ...over,
-});
+/** A job view as admission first writes it, with `over` applied. */
+const view = (over: Partial<JobView> & { created_at: string }): JobView => ({ ...queuedJobView(`job_${Date.now().toString(36)}list${String(++seq).padStart(6, "0")}`, "auto", new Date(over.created_at), null), ...over });
 
 /** A waiting job, in Redis only. */
 async function waiting(t: { id: string; deployment: string }, createdAt: Date, model = "auto"): Promise<JobView> {
