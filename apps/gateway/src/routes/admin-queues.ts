@@ -155,7 +155,6 @@ export function adminQueuesRouter(r: GatewayResources): Router {
   router.post("/admin/v1/queues/:queue/retry-failed", async (req, res) => {
     const name = queueNamed(req.params.queue);
     parseBody(EmptyBody, req.body ?? {});
-    const queue = r.queues.get(name);
     const before = await queueCounts(r, name);
     const { retried, skippedTerminal } = await retryFailed(r, name, Date.now());
     const after = await queueCounts(r, name);
