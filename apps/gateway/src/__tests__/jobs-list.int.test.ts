@@ -149,6 +149,24 @@ describe("GET /v1/jobs", () => {
     expect((await allPages(a.client, "limit=2")).ids).not.toContain(mine.id);
   });
 
+  test("a publishable key lists only the jobs it created; the tenant's secret key lists them all", async () => {
+    const t = await tenant("List widget");
+    const origin = "https://shop.example";
+    const dep = (await admin.post<Json>(`/admin/v1/tenants/${t.id}/deployments`, { name: "widget", type: "public", allowed_origins: [origin] })).body.id as string;
+    const pk = (await admin.post<Json>(`/admin/v1/tenants/${t.id}/api-keys`, { name: "widget", kind: "publishable", deployment_id: dep })).body;
+    const now = Date.now();
+    const byWidget = view({ created_at: new Date(now).toISOString() });
+    expect(await store.create({ view: byWidget, tenantId: t.id, deploymentId: dep, apiKeyId: pk.id })).toEqual({ kind: "created" });
+    const byBackend = await waiting(t, new Date(now + 1));
+    const widgetStored = ended(new Date(now - 60_000), "succeeded", "sim-fast");
+    await saveFinishedJobs(s.database.db, [{ view: widgetStored, tenant_id: t.id, deployment_id: dep, api_key_id: pk.id }]);
+    await stored(t, [ended(new Date(now - 120_000), "succeeded", "sim-fast")]);
+    const asWidget = await apiClient(s.url, pk.key).get<Json>("/v1/jobs", { origin });
+    expect(asWidget.status).toBe(200);
+    expect(asWidget.body.data.map((j: Json) => j.id)).toEqual([byWidget.id, widgetStored.id]);
+    expect((await t.client.get<Json>("/v1/jobs")).body.data.map((j: Json) => j.id)).toEqual([byBackend.id, byWidget.id, widgetStored.id, expect.any(String)]);
+  });
+
   test("bad parameters are a 400 naming the parameter; a key without jobs:read is 403", async () => {
     const bad: Array<[string, string]> = [
       ["limit=0", "limit"],
