@@ -8,12 +8,13 @@ import type { Redis } from "./redis";
  * {@link TENANT_JOB_BUCKET_SIZE} job ids scored by creation ms, sorted sets `<index>:<n>` small enough
  * to stay listpack-encoded (about 45 bytes a job; one sorted set per tenant turned skiplist past 128
  * entries and cost about 140, which took a waiting job past P7's 2 KB). `<index>:open` holds the
- * number of the bucket being filled. `CREATE_JOB` adds the job (`sy_tenant_job_add`, in the same
- * script, so no extra round trip) and gives the bucket and `open` a TTL of the job retention plus
- * an hour from that add: a bucket expires only after every job in it has, and older buckets
- * (filled earlier) expire first, so the buckets alive are always the consecutive numbers up to
- * `open`. Entries older than that keep window are also trimmed from the open bucket as it fills
- * (a tenant that creates few jobs fills a bucket slowly).
+ * number of the bucket being filled (kept for good: a few bytes per tenant, and bucket numbers
+ * never repeat). `CREATE_JOB` adds the job (`sy_tenant_job_add`, in the same script, so no extra
+ * round trip) and gives the bucket a TTL of the job retention plus an hour from that add: the
+ * index is trimmed a whole bucket at a time, when its newest job is past that, and older buckets
+ * (filled earlier) expire first, so the buckets alive are always consecutive numbers up to `open`.
+ * No entry is removed one by one (a ZREMRANGEBYSCORE per create cost more than the rest of the
+ * add): a bucket holds at most 120, so a slow tenant's open bucket keeps at most that many old ones.
  *
  * Entries are never removed when a job ends: a reader reads the job's hash and skips ids whose
  * hash is gone (ended jobs past retention are in Postgres).
@@ -25,12 +26,10 @@ export const TENANT_JOB_INDEX_ADD = `
 local function sy_tenant_job_add(idx, id, ms, keep)
   local open = idx .. ":open"
   local n = redis.call("GET", open)
-  if not n or redis.call("ZCARD", idx .. ":" .. n) >= ${TENANT_JOB_BUCKET_SIZE} then n = tostring(redis.call("INCR", open)) end
+  if not n or redis.call("ZCARD", idx .. ":" .. n) >= ${TENANT_JOB_BUCKET_SIZE} then n = redis.call("INCR", open) end
   local b = idx .. ":" .. n
   redis.call("ZADD", b, ms, id)
-  redis.call("ZREMRANGEBYSCORE", b, "-inf", "(" .. string.format("%d", tonumber(ms) - tonumber(keep)))
   redis.call("PEXPIRE", b, keep)
-  redis.call("PEXPIRE", open, keep)
 end
 `;
 
