@@ -1,4 +1,4 @@
-import { ANALYTICS_GROUP_BY } from "@switchyard/contracts";
+import { ANALYTICS_GROUP_BY, type AnalyticsRow } from "@switchyard/contracts";
 import { sql, type Kysely } from "kysely";
 import { isIsoDay } from "./reports";
 import type { Database } from "./schema";
@@ -32,22 +32,8 @@ export async function findFeedback(db: Kysely<Database>, tenantId: string, jobId
 export { ANALYTICS_GROUP_BY };
 export type AnalyticsGroupBy = (typeof ANALYTICS_GROUP_BY)[number];
 
-/** Outcomes of one group of jobs, the figures a rollout compares between models or deployments. */
-export interface AnalyticsRow {
-  key: string;
-  /** Distinct jobs with usage in the range (embeddings requests count as jobs too). */
-  jobs: number;
-  succeeded: number;
-  failed: number;
-  /** Jobs with feedback, and the share of them rated {@link ACCEPTED_RATING} or more (null when none was rated). */
-  rated: number;
-  acceptance: number | null;
-  /** Over attempts that succeeded, ms; null when none did. */
-  latency_ms: { p50: number | null; p95: number | null };
-  ttft_ms: { p50: number | null; p95: number | null };
-  cost_usd: number;
-  cost_per_job_usd: number;
-}
+/** Outcomes of one group of jobs (the HTTP contract's `AnalyticsRow`). */
+export type { AnalyticsRow };
 
 const KEY_SQL: Record<AnalyticsGroupBy, string> = {
   model: "served_model",

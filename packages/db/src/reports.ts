@@ -1,56 +1,9 @@
-import { daysBetween, isIsoDay } from "@switchyard/contracts";
+import { daysBetween, isIsoDay, type DailyReport, type DeploymentDailyReport, type TopFeature, type TopModel } from "@switchyard/contracts";
 import { sql, type Kysely, type RawBuilder } from "kysely";
 import type { Database } from "./schema";
 
-/** One entry of a top-N list: a model (or feature) and how many requests used it. */
-export interface TopModel {
-  model: string;
-  usage: number;
-}
-export interface TopFeature {
-  feature: string;
-  usage: number;
-}
-
-/** One deployment's line of the daily summary. */
-export interface DeploymentDailyReport {
-  deployment_id: string;
-  /** The deployment's current name; null when no such deployment exists (any more). */
-  deployment_name: string | null;
-  /** Usage rows (job attempts) that day. */
-  requests: number;
-  /** input + output tokens. */
-  tokens_used: number;
-  /** Sum of `cost_usd`, rounded to 6 decimal places. */
-  cost_estimate: number;
-  /** Mean `latency_ms`, rounded to 2 decimal places. */
-  avg_latency_ms: number;
-  /** Share (0–1) of requests whose status was `failed` or `incomplete`, rounded to 4 places. */
-  error_rate: number;
-  /** Served models by request count, top 5 (ties by name). */
-  top_models: TopModel[];
-  /** Features by the number of requests that used them, top 5 (ties by name). */
-  top_features: TopFeature[];
-}
-
-/** The runbook's daily summary for one tenant and one UTC day. */
-export interface DailyReport {
-  date: string;
-  /** By requests, most first (ties by deployment id). */
-  deployments: DeploymentDailyReport[];
-  totals: {
-    total_requests: number;
-    total_tokens: number;
-    /** Sum of every row's cost, rounded to 6 places (not the sum of the rounded deployment figures). */
-    total_cost: number;
-    /**
-     * Request-weighted: all failed/incomplete requests ÷ all requests, rounded to 4 places (0 with
-     * no requests). Not the mean of the deployments' rates, so one failed request on a quiet
-     * deployment doesn't weigh as much as a busy deployment's whole day.
-     */
-    avg_error_rate: number;
-  };
-}
+// The report's shape is the HTTP contract's (`GET /v1/reports/daily` serves it as stored).
+export type { DailyReport, DeploymentDailyReport, TopFeature, TopModel };
 
 /** What `generateDailyReports` wrote. */
 export interface GenerateReportsResult {

@@ -1,14 +1,8 @@
-import { ApiError } from "@switchyard/contracts";
+import { ApiError, type MaintenanceView } from "@switchyard/contracts";
 import type { Redis } from "@switchyard/queue";
 
-/** Maintenance mode as stored in Redis and shown by `GET /admin/v1/maintenance`. */
-export interface MaintenanceState {
-  on: boolean;
-  message: string | null;
-  /** What `Retry-After` tells refused clients, seconds. */
-  retry_after_seconds: number;
-  since: string | null;
-}
+/** Maintenance mode as stored in Redis: what `GET /admin/v1/maintenance` shows, without `object`. */
+export type MaintenanceState = Omit<MaintenanceView, "object">;
 
 const OFF: MaintenanceState = { on: false, message: null, retry_after_seconds: 0, since: null };
 /** Every gateway re-reads the flag at most this often, so a change reaches all of them within a second. */

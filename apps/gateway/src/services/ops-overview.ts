@@ -1,6 +1,6 @@
 import { IncomingMessage, ServerResponse } from "node:http";
 import { Socket } from "node:net";
-import { QUEUE_NAMES, type OpsOverview as OpsOverviewView, type QueueName } from "@switchyard/contracts";
+import { QUEUE_NAMES, type OpsOverview as OpsOverviewView, type QueueCounts, type QueueName, type QueueView } from "@switchyard/contracts";
 import { MetricNames, type MetricsRegistry } from "@switchyard/telemetry";
 import { sql } from "kysely";
 import type { GatewayResources } from "../resources";
@@ -9,15 +9,6 @@ import { withTimeout } from "@switchyard/queue";
 
 /** BullMQ job states reported per queue (snake_case in the API: `waiting_children`). */
 export const JOB_STATES = ["waiting", "prioritized", "delayed", "waiting-children", "active", "completed", "failed"] as const;
-export interface JobCounts {
-  waiting: number;
-  prioritized: number;
-  delayed: number;
-  waiting_children: number;
-  active: number;
-  completed: number;
-  failed: number;
-}
 
 /** A Redis call that takes longer than this marks its section as unavailable instead of hanging the page. */
 const SECTION_TIMEOUT_MS = 2000;
@@ -29,11 +20,11 @@ const MAX_SAMPLES = 500;
 const TOP_DEPLOYMENTS = 10;
 
 /** Counts per state of one queue, with BullMQ's own paused flag. */
-export async function queueCounts(r: Pick<GatewayResources, "queues">, name: QueueName): Promise<{ queue: QueueName; paused: boolean; counts: JobCounts }> {
+export async function queueCounts(r: Pick<GatewayResources, "queues">, name: QueueName): Promise<QueueView> {
   const q = r.queues.get(name);
   const [raw, paused] = await Promise.all([q.getJobCounts(...JOB_STATES), q.isPaused()]);
   const n = (s: (typeof JOB_STATES)[number]) => raw[s] ?? 0;
-  const counts: JobCounts = { waiting: n("waiting"), prioritized: n("prioritized"), delayed: n("delayed"), waiting_children: n("waiting-children"), active: n("active"), completed: n("completed"), failed: n("failed") };
+  const counts: QueueCounts = { waiting: n("waiting"), prioritized: n("prioritized"), delayed: n("delayed"), waiting_children: n("waiting-children"), active: n("active"), completed: n("completed"), failed: n("failed") };
   return { queue: name, paused, counts };
 }
 

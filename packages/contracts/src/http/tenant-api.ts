@@ -72,23 +72,51 @@ export const UsageSummary = z.object({ object: z.literal("list"), data: z.array(
 export type UsageSummary = z.infer<typeof UsageSummary>;
 
 export const DailyReportQuery = z.strictObject({ date: Day, format: z.enum(["json", "csv"]).optional() });
+/** One entry of a top-N list: a model (or feature) and how many requests used it. */
+export const TopModel = z.object({ model: z.string(), usage: z.number().int() });
+export type TopModel = z.infer<typeof TopModel>;
+export const TopFeature = z.object({ feature: z.string(), usage: z.number().int() });
+export type TopFeature = z.infer<typeof TopFeature>;
+
+/** One deployment's line of the daily summary. */
+export const DeploymentDailyReport = z.object({
+  deployment_id: z.string(),
+  /** The deployment's current name; null when no such deployment exists (any more). */
+  deployment_name: z.string().nullable(),
+  /** Usage rows (job attempts) that day. */
+  requests: z.number().int(),
+  /** input + output tokens. */
+  tokens_used: z.number().int(),
+  /** Sum of `cost_usd`, rounded to 6 decimal places. */
+  cost_estimate: z.number(),
+  /** Mean `latency_ms`, rounded to 2 decimal places. */
+  avg_latency_ms: z.number(),
+  /** Share (0–1) of requests whose status was `failed` or `incomplete`, rounded to 4 places. */
+  error_rate: z.number(),
+  /** Served models by request count, top 5 (ties by name). */
+  top_models: z.array(TopModel),
+  /** Features by the number of requests that used them, top 5 (ties by name). */
+  top_features: z.array(TopFeature),
+});
+export type DeploymentDailyReport = z.infer<typeof DeploymentDailyReport>;
+
 /** The runbook's daily summary for one tenant and one UTC day (also served as CSV). */
 export const DailyReport = z.object({
   date: z.string(),
-  deployments: z.array(
-    z.object({
-      deployment_id: z.string(),
-      deployment_name: z.string().nullable(),
-      requests: z.number().int(),
-      tokens_used: z.number().int(),
-      cost_estimate: z.number(),
-      avg_latency_ms: z.number(),
-      error_rate: z.number(),
-      top_models: z.array(z.object({ model: z.string(), usage: z.number().int() })),
-      top_features: z.array(z.object({ feature: z.string(), usage: z.number().int() })),
-    }),
-  ),
-  totals: z.object({ total_requests: z.number().int(), total_tokens: z.number().int(), total_cost: z.number(), avg_error_rate: z.number() }),
+  /** By requests, most first (ties by deployment id). */
+  deployments: z.array(DeploymentDailyReport),
+  totals: z.object({
+    total_requests: z.number().int(),
+    total_tokens: z.number().int(),
+    /** Sum of every row's cost, rounded to 6 places (not the sum of the rounded deployment figures). */
+    total_cost: z.number(),
+    /**
+     * Request-weighted: all failed/incomplete requests ÷ all requests, rounded to 4 places (0 with
+     * no requests). Not the mean of the deployments' rates, so one failed request on a quiet
+     * deployment doesn't weigh as much as a busy deployment's whole day.
+     */
+    avg_error_rate: z.number(),
+  }),
 });
 export type DailyReport = z.infer<typeof DailyReport>;
 
@@ -103,14 +131,18 @@ export type JobFeedbackView = z.infer<typeof JobFeedbackView>;
 export const ANALYTICS_GROUP_BY = ["model", "deployment", "day"] as const;
 export const AnalyticsQuery = z.strictObject({ from: Day, to: Day, group_by: z.enum(ANALYTICS_GROUP_BY).default("model") }).superRefine(checkDayRange);
 const Percentiles = z.object({ p50: z.number().nullable(), p95: z.number().nullable() });
+/** Outcomes of one group of jobs, the figures a rollout compares between models or deployments. */
 export const AnalyticsRow = z.object({
   key: z.string(),
+  /** Distinct jobs with usage in the range (embeddings requests count as jobs too). */
   jobs: z.number().int(),
   succeeded: z.number().int(),
   failed: z.number().int(),
+  /** Jobs with feedback. */
   rated: z.number().int(),
   /** Share of rated jobs rated 4 or 5; null when none was rated. */
   acceptance: z.number().nullable(),
+  /** Over attempts that succeeded, ms; null when none did. */
   latency_ms: Percentiles,
   ttft_ms: Percentiles,
   cost_usd: z.number(),
