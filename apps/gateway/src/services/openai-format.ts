@@ -1,4 +1,4 @@
-import { ApiError, CreateJobRequest, type JobEvent, type JobView, type OpenAIChatRequest, type OutputLogprob } from "@switchyard/contracts";
+import { ApiError, CreateJobRequest, type ChatCompletion, type JobEvent, type JobView, type OpenAIChatRequest, type OutputLogprob } from "@switchyard/contracts";
 import { parseBody } from "./validation";
 
 const given = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);
@@ -50,7 +50,7 @@ export function choiceLogprobs(l: OutputLogprob[] | undefined) {
 }
 
 /** `chat.completion` for a finished job: `message.tool_calls` (and `content: null` without text) when it made calls. */
-export function chatCompletion(view: JobView) {
+export function chatCompletion(view: JobView): ChatCompletion {
   const usage = view.usage ?? { input_tokens: 0, output_tokens: 0 };
   const text = view.output?.text ?? "";
   const calls = view.output?.tool_calls ?? [];
