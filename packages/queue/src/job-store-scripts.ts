@@ -191,7 +191,11 @@ if h[2] then
   -- status with the child's final status, and its error when the terminal event was one.
   if ARGV[8] and ARGV[8] ~= "" then sy_forward(h[2], KEYS[2], KEYS[4], ARGV[5], sy_tagged(ARGV[8], h[3])) end
   local err = ""
-  if string.sub(ARGV[3], 1, 15) == '{"type":"error"' then err = ',"error":' .. cjson.encode(cjson.decode(ARGV[3]).data) end
+  -- pcall: an error text cjson cannot read (a lone surrogate escape) costs the tag its error, never the child its end.
+  if string.sub(ARGV[3], 1, 15) == '{"type":"error"' then
+    local ok, data = pcall(function() return cjson.encode(cjson.decode(ARGV[3]).data) end)
+    if ok then err = ',"error":' .. data end
+  end
   sy_forward(h[2], KEYS[2], KEYS[4], ARGV[5], '{"type":"status","data":{' .. h[3] .. ',"status":"' .. ARGV[1] .. '"' .. err .. '}}')
 end
 redis.call("EXPIRE", KEYS[1], tonumber(ARGV[4]))

@@ -285,7 +285,20 @@ describe("JobStore: a comparison's children", () => {
     ]);
   });
 
-    it("an ordinary job's hash gains no field and its events go nowhere else", async () => {
+    it("a child's error text that Redis' JSON reader refuses still ends the child (its copy just carries no error)", async () => {
+    const parentId = `job_cmp${String(++seq).padStart(20, "0")}`;
+    const a = await createAs(`${parentId}c0`, "model-a");
+    await createAs(parentId, "compare");
+    await store.linkChildren(parentId, [{ model: "model-a", job_id: a.id }]);
+    const message = "bad \ud800 surrogate";
+    const failA: JobView = { ...a, status: "failed", completed_at: new Date().toISOString(), error: { code: "provider_error", message, reason: "provider_error" } };
+    expect((await store.finish(failA, { type: "error", data: { code: "provider_error", message, reason: "provider_error" } })).kind).toBe("finished");
+    const end = (await events(parentId)).at(-1)!.data;
+    expect(end).toEqual({ status: "failed", model: "model-a", job_id: a.id });
+    expect((await store.get(a.id))!.status).toBe("failed");
+  });
+
+  it("an ordinary job's hash gains no field and its events go nowhere else", async () => {
     const v = await createAs(`job_plain${String(++seq).padStart(18, "0")}`, "model-a");
     await store.append(v.id, { type: "delta", data: { text: "x" } });
     expect(await redis.hmget(keys.job(v.id), "p", "pt")).toEqual([null, null]);
