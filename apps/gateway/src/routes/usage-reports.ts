@@ -1,4 +1,4 @@
-import { ApiError, checkDayRange, DailyReportQuery, Day, MAX_USAGE_RANGE_DAYS, UsageQuery, type UsageSummary } from "@switchyard/contracts";
+import { ApiError, DailyReportQuery, UsageQuery, type UsageSummary } from "@switchyard/contracts";
 import { getDailyReport, reportToCsv, usageSummary } from "@switchyard/db";
 import { Router, type Request } from "express";
 import type { Authenticator } from "../middleware/authenticate";
@@ -6,9 +6,6 @@ import { requireScopes } from "../middleware/authenticate";
 import { principalOf } from "../middleware/request-context";
 import type { GatewayResources } from "../resources";
 import { parseBody } from "../services/validation";
-
-// Shared by the analytics and ops usage routes, which import them from here.
-export { checkDayRange, Day, MAX_USAGE_RANGE_DAYS };
 
 /** `?format=` wins; otherwise CSV only when the client prefers `text/csv` to JSON. */
 function wantsCsv(req: Request, format: "json" | "csv" | undefined): boolean {
@@ -21,7 +18,7 @@ function wantsCsv(req: Request, format: "json" | "csv" | undefined): boolean {
  * - `GET /v1/usage?from=&to=&group_by=day|model|deployment|end_user` (scope `usage:read`): the
  *   daily rollups summed per group, `{"object":"list","data":[{key, requests, errors, input_tokens,
  *   output_tokens, cost_usd}]}`, groups without usage left out; `from`/`to` are inclusive UTC
- *   days, at most {@link MAX_USAGE_RANGE_DAYS} apart; `group_by` defaults to `day`. Per end user
+ *   days, at most `MAX_USAGE_RANGE_DAYS` (contracts) apart; `group_by` defaults to `day`. Per end user
  *   (the request's `user`), usage that named none is the row with key null.
  * - `GET /v1/reports/daily?date=&format=json|csv` (scope `reports:read`): the stored daily
  *   summary, as JSON or (with `format=csv` or `Accept: text/csv`) as a CSV download; 404 when
