@@ -51,34 +51,34 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
   };
   let deployment: DeploymentSettings;
   let ctx: RoutingContext;
-  let spend: Spend;
-  let compare: ComparePlan | null = null;
+  // What the request may spend: one job's, or each model's of a comparison.
+  let plan: { spend: Spend } | { compare: ComparePlan };
   try {
     await refuseDuringMaintenance(r.maintenance);
     deployment = await r.deployments.get(p.deploymentId);
     ctx = routingContext(deployment);
     if (req.compare) {
-      compare = await planCompare(r, req, deployment, ctx, req.user ? await r.deployments.endUserTier(deployment.id, req.user) : null);
-      spend = compare.spends[0]!;
+      plan = { compare: await planCompare(r, req, deployment, ctx, req.user ? await r.deployments.endUserTier(deployment.id, req.user) : null) };
     } else {
       checkModel(r, req, ctx, deployment.features);
       const tier = req.user ? await r.deployments.endUserTier(deployment.id, req.user) : null;
-      spend = await jobSpend(r, req, deployment, tier);
+      plan = { spend: await jobSpend(r, req, deployment, tier) };
     }
   } catch (err) {
     const earlier = idemKey && err instanceof ApiError ? await r.jobStore.lookupIdempotency(p.tenantId, idemKey) : null;
     if (earlier) return replay(earlier, null);
     throw err;
   }
-  if (compare) {
-    const admitted = await admitCompare(r, p, req, deployment, ctx, compare, idemKey ? { key: idemKey, bodyHash } : undefined);
+  if ("compare" in plan) {
+    const admitted = await admitCompare(r, p, req, deployment, ctx, plan.compare, idemKey ? { key: idemKey, bodyHash } : undefined);
     if (admitted.kind === "exists") {
       const replayed = await replay(admitted, null);
-      await enqueueIfOrphanedCompare(r, p, req, deployment, ctx, compare, replayed.view.id);
+      await enqueueIfOrphanedCompare(r, p, req, deployment, ctx, plan.compare, replayed.view.id);
       return replayed;
     }
     return { replayed: false, job: createResponse(admitted.view), view: admitted.view, headers: admitted.headers };
   }
+  const { spend } = plan;
   const now = new Date();
   const jobId = newId("job", now.getTime());
   addLogContext({ jobId });
