@@ -251,8 +251,8 @@ async function latencyPhase(stack: Stack, cfg: Config) {
 /** Waits (bounded) for the aggregator to write one usage row per finished job; returns the counts. */
 async function ledgerCheck(stack: Stack, expected: number, waitMs = 15_000) {
   const deadline = Date.now() + waitMs;
-  let usage = 0;
-  let jobs = 0;
+  let usage: number;
+  let jobs: number;
   for (;;) {
     usage = Number((await stack.database.db.selectFrom("usage_events").select((eb) => eb.fn.countAll().as("n")).executeTakeFirst())?.n ?? 0);
     jobs = Number((await stack.database.db.selectFrom("jobs").select((eb) => eb.fn.countAll().as("n")).executeTakeFirst())?.n ?? 0);

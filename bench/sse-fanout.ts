@@ -78,7 +78,7 @@ const rssKiB = (pid: number): number => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFi
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function redisCpuMs(redis: ReturnType<typeof createRedis>): Promise<number> {
-  const info = (await redis.info("cpu")) as string;
+  const info = (await redis.info("cpu"));
   const get = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, "m").exec(info)?.[1] ?? NaN);
   return (get("used_cpu_user") + get("used_cpu_sys")) * 1000;
 }

@@ -127,7 +127,10 @@ async function pgliteTarget(): Promise<Target> {
       child.stdout!.on("data", (b: Buffer) => {
         out += b.toString();
         const m = /pglite ready on (\S+:\d+)/.exec(out);
-        if (m) clearTimeout(timer), resolve(m[1]!);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]!);
+        }
       });
       child.once("exit", (code) => (clearTimeout(timer), reject(new Error(`pglite server exited (${code})`))));
     });
@@ -199,7 +202,7 @@ async function run(target: Target, n: number, singleN: number): Promise<Figures>
   const flush = async (evs: UsageEvent[]) => {
     const outcomes = await ledger.flush(evs.map(deliver));
     const failed = outcomes.find((o) => o !== undefined);
-    if (failed !== undefined) throw failed;
+    if (failed !== undefined) throw failed instanceof Error ? failed : new Error("a batch failed", { cause: failed });
   };
 
   // Warm-up (connections, plans), not timed, checked with the rest.
@@ -210,7 +213,7 @@ async function run(target: Target, n: number, singleN: number): Promise<Figures>
   const batched = withRedeliveries(batchedEvents);
   // As the aggregator consumes: its MicroBatcher with its settings, fed by as many concurrent
   // deliveries as its BullMQ worker holds (each waits until its batch commits).
-  const batcher = new MicroBatcher<UsageDelivery>({ maxSize: BATCH, maxWaitMs: DEFAULTS.USAGE_BATCH_WAIT_MS, maxInFlight: IN_FLIGHT, flush: ledger.flush });
+  const batcher = new MicroBatcher<UsageDelivery>({ maxSize: BATCH, maxWaitMs: DEFAULTS.USAGE_BATCH_WAIT_MS, maxInFlight: IN_FLIGHT, flush: (deliveries) => ledger.flush(deliveries) });
   let taken = 0;
   const t0 = performance.now();
   await Promise.all(

@@ -16,7 +16,7 @@ export function envInt(name: string, def: number, min = 1): number {
 export function writeOneModelCatalog(entry: Omit<ModelEntry, "tier" | "capabilities" | "context_window"> & Partial<ModelEntry>, tag: string): { file: string; dir: string } {
   const catalog: ModelCatalog = {
     default_model: entry.id,
-    models: [{ tier: "flash", capabilities: { vision: false, long_context: false }, context_window: 128_000, ...entry } as ModelEntry],
+    models: [{ tier: "flash", capabilities: { vision: false, long_context: false }, context_window: 128_000, ...entry }],
   };
   const dir = mkdtempSync(path.join(os.tmpdir(), `sy-bench-${tag}-`));
   const file = path.join(dir, "models.json");

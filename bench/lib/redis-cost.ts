@@ -2,7 +2,7 @@ import type { Redis } from "@switchyard/queue";
 
 /** `INFO commandstats` as command → {calls, usec}. */
 export async function commandStats(redis: Redis): Promise<Map<string, { calls: number; usec: number }>> {
-  const info = (await redis.info("commandstats").catch(() => "")) as string;
+  const info: string = await redis.info("commandstats").catch(() => "");
   const out = new Map<string, { calls: number; usec: number }>();
   for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) out.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
   return out;
@@ -10,7 +10,7 @@ export async function commandStats(redis: Redis): Promise<Map<string, { calls: n
 
 /** Bytes Redis holds (`INFO memory` used_memory). */
 export async function usedMemory(redis: Redis): Promise<number> {
-  const info = (await redis.info("memory")) as string;
+  const info = (await redis.info("memory"));
   return Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? NaN);
 }
 

@@ -37,7 +37,7 @@ export function acquirePidLock(file: string, pid: number = process.pid): PidLock
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
       const holder = Number.parseInt(readFileSync(file, "utf8").trim(), 10);
       if (Number.isInteger(holder) && holder > 0 && holder !== pid && isPidAlive(holder)) {
-        throw new Error(`${file} is held by running process ${holder}; stop it first (two servers on one data folder would corrupt it)`);
+        throw new Error(`${file} is held by running process ${holder}; stop it first (two servers on one data folder would corrupt it)`, { cause: err });
       }
       rmSync(file, { force: true });
     }

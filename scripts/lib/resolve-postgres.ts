@@ -52,6 +52,6 @@ export async function resolvePostgres(opts: ResolvePostgresOptions): Promise<Res
     return { url: `postgres://postgres@${m[1]}:${m[2]}/postgres`, source: "pglite", child };
   } catch (err) {
     await child.stop(2000);
-    throw new Error(`embedded Postgres (PGlite) did not start: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`embedded Postgres (PGlite) did not start: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 }

@@ -56,6 +56,7 @@ const JSON_TYPE = /^\s*application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 /** body-parser's strict mode: the first character that is not JSON whitespace must open an object or an array. */
+// eslint-disable-next-line no-control-regex -- JSON's whitespace is space, tab, newline and carriage return
 const FIRST_CHAR = /^[\x20\x09\x0a\x0d]*([^\x20\x09\x0a\x0d])/;
 
 async function serve(r: GatewayResources, auth: Authenticator, limit: number, handler: LeanHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {

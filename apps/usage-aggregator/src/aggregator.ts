@@ -64,7 +64,7 @@ export async function startAggregator(env: AggregatorEnv, opts: { logger?: Logge
     // Alerts: after the commit, so the rollups include this batch; an alert problem never fails the batch.
     afterCommit: async (events) => void (await checkDailyCost(db, alerts, events).catch((err: Error) => logger.warn({ err: err.message }, "daily cost alert check failed"))),
   });
-  const batcher = new MicroBatcher<UsageDelivery>({ maxSize: env.USAGE_BATCH_SIZE, maxWaitMs: env.USAGE_BATCH_WAIT_MS, maxInFlight: env.USAGE_BATCHES_IN_FLIGHT, flush: ledger.flush });
+  const batcher = new MicroBatcher<UsageDelivery>({ maxSize: env.USAGE_BATCH_SIZE, maxWaitMs: env.USAGE_BATCH_WAIT_MS, maxInFlight: env.USAGE_BATCHES_IN_FLIGHT, flush: (deliveries) => ledger.flush(deliveries) });
 
   const worker = defineProcessor(
     "ai-usage",

@@ -196,7 +196,7 @@ export class BudgetLedger {
       keys,
       usageKeys: items.map((i) => i.key),
       argv: async () => {
-        const loaded = await Promise.all(items.map((_, i) => inits.get(i)));
+        const loaded = await Promise.all(items.map(async (_, i) => inits.get(i)));
         const balance = creditInit ? (await creditInit)[0] : undefined;
         const argv = [this.tag, jobId, String(usd), String(tokens), String(this.ttlMs), String(items.length), JSON.stringify(items.map((i) => i.key)), String(this.sweepPerReserve), balance === undefined ? "" : String(balance)];
         items.forEach((it, i) => {

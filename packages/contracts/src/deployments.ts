@@ -62,7 +62,7 @@ export const RATE_LIMIT_DEFAULTS: Record<DeploymentType, ResolvedRateLimits> = {
 
 export function resolveRateLimits(type: DeploymentType, set: RateLimits | null | undefined): ResolvedRateLimits {
   const d = RATE_LIMIT_DEFAULTS[type];
-  return { ...d, ...Object.fromEntries(Object.entries(set ?? {}).filter(([, v]) => v !== undefined)), windows: set?.windows ?? d.windows } as ResolvedRateLimits;
+  return { ...d, ...Object.fromEntries(Object.entries(set ?? {}).filter(([, v]) => v !== undefined)), windows: set?.windows ?? d.windows };
 }
 
 /** End-user tiers (the request's `user` field): messages per day. */

@@ -59,6 +59,8 @@ export const errorCatalog = {
   upstream_error: { type: "api_error", status: 502 },
   internal_error: { type: "api_error", status: 500 },
   service_unavailable: { type: "api_error", status: 503 },
+  /** The request's deadline (`X-Request-Timeout`, the SDK's timeout) passed before its job ended. */
+  request_timeout: { type: "api_error", status: 504 },
 } as const satisfies Record<string, { type: ErrorType; status: number }>;
 export type ErrorCode = keyof typeof errorCatalog;
 
@@ -69,6 +71,8 @@ export const ApiErrorBody = z.object({
     message: z.string(),
     param: z.string().optional(),
     request_id: z.string(),
+    /** The job a waited-for request left behind when its deadline passed (503/504). */
+    job_id: z.string().optional(),
   }),
 });
 export type ApiErrorBody = z.infer<typeof ApiErrorBody>;

@@ -4,7 +4,7 @@ export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
     const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
     p.then(
       (v) => { clearTimeout(t); resolve(v); },
-      (e: unknown) => { clearTimeout(t); reject(e as Error); },
+      (e: unknown) => { clearTimeout(t); reject(e instanceof Error ? e : new Error(String(e))); },
     );
   });
 }

@@ -65,7 +65,7 @@ async function insertKey(trx: Db, tenantId: string, input: NewApiKey, material: 
     })
     .returningAll()
     .executeTakeFirstOrThrow();
-  return row as ApiKeyRecord;
+  return row;
 }
 
 /**
@@ -95,19 +95,19 @@ export async function createApiKey(
 }
 
 export async function findApiKey(db: Kysely<Database>, id: string): Promise<ApiKeyRecord | undefined> {
-  return (await db.selectFrom("api_keys").selectAll().where("id", "=", id).executeTakeFirst()) as ApiKeyRecord | undefined;
+  return (await db.selectFrom("api_keys").selectAll().where("id", "=", id).executeTakeFirst());
 }
 
 /** A tenant's keys, newest first (revoked and expired ones included). */
 export async function listApiKeys(db: Kysely<Database>, tenantId: string): Promise<ApiKeyRecord[]> {
-  return (await db.selectFrom("api_keys").selectAll().where("tenant_id", "=", tenantId).orderBy("created_at", "desc").orderBy("id", "desc").execute()) as ApiKeyRecord[];
+  return (await db.selectFrom("api_keys").selectAll().where("tenant_id", "=", tenantId).orderBy("created_at", "desc").orderBy("id", "desc").execute());
 }
 
 export async function revokeApiKey(db: Kysely<Database>, id: string, actor: AuditActor): Promise<ApiKeyRecord | undefined> {
   return db.transaction().execute(async (trx) => {
-    const before = (await trx.selectFrom("api_keys").selectAll().where("id", "=", id).forUpdate().executeTakeFirst()) as ApiKeyRecord | undefined;
+    const before = (await trx.selectFrom("api_keys").selectAll().where("id", "=", id).forUpdate().executeTakeFirst());
     if (!before) return undefined;
-    const after = (await trx.updateTable("api_keys").set({ revoked_at: before.revoked_at ?? new Date() }).where("id", "=", id).returningAll().executeTakeFirstOrThrow()) as ApiKeyRecord;
+    const after = (await trx.updateTable("api_keys").set({ revoked_at: before.revoked_at ?? new Date() }).where("id", "=", id).returningAll().executeTakeFirstOrThrow());
     await writeAudit(trx, actor, { tenant_id: before.tenant_id, action: "api_key.revoke", target_type: "api_key", target_id: id, before: apiKeyView(before), after: apiKeyView(after) });
     return after;
   });
@@ -125,7 +125,7 @@ export type RotateResult =
  */
 export async function rotateApiKey(db: Kysely<Database>, id: string, overlapSeconds: number, actor: AuditActor, now = new Date()): Promise<RotateResult> {
   return db.transaction().execute(async (trx): Promise<RotateResult> => {
-    const before = (await trx.selectFrom("api_keys").selectAll().where("id", "=", id).forUpdate().executeTakeFirst()) as ApiKeyRecord | undefined;
+    const before = (await trx.selectFrom("api_keys").selectAll().where("id", "=", id).forUpdate().executeTakeFirst());
     if (!before) return { kind: "not_found" };
     if (before.revoked_at) return { kind: "inactive", reason: "revoked", replacedBy: before.replaced_by };
     if (before.replaced_by) return { kind: "inactive", reason: "replaced", replacedBy: before.replaced_by };
@@ -134,7 +134,7 @@ export async function rotateApiKey(db: Kysely<Database>, id: string, overlapSeco
     const record = await insertKey(trx, before.tenant_id, { name: before.name, kind: before.kind, scopes: before.scopes, deployment_id: before.deployment_id, expires_at: null }, material);
     const overlapEnd = new Date(now.getTime() + overlapSeconds * 1000);
     const expiresAt = before.expires_at && before.expires_at < overlapEnd ? before.expires_at : overlapEnd;
-    const old = (await trx.updateTable("api_keys").set({ expires_at: expiresAt, replaced_by: record.id }).where("id", "=", id).returningAll().executeTakeFirstOrThrow()) as ApiKeyRecord;
+    const old = (await trx.updateTable("api_keys").set({ expires_at: expiresAt, replaced_by: record.id }).where("id", "=", id).returningAll().executeTakeFirstOrThrow());
     await writeAudit(trx, actor, { tenant_id: before.tenant_id, action: "api_key.rotate", target_type: "api_key", target_id: id, before: apiKeyView(before), after: { ...apiKeyView(old), overlap_seconds: overlapSeconds } });
     await writeAudit(trx, actor, { tenant_id: before.tenant_id, action: "api_key.create", target_type: "api_key", target_id: record.id, before: null, after: { ...apiKeyView(record), rotated_from: id } });
     return { kind: "rotated", old, record, key: material.key };

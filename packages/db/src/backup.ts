@@ -141,7 +141,7 @@ export async function restoreDatabase(db: Kysely<Database>, dir: string): Promis
       const cols = await insertableColumns(trx, t.name);
       const list = sql.join(cols.map((c) => sql.id(c)));
       const insert = async (lines: string[]) => {
-        if (t.name === "usage_events") await new UsagePartitions(trx as Kysely<Database>).ensureFor(lines.map((l) => (JSON.parse(l) as { occurred_at: string }).occurred_at));
+        if (t.name === "usage_events") await new UsagePartitions(trx).ensureFor(lines.map((l) => (JSON.parse(l) as { occurred_at: string }).occurred_at));
         await sql`INSERT INTO ${sql.table(t.name)} (${list}) SELECT ${list} FROM json_populate_recordset(NULL::${sql.table(t.name)}, ${`[${lines.join(",")}]`}::json)`.execute(trx);
       };
       let batch: string[] = [];

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { resolve as resolvePath } from "node:path";
 import { ModelCatalog } from "@switchyard/contracts";
 import type { z } from "zod";
 
@@ -41,4 +42,4 @@ export function loadCatalog(path: string): ModelCatalog {
 }
 
 /** The catalog that ships with Switchyard (`config/models.json` at the repository root). */
-export const DEFAULT_CATALOG_PATH = require("node:path").resolve(__dirname, "../../../config/models.json") as string;
+export const DEFAULT_CATALOG_PATH: string = resolvePath(__dirname, "../../../config/models.json");

@@ -434,7 +434,10 @@ describe.each(adapters)("ChatProvider conformance, tool calls: $name", (adapter)
     if (wire.idsFromWire) expect(readBack(calls)).toEqual(EXPECTED_CALLS);
     else expect(readBack(calls).map(({ name, args }) => ({ name, args }))).toEqual(EXPECTED_CALLS.map(({ name, args }) => ({ name, args })));
     // Arguments arrive in fragments where the wire fragments them, whole where it does not.
-    for (const c of calls) (wire.fragmented ? expect(c.pieces).toBeGreaterThan(2) : expect(c.pieces).toBe(1));
+    for (const c of calls) {
+      if (wire.fragmented) expect(c.pieces).toBeGreaterThan(2);
+      else expect(c.pieces).toBe(1);
+    }
     expect(chunks.map((c) => (c.type === "delta" ? c.text : "")).join("")).toBe("Checking both.");
     expect(chunks.filter((c) => c.type === "finish")).toEqual([{ type: "finish", finishReason: "tool_calls" }]);
     expect(chunks.at(-1)?.type).toBe("usage");
@@ -600,7 +603,7 @@ describe("ChatProvider conformance extras: gemini", () => {
   });
 
   it("HTTP 429 RESOURCE_EXHAUSTED with RetryInfo retryDelay → rate_limited, retryAfterMs from the body", async () => {
-    fake.setMode({ kind: "error", status: 429, retryDelay: "47s" } as FaultMode);
+    fake.setMode({ kind: "error", status: 429, retryDelay: "47s" });
     for (const run of [() => provider.chat(req()), () => collect(provider.streamChat(req()))]) {
       const err = await failure(run);
       expect([err.kind, err.status, err.retryable, err.retryAfterMs]).toEqual(["rate_limited", 429, true, 47_000]);
@@ -626,7 +629,7 @@ describe("ChatProvider conformance extras: gemini", () => {
     [{ code: 429 }, "rate_limited"],
     [{ code: 400, bare: true }, "bad_request"],
   ] as const)("an error object inside the stream %j → %s, after the text that arrived", async (fields, kind) => {
-    fake.setMode({ kind: "stream_error_after", chunks: 2, message: "mid-stream trouble", ...fields } as FaultMode);
+    fake.setMode({ kind: "stream_error_after", chunks: 2, message: "mid-stream trouble", ...fields });
     const seen: string[] = [];
     const err = await failure(() => collect(provider.streamChat(req()), seen));
     expect(err.kind).toBe(kind);

@@ -106,7 +106,7 @@ export function createProviderRegistry(opts: ProviderRegistryOptions = {}): Prov
     async close() {
       const open = [...real.values()];
       real.clear();
-      await Promise.all(open.map((p) => p?.close?.()));
+      await Promise.all(open.map(async (p) => p?.close?.()));
     },
   };
 }

@@ -214,7 +214,7 @@ const scopeSizes = new WeakMap<object, Map<string, { small: boolean; at: number 
 async function scopeAtMost(db: Kysely<Database>, opts: RetrieveOptions, filter: RawBuilder<unknown>, max: number): Promise<boolean> {
   const key = JSON.stringify([opts.tenantId, opts.collection, opts.embedder.model, opts.allowedDomains ?? null, opts.includeUnsourced ?? true, max]);
   let sizes = scopeSizes.get(db);
-  if (!sizes) scopeSizes.set(db, (sizes = new Map()));
+  if (!sizes) scopeSizes.set(db, (sizes = new Map<string, { small: boolean; at: number }>()));
   const known = sizes.get(key);
   if (known && performance.now() - known.at < SCOPE_SIZE_TTL_MS) return known.small;
   const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM (SELECT 1 FROM chunks c WHERE ${filter} AND c.embedding IS NOT NULL LIMIT ${max + 1}) s`.execute(db);

@@ -116,7 +116,7 @@ describe("decideRoute", () => {
       expect(isRoutingError(error) && error.code).toBe(c.error);
       return;
     }
-    if (error) throw error;
+    expect(error).toBeUndefined();
     if (!decision) throw new Error("no decision");
     expect(decision.chain[0]).toBe(decision.chosen);
     expect(decision.fallbacks.map((f) => f.model)).toEqual(decision.chain.slice(1));

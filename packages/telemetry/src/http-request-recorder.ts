@@ -53,8 +53,8 @@ export class HttpRequestRecorder {
     if (hit) return hit;
     if (this.all.length >= MAX_SERIES) return this.overflow;
     const series: Series = { attributes: Object.freeze({ method, route, status: String(status) }), count: 0 };
-    if (!byMethod) this.byRoute.set(route, (byMethod = new Map()));
-    if (!byStatus) byMethod.set(method, (byStatus = new Map()));
+    if (!byMethod) this.byRoute.set(route, (byMethod = new Map<string, Map<number, Series>>()));
+    if (!byStatus) byMethod.set(method, (byStatus = new Map<number, Series>()));
     byStatus.set(status, series);
     this.all.push(series);
     return series;

@@ -15,7 +15,10 @@ function decisions(env: Record<string, string>): Outcome[] {
   const s = tracesSampler(tracingEnv(env));
   const decide = (ctx: Context, traceId: string): Outcome => {
     const d = s.shouldSample(ctx, traceId, "span", SpanKind.SERVER, {}, []).decision;
+    // The SDK types the decision with its own copy of the API's enum (the same numbers).
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-comparison
     if (d === SamplingDecision.RECORD) throw new Error("no sampler here records without sampling");
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-comparison
     return d === SamplingDecision.RECORD_AND_SAMPLED ? SAMPLED : DROPPED;
   };
   return [decide(ROOT_CONTEXT, LOW_ID), decide(ROOT_CONTEXT, HIGH_ID), decide(parent(TraceFlags.SAMPLED), HIGH_ID), decide(parent(TraceFlags.NONE), LOW_ID)];

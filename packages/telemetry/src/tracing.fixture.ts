@@ -10,7 +10,7 @@ async function main(): Promise<void> {
   const [endpoint, scenario] = process.argv.slice(2);
   if (!endpoint || !scenario) throw new Error("usage: tracing.fixture.ts <endpoint> <nested|buffered|dead|ratio0>");
   if (scenario === "nested") {
-    const tracing = initTracing({ serviceName: "exporter-test", endpoint, scheduledDelayMillis: 50 });
+    initTracing({ serviceName: "exporter-test", endpoint, scheduledDelayMillis: 50 });
     const carrier = await startSpan("submit", { "switchyard.job.id": "job_x", n: 3, ok: true, list: ["a", "b"] }, async () => injectTraceContext(), SpanKind.SERVER);
     await withExtractedContext(carrier, () =>
       startSpan("route", {}, async () => {

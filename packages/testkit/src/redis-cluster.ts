@@ -46,7 +46,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
   const cli = async (port: number, ...args: string[]) => (await run("redis-cli", ["-h", "127.0.0.1", "-p", String(port), ...args], { timeout: 30_000 })).stdout;
   const close = async () => {
     for (const c of children) c.kill("SIGKILL");
-    await Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((r) => c.once("exit", r)))));
+    await Promise.all(children.map(async (c) => (c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((r) => c.once("exit", r)))));
     rmSync(dir, { recursive: true, force: true });
   };
   try {

@@ -86,8 +86,17 @@ function mutateAt(body: Record<string, unknown>, pick: number, value: unknown): 
   const copy = JSON.parse(JSON.stringify(body)) as Record<string, unknown>;
   const slots: Array<[Record<string, unknown> | unknown[], string | number]> = [];
   const walk = (v: unknown) => {
-    if (Array.isArray(v)) v.forEach((x, i) => (slots.push([v, i]), walk(x)));
-    else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) slots.push([v as Record<string, unknown>, k]), walk(x);
+    if (Array.isArray(v)) {
+      v.forEach((x, i) => {
+        slots.push([v, i]);
+        walk(x);
+      });
+    } else if (v && typeof v === "object") {
+      for (const [k, x] of Object.entries(v)) {
+        slots.push([v as Record<string, unknown>, k]);
+        walk(x);
+      }
+    }
   };
   walk(copy);
   if (slots.length === 0 || pick % (slots.length + 1) === slots.length) copy[`extra_${pick % 7}`] = value;

@@ -317,7 +317,7 @@ test("a worker SIGKILLed mid-response: another picks the job up, the stream ends
   expect(final.status).toBe("completed");
   expect(final.output).toEqual(end.response.output);
   // What the answer streamed after the restart is the final text; what was taken back was closed `incomplete`.
-  const closed = events.filter((e) => e.type === "response.output_item.done") as OpenAI.Responses.ResponseOutputItemDoneEvent[];
+  const closed = events.filter((e): e is OpenAI.Responses.ResponseOutputItemDoneEvent => e.type === "response.output_item.done");
   expect(closed.at(-1)!.item).toMatchObject({ status: "completed", id: (final.output[0] as { id: string }).id });
   expect(closed.length).toBeGreaterThanOrEqual(2); // the retried answer is a new item after the one taken back
   expect(closed.slice(0, -1).every((e) => (e.item as { status?: string }).status === "incomplete")).toBe(true);

@@ -14,8 +14,8 @@ export function httpMetrics(metrics: Pick<OpsMetrics, "http">) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const started = performance.now();
     res.on("close", () => {
-      const path: unknown = req.route?.path;
-      const route = path ? (req.baseUrl ? `${req.baseUrl}${String(path)}` : String(path)) : "unmatched";
+      const path = (req.route as { path?: string | RegExp } | undefined)?.path;
+      const route = path ? `${req.baseUrl}${path.toString()}` : "unmatched";
       recorder.record(req.method, route, res.statusCode, (performance.now() - started) / 1000);
     });
     next();

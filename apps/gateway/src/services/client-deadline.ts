@@ -1,4 +1,4 @@
-import { ApiError, isApiError, type JobEvent, type JobView, type WaitReason } from "@switchyard/contracts";
+import { ApiError, errorCatalog, isApiError, type ApiErrorBody, type ErrorCode, type JobEvent, type JobView, type WaitReason } from "@switchyard/contracts";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Principal } from "../middleware/request-context";
 import type { GatewayResources } from "../resources";
@@ -143,10 +143,11 @@ export async function answerDeadline(r: GatewayResources, p: Principal, view: Jo
   const limit = passed.by === "client" && deadline ? `the request's deadline (${deadline.header}: ${deadline.ms / 1000} s)` : `the server's limit on waiting (${SERVER_MAX_WAIT_MS / 1000} s)`;
   const then = keep ? "it keeps going: send the request again with the same Idempotency-Key to get its answer" : "it was canceled and nothing is billed for it";
   const requestId = res.getHeader("x-request-id");
-  const body = {
+  const code: ErrorCode = unavailable ? "service_unavailable" : "request_timeout";
+  const body: ApiErrorBody = {
     error: {
-      type: "api_error",
-      code: unavailable ? "service_unavailable" : "request_timeout",
+      type: errorCatalog[code].type,
+      code,
       message: `job ${view.id} did not finish within ${limit}: it is ${what}; ${then}`,
       request_id: typeof requestId === "string" ? requestId : "",
       job_id: view.id,

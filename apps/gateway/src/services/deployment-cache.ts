@@ -1,4 +1,4 @@
-import { ApiError, resolveRateLimits, type Budget, type EndUserTier, type RateLimits, type ResolvedRateLimits, type RoutingContext } from "@switchyard/contracts";
+import { ApiError, resolveRateLimits, type Budget, type EndUserTier, type ResolvedRateLimits, type RoutingContext } from "@switchyard/contracts";
 import type { Database } from "@switchyard/db";
 import type { Kysely } from "kysely";
 
@@ -55,7 +55,7 @@ export class DeploymentCache {
       features: row.features,
       modelPreference: row.model_preference,
       allowedModels: row.allowed_models,
-      rateLimits: resolveRateLimits(row.type, row.rate_limits as RateLimits),
+      rateLimits: resolveRateLimits(row.type, row.rate_limits),
       budget: (row.budget as Budget | null) ?? null,
       allowedOrigins: row.allowed_origins,
       allowedSourceDomains: row.allowed_source_domains,

@@ -97,7 +97,7 @@ test("a write without a notice is not read for followers already caught up (the 
 test("notices trimmed past the tail: the hub notices the gap and re-reads every followed job", async () => {
   const ids = [await delta("job_gap", "g0")];
   const hub2 = new EventStreamHub({ redis, jobStore: store, noticeCount: 5, blockMs: 200 });
-  const followed = collect(hub2, "job_gap", ids[0]!, 2);
+  const followed = collect(hub2, "job_gap", ids[0], 2);
   await new Promise((r) => setTimeout(r, 200));
   // Events without their notices, then enough notices for other jobs to fill a read, then the
   // notice stream trimmed to fewer than the tail has not read: only the gap check finds them.
@@ -118,7 +118,7 @@ test("resuming after an event id gives only the later ones; two cursors on one j
   const ids = [];
   for (let n = 0; n < 5; n++) ids.push(await delta("job_resume", `r${n}`));
   await done("job_resume");
-  const [fromStart, fromThird] = await Promise.all([collect(hub, "job_resume", "0"), collect(hub, "job_resume", ids[2]!)]);
+  const [fromStart, fromThird] = await Promise.all([collect(hub, "job_resume", "0"), collect(hub, "job_resume", ids[2])]);
   expect(fromStart).toEqual(["r0", "r1", "r2", "r3", "r4", "error"]);
   expect(fromThird).toEqual(["r3", "r4", "error"]);
   await hub.close();

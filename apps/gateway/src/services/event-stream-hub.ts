@@ -152,7 +152,8 @@ export class EventStreamHub {
    */
   async *follow(jobId: string, after: string, opts: { idleMs: number; signal: AbortSignal }): AsyncGenerator<StreamedEvent | "idle"> {
     const queue: StreamedEvent[] = [];
-    let error: Error | null = null;
+    // Set by the reader below; declared this way so the loop does not narrow it to its initial null.
+    let error = null as Error | null;
     let notify: (() => void) | null = null;
     const unsubscribe = this.subscribe(jobId, after, {
       events: (batch) => {

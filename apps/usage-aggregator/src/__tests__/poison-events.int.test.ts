@@ -117,7 +117,7 @@ test("one tenant's poisoned event arriving with 30 others: the 30 are billed at 
   // Each on its first try: none was failed (and made to wait for a retry) by the poisoned one. A
   // job is acknowledged just after its batch commits, so wait (bounded) until all 30 are completed.
   const jobs = () => Promise.all(good.map((e) => queues.get("ai-usage").getJob(`u-${e.job_id}-1`)));
-  await waitFor(async () => ((await Promise.all((await jobs()).map((j) => j?.getState()))).every((st) => st === "completed") ? true : undefined), 5_000, "the 30 good jobs completed");
+  await waitFor(async () => ((await Promise.all((await jobs()).map(async (j) => j?.getState()))).every((st) => st === "completed") ? true : undefined), 5_000, "the 30 good jobs completed");
   expect((await jobs()).map((j) => j?.attemptsMade)).toEqual(good.map(() => 1));
   // With their rollups, finished jobs and credit debits.
   const roll = await t.db.selectFrom("usage_daily").select(["tenant_id", "requests", "input_tokens"]).where("tenant_id", "like", "ten_good_%").execute();

@@ -50,7 +50,7 @@ export function readResponse(provider: string, json: unknown): GeminiResponsePar
   if (!isRecord(json)) throw new ProviderError("malformed", `${provider}: response is not an object`, { provider });
   const error = readGeminiError(json);
   if (error) throw geminiErrorFromPayload(provider, error);
-  const candidates = Array.isArray(json.candidates) ? json.candidates : [];
+  const candidates: unknown[] = Array.isArray(json.candidates) ? json.candidates : [];
   // We never ask for candidateCount > 1; pick the candidate with index 0 (index may be omitted).
   const candidate = candidates.find((c) => isRecord(c) && (c.index === undefined || c.index === 0));
   let text = "";

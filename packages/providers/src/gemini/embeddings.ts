@@ -44,13 +44,13 @@ async function embedBatch(ctx: GeminiContext, texts: string[], model: string, si
   }
   const error = readGeminiError(json);
   if (error) throw geminiErrorFromPayload(provider, error);
-  const embeddings = isRecord(json) && Array.isArray(json.embeddings) ? json.embeddings : [];
+  const embeddings: unknown[] = isRecord(json) && Array.isArray(json.embeddings) ? json.embeddings : [];
   return texts.map((_, i) => {
     const e = embeddings[i];
     const values = isRecord(e) ? e.values : undefined;
     if (!Array.isArray(values) || !values.every((x) => typeof x === "number")) {
       throw new ProviderError("malformed", `${provider}: embeddings response lacks a vector for input ${offset + i}`, { provider });
     }
-    return values as number[];
+    return values;
   });
 }

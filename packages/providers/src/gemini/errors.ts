@@ -16,7 +16,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 /** Reads `{"error": {...}}` out of parsed JSON (a JSON array of one such object too), tolerating anything else. */
 export function readGeminiError(json: unknown): GeminiErrorBody | undefined {
-  const outer = Array.isArray(json) ? json[0] : json;
+  const outer: unknown = Array.isArray(json) ? json[0] : json;
   if (!isRecord(outer) || !isRecord(outer.error)) return undefined;
   const e = outer.error;
   return {

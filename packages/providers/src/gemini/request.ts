@@ -38,7 +38,7 @@ const EXTENSION_TYPES: Record<string, string> = { jpg: "image/jpeg", jpeg: "imag
 export function imagePart(url: string): GeminiPart {
   const data = DATA_URL.exec(url);
   if (data) return { inlineData: { mimeType: data[1] ?? "image/png", data: data[2] ?? "" } };
-  let ext = "";
+  let ext: string;
   try {
     ext = new URL(url).pathname.split(".").pop()?.toLowerCase() ?? "";
   } catch {

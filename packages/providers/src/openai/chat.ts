@@ -50,7 +50,7 @@ export async function chat(ctx: OpenAIContext, req: ChatRequest): Promise<ChatRe
   const provider = ctx.http.name;
   const json = await ctx.http.postJson("/chat/completions", buildChatBody(req, { stream: false, maxTokensField: ctx.maxTokensField }), { signal: req.signal });
   if (isRecord(json) && json.error !== undefined && json.error !== null) throw errorFromStreamPayload(provider, json.error);
-  const choice = isRecord(json) && Array.isArray(json.choices) ? json.choices[0] : undefined;
+  const choice: unknown = isRecord(json) && Array.isArray(json.choices) ? json.choices[0] : undefined;
   const message = isRecord(choice) ? choice.message : undefined;
   if (!isRecord(choice) || !isRecord(message)) {
     throw new ProviderError("malformed", `${provider}: response has no choices[0].message`, { provider });

@@ -33,7 +33,7 @@ export async function createEmbeddings(ctx: OpenAIContext, req: EmbeddingRequest
     const index = isRecord(item) && typeof item.index === "number" ? item.index : i;
     const vector = isRecord(item) ? item.embedding : undefined;
     if (!Array.isArray(vector) || !vector.every((x) => typeof x === "number")) continue;
-    vectors[index] = vector as number[];
+    vectors[index] = vector;
   }
   for (let i = 0; i < texts.length; i++) {
     if (vectors[i] === undefined) throw new ProviderError("malformed", `${provider}: embeddings response lacks a float vector for input ${i}`, { provider });

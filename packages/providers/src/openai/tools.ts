@@ -67,7 +67,7 @@ export function readToolCallDeltas(provider: string, raw: unknown): ToolCallChun
   });
 }
 
-const bytesOf = (v: unknown): number[] | null => (Array.isArray(v) && v.every((b) => typeof b === "number") ? (v as number[]) : null);
+const bytesOf = (v: unknown): number[] | null => (Array.isArray(v) && v.every((b) => typeof b === "number") ? (v) : null);
 
 /** `choices[].logprobs.content` → TokenLogprobs; undefined when absent. */
 export function readLogprobs(raw: unknown): TokenLogprob[] | undefined {

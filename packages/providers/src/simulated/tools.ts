@@ -39,7 +39,7 @@ export function valueForSchema(schema: unknown, seedText: string, depth = 0): un
     const branches = schema[key];
     if (Array.isArray(branches) && branches.length > 0) return valueForSchema(branches[0], seedText, depth + 1);
   }
-  const types = Array.isArray(schema.type) ? schema.type : [schema.type];
+  const types: unknown[] = Array.isArray(schema.type) ? schema.type : [schema.type];
   const type = types.find((t) => t !== "null") ?? types[0] ?? (isRecord(schema.properties) ? "object" : undefined);
   const seed = hashString(seedText);
   switch (type) {

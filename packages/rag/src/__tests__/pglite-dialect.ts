@@ -37,7 +37,10 @@ class PglitePool implements PostgresPool {
     await previous;
     let released = false;
     return new PgliteClient(this.pg, () => {
-      if (!released) (released = true), release();
+      if (!released) {
+        released = true;
+        release();
+      }
     });
   }
 

@@ -161,7 +161,7 @@ describe("full text and the no-pgvector mode on PostgreSQL", () => {
       let plan = "";
       await withoutSeqScan(backend.db, (db) => retrieve(db, { tenantId: "ten_big", collection: "kb", query: word, embedder, mode: "fulltext", topK: 5, candidates: 5, fulltextMaxRanked, onPlan: (_side, p) => (plan = p) }));
       // The inner Limit: matches read before ranking.
-      return Number(/->  Limit .*actual time=[\d.]+\.\.[\d.]+ rows=(\d+)/.exec(plan)?.[1]);
+      return Number(/-> {2}Limit .*actual time=[\d.]+\.\.[\d.]+ rows=(\d+)/.exec(plan)?.[1]);
     };
     expect(await heapRows()).toBeGreaterThan(20);
     expect(await heapRows(8)).toBe(8);
