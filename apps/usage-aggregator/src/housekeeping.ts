@@ -56,7 +56,8 @@ export async function sweepStuckJobs(o: Pick<HousekeepingOptions, "db" | "redis"
     const r = await o.jobStore.finish(view, { type: "error", data: { code: "stuck", message, reason: "stuck" } });
     if (r.kind !== "finished") continue;
     await o.redis.publish(o.keys.cancelChannel(), id);
-    await o.queues.get("ai-route").remove(id).catch(() => 0);
+    // Its ai-route job stays: the delivery that takes it finds the job ended, calls nothing and
+    // ends it as a failed BullMQ job, so stuck jobs show in the queue's Failed tab like any other.
     await saveFinishedJob(o.db, { view, tenant_id: live.tenantId, deployment_id: live.deploymentId, api_key_id: live.apiKeyId });
     await onStuck?.(view);
     failed.push(id);

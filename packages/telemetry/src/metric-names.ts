@@ -39,6 +39,10 @@ export const MetricNames = {
   /** Usage events set aside in `usage_dead_letters`, by `reason` (`data_error`, `invalid_payload`). */
   usageDeadLetters: "ai_usage_dead_letter_total",
   jobsFinished: "ai_jobs_finished_total",
+  /** Deliveries that parked a job to wait for its upstream, by `reason` (breaker_open, rate_limited_upstream, capacity). */
+  jobWaits: "ai_job_waits_total",
+  /** Multi-model comparisons admitted, by `models` (the compared ids joined). */
+  compareJobs: "ai_compare_jobs_total",
   /** Alerts recorded, by `kind` and `threshold` (once per alert, not per webhook attempt). */
   budgetAlerts: "budget_alerts_total",
   /** Alert webhook POSTs, by `result` (`ok`, `error`). */

@@ -16,7 +16,7 @@ import {
 } from "@switchyard/contracts";
 import { findJob, saveFinishedJob } from "@switchyard/db";
 import type { StoredJob } from "@switchyard/queue";
-import { addLogContext, injectTraceContext, type MetricsRegistry } from "@switchyard/telemetry";
+import { addLogContext, injectTraceContext, MetricNames, type MetricsRegistry } from "@switchyard/telemetry";
 import type { Principal } from "../middleware/request-context";
 import type { GatewayResources } from "../resources";
 import { admitJob, jobBudget, jobSpend, type Admitted, type Spend } from "./admission";
@@ -159,7 +159,7 @@ const counters = new WeakMap<MetricsRegistry, Counter>();
 function compareCounter(registry: MetricsRegistry): Counter {
   let c = counters.get(registry);
   if (!c) {
-    c = registry.meter.createCounter("ai_compare_jobs_total", { description: "Multi-model comparisons admitted, by the models compared" });
+    c = registry.meter.createCounter(MetricNames.compareJobs, { description: "Multi-model comparisons admitted, by the models compared" });
     counters.set(registry, c);
   }
   return c;

@@ -1,6 +1,6 @@
 import { createTestDatabase, apiClient, TEST_REDIS_URL, readSse, startStack, waitFor, writeTestCatalog, type Stack, type TestDatabase } from "@switchyard/testkit";
 import { UsagePartitions } from "@switchyard/db";
-import { createRedis, JobStore, RedisKeys } from "@switchyard/queue";
+import { createQueueSet, createRedis, JobStore, RedisKeys } from "@switchyard/queue";
 import { sql } from "kysely";
 
 type Json = Record<string, any>;
@@ -31,7 +31,27 @@ describe("stuck jobs", () => {
     // A job younger than the limit is left alone.
     const fresh = (await a.post<Json>("/v1/jobs", { messages: [{ role: "user", content: "new" }] })).body.id as string;
     expect((await a.get<Json>(`/v1/jobs/${fresh}`)).body.status).toBe("queued");
-  }, 30_000);
+
+    // The stuck job's queue entry stays; the first worker to take it calls nothing and leaves it
+    // failed in BullMQ (the dashboard's Failed tab), with the job's error code.
+    const redis = createRedis(TEST_REDIS_URL);
+    const queues = createQueueSet({ connection: redis, keys: new RedisKeys(s.prefix) });
+    const worker = await s.spawn("router-worker");
+    try {
+      const queued = await waitFor(async () => {
+        const j = await queues.get("ai-route").getJob(id);
+        return j && (await j.getState()) === "failed" ? j : undefined;
+      }, 20_000, "the stuck job's queue entry to end failed");
+      expect(queued.failedReason).toMatch(/^stuck: /);
+    } finally {
+      // The next test wants no worker (its job must stay stuck).
+      worker.kill("SIGKILL");
+      await worker.exited;
+      s.apps.delete("router-worker");
+      await queues.close();
+      redis.disconnect();
+    }
+  }, 60_000);
 
   test("a stuck job whose worker died mid-answer has that run billed once, partial, before it is failed", async () => {
     const a = apiClient(s.url, s.key);

@@ -165,6 +165,11 @@ const sse = (description: string): RouteResponse => ({ description, content: [{ 
 const SSE_HEADERS = { "X-Accel-Buffering": "no: proxies must not buffer the stream" };
 const IDEMPOTENCY = { "Idempotency-Key": "at most 255 characters; the same key and body within 24 h give the same job (200, Idempotent-Replayed: true)" };
 const REPLAYED = { "Idempotent-Replayed": "true when the answer is a replay of an earlier request with the same Idempotency-Key" };
+/** The deadline of a request that waits for its answer (non-stream chat completions and Responses). */
+const DEADLINE = {
+  "X-Request-Timeout": "seconds (over 0, at most 3600) this request waits for its answer without stream; past it: 503 (the job waits for an unavailable upstream) or 504 request_timeout, with Retry-After and error.job_id",
+  "X-Stainless-Timeout": "the OpenAI SDK's timeout in seconds, read like X-Request-Timeout (the sooner of the two wins)",
+};
 /** What refusing new work answers with (rate limits, maintenance). */
 const SUBMIT_ERRORS = [402, 403, 422, 429, 503];
 
@@ -269,7 +274,7 @@ export const HTTP_ROUTES: readonly RouteContract[] = [
     tag: OPENAI,
     auth: { scope: "jobs:write" },
     body: OpenAIChatRequest,
-    headers: IDEMPOTENCY,
+    headers: { ...IDEMPOTENCY, ...DEADLINE },
     responses: {
       200: {
         description: "`chat.completion`, or with `stream: true` `chat.completion.chunk` events ending with `data: [DONE]`",
@@ -287,9 +292,9 @@ export const HTTP_ROUTES: readonly RouteContract[] = [
     tag: OPENAI,
     auth: { scope: "jobs:write" },
     body: ResponsesCreateRequest,
-    headers: IDEMPOTENCY,
+    headers: { ...IDEMPOTENCY, ...DEADLINE },
     responses: { 200: { description: "the Response, or with `stream: true` its events", content: [{ type: "application/json", schema: ResponseObject }, { type: "text/event-stream", description: "`event:` the type, `data:` the event" }] } },
-    errors: SUBMIT_ERRORS,
+    errors: [...SUBMIT_ERRORS, 504],
   },
   {
     method: "get",
