@@ -12,7 +12,7 @@ export interface RunningCompareWorker {
  * jobs, which the router worker consumes) have ended. Light work (a few reads and one write per
  * comparison), so it shares the router-worker process and its settings.
  */
-export function startCompareWorker(env: RouterEnv, opts: { logger: Logger }): RunningCompareWorker {
+export function startCompareWorker(env: RouterEnv, opts: { logger: Logger; /** `ai_queue_dequeue_total`, in the process's registry. */ onDequeue?: (queue: "ai-compare") => void }): RunningCompareWorker {
   const { logger } = opts;
   const redis = createRedis(env.REDIS_URL);
   redis.on("error", (err: Error) => logger.warn({ err: err.message }, "redis error"));
@@ -21,7 +21,7 @@ export function startCompareWorker(env: RouterEnv, opts: { logger: Logger }): Ru
   const worker = defineProcessor(
     "ai-compare",
     (payload, job) => withLogContext({ jobId: payload.job_id, tenantId: payload.tenant_id }, () => withExtractedContext(payload.trace, () => processCompareJob(deps, payload, job))),
-    { keys, connection: redis.duplicate(), concurrency: env.ROUTER_CONCURRENCY, lockDuration: env.WORKER_LOCK_MS, stalledInterval: env.WORKER_LOCK_MS },
+    { keys, connection: redis.duplicate(), concurrency: env.ROUTER_CONCURRENCY, lockDuration: env.WORKER_LOCK_MS, stalledInterval: env.WORKER_LOCK_MS, onDequeue: opts.onDequeue },
   );
   worker.on("failed", (job, err) => logger.debug({ jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, "comparison attempt failed"));
   worker.on("error", (err) => logger.error({ err: err.message }, "compare worker error"));

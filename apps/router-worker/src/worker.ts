@@ -2,6 +2,7 @@ import { logScrubber } from "@switchyard/rag";
 import { DEFAULT_CATALOG_PATH, createProviderRegistry, loadCatalog, type ProviderRegistryOptions } from "@switchyard/providers";
 import { readiness, readinessResponse } from "@switchyard/db";
 import { createQueueSet, createRedis, defineProcessor, JobStore, RedisKeys } from "@switchyard/queue";
+import type { QueueName } from "@switchyard/contracts";
 import { createLogger, createMetricsRegistry, startMetricsServer, withExtractedContext, withLogContext, startSpan, AttrNames, SpanKind, type Logger } from "@switchyard/telemetry";
 import { CircuitBreakers, createProcessMetrics } from "@switchyard/routing";
 import { AlertFirer, BudgetLedger, BudgetUsedRatios } from "@switchyard/admission";
@@ -14,6 +15,8 @@ import { createWaitMetrics } from "./wait-metrics";
 
 export interface RunningRouterWorker {
   metricsPort: number;
+  /** Counts a job taken from a queue in this process's `ai_queue_dequeue_total` (the compare worker's too). */
+  countDequeue(queue: QueueName): void;
   /** Stop taking jobs, let running ones finish within the grace, then close connections. */
   close(graceMs?: number): Promise<void>;
 }
@@ -86,6 +89,7 @@ export async function startRouterWorker(env: RouterEnv, opts: { logger?: Logger;
   let closing: Promise<void> | null = null;
   return {
     metricsPort: server.port,
+    countDequeue: metrics.countDequeue,
     close: (graceMs = env.SHUTDOWN_GRACE_MS) =>
       (closing ??= (async () => {
         // worker.close() waits for running jobs; past the grace their calls are aborted and

@@ -110,6 +110,8 @@ test("a comparison streams both models side by side, tagged, ends with one done,
 
     // The gateway counts comparisons by the models compared.
     expect(await (await fetch(`${s.url}/metrics`)).text()).toMatch(/ai_compare_jobs_total\{models="gpt-test,sim-fast"\} [1-9]/);
+    // The router-worker counts the comparison's parent it took off ai-compare.
+    expect(await (await fetch(`http://127.0.0.1:${s.apps.get("router-worker")!.port}/metrics`)).text()).toMatch(/ai_queue_dequeue_total\{queue="ai-compare"\} [1-9]/);
 
     // A finished comparison replays its stream, and resumes after a cut with only the later events.
     const replay = await events(id, on.key);
