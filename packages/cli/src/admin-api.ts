@@ -25,12 +25,12 @@ export interface AdminResponse<T> {
   body: T;
 }
 
-/** The gateway's admin API (`/admin/v1/…`), as the commands use it. */
+/** The gateway's API (the admin API `/admin/v1/…`, or the tenant API `/v1/…`), as the commands use it. */
 export interface AdminApi {
   /** The gateway's base URL, without a trailing slash. */
   baseUrl: string;
   /**
-   * `method /admin/v1<path>` with a JSON body; resolves with a 2xx answer. Anything else is a
+   * `method <root><path>` with a JSON body; resolves with a 2xx answer. Anything else is a
    * {@link CliError} (exit 1) carrying the API's own message, status and code.
    */
   call<T>(method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE", path: string, opts?: { body?: unknown; headers?: Record<string, string> }): Promise<AdminResponse<T>>;
@@ -46,12 +46,30 @@ export function queryString(params: Readonly<Record<string, string | number | un
   return q.size ? `?${q}` : "";
 }
 
+/** Which part of the gateway's API a client calls, and the key it needs. */
+export interface ApiArea {
+  /** Path prefix of every call: `/admin/v1` (admin API) or `/v1` (tenant API). */
+  root: string;
+  /** The environment variable holding the key when `--key` is not given. */
+  keyEnv: string;
+  /** What the key must allow, for the message when it is missing. */
+  keyWhat: string;
+}
+
+/** The admin API (`/admin/v1/…`) with an admin key. */
+export const ADMIN_AREA: ApiArea = { root: "/admin/v1", keyEnv: "SWITCHYARD_ADMIN_KEY", keyWhat: "the admin scope" };
+
 /**
  * The admin API client for a command: the gateway from `--url`/`SWITCHYARD_URL` (default
  * http://127.0.0.1:8080), the key from `--key`/`SWITCHYARD_ADMIN_KEY`. A missing key or a
  * malformed URL is a settings error (exit 2), found before any request.
  */
 export function adminApi(ctx: CliContext, flags: { url?: string; key?: string }): AdminApi {
+  return gatewayApi(ctx, flags, ADMIN_AREA);
+}
+
+/** A client for one area of the gateway's API (see {@link adminApi}); paths given to `call` are under `area.root`. */
+export function gatewayApi(ctx: CliContext, flags: { url?: string; key?: string }, area: ApiArea): AdminApi {
   const rawUrl = flags.url ?? (ctx.env.SWITCHYARD_URL?.trim() || DEFAULT_GATEWAY_URL);
   let base: URL;
   try {
@@ -60,13 +78,13 @@ export function adminApi(ctx: CliContext, flags: { url?: string; key?: string })
     throw new CliError(`${flags.url !== undefined ? "--url" : "SWITCHYARD_URL"} is not a URL: expected http(s)://host:port, got ${JSON.stringify(rawUrl)}`, 2);
   }
   if (base.protocol !== "http:" && base.protocol !== "https:") throw new CliError(`${flags.url !== undefined ? "--url" : "SWITCHYARD_URL"} must be an http(s) URL, not ${base.protocol}//…`, 2);
-  const key = flags.key ?? ctx.env.SWITCHYARD_ADMIN_KEY?.trim();
-  if (!key) throw new CliError("SWITCHYARD_ADMIN_KEY is not set: export SWITCHYARD_ADMIN_KEY=<a key with the admin scope>, or pass --key", 2);
+  const key = flags.key ?? ctx.env[area.keyEnv]?.trim();
+  if (!key) throw new CliError(`${area.keyEnv} is not set: export ${area.keyEnv}=<a key with ${area.keyWhat}>, or pass --key`, 2);
   const baseUrl = base.toString().replace(/\/+$/, "");
   return {
     baseUrl,
     async call<T>(method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE", path: string, opts: { body?: unknown; headers?: Record<string, string> } = {}): Promise<AdminResponse<T>> {
-      const url = `${baseUrl}/admin/v1${path}`;
+      const url = `${baseUrl}${area.root}${path}`;
       const headers: Record<string, string> = { authorization: `Bearer ${key}`, accept: "application/json", ...opts.headers };
       // POSTs send a JSON object even when there is nothing to say: the API's schemas want one.
       const body = opts.body !== undefined ? JSON.stringify(opts.body) : method === "POST" ? "{}" : undefined;
@@ -91,7 +109,7 @@ export function adminApi(ctx: CliContext, flags: { url?: string; key?: string })
         const err = (parsed as Partial<ApiErrorBody> | null)?.error as Partial<ApiErrorBody["error"]> | undefined;
         const what = err?.message ?? (text.trim().slice(0, 200) || res.statusText);
         const code = err?.code ? ` ${err.code}` : "";
-        const hint = res.status === 401 ? "; check SWITCHYARD_ADMIN_KEY" : res.status === 404 && !err ? `; does this gateway have ${method} /admin/v1${path}?` : "";
+        const hint = res.status === 401 ? `; check ${area.keyEnv}` : res.status === 404 && !err ? `; does this gateway have ${method} ${area.root}${path}?` : "";
         throw new CliError(`${what} (${res.status}${code}${hint})`);
       }
       if (parsed === null && text) throw new CliError(`the gateway at ${baseUrl} answered ${method} ${path} with something that is not JSON`);

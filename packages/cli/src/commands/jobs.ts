@@ -1,25 +1,11 @@
 import { JOB_LIST_MAX_LIMIT, JOB_STATUSES, type JobList } from "@switchyard/contracts";
-import { adminApi, API_FLAGS, queryString } from "../admin-api";
-import { CliError, UsageError, withSubcommands, type CliContext, type Command } from "../command";
+import { API_FLAGS, gatewayApi, queryString, type ApiArea } from "../admin-api";
+import { withSubcommands, type Command } from "../command";
 import { choiceFlag, limitFlag, optionalFlag, parseCommandLine } from "../flags";
 import { output, table, usd } from "../format";
 
-/**
- * A GET of the tenant API (`/v1/…`) with a tenant key: `--key`, else `SWITCHYARD_API_KEY`. It
- * goes through the admin API client (one client for the gateway: URL, timeout, error messages),
- * whose paths are under `/admin/v1`, so the path climbs out of it (`/../../v1/…`: URLs resolve
- * dot segments before the request is sent), and its hints about the admin key are reworded.
- */
-async function tenantGet<T>(ctx: CliContext, flags: { url?: string; key?: string }, path: string): Promise<T> {
-  const key = flags.key ?? ctx.env.SWITCHYARD_API_KEY?.trim();
-  if (!key) throw new UsageError("SWITCHYARD_API_KEY is not set: export SWITCHYARD_API_KEY=<a key with the jobs:read scope>, or pass --key");
-  try {
-    return (await adminApi(ctx, { url: flags.url, key }).call<T>("GET", `/../..${path}`)).body;
-  } catch (err) {
-    if (err instanceof CliError) throw new CliError(err.message.replaceAll("SWITCHYARD_ADMIN_KEY", "SWITCHYARD_API_KEY").replaceAll("/admin/v1/../..", ""), err.exitCode);
-    throw err;
-  }
-}
+/** The tenant API (`/v1/…`) with a tenant key: `--key`, else `SWITCHYARD_API_KEY`. */
+const TENANT_AREA: ApiArea = { root: "/v1", keyEnv: "SWITCHYARD_API_KEY", keyWhat: "the jobs:read scope" };
 
 const list: Command = {
   summary: "List the tenant's jobs, newest first",
@@ -53,7 +39,7 @@ const list: Command = {
     };
     const limit = limitFlag(f.limit, JOB_LIST_MAX_LIMIT);
     const cursor = optionalFlag(f.cursor, "--cursor");
-    const body = await tenantGet<JobList>(ctx, f, `/v1/jobs${queryString({ ...filters, limit, cursor })}`);
+    const { body } = await gatewayApi(ctx, f, TENANT_AREA).call<JobList>("GET", `/jobs${queryString({ ...filters, limit, cursor })}`);
     output(ctx, f.json, body, () => {
       if (!body.data.length) return Object.values(filters).some((v) => v !== undefined) ? "no jobs match" : "no jobs";
       const text = table(
