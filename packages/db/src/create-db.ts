@@ -13,6 +13,9 @@ export interface DbOptions {
   onError?: (err: Error) => void;
 }
 
+/** The schema holding every table, type and function of the app. */
+export const APP_SCHEMA = "public";
+
 /** Each database handle's pool, for its figures (`poolStats`). */
 const pools = new WeakMap<object, pg.Pool>();
 
@@ -36,9 +39,15 @@ export function poolStats(db: Kysely<Database>): PoolStats | undefined {
 export function createDb(opts: DbOptions): Kysely<Database> {
   const pool = new pg.Pool({ connectionString: opts.connectionString, max: opts.max ?? 10, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 });
   pool.on("error", (err) => opts.onError?.(err));
-  // A connection that dies while checked out emits "error" on its client; without a listener
-  // that would crash the process instead of failing the one query.
-  pool.on("connect", (client) => client.on("error", (err) => opts.onError?.(err)));
+  pool.on("connect", (client) => {
+    // A connection that dies while checked out emits "error" on its client; without a listener
+    // that would crash the process instead of failing the one query.
+    client.on("error", (err) => opts.onError?.(err));
+    // Every table of the app is in `public`: pinned per session, ahead of any query on it, so a
+    // database or role default (or a tool's `SET search_path = ''` on a shared session: the
+    // PGlite multiplexer replays each client's own settings) never changes what a name means.
+    client.query(`SET search_path TO ${APP_SCHEMA}`).catch((err: Error) => opts.onError?.(err));
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   pools.set(db, pool);
   return db;
