@@ -1,4 +1,4 @@
-// The lint gate (`pnpm lint`, run by .ci/run before the tests): ESLint with typescript-eslint's
+// The lint gate (`pnpm lint`, run by .ci/run before the tests; the tree is clean under it): ESLint with typescript-eslint's
 // type-aware rules over every package, app, script and bench (one TypeScript program per
 // tsconfig, found by the project service).
 import js from "@eslint/js";

@@ -11,9 +11,9 @@ const render = (overrides: Record<string, number> = {}) => renderAlerts(template
 /** The rules of a rendered file, in order: each `- alert:` block's name and text (the template's fixed layout). */
 function rules(yaml: string): Array<{ alert: string; text: string }> {
   return yaml
-    .split(/^(?=      - alert: )/m)
+    .split(/^(?= {6}- alert: )/m)
     .slice(1)
-    .map((block) => ({ alert: /^      - alert: (\S+)/.exec(block)![1]!, text: block.split(/^  - name: /m)[0]! }));
+    .map((block) => ({ alert: /^ {6}- alert: (\S+)/.exec(block)![1]!, text: block.split(/^ {2}- name: /m)[0]! }));
 }
 const exprOf = (text: string) => /^ {8}expr: (\|\n(?: {10}.*\n)+|.*\n)/m.exec(text)![1]!;
 

@@ -25,7 +25,7 @@ export async function processCompareJob(d: CompareDeps, payload: CompareJobPaylo
   }
   if (isTerminalStatus(parent.status)) return parent.status; // canceled, or a redelivery
   const kids = await Promise.all(payload.children.map((c) => d.jobStore.get(c.job_id)));
-  const open = payload.children.filter((_, i) => kids[i] && !isTerminalStatus(kids[i]!.status)).map((c) => c.job_id);
+  const open = payload.children.filter((_, i) => kids[i] && !isTerminalStatus(kids[i].status)).map((c) => c.job_id);
   const lastTry = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
   if (open.length > 0 && !lastTry) throw new Error(`children not ended yet: ${open.join(", ")}`);
   const view = endComparison(parent.view, payload.children.map((c, i) => ({ model: c.model, job_id: c.job_id, view: kids[i]?.view ?? null })), new Date());

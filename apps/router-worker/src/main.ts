@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ name: "router-worker", level: env.LOG_LEVEL, scrub: logScrubber });
   const w = await startRouterWorker(env, { logger });
   // Multi-model comparisons: their parents end here once their children (route jobs) have.
-  const compare = startCompareWorker(env, { logger, onDequeue: w.countDequeue });
+  const compare = startCompareWorker(env, { logger, onDequeue: (queue) => w.countDequeue(queue) });
   const shutdown = (signal: string) => {
     logger.info({ signal }, "draining in-flight jobs");
     Promise.all([w.close(), compare.close()]).then(

@@ -43,7 +43,7 @@ export const seg = (s: string) => encodeURIComponent(s);
 export function queryString(params: Readonly<Record<string, string | number | undefined>>): string {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, String(v));
-  return q.size ? `?${q}` : "";
+  return q.size ? `?${q.toString()}` : "";
 }
 
 /** Which part of the gateway's API a client calls, and the key it needs. */
@@ -98,7 +98,7 @@ export function gatewayApi(ctx: CliContext, flags: { url?: string; key?: string 
         throw new CliError(`cannot reach the gateway at ${baseUrl} (${why}); is it running? set SWITCHYARD_URL or --url`);
       }
       const text = await res.text();
-      let parsed: unknown = null;
+      let parsed: unknown;
       try {
         parsed = text ? JSON.parse(text) : null;
       } catch {

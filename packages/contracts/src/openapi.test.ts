@@ -2,7 +2,7 @@ import { HTTP_ROUTES, openApiPath, pathParamNames } from "./http";
 import { buildOpenApiDocument } from "./openapi";
 
 type Json = Record<string, any>;
-const doc = buildOpenApiDocument() as Json;
+const doc: Json = buildOpenApiDocument();
 
 /** Every `$ref` anywhere in `value`, with where it sits. */
 function refs(value: unknown, at = "#", out: Array<{ at: string; ref: string }> = []): Array<{ at: string; ref: string }> {

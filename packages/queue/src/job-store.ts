@@ -207,7 +207,7 @@ export class JobStore {
     for (const c of children) p.hset(this.keys.job(c.job_id), "p", parentId, "pt", `"model":${JSON.stringify(c.model)},"job_id":${JSON.stringify(c.job_id)}`);
     const res = (await p.exec()) ?? [];
     const failed = res.find(([err]) => err);
-    if (failed) throw failed[0];
+    if (failed?.[0]) throw failed[0];
   }
 
   /** Read-only idempotency lookup (admission checks a replay before any limit or feature check). */

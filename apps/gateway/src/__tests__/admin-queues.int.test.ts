@@ -170,7 +170,7 @@ describe("POST /admin/v1/queues/{queue}/retry-failed", () => {
 
     // Retried jobs really run again: this time they succeed.
     fail = false;
-    worker.resume();
+    await worker.resume();
     await waitFor(async () => ((await counts("ai-housekeeping")).completed === 3 ? true : undefined), 10_000, "the retried jobs to complete");
     expect((await a.post<RetryResult>("/admin/v1/queues/ai-housekeeping/retry-failed", {})).body.retried).toBe(0);
   });

@@ -1,4 +1,4 @@
-import { DEFAULT_FEATURES_BY_TYPE, FEATURE_NAMES, PRESET_NAMES, PRESETS, type ApiErrorBody as ErrorBody, type ApiKeyView, type AuditEntry, type DeploymentView as Deployment, type RotatedApiKey, type TenantPage, type TenantView as Tenant } from "@switchyard/contracts";
+import { DEFAULT_FEATURES_BY_TYPE, PRESET_NAMES, PRESETS, type ApiErrorBody as ErrorBody, type ApiKeyView, type AuditEntry, type DeploymentView as Deployment, type RotatedApiKey, type TenantPage, type TenantView as Tenant } from "@switchyard/contracts";
 import { apiClient, startStack, waitFor, writeTestCatalog, type Stack } from "@switchyard/testkit";
 
 type Client = ReturnType<typeof apiClient>;

@@ -5,7 +5,6 @@ import {
   DEFAULT_FEATURES_BY_TYPE,
   END_USER_MONTHLY_TIERS,
   END_USER_TIERS,
-  EndUserTier,
   FEATURE_NAMES,
   FeatureName,
   PRESETS,

@@ -49,7 +49,8 @@ export function queueDashboardRouter(r: GatewayResources, auth: Authenticator): 
     serverAdapter,
     options: { uiConfig: { boardTitle: "Switchyard queues" } },
   });
-  const board: RequestHandler = serverAdapter.getRouter();
+  // bull-board types its router as any; it is express middleware.
+  const board = serverAdapter.getRouter() as RequestHandler;
   const router = Router();
   router.use(QUEUE_DASHBOARD_PATH, basicAdminAuth(auth), readOnly, securityHeaders, board);
   return router;

@@ -28,7 +28,7 @@ const list: Command = {
     if (limit !== undefined && limit > 200) throw new UsageError(`--limit must be at most 200, got ${limit}`);
     const cursor = optionalFlag(f.cursor, "--cursor");
     const q = new URLSearchParams({ ...(limit === undefined ? {} : { limit: String(limit) }), ...(cursor === undefined ? {} : { cursor }), ...(f.open ? { replayed: "false" } : {}) });
-    const { body } = await adminApi(ctx, f).call<UsageDeadLetterList>("GET", `/usage-dead-letters${q.size ? `?${q}` : ""}`);
+    const { body } = await adminApi(ctx, f).call<UsageDeadLetterList>("GET", `/usage-dead-letters${q.size ? `?${q.toString()}` : ""}`);
     output(ctx, f.json, body, () => {
       if (!body.data.length) return f.open ? "no usage dead letters waiting for a replay" : "no usage dead letters";
       const rows = body.data.map((d) => [d.id, d.created_at, d.tenant_id, d.job_id, d.attempt, d.reason, d.sqlstate, d.replayed_at ?? "no", clip(d.error.replaceAll("\n", " "), ERROR_WIDTH)]);
