@@ -1,34 +1,12 @@
 import { apiClient, freePort, startStack, writeTestCatalog, type Stack } from "@switchyard/testkit";
-import { execFile } from "node:child_process";
-import path from "node:path";
+import { okOutput, runCli, type Json } from "./cli-process.test-helpers";
 
-const BIN = path.resolve(__dirname, "../bin/switchyard.js");
-type Json = Record<string, any>;
 let s: Stack;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** `switchyard …` as a real child process, pointed at the stack's gateway with its (admin) key. */
-function switchyard(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, SWITCHYARD_URL: s.url, SWITCHYARD_ADMIN_KEY: s.key, ...env };
-  for (const k of Object.keys(childEnv)) if (childEnv[k] === undefined) delete childEnv[k];
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: childEnv, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-
+/** `switchyard …` as a real child process, pointed at the stack's gateway with its (admin) key; `env` on top. */
+const switchyard = (args: string[], env: Record<string, string | undefined> = {}) => runCli(args, { SWITCHYARD_URL: s.url, SWITCHYARD_ADMIN_KEY: s.key, ...env });
 /** Run and expect success; returns stdout parsed when `--json` was asked for. */
-async function ok(args: string[]): Promise<Json> {
-  const r = await switchyard(args);
-  expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: "" });
-  return args.includes("--json") ? (JSON.parse(r.stdout) as Json) : { text: r.stdout };
-}
+const ok = async (args: string[]) => okOutput(args, await switchyard(args));
 
 beforeAll(async () => {
   s = await startStack({ apps: ["gateway"], env: { MODEL_CATALOG_PATH: writeTestCatalog() } });

@@ -1,26 +1,11 @@
 import { apiClient, startStack, writeTestCatalog, type Stack } from "@switchyard/testkit";
-import { execFile } from "node:child_process";
-import path from "node:path";
+import { okOutput, runCli, type Json } from "./cli-process.test-helpers";
 
-const BIN = path.resolve(__dirname, "../bin/switchyard.js");
-type Json = Record<string, any>;
 let s: Stack;
 
 /** `switchyard …` as a real child process, pointed at the stack's gateway with its (admin) key. */
-function switchyard(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, SWITCHYARD_URL: s.url, SWITCHYARD_ADMIN_KEY: s.key };
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-async function ok(args: string[]): Promise<Json> {
-  const r = await switchyard(args);
-  expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: "" });
-  return args.includes("--json") ? (JSON.parse(r.stdout) as Json) : { text: r.stdout };
-}
+const switchyard = (args: string[]) => runCli(args, { SWITCHYARD_URL: s.url, SWITCHYARD_ADMIN_KEY: s.key });
+const ok = async (args: string[]) => okOutput(args, await switchyard(args));
 
 beforeAll(async () => {
   s = await startStack({ apps: ["gateway"], env: { MODEL_CATALOG_PATH: writeTestCatalog() } });

@@ -1,29 +1,14 @@
 import { apiClient, startStack, writeTestCatalog, type Stack } from "@switchyard/testkit";
-import { execFile } from "node:child_process";
-import path from "node:path";
+import { okOutput, runCli, type Json } from "./cli-process.test-helpers";
 
-const BIN = path.resolve(__dirname, "../bin/switchyard.js");
-type Json = Record<string, any>;
 let s: Stack;
 let keyA: string;
 let keyB: string;
 const jobsA: string[] = [];
 
 /** `switchyard …` as a real child process against the stack's gateway, with `env` added (no admin key). */
-function switchyard(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { SWITCHYARD_ADMIN_KEY: _a, SWITCHYARD_API_KEY: _k, ...base } = process.env;
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...base, SWITCHYARD_URL: s.url, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-async function ok(args: string[], key = keyA): Promise<Json> {
-  const r = await switchyard(args, { SWITCHYARD_API_KEY: key });
-  expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: "" });
-  return args.includes("--json") ? (JSON.parse(r.stdout) as Json) : { text: r.stdout };
-}
+const switchyard = (args: string[], env: Record<string, string> = {}) => runCli(args, { SWITCHYARD_ADMIN_KEY: undefined, SWITCHYARD_API_KEY: undefined, SWITCHYARD_URL: s.url, ...env });
+const ok = async (args: string[], key = keyA) => okOutput(args, await switchyard(args, { SWITCHYARD_API_KEY: key }));
 
 beforeAll(async () => {
   // The gateway alone: nothing takes the jobs, so they stay queued.
