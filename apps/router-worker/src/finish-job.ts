@@ -4,7 +4,7 @@ import { deadRunUsage as deadRunUsageFor, estimateJobInputTokens, estimateOutput
 import type { UnbilledRun } from "@switchyard/queue";
 import { endInQueue } from "./job-failed";
 import type { RagContext } from "./rag-context";
-import type { RouteDeps } from "./route-job";
+import type { RouteDeps } from "./route-deps";
 
 /** What one provider call cost: reported usage where the provider sent it, else the text it produced. */
 export interface Spend {

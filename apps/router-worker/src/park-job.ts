@@ -3,7 +3,7 @@ import { isProviderError } from "@switchyard/providers";
 import type { BreakerPermit, BreakerSnapshot } from "@switchyard/routing";
 import { DelayedError, type Job } from "bullmq";
 import type { FinishContext } from "./finish-job";
-import type { RouteDeps } from "./route-job";
+import type { RouteDeps } from "./route-deps";
 
 /** Longest backoff between two tries of a parked job. */
 const MAX_BACKOFF_MS = 8000;

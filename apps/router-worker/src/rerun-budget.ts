@@ -1,6 +1,6 @@
 import { checkBudgetAlerts, type BudgetRefusal } from "@switchyard/admission";
 import type { RouteJobPayload } from "@switchyard/contracts";
-import type { RouteDeps } from "./route-job";
+import type { RouteDeps } from "./route-deps";
 
 /**
  * Before a job runs again (its earlier runs died or failed after spending): the spend of those

@@ -1,44 +1,17 @@
-import { isTerminalStatus, type JobEvent, type WaitReason, type JobView, type ModelCatalog, type RouteJobPayload } from "@switchyard/contracts";
-import { isProviderError, jobNeeds, unsupportedJobFields, type ProviderRegistry } from "@switchyard/providers";
-import type { BeginRunResult, JobStore, QueueSet } from "@switchyard/queue";
-import type { AlertFirer, BudgetLedger, BudgetUsedRatios } from "@switchyard/admission";
-import { decideRoute, isRoutingError, type BreakerPermit, type CircuitBreakers, type ProcessMetrics, type RouteDecision } from "@switchyard/routing";
-import type { Logger } from "@switchyard/telemetry";
+import { isTerminalStatus, type JobEvent, type JobView, type RouteJobPayload } from "@switchyard/contracts";
+import { isProviderError, jobNeeds, unsupportedJobFields } from "@switchyard/providers";
+import type { BeginRunResult } from "@switchyard/queue";
+import { decideRoute, isRoutingError, type BreakerPermit, type RouteDecision } from "@switchyard/routing";
 import { trace } from "@opentelemetry/api";
 import type { Job } from "bullmq";
-import type { CancelRegistry } from "./cancel-listener";
 import { callModel, type CallResult } from "./call-model";
-import type { Fault } from "./fault-points";
 import { billUsage, deadRunUsage, finishJob, handOnParked, usageEventFor, type FinishContext, type Spend } from "./finish-job";
 import { endInQueue } from "./job-failed";
 import { JobOutput } from "./job-output";
 import { breakersOpen, mayWait, park, WaitCause } from "./park-job";
 import { ragContextFor, withReferenceMaterial } from "./rag-context";
 import { rerunBudget, rerunRefusalMessage } from "./rerun-budget";
-
-export interface RouteDeps {
-  jobStore: JobStore;
-  queues: QueueSet;
-  catalog: ModelCatalog;
-  providers: ProviderRegistry;
-  breakers: CircuitBreakers;
-  budgets: BudgetLedger;
-  /** Alerts: budget thresholds crossed when spend is settled. */
-  alerts: AlertFirer;
-  cancels: CancelRegistry;
-  metrics: ProcessMetrics;
-  /** Each deployment's budget use as settlement last read it (the `budget_used_ratio` gauge). */
-  budgetRatios: BudgetUsedRatios;
-  logger: Logger;
-  /** Upper bound on attempts of one job that reach a provider (paid re-executions). */
-  maxStartedAttempts: number;
-  /** How long a job may wait for an unavailable upstream (open breakers, 429/5xx, dead connections) before it fails. */
-  maxUpstreamWaitMs: number;
-  /** Crash-test hook called at each fault point ({@link noFaults} in production). */
-  fault: Fault;
-  /** `ai_job_waits_total{reason}`. */
-  waitMetrics: { waited(reason: WaitReason): void };
-}
+import type { RouteDeps } from "./route-deps";
 
 /**
  * Run one attempt of a route job: decide the route, walk the fallback chain past open breakers

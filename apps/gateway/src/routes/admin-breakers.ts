@@ -1,20 +1,10 @@
-import { ApiError, ForceOpenRequest, type BreakerForcedOpen, type BreakerReset, type BreakerView } from "@switchyard/contracts";
+import { ApiError, ForceOpenRequest, type BreakerForcedOpen, type BreakerReset } from "@switchyard/contracts";
 import { writeAudit } from "@switchyard/db";
 import { Router } from "express";
 import { principalOf } from "../middleware/request-context";
 import type { GatewayResources } from "../resources";
+import { breakerStates } from "../services/breaker-views";
 import { parseBody } from "../services/validation";
-
-/** Breaker views for every catalog model, as ops see them. */
-export async function breakerStates(r: GatewayResources): Promise<BreakerView[]> {
-  const ids = r.catalog.models.map((m) => m.id);
-  const states = await r.breakers.states(ids);
-  const iso = (ms?: number) => (ms ? new Date(ms).toISOString() : null);
-  return r.catalog.models.map((m) => {
-    const s = states[m.id]!;
-    return { model: m.id, provider: m.provider, tier: m.tier, state: s.state, opened_at: iso(s.opened_at), open_until: iso(s.open_until), failures: s.failures, successes: s.successes };
-  });
-}
 
 /** `/admin/v1/circuit-breakers`: list, reset, force open. Mutations are audited. Mounted after the admin scope check. */
 export function adminBreakersRouter(r: GatewayResources): Router {

@@ -3,7 +3,7 @@ import { databaseChecks, poolStats, readiness, readinessResponse } from "@switch
 import { Router } from "express";
 import type { GatewayResources } from "../resources";
 import { withTimeout } from "@switchyard/queue";
-import { breakerStates } from "./admin-breakers";
+import { breakerStates } from "../services/breaker-views";
 
 const CHECK_TIMEOUT_MS = 1500;
 

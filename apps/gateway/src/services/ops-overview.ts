@@ -4,7 +4,7 @@ import { QUEUE_NAMES, type OpsOverview as OpsOverviewView, type QueueCounts, typ
 import { MetricNames, type MetricsRegistry } from "@switchyard/telemetry";
 import { sql } from "kysely";
 import type { GatewayResources } from "../resources";
-import { breakerStates } from "../routes/admin-breakers";
+import { breakerStates } from "./breaker-views";
 import { withTimeout } from "@switchyard/queue";
 
 /** BullMQ job states reported per queue (snake_case in the API: `waiting_children`). */
