@@ -6,7 +6,7 @@ import type { Express } from "express";
 import type { Authenticator } from "./middleware/authenticate";
 import { apiErrorResponse } from "./middleware/error-handler";
 import { checkJsonValue } from "./middleware/input-guard";
-import type { Principal } from "./middleware/request-context";
+import type { Principal } from "@switchyard/contracts";
 import type { GatewayResources } from "./resources";
 import { postJob } from "./routes/jobs";
 import { postChatCompletion } from "./routes/openai-compat";

@@ -5,6 +5,16 @@ export const SCOPES = ["jobs:write", "jobs:read", "documents:write", "documents:
 export const Scope = z.enum(SCOPES);
 export type Scope = z.infer<typeof Scope>;
 
+/** Who is calling: the key a request authenticated with (set by the gateway's `authenticate`). */
+export interface Principal {
+  keyId: string;
+  tenantId: string;
+  deploymentId: string;
+  scopes: ReadonlySet<Scope>;
+  /** A publishable key (`sy_pk_…`): it sees only the jobs it created. */
+  publishable: boolean;
+}
+
 export const CreateTenantRequest = z.strictObject({
   name: z.string().trim().min(1).max(200),
   timezone: z.string().min(1).max(64).refine(isValidTimeZone, "timezone must be an IANA time zone such as Europe/Berlin").default("UTC"),

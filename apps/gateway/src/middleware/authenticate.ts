@@ -6,7 +6,7 @@ import type { NextFunction, Request, Response } from "express";
 import type { Kysely } from "kysely";
 import { DeploymentCache } from "../services/deployment-cache";
 import { normalizeOrigin } from "./cors";
-import type { Principal } from "./request-context";
+import type { Principal } from "@switchyard/contracts";
 
 /** Key records are cached this long, so a revocation is seen within a second on every gateway. */
 const CACHE_MS = 1000;

@@ -1,16 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { NextFunction, Request, Response } from "express";
-import type { Scope } from "@switchyard/contracts";
-
-/** Who is calling, set by `authenticate`. */
-export interface Principal {
-  keyId: string;
-  tenantId: string;
-  deploymentId: string;
-  scopes: ReadonlySet<Scope>;
-  /** A publishable key (`sy_pk_…`): it sees only the jobs it created. */
-  publishable: boolean;
-}
+import type { Principal } from "@switchyard/contracts";
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace

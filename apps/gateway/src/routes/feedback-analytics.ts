@@ -3,7 +3,8 @@ import { findFeedback, jobAnalytics, saveFeedback, type JobFeedback } from "@swi
 import { Router } from "express";
 import type { Authenticator } from "../middleware/authenticate";
 import { requireScopes } from "../middleware/authenticate";
-import { principalOf, type Principal } from "../middleware/request-context";
+import type { Principal } from "@switchyard/contracts";
+import { principalOf } from "../middleware/request-context";
 import type { GatewayResources } from "../resources";
 import { getJob } from "../services/job-service";
 import { parseBody } from "../services/validation";

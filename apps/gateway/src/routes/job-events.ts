@@ -1,7 +1,7 @@
 import { ApiError, TERMINAL_EVENT_TYPES } from "@switchyard/contracts";
 import type { StreamedEvent } from "@switchyard/queue";
 import type { Request, Response } from "express";
-import type { Principal } from "../middleware/request-context";
+import type { Principal } from "@switchyard/contracts";
 import type { GatewayResources } from "../resources";
 import { expiredTerminal } from "../services/follow-events";
 import { requireStreaming } from "../services/deployment-cache";

@@ -1,6 +1,6 @@
 import { ApiError, errorCatalog, isApiError, type ApiErrorBody, type ErrorCode, type JobEvent, type JobView, type WaitReason } from "@switchyard/contracts";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Principal } from "../middleware/request-context";
+import type { Principal } from "@switchyard/contracts";
 import type { GatewayResources } from "../resources";
 import { followEvents } from "./follow-events";
 import { header, sendJson } from "./http-json";

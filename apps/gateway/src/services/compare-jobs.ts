@@ -17,7 +17,7 @@ import {
 import { findJob, saveFinishedJob } from "@switchyard/db";
 import type { StoredJob } from "@switchyard/queue";
 import { addLogContext, injectTraceContext, MetricNames, type MetricsRegistry } from "@switchyard/telemetry";
-import type { Principal } from "../middleware/request-context";
+import type { Principal } from "@switchyard/contracts";
 import type { GatewayResources } from "../resources";
 import { admitJob, jobBudget, jobSpend, type Admitted, type Spend } from "./admission";
 import { checkModel } from "./check-model";

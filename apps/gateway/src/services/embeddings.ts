@@ -12,7 +12,7 @@ import { countInputTokens, O200K_MAX_TOKEN_BYTES } from "@switchyard/admission";
 import { isProviderError, type EmbeddingResult } from "@switchyard/providers";
 import { addLogContext } from "@switchyard/telemetry";
 import type { GatewayResources } from "../resources";
-import type { Principal } from "../middleware/request-context";
+import type { Principal } from "@switchyard/contracts";
 import { admitSpend, checkTokensPerRequest, type Admitted } from "./admission";
 import { refuseDuringMaintenance } from "./maintenance";
 import type { DeploymentSettings } from "./deployment-cache";

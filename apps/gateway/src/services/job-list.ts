@@ -1,7 +1,7 @@
 import { ApiError, type JobList, type JobView, type ListJobsQuery } from "@switchyard/contracts";
 import { listStoredJobs, storedJobIds } from "@switchyard/db";
 import { TenantJobIndex, type StoredJob } from "@switchyard/queue";
-import type { Principal } from "../middleware/request-context";
+import type { Principal } from "@switchyard/contracts";
 import type { GatewayResources } from "../resources";
 
 /**

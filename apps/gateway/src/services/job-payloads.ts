@@ -1,6 +1,6 @@
 import type { CreateJobRequest, CreateJobResponse, JobBudget, JobView, RouteJobPayload, RoutingContext } from "@switchyard/contracts";
 import { injectTraceContext } from "@switchyard/telemetry";
-import type { Principal } from "../middleware/request-context";
+import type { Principal } from "@switchyard/contracts";
 
 /** BullMQ priorities of the request's `priority` (lower runs first). */
 export const PRIORITY = { high: 1, normal: 2, low: 3 } as const;

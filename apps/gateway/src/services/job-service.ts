@@ -14,7 +14,7 @@ import {
 import { findJob, saveFinishedJob } from "@switchyard/db";
 import { addLogContext, AttrNames, SpanKind, startSpan } from "@switchyard/telemetry";
 import type { GatewayResources } from "../resources";
-import type { Principal } from "../middleware/request-context";
+import type { Principal } from "@switchyard/contracts";
 import { canonicalHash } from "./canonical-json";
 import { refuseDuringMaintenance } from "./maintenance";
 import { admitJob, jobBudget, jobSpend, type Spend } from "./admission";

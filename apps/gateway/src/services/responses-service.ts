@@ -10,7 +10,7 @@ import {
   type StoredResponse,
 } from "@switchyard/contracts";
 import { deleteResponse, findResponse, insertResponse, saveFinalResponse } from "@switchyard/db";
-import type { Principal } from "../middleware/request-context";
+import type { Principal } from "@switchyard/contracts";
 import type { GatewayResources } from "../resources";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { answerDeadline, followUntilEnd, type ClientDeadline } from "./client-deadline";
