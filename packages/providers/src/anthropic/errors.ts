@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { kindForStatus, parseRetryAfter } from "../openai/errors";
+import { kindForStatus, parseRetryAfter } from "../http/errors";
 import { ProviderError, type ProviderErrorKind } from "../types";
 
 /** The `error` object of Anthropic's `{"type":"error","error":{type,message},"request_id"}` body. */

@@ -1,5 +1,5 @@
 import { contentText, type ContentPart } from "@switchyard/contracts";
-import type { ProviderHttp } from "../openai/http";
+import type { ProviderHttp } from "../http/provider-http";
 import type { ChatRequest } from "../types";
 import { refuseFields } from "../capabilities";
 import { addAnthropicAgentFields, anthropicRefusals, toolResultBlock, toolUseBlocks, type AnthropicToolBlock } from "./tools";

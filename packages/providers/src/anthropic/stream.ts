@@ -1,5 +1,5 @@
-import { toProviderError } from "../openai/errors";
-import { readSseEvents, type SseEvent } from "../openai/sse";
+import { toProviderError } from "../http/errors";
+import { readSseEvents, type SseEvent } from "../http/sse";
 import { ProviderError, type ChatChunk, type ChatRequest, type ToolCallChunk } from "../types";
 import { finishReasonFor, isRecord, readUsageFields, toTokenUsage, type AnthropicUsageFields } from "./chat";
 import { anthropicErrorFromEvent } from "./errors";

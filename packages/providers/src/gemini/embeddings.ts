@@ -1,4 +1,4 @@
-import { toProviderError } from "../openai/errors";
+import { toProviderError } from "../http/errors";
 import { ProviderError, type EmbeddingRequest, type EmbeddingResult } from "../types";
 import { isRecord } from "./chat";
 import { geminiErrorFromPayload, readGeminiError } from "./errors";

@@ -1,4 +1,4 @@
-import { ProviderHttp } from "../openai/http";
+import { ProviderHttp } from "../http/provider-http";
 import { defineStreamChat } from "../define-stream-chat";
 import type { ChatProvider, EmbeddingModelProvider, EmbeddingProvider } from "../types";
 import { chat } from "./chat";

@@ -1,5 +1,5 @@
-import { toProviderError } from "../openai/errors";
-import { readSseEvents, SseDecoder } from "../openai/sse";
+import { toProviderError } from "../http/errors";
+import { readSseEvents, SseDecoder } from "../http/sse";
 import { ProviderError, isProviderError, type ChatChunk, type ChatRequest, type TokenUsage } from "../types";
 import { mapFinish, readResponse } from "./chat";
 import { readGeminiError } from "./errors";

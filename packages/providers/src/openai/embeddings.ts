@@ -1,6 +1,6 @@
 import { ProviderError, type EmbeddingRequest, type EmbeddingResult } from "../types";
 import { isRecord, type OpenAIContext } from "./chat";
-import { toProviderError } from "./errors";
+import { toProviderError } from "../http/errors";
 
 /**
  * `POST /embeddings`: one vector per text, in input order. Asks for `encoding_format: "float"`

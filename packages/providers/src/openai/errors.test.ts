@@ -1,5 +1,6 @@
 import { ProviderError } from "../types";
-import { errorFromResponse, errorFromStreamPayload, kindForStatus, parseRetryAfter, toProviderError } from "./errors";
+import { errorFromResponse, errorFromStreamPayload } from "./errors";
+import { kindForStatus, parseRetryAfter, toProviderError } from "../http/errors";
 
 describe("parseRetryAfter", () => {
   const now = Date.parse("2026-01-01T00:00:00Z");

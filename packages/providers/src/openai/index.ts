@@ -61,6 +61,6 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): OpenAIProvide
 }
 
 export type { MaxTokensField } from "./chat";
-export { parseRetryAfter, kindForStatus, toProviderError } from "./errors";
-export { SseDecoder, type SseEvent } from "./sse";
+export { parseRetryAfter, kindForStatus, toProviderError } from "../http/errors";
+export { SseDecoder, type SseEvent } from "../http/sse";
 export { openaiUnsupportedFields, openaiMessages } from "./tools";

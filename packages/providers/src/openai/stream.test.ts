@@ -1,4 +1,4 @@
-import type { SseEvent } from "./sse";
+import type { SseEvent } from "../http/sse";
 import { interpretEvent } from "./stream";
 
 const chunk = (choice: Record<string, unknown>): SseEvent => ({ event: "message", data: JSON.stringify({ id: "c", object: "chat.completion.chunk", choices: [{ index: 0, finish_reason: null, ...choice }] }) });

@@ -1,7 +1,8 @@
 import { ProviderError, type ChatChunk, type ChatRequest } from "../types";
 import { buildChatBody, isRecord, readUsage, type OpenAIContext } from "./chat";
-import { errorFromStreamPayload, toProviderError } from "./errors";
-import { SseDecoder, type SseEvent } from "./sse";
+import { errorFromStreamPayload } from "./errors";
+import { toProviderError } from "../http/errors";
+import { SseDecoder, type SseEvent } from "../http/sse";
 import { readLogprobs, readToolCallDeltas } from "./tools";
 
 const DONE = Symbol("done");
