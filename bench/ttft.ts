@@ -92,7 +92,7 @@ const idMs = (id: string) => Number(id.split("-")[0]);
 /** When BullMQ enqueued and a worker took the job, and when the worker wrote `running` and the first delta. */
 async function writeTimes(redis: Redis, keys: RedisKeys, jobId: string) {
   const [job, events] = await Promise.all([
-    redis.hmget(`${keys.bullPrefix}:ai-route:${jobId}`, "timestamp", "processedOn"),
+    redis.hmget(keys.bullJob("ai-route", jobId), "timestamp", "processedOn"),
     redis.xrange(keys.events(jobId), "-", "+", "COUNT", 50),
   ]);
   let running: number | null = null;

@@ -1,4 +1,4 @@
-import type { AlertJobPayload } from "@switchyard/contracts";
+import { RedisKeys, type AlertJobPayload } from "@switchyard/contracts";
 import { cleanupPrefix, testPrefix, TEST_REDIS_URL } from "@switchyard/testkit";
 import { Redis } from "ioredis";
 import { AlertBody, AlertFirer, alertJobId, checkBudgetAlerts, thresholdsCrossed, type AlertFire, type AlertQueue } from "./alerts";
@@ -42,7 +42,7 @@ function alert(over: Partial<AlertFire> = {}): AlertFire {
   return { kind: "budget_threshold", tenantId: "ten_a", subject: `deployment:dep_${++seq}`, period: "d:2026-11-23", threshold: 80, details: { used_ratio: 0.81 }, ...over };
 }
 
-const markerKey = (a: AlertFire) => `{${prefix}}:alert:${a.kind}:${a.subject}:${a.period}:${a.threshold}`;
+const markerKey = (a: AlertFire) => new RedisKeys(prefix).alert(a.kind, a.subject, a.period, a.threshold);
 
 function usage(id: string, used_ratio: number, scope: BudgetUsage["scope"] = "deployment"): BudgetUsage {
   return { scope, id, period: "day", period_key: "d:2026-11-23", period_start: "2026-11-23T00:00:00.000Z", period_end: "2026-11-24T00:00:00.000Z", limit_usd: 1, spent_usd: used_ratio, spent_tokens: 0, reserved_usd: 0, reserved_tokens: 0, used_ratio };

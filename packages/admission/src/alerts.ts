@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { newId, type AlertJobPayload } from "@switchyard/contracts";
+import { newId, RedisKeys, type AlertJobPayload } from "@switchyard/contracts";
 import type { Cluster, Redis as SingleRedis } from "ioredis";
 
 /** One server or a Redis Cluster (the keys are all in one hash slot). */
@@ -68,7 +68,7 @@ export interface AlertQueue {
 /** Options of {@link AlertFirer}. */
 export interface AlertFirerOptions {
   redis: Redis;
-  /** Key prefix without braces; markers are `{prefix}:alert:<kind>:<subject>:<period>:<threshold>`. */
+  /** Key prefix without braces; markers are `RedisKeys.alert` (`{prefix}:alert:<kind>:<subject>:<period>:<threshold>`). */
   prefix: string;
   queues: AlertQueue;
   /** Shortest time a once-only marker is kept. Default 3 days. */
@@ -97,7 +97,7 @@ const UNCLAIM = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
  */
 export class AlertFirer {
   private readonly redis: Redis;
-  private readonly tag: string;
+  private readonly keys: RedisKeys;
   private readonly queues: AlertQueue;
   private readonly ttlMs: number;
   private readonly graceMs: number;
@@ -109,7 +109,7 @@ export class AlertFirer {
 
   constructor(opts: AlertFirerOptions) {
     this.redis = opts.redis;
-    this.tag = `{${opts.prefix}}:`;
+    this.keys = new RedisKeys(opts.prefix);
     this.queues = opts.queues;
     this.ttlMs = opts.ttlMs ?? 3 * 86_400_000;
     this.graceMs = opts.graceMs ?? 2 * 86_400_000;
@@ -120,7 +120,7 @@ export class AlertFirer {
 
   /** Raise `a` unless it was raised before; resolves once the alert is in the queue. */
   async fire(a: AlertFire): Promise<FireResult> {
-    const key = `${this.tag}alert:${a.kind}:${a.subject}:${a.period}:${a.threshold}`;
+    const key = this.keys.alert(a.kind, a.subject, a.period, a.threshold);
     const at = this.now();
     const known = this.seen.get(key);
     if (known !== undefined && known > at.getTime()) return { fired: false, alertId: null };

@@ -1,9 +1,11 @@
 import { cleanupPrefix, testPrefix, tomorrowUtc, TEST_REDIS_URL } from "@switchyard/testkit";
+import { RedisKeys } from "@switchyard/contracts";
 import { Redis } from "ioredis";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BudgetLedger, type BudgetLedgerOptions, type BudgetScope, type BudgetScopeRef } from "./budget-ledger";
 
 const prefix = testPrefix("budget-scopes");
+const keys = new RedisKeys(prefix);
 const connections: Redis[] = [];
 const DAY = tomorrowUtc();
 const NOW = DAY.at("12:00");
@@ -88,13 +90,13 @@ describe("BudgetLedger scopes, initialisation and credits (real Redis)", () => {
     expect((await l.usage([t]))[0]).toMatchObject({ spent_usd: 0.25, reserved_usd: 0 });
     pgSpend = 0.8; // more usage reached Postgres meanwhile
     const raw = connect();
-    await raw.del(`{${prefix}}:budget:tenant:${t.id}:d:${DAY.date}`);
+    await raw.del(keys.budgetPeriod("tenant", t.id, `d:${DAY.date}`));
     expect(await l.reserve("lost", [t], { usd: 0.25, tokens: 0 })).toMatchObject({ ok: false, spent: 0.8 });
     expect((await l.reserve("lost-2", [t], { usd: 0.2, tokens: 0 })).ok).toBe(true);
     // A settle for a period Redis does not hold is skipped (Postgres counts it), not half-created.
-    await raw.del(`{${prefix}}:budget:tenant:${t.id}:d:${DAY.date}`);
+    await raw.del(keys.budgetPeriod("tenant", t.id, `d:${DAY.date}`));
     expect(await l.settle("lost-2", 1, { usd: 0.2, tokens: 0 }, { final: true, scopes: [t] })).toMatchObject({ applied: true, released: true, scopesCharged: 0, scopesSkipped: 1 });
-    expect(await raw.exists(`{${prefix}}:budget:tenant:${t.id}:d:${DAY.date}`)).toBe(0);
+    expect(await raw.exists(keys.budgetPeriod("tenant", t.id, `d:${DAY.date}`))).toBe(0);
   });
 
   it("keeps amounts in the millions exact to the nano-dollar", async () => {

@@ -7,10 +7,12 @@
  * to 2^53 nano-dollars (~9 million USD per budget period). Computed numbers are formatted with
  * `%d` before they are returned or written, never `tostring`, which writes 1e+15 for large values.
  *
- * Reservation records, the expiry set and budget hashes all live under one `{prefix}` hash tag.
- * Records name the budget and credit keys they reserved in, so release and settle (and the orphan
- * sweep) reach keys built from the record, as BullMQ's scripts do with their prefix: every one of
- * them is in the same slot.
+ * Reservation records, the expiry set and budget hashes all live under one `{prefix}` hash tag
+ * (their names: `RedisKeys` in @switchyard/contracts). Records name the budget and credit keys they
+ * reserved in, so release and settle (and the orphan sweep) reach keys built from the record; a
+ * record's own key is the reservation key prefix (`RedisKeys.budgetReservationPrefix`, an
+ * argument) followed by the job id, as BullMQ's scripts do with their prefix: every one of them is
+ * in the same slot.
  *
  * Spend is only ever added to a hash that exists. A missing hash (Redis restarted, or the period
  * long over) is rebuilt from Postgres at the next reservation, and Postgres holds that spend.
@@ -37,8 +39,8 @@ local function decr(key, field, amount)
   local v = redis.call("HINCRBY", key, field, fmt(-amount))
   if v < 0 then redis.call("HSET", key, field, 0) end
 end
-local function release_resv(prefix, zset, job)
-  local rk = prefix .. "resv:" .. job
+local function release_resv(resv_prefix, zset, job)
+  local rk = resv_prefix .. job
   redis.call("ZREM", zset, job)
   local rec = redis.call("HMGET", rk, "keys", "usd", "tokens", "ckey", "cheld")
   if not rec[1] then return 0 end
@@ -53,9 +55,9 @@ local function release_resv(prefix, zset, job)
   redis.call("DEL", rk)
   return 1
 end
-local function sweep(prefix, zset, now, max)
+local function sweep(resv_prefix, zset, now, max)
   local ids = redis.call("ZRANGEBYSCORE", zset, "-inf", now, "LIMIT", 0, max)
-  for _, id in ipairs(ids) do release_resv(prefix, zset, id) end
+  for _, id in ipairs(ids) do release_resv(resv_prefix, zset, id) end
   return #ids
 end
 `;
@@ -63,7 +65,7 @@ end
 /**
  * Reserve an amount in every scope (and the credit balance) or in none.
  * KEYS: 1 reservation record, 2 expiry zset, 3..2+n budget hashes, [3+n] credits hash (prepaid only)
- * ARGV: 1 key prefix `{p}:`, 2 job id, 3 usd nano, 4 tokens, 5 ttl ms, 6 n, 7 budget keys json,
+ * ARGV: 1 reservation key prefix `{p}:resv:`, 2 job id, 3 usd nano, 4 tokens, 5 ttl ms, 6 n, 7 budget keys json,
  *       8 orphans to sweep first, 9 credits balance to initialise with ("" = not loaded),
  *       then per scope: limit usd nano ("" none), limit tokens ("" none), expire-at ms,
  *       spent usd nano to initialise with ("" = not loaded), spent tokens to initialise with.
@@ -134,7 +136,7 @@ return {"ok", "new"}
  * what it holds) and noted as `used_*`, for `TOP_UP` to reserve again before the next run.
  * KEYS: 1 settle marker, 2 reservation record, 3 expiry zset, 4..3+n current budget hashes of the
  *       caller's scopes (used only when no record exists), [4+n] credits hash (likewise)
- * ARGV: 1 key prefix `{p}:`, 2 job id, 3 usd nano, 4 tokens, 5 final "1"/"0", 6 marker ttl ms, 7 n
+ * ARGV: 1 reservation key prefix `{p}:resv:`, 2 job id, 3 usd nano, 4 tokens, 5 final "1"/"0", 6 marker ttl ms, 7 n
  * Returns {applied 0/1, released 0/1, source "reservation"|"scopes"|"none", charged, skipped, credited 0/1}.
  */
 export const SETTLE = `${HELPERS}
@@ -239,12 +241,12 @@ redis.call("HSET", KEYS[1], "used_usd", 0, "used_tokens", 0, "used_cheld", 0)
 return {"ok", "topped", fmt(usd), fmt(tokens)}
 `;
 
-/** KEYS: 1 reservation record, 2 expiry zset. ARGV: 1 key prefix, 2 job id. Returns 1 if released. */
+/** KEYS: 1 reservation record, 2 expiry zset. ARGV: 1 reservation key prefix, 2 job id. Returns 1 if released. */
 export const RELEASE = `${HELPERS}
 return release_resv(ARGV[1], KEYS[2], ARGV[2])
 `;
 
-/** KEYS: 1 expiry zset. ARGV: 1 key prefix, 2 max. Releases reservations past their expiry; returns the count. */
+/** KEYS: 1 expiry zset. ARGV: 1 reservation key prefix, 2 max. Releases reservations past their expiry; returns the count. */
 export const EXPIRE_ORPHANS = `${HELPERS}
 return sweep(ARGV[1], KEYS[1], now_ms(), tonumber(ARGV[2]))
 `;

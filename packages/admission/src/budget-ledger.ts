@@ -1,4 +1,4 @@
-import type { Budget } from "@switchyard/contracts";
+import { RedisKeys, type Budget } from "@switchyard/contracts";
 import type { Cluster, Redis as SingleRedis } from "ioredis";
 
 /** One server or a Redis Cluster (the keys are all in one hash slot). */
@@ -93,7 +93,7 @@ export interface BudgetUsage {
 
 export interface BudgetLedgerOptions {
   redis: Redis;
-  /** Key prefix without braces; keys are `{prefix}:budget:…`, `{prefix}:resv:…`, `{prefix}:credits:…`. */
+  /** Key prefix without braces; keys are `RedisKeys`' budget ones (`{prefix}:budget:…`, `{prefix}:resv:…`, `{prefix}:credits:…`). */
   prefix: string;
   loadSpent: LoadSpent;
   /** A reservation not settled or released within this long is an orphan and is released. Default 3 600 000 ms. */
@@ -131,7 +131,7 @@ type Resolved = { scope: BudgetScope; window: PeriodWindow; key: string };
  */
 export class BudgetLedger {
   private readonly redis: Scripted;
-  private readonly tag: string;
+  private readonly keys: RedisKeys;
   private readonly loadSpent: LoadSpent;
   private readonly ttlMs: number;
   private readonly markerTtlMs: number;
@@ -143,7 +143,7 @@ export class BudgetLedger {
 
   constructor(opts: BudgetLedgerOptions) {
     this.redis = opts.redis as Scripted;
-    this.tag = `{${opts.prefix}}:`;
+    this.keys = new RedisKeys(opts.prefix);
     this.loadSpent = opts.loadSpent;
     this.ttlMs = positive("reservationTtlMs", opts.reservationTtlMs ?? 3_600_000);
     this.markerTtlMs = positive("settleMarkerTtlMs", opts.settleMarkerTtlMs ?? 7 * 86_400_000);
@@ -198,7 +198,7 @@ export class BudgetLedger {
       argv: async () => {
         const loaded = await Promise.all(items.map(async (_, i) => inits.get(i)));
         const balance = creditInit ? (await creditInit)[0] : undefined;
-        const argv = [this.tag, jobId, String(usd), String(tokens), String(this.ttlMs), String(items.length), JSON.stringify(items.map((i) => i.key)), String(this.sweepPerReserve), balance === undefined ? "" : String(balance)];
+        const argv = [this.keys.budgetReservationPrefix(), jobId, String(usd), String(tokens), String(this.ttlMs), String(items.length), JSON.stringify(items.map((i) => i.key)), String(this.sweepPerReserve), balance === undefined ? "" : String(balance)];
         items.forEach((it, i) => {
           const b = it.scope.budget;
           const l = loaded[i];
@@ -242,9 +242,9 @@ export class BudgetLedger {
    */
   async settle(jobId: string, attempt: number, actual: BudgetAmount, opts: { final: boolean; scopes: BudgetScope[]; creditsTenantId?: string }): Promise<SettleResult> {
     const items = this.resolve(opts.scopes);
-    const keys = [`${this.tag}settled:${jobId}:${attempt}`, this.resvKey(jobId), this.expiryKey(), ...items.map((i) => i.key)];
+    const keys = [this.keys.budgetSettled(jobId, attempt), this.resvKey(jobId), this.expiryKey(), ...items.map((i) => i.key)];
     if (opts.creditsTenantId !== undefined) keys.push(this.creditsKey(opts.creditsTenantId));
-    const argv = [this.tag, jobId, String(toNano(actual.usd, "actual.usd")), String(toTokens(actual.tokens, "actual.tokens")), opts.final ? "1" : "0", String(this.markerTtlMs), String(items.length)];
+    const argv = [this.keys.budgetReservationPrefix(), jobId, String(toNano(actual.usd, "actual.usd")), String(toTokens(actual.tokens, "actual.tokens")), opts.final ? "1" : "0", String(this.markerTtlMs), String(items.length)];
     const [applied, released, source, charged, skipped, credited] = SettleReply.parse(await this.redis.syBudgetSettle(keys.length, ...keys, ...argv));
     return { applied: applied === 1, released: released === 1, source, scopesCharged: charged, scopesSkipped: skipped, creditsCharged: credited === 1 };
   }
@@ -263,7 +263,7 @@ export class BudgetLedger {
         return { ok: true, kind: reply[1], added: { usd: usdOf(reply[2]), tokens: Number(reply[3]) } };
       case "budget": {
         const [, , unit, limit, spent, reserved, usd, tokens, key] = reply;
-        const scope = scopeOfKey(this.tag, key);
+        const scope = this.keys.budgetScopeOf(key);
         const conv = unit === "usd" ? usdOf : Number;
         return { ok: false, code: "budget_exhausted", ...(scope ? { scope } : {}), unit, limit: conv(limit), spent: conv(spent), reserved: conv(reserved), requested: unit === "usd" ? usdOf(usd) : Number(tokens) };
       }
@@ -274,12 +274,12 @@ export class BudgetLedger {
 
   /** Release a job's reservation without spend (failed or canceled before any tokens). True if one was held. */
   async release(jobId: string): Promise<boolean> {
-    return (await this.redis.syBudgetRelease(this.resvKey(jobId), this.expiryKey(), this.tag, jobId)) === 1;
+    return (await this.redis.syBudgetRelease(this.resvKey(jobId), this.expiryKey(), this.keys.budgetReservationPrefix(), jobId)) === 1;
   }
 
   /** Release up to `max` (default 100) reservations whose TTL has passed; returns how many. */
   async expireOrphans(max = 100): Promise<number> {
-    return Number(await this.redis.syBudgetExpire(this.expiryKey(), this.tag, String(Math.max(1, Math.floor(max)))));
+    return Number(await this.redis.syBudgetExpire(this.expiryKey(), this.keys.budgetReservationPrefix(), String(Math.max(1, Math.floor(max)))));
   }
 
   /** Each scope's current period: limits, spend, reservations and how much of the budget is used. */
@@ -334,7 +334,7 @@ export class BudgetLedger {
     const byKey = new Map<string, Resolved>();
     for (const scope of scopes) {
       const window = periodKey(scope.budget.period, scope.timezone, at);
-      const key = `${this.tag}budget:${scope.scope}:${scope.id}:${window.key}`;
+      const key = this.keys.budgetPeriod(scope.scope, scope.id, window.key);
       if (!byKey.has(key)) byKey.set(key, { scope, window, key });
     }
     return [...byKey.values()];
@@ -362,16 +362,9 @@ export class BudgetLedger {
     if (ckey && creditInit && this.loading.get(ckey) === creditInit) this.loading.delete(ckey);
   }
 
-  private resvKey = (jobId: string): string => `${this.tag}resv:${jobId}`;
-  private expiryKey = (): string => `${this.tag}resv-expiry`;
-  private creditsKey = (tenantId: string): string => `${this.tag}credits:${tenantId}`;
-}
-
-/** The scope a budget hash `{p}:budget:<scope>:<id>:<period key>` belongs to (a period key is `d:…` or `m:…`). */
-function scopeOfKey(tag: string, key: string): BudgetScopeRef | null {
-  const head = `${tag}budget:`;
-  const m = key.startsWith(head) ? /^(tenant|deployment):(.+):[^:]+:[^:]+$/.exec(key.slice(head.length)) : null;
-  return m ? { scope: m[1] as BudgetScopeRef["scope"], id: m[2]! } : null;
+  private resvKey = (jobId: string): string => this.keys.budgetReservation(jobId);
+  private expiryKey = (): string => this.keys.budgetReservationExpiry();
+  private creditsKey = (tenantId: string): string => this.keys.credits(tenantId);
 }
 
 function positive(name: string, value: number): number {

@@ -4,7 +4,8 @@
  * one clock. Times are integer microseconds; they are formatted with "%.0f" because Lua's default
  * number-to-string ("%.14g") would round 16-digit timestamps.
  *
- * Keys of a deployment, all under the caller's `{prefix}` hash tag:
+ * Keys of a deployment (`RedisKeys.rateLimit` in @switchyard/contracts, `{prefix}:rl:<deployment>`
+ * and these suffixes), all under the caller's `{prefix}` hash tag:
  *   `…:log`          sorted set, the sliding log of admitted requests (score = admission µs, member =
  *                    `id:tokens`, a random id per decision and the tokens it was admitted for). One
  *                    log serves every request window (a window of w counts the entries newer than

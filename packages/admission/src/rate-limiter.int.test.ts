@@ -1,4 +1,4 @@
-import type { ResolvedRateLimits } from "@switchyard/contracts";
+import { RedisKeys, type ResolvedRateLimits } from "@switchyard/contracts";
 import { RATE_LIMIT_FUNCTIONS } from "./rate-limiter-scripts";
 import { cleanupPrefix, testPrefix, TEST_REDIS_URL } from "@switchyard/testkit";
 import { Redis } from "ioredis";
@@ -6,6 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { RateLimiter, type RateLimitCheck, type RateLimitDecision } from "./rate-limiter";
 
 const prefix = testPrefix("rl");
+const redisKeys = new RedisKeys(prefix);
 const connections: Redis[] = [];
 let deployments = 0;
 
@@ -274,24 +275,24 @@ describe("RateLimiter (real Redis)", () => {
     const now = Number(sec) * 1_000_000 + Number(usec);
     const check = (dep: string, tokens: number) => rl.check({ deploymentId: dep, limits: limits({ tokens_per_day: 200, windows: [{ requests: 1000, seconds: 7 * 86_400 }] }), tokens });
     const seed = async (dep: string, sum: { sum: number; upto: number } | null) => {
-      const base = `{${prefix}}:rl:${dep}`;
+      const k = redisKeys.rateLimit(dep);
       // 100 tokens admitted a day and 10 s ago (out of the token window, still in the 7-day request window), 50 a minute short of a day ago.
-      await redis.zadd(`${base}:log`, String(now - DAY_US - 10_000_000), "old:100", String(now - DAY_US + 60_000_000), "young:50");
-      if (sum) await redis.hset(`${base}:tokday`, "sum", String(sum.sum), "upto", String(sum.upto));
+      await redis.zadd(k.log, String(now - DAY_US - 10_000_000), "old:100", String(now - DAY_US + 60_000_000), "young:50");
+      if (sum) await redis.hset(k.tokday, "sum", String(sum.sum), "upto", String(sum.upto));
     };
     // Aging: the sum still holds both amounts, last trimmed before the old entry's time.
     const aging = deployment();
     await seed(aging, { sum: 150, upto: now - DAY_US - 20_000_000 });
     expect((await check(aging, 150)).allowed).toBe(true); // 50 + 150 fits 200 only once the old 100 has left
     expect(refused(await check(aging, 1)).reason).toBe("tokens_per_day");
-    expect(await redis.hget(`{${prefix}}:rl:${aging}:tokday`, "sum")).toBe("200");
+    expect(await redis.hget(redisKeys.rateLimit(aging).tokday, "sum")).toBe("200");
     // Rebuilt: no sum at all; only the entry of the last 24 h counts.
     const rebuilt = deployment();
     await seed(rebuilt, null);
     expect((await check(rebuilt, 150)).allowed).toBe(true);
     expect(refused(await check(rebuilt, 1)).reason).toBe("tokens_per_day");
     // The 7-day request window still holds the old entry: the log keeps both earlier entries and this one.
-    expect(await redis.zcard(`{${prefix}}:rl:${rebuilt}:log`)).toBe(3);
+    expect(await redis.zcard(redisKeys.rateLimit(rebuilt).log)).toBe(3);
   });
 
   it("expires every key it writes within the longest window (the month counter after its month)", async () => {

@@ -1,4 +1,4 @@
-import { END_USER_MONTHLY_TIERS, END_USER_TIERS, pooledRandomBytes, type EndUserTier, RateLimitReason, type ResolvedRateLimits } from "@switchyard/contracts";
+import { END_USER_MONTHLY_TIERS, END_USER_TIERS, pooledRandomBytes, type EndUserTier, RateLimitReason, RedisKeys, type ResolvedRateLimits } from "@switchyard/contracts";
 import type { Cluster, Redis as SingleRedis } from "ioredis";
 
 /** One server or a Redis Cluster (the keys are all in one hash slot). */
@@ -34,7 +34,7 @@ export interface RateLimitCheck {
 
 export interface RateLimiterOptions {
   redis: Redis;
-  /** Key prefix without braces; keys are `{prefix}:rl:<deployment>:…`, all in one hash slot. */
+  /** Key prefix without braces; keys are `RedisKeys.rateLimit` (`{prefix}:rl:<deployment>:…`), all in one hash slot. */
   prefix: string;
 }
 
@@ -80,11 +80,11 @@ interface Refusal {
  */
 export class RateLimiter {
   private readonly redis: Scripted;
-  private readonly prefix: string;
+  private readonly keys: RedisKeys;
 
   constructor(opts: RateLimiterOptions) {
     this.redis = opts.redis as Scripted;
-    this.prefix = opts.prefix;
+    this.keys = new RedisKeys(opts.prefix);
     const r = opts.redis;
     // No numberOfKeys: the end-user key is optional, so the key count is passed at call time.
     if (!("syRateLimitCheck" in r)) r.defineCommand("syRateLimitCheck", { lua: RATE_LIMIT_CHECK });
@@ -104,7 +104,7 @@ export class RateLimiter {
   prepare(c: RateLimitCheck): PreparedRateLimitCheck {
     if (!Number.isInteger(c.tokens) || c.tokens < 0) throw new RangeError(`tokens must be a non-negative integer, got ${c.tokens}`);
     const windows = requestWindows(c.limits);
-    const k = this.keysOf(c.deploymentId);
+    const k = this.keys.rateLimit(c.deploymentId);
     const keys = [k.log, k.tokday];
     const month = calendarMonth(Date.now());
     if (c.endUser) keys.push(k.endUser(c.endUser.id), k.endUserMonth(c.endUser.id, month.name));
@@ -124,26 +124,15 @@ export class RateLimiter {
   async endUserMessagesLastDay(deploymentId: string, userId: string): Promise<number> {
     const [seconds, micros] = await this.redis.time();
     const nowUs = Number(seconds) * US + Number(micros);
-    return this.redis.zcount(this.keysOf(deploymentId).endUser(userId), `(${nowUs - DAY_SECONDS * US}`, "+inf");
+    return this.redis.zcount(this.keys.rateLimit(deploymentId).endUser(userId), `(${nowUs - DAY_SECONDS * US}`, "+inf");
   }
 
   /** The messages an end user of a deployment had admitted this calendar month (UTC), as the monthly tier limit counts them. */
   async endUserMessagesThisMonth(deploymentId: string, userId: string): Promise<{ used: number; month: string; resetsAt: string }> {
     const now = Date.now();
     const month = calendarMonth(now);
-    const used = Number((await this.redis.get(this.keysOf(deploymentId).endUserMonth(userId, month.name))) ?? 0);
+    const used = Number((await this.redis.get(this.keys.rateLimit(deploymentId).endUserMonth(userId, month.name))) ?? 0);
     return { used, month: month.name, resetsAt: new Date(now + month.remainingMs).toISOString() };
-  }
-
-  /** The one place the keys of a deployment's limits are spelt (layout: rate-limiter-scripts.ts). */
-  private keysOf(deploymentId: string) {
-    const base = `{${this.prefix}}:rl:${encodeURIComponent(deploymentId)}`;
-    return {
-      log: `${base}:log`,
-      tokday: `${base}:tokday`,
-      endUser: (userId: string) => `${base}:u:${encodeURIComponent(userId)}`,
-      endUserMonth: (userId: string, month: string) => `${base}:um:${encodeURIComponent(userId)}:${month}`,
-    };
   }
 }
 

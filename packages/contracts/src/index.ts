@@ -6,6 +6,7 @@ export * from "./embeddings";
 export * from "./usage";
 export * from "./usage-dead-letters";
 export * from "./queue-catalog";
+export * from "./redis-keys";
 export * from "./auth";
 export * from "./env-helpers";
 export * from "./ids";

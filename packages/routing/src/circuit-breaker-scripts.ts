@@ -1,6 +1,7 @@
 /**
  * Lua scripts for circuit breakers. Each decision is one script timed by Redis `TIME`, so every
- * worker sees one order and one clock. Per model there are two keys under the same hash tag:
+ * worker sees one order and one clock. Per model there are two keys under the same hash tag
+ * (`RedisKeys.breaker` / `.breakerWindow` in @switchyard/contracts):
  *   `{prefix}:cb:<model>`      hash: state ("open" | "half_open"; absent = closed), opened_at,
  *                               open_until, probe_until (lease of the probe in flight), all ms
  *   `{prefix}:cb:<model>:win`  hash: outcome counts per bucket, fields `s<bucket>` / `f<bucket>`

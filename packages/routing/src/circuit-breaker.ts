@@ -2,7 +2,7 @@ import type { Cluster, Redis as SingleRedis } from "ioredis";
 
 /** One server or a Redis Cluster (the keys are all in one hash slot). */
 type Redis = SingleRedis | Cluster;
-import { BreakerState } from "@switchyard/contracts";
+import { BreakerState, RedisKeys } from "@switchyard/contracts";
 import { z } from "zod";
 import { CB_ACQUIRE, CB_FORCE_OPEN, CB_RECORD, CB_STATES } from "./circuit-breaker-scripts";
 
@@ -39,7 +39,7 @@ export interface BreakerSnapshot {
 
 export interface CircuitBreakersOptions {
   redis: Redis;
-  /** Key prefix without braces; keys are `{prefix}:cb:<model>` and `{prefix}:cb:<model>:win`. */
+  /** Key prefix without braces; keys are `RedisKeys.breaker` and `.breakerWindow` (`{prefix}:cb:<model>`, `{prefix}:cb:<model>:win`). */
   prefix: string;
   /** Rolling window of outcomes, counted in tenths. Default 30 000 ms. */
   windowMs?: number;
@@ -97,7 +97,7 @@ export function stateCode(state: BreakerState): 0 | 1 | 2 {
  */
 export class CircuitBreakers {
   private readonly redis: Scripted;
-  private readonly prefix: string;
+  private readonly keys: RedisKeys;
   private readonly windowMs: number;
   private readonly bucketMs: number;
   private readonly minVolume: number;
@@ -108,7 +108,7 @@ export class CircuitBreakers {
 
   constructor(opts: CircuitBreakersOptions) {
     this.redis = opts.redis as Scripted;
-    this.prefix = opts.prefix;
+    this.keys = new RedisKeys(opts.prefix);
     this.windowMs = positive("windowMs", opts.windowMs ?? 30_000);
     this.bucketMs = Math.max(1, Math.ceil(this.windowMs / 10));
     this.minVolume = positive("minVolume", opts.minVolume ?? 10);
@@ -195,11 +195,11 @@ export class CircuitBreakers {
   }
 
   private stateKey(model: string): string {
-    return `{${this.prefix}}:cb:${model}`;
+    return this.keys.breaker(model);
   }
 
   private windowKey(model: string): string {
-    return `{${this.prefix}}:cb:${model}:win`;
+    return this.keys.breakerWindow(model);
   }
 }
 
