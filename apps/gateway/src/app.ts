@@ -18,6 +18,7 @@ import { budgetsRouter } from "./routes/budgets";
 import { documentsRouter } from "./routes/documents";
 import { openaiCompatRouter } from "./routes/openai-compat";
 import { responsesRouter } from "./routes/responses";
+import { filesRouter } from "./routes/files";
 import { modelsRouter } from "./routes/models";
 import { embeddingsRouter } from "./routes/embeddings";
 import { usageReportsRouter } from "./routes/usage-reports";
@@ -53,6 +54,7 @@ export function createGatewayApp(r: GatewayResources, auth = new Authenticator(r
   app.use(jobsRouter(r, auth));
   app.use(openaiCompatRouter(r, auth));
   app.use(responsesRouter(r, auth));
+  app.use(filesRouter(r, auth));
   app.use(modelsRouter(r, auth));
   app.use(embeddingsRouter(r, auth));
   app.use(budgetsRouter(r, auth));

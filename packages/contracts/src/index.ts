@@ -17,6 +17,7 @@ export * from "./metric-labels";
 export * from "./timeout";
 export * from "./tools";
 export * from "./responses";
+export * from "./files";
 export * from "./fault-points";
 export * from "./http";
 export * from "./openapi";

@@ -11,6 +11,7 @@ export * from "./jobs";
 export * from "./usage";
 export * from "./usage-dead-letters";
 export * from "./responses";
+export * from "./files";
 export * from "./seed";
 export * from "./partitions";
 export * from "./credits";

@@ -266,6 +266,29 @@ export interface ResponsesTable {
   created_at: Timestamp;
 }
 
+/** A file of `/v1/files` (migration 0015); `storage` names where its bytes live (`postgres`: `file_chunks`). */
+export interface FilesTable {
+  id: string;
+  tenant_id: string;
+  api_key_id: string | null;
+  purpose: string;
+  filename: string;
+  /** bigint: pg returns it as a string. */
+  bytes: ColumnType<string, number, never>;
+  line_count: number | null;
+  /** `uploaded` while its bytes are being written, `processed` once readable. */
+  status: "uploaded" | "processed";
+  storage: string;
+  created_at: Timestamp;
+}
+
+/** Up to 1 MiB of a file's bytes, in order by `seq` (migration 0015). */
+export interface FileChunksTable {
+  file_id: string;
+  seq: number;
+  data: Buffer;
+}
+
 export interface Database {
   tenants: TenantsTable;
   deployments: DeploymentsTable;
@@ -285,4 +308,6 @@ export interface Database {
   chunks: ChunksTable;
   usage_dead_letters: UsageDeadLettersTable;
   responses: ResponsesTable;
+  files: FilesTable;
+  file_chunks: FileChunksTable;
 }

@@ -2,7 +2,7 @@ import type { z } from "zod";
 import type { Scope } from "../auth";
 
 /** Media types the gateway answers with. */
-export type MediaType = "application/json" | "text/event-stream" | "text/plain" | "text/html" | "text/csv";
+export type MediaType = "application/json" | "text/event-stream" | "text/plain" | "text/html" | "text/csv" | "application/octet-stream";
 
 /** One way a route answers with a status: a media type and, for JSON, its schema. */
 export interface RouteContent {

@@ -49,6 +49,7 @@ import {
   ToggleFeatureRequest,
 } from "./admin-tenants";
 import { EmptyBody, NoQuery, pageOf } from "./common";
+import { FILES_BATCHES_REQUEST_SCHEMAS, FILES_BATCHES_RESPONSE_SCHEMAS, FILES_BATCHES_ROUTES } from "./files-batches";
 import { json, type RouteContract, type RouteResponse } from "./route-contract";
 import {
   AiHealth,
@@ -133,6 +134,7 @@ export const HTTP_RESPONSE_SCHEMAS = {
   QueueRetry,
   UsageDeadLetterList,
   UsageDeadLetterReplay,
+  ...FILES_BATCHES_RESPONSE_SCHEMAS,
 } as const;
 
 /** Request body schemas by component name. */
@@ -159,6 +161,7 @@ export const HTTP_REQUEST_SCHEMAS = {
   CleanStuckRequest,
   ReplayUsageDeadLetterRequest,
   EmptyBody,
+  ...FILES_BATCHES_REQUEST_SCHEMAS,
 } as const;
 
 const sse = (description: string): RouteResponse => ({ description, content: [{ type: "text/event-stream", description }] });
@@ -474,4 +477,7 @@ export const HTTP_ROUTES: readonly RouteContract[] = [
     responses: { 200: json(UsageDeadLetterReplay, "enqueued") },
     errors: [409, 422],
   },
+
+  // ---- Files and batches (OpenAI's Files and Batch APIs) ----
+  ...FILES_BATCHES_ROUTES,
 ];

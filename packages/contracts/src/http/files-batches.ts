@@ -1,0 +1,39 @@
+import { FileDeleted, FileList, FileObject, ListFilesQuery } from "../files";
+import { json, type RouteContract } from "./route-contract";
+
+const FILES = "Files and batches";
+
+/** Response schemas of the Files and Batch routes, by component name. */
+export const FILES_BATCHES_RESPONSE_SCHEMAS = { FileObject, FileList, FileDeleted } as const;
+
+/** Request body schemas of the Files and Batch routes, by component name. */
+export const FILES_BATCHES_REQUEST_SCHEMAS = {} as const;
+
+/** OpenAI's Files API (batch input and output files) and Batch API. */
+export const FILES_BATCHES_ROUTES: readonly RouteContract[] = [
+  {
+    method: "post",
+    path: "/v1/files",
+    operationId: "uploadFile",
+    summary: "Upload a file (multipart/form-data: purpose=batch, file=JSONL)",
+    description:
+      "A `multipart/form-data` body with the fields `purpose` (`batch`) and `file` (JSONL: one JSON object per line). Every line is checked before anything is stored: a line that is empty, not JSON, not an object, not UTF-8 or holds a NUL is a 400 naming the line; over the line limit a 400; over the size limit a 413.",
+    tag: FILES,
+    auth: { scope: "jobs:write" },
+    responses: { 200: json(FileObject, "stored") },
+    errors: [400, 413, 415, 503],
+  },
+  { method: "get", path: "/v1/files", operationId: "listFiles", summary: "The tenant's files, newest first (after, limit, order, purpose)", tag: FILES, auth: { scope: "jobs:read" }, query: ListFilesQuery, responses: { 200: json(FileList, "one page; the next is after=last_id while has_more") } },
+  { method: "get", path: "/v1/files/:id", operationId: "retrieveFile", summary: "A file's object", tag: FILES, auth: { scope: "jobs:read" }, params: { id: "the file's id (file_…)" }, responses: { 200: json(FileObject, "the file") } },
+  {
+    method: "get",
+    path: "/v1/files/:id/content",
+    operationId: "fileContent",
+    summary: "A file's bytes",
+    tag: FILES,
+    auth: { scope: "jobs:read" },
+    params: { id: "the file's id (file_…)" },
+    responses: { 200: { description: "the file as uploaded (or as the batch runner wrote it)", content: [{ type: "application/octet-stream", description: "the file's bytes (JSONL)" }] } },
+  },
+  { method: "delete", path: "/v1/files/:id", operationId: "deleteFile", summary: "Delete a file", tag: FILES, auth: { scope: "jobs:write" }, params: { id: "the file's id (file_…)" }, responses: { 200: json(FileDeleted, "deleted") } },
+];
