@@ -5,6 +5,14 @@ export const SCOPES = ["jobs:write", "jobs:read", "documents:write", "documents:
 export const Scope = z.enum(SCOPES);
 export type Scope = z.infer<typeof Scope>;
 
+/**
+ * A key's scopes as its row stores them: the repository parses rows with this. Names this version
+ * does not know are kept (the authenticator grants only known scopes), so retiring a scope never
+ * makes a key's row unreadable.
+ */
+export const StoredScopes = z.array(z.string());
+export type StoredScopes = z.infer<typeof StoredScopes>;
+
 /** Who is calling: the key a request authenticated with (set by the gateway's `authenticate`). */
 export interface Principal {
   keyId: string;

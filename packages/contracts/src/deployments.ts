@@ -79,6 +79,22 @@ export const Budget = z.strictObject({
 }).refine((b) => b.limit_usd !== undefined || b.limit_tokens !== undefined, "a budget needs limit_usd or limit_tokens");
 export type Budget = z.infer<typeof Budget>;
 
+/**
+ * A deployment's settings as its row stores them (the JSON columns), what the repository parses
+ * rows with. `features` holds the flags set when the row was last written: a flag left out reads
+ * as off, and a name this version no longer knows is kept, so retiring a flag never makes old rows
+ * unreadable. `rate_limits` and `budget` are as the admin API validated them.
+ */
+export const StoredDeploymentSettings = z.object({
+  features: z.record(z.string(), z.boolean()),
+  rate_limits: RateLimits,
+  budget: Budget.nullable(),
+  allowed_models: z.array(z.string()).nullable(),
+  allowed_origins: z.array(z.string()),
+  allowed_source_domains: z.array(z.string()),
+});
+export type StoredDeploymentSettings = z.infer<typeof StoredDeploymentSettings>;
+
 const domain = z.string().min(1).max(253).regex(/^[a-z0-9.-]+$/i, "must be a host name such as docs.example.com");
 const origin = z.string().max(300).regex(/^https?:\/\/[^/\s]+$/, "must be an origin such as https://app.example.com (scheme and host, no path)");
 

@@ -1,7 +1,9 @@
-import type { Kysely, Transaction } from "kysely";
+import { StoredScopes } from "@switchyard/contracts";
+import type { Kysely, Selectable, Transaction } from "kysely";
 import { generateApiKey, hashSecret, parseApiKey, type ApiKeyKind } from "./api-key-material";
 import { writeAudit, type AuditActor } from "./audit";
-import type { Database } from "./schema";
+import { parseRow } from "./parse-row";
+import type { ApiKeysTable, Database } from "./schema";
 
 export interface ApiKeyRecord {
   id: string;
@@ -50,6 +52,14 @@ export type ApiKeyView = ReturnType<typeof apiKeyView>;
 
 type Db = Kysely<Database> | Transaction<Database>;
 
+/**
+ * A row as read, `scopes` parsed (StoredScopes; a row that does not parse throws CorruptRowError
+ * naming the key). Cheap: the authenticator reads a key once per cache period.
+ */
+function toApiKeyRecord(r: Selectable<ApiKeysTable>): ApiKeyRecord {
+  return { ...r, scopes: parseRow(StoredScopes, r.scopes, { table: "api_keys", key: r.id, column: "scopes" }) };
+}
+
 async function insertKey(trx: Db, tenantId: string, input: NewApiKey, material: { id: string; secretHash: string }): Promise<ApiKeyRecord> {
   const row = await trx
     .insertInto("api_keys")
@@ -65,7 +75,7 @@ async function insertKey(trx: Db, tenantId: string, input: NewApiKey, material: 
     })
     .returningAll()
     .executeTakeFirstOrThrow();
-  return row;
+  return toApiKeyRecord(row);
 }
 
 /**
@@ -95,19 +105,22 @@ export async function createApiKey(
 }
 
 export async function findApiKey(db: Kysely<Database>, id: string): Promise<ApiKeyRecord | undefined> {
-  return (await db.selectFrom("api_keys").selectAll().where("id", "=", id).executeTakeFirst());
+  const row = await db.selectFrom("api_keys").selectAll().where("id", "=", id).executeTakeFirst();
+  return row && toApiKeyRecord(row);
 }
 
 /** A tenant's keys, newest first (revoked and expired ones included). */
 export async function listApiKeys(db: Kysely<Database>, tenantId: string): Promise<ApiKeyRecord[]> {
-  return (await db.selectFrom("api_keys").selectAll().where("tenant_id", "=", tenantId).orderBy("created_at", "desc").orderBy("id", "desc").execute());
+  const rows = await db.selectFrom("api_keys").selectAll().where("tenant_id", "=", tenantId).orderBy("created_at", "desc").orderBy("id", "desc").execute();
+  return rows.map(toApiKeyRecord);
 }
 
 export async function revokeApiKey(db: Kysely<Database>, id: string, actor: AuditActor): Promise<ApiKeyRecord | undefined> {
   return db.transaction().execute(async (trx) => {
-    const before = (await trx.selectFrom("api_keys").selectAll().where("id", "=", id).forUpdate().executeTakeFirst());
-    if (!before) return undefined;
-    const after = (await trx.updateTable("api_keys").set({ revoked_at: before.revoked_at ?? new Date() }).where("id", "=", id).returningAll().executeTakeFirstOrThrow());
+    const locked = await trx.selectFrom("api_keys").selectAll().where("id", "=", id).forUpdate().executeTakeFirst();
+    if (!locked) return undefined;
+    const before = toApiKeyRecord(locked);
+    const after = toApiKeyRecord(await trx.updateTable("api_keys").set({ revoked_at: before.revoked_at ?? new Date() }).where("id", "=", id).returningAll().executeTakeFirstOrThrow());
     await writeAudit(trx, actor, { tenant_id: before.tenant_id, action: "api_key.revoke", target_type: "api_key", target_id: id, before: apiKeyView(before), after: apiKeyView(after) });
     return after;
   });
@@ -125,8 +138,9 @@ export type RotateResult =
  */
 export async function rotateApiKey(db: Kysely<Database>, id: string, overlapSeconds: number, actor: AuditActor, now = new Date()): Promise<RotateResult> {
   return db.transaction().execute(async (trx): Promise<RotateResult> => {
-    const before = (await trx.selectFrom("api_keys").selectAll().where("id", "=", id).forUpdate().executeTakeFirst());
-    if (!before) return { kind: "not_found" };
+    const locked = await trx.selectFrom("api_keys").selectAll().where("id", "=", id).forUpdate().executeTakeFirst();
+    if (!locked) return { kind: "not_found" };
+    const before = toApiKeyRecord(locked);
     if (before.revoked_at) return { kind: "inactive", reason: "revoked", replacedBy: before.replaced_by };
     if (before.replaced_by) return { kind: "inactive", reason: "replaced", replacedBy: before.replaced_by };
     if (before.expires_at && before.expires_at.getTime() <= now.getTime()) return { kind: "inactive", reason: "expired", replacedBy: null };
@@ -134,7 +148,7 @@ export async function rotateApiKey(db: Kysely<Database>, id: string, overlapSeco
     const record = await insertKey(trx, before.tenant_id, { name: before.name, kind: before.kind, scopes: before.scopes, deployment_id: before.deployment_id, expires_at: null }, material);
     const overlapEnd = new Date(now.getTime() + overlapSeconds * 1000);
     const expiresAt = before.expires_at && before.expires_at < overlapEnd ? before.expires_at : overlapEnd;
-    const old = (await trx.updateTable("api_keys").set({ expires_at: expiresAt, replaced_by: record.id }).where("id", "=", id).returningAll().executeTakeFirstOrThrow());
+    const old = toApiKeyRecord(await trx.updateTable("api_keys").set({ expires_at: expiresAt, replaced_by: record.id }).where("id", "=", id).returningAll().executeTakeFirstOrThrow());
     await writeAudit(trx, actor, { tenant_id: before.tenant_id, action: "api_key.rotate", target_type: "api_key", target_id: id, before: apiKeyView(before), after: { ...apiKeyView(old), overlap_seconds: overlapSeconds } });
     await writeAudit(trx, actor, { tenant_id: before.tenant_id, action: "api_key.create", target_type: "api_key", target_id: record.id, before: null, after: { ...apiKeyView(record), rotated_from: id } });
     return { kind: "rotated", old, record, key: material.key };

@@ -1,9 +1,19 @@
-import { FEATURE_NAMES, newId, resolveRateLimits, type Budget, type DeploymentType, type DeploymentView, type RateLimits } from "@switchyard/contracts";
+import { FEATURE_NAMES, newId, resolveRateLimits, StoredDeploymentSettings, type Budget, type DeploymentType, type DeploymentView, type FeatureName, type RateLimits } from "@switchyard/contracts";
 import { sql, type Kysely, type Selectable, type Updateable } from "kysely";
 import { writeAudit, type AuditActor } from "./audit";
+import { parseRow } from "./parse-row";
 import type { Database, DeploymentsTable } from "./schema";
 
-export type DeploymentRow = Selectable<DeploymentsTable>;
+/** A deployment row with its JSON columns parsed (StoredDeploymentSettings), as every function here returns it. */
+export type DeploymentRow = Omit<Selectable<DeploymentsTable>, keyof StoredDeploymentSettings> & StoredDeploymentSettings;
+
+/**
+ * A row as read, its JSON columns parsed once (a row that does not parse throws CorruptRowError
+ * naming the deployment and column).
+ */
+export function toDeploymentRow(r: Selectable<DeploymentsTable>): DeploymentRow {
+  return { ...r, ...parseRow(StoredDeploymentSettings, r, { table: "deployments", key: r.id }) };
+}
 
 /** Every setting of a deployment, as validated by the admin API. */
 export interface DeploymentSettingsInput {
@@ -22,7 +32,7 @@ export interface DeploymentSettingsInput {
 
 /** A deployment as the admin API shows it: the full feature set, limits as set and as in effect. */
 export function deploymentView(d: DeploymentRow): DeploymentView {
-  const rateLimits = d.rate_limits as unknown as RateLimits;
+  const rateLimits: RateLimits = d.rate_limits;
   return {
     id: d.id,
     object: "deployment" as const,
@@ -30,10 +40,10 @@ export function deploymentView(d: DeploymentRow): DeploymentView {
     name: d.name,
     type: d.type,
     is_default: d.is_default,
-    features: Object.fromEntries(FEATURE_NAMES.map((f) => [f, d.features[f] ?? false])) as Record<(typeof FEATURE_NAMES)[number], boolean>,
+    features: Object.fromEntries(FEATURE_NAMES.map((f) => [f, d.features[f] ?? false])) as Record<FeatureName, boolean>,
     rate_limits: rateLimits,
     effective_rate_limits: resolveRateLimits(d.type, rateLimits),
-    budget: (d.budget as Budget | null) ?? null,
+    budget: d.budget,
     model_preference: d.model_preference,
     allowed_models: d.allowed_models ?? null,
     allowed_origins: d.allowed_origins,
@@ -78,19 +88,22 @@ export async function createDeployment(db: Kysely<Database>, tenantId: string, v
         allowed_source_domains: JSON.stringify(v.allowed_source_domains),
       })
       .returningAll()
-      .executeTakeFirstOrThrow();
+      .executeTakeFirstOrThrow()
+      .then(toDeploymentRow);
     await writeAudit(trx, actor, { tenant_id: tenantId, action: "deployment.create", target_type: "deployment", target_id: row.id, before: null, after: deploymentView(row) });
     return row;
   });
 }
 
 export async function findDeployment(db: Kysely<Database>, id: string): Promise<DeploymentRow | undefined> {
-  return db.selectFrom("deployments").selectAll().where("id", "=", id).executeTakeFirst();
+  const row = await db.selectFrom("deployments").selectAll().where("id", "=", id).executeTakeFirst();
+  return row && toDeploymentRow(row);
 }
 
 /** A tenant's deployments, the default first, then oldest first. */
 export async function listDeployments(db: Kysely<Database>, tenantId: string): Promise<DeploymentRow[]> {
-  return db.selectFrom("deployments").selectAll().where("tenant_id", "=", tenantId).orderBy("is_default", "desc").orderBy("created_at").orderBy("id").execute();
+  const rows = await db.selectFrom("deployments").selectAll().where("tenant_id", "=", tenantId).orderBy("is_default", "desc").orderBy("created_at").orderBy("id").execute();
+  return rows.map(toDeploymentRow);
 }
 
 /**
@@ -106,7 +119,7 @@ export async function listAllDeployments(
   if (q.tenantId !== undefined) query = query.where("tenant_id", "=", q.tenantId);
   if (q.type !== undefined) query = query.where("type", "=", q.type);
   const rows = await query.execute();
-  const data = rows.slice(0, q.limit);
+  const data = rows.slice(0, q.limit).map(toDeploymentRow);
   return { data, nextCursor: rows.length > q.limit ? (data[data.length - 1]?.id ?? null) : null };
 }
 
@@ -123,14 +136,16 @@ export async function updateDeployment(
   action: string,
 ): Promise<DeploymentRow | undefined> {
   return db.transaction().execute(async (trx) => {
-    const before = await trx.selectFrom("deployments").selectAll().where("id", "=", id).forUpdate().executeTakeFirst();
-    if (!before) return undefined;
+    const locked = await trx.selectFrom("deployments").selectAll().where("id", "=", id).forUpdate().executeTakeFirst();
+    if (!locked) return undefined;
+    const before = toDeploymentRow(locked);
     const after = await trx
       .updateTable("deployments")
       .set({ ...columns(change(before)), updated_at: sql<Date>`now()` })
       .where("id", "=", id)
       .returningAll()
-      .executeTakeFirstOrThrow();
+      .executeTakeFirstOrThrow()
+      .then(toDeploymentRow);
     await writeAudit(trx, actor, { tenant_id: before.tenant_id, action, target_type: "deployment", target_id: id, before: deploymentView(before), after: deploymentView(after) });
     return after;
   });

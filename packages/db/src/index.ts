@@ -21,3 +21,4 @@ export * from "./feedback";
 export * from "./backup";
 export * from "./audit-archive";
 export * from "./readiness";
+export * from "./parse-row";

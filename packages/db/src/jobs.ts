@@ -1,7 +1,8 @@
-import type { JobView } from "@switchyard/contracts";
+import { JobView } from "@switchyard/contracts";
 import type { Kysely, Selectable, Transaction } from "kysely";
 import type { Database, JobsTable } from "./schema";
 import { toJsonb } from "./jsonb";
+import { parseRow } from "./parse-row";
 
 export interface JobRecordInput {
   view: JobView;
@@ -118,22 +119,31 @@ export async function storedJobIds(db: Kysely<Database>, tenantId: string, ids: 
   return new Set(rows.map((r) => r.id));
 }
 
+/** The columns of a stored job that hold JSON or unchecked text, parsed with the contract's JobView parts. */
+const StoredJobParts = JobView.pick({ status: true, output: true, usage: true, routing: true, error: true, metadata: true, attempts: true });
+
+/** A stored job as the API shows it: its JSON columns parsed once (a row that does not parse throws CorruptRowError naming the job). */
 function storedJobView(r: Selectable<JobsTable>): JobView {
   const iso = (d: Date | null) => (d ? d.toISOString() : null);
+  const p = parseRow(
+    StoredJobParts,
+    { status: r.status, output: r.output, usage: r.usage, routing: r.routing ?? { decision: null, fallbacks: [] }, error: r.error, metadata: r.metadata, attempts: r.attempts ?? undefined },
+    { table: "jobs", key: r.id },
+  );
   return {
     id: r.id,
     object: "job",
-    status: r.status as JobView["status"],
+    status: p.status,
     model: r.model,
     served_model: r.served_model,
     created_at: r.created_at.toISOString(),
     started_at: iso(r.started_at),
     completed_at: iso(r.completed_at),
-    output: (r.output as JobView["output"]) ?? null,
-    usage: (r.usage as JobView["usage"]) ?? null,
-    routing: (r.routing as JobView["routing"]) ?? { decision: null, fallbacks: [] },
-    error: (r.error as JobView["error"]) ?? null,
-    metadata: (r.metadata as JobView["metadata"]) ?? null,
-    ...(r.attempts ? { attempts: r.attempts as NonNullable<JobView["attempts"]> } : {}),
+    output: p.output,
+    usage: p.usage,
+    routing: p.routing,
+    error: p.error,
+    metadata: p.metadata,
+    ...(p.attempts ? { attempts: p.attempts } : {}),
   };
 }

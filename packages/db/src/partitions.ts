@@ -34,7 +34,7 @@ export class UsagePartitions {
     for (const m of months) {
       if (this.known.has(m)) continue;
       try {
-        await createMonthPartition(this.db as unknown as Kysely<unknown>, m);
+        await createMonthPartition(this.db as Kysely<unknown>, m);
       } catch (err) {
         // Two aggregators creating the same partition: the loser sees a duplicate; that's fine.
         if (!/already exists/.test((err as Error).message)) throw err;

@@ -1,5 +1,6 @@
-import { daysBetween, isIsoDay, type DailyReport, type DeploymentDailyReport, type TopFeature, type TopModel } from "@switchyard/contracts";
+import { DailyReport, daysBetween, isIsoDay, type DeploymentDailyReport, type TopFeature, type TopModel } from "@switchyard/contracts";
 import { sql, type Kysely, type RawBuilder } from "kysely";
+import { parseRow } from "./parse-row";
 import type { Database } from "./schema";
 
 // The report's shape is the HTTP contract's (`GET /v1/reports/daily` serves it as stored).
@@ -149,7 +150,8 @@ export interface StoredDailyReport {
 export async function getDailyReport(db: Kysely<Database>, tenantId: string, date: string): Promise<StoredDailyReport | undefined> {
   assertDay(date);
   const row = await db.selectFrom("daily_reports").select(["report", "generated_at"]).where("tenant_id", "=", tenantId).where("date", "=", date).executeTakeFirst();
-  return row ? { report: row.report as unknown as DailyReport, generatedAt: row.generated_at } : undefined;
+  if (!row) return undefined;
+  return { report: parseRow(DailyReport, row.report, { table: "daily_reports", key: `${tenantId}/${date}`, column: "report" }), generatedAt: row.generated_at };
 }
 
 /** The CSV columns, in order. */

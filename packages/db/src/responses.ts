@@ -1,6 +1,7 @@
 import { StoredResponse } from "@switchyard/contracts";
 import type { Kysely } from "kysely";
 import { toJsonb } from "./jsonb";
+import { parseRow } from "./parse-row";
 import type { Database } from "./schema";
 
 /** Store a response's record; a replay of the same create (same id) changes nothing. */
@@ -33,7 +34,7 @@ export async function findResponse(db: Kysely<Database>, tenantId: string, id: s
   if (opts.apiKeyId) q = q.where("api_key_id", "=", opts.apiKeyId);
   const row = await q.executeTakeFirst();
   if (!row) return undefined;
-  return StoredResponse.parse({ ...row, created_at: row.created_at.toISOString() });
+  return parseRow(StoredResponse, { ...row, created_at: row.created_at.toISOString() }, { table: "responses", key: row.id });
 }
 
 /** Keep the final Response object the first time it is rendered (later renderings are identical). */

@@ -1,9 +1,19 @@
-import { DEFAULT_FEATURES_BY_TYPE, newId, type Budget, type CreateTenantRequest, type TenantView, type UpdateTenantRequest } from "@switchyard/contracts";
+import { DEFAULT_FEATURES_BY_TYPE, newId, TenantView, type CreateTenantRequest, type UpdateTenantRequest } from "@switchyard/contracts";
 import { sql, type Kysely, type Selectable, type Transaction, type Updateable } from "kysely";
 import type { Database, DeploymentsTable, TenantsTable } from "./schema";
 import { writeAudit, type AuditActor } from "./audit";
+import { toDeploymentRow, type DeploymentRow } from "./deployments";
+import { parseRow } from "./parse-row";
 
-export type TenantRow = Selectable<TenantsTable>;
+/** A tenant row with `budget` parsed (the admin API's Budget schema), as every function here returns it. */
+export type TenantRow = Omit<Selectable<TenantsTable>, "budget"> & Pick<TenantView, "budget">;
+
+const TenantJson = TenantView.pick({ budget: true });
+
+/** A row as read, `budget` parsed (a row that does not parse throws CorruptRowError naming the tenant). */
+export function toTenantRow(t: Selectable<TenantsTable>): TenantRow {
+  return { ...t, ...parseRow(TenantJson, t, { table: "tenants", key: t.id }) };
+}
 
 /** A tenant as the admin API shows it (with its default deployment's id), or as its audit rows hold it (without). */
 export function tenantView(t: TenantRow): Omit<TenantView, "default_deployment_id">;
@@ -15,8 +25,7 @@ export function tenantView(t: TenantRow, defaultDeploymentId?: string | null): O
     name: t.name,
     timezone: t.timezone,
     billing_mode: t.billing_mode,
-    // Written only through the admin API's Budget schema.
-    budget: (t.budget as Budget | null) ?? null,
+    budget: t.budget,
     // numeric comes back from pg as a string
     daily_cost_alert_usd: t.daily_cost_alert_usd === null ? null : Number(t.daily_cost_alert_usd),
     ...(defaultDeploymentId !== undefined ? { default_deployment_id: defaultDeploymentId } : {}),
@@ -35,7 +44,8 @@ export async function createTenant(
       .insertInto("tenants")
       .values({ id: input.id ?? newId("ten"), name: input.name, timezone: input.timezone, billing_mode: input.billing_mode })
       .returningAll()
-      .executeTakeFirstOrThrow();
+      .executeTakeFirstOrThrow()
+      .then(toTenantRow);
     const dep = await insertDeployment(trx, { tenant_id: tenant.id, name: "default", type: "internal", is_default: true });
     await writeAudit(trx, actor, { tenant_id: tenant.id, action: "tenant.create", target_type: "tenant", target_id: tenant.id, before: null, after: { ...tenant, default_deployment_id: dep.id } });
     return { tenant, defaultDeploymentId: dep.id };
@@ -64,19 +74,22 @@ export async function insertDeployment(
     .executeTakeFirstOrThrow();
 }
 
-export async function findTenant(db: Kysely<Database>, id: string) {
-  return db.selectFrom("tenants").selectAll().where("id", "=", id).executeTakeFirst();
+export async function findTenant(db: Kysely<Database>, id: string): Promise<TenantRow | undefined> {
+  const row = await db.selectFrom("tenants").selectAll().where("id", "=", id).executeTakeFirst();
+  return row && toTenantRow(row);
 }
 
-export async function findDefaultDeployment(db: Kysely<Database>, tenantId: string) {
-  return db.selectFrom("deployments").selectAll().where("tenant_id", "=", tenantId).where("is_default", "=", true).executeTakeFirst();
+export async function findDefaultDeployment(db: Kysely<Database>, tenantId: string): Promise<DeploymentRow | undefined> {
+  const row = await db.selectFrom("deployments").selectAll().where("tenant_id", "=", tenantId).where("is_default", "=", true).executeTakeFirst();
+  return row && toDeploymentRow(row);
 }
 
 /** PATCH a tenant in one transaction with its audit row; `undefined` when there is no such tenant. */
 export async function updateTenant(db: Kysely<Database>, id: string, patch: UpdateTenantRequest, actor: AuditActor): Promise<TenantRow | undefined> {
   return db.transaction().execute(async (trx) => {
-    const before = await trx.selectFrom("tenants").selectAll().where("id", "=", id).forUpdate().executeTakeFirst();
-    if (!before) return undefined;
+    const locked = await trx.selectFrom("tenants").selectAll().where("id", "=", id).forUpdate().executeTakeFirst();
+    if (!locked) return undefined;
+    const before = toTenantRow(locked);
     const changes: Updateable<TenantsTable> = {};
     if (patch.name !== undefined) changes.name = patch.name;
     if (patch.timezone !== undefined) changes.timezone = patch.timezone;
@@ -84,7 +97,7 @@ export async function updateTenant(db: Kysely<Database>, id: string, patch: Upda
     if (patch.budget !== undefined) changes.budget = JSON.stringify(patch.budget);
     if (patch.daily_cost_alert_usd !== undefined) changes.daily_cost_alert_usd = patch.daily_cost_alert_usd;
     const after = Object.keys(changes).length
-      ? await trx.updateTable("tenants").set(changes).where("id", "=", id).returningAll().executeTakeFirstOrThrow()
+      ? toTenantRow(await trx.updateTable("tenants").set(changes).where("id", "=", id).returningAll().executeTakeFirstOrThrow())
       : before;
     await writeAudit(trx, actor, { tenant_id: id, action: "tenant.update", target_type: "tenant", target_id: id, before: tenantView(before), after: tenantView(after) });
     return after;
@@ -116,6 +129,6 @@ export async function listTenants(
   if (q.cursor !== undefined) query = query.where("tenants.id", "<", q.cursor);
   if (q.name !== undefined) query = query.where(sql<boolean>`${sql.ref("tenants.name")} ILIKE ${`%${likeLiteral(q.name)}%`} ESCAPE '\\'`);
   const rows = await query.execute();
-  const data = rows.slice(0, q.limit).map(({ default_deployment_id, ...t }) => tenantView(t, default_deployment_id));
+  const data = rows.slice(0, q.limit).map(({ default_deployment_id, ...t }) => tenantView(toTenantRow(t), default_deployment_id));
   return { data, nextCursor: rows.length > q.limit ? (data[data.length - 1]?.id ?? null) : null };
 }
