@@ -1,10 +1,10 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   anthropicErrorBody, anthropicEvent, anthropicHeaders, anthropicRequestId, anthropicUsage, defaultAnthropicError, validateMessagesBody,
 } from "./fake-anthropic.test-helpers";
 import { argumentPieces, type FakeToolReply, type RecordedRequest } from "./fake-openai";
 import { countPromptTokens, replyPieces } from "./fake-openai.test-helpers";
+import { INVALID_JSON, jsonBody, scriptedReply, scriptedToolReply, startFakeProviderHarness, type FakeServerControls, type FakeServerOptions } from "./fake-provider-harness";
 
 /**
  * How the fake answers `POST /v1/messages` (FakeOpenAIMode's vocabulary). `chunks` counts SSE
@@ -27,7 +27,7 @@ export type FakeAnthropicMode =
   | { kind: "slow"; delayMs?: number };
 
 /** Options of {@link startFakeAnthropic}. */
-export interface FakeAnthropicOptions {
+export interface FakeAnthropicOptions extends FakeServerOptions<FakeAnthropicMode> {
   /** Answer text, or a function of the request. Default `"Hello from the fake Anthropic server."`. */
   reply?: string | ((req: RecordedRequest) => string);
   /**
@@ -36,16 +36,10 @@ export interface FakeAnthropicOptions {
    * choice other than none; fault modes other than `error` and `cut_after` do not apply to them.
    */
   toolReply?: FakeToolReply | ((req: RecordedRequest) => FakeToolReply | undefined);
-  /** Delay before each stream event after the preamble. Default 0. */
-  chunkDelayMs?: number;
-  /** Initial mode. Default `{ kind: "ok" }`. */
-  mode?: FakeAnthropicMode;
   /** When set, any other `x-api-key` gets 401 `authentication_error`. Default: any non-empty key. */
   apiKey?: string;
   /** SSE line ending. Default `"\n"`; `"\r\n"` exercises CRLF parsing. */
   lineEnding?: "\n" | "\r\n";
-  /** Write each SSE event in pieces of this many bytes (splitting UTF-8 sequences). Default: whole events. */
-  fragmentBytes?: number;
   /** Prompt tokens reported as cache reads (`cache_read_input_tokens`, taken out of `input_tokens`). Default 0. */
   cachedTokens?: number;
   /** Ids listed by `GET /v1/models`. */
@@ -53,17 +47,8 @@ export interface FakeAnthropicOptions {
 }
 
 /** A running fake. `url` is the API origin (`/v1/messages` is appended by clients, as with `https://api.anthropic.com`). */
-export interface FakeAnthropic {
+export interface FakeAnthropic extends FakeServerControls<FakeAnthropicMode> {
   url: string;
-  requests: RecordedRequest[];
-  /** TCP connections accepted so far (keep-alive reuse keeps this low). */
-  connections(): number;
-  /** Responses the client closed before they ended (a cut made by the fake itself is not counted). */
-  abortedRequests(): number;
-  /** Resolves once `abortedRequests() >= count` (default 1); rejects after `timeoutMs` (default 5000). */
-  waitForClientAbort(timeoutMs?: number, count?: number): Promise<void>;
-  setMode(mode: FakeAnthropicMode): void;
-  close(): Promise<void>;
 }
 
 /** Events before the first text delta: message_start, content_block_start, ping. */
@@ -72,25 +57,9 @@ const DEFAULT_MODELS = ["claude-haiku-4-5", "claude-sonnet-4-5", "claude-opus-4-
 
 /** Starts a real HTTP server on 127.0.0.1 (random port) that speaks the Anthropic Messages API wire format. */
 export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promise<FakeAnthropic> {
-  let mode: FakeAnthropicMode = opts.mode ?? { kind: "ok" };
   const le = opts.lineEnding ?? "\n";
   const requests: RecordedRequest[] = [];
-  const timers = new Set<NodeJS.Timeout>();
-  const cutByUs = new WeakSet<ServerResponse>();
-  const waiters: Array<{ count: number; resolve: () => void }> = [];
-  let connections = 0;
-  let aborted = 0;
-  let seq = 0;
-  let closing = false;
-
-  const delay = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        resolve();
-      }, ms);
-      timers.add(t);
-    });
+  const sseHeaders = (n: number) => ({ ...anthropicHeaders(n), "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" });
 
   function sendJson(res: ServerResponse, status: number, n: number, body: string, extra?: Record<string, string>): void {
     res.writeHead(status, { ...anthropicHeaders(n), ...extra, "content-type": "application/json" });
@@ -101,27 +70,12 @@ export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promi
     sendJson(res, status, n, anthropicErrorBody({ ...defaultAnthropicError(status), ...fields }, anthropicRequestId(n)), extra);
   }
 
-  // Resolves once the bytes are handed to the kernel, so a following socket.destroy() cannot drop them.
-  const flushWrite = (res: ServerResponse, data: string | Buffer): Promise<void> =>
-    new Promise((resolve) => {
-      res.write(data, () => resolve());
-    });
-
-  async function write(res: ServerResponse, text: string): Promise<void> {
-    if (!opts.fragmentBytes) return flushWrite(res, text);
-    const bytes = Buffer.from(text, "utf8");
-    for (let i = 0; i < bytes.length && !res.destroyed; i += opts.fragmentBytes) {
-      await flushWrite(res, bytes.subarray(i, i + opts.fragmentBytes));
-      await delay(1); // separate TCP segments instead of one coalesced write
-    }
-  }
+  const h = await startFakeProviderHarness("fake-anthropic", opts, { route, internalError: (res, n, message) => sendError(res, n, 500, { message }) });
 
   function toolReplyFor(rec: RecordedRequest): FakeToolReply | undefined {
     const body = rec.body as Record<string, unknown>;
     const choice = (body.tool_choice ?? {}) as { type?: unknown };
-    if (!Array.isArray(body.tools) || body.tools.length === 0 || choice.type === "none" || opts.toolReply === undefined) return undefined;
-    const r = typeof opts.toolReply === "function" ? opts.toolReply(rec) : opts.toolReply;
-    return r && r.calls.length > 0 ? r : undefined;
+    return scriptedToolReply(opts.toolReply, rec, Array.isArray(body.tools) && body.tools.length > 0 && choice.type !== "none");
   }
 
   /** An answer with `tool_use` blocks (after a text block when the reply has text); stop reason `tool_use`. */
@@ -160,17 +114,8 @@ export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promi
       anthropicEvent("message_delta", { delta: { stop_reason: "tool_use", stop_sequence: null }, usage: { output_tokens: output } }, le),
       anthropicEvent("message_stop", {}, le),
     ];
-    res.writeHead(200, { ...anthropicHeaders(n), "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" });
-    res.flushHeaders();
-    for (const [i, ev] of events.entries()) {
-      if (res.destroyed || closing) return;
-      if ("chunks" in m && i === m.chunks && m.kind === "cut_after") {
-        cutByUs.add(res);
-        return void res.socket?.destroy();
-      }
-      await write(res, ev);
-    }
-    res.end();
+    // Of the fault modes, only a cut applies to tool answers.
+    return h.streamEvents(res, m.kind === "cut_after" ? m : { kind: "ok" }, sseHeaders(n), events);
   }
 
   async function messages(rec: RecordedRequest, res: ServerResponse, n: number, m: FakeAnthropicMode): Promise<void> {
@@ -178,33 +123,22 @@ export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promi
     if (toolReply) return toolAnswer(rec, res, n, m, toolReply);
     const body = rec.body as Record<string, unknown>;
     const model = String(body.model);
-    const reply = typeof opts.reply === "function" ? opts.reply(rec) : (opts.reply ?? "Hello from the fake Anthropic server.");
-    const all = replyPieces(reply);
+    const all = replyPieces(scriptedReply(opts.reply, rec, "Hello from the fake Anthropic server."));
     const pieces = all.slice(0, body.max_tokens as number);
     const stopReason = pieces.length < all.length ? "max_tokens" : "end_turn";
     const system = body.system === undefined ? [] : [{ content: body.system }];
     const promptTokens = countPromptTokens([...system, ...(body.messages as unknown[])]);
     const usage = anthropicUsage(promptTokens, opts.cachedTokens ?? 0, pieces.length);
     const id = `msg_01Fake${n.toString(36).padStart(18, "0")}`;
-    const faultAt = "chunks" in m ? m.chunks : -1;
 
     if (body.stream !== true) {
       if (m.kind === "stream_error_after") return sendError(res, n, 529);
-      if (m.kind === "slow") await delay(m.delayMs ?? 200);
       const json = JSON.stringify({
         id, type: "message", role: "assistant", model,
         content: [{ type: "text", text: pieces.join("") }],
         stop_reason: stopReason, stop_sequence: null, usage,
       });
-      if (m.kind === "malformed_after") return sendJson(res, 200, n, json.slice(0, Math.floor(json.length / 2)));
-      res.writeHead(200, { ...anthropicHeaders(n), "content-type": "application/json" });
-      if (m.kind === "stall_after") return void res.flushHeaders();
-      if (m.kind === "cut_after") {
-        res.write(json.slice(0, Math.floor(json.length / 2)));
-        cutByUs.add(res);
-        return void setTimeout(() => res.socket?.destroy(), 5);
-      }
-      return void res.end(json);
+      return h.answerWhole(res, m, { ...anthropicHeaders(n), "content-type": "application/json" }, json);
     }
 
     const events = [
@@ -216,38 +150,22 @@ export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promi
       anthropicEvent("message_delta", { delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: pieces.length } }, le),
       anthropicEvent("message_stop", {}, le),
     ];
-    res.writeHead(200, { ...anthropicHeaders(n), "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" });
-    res.flushHeaders();
-    for (let i = 0; i < events.length; i++) {
-      if (res.destroyed || closing) return;
-      if (i === faultAt) {
-        if (m.kind === "cut_after") {
-          cutByUs.add(res);
-          return void res.socket?.destroy();
-        }
-        if (m.kind === "stall_after") return; // keep the socket open; the client must give up
-        if (m.kind === "stream_error_after") {
-          const fields = { ...defaultAnthropicError(529), ...(m.type !== undefined ? { type: m.type } : {}), ...(m.message !== undefined ? { message: m.message } : {}) };
-          await write(res, anthropicEvent("error", { error: fields }, le));
-          return void res.end();
-        }
-        if (m.kind === "malformed_after") await write(res, `event: content_block_delta${le}data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"tru${le}${le}`);
-      }
-      const wait = m.kind === "slow" ? (m.delayMs ?? 200) : (opts.chunkDelayMs ?? 0);
-      if (i >= PREAMBLE && wait > 0) await delay(wait);
-      if (res.destroyed || closing) return;
-      await write(res, events[i] ?? "");
-    }
-    res.end();
+    return h.streamEvents(res, m, sseHeaders(n), events, {
+      errorEvent: () => {
+        const e: { type?: string; message?: string } = m.kind === "stream_error_after" ? m : {};
+        const fields = { ...defaultAnthropicError(529), ...(e.type !== undefined ? { type: e.type } : {}), ...(e.message !== undefined ? { message: e.message } : {}) };
+        return anthropicEvent("error", { error: fields }, le);
+      },
+      malformedEvent: `event: content_block_delta${le}data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"tru${le}${le}`,
+      waitBefore: (i) => (i < PREAMBLE ? 0 : m.kind === "slow" ? (m.delayMs ?? 200) : (opts.chunkDelayMs ?? 0)),
+    });
   }
 
-  function route(req: IncomingMessage, res: ServerResponse, raw: string): void | Promise<void> {
-    const n = ++seq;
+  function route(req: IncomingMessage, res: ServerResponse, raw: string, n: number): void | Promise<void> {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
-    let body: unknown;
-    try {
-      body = raw === "" ? undefined : JSON.parse(raw);
-    } catch {
+    let body = jsonBody(raw);
+    if (body === INVALID_JSON) {
+      body = undefined;
       if (req.method === "POST") return sendError(res, n, 400, { message: "There was an error parsing the body of your request. Please ensure that it is valid JSON." });
     }
     const rec: RecordedRequest = { method: req.method ?? "GET", path, headers: req.headers, body };
@@ -256,7 +174,7 @@ export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promi
     if (typeof key !== "string" || key === "") return sendError(res, n, 401, { message: "x-api-key header is required" });
     if (opts.apiKey !== undefined && key !== opts.apiKey) return sendError(res, n, 401);
     if (typeof req.headers["anthropic-version"] !== "string") return sendError(res, n, 400, { message: "anthropic-version: header is required" });
-    const m = mode;
+    const m = h.mode();
     const b = (body ?? {}) as Record<string, unknown>;
 
     if (req.method === "GET" && path === "/v1/models") {
@@ -278,46 +196,5 @@ export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promi
     return sendError(res, n, 404, { type: "not_found_error", message: `Not Found: ${req.method} ${path}` });
   }
 
-  const server = createServer((req, res) => {
-    res.on("close", () => {
-      if (res.writableFinished || cutByUs.has(res) || closing) return;
-      aborted++;
-      for (const w of waiters.splice(0)) if (aborted >= w.count) w.resolve(); else waiters.push(w);
-    });
-    const parts: Buffer[] = [];
-    req.on("data", (c: Buffer) => parts.push(c));
-    req.on("end", () => {
-      Promise.resolve(route(req, res, Buffer.concat(parts).toString("utf8"))).catch((err: unknown) => {
-        if (!res.headersSent) sendError(res, seq, 500, { message: `fake-anthropic failed: ${String(err)}` });
-        else res.destroy();
-      });
-    });
-  });
-  server.on("connection", () => connections++);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    connections: () => connections,
-    abortedRequests: () => aborted,
-    waitForClientAbort(timeoutMs = 5000, count = 1) {
-      if (aborted >= count) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`fake-anthropic: no client abort within ${timeoutMs} ms (aborted ${aborted}, wanted ${count})`)), timeoutMs);
-        waiters.push({ count, resolve: () => (clearTimeout(t), resolve()) });
-      });
-    },
-    setMode(next) {
-      mode = next;
-    },
-    async close() {
-      closing = true;
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  return { url: h.origin, ...h.controls(requests) };
 }

@@ -1,7 +1,7 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FakeToolReply, RecordedRequest } from "./fake-openai";
 import { countPromptTokens, embeddingFor, replyPieces } from "./fake-openai.test-helpers";
+import { INVALID_JSON, jsonBody, scriptedReply, scriptedToolReply, startFakeProviderHarness, type FakeServerControls, type FakeServerOptions } from "./fake-provider-harness";
 import {
   badKeyDetails, defaultGeminiMessage, field, geminiErrorBody, grpcStatusFor, promptItems, quotaDetails, responseId, usageMetadata, validateGenerateContentBody,
 } from "./fake-gemini.test-helpers";
@@ -35,7 +35,7 @@ export type FakeGeminiMode =
   | { kind: "slow"; delayMs?: number };
 
 /** Options of {@link startFakeGemini}. */
-export interface FakeGeminiOptions {
+export interface FakeGeminiOptions extends FakeServerOptions<FakeGeminiMode, GeminiRecordedRequest> {
   /** Answer text, or a function of the request. Default `"Hello from the fake Gemini server."`. */
   reply?: string | ((req: GeminiRecordedRequest) => string);
   /**
@@ -45,16 +45,10 @@ export interface FakeGeminiOptions {
    * NONE; fault modes other than `error` and `cut_after` do not apply to them.
    */
   toolReply?: FakeToolReply | ((req: GeminiRecordedRequest) => FakeToolReply | undefined);
-  /** Delay before each stream chunk after the first. Default 0. */
-  chunkDelayMs?: number;
-  /** Initial mode. Default `{ kind: "ok" }`. */
-  mode?: FakeGeminiMode;
   /** When set, any other key gets 400 INVALID_ARGUMENT / `API_KEY_INVALID`. Default: any non-empty key. */
   apiKey?: string;
   /** SSE line ending. Default `"\r\n"`: the live API is observed to frame `alt=sse` with CRLF. */
   lineEnding?: "\r\n" | "\n" | "\r";
-  /** Write each SSE event in pieces of this many bytes (splitting UTF-8 sequences). Default: whole events. */
-  fragmentBytes?: number;
   /** `cachedContentTokenCount` reported (a subset of `promptTokenCount`). Default 0 (left out). */
   cachedTokens?: number;
   /** `thoughtsTokenCount` reported on the final chunk (thinking models). Default 0 (left out). */
@@ -66,17 +60,8 @@ export interface FakeGeminiOptions {
 }
 
 /** A running fake. `url` is the API origin (clients append `/v1beta/models/…`). */
-export interface FakeGemini {
+export interface FakeGemini extends FakeServerControls<FakeGeminiMode, GeminiRecordedRequest> {
   url: string;
-  requests: GeminiRecordedRequest[];
-  /** TCP connections accepted so far (keep-alive reuse keeps this low). */
-  connections(): number;
-  /** Responses the client closed before they ended (a cut made by the fake itself is not counted). */
-  abortedRequests(): number;
-  /** Resolves once `abortedRequests() >= count` (default 1); rejects after `timeoutMs` (default 5000). */
-  waitForClientAbort(timeoutMs?: number, count?: number): Promise<void>;
-  setMode(mode: FakeGeminiMode): void;
-  close(): Promise<void>;
 }
 
 const DEFAULT_MODELS = ["gemini-2.5-flash-lite", "gemini-2.5-flash", "gemini-2.5-pro", "text-embedding-004", "gemini-embedding-001"];
@@ -85,25 +70,8 @@ const BATCH_LIMIT = 100;
 
 /** Starts a real HTTP server on 127.0.0.1 (random port) that speaks the Gemini API wire format. */
 export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<FakeGemini> {
-  let mode: FakeGeminiMode = opts.mode ?? { kind: "ok" };
   const le = opts.lineEnding ?? "\r\n";
   const requests: GeminiRecordedRequest[] = [];
-  const timers = new Set<NodeJS.Timeout>();
-  const cutByUs = new WeakSet<ServerResponse>();
-  const waiters: Array<{ count: number; resolve: () => void }> = [];
-  let connections = 0;
-  let aborted = 0;
-  let seq = 0;
-  let closing = false;
-
-  const delay = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        resolve();
-      }, ms);
-      timers.add(t);
-    });
 
   const headers = (extra?: Record<string, string>): Record<string, string> => ({
     vary: "Origin, X-Origin, Referer",
@@ -112,6 +80,7 @@ export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<Fak
     "server-timing": "gfet4t7; dur=412",
     ...extra,
   });
+  const sseHeaders = () => ({ ...headers(), "content-type": "text/event-stream", "content-disposition": "attachment", "x-accel-buffering": "no" });
 
   function sendJson(res: ServerResponse, status: number, body: string, extra?: Record<string, string>): void {
     res.writeHead(status, { ...headers(extra), "content-type": "application/json; charset=UTF-8" });
@@ -122,26 +91,12 @@ export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<Fak
     sendJson(res, status, geminiErrorBody({ code: status, message: f.message ?? defaultGeminiMessage(status), status: f.grpcStatus ?? grpcStatusFor(status), details: f.details }), extra);
   }
 
-  const flushWrite = (res: ServerResponse, data: string | Buffer): Promise<void> =>
-    new Promise((resolve) => {
-      res.write(data, () => resolve());
-    });
-
-  async function write(res: ServerResponse, text: string): Promise<void> {
-    if (!opts.fragmentBytes) return flushWrite(res, text);
-    const bytes = Buffer.from(text, "utf8");
-    for (let i = 0; i < bytes.length && !res.destroyed; i += opts.fragmentBytes) {
-      await flushWrite(res, bytes.subarray(i, i + opts.fragmentBytes));
-      await delay(1); // separate TCP segments instead of one coalesced write
-    }
-  }
+  const h = await startFakeProviderHarness("fake-gemini", opts, { route, internalError: (res, _n, message) => sendError(res, 500, { message }) });
 
   function toolReplyFor(rec: GeminiRecordedRequest): FakeToolReply | undefined {
     const body = rec.body as Record<string, unknown>;
     const mode = field(field(field(body, "toolConfig", "tool_config"), "functionCallingConfig", "function_calling_config"), "mode", "mode");
-    if (!Array.isArray(body.tools) || body.tools.length === 0 || mode === "NONE" || opts.toolReply === undefined) return undefined;
-    const r = typeof opts.toolReply === "function" ? opts.toolReply(rec) : opts.toolReply;
-    return r && r.calls.length > 0 ? r : undefined;
+    return scriptedToolReply(opts.toolReply, rec, Array.isArray(body.tools) && body.tools.length > 0 && mode !== "NONE");
   }
 
   /** An answer with `functionCall` parts; finishReason STOP (Gemini has no tool-call finish reason). */
@@ -160,25 +115,15 @@ export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<Fak
       ...text.map((t) => JSON.stringify({ candidates: [{ content: { parts: [{ text: t }], role: "model" } }], usageMetadata: usageMetadata(prompt, 0, undefined), ...meta })),
       JSON.stringify({ candidates: [{ content: { parts: calls, role: "model" }, finishReason: "STOP" }], usageMetadata: usage, ...meta }),
     ];
-    res.writeHead(200, { ...headers(), "content-type": "text/event-stream", "content-disposition": "attachment", "x-accel-buffering": "no" });
-    res.flushHeaders();
-    for (const [i, chunk] of chunks.entries()) {
-      if (res.destroyed || closing) return;
-      if ("chunks" in m && i === m.chunks && m.kind === "cut_after") {
-        cutByUs.add(res);
-        return void res.socket?.destroy();
-      }
-      await write(res, `data: ${chunk}${le}${le}`);
-    }
-    res.end();
+    // Of the fault modes, only a cut applies to tool answers.
+    return h.streamEvents(res, m.kind === "cut_after" ? m : { kind: "ok" }, sseHeaders(), chunks.map((c) => `data: ${c}${le}${le}`));
   }
 
   async function generate(rec: GeminiRecordedRequest, res: ServerResponse, n: number, model: string, stream: boolean, m: FakeGeminiMode): Promise<void> {
     const toolReply = toolReplyFor(rec);
     if (toolReply) return toolAnswer(rec, res, n, model, stream, m, toolReply);
     const body = rec.body as Record<string, unknown>;
-    const reply = typeof opts.reply === "function" ? opts.reply(rec) : (opts.reply ?? "Hello from the fake Gemini server.");
-    const all = replyPieces(reply);
+    const all = replyPieces(scriptedReply(opts.reply, rec, "Hello from the fake Gemini server."));
     const max = field(field(body, "generationConfig", "generation_config"), "maxOutputTokens", "max_output_tokens");
     const pieces = all.slice(0, typeof max === "number" ? max : Infinity);
     const finishReason = pieces.length < all.length ? "MAX_TOKENS" : "STOP";
@@ -192,24 +137,14 @@ export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<Fak
       u.totalTokenCount = prompt + pieces.length + thoughts;
       return u;
     };
-    const faultAt = "chunks" in m ? m.chunks : -1;
 
     if (!stream) {
       if (m.kind === "stream_error_after") return sendError(res, 503);
-      if (m.kind === "slow") await delay(m.delayMs ?? 200);
       const json = JSON.stringify({
         candidates: [{ content: { parts: [{ text: pieces.join("") }], role: "model" }, finishReason, avgLogprobs: -0.0021 }],
         usageMetadata: finalUsage(), ...meta,
       });
-      if (m.kind === "malformed_after") return sendJson(res, 200, json.slice(0, Math.floor(json.length / 2)));
-      res.writeHead(200, { ...headers(), "content-type": "application/json; charset=UTF-8" });
-      if (m.kind === "stall_after") return void res.flushHeaders();
-      if (m.kind === "cut_after") {
-        res.write(json.slice(0, Math.floor(json.length / 2)));
-        cutByUs.add(res);
-        return void setTimeout(() => res.socket?.destroy(), 5);
-      }
-      return void res.end(json);
+      return h.answerWhole(res, m, { ...headers(), "content-type": "application/json; charset=UTF-8" }, json);
     }
 
     // Each chunk holds only the new text; middle chunks carry prompt counts only, the last one
@@ -225,30 +160,16 @@ export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<Fak
       // Without alt=sse the method answers a JSON array of the same responses.
       return sendJson(res, 200, `[${chunks.join(",\r\n")}]`);
     }
-    res.writeHead(200, { ...headers(), "content-type": "text/event-stream", "content-disposition": "attachment", "x-accel-buffering": "no" });
-    res.flushHeaders();
-    for (let i = 0; i < chunks.length; i++) {
-      if (res.destroyed || closing) return;
-      if (i === faultAt) {
-        if (m.kind === "cut_after") {
-          cutByUs.add(res);
-          return void res.socket?.destroy();
-        }
-        if (m.kind === "stall_after") return;
-        if (m.kind === "stream_error_after") {
-          const code = m.code ?? 503;
-          const error = { code, message: m.message ?? defaultGeminiMessage(code), status: m.grpcStatus ?? grpcStatusFor(code) };
-          await write(res, m.bare ? `${geminiErrorBody(error).split("\n").join(le)}${le}` : `data: ${JSON.stringify({ error })}${le}${le}`);
-          return void res.end();
-        }
-        if (m.kind === "malformed_after") await write(res, `data: {"candidates":[{"content":{"parts":[{"text":"tru${le}${le}`);
-      }
-      const wait = m.kind === "slow" ? (m.delayMs ?? 200) : (opts.chunkDelayMs ?? 0);
-      if (i > 0 && wait > 0) await delay(wait);
-      if (res.destroyed || closing) return;
-      await write(res, `data: ${chunks[i]}${le}${le}`);
-    }
-    res.end();
+    return h.streamEvents(res, m, sseHeaders(), chunks.map((c) => `data: ${c}${le}${le}`), {
+      errorEvent: () => {
+        const e: { code?: number; grpcStatus?: string; message?: string; bare?: boolean } = m.kind === "stream_error_after" ? m : {};
+        const code = e.code ?? 503;
+        const error = { code, message: e.message ?? defaultGeminiMessage(code), status: e.grpcStatus ?? grpcStatusFor(code) };
+        return e.bare ? `${geminiErrorBody(error).split("\n").join(le)}${le}` : `data: ${JSON.stringify({ error })}${le}${le}`;
+      },
+      malformedEvent: `data: {"candidates":[{"content":{"parts":[{"text":"tru${le}${le}`,
+      waitBefore: (i) => (i === 0 ? 0 : m.kind === "slow" ? (m.delayMs ?? 200) : (opts.chunkDelayMs ?? 0)),
+    });
   }
 
   function embed(res: ServerResponse, model: string, method: string, b: Record<string, unknown>): void {
@@ -276,14 +197,12 @@ export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<Fak
     return sendJson(res, 200, JSON.stringify({ embeddings }));
   }
 
-  function route(req: IncomingMessage, res: ServerResponse, raw: string): void | Promise<void> {
-    const n = ++seq;
+  function route(req: IncomingMessage, res: ServerResponse, raw: string, n: number): void | Promise<void> {
     const url = new URL(req.url ?? "/", "http://fake");
     const query = Object.fromEntries(url.searchParams);
-    let body: unknown;
-    try {
-      body = raw === "" ? undefined : JSON.parse(raw);
-    } catch {
+    let body = jsonBody(raw);
+    if (body === INVALID_JSON) {
+      body = undefined;
       if (req.method === "POST") return sendError(res, 400, { message: `Invalid JSON payload received. Unexpected token.\n${raw.slice(0, 40)}\n^` });
     }
     const rec: GeminiRecordedRequest = { method: req.method ?? "GET", path: url.pathname, query, headers: req.headers, body };
@@ -294,7 +213,7 @@ export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<Fak
       return sendError(res, 403, { message: "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API." });
     }
     if (opts.apiKey !== undefined && key !== opts.apiKey) return sendError(res, 400, { message: "API key not valid. Please pass a valid API key.", details: badKeyDetails() });
-    const m = mode;
+    const m = h.mode();
     const b = (body ?? {}) as Record<string, unknown>;
 
     if (req.method === "GET" && /^\/(v1beta|v1|v1alpha)\/models$/.test(url.pathname)) {
@@ -318,46 +237,5 @@ export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<Fak
     return generate(rec, res, n, model, method === "streamGenerateContent", m);
   }
 
-  const server = createServer((req, res) => {
-    res.on("close", () => {
-      if (res.writableFinished || cutByUs.has(res) || closing) return;
-      aborted++;
-      for (const w of waiters.splice(0)) if (aborted >= w.count) w.resolve(); else waiters.push(w);
-    });
-    const parts: Buffer[] = [];
-    req.on("data", (c: Buffer) => parts.push(c));
-    req.on("end", () => {
-      Promise.resolve(route(req, res, Buffer.concat(parts).toString("utf8"))).catch((err: unknown) => {
-        if (!res.headersSent) sendError(res, 500, { message: `fake-gemini failed: ${String(err)}` });
-        else res.destroy();
-      });
-    });
-  });
-  server.on("connection", () => connections++);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    connections: () => connections,
-    abortedRequests: () => aborted,
-    waitForClientAbort(timeoutMs = 5000, count = 1) {
-      if (aborted >= count) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`fake-gemini: no client abort within ${timeoutMs} ms (aborted ${aborted}, wanted ${count})`)), timeoutMs);
-        waiters.push({ count, resolve: () => (clearTimeout(t), resolve()) });
-      });
-    },
-    setMode(next) {
-      mode = next;
-    },
-    async close() {
-      closing = true;
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  return { url: h.origin, ...h.controls(requests) };
 }

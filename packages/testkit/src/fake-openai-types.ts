@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
+import type { FakeServerControls, FakeServerOptions } from "./fake-provider-harness";
 
 /** One request the fake received, body parsed as JSON (undefined when empty or not JSON). */
 export interface RecordedRequest {
@@ -53,26 +54,18 @@ export function argumentPieces(args: string): string[] {
 }
 
 /** Options of {@link startFakeOpenAI}. */
-export interface FakeOpenAIOptions {
+export interface FakeOpenAIOptions extends FakeServerOptions<FakeOpenAIMode> {
   /** Answer text, or a function of the request. Default `"Hello from the fake OpenAI server."`. */
   reply?: string | ((req: RecordedRequest) => string);
-  /** Tool calls to answer with (see FakeToolReply), or a function of the request (undefined → `reply`). */
-  toolReply?: FakeToolReply | ((req: RecordedRequest) => FakeToolReply | undefined);
-  /** Delay before each stream chunk after the first. Default 0. */
-  chunkDelayMs?: number;
   /**
    * Delay between a streamed text answer's headers and its first chunk: the upstream's own time to
    * first token (benches). Default 0.
    */
   firstChunkDelayMs?: number;
-  /** Initial mode. Default `{ kind: "ok" }`. */
-  mode?: FakeOpenAIMode;
   /** When set, any other bearer token gets 401 `invalid_api_key`. Default: any non-empty key. */
   apiKey?: string;
   /** SSE line ending. Default `"\n"`; `"\r\n"` exercises CRLF parsing. */
   lineEnding?: "\n" | "\r\n";
-  /** Write each SSE event in pieces of this many bytes (splitting UTF-8 sequences). Default: whole events. */
-  fragmentBytes?: number;
   /** Ids listed by `GET /v1/models`. */
   models?: string[];
   /** Embedding length when the request has no `dimensions`. Default 8. */
@@ -80,17 +73,8 @@ export interface FakeOpenAIOptions {
 }
 
 /** A running fake. `url` is the base URL including `/v1`, as `OPENAI_BASE_URL` would be. */
-export interface FakeOpenAI {
+export interface FakeOpenAI extends FakeServerControls<FakeOpenAIMode> {
   url: string;
-  requests: RecordedRequest[];
-  /** TCP connections accepted so far (keep-alive reuse keeps this low). */
-  connections(): number;
   /** Sockets closed so far, by either side. */
   closedSockets(): number;
-  /** Responses the client closed before they ended (a cut made by the fake itself is not counted). */
-  abortedRequests(): number;
-  /** Resolves once `abortedRequests() >= count` (default 1); rejects after `timeoutMs` (default 5000). */
-  waitForClientAbort(timeoutMs?: number, count?: number): Promise<void>;
-  setMode(mode: FakeOpenAIMode): void;
-  close(): Promise<void>;
 }

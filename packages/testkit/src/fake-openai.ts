@@ -1,10 +1,10 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   countPromptTokens, defaultErrorFields, embeddingBase64, embeddingFor, errorBody, logprobsProblem, obfuscation, replyPieces, tokenLogprobs, toolProblem, usageObject,
 } from "./fake-openai.test-helpers";
 export * from "./fake-openai-types";
 import { argumentPieces, type FakeOpenAI, type FakeOpenAIMode, type FakeOpenAIOptions, type FakeToolReply, type RecordedRequest } from "./fake-openai-types";
+import { INVALID_JSON, jsonBody, scriptedReply, scriptedToolReply, startFakeProviderHarness } from "./fake-provider-harness";
 
 const DEFAULT_MODELS = ["gpt-4o-mini", "gpt-4.1-nano", "gpt-4.1", "text-embedding-3-small"];
 
@@ -14,26 +14,8 @@ const DEFAULT_MODELS = ["gpt-4o-mini", "gpt-4.1-nano", "gpt-4.1", "text-embeddin
  * piece, `top_logprobs` alternatives each); a tool-call answer carries none.
  */
 export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
-  let mode: FakeOpenAIMode = opts.mode ?? { kind: "ok" };
   const le = opts.lineEnding ?? "\n";
   const requests: RecordedRequest[] = [];
-  const timers = new Set<NodeJS.Timeout>();
-  const cutByUs = new WeakSet<ServerResponse>();
-  const waiters: Array<{ count: number; resolve: () => void }> = [];
-  let connections = 0;
-  let closed = 0;
-  let aborted = 0;
-  let seq = 0;
-  let closing = false;
-
-  const delay = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        resolve();
-      }, ms);
-      timers.add(t);
-    });
 
   const headersFor = (n: number, extra: Record<string, string> = {}): Record<string, string> => ({
     "x-request-id": `req_${n.toString(16).padStart(24, "0")}`,
@@ -48,6 +30,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     "x-ratelimit-reset-tokens": "2ms",
     ...extra,
   });
+  const sseHeaders = (n: number) => ({ ...headersFor(n), "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" });
 
   function sendJson(res: ServerResponse, status: number, n: number, body: string, extra?: Record<string, string>): void {
     res.writeHead(status, { ...headersFor(n, extra), "content-type": "application/json" });
@@ -58,59 +41,31 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     sendJson(res, status, n, errorBody({ ...defaultErrorFields(status), ...fields }), extra);
   }
 
-  // Resolves once the bytes are handed to the kernel, so a following socket.destroy() cannot drop them.
-  const flushWrite = (res: ServerResponse, data: string | Buffer): Promise<void> =>
-    new Promise((resolve) => {
-      res.write(data, () => resolve());
-    });
-
-  async function write(res: ServerResponse, text: string): Promise<void> {
-    if (!opts.fragmentBytes) {
-      await flushWrite(res, text);
-      return;
-    }
-    const bytes = Buffer.from(text, "utf8");
-    for (let i = 0; i < bytes.length && !res.destroyed; i += opts.fragmentBytes) {
-      await flushWrite(res, bytes.subarray(i, i + opts.fragmentBytes));
-      // A pause makes the pieces leave as separate TCP segments instead of being coalesced.
-      await delay(1);
-    }
-  }
+  const h = await startFakeProviderHarness("fake-openai", opts, { route, internalError: (res, n, message) => sendError(res, n, 500, { message }) });
 
   async function chat(rec: RecordedRequest, res: ServerResponse, n: number, m: FakeOpenAIMode): Promise<void> {
     const body = rec.body as Record<string, unknown>;
     const model = String(body.model);
-    const reply = typeof opts.reply === "function" ? opts.reply(rec) : (opts.reply ?? "Hello from the fake OpenAI server.");
-    const all = replyPieces(reply);
+    const all = replyPieces(scriptedReply(opts.reply, rec, "Hello from the fake OpenAI server."));
     const cap = typeof body.max_completion_tokens === "number" ? body.max_completion_tokens : typeof body.max_tokens === "number" ? body.max_tokens : Infinity;
     const pieces = all.slice(0, cap);
     const finish = pieces.length < all.length ? "length" : "stop";
     const usage = usageObject(countPromptTokens(body.messages), pieces.length);
     const id = `chatcmpl-fake${n}`;
     const created = Math.floor(Date.now() / 1000);
-    const faultAt = "chunks" in m ? m.chunks : -1;
-    const toolReply = toolReplyFor(rec);
+    const toolReply = scriptedToolReply(opts.toolReply, rec, Array.isArray(body.tools) && body.tools.length > 0 && body.tool_choice !== "none");
     // With `logprobs: true`, each reply piece is one token: `logprobs.content` items, `top_logprobs` alternatives each.
     const logprobs = body.logprobs === true ? tokenLogprobs(pieces, typeof body.top_logprobs === "number" ? body.top_logprobs : 0) : null;
 
     if (body.stream !== true && !toolReply) {
       if ("streamOnly" in m && m.streamOnly) m = { kind: "ok" };
       if (m.kind === "stream_error_after") return sendError(res, n, 500);
-      if (m.kind === "slow") await delay(m.delayMs ?? 200);
       const json = JSON.stringify({
         id, object: "chat.completion", created, model,
         choices: [{ index: 0, message: { role: "assistant", content: pieces.join(""), refusal: null, annotations: [] }, logprobs: logprobs ? { content: logprobs, refusal: null } : null, finish_reason: finish }],
         usage, service_tier: "default", system_fingerprint: "fp_fake",
       });
-      if (m.kind === "malformed_after") return sendJson(res, 200, n, json.slice(0, Math.floor(json.length / 2)));
-      res.writeHead(200, { ...headersFor(n), "content-type": "application/json" });
-      if (m.kind === "stall_after") return void res.flushHeaders();
-      if (m.kind === "cut_after") {
-        res.write(json.slice(0, Math.floor(json.length / 2)));
-        cutByUs.add(res);
-        return void setTimeout(() => res.socket?.destroy(), 5);
-      }
-      return void res.end(json);
+      return h.answerWhole(res, m, { ...headersFor(n), "content-type": "application/json" }, json);
     }
 
     if (toolReply) return toolAnswer(rec, res, n, m, toolReply);
@@ -133,35 +88,11 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
       ...(includeUsage ? [chunk([], usage)] : []),
       "[DONE]",
     ];
-    res.writeHead(200, { ...headersFor(n), "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" });
-    res.flushHeaders();
-    for (let i = 0; i < events.length; i++) {
-      if (res.destroyed || closing) return;
-      if (i === faultAt) {
-        if (m.kind === "cut_after") {
-          cutByUs.add(res);
-          return void res.socket?.destroy();
-        }
-        if (m.kind === "stall_after") return; // keep the socket open; the client must give up
-        if (m.kind === "stream_error_after") {
-          await write(res, `data: ${errorBody({ type: m.type ?? "server_error", code: null, message: m.message ?? "The server had an error while processing your request." })}${le}${le}`);
-          return void res.end();
-        }
-        if (m.kind === "malformed_after") await write(res, `data: {"id":"${id}","object":"chat.completion.chunk","choices":[{"delta":{"content":"tru${le}${le}`);
-      }
-      const wait = i === 0 ? (opts.firstChunkDelayMs ?? 0) : m.kind === "slow" ? (m.delayMs ?? 200) : (opts.chunkDelayMs ?? 0);
-      if (wait > 0) await delay(wait);
-      if (res.destroyed || closing) return;
-      await write(res, `data: ${events[i]}${le}${le}`);
-    }
-    res.end();
-  }
-
-  function toolReplyFor(rec: RecordedRequest): FakeToolReply | undefined {
-    const body = rec.body as Record<string, unknown>;
-    if (!Array.isArray(body.tools) || body.tools.length === 0 || body.tool_choice === "none" || opts.toolReply === undefined) return undefined;
-    const r = typeof opts.toolReply === "function" ? opts.toolReply(rec) : opts.toolReply;
-    return r && r.calls.length > 0 ? r : undefined;
+    return h.streamEvents(res, m, sseHeaders(n), events.map((e) => `data: ${e}${le}${le}`), {
+      errorEvent: () => (m.kind === "stream_error_after" ? `data: ${errorBody({ type: m.type ?? "server_error", code: null, message: m.message ?? "The server had an error while processing your request." })}${le}${le}` : ""),
+      malformedEvent: `data: {"id":"${id}","object":"chat.completion.chunk","choices":[{"delta":{"content":"tru${le}${le}`,
+      waitBefore: (i) => (i === 0 ? (opts.firstChunkDelayMs ?? 0) : m.kind === "slow" ? (m.delayMs ?? 200) : (opts.chunkDelayMs ?? 0)),
+    });
   }
 
   /** An answer that calls tools: `message.tool_calls`, or streamed `delta.tool_calls` pieces by index; finish reason `tool_calls`. */
@@ -196,26 +127,14 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
       ...(includeUsage ? [JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices: [], usage })] : []),
       "[DONE]",
     ];
-    res.writeHead(200, { ...headersFor(n), "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" });
-    res.flushHeaders();
-    for (const [i, ev] of events.entries()) {
-      if (res.destroyed || closing) return;
-      if ("chunks" in m && i === m.chunks && m.kind === "cut_after") {
-        cutByUs.add(res);
-        return void res.socket?.destroy();
-      }
-      await write(res, `data: ${ev}${le}${le}`);
-    }
-    res.end();
+    // Of the fault modes, only a cut applies to tool answers.
+    return h.streamEvents(res, m.kind === "cut_after" ? m : { kind: "ok" }, sseHeaders(n), events.map((e) => `data: ${e}${le}${le}`));
   }
 
-  function route(req: IncomingMessage, res: ServerResponse, raw: string): void | Promise<void> {
-    const n = ++seq;
+  function route(req: IncomingMessage, res: ServerResponse, raw: string, n: number): void | Promise<void> {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
-    let body: unknown;
-    try {
-      body = raw === "" ? undefined : JSON.parse(raw);
-    } catch {
+    let body = jsonBody(raw);
+    if (body === INVALID_JSON) {
       body = undefined;
       if (req.method === "POST") return sendError(res, n, 400, { code: null, message: "We could not parse the JSON body of your request." });
     }
@@ -224,7 +143,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     const auth = req.headers.authorization ?? "";
     if (!auth.startsWith("Bearer ") || auth.length <= 7) return sendError(res, n, 401, { code: null, message: "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)." });
     if (opts.apiKey !== undefined && auth !== `Bearer ${opts.apiKey}`) return sendError(res, n, 401);
-    const m = mode;
+    const m = h.mode();
     const b = (body ?? {}) as Record<string, unknown>;
 
     if (req.method === "GET" && path === "/v1/models") {
@@ -263,50 +182,5 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     return sendError(res, n, 404, { type: "invalid_request_error", code: "unknown_url", message: `Unknown request URL: ${req.method} ${path}.` });
   }
 
-  const server = createServer((req, res) => {
-    res.on("close", () => {
-      if (res.writableFinished || cutByUs.has(res) || closing) return;
-      aborted++;
-      for (const w of waiters.splice(0)) if (aborted >= w.count) w.resolve(); else waiters.push(w);
-    });
-    const parts: Buffer[] = [];
-    req.on("data", (c: Buffer) => parts.push(c));
-    req.on("end", () => {
-      Promise.resolve(route(req, res, Buffer.concat(parts).toString("utf8"))).catch((err: unknown) => {
-        if (!res.headersSent) sendError(res, seq, 500, { message: `fake-openai failed: ${String(err)}` });
-        else res.destroy();
-      });
-    });
-  });
-  server.on("connection", (socket) => {
-    connections++;
-    socket.on("close", () => closed++);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-
-  return {
-    url: `http://127.0.0.1:${port}/v1`,
-    requests,
-    connections: () => connections,
-    closedSockets: () => closed,
-    abortedRequests: () => aborted,
-    waitForClientAbort(timeoutMs = 5000, count = 1) {
-      if (aborted >= count) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`fake-openai: no client abort within ${timeoutMs} ms (aborted ${aborted}, wanted ${count})`)), timeoutMs);
-        waiters.push({ count, resolve: () => (clearTimeout(t), resolve()) });
-      });
-    },
-    setMode(next) {
-      mode = next;
-    },
-    async close() {
-      closing = true;
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  return { url: `${h.origin}/v1`, ...h.controls(requests) };
 }

@@ -14,3 +14,4 @@ export * from "./fake-webhook";
 export * from "./fake-otlp";
 export * from "./redis-cluster";
 export * from "./test-clock";
+export * from "./fake-provider-harness";
