@@ -1,13 +1,14 @@
+import { BatchList, BatchObject, CreateBatchRequest, ListBatchesQuery } from "../batches";
 import { FileDeleted, FileList, FileObject, ListFilesQuery } from "../files";
 import { json, type RouteContract } from "./route-contract";
 
 const FILES = "Files and batches";
 
 /** Response schemas of the Files and Batch routes, by component name. */
-export const FILES_BATCHES_RESPONSE_SCHEMAS = { FileObject, FileList, FileDeleted } as const;
+export const FILES_BATCHES_RESPONSE_SCHEMAS = { FileObject, FileList, FileDeleted, BatchObject, BatchList } as const;
 
 /** Request body schemas of the Files and Batch routes, by component name. */
-export const FILES_BATCHES_REQUEST_SCHEMAS = {} as const;
+export const FILES_BATCHES_REQUEST_SCHEMAS = { CreateBatchRequest } as const;
 
 /** OpenAI's Files API (batch input and output files) and Batch API. */
 export const FILES_BATCHES_ROUTES: readonly RouteContract[] = [
@@ -36,4 +37,30 @@ export const FILES_BATCHES_ROUTES: readonly RouteContract[] = [
     responses: { 200: { description: "the file as uploaded (or as the batch runner wrote it)", content: [{ type: "application/octet-stream", description: "the file's bytes (JSONL)" }] } },
   },
   { method: "delete", path: "/v1/files/:id", operationId: "deleteFile", summary: "Delete a file", tag: FILES, auth: { scope: "jobs:write" }, params: { id: "the file's id (file_…)" }, responses: { 200: json(FileDeleted, "deleted") } },
+  {
+    method: "post",
+    path: "/v1/batches",
+    operationId: "createBatch",
+    summary: "Create a batch from a `batch` file: each line runs as a job at the lowest priority",
+    description:
+      "Starts `validating`: every line is checked before any runs (`custom_id` unique, `method` POST, `url` the batch's endpoint, `body` a valid request of it); a bad line goes to the error file and the rest run. `request_counts` and the status (validating → in_progress → finalizing → completed; cancelling → cancelled; failed; expired) follow on `GET /v1/batches/{id}`; output and error files are in OpenAI's line format.",
+    tag: FILES,
+    auth: { scope: "jobs:write" },
+    body: CreateBatchRequest,
+    responses: { 200: json(BatchObject, "created (validating)") },
+    errors: [404, 503],
+  },
+  { method: "get", path: "/v1/batches", operationId: "listBatches", summary: "The tenant's batches, newest first (after, limit)", tag: FILES, auth: { scope: "jobs:read" }, query: ListBatchesQuery, responses: { 200: json(BatchList, "one page; the next is after=last_id while has_more") } },
+  { method: "get", path: "/v1/batches/:id", operationId: "retrieveBatch", summary: "A batch: status, request_counts, output and error files", tag: FILES, auth: { scope: "jobs:read" }, params: { id: "the batch's id (batch_…)" }, responses: { 200: json(BatchObject, "the batch") } },
+  {
+    method: "post",
+    path: "/v1/batches/:id/cancel",
+    operationId: "cancelBatch",
+    summary: "Cancel a batch: cancelling, then cancelled once its unfinished jobs are canceled",
+    tag: FILES,
+    auth: { scope: "jobs:write" },
+    params: { id: "the batch's id (batch_…)" },
+    responses: { 200: json(BatchObject, "cancelling (or already cancelled)") },
+    errors: [409],
+  },
 ];

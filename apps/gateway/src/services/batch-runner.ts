@@ -1,0 +1,229 @@
+import { randomUUID } from "node:crypto";
+import { isApiError, type BatchError } from "@switchyard/contracts";
+import {
+  batchLines,
+  claimBatch,
+  deleteFile,
+  markLineSubmitted,
+  moveBatch,
+  recountBatch,
+  releaseBatch,
+  settledResults,
+  settleLine,
+  startBatchLines,
+  storeFile,
+  type BatchRow,
+} from "@switchyard/db";
+import type { GatewayResources } from "../resources";
+import { admitLine, batchPrincipal, checkLines, errorLine, isTransient, lineOutcome, refusedLine } from "./batch-lines";
+import { fileStoreOf, readWholeFile, type FilesOptions } from "./files-service";
+import { cancelJob } from "./job-service";
+import { DEFAULT_FILE_LIMITS, parseJsonl } from "./jsonl-file";
+
+/** Options of {@link startBatchRunner}; every one has a default. */
+export interface BatchRunnerOptions {
+  /** Pause between rounds, ms. Default 1000. */
+  pollMs?: number;
+  /** Lines admitted per round of one batch. Default 50. */
+  submitChunk?: number;
+  /** Most lines of one batch whose jobs may be unfinished at once (admitted, not yet collected). Default 200. */
+  maxInFlight?: number;
+  /** How long a round's claim on a batch lasts; a runner that dies loses its batches to others after it. Default 30 000. */
+  leaseMs?: number;
+  /** This runner's name in `batches.lease_owner`. Default a random UUID. */
+  owner?: string;
+  /** The file store and limits (the same as the Files API's). */
+  files?: FilesOptions;
+}
+
+export interface BatchRunner {
+  /** One round: claim the batch that waited longest, move it on, release it. True if there was one. */
+  round(): Promise<boolean>;
+  /** Stop after the round in progress. */
+  close(): Promise<void>;
+}
+
+/**
+ * The batch runner: moves every batch through validating → in_progress → finalizing → completed
+ * (or cancelling → cancelled, or expired past its window). All of its state is in Postgres
+ * (`batches`, `batch_lines`), so any number of runners, in any gateway, may run; each round
+ * works one batch under a lease (`claimBatch`), and every step is safe to repeat after a kill:
+ *   - validating: the lines and the move to in_progress are one transaction;
+ *   - a line is admitted under the idempotency key (batch, custom_id) before its job is recorded,
+ *     so one admitted again (a runner died between, or a second runner raced it) is a replay of
+ *     the same job: no line runs twice, none is lost (a pending line stays pending until recorded);
+ *   - a line's outcome is written only from `submitted`, once;
+ *   - output and error files have ids derived from the batch and are rewritten whole.
+ */
+export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions = {}): BatchRunner {
+  const pollMs = opts.pollMs ?? 1000;
+  const submitChunk = opts.submitChunk ?? 50;
+  const maxInFlight = opts.maxInFlight ?? 200;
+  const leaseMs = opts.leaseMs ?? 30_000;
+  const owner = opts.owner ?? randomUUID();
+  const files = opts.files ?? {};
+  let stopped = false;
+  let wake: (() => void) | null = null;
+
+  async function round(): Promise<boolean> {
+    const b = await claimBatch(r.db, owner, leaseMs);
+    if (!b) return false;
+    try {
+      await step(b);
+    } catch (err) {
+      r.logger.warn({ err: (err as Error).message, batchId: b.id }, "batch round failed; it is tried again next round");
+    } finally {
+      await releaseBatch(r.db, b.id, owner).catch(() => undefined);
+    }
+    return true;
+  }
+
+  async function step(b: BatchRow): Promise<void> {
+    switch (b.status) {
+      case "validating":
+        return validate(b);
+      case "in_progress":
+        if (b.expires_at.getTime() <= Date.now()) return wind(b, "expired");
+        await collect(b);
+        await submit(b);
+        if ((await recountBatch(r.db, b.id)).open === 0 && (await moveBatch(r.db, b.id, ["in_progress"], "finalizing"))) await finalize(b, "finalizing", "completed");
+        return;
+      case "finalizing":
+        return finalize(b, "finalizing", "completed");
+      case "cancelling":
+        return wind(b, "cancelled");
+      default:
+        return;
+    }
+  }
+
+  /** Read the input file, check every line, write them all and start (one transaction). */
+  async function validate(b: BatchRow): Promise<void> {
+    const data = await readWholeFile(r, b.tenant_id, b.input_file_id, files);
+    const fail = (e: BatchError) => moveBatch(r.db, b.id, ["validating"], "failed", { errors: JSON.stringify({ object: "list", data: [e] }) });
+    if (!data) {
+      await fail({ code: "invalid_file", message: `input file ${b.input_file_id} no longer exists`, param: "input_file_id", line: null });
+      return;
+    }
+    let values;
+    try {
+      values = parseJsonl(data, { ...DEFAULT_FILE_LIMITS, ...files.limits }.maxLines);
+    } catch (err) {
+      await fail({ code: "invalid_file", message: (err as Error).message, param: "input_file_id", line: null });
+      return;
+    }
+    const lines = checkLines(b.endpoint as "/v1/chat/completions" | "/v1/responses", values).map((l) =>
+      "error" in l
+        ? { line: l.line, custom_id: l.custom_id, request: null, state: "invalid" as const, result: errorLine(b.id, l.line, l.custom_id, l.error.code, l.error.message) }
+        : { line: l.line, custom_id: l.custom_id, request: l.request, state: "pending" as const, result: null },
+    );
+    if (await startBatchLines(r.db, b.id, lines)) {
+      await recountBatch(r.db, b.id);
+      r.logger.info({ batchId: b.id, lines: lines.length, invalid: lines.filter((l) => l.state === "invalid").length }, "batch validated");
+    }
+  }
+
+  /** Settle the submitted lines whose jobs ended; with `canceledAs`, a canceled job's line is settled as that (an expired batch's). */
+  async function collect(b: BatchRow, canceledAs?: { state: "expired"; code: string; message: string }): Promise<void> {
+    for (let after = 0; ; ) {
+      const lines = await batchLines(r.db, b.id, "submitted", 200, after);
+      for (const l of lines) {
+        const out = await lineOutcome(r, b, l);
+        if (!out) continue;
+        if (out.state === "canceled" && canceledAs) await settleLine(r.db, b.id, l.line, ["submitted"], canceledAs.state, errorLine(b.id, l.line, l.custom_id, canceledAs.code, canceledAs.message));
+        else await settleLine(r.db, b.id, l.line, ["submitted"], out.state, out.result);
+      }
+      if (lines.length < 200) return;
+      after = lines.at(-1)!.line;
+    }
+  }
+
+  /** Admit up to `submitChunk` pending lines, keeping at most `maxInFlight` unfinished. */
+  async function submit(b: BatchRow): Promise<void> {
+    const inFlight = (await batchLines(r.db, b.id, "submitted", maxInFlight)).length;
+    const room = Math.min(submitChunk, maxInFlight - inFlight);
+    if (room <= 0) return;
+    for (const l of await batchLines(r.db, b.id, "pending", room)) {
+      if (stopped) return;
+      try {
+        const jobId = await admitLine(r, b, l.custom_id!, l.request!);
+        await markLineSubmitted(r.db, b.id, l.line, jobId);
+      } catch (err) {
+        // Rate-limited or unavailable: the line stays pending for a later round.
+        if (isTransient(err)) return;
+        if (!isApiError(err)) throw err;
+        await settleLine(r.db, b.id, l.line, ["pending"], "failed", refusedLine(b.id, l.line, l.custom_id!, err));
+      }
+    }
+  }
+
+  /**
+   * Cancel (or expire) a batch: pending lines are settled unrun, unfinished jobs are canceled and
+   * collected (a job that finished first keeps its answer), then the files are written.
+   */
+  async function wind(b: BatchRow, to: "cancelled" | "expired"): Promise<void> {
+    const state = to === "cancelled" ? "canceled" : "expired";
+    const [code, message] = to === "cancelled" ? ["batch_cancelled", "This request was not run: the batch was cancelled."] : ["batch_expired", "This request could not be executed before the completion window expired."];
+    for (;;) {
+      const pending = await batchLines(r.db, b.id, "pending", 500);
+      for (const l of pending) await settleLine(r.db, b.id, l.line, ["pending"], state, errorLine(b.id, l.line, l.custom_id, code, message));
+      if (pending.length < 500) break;
+    }
+    const p = batchPrincipal(b);
+    for (const l of await batchLines(r.db, b.id, "submitted", maxInFlight)) {
+      await cancelJob(r, p, l.job_id!).catch((err: unknown) => {
+        if (!(isApiError(err) && (err.code === "job_already_terminal" || err.status === 404))) throw err;
+      });
+    }
+    await collect(b, state === "expired" ? { state, code, message } : undefined);
+    if ((await recountBatch(r.db, b.id)).open > 0) return; // jobs still settling: next round
+    await finalize(b, b.status, to);
+  }
+
+  /** Write the output and error files (ids derived from the batch: a rewrite replaces them) and end the batch. */
+  async function finalize(b: BatchRow, from: BatchRow["status"], to: "completed" | "cancelled" | "expired"): Promise<void> {
+    const store = fileStoreOf(r, files);
+    const out: string[] = [];
+    const errs: string[] = [];
+    for await (const s of settledResults(r.db, b.id)) (s.state === "done" ? out : errs).push(JSON.stringify(s.result));
+    const suffix = b.id.slice(b.id.indexOf("_") + 1);
+    const write = async (kind: "out" | "err", lines: string[], filename: string): Promise<string | null> => {
+      const id = `file_${suffix}${kind}`;
+      await deleteFile(r.db, b.tenant_id, id);
+      if (lines.length === 0) return null;
+      const data = Buffer.from(lines.join("\n") + "\n");
+      await storeFile(r.db, store, { id, tenant_id: b.tenant_id, api_key_id: b.api_key_id, purpose: "batch_output", filename, bytes: data.length, line_count: lines.length }, data);
+      return id;
+    };
+    const outputId = await write("out", out, `${b.id}_output.jsonl`);
+    const errorId = await write("err", errs, `${b.id}_error.jsonl`);
+    await recountBatch(r.db, b.id);
+    if (await moveBatch(r.db, b.id, [from], to, { output_file_id: outputId, error_file_id: errorId })) {
+      r.logger.info({ batchId: b.id, status: to, outputs: out.length, errors: errs.length }, "batch finished");
+    }
+  }
+
+  const loop = (async () => {
+    while (!stopped) {
+      await round().catch((err: Error) => r.logger.warn({ err: err.message }, "batch runner round failed"));
+      if (stopped) break;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, pollMs);
+        wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      wake = null;
+    }
+  })();
+
+  return {
+    round,
+    async close() {
+      stopped = true;
+      wake?.();
+      await loop;
+    },
+  };
+}
