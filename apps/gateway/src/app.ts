@@ -19,6 +19,7 @@ import { documentsRouter } from "./routes/documents";
 import { openaiCompatRouter } from "./routes/openai-compat";
 import { responsesRouter } from "./routes/responses";
 import { filesRouter } from "./routes/files";
+import { batchesRouter } from "./routes/batches";
 import { modelsRouter } from "./routes/models";
 import { embeddingsRouter } from "./routes/embeddings";
 import { usageReportsRouter } from "./routes/usage-reports";
@@ -55,6 +56,7 @@ export function createGatewayApp(r: GatewayResources, auth = new Authenticator(r
   app.use(openaiCompatRouter(r, auth));
   app.use(responsesRouter(r, auth));
   app.use(filesRouter(r, auth));
+  app.use(batchesRouter(r, auth));
   app.use(modelsRouter(r, auth));
   app.use(embeddingsRouter(r, auth));
   app.use(budgetsRouter(r, auth));

@@ -18,6 +18,7 @@ export * from "./timeout";
 export * from "./tools";
 export * from "./responses";
 export * from "./files";
+export * from "./batches";
 export * from "./fault-points";
 export * from "./http";
 export * from "./openapi";

@@ -12,6 +12,7 @@ export * from "./usage";
 export * from "./usage-dead-letters";
 export * from "./responses";
 export * from "./files";
+export * from "./batches";
 export * from "./seed";
 export * from "./partitions";
 export * from "./credits";

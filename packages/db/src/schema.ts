@@ -289,6 +289,48 @@ export interface FileChunksTable {
   data: Buffer;
 }
 
+/** A batch of `/v1/batches` (migration 0016): OpenAI's status and times, the runner's lease. */
+export interface BatchesTable {
+  id: string;
+  tenant_id: string;
+  deployment_id: string;
+  api_key_id: string;
+  endpoint: string;
+  input_file_id: string;
+  completion_window: string;
+  metadata: ColumnType<Record<string, string> | null, string | null, string | null>;
+  status: "validating" | "in_progress" | "finalizing" | "completed" | "failed" | "expired" | "cancelling" | "cancelled";
+  /** `{object: "list", data: [{code, message, param, line}]}` when the batch failed as a whole. */
+  errors: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  output_file_id: string | null;
+  error_file_id: string | null;
+  total: ColumnType<number, number | undefined, number>;
+  completed: ColumnType<number, number | undefined, number>;
+  failed: ColumnType<number, number | undefined, number>;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  in_progress_at: NullableTimestamp;
+  finalizing_at: NullableTimestamp;
+  completed_at: NullableTimestamp;
+  failed_at: NullableTimestamp;
+  expired_at: NullableTimestamp;
+  cancelling_at: NullableTimestamp;
+  cancelled_at: NullableTimestamp;
+  lease_owner: string | null;
+  lease_until: NullableTimestamp;
+}
+
+/** One input line of a batch (migration 0016): its request, state, job and, once settled, its output or error line. */
+export interface BatchLinesTable {
+  batch_id: string;
+  line: number;
+  custom_id: string | null;
+  request: ColumnType<Record<string, unknown> | null, string | null, string | null>;
+  state: "pending" | "invalid" | "submitted" | "done" | "failed" | "canceled" | "expired";
+  job_id: string | null;
+  result: ColumnType<Record<string, unknown> | null, string | null, string | null>;
+}
+
 export interface Database {
   tenants: TenantsTable;
   deployments: DeploymentsTable;
@@ -310,4 +352,6 @@ export interface Database {
   responses: ResponsesTable;
   files: FilesTable;
   file_chunks: FileChunksTable;
+  batches: BatchesTable;
+  batch_lines: BatchLinesTable;
 }
