@@ -1,7 +1,7 @@
 import { createTestDatabase, type TestDatabase } from "@switchyard/testkit";
 import { sql } from "kysely";
 import { createApiKey, findApiKey, listApiKeys } from "./api-keys";
-import { deploymentView, findDeployment, listAllDeployments, listDeployments, updateDeployment } from "./deployments";
+import { deploymentView, findDeployment, findDeploymentWithTenant, listAllDeployments, listDeployments, updateDeployment } from "./deployments";
 import { findJob, listStoredJobs, saveFinishedJob } from "./jobs";
 import { CorruptRowError, isCorruptRowError } from "./parse-row";
 import { generateDailyReports, getDailyReport } from "./reports";
@@ -54,6 +54,7 @@ describe("corrupt rows are refused at the repository edge (real Postgres)", () =
     await refusal(() => listDeployments(t.db, tenantId));
     await refusal(() => listAllDeployments(t.db, { limit: 10, tenantId }));
     await refusal(() => findDefaultDeployment(t.db, tenantId));
+    await refusal(() => findDeploymentWithTenant(t.db, deploymentId));
     // An update sees the row first, so it changes nothing.
     await refusal(() => updateDeployment(t.db, deploymentId, () => ({ name: "renamed" }), actor, "deployment.update"));
     const name = await t.db.selectFrom("deployments").select("name").where("id", "=", deploymentId).executeTakeFirstOrThrow();
@@ -85,6 +86,10 @@ describe("corrupt rows are refused at the repository edge (real Postgres)", () =
     expect(err).toMatchObject({ table: "tenants", key: id, column: "budget.period" });
     await refusal(() => listTenants(t.db, { limit: 500 }));
     await refusal(() => updateTenant(t.db, id, { name: "x" }, actor));
+    const { id: other, deploymentId } = await tenant();
+    expect(await findDeploymentWithTenant(t.db, deploymentId)).toMatchObject({ deployment: { id: deploymentId, rate_limits: {}, budget: null }, tenant: { timezone: "UTC", billing_mode: "postpaid", budget: null } });
+    await sql`UPDATE tenants SET budget = '[]'::jsonb WHERE id = ${other}`.execute(t.db);
+    expect(await refusal(() => findDeploymentWithTenant(t.db, deploymentId))).toMatchObject({ table: "tenants", key: other, column: "budget" });
   });
 
   it("an API key whose scopes are not a list of names is refused; an unknown name is kept for the authenticator to ignore", async () => {

@@ -1,4 +1,4 @@
-import { FEATURE_NAMES, newId, resolveRateLimits, StoredDeploymentSettings, type Budget, type DeploymentType, type DeploymentView, type FeatureName, type RateLimits } from "@switchyard/contracts";
+import { FEATURE_NAMES, newId, resolveRateLimits, StoredDeploymentSettings, TenantView, type Budget, type DeploymentType, type DeploymentView, type FeatureName, type RateLimits } from "@switchyard/contracts";
 import { sql, type Kysely, type Selectable, type Updateable } from "kysely";
 import { writeAudit, type AuditActor } from "./audit";
 import { parseRow } from "./parse-row";
@@ -104,6 +104,35 @@ export async function findDeployment(db: Kysely<Database>, id: string): Promise<
 export async function listDeployments(db: Kysely<Database>, tenantId: string): Promise<DeploymentRow[]> {
   const rows = await db.selectFrom("deployments").selectAll().where("tenant_id", "=", tenantId).orderBy("is_default", "desc").orderBy("created_at").orderBy("id").execute();
   return rows.map(toDeploymentRow);
+}
+
+const TenantBudget = TenantView.shape.budget;
+
+/** What admission needs of a deployment's tenant, `budget` parsed. */
+export interface DeploymentTenantSettings {
+  timezone: string;
+  billing_mode: "postpaid" | "prepaid";
+  budget: Budget | null;
+}
+
+/**
+ * A deployment and the settings of its tenant that admission needs, in one query, both parsed
+ * (a row that does not parse throws CorruptRowError): what a per-request settings cache reads.
+ */
+export async function findDeploymentWithTenant(db: Kysely<Database>, id: string): Promise<{ deployment: DeploymentRow; tenant: DeploymentTenantSettings } | undefined> {
+  const row = await db
+    .selectFrom("deployments")
+    .innerJoin("tenants", "tenants.id", "deployments.tenant_id")
+    .selectAll("deployments")
+    .select(["tenants.timezone", "tenants.billing_mode", "tenants.budget as tenant_budget"])
+    .where("deployments.id", "=", id)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const { timezone, billing_mode, tenant_budget, ...deployment } = row;
+  return {
+    deployment: toDeploymentRow(deployment),
+    tenant: { timezone, billing_mode, budget: parseRow(TenantBudget, tenant_budget, { table: "tenants", key: deployment.tenant_id, column: "budget" }) },
+  };
 }
 
 /**
