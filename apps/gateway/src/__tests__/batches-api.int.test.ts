@@ -2,6 +2,8 @@ import { BatchList, BatchObject, BatchOutputLine } from "@switchyard/contracts";
 import { createApiKey, createTenant, seedDemo } from "@switchyard/db";
 import { createLogger } from "@switchyard/telemetry";
 import { cleanupPrefix, createTestDatabase, freePort, httpOk, spawnApp, testPrefix, TEST_REDIS_URL, waitFor, writeTestCatalog, type SpawnedApp, type TestDatabase } from "@switchyard/testkit";
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
 import OpenAI, { NotFoundError } from "openai";
 import { loadEnv } from "../env";
 import { startGateway, type RunningGateway } from "../server";
@@ -22,6 +24,7 @@ let client: OpenAI;
 let base: string;
 let key: string;
 let keyB: string;
+let childEnv: Record<string, string>;
 const prefix = testPrefix("batches");
 
 beforeAll(async () => {
@@ -31,6 +34,7 @@ beforeAll(async () => {
   keyB = (await createApiKey(database.db, "ten_batch_b", { name: "b", scopes: ["jobs:read", "jobs:write"] }, { keyId: null })).key;
   const catalog = writeTestCatalog();
   const env = { DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, SWITCHYARD_PREFIX: prefix, MODEL_CATALOG_PATH: catalog, LOG_LEVEL: "silent" };
+  childEnv = env;
   const port = await freePort();
   [gw, worker] = await Promise.all([
     startGateway(loadEnv({ ...env, PORT: "0", HOST: "127.0.0.1" }), { logger: createLogger({ name: "gateway", level: "silent" }), db: database.db }),
@@ -217,3 +221,49 @@ test("create refuses what cannot run, with a 4xx naming the field; another tenan
   expect((await other.batches.list()).data).toEqual([]);
   await until(mine.id, ["completed"]);
 });
+
+/** A gateway with a batch runner as a child process (batch-runner-process.ts); resolves once it is ready. */
+async function runnerProcess(extra: Record<string, string>): Promise<{ child: ChildProcess; exited: Promise<unknown>; output: () => string }> {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "batch-runner-process.ts")], {
+    env: { ...process.env, ...childEnv, LOG_LEVEL: "warn", PORT: "0", HOST: "127.0.0.1", BATCH_POLL_MS: "100", ...extra },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve(signal ?? code)));
+  await waitFor(async () => (out.includes("ready ") ? true : child.exitCode !== null ? Promise.reject(new Error(out)) : undefined), 30_000, "the runner process to start");
+  return { child, exited, output: () => out };
+}
+
+test("a runner process killed between admitting a line and enqueueing its job: another takes over after the lease, every line runs exactly once", async () => {
+  // Only child processes run batches from here on.
+  await Promise.all(runners.splice(0).map((r) => r.close()));
+  const ids = Array.from({ length: 6 }, (_, i) => `k${i}`);
+  const input = await uploadLines(ids.map((id) => chatLine(id, `Say ${id}`)));
+  // Two lines a round; the third admission dies after the job is created, before it is enqueued (and before the line records it).
+  const a = await runnerProcess({ BATCH_SUBMIT_CHUNK: "2", BATCH_RUNNER_OWNER: "doomed", BATCH_LEASE_MS: "6000", SWITCHYARD_FAULT_POINTS: "job.admitted:3" });
+  const created = await client.batches.create({ input_file_id: input.id, endpoint: "/v1/chat/completions", completion_window: "24h" });
+  expect(await a.exited).toBe("SIGKILL");
+  const after = await database.db.selectFrom("batch_lines").select(["custom_id", "state"]).where("batch_id", "=", created.id).orderBy("line").execute();
+  expect(after.filter((l) => l.state === "pending").length).toBeGreaterThanOrEqual(4);
+  const b = await runnerProcess({ BATCH_RUNNER_OWNER: "heir" });
+  try {
+    const done = await until(created.id, ["completed", "failed"]);
+    expect(done.request_counts).toEqual({ total: 6, completed: 6, failed: 0 });
+    const out = await fileLines(done.output_file_id!);
+    expect(out.map((l) => l.custom_id)).toEqual(ids);
+    // One job per line: the orphaned one was re-admitted as a replay (same job) and enqueued; no line ran twice.
+    const jobIds = out.map((l) => l.response!.request_id);
+    expect(new Set(jobIds).size).toBe(6);
+    const jobs = await database.db.selectFrom("batch_lines").select("job_id").where("batch_id", "=", created.id).execute();
+    expect(jobs.map((j) => j.job_id).sort()).toEqual([...jobIds].sort());
+    // And the tenant has no other job since the batch was created (no second job for any line).
+    const since = new Date(created.created_at * 1000).toISOString();
+    const listed = (await (await fetch(`${base}/v1/jobs?limit=100&since=${since}`, { headers: { authorization: `Bearer ${key}` } })).json()) as { data: Array<{ id: string }> };
+    expect(listed.data.map((j) => j.id).sort()).toEqual([...jobIds].sort());
+  } finally {
+    b.child.kill("SIGTERM");
+    await b.exited;
+  }
+}, 60_000);

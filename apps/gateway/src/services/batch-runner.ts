@@ -18,6 +18,7 @@ import type { GatewayResources } from "../resources";
 import { admitLine, batchPrincipal, checkLines, errorLine, isTransient, lineOutcome, refusedLine } from "./batch-lines";
 import { fileStoreOf, readWholeFile, type FilesOptions } from "./files-service";
 import { cancelJob } from "./job-service";
+import { ORPHAN_AFTER_MS } from "./job-payloads";
 import { DEFAULT_FILE_LIMITS, parseJsonl } from "./jsonl-file";
 
 /** Options of {@link startBatchRunner}; every one has a default. */
@@ -28,7 +29,11 @@ export interface BatchRunnerOptions {
   submitChunk?: number;
   /** Most lines of one batch whose jobs may be unfinished at once (admitted, not yet collected). Default 200. */
   maxInFlight?: number;
-  /** How long a round's claim on a batch lasts; a runner that dies loses its batches to others after it. Default 30 000. */
+  /**
+   * How long a round's claim on a batch lasts; a runner that dies loses its batches to others after
+   * it. Default 30 000; never less than the orphan age (`ORPHAN_AFTER_MS` + 1 s), so the runner that
+   * takes over re-admits a line whose job was admitted but never enqueued as a replay that enqueues it.
+   */
   leaseMs?: number;
   /** This runner's name in `batches.lease_owner`. Default a random UUID. */
   owner?: string;
@@ -59,7 +64,7 @@ export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions =
   const pollMs = opts.pollMs ?? 1000;
   const submitChunk = opts.submitChunk ?? 50;
   const maxInFlight = opts.maxInFlight ?? 200;
-  const leaseMs = opts.leaseMs ?? 30_000;
+  const leaseMs = Math.max(opts.leaseMs ?? 30_000, ORPHAN_AFTER_MS + 1000);
   const owner = opts.owner ?? randomUUID();
   const files = opts.files ?? {};
   let stopped = false;
