@@ -20,10 +20,9 @@ import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { newId, queueCatalog, RouteJobPayload } from "@switchyard/contracts";
-import type { z } from "zod";
+import { newId, queueCatalog, type QueueInput } from "@switchyard/contracts";
 import { createSimulatedProvider } from "@switchyard/providers";
-import { createRedis, RedisKeys, type Redis } from "@switchyard/queue";
+import { createQueueSet, createRedis, RedisKeys, type Redis } from "@switchyard/queue";
 import { cleanupPrefix, startStack, type Stack } from "@switchyard/testkit";
 import { Queue } from "bullmq";
 import { Pool } from "undici";
@@ -119,20 +118,21 @@ async function admissionPhase(stack: Stack, cfg: Config, redis: Redis) {
     await loop(cfg.warmup, submit);
     for (const k of Object.keys(statuses)) delete statuses[k];
     const { redisUsecPerOp, ...run } = await measured(redis, gatewayPid, () => loop(cfg.n, submit));
-    gatewayTrips = await sampleRoundTrips(redis, 50, (i) => submit(10_000_000 + i), `{${stack.prefix}}`);
+    gatewayTrips = await sampleRoundTrips(redis, 50, (i) => submit(10_000_000 + i), new RedisKeys(stack.prefix).bullPrefix);
     gateway = { ...run, redis_usec_per_op: redisUsecPerOp(Object.keys(gatewayTrips.by_command)), round_trips: gatewayTrips, statuses: { ...statuses } };
   } finally {
     await pool.close();
   }
 
-  // Raw BullMQ on the same Redis: the same queue name, payload shape and job options the
-  // gateway's enqueue uses, under a prefix of its own so nothing consumes it.
-  const rawPrefix = `${stack.prefix}-raw`;
-  const q = new Queue("ai-route", { connection: redis, prefix: new RedisKeys(rawPrefix).bullPrefix });
+  // Raw BullMQ on the same Redis, the measuring stick P1 is defined against (so BullMQ's own
+  // Queue, not the validating QueueSet): the same queue name, payload shape (typed by the catalog)
+  // and job options the gateway's enqueue uses, under a prefix of its own so nothing consumes it.
+  const rawKeys = new RedisKeys(`${stack.prefix}-raw`);
+  const q = new Queue("ai-route", { connection: redis, prefix: rawKeys.bullPrefix });
   const retry = queueCatalog["ai-route"].retry;
   const add = async (i: number): Promise<void> => {
     const id = newId("job");
-    const payload: z.input<typeof RouteJobPayload> = {
+    const payload: QueueInput<"ai-route"> = {
       job_id: id,
       tenant_id: "ten_demo",
       deployment_id: "dep_bench",
@@ -147,12 +147,12 @@ async function admissionPhase(stack: Stack, cfg: Config, redis: Redis) {
   try {
     await loop(cfg.warmup, add);
     const { redisUsecPerOp, ...run } = await measured(redis, undefined, () => loop(cfg.n, add));
-    const trips = await sampleRoundTrips(redis, 50, (i) => add(10_000_000 + i), `{${rawPrefix}}`);
+    const trips = await sampleRoundTrips(redis, 50, (i) => add(10_000_000 + i), rawKeys.bullPrefix);
     bullmq = { ...run, redis_usec_per_op: redisUsecPerOp(Object.keys(trips.by_command)), round_trips: trips };
   } finally {
     await q.obliterate({ force: true }).catch(() => undefined);
     await q.close();
-    await cleanupPrefix(rawPrefix, stack.env.REDIS_URL);
+    await cleanupPrefix(rawKeys.prefix, stack.env.REDIS_URL);
   }
   const ratio = (a: number | null, b: number | null) => (a === null || b === null || b === 0 ? null : round(a / b, 3));
   return {
@@ -364,9 +364,9 @@ async function main(): Promise<void> {
     let ledger = null;
     if (cfg.runB) {
       // Admission left thousands of jobs waiting: drop them so the worker starts on an empty queue.
-      const routeQueue = new Queue("ai-route", { connection: redis, prefix: new RedisKeys(stack.prefix).bullPrefix });
-      await routeQueue.drain(true);
-      await routeQueue.close();
+      const stackQueues = createQueueSet({ connection: redis, keys: new RedisKeys(stack.prefix) });
+      await stackQueues.queue("ai-route").drain(true);
+      await stackQueues.close();
       process.stdout.write("starting router-worker and usage-aggregator\n");
       await Promise.all([stack.spawn("router-worker"), stack.spawn("usage-aggregator")]);
       b = await latencyPhase(stack, cfg);

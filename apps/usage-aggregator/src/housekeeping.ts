@@ -71,7 +71,7 @@ export async function startHousekeeping(o: HousekeepingOptions): Promise<{ close
   const stuck = o.registry.meter.createCounter("ai_jobs_stuck_total", { description: "Jobs failed by the sweeper after being queued or running too long" });
   const auditArchived = o.registry.meter.createCounter("ai_audit_rows_archived_total", { description: "Audit rows moved past AUDIT_RETENTION_DAYS into the JSON Lines archive" });
   auditArchived.add(0);
-  await o.queues.get("ai-housekeeping").upsertJobScheduler("housekeeping", { every: o.everyMs }, { name: "ai-housekeeping", data: { task: "stuck_jobs" } });
+  await o.queues.schedule("ai-housekeeping", "housekeeping", { every: o.everyMs }, { task: "stuck_jobs" });
   const connection = o.redis.duplicate();
   const worker: Worker = defineProcessor(
     "ai-housekeeping",

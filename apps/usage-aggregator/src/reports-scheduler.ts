@@ -1,4 +1,4 @@
-import { queueCatalog, ReportJobPayload, type QueuePayload } from "@switchyard/contracts";
+import type { QueuePayload } from "@switchyard/contracts";
 import { addDays, generateDailyReports, isIsoDay, type Database } from "@switchyard/db";
 import { defineProcessor, type QueueSet, type Redis, type RedisKeys } from "@switchyard/queue";
 import type { Logger } from "@switchyard/telemetry";
@@ -54,13 +54,8 @@ export function reportDateFor(payload: QueuePayload<"ai-reports">, job: Job): st
  */
 export async function startReportsWorker(opts: ReportsWorkerOptions): Promise<RunningReportsWorker> {
   const { db, queues, keys, connection, logger } = opts;
-  const retry = queueCatalog["ai-reports"].retry;
-  await queues.get("ai-reports").upsertJobScheduler(
-    DAILY_REPORTS_SCHEDULER_ID,
-    { pattern: opts.pattern ?? DAILY_REPORTS_PATTERN, tz: opts.tz ?? "UTC" },
-    // Parsed like every producer's payload, though it is empty.
-    { name: "ai-reports", data: ReportJobPayload.parse({}), opts: { attempts: retry.attempts, backoff: retry.backoff, removeOnComplete: { age: 7 * 86_400, count: 1000 }, removeOnFail: { age: 30 * 86_400, count: 1000 } } },
-  );
+  // The payload is validated like every add's (and the queue's retry policy applied), though it is empty.
+  await queues.schedule("ai-reports", DAILY_REPORTS_SCHEDULER_ID, { pattern: opts.pattern ?? DAILY_REPORTS_PATTERN, tz: opts.tz ?? "UTC" }, {}, { removeOnComplete: { age: 7 * 86_400, count: 1000 }, removeOnFail: { age: 30 * 86_400, count: 1000 } });
   const worker = defineProcessor(
     "ai-reports",
     async (payload, job) => {

@@ -162,7 +162,7 @@ describe("queue set: stored payloads", () => {
       wconn.disconnect();
       expect([plain, custom]).toContainEqual(got);
     } finally {
-      await queues.get("ai-route").obliterate({ force: true });
+      await queues.queue("ai-route").obliterate({ force: true });
       await queues.close();
       conn.disconnect();
     }

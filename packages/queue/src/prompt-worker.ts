@@ -21,7 +21,9 @@ export class PromptWorker extends Worker {
   protected override async moveToActive(token: string, name?: string): Promise<Job> {
     if (this.holding) {
       this.holding = false;
-      // BullMQ's own "no job" value: the loop starts the job it holds.
+      // "No job", which the loop answers by starting the job it holds. BullMQ's loop reads
+      // `undefined` as that (its own moveToActive returns it when Redis has no job) although the
+      // method is declared to always give a job, so the value must be cast to that declaration.
       return undefined as unknown as Job;
     }
     const job = await super.moveToActive(token, name);

@@ -24,7 +24,7 @@ export function registerQueueMetrics(meter: Meter, queues: QueueSet) {
     await Promise.all(
       QUEUE_NAMES.map(async (q) => {
         try {
-          const counts = await withTimeout(queues.get(q).getJobCounts(...STATES), 1000);
+          const counts = await withTimeout(queues.queue(q).getJobCounts(...STATES), 1000);
           for (const s of STATES) obs.observe(counts[s] ?? 0, { queue: q, state: s });
         } catch {
           // Redis down: no figure rather than a stale one; readiness says why.
@@ -37,7 +37,7 @@ export function registerQueueMetrics(meter: Meter, queues: QueueSet) {
     await Promise.all(
       QUEUE_NAMES.map(async (q) => {
         try {
-          obs.observe(await withTimeout(queues.get(q).getWorkersCount(), 1000), { queue: q });
+          obs.observe(await withTimeout(queues.queue(q).getWorkersCount(), 1000), { queue: q });
         } catch {
           // As above.
         }

@@ -1,9 +1,13 @@
-import { queueCatalog, type QueueInput, type QueueName, type QueuePayload } from "@switchyard/contracts";
-import { isDeepStrictEqual } from "node:util";
-import { FlowProducer, Queue, UnrecoverableError, Worker, type Job, type JobsOptions, type WorkerOptions } from "bullmq";
+import { QUEUE_NAMES, queueCatalog, type QueueInput, type QueueName, type QueuePayload } from "@switchyard/contracts";
+import { FlowProducer, UnrecoverableError, type Job, type JobsOptions, type JobSchedulerTemplateOptions, type Queue, type RepeatOptions, type WorkerOptions, type Worker } from "bullmq";
 import type { Redis } from "./redis";
 import type { RedisKeys } from "./keys";
+import { CatalogBullQueue, catalogJobOptions, type CatalogQueue, type QueueJob } from "./catalog-queue";
 import { PromptWorker } from "./prompt-worker";
+import { validatedPayload } from "./stored-payload";
+
+export { storedPayload } from "./stored-payload";
+export type { CatalogQueue, QueueJob } from "./catalog-queue";
 
 /**
  * Finished BullMQ jobs are kept this long (the job's own state lives in our hash and in Postgres).
@@ -13,92 +17,84 @@ import { PromptWorker } from "./prompt-worker";
  */
 export const KEEP_FINISHED = { removeOnComplete: { age: 3600, count: 10_000 }, removeOnFail: { age: 24 * 3600, count: 10_000 } } as const;
 
-/** The slice of a zod schema's definition that {@link storedPayload} walks. */
-interface SchemaDef {
-  type?: string;
-  defaultValue?: unknown;
-  innerType?: { def?: SchemaDef };
-  shape?: Record<string, { def?: SchemaDef }>;
-}
-
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-
-/** `value` without the object fields (at any depth of nested objects, not in arrays) that hold their schema's default. */
-function withoutDefaults(def: SchemaDef | undefined, value: unknown): unknown {
-  if (!def) return value;
-  if (def.type === "default" || def.type === "optional" || def.type === "nullable") return withoutDefaults(def.innerType?.def, value);
-  if (def.type !== "object" || !def.shape || !isPlainObject(value)) return value;
-  const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) {
-    const field = def.shape[key]?.def;
-    if (field?.type === "default" && isDeepStrictEqual(v, field.defaultValue)) continue;
-    out[key] = withoutDefaults(field, v);
-  }
-  return out;
-}
+/** One job of a flow: a catalog queue, its payload (validated) and job options. */
+export type FlowJob<Q extends QueueName = QueueName> = { [N in Q]: { name: N; payload: QueueInput<N>; opts?: JobsOptions } }[Q];
 
 /**
- * A validated payload as a job stores it: without the object fields that hold their schema's
- * default (a deployment's routing settings left as they are, no budget scopes, normal priority),
- * at any depth of nested objects. The consumer's parse ({@link defineProcessor}, and every reader
- * of a stored payload) puts them back, so the parsed payload is the same. A waiting `ai-route` job
- * keeps 110-180 bytes less of JSON in Redis, which keeps its `data` under 512 bytes (one jemalloc
- * size class: 128 bytes) for short prompts.
+ * Every catalog queue of one prefix, typed end to end: adds take the payload type the catalog
+ * infers and parse it against the catalog's schema before anything reaches Redis (a payload that
+ * does not parse throws zod's error and adds nothing); reads and admin go through
+ * {@link QueueSet.queue}, which has no add.
  */
-export function storedPayload<Q extends QueueName>(name: Q, data: QueuePayload<Q>): Partial<QueuePayload<Q>> {
-  const schema = queueCatalog[name].schema as unknown as { def?: SchemaDef };
-  return withoutDefaults(schema.def, data) as Partial<QueuePayload<Q>>;
-}
-
 export interface QueueSet {
-  get<Q extends QueueName>(name: Q): Queue;
+  /** Reads and admin operations on one queue (no add: use the `enqueue` calls). */
+  queue(name: QueueName): CatalogQueue;
   /** Validate the payload against the catalog, then add it with the queue's retry policy. */
-  enqueue<Q extends QueueName>(name: Q, payload: QueueInput<Q>, opts?: JobsOptions): Promise<Job>;
+  enqueue<Q extends QueueName>(name: Q, payload: QueueInput<Q>, opts?: JobsOptions): Promise<QueueJob>;
+  /** {@link enqueue} for many jobs in one round trip; every payload is validated before any is added. */
+  enqueueBulk<Q extends QueueName>(name: Q, jobs: ReadonlyArray<{ payload: QueueInput<Q>; opts?: JobsOptions }>): Promise<QueueJob[]>;
   /**
    * Add a parent job that runs after its children (a BullMQ flow), every payload validated. A
    * child that fails for good does not hold the parent back (`ignoreDependencyOnFailure`).
    */
-  enqueueFlow<P extends QueueName>(parent: { name: P; payload: QueueInput<P>; opts?: JobsOptions }, children: Array<{ [C in QueueName]: { name: C; payload: QueueInput<C>; opts?: JobsOptions } }[QueueName]>): Promise<Job>;
+  enqueueFlow<P extends QueueName>(parent: { name: P; payload: QueueInput<P>; opts?: JobsOptions }, children: FlowJob[]): Promise<QueueJob>;
+  /**
+   * Create or update (every replica may, harmlessly) a job scheduler that adds `payload` to the
+   * queue on `repeat`'s schedule; the payload is validated now, as every add's is. Returns the
+   * next job it will add.
+   */
+  schedule<Q extends QueueName>(name: Q, schedulerId: string, repeat: Omit<RepeatOptions, "key">, payload: QueueInput<Q>, opts?: JobSchedulerTemplateOptions): Promise<QueueJob>;
+  /**
+   * BullMQ's own queues, for bull-board (its adapter takes nothing else). They are the
+   * validating {@link CatalogBullQueue}s, so even through them no unvalidated job can be added.
+   */
+  dashboardQueues(): Queue[];
   close(): Promise<void>;
 }
 
 export function createQueueSet(opts: { connection: Redis; keys: RedisKeys; onEnqueue?: (queue: QueueName) => void }): QueueSet {
-  const queues = new Map<QueueName, Queue>();
-  const get = (name: QueueName): Queue => {
+  // Made on first use: a process builds only the queues it touches.
+  const queues = new Map<QueueName, CatalogBullQueue>();
+  const get = (name: QueueName): CatalogBullQueue => {
     let q = queues.get(name);
     if (!q) {
-      q = new Queue(name, { connection: opts.connection, prefix: opts.keys.bullPrefix });
+      q = new CatalogBullQueue(name, { connection: opts.connection, prefix: opts.keys.bullPrefix });
       queues.set(name, q);
     }
     return q;
   };
   let flow: FlowProducer | null = null;
-  const flowOpts = (name: QueueName, extra?: JobsOptions): JobsOptions => {
-    const entry = queueCatalog[name];
-    return { attempts: entry.retry.attempts, backoff: entry.retry.backoff, ...extra };
-  };
   return {
-    get,
+    queue: get,
+    async enqueue(name, payload, jobOpts) {
+      const job = await get(name).add(name, payload, jobOpts);
+      opts.onEnqueue?.(name);
+      return job;
+    },
+    async enqueueBulk(name, jobs) {
+      const added = await get(name).addBulk(jobs.map((j) => ({ name, data: j.payload, opts: j.opts })));
+      for (let i = 0; i < added.length; i++) opts.onEnqueue?.(name);
+      return added;
+    },
     async enqueueFlow(parent, children) {
-      flow ??= new FlowProducer({ connection: opts.connection, prefix: opts.keys.bullPrefix });
-      const node = await flow.add({
+      // Every payload parsed before the flow is built: one bad child adds nothing.
+      const tree = {
         name: parent.name,
         queueName: parent.name,
-        data: storedPayload(parent.name, queueCatalog[parent.name].schema.parse(parent.payload) as QueuePayload<typeof parent.name>),
-        opts: flowOpts(parent.name, parent.opts),
-        children: children.map((c) => ({ name: c.name, queueName: c.name, data: storedPayload(c.name, queueCatalog[c.name].schema.parse(c.payload) as QueuePayload<typeof c.name>), opts: flowOpts(c.name, { ignoreDependencyOnFailure: true, ...c.opts }) })),
-      });
+        data: validatedPayload(parent.name, parent.payload),
+        opts: catalogJobOptions(parent.name, parent.opts ?? {}),
+        children: children.map((c) => ({ name: c.name, queueName: c.name, data: validatedPayload(c.name, c.payload), opts: catalogJobOptions(c.name, { ignoreDependencyOnFailure: true, ...c.opts }) })),
+      };
+      flow ??= new FlowProducer({ connection: opts.connection, prefix: opts.keys.bullPrefix });
+      const node = await flow.add(tree);
       opts.onEnqueue?.(parent.name);
       for (const c of children) opts.onEnqueue?.(c.name);
       return node.job;
     },
-    async enqueue(name, payload, jobOpts) {
-      const entry = queueCatalog[name];
-      const data = storedPayload(name, entry.schema.parse(payload) as QueuePayload<typeof name>);
-      const job = await get(name).add(name, data, { attempts: entry.retry.attempts, backoff: entry.retry.backoff, ...jobOpts });
-      opts.onEnqueue?.(name);
-      return job;
+    async schedule(name, schedulerId, repeat, payload, jobOpts) {
+      return get(name).upsertJobScheduler(schedulerId, repeat, { name, data: payload, opts: jobOpts });
     },
+    dashboardQueues: () => QUEUE_NAMES.map((name) => get(name)),
     async close() {
       await flow?.close();
       await Promise.all([...queues.values()].map((q) => q.close()));

@@ -78,7 +78,7 @@ test("replay with sanitize re-enqueues the corrected event into ai-usage, marks 
   const r = await a.post<UsageDeadLetterReplay>(`/admin/v1/usage-dead-letters/${id}/replay`, { sanitize: true });
   expect(r.status).toBe(200);
   expect(r.body).toMatchObject({ object: "usage_dead_letter_replay", queue_job_id: `u-dl-${id}-1`, sanitized: true, dead_letter: { id, replayed_at: expect.any(String) } });
-  const job = await queues.get("ai-usage").getJob(`u-dl-${id}-1`);
+  const job = await queues.queue("ai-usage").getJob(`u-dl-${id}-1`);
   expect(job?.data).toMatchObject({ job_id: "job_dl_replay", attempt: 1, requested_model: "auto" });
   const row = await s.database.db.selectFrom("usage_dead_letters").select("replayed_at").where("id", "=", id).executeTakeFirstOrThrow();
   expect(row.replayed_at).not.toBeNull();
@@ -90,7 +90,7 @@ test("replay with sanitize re-enqueues the corrected event into ai-usage, marks 
   expect(again.status).toBe(409);
   expect(again.body.error).toMatchObject({ type: "conflict_error", code: "dead_letter_replayed" });
   expect((await audits()).length).toBe(auditsBefore + 1);
-  expect(await queues.get("ai-usage").getJobCountByTypes("waiting")).toBe(1);
+  expect(await queues.queue("ai-usage").getJobCountByTypes("waiting")).toBe(1);
 });
 
 test("unknown ids are 404; a stored event that is not a usage event is 422 and stays open; unknown body fields are 400", async () => {

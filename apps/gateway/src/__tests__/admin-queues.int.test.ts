@@ -94,8 +94,8 @@ describe("POST /admin/v1/queues/{queue}/clean-stuck", () => {
     expect(r.body.skipped.locked).toBe(0);
     const after = await counts("ai-route");
     expect(after.prioritized + after.waiting).toBe(before.prioritized + before.waiting - 3);
-    for (const id of dead) expect(await queues.get("ai-route").getJob(id)).toBeUndefined();
-    for (const id of live) expect(await queues.get("ai-route").getJobState(id)).toBe("prioritized");
+    for (const id of dead) expect(await queues.queue("ai-route").getJob(id)).toBeUndefined();
+    for (const id of live) expect(await queues.queue("ai-route").getJobState(id)).toBe("prioritized");
     // The Switchyard jobs themselves are untouched: still readable, still failed.
     expect((await a.get<{ status: string }>(`/v1/jobs/${dead[0]}`)).body.status).toBe("failed");
 
@@ -125,9 +125,9 @@ describe("POST /admin/v1/queues/{queue}/clean-stuck", () => {
     expect(r.status).toBe(200);
     expect(r.body.removed_job_ids).not.toContain(id);
     expect(r.body.skipped.locked).toBeGreaterThanOrEqual(1);
-    expect(await queues.get("ai-route").getJobState(id)).toBe("active");
+    expect(await queues.queue("ai-route").getJobState(id)).toBe("active");
     release();
-    await waitFor(async () => ((await queues.get("ai-route").getJobState(id)) === "completed" ? true : undefined), 10_000, "the worker to finish");
+    await waitFor(async () => ((await queues.queue("ai-route").getJobState(id)) === "completed" ? true : undefined), 10_000, "the worker to finish");
     await worker.close();
   });
 

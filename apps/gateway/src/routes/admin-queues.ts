@@ -56,7 +56,7 @@ async function statuses(r: GatewayResources, ids: string[]): Promise<Map<string,
  * from when it was picked up.
  */
 async function cleanStuck(r: GatewayResources, name: QueueName, olderThanMs: number, limit: number) {
-  const queue = r.queues.get(name);
+  const queue = r.queues.queue(name);
   const now = Date.now();
   const skipped = { too_recent: 0, no_switchyard_job: 0, unknown_job: 0, not_terminal: 0, locked: 0 };
   // Scan first, remove after: removing while paging would shift later jobs out of the next page.
@@ -101,9 +101,9 @@ const JOB_QUEUES: ReadonlySet<QueueName> = new Set(["ai-route", "ai-rag"]);
  * in one BullMQ call, counting the same range first.
  */
 async function retryFailed(r: GatewayResources, name: QueueName, timestamp: number): Promise<{ retried: number; skippedTerminal: number }> {
-  const queue = r.queues.get(name);
+  const queue = r.queues.queue(name);
   if (!JOB_QUEUES.has(name)) {
-    const retried = await r.redis.zcount(queue.toKey("failed"), "-inf", String(timestamp));
+    const retried = await r.redis.zcount(r.keys.bullQueue(name, "failed"), "-inf", String(timestamp));
     await queue.retryJobs({ state: "failed", timestamp });
     return { retried, skippedTerminal: 0 };
   }
@@ -111,7 +111,7 @@ async function retryFailed(r: GatewayResources, name: QueueName, timestamp: numb
   let skippedTerminal = 0;
   // Retried jobs leave the failed set and skipped ones stay: page past the skipped ones only.
   for (let offset = 0; ; ) {
-    const ids = await r.redis.zrangebyscore(queue.toKey("failed"), "-inf", String(timestamp), "LIMIT", offset, PAGE);
+    const ids = await r.redis.zrangebyscore(r.keys.bullQueue(name, "failed"), "-inf", String(timestamp), "LIMIT", offset, PAGE);
     const jobs = await Promise.all(ids.map((id) => queue.getJob(id)));
     const status = await statuses(r, [...new Set(jobs.flatMap((j) => (j ? [switchyardJobId(j)] : [])).filter((id): id is string => id !== null))]);
     for (const job of jobs) {

@@ -1,7 +1,7 @@
 import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { ExpressAdapter } from "@bull-board/express";
-import { ApiError, QUEUE_NAMES } from "@switchyard/contracts";
+import { ApiError } from "@switchyard/contracts";
 import { Router, type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import type { Authenticator } from "../middleware/authenticate";
 import { basicAdminAuth } from "../middleware/basic-admin-auth";
@@ -45,7 +45,7 @@ export function queueDashboardRouter(r: GatewayResources, auth: Authenticator): 
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(QUEUE_DASHBOARD_PATH);
   createBullBoard({
-    queues: QUEUE_NAMES.map((q) => new BullMQAdapter(r.queues.get(q), { readOnlyMode: true })),
+    queues: r.queues.dashboardQueues().map((q) => new BullMQAdapter(q, { readOnlyMode: true })),
     serverAdapter,
     options: { uiConfig: { boardTitle: "Switchyard queues" } },
   });

@@ -135,7 +135,7 @@ export async function enqueueIfOrphanedCompare(r: GatewayResources, p: Principal
   // The parent's own record: it stays `queued` until the comparison ends (its view reads `running` from its children).
   const job = await r.jobStore.get(jobId);
   if (!job || job.status !== "queued" || Date.now() - Date.parse(job.view.created_at) < ORPHAN_AFTER_MS) return;
-  if (await r.queues.get("ai-compare").getJob(job.view.id)) return;
+  if (await r.queues.queue("ai-compare").getJob(job.view.id)) return;
   try {
     await admitAndEnqueue(r, p, req, d, ctx, plan, job.view, [], true);
     r.logger.warn({ jobId }, "re-enqueued a comparison whose submit died before enqueueing it");
@@ -214,7 +214,7 @@ export async function cancelComparison(r: GatewayResources, live: StoredJob, can
   }
   if (res.kind === "already_terminal") throw new ApiError("job_already_terminal", `job ${view.id} already ended with status ${res.status}`);
   if (res.kind === "missing") throw new ApiError("job_not_found", `no job ${view.id}`, "id");
-  await r.queues.get("ai-compare").remove(view.id).catch(() => 0);
+  await r.queues.queue("ai-compare").remove(view.id).catch(() => 0);
   await saveFinishedJob(r.db, { view, tenant_id: live.tenantId, deployment_id: live.deploymentId, api_key_id: live.apiKeyId });
   return view;
 }

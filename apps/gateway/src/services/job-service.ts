@@ -132,7 +132,7 @@ async function enqueueRoute(r: GatewayResources, payload: RouteJobPayload): Prom
  */
 async function enqueueIfOrphaned(r: GatewayResources, job: JobView, rebuild: () => Promise<RouteJobPayload>): Promise<void> {
   if (job.status !== "queued" || Date.now() - Date.parse(job.created_at) < ORPHAN_AFTER_MS) return;
-  if (await r.queues.get("ai-route").getJob(job.id)) return;
+  if (await r.queues.queue("ai-route").getJob(job.id)) return;
   await enqueueRoute(r, { ...(await rebuild()), created_at: job.created_at });
   r.logger.warn({ jobId: job.id }, "re-enqueued a job whose submit died before enqueueing it");
 }
@@ -179,7 +179,7 @@ export async function cancelJob(r: GatewayResources, p: Principal, id: string): 
 async function afterCancel(r: GatewayResources, live: { tenantId: string; deploymentId: string; apiKeyId: string | null }, view: JobView): Promise<void> {
   // Abort the upstream call wherever it runs; a job still waiting is simply dropped.
   await r.redis.publish(r.keys.cancelChannel(), view.id);
-  await r.queues.get("ai-route").remove(view.id).catch(() => 0);
+  await r.queues.queue("ai-route").remove(view.id).catch(() => 0);
   // Spend already incurred is settled by the worker; what was only held is freed now.
   await r.budgets.release(view.id);
   await saveFinishedJob(r.db, { view, tenant_id: live.tenantId, deployment_id: live.deploymentId, api_key_id: live.apiKeyId });

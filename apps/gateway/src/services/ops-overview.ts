@@ -21,7 +21,7 @@ const TOP_DEPLOYMENTS = 10;
 
 /** Counts per state of one queue, with BullMQ's own paused flag. */
 export async function queueCounts(r: Pick<GatewayResources, "queues">, name: QueueName): Promise<QueueView> {
-  const q = r.queues.get(name);
+  const q = r.queues.queue(name);
   const [raw, paused] = await Promise.all([q.getJobCounts(...JOB_STATES), q.isPaused()]);
   const n = (s: (typeof JOB_STATES)[number]) => raw[s] ?? 0;
   const counts: QueueCounts = { waiting: n("waiting"), prioritized: n("prioritized"), delayed: n("delayed"), waiting_children: n("waiting-children"), active: n("active"), completed: n("completed"), failed: n("failed") };
@@ -169,15 +169,15 @@ export class OpsOverview {
   }
 
   private async queue(name: QueueName, at: number) {
-    const q = this.r.queues.get(name);
-    // The queues share this connection (createQueueSet), so these keys are the ones BullMQ writes.
+    // The queues share this connection and prefix (createQueueSet), so these keys are the ones BullMQ writes.
     const client = this.r.redis;
+    const keys = this.r.keys;
     const since = String(at - WINDOW_MS);
     const [base, added, completed, failed] = await Promise.all([
       queueCounts(this.r, name),
-      client.get(q.toKey("id")),
-      client.zcount(q.toKey("completed"), since, "+inf"),
-      client.zcount(q.toKey("failed"), since, "+inf"),
+      client.get(keys.bullQueue(name, "id")),
+      client.zcount(keys.bullQueue(name, "completed"), since, "+inf"),
+      client.zcount(keys.bullQueue(name, "failed"), since, "+inf"),
     ]);
     return { ...base, added_total: Number(added ?? 0), completed_per_min: completed, failed_per_min: failed };
   }

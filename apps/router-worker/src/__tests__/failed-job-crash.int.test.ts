@@ -36,7 +36,7 @@ test("a worker killed right after writing a failed job's end: the next delivery 
   const id = (await a.post<Json>("/v1/jobs", { model: "up-a", messages: [{ role: "user", content: "fail and crash" }] })).body.id as string;
   await Promise.race([doomed.exited, new Promise((_, reject) => setTimeout(() => reject(new Error("the worker did not die at finish.written")), 20_000))]);
   expect((await a.get<Json>(`/v1/jobs/${id}`)).body.status).toBe("failed");
-  const q = queues.get("ai-route");
+  const q = queues.queue("ai-route");
   expect(await (await q.getJob(id))!.getState()).toBe("active");
   const calls = fake.requests.length;
 

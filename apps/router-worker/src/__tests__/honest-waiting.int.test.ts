@@ -182,7 +182,7 @@ describe("a failed job is a failed BullMQ job", () => {
     fake.setMode({ kind: "error", status: 400 });
     failedId = (await a.post<Json>("/v1/jobs", ask("fail me"))).body.id as string;
     expect((await waitEnded(failedId)).status).toBe("failed");
-    const q = queues.get("ai-route");
+    const q = queues.queue("ai-route");
     const bull = await waitFor(async () => {
       const j = await q.getJob(failedId);
       return j && (await j.getState()) === "failed" ? j : undefined;
@@ -205,7 +205,7 @@ describe("a failed job is a failed BullMQ job", () => {
     expect(r.status).toBe(200);
     expect(r.body.retried).toBe(0);
     expect(r.body.skipped_terminal).toBeGreaterThanOrEqual(1);
-    const q = queues.get("ai-route");
+    const q = queues.queue("ai-route");
     expect(await (await q.getJob(failedId))!.getState()).toBe("failed");
     // Past the admin action's guard (BullMQ's own retry): the worker takes it, finds it ended, and fails it again.
     await q.retryJobs({ state: "failed" });
@@ -230,7 +230,7 @@ describe("a failed job is a failed BullMQ job", () => {
     const parent = await queues.enqueueFlow({ name: "ai-index", payload: { tenant_id: "ten_flow", collection: "c", document_id: "d" } }, [
       { name: "ai-route", payload: { job_id: id, tenant_id: "ten_flow", deployment_id: "dep_flow", api_key_id: null, request: ask("flow child"), created_at: now }, opts: { jobId: id } },
     ]);
-    await waitFor(async () => ((await (await queues.get("ai-route").getJob(id))?.getState()) === "failed" ? true : undefined), 20_000, "the child to fail");
+    await waitFor(async () => ((await (await queues.queue("ai-route").getJob(id))?.getState()) === "failed" ? true : undefined), 20_000, "the child to fail");
     await waitFor(async () => ((await parent.getState()) === "waiting" ? true : undefined), 10_000, "the parent to leave waiting-children");
   }, 40_000);
 });

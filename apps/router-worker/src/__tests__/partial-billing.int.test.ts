@@ -97,7 +97,7 @@ test("a run killed mid-stream is billed from what it streamed (partial), once, a
   try {
     const payload = await new JobStore({ redis, keys }).payload(id);
     await queues.enqueue("ai-route", RouteJobPayload.parse(payload), { jobId: `${id}-again` });
-    await waitFor(async () => ((await queues.get("ai-route").getJob(`${id}-again`))?.finishedOn ? true : undefined));
+    await waitFor(async () => ((await queues.queue("ai-route").getJob(`${id}-again`))?.finishedOn ? true : undefined));
   } finally {
     await queues.close();
     redis.disconnect();

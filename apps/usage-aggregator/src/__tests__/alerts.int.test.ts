@@ -72,7 +72,7 @@ async function waitSucceeded(client: ReturnType<typeof apiClient>, ids: string[]
 async function settled(tenant: string, jobs: number): Promise<void> {
   await waitFor(async () => {
     const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM usage_events WHERE tenant_id = ${tenant}`.execute(s.database.db);
-    const busy = await queues.get("ai-alerts").getJobCounts("waiting", "active", "delayed", "prioritized");
+    const busy = await queues.queue("ai-alerts").getJobCounts("waiting", "active", "delayed", "prioritized");
     return r.rows[0]!.n === jobs && Object.values(busy).every((n) => n === 0) ? true : undefined;
   }, 20_000, "usage rows and alert deliveries");
   await sleep(400);
@@ -92,7 +92,7 @@ test("a $0.10 budget crossed job by job: one signed webhook per threshold, the 1
     if (r.status === 402) {
       first402 = Date.now();
       // At the moment the 402 is back, the alert it explains must already be in the queue.
-      const job = await queues.get("ai-alerts").getJob(alertJobId({ kind: "budget_threshold", subject, period: periodKey("day", "UTC", new Date()).key, threshold: 100 }));
+      const job = await queues.queue("ai-alerts").getJob(alertJobId({ kind: "budget_threshold", subject, period: periodKey("day", "UTC", new Date()).key, threshold: 100 }));
       expect(job).toBeDefined();
       expect(job!.timestamp).toBeLessThanOrEqual(first402);
     } else {

@@ -39,7 +39,7 @@ describe("stuck jobs", () => {
     const worker = await s.spawn("router-worker");
     try {
       const queued = await waitFor(async () => {
-        const j = await queues.get("ai-route").getJob(id);
+        const j = await queues.queue("ai-route").getJob(id);
         return j && (await j.getState()) === "failed" ? j : undefined;
       }, 20_000, "the stuck job's queue entry to end failed");
       expect(queued.failedReason).toMatch(/^stuck: /);

@@ -46,7 +46,7 @@ test("delivering the same usage event twice writes one row and counts it once in
   const ev = event({ job_id: "job_twice00000001", deployment_id: "dep_twice" });
   await queues.enqueue("ai-usage", ev, { jobId: "first-delivery" });
   await queues.enqueue("ai-usage", ev, { jobId: "second-delivery" });
-  await waitFor(async () => (((await queues.get("ai-usage").getJobCounts("completed")).completed ?? 0) >= 2 ? true : undefined));
+  await waitFor(async () => (((await queues.queue("ai-usage").getJobCounts("completed")).completed ?? 0) >= 2 ? true : undefined));
   const rows = await s.database.db.selectFrom("usage_events").selectAll().where("job_id", "=", ev.job_id).execute();
   expect(rows).toHaveLength(1);
   expect(rows[0]).toMatchObject({ attempt: 1, input_tokens: 100, output_tokens: 50 });

@@ -2,6 +2,7 @@ import { queueCatalog, stripNul, UsageEvent, type JobView } from "@switchyard/co
 import { replayUsageDeadLetter, seedDemo } from "@switchyard/db";
 import { createQueueSet, createRedis, RedisKeys, type QueueSet, type Redis } from "@switchyard/queue";
 import { cleanupPrefix, createTestDatabase, startTcpProxy, testPrefix, TEST_REDIS_URL, waitFor, writeTestCatalog, type TcpProxy, type TestDatabase } from "@switchyard/testkit";
+import { Queue } from "bullmq";
 import { randomBytes } from "node:crypto";
 import { sql } from "kysely";
 import { startAggregator, type RunningAggregator } from "../aggregator";
@@ -11,6 +12,8 @@ let t: TestDatabase;
 let proxy: TcpProxy;
 let redis: Redis;
 let queues: QueueSet;
+/** BullMQ's own queue, for entries no producer could add (the set validates every add): old or corrupt ones. */
+let rawUsage: Queue;
 let agg: RunningAggregator | null = null;
 const prefix = testPrefix("poison");
 const NOW = new Date().toISOString();
@@ -55,7 +58,7 @@ const usage = (jobId: string, tenantId: string, over: Partial<UsageEvent> = {}):
   });
 
 /** Add a payload to `ai-usage` as it sits in Redis, past the producer's schema: an old or corrupt queue entry. */
-const addRaw = (data: unknown, jobId: string) => queues.get("ai-usage").add("ai-usage", data, { jobId, attempts: queueCatalog["ai-usage"].retry.attempts, backoff: queueCatalog["ai-usage"].retry.backoff });
+const addRaw = (data: unknown, jobId: string) => rawUsage.add("ai-usage", data, { jobId, attempts: queueCatalog["ai-usage"].retry.attempts, backoff: queueCatalog["ai-usage"].retry.backoff });
 
 const ledgerRows = async (jobIds: string[]) => (jobIds.length ? Number((await t.db.selectFrom("usage_events").select(sql<string>`count(*)`.as("n")).where("job_id", "in", jobIds).executeTakeFirstOrThrow()).n) : 0);
 const deadLetters = () => t.db.selectFrom("usage_dead_letters").selectAll().orderBy("id").execute();
@@ -75,11 +78,13 @@ beforeAll(async () => {
   proxy = await startTcpProxy({ host: pg.hostname, port: Number(pg.port || 5432) });
   redis = createRedis(TEST_REDIS_URL);
   queues = createQueueSet({ connection: redis, keys: new RedisKeys(prefix) });
+  rawUsage = new Queue("ai-usage", { connection: redis, prefix: new RedisKeys(prefix).bullPrefix });
 }, 60_000);
 
 afterAll(async () => {
   await agg?.close();
   await queues?.close();
+  await rawUsage?.close();
   redis?.disconnect();
   await proxy?.close();
   await t?.drop();
@@ -107,7 +112,7 @@ test("one tenant's poisoned event arriving with 30 others: the 30 are billed at 
   const poisoned = { ...usage(poisonId, "ten_poison", { requested_model: "auto\u0000" }), job: jobView(poisonId, { note: "a\u0000b" }) };
   // Everything waits in the queue before the aggregator starts, so they meet in one batch.
   await addRaw(poisoned, `u-${poisonId}-1`);
-  await queues.get("ai-usage").addBulk(good.map((e) => ({ name: "ai-usage", data: e, opts: { jobId: `u-${e.job_id}-1`, attempts: 20 } })));
+  await queues.enqueueBulk("ai-usage", good.map((e) => ({ payload: e, opts: { jobId: `u-${e.job_id}-1`, attempts: 20 } })));
   const t0 = Date.now();
   await start();
 
@@ -116,7 +121,7 @@ test("one tenant's poisoned event arriving with 30 others: the 30 are billed at 
   expect(Date.now() - t0).toBeLessThan(5_000);
   // Each on its first try: none was failed (and made to wait for a retry) by the poisoned one. A
   // job is acknowledged just after its batch commits, so wait (bounded) until all 30 are completed.
-  const jobs = () => Promise.all(good.map((e) => queues.get("ai-usage").getJob(`u-${e.job_id}-1`)));
+  const jobs = () => Promise.all(good.map((e) => queues.queue("ai-usage").getJob(`u-${e.job_id}-1`)));
   await waitFor(async () => ((await Promise.all((await jobs()).map(async (j) => j?.getState()))).every((st) => st === "completed") ? true : undefined), 5_000, "the 30 good jobs completed");
   expect((await jobs()).map((j) => j?.attemptsMade)).toEqual(good.map(() => 1));
   // With their rollups, finished jobs and credit debits.
@@ -133,7 +138,7 @@ test("one tenant's poisoned event arriving with 30 others: the 30 are billed at 
   expect(dl!.error).toMatch(/invalid byte sequence/i);
   // Stored as received: the JSON text keeps the NUL (escaped), so nothing is lost.
   expect(JSON.parse(dl!.event)).toMatchObject({ requested_model: "auto\u0000", job: { metadata: { note: "a\u0000b" } } });
-  await waitFor(async () => ((await queues.get("ai-usage").getJobState(`u-${poisonId}-1`)) === "completed" ? true : undefined), 5_000, "the poisoned job acknowledged");
+  await waitFor(async () => ((await queues.queue("ai-usage").getJobState(`u-${poisonId}-1`)) === "completed" ? true : undefined), 5_000, "the poisoned job acknowledged");
   expect(await ledgerRows([poisonId])).toBe(0);
   expect(await deadLetterMetric()).toBe(1);
 
@@ -148,7 +153,7 @@ test("one tenant's poisoned event arriving with 30 others: the 30 are billed at 
   // A second replay is refused; a re-delivery of the corrected event changes nothing.
   expect((await replay()).status).toBe("already_replayed");
   await queues.enqueue("ai-usage", UsageEvent.parse(stripNul(JSON.parse(dl!.event))), { jobId: "redelivered-corrected" });
-  await waitFor(async () => ((await queues.get("ai-usage").getJobState("redelivered-corrected")) === "completed" ? true : undefined), 10_000, "the re-delivery");
+  await waitFor(async () => ((await queues.queue("ai-usage").getJobState("redelivered-corrected")) === "completed" ? true : undefined), 10_000, "the re-delivery");
   expect(await ledgerRows([poisonId])).toBe(1);
   expect(await debits([poisonId])).toBe(1);
   const pr = await t.db.selectFrom("usage_daily").selectAll().where("tenant_id", "=", "ten_poison").execute();
@@ -172,7 +177,7 @@ test("other unstorable values and an unparseable payload are each set aside; the
   ];
   const longId = `job_long_${randomBytes(6000).toString("hex")}`; // past the btree's row size
   bad.push([longId, usage(longId, "ten_bad", { job: null, credits_tenant_id: null })]);
-  await queues.get("ai-usage").addBulk([...bad.map(([id, data]) => ({ name: "ai-usage", data, opts: { jobId: `bad-${id.slice(0, 40)}`, attempts: 20 } })), ...good.map((e) => ({ name: "ai-usage", data: e, opts: { jobId: `ok-${e.job_id}`, attempts: 20 } }))]);
+  await rawUsage.addBulk([...bad.map(([id, data]) => ({ name: "ai-usage", data, opts: { jobId: `bad-${id.slice(0, 40)}`, attempts: 20 } })), ...good.map((e) => ({ name: "ai-usage", data: e, opts: { jobId: `ok-${e.job_id}`, attempts: 20 } }))]);
   await addRaw({ job_id: `job_unparseable_${tag}`, attempt: "one", tenant_id: "ten_bad" }, `bad-unparseable-${tag}`);
 
   await waitFor(async () => ((await ledgerRows(good.map((e) => e.job_id))) === 5 ? true : undefined), 10_000, "the good events");
@@ -191,8 +196,8 @@ test("other unstorable values and an unparseable payload are each set aside; the
   expect(byJob.get(`job_unparseable_${tag}`)).toMatchObject({ reason: "invalid_payload", attempt: 0, sqlstate: null, error: expect.stringContaining("attempt") });
   expect(await ledgerRows(bad.map(([id]) => id).filter((id) => id !== longId))).toBe(0);
   // The unparseable payload is failed by BullMQ without retries; the others are acknowledged.
-  expect(await queues.get("ai-usage").getJobState(`bad-unparseable-${tag}`)).toBe("failed");
-  expect(await queues.get("ai-usage").getJobState(`bad-job_cost_${tag}`)).toBe("completed");
+  expect(await queues.queue("ai-usage").getJobState(`bad-unparseable-${tag}`)).toBe("failed");
+  expect(await queues.queue("ai-usage").getJobState(`bad-job_cost_${tag}`)).toBe("completed");
   expect(await deadLetterMetric()).toBe(metricBefore + 6);
 }, 60_000);
 
@@ -205,7 +210,7 @@ test("a Postgres outage (connection refused) dead-letters nothing: the events wa
   await proxy.cut();
   for (const e of events) await queues.enqueue("ai-usage", e, { jobId: `u-${e.job_id}-1` });
   // Several failed tries while Postgres is unreachable.
-  await waitFor(async () => ((await Promise.all(events.map((e) => queues.get("ai-usage").getJob(`u-${e.job_id}-1`)))).every((j) => (j?.attemptsMade ?? 0) >= 2) ? true : undefined), 15_000, "the events retrying");
+  await waitFor(async () => ((await Promise.all(events.map((e) => queues.queue("ai-usage").getJob(`u-${e.job_id}-1`)))).every((j) => (j?.attemptsMade ?? 0) >= 2) ? true : undefined), 15_000, "the events retrying");
   await new Promise((r) => setTimeout(r, 2_500));
   expect(await ledgerRows(events.map((e) => e.job_id))).toBe(0);
   expect((await deadLetters()).length).toBe(before);

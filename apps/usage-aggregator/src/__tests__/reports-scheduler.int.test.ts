@@ -41,7 +41,7 @@ test("registers one daily 01:00 UTC scheduler, however many workers start", asyn
   running = await startReportsWorker({ db: t.db, queues, keys, connection: redis, logger });
   const second = await startReportsWorker({ db: t.db, queues, keys, connection: redis, logger });
   await second.close();
-  const queue = queues.get("ai-reports");
+  const queue = queues.queue("ai-reports");
   expect(await queue.getJobSchedulersCount()).toBe(1);
   const s = await queue.getJobScheduler(DAILY_REPORTS_SCHEDULER_ID);
   expect(s).toMatchObject({ pattern: "0 1 * * *", tz: "UTC" });
@@ -65,7 +65,7 @@ test("generateReportsNow builds that day's reports for every tenant; running it 
 
 test("a job naming a day that doesn't exist fails at once, without retries", async () => {
   const job = await queues.enqueue("ai-reports", { date: "2026-02-30" });
-  const queue = queues.get("ai-reports");
+  const queue = queues.queue("ai-reports");
   await waitFor(async () => ((await queue.getJobState(job.id!)) === "failed" ? true : undefined), 10_000, "the job to fail");
   const failed = await queue.getJob(job.id!);
   expect(failed?.attemptsStarted).toBe(1);
@@ -80,5 +80,5 @@ test("a scheduled job (no date) reports the UTC day before it was due", async ()
   const day = yesterday();
   await waitFor(async () => ((await reportCount(day)) === 2 ? true : undefined), 15_000, `reports for ${day}`);
   expect((await getDailyReport(t.db, "ten_one", day))?.report.totals.total_cost).toBe(0.125);
-  await queues.get("ai-reports").removeJobScheduler(DAILY_REPORTS_SCHEDULER_ID);
+  await queues.queue("ai-reports").removeJobScheduler(DAILY_REPORTS_SCHEDULER_ID);
 });
