@@ -13,7 +13,9 @@ import { TENANT_JOB_INDEX_ADD } from "./tenant-job-index";
  * about 130. New jobs go to the open bucket (`<live>:open` holds its number) until it is full;
  * `<live>:buckets` scores each bucket by its oldest job's creation ms (at least as old: a job's end leaves it). The job hash records its
  * bucket (`b`), so its end removes it from there. `<live>` itself (one sorted set) is where jobs
- * created before the buckets are still indexed; it is read and cleaned, never added to.
+ * created before the buckets are still indexed; it is read and cleaned, never added to. The
+ * scripts name the bucket keys from `<live>` as `RedisKeys.liveJobsBucket`, `.liveJobsOpenBucket`
+ * and `.liveJobsBuckets` spell them (redis-layout.int.test.ts holds them to it).
  */
 export const LIVE_BUCKET_SIZE = 120;
 const LIVE_INDEX = `
@@ -100,6 +102,7 @@ local function sy_tagged(ev, tag)
   if string.sub(ev, e + 1, e + 1) == "}" then return string.sub(ev, 1, e) .. tag .. string.sub(ev, e + 1) end
   return string.sub(ev, 1, e) .. tag .. "," .. string.sub(ev, e + 1)
 end
+-- The parent's stream is the child's with the parent's id after the last ":" (\`RedisKeys.eventsPrefix\`).
 local function sy_forward(parent, events, notices, maxlen, ev)
   if not parent or not ev then return end
   local pev = string.match(events, "^(.*:)") .. parent

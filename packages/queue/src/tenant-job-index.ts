@@ -9,7 +9,7 @@ import type { Redis } from "./redis";
  * to stay listpack-encoded (about 45 bytes a job; one sorted set per tenant turned skiplist past 128
  * entries and cost about 140, which took a waiting job past P7's 2 KB). `<index>:open` holds the
  * number of the bucket being filled (kept for good: a few bytes per tenant, and bucket numbers
- * never repeat). `CREATE_JOB` adds the job (`sy_tenant_job_add`, in the same script, so no extra
+ * never repeat; both spelt as `RedisKeys.tenantJobsBucket` / `.tenantJobsOpenBucket` do). `CREATE_JOB` adds the job (`sy_tenant_job_add`, in the same script, so no extra
  * round trip) and gives the bucket a TTL of the job retention plus an hour from that add: the
  * index is trimmed a whole bucket at a time, when its newest job is past that, and older buckets
  * (filled earlier) expire first, so the buckets alive are always consecutive numbers up to `open`.
