@@ -94,9 +94,10 @@ export async function markLineSubmitted(db: Kysely<Database>, id: string, line: 
   await db.updateTable("batch_lines").set({ state: "submitted", job_id: jobId }).where("batch_id", "=", id).where("line", "=", line).where("state", "=", "pending").execute();
 }
 
-/** Settle a line with its output or error line, from one of `from`. */
-export async function settleLine(db: Kysely<Database>, id: string, line: number, from: readonly LineState[], state: "done" | "failed" | "canceled" | "expired", result: Record<string, unknown>): Promise<void> {
-  await db.updateTable("batch_lines").set({ state, result: toJsonb(result) }).where("batch_id", "=", id).where("line", "=", line).where("state", "in", [...from]).execute();
+/** Settle a line with its output or error line, from one of `from`; false when it was in none of them (settled already). */
+export async function settleLine(db: Kysely<Database>, id: string, line: number, from: readonly LineState[], state: "done" | "failed" | "canceled" | "expired", result: Record<string, unknown>): Promise<boolean> {
+  const r = await db.updateTable("batch_lines").set({ state, result: toJsonb(result) }).where("batch_id", "=", id).where("line", "=", line).where("state", "in", [...from]).executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
 }
 
 /** Recount a batch's lines into its `request_counts` (`completed`: done; `failed`: every other settled line). */

@@ -121,6 +121,9 @@ test("chat completions: every good line answered in the output file with its cus
   const listed = BatchList.parse(await (await fetch(`${base}/v1/batches?limit=100`, { headers: { authorization: `Bearer ${key}` } })).json());
   expect(listed.data.map((b) => b.id)).toContain(done.id);
   expect((await client.batches.list()).data.map((b) => b.id)).toContain(done.id);
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  expect(metrics).toMatch(/ai_batch_lines_total\{endpoint="\/v1\/chat\/completions",result="done"\} [3-9]/);
+  expect(metrics).toMatch(/ai_batch_lines_total\{endpoint="\/v1\/chat\/completions",result="invalid"\} [3-9]/);
 }, 40_000);
 
 test("/v1/responses lines answer Response objects", async () => {

@@ -9,17 +9,31 @@ import {
   recountBatch,
   releaseBatch,
   settledResults,
-  settleLine,
+  settleLine as settleLineRow,
   startBatchLines,
   storeFile,
   type BatchRow,
 } from "@switchyard/db";
+import type { MetricsRegistry } from "@switchyard/telemetry";
 import type { GatewayResources } from "../resources";
 import { admitLine, batchPrincipal, checkLines, errorLine, isTransient, lineOutcome, refusedLine } from "./batch-lines";
 import { fileStoreOf, readWholeFile, type FilesOptions } from "./files-service";
 import { cancelJob } from "./job-service";
 import { ORPHAN_AFTER_MS } from "./job-payloads";
 import { DEFAULT_FILE_LIMITS, parseJsonl } from "./jsonl-file";
+
+type Counter = ReturnType<MetricsRegistry["meter"]["createCounter"]>;
+const counters = new WeakMap<MetricsRegistry, Counter>();
+
+/** `ai_batch_lines_total{endpoint,result}`: batch lines settled, by how (done, failed, invalid, canceled, expired). */
+function batchLinesCounter(registry: MetricsRegistry): Counter {
+  let c = counters.get(registry);
+  if (!c) {
+    c = registry.meter.createCounter("ai_batch_lines_total", { description: "Batch lines settled, by endpoint and result (done, failed, invalid, canceled, expired)" });
+    counters.set(registry, c);
+  }
+  return c;
+}
 
 /** Options of {@link startBatchRunner}; every one has a default. */
 export interface BatchRunnerOptions {
@@ -67,6 +81,13 @@ export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions =
   const leaseMs = Math.max(opts.leaseMs ?? 30_000, ORPHAN_AFTER_MS + 1000);
   const owner = opts.owner ?? randomUUID();
   const files = opts.files ?? {};
+  const linesCounter = batchLinesCounter(r.registry);
+  /** Settle a line, counting it in `ai_batch_lines_total{endpoint,result}` when this call settled it. */
+  const settleLine = async (...args: Parameters<typeof settleLineRow>) => {
+    const [, batchId, , , state] = args;
+    if (await settleLineRow(...args)) linesCounter.add(1, { endpoint: endpointOf.get(batchId) ?? "unknown", result: state });
+  };
+  const endpointOf = new Map<string, string>();
   let stopped = false;
   let wake: (() => void) | null = null;
 
@@ -84,6 +105,7 @@ export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions =
   }
 
   async function step(b: BatchRow): Promise<void> {
+    endpointOf.set(b.id, b.endpoint);
     switch (b.status) {
       case "validating":
         return validate(b);
@@ -123,6 +145,8 @@ export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions =
         : { line: l.line, custom_id: l.custom_id, request: l.request, state: "pending" as const, result: null },
     );
     if (await startBatchLines(r.db, b.id, lines)) {
+      const invalid = lines.filter((l) => l.state === "invalid").length;
+      if (invalid) linesCounter.add(invalid, { endpoint: b.endpoint, result: "invalid" });
       await recountBatch(r.db, b.id);
       r.logger.info({ batchId: b.id, lines: lines.length, invalid: lines.filter((l) => l.state === "invalid").length }, "batch validated");
     }
@@ -205,6 +229,7 @@ export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions =
     await recountBatch(r.db, b.id);
     if (await moveBatch(r.db, b.id, [from], to, { output_file_id: outputId, error_file_id: errorId })) {
       r.logger.info({ batchId: b.id, status: to, outputs: out.length, errors: errs.length }, "batch finished");
+      endpointOf.delete(b.id);
     }
   }
 
