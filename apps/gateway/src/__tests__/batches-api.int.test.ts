@@ -33,7 +33,8 @@ beforeAll(async () => {
   await createTenant(database.db, { id: "ten_batch_b", name: "B", timezone: "UTC", billing_mode: "postpaid" }, { keyId: null });
   keyB = (await createApiKey(database.db, "ten_batch_b", { name: "b", scopes: ["jobs:read", "jobs:write"] }, { keyId: null })).key;
   const catalog = writeTestCatalog();
-  const env = { DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, SWITCHYARD_PREFIX: prefix, MODEL_CATALOG_PATH: catalog, LOG_LEVEL: "silent" };
+  // BATCH_RUNNER_ENABLED=false: once startGateway starts a runner of its own, this file's tests still decide which runners run.
+  const env = { DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, SWITCHYARD_PREFIX: prefix, MODEL_CATALOG_PATH: catalog, LOG_LEVEL: "silent", BATCH_RUNNER_ENABLED: "false" };
   childEnv = env;
   const port = await freePort();
   [gw, worker] = await Promise.all([
