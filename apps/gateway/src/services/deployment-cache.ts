@@ -1,5 +1,5 @@
 import { ApiError, resolveRateLimits, type Budget, type EndUserTier, type ResolvedRateLimits, type RoutingContext } from "@switchyard/contracts";
-import type { Database } from "@switchyard/db";
+import { findDeploymentWithTenant, type Database } from "@switchyard/db";
 import type { Kysely } from "kysely";
 
 /** Settings are re-read at most this often, so an admin change reaches every gateway within a second. */
@@ -41,25 +41,22 @@ export class DeploymentCache {
   }
 
   private async load(id: string): Promise<DeploymentSettings> {
-    const row = await this.db
-      .selectFrom("deployments")
-      .innerJoin("tenants", "tenants.id", "deployments.tenant_id")
-      .select(["deployments.id", "deployments.tenant_id", "deployments.type", "deployments.features", "deployments.model_preference", "deployments.allowed_models", "deployments.rate_limits", "deployments.budget", "deployments.allowed_origins", "deployments.allowed_source_domains", "tenants.timezone", "tenants.billing_mode", "tenants.budget as tenant_budget"])
-      .where("deployments.id", "=", id)
-      .executeTakeFirst();
-    if (!row) throw new ApiError("invalid_api_key", "API key's deployment no longer exists");
+    // Parsed at the repository edge: a corrupt row throws CorruptRowError (a 500, logged in full).
+    const found = await findDeploymentWithTenant(this.db, id);
+    if (!found) throw new ApiError("invalid_api_key", "API key's deployment no longer exists");
+    const { deployment: d, tenant: t } = found;
     const value: DeploymentSettings = {
-      id: row.id,
-      tenantId: row.tenant_id,
-      type: row.type,
-      features: row.features,
-      modelPreference: row.model_preference,
-      allowedModels: row.allowed_models,
-      rateLimits: resolveRateLimits(row.type, row.rate_limits),
-      budget: (row.budget as Budget | null) ?? null,
-      allowedOrigins: row.allowed_origins,
-      allowedSourceDomains: row.allowed_source_domains,
-      tenant: { timezone: row.timezone, billingMode: row.billing_mode, budget: (row.tenant_budget as Budget | null) ?? null },
+      id: d.id,
+      tenantId: d.tenant_id,
+      type: d.type,
+      features: d.features,
+      modelPreference: d.model_preference,
+      allowedModels: d.allowed_models,
+      rateLimits: resolveRateLimits(d.type, d.rate_limits),
+      budget: d.budget,
+      allowedOrigins: d.allowed_origins,
+      allowedSourceDomains: d.allowed_source_domains,
+      tenant: { timezone: t.timezone, billingMode: t.billing_mode, budget: t.budget },
     };
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(id, { at: Date.now(), value });
