@@ -28,7 +28,15 @@ async function submitAndFinish(n: number, label: string): Promise<void> {
     ids.push(r.body.id);
   }
   await Promise.all(ids.map(finished));
+  // A job's view ends (its terminal event) before BullMQ moves its queue job to completed: wait
+  // for the queue to count every job this file submitted, so the figures below are not a race.
+  submitted += n;
+  await waitFor(async () => {
+    const r = await a.get<Overview>("/admin/v1/overview");
+    return (r.body.queues?.find((q) => q.queue === "ai-route")?.counts.completed ?? 0) >= submitted ? true : undefined;
+  }, 20_000, `ai-route to count ${submitted} completed jobs`);
 }
+let submitted = 0;
 const overview = async () => {
   const r = await a.get<Overview>("/admin/v1/overview");
   expect(r.status).toBe(200);
