@@ -29,6 +29,16 @@ export type CreateBatchRequest = z.infer<typeof CreateBatchRequest>;
 export const BatchError = z.object({ code: z.string(), message: z.string(), param: z.string().nullable(), line: z.number().int().nullable() });
 export type BatchError = z.infer<typeof BatchError>;
 
+/**
+ * Why a running batch admits no lines for now (a Switchyard field; OpenAI's object has none):
+ * `budget_exhausted` — the deployment's (or tenant's) budget cannot hold the next line's
+ * reservation; `credits_exhausted` — the prepaid tenant's credits cannot. The batch stays
+ * `in_progress`, no line fails for it, and it resumes by itself once a line fits again (period
+ * rollover, a top-up, a raised budget, or its own lines settling below their reservations).
+ */
+export const BatchPausedReason = z.enum(["budget_exhausted", "credits_exhausted"]);
+export type BatchPausedReason = z.infer<typeof BatchPausedReason>;
+
 export const BatchRequestCounts = z.object({ total: z.number().int(), completed: z.number().int(), failed: z.number().int() });
 
 /** OpenAI's batch object; times in Unix seconds, null until reached. */
@@ -53,6 +63,10 @@ export const BatchObject = z.object({
   cancelled_at: z.number().int().nullable(),
   request_counts: BatchRequestCounts,
   metadata: z.record(z.string(), z.string()).nullable(),
+  /** Switchyard: why this `in_progress` batch is paused ({@link BatchPausedReason}); null while it runs (and in every other status). */
+  paused_reason: BatchPausedReason.nullable().describe("Switchyard extension: why this in_progress batch admits no lines for now (budget_exhausted | credits_exhausted); null while it runs. Lines are never failed for budget: the batch resumes when budget frees up."),
+  /** Switchyard: when the pause began (Unix seconds); null when not paused. */
+  paused_at: z.number().int().nullable(),
 });
 export type BatchObject = z.infer<typeof BatchObject>;
 

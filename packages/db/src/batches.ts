@@ -84,6 +84,33 @@ export async function startBatchLines(db: Kysely<Database>, id: string, lines: A
   });
 }
 
+/**
+ * Pause a running batch for `reason` (its next line was refused for budget): `paused_at` is the
+ * first refusal's time, kept while the pause lasts. False when it was not running or not paused before.
+ */
+export async function pauseBatch(db: Kysely<Database>, id: string, reason: string): Promise<boolean> {
+  const r = await db
+    .updateTable("batches")
+    .set({ paused_reason: reason, paused_at: sql<Date>`coalesce(paused_at, now())` })
+    .where("id", "=", id)
+    .where("status", "=", "in_progress")
+    .where((eb) => eb.or([eb("paused_reason", "is", null), eb("paused_reason", "!=", reason)]))
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+/** End a batch's pause (a line was admitted again); false when it was not paused. */
+export async function resumeBatch(db: Kysely<Database>, id: string): Promise<boolean> {
+  const r = await db.updateTable("batches").set({ paused_reason: null, paused_at: null }).where("id", "=", id).where("paused_reason", "is not", null).executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+/** Running batches that are paused, by reason (the `ai_batches_paused` gauge). */
+export async function countPausedBatches(db: Kysely<Database>): Promise<Array<{ reason: string; n: number }>> {
+  const rows = await db.selectFrom("batches").select(["paused_reason", (e) => e.fn.countAll<string>().as("n")]).where("status", "=", "in_progress").where("paused_reason", "is not", null).groupBy("paused_reason").execute();
+  return rows.map((r) => ({ reason: r.paused_reason!, n: Number(r.n) }));
+}
+
 /** Up to `limit` lines of a batch in `state`, in line order. */
 export async function batchLines(db: Kysely<Database>, id: string, state: LineState, limit: number, afterLine = 0): Promise<BatchLineRow[]> {
   return db.selectFrom("batch_lines").selectAll().where("batch_id", "=", id).where("state", "=", state).where("line", ">", afterLine).orderBy("line").limit(limit).execute();

@@ -13,6 +13,7 @@ import * as m0013 from "./migrations/0013-jobs-list";
 import * as m0014 from "./migrations/0014-usage-end-users";
 import * as m0015 from "./migrations/0015-files";
 import * as m0016 from "./migrations/0016-batches";
+import * as m0017 from "./migrations/0017-batch-budget";
 
 /** Every migration, in order. Static so no file-system scan is needed at run time. */
 const migrations: Record<string, Migration> = {
@@ -30,6 +31,7 @@ const migrations: Record<string, Migration> = {
   "0014-usage-end-users": m0014,
   "0015-files": m0015,
   "0016-batches": m0016,
+  "0017-batch-budget": m0017,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

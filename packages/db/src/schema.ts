@@ -126,6 +126,8 @@ export interface UsageEventsTable {
   api_key_id: string | null;
   /** The request's end user (`user`); null when it named none, and for events stored before migration 0014. */
   end_user: string | null;
+  /** The batch whose line this job was (priced at the batch price); null otherwise, and for events stored before migration 0017. */
+  batch_id: ColumnType<string | null, string | null | undefined, string | null>;
   requested_model: string;
   served_model: string;
   provider: string;
@@ -318,6 +320,9 @@ export interface BatchesTable {
   cancelled_at: NullableTimestamp;
   lease_owner: string | null;
   lease_until: NullableTimestamp;
+  /** Why an `in_progress` batch admits no lines for now (`budget_exhausted` | `credits_exhausted`); null when it runs (migration 0017). */
+  paused_reason: ColumnType<string | null, string | null | undefined, string | null>;
+  paused_at: NullableTimestamp;
 }
 
 /** One input line of a batch (migration 0016): its request, state, job and, once settled, its output or error line. */

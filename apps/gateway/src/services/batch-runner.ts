@@ -1,13 +1,16 @@
 import { randomUUID } from "node:crypto";
-import { isApiError, type BatchError } from "@switchyard/contracts";
+import { isApiError, type BatchError, type BatchPausedReason } from "@switchyard/contracts";
 import {
   batchLines,
   claimBatch,
+  countPausedBatches,
   deleteFile,
   markLineSubmitted,
   moveBatch,
+  pauseBatch,
   recountBatch,
   releaseBatch,
+  resumeBatch,
   settledResults,
   settleLine as settleLineRow,
   startBatchLines,
@@ -24,6 +27,26 @@ import { DEFAULT_FILE_LIMITS, parseJsonl } from "./jsonl-file";
 
 type Counter = ReturnType<MetricsRegistry["meter"]["createCounter"]>;
 const counters = new WeakMap<MetricsRegistry, Counter>();
+const pausedGauges = new WeakSet<MetricsRegistry>();
+
+/**
+ * `ai_batches_paused{reason}`: running batches paused by their budget, read from Postgres at each
+ * scrape (every gateway reports the same platform-wide count: aggregate with max, not sum).
+ * Registered once per registry, however many runners share it.
+ */
+function pausedBatchesGauge(r: GatewayResources): void {
+  if (pausedGauges.has(r.registry)) return;
+  pausedGauges.add(r.registry);
+  r.registry.meter.createObservableGauge("ai_batches_paused", { description: "Running batches paused because their next line does not fit the budget (budget_exhausted) or the prepaid credits (credits_exhausted)" }).addCallback(async (o) => {
+    const rows = await countPausedBatches(r.db).catch(() => null);
+    if (!rows) return;
+    const by = new Map(rows.map((x) => [x.reason, x.n]));
+    for (const reason of ["budget_exhausted", "credits_exhausted"] satisfies BatchPausedReason[]) o.observe(by.get(reason) ?? 0, { reason });
+  });
+}
+
+/** A budget refusal's pause reason (null for any other refusal). */
+const pauseReasonOf = (err: unknown): BatchPausedReason | null => (isApiError(err) ? (err.code === "budget_exhausted" ? "budget_exhausted" : err.code === "insufficient_credits" ? "credits_exhausted" : null) : null);
 
 /** `ai_batch_lines_total{endpoint,result}`: batch lines settled, by how (done, failed, invalid, canceled, expired). */
 function batchLinesCounter(registry: MetricsRegistry): Counter {
@@ -82,6 +105,7 @@ export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions =
   const owner = opts.owner ?? randomUUID();
   const files = opts.files ?? {};
   const linesCounter = batchLinesCounter(r.registry);
+  pausedBatchesGauge(r);
   /** Settle a line, counting it in `ai_batch_lines_total{endpoint,result}` when this call settled it. */
   const settleLine = async (...args: Parameters<typeof settleLineRow>) => {
     const [, batchId, , , state] = args;
@@ -167,19 +191,33 @@ export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions =
     }
   }
 
-  /** Admit up to `submitChunk` pending lines, keeping at most `maxInFlight` unfinished. */
+  /**
+   * Admit up to `submitChunk` pending lines, keeping at most `maxInFlight` unfinished. A line the
+   * budget (or the prepaid credits) cannot hold pauses the batch instead of failing: the line
+   * stays pending, and every round tries it again (a refusal spends nothing), so the batch resumes
+   * by itself once budget frees up. The reservation each line makes at admission is what keeps a
+   * batch within the budget.
+   */
   async function submit(b: BatchRow): Promise<void> {
     const inFlight = (await batchLines(r.db, b.id, "submitted", maxInFlight)).length;
     const room = Math.min(submitChunk, maxInFlight - inFlight);
     if (room <= 0) return;
+    let paused = b.paused_reason !== null;
     for (const l of await batchLines(r.db, b.id, "pending", room)) {
       if (stopped) return;
       try {
         const jobId = await admitLine(r, b, l.custom_id!, l.request!);
         await markLineSubmitted(r.db, b.id, l.line, jobId);
+        if (paused && (await resumeBatch(r.db, b.id))) r.logger.info({ batchId: b.id }, "batch resumed: its lines fit the budget again");
+        paused = false;
       } catch (err) {
         // Rate-limited or unavailable: the line stays pending for a later round.
         if (isTransient(err)) return;
+        const reason = pauseReasonOf(err);
+        if (reason) {
+          if (await pauseBatch(r.db, b.id, reason)) r.logger.info({ batchId: b.id, reason, line: l.line }, "batch paused: its next line does not fit the budget");
+          return;
+        }
         if (!isApiError(err)) throw err;
         await settleLine(r.db, b.id, l.line, ["pending"], "failed", refusedLine(b.id, l.line, l.custom_id!, err));
       }

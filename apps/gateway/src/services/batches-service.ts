@@ -31,6 +31,9 @@ export function toBatchObject(b: BatchRow): BatchObject {
     cancelled_at: seconds(b.cancelled_at),
     request_counts: { total: b.total, completed: b.completed, failed: b.failed },
     metadata: b.metadata ?? null,
+    // Only a running batch is paused; one that ended (or is being cancelled) is not, whatever the row last held.
+    paused_reason: b.status === "in_progress" ? b.paused_reason : null,
+    paused_at: b.status === "in_progress" && b.paused_reason ? seconds(b.paused_at) : null,
   });
 }
 

@@ -43,7 +43,7 @@ export const FILES_BATCHES_ROUTES: readonly RouteContract[] = [
     operationId: "createBatch",
     summary: "Create a batch from a `batch` file: each line runs as a job at the lowest priority",
     description:
-      "Starts `validating`: every line is checked before any runs (`custom_id` unique, `method` POST, `url` the batch's endpoint, `body` a valid request of it); a bad line goes to the error file and the rest run. `request_counts` and the status (validating → in_progress → finalizing → completed; cancelling → cancelled; failed; expired) follow on `GET /v1/batches/{id}`; output and error files are in OpenAI's line format.",
+      "Starts `validating`: every line is checked before any runs (`custom_id` unique, `method` POST, `url` the batch's endpoint, `body` a valid request of it); a bad line goes to the error file and the rest run. `request_counts` and the status (validating → in_progress → finalizing → completed; cancelling → cancelled; failed; expired) follow on `GET /v1/batches/{id}`; output and error files are in OpenAI's line format. Each line reserves budget as it is admitted, so a batch never spends past its deployment's budget: when the next line does not fit, the batch stays `in_progress` with `paused_reason` (`budget_exhausted` or `credits_exhausted`, a Switchyard field) and resumes by itself once budget frees up; no line is failed for budget.",
     tag: FILES,
     auth: { scope: "jobs:write" },
     body: CreateBatchRequest,
@@ -51,7 +51,7 @@ export const FILES_BATCHES_ROUTES: readonly RouteContract[] = [
     errors: [404, 503],
   },
   { method: "get", path: "/v1/batches", operationId: "listBatches", summary: "The tenant's batches, newest first (after, limit)", tag: FILES, auth: { scope: "jobs:read" }, query: ListBatchesQuery, responses: { 200: json(BatchList, "one page; the next is after=last_id while has_more") } },
-  { method: "get", path: "/v1/batches/:id", operationId: "retrieveBatch", summary: "A batch: status, request_counts, output and error files", tag: FILES, auth: { scope: "jobs:read" }, params: { id: "the batch's id (batch_…)" }, responses: { 200: json(BatchObject, "the batch") } },
+  { method: "get", path: "/v1/batches/:id", operationId: "retrieveBatch", summary: "A batch: status, request_counts, output and error files; paused_reason while the budget holds it", tag: FILES, auth: { scope: "jobs:read" }, params: { id: "the batch's id (batch_…)" }, responses: { 200: json(BatchObject, "the batch") } },
   {
     method: "post",
     path: "/v1/batches/:id/cancel",

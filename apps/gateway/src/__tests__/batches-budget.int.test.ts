@@ -1,0 +1,101 @@
+import { BatchObject } from "@switchyard/contracts";
+import { seedDemo } from "@switchyard/db";
+import { createLogger } from "@switchyard/telemetry";
+import { apiClient, cleanupPrefix, createTestDatabase, freePort, httpOk, spawnApp, testPrefix, TEST_REDIS_URL, waitFor, writeTestCatalog, type SpawnedApp, type TestDatabase } from "@switchyard/testkit";
+import OpenAI from "openai";
+import { loadEnv } from "../env";
+import { startGateway, type RunningGateway } from "../server";
+import { startBatchRunner, type BatchRunner } from "../services/batch-runner";
+
+/**
+ * Batches and budgets (issue 18): a batch reserves as its lines are admitted, so it never spends
+ * past its deployment's budget; a line that does not fit pauses the batch (`paused_reason`)
+ * instead of failing, and it resumes when the budget is raised. A gateway and batch runner in
+ * this process, a real router-worker and usage-aggregator on the simulated provider.
+ */
+type Json = Record<string, any>;
+let database: TestDatabase;
+let gw: RunningGateway;
+const apps: SpawnedApp[] = [];
+let runner: BatchRunner;
+let base: string;
+let admin: ReturnType<typeof apiClient>;
+const prefix = testPrefix("batchbudget");
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  const key = (await seedDemo(database.db)).key!;
+  const env = { DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, SWITCHYARD_PREFIX: prefix, MODEL_CATALOG_PATH: writeTestCatalog(), LOG_LEVEL: "silent", BATCH_RUNNER_ENABLED: "false" };
+  const spawnOne = async (name: "router-worker" | "usage-aggregator") => {
+    const port = await freePort();
+    apps.push(await spawnApp(name, { ...env, LOG_LEVEL: "warn", METRICS_PORT: String(port) }, () => httpOk(`http://127.0.0.1:${port}/health`), 30_000, port));
+  };
+  [gw] = await Promise.all([startGateway(loadEnv({ ...env, PORT: "0", HOST: "127.0.0.1" }), { logger: createLogger({ name: "gateway", level: "silent" }), db: database.db }), spawnOne("router-worker"), spawnOne("usage-aggregator")]);
+  base = `http://127.0.0.1:${gw.port}`;
+  admin = apiClient(base, key);
+  runner = startBatchRunner(gw.resources, { pollMs: 100, owner: "budget-runner" });
+}, 60_000);
+afterAll(async () => {
+  await runner?.close();
+  for (const a of apps) a.kill("SIGTERM");
+  await Promise.all(apps.map((a) => a.exited));
+  await gw?.close(0);
+  await database?.drop();
+  await cleanupPrefix(prefix);
+});
+
+/** A tenant with a deployment of `budget` and a key on it: its SDK client, and the deployment's id. */
+async function tenantWithBudget(name: string, budget: Json | null) {
+  const t = (await admin.post<Json>("/admin/v1/tenants", { name })).body;
+  const d = (await admin.post<Json>(`/admin/v1/tenants/${t.id}/deployments`, { name: `${name} batch`, type: "internal", ...(budget ? { budget } : {}) })).body;
+  const k = (await admin.post<Json>(`/admin/v1/tenants/${t.id}/api-keys`, { name: "k", scopes: ["jobs:write", "jobs:read", "usage:read"], deployment_id: d.id })).body;
+  return { client: new OpenAI({ baseURL: `${base}/v1`, apiKey: k.key, maxRetries: 0 }), key: k.key as string, deploymentId: d.id as string, tenantId: t.id as string };
+}
+
+const chatLine = (customId: string, content: string, extra: Json = {}) => JSON.stringify({ custom_id: customId, method: "POST", url: "/v1/chat/completions", body: { model: "sim-fast", messages: [{ role: "user", content }], max_tokens: 16, ...extra } });
+
+async function runBatch(client: OpenAI, lines: string[]) {
+  const input = await client.files.create({ file: new File([lines.join("\n") + "\n"], "batch.jsonl"), purpose: "batch" });
+  return client.batches.create({ input_file_id: input.id, endpoint: "/v1/chat/completions", completion_window: "24h" });
+}
+
+/** The batch as the SDK reads it, parsed against the contract (which holds the Switchyard fields). */
+const batchOf = async (client: OpenAI, id: string) => BatchObject.parse(await client.batches.retrieve(id));
+
+test("a batch bigger than its budget pauses (budget_exhausted) without failing a line, never reserves past the budget, and completes once the budget is raised", async () => {
+  // About 30 tokens reserved a line (short input + max_tokens 16): two or three lines fit, six do not.
+  const limit = 80;
+  const t = await tenantWithBudget("Budget batch", { period: "day", limit_tokens: limit });
+  const ids = Array.from({ length: 6 }, (_, i) => `line-${i}`);
+  const created = await runBatch(t.client, ids.map((id) => chatLine(id, `Say ${id}`)));
+  const paused = await waitFor(async () => {
+    const b = await batchOf(t.client, created.id);
+    return b.paused_reason ? b : undefined;
+  }, 20_000, "the batch to pause");
+  expect(paused).toMatchObject({ status: "in_progress", paused_reason: "budget_exhausted", request_counts: { total: 6, failed: 0 } });
+  expect(paused.paused_at).toEqual(expect.any(Number));
+  expect(paused.request_counts.completed).toBeLessThan(6);
+  // No line failed for budget; the unadmitted ones wait, pending.
+  const states = await database.db.selectFrom("batch_lines").select("state").where("batch_id", "=", created.id).execute();
+  expect(states.filter((s) => s.state === "failed")).toEqual([]);
+  expect(states.filter((s) => s.state === "pending").length).toBeGreaterThan(0);
+  // Reservations at admission kept the batch inside the budget: spent plus reserved never past the limit.
+  const budgets = (await apiClient(base, t.key).get<Json>("/v1/budgets")).body.data as Json[];
+  const dep = budgets.find((b) => b.scope === "deployment" && b.id === t.deploymentId)!;
+  expect(dep.spent_tokens + dep.reserved_tokens).toBeLessThanOrEqual(limit);
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  expect(metrics).toMatch(/ai_batches_paused\{reason="budget_exhausted"\} 1/);
+
+  // Still paused a moment later (not failing lines, not finishing).
+  await new Promise((r) => setTimeout(r, 500));
+  expect(await batchOf(t.client, created.id)).toMatchObject({ status: "in_progress", paused_reason: "budget_exhausted", request_counts: { failed: 0 } });
+
+  // Raise the budget: the batch resumes by itself and completes, every line answered.
+  expect((await admin.call<Json>("PATCH", `/admin/v1/deployments/${t.deploymentId}`, { body: { budget: { period: "day", limit_tokens: 1_000_000 } } })).status).toBe(200);
+  const done = await waitFor(async () => {
+    const b = await batchOf(t.client, created.id);
+    return b.status === "completed" ? b : undefined;
+  }, 20_000, "the batch to complete");
+  expect(done).toMatchObject({ request_counts: { total: 6, completed: 6, failed: 0 }, paused_reason: null, paused_at: null, error_file_id: null });
+  expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/ai_batches_paused\{reason="budget_exhausted"\} 0/);
+}, 60_000);
