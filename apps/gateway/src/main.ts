@@ -1,30 +1,6 @@
-import { logScrubber } from "@switchyard/rag";
-import { createLogger, initTracing, tracingEnv } from "@switchyard/telemetry";
+import { runApp } from "@switchyard/runtime";
 import { loadEnv } from "./env";
 import { startGateway } from "./server";
 
-async function main(): Promise<void> {
-  // First, so every span and log line has a provider. OTEL_* are OpenTelemetry's own variables,
-  // read by tracingEnv rather than env.ts.
-  const tracing = initTracing({ serviceName: "gateway", ...tracingEnv(process.env) });
-  const env = loadEnv();
-  const logger = createLogger({ name: "gateway", level: env.LOG_LEVEL, scrub: logScrubber });
-  const gw = await startGateway(env, { logger });
-  const shutdown = (signal: string) => {
-    logger.info({ signal }, "shutting down");
-    gw.close().then(
-      () => tracing.shutdown().then(() => process.exit(0)),
-      (err: Error) => {
-        logger.error({ err }, "shutdown failed");
-        process.exit(1);
-      },
-    );
-  };
-  process.once("SIGTERM", () => shutdown("SIGTERM"));
-  process.once("SIGINT", () => shutdown("SIGINT"));
-}
-
-main().catch((err: Error) => {
-  process.stderr.write(`gateway failed to start: ${err.message}\n`);
-  process.exit(1);
-});
+// Serves the HTTP API (jobs, SSE, OpenAI facade, admin, /metrics, health); enqueues onto ai-route, ai-rag, ai-index.
+runApp({ name: "gateway", loadEnv, start: (env, { logger }) => startGateway(env, { logger }) });

@@ -1,15 +1,15 @@
-import { logScrubber } from "@switchyard/rag";
-import { DEFAULT_CATALOG_PATH, createProviderRegistry, loadCatalog, type ProviderRegistryOptions } from "@switchyard/providers";
-import { readiness, readinessResponse } from "@switchyard/db";
-import { createQueueSet, createRedis, defineProcessor, JobStore, RedisKeys } from "@switchyard/queue";
+import { createProviderRegistry, DEFAULT_CATALOG_PATH, loadCatalog, type ProviderRegistryOptions } from "@switchyard/providers";
+import { defineProcessor, JobStore } from "@switchyard/queue";
 import type { QueueName } from "@switchyard/contracts";
-import { createLogger, createMetricsRegistry, startMetricsServer, withExtractedContext, withLogContext, startSpan, AttrNames, SpanKind, type Logger } from "@switchyard/telemetry";
-import { CircuitBreakers, createProcessMetrics } from "@switchyard/routing";
+import { withExtractedContext, withLogContext, startSpan, AttrNames, SpanKind, type Logger } from "@switchyard/telemetry";
+import { CircuitBreakers } from "@switchyard/routing";
 import { AlertFirer, BudgetLedger, BudgetUsedRatios } from "@switchyard/admission";
+import { startProcess } from "@switchyard/runtime";
 import { CancelRegistry } from "./cancel-listener";
 import type { RouterEnv } from "./env";
 import { faultPoints, type Fault } from "./fault-points";
 import { isJobFailed } from "./job-failed";
+import type { RouteDeps } from "./route-deps";
 import { processRouteJob } from "./route-job";
 import { createWaitMetrics } from "./wait-metrics";
 
@@ -23,88 +23,82 @@ export interface RunningRouterWorker {
 
 /** Build the router-worker from its env and start consuming `ai-route`. Used by main.ts and tests. */
 export async function startRouterWorker(env: RouterEnv, opts: { logger?: Logger; providers?: ProviderRegistryOptions; /** Default: the env's SWITCHYARD_FAULT_POINTS (a no-op when unset). */ fault?: Fault } = {}): Promise<RunningRouterWorker> {
-  const logger = opts.logger ?? createLogger({ name: "router-worker", level: env.LOG_LEVEL, scrub: logScrubber });
-  const redis = createRedis(env.REDIS_URL);
-  redis.on("error", (err: Error) => logger.warn({ err: err.message }, "redis error"));
-  const keys = new RedisKeys(env.SWITCHYARD_PREFIX);
-  const queues = createQueueSet({ connection: redis, keys });
-  const registry = createMetricsRegistry({ serviceName: "router-worker" });
-  const catalog = loadCatalog(env.MODEL_CATALOG_PATH ?? DEFAULT_CATALOG_PATH);
-  const breakers = new CircuitBreakers({ redis, prefix: env.SWITCHYARD_PREFIX, windowMs: env.BREAKER_WINDOW_MS, minVolume: env.BREAKER_MIN_VOLUME, errorRateThreshold: env.BREAKER_ERROR_RATE, openMs: env.BREAKER_OPEN_MS });
-  const budgetRatios = new BudgetUsedRatios();
-  const metrics = createProcessMetrics(registry, { queues, breakers, models: catalog.models.map((m) => m.id), budgetRatios: () => budgetRatios.current() });
-  const providers = createProviderRegistry(opts.providers ?? providerOptions(env));
-  const cancels = new CancelRegistry();
-  const subscriber = redis.duplicate();
-  await cancels.listen(subscriber, keys.cancelChannel());
-  const deps = {
-    jobStore: new JobStore({ redis, keys, retentionSeconds: env.JOB_RETENTION_SECONDS }),
-    queues,
-    catalog,
-    providers,
-    breakers,
-    // Settling only adds to periods Redis already holds; rebuilding one from Postgres is admission's job.
-    budgets: new BudgetLedger({ redis, prefix: env.SWITCHYARD_PREFIX, loadSpent: async () => { throw new Error("router-worker does not load budget periods"); } }),
-    maxUpstreamWaitMs: env.MAX_UPSTREAM_WAIT_MS,
-    // Alerts: settled spend can cross a budget threshold too (actual cost above the estimate).
-    alerts: new AlertFirer({ redis, prefix: env.SWITCHYARD_PREFIX, queues, onEnqueue: () => metrics.countEnqueue("ai-alerts") }),
-    cancels,
-    metrics,
-    budgetRatios,
-    logger,
-    maxStartedAttempts: env.MAX_STARTED_ATTEMPTS,
-    fault: opts.fault ?? faultPoints(env.SWITCHYARD_FAULT_POINTS),
-    waitMetrics: createWaitMetrics(registry),
-  };
-  if (env.SWITCHYARD_FAULT_POINTS.size) logger.warn({ faultPoints: Object.fromEntries(env.SWITCHYARD_FAULT_POINTS) }, "fault points armed: this worker kills itself at them (crash tests only)");
-  const worker = defineProcessor(
-    "ai-route",
-    (payload, job, token) => {
-      return withLogContext({ jobId: payload.job_id, tenantId: payload.tenant_id }, () =>
-        withExtractedContext(payload.trace, () =>
-          startSpan("route job", { [AttrNames.jobId]: payload.job_id, [AttrNames.tenantId]: payload.tenant_id, [AttrNames.queue]: "ai-route", "switchyard.queue.wait_ms": Math.max(0, Date.now() - job.timestamp) }, () => processRouteJob(deps, payload, job, token), SpanKind.CONSUMER),
-        ),
-      );
-    },
-    {
-      keys,
-      connection: redis.duplicate(),
-      concurrency: env.ROUTER_CONCURRENCY,
-      lockDuration: env.WORKER_LOCK_MS,
-      stalledInterval: env.WORKER_LOCK_MS,
-      maxStalledCount: 2,
-      onDequeue: metrics.countDequeue,
-    },
-  );
-  worker.on("failed", (job, err) => {
-    const ctx = { jobId: job?.id, tenantId: (job?.data as { tenant_id?: string } | undefined)?.tenant_id, attempts: job?.attemptsMade, err: err.message };
-    // A job that ended failed was logged when it finished; its queue job is failed on purpose (JobFailed).
-    if (isJobFailed(err)) logger.debug(ctx, "route job failed (job ended failed)");
-    else logger.warn(ctx, "route attempt failed");
+  return startProcess({ name: "router-worker", env, logger: opts.logger }, async (p) => {
+    const { redis, keys, queues, logger } = p;
+    const catalog = loadCatalog(env.MODEL_CATALOG_PATH ?? DEFAULT_CATALOG_PATH);
+    const breakers = new CircuitBreakers({ redis, prefix: env.SWITCHYARD_PREFIX, windowMs: env.BREAKER_WINDOW_MS, minVolume: env.BREAKER_MIN_VOLUME, errorRateThreshold: env.BREAKER_ERROR_RATE, openMs: env.BREAKER_OPEN_MS });
+    const budgetRatios = new BudgetUsedRatios();
+    const metrics = p.metrics({ catalog, breakerStates: (models) => breakers.states(models), budgetRatios: () => budgetRatios.current() });
+    const providers = createProviderRegistry(opts.providers ?? providerOptions(env));
+    p.defer("providers", () => providers.close());
+    const cancels = new CancelRegistry();
+    await cancels.listen(p.duplicate(), keys.cancelChannel());
+    p.defer("cancel listener", () => cancels.close());
+    const deps: RouteDeps = {
+      jobStore: new JobStore({ redis, keys, retentionSeconds: env.JOB_RETENTION_SECONDS }),
+      queues,
+      catalog,
+      providers,
+      breakers,
+      // Settling only adds to periods Redis already holds; rebuilding one from Postgres is admission's job.
+      budgets: new BudgetLedger({ redis, prefix: env.SWITCHYARD_PREFIX, loadSpent: async () => { throw new Error("router-worker does not load budget periods"); } }),
+      maxUpstreamWaitMs: env.MAX_UPSTREAM_WAIT_MS,
+      // Alerts: settled spend can cross a budget threshold too (actual cost above the estimate).
+      alerts: new AlertFirer({ redis, prefix: env.SWITCHYARD_PREFIX, queues, onEnqueue: () => metrics.countEnqueue("ai-alerts") }),
+      cancels,
+      metrics,
+      budgetRatios,
+      logger,
+      maxStartedAttempts: env.MAX_STARTED_ATTEMPTS,
+      fault: opts.fault ?? faultPoints(env.SWITCHYARD_FAULT_POINTS),
+      waitMetrics: createWaitMetrics(p.registry),
+    };
+    if (env.SWITCHYARD_FAULT_POINTS.size) logger.warn({ faultPoints: Object.fromEntries(env.SWITCHYARD_FAULT_POINTS) }, "fault points armed: this worker kills itself at them (crash tests only)");
+    const worker = defineProcessor(
+      "ai-route",
+      (payload, job, token) => {
+        return withLogContext({ jobId: payload.job_id, tenantId: payload.tenant_id }, () =>
+          withExtractedContext(payload.trace, () =>
+            startSpan("route job", { [AttrNames.jobId]: payload.job_id, [AttrNames.tenantId]: payload.tenant_id, [AttrNames.queue]: "ai-route", "switchyard.queue.wait_ms": Math.max(0, Date.now() - job.timestamp) }, () => processRouteJob(deps, payload, job, token), SpanKind.CONSUMER),
+          ),
+        );
+      },
+      {
+        keys,
+        connection: p.duplicate(),
+        concurrency: env.ROUTER_CONCURRENCY,
+        lockDuration: env.WORKER_LOCK_MS,
+        stalledInterval: env.WORKER_LOCK_MS,
+        maxStalledCount: 2,
+        onDequeue: metrics.countDequeue,
+      },
+    );
+    worker.on("failed", (job, err) => {
+      const ctx = { jobId: job?.id, tenantId: (job?.data as { tenant_id?: string } | undefined)?.tenant_id, attempts: job?.attemptsMade, err: err.message };
+      // A job that ended failed was logged when it finished; its queue job is failed on purpose (JobFailed).
+      if (isJobFailed(err)) logger.debug(ctx, "route job failed (job ended failed)");
+      else logger.warn(ctx, "route attempt failed");
+    });
+    worker.on("error", (err) => logger.error({ err: err.message }, "worker error"));
+    let graceMs = env.SHUTDOWN_GRACE_MS;
+    p.defer("ai-route consumer", async () => {
+      // worker.close() waits for running jobs; past the grace their calls are aborted and
+      // BullMQ hands them to another worker once their locks lapse.
+      const timer = setTimeout(() => cancels.abortAll("shutdown"), graceMs);
+      await worker.close();
+      clearTimeout(timer);
+    });
+    const server = await p.serveMetrics({ port: env.METRICS_PORT, metrics });
+    logger.info({ metricsPort: server.port, concurrency: env.ROUTER_CONCURRENCY }, "router-worker consuming ai-route");
+    return {
+      metricsPort: server.port,
+      countDequeue: metrics.countDequeue,
+      close: (grace?: number) => {
+        graceMs = grace ?? graceMs;
+        return p.close();
+      },
+    };
   });
-  worker.on("error", (err) => logger.error({ err: err.message }, "worker error"));
-  const server = await startMetricsServer({ port: env.METRICS_PORT, registry, metrics, routes: { "/health/ready": async () => readinessResponse(await readiness({ redis })) } });
-  logger.info({ metricsPort: server.port, concurrency: env.ROUTER_CONCURRENCY }, "router-worker consuming ai-route");
-
-  let closing: Promise<void> | null = null;
-  return {
-    metricsPort: server.port,
-    countDequeue: metrics.countDequeue,
-    close: (graceMs = env.SHUTDOWN_GRACE_MS) =>
-      (closing ??= (async () => {
-        // worker.close() waits for running jobs; past the grace their calls are aborted and
-        // BullMQ hands them to another worker once their locks lapse.
-        const timer = setTimeout(() => cancels.abortAll("shutdown"), graceMs);
-        await worker.close();
-        clearTimeout(timer);
-        await cancels.close();
-        await queues.close();
-        await providers.close();
-        await server.close();
-        redis.disconnect();
-        await registry.shutdown();
-      })()),
-  };
 }
 
 /** Provider settings from the env: a provider without a key is served by the simulated one. */

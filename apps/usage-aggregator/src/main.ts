@@ -1,30 +1,6 @@
-import { logScrubber } from "@switchyard/rag";
-import { createLogger, initTracing, tracingEnv } from "@switchyard/telemetry";
+import { runApp } from "@switchyard/runtime";
 import { startAggregator } from "./aggregator";
 import { loadEnv } from "./env";
 
-async function main(): Promise<void> {
-  // First, so every span and log line has a provider. OTEL_* are OpenTelemetry's own variables,
-  // read by tracingEnv rather than env.ts.
-  const tracing = initTracing({ serviceName: "usage-aggregator", ...tracingEnv(process.env) });
-  const env = loadEnv();
-  const logger = createLogger({ name: "usage-aggregator", level: env.LOG_LEVEL, scrub: logScrubber });
-  const agg = await startAggregator(env, { logger });
-  const shutdown = (signal: string) => {
-    logger.info({ signal }, "finishing the current batch");
-    agg.close().then(
-      () => tracing.shutdown().then(() => process.exit(0)),
-      (err: Error) => {
-        logger.error({ err }, "shutdown failed");
-        process.exit(1);
-      },
-    );
-  };
-  process.once("SIGTERM", () => shutdown("SIGTERM"));
-  process.once("SIGINT", () => shutdown("SIGINT"));
-}
-
-main().catch((err: Error) => {
-  process.stderr.write(`usage-aggregator failed to start: ${err.message}\n`);
-  process.exit(1);
-});
+// Consumes ai-usage (the ledger), ai-alerts, ai-reports and ai-housekeeping; serves /metrics and /health/ready.
+runApp({ name: "usage-aggregator", loadEnv, start: (env, { logger }) => startAggregator(env, { logger }) });

@@ -23,3 +23,4 @@ export * from "./backup";
 export * from "./audit-archive";
 export * from "./readiness";
 export * from "./parse-row";
+export * from "./rag-lookups";

@@ -7,5 +7,4 @@ export * from "./index-document";
 export * from "./rank-fusion";
 export * from "./retrieve";
 export * from "./select-embedder";
-export * from "./log-scrubber";
 export * from "./vector-index";

@@ -1,4 +1,4 @@
-import { redactLogObject, redactPII } from "./redact";
+import { redactLogObject, redactPII } from "@switchyard/rag";
 
 /** The PII redactor as a log scrubber: every app's logger runs lines through it (`createLogger({ scrub })`). */
 export const logScrubber = {
