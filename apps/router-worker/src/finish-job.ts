@@ -58,7 +58,8 @@ function totals(payload: RouteJobPayload, spend: Spend[]) {
     input += u.inputTokens;
     output += u.outputTokens;
     cached += u.cachedTokens ?? 0;
-    cost += priceUsage(s.entry, { input_tokens: u.inputTokens, output_tokens: u.outputTokens, cached_tokens: u.cachedTokens });
+    // A batch line's job pays the catalog's batch price.
+    cost += priceUsage(s.entry, { input_tokens: u.inputTokens, output_tokens: u.outputTokens, cached_tokens: u.cachedTokens }, { batch: payload.batch !== undefined });
   }
   return { input, output, cached, cost: Math.round(cost * 1e9) / 1e9, reported, charged };
 }
@@ -75,6 +76,7 @@ export function usageEventFor(ctx: FinishContext, view: JobView, status: JobView
     deployment_id: ctx.payload.deployment_id,
     api_key_id: ctx.payload.api_key_id,
     end_user: ctx.payload.request.user ?? null,
+    batch_id: ctx.payload.batch?.batch_id ?? null,
     requested_model: ctx.payload.request.model,
     served_model: served?.id ?? view.served_model ?? ctx.payload.request.model,
     provider: served?.provider ?? "none",

@@ -114,6 +114,14 @@ export const Citation = z.object({
 });
 export type Citation = z.infer<typeof Citation>;
 
+/**
+ * The marker of a job admitted for a batch line (`RouteJobPayload.batch`): the worker prices its
+ * usage at the catalog's batch price and the ledger row carries `batch_id`. Set by the batch
+ * runner only; no HTTP body can carry it.
+ */
+export const JobBatchMarker = z.object({ batch_id: z.string().min(1) });
+export type JobBatchMarker = z.infer<typeof JobBatchMarker>;
+
 export const UsageProvenance = z.enum(["reported", "estimated", "partial"]);
 export type UsageProvenance = z.infer<typeof UsageProvenance>;
 

@@ -13,6 +13,21 @@ export const SimulatedBehaviour = z.strictObject({
 });
 export type SimulatedBehaviour = z.infer<typeof SimulatedBehaviour>;
 
+/**
+ * What a batch line pays for every token, USD per 1M; `cached_input` absent is the interactive
+ * cached price times {@link DEFAULT_BATCH_DISCOUNT}.
+ */
+export const BatchPricing = z.strictObject({ input: z.number().min(0), output: z.number().min(0), cached_input: z.number().min(0).optional() });
+export type BatchPricing = z.infer<typeof BatchPricing>;
+
+/**
+ * The share of the interactive price a batch line pays when its model names no batch price:
+ * OpenAI's Batch API (and Anthropic's Message Batches, and Gemini's batch mode) bill batch
+ * requests at 50 % of the interactive price, and Switchyard's batch lines run at the lowest
+ * priority like theirs, so the same default.
+ */
+export const DEFAULT_BATCH_DISCOUNT = 0.5;
+
 export const ModelEntry = z.strictObject({
   id: z.string().min(1),
   provider: ProviderName,
@@ -28,8 +43,11 @@ export const ModelEntry = z.strictObject({
   }).default({ vision: false, long_context: false }),
   context_window: z.number().int().positive(),
   max_output_tokens: z.number().int().positive(),
-  /** USD per 1M tokens. */
-  pricing: z.strictObject({ input: z.number().min(0), output: z.number().min(0), cached_input: z.number().min(0).default(0) }),
+  /**
+   * USD per 1M tokens. `batch`: the Batch API's prices (a batch line's usage); absent, they are the
+   * interactive prices times {@link DEFAULT_BATCH_DISCOUNT}.
+   */
+  pricing: z.strictObject({ input: z.number().min(0), output: z.number().min(0), cached_input: z.number().min(0).default(0), batch: BatchPricing.optional() }),
   simulated: SimulatedBehaviour.optional(),
 });
 export type ModelEntry = z.infer<typeof ModelEntry>;
@@ -73,9 +91,21 @@ export const ModelCatalog = z.strictObject({
 });
 export type ModelCatalog = z.infer<typeof ModelCatalog>;
 
-/** Cost in USD of a call, priced from the catalog entry of the model that served it. */
-export function priceUsage(entry: Pick<ModelEntry, "pricing">, usage: { input_tokens: number; output_tokens: number; cached_tokens?: number }): number {
+/** A model's prices per 1M tokens for a batch line: its `pricing.batch`, else its interactive prices times {@link DEFAULT_BATCH_DISCOUNT}. */
+export function batchPrices(entry: Pick<ModelEntry, "pricing">): { input: number; output: number; cached_input: number } {
+  const p = entry.pricing;
+  const d = DEFAULT_BATCH_DISCOUNT;
+  if (p.batch) return { input: p.batch.input, output: p.batch.output, cached_input: p.batch.cached_input ?? p.cached_input * d };
+  return { input: p.input * d, output: p.output * d, cached_input: p.cached_input * d };
+}
+
+/**
+ * Cost in USD of a call, priced from the catalog entry of the model that served it; `batch`: a
+ * batch line's call, at the model's batch prices ({@link batchPrices}).
+ */
+export function priceUsage(entry: Pick<ModelEntry, "pricing">, usage: { input_tokens: number; output_tokens: number; cached_tokens?: number }, opts: { batch?: boolean } = {}): number {
   const cached = Math.min(usage.cached_tokens ?? 0, usage.input_tokens);
-  const usd = ((usage.input_tokens - cached) * entry.pricing.input + cached * entry.pricing.cached_input + usage.output_tokens * entry.pricing.output) / 1_000_000;
+  const price = opts.batch ? batchPrices(entry) : entry.pricing;
+  const usd = ((usage.input_tokens - cached) * price.input + cached * price.cached_input + usage.output_tokens * price.output) / 1_000_000;
   return Math.round(usd * 1e9) / 1e9;
 }

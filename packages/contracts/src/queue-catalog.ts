@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { CreateJobRequest } from "./jobs";
+import { CreateJobRequest, JobBatchMarker } from "./jobs";
 import { UsageEvent } from "./usage";
 
 /** W3C trace context carried inside job data so one trace spans gateway → queue → workers. */
@@ -47,6 +47,8 @@ export const RouteJobPayload = z.object({
   budget: JobBudget.default({ scopes: [], credits_tenant_id: null, reserved_usd: 0, reserved_tokens: 0 }),
   created_at: z.string(),
   trace: TraceCarrier,
+  /** Present on a batch line's job: priced at the batch price, its usage marked with the batch. */
+  batch: JobBatchMarker.optional(),
 });
 export type RouteJobPayload = z.infer<typeof RouteJobPayload>;
 

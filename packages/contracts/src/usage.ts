@@ -14,6 +14,11 @@ export const UsageEvent = z.object({
   api_key_id: z.string().nullable(),
   /** The request's `user` (the deployment's end user), when it named one: per-end-user usage is grouped by it. */
   end_user: z.string().nullable().default(null),
+  /**
+   * The batch whose line this job ran (priced at the catalog's batch price); null or absent for
+   * every other job (optional, so events built before it, e.g. embeddings' own, keep their type).
+   */
+  batch_id: z.string().nullable().optional(),
   requested_model: z.string(),
   served_model: z.string(),
   provider: z.string(),

@@ -66,15 +66,15 @@ export async function ingestUsageEvents(db: Kysely<Database>, events: UsageEvent
         ${col((e) => e.cost_usd.toFixed(9))}::numeric[], ${col((e) => e.provenance)}::text[], ${col((e) => e.ttft_ms)}::int[],
         ${col((e) => e.latency_ms)}::int[], ${col((e) => e.fallbacks)}::int[], ${col((e) => JSON.stringify(e.features))}::text[],
         ${col((e) => (e.rag ? JSON.stringify(e.rag) : null))}::text[], ${col((e) => e.occurred_at)}::timestamptz[],
-        ${col((e) => e.credits_tenant_id)}::text[], ${col((e) => e.end_user)}::text[]
+        ${col((e) => e.credits_tenant_id)}::text[], ${col((e) => e.end_user)}::text[], ${col((e) => e.batch_id ?? null)}::text[]
       ) AS t(job_id, attempt, tenant_id, deployment_id, api_key_id, requested_model, served_model, provider, status,
         input_tokens, output_tokens, cached_tokens, cost_usd, provenance, ttft_ms, latency_ms, fallbacks, features, rag, occurred_at,
-        credits_tenant_id, end_user)
+        credits_tenant_id, end_user, batch_id)
     ), ins AS (
       INSERT INTO usage_events (job_id, attempt, tenant_id, deployment_id, api_key_id, requested_model, served_model, provider, status,
-        input_tokens, output_tokens, cached_tokens, cost_usd, provenance, ttft_ms, latency_ms, fallbacks, features, rag, occurred_at, end_user)
+        input_tokens, output_tokens, cached_tokens, cost_usd, provenance, ttft_ms, latency_ms, fallbacks, features, rag, occurred_at, end_user, batch_id)
       SELECT job_id, attempt, tenant_id, deployment_id, api_key_id, requested_model, served_model, provider, status,
-        input_tokens, output_tokens, cached_tokens, cost_usd, provenance, ttft_ms, latency_ms, fallbacks, features::jsonb, rag::jsonb, occurred_at, end_user
+        input_tokens, output_tokens, cached_tokens, cost_usd, provenance, ttft_ms, latency_ms, fallbacks, features::jsonb, rag::jsonb, occurred_at, end_user, batch_id
       FROM input
       ON CONFLICT (job_id, attempt, occurred_at) DO NOTHING
       RETURNING job_id, attempt, tenant_id, deployment_id, served_model, status, input_tokens, output_tokens, cost_usd, occurred_at, end_user

@@ -42,13 +42,14 @@ export function deadRunUsage(input: {
   const entry = input.catalog.models.find((m) => m.id === run.model);
   const inputTokens = estimateJobInputTokens(payload.request);
   const outputTokens = estimateOutputTokens(run.chars);
-  const cost = entry ? priceUsage(entry, { input_tokens: inputTokens, output_tokens: outputTokens }) : 0;
+  const cost = entry ? priceUsage(entry, { input_tokens: inputTokens, output_tokens: outputTokens }, { batch: payload.batch !== undefined }) : 0;
   return UsageEvent.parse({
     job_id: payload.job_id,
     attempt: run.run,
     tenant_id: payload.tenant_id,
     deployment_id: payload.deployment_id,
     api_key_id: payload.api_key_id,
+    batch_id: payload.batch?.batch_id ?? null,
     requested_model: payload.request.model,
     served_model: entry?.id ?? input.servedModel ?? payload.request.model,
     provider: entry?.provider ?? "none",

@@ -1,4 +1,4 @@
-import { BatchObject } from "@switchyard/contracts";
+import { BatchObject, DEFAULT_BATCH_DISCOUNT } from "@switchyard/contracts";
 import { seedDemo } from "@switchyard/db";
 import { createLogger } from "@switchyard/telemetry";
 import { apiClient, cleanupPrefix, createTestDatabase, freePort, httpOk, spawnApp, testPrefix, TEST_REDIS_URL, waitFor, writeTestCatalog, type SpawnedApp, type TestDatabase } from "@switchyard/testkit";
@@ -99,3 +99,31 @@ test("a batch bigger than its budget pauses (budget_exhausted) without failing a
   expect(done).toMatchObject({ request_counts: { total: 6, completed: 6, failed: 0 }, paused_reason: null, paused_at: null, error_file_id: null });
   expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/ai_batches_paused\{reason="budget_exhausted"\} 0/);
 }, 60_000);
+
+test("a batch line's usage row carries its batch and costs the batch price (half the catalog's, sim-fast naming none); an interactive job's does neither", async () => {
+  const t = await tenantWithBudget("Batch pricing", null);
+  const body = { model: "sim-fast", messages: [{ role: "user", content: "Say priced" }], max_tokens: 16 };
+  const created = await runBatch(t.client, [JSON.stringify({ custom_id: "priced", method: "POST", url: "/v1/chat/completions", body })]);
+  const interactive = await apiClient(base, t.key).post<Json>("/v1/jobs", body);
+  expect(interactive.status).toBe(202);
+  await waitFor(async () => ((await batchOf(t.client, created.id)).status === "completed" ? true : undefined), 20_000, "the batch to complete");
+  const line = await database.db.selectFrom("batch_lines").select("job_id").where("batch_id", "=", created.id).executeTakeFirstOrThrow();
+  const jobIds = [line.job_id!, interactive.body.id as string];
+  const rows = await waitFor(async () => {
+    const r = await database.db.selectFrom("usage_events").select(["job_id", "batch_id", "input_tokens", "output_tokens", "cost_usd", "status"]).where("job_id", "in", jobIds).execute();
+    return r.length === 2 ? r : undefined;
+  }, 20_000, "both jobs' usage rows");
+  const batchRow = rows.find((r) => r.job_id === line.job_id)!;
+  const interactiveRow = rows.find((r) => r.job_id === interactive.body.id)!;
+  // sim-fast (test catalog): $1 input, $2 output per 1M tokens; batch lines pay DEFAULT_BATCH_DISCOUNT of it.
+  const full = (r: typeof batchRow) => (r.input_tokens * 1 + r.output_tokens * 2) / 1e6;
+  expect(batchRow).toMatchObject({ batch_id: created.id, status: "succeeded" });
+  expect(batchRow.output_tokens).toBeGreaterThan(0);
+  expect(Number(batchRow.cost_usd)).toBeCloseTo(full(batchRow) * DEFAULT_BATCH_DISCOUNT, 9);
+  expect(interactiveRow).toMatchObject({ batch_id: null, status: "succeeded" });
+  expect(Number(interactiveRow.cost_usd)).toBeCloseTo(full(interactiveRow), 9);
+  expect(Number(interactiveRow.cost_usd)).toBeGreaterThan(0);
+  // The job's own view bills the same discounted cost.
+  const view = (await apiClient(base, t.key).get<Json>(`/v1/jobs/${line.job_id}`)).body;
+  expect(view.usage.cost_usd).toBeCloseTo(Number(batchRow.cost_usd), 9);
+}, 40_000);

@@ -10,11 +10,11 @@ import {
   type BatchOutputLine,
   type CreateJobRequest,
   type JobView,
-  type Principal,
   type StoredResponse,
 } from "@switchyard/contracts";
 import { findResponse, insertResponse, type BatchRow } from "@switchyard/db";
 import type { GatewayResources } from "../resources";
+import type { BatchLinePrincipal } from "./job-payloads";
 import { getJob, submitJob } from "./job-service";
 import { chatCompletion, jobFailure, toJobRequest as toChatJob } from "./openai-format";
 import { mapResponsesRequest } from "./responses-request";
@@ -30,8 +30,8 @@ export type CheckedLine = { line: number; custom_id: string; request: Record<str
 /** A line's id in the output and error files: stable, so a rewritten file is the same file. */
 export const lineId = (batchId: string, line: number) => `batch_req_${batchId.slice(batchId.indexOf("_") + 1)}_${line}`;
 
-/** The principal a batch's lines are admitted as: the key that created it, on its deployment. */
-export const batchPrincipal = (b: BatchRow): Principal => ({ keyId: b.api_key_id, tenantId: b.tenant_id, deploymentId: b.deployment_id, scopes: new Set(["jobs:write", "jobs:read"]), publishable: false });
+/** The principal a batch's lines are admitted as: the key that created it, on its deployment, marked with the batch (its jobs are priced as batch usage). */
+export const batchPrincipal = (b: BatchRow): BatchLinePrincipal => ({ keyId: b.api_key_id, tenantId: b.tenant_id, deploymentId: b.deployment_id, scopes: new Set(["jobs:write", "jobs:read"]), publishable: false, batchId: b.id });
 
 /** The idempotency key of a line: one job per (batch, custom_id), whoever admits it and however often. */
 export const lineIdempotencyKey = (batchId: string, customId: string) => `batch:${batchId}:${customId}`;

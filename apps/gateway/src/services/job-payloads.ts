@@ -13,7 +13,14 @@ export function createResponse(view: Pick<JobView, "id" | "status" | "created_at
   return { id: view.id, object: "job", status: view.status, created_at: view.created_at, links: { self: `/v1/jobs/${view.id}`, events: `/v1/jobs/${view.id}/events` } };
 }
 
-/** The route job's payload (the one stored copy: the BullMQ job holds it). */
+/**
+ * The principal a batch's lines are admitted as: the batch's key, plus the batch, so each line's
+ * job carries the batch marker (no request body can set it). Built by the batch runner only.
+ */
+export type BatchLinePrincipal = Principal & { batchId: string };
+
+/** The route job's payload (the one stored copy: the BullMQ job holds it); a batch line's job carries `batch`. */
 export function routePayload(p: Principal, req: CreateJobRequest, routing: RoutingContext, budget: JobBudget, jobId: string, createdAt: string): RouteJobPayload {
-  return { job_id: jobId, tenant_id: p.tenantId, deployment_id: p.deploymentId, api_key_id: p.keyId, request: req, routing, budget, created_at: createdAt, trace: injectTraceContext() };
+  const batch = "batchId" in p && typeof p.batchId === "string" ? { batch: { batch_id: p.batchId } } : {};
+  return { job_id: jobId, tenant_id: p.tenantId, deployment_id: p.deploymentId, api_key_id: p.keyId, request: req, routing, budget, created_at: createdAt, trace: injectTraceContext(), ...batch };
 }
