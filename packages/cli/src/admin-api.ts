@@ -34,6 +34,11 @@ export interface AdminApi {
    * {@link CliError} (exit 1) carrying the API's own message, status and code.
    */
   call<T>(method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE", path: string, opts?: { body?: unknown; headers?: Record<string, string> }): Promise<AdminResponse<T>>;
+  /**
+   * `method <root><path>` with a body of any kind (a multipart upload) or none, for an answer that
+   * need not be JSON (a file's bytes): the 2xx response as it came, unread. Errors as {@link call}'s.
+   */
+  send(method: "GET" | "POST", path: string, opts?: { body?: FormData | string; headers?: Record<string, string> }): Promise<Response>;
 }
 
 /** Encode one path segment (an id or a name from the command line). */
@@ -81,39 +86,50 @@ export function gatewayApi(ctx: CliContext, flags: { url?: string; key?: string 
   const key = flags.key ?? ctx.env[area.keyEnv]?.trim();
   if (!key) throw new CliError(`${area.keyEnv} is not set: export ${area.keyEnv}=<a key with ${area.keyWhat}>, or pass --key`, 2);
   const baseUrl = base.toString().replace(/\/+$/, "");
+  /** One request: the response, or a CliError for no answer. */
+  const request = async (method: string, path: string, headers: Record<string, string>, body: FormData | string | undefined): Promise<Response> => {
+    try {
+      return await ctx.fetch(`${baseUrl}${area.root}${path}`, { method, headers: { authorization: `Bearer ${key}`, ...headers }, body, signal: AbortSignal.timeout(30_000) });
+    } catch (err) {
+      const e = err as Error & { cause?: { code?: string; message?: string } };
+      const why = e.name === "TimeoutError" ? "no answer within 30 s" : (e.cause?.code ?? e.cause?.message ?? e.message);
+      throw new CliError(`cannot reach the gateway at ${baseUrl} (${why}); is it running? set SWITCHYARD_URL or --url`);
+    }
+  };
+  const parse = (text: string): unknown => {
+    try {
+      return text ? JSON.parse(text) : null;
+    } catch {
+      return null;
+    }
+  };
+  /** A non-2xx answer as a CliError carrying the API's own message, status and code. */
+  const refused = (res: Response, text: string, method: string, path: string): CliError => {
+    // A proxy or an older gateway may answer with anything: every field is looked at as optional.
+    const err = (parse(text) as Partial<ApiErrorBody> | null)?.error as Partial<ApiErrorBody["error"]> | undefined;
+    const what = err?.message ?? (text.trim().slice(0, 200) || res.statusText);
+    const code = err?.code ? ` ${err.code}` : "";
+    const hint = res.status === 401 ? `; check ${area.keyEnv}` : res.status === 404 && !err ? `; does this gateway have ${method} ${area.root}${path}?` : "";
+    return new CliError(`${what} (${res.status}${code}${hint})`);
+  };
   return {
     baseUrl,
     async call<T>(method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE", path: string, opts: { body?: unknown; headers?: Record<string, string> } = {}): Promise<AdminResponse<T>> {
-      const url = `${baseUrl}${area.root}${path}`;
-      const headers: Record<string, string> = { authorization: `Bearer ${key}`, accept: "application/json", ...opts.headers };
+      const headers: Record<string, string> = { accept: "application/json", ...opts.headers };
       // POSTs send a JSON object even when there is nothing to say: the API's schemas want one.
       const body = opts.body !== undefined ? JSON.stringify(opts.body) : method === "POST" ? "{}" : undefined;
       if (body !== undefined) headers["content-type"] = "application/json";
-      let res: Response;
-      try {
-        res = await ctx.fetch(url, { method, headers, body, signal: AbortSignal.timeout(30_000) });
-      } catch (err) {
-        const e = err as Error & { cause?: { code?: string; message?: string } };
-        const why = e.name === "TimeoutError" ? "no answer within 30 s" : (e.cause?.code ?? e.cause?.message ?? e.message);
-        throw new CliError(`cannot reach the gateway at ${baseUrl} (${why}); is it running? set SWITCHYARD_URL or --url`);
-      }
+      const res = await request(method, path, headers, body);
       const text = await res.text();
-      let parsed: unknown;
-      try {
-        parsed = text ? JSON.parse(text) : null;
-      } catch {
-        parsed = null;
-      }
-      if (!res.ok) {
-        // A proxy or an older gateway may answer with anything: every field is looked at as optional.
-        const err = (parsed as Partial<ApiErrorBody> | null)?.error as Partial<ApiErrorBody["error"]> | undefined;
-        const what = err?.message ?? (text.trim().slice(0, 200) || res.statusText);
-        const code = err?.code ? ` ${err.code}` : "";
-        const hint = res.status === 401 ? `; check ${area.keyEnv}` : res.status === 404 && !err ? `; does this gateway have ${method} ${area.root}${path}?` : "";
-        throw new CliError(`${what} (${res.status}${code}${hint})`);
-      }
+      if (!res.ok) throw refused(res, text, method, path);
+      const parsed = parse(text);
       if (parsed === null && text) throw new CliError(`the gateway at ${baseUrl} answered ${method} ${path} with something that is not JSON`);
       return { status: res.status, headers: res.headers, body: parsed as T };
+    },
+    async send(method: "GET" | "POST", path: string, opts: { body?: FormData | string; headers?: Record<string, string> } = {}): Promise<Response> {
+      const res = await request(method, path, opts.headers ?? {}, opts.body);
+      if (!res.ok) throw refused(res, await res.text(), method, path);
+      return res;
     },
   };
 }

@@ -29,6 +29,23 @@ describe("createProgress", () => {
     expect(s.text().endsWith(`[${"#".repeat(24)}] 4/4 2026-03-04\n`)).toBe(true);
   });
 
+  it("set jumps to a count read elsewhere: one line per change on a pipe, the bar redrawn on a terminal", () => {
+    const s = sink(false);
+    const p = createProgress(s, 0);
+    p.set(0, 0, "validating");
+    p.set(0, 0, "validating");
+    p.set(2, 4, "in_progress");
+    p.set(2, 4, "in_progress");
+    p.set(4, 4, "completed");
+    p.done();
+    expect(s.text()).toBe("0/0 validating\n2/4 in_progress\n4/4 completed\n");
+    const t = sink(true);
+    const bar = createProgress(t, 0);
+    bar.set(1, 4, "in_progress");
+    bar.done();
+    expect(t.text()).toBe(`\r\x1b[2K[${"#".repeat(6)}${".".repeat(18)}] 1/4 in_progress\n`);
+  });
+
   it("writes nothing for a task with no steps", () => {
     const s = sink(true);
     createProgress(s, 0).done();

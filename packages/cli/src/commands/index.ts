@@ -1,6 +1,7 @@
 import type { Command } from "../command";
 import { audit } from "./audit";
 import { backup, restore } from "./backup";
+import { batches } from "./batches";
 import { breakers } from "./breakers";
 import { credits } from "./credits";
 import { deadLetters } from "./dead-letters";
@@ -23,6 +24,7 @@ export const commands: Readonly<Record<string, Command>> = {
   deployments,
   "end-users": endUsers,
   jobs,
+  batches,
   keys,
   credits,
   breakers,
