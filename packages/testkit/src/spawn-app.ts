@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { readdir, readFile, readlink } from "node:fs/promises";
 import path from "node:path";
 
 export type AppName = "gateway" | "router-worker" | "rag-worker" | "usage-aggregator";
@@ -47,7 +48,10 @@ export async function spawnApp(name: AppName, env: Record<string, string>, ready
   void exited.then(() => (gone = true));
   while (Date.now() < deadline) {
     if (gone) throw new Error(`${name} exited before it was ready:\n${out}`);
-    if (await ready().catch(() => false)) return app;
+    // A port from freePort() can be taken by another process (a test beside this one) before the
+    // app binds it: then `ready` may be answered by that stranger while the app exits with
+    // EADDRINUSE. Ready counts only once the child itself listens on the port.
+    if ((await ready().catch(() => false)) && (port === null || child.pid === undefined || (await listensOn(child.pid, port)))) return app;
     await new Promise((r) => setTimeout(r, 100));
   }
   child.kill("SIGKILL");
@@ -58,4 +62,34 @@ export async function spawnApp(name: AppName, env: Record<string, string>, ready
 export async function httpOk(url: string): Promise<boolean> {
   const res = await fetch(url).catch(() => null);
   return !!res && res.ok;
+}
+
+/**
+ * Whether process `pid` holds a socket listening on TCP `port` (Linux: /proc/net/tcp{,6} and the
+ * process's file descriptors). True where /proc cannot tell (another OS), so it never blocks there.
+ */
+export async function listensOn(pid: number, port: number): Promise<boolean> {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  const inodes = new Set<string>();
+  let tables = 0;
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    const text = await readFile(table, "utf8").catch(() => null);
+    if (text === null) continue;
+    tables++;
+    for (const line of text.split("\n").slice(1)) {
+      // local_address is ADDR:PORT in hex; state 0A is LISTEN; the inode is the 10th field.
+      const [, local = "", , state, , , , , , inode] = line.trim().split(/\s+/);
+      if (inode !== undefined && local.endsWith(`:${hexPort}`) && state === "0A") inodes.add(inode);
+    }
+  }
+  if (tables === 0) return true;
+  if (inodes.size === 0) return false;
+  const fds = await readdir(`/proc/${pid}/fd`).catch(() => null);
+  if (fds === null) return false;
+  for (const fd of fds) {
+    const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => "");
+    const m = /^socket:\[(\d+)\]$/.exec(target);
+    if (m?.[1] !== undefined && inodes.has(m[1])) return true;
+  }
+  return false;
 }

@@ -34,9 +34,19 @@ export async function startStack(opts: { apps?: AppName[]; env?: Record<string, 
   const env: Record<string, string> = { DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, SWITCHYARD_PREFIX: prefix, SSE_HEARTBEAT_MS: "1000", ...opts.env };
   const apps = new Map<string, SpawnedApp>();
   const spawnOne = async (name: AppName, extraEnv: Record<string, string> = {}, label: string = name) => {
-    const port = await freePort();
-    const appEnv = { ...env, ...extraEnv, ...(name === "gateway" ? { PORT: String(port) } : { METRICS_PORT: String(port) }) };
-    const app = await spawnApp(name, appEnv, () => httpOk(`http://127.0.0.1:${port}/health`), 30_000, port);
+    let app: SpawnedApp | undefined;
+    let port = 0;
+    // A free port can be taken by a test running beside this one before the app binds it (the app
+    // then exits with EADDRINUSE): try another, a few times.
+    for (let attempt = 1; !app; attempt++) {
+      port = await freePort();
+      const appEnv = { ...env, ...extraEnv, ...(name === "gateway" ? { PORT: String(port) } : { METRICS_PORT: String(port) }) };
+      try {
+        app = await spawnApp(name, appEnv, () => httpOk(`http://127.0.0.1:${port}/health`), 30_000, port);
+      } catch (err) {
+        if (attempt >= 3 || !/EADDRINUSE/.test((err as Error).message)) throw err;
+      }
+    }
     apps.set(label, app);
     if (label === "gateway") stack.url = `http://127.0.0.1:${port}`;
     return app;
