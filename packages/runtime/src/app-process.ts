@@ -58,12 +58,18 @@ export class AppProcess {
     this.logger = opts.logger ?? createLogger({ name: opts.name, level: env.LOG_LEVEL, scrub: logScrubber });
     this.registry = createMetricsRegistry({ serviceName: opts.name });
     this.defer("metrics registry", () => this.registry.shutdown());
-    this.redis = this.watch(createRedis(env.REDIS_URL, opts.redisOptions));
-    this.defer("redis", () => this.redis.disconnect());
-    this.keys = new RedisKeys(env.SWITCHYARD_PREFIX);
-    this.queues = createQueueSet({ connection: this.redis, keys: this.keys });
-    this.defer("queues", () => this.queues.close());
-    this.database = opts.db ?? (env.DATABASE_URL ? this.openDb(env.DATABASE_URL, opts.dbPoolMax) : undefined);
+    try {
+      this.redis = this.watch(createRedis(env.REDIS_URL, opts.redisOptions));
+      this.defer("redis", () => this.redis.disconnect());
+      this.keys = new RedisKeys(env.SWITCHYARD_PREFIX);
+      this.queues = createQueueSet({ connection: this.redis, keys: this.keys });
+      this.defer("queues", () => this.queues.close());
+      this.database = opts.db ?? (env.DATABASE_URL ? this.openDb(env.DATABASE_URL, opts.dbPoolMax) : undefined);
+    } catch (err) {
+      // Nothing half-built stays open (a connection would keep the process alive).
+      void this.closers.close().catch(() => undefined);
+      throw err;
+    }
   }
 
   /** The Postgres handle; a process whose env has no DATABASE_URL has none. */
