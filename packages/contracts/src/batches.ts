@@ -7,7 +7,7 @@ import { ResponsesMetadata } from "./responses";
  * lines of its input, output and error files.
  */
 
-/** Endpoints a batch may name; `/v1/embeddings` is refused for now (embeddings are not jobs yet). */
+/** Endpoints a batch may name: chat completions and Responses lines run as jobs; embeddings lines through the embeddings service. */
 export const BATCH_ENDPOINTS = ["/v1/chat/completions", "/v1/responses", "/v1/embeddings"] as const;
 export const BatchEndpoint = z.enum(BATCH_ENDPOINTS);
 export type BatchEndpoint = z.infer<typeof BatchEndpoint>;

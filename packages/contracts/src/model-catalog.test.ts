@@ -1,4 +1,4 @@
-import { batchPrices, DEFAULT_BATCH_DISCOUNT, ModelCatalog, priceUsage } from "./model-catalog";
+import { batchPrices, DEFAULT_BATCH_DISCOUNT, ModelCatalog, priceEmbeddingUsage, priceUsage } from "./model-catalog";
 
 const entry = { pricing: { input: 3, output: 15, cached_input: 0.3 } };
 
@@ -21,6 +21,12 @@ test("a batch line pays the model's batch price, or half the interactive price w
   const m = { id: "a", provider: "simulated", upstream_model: "a", tier: "lite", context_window: 1000, max_output_tokens: 100, pricing: { input: 1, output: 1, batch: { input: 0.4, output: 0.4 } } };
   expect(ModelCatalog.parse({ default_model: "a", models: [m] }).models[0]!.pricing.batch).toEqual({ input: 0.4, output: 0.4 });
   expect(ModelCatalog.safeParse({ default_model: "a", models: [{ ...m, pricing: { input: 1, output: 1, batch: { input: -1, output: 1 } } }] }).error!.issues[0]!.path.join(".")).toBe("models.0.pricing.batch.input");
+});
+
+test("an embeddings batch line pays the model's batch input price, or half its input price", () => {
+  expect(priceEmbeddingUsage({ pricing: { input: 20 } }, 1000)).toBeCloseTo(0.02, 9);
+  expect(priceEmbeddingUsage({ pricing: { input: 20 } }, 1000, { batch: true })).toBeCloseTo(0.02 * DEFAULT_BATCH_DISCOUNT, 9);
+  expect(priceEmbeddingUsage({ pricing: { input: 20, batch: { input: 4 } } }, 1000, { batch: true })).toBeCloseTo(0.004, 9);
 });
 
 test("a catalog whose default model is missing, or with duplicate ids, is rejected with the path", () => {

@@ -66,8 +66,8 @@ export const EmbeddingModelEntry = z.strictObject({
   flexible_dimensions: z.boolean().default(false),
   /** Tokens one input may hold (OpenAI's models: 8192). */
   max_input_tokens: z.number().int().positive(),
-  /** USD per 1M input tokens. */
-  pricing: z.strictObject({ input: z.number().min(0) }),
+  /** USD per 1M input tokens; `batch`: a batch line's (absent: `input` times {@link DEFAULT_BATCH_DISCOUNT}). */
+  pricing: z.strictObject({ input: z.number().min(0), batch: z.strictObject({ input: z.number().min(0) }).optional() }),
 });
 export type EmbeddingModelEntry = z.infer<typeof EmbeddingModelEntry>;
 
@@ -90,6 +90,12 @@ export const ModelCatalog = z.strictObject({
   if (!c.models.some((m) => m.id === c.default_model)) ctx.addIssue({ code: "custom", path: ["default_model"], message: `default_model ${c.default_model} is not in models` });
 });
 export type ModelCatalog = z.infer<typeof ModelCatalog>;
+
+/** Cost in USD of an embeddings call of `tokens` input tokens; `batch`: a batch line's, at the model's batch price. */
+export function priceEmbeddingUsage(entry: Pick<EmbeddingModelEntry, "pricing">, tokens: number, opts: { batch?: boolean } = {}): number {
+  const perMillion = opts.batch ? (entry.pricing.batch?.input ?? entry.pricing.input * DEFAULT_BATCH_DISCOUNT) : entry.pricing.input;
+  return Math.round(((tokens * perMillion) / 1_000_000) * 1e9) / 1e9;
+}
 
 /** A model's prices per 1M tokens for a batch line: its `pricing.batch`, else its interactive prices times {@link DEFAULT_BATCH_DISCOUNT}. */
 export function batchPrices(entry: Pick<ModelEntry, "pricing">): { input: number; output: number; cached_input: number } {

@@ -211,7 +211,6 @@ test("create refuses what cannot run, with a 4xx naming the field; another tenan
     const body = (await res.json()) as { error: { param: string } };
     expect({ status: res.status, param: body.error.param }).toEqual({ status, param });
   };
-  await expectError(await post({ input_file_id: input.id, endpoint: "/v1/embeddings", completion_window: "24h" }), 400, "endpoint");
   await expectError(await post({ input_file_id: input.id, endpoint: "/v1/chat/completions", completion_window: "1h" }), 400, "completion_window");
   await expectError(await post({ input_file_id: input.id, endpoint: "/v1/completions", completion_window: "24h" }), 400, "endpoint");
   await expectError(await post({ input_file_id: "file_nope000000", endpoint: "/v1/chat/completions", completion_window: "24h" }), 404, "input_file_id");

@@ -1,7 +1,7 @@
-import { BatchObject, DEFAULT_BATCH_DISCOUNT } from "@switchyard/contracts";
+import { BatchObject, BatchOutputLine, DEFAULT_BATCH_DISCOUNT } from "@switchyard/contracts";
 import { seedDemo } from "@switchyard/db";
 import { createLogger } from "@switchyard/telemetry";
-import { apiClient, cleanupPrefix, createTestDatabase, freePort, httpOk, spawnApp, testPrefix, TEST_REDIS_URL, waitFor, writeTestCatalog, type SpawnedApp, type TestDatabase } from "@switchyard/testkit";
+import { apiClient, cleanupPrefix, createTestDatabase, freePort, httpOk, spawnApp, testPrefix, TEST_CATALOG, TEST_EMBEDDING_MODELS, TEST_REDIS_URL, waitFor, writeTestCatalog, type SpawnedApp, type TestDatabase } from "@switchyard/testkit";
 import OpenAI from "openai";
 import { loadEnv } from "../env";
 import { startGateway, type RunningGateway } from "../server";
@@ -10,8 +10,10 @@ import { startBatchRunner, type BatchRunner } from "../services/batch-runner";
 /**
  * Batches and budgets (issue 18): a batch reserves as its lines are admitted, so it never spends
  * past its deployment's budget; a line that does not fit pauses the batch (`paused_reason`)
- * instead of failing, and it resumes when the budget is raised. A gateway and batch runner in
- * this process, a real router-worker and usage-aggregator on the simulated provider.
+ * instead of failing, and it resumes when the budget is raised. Batch lines are priced at the
+ * batch price and their ledger rows carry the batch; `/v1/embeddings` lines run through the
+ * embeddings service. A gateway and batch runner in this process, a real router-worker and
+ * usage-aggregator on the simulated provider.
  */
 type Json = Record<string, any>;
 let database: TestDatabase;
@@ -25,7 +27,7 @@ const prefix = testPrefix("batchbudget");
 beforeAll(async () => {
   database = await createTestDatabase();
   const key = (await seedDemo(database.db)).key!;
-  const env = { DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, SWITCHYARD_PREFIX: prefix, MODEL_CATALOG_PATH: writeTestCatalog(), LOG_LEVEL: "silent", BATCH_RUNNER_ENABLED: "false" };
+  const env = { DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, SWITCHYARD_PREFIX: prefix, MODEL_CATALOG_PATH: writeTestCatalog({ ...TEST_CATALOG, embedding_models: TEST_EMBEDDING_MODELS }), LOG_LEVEL: "silent", BATCH_RUNNER_ENABLED: "false" };
   const spawnOne = async (name: "router-worker" | "usage-aggregator") => {
     const port = await freePort();
     apps.push(await spawnApp(name, { ...env, LOG_LEVEL: "warn", METRICS_PORT: String(port) }, () => httpOk(`http://127.0.0.1:${port}/health`), 30_000, port));
@@ -54,9 +56,14 @@ async function tenantWithBudget(name: string, budget: Json | null) {
 
 const chatLine = (customId: string, content: string, extra: Json = {}) => JSON.stringify({ custom_id: customId, method: "POST", url: "/v1/chat/completions", body: { model: "sim-fast", messages: [{ role: "user", content }], max_tokens: 16, ...extra } });
 
-async function runBatch(client: OpenAI, lines: string[]) {
+async function runBatch(client: OpenAI, lines: string[], endpoint: "/v1/chat/completions" | "/v1/embeddings" = "/v1/chat/completions") {
   const input = await client.files.create({ file: new File([lines.join("\n") + "\n"], "batch.jsonl"), purpose: "batch" });
-  return client.batches.create({ input_file_id: input.id, endpoint: "/v1/chat/completions", completion_window: "24h" });
+  return client.batches.create({ input_file_id: input.id, endpoint, completion_window: "24h" });
+}
+
+async function fileLines(client: OpenAI, id: string) {
+  const text = await (await client.files.content(id)).text();
+  return text.trimEnd().split("\n").map((l) => BatchOutputLine.parse(JSON.parse(l)));
 }
 
 /** The batch as the SDK reads it, parsed against the contract (which holds the Switchyard fields). */
@@ -126,4 +133,46 @@ test("a batch line's usage row carries its batch and costs the batch price (half
   // The job's own view bills the same discounted cost.
   const view = (await apiClient(base, t.key).get<Json>(`/v1/jobs/${line.job_id}`)).body;
   expect(view.usage.cost_usd).toBeCloseTo(Number(batchRow.cost_usd), 9);
+}, 40_000);
+
+test("/v1/embeddings lines run through the embeddings service: vectors in the output file, refusals in the error file, usage rows marked and at the batch price", async () => {
+  const t = await tenantWithBudget("Embeddings batch", null);
+  const line = (customId: string, body: Json) => JSON.stringify({ custom_id: customId, method: "POST", url: "/v1/embeddings", body });
+  const created = await runBatch(
+    t.client,
+    [
+      line("one", { model: "emb-sim", input: "hello there" }),
+      line("two", { model: "emb-sim", input: ["a", "b"], dimensions: 8 }),
+      line("unknown-model", { model: "emb-nope", input: "x" }),
+      line("no-input", { model: "emb-sim" }),
+    ],
+    "/v1/embeddings",
+  );
+  const done = await waitFor(async () => {
+    const b = await batchOf(t.client, created.id);
+    return ["completed", "failed"].includes(b.status) ? b : undefined;
+  }, 20_000, "the embeddings batch to end");
+  expect(done).toMatchObject({ status: "completed", endpoint: "/v1/embeddings", request_counts: { total: 4, completed: 2, failed: 2 } });
+  const out = await fileLines(t.client, done.output_file_id!);
+  expect(out.map((l) => l.custom_id)).toEqual(["one", "two"]);
+  const bodies = out.map((l) => l.response!.body as { object: string; model: string; data: Array<{ embedding: number[] }>; usage: { prompt_tokens: number } });
+  expect(bodies.map((b) => [b.object, b.model, b.data.length, b.data[0]!.embedding.length])).toEqual([
+    ["list", "emb-sim", 1, 64],
+    ["list", "emb-sim", 2, 8],
+  ]);
+  const errors = await fileLines(t.client, done.error_file_id!);
+  expect(errors.map((l) => l.custom_id)).toEqual(["unknown-model", "no-input"]);
+  expect(errors[0]!.response!.status_code).toBeGreaterThanOrEqual(400);
+  expect(errors[1]!.error!.code).toBe("invalid_request");
+  // One ledger row per line (the id its output line names), marked with the batch, at half emb-sim's $50 per 1M.
+  const ids = out.map((l) => l.response!.request_id);
+  const rows = await waitFor(async () => {
+    const r = await database.db.selectFrom("usage_events").select(["job_id", "batch_id", "input_tokens", "cost_usd"]).where("job_id", "in", ids).execute();
+    return r.length === 2 ? r : undefined;
+  }, 20_000, "the embeddings lines' usage rows");
+  for (const r of rows) {
+    expect(r.batch_id).toBe(created.id);
+    expect(r.input_tokens).toBe(bodies[ids.indexOf(r.job_id)]!.usage.prompt_tokens);
+    expect(Number(r.cost_usd)).toBeCloseTo((r.input_tokens * 50 * DEFAULT_BATCH_DISCOUNT) / 1e6, 9);
+  }
 }, 40_000);

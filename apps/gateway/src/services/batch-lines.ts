@@ -4,6 +4,7 @@ import {
   isApiError,
   isTerminalStatus,
   OpenAIChatRequest,
+  OpenAIEmbeddingRequest,
   ResponsesCreateRequest,
   responseIdOf,
   unsupportedParameter,
@@ -16,6 +17,7 @@ import { findResponse, insertResponse, type BatchRow } from "@switchyard/db";
 import type { GatewayResources } from "../resources";
 import type { BatchLinePrincipal } from "./job-payloads";
 import { getJob, submitJob } from "./job-service";
+import { createEmbeddings } from "./embeddings";
 import { chatCompletion, jobFailure, toJobRequest as toChatJob } from "./openai-format";
 import { mapResponsesRequest } from "./responses-request";
 import { currentResponse } from "./responses-service";
@@ -23,6 +25,8 @@ import { parseBody, zodToApiError } from "./validation";
 
 /** Endpoints whose lines run as jobs. */
 type JobEndpoint = "/v1/chat/completions" | "/v1/responses";
+/** Every endpoint a batch's lines may call: the job endpoints, and embeddings (run through the embeddings service, no job). */
+export type LineEndpoint = JobEndpoint | "/v1/embeddings";
 
 /** A checked line: what to admit, or the error line it becomes. */
 export type CheckedLine = { line: number; custom_id: string; request: Record<string, unknown> } | { line: number; custom_id: string | null; error: { code: string; message: string } };
@@ -45,7 +49,7 @@ export const errorLine = (batchId: string, line: number, customId: string | null
  * valid request of that endpoint (the same schema and refusals as the endpoint itself; no
  * streaming). A bad line becomes an error line; the rest run.
  */
-export function checkLines(endpoint: JobEndpoint, values: Array<{ line: number; value: Record<string, unknown> }>): CheckedLine[] {
+export function checkLines(endpoint: LineEndpoint, values: Array<{ line: number; value: Record<string, unknown> }>): CheckedLine[] {
   const seen = new Set<string>();
   return values.map(({ line, value }) => {
     const customId = typeof value.custom_id === "string" ? value.custom_id : null;
@@ -59,7 +63,8 @@ export function checkLines(endpoint: JobEndpoint, values: Array<{ line: number; 
     seen.add(l.custom_id);
     if (l.url !== endpoint) return { line, custom_id: l.custom_id, error: { code: "invalid_url", message: `line ${line}: url: must be ${endpoint}, the batch's endpoint (got ${l.url.slice(0, 100)})` } };
     try {
-      toJobRequest(endpoint, l.body);
+      if (endpoint === "/v1/embeddings") parseBody(OpenAIEmbeddingRequest, l.body);
+      else toJobRequest(endpoint, l.body);
     } catch (err) {
       if (!isApiError(err)) throw err;
       return { line, custom_id: l.custom_id, error: { code: err.code, message: `line ${line}: body.${err.message}` } };
@@ -116,6 +121,19 @@ export async function admitLine(r: GatewayResources, b: BatchRow, customId: stri
     await insertResponse(r.db, rec);
   }
   return submitted.job.id;
+}
+
+/**
+ * Run one `/v1/embeddings` line through the embeddings service (the same validation, admission —
+ * rate limits, budget reservation — provider call and ledger row as `POST /v1/embeddings`, as the
+ * batch's principal, so it is priced at the batch price and its usage row carries the batch) and
+ * answer its output line. Inline, like the endpoint: no job. Refusals and provider failures throw
+ * the endpoint's ApiError, for the runner to pause, retry or fail the line.
+ */
+export async function embedLine(r: GatewayResources, b: BatchRow, line: { line: number; custom_id: string | null; request: Record<string, unknown> | null }, signal: AbortSignal): Promise<BatchOutputLine> {
+  const req = parseBody(OpenAIEmbeddingRequest, line.request ?? {});
+  const answer = await createEmbeddings(r, batchPrincipal(b), req, signal);
+  return { id: lineId(b.id, line.line), custom_id: line.custom_id, response: { status_code: 200, request_id: answer.id, body: { ...answer.body } }, error: null };
 }
 
 /** An admission refusal as the line's error-file entry (the HTTP answer the request would have had). */

@@ -19,7 +19,7 @@ import {
 } from "@switchyard/db";
 import type { MetricsRegistry } from "@switchyard/telemetry";
 import type { GatewayResources } from "../resources";
-import { admitLine, batchPrincipal, checkLines, errorLine, isTransient, lineOutcome, refusedLine } from "./batch-lines";
+import { admitLine, batchPrincipal, checkLines, embedLine, errorLine, isTransient, lineOutcome, refusedLine, type LineEndpoint } from "./batch-lines";
 import { fileStoreOf, readWholeFile, type FilesOptions } from "./files-service";
 import { cancelJob } from "./job-service";
 import { ORPHAN_AFTER_MS } from "./job-payloads";
@@ -113,11 +113,14 @@ export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions =
   };
   const endpointOf = new Map<string, string>();
   let stopped = false;
+  /** When this round's lease began: inline work (embeddings lines) stops at half the lease, long before another runner may take the batch. */
+  let claimedAt = 0;
   let wake: (() => void) | null = null;
 
   async function round(): Promise<boolean> {
     const b = await claimBatch(r.db, owner, leaseMs);
     if (!b) return false;
+    claimedAt = Date.now();
     try {
       await step(b);
     } catch (err) {
@@ -163,7 +166,7 @@ export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions =
       await fail({ code: "invalid_file", message: (err as Error).message, param: "input_file_id", line: null });
       return;
     }
-    const lines = checkLines(b.endpoint as "/v1/chat/completions" | "/v1/responses", values).map((l) =>
+    const lines = checkLines(b.endpoint as LineEndpoint, values).map((l) =>
       "error" in l
         ? { line: l.line, custom_id: l.custom_id, request: null, state: "invalid" as const, result: errorLine(b.id, l.line, l.custom_id, l.error.code, l.error.message) }
         : { line: l.line, custom_id: l.custom_id, request: l.request, state: "pending" as const, result: null },
@@ -199,6 +202,7 @@ export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions =
    * batch within the budget.
    */
   async function submit(b: BatchRow): Promise<void> {
+    if (b.endpoint === "/v1/embeddings") return embed(b);
     const inFlight = (await batchLines(r.db, b.id, "submitted", maxInFlight)).length;
     const room = Math.min(submitChunk, maxInFlight - inFlight);
     if (room <= 0) return;
@@ -212,6 +216,35 @@ export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions =
         paused = false;
       } catch (err) {
         // Rate-limited or unavailable: the line stays pending for a later round.
+        if (isTransient(err)) return;
+        const reason = pauseReasonOf(err);
+        if (reason) {
+          if (await pauseBatch(r.db, b.id, reason)) r.logger.info({ batchId: b.id, reason, line: l.line }, "batch paused: its next line does not fit the budget");
+          return;
+        }
+        if (!isApiError(err)) throw err;
+        await settleLine(r.db, b.id, l.line, ["pending"], "failed", refusedLine(b.id, l.line, l.custom_id!, err));
+      }
+    }
+  }
+
+  /**
+   * Run up to `submitChunk` pending `/v1/embeddings` lines inline through the embeddings service
+   * (each settled at once: there is no job to collect), until half the lease has gone. Budget
+   * refusals pause the batch, 429/503 leave the line for a later round, other refusals and provider
+   * failures go to the error file with the endpoint's answer. A runner killed between a line's call
+   * and its settlement leaves it pending, so it runs again (at least once, unlike job lines).
+   */
+  async function embed(b: BatchRow): Promise<void> {
+    let paused = b.paused_reason !== null;
+    const ac = new AbortController();
+    for (const l of await batchLines(r.db, b.id, "pending", submitChunk)) {
+      if (stopped || Date.now() - claimedAt > leaseMs / 2) return;
+      try {
+        await settleLine(r.db, b.id, l.line, ["pending"], "done", await embedLine(r, b, l, ac.signal));
+        if (paused && (await resumeBatch(r.db, b.id))) r.logger.info({ batchId: b.id }, "batch resumed: its lines fit the budget again");
+        paused = false;
+      } catch (err) {
         if (isTransient(err)) return;
         const reason = pauseReasonOf(err);
         if (reason) {

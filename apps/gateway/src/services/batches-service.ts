@@ -50,7 +50,6 @@ const notFound = (id: string) => new ApiError("not_found", `No batch found with 
 export async function createBatch(r: GatewayResources, p: Principal, body: CreateBatchRequest): Promise<BatchObject> {
   batchesAllowed(p);
   await refuseDuringMaintenance(r.maintenance);
-  if (body.endpoint === "/v1/embeddings") throw new ApiError("invalid_request", "endpoint: /v1/embeddings batches are not supported yet; use /v1/chat/completions or /v1/responses", "endpoint");
   const file = await findFile(r.db, p.tenantId, body.input_file_id);
   if (!file) throw new ApiError("not_found", `input_file_id: no file ${body.input_file_id}`, "input_file_id");
   if (file.purpose !== "batch") throw new ApiError("invalid_request", `input_file_id: file ${file.id} has purpose '${file.purpose}'; a batch's input must have purpose 'batch'`, "input_file_id");

@@ -3,6 +3,7 @@ import {
   MAX_EMBEDDING_INPUTS,
   newId,
   priceEmbedding,
+  priceEmbeddingUsage,
   UsageEvent,
   type EmbeddingModelEntry,
   type OpenAIEmbeddingRequest,
@@ -17,6 +18,7 @@ import { admitSpend, checkTokensPerRequest, type Admitted } from "./admission";
 import { refuseDuringMaintenance } from "./maintenance";
 import type { DeploymentSettings } from "./deployment-cache";
 import { encodeEmbedding } from "./embeddings-format";
+import { batchIdOf } from "./job-payloads";
 import { CL100K_VOCAB_SIZE, decodeCl100k } from "@switchyard/tokenizer";
 
 /** What the token-count pool adds to one message besides its text; subtracted to count a bare input. */
@@ -73,7 +75,9 @@ export async function createEmbeddings(r: GatewayResources, p: Principal, req: O
 
   const reported = result.usage?.inputTokens;
   const tokens = reported ?? counted;
-  const cost = priceEmbedding(entry, tokens);
+  // A batch line (the batch runner's principal) pays the batch price, and its ledger row names the batch.
+  const batchId = batchIdOf(p);
+  const cost = priceEmbeddingUsage(entry, tokens, { batch: batchId !== undefined });
   await bill(r, p, d, admitted, {
     job_id: id,
     attempt: 1,
@@ -81,6 +85,7 @@ export async function createEmbeddings(r: GatewayResources, p: Principal, req: O
     deployment_id: d.id,
     api_key_id: p.keyId,
     end_user: req.user ?? null,
+    batch_id: batchId ?? null,
     requested_model: req.model,
     served_model: entry.id,
     provider: entry.provider,

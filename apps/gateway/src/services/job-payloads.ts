@@ -19,8 +19,12 @@ export function createResponse(view: Pick<JobView, "id" | "status" | "created_at
  */
 export type BatchLinePrincipal = Principal & { batchId: string };
 
+/** The batch a principal admits a line of ({@link BatchLinePrincipal}); undefined for every other caller. */
+export const batchIdOf = (p: Principal): string | undefined => ("batchId" in p && typeof p.batchId === "string" ? p.batchId : undefined);
+
 /** The route job's payload (the one stored copy: the BullMQ job holds it); a batch line's job carries `batch`. */
 export function routePayload(p: Principal, req: CreateJobRequest, routing: RoutingContext, budget: JobBudget, jobId: string, createdAt: string): RouteJobPayload {
-  const batch = "batchId" in p && typeof p.batchId === "string" ? { batch: { batch_id: p.batchId } } : {};
+  const batchId = batchIdOf(p);
+  const batch = batchId ? { batch: { batch_id: batchId } } : {};
   return { job_id: jobId, tenant_id: p.tenantId, deployment_id: p.deploymentId, api_key_id: p.keyId, request: req, routing, budget, created_at: createdAt, trace: injectTraceContext(), ...batch };
 }

@@ -41,7 +41,7 @@ export const FILES_BATCHES_ROUTES: readonly RouteContract[] = [
     method: "post",
     path: "/v1/batches",
     operationId: "createBatch",
-    summary: "Create a batch from a `batch` file: each line runs as a job at the lowest priority",
+    summary: "Create a batch from a `batch` file: each chat or Responses line runs as a job at the lowest priority, each embeddings line through the embeddings service",
     description:
       "Starts `validating`: every line is checked before any runs (`custom_id` unique, `method` POST, `url` the batch's endpoint, `body` a valid request of it); a bad line goes to the error file and the rest run. `request_counts` and the status (validating → in_progress → finalizing → completed; cancelling → cancelled; failed; expired) follow on `GET /v1/batches/{id}`; output and error files are in OpenAI's line format. Each line reserves budget as it is admitted, so a batch never spends past its deployment's budget: when the next line does not fit, the batch stays `in_progress` with `paused_reason` (`budget_exhausted` or `credits_exhausted`, a Switchyard field) and resumes by itself once budget frees up; no line is failed for budget. Lines are priced at the catalog's batch price (`pricing.batch`, else half the interactive price) and their usage rows carry `batch_id`.",
     tag: FILES,
