@@ -41,6 +41,19 @@ export type BatchPausedReason = z.infer<typeof BatchPausedReason>;
 
 export const BatchRequestCounts = z.object({ total: z.number().int(), completed: z.number().int(), failed: z.number().int() });
 
+/**
+ * OpenAI's batch usage: the tokens of the batch's lines so far, as the ledger holds them (the
+ * aggregator writes each line's row shortly after it ends). Reasoning tokens are not told apart: 0.
+ */
+export const BatchUsage = z.object({
+  input_tokens: z.number().int(),
+  input_tokens_details: z.object({ cached_tokens: z.number().int() }),
+  output_tokens: z.number().int(),
+  output_tokens_details: z.object({ reasoning_tokens: z.number().int() }),
+  total_tokens: z.number().int(),
+});
+export type BatchUsage = z.infer<typeof BatchUsage>;
+
 /** OpenAI's batch object; times in Unix seconds, null until reached. */
 export const BatchObject = z.object({
   id: z.string(),
@@ -63,6 +76,8 @@ export const BatchObject = z.object({
   cancelled_at: z.number().int().nullable(),
   request_counts: BatchRequestCounts,
   metadata: z.record(z.string(), z.string()).nullable(),
+  /** Tokens of the lines so far ({@link BatchUsage}); optional, as in OpenAI's object. */
+  usage: BatchUsage.optional(),
   /** Switchyard: why this `in_progress` batch is paused ({@link BatchPausedReason}); null while it runs (and in every other status). */
   paused_reason: BatchPausedReason.nullable().describe("Switchyard extension: why this in_progress batch admits no lines for now (budget_exhausted | credits_exhausted); null while it runs. Lines are never failed for budget: the batch resumes when budget frees up."),
   /** Switchyard: when the pause began (Unix seconds); null when not paused. */

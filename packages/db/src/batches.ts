@@ -111,6 +111,24 @@ export async function countPausedBatches(db: Kysely<Database>): Promise<Array<{ 
   return rows.map((r) => ({ reason: r.paused_reason!, n: Number(r.n) }));
 }
 
+/**
+ * The tokens the ledger holds for each of a tenant's batches (its lines' usage rows, by
+ * `usage_events.batch_id`), read only from partitions since the oldest batch began.
+ */
+export async function batchUsage(db: Kysely<Database>, tenantId: string, batches: ReadonlyArray<{ id: string; created_at: Date }>): Promise<Map<string, { input_tokens: number; output_tokens: number; cached_tokens: number }>> {
+  if (batches.length === 0) return new Map();
+  const since = new Date(Math.min(...batches.map((b) => b.created_at.getTime())));
+  const rows = await db
+    .selectFrom("usage_events")
+    .select((eb) => ["batch_id", eb.fn.sum<string>("input_tokens").as("input_tokens"), eb.fn.sum<string>("output_tokens").as("output_tokens"), eb.fn.sum<string>("cached_tokens").as("cached_tokens")])
+    .where("tenant_id", "=", tenantId)
+    .where("batch_id", "in", batches.map((b) => b.id))
+    .where("occurred_at", ">=", since)
+    .groupBy("batch_id")
+    .execute();
+  return new Map(rows.map((r) => [r.batch_id!, { input_tokens: Number(r.input_tokens), output_tokens: Number(r.output_tokens), cached_tokens: Number(r.cached_tokens) }]));
+}
+
 /** Up to `limit` lines of a batch in `state`, in line order. */
 export async function batchLines(db: Kysely<Database>, id: string, state: LineState, limit: number, afterLine = 0): Promise<BatchLineRow[]> {
   return db.selectFrom("batch_lines").selectAll().where("batch_id", "=", id).where("state", "=", state).where("line", ">", afterLine).orderBy("line").limit(limit).execute();

@@ -14,6 +14,7 @@ import * as m0014 from "./migrations/0014-usage-end-users";
 import * as m0015 from "./migrations/0015-files";
 import * as m0016 from "./migrations/0016-batches";
 import * as m0017 from "./migrations/0017-batch-budget";
+import * as m0018 from "./migrations/0018-batch-usage-index";
 
 /** Every migration, in order. Static so no file-system scan is needed at run time. */
 const migrations: Record<string, Migration> = {
@@ -32,6 +33,7 @@ const migrations: Record<string, Migration> = {
   "0015-files": m0015,
   "0016-batches": m0016,
   "0017-batch-budget": m0017,
+  "0018-batch-usage-index": m0018,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -130,6 +130,9 @@ test("a batch line's usage row carries its batch and costs the batch price (half
   expect(interactiveRow).toMatchObject({ batch_id: null, status: "succeeded" });
   expect(Number(interactiveRow.cost_usd)).toBeCloseTo(full(interactiveRow), 9);
   expect(Number(interactiveRow.cost_usd)).toBeGreaterThan(0);
+  // The batch object's usage is its lines' ledger rows.
+  const b = await batchOf(t.client, created.id);
+  expect(b.usage).toEqual({ input_tokens: batchRow.input_tokens, input_tokens_details: { cached_tokens: 0 }, output_tokens: batchRow.output_tokens, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: batchRow.input_tokens + batchRow.output_tokens });
   // The job's own view bills the same discounted cost.
   const view = (await apiClient(base, t.key).get<Json>(`/v1/jobs/${line.job_id}`)).body;
   expect(view.usage.cost_usd).toBeCloseTo(Number(batchRow.cost_usd), 9);

@@ -1,5 +1,5 @@
 import { ApiError, BATCH_ID, BatchObject, newId, type BatchList, type CreateBatchRequest, type ListBatchesQuery, type Principal } from "@switchyard/contracts";
-import { findBatch, findFile, insertBatch, listBatches, moveBatch, type BatchRow } from "@switchyard/db";
+import { batchUsage, findBatch, findFile, insertBatch, listBatches, moveBatch, type BatchRow } from "@switchyard/db";
 import type { GatewayResources } from "../resources";
 import { refuseDuringMaintenance } from "./maintenance";
 
@@ -8,7 +8,21 @@ export const COMPLETION_WINDOW_MS = 24 * 3600 * 1000;
 
 const seconds = (d: Date | null) => (d ? Math.floor(d.getTime() / 1000) : null);
 
-/** A batch row as OpenAI's batch object. */
+type Tokens = { input_tokens: number; output_tokens: number; cached_tokens: number };
+
+/** OpenAI's `usage` of a batch from its ledger totals (zeros before any line's row is written). */
+const usageOf = (t: Tokens | undefined) => {
+  const u = t ?? { input_tokens: 0, output_tokens: 0, cached_tokens: 0 };
+  return { input_tokens: u.input_tokens, input_tokens_details: { cached_tokens: u.cached_tokens }, output_tokens: u.output_tokens, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: u.input_tokens + u.output_tokens };
+};
+
+/** Batch objects of a tenant's rows, each with its `usage` from the ledger (one query for them all). */
+async function withUsage(r: GatewayResources, tenantId: string, rows: BatchRow[]): Promise<BatchObject[]> {
+  const usage = await batchUsage(r.db, tenantId, rows);
+  return rows.map((b) => ({ ...toBatchObject(b), usage: usageOf(usage.get(b.id)) }));
+}
+
+/** A batch row as OpenAI's batch object (without `usage`: {@link withUsage} adds it). */
 export function toBatchObject(b: BatchRow): BatchObject {
   return BatchObject.parse({
     id: b.id,
@@ -74,7 +88,7 @@ export async function getBatch(r: GatewayResources, p: Principal, id: string): P
   batchesAllowed(p);
   const b = BATCH_ID.test(id) ? await findBatch(r.db, p.tenantId, id) : undefined;
   if (!b) throw notFound(id);
-  return toBatchObject(b);
+  return (await withUsage(r, p.tenantId, [b]))[0]!;
 }
 
 /**
@@ -96,6 +110,6 @@ export async function cancelBatch(r: GatewayResources, p: Principal, id: string)
 export async function listBatchesPage(r: GatewayResources, p: Principal, q: ListBatchesQuery): Promise<BatchList> {
   batchesAllowed(p);
   const page = await listBatches(r.db, p.tenantId, q);
-  const data = page.data.map(toBatchObject);
+  const data = await withUsage(r, p.tenantId, page.data);
   return { object: "list", data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: page.has_more };
 }
