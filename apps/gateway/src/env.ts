@@ -1,4 +1,5 @@
 import { envBoolean, envInt, envString, parseEnv, parseFaultSpec } from "@switchyard/contracts";
+import { processEnvFields } from "@switchyard/runtime";
 import { z } from "zod";
 
 /** Where a crash test can kill the gateway: `job.admitted` lies between the admission script (job record, reservation) and the BullMQ add. */
@@ -6,13 +7,10 @@ export const GATEWAY_FAULT_POINTS = ["job.admitted"] as const;
 export type GatewayFaultPoint = (typeof GATEWAY_FAULT_POINTS)[number];
 
 export const GatewayEnv = z.object({
+  ...processEnvFields,
   PORT: envInt(8080, 0),
   HOST: z.string().default("0.0.0.0"),
   DATABASE_URL: z.string().url("DATABASE_URL must be a postgres:// URL"),
-  REDIS_URL: envString(z.string().default("redis://127.0.0.1:6379")),
-  SWITCHYARD_PREFIX: envString(z.string().regex(/^[A-Za-z0-9_-]+$/).default("sy")),
-  MODEL_CATALOG_PATH: envString(z.string().optional()),
-  LOG_LEVEL: envString(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info")),
   IDEMPOTENCY_TTL_SECONDS: envInt(24 * 3600, 1),
   JOB_RETENTION_SECONDS: envInt(24 * 3600, 1),
   SSE_HEARTBEAT_MS: envInt(15_000, 100),

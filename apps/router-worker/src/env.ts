@@ -1,19 +1,17 @@
 import { envInt, envString, parseEnv } from "@switchyard/contracts";
+import { processEnvFields } from "@switchyard/runtime";
 import { z } from "zod";
 import { parseFaultPoints } from "./fault-points";
 
 export const RouterEnv = z.object({
+  ...processEnvFields,
   METRICS_PORT: envInt(9464, 0),
-  REDIS_URL: envString(z.string().default("redis://127.0.0.1:6379")),
-  SWITCHYARD_PREFIX: envString(z.string().regex(/^[A-Za-z0-9_-]+$/).default("sy")),
-  MODEL_CATALOG_PATH: envString(z.string().optional()),
   OPENAI_BASE_URL: envString(z.string().url().default("https://api.openai.com/v1")),
   OPENAI_API_KEY: z.string().default(""),
   ANTHROPIC_BASE_URL: envString(z.string().url().default("https://api.anthropic.com")),
   ANTHROPIC_API_KEY: z.string().default(""),
   GEMINI_BASE_URL: envString(z.string().url().default("https://generativelanguage.googleapis.com")),
   GEMINI_API_KEY: z.string().default(""),
-  LOG_LEVEL: envString(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info")),
   ROUTER_CONCURRENCY: envInt(32, 1),
   /** How long a worker holds a job's lock; a killed worker's job is picked up again after about this long. */
   WORKER_LOCK_MS: envInt(30_000, 1000),

@@ -6,7 +6,7 @@ import { AppProcess, startProcess } from "./app-process";
 
 const prefix = testPrefix("runtime");
 const logger = createLogger({ name: "runtime-test", level: "silent" });
-const env = { REDIS_URL: TEST_REDIS_URL, SWITCHYARD_PREFIX: prefix, LOG_LEVEL: "silent", MODEL_CATALOG_PATH: writeTestCatalog() };
+const env = { REDIS_URL: TEST_REDIS_URL, SWITCHYARD_PREFIX: prefix, LOG_LEVEL: "silent" as const, MODEL_CATALOG_PATH: writeTestCatalog() };
 let database: TestDatabase;
 /** Disconnecting ends a connection once its socket has closed. */
 const ended = (c: Redis) => waitFor(async () => (c.status === "end" ? true : undefined), 5000, "the connection to end");

@@ -8,18 +8,8 @@ import type { Kysely } from "kysely";
 import { breakerStatesReader, type BreakerStatesReader } from "./breaker-gauge";
 import { CloserStack } from "./closer-stack";
 import { logScrubber } from "./log-scrubber";
+import type { ProcessEnv } from "./process-env";
 import { createProcessMetrics, type ProcessMetrics } from "./process-metrics";
-
-/** The settings every app's env.ts parses under these names. */
-export interface ProcessEnv {
-  REDIS_URL: string;
-  SWITCHYARD_PREFIX: string;
-  LOG_LEVEL: string;
-  /** Apps with a database; without it the process has none (and readiness does not check one). */
-  DATABASE_URL?: string;
-  /** The model catalog; the bundled one when unset. */
-  MODEL_CATALOG_PATH?: string;
-}
 
 export interface ProcessOptions {
   /** The app's name: its logger's and its metrics' `service.name`. */
