@@ -35,7 +35,7 @@ beforeAll(async () => {
   [gw] = await Promise.all([startGateway(loadEnv({ ...env, PORT: "0", HOST: "127.0.0.1" }), { logger: createLogger({ name: "gateway", level: "silent" }), db: database.db }), spawnOne("router-worker"), spawnOne("usage-aggregator")]);
   base = `http://127.0.0.1:${gw.port}`;
   admin = apiClient(base, key);
-  runner = startBatchRunner(gw.resources, { pollMs: 100, owner: "budget-runner" });
+  runner = startBatchRunner(gw.resources, { pollMs: 100, pauseRetryMs: 300, owner: "budget-runner" });
 }, 60_000);
 afterAll(async () => {
   await runner?.close();
@@ -93,8 +93,12 @@ test("a batch bigger than its budget pauses (budget_exhausted) without failing a
   const metrics = await (await fetch(`${base}/metrics`)).text();
   expect(metrics).toMatch(/ai_batches_paused\{reason="budget_exhausted"\} 1/);
 
-  // Still paused a moment later (not failing lines, not finishing).
-  await new Promise((r) => setTimeout(r, 500));
+  // Still paused a moment later (not failing lines, not finishing), trying its next line once per
+  // pauseRetryMs (300 ms here), not every round (100 ms): each try is a refusal the alerts count.
+  const refusals = async () => Number(/ai_budget_refusals_total\{code="budget_exhausted"\} (\d+)/.exec(await (await fetch(`${base}/metrics`)).text())?.[1]);
+  const before = await refusals();
+  await new Promise((r) => setTimeout(r, 1000));
+  expect((await refusals()) - before).toBeLessThanOrEqual(4);
   expect(await batchOf(t.client, created.id)).toMatchObject({ status: "in_progress", paused_reason: "budget_exhausted", request_counts: { failed: 0 } });
 
   // Raise the budget: the batch resumes by itself and completes, every line answered.

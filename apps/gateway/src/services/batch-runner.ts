@@ -72,6 +72,12 @@ export interface BatchRunnerOptions {
    * takes over re-admits a line whose job was admitted but never enqueued as a replay that enqueues it.
    */
   leaseMs?: number;
+  /**
+   * How often a paused batch (budget or credits exhausted) tries its next line again, ms. Default
+   * 60 000: each try is a refused admission, counted in `ai_budget_refusals_total` (whose
+   * credit-refusal alert fires above one a minute), and a batch can wait a minute.
+   */
+  pauseRetryMs?: number;
   /** This runner's name in `batches.lease_owner`. Default a random UUID. */
   owner?: string;
   /** The file store and limits (the same as the Files API's). */
@@ -103,6 +109,21 @@ export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions =
   const maxInFlight = opts.maxInFlight ?? 200;
   const leaseMs = Math.max(opts.leaseMs ?? 30_000, ORPHAN_AFTER_MS + 1000);
   const owner = opts.owner ?? randomUUID();
+  const pauseRetryMs = opts.pauseRetryMs ?? 60_000;
+  /** When this runner last tried the next line of a paused batch (by batch id). */
+  const pausedTriedAt = new Map<string, number>();
+  /** False while a paused batch waits out `pauseRetryMs` since this runner's last try. */
+  const mayTry = (b: BatchRow) => b.paused_reason === null || Date.now() - (pausedTriedAt.get(b.id) ?? 0) >= pauseRetryMs;
+  /** Pause a batch whose next line was refused for `reason` (or keep it paused), and note the try. */
+  const pause = async (b: BatchRow, reason: BatchPausedReason, line: number) => {
+    pausedTriedAt.set(b.id, Date.now());
+    if (await pauseBatch(r.db, b.id, reason)) r.logger.info({ batchId: b.id, reason, line }, "batch paused: its next line does not fit the budget");
+  };
+  /** A line of a paused batch was admitted: the pause ends. */
+  const resume = async (b: BatchRow) => {
+    pausedTriedAt.delete(b.id);
+    if (await resumeBatch(r.db, b.id)) r.logger.info({ batchId: b.id }, "batch resumed: its lines fit the budget again");
+  };
   const files = opts.files ?? {};
   const linesCounter = batchLinesCounter(r.registry);
   pausedBatchesGauge(r);
@@ -197,11 +218,12 @@ export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions =
   /**
    * Admit up to `submitChunk` pending lines, keeping at most `maxInFlight` unfinished. A line the
    * budget (or the prepaid credits) cannot hold pauses the batch instead of failing: the line
-   * stays pending, and every round tries it again (a refusal spends nothing), so the batch resumes
-   * by itself once budget frees up. The reservation each line makes at admission is what keeps a
+   * stays pending, and a round tries it again every `pauseRetryMs` (a refusal spends nothing), so
+   * the batch resumes by itself once budget frees up. The reservation each line makes at admission is what keeps a
    * batch within the budget.
    */
   async function submit(b: BatchRow): Promise<void> {
+    if (!mayTry(b)) return;
     if (b.endpoint === "/v1/embeddings") return embed(b);
     const inFlight = (await batchLines(r.db, b.id, "submitted", maxInFlight)).length;
     const room = Math.min(submitChunk, maxInFlight - inFlight);
@@ -212,16 +234,13 @@ export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions =
       try {
         const jobId = await admitLine(r, b, l.custom_id!, l.request!);
         await markLineSubmitted(r.db, b.id, l.line, jobId);
-        if (paused && (await resumeBatch(r.db, b.id))) r.logger.info({ batchId: b.id }, "batch resumed: its lines fit the budget again");
+        if (paused) await resume(b);
         paused = false;
       } catch (err) {
         // Rate-limited or unavailable: the line stays pending for a later round.
         if (isTransient(err)) return;
         const reason = pauseReasonOf(err);
-        if (reason) {
-          if (await pauseBatch(r.db, b.id, reason)) r.logger.info({ batchId: b.id, reason, line: l.line }, "batch paused: its next line does not fit the budget");
-          return;
-        }
+        if (reason) return pause(b, reason, l.line);
         if (!isApiError(err)) throw err;
         await settleLine(r.db, b.id, l.line, ["pending"], "failed", refusedLine(b.id, l.line, l.custom_id!, err));
       }
@@ -242,15 +261,12 @@ export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions =
       if (stopped || Date.now() - claimedAt > leaseMs / 2) return;
       try {
         await settleLine(r.db, b.id, l.line, ["pending"], "done", await embedLine(r, b, l, ac.signal));
-        if (paused && (await resumeBatch(r.db, b.id))) r.logger.info({ batchId: b.id }, "batch resumed: its lines fit the budget again");
+        if (paused) await resume(b);
         paused = false;
       } catch (err) {
         if (isTransient(err)) return;
         const reason = pauseReasonOf(err);
-        if (reason) {
-          if (await pauseBatch(r.db, b.id, reason)) r.logger.info({ batchId: b.id, reason, line: l.line }, "batch paused: its next line does not fit the budget");
-          return;
-        }
+        if (reason) return pause(b, reason, l.line);
         if (!isApiError(err)) throw err;
         await settleLine(r.db, b.id, l.line, ["pending"], "failed", refusedLine(b.id, l.line, l.custom_id!, err));
       }
