@@ -46,9 +46,9 @@ afterAll(async () => {
   await cleanupPrefix(prefix);
 });
 
-/** A tenant with a deployment of `budget` and a key on it: its SDK client, and the deployment's id. */
-async function tenantWithBudget(name: string, budget: Json | null) {
-  const t = (await admin.post<Json>("/admin/v1/tenants", { name })).body;
+/** A tenant (prepaid with `billing_mode`) with a deployment of `budget` and a key on it: its SDK client, and the deployment's id. */
+async function tenantWithBudget(name: string, budget: Json | null, billing_mode: "postpaid" | "prepaid" = "postpaid") {
+  const t = (await admin.post<Json>("/admin/v1/tenants", { name, billing_mode })).body;
   const d = (await admin.post<Json>(`/admin/v1/tenants/${t.id}/deployments`, { name: `${name} batch`, type: "internal", ...(budget ? { budget } : {}) })).body;
   const k = (await admin.post<Json>(`/admin/v1/tenants/${t.id}/api-keys`, { name: "k", scopes: ["jobs:write", "jobs:read", "usage:read"], deployment_id: d.id })).body;
   return { client: new OpenAI({ baseURL: `${base}/v1`, apiKey: k.key, maxRetries: 0 }), key: k.key as string, deploymentId: d.id as string, tenantId: t.id as string };
@@ -110,6 +110,23 @@ test("a batch bigger than its budget pauses (budget_exhausted) without failing a
   expect(done).toMatchObject({ request_counts: { total: 6, completed: 6, failed: 0 }, paused_reason: null, paused_at: null, error_file_id: null });
   expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/ai_batches_paused\{reason="budget_exhausted"\} 0/);
 }, 60_000);
+
+test("a prepaid tenant without credits: the batch pauses (credits_exhausted) and resumes after a top-up", async () => {
+  const t = await tenantWithBudget("Prepaid batch", null, "prepaid");
+  const created = await runBatch(t.client, ["p0", "p1"].map((id) => chatLine(id, `Say ${id}`)));
+  const paused = await waitFor(async () => {
+    const b = await batchOf(t.client, created.id);
+    return b.paused_reason ? b : undefined;
+  }, 20_000, "the batch to pause");
+  expect(paused).toMatchObject({ status: "in_progress", paused_reason: "credits_exhausted", request_counts: { total: 2, completed: 0, failed: 0 } });
+  const granted = await admin.call<Json>("POST", `/admin/v1/tenants/${t.tenantId}/credits`, { body: { amount_usd: 5, reason: "top-up" }, headers: { "idempotency-key": `topup-${created.id}` } });
+  expect(granted.status).toBeLessThan(300);
+  const done = await waitFor(async () => {
+    const b = await batchOf(t.client, created.id);
+    return b.status === "completed" ? b : undefined;
+  }, 20_000, "the batch to complete after the top-up");
+  expect(done).toMatchObject({ request_counts: { total: 2, completed: 2, failed: 0 }, paused_reason: null });
+}, 40_000);
 
 test("a batch line's usage row carries its batch and costs the batch price (half the catalog's, sim-fast naming none); an interactive job's does neither", async () => {
   const t = await tenantWithBudget("Batch pricing", null);
