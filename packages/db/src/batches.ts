@@ -139,6 +139,23 @@ export async function markLineSubmitted(db: Kysely<Database>, id: string, line: 
   await db.updateTable("batch_lines").set({ state: "submitted", job_id: jobId }).where("batch_id", "=", id).where("line", "=", line).where("state", "=", "pending").execute();
 }
 
+/**
+ * Put a submitted line whose job `jobId` was refused for budget back to pending, for a new
+ * admission (`admissions` + 1: a new idempotency key, so a new job); false when the line had
+ * moved on (settled, or another runner did this first).
+ */
+export async function repeatLine(db: Kysely<Database>, id: string, line: number, jobId: string): Promise<boolean> {
+  const r = await db
+    .updateTable("batch_lines")
+    .set((eb) => ({ state: "pending", job_id: null, admissions: eb("admissions", "+", 1) }))
+    .where("batch_id", "=", id)
+    .where("line", "=", line)
+    .where("state", "=", "submitted")
+    .where("job_id", "=", jobId)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
 /** Settle a line with its output or error line, from one of `from`; false when it was in none of them (settled already). */
 export async function settleLine(db: Kysely<Database>, id: string, line: number, from: readonly LineState[], state: "done" | "failed" | "canceled" | "expired", result: Record<string, unknown>): Promise<boolean> {
   const r = await db.updateTable("batch_lines").set({ state, result: toJsonb(result) }).where("batch_id", "=", id).where("line", "=", line).where("state", "in", [...from]).executeTakeFirst();

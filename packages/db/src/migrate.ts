@@ -15,6 +15,7 @@ import * as m0015 from "./migrations/0015-files";
 import * as m0016 from "./migrations/0016-batches";
 import * as m0017 from "./migrations/0017-batch-budget";
 import * as m0018 from "./migrations/0018-batch-usage-index";
+import * as m0019 from "./migrations/0019-batch-line-admissions";
 
 /** Every migration, in order. Static so no file-system scan is needed at run time. */
 const migrations: Record<string, Migration> = {
@@ -34,6 +35,7 @@ const migrations: Record<string, Migration> = {
   "0016-batches": m0016,
   "0017-batch-budget": m0017,
   "0018-batch-usage-index": m0018,
+  "0019-batch-line-admissions": m0019,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

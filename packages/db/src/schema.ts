@@ -334,6 +334,8 @@ export interface BatchLinesTable {
   state: "pending" | "invalid" | "submitted" | "done" | "failed" | "canceled" | "expired";
   job_id: string | null;
   result: ColumnType<Record<string, unknown> | null, string | null, string | null>;
+  /** Times the line went back to pending after its job was refused for budget (migration 0019); part of its idempotency key. */
+  admissions: ColumnType<number, number | undefined, number>;
 }
 
 export interface Database {

@@ -128,6 +128,30 @@ test("a prepaid tenant without credits: the batch pauses (credits_exhausted) and
   expect(done).toMatchObject({ request_counts: { total: 2, completed: 2, failed: 0 }, paused_reason: null });
 }, 40_000);
 
+test("a line whose job the budget refused after admission (a worker's re-run it could not cover) is not failed: it waits, pending, and runs again as a new job", async () => {
+  const t = await tenantWithBudget("Refused re-run", null);
+  const created = await runBatch(t.client, [chatLine("rerun", "Say again", { model: "sim-crawl", max_tokens: 4 })]);
+  const first = await waitFor(async () => {
+    const l = await database.db.selectFrom("batch_lines").select(["state", "job_id"]).where("batch_id", "=", created.id).executeTakeFirst();
+    return l?.state === "submitted" ? l.job_id! : undefined;
+  }, 10_000, "the line to be admitted");
+  // The job ends as a worker ends a re-run its budget refused (route-job's rerunBudget): failed, budget_exhausted.
+  const stored = (await gw.resources.jobStore.get(first))!;
+  const error = { code: "budget_exhausted", message: "an earlier run of this job was billed and the budget cannot cover running it again", reason: "budget_exhausted" as const };
+  const ended = await gw.resources.jobStore.finish({ ...stored.view, status: "failed", completed_at: new Date().toISOString(), error }, { type: "error", data: error });
+  expect(ended.kind).toBe("finished");
+  const done = await waitFor(async () => {
+    const b = await batchOf(t.client, created.id);
+    return b.status === "completed" ? b : undefined;
+  }, 20_000, "the batch to complete");
+  expect(done).toMatchObject({ request_counts: { total: 1, completed: 1, failed: 0 }, error_file_id: null, paused_reason: null });
+  const line = await database.db.selectFrom("batch_lines").select(["job_id", "admissions", "state"]).where("batch_id", "=", created.id).executeTakeFirstOrThrow();
+  expect(line).toMatchObject({ state: "done", admissions: 1 });
+  expect(line.job_id).not.toBe(first);
+  const out = await fileLines(t.client, done.output_file_id!);
+  expect(out.map((l) => [l.custom_id, l.response!.request_id])).toEqual([["rerun", line.job_id]]);
+}, 40_000);
+
 test("a batch line's usage row carries its batch and costs the batch price (half the catalog's, sim-fast naming none); an interactive job's does neither", async () => {
   const t = await tenantWithBudget("Batch pricing", null);
   const body = { model: "sim-fast", messages: [{ role: "user", content: "Say priced" }], max_tokens: 16 };

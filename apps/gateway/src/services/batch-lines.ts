@@ -37,8 +37,12 @@ export const lineId = (batchId: string, line: number) => `batch_req_${batchId.sl
 /** The principal a batch's lines are admitted as: the key that created it, on its deployment, marked with the batch (its jobs are priced as batch usage). */
 export const batchPrincipal = (b: BatchRow): BatchLinePrincipal => ({ keyId: b.api_key_id, tenantId: b.tenant_id, deploymentId: b.deployment_id, scopes: new Set(["jobs:write", "jobs:read"]), publishable: false, batchId: b.id });
 
-/** The idempotency key of a line: one job per (batch, custom_id), whoever admits it and however often. */
-export const lineIdempotencyKey = (batchId: string, customId: string) => `batch:${batchId}:${customId}`;
+/**
+ * The idempotency key of a line: one job per (batch, custom_id, admissions), whoever admits it and
+ * however often; `admissions` counts the line's returns to pending after a budget refusal of its job
+ * (0: the key has no suffix).
+ */
+export const lineIdempotencyKey = (batchId: string, customId: string, admissions = 0) => `batch:${batchId}:${customId}${admissions ? `#${admissions}` : ""}`;
 
 /** An error line (`response: null`), for a line that never ran. */
 export const errorLine = (batchId: string, line: number, customId: string | null, code: string, message: string): BatchOutputLine => ({ id: lineId(batchId, line), custom_id: customId, response: null, error: { code, message } });
@@ -99,11 +103,11 @@ export const isTransient = (err: unknown) => isApiError(err) && (err.status === 
  * line (a runner that died before recording the job, or a second runner) is a replay of the first.
  * A `/v1/responses` line also stores its response record, as `POST /v1/responses` does.
  */
-export async function admitLine(r: GatewayResources, b: BatchRow, customId: string, body: Record<string, unknown>): Promise<string> {
+export async function admitLine(r: GatewayResources, b: BatchRow, customId: string, body: Record<string, unknown>, admissions = 0): Promise<string> {
   const p = batchPrincipal(b);
   const endpoint = b.endpoint as JobEndpoint;
   const { job, responses } = toJobRequest(endpoint, body);
-  const submitted = await submitJob(r, p, job, lineIdempotencyKey(b.id, customId));
+  const submitted = await submitJob(r, p, job, lineIdempotencyKey(b.id, customId, admissions));
   if (responses) {
     const rec: StoredResponse = {
       id: responseIdOf(submitted.job.id),
@@ -146,7 +150,7 @@ export function refusedLine(batchId: string, line: number, customId: string, err
  * Response object) with status 200, or the job's failure as the error the endpoint would have
  * answered; a canceled job is `batch_cancelled`. Null while the job runs.
  */
-export async function lineOutcome(r: GatewayResources, b: BatchRow, line: { line: number; custom_id: string | null; job_id: string | null }): Promise<{ state: "done" | "failed" | "canceled"; result: BatchOutputLine } | null> {
+export async function lineOutcome(r: GatewayResources, b: BatchRow, line: { line: number; custom_id: string | null; job_id: string | null }): Promise<{ state: "done" | "failed" | "canceled"; result: BatchOutputLine; code?: string } | null> {
   const p = batchPrincipal(b);
   const id = lineId(b.id, line.line);
   let view: JobView;
@@ -160,7 +164,7 @@ export async function lineOutcome(r: GatewayResources, b: BatchRow, line: { line
   if (view.status === "canceled") return { state: "canceled", result: errorLine(b.id, line.line, line.custom_id, "batch_cancelled", "This request was not completed: the batch was cancelled.") };
   if (view.status === "failed") {
     const err = jobFailure(view.error?.code ?? "internal_error", view.error?.message ?? "the job failed", view.status);
-    return { state: "failed", result: { id, custom_id: line.custom_id, response: { status_code: err.status, request_id: view.id, body: { error: { type: err.type, code: view.error?.code ?? err.code, message: err.message, param: null } } }, error: null } };
+    return { state: "failed", code: view.error?.code, result: { id, custom_id: line.custom_id, response: { status_code: err.status, request_id: view.id, body: { error: { type: err.type, code: view.error?.code ?? err.code, message: err.message, param: null } } }, error: null } };
   }
   let body: Record<string, unknown>;
   if (b.endpoint === "/v1/responses") {

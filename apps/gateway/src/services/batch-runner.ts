@@ -10,6 +10,7 @@ import {
   pauseBatch,
   recountBatch,
   releaseBatch,
+  repeatLine,
   resumeBatch,
   settledResults,
   settleLine as settleLineRow,
@@ -45,8 +46,11 @@ function pausedBatchesGauge(r: GatewayResources): void {
   });
 }
 
-/** A budget refusal's pause reason (null for any other refusal). */
-const pauseReasonOf = (err: unknown): BatchPausedReason | null => (isApiError(err) ? (err.code === "budget_exhausted" ? "budget_exhausted" : err.code === "insufficient_credits" ? "credits_exhausted" : null) : null);
+/** A budget refusal's pause reason (null for any other refusal): an admission's ApiError, or a job's failure code. */
+const pauseReasonOf = (err: unknown): BatchPausedReason | null => {
+  const code = isApiError(err) ? err.code : typeof err === "object" && err !== null && "code" in err ? err.code : undefined;
+  return code === "budget_exhausted" ? "budget_exhausted" : code === "insufficient_credits" ? "credits_exhausted" : null;
+};
 
 /** `ai_batch_lines_total{endpoint,result}`: batch lines settled, by how (done, failed, invalid, canceled, expired). */
 function batchLinesCounter(registry: MetricsRegistry): Counter {
@@ -207,6 +211,13 @@ export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions =
       for (const l of lines) {
         const out = await lineOutcome(r, b, l);
         if (!out) continue;
+        // Refused for budget after admission (a re-run the budget could not cover): never a failed
+        // line; it waits, pending, with the batch paused, and runs again as a new job.
+        const refusal = !canceledAs && out.state === "failed" ? pauseReasonOf({ code: out.code }) : null;
+        if (refusal) {
+          if (await repeatLine(r.db, b.id, l.line, l.job_id!)) await pause(b, refusal, l.line);
+          continue;
+        }
         if (out.state === "canceled" && canceledAs) await settleLine(r.db, b.id, l.line, ["submitted"], canceledAs.state, errorLine(b.id, l.line, l.custom_id, canceledAs.code, canceledAs.message));
         else await settleLine(r.db, b.id, l.line, ["submitted"], out.state, out.result);
       }
@@ -232,7 +243,7 @@ export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions =
     for (const l of await batchLines(r.db, b.id, "pending", room)) {
       if (stopped) return;
       try {
-        const jobId = await admitLine(r, b, l.custom_id!, l.request!);
+        const jobId = await admitLine(r, b, l.custom_id!, l.request!, l.admissions);
         await markLineSubmitted(r.db, b.id, l.line, jobId);
         if (paused) await resume(b);
         paused = false;
