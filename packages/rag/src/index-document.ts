@@ -4,7 +4,7 @@ import { chunkId, chunkText, type ChunkOptions } from "./chunker";
 import type { DocumentKey } from "./documents";
 import { normalize, type Embedder } from "./embedder";
 import { embeddingStorage, embeddingValue } from "./embedding-storage";
-import { redactPII } from "./redact";
+import { redactPII } from "@switchyard/telemetry";
 
 /** Options of {@link indexDocument}. */
 export interface IndexDocumentOptions extends ChunkOptions {

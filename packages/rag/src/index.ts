@@ -1,4 +1,3 @@
-export * from "./redact";
 export * from "./chunker";
 export * from "./embedder";
 export * from "./embedding-storage";

@@ -3,7 +3,7 @@ import { sql, type Kysely, type RawBuilder } from "kysely";
 import { normalize, type Embedder } from "./embedder";
 import { embeddingStorage, embeddingValue, type EmbeddingStorage } from "./embedding-storage";
 import { reciprocalRankFusion, RRF_K } from "./rank-fusion";
-import { redactPII, withoutFindings, type PiiKind } from "./redact";
+import { redactPII, withoutFindings, type PiiKind } from "@switchyard/telemetry";
 import { HNSW_EF_SEARCH, SQL_VECTOR_SCAN_LIMIT } from "./vector-index";
 
 /** Default of `fulltextMaxRanked`: full-text matches ranked per query. */

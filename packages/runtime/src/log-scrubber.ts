@@ -1,4 +1,4 @@
-import { redactLogObject, redactPII } from "@switchyard/rag";
+import { redactLogObject, redactPII } from "@switchyard/telemetry";
 
 /** The PII redactor as a log scrubber: every app's logger runs lines through it (`createLogger({ scrub })`). */
 export const logScrubber = {

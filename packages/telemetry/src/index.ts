@@ -10,3 +10,4 @@ export * from "./http-request-recorder";
 export * from "./log-context";
 export * from "./sse-hub-metrics";
 export * from "./db-pool-metrics";
+export * from "./pii/redact";
