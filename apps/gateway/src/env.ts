@@ -23,6 +23,10 @@ export const GatewayEnv = z.object({
   BODY_LIMIT: z.string().default("1mb"),
   SHUTDOWN_GRACE_MS: envInt(10_000, 0),
   TRUST_PROXY: envBoolean(false),
+  /** Run the Batch API's batch runner in this gateway (state in Postgres, leased per batch: any number of gateways may run it). */
+  BATCH_RUNNER_ENABLED: envBoolean(true),
+  /** Pause between the batch runner's rounds when no batch needs work. */
+  BATCH_POLL_MS: envInt(1000, 10),
   /** Query embeddings for search; must match the rag-worker's settings. */
   EMBEDDINGS_PROVIDER: envString(z.enum(["local", "openai"]).default("local")),
   EMBEDDINGS_MODEL: envString(z.string().optional()),

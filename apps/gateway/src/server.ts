@@ -19,6 +19,7 @@ import { EventStreamHub } from "./services/event-stream-hub";
 import { SseConnections } from "./services/sse-connections";
 import { HeartbeatSweep } from "./services/sse-writer";
 import { Maintenance } from "./services/maintenance";
+import { startBatchRunner } from "./services/batch-runner";
 
 export interface RunningGateway {
   port: number;
@@ -111,6 +112,12 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
       await done;
       clearTimeout(timer);
     });
+    // The Batch API: batches move through their states in the background of interactive traffic
+    // (started last, so it stops first, before the server and the connections it uses).
+    if (env.BATCH_RUNNER_ENABLED) {
+      const batches = startBatchRunner(resources, { pollMs: env.BATCH_POLL_MS });
+      p.defer("batch runner", () => batches.close());
+    }
     const close = (grace?: number) => {
       graceMs = grace ?? graceMs;
       return p.close();
