@@ -1,19 +1,15 @@
 import { BatchObject, BatchOutputLine } from "@switchyard/contracts";
 import { apiClient, startStack, waitFor, writeTestCatalog, type Stack } from "@switchyard/testkit";
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { okOutput, runCli, type Json } from "./cli-process.test-helpers";
 
 /**
- * `switchyard batches …` as a real child process against a gateway that runs batches (the
- * gateway's batch-runner-process fixture: a gateway with a batch runner, what main.ts runs once
- * the runner is wired in) and a real router-worker on the simulated provider.
+ * `switchyard batches …` as a real child process against a gateway process (which runs the batch
+ * runner, BATCH_POLL_MS 100) and a real router-worker on the simulated provider.
  */
 let s: Stack;
-let gateway: ChildProcess;
-let gatewayExited: Promise<unknown>;
 let url: string;
 let key: string;
 let dir: string;
@@ -30,22 +26,13 @@ const readLines = (file: string) => readFileSync(file, "utf8").trimEnd().split("
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), "sy-cli-batches-"));
-  s = await startStack({ apps: ["router-worker"], env: { MODEL_CATALOG_PATH: writeTestCatalog() } });
-  const fixture = path.resolve(__dirname, "../../../apps/gateway/src/__tests__/batch-runner-process.ts");
-  gateway = spawn(process.execPath, ["--import", "tsx", fixture], { env: { ...process.env, ...s.env, LOG_LEVEL: "warn", PORT: "0", HOST: "127.0.0.1", BATCH_POLL_MS: "100" }, stdio: ["ignore", "pipe", "pipe"] });
-  gatewayExited = new Promise((resolve) => gateway.once("exit", resolve));
-  let out = "";
-  gateway.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  gateway.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-  const port = await waitFor(async () => /ready (\d+)/.exec(out)?.[1] ?? (gateway.exitCode !== null ? Promise.reject(new Error(out)) : undefined), 30_000, "the gateway to start");
-  url = `http://127.0.0.1:${port}`;
+  s = await startStack({ apps: ["gateway", "router-worker"], env: { MODEL_CATALOG_PATH: writeTestCatalog(), BATCH_POLL_MS: "100" } });
+  url = s.url;
   const admin = apiClient(url, s.key);
   const t = (await admin.post<Json>("/admin/v1/tenants", { name: "CLI batches" })).body;
   key = (await admin.post<Json>(`/admin/v1/tenants/${t.id}/api-keys`, { name: "cli", scopes: ["jobs:write", "jobs:read"] })).body.key;
 }, 60_000);
 afterAll(async () => {
-  gateway?.kill("SIGTERM");
-  await gatewayExited;
   await s?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
