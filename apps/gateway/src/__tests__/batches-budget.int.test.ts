@@ -1,10 +1,11 @@
-import { BatchObject, BatchOutputLine, DEFAULT_BATCH_DISCOUNT } from "@switchyard/contracts";
+import { BatchObject, BatchOutputLine, CreateJobRequest, DEFAULT_BATCH_DISCOUNT } from "@switchyard/contracts";
 import { seedDemo } from "@switchyard/db";
 import { createLogger } from "@switchyard/telemetry";
 import { apiClient, cleanupPrefix, createTestDatabase, freePort, httpOk, spawnApp, testPrefix, TEST_CATALOG, TEST_EMBEDDING_MODELS, TEST_REDIS_URL, waitFor, writeTestCatalog, type SpawnedApp, type TestDatabase } from "@switchyard/testkit";
 import OpenAI from "openai";
 import { loadEnv } from "../env";
 import { startGateway, type RunningGateway } from "../server";
+import { jobSpend } from "../services/admission";
 import { startBatchRunner, type BatchRunner } from "../services/batch-runner";
 
 /**
@@ -223,4 +224,26 @@ test("/v1/embeddings lines run through the embeddings service: vectors in the ou
     expect(r.input_tokens).toBe(bodies[ids.indexOf(r.job_id)]!.usage.prompt_tokens);
     expect(Number(r.cost_usd)).toBeCloseTo((r.input_tokens * 50 * DEFAULT_BATCH_DISCOUNT) / 1e6, 9);
   }
+}, 40_000);
+
+test("a batch line reserves at the batch price: a line that would not fit the budget at the interactive price runs in a batch", async () => {
+  const body = { model: "sim-fast", messages: [{ role: "user" as const, content: "Price me" }], max_tokens: 16 };
+  const t = await tenantWithBudget("Batch price", null);
+  const settings = await gw.resources.deployments.get(t.deploymentId);
+  const req = CreateJobRequest.parse(body);
+  const interactive = (await jobSpend(gw.resources, req, settings, null)).usd;
+  const batch = (await jobSpend(gw.resources, req, settings, null, { batch: true })).usd;
+  expect(batch).toBeCloseTo(interactive * DEFAULT_BATCH_DISCOUNT, 9);
+  // A budget between the two: the interactive request is refused, the same request as a batch line runs.
+  const limit = (interactive + batch) / 2;
+  expect((await admin.call<Json>("PATCH", `/admin/v1/deployments/${t.deploymentId}`, { body: { budget: { period: "day", limit_usd: limit } } })).status).toBe(200);
+  await new Promise((r) => setTimeout(r, 1100)); // deployment settings are cached for a second
+  const refused = await apiClient(base, t.key).post<Json>("/v1/chat/completions", body);
+  expect(refused.status).toBe(402);
+  const created = await runBatch(t.client, [JSON.stringify({ custom_id: "priced", method: "POST", url: "/v1/chat/completions", body })]);
+  const done = await waitFor(async () => {
+    const b = await batchOf(t.client, created.id);
+    return b.status === "completed" ? b : undefined;
+  }, 20_000, "the batch to complete");
+  expect(done).toMatchObject({ request_counts: { total: 1, completed: 1, failed: 0 }, paused_reason: null });
 }, 40_000);

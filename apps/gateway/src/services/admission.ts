@@ -40,7 +40,8 @@ export function budgetScopes(d: DeploymentSettings): BudgetScope[] {
  * consumes no rate limit or budget): by its byte length alone (no token is longer than 128 bytes)
  * before any tokenizer runs, else by its exact count.
  */
-export async function jobSpend(r: GatewayResources, req: CreateJobRequest, d: DeploymentSettings, endUserTier: EndUserTier | null): Promise<Spend> {
+/** `opts.batch`: a Batch API line, reserved at the batch price its run is billed at (the catalog's `pricing.batch`). */
+export async function jobSpend(r: GatewayResources, req: CreateJobRequest, d: DeploymentSettings, endUserTier: EndUserTier | null, opts: { batch?: boolean } = {}): Promise<Spend> {
   const models = candidates(r, req, d);
   const maxOutput = Math.max(...models.map((m) => m.max_output_tokens));
   const outputTokens = estimateOutputTokens(req.max_tokens, maxOutput);
@@ -53,7 +54,7 @@ export async function jobSpend(r: GatewayResources, req: CreateJobRequest, d: De
   const inputTokens = await countTokens(r, req);
   const tokens = inputTokens + outputTokens;
   checkTokensPerRequest(r, d, tokens, "messages", "input plus max_tokens");
-  const usd = Math.max(...models.map((m) => priceUsage(m, { input_tokens: inputTokens, output_tokens: outputTokens })));
+  const usd = Math.max(...models.map((m) => priceUsage(m, { input_tokens: inputTokens, output_tokens: outputTokens }, { batch: opts.batch })));
   return { tokens, usd, endUser: req.user && endUserTier ? { id: req.user, tier: endUserTier } : undefined };
 }
 

@@ -22,7 +22,7 @@ import type { DeploymentSettings } from "./deployment-cache";
 import { routingContext } from "./deployment-cache";
 import { checkModel } from "./check-model";
 import { admitCompare, cancelComparison, enqueueIfOrphanedCompare, liveComparison, planCompare, storedComparison, type ComparePlan } from "./compare-jobs";
-import { createResponse, ORPHAN_AFTER_MS, PRIORITY, routePayload } from "./job-payloads";
+import { batchIdOf, createResponse, ORPHAN_AFTER_MS, PRIORITY, routePayload } from "./job-payloads";
 
 /** `view`: the whole job as it stands (a created job's first view, or a replay's current one), so a caller needs no read back. */
 export type SubmitResult = { replayed: boolean; job: CreateJobResponse; view: JobView; headers?: Record<string, string> };
@@ -62,7 +62,7 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
     } else {
       checkModel(r, req, ctx, deployment.features);
       const tier = req.user ? await r.deployments.endUserTier(deployment.id, req.user) : null;
-      plan = { spend: await jobSpend(r, req, deployment, tier) };
+      plan = { spend: await jobSpend(r, req, deployment, tier, { batch: batchIdOf(p) !== undefined }) };
     }
   } catch (err) {
     const earlier = idemKey && err instanceof ApiError ? await r.jobStore.lookupIdempotency(p.tenantId, idemKey) : null;
