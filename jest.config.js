@@ -5,7 +5,12 @@ module.exports = {
   // Project-level testTimeout is ignored by jest 30; integration tests need the long one.
   testTimeout: 120000,
   projects: [
-    { ...common, displayName: "unit", testMatch: ["<rootDir>/{apps,packages,scripts}/**/*.test.ts"], testPathIgnorePatterns: ["\\.int\\.test\\.ts$", "/node_modules/"] },
+    {
+      ...common,
+      displayName: "unit",
+      testMatch: ["<rootDir>/{apps,packages,scripts}/**/*.test.ts"],
+      testPathIgnorePatterns: ["\\.int\\.test\\.ts$", "/node_modules/"],
+    },
     { ...common, displayName: "integration", testMatch: ["<rootDir>/{apps,packages,scripts}/**/*.int.test.ts"], slowTestThreshold: 60 },
   ],
 };

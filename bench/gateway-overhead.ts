@@ -36,7 +36,6 @@ import { round, summarize, table } from "./lib/stats";
 const REPO_ROOT = path.resolve(__dirname, "..");
 const MODEL_ID = "bench-sim";
 
-
 function readConfig() {
   const phases = (process.env.BENCH_PHASES ?? "a,b").split(",").map((s) => s.trim());
   return {
@@ -59,7 +58,17 @@ type Config = ReturnType<typeof readConfig>;
 
 /** A catalog with one simulated model whose pace the bench chooses (the direct call uses the same). */
 function writeCatalog(cfg: Config): { file: string; dir: string } {
-  return writeOneModelCatalog({ id: MODEL_ID, provider: "simulated", upstream_model: MODEL_ID, max_output_tokens: cfg.maxTokens, pricing: { input: 0.3, output: 2.5, cached_input: 0 }, simulated: cfg.behaviour }, "overhead");
+  return writeOneModelCatalog(
+    {
+      id: MODEL_ID,
+      provider: "simulated",
+      upstream_model: MODEL_ID,
+      max_output_tokens: cfg.maxTokens,
+      pricing: { input: 0.3, output: 2.5, cached_input: 0 },
+      simulated: cfg.behaviour,
+    },
+    "overhead",
+  );
 }
 
 const jobBody = (content: string, maxTokens: number) => ({ model: MODEL_ID, messages: [{ role: "user" as const, content }], max_tokens: maxTokens });
@@ -91,7 +100,11 @@ async function measured(redis: Redis, gatewayPid: number | undefined, run: () =>
     elapsed_ms: round(r.elapsedMs),
     per_second: round(r.ok / (r.elapsedMs / 1000), 1),
     latency_ms: summarize(r.latencies),
-    cpu_ms_per_op: { gateway: gatewayPid === undefined ? null : per(before.gw, after.gw), redis_server: per(before.redis, after.redis), bench_client: per(before.self, after.self) },
+    cpu_ms_per_op: {
+      gateway: gatewayPid === undefined ? null : per(before.gw, after.gw),
+      redis_server: per(before.redis, after.redis),
+      bench_client: per(before.self, after.self),
+    },
     redis_bytes_per_op: r.ok === 0 ? null : round((mem1 - mem0) / r.ok, 0),
     /** Call with the run's top-level command names (from a round-trip sample) to get Redis µs per op. */
     redisUsecPerOp: (topLevel: Iterable<string>) => (r.ok === 0 ? null : round(clientCommandUsec(stats0, stats1, topLevel) / r.ok, 1)),
@@ -141,7 +154,14 @@ async function admissionPhase(stack: Stack, cfg: Config, redis: Redis) {
       created_at: new Date().toISOString(),
       trace: {},
     };
-    await q.add("ai-route", payload, { jobId: id, priority: 2, attempts: retry.attempts, backoff: retry.backoff, removeOnComplete: { age: 3600, count: 10_000 }, removeOnFail: { age: 24 * 3600, count: 10_000 } });
+    await q.add("ai-route", payload, {
+      jobId: id,
+      priority: 2,
+      attempts: retry.attempts,
+      backoff: retry.backoff,
+      removeOnComplete: { age: 3600, count: 10_000 },
+      removeOnFail: { age: 24 * 3600, count: 10_000 },
+    });
   };
   let bullmq;
   try {
@@ -165,10 +185,25 @@ async function admissionPhase(stack: Stack, cfg: Config, redis: Redis) {
     // The issue 13 goals, each against its baseline measured above in this run.
     goals: {
       P1_throughput: { value: ratio(gateway.per_second, bullmq.per_second), goal: ">= 0.5" },
-      P1b_cpu_per_job: { value: ratio(gateway.cpu_ms_per_op.gateway, bullmq.cpu_ms_per_op.bench_client), goal: "<= 2", gateway_ms: gateway.cpu_ms_per_op.gateway, raw_client_ms: bullmq.cpu_ms_per_op.bench_client },
+      P1b_cpu_per_job: {
+        value: ratio(gateway.cpu_ms_per_op.gateway, bullmq.cpu_ms_per_op.bench_client),
+        goal: "<= 2",
+        gateway_ms: gateway.cpu_ms_per_op.gateway,
+        raw_client_ms: bullmq.cpu_ms_per_op.bench_client,
+      },
       P1c_round_trips: { value: gateway.round_trips.commands_per_op, goal: "<= 3", raw: bullmq.round_trips.commands_per_op },
-      P1c_redis_usec: { value: ratio(gateway.redis_usec_per_op, bullmq.redis_usec_per_op), goal: "<= 2", gateway_usec: gateway.redis_usec_per_op, raw_usec: bullmq.redis_usec_per_op },
-      P7_bytes_per_waiting_job: { value: ratio(gateway.redis_bytes_per_op, bullmq.redis_bytes_per_op), goal: "<= 1.5 and <= 2048 bytes", gateway_bytes: gateway.redis_bytes_per_op, raw_bytes: bullmq.redis_bytes_per_op },
+      P1c_redis_usec: {
+        value: ratio(gateway.redis_usec_per_op, bullmq.redis_usec_per_op),
+        goal: "<= 2",
+        gateway_usec: gateway.redis_usec_per_op,
+        raw_usec: bullmq.redis_usec_per_op,
+      },
+      P7_bytes_per_waiting_job: {
+        value: ratio(gateway.redis_bytes_per_op, bullmq.redis_bytes_per_op),
+        goal: "<= 1.5 and <= 2048 bytes",
+        gateway_bytes: gateway.redis_bytes_per_op,
+        raw_bytes: bullmq.redis_bytes_per_op,
+      },
     },
   };
 }
@@ -205,7 +240,12 @@ async function latencyPhase(stack: Stack, cfg: Config) {
   const e2e = async (i: number, record: boolean): Promise<void> => {
     const t0 = performance.now();
     const t0Wall = Date.now();
-    const res = await pool.request({ method: "POST", path: "/v1/jobs", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify(jobBody(`latency bench ${i}`, cfg.maxTokens)) });
+    const res = await pool.request({
+      method: "POST",
+      path: "/v1/jobs",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify(jobBody(`latency bench ${i}`, cfg.maxTokens)),
+    });
     const created = (await res.body.json()) as { id?: string };
     const submitted = performance.now() - t0;
     if (res.statusCode !== 202 || !created.id) throw new Error(`POST /v1/jobs -> ${res.statusCode}: ${JSON.stringify(created).slice(0, 200)}`);
@@ -237,9 +277,22 @@ async function latencyPhase(stack: Stack, cfg: Config) {
       behaviour: cfg.behaviour,
       max_tokens: cfg.maxTokens,
       direct: { ok: d.ok, failed: d.failed, errors: d.errors, timed_out: d.timedOut, total_ms: dt, ttft_ms: summarize(directTtft) },
-      gateway: { ok: g.ok, failed: g.failed, errors: g.errors, timed_out: g.timedOut, total_ms: gt, ttft_ms: summarize(e2eTtft), submit_ms: summarize(e2eSubmit), jobs_per_second: round(g.ok / (g.elapsedMs / 1000), 1) },
+      gateway: {
+        ok: g.ok,
+        failed: g.failed,
+        errors: g.errors,
+        timed_out: g.timedOut,
+        total_ms: gt,
+        ttft_ms: summarize(e2eTtft),
+        submit_ms: summarize(e2eSubmit),
+        jobs_per_second: round(g.ok / (g.elapsedMs / 1000), 1),
+      },
       // When the worker wrote each event (Redis Stream id time), ms after the POST was sent; 1 ms resolution.
-      written_at_ms: { running: summarize(milestones.running), first_delta: summarize(milestones.firstDeltaWritten), terminal: summarize(milestones.terminalWritten) },
+      written_at_ms: {
+        running: summarize(milestones.running),
+        first_delta: summarize(milestones.firstDeltaWritten),
+        terminal: summarize(milestones.terminalWritten),
+      },
       added_ms: { p50: round(gt.p50 - dt.p50), p99: round(gt.p99 - dt.p99), mean: round(gt.mean - dt.mean) },
       ratio: { p50: round(gt.p50 / dt.p50, 3), p99: round(gt.p99 / dt.p99, 3) },
     };
@@ -254,8 +307,22 @@ async function ledgerCheck(stack: Stack, expected: number, waitMs = 15_000) {
   let usage: number;
   let jobs: number;
   for (;;) {
-    usage = Number((await stack.database.db.selectFrom("usage_events").select((eb) => eb.fn.countAll().as("n")).executeTakeFirst())?.n ?? 0);
-    jobs = Number((await stack.database.db.selectFrom("jobs").select((eb) => eb.fn.countAll().as("n")).executeTakeFirst())?.n ?? 0);
+    usage = Number(
+      (
+        await stack.database.db
+          .selectFrom("usage_events")
+          .select((eb) => eb.fn.countAll().as("n"))
+          .executeTakeFirst()
+      )?.n ?? 0,
+    );
+    jobs = Number(
+      (
+        await stack.database.db
+          .selectFrom("jobs")
+          .select((eb) => eb.fn.countAll().as("n"))
+          .executeTakeFirst()
+      )?.n ?? 0,
+    );
     if ((usage >= expected && jobs >= expected) || Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -266,7 +333,10 @@ async function ledgerCheck(stack: Stack, expected: number, waitMs = 15_000) {
 function appComplaints(stack: Stack): Record<string, { lines: number; first: string[] }> {
   const out: Record<string, { lines: number; first: string[] }> = {};
   for (const [label, app] of stack.apps) {
-    const lines = app.output().split("\n").filter((l) => l.trim() !== "");
+    const lines = app
+      .output()
+      .split("\n")
+      .filter((l) => l.trim() !== "");
     out[label] = { lines: lines.length, first: lines.slice(0, 3).map((l) => l.slice(0, 300)) };
   }
   return out;
@@ -274,31 +344,86 @@ function appComplaints(stack: Stack): Record<string, { lines: number; first: str
 
 const met = (v: number | null, ok: (v: number) => boolean) => (v === null ? "-" : ok(v) ? "yes" : "NO");
 
-function report(result: Record<string, unknown>, a: Awaited<ReturnType<typeof admissionPhase>> | null, b: Awaited<ReturnType<typeof latencyPhase>> | null): void {
+function report(
+  result: Record<string, unknown>,
+  a: Awaited<ReturnType<typeof admissionPhase>> | null,
+  b: Awaited<ReturnType<typeof latencyPhase>> | null,
+): void {
   const lines: string[] = [];
   if (a) {
     lines.push(`\n(a) admission: N=${a.n}, concurrency=${a.concurrency}, warm-up ${a.warmup} each (gateway only, no worker)`);
-    const row = (name: string, r: typeof a.bullmq) => [name, r.ok, r.failed, r.per_second, r.latency_ms.p50, r.latency_ms.p99, r.cpu_ms_per_op.gateway ?? "-", r.cpu_ms_per_op.redis_server ?? "-", r.cpu_ms_per_op.bench_client ?? "-"];
-    lines.push(table(["path", "ok", "failed", "jobs/s", "p50 ms", "p99 ms", "gw cpu ms/job", "redis cpu ms/job", "client cpu ms/job"], [row("gateway POST /v1/jobs", a.gateway), row("raw BullMQ Queue.add", a.bullmq)]));
-    lines.push(`gateway / raw BullMQ throughput: ${a.ratio_gateway_to_bullmq} (raw is ${round(1 / a.ratio_gateway_to_bullmq, 2)}x the gateway); statuses ${JSON.stringify(a.gateway.statuses)}`);
-    lines.push(`Redis per job: gateway ${a.gateway.round_trips.commands_per_op} round trips ${JSON.stringify(a.gateway.round_trips.by_command)}, ${a.gateway.redis_usec_per_op} µs, ${a.gateway.redis_bytes_per_op} bytes; raw ${a.bullmq.round_trips.commands_per_op} round trips, ${a.bullmq.redis_usec_per_op} µs, ${a.bullmq.redis_bytes_per_op} bytes`);
+    const row = (name: string, r: typeof a.bullmq) => [
+      name,
+      r.ok,
+      r.failed,
+      r.per_second,
+      r.latency_ms.p50,
+      r.latency_ms.p99,
+      r.cpu_ms_per_op.gateway ?? "-",
+      r.cpu_ms_per_op.redis_server ?? "-",
+      r.cpu_ms_per_op.bench_client ?? "-",
+    ];
+    lines.push(
+      table(
+        ["path", "ok", "failed", "jobs/s", "p50 ms", "p99 ms", "gw cpu ms/job", "redis cpu ms/job", "client cpu ms/job"],
+        [row("gateway POST /v1/jobs", a.gateway), row("raw BullMQ Queue.add", a.bullmq)],
+      ),
+    );
+    lines.push(
+      `gateway / raw BullMQ throughput: ${a.ratio_gateway_to_bullmq} (raw is ${round(1 / a.ratio_gateway_to_bullmq, 2)}x the gateway); statuses ${JSON.stringify(a.gateway.statuses)}`,
+    );
+    lines.push(
+      `Redis per job: gateway ${a.gateway.round_trips.commands_per_op} round trips ${JSON.stringify(a.gateway.round_trips.by_command)}, ${a.gateway.redis_usec_per_op} µs, ${a.gateway.redis_bytes_per_op} bytes; raw ${a.bullmq.round_trips.commands_per_op} round trips, ${a.bullmq.redis_usec_per_op} µs, ${a.bullmq.redis_bytes_per_op} bytes`,
+    );
     const g = a.goals;
     lines.push("\nissue 13 goals (each a ratio to its baseline measured in this run):");
     lines.push(
       table(
         ["goal", "measure", "value", "target", "met"],
         [
-          ["P1", "POST /v1/jobs jobs/s ÷ raw Queue.add jobs/s", g.P1_throughput.value ?? "-", g.P1_throughput.goal, met(g.P1_throughput.value, (v) => v >= 0.5)],
-          ["P1b", `gateway CPU/job ÷ raw client CPU/add (${g.P1b_cpu_per_job.gateway_ms} / ${g.P1b_cpu_per_job.raw_client_ms} ms)`, g.P1b_cpu_per_job.value ?? "-", g.P1b_cpu_per_job.goal, met(g.P1b_cpu_per_job.value, (v) => v <= 2)],
-          ["P1c", `Redis round trips per job (raw: ${g.P1c_round_trips.raw})`, g.P1c_round_trips.value, g.P1c_round_trips.goal, met(g.P1c_round_trips.value, (v) => v <= 3)],
-          ["P1c", `Redis µs per job ÷ raw (${g.P1c_redis_usec.gateway_usec} / ${g.P1c_redis_usec.raw_usec} µs)`, g.P1c_redis_usec.value ?? "-", g.P1c_redis_usec.goal, met(g.P1c_redis_usec.value, (v) => v <= 2)],
-          ["P7", `Redis bytes per waiting job ÷ raw (${g.P7_bytes_per_waiting_job.gateway_bytes} / ${g.P7_bytes_per_waiting_job.raw_bytes} B)`, g.P7_bytes_per_waiting_job.value ?? "-", g.P7_bytes_per_waiting_job.goal, met(g.P7_bytes_per_waiting_job.value, (v) => v <= 1.5 && (g.P7_bytes_per_waiting_job.gateway_bytes ?? Infinity) <= 2048)],
+          [
+            "P1",
+            "POST /v1/jobs jobs/s ÷ raw Queue.add jobs/s",
+            g.P1_throughput.value ?? "-",
+            g.P1_throughput.goal,
+            met(g.P1_throughput.value, (v) => v >= 0.5),
+          ],
+          [
+            "P1b",
+            `gateway CPU/job ÷ raw client CPU/add (${g.P1b_cpu_per_job.gateway_ms} / ${g.P1b_cpu_per_job.raw_client_ms} ms)`,
+            g.P1b_cpu_per_job.value ?? "-",
+            g.P1b_cpu_per_job.goal,
+            met(g.P1b_cpu_per_job.value, (v) => v <= 2),
+          ],
+          [
+            "P1c",
+            `Redis round trips per job (raw: ${g.P1c_round_trips.raw})`,
+            g.P1c_round_trips.value,
+            g.P1c_round_trips.goal,
+            met(g.P1c_round_trips.value, (v) => v <= 3),
+          ],
+          [
+            "P1c",
+            `Redis µs per job ÷ raw (${g.P1c_redis_usec.gateway_usec} / ${g.P1c_redis_usec.raw_usec} µs)`,
+            g.P1c_redis_usec.value ?? "-",
+            g.P1c_redis_usec.goal,
+            met(g.P1c_redis_usec.value, (v) => v <= 2),
+          ],
+          [
+            "P7",
+            `Redis bytes per waiting job ÷ raw (${g.P7_bytes_per_waiting_job.gateway_bytes} / ${g.P7_bytes_per_waiting_job.raw_bytes} B)`,
+            g.P7_bytes_per_waiting_job.value ?? "-",
+            g.P7_bytes_per_waiting_job.goal,
+            met(g.P7_bytes_per_waiting_job.value, (v) => v <= 1.5 && (g.P7_bytes_per_waiting_job.gateway_bytes ?? Infinity) <= 2048),
+          ],
         ],
       ),
     );
   }
   if (b) {
-    lines.push(`\n(b) latency: M=${b.m}, concurrency=${b.concurrency}, simulated ttft ${b.behaviour.ttft_ms} ms, ${b.behaviour.tokens_per_second} tok/s, ${b.max_tokens} tokens`);
+    lines.push(
+      `\n(b) latency: M=${b.m}, concurrency=${b.concurrency}, simulated ttft ${b.behaviour.ttft_ms} ms, ${b.behaviour.tokens_per_second} tok/s, ${b.max_tokens} tokens`,
+    );
     lines.push(
       table(
         ["measure", "p50 ms", "p99 ms", "mean ms", "max ms"],
@@ -326,11 +451,14 @@ function report(result: Record<string, unknown>, a: Awaited<ReturnType<typeof ad
         ],
       ),
     );
-    lines.push(`ratio gateway/direct: p50 ${b.ratio.p50}x, p99 ${b.ratio.p99}x; failures direct ${b.direct.failed}, gateway ${b.gateway.failed}${b.gateway.errors.length ? ` (${b.gateway.errors[0]})` : ""}`);
+    lines.push(
+      `ratio gateway/direct: p50 ${b.ratio.p50}x, p99 ${b.ratio.p99}x; failures direct ${b.direct.failed}, gateway ${b.gateway.failed}${b.gateway.errors.length ? ` (${b.gateway.errors[0]})` : ""}`,
+    );
   }
   if (result.ledger) lines.push(`ledger after phase (b): ${JSON.stringify(result.ledger)}`);
   const complaints = result.app_output as ReturnType<typeof appComplaints> | undefined;
-  for (const [label, c] of Object.entries(complaints ?? {})) if (c.lines > 0) lines.push(`${label} printed ${c.lines} warning/error line(s), first: ${c.first[0]}`);
+  for (const [label, c] of Object.entries(complaints ?? {}))
+    if (c.lines > 0) lines.push(`${label} printed ${c.lines} warning/error line(s), first: ${c.first[0]}`);
   process.stdout.write(lines.join("\n") + "\n");
 }
 
@@ -356,7 +484,12 @@ async function main(): Promise<void> {
   setTimeout(() => bail(`bench exceeded BENCH_TIMEOUT_SECONDS (${cfg.timeoutMs / 1000} s)`, 1), cfg.timeoutMs).unref();
 
   try {
-    process.stdout.write(`starting gateway (fresh database and Redis prefix) on ${os.cpus().length} CPU(s), load average ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}\n`);
+    process.stdout.write(
+      `starting gateway (fresh database and Redis prefix) on ${os.cpus().length} CPU(s), load average ${os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(" ")}\n`,
+    );
     stack = await startStack({ apps: ["gateway"], env: { MODEL_CATALOG_PATH: catalog.file } });
     redis = createRedis(stack.env.REDIS_URL!);
     const a = cfg.runA ? await admissionPhase(stack, cfg, redis) : null;
@@ -381,7 +514,13 @@ async function main(): Promise<void> {
           return null;
         }
       })(),
-      machine: { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model ?? null, loadavg_at_start: os.loadavg().map((x) => round(x)) },
+      machine: {
+        node: process.version,
+        platform: `${process.platform}-${process.arch}`,
+        cpus: os.cpus().length,
+        cpu_model: os.cpus()[0]?.model ?? null,
+        loadavg_at_start: os.loadavg().map((x) => round(x)),
+      },
       stack: { redis_prefix: stack.prefix, database: stack.database.name },
       note: "Bench client, gateway, workers, Redis and Postgres share this machine's CPUs; figures are loopback-only.",
       admission: a,

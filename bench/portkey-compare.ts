@@ -79,9 +79,11 @@ const USAGE = { prompt_tokens: 12, completion_tokens: REPLY_PIECES.length, total
 type TargetName = "direct" | "portkey" | "switchyard";
 const TARGETS: readonly TargetName[] = ["direct", "portkey", "switchyard"];
 
-
 function readConfig() {
-  const targets = (process.env.BENCH_TARGETS ?? TARGETS.join(",")).split(",").map((s) => s.trim()).filter(Boolean);
+  const targets = (process.env.BENCH_TARGETS ?? TARGETS.join(","))
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const t of targets) if (!TARGETS.includes(t as TargetName)) throw new Error(`BENCH_TARGETS: unknown target ${t} (known: ${TARGETS.join(", ")})`);
   if (!targets.includes("direct")) throw new Error("BENCH_TARGETS must include direct (the baseline the added latency is measured against)");
   return {
@@ -136,7 +138,8 @@ function runMockUpstream(delayMs: number): void {
     if (body.stream !== true) {
       stats.non_stream++;
       const json = JSON.stringify({
-        ...base, object: "chat.completion",
+        ...base,
+        object: "chat.completion",
         choices: [{ index: 0, message: { role: "assistant", content: REPLY, refusal: null, annotations: [] }, logprobs: null, finish_reason: "stop" }],
         usage: USAGE,
       });
@@ -147,7 +150,12 @@ function runMockUpstream(delayMs: number): void {
     stats.stream++;
     const includeUsage = body.stream_options?.include_usage === true;
     const chunk = (delta: Record<string, unknown>, finish: string | null) =>
-      JSON.stringify({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }], ...(includeUsage ? { usage: null } : {}) });
+      JSON.stringify({
+        ...base,
+        object: "chat.completion.chunk",
+        choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+        ...(includeUsage ? { usage: null } : {}),
+      });
     const events = [
       chunk({ role: "assistant", content: "", refusal: null }, null),
       ...REPLY_PIECES.map((p) => chunk({ content: p }, null)),
@@ -176,7 +184,9 @@ function runMockUpstream(delayMs: number): void {
       if (auth !== `Bearer ${API_KEY}`) {
         stats.rejected++;
         res.writeHead(401, { "content-type": "application/json" });
-        return void res.end(JSON.stringify({ error: { message: "Incorrect API key provided.", type: "invalid_request_error", param: null, code: "invalid_api_key" } }));
+        return void res.end(
+          JSON.stringify({ error: { message: "Incorrect API key provided.", type: "invalid_request_error", param: null, code: "invalid_api_key" } }),
+        );
       }
       let body: { model?: unknown; messages?: unknown; stream?: unknown; stream_options?: { include_usage?: unknown } };
       try {
@@ -186,7 +196,8 @@ function runMockUpstream(delayMs: number): void {
         return openaiError(res, 400, "We could not parse the JSON body of your request.");
       }
       if (typeof body.model !== "string") return (stats.rejected++, openaiError(res, 400, "you must provide a model parameter", "model"));
-      if (!Array.isArray(body.messages) || body.messages.length === 0) return (stats.rejected++, openaiError(res, 400, "Invalid 'messages': empty array.", "messages"));
+      if (!Array.isArray(body.messages) || body.messages.length === 0)
+        return (stats.rejected++, openaiError(res, 400, "Invalid 'messages': empty array.", "messages"));
       const model = body.model;
       setTimeout(() => answer(res, { ...body, model }), delayMs);
     });
@@ -251,11 +262,16 @@ async function waitFor(what: string, c: Child, check: () => Promise<boolean>, ti
 async function startMock(delayMs: number): Promise<{ child: Child; url: string; stats(): Promise<MockStats> }> {
   const c = spawnChild("mock-upstream", process.execPath, ["--import", "tsx", __filename, "--mock-upstream", String(delayMs)]);
   let port = 0;
-  await waitFor("mock upstream", c, async () => {
-    const m = /mock-upstream listening (\d+)/.exec(c.output());
-    if (m) port = Number(m[1]);
-    return port > 0;
-  }, 30_000);
+  await waitFor(
+    "mock upstream",
+    c,
+    async () => {
+      const m = /mock-upstream listening (\d+)/.exec(c.output());
+      if (m) port = Number(m[1]);
+      return port > 0;
+    },
+    30_000,
+  );
   const origin = `http://127.0.0.1:${port}`;
   return {
     child: c,
@@ -431,13 +447,19 @@ async function observed<T extends { ok: number }>(t: Target, ctx: Ctx, fn: () =>
   const per = (a: number | null, b: number | null) => (a === null || b === null || r.ok === 0 ? null : round((b - a) / r.ok, 3));
   const wallMs = after.at - before.at;
   const ncpu = os.cpus().length;
-  const busyCpus = before.machine && after.machine ? ((after.machine.busy - before.machine.busy) / Math.max(1, after.machine.total - before.machine.total)) * ncpu : null;
+  const busyCpus =
+    before.machine && after.machine ? ((after.machine.busy - before.machine.busy) / Math.max(1, after.machine.total - before.machine.total)) * ncpu : null;
   // Switchyard's Postgres backends are this bench's too (Redis is a shared server: not subtracted).
   const pgMs = before.pg === null || after.pg === null ? 0 : after.pg - before.pg;
   const benchCpus = before.bench === null || after.bench === null ? null : (after.bench - before.bench + after.self - before.self + pgMs) / wallMs;
   return {
     r,
-    upstream: { calls: after.up.chat - before.up.chat, stream: after.up.stream - before.up.stream, non_stream: after.up.non_stream - before.up.non_stream, rejected: after.up.rejected - before.up.rejected },
+    upstream: {
+      calls: after.up.chat - before.up.chat,
+      stream: after.up.stream - before.up.stream,
+      non_stream: after.up.non_stream - before.up.non_stream,
+      rejected: after.up.rejected - before.up.rejected,
+    },
     cpu_ms_per_ok: {
       /** Portkey's process, or Switchyard's three apps. */
       target: t.name === "direct" ? null : per(before.cpu, after.cpu),
@@ -448,7 +470,12 @@ async function observed<T extends { ok: number }>(t: Target, ctx: Ctx, fn: () =>
       mock: per(before.mockCpu, after.mockCpu),
       client: per(before.self, after.self),
     },
-    machine: { cpus: ncpu, busy_cpus: busyCpus === null ? null : round(busyCpus), bench_cpus: benchCpus === null ? null : round(benchCpus), outside_cpus: busyCpus === null || benchCpus === null ? null : round(busyCpus - benchCpus) },
+    machine: {
+      cpus: ncpu,
+      busy_cpus: busyCpus === null ? null : round(busyCpus),
+      bench_cpus: benchCpus === null ? null : round(benchCpus),
+      outside_cpus: busyCpus === null || benchCpus === null ? null : round(busyCpus - benchCpus),
+    },
   };
 }
 
@@ -493,7 +520,13 @@ async function openPhase(t: Target, ctx: Ctx) {
   const statuses: Record<string, number> = {};
   const op = requester(t, pool, statuses);
   const run = (ms: number, offset: number) =>
-    runOpenLoop({ ratePerSecond: cfg.openRate, durationMs: ms, maxInFlight: cfg.openMaxInFlight, drainTimeoutMs: cfg.requestTimeoutMs, op: (i) => op(offset + i) });
+    runOpenLoop({
+      ratePerSecond: cfg.openRate,
+      durationMs: ms,
+      maxInFlight: cfg.openMaxInFlight,
+      drainTimeoutMs: cfg.requestTimeoutMs,
+      op: (i) => op(offset + i),
+    });
   try {
     const w = cfg.openWarmupMs > 0 ? await run(cfg.openWarmupMs, 2_000_000) : null;
     const warmupStatuses = { ...statuses };
@@ -590,8 +623,14 @@ function verdicts(agg: Aggregate) {
   return {
     added_ms_open_loop: { direct_p50: d?.p50 ?? null, direct_p99: d?.p99 ?? null, portkey: addedPk, switchyard: addedSy },
     added_ms_closed_loop: {
-      portkey: pk && agg.direct ? { p50: round(pk.closed.latency_ms.p50 - agg.direct.closed.latency_ms.p50), p99: round(pk.closed.latency_ms.p99 - agg.direct.closed.latency_ms.p99) } : null,
-      switchyard: sy && agg.direct ? { p50: round(sy.closed.latency_ms.p50 - agg.direct.closed.latency_ms.p50), p99: round(sy.closed.latency_ms.p99 - agg.direct.closed.latency_ms.p99) } : null,
+      portkey:
+        pk && agg.direct
+          ? { p50: round(pk.closed.latency_ms.p50 - agg.direct.closed.latency_ms.p50), p99: round(pk.closed.latency_ms.p99 - agg.direct.closed.latency_ms.p99) }
+          : null,
+      switchyard:
+        sy && agg.direct
+          ? { p50: round(sy.closed.latency_ms.p50 - agg.direct.closed.latency_ms.p50), p99: round(sy.closed.latency_ms.p99 - agg.direct.closed.latency_ms.p99) }
+          : null,
     },
     throughput_ratio_switchyard_over_portkey: throughputRatio,
     throughput_goal_met: throughputRatio === null ? null : throughputRatio >= 2,
@@ -604,48 +643,148 @@ function verdicts(agg: Aggregate) {
 
 function report(cfg: Config, closed: ClosedResult[], open: OpenResult[], agg: Aggregate, v: ReturnType<typeof verdicts>): string {
   const lines: string[] = [];
-  const cpuCell = (c: Pick<ClosedResult["cpu_ms_per_ok"], "target" | "postgres" | "redis_shared">) => [c.target ?? "-", ...(c.postgres !== null ? [`+${c.postgres}`] : []), ...(c.redis_shared !== null ? [`+${c.redis_shared}`] : [])].join(" ");
+  const cpuCell = (c: Pick<ClosedResult["cpu_ms_per_ok"], "target" | "postgres" | "redis_shared">) =>
+    [c.target ?? "-", ...(c.postgres !== null ? [`+${c.postgres}`] : []), ...(c.redis_shared !== null ? [`+${c.redis_shared}`] : [])].join(" ");
   const busy = (m: ClosedResult["machine"]) => (m.busy_cpus === null ? "-" : `${m.busy_cpus}/${m.outside_cpus ?? "-"} of ${m.cpus}`);
-  lines.push(`\nclosed loop: ${cfg.connections} connections, ${cfg.closedMs / 1000} s or ${cfg.closedMax} requests per run after ${cfg.warmupRequests} warm-up, upstream delay ${cfg.upstreamDelayMs} ms`);
-  lines.push(table(
-    ["target", "round", "ok", "errors", "req/s", "p50 ms", "p99 ms", "max ms", "upstream calls", "cpu ms/req: target +pg +redis", "client cpu ms/req", "busy/outside CPUs", "statuses"],
-    closed.map((r, i) => [r.target, Math.floor(i / cfg.targets.length) + 1, r.ok, r.errors, r.req_per_s, r.latency_ms.p50, r.latency_ms.p99, r.latency_ms.max, `${r.upstream.calls} (${r.upstream.stream} stream)`, cpuCell(r.cpu_ms_per_ok), r.cpu_ms_per_ok.client ?? "-", busy(r.machine), JSON.stringify(r.statuses)]),
-  ));
-  lines.push(`\nopen loop: ${cfg.openRate} req/s for ${cfg.openMs / 1000} s per run after ${cfg.openWarmupMs / 1000} s warm-up; latency from each request's due time`);
-  lines.push(table(
-    ["target", "round", "sent", "ok", "errors", "dropped", "late", "p50 ms", "p99 ms", "max ms", "upstream calls", "cpu ms/req: target +pg +redis", "busy/outside CPUs"],
-    open.map((r, i) => [r.target, Math.floor(i / cfg.targets.length) + 1, r.sent, r.ok, r.errors, r.dropped, r.late, r.latency_ms.p50, r.latency_ms.p99, r.latency_ms.max, `${r.upstream.calls} (${r.upstream.stream} stream)`, cpuCell(r.cpu_ms_per_ok), busy(r.machine)]),
-  ));
+  lines.push(
+    `\nclosed loop: ${cfg.connections} connections, ${cfg.closedMs / 1000} s or ${cfg.closedMax} requests per run after ${cfg.warmupRequests} warm-up, upstream delay ${cfg.upstreamDelayMs} ms`,
+  );
+  lines.push(
+    table(
+      [
+        "target",
+        "round",
+        "ok",
+        "errors",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "upstream calls",
+        "cpu ms/req: target +pg +redis",
+        "client cpu ms/req",
+        "busy/outside CPUs",
+        "statuses",
+      ],
+      closed.map((r, i) => [
+        r.target,
+        Math.floor(i / cfg.targets.length) + 1,
+        r.ok,
+        r.errors,
+        r.req_per_s,
+        r.latency_ms.p50,
+        r.latency_ms.p99,
+        r.latency_ms.max,
+        `${r.upstream.calls} (${r.upstream.stream} stream)`,
+        cpuCell(r.cpu_ms_per_ok),
+        r.cpu_ms_per_ok.client ?? "-",
+        busy(r.machine),
+        JSON.stringify(r.statuses),
+      ]),
+    ),
+  );
+  lines.push(
+    `\nopen loop: ${cfg.openRate} req/s for ${cfg.openMs / 1000} s per run after ${cfg.openWarmupMs / 1000} s warm-up; latency from each request's due time`,
+  );
+  lines.push(
+    table(
+      [
+        "target",
+        "round",
+        "sent",
+        "ok",
+        "errors",
+        "dropped",
+        "late",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "upstream calls",
+        "cpu ms/req: target +pg +redis",
+        "busy/outside CPUs",
+      ],
+      open.map((r, i) => [
+        r.target,
+        Math.floor(i / cfg.targets.length) + 1,
+        r.sent,
+        r.ok,
+        r.errors,
+        r.dropped,
+        r.late,
+        r.latency_ms.p50,
+        r.latency_ms.p99,
+        r.latency_ms.max,
+        `${r.upstream.calls} (${r.upstream.stream} stream)`,
+        cpuCell(r.cpu_ms_per_ok),
+        busy(r.machine),
+      ]),
+    ),
+  );
   lines.push(`\nall rounds (${cfg.rounds}):`);
-  lines.push(table(
-    ["target", "closed req/s", "closed p50", "closed p99", "closed errors", `open@${cfg.openRate} p50`, "p99", "added p50", "added p99", "open errors+dropped", "closed cpu ms/req: target +pg +redis"],
-    cfg.targets.map((t) => {
-      const a = agg[t]!;
-      const added = t === "direct" ? null : v.added_ms_open_loop[t];
-      return [t, a.closed.req_per_s, a.closed.latency_ms.p50, a.closed.latency_ms.p99, a.closed.errors, a.open.latency_ms.p50, a.open.latency_ms.p99, added?.p50 ?? "-", added?.p99 ?? "-", a.open.errors + a.open.dropped, cpuCell(a.closed.cpu_ms_per_ok)];
-    }),
-  ));
+  lines.push(
+    table(
+      [
+        "target",
+        "closed req/s",
+        "closed p50",
+        "closed p99",
+        "closed errors",
+        `open@${cfg.openRate} p50`,
+        "p99",
+        "added p50",
+        "added p99",
+        "open errors+dropped",
+        "closed cpu ms/req: target +pg +redis",
+      ],
+      cfg.targets.map((t) => {
+        const a = agg[t]!;
+        const added = t === "direct" ? null : v.added_ms_open_loop[t];
+        return [
+          t,
+          a.closed.req_per_s,
+          a.closed.latency_ms.p50,
+          a.closed.latency_ms.p99,
+          a.closed.errors,
+          a.open.latency_ms.p50,
+          a.open.latency_ms.p99,
+          added?.p50 ?? "-",
+          added?.p99 ?? "-",
+          a.open.errors + a.open.dropped,
+          cpuCell(a.closed.cpu_ms_per_ok),
+        ];
+      }),
+    ),
+  );
   for (const t of cfg.targets) {
     const a = agg[t]!;
     const first = a.closed.first_error ?? a.open.first_error;
     if (first) lines.push(`${t}: first error: ${first}`);
   }
   if (v.throughput_ratio_switchyard_over_portkey !== null) {
-    lines.push(`\nswitchyard req/s ÷ portkey req/s at ${cfg.connections} connections: ${v.throughput_ratio_switchyard_over_portkey} (goal ≥ 2: ${v.throughput_goal_met ? "met" : "NOT met"})`);
+    lines.push(
+      `\nswitchyard req/s ÷ portkey req/s at ${cfg.connections} connections: ${v.throughput_ratio_switchyard_over_portkey} (goal ≥ 2: ${v.throughput_goal_met ? "met" : "NOT met"})`,
+    );
   }
   if (v.added_p50_switchyard_minus_portkey_ms !== null) {
-    lines.push(`switchyard added p50 − portkey added p50 at ${cfg.openRate} req/s: ${v.added_p50_switchyard_minus_portkey_ms} ms (goal ≤ 0: ${v.added_p50_goal_met ? "met" : "NOT met"})`);
+    lines.push(
+      `switchyard added p50 − portkey added p50 at ${cfg.openRate} req/s: ${v.added_p50_switchyard_minus_portkey_ms} ms (goal ≤ 0: ${v.added_p50_goal_met ? "met" : "NOT met"})`,
+    );
   }
   for (const t of cfg.targets) {
     const a = agg[t]!;
     if (a.closed.errors + a.open.errors > 0) lines.push(`${t}: ${a.closed.errors + a.open.errors} request(s) failed (first error above)`);
-    if (a.open.dropped > 0) lines.push(`${t}: ${a.open.dropped} open-loop arrival(s) not sent because ${cfg.openMaxInFlight} requests were outstanding: it did not keep up with ${cfg.openRate} req/s`);
+    if (a.open.dropped > 0)
+      lines.push(
+        `${t}: ${a.open.dropped} open-loop arrival(s) not sent because ${cfg.openMaxInFlight} requests were outstanding: it did not keep up with ${cfg.openRate} req/s`,
+      );
   }
   if (!v.clean) lines.push("a run with failed or dropped requests does not stand as a pass");
   const outside = [...closed, ...open].map((r) => r.machine.outside_cpus).filter((x): x is number => x !== null);
   const worst = Math.max(0, ...outside);
   if (worst > 0.25) {
-    lines.push(`contended: processes this bench did not start (Redis, other users) used up to ${worst} of ${os.cpus().length} CPUs during a run; throughput and latency figures are depressed and noisy, CPU ms/req less so`);
+    lines.push(
+      `contended: processes this bench did not start (Redis, other users) used up to ${worst} of ${os.cpus().length} CPUs during a run; throughput and latency figures are depressed and noisy, CPU ms/req less so`,
+    );
   }
   return lines.join("\n") + "\n";
 }
@@ -655,7 +794,10 @@ function report(cfg: Config, closed: ClosedResult[], open: OpenResult[], agg: Ag
 // ---------------------------------------------------------------------------------------------
 
 function writeCatalog(): { file: string; dir: string } {
-  return writeOneModelCatalog({ id: MODEL_ID, provider: "openai", upstream_model: UPSTREAM_MODEL, max_output_tokens: 16_384, pricing: { input: 0.15, output: 0.6, cached_input: 0.075 } }, "portkey");
+  return writeOneModelCatalog(
+    { id: MODEL_ID, provider: "openai", upstream_model: UPSTREAM_MODEL, max_output_tokens: 16_384, pricing: { input: 0.15, output: 0.6, cached_input: 0.075 } },
+    "portkey",
+  );
 }
 
 /** HEAD, and how many paths the working tree changes (the apps run from the working tree, not HEAD). */
@@ -691,7 +833,10 @@ async function main(): Promise<void> {
       await Promise.all([...children].map((c) => stopChild(c)));
       if (stack) {
         const s = stack;
-        await Promise.race([s.stop().catch((err: Error) => process.stderr.write(`stack.stop failed: ${err.message}\n`)), new Promise((r) => setTimeout(r, 20_000).unref())]);
+        await Promise.race([
+          s.stop().catch((err: Error) => process.stderr.write(`stack.stop failed: ${err.message}\n`)),
+          new Promise((r) => setTimeout(r, 20_000).unref()),
+        ]);
       }
       rmSync(catalog.dir, { recursive: true, force: true });
     })());
@@ -711,10 +856,21 @@ async function main(): Promise<void> {
   });
 
   try {
-    process.stdout.write(`${os.cpus().length} CPU(s), load average ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}; starting the mock upstream (${cfg.upstreamDelayMs} ms)\n`);
+    process.stdout.write(
+      `${os.cpus().length} CPU(s), load average ${os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(" ")}; starting the mock upstream (${cfg.upstreamDelayMs} ms)\n`,
+    );
     const mock = await startMock(cfg.upstreamDelayMs);
     const targets = new Map<TargetName, Target>();
-    targets.set("direct", { name: "direct", origin: mock.url, headers: { authorization: `Bearer ${API_KEY}` }, model: UPSTREAM_MODEL, pids: [mock.child.child.pid!] });
+    targets.set("direct", {
+      name: "direct",
+      origin: mock.url,
+      headers: { authorization: `Bearer ${API_KEY}` },
+      model: UPSTREAM_MODEL,
+      pids: [mock.child.child.pid!],
+    });
     let portkeyVersion: string | null = null;
     let portkey: Awaited<ReturnType<typeof startPortkey>> | null = null;
     if (cfg.targets.includes("portkey")) {
@@ -730,9 +886,16 @@ async function main(): Promise<void> {
       });
     }
     if (cfg.targets.includes("switchyard")) {
-      process.stdout.write(`starting switchyard (gateway, router-worker with ROUTER_CONCURRENCY=${cfg.routerConcurrency}, usage-aggregator; fresh database and Redis prefix)\n`);
+      process.stdout.write(
+        `starting switchyard (gateway, router-worker with ROUTER_CONCURRENCY=${cfg.routerConcurrency}, usage-aggregator; fresh database and Redis prefix)\n`,
+      );
       stack = await startStack({
-        env: { MODEL_CATALOG_PATH: catalog.file, OPENAI_BASE_URL: `${mock.url}/v1`, OPENAI_API_KEY: API_KEY, ROUTER_CONCURRENCY: String(cfg.routerConcurrency) },
+        env: {
+          MODEL_CATALOG_PATH: catalog.file,
+          OPENAI_BASE_URL: `${mock.url}/v1`,
+          OPENAI_API_KEY: API_KEY,
+          ROUTER_CONCURRENCY: String(cfg.routerConcurrency),
+        },
       });
       targets.set("switchyard", {
         name: "switchyard",
@@ -744,7 +907,13 @@ async function main(): Promise<void> {
     }
 
     if (stack) redis = createRedis(stack.env.REDIS_URL!);
-    const ctx: Ctx = { cfg, mock, benchPids: [...targets.values()].flatMap((t) => t.pids).filter((p, i, all) => all.indexOf(p) === i), database: stack?.database.name ?? null, redis };
+    const ctx: Ctx = {
+      cfg,
+      mock,
+      benchPids: [...targets.values()].flatMap((t) => t.pids).filter((p, i, all) => all.indexOf(p) === i),
+      database: stack?.database.name ?? null,
+      redis,
+    };
     const closed: ClosedResult[] = [];
     const open: OpenResult[] = [];
     for (let r = 0; r < cfg.rounds; r++) {
@@ -768,18 +937,38 @@ async function main(): Promise<void> {
     const result = {
       generated_at: started.toISOString(),
       git: gitState(),
-      machine: { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model ?? null, loadavg_at_start: loadAtStart, loadavg_at_end: os.loadavg().map((x) => round(x)) },
+      machine: {
+        node: process.version,
+        platform: `${process.platform}-${process.arch}`,
+        cpus: os.cpus().length,
+        cpu_model: os.cpus()[0]?.model ?? null,
+        loadavg_at_start: loadAtStart,
+        loadavg_at_end: os.loadavg().map((x) => round(x)),
+      },
       note: "Bench client, mock upstream, Portkey, Switchyard (gateway, router-worker, usage-aggregator), Redis and Postgres share this machine's CPUs; loopback only. Switchyard's target CPU is its three app processes (Redis and Postgres not included).",
       config: { ...cfg, out: path.relative(REPO_ROOT, cfg.out) },
-      portkey: portkey ? { version: portkeyVersion, command: `node ${path.relative(REPO_ROOT, PORTKEY_DIR)}/<bin> --port=<free port> --headless`, output: complaints(portkey.child.output()) } : null,
-      switchyard: stack ? { router_concurrency: cfg.routerConcurrency, redis_prefix: stack.prefix, app_output: Object.fromEntries([...stack.apps].map(([label, a]) => [label, complaints(a.output())])) } : null,
+      portkey: portkey
+        ? {
+            version: portkeyVersion,
+            command: `node ${path.relative(REPO_ROOT, PORTKEY_DIR)}/<bin> --port=<free port> --headless`,
+            output: complaints(portkey.child.output()),
+          }
+        : null,
+      switchyard: stack
+        ? {
+            router_concurrency: cfg.routerConcurrency,
+            redis_prefix: stack.prefix,
+            app_output: Object.fromEntries([...stack.apps].map(([label, a]) => [label, complaints(a.output())])),
+          }
+        : null,
       goals: { throughput_ratio_at_least: 2, added_p50_difference_at_most_ms: 0 },
       verdicts: v,
       aggregate: agg,
       closed_loop: closed.map(strip),
       open_loop: open.map(strip),
     };
-    for (const [label, c] of Object.entries(result.switchyard?.app_output ?? {})) if (c.lines > 0) process.stdout.write(`${label} printed ${c.lines} warning/error line(s), first: ${c.first[0]}\n`);
+    for (const [label, c] of Object.entries(result.switchyard?.app_output ?? {}))
+      if (c.lines > 0) process.stdout.write(`${label} printed ${c.lines} warning/error line(s), first: ${c.first[0]}\n`);
     writeResult(cfg.out, result, REPO_ROOT);
   } finally {
     await cleanup();

@@ -56,7 +56,13 @@ import { pgliteKysely } from "../packages/rag/src/__tests__/pglite-dialect";
 import { percentile, round, table } from "./lib/stats";
 
 /** A comma-separated list of sizes; set but empty means none. */
-const list = (v: string | undefined, d: number[]) => (v === undefined ? d : v.split(",").map(Number).filter((n) => n > 0));
+const list = (v: string | undefined, d: number[]) =>
+  v === undefined
+    ? d
+    : v
+        .split(",")
+        .map(Number)
+        .filter((n) => n > 0);
 const SIZES = list(process.env.BENCH_SIZES, [10_000, 100_000]);
 const PGLITE_SIZES = list(process.env.BENCH_PGLITE_SIZES, [10_000, 100_000]);
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 200);
@@ -65,7 +71,10 @@ const MODE_SECONDS = Number(process.env.BENCH_MODE_SECONDS ?? 30);
 const SCAN_SECONDS = Number(process.env.BENCH_SCAN_SECONDS ?? 15);
 const EF_SEARCH = Number(process.env.BENCH_EF_SEARCH ?? HNSW_EF_SEARCH);
 /** ef_search values measured (time and recall) for the vector and hybrid modes. */
-const EF_SWEEP = list(process.env.BENCH_EF_SWEEP, [...new Set([40, EF_SEARCH, 200])].sort((a, b) => a - b));
+const EF_SWEEP = list(
+  process.env.BENCH_EF_SWEEP,
+  [...new Set([40, EF_SEARCH, 200])].sort((a, b) => a - b),
+);
 const TIMEOUT_SECONDS = Number(process.env.BENCH_TIMEOUT_SECONDS ?? 2400);
 const CORPUS = process.env.BENCH_CORPUS === "random" ? "random" : "topic";
 /** PGlite's data directory, kept and reused when set (loading 100 000 chunks into WASM takes minutes); in memory when unset. */
@@ -108,7 +117,10 @@ const filler = buildCorpus(1).docs.flatMap((d) => d.text.split(/\s+/));
 
 function chunkTextFor(doc: number, r: () => number): string {
   const pool = CORPUS === "random" ? vocabulary : topicWords[doc % topicWords.length]!;
-  const words = [...Array.from({ length: 12 }, () => pool[Math.floor(r() * pool.length)]), ...Array.from({ length: 58 }, () => filler[Math.floor(r() * filler.length)])];
+  const words = [
+    ...Array.from({ length: 12 }, () => pool[Math.floor(r() * pool.length)]),
+    ...Array.from({ length: 58 }, () => filler[Math.floor(r() * filler.length)]),
+  ];
   return words.sort(() => r() - 0.5).join(" ");
 }
 
@@ -124,11 +136,32 @@ async function fill(db: Kysely<Database>, tenant: string, fromDoc: number, toDoc
     const rows = [];
     for (let d = start; d < end; d++) {
       const docId = `doc${d}`;
-      docs.push({ tenant_id: tenant, collection: COLLECTION, id: docId, title: `Document ${d}`, text: "(generated)", content_hash: String(d), status: "indexed" as const });
+      docs.push({
+        tenant_id: tenant,
+        collection: COLLECTION,
+        id: docId,
+        title: `Document ${d}`,
+        text: "(generated)",
+        content_hash: String(d),
+        status: "indexed" as const,
+      });
       for (let o = 0; o < CHUNKS_PER_DOC; o++) {
         const text = chunkTextFor(d, r);
         const key = { tenantId: tenant, collection: COLLECTION, documentId: docId };
-        rows.push({ id: chunkId(key, o, text), tenant_id: tenant, collection: COLLECTION, document_id: docId, ordinal: o, title: `Document ${d}`, source_url: null, source_domain: null, text, tokens: 90, embedding_model: embedder.model, embedding: embeddingValue(storage, localEmbedding(`Document ${d}\n\n${text}`)) });
+        rows.push({
+          id: chunkId(key, o, text),
+          tenant_id: tenant,
+          collection: COLLECTION,
+          document_id: docId,
+          ordinal: o,
+          title: `Document ${d}`,
+          source_url: null,
+          source_domain: null,
+          text,
+          tokens: 90,
+          embedding_model: embedder.model,
+          embedding: embeddingValue(storage, localEmbedding(`Document ${d}\n\n${text}`)),
+        });
       }
     }
     await db.insertInto("documents").values(docs).execute();
@@ -154,7 +187,11 @@ async function indexingThroughput(db: Kysely<Database>, size: number, seconds: n
 
 function queries(seed: number, n: number): string[] {
   const r = rng(seed);
-  return Array.from({ length: n }, () => (r() < 0.3 ? paraphrases[Math.floor(r() * paraphrases.length)]! : Array.from({ length: 1 + Math.floor(r() * 3) }, () => vocabulary[Math.floor(r() * vocabulary.length)]).join(" ")));
+  return Array.from({ length: n }, () =>
+    r() < 0.3
+      ? paraphrases[Math.floor(r() * paraphrases.length)]!
+      : Array.from({ length: 1 + Math.floor(r() * 3) }, () => vocabulary[Math.floor(r() * vocabulary.length)]).join(" "),
+  );
 }
 
 type Options = Omit<RetrieveOptions, "query" | "embedder" | "collection">;
@@ -172,7 +209,15 @@ async function timed(db: Kysely<Database>, label: string, backend: string, chunk
     results += res.results.length;
   }
   times.sort((a, b) => a - b);
-  const row = { backend, chunks, mode: label, queries: times.length, p50_ms: round(percentile(times, 50)), p95_ms: round(percentile(times, 95)), mean_results: round(results / (times.length || 1)) };
+  const row = {
+    backend,
+    chunks,
+    mode: label,
+    queries: times.length,
+    p50_ms: round(percentile(times, 50)),
+    p95_ms: round(percentile(times, 95)),
+    mean_results: round(results / (times.length || 1)),
+  };
   console.log(`  ${backend} ${chunks} ${label}: ${row.queries} queries, p50 ${row.p50_ms} ms, p95 ${row.p95_ms} ms`);
   return row;
 }
@@ -213,11 +258,24 @@ async function planOf(db: Kysely<Database>, opts: Options, query: string): Promi
 
 /** Grows one database through the sizes, measuring at each. */
 async function run(db: Kysely<Database>, backend: string, sizes: number[], rows: Row[], facts: SizeFacts[]): Promise<void> {
-  await db.insertInto("tenants").values([TENANT, SMALL].map((id) => ({ id, name: id, timezone: "UTC", billing_mode: "postpaid" as const }))).onConflict((oc) => oc.doNothing()).execute();
+  await db
+    .insertInto("tenants")
+    .values([TENANT, SMALL].map((id) => ({ id, name: id, timezone: "UTC", billing_mode: "postpaid" as const })))
+    .onConflict((oc) => oc.doNothing())
+    .execute();
   const storage = await embeddingStorage(db);
   const hnsw = vectorIndexName(embedder.model);
   // A kept PGlite directory may hold chunks already (BENCH_PGLITE_DIR): sizes up to them are not written again.
-  let have = Number((await db.selectFrom("chunks").where("tenant_id", "=", TENANT).where("collection", "=", COLLECTION).select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow()).n);
+  let have = Number(
+    (
+      await db
+        .selectFrom("chunks")
+        .where("tenant_id", "=", TENANT)
+        .where("collection", "=", COLLECTION)
+        .select((eb) => eb.fn.countAll<number>().as("n"))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
   if (have > 0) console.log(`${backend}: ${have} chunks already there`);
   for (const size of [...sizes].sort((a, b) => a - b)) {
     if (size < have) continue;
@@ -234,7 +292,9 @@ async function run(db: Kysely<Database>, backend: string, sizes: number[], rows:
       const support = await prepareVectorSearch(db, embedder);
       f.hnsw_build_s = round(support.buildSeconds ?? NaN, 1);
       f.ef_search = EF_SEARCH;
-      console.log(`  HNSW (m 16, ef_construction 64, vector_cosine_ops, 384 dims) built in ${f.hnsw_build_s} s; hnsw.ef_search ${EF_SWEEP.join(", ")} measured, ${EF_SEARCH} the default`);
+      console.log(
+        `  HNSW (m 16, ef_construction 64, vector_cosine_ops, 384 dims) built in ${f.hnsw_build_s} s; hnsw.ef_search ${EF_SWEEP.join(", ")} measured, ${EF_SEARCH} the default`,
+      );
     }
     // PGlite runs no autovacuum; on Postgres it would have run by now. Also flushes GIN's pending list.
     await sql`VACUUM ANALYZE chunks`.execute(db);
@@ -247,11 +307,21 @@ async function run(db: Kysely<Database>, backend: string, sizes: number[], rows:
       const rq = queries(7, RECALL_QUERIES);
       for (const mode of ["vector", "hybrid"] as const) {
         const exact = await exactAnswers(db, { ...scope, mode }, rq, RECALL_SECONDS);
-        rows.push({ backend, chunks: size, mode: `${mode} (exact, baseline)`, queries: exact.times.length, p50_ms: round(percentile(exact.times, 50)), p95_ms: round(percentile(exact.times, 95)), mean_results: NaN });
+        rows.push({
+          backend,
+          chunks: size,
+          mode: `${mode} (exact, baseline)`,
+          queries: exact.times.length,
+          p50_ms: round(percentile(exact.times, 50)),
+          p95_ms: round(percentile(exact.times, 95)),
+          mean_results: NaN,
+        });
         for (const ef of EF_SWEEP) {
           const row = await timed(db, `${mode} (hnsw, ef_search ${ef})`, backend, size, { ...scope, mode, efSearch: ef }, qs, MODE_SECONDS);
           row.recall_at_10 = round(await recall(db, { ...scope, mode, efSearch: ef }, rq, exact.ids), 3);
-          console.log(`  ${mode} ef_search ${ef}: recall@10 vs exact ${row.recall_at_10} over ${exact.ids.length} queries (exact p95 ${round(percentile(exact.times, 95))} ms)`);
+          console.log(
+            `  ${mode} ef_search ${ef}: recall@10 vs exact ${row.recall_at_10} over ${exact.ids.length} queries (exact p95 ${round(percentile(exact.times, 95))} ms)`,
+          );
           rows.push(row);
         }
       }
@@ -264,7 +334,9 @@ async function run(db: Kysely<Database>, backend: string, sizes: number[], rows:
       console.log(`  small tenant (${size / 100} chunks) vector recall@10: ${f.small_tenant_recall_at_10} (${f.small_tenant_plan})`);
     } else {
       rows.push(await timed(db, "hybrid (default: full text only)", backend, size, { ...scope, mode: "hybrid" }, qs, MODE_SECONDS));
-      rows.push(await timed(db, "hybrid (sqlVectorFallback, baseline)", backend, size, { ...scope, mode: "hybrid", sqlVectorFallback: true }, qs, SCAN_SECONDS));
+      rows.push(
+        await timed(db, "hybrid (sqlVectorFallback, baseline)", backend, size, { ...scope, mode: "hybrid", sqlVectorFallback: true }, qs, SCAN_SECONDS),
+      );
     }
     f.plans = await planOf(db, { ...scope, mode: "hybrid" }, "sourdough");
     f.index_document_chunks_per_s = Math.round(await indexingThroughput(db, size, 15));
@@ -296,15 +368,37 @@ async function main(): Promise<void> {
     }
   }
   console.log(`\nretrieval latency, top_k ${TOP_K}, one query at a time, corpus ${CORPUS} (${((Date.now() - started) / 1000).toFixed(0)} s in all)`);
-  console.log(table(["backend", "chunks", "mode", "queries", "p50 ms", "p95 ms", "recall@10"], rows.map((r) => [r.backend, r.chunks, r.mode, r.queries, r.p50_ms, r.p95_ms, r.recall_at_10 ?? ""])));
+  console.log(
+    table(
+      ["backend", "chunks", "mode", "queries", "p50 ms", "p95 ms", "recall@10"],
+      rows.map((r) => [r.backend, r.chunks, r.mode, r.queries, r.p50_ms, r.p95_ms, r.recall_at_10 ?? ""]),
+    ),
+  );
   console.log("");
-  console.log(table(["backend", "chunks", "bulk chunks/s", "HNSW build s", "ef_search", "indexDocument chunks/s", "small-tenant recall@10"], facts.map((f) => [f.backend, f.chunks, f.bulk_chunks_per_s, f.hnsw_build_s ?? "", f.ef_search ?? "", f.index_document_chunks_per_s, f.small_tenant_recall_at_10 ?? ""])));
+  console.log(
+    table(
+      ["backend", "chunks", "bulk chunks/s", "HNSW build s", "ef_search", "indexDocument chunks/s", "small-tenant recall@10"],
+      facts.map((f) => [
+        f.backend,
+        f.chunks,
+        f.bulk_chunks_per_s,
+        f.hnsw_build_s ?? "",
+        f.ef_search ?? "",
+        f.index_document_chunks_per_s,
+        f.small_tenant_recall_at_10 ?? "",
+      ]),
+    ),
+  );
   for (const f of facts.filter((x) => x.chunks === Math.max(...facts.filter((y) => y.backend === x.backend).map((y) => y.chunks)))) {
-    for (const [side, plan] of Object.entries(f.plans ?? {})) console.log(`\nEXPLAIN ANALYZE, ${f.backend} ${f.chunks}, hybrid "sourdough", ${side} side:\n${plan.replace(/'\[[^\]]*\]'/g, "'[…]'")}`);
+    for (const [side, plan] of Object.entries(f.plans ?? {}))
+      console.log(`\nEXPLAIN ANALYZE, ${f.backend} ${f.chunks}, hybrid "sourdough", ${side} side:\n${plan.replace(/'\[[^\]]*\]'/g, "'[…]'")}`);
   }
   const outDir = path.join(__dirname, "out");
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(path.join(outDir, "retrieval.json"), JSON.stringify({ corpus: CORPUS, top_k: TOP_K, queries_per_mode: QUERIES, mode_seconds: MODE_SECONDS, rows, facts }, null, 2));
+  writeFileSync(
+    path.join(outDir, "retrieval.json"),
+    JSON.stringify({ corpus: CORPUS, top_k: TOP_K, queries_per_mode: QUERIES, mode_seconds: MODE_SECONDS, rows, facts }, null, 2),
+  );
 }
 
 const timer = setTimeout(() => {

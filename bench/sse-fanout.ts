@@ -40,7 +40,8 @@ const REPO_ROOT = path.resolve(__dirname, "..");
 
 function readConfig() {
   const counts = (process.env.BENCH_SSE_COUNTS ?? "1000,10000").split(",").map((s) => Number(s.trim()));
-  if (counts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`BENCH_SSE_COUNTS must be a comma-separated list of positive integers, got ${process.env.BENCH_SSE_COUNTS}`);
+  if (counts.some((n) => !Number.isInteger(n) || n < 1))
+    throw new Error(`BENCH_SSE_COUNTS must be a comma-separated list of positive integers, got ${process.env.BENCH_SSE_COUNTS}`);
   return {
     counts,
     rate: envInt("BENCH_SSE_RATE", 500),
@@ -78,7 +79,7 @@ const rssKiB = (pid: number): number => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFi
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function redisCpuMs(redis: ReturnType<typeof createRedis>): Promise<number> {
-  const info = (await redis.info("cpu"));
+  const info = await redis.info("cpu");
   const get = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, "m").exec(info)?.[1] ?? NaN);
   return (get("used_cpu_user") + get("used_cpu_sys")) * 1000;
 }
@@ -152,7 +153,11 @@ async function startOwnRedis(): Promise<{ url: string; stop: () => void }> {
 }
 
 async function runOne(cfg: Config, stack: Stack, redisUrl: string, n: number): Promise<Result> {
-  const gateway: SpawnedApp = await stack.spawn("gateway", { SSE_HEARTBEAT_MS: String(cfg.heartbeatMs), SSE_WARN_CONNECTIONS: String(n * 2), SSE_CRITICAL_CONNECTIONS: String(n * 2) }, `gateway-${n}`);
+  const gateway: SpawnedApp = await stack.spawn(
+    "gateway",
+    { SSE_HEARTBEAT_MS: String(cfg.heartbeatMs), SSE_WARN_CONNECTIONS: String(n * 2), SSE_CRITICAL_CONNECTIONS: String(n * 2) },
+    `gateway-${n}`,
+  );
   const url = `http://127.0.0.1:${gateway.port}`;
   const redis = createRedis(redisUrl, { connectionName: `${stack.prefix}-bench-writer` });
   const store = new JobStore({ redis, keys: new RedisKeys(stack.prefix) });
@@ -166,7 +171,11 @@ async function runOne(cfg: Config, stack: Stack, redisUrl: string, n: number): P
     const pid = gateway.child.pid!;
     const rssBefore = rssKiB(pid);
     process.stdout.write(`opening ${n} followers… `);
-    const opened = await ask<{ held: number; failed: number; errors: string[] }>(child, { cmd: "open", port: gateway.port, key: stack.key, jobIds: followerJobs, concurrency: 64 }, 300_000);
+    const opened = await ask<{ held: number; failed: number; errors: string[] }>(
+      child,
+      { cmd: "open", port: gateway.port, key: stack.key, jobIds: followerJobs, concurrency: 64 },
+      300_000,
+    );
     if (opened.errors.length) process.stdout.write(`\n  follower errors: ${opened.errors.join("; ")}\n`);
     await sleep(3000);
     const rssAfter = rssKiB(pid);
@@ -237,7 +246,21 @@ async function main(): Promise<void> {
   process.stdout.write(
     "\n" +
       table(
-        ["followers", "held", "failed", "p50 ms", "p99 ms", "max ms", "recv/written×per-job", "RSS/follower KiB", "gw RSS MiB", "gw CPU % load", "gw CPU % idle", "Redis µs/event", "Redis CPU % idle"],
+        [
+          "followers",
+          "held",
+          "failed",
+          "p50 ms",
+          "p99 ms",
+          "max ms",
+          "recv/written×per-job",
+          "RSS/follower KiB",
+          "gw RSS MiB",
+          "gw CPU % load",
+          "gw CPU % idle",
+          "Redis µs/event",
+          "Redis CPU % idle",
+        ],
         results.map((r) => [
           r.followers,
           r.held,
@@ -255,7 +278,7 @@ async function main(): Promise<void> {
         ]),
       ) +
       `\n(events at ${cfg.rate}/s over ${cfg.activeJobs < Number.MAX_SAFE_INTEGER ? `the first ${cfg.activeJobs} jobs (the other followers idle)` : "all jobs"} for ${cfg.seconds} s; ${cfg.perJob} follower(s) per job; ` +
-        `idle window ${cfg.idleSeconds} s after ${cfg.settleSeconds} s settling, heartbeat ${cfg.heartbeatMs} ms; CPU % is of one core)\n`,
+      `idle window ${cfg.idleSeconds} s after ${cfg.settleSeconds} s settling, heartbeat ${cfg.heartbeatMs} ms; CPU % is of one core)\n`,
   );
   writeResult(cfg.out, { config: cfg, results }, REPO_ROOT);
 }

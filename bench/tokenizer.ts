@@ -30,7 +30,10 @@ const CELL_SECONDS = Number(process.env.BENCH_CELL_SECONDS ?? 10);
 
 // gpt-tokenizer is a dependency of packages/admission, not of the workspace root.
 const fromAdmission = createRequire(path.join(__dirname, "../packages/admission/package.json"));
-const reference = fromAdmission("gpt-tokenizer/encoding/o200k_base") as { countTokens(text: string, opts: { disallowedSpecial: Set<string> }): number; clearMergeCache(): void };
+const reference = fromAdmission("gpt-tokenizer/encoding/o200k_base") as {
+  countTokens(text: string, opts: { disallowedSpecial: Set<string> }): number;
+  clearMergeCache(): void;
+};
 const PLAIN = { disallowedSpecial: new Set<string>() };
 
 /** A seeded generator, so every run measures the same text. */
@@ -126,12 +129,52 @@ function main(): void {
     const floor = measure(large, (t) => inputTokensFloor([{ role: "user", content: t }]).tokens);
     if (afterSmall.tokens !== before.tokens) throw new Error(`${input.name}: counts differ (${before.tokens} vs ${afterSmall.tokens})`);
     base ??= { before: before.msPerMb, after: after.msPerMb };
-    rows.push([input.name, before.msPerMb, round(before.msPerMb / base.before, 1), afterSmall.msPerMb, after.msPerMb, round(after.msPerMb / base.after, 1), round(before.msPerMb / afterSmall.msPerMb, 1), floor.msPerMb, after.tokens, `${before.runs}/${afterSmall.runs}/${after.runs}`]);
-    out.push({ input: input.name, before_kb: BEFORE_KB, after_kb: AFTER_KB, before_ms_per_mb: round(before.msPerMb), before_vs_prose: round(before.msPerMb / base.before, 1), after_ms_per_mb_small: round(afterSmall.msPerMb), after_ms_per_mb: round(after.msPerMb), after_vs_prose: round(after.msPerMb / base.after, 1), speedup_same_size: round(before.msPerMb / afterSmall.msPerMb, 1), floor_ms_per_mb: round(floor.msPerMb, 3), tokens_large: after.tokens, runs: { before: before.runs, after_small: afterSmall.runs, after: after.runs } });
+    rows.push([
+      input.name,
+      before.msPerMb,
+      round(before.msPerMb / base.before, 1),
+      afterSmall.msPerMb,
+      after.msPerMb,
+      round(after.msPerMb / base.after, 1),
+      round(before.msPerMb / afterSmall.msPerMb, 1),
+      floor.msPerMb,
+      after.tokens,
+      `${before.runs}/${afterSmall.runs}/${after.runs}`,
+    ]);
+    out.push({
+      input: input.name,
+      before_kb: BEFORE_KB,
+      after_kb: AFTER_KB,
+      before_ms_per_mb: round(before.msPerMb),
+      before_vs_prose: round(before.msPerMb / base.before, 1),
+      after_ms_per_mb_small: round(afterSmall.msPerMb),
+      after_ms_per_mb: round(after.msPerMb),
+      after_vs_prose: round(after.msPerMb / base.after, 1),
+      speedup_same_size: round(before.msPerMb / afterSmall.msPerMb, 1),
+      floor_ms_per_mb: round(floor.msPerMb, 3),
+      tokens_large: after.tokens,
+      runs: { before: before.runs, after_small: afterSmall.runs, after: after.runs },
+    });
   }
-  console.log(`Token counting, ms per MB of text (median of up to ${REPS} runs, ≤ ${CELL_SECONDS} s per cell). before = gpt-tokenizer countTokens, after = countO200kTokens (exact, same counts checked).`);
   console.log(
-    table(["input", `before ms/MB @${BEFORE_KB}KB`, "× prose", `after ms/MB @${BEFORE_KB}KB`, `after ms/MB @${AFTER_KB}KB`, "× prose", `speedup @${BEFORE_KB}KB`, "floor ms/MB", `tokens @${AFTER_KB}KB`, "runs"], rows),
+    `Token counting, ms per MB of text (median of up to ${REPS} runs, ≤ ${CELL_SECONDS} s per cell). before = gpt-tokenizer countTokens, after = countO200kTokens (exact, same counts checked).`,
+  );
+  console.log(
+    table(
+      [
+        "input",
+        `before ms/MB @${BEFORE_KB}KB`,
+        "× prose",
+        `after ms/MB @${BEFORE_KB}KB`,
+        `after ms/MB @${AFTER_KB}KB`,
+        "× prose",
+        `speedup @${BEFORE_KB}KB`,
+        "floor ms/MB",
+        `tokens @${AFTER_KB}KB`,
+        "runs",
+      ],
+      rows,
+    ),
   );
   const dir = path.join(__dirname, "out");
   mkdirSync(dir, { recursive: true });

@@ -53,11 +53,24 @@ type Config = ReturnType<typeof readConfig>;
 
 /** A catalog with one OpenAI model (served by the fake through OPENAI_BASE_URL). */
 function writeCatalog(cfg: Config): { file: string; dir: string } {
-  return writeOneModelCatalog({ id: MODEL_ID, provider: "openai", upstream_model: UPSTREAM_MODEL, max_output_tokens: cfg.maxTokens, pricing: { input: 0.15, output: 0.6, cached_input: 0.075 } }, "ttft");
+  return writeOneModelCatalog(
+    {
+      id: MODEL_ID,
+      provider: "openai",
+      upstream_model: UPSTREAM_MODEL,
+      max_output_tokens: cfg.maxTokens,
+      pricing: { input: 0.15, output: 0.6, cached_input: 0.075 },
+    },
+    "ttft",
+  );
 }
 
 /** A sequential run of at most `total` operations, stopped at `timeLimitMs`. */
-async function sequential(total: number, timeLimitMs: number, op: (i: number) => Promise<void>): Promise<{ ok: number; failed: number; errors: string[]; timedOut: boolean }> {
+async function sequential(
+  total: number,
+  timeLimitMs: number,
+  op: (i: number) => Promise<void>,
+): Promise<{ ok: number; failed: number; errors: string[]; timedOut: boolean }> {
   const deadline = performance.now() + timeLimitMs;
   const errors: string[] = [];
   let ok = 0;
@@ -108,7 +121,12 @@ async function writeTimes(redis: Redis, keys: RedisKeys, jobId: string) {
 async function measure(stack: Stack, fake: FakeOpenAI, calledAt: Map<string, number>, cfg: Config, redis: Redis) {
   const keys = new RedisKeys(stack.prefix);
   // The same request both ways; through Switchyard the model is named by its catalog id.
-  const body = (tag: string, model = UPSTREAM_MODEL) => ({ model, stream: true, max_tokens: cfg.maxTokens, messages: [{ role: "user", content: `ttft bench ${tag}` }] });
+  const body = (tag: string, model = UPSTREAM_MODEL) => ({
+    model,
+    stream: true,
+    max_tokens: cfg.maxTokens,
+    messages: [{ role: "user", content: `ttft bench ${tag}` }],
+  });
   const check = (s: ChatStreamTiming, what: string) => {
     if (s.status !== 200 || s.error) throw new Error(`${what}: HTTP ${s.status} ${s.error ?? ""}`);
     if (s.firstContentMs === null || s.doneMs === null) throw new Error(`${what}: no content or no [DONE]`);
@@ -120,7 +138,14 @@ async function measure(stack: Stack, fake: FakeOpenAI, calledAt: Map<string, num
   const directTtft: number[] = [];
   const direct = async (i: number, record: boolean) => {
     const t0 = performance.now();
-    const s = await chatStreamTiming(directPool, `${upstream.pathname}/chat/completions`, { authorization: "Bearer sk-bench" }, body(`direct ${i}`), t0, 30_000);
+    const s = await chatStreamTiming(
+      directPool,
+      `${upstream.pathname}/chat/completions`,
+      { authorization: "Bearer sk-bench" },
+      body(`direct ${i}`),
+      t0,
+      30_000,
+    );
     check(s, `direct #${i}`);
     if (record) directTtft.push(s.firstContentMs!);
   };
@@ -189,7 +214,9 @@ async function measure(stack: Stack, fake: FakeOpenAI, calledAt: Map<string, num
         first_delta_written_to_client: seg((m) => m.firstContent - m.firstDeltaWritten),
       },
       // BENCH_RAW=1: every measured request's milestones (job id, ms after it was sent).
-      ...(cfg.raw ? { requests: marks.map((m) => ({ ...m, upstreamCalled: round(m.upstreamCalled), headers: round(m.headers), firstContent: round(m.firstContent) })) } : {}),
+      ...(cfg.raw
+        ? { requests: marks.map((m) => ({ ...m, upstreamCalled: round(m.upstreamCalled), headers: round(m.headers), firstContent: round(m.firstContent) })) }
+        : {}),
     };
   } finally {
     await directPool.close();
@@ -202,7 +229,10 @@ type Result = Awaited<ReturnType<typeof measure>>;
 function appComplaints(stack: Stack): Record<string, { lines: number; first: string[] }> {
   const out: Record<string, { lines: number; first: string[] }> = {};
   for (const [label, app] of stack.apps) {
-    const lines = app.output().split("\n").filter((l) => l.trim() !== "");
+    const lines = app
+      .output()
+      .split("\n")
+      .filter((l) => l.trim() !== "");
     out[label] = { lines: lines.length, first: lines.slice(0, 3).map((l) => l.slice(0, 300)) };
   }
   return out;
@@ -238,11 +268,36 @@ function report(r: Result): void {
     table(
       ["segment", "p50 ms", "p99 ms", "mean ms"],
       [
-        ["request sent -> enqueued (gateway admission)", r.segments_ms.request_to_enqueued.p50, r.segments_ms.request_to_enqueued.p99, r.segments_ms.request_to_enqueued.mean],
-        ["enqueued -> picked up (queue wait)", r.segments_ms.enqueued_to_picked_up.p50, r.segments_ms.enqueued_to_picked_up.p99, r.segments_ms.enqueued_to_picked_up.mean],
-        ["picked up -> upstream called (worker)", r.segments_ms.picked_up_to_upstream_called.p50, r.segments_ms.picked_up_to_upstream_called.p99, r.segments_ms.picked_up_to_upstream_called.mean],
-        ["upstream called -> first delta written", r.segments_ms.upstream_called_to_first_delta_written.p50, r.segments_ms.upstream_called_to_first_delta_written.p99, r.segments_ms.upstream_called_to_first_delta_written.mean],
-        ["first delta written -> client (gateway)", r.segments_ms.first_delta_written_to_client.p50, r.segments_ms.first_delta_written_to_client.p99, r.segments_ms.first_delta_written_to_client.mean],
+        [
+          "request sent -> enqueued (gateway admission)",
+          r.segments_ms.request_to_enqueued.p50,
+          r.segments_ms.request_to_enqueued.p99,
+          r.segments_ms.request_to_enqueued.mean,
+        ],
+        [
+          "enqueued -> picked up (queue wait)",
+          r.segments_ms.enqueued_to_picked_up.p50,
+          r.segments_ms.enqueued_to_picked_up.p99,
+          r.segments_ms.enqueued_to_picked_up.mean,
+        ],
+        [
+          "picked up -> upstream called (worker)",
+          r.segments_ms.picked_up_to_upstream_called.p50,
+          r.segments_ms.picked_up_to_upstream_called.p99,
+          r.segments_ms.picked_up_to_upstream_called.mean,
+        ],
+        [
+          "upstream called -> first delta written",
+          r.segments_ms.upstream_called_to_first_delta_written.p50,
+          r.segments_ms.upstream_called_to_first_delta_written.p99,
+          r.segments_ms.upstream_called_to_first_delta_written.mean,
+        ],
+        [
+          "first delta written -> client (gateway)",
+          r.segments_ms.first_delta_written_to_client.p50,
+          r.segments_ms.first_delta_written_to_client.p99,
+          r.segments_ms.first_delta_written_to_client.mean,
+        ],
       ],
     ),
     `failures: direct ${r.direct.failed}, via ${r.switchyard.failed}${r.switchyard.errors.length ? ` (${r.switchyard.errors[0]})` : ""}${r.direct.errors.length ? ` (${r.direct.errors[0]})` : ""}`,
@@ -284,13 +339,19 @@ async function main(): Promise<void> {
   setTimeout(() => bail(`bench exceeded BENCH_TIMEOUT_SECONDS (${cfg.timeoutMs / 1000} s)`, 1), cfg.timeoutMs).unref();
 
   try {
-    process.stdout.write(`starting gateway, router-worker, usage-aggregator (fresh database and Redis prefix) on ${os.cpus().length} CPU(s), load average ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}\n`);
+    process.stdout.write(
+      `starting gateway, router-worker, usage-aggregator (fresh database and Redis prefix) on ${os.cpus().length} CPU(s), load average ${os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(" ")}\n`,
+    );
     stack = await startStack({ env: { MODEL_CATALOG_PATH: catalog.file, OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: "sk-bench" } });
     redis = createRedis(stack.env.REDIS_URL!);
     const r = await measure(stack, fake, calledAt, cfg, redis);
     report(r);
     const complaints = appComplaints(stack);
-    for (const [label, c] of Object.entries(complaints)) if (c.lines > 0) process.stdout.write(`${label} printed ${c.lines} warning/error line(s), first: ${c.first[0]}\n`);
+    for (const [label, c] of Object.entries(complaints))
+      if (c.lines > 0) process.stdout.write(`${label} printed ${c.lines} warning/error line(s), first: ${c.first[0]}\n`);
     const result = {
       generated_at: started.toISOString(),
       git_commit: (() => {
@@ -300,7 +361,13 @@ async function main(): Promise<void> {
           return null;
         }
       })(),
-      machine: { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model ?? null, loadavg_at_start: os.loadavg().map((x) => round(x)) },
+      machine: {
+        node: process.version,
+        platform: `${process.platform}-${process.arch}`,
+        cpus: os.cpus().length,
+        cpu_model: os.cpus()[0]?.model ?? null,
+        loadavg_at_start: os.loadavg().map((x) => round(x)),
+      },
       note: "Sequential requests; the bench client, fake upstream, apps, Redis and Postgres share this machine's CPUs (loopback only). added_ms = via − direct at each percentile.",
       ...r,
       app_output: complaints,

@@ -163,7 +163,11 @@ async function check(db: Kysely<Database>, distinct: UsageEvent[]): Promise<void
         (SELECT sum(input_tokens) FROM usage_daily) AS input, (SELECT (sum(cost_usd) * 1e9)::bigint FROM usage_daily) AS cost,
         (SELECT count(*) FROM credit_ledger WHERE kind = 'debit') AS debits`.execute(db)
   ).rows[0]!;
-  const balances = await sql<{ tenant_id: string; nano: string; entries: string }>`SELECT tenant_id, (-balance_usd * 1e9)::bigint AS nano, entries FROM credit_balances`.execute(db);
+  const balances = await sql<{
+    tenant_id: string;
+    nano: string;
+    entries: string;
+  }>`SELECT tenant_id, (-balance_usd * 1e9)::bigint AS nano, entries FROM credit_balances`.execute(db);
   const problems: string[] = [];
   const eq = (what: string, a: unknown, b: unknown) => String(a) !== String(b) && problems.push(`${what}: ${String(a)} != expected ${String(b)}`);
   eq("usage rows", got.rows, want.rows);
@@ -172,7 +176,17 @@ async function check(db: Kysely<Database>, distinct: UsageEvent[]): Promise<void
   eq("rollup input tokens", got.input, want.input);
   eq("rollup cost (nano-USD)", got.cost, want.cost);
   eq("debit entries", got.debits, want.debits);
-  eq("balances", balances.rows.map((r) => `${r.tenant_id}=${r.nano}/${r.entries}`).sort().join(" "), [...want.debited].map(([t, n]) => `${t}=${n}/${distinct.filter((e) => e.credits_tenant_id === t).length}`).sort().join(" "));
+  eq(
+    "balances",
+    balances.rows
+      .map((r) => `${r.tenant_id}=${r.nano}/${r.entries}`)
+      .sort()
+      .join(" "),
+    [...want.debited]
+      .map(([t, n]) => `${t}=${n}/${distinct.filter((e) => e.credits_tenant_id === t).length}`)
+      .sort()
+      .join(" "),
+  );
   if (problems.length) throw new Error(`ledger does not match the reference:\n  ${problems.join("\n  ")}`);
 }
 
@@ -213,7 +227,12 @@ async function run(target: Target, n: number, singleN: number): Promise<Figures>
   const batched = withRedeliveries(batchedEvents);
   // As the aggregator consumes: its MicroBatcher with its settings, fed by as many concurrent
   // deliveries as its BullMQ worker holds (each waits until its batch commits).
-  const batcher = new MicroBatcher<UsageDelivery>({ maxSize: BATCH, maxWaitMs: DEFAULTS.USAGE_BATCH_WAIT_MS, maxInFlight: IN_FLIGHT, flush: (deliveries) => ledger.flush(deliveries) });
+  const batcher = new MicroBatcher<UsageDelivery>({
+    maxSize: BATCH,
+    maxWaitMs: DEFAULTS.USAGE_BATCH_WAIT_MS,
+    maxInFlight: IN_FLIGHT,
+    flush: (deliveries) => ledger.flush(deliveries),
+  });
   let taken = 0;
   const t0 = performance.now();
   await Promise.all(
@@ -263,10 +282,14 @@ async function measure(open: () => Promise<Target>, n: number, singleN: number):
 async function main(): Promise<void> {
   const results: Figures[] = [await measure(postgresTarget, EVENTS, SINGLE_EVENTS)];
   if (PGLITE_EVENTS > 0) results.push(await measure(pgliteTarget, PGLITE_EVENTS, PGLITE_SINGLE_EVENTS));
-  console.log(`usage ingest through the aggregator's ledger writer (rollups, credit debits for 3 of ${TENANTS} tenants, ${DUPLICATES * 100} % re-delivered; ledger checked exact)`);
+  console.log(
+    `usage ingest through the aggregator's ledger writer (rollups, credit debits for 3 of ${TENANTS} tenants, ${DUPLICATES * 100} % re-delivered; ledger checked exact)`,
+  );
   for (const r of results) {
     console.log(`  ${r.database}:`);
-    console.log(`    micro-batches of ${r.batch_size}, ${r.batches_in_flight} in flight: ${r.batched_events_per_s} events/s (${r.events} events, ${r.deliveries} deliveries)`);
+    console.log(
+      `    micro-batches of ${r.batch_size}, ${r.batches_in_flight} in flight: ${r.batched_events_per_s} events/s (${r.events} events, ${r.deliveries} deliveries)`,
+    );
     console.log(`    one transaction per event (x${r.single_concurrency}):    ${r.single_events_per_s} events/s (${r.single_events} events)`);
     console.log(`    batching is ${r.ratio}x one transaction per event`);
   }
@@ -275,7 +298,10 @@ async function main(): Promise<void> {
   writeFileSync(path.join(out, "usage-ingest.json"), JSON.stringify(results, null, 2));
 }
 
-main().then(() => process.exit(0), (err: Error) => {
-  console.error(err);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err: Error) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

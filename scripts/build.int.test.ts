@@ -10,7 +10,18 @@ import { APPS, buildApp, buildMigrate, distMain, MIGRATE_BUNDLE } from "./lib/bu
 type Json = Record<string, any>;
 const CATALOG: ModelCatalog = {
   default_model: "up",
-  models: [{ id: "up", provider: "openai", upstream_model: "gpt-4o-mini", tier: "flash", capabilities: { vision: false, long_context: false }, context_window: 128000, max_output_tokens: 4096, pricing: { input: 0.15, output: 0.6, cached_input: 0 } }],
+  models: [
+    {
+      id: "up",
+      provider: "openai",
+      upstream_model: "gpt-4o-mini",
+      tier: "flash",
+      capabilities: { vision: false, long_context: false },
+      context_window: 128000,
+      max_output_tokens: 4096,
+      pricing: { input: 0.15, output: 0.6, cached_input: 0 },
+    },
+  ],
 };
 
 let fake: FakeOpenAI;
@@ -42,9 +53,24 @@ test("each app's bundle is one main.js with its source map; no TypeScript loader
 test("the compiled apps (node apps/<app>/dist/main.js) run the whole path: a document indexed, a job with retrieval answered, its usage in the ledger, the dashboard page served", async () => {
   for (const app of APPS) expect(s.apps.get(app)!.child.spawnargs).toContain(distMain(app));
   const a = apiClient(s.url, s.key);
-  expect((await a.post<Json>("/v1/collections/help/documents", { id: "returns", title: "Returns", text: "Customers may return unworn shoes within 30 days of delivery for a full refund." })).status).toBe(202);
-  await waitFor(async () => ((await a.get<Json>("/v1/collections/help/documents/returns")).body.status === "indexed" ? true : undefined), 30_000, "the document to be indexed");
-  const submitted = await a.post<Json>("/v1/jobs", { messages: [{ role: "user", content: "How long do I have to return shoes?" }], rag: { collection: "help", top_k: 1 } });
+  expect(
+    (
+      await a.post<Json>("/v1/collections/help/documents", {
+        id: "returns",
+        title: "Returns",
+        text: "Customers may return unworn shoes within 30 days of delivery for a full refund.",
+      })
+    ).status,
+  ).toBe(202);
+  await waitFor(
+    async () => ((await a.get<Json>("/v1/collections/help/documents/returns")).body.status === "indexed" ? true : undefined),
+    30_000,
+    "the document to be indexed",
+  );
+  const submitted = await a.post<Json>("/v1/jobs", {
+    messages: [{ role: "user", content: "How long do I have to return shoes?" }],
+    rag: { collection: "help", top_k: 1 },
+  });
   expect(submitted.status).toBe(202);
   const id = submitted.body.id as string;
   const events = (await readSse(`${s.url}/v1/jobs/${id}/events`, { headers: { authorization: `Bearer ${s.key}` } })).events;
@@ -53,7 +79,11 @@ test("the compiled apps (node apps/<app>/dist/main.js) run the whole path: a doc
   const job = (await a.get<Json>(`/v1/jobs/${id}`)).body;
   expect(job).toMatchObject({ status: "succeeded", output: { text: "Returns are accepted within 30 days [1]." } });
   expect(job.output.citations[0]).toMatchObject({ document_id: "returns" });
-  await waitFor(async () => ((await s.database.db.selectFrom("usage_events").select("job_id").where("job_id", "=", id).executeTakeFirst()) ? true : undefined), 30_000, "the job's usage row");
+  await waitFor(
+    async () => ((await s.database.db.selectFrom("usage_events").select("job_id").where("job_id", "=", id).executeTakeFirst()) ? true : undefined),
+    30_000,
+    "the job's usage row",
+  );
 
   const page = await fetch(`${s.url}/dashboard`, { headers: { authorization: `Bearer ${s.key}` } });
   expect(page.status).toBe(200);
@@ -75,7 +105,10 @@ test("the images' database setup compiled (node infra/dist/migrate.js) migrates 
     url.pathname = `/${name}`;
     const key = generateApiKey("secret").key;
     const env = { ...process.env, NODE_PATH: "", DATABASE_URL: url.toString(), SWITCHYARD_BOOTSTRAP_KEY: key };
-    const run = () => new Promise<{ code: number; out: string }>((resolve) => execFile(process.execPath, [MIGRATE_BUNDLE], { env, timeout: 60_000 }, (err, stdout, stderr) => resolve({ code: err ? 1 : 0, out: stdout + stderr })));
+    const run = () =>
+      new Promise<{ code: number; out: string }>((resolve) =>
+        execFile(process.execPath, [MIGRATE_BUNDLE], { env, timeout: 60_000 }, (err, stdout, stderr) => resolve({ code: err ? 1 : 0, out: stdout + stderr })),
+      );
     const first = await run();
     expect(first).toMatchObject({ code: 0 });
     const db = new Client({ connectionString: url.toString() });

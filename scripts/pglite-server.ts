@@ -113,15 +113,18 @@ export async function startPgliteServer(opts: PgliteServerOptions): Promise<Pgli
     lock.release();
     throw err;
   }
-  const server = opts.multiplexer === "pglite-socket" ? upstreamServer(db, opts) : new PgliteMultiplexer({
-    db,
-    host: opts.host ?? "127.0.0.1",
-    port: opts.port ?? 54329,
-    maxConnections: opts.maxConnections ?? 100,
-    idleInTransactionTimeoutMs: opts.idleInTransactionTimeoutMs ?? 60_000,
-    contendedIdleTimeoutMs: opts.contendedIdleTimeoutMs ?? 2000,
-    ...(opts.debug ? { log } : {}),
-  });
+  const server =
+    opts.multiplexer === "pglite-socket"
+      ? upstreamServer(db, opts)
+      : new PgliteMultiplexer({
+          db,
+          host: opts.host ?? "127.0.0.1",
+          port: opts.port ?? 54329,
+          maxConnections: opts.maxConnections ?? 100,
+          idleInTransactionTimeoutMs: opts.idleInTransactionTimeoutMs ?? 60_000,
+          contendedIdleTimeoutMs: opts.contendedIdleTimeoutMs ?? 2000,
+          ...(opts.debug ? { log } : {}),
+        });
   let addr: { host: string; port: number };
   try {
     addr = await server.listen();
@@ -195,7 +198,9 @@ function main(): void {
       if (stopping) return;
       const ms = Date.now() - started;
       const server = env.PGLITE_MULTIPLEXER === "pglite-socket" ? "pglite-socket server, " : "";
-      process.stdout.write(`pglite ready on ${handle.host}:${handle.port} (data ${displayPath(dir)}, vector ${handle.vector ? "on" : "off"}, ${server}${ms} ms)\n`);
+      process.stdout.write(
+        `pglite ready on ${handle.host}:${handle.port} (data ${displayPath(dir)}, vector ${handle.vector ? "on" : "off"}, ${server}${ms} ms)\n`,
+      );
     },
     (err: unknown) => {
       log(`pglite failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);

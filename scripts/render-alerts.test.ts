@@ -60,7 +60,11 @@ describe("alert thresholds rendered from the template", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "alerts-"));
     const file = path.join(dir, "overrides.json");
     writeFileSync(file, JSON.stringify({ QueueDepthHigh: 5000, AuthFailuresHigh: 10 }));
-    const run = (...args: string[]) => execFileSync(process.execPath, ["--import", "tsx", path.join(__dirname, "render-alerts.ts"), ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    const run = (...args: string[]) =>
+      execFileSync(process.execPath, ["--import", "tsx", path.join(__dirname, "render-alerts.ts"), ...args], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+      });
     const out = run("--file", file, "--set", "AuthFailuresHigh=20", "--out", "-");
     expect(out).toBe(render({ QueueDepthHigh: 5000, AuthFailuresHigh: 20 }));
     const target = path.join(dir, "alerts.yml");

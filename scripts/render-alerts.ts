@@ -95,18 +95,26 @@ export function renderAlerts(template: string, values: Readonly<Record<string, n
   });
   const unused = Object.keys(values).filter((n) => !used.has(n));
   if (unused.length) throw new Error(`thresholds.json defines ${unused.join(", ")}, which alerts.template.yml never uses`);
-  if (out.includes("${")) throw new Error(`alerts.template.yml has a malformed placeholder near ${JSON.stringify(out.slice(out.indexOf("${"), out.indexOf("${") + 40))}`);
+  if (out.includes("${"))
+    throw new Error(`alerts.template.yml has a malformed placeholder near ${JSON.stringify(out.slice(out.indexOf("${"), out.indexOf("${") + 40))}`);
   return out;
 }
 
 function main(argv: string[], env: NodeJS.ProcessEnv): number {
-  const { values: f } = parseArgs({ args: argv, options: { set: { type: "string", multiple: true }, file: { type: "string" }, out: { type: "string" }, check: { type: "boolean" } }, strict: true, allowPositionals: false });
+  const { values: f } = parseArgs({
+    args: argv,
+    options: { set: { type: "string", multiple: true }, file: { type: "string" }, out: { type: "string" }, check: { type: "boolean" } },
+    strict: true,
+    allowPositionals: false,
+  });
   const defaults = loadThresholds();
   const template = readFileSync(TEMPLATE_PATH, "utf8");
   if (f.check) {
     const expected = renderAlerts(template, resolveThresholds(defaults));
     if (readFileSync(ALERTS_PATH, "utf8") === expected) return 0;
-    process.stderr.write(`${path.relative(process.cwd(), ALERTS_PATH)} is not the render of alerts.template.yml with thresholds.json: run pnpm alerts:render\n`);
+    process.stderr.write(
+      `${path.relative(process.cwd(), ALERTS_PATH)} is not the render of alerts.template.yml with thresholds.json: run pnpm alerts:render\n`,
+    );
     return 1;
   }
   const rendered = renderAlerts(template, resolveThresholds(defaults, parseOverrides(f.set ?? [], f.file ?? (env.SWITCHYARD_ALERT_OVERRIDES || undefined))));
@@ -121,7 +129,10 @@ function main(argv: string[], env: NodeJS.ProcessEnv): number {
 
 if (require.main === module) {
   try {
-    process.exitCode = main(process.argv.slice(2).filter((a) => a !== "--"), process.env);
+    process.exitCode = main(
+      process.argv.slice(2).filter((a) => a !== "--"),
+      process.env,
+    );
   } catch (err) {
     process.stderr.write(`render-alerts: ${(err as Error).message}\n`);
     process.exitCode = 2;

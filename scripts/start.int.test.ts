@@ -64,9 +64,11 @@ describe("pnpm start (scripts/start.ts)", () => {
     proc.stderr?.on("data", (d: Buffer) => (output += d.toString()));
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.once("exit", (code, signal) => r({ code, signal })));
 
-    await waitFor(async () => (/^ready$/m.test(output) ? true : undefined), { timeoutMs: 180_000, signal: abort.signal, what: `"ready"` }).catch((err: Error) => {
-      throw new Error(`${err.message}\n${tail(output)}`);
-    });
+    await waitFor(async () => (/^ready$/m.test(output) ? true : undefined), { timeoutMs: 180_000, signal: abort.signal, what: `"ready"` }).catch(
+      (err: Error) => {
+        throw new Error(`${err.message}\n${tail(output)}`);
+      },
+    );
     const key = /bootstrap key\s+(sy_live_\S+)/.exec(output)?.[1];
     expect(key).toMatch(/^sy_live_[a-z0-9]+_[A-Za-z0-9]+$/);
     expect(statSync(path.join(dataDir, "bootstrap-key")).mode & 0o777).toBe(0o600);

@@ -49,10 +49,12 @@ async function buildIfStale(): Promise<void> {
   console.log(`built the apps (apps/*/dist/main.js) in ${Date.now() - started} ms`);
 }
 
-buildIfStale().then(() => launcher.run()).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+buildIfStale()
+  .then(() => launcher.run())
+  .then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );

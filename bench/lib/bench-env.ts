@@ -13,7 +13,10 @@ export function envInt(name: string, def: number, min = 1): number {
 }
 
 /** A bench's one-model catalog in a temp dir (remove `dir` when done); `MODEL_CATALOG_PATH=file` for the stack. */
-export function writeOneModelCatalog(entry: Omit<ModelEntry, "tier" | "capabilities" | "context_window"> & Partial<ModelEntry>, tag: string): { file: string; dir: string } {
+export function writeOneModelCatalog(
+  entry: Omit<ModelEntry, "tier" | "capabilities" | "context_window"> & Partial<ModelEntry>,
+  tag: string,
+): { file: string; dir: string } {
   const catalog: ModelCatalog = {
     default_model: entry.id,
     models: [{ tier: "flash", capabilities: { vision: false, long_context: false }, context_window: 128_000, ...entry }],

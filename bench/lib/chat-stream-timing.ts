@@ -23,9 +23,32 @@ export interface ChatStreamTiming {
  * the first content chunk and `[DONE]` arrive. The body is read to its end so the connection goes
  * back to the pool. Works against OpenAI's wire format (a fake upstream, or Switchyard's facade).
  */
-export async function chatStreamTiming(pool: Pool, path: string, headers: Record<string, string>, body: unknown, t0: number, timeoutMs: number): Promise<ChatStreamTiming> {
-  const res = await pool.request({ method: "POST", path, headers: { "content-type": "application/json", accept: "text/event-stream", ...headers }, body: JSON.stringify(body), bodyTimeout: timeoutMs, headersTimeout: timeoutMs });
-  const out: ChatStreamTiming = { status: res.statusCode, headersMs: performance.now() - t0, firstContentMs: null, doneMs: null, contentChunks: 0, text: "", headers: res.headers, error: null };
+export async function chatStreamTiming(
+  pool: Pool,
+  path: string,
+  headers: Record<string, string>,
+  body: unknown,
+  t0: number,
+  timeoutMs: number,
+): Promise<ChatStreamTiming> {
+  const res = await pool.request({
+    method: "POST",
+    path,
+    headers: { "content-type": "application/json", accept: "text/event-stream", ...headers },
+    body: JSON.stringify(body),
+    bodyTimeout: timeoutMs,
+    headersTimeout: timeoutMs,
+  });
+  const out: ChatStreamTiming = {
+    status: res.statusCode,
+    headersMs: performance.now() - t0,
+    firstContentMs: null,
+    doneMs: null,
+    contentChunks: 0,
+    text: "",
+    headers: res.headers,
+    error: null,
+  };
   if (res.statusCode !== 200) {
     out.error = (await res.body.text()).slice(0, 300);
     return out;
@@ -39,7 +62,11 @@ export async function chatStreamTiming(pool: Pool, path: string, headers: Record
     while ((idx = buf.indexOf("\n\n")) >= 0) {
       const block = buf.slice(0, idx);
       buf = buf.slice(idx + 2);
-      const data = block.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
+      const data = block
+        .split("\n")
+        .filter((l) => l.startsWith("data: "))
+        .map((l) => l.slice(6))
+        .join("\n");
       if (data === "") continue;
       if (data === "[DONE]") {
         out.doneMs ??= now - t0;

@@ -10,7 +10,7 @@ export async function commandStats(redis: Redis): Promise<Map<string, { calls: n
 
 /** Bytes Redis holds (`INFO memory` used_memory). */
 export async function usedMemory(redis: Redis): Promise<number> {
-  const info = (await redis.info("memory"));
+  const info = await redis.info("memory");
   return Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? NaN);
 }
 

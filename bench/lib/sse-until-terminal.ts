@@ -20,9 +20,28 @@ export interface StreamTiming {
  * terminal event arrive. The body is read to its end (the gateway closes it right after the
  * terminal event) so the connection goes back to the pool instead of being torn down.
  */
-export async function sseUntilTerminal(pool: Pool, path: string, headers: Record<string, string>, t0: { perf: number; wall: number }, timeoutMs: number): Promise<StreamTiming> {
-  const res = await pool.request({ method: "GET", path, headers: { accept: "text/event-stream", ...headers }, bodyTimeout: timeoutMs, headersTimeout: timeoutMs });
-  const out: StreamTiming = { status: res.statusCode, terminal: null, firstDeltaMs: null, terminalMs: null, deltas: 0, written: { running: null, firstDelta: null, terminal: null } };
+export async function sseUntilTerminal(
+  pool: Pool,
+  path: string,
+  headers: Record<string, string>,
+  t0: { perf: number; wall: number },
+  timeoutMs: number,
+): Promise<StreamTiming> {
+  const res = await pool.request({
+    method: "GET",
+    path,
+    headers: { accept: "text/event-stream", ...headers },
+    bodyTimeout: timeoutMs,
+    headersTimeout: timeoutMs,
+  });
+  const out: StreamTiming = {
+    status: res.statusCode,
+    terminal: null,
+    firstDeltaMs: null,
+    terminalMs: null,
+    deltas: 0,
+    written: { running: null, firstDelta: null, terminal: null },
+  };
   if (res.statusCode !== 200) {
     await res.body.dump();
     return out;

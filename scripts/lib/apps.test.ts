@@ -18,6 +18,7 @@ describe("apps", () => {
 
   it("prints every URL, the key and a curl example", () => {
     const text = bannerLines({ apps: appSpecs(appPorts({}), "", ""), gatewayPort: 8080, postgres: "pg", redis: "r", bootstrapKey: "sy_live_k_s" }).join("\n");
-    for (const s of ["/v1", "/health/ready", "/admin/queues", ":9464/metrics", ":9465/metrics", ":9466/metrics", ":8080/metrics", "Bearer sy_live_k_s"]) expect(text).toContain(s);
+    for (const s of ["/v1", "/health/ready", "/admin/queues", ":9464/metrics", ":9465/metrics", ":9466/metrics", ":8080/metrics", "Bearer sy_live_k_s"])
+      expect(text).toContain(s);
   });
 });

@@ -61,7 +61,9 @@ export function chooseBootstrapKey(opts: ChooseBootstrapKeyOptions): BootstrapKe
       throw new BootstrapKeyError(`${opts.file} does not hold a key like sy_live_<id>_<secret>; delete it to have a new key generated`);
     }
     const loose = (statSync(opts.file).mode & 0o077) !== 0;
-    return loose ? { key: saved, source: "file", warning: `${opts.file} is readable by other users; run: chmod 600 ${opts.file}` } : { key: saved, source: "file" };
+    return loose
+      ? { key: saved, source: "file", warning: `${opts.file} is readable by other users; run: chmod 600 ${opts.file}` }
+      : { key: saved, source: "file" };
   }
   return { key: opts.generate(), source: "generated" };
 }

@@ -24,7 +24,9 @@ export const distMain = (app: AppName): string => path.join(repoRoot, "apps", ap
 const externalPackages: Plugin = {
   name: "external-packages",
   setup(b) {
-    b.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith("@switchyard/") || path.isAbsolute(args.path) ? undefined : { path: args.path, external: true }));
+    b.onResolve({ filter: /^[^./]/ }, (args) =>
+      args.path.startsWith("@switchyard/") || path.isAbsolute(args.path) ? undefined : { path: args.path, external: true },
+    );
   },
 };
 
@@ -57,7 +59,19 @@ export function unresolvedImports(outdir: string, meta: Metafile): string[] {
 }
 
 /** What esbuild is told for every bundle: Node 22+, CommonJS, source maps, readable names. */
-const COMMON = { bundle: true, platform: "node", target: "node22", format: "cjs", sourcemap: true, minify: false, keepNames: true, metafile: true, logLevel: "warning", plugins: [externalPackages], write: false } satisfies BuildOptions;
+const COMMON = {
+  bundle: true,
+  platform: "node",
+  target: "node22",
+  format: "cjs",
+  sourcemap: true,
+  minify: false,
+  keepNames: true,
+  metafile: true,
+  logLevel: "warning",
+  plugins: [externalPackages],
+  write: false,
+} satisfies BuildOptions;
 
 /**
  * Bundle `entryPoints` into `outdir`; throws naming any import Node could not resolve from there
@@ -68,7 +82,8 @@ const COMMON = { bundle: true, platform: "node", target: "node22", format: "cjs"
 async function bundle(entryPoints: Record<string, string>, outdir: string, owner: string): Promise<{ files: string[]; bytes: number }> {
   const result = await build({ ...COMMON, entryPoints, outdir });
   const missing = unresolvedImports(outdir, result.metafile);
-  if (missing.length) throw new Error(`${path.relative(repoRoot, outdir)}: the bundle imports ${missing.join(", ")}, which Node cannot find from there: add them to ${owner}`);
+  if (missing.length)
+    throw new Error(`${path.relative(repoRoot, outdir)}: the bundle imports ${missing.join(", ")}, which Node cannot find from there: add them to ${owner}`);
   mkdirSync(outdir, { recursive: true });
   for (const f of result.outputFiles) {
     const tmp = `${f.path}.${process.pid}.tmp`;

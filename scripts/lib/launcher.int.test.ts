@@ -89,7 +89,17 @@ describe("Launcher with stand-in apps", () => {
       },
     });
     const done = launcher.run();
-    return { launcher, done, port: port as number, pglitePort: pglitePort as number, get output() { return output; }, printed, seeded };
+    return {
+      launcher,
+      done,
+      port: port as number,
+      pglitePort: pglitePort as number,
+      get output() {
+        return output;
+      },
+      printed,
+      seeded,
+    };
   }
 
   const pidsIn = (out: string) => [...out.matchAll(/^\S+\s+\| started \(pid (\d+)\)$/gm)].map((m) => Number(m[1]));
@@ -102,14 +112,22 @@ describe("Launcher with stand-in apps", () => {
     expect(run.printed.join("\n")).toContain(`bootstrap key   ${key}`);
 
     const seen = (await (await fetch(`http://127.0.0.1:${run.port}/health/ready`)).json()) as Record<string, string>;
-    expect(seen).toMatchObject({ name: "gateway", PORT: String(run.port), PASS: "yes", DATABASE_URL: `postgres://postgres@127.0.0.1:${run.pglitePort}/postgres` });
+    expect(seen).toMatchObject({
+      name: "gateway",
+      PORT: String(run.port),
+      PASS: "yes",
+      DATABASE_URL: `postgres://postgres@127.0.0.1:${run.pglitePort}/postgres`,
+    });
     expect(seen.REDIS_URL).toMatch(/^redis:\/\//);
 
     const pids = pidsIn(run.output);
     expect(pids).toHaveLength(APPS.length + (run.output.includes("redis-server started by us") ? 2 : 1));
     // "ready" means the gateway answers; the stubborn stand-in ignores SIGTERM only once it has
     // loaded (on a loaded machine that can come later), so stop once every app said it listens.
-    await waitFor(async () => (APPS.every((a) => run.output.includes(`${a} listening on`)) ? true : undefined), { timeoutMs: 60_000, what: "every stand-in app listening" });
+    await waitFor(async () => (APPS.every((a) => run.output.includes(`${a} listening on`)) ? true : undefined), {
+      timeoutMs: 60_000,
+      what: "every stand-in app listening",
+    });
     run.launcher.requestStop("SIGINT");
     await expect(run.done).resolves.toBe(0);
     expect(pids.filter(isPidAlive)).toEqual([]);

@@ -43,8 +43,10 @@ interface Conn {
 }
 
 /** Statements that change session state: settings (replayable) and the rest (reset, not kept). */
-const SETTING = /^\s*(?:SET\s+(?!LOCAL\b|TRANSACTION\b|CONSTRAINTS\b|SESSION\s+CHARACTERISTICS\b)|RESET\s|SELECT\s+(?:pg_catalog\.)?set_config\s*\()[^;]*;?\s*$/i;
-const SESSION_CHANGE = /\b(?:SET\s+(?!LOCAL\b|TRANSACTION\b|CONSTRAINTS\b)|RESET\b|set_config\s*\(|LISTEN\b|DISCARD\b|PREPARE\b|DEALLOCATE\b|WITH\s+HOLD\b|pg_(?:try_)?advisory_lock|CREATE\s+(?:GLOBAL\s+|LOCAL\s+)?TEMP(?:ORARY)?\b)/i;
+const SETTING =
+  /^\s*(?:SET\s+(?!LOCAL\b|TRANSACTION\b|CONSTRAINTS\b|SESSION\s+CHARACTERISTICS\b)|RESET\s|SELECT\s+(?:pg_catalog\.)?set_config\s*\()[^;]*;?\s*$/i;
+const SESSION_CHANGE =
+  /\b(?:SET\s+(?!LOCAL\b|TRANSACTION\b|CONSTRAINTS\b)|RESET\b|set_config\s*\(|LISTEN\b|DISCARD\b|PREPARE\b|DEALLOCATE\b|WITH\s+HOLD\b|pg_(?:try_)?advisory_lock|CREATE\s+(?:GLOBAL\s+|LOCAL\s+)?TEMP(?:ORARY)?\b)/i;
 /** Back to a fresh session's state, but for named prepared statements (other clients' may be live): DISCARD ALL without DEALLOCATE ALL. */
 const RESET_SESSION = "RESET ALL; CLOSE ALL; UNLISTEN *; SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES";
 

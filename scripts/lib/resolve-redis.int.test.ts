@@ -56,17 +56,21 @@ describe("resolveRedis", () => {
     for (const hint of ["apt-get install redis-server", "brew install redis", "docker compose -f infra/docker-compose.yml up"]) expect(msg).toContain(hint);
   });
 
-  (redisServer ? it : it.skip)("starts redis-server from PATH with its data in the data folder, and stops it", async () => {
-    const [unused, port] = [await freePort(), await freePort()];
-    const r = await resolveRedis({ env: { EMBEDDED_REDIS_PORT: String(port) }, dataDir: dir, supervisor, localPort: unused });
-    expect(r).toMatchObject({ url: `redis://127.0.0.1:${port}`, source: "embedded" });
-    expect(await pingRedis(port)).toBe(true);
-    expect(existsSync(path.join(dir, "redis"))).toBe(true);
-    expect(output).toMatch(/^redis\s+\| started \(pid \d+\)$/m);
-    const exit = await r.child?.stop(5000);
-    expect(exit?.signal).toBeNull(); // it exits on SIGTERM by itself, after saving
-    expect(await pingRedis(port)).toBe(false);
-    // appendonly yes: the AOF lives under the data folder.
-    expect(existsSync(path.join(dir, "redis", "appendonlydir"))).toBe(true);
-  }, 30_000);
+  (redisServer ? it : it.skip)(
+    "starts redis-server from PATH with its data in the data folder, and stops it",
+    async () => {
+      const [unused, port] = [await freePort(), await freePort()];
+      const r = await resolveRedis({ env: { EMBEDDED_REDIS_PORT: String(port) }, dataDir: dir, supervisor, localPort: unused });
+      expect(r).toMatchObject({ url: `redis://127.0.0.1:${port}`, source: "embedded" });
+      expect(await pingRedis(port)).toBe(true);
+      expect(existsSync(path.join(dir, "redis"))).toBe(true);
+      expect(output).toMatch(/^redis\s+\| started \(pid \d+\)$/m);
+      const exit = await r.child?.stop(5000);
+      expect(exit?.signal).toBeNull(); // it exits on SIGTERM by itself, after saving
+      expect(await pingRedis(port)).toBe(false);
+      // appendonly yes: the AOF lives under the data folder.
+      expect(existsSync(path.join(dir, "redis", "appendonlydir"))).toBe(true);
+    },
+    30_000,
+  );
 });

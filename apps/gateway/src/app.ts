@@ -29,7 +29,12 @@ import { queueDashboardRouter } from "./routes/queue-dashboard";
 
 /** The gateway's request listener: the lean hot path in front of the express app (one `Authenticator` for both). */
 export function createGatewayHandler(r: GatewayResources): RequestListener {
-  const auth = new Authenticator(r.db, r.logger, r.deployments, authFailureRecorder(r.db, r.logger, (reason) => r.metrics.authFailures.add(1, { reason })));
+  const auth = new Authenticator(
+    r.db,
+    r.logger,
+    r.deployments,
+    authFailureRecorder(r.db, r.logger, (reason) => r.metrics.authFailures.add(1, { reason })),
+  );
   return leanRoutes(r, auth, createGatewayApp(r, auth));
 }
 

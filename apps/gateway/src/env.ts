@@ -6,61 +6,67 @@ import { z } from "zod";
 export const GATEWAY_FAULT_POINTS = ["job.admitted"] as const;
 export type GatewayFaultPoint = (typeof GATEWAY_FAULT_POINTS)[number];
 
-export const GatewayEnv = z.object({
-  ...processEnvFields,
-  PORT: envInt(8080, 0),
-  HOST: z.string().default("0.0.0.0"),
-  DATABASE_URL: z.string().url("DATABASE_URL must be a postgres:// URL"),
-  IDEMPOTENCY_TTL_SECONDS: envInt(24 * 3600, 1),
-  JOB_RETENTION_SECONDS: envInt(24 * 3600, 1),
-  SSE_HEARTBEAT_MS: envInt(15_000, 100),
-  /** Bytes a job-events stream may have waiting for a slow client before it is cut (the client resumes with Last-Event-ID). */
-  SSE_MAX_BUFFERED_BYTES: envInt(8 * 1024 * 1024, 65_536),
-  /** Open SSE connections on this gateway process at which one `warn` line is logged (default 150). */
-  SSE_WARN_CONNECTIONS: envInt(150, 1),
-  /** Open SSE connections on this gateway process at which one `error` line (severity critical) is logged (default 200); at least SSE_WARN_CONNECTIONS. */
-  SSE_CRITICAL_CONNECTIONS: envInt(200, 1),
-  BODY_LIMIT: z.string().default("1mb"),
-  SHUTDOWN_GRACE_MS: envInt(10_000, 0),
-  TRUST_PROXY: envBoolean(false),
-  /** Run the Batch API's batch runner in this gateway (state in Postgres, leased per batch: any number of gateways may run it). */
-  BATCH_RUNNER_ENABLED: envBoolean(true),
-  /** Pause between the batch runner's rounds when no batch needs work. */
-  BATCH_POLL_MS: envInt(1000, 10),
-  /** Query embeddings for search; must match the rag-worker's settings. */
-  EMBEDDINGS_PROVIDER: envString(z.enum(["local", "openai"]).default("local")),
-  EMBEDDINGS_MODEL: envString(z.string().optional()),
-  EMBEDDINGS_DIMENSIONS: envString(z.coerce.number().int().positive().optional()),
-  OPENAI_BASE_URL: envString(z.string().url().default("https://api.openai.com/v1")),
-  OPENAI_API_KEY: z.string().default(""),
-  /** `POST /v1/embeddings` on `gemini` catalog models; without a key they are simulated. */
-  GEMINI_BASE_URL: envString(z.string().url().default("https://generativelanguage.googleapis.com")),
-  GEMINI_API_KEY: z.string().default(""),
-  /**
-   * Anthropic, as the router-worker is configured: the gateway never calls it, but judges with it
-   * which request fields an `anthropic` catalog model can honour (a 400 instead of a failed job).
-   */
-  ANTHROPIC_BASE_URL: envString(z.string().url().default("https://api.anthropic.com")),
-  ANTHROPIC_API_KEY: z.string().default(""),
-  /** Bound on one `POST /v1/embeddings` provider call, all of it (default 30 000 ms). */
-  EMBEDDINGS_TIMEOUT_MS: envInt(30_000, 100),
-  /**
-   * Crash tests only: `point:N,…` kills the gateway with SIGKILL the Nth time it reaches each
-   * named point (`GATEWAY_FAULT_POINTS`). Unset in production: the hook is then a no-op.
-   */
-  SWITCHYARD_FAULT_POINTS: envString(z.string().default("")).transform((spec, ctx) => {
-    try {
-      return parseFaultSpec(spec, GATEWAY_FAULT_POINTS);
-    } catch (err) {
-      ctx.addIssue({ code: "custom", message: (err as Error).message });
-      return z.NEVER;
+export const GatewayEnv = z
+  .object({
+    ...processEnvFields,
+    PORT: envInt(8080, 0),
+    HOST: z.string().default("0.0.0.0"),
+    DATABASE_URL: z.string().url("DATABASE_URL must be a postgres:// URL"),
+    IDEMPOTENCY_TTL_SECONDS: envInt(24 * 3600, 1),
+    JOB_RETENTION_SECONDS: envInt(24 * 3600, 1),
+    SSE_HEARTBEAT_MS: envInt(15_000, 100),
+    /** Bytes a job-events stream may have waiting for a slow client before it is cut (the client resumes with Last-Event-ID). */
+    SSE_MAX_BUFFERED_BYTES: envInt(8 * 1024 * 1024, 65_536),
+    /** Open SSE connections on this gateway process at which one `warn` line is logged (default 150). */
+    SSE_WARN_CONNECTIONS: envInt(150, 1),
+    /** Open SSE connections on this gateway process at which one `error` line (severity critical) is logged (default 200); at least SSE_WARN_CONNECTIONS. */
+    SSE_CRITICAL_CONNECTIONS: envInt(200, 1),
+    BODY_LIMIT: z.string().default("1mb"),
+    SHUTDOWN_GRACE_MS: envInt(10_000, 0),
+    TRUST_PROXY: envBoolean(false),
+    /** Run the Batch API's batch runner in this gateway (state in Postgres, leased per batch: any number of gateways may run it). */
+    BATCH_RUNNER_ENABLED: envBoolean(true),
+    /** Pause between the batch runner's rounds when no batch needs work. */
+    BATCH_POLL_MS: envInt(1000, 10),
+    /** Query embeddings for search; must match the rag-worker's settings. */
+    EMBEDDINGS_PROVIDER: envString(z.enum(["local", "openai"]).default("local")),
+    EMBEDDINGS_MODEL: envString(z.string().optional()),
+    EMBEDDINGS_DIMENSIONS: envString(z.coerce.number().int().positive().optional()),
+    OPENAI_BASE_URL: envString(z.string().url().default("https://api.openai.com/v1")),
+    OPENAI_API_KEY: z.string().default(""),
+    /** `POST /v1/embeddings` on `gemini` catalog models; without a key they are simulated. */
+    GEMINI_BASE_URL: envString(z.string().url().default("https://generativelanguage.googleapis.com")),
+    GEMINI_API_KEY: z.string().default(""),
+    /**
+     * Anthropic, as the router-worker is configured: the gateway never calls it, but judges with it
+     * which request fields an `anthropic` catalog model can honour (a 400 instead of a failed job).
+     */
+    ANTHROPIC_BASE_URL: envString(z.string().url().default("https://api.anthropic.com")),
+    ANTHROPIC_API_KEY: z.string().default(""),
+    /** Bound on one `POST /v1/embeddings` provider call, all of it (default 30 000 ms). */
+    EMBEDDINGS_TIMEOUT_MS: envInt(30_000, 100),
+    /**
+     * Crash tests only: `point:N,…` kills the gateway with SIGKILL the Nth time it reaches each
+     * named point (`GATEWAY_FAULT_POINTS`). Unset in production: the hook is then a no-op.
+     */
+    SWITCHYARD_FAULT_POINTS: envString(z.string().default("")).transform((spec, ctx) => {
+      try {
+        return parseFaultSpec(spec, GATEWAY_FAULT_POINTS);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+  })
+  .superRefine((e, ctx) => {
+    if (e.SSE_CRITICAL_CONNECTIONS < e.SSE_WARN_CONNECTIONS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["SSE_CRITICAL_CONNECTIONS"],
+        message: `must be at least SSE_WARN_CONNECTIONS (critical ${e.SSE_CRITICAL_CONNECTIONS} < warn ${e.SSE_WARN_CONNECTIONS})`,
+      });
     }
-  }),
-}).superRefine((e, ctx) => {
-  if (e.SSE_CRITICAL_CONNECTIONS < e.SSE_WARN_CONNECTIONS) {
-    ctx.addIssue({ code: "custom", path: ["SSE_CRITICAL_CONNECTIONS"], message: `must be at least SSE_WARN_CONNECTIONS (critical ${e.SSE_CRITICAL_CONNECTIONS} < warn ${e.SSE_WARN_CONNECTIONS})` });
-  }
-});
+  });
 export type GatewayEnv = z.infer<typeof GatewayEnv>;
 
 export const loadEnv = (env: NodeJS.ProcessEnv = process.env): GatewayEnv => parseEnv(GatewayEnv, env);

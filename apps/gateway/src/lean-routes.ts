@@ -118,7 +118,11 @@ const tooLarge = () => new ApiError("payload_too_large", "request body is larger
 function parseJson(text: string): unknown {
   if (text.length === 0) return {};
   const first = FIRST_CHAR.exec(text)?.[1];
-  if (first !== "{" && first !== "[") throw new ApiError("invalid_json", `request body is not valid JSON: a JSON body must be an object or an array${first === undefined ? "" : ` (it starts with ${JSON.stringify(first)})`}`);
+  if (first !== "{" && first !== "[")
+    throw new ApiError(
+      "invalid_json",
+      `request body is not valid JSON: a JSON body must be an object or an array${first === undefined ? "" : ` (it starts with ${JSON.stringify(first)})`}`,
+    );
   try {
     return JSON.parse(text);
   } catch (err) {

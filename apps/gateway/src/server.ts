@@ -60,7 +60,9 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
       deployments: new DeploymentCache(db),
       breakers,
       rateLimiter: new RateLimiter({ redis, prefix: env.SWITCHYARD_PREFIX }),
-      embedder: selectEmbedder({ provider: env.EMBEDDINGS_PROVIDER, model: env.EMBEDDINGS_MODEL, dimensions: env.EMBEDDINGS_DIMENSIONS }, () => createOpenAIProvider({ baseUrl: env.OPENAI_BASE_URL, apiKey: env.OPENAI_API_KEY })),
+      embedder: selectEmbedder({ provider: env.EMBEDDINGS_PROVIDER, model: env.EMBEDDINGS_MODEL, dimensions: env.EMBEDDINGS_DIMENSIONS }, () =>
+        createOpenAIProvider({ baseUrl: env.OPENAI_BASE_URL, apiKey: env.OPENAI_API_KEY }),
+      ),
       providers: createProviderRegistry({
         openai: { baseUrl: env.OPENAI_BASE_URL, apiKey: env.OPENAI_API_KEY, timeoutMs: env.EMBEDDINGS_TIMEOUT_MS },
         gemini: { baseUrl: env.GEMINI_BASE_URL, apiKey: env.GEMINI_API_KEY, timeoutMs: env.EMBEDDINGS_TIMEOUT_MS },
@@ -78,7 +80,14 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
       sse: new SseConnections({ warn: env.SSE_WARN_CONNECTIONS, critical: env.SSE_CRITICAL_CONNECTIONS, logger, gauge: metrics.sse }),
       fault: faultHook(env.SWITCHYARD_FAULT_POINTS),
       maintenance: new Maintenance(redis, keys.maintenance()),
-      config: { idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS, sseHeartbeatMs: env.SSE_HEARTBEAT_MS, sseMaxBufferedBytes: env.SSE_MAX_BUFFERED_BYTES, bodyLimit: env.BODY_LIMIT, trustProxy: env.TRUST_PROXY, embeddingsTimeoutMs: env.EMBEDDINGS_TIMEOUT_MS },
+      config: {
+        idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS,
+        sseHeartbeatMs: env.SSE_HEARTBEAT_MS,
+        sseMaxBufferedBytes: env.SSE_MAX_BUFFERED_BYTES,
+        bodyLimit: env.BODY_LIMIT,
+        trustProxy: env.TRUST_PROXY,
+        embeddingsTimeoutMs: env.EMBEDDINGS_TIMEOUT_MS,
+      },
     };
     p.defer("event stream hub", () => resources.events.close());
     p.defer("token counter", () => resources.tokenCounter.close());
@@ -91,8 +100,17 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
       if (err.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
       const tooLarge = err.code === "HPE_HEADER_OVERFLOW";
       const status = tooLarge ? 431 : 400;
-      const body = JSON.stringify({ error: { type: "invalid_request_error", code: "invalid_request", message: tooLarge ? "request headers are too large" : `malformed HTTP request: ${err.code ?? err.message}`, request_id: "none" } });
-      socket.end(`HTTP/1.1 ${status} ${tooLarge ? "Request Header Fields Too Large" : "Bad Request"}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      const body = JSON.stringify({
+        error: {
+          type: "invalid_request_error",
+          code: "invalid_request",
+          message: tooLarge ? "request headers are too large" : `malformed HTTP request: ${err.code ?? err.message}`,
+          request_id: "none",
+        },
+      });
+      socket.end(
+        `HTTP/1.1 ${status} ${tooLarge ? "Request Header Fields Too Large" : "Bad Request"}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
     });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);

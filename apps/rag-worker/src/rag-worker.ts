@@ -22,12 +22,31 @@ export async function startRagWorker(env: RagEnv, opts: { logger?: Logger; db?: 
   return startProcess({ name: "rag-worker", env, dbPoolMax: 5, ...opts }, async (p) => {
     const { db, keys, logger } = p;
     const metrics = p.metrics();
-    const embedder = selectEmbedder({ provider: env.EMBEDDINGS_PROVIDER, model: env.EMBEDDINGS_MODEL, dimensions: env.EMBEDDINGS_DIMENSIONS }, () => createOpenAIProvider({ baseUrl: env.OPENAI_BASE_URL, apiKey: env.OPENAI_API_KEY }));
+    const embedder = selectEmbedder({ provider: env.EMBEDDINGS_PROVIDER, model: env.EMBEDDINGS_MODEL, dimensions: env.EMBEDDINGS_DIMENSIONS }, () =>
+      createOpenAIProvider({ baseUrl: env.OPENAI_BASE_URL, apiKey: env.OPENAI_API_KEY }),
+    );
     prepareVectors(p, embedder);
-    const deps = { db, embedder, logger, metrics, queues: p.queues, jobStore: new JobStore({ redis: p.redis, keys, retentionSeconds: env.JOB_RETENTION_SECONDS }) };
+    const deps = {
+      db,
+      embedder,
+      logger,
+      metrics,
+      queues: p.queues,
+      jobStore: new JobStore({ redis: p.redis, keys, retentionSeconds: env.JOB_RETENTION_SECONDS }),
+    };
     const consumers = [
-      defineProcessor("ai-rag", (payload) => retrieveJob(deps, payload), { keys, connection: p.duplicate(), concurrency: env.RAG_CONCURRENCY, onDequeue: metrics.countDequeue }),
-      defineProcessor("ai-index", (payload) => indexJob(deps, payload), { keys, connection: p.duplicate(), concurrency: env.INDEX_CONCURRENCY, onDequeue: metrics.countDequeue }),
+      defineProcessor("ai-rag", (payload) => retrieveJob(deps, payload), {
+        keys,
+        connection: p.duplicate(),
+        concurrency: env.RAG_CONCURRENCY,
+        onDequeue: metrics.countDequeue,
+      }),
+      defineProcessor("ai-index", (payload) => indexJob(deps, payload), {
+        keys,
+        connection: p.duplicate(),
+        concurrency: env.INDEX_CONCURRENCY,
+        onDequeue: metrics.countDequeue,
+      }),
     ];
     for (const w of consumers) {
       w.on("failed", (job, err) => logger.warn({ queue: w.name, jobId: job?.id, err: err.message }, "rag-worker job failed"));

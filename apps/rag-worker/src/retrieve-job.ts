@@ -25,25 +25,44 @@ export function retrieveJob(deps: RetrieveDeps, p: QueuePayload<"ai-rag">): Prom
   const attrs = { [AttrNames.jobId]: p.job_id, [AttrNames.tenantId]: p.tenant_id, [AttrNames.queue]: "ai-rag", "switchyard.rag.collection": p.collection };
   return withLogContext({ jobId: p.job_id, tenantId: p.tenant_id }, () =>
     withExtractedContext(p.trace, () =>
-      startSpan("retrieve", attrs, async (span) => {
-        const live = await deps.jobStore.get(p.job_id);
-        if (live) {
-          const view: JobView = { ...live.view, status: "retrieving", started_at: live.view.started_at ?? new Date().toISOString() };
-          await deps.jobStore.transition(view, { type: "status", data: { status: "retrieving" } });
-        }
-        const allowedDomains = live ? await deploymentSourceDomains(deps.db, live.deploymentId) : null;
-        const r = await retrieve(deps.db, { tenantId: p.tenant_id, collection: p.collection, query: p.query, topK: p.top_k, embedder: deps.embedder, allowedDomains });
-        const hit = r.results.length > 0;
-        span.setAttributes({ "switchyard.rag.results": r.results.length, "switchyard.rag.hit": hit });
-        deps.metrics.ragRequests.add(1, { result: hit ? "hit" : "miss" });
-        if (!hit) await indexPending(deps, p.tenant_id, p.collection);
-        return {
-          chunks: r.results.map((c) => ({ chunk_id: c.chunk_id, document_id: c.document_id, title: c.title, source_url: c.source_url, text: c.text, score: c.score })),
-          no_sources: !hit,
-          redacted_query: r.query,
-          embedding_model: r.model,
-        };
-      }, SpanKind.CONSUMER),
+      startSpan(
+        "retrieve",
+        attrs,
+        async (span) => {
+          const live = await deps.jobStore.get(p.job_id);
+          if (live) {
+            const view: JobView = { ...live.view, status: "retrieving", started_at: live.view.started_at ?? new Date().toISOString() };
+            await deps.jobStore.transition(view, { type: "status", data: { status: "retrieving" } });
+          }
+          const allowedDomains = live ? await deploymentSourceDomains(deps.db, live.deploymentId) : null;
+          const r = await retrieve(deps.db, {
+            tenantId: p.tenant_id,
+            collection: p.collection,
+            query: p.query,
+            topK: p.top_k,
+            embedder: deps.embedder,
+            allowedDomains,
+          });
+          const hit = r.results.length > 0;
+          span.setAttributes({ "switchyard.rag.results": r.results.length, "switchyard.rag.hit": hit });
+          deps.metrics.ragRequests.add(1, { result: hit ? "hit" : "miss" });
+          if (!hit) await indexPending(deps, p.tenant_id, p.collection);
+          return {
+            chunks: r.results.map((c) => ({
+              chunk_id: c.chunk_id,
+              document_id: c.document_id,
+              title: c.title,
+              source_url: c.source_url,
+              text: c.text,
+              score: c.score,
+            })),
+            no_sources: !hit,
+            redacted_query: r.query,
+            embedding_model: r.model,
+          };
+        },
+        SpanKind.CONSUMER,
+      ),
     ),
   );
 }
@@ -51,6 +70,10 @@ export function retrieveJob(deps: RetrieveDeps, p: QueuePayload<"ai-rag">): Prom
 /** An empty retrieval triggers indexing of the collection's documents still waiting for it (one job per document a minute). */
 async function indexPending(deps: RetrieveDeps, tenantId: string, collection: string): Promise<void> {
   for (const id of await pendingDocumentIds(deps.db, tenantId, collection)) {
-    await deps.queues.enqueue("ai-index", { tenant_id: tenantId, collection, document_id: id, trace: {} }, { jobId: `idx-${tenantId}-${collection}-${id}-retry-${Math.floor(Date.now() / 60_000)}` });
+    await deps.queues.enqueue(
+      "ai-index",
+      { tenant_id: tenantId, collection, document_id: id, trace: {} },
+      { jobId: `idx-${tenantId}-${collection}-${id}-retry-${Math.floor(Date.now() / 60_000)}` },
+    );
   }
 }

@@ -21,20 +21,41 @@ const RECOVERABLE = new Set(["timeout", "connection", "malformed"]);
  * streamed try, then a non-stream call, each announced by a `restart` when output had begun.
  * Other failures (429, 5xx before the stream, 4xx) return at once so the caller can fall back.
  */
-export async function callModel(provider: ChatProvider, entry: ModelEntry, payload: RouteJobPayload, out: JobOutput, signal: AbortSignal, hooks: CallHooks): Promise<CallResult> {
-  const attrs = { [AttrNames.jobId]: payload.job_id, [AttrNames.model]: entry.id, "switchyard.provider": provider.name, "gen_ai.request.model": entry.upstream_model };
+export async function callModel(
+  provider: ChatProvider,
+  entry: ModelEntry,
+  payload: RouteJobPayload,
+  out: JobOutput,
+  signal: AbortSignal,
+  hooks: CallHooks,
+): Promise<CallResult> {
+  const attrs = {
+    [AttrNames.jobId]: payload.job_id,
+    [AttrNames.model]: entry.id,
+    "switchyard.provider": provider.name,
+    "gen_ai.request.model": entry.upstream_model,
+  };
   // One span per model attempt (its stream retries and non-stream fallback included), a child of "route job".
-  return startSpan("provider call", attrs, async (span) => {
-    const tried = { mode: "stream" as "stream" | "non_stream", tries: 0 };
-    const result = await callModelOnce(provider, entry, payload, out, signal, hooks, tried);
-    const outcome = result.ok ? "ok" : result.canceled ? "canceled" : "error";
-    span.setAttributes({ "switchyard.provider.mode": result.ok ? result.mode : tried.mode, "switchyard.provider.tries": tried.tries, "switchyard.provider.outcome": outcome });
-    if (!result.ok && !result.canceled) {
-      span.setAttribute("error.type", isProviderError(result.error) ? result.error.kind : result.error.name);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: result.error.message });
-    }
-    return result;
-  }, SpanKind.CLIENT);
+  return startSpan(
+    "provider call",
+    attrs,
+    async (span) => {
+      const tried = { mode: "stream" as "stream" | "non_stream", tries: 0 };
+      const result = await callModelOnce(provider, entry, payload, out, signal, hooks, tried);
+      const outcome = result.ok ? "ok" : result.canceled ? "canceled" : "error";
+      span.setAttributes({
+        "switchyard.provider.mode": result.ok ? result.mode : tried.mode,
+        "switchyard.provider.tries": tried.tries,
+        "switchyard.provider.outcome": outcome,
+      });
+      if (!result.ok && !result.canceled) {
+        span.setAttribute("error.type", isProviderError(result.error) ? result.error.kind : result.error.name);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: result.error.message });
+      }
+      return result;
+    },
+    SpanKind.CLIENT,
+  );
 }
 
 /** A provider's token log probabilities in the job's (OpenAI's) shape. */
@@ -52,7 +73,15 @@ function ended(provider: ChatProvider, out: JobOutput, finishReason: string, usa
   return { ok: true, finishReason: toolCalls.length > 0 && finishReason === "stop" ? "tool_calls" : finishReason, usage, mode, toolCalls };
 }
 
-async function callModelOnce(provider: ChatProvider, entry: ModelEntry, payload: RouteJobPayload, out: JobOutput, signal: AbortSignal, hooks: CallHooks, tried: { mode: "stream" | "non_stream"; tries: number }): Promise<CallResult> {
+async function callModelOnce(
+  provider: ChatProvider,
+  entry: ModelEntry,
+  payload: RouteJobPayload,
+  out: JobOutput,
+  signal: AbortSignal,
+  hooks: CallHooks,
+  tried: { mode: "stream" | "non_stream"; tries: number },
+): Promise<CallResult> {
   // A job with tools streams `tool_call` chunks too; they become `tool_call` events, in the order they come.
   const req = chatRequestForJob(payload.request, entry.upstream_model, signal);
   let lastError: ProviderError | Error | null = null;

@@ -33,8 +33,24 @@ async function comparison(models: string[]) {
   return { parentId, children, payload };
 }
 const end = async (id: string, model: string, status: "succeeded" | "failed") => {
-  const v: JobView = { ...queuedJobView(id, model, new Date(), null), status, started_at: new Date(Date.now() - 40).toISOString(), completed_at: new Date().toISOString(), ...(status === "succeeded" ? { output: { text: `answer of ${model}`, citations: [], finish_reason: "stop" }, usage: { input_tokens: 2, output_tokens: 3, cost_usd: 0.001, provenance: "reported" as const } } : { error: { code: "provider_error", message: `${model} broke`, reason: "provider_error" } }) };
-  await store.finish(v, status === "succeeded" ? { type: "done", data: { job: v } } : { type: "error", data: { code: "provider_error", message: `${model} broke`, reason: "provider_error" } });
+  const v: JobView = {
+    ...queuedJobView(id, model, new Date(), null),
+    status,
+    started_at: new Date(Date.now() - 40).toISOString(),
+    completed_at: new Date().toISOString(),
+    ...(status === "succeeded"
+      ? {
+          output: { text: `answer of ${model}`, citations: [], finish_reason: "stop" },
+          usage: { input_tokens: 2, output_tokens: 3, cost_usd: 0.001, provenance: "reported" as const },
+        }
+      : { error: { code: "provider_error", message: `${model} broke`, reason: "provider_error" } }),
+  };
+  await store.finish(
+    v,
+    status === "succeeded"
+      ? { type: "done", data: { job: v } }
+      : { type: "error", data: { code: "provider_error", message: `${model} broke`, reason: "provider_error" } },
+  );
 };
 const parentEvents = async (id: string) => (await redis.xrange(keys.events(id), "-", "+")).map(([, f]) => JobEvent.parse(JSON.parse(f[1]!)));
 
@@ -45,7 +61,10 @@ test("ends the comparison with every model's answer and error, after the childre
   expect(await processCompareJob({ jobStore: store, logger }, c.payload, { attemptsMade: 0, opts: { attempts: 5 } })).toBe("succeeded");
   const parent = (await store.get(c.parentId))!;
   expect(parent.status).toBe("succeeded");
-  expect(parent.view.comparison!.map((e) => [e.model, e.status, e.output?.text ?? null, e.error?.message ?? null])).toEqual([["a", "succeeded", "answer of a", null], ["b", "failed", null, "b broke"]]);
+  expect(parent.view.comparison!.map((e) => [e.model, e.status, e.output?.text ?? null, e.error?.message ?? null])).toEqual([
+    ["a", "succeeded", "answer of a", null],
+    ["b", "failed", null, "b broke"],
+  ]);
   expect(parent.view.comparison![0]!.latency_ms).toBeGreaterThanOrEqual(40);
   const evs = await parentEvents(c.parentId);
   expect(evs.map((e) => e.type)).toEqual(["status", "status", "done"]);
@@ -71,5 +90,7 @@ test("a comparison already ended (canceled) or gone is left as it is", async () 
   const canceled: JobView = { ...(await store.get(c.parentId))!.view, status: "canceled", completed_at: new Date().toISOString() };
   await store.finish(canceled, { type: "error", data: { code: "canceled", message: "canceled", reason: "canceled" } });
   expect(await processCompareJob({ jobStore: store, logger }, c.payload, { attemptsMade: 0, opts: { attempts: 5 } })).toBe("canceled");
-  expect(await processCompareJob({ jobStore: store, logger }, { ...c.payload, job_id: "job_gone0000000000" }, { attemptsMade: 0, opts: { attempts: 5 } })).toBe("missing");
+  expect(await processCompareJob({ jobStore: store, logger }, { ...c.payload, job_id: "job_gone0000000000" }, { attemptsMade: 0, opts: { attempts: 5 } })).toBe(
+    "missing",
+  );
 });

@@ -28,10 +28,33 @@ export async function processCompareJob(d: CompareDeps, payload: CompareJobPaylo
   const open = payload.children.filter((_, i) => kids[i] && !isTerminalStatus(kids[i].status)).map((c) => c.job_id);
   const lastTry = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
   if (open.length > 0 && !lastTry) throw new Error(`children not ended yet: ${open.join(", ")}`);
-  const view = endComparison(parent.view, payload.children.map((c, i) => ({ model: c.model, job_id: c.job_id, view: kids[i]?.view ?? null })), new Date());
-  const terminal: JobEvent = view.status === "succeeded" ? { type: "done", data: { job: view } } : { type: "error", data: { code: view.error?.code ?? "compare_failed", message: view.error?.message ?? "no model answered", reason: view.status === "canceled" ? "canceled" : "provider_error" } };
+  const view = endComparison(
+    parent.view,
+    payload.children.map((c, i) => ({ model: c.model, job_id: c.job_id, view: kids[i]?.view ?? null })),
+    new Date(),
+  );
+  const terminal: JobEvent =
+    view.status === "succeeded"
+      ? { type: "done", data: { job: view } }
+      : {
+          type: "error",
+          data: {
+            code: view.error?.code ?? "compare_failed",
+            message: view.error?.message ?? "no model answered",
+            reason: view.status === "canceled" ? "canceled" : "provider_error",
+          },
+        };
   const res = await d.jobStore.finish(view, terminal);
   if (res.kind !== "finished") return res.kind === "already_terminal" ? res.status : "missing";
-  d.logger.info({ jobId: view.id, status: view.status, models: view.comparison?.map((c) => `${c.model}:${c.status}`), costUsd: view.usage?.cost_usd ?? 0, ...(open.length ? { unfinished: open } : {}) }, "comparison finished");
+  d.logger.info(
+    {
+      jobId: view.id,
+      status: view.status,
+      models: view.comparison?.map((c) => `${c.model}:${c.status}`),
+      costUsd: view.usage?.cost_usd ?? 0,
+      ...(open.length ? { unfinished: open } : {}),
+    },
+    "comparison finished",
+  );
   return view.status;
 }

@@ -2,7 +2,13 @@ import { faultPoints, noFaults, parseFaultPoints, type FaultPoint } from "./faul
 import { RouterEnv } from "./env";
 
 test("parses point:N lists, a bare name meaning its first reach", () => {
-  expect(parseFaultPoints("attempt.started:2, delta ,finish.written:1")).toEqual(new Map([["attempt.started", 2], ["delta", 1], ["finish.written", 1]]));
+  expect(parseFaultPoints("attempt.started:2, delta ,finish.written:1")).toEqual(
+    new Map([
+      ["attempt.started", 2],
+      ["delta", 1],
+      ["finish.written", 1],
+    ]),
+  );
   expect(parseFaultPoints("")).toEqual(new Map());
 });
 

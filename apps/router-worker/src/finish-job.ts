@@ -1,5 +1,15 @@
 import { checkBudgetAlerts } from "@switchyard/admission";
-import { priceUsage, UsageEvent, type JobView, type ModelEntry, type OutputLogprob, type RouteJobPayload, type TerminalReason, type ToolCall, type UsageProvenance } from "@switchyard/contracts";
+import {
+  priceUsage,
+  UsageEvent,
+  type JobView,
+  type ModelEntry,
+  type OutputLogprob,
+  type RouteJobPayload,
+  type TerminalReason,
+  type ToolCall,
+  type UsageProvenance,
+} from "@switchyard/contracts";
 import { deadRunUsage as deadRunUsageFor, estimateJobInputTokens, estimateOutputTokens, type TokenUsage } from "@switchyard/providers";
 import type { UnbilledRun } from "@switchyard/queue";
 import { endInQueue } from "./job-failed";
@@ -59,7 +69,11 @@ function totals(payload: RouteJobPayload, spend: Spend[]) {
     output += u.outputTokens;
     cached += u.cachedTokens ?? 0;
     // A batch line's job pays the catalog's batch price.
-    cost += priceUsage(s.entry, { input_tokens: u.inputTokens, output_tokens: u.outputTokens, cached_tokens: u.cachedTokens }, { batch: payload.batch !== undefined });
+    cost += priceUsage(
+      s.entry,
+      { input_tokens: u.inputTokens, output_tokens: u.outputTokens, cached_tokens: u.cachedTokens },
+      { batch: payload.batch !== undefined },
+    );
   }
   return { input, output, cached, cost: Math.round(cost * 1e9) / 1e9, reported, charged };
 }
@@ -67,7 +81,8 @@ function totals(payload: RouteJobPayload, spend: Spend[]) {
 /** The ledger's record of this attempt. */
 export function usageEventFor(ctx: FinishContext, view: JobView, status: JobView["status"], spend: Spend[], job: JobView | null): UsageEvent {
   const t = totals(ctx.payload, spend);
-  const provenance: UsageProvenance = t.charged === 0 || t.reported === 0 ? "estimated" : t.reported === t.charged && status === "succeeded" ? "reported" : "partial";
+  const provenance: UsageProvenance =
+    t.charged === 0 || t.reported === 0 ? "estimated" : t.reported === t.charged && status === "succeeded" ? "reported" : "partial";
   const served = spend.at(-1)?.entry;
   return UsageEvent.parse({
     job_id: ctx.payload.job_id,
@@ -99,7 +114,13 @@ export function usageEventFor(ctx: FinishContext, view: JobView, status: JobView
 
 /** The ledger's record of a run whose process died after its answer began (see {@link deadRunUsageFor}). */
 export function deadRunUsage(ctx: FinishContext, view: JobView, run: UnbilledRun): UsageEvent {
-  return deadRunUsageFor({ payload: ctx.payload, run, catalog: ctx.d.catalog, servedModel: view.served_model, rag: ctx.rag ? { hit: !ctx.rag.result.no_sources, citations: ctx.rag.citations.length } : null });
+  return deadRunUsageFor({
+    payload: ctx.payload,
+    run,
+    catalog: ctx.d.catalog,
+    servedModel: view.served_model,
+    rag: ctx.rag ? { hit: !ctx.rag.result.no_sources, citations: ctx.rag.citations.length } : null,
+  });
 }
 
 /**
@@ -133,21 +154,32 @@ export async function finishJob(ctx: FinishContext, running: JobView, final: Fin
     status: final.status,
     served_model: served?.id ?? running.served_model,
     completed_at: new Date().toISOString(),
-    output: final.status === "failed" ? null : {
-      text: final.text,
-      citations: ctx.rag?.citations ?? [],
-      finish_reason: final.status === "succeeded" ? final.finishReason : null,
-      ...(ctx.rag ? { no_sources: ctx.rag.result.no_sources } : {}),
-      ...(final.status === "succeeded" && final.toolCalls?.length ? { tool_calls: final.toolCalls } : {}),
-      ...(final.status === "succeeded" && final.logprobs?.length ? { logprobs: final.logprobs } : {}),
+    output:
+      final.status === "failed"
+        ? null
+        : {
+            text: final.text,
+            citations: ctx.rag?.citations ?? [],
+            finish_reason: final.status === "succeeded" ? final.finishReason : null,
+            ...(ctx.rag ? { no_sources: ctx.rag.result.no_sources } : {}),
+            ...(final.status === "succeeded" && final.toolCalls?.length ? { tool_calls: final.toolCalls } : {}),
+            ...(final.status === "succeeded" && final.logprobs?.length ? { logprobs: final.logprobs } : {}),
+          },
+    usage: {
+      input_tokens: provisional.input_tokens,
+      output_tokens: provisional.output_tokens,
+      cost_usd: provisional.cost_usd,
+      provenance: provisional.provenance,
     },
-    usage: { input_tokens: provisional.input_tokens, output_tokens: provisional.output_tokens, cost_usd: provisional.cost_usd, provenance: provisional.provenance },
     error: final.status === "succeeded" ? null : final.error,
     attempts: { ...ctx.counts },
   };
   const usageEvent = final.status !== "failed" || t.charged > 0 ? ({ type: "usage", data: view.usage! } as const) : undefined;
   const ev = { ...provisional, job: view };
-  const terminal = final.status === "succeeded" ? ({ type: "done", data: { job: view } } as const) : ({ type: "error", data: { code: final.error.code, message: final.error.message, reason: final.error.reason } } as const);
+  const terminal =
+    final.status === "succeeded"
+      ? ({ type: "done", data: { job: view } } as const)
+      : ({ type: "error", data: { code: final.error.code, message: final.error.message, reason: final.error.reason } } as const);
   // One step: the final view, the `usage` and terminal events, the usage event parked for hand-on
   // (closing the run's tally). Settlement and hand-on are replayed from the parked copy after a crash.
   const fin = await d.jobStore.finish(view, terminal, ev, usageEvent);
@@ -157,7 +189,22 @@ export async function finishJob(ctx: FinishContext, running: JobView, final: Fin
     d.fault("usage.settled");
     d.metrics.finished.add(1, { status: view.status });
     // One line per job (jobId, tenantId and trace_id come from the log context and the span).
-    d.logger.info({ status: view.status, model: payload.request.model, servedModel: view.served_model, attempt: ctx.attempt, waits: ctx.counts.waits, inputTokens: t.input, outputTokens: t.output, costUsd: t.cost, ttftMs: spend.at(-1)?.ttftMs ?? null, fallbacks: view.routing.fallbacks.length, ...(view.error ? { errorCode: view.error.code } : {}) }, "job finished");
+    d.logger.info(
+      {
+        status: view.status,
+        model: payload.request.model,
+        servedModel: view.served_model,
+        attempt: ctx.attempt,
+        waits: ctx.counts.waits,
+        inputTokens: t.input,
+        outputTokens: t.output,
+        costUsd: t.cost,
+        ttftMs: spend.at(-1)?.ttftMs ?? null,
+        fallbacks: view.routing.fallbacks.length,
+        ...(view.error ? { errorCode: view.error.code } : {}),
+      },
+      "job finished",
+    );
     await handOnUsage(d, payload.job_id, ev);
     // Written and accounted for: a failed job now fails its BullMQ job too (no retry).
     return endInQueue(view.status, view.error);
@@ -202,7 +249,12 @@ export async function settle(d: RouteDeps, payload: RouteJobPayload, ev: UsageEv
   const ctx = { d, payload };
   const b = ctx.payload.budget;
   if (b.scopes.length === 0 && !b.credits_tenant_id) return;
-  const settled = await ctx.d.budgets.settle(ctx.payload.job_id, ev.attempt, { usd: ev.cost_usd, tokens: ev.input_tokens + ev.output_tokens }, { final, scopes: b.scopes, creditsTenantId: b.credits_tenant_id ?? undefined });
+  const settled = await ctx.d.budgets.settle(
+    ctx.payload.job_id,
+    ev.attempt,
+    { usd: ev.cost_usd, tokens: ev.input_tokens + ev.output_tokens },
+    { final, scopes: b.scopes, creditsTenantId: b.credits_tenant_id ?? undefined },
+  );
   // Alerts: thresholds the settled spend has reached; an alert problem never fails the job.
   if (settled.applied && settled.scopesCharged > 0) {
     const extra = { deployment_id: ctx.payload.deployment_id, job_id: ctx.payload.job_id, trigger: "settle" };

@@ -8,8 +8,19 @@ let redis: Redis;
 let store: JobStore;
 
 const view = (id: string): JobView => ({
-  id, object: "job", status: "queued", model: "auto", served_model: null, created_at: new Date().toISOString(), started_at: null, completed_at: null,
-  output: null, usage: null, routing: { decision: null, fallbacks: [] }, error: null, metadata: null,
+  id,
+  object: "job",
+  status: "queued",
+  model: "auto",
+  served_model: null,
+  created_at: new Date().toISOString(),
+  started_at: null,
+  completed_at: null,
+  output: null,
+  usage: null,
+  routing: { decision: null, fallbacks: [] },
+  error: null,
+  metadata: null,
 });
 
 async function running(id: string): Promise<void> {
@@ -39,7 +50,9 @@ test("tool-call fragments go to the event stream after the text, add to the run'
     { id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } },
     { id: "call_2", type: "function", function: { name: "get_time", arguments: "{}" } },
   ]);
-  const events = (await redis.xrange(new RedisKeys(prefix).events("job_t1"), "-", "+")).map(([, f]) => JSON.parse(f[1]!) as { type: string; data: Record<string, unknown> });
+  const events = (await redis.xrange(new RedisKeys(prefix).events("job_t1"), "-", "+")).map(
+    ([, f]) => JSON.parse(f[1]!) as { type: string; data: Record<string, unknown> },
+  );
   expect(events.map((e) => e.type)).toEqual(["delta", "tool_call", "tool_call", "tool_call", "tool_call"]);
   expect(events[1]!.data).toEqual({ index: 0, id: "call_1", name: "get_weather", arguments: "" });
   expect(events[2]!.data).toEqual({ index: 0, arguments: '{"city":' });

@@ -31,7 +31,11 @@ export class JobOutput {
   /** Set by {@link holdUntil}: nothing is written before it resolves, nothing at all if it resolves false. */
   private gate: Promise<boolean> | null = null;
 
-  constructor(private readonly store: JobStore, private readonly jobId: string, private readonly fault: Fault = noFaults) {}
+  constructor(
+    private readonly store: JobStore,
+    private readonly jobId: string,
+    private readonly fault: Fault = noFaults,
+  ) {}
 
   /**
    * Write nothing until `ready` resolves (true: go on; false: the job is not ours to write to, as

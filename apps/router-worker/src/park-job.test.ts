@@ -30,7 +30,12 @@ describe("WaitCause", () => {
 });
 
 test("breakersOpen waits for the earliest open period to end, at most 8 s", () => {
-  expect(breakersOpen({ a: { state: "open", open_until: 10_000, failures: 0, successes: 0 }, b: { state: "open", open_until: 6000, failures: 0, successes: 0 } }, 1000)).toEqual({ reason: "breaker_open", holdMs: 5000 });
+  expect(
+    breakersOpen(
+      { a: { state: "open", open_until: 10_000, failures: 0, successes: 0 }, b: { state: "open", open_until: 6000, failures: 0, successes: 0 } },
+      1000,
+    ),
+  ).toEqual({ reason: "breaker_open", holdMs: 5000 });
   expect(breakersOpen({ a: { state: "open", open_until: 100_000, failures: 0, successes: 0 } }, 0).holdMs).toBe(8000);
   expect(breakersOpen({ a: { state: "half_open", failures: 0, successes: 0 } }, 0).holdMs).toBe(0);
 });

@@ -46,7 +46,8 @@ export class WaitCause {
    */
   why(chain: readonly string[]): WaitWhy {
     if (this.rateLimitedMs !== null) return { reason: "rate_limited_upstream", holdMs: this.rateLimitedMs };
-    if (chain.length > 0 && chain.every((m) => this.open.has(m))) return { reason: "breaker_open", holdMs: this.openForMs.length ? Math.min(MAX_BACKOFF_MS, ...this.openForMs) : 0 };
+    if (chain.length > 0 && chain.every((m) => this.open.has(m)))
+      return { reason: "breaker_open", holdMs: this.openForMs.length ? Math.min(MAX_BACKOFF_MS, ...this.openForMs) : 0 };
     return { reason: "capacity", holdMs: 0 };
   }
 }
@@ -83,7 +84,15 @@ export function parkDelayMs(deliveries: number, holdMs: number, msLeft: number, 
  * the job's `status: "waiting"` event with the reason and `retry_at` (followers see why and until
  * when; a job that ended meanwhile gets none), and BullMQ's move to delayed. Always throws (DelayedError).
  */
-export async function park(d: RouteDeps, job: Job, token: string | undefined, ctx: FinishContext, ran: boolean, why: WaitWhy, createdAt: string): Promise<never> {
+export async function park(
+  d: RouteDeps,
+  job: Job,
+  token: string | undefined,
+  ctx: FinishContext,
+  ran: boolean,
+  why: WaitWhy,
+  createdAt: string,
+): Promise<never> {
   const jobId = ctx.payload.job_id;
   const deliveries = ctx.counts.runs + ctx.counts.waits + 1;
   const msLeft = Date.parse(createdAt) + d.maxUpstreamWaitMs - Date.now();
@@ -91,7 +100,11 @@ export async function park(d: RouteDeps, job: Job, token: string | undefined, ct
   // The waits after this one, as START_ATTEMPT read them (a racing delivery could make it one off; it is informational).
   const waits = ctx.counts.waits + (ran ? 0 : 1);
   const waiting: JobEvent = { type: "status", data: { status: "waiting", reason: why.reason, retry_at: retryAt.toISOString(), waits } };
-  const [counted, noted, moved] = await Promise.allSettled([ran ? Promise.resolve(0) : d.jobStore.countWait(jobId), d.jobStore.append(jobId, waiting), job.moveToDelayed(retryAt.getTime(), token)]);
+  const [counted, noted, moved] = await Promise.allSettled([
+    ran ? Promise.resolve(0) : d.jobStore.countWait(jobId),
+    d.jobStore.append(jobId, waiting),
+    job.moveToDelayed(retryAt.getTime(), token),
+  ]);
   if (moved.status === "rejected") throw moved.reason;
   if (counted.status === "rejected") throw counted.reason;
   // The job is parked either way; only followers miss the notice.

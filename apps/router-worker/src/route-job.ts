@@ -37,7 +37,15 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
   const rag = payload.request.rag && !ended ? await ragContextFor(job, d.logger) : null;
   if (rag) payload = { ...payload, request: { ...payload.request, messages: withReferenceMaterial(payload.request.messages, rag) } };
   // Until a run begins, this delivery's ledger attempt is the number the next run would take.
-  const ctx: FinishContext = { d, payload, attempt: started.runs + 1, run: null, counts: { runs: started.runs, waits: started.waits }, startedAt: Date.now(), rag };
+  const ctx: FinishContext = {
+    d,
+    payload,
+    attempt: started.runs + 1,
+    run: null,
+    counts: { runs: started.runs, waits: started.waits },
+    startedAt: Date.now(),
+    rag,
+  };
 
   // First account for what earlier deliveries left: a usage event parked by one that died before
   // handing it on, and a run that died after its answer began (the provider charged for it).
@@ -56,7 +64,14 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
   // within the budget before any provider is called, or end the job: spend never passes the limit.
   if (started.runs > 0) {
     const refused = await rerunBudget(d, payload);
-    if (refused) return finishJob(ctx, live, { status: "failed", error: { code: refused.code, message: rerunRefusalMessage(refused), reason: "budget_exhausted" } }, [], null);
+    if (refused)
+      return finishJob(
+        ctx,
+        live,
+        { status: "failed", error: { code: refused.code, message: rerunRefusalMessage(refused), reason: "budget_exhausted" } },
+        [],
+        null,
+      );
   }
   const canWait = () => mayWait(d, live, token);
   // Breaker states read before billing a dead delivery or retrieval are stale by then: read them again.
@@ -71,7 +86,12 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
       // Tools, structured output and the other agent fields: only models that can honour them, fallbacks included.
       needs: jobNeeds(payload.request),
       unsupportedFields: (m) => unsupportedJobFields(payload.request, m, d.providers.forModel(m).simulated),
-      deployment: { smartRouting: payload.routing.smart_routing, visionEnabled: payload.routing.vision_enabled, modelPreference: payload.routing.model_preference, allowedModels: payload.routing.allowed_models },
+      deployment: {
+        smartRouting: payload.routing.smart_routing,
+        visionEnabled: payload.routing.vision_enabled,
+        modelPreference: payload.routing.model_preference,
+        allowedModels: payload.routing.allowed_models,
+      },
       budgetUsedRatio: payload.routing.budget_used_ratio,
       breakerStates: Object.fromEntries(Object.entries(states).map(([k, v]) => [k, v.state])),
       maxTokens: payload.request.max_tokens,
@@ -98,7 +118,15 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
     status: "running",
     started_at: live.started_at ?? new Date().toISOString(),
     routing: {
-      decision: { requested_model: payload.request.model, chosen_model: decision.chosen.id, candidates: decision.chain.map((m) => m.id), reasons: decision.reasons, tier: decision.tier, domain: decision.classification.domain, complexity: decision.classification.complexity },
+      decision: {
+        requested_model: payload.request.model,
+        chosen_model: decision.chosen.id,
+        candidates: decision.chain.map((m) => m.id),
+        reasons: decision.reasons,
+        tier: decision.tier,
+        domain: decision.classification.domain,
+        complexity: decision.classification.complexity,
+      },
       fallbacks: [],
     },
   };
@@ -128,7 +156,10 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
       const { provider } = d.providers.forModel(entry);
       const t0 = Date.now();
       out.beginCall();
-      const runningEvent = (run: number, waits: number): JobEvent => ({ type: "status", data: { status: "running", attempt: run, waits, served_model: entry.id } });
+      const runningEvent = (run: number, waits: number): JobEvent => ({
+        type: "status",
+        data: { status: "running", attempt: run, waits, served_model: entry.id },
+      });
       const callNow = () => callModel(provider, entry, payload, out, ac.signal, { onStall: () => d.metrics.stalls.add(1) });
       let call: Promise<CallResult>;
       let running: Promise<string | null>;
@@ -139,7 +170,9 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
         // call answers is held until both writes are confirmed, so no output precedes them.
         const expected = { runs: ctx.counts.runs + 1, waits: ctx.counts.waits };
         const begin = d.jobStore.beginRun(jobId, entry.id, d.maxStartedAttempts);
-        const predicted = d.jobStore.transition({ ...view, served_model: entry.id, attempts: expected }, runningEvent(expected.runs, expected.waits), { run: expected.runs });
+        const predicted = d.jobStore.transition({ ...view, served_model: entry.id, attempts: expected }, runningEvent(expected.runs, expected.waits), {
+          run: expected.runs,
+        });
         let release!: (open: boolean) => void;
         out.holdUntil(new Promise<boolean>((r) => (release = r)));
         call = callNow();
@@ -209,7 +242,13 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
       if (result.ok) {
         await d.breakers.record(entry.id, "success", { probe: permit.probe });
         spend.push({ entry, usage: result.usage, text: out.billableText, latencyMs: ms, ttftMs: out.firstDeltaOfCallAt ? out.firstDeltaOfCallAt - t0 : null });
-        return await finishJob(ctx, view, { status: "succeeded", text: out.text, finishReason: result.finishReason, toolCalls: result.toolCalls, logprobs: out.logprobs }, spend, entry);
+        return await finishJob(
+          ctx,
+          view,
+          { status: "succeeded", text: out.text, finishReason: result.finishReason, toolCalls: result.toolCalls, logprobs: out.logprobs },
+          spend,
+          entry,
+        );
       }
       if (result.canceled) {
         spend.push({ entry, usage: null, text: out.billableText, latencyMs: ms, ttftMs: null });
@@ -217,7 +256,8 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
       }
       const e = result.error;
       let breakerNow: string | undefined;
-      if (isProviderError(e) && e.countsForBreaker) breakerNow = (await d.breakers.record(entry.id, "failure", { retryAfterMs: e.retryAfterMs, probe: permit.probe })).state;
+      if (isProviderError(e) && e.countsForBreaker)
+        breakerNow = (await d.breakers.record(entry.id, "failure", { retryAfterMs: e.retryAfterMs, probe: permit.probe })).state;
       else if (permit.probe) await d.breakers.record(entry.id, "success", { probe: true });
       cause.failed(entry.id, e, breakerNow);
       spend.push({ entry, usage: null, text: result.partialText, latencyMs: ms, ttftMs: null });
@@ -230,7 +270,13 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
   // Every model in the chain failed or was held back by its breaker: a wait, not a run.
   if (ctx.run === null) {
     if (canWait()) await park(d, job, token, ctx, false, cause.why(decision.chain.map((m) => m.id)), live.created_at);
-    return finishJob(ctx, view, { status: "failed", error: { code: "no_model_available", message: "every usable model's circuit breaker stayed open", reason: "provider_error" } }, spend, null);
+    return finishJob(
+      ctx,
+      view,
+      { status: "failed", error: { code: "no_model_available", message: "every usable model's circuit breaker stayed open", reason: "provider_error" } },
+      spend,
+      null,
+    );
   }
   const lastErr = last && !last.result.ok && !last.result.canceled ? last.result.error : new Error("no model answered");
   // Only a run whose answer had begun is a paid execution (counted by its first delta); refusals
@@ -245,8 +291,19 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
   }
   // Output reached clients at some point: end with the reason, never a silent truncation.
   if (out.everBegan) {
-    const reason = isProviderError(lastErr) && lastErr.kind === "malformed" ? "malformed" : isProviderError(lastErr) && lastErr.kind === "timeout" ? "stalled" : "upstream_cut";
-    return finishJob(ctx, view, { status: "incomplete", text: out.text, error: { code: "upstream_interrupted", message: lastErr.message, reason } }, spend, null);
+    const reason =
+      isProviderError(lastErr) && lastErr.kind === "malformed"
+        ? "malformed"
+        : isProviderError(lastErr) && lastErr.kind === "timeout"
+          ? "stalled"
+          : "upstream_cut";
+    return finishJob(
+      ctx,
+      view,
+      { status: "incomplete", text: out.text, error: { code: "upstream_interrupted", message: lastErr.message, reason } },
+      spend,
+      null,
+    );
   }
   return finishJob(ctx, view, { status: "failed", error: { code: "provider_error", message: lastErr.message, reason: "provider_error" } }, spend, null);
 }

@@ -22,11 +22,21 @@ export interface RunningRouterWorker {
 }
 
 /** Build the router-worker from its env and start consuming `ai-route`. Used by main.ts and tests. */
-export async function startRouterWorker(env: RouterEnv, opts: { logger?: Logger; providers?: ProviderRegistryOptions; /** Default: the env's SWITCHYARD_FAULT_POINTS (a no-op when unset). */ fault?: Fault } = {}): Promise<RunningRouterWorker> {
+export async function startRouterWorker(
+  env: RouterEnv,
+  opts: { logger?: Logger; providers?: ProviderRegistryOptions; /** Default: the env's SWITCHYARD_FAULT_POINTS (a no-op when unset). */ fault?: Fault } = {},
+): Promise<RunningRouterWorker> {
   return startProcess({ name: "router-worker", env, logger: opts.logger }, async (p) => {
     const { redis, keys, queues, logger } = p;
     const catalog = loadCatalog(env.MODEL_CATALOG_PATH ?? DEFAULT_CATALOG_PATH);
-    const breakers = new CircuitBreakers({ redis, prefix: env.SWITCHYARD_PREFIX, windowMs: env.BREAKER_WINDOW_MS, minVolume: env.BREAKER_MIN_VOLUME, errorRateThreshold: env.BREAKER_ERROR_RATE, openMs: env.BREAKER_OPEN_MS });
+    const breakers = new CircuitBreakers({
+      redis,
+      prefix: env.SWITCHYARD_PREFIX,
+      windowMs: env.BREAKER_WINDOW_MS,
+      minVolume: env.BREAKER_MIN_VOLUME,
+      errorRateThreshold: env.BREAKER_ERROR_RATE,
+      openMs: env.BREAKER_OPEN_MS,
+    });
     const budgetRatios = new BudgetUsedRatios();
     const metrics = p.metrics({ catalog, breakerStates: (models) => breakers.states(models), budgetRatios: () => budgetRatios.current() });
     const providers = createProviderRegistry(opts.providers ?? providerOptions(env));
@@ -41,7 +51,13 @@ export async function startRouterWorker(env: RouterEnv, opts: { logger?: Logger;
       providers,
       breakers,
       // Settling only adds to periods Redis already holds; rebuilding one from Postgres is admission's job.
-      budgets: new BudgetLedger({ redis, prefix: env.SWITCHYARD_PREFIX, loadSpent: async () => { throw new Error("router-worker does not load budget periods"); } }),
+      budgets: new BudgetLedger({
+        redis,
+        prefix: env.SWITCHYARD_PREFIX,
+        loadSpent: async () => {
+          throw new Error("router-worker does not load budget periods");
+        },
+      }),
       maxUpstreamWaitMs: env.MAX_UPSTREAM_WAIT_MS,
       // Alerts: settled spend can cross a budget threshold too (actual cost above the estimate).
       alerts: new AlertFirer({ redis, prefix: env.SWITCHYARD_PREFIX, queues, onEnqueue: () => metrics.countEnqueue("ai-alerts") }),
@@ -53,13 +69,24 @@ export async function startRouterWorker(env: RouterEnv, opts: { logger?: Logger;
       fault: opts.fault ?? faultPoints(env.SWITCHYARD_FAULT_POINTS),
       waitMetrics: createWaitMetrics(p.registry),
     };
-    if (env.SWITCHYARD_FAULT_POINTS.size) logger.warn({ faultPoints: Object.fromEntries(env.SWITCHYARD_FAULT_POINTS) }, "fault points armed: this worker kills itself at them (crash tests only)");
+    if (env.SWITCHYARD_FAULT_POINTS.size)
+      logger.warn({ faultPoints: Object.fromEntries(env.SWITCHYARD_FAULT_POINTS) }, "fault points armed: this worker kills itself at them (crash tests only)");
     const worker = defineProcessor(
       "ai-route",
       (payload, job, token) => {
         return withLogContext({ jobId: payload.job_id, tenantId: payload.tenant_id }, () =>
           withExtractedContext(payload.trace, () =>
-            startSpan("route job", { [AttrNames.jobId]: payload.job_id, [AttrNames.tenantId]: payload.tenant_id, [AttrNames.queue]: "ai-route", "switchyard.queue.wait_ms": Math.max(0, Date.now() - job.timestamp) }, () => processRouteJob(deps, payload, job, token), SpanKind.CONSUMER),
+            startSpan(
+              "route job",
+              {
+                [AttrNames.jobId]: payload.job_id,
+                [AttrNames.tenantId]: payload.tenant_id,
+                [AttrNames.queue]: "ai-route",
+                "switchyard.queue.wait_ms": Math.max(0, Date.now() - job.timestamp),
+              },
+              () => processRouteJob(deps, payload, job, token),
+              SpanKind.CONSUMER,
+            ),
           ),
         );
       },

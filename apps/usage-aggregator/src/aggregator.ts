@@ -42,7 +42,16 @@ export async function startAggregator(env: AggregatorEnv, opts: { logger?: Logge
     await partitions.ensureAhead().catch((err: Error) => logger.warn({ err: err.message }, "could not create usage partitions yet"));
     // Alerts: daily-cost alerts fired from committed batches; ai-alerts consumed (recorded, webhook).
     const alerts = new AlertFirer({ redis, prefix: env.SWITCHYARD_PREFIX, queues, onEnqueue: () => metrics.countEnqueue("ai-alerts") });
-    const alertsWorker = startAlertsWorker({ db, keys, connection: p.duplicate(), registry, logger, webhookUrl: env.ALERT_WEBHOOK_URL, webhookSecret: env.ALERT_WEBHOOK_SECRET, onDequeue });
+    const alertsWorker = startAlertsWorker({
+      db,
+      keys,
+      connection: p.duplicate(),
+      registry,
+      logger,
+      webhookUrl: env.ALERT_WEBHOOK_URL,
+      webhookSecret: env.ALERT_WEBHOOK_SECRET,
+      onDequeue,
+    });
     p.defer("ai-alerts consumer", () => alertsWorker.close());
 
     const ledger = createLedgerWriter({
@@ -51,9 +60,15 @@ export async function startAggregator(env: AggregatorEnv, opts: { logger?: Logge
       registry,
       logger,
       // Alerts: after the commit, so the rollups include this batch; an alert problem never fails the batch.
-      afterCommit: async (events) => void (await checkDailyCost(db, alerts, events).catch((err: Error) => logger.warn({ err: err.message }, "daily cost alert check failed"))),
+      afterCommit: async (events) =>
+        void (await checkDailyCost(db, alerts, events).catch((err: Error) => logger.warn({ err: err.message }, "daily cost alert check failed"))),
     });
-    const batcher = new MicroBatcher<UsageDelivery>({ maxSize: env.USAGE_BATCH_SIZE, maxWaitMs: env.USAGE_BATCH_WAIT_MS, maxInFlight: env.USAGE_BATCHES_IN_FLIGHT, flush: (deliveries) => ledger.flush(deliveries) });
+    const batcher = new MicroBatcher<UsageDelivery>({
+      maxSize: env.USAGE_BATCH_SIZE,
+      maxWaitMs: env.USAGE_BATCH_WAIT_MS,
+      maxInFlight: env.USAGE_BATCHES_IN_FLIGHT,
+      flush: (deliveries) => ledger.flush(deliveries),
+    });
 
     const worker = defineProcessor(
       "ai-usage",
@@ -63,7 +78,15 @@ export async function startAggregator(env: AggregatorEnv, opts: { logger?: Logge
       // Concurrency is what lets a batch fill: each waiting job holds one slot until its batch commits.
       // A killed aggregator leaves every job it held stalled; re-running one is harmless (idempotent
       // writes), so a job outlives several crashes instead of BullMQ's default one stall.
-      { keys, connection: p.duplicate(), concurrency: usageConsumerSlots(env), lockDuration: env.WORKER_LOCK_MS, stalledInterval: env.WORKER_LOCK_MS, maxStalledCount: USAGE_MAX_STALLS, onDequeue },
+      {
+        keys,
+        connection: p.duplicate(),
+        concurrency: usageConsumerSlots(env),
+        lockDuration: env.WORKER_LOCK_MS,
+        stalledInterval: env.WORKER_LOCK_MS,
+        maxStalledCount: USAGE_MAX_STALLS,
+        onDequeue,
+      },
     );
     // defineProcessor fails a payload that does not parse with an UnrecoverableError (no retries):
     // that event is set aside too. Detected by name, as a workspace can hold two copies of bullmq.
@@ -71,7 +94,9 @@ export async function startAggregator(env: AggregatorEnv, opts: { logger?: Logge
     const stopRetrying = new AbortController();
     worker.on("failed", (job, err) => {
       if (job && err.name === "UnrecoverableError") {
-        const d = deadLetterWithRetries(() => ledger.deadLetterInvalid(job.data, job.id ?? null, err.message), logger, stopRetrying.signal).finally(() => invalid.delete(d));
+        const d = deadLetterWithRetries(() => ledger.deadLetterInvalid(job.data, job.id ?? null, err.message), logger, stopRetrying.signal).finally(() =>
+          invalid.delete(d),
+        );
         invalid.add(d);
       } else logger.warn({ jobId: job?.id, err: err.message }, "usage event not yet written; will retry");
     });
@@ -85,7 +110,13 @@ export async function startAggregator(env: AggregatorEnv, opts: { logger?: Logge
       await Promise.all(invalid);
     });
     // Only releases here (stuck jobs, orphans); rebuilding a period from Postgres is admission's job.
-    const budgets = new BudgetLedger({ redis, prefix: env.SWITCHYARD_PREFIX, loadSpent: async () => { throw new Error("the aggregator does not load budget periods"); } });
+    const budgets = new BudgetLedger({
+      redis,
+      prefix: env.SWITCHYARD_PREFIX,
+      loadSpent: async () => {
+        throw new Error("the aggregator does not load budget periods");
+      },
+    });
     const jobStore = new JobStore({ redis, keys, retentionSeconds: env.JOB_RETENTION_SECONDS });
     const housekeeping = await startHousekeeping({
       db,

@@ -40,12 +40,24 @@ async function record(db: Kysely<Database>, payload: AlertJobPayload, b: AlertBo
   return db.transaction().execute(async (trx) => {
     const row = await trx
       .insertInto("alert_events")
-      .values({ tenant_id: payload.tenant_id, kind: b.kind, subject: b.subject, period: b.period, threshold: b.threshold, payload: JSON.stringify(payload.body), fired_at: b.fired_at })
+      .values({
+        tenant_id: payload.tenant_id,
+        kind: b.kind,
+        subject: b.subject,
+        period: b.period,
+        threshold: b.threshold,
+        payload: JSON.stringify(payload.body),
+        fired_at: b.fired_at,
+      })
       .onConflict((oc) => oc.columns(["kind", "subject", "period", "threshold"]).doNothing())
       .returning("id")
       .executeTakeFirst();
     if (row) {
-      await writeAudit(trx, { keyId: null }, { tenant_id: payload.tenant_id, action: "alert.fired", target_type: "alert", target_id: payload.alert_id, before: null, after: payload.body });
+      await writeAudit(
+        trx,
+        { keyId: null },
+        { tenant_id: payload.tenant_id, action: "alert.fired", target_type: "alert", target_id: payload.alert_id, before: null, after: payload.body },
+      );
       return "inserted";
     }
     const existing = await trx
@@ -78,7 +90,12 @@ export function startAlertsWorker(o: AlertsWorkerOptions): Worker {
   const deliver = async (url: string, payload: AlertJobPayload): Promise<number> => {
     const body = JSON.stringify(payload.body);
     const timestamp = String(Math.floor(Date.now() / 1000));
-    const headers: Record<string, string> = { "content-type": "application/json", "user-agent": "switchyard-alerts", "x-switchyard-alert-id": payload.alert_id, "x-switchyard-timestamp": timestamp };
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      "user-agent": "switchyard-alerts",
+      "x-switchyard-alert-id": payload.alert_id,
+      "x-switchyard-timestamp": timestamp,
+    };
     if (o.webhookSecret) headers["x-switchyard-signature"] = signAlertWebhook(o.webhookSecret, timestamp, body);
     try {
       // fetch is fine here: a few alerts a day, not the per-request path DESIGN.md measures.
@@ -105,12 +122,18 @@ export function startAlertsWorker(o: AlertsWorkerOptions): Worker {
       const state = await record(o.db, payload, b);
       if (state === "inserted") alerts.add(1, { kind: b.kind, threshold: String(b.threshold) });
       if (state === "duplicate") {
-        o.logger.warn({ jobId: job.id, alertId: payload.alert_id, kind: b.kind, subject: b.subject, period: b.period, threshold: b.threshold }, "alert already recorded under another id; not sent again");
+        o.logger.warn(
+          { jobId: job.id, alertId: payload.alert_id, kind: b.kind, subject: b.subject, period: b.period, threshold: b.threshold },
+          "alert already recorded under another id; not sent again",
+        );
         return { state, delivered: false };
       }
       if (!o.webhookUrl) return { state, delivered: false };
       const status = await deliver(o.webhookUrl, payload);
-      o.logger.info({ jobId: job.id, alertId: payload.alert_id, kind: b.kind, subject: b.subject, threshold: b.threshold, status, attempt: job.attemptsMade + 1 }, "alert delivered");
+      o.logger.info(
+        { jobId: job.id, alertId: payload.alert_id, kind: b.kind, subject: b.subject, threshold: b.threshold, status, attempt: job.attemptsMade + 1 },
+        "alert delivered",
+      );
       return { state, delivered: true, status };
     },
     { keys: o.keys, connection: o.connection, concurrency: o.concurrency ?? 4, onDequeue: o.onDequeue },

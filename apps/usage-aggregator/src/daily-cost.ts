@@ -11,7 +11,11 @@ const DAY_MS = 86_400_000;
  * `daily_cost_exceeded` when it has reached the threshold — once per (tenant, day), whatever the
  * number of batches or aggregators (the firer's claim). Returns what was fired.
  */
-export async function checkDailyCost(db: Kysely<Database>, firer: AlertFirer, events: ReadonlyArray<Pick<UsageEvent, "tenant_id" | "occurred_at">>): Promise<FireResult[]> {
+export async function checkDailyCost(
+  db: Kysely<Database>,
+  firer: AlertFirer,
+  events: ReadonlyArray<Pick<UsageEvent, "tenant_id" | "occurred_at">>,
+): Promise<FireResult[]> {
   // The rollups' day is the UTC day of occurred_at (see ingestUsageEvents).
   const pairs = new Set(events.map((e) => `${e.tenant_id}|${new Date(e.occurred_at).toISOString().slice(0, 10)}`));
   if (pairs.size === 0) return [];

@@ -25,7 +25,12 @@ export function deadRunBiller(o: DeadRunBillerOptions): (jobId: string, view: Jo
   const handOn = async (payload: RouteJobPayload, ev: UsageEvent) => {
     const b = payload.budget;
     if (b.scopes.length > 0 || b.credits_tenant_id) {
-      await o.budgets.settle(payload.job_id, ev.attempt, { usd: ev.cost_usd, tokens: ev.input_tokens + ev.output_tokens }, { final: false, scopes: b.scopes, creditsTenantId: b.credits_tenant_id ?? undefined });
+      await o.budgets.settle(
+        payload.job_id,
+        ev.attempt,
+        { usd: ev.cost_usd, tokens: ev.input_tokens + ev.output_tokens },
+        { final: false, scopes: b.scopes, creditsTenantId: b.credits_tenant_id ?? undefined },
+      );
     }
     await o.queues.enqueue("ai-usage", ev, { jobId: `u-${ev.job_id}-${ev.attempt}` });
     o.onEnqueue?.();

@@ -41,7 +41,10 @@ export interface HousekeepingOptions {
  * Fail jobs stuck longer than the limit: one terminal transition (so a late worker's output is
  * dropped), its upstream call aborted, stored in Postgres. Returns the ids failed.
  */
-export async function sweepStuckJobs(o: Pick<HousekeepingOptions, "db" | "redis" | "keys" | "jobStore" | "queues" | "logger" | "stuckAfterMs" | "billDeadRun">, onStuck?: (view: JobView) => Promise<void>): Promise<string[]> {
+export async function sweepStuckJobs(
+  o: Pick<HousekeepingOptions, "db" | "redis" | "keys" | "jobStore" | "queues" | "logger" | "stuckAfterMs" | "billDeadRun">,
+  onStuck?: (view: JobView) => Promise<void>,
+): Promise<string[]> {
   const failed: string[] = [];
   for (const id of await o.jobStore.liveJobsCreatedBefore(Date.now() - o.stuckAfterMs)) {
     const live = await o.jobStore.get(id);
@@ -69,7 +72,9 @@ export async function sweepStuckJobs(o: Pick<HousekeepingOptions, "db" | "redis"
 /** Register the housekeeping scheduler and its processor; `close` stops it and its connection. */
 export async function startHousekeeping(o: HousekeepingOptions): Promise<{ close(): Promise<void> }> {
   const stuck = o.registry.meter.createCounter("ai_jobs_stuck_total", { description: "Jobs failed by the sweeper after being queued or running too long" });
-  const auditArchived = o.registry.meter.createCounter("ai_audit_rows_archived_total", { description: "Audit rows moved past AUDIT_RETENTION_DAYS into the JSON Lines archive" });
+  const auditArchived = o.registry.meter.createCounter("ai_audit_rows_archived_total", {
+    description: "Audit rows moved past AUDIT_RETENTION_DAYS into the JSON Lines archive",
+  });
   auditArchived.add(0);
   await o.queues.schedule("ai-housekeeping", "housekeeping", { every: o.everyMs }, { task: "stuck_jobs" });
   const connection = o.redis.duplicate();

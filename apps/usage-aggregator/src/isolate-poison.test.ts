@@ -50,7 +50,12 @@ test("several bad items of different kinds are each set aside; nothing good is l
   const l = ledger((n) => bad.get(n) ?? null);
   const results = await isolatePoison(items, l.opts);
   expect(results.every((r) => r === undefined)).toBe(true);
-  expect(l.poisoned.map(([n, why]) => [n, why.sqlstate])).toEqual([[3, "22003"], [4, "23503"], [40, "54000"], [49, null]]);
+  expect(l.poisoned.map(([n, why]) => [n, why.sqlstate])).toEqual([
+    [3, "22003"],
+    [4, "23503"],
+    [40, "54000"],
+    [49, null],
+  ]);
   expect(l.committed.length).toBe(46);
 });
 

@@ -40,7 +40,11 @@ const REASONS: readonly UsageDeadLetterReason[] = ["data_error", "invalid_payloa
  * failures fail the batch, for BullMQ to retry (never dead-lettered).
  */
 export function createLedgerWriter(opts: LedgerWriterOptions): LedgerWriter {
-  const o = { ...opts, registry: opts.registry ?? createMetricsRegistry({ serviceName: "usage-aggregator" }), logger: opts.logger ?? createLogger({ name: "usage-aggregator" }) };
+  const o = {
+    ...opts,
+    registry: opts.registry ?? createMetricsRegistry({ serviceName: "usage-aggregator" }),
+    logger: opts.logger ?? createLogger({ name: "usage-aggregator" }),
+  };
   const inserted = o.registry.meter.createCounter(MetricNames.usageRowsInserted, { description: "Usage rows written to the ledger" });
   const duplicates = o.registry.meter.createCounter(MetricNames.usageDuplicates, { description: "Usage events already in the ledger (re-deliveries)" });
   const deadLetters = o.registry.meter.createCounter(MetricNames.usageDeadLetters, { description: "Usage events set aside in usage_dead_letters, by reason" });
@@ -52,7 +56,9 @@ export function createLedgerWriter(opts: LedgerWriterOptions): LedgerWriter {
     const events = deliveries.map((d) => d.event);
     // Inside the isolated write, so a date no partition can hold is blamed on its event.
     await o.partitions.ensureFor(events.map((e) => e.occurred_at));
-    const finished = events.filter((e) => e.job).map((e) => ({ view: e.job!, tenant_id: e.tenant_id, deployment_id: e.deployment_id, api_key_id: e.api_key_id }));
+    const finished = events
+      .filter((e) => e.job)
+      .map((e) => ({ view: e.job!, tenant_id: e.tenant_id, deployment_id: e.deployment_id, api_key_id: e.api_key_id }));
     // Usage rows, rollups and prepaid debits are one statement; finished jobs, when there are
     // any, join it in one transaction (without them no BEGIN/COMMIT round trips are spent).
     const r = await ingestUsageEvents(o.db, events, finished.length ? { inTransaction: (trx) => saveFinishedJobs(trx, finished) } : {});
@@ -72,7 +78,16 @@ export function createLedgerWriter(opts: LedgerWriterOptions): LedgerWriter {
   const poison = async (d: UsageDelivery, why: WriteErrorClass) => {
     const r = await record("data_error", d.raw, d.queueJobId, why.message, why.sqlstate);
     o.logger.error(
-      { deadLetterId: r.id, jobId: d.event.job_id, attempt: d.event.attempt, tenantId: d.event.tenant_id, queueJobId: d.queueJobId, sqlstate: why.sqlstate, err: why.message, recorded: r.recorded },
+      {
+        deadLetterId: r.id,
+        jobId: d.event.job_id,
+        attempt: d.event.attempt,
+        tenantId: d.event.tenant_id,
+        queueJobId: d.queueJobId,
+        sqlstate: why.sqlstate,
+        err: why.message,
+        recorded: r.recorded,
+      },
       "usage event refused by the ledger; set aside in usage_dead_letters",
     );
   };

@@ -42,11 +42,13 @@ export class MicroBatcher<T> {
     if (batch.length > 0) {
       let start!: () => void;
       const started = new Promise<void>((r) => (start = r));
-      const done: Promise<void> = started.then(() => this.write(batch)).finally(() => {
-        this.unsettled.delete(done);
-        this.running--;
-        this.next();
-      });
+      const done: Promise<void> = started
+        .then(() => this.write(batch))
+        .finally(() => {
+          this.unsettled.delete(done);
+          this.running--;
+          this.next();
+        });
       this.unsettled.add(done);
       this.ready.push({ batch, start });
       this.next();

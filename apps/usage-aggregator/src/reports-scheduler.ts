@@ -55,7 +55,13 @@ export function reportDateFor(payload: QueuePayload<"ai-reports">, job: Job): st
 export async function startReportsWorker(opts: ReportsWorkerOptions): Promise<RunningReportsWorker> {
   const { db, queues, keys, connection, logger } = opts;
   // The payload is validated like every add's (and the queue's retry policy applied), though it is empty.
-  await queues.schedule("ai-reports", DAILY_REPORTS_SCHEDULER_ID, { pattern: opts.pattern ?? DAILY_REPORTS_PATTERN, tz: opts.tz ?? "UTC" }, {}, { removeOnComplete: { age: 7 * 86_400, count: 1000 }, removeOnFail: { age: 30 * 86_400, count: 1000 } });
+  await queues.schedule(
+    "ai-reports",
+    DAILY_REPORTS_SCHEDULER_ID,
+    { pattern: opts.pattern ?? DAILY_REPORTS_PATTERN, tz: opts.tz ?? "UTC" },
+    {},
+    { removeOnComplete: { age: 7 * 86_400, count: 1000 }, removeOnFail: { age: 30 * 86_400, count: 1000 } },
+  );
   const worker = defineProcessor(
     "ai-reports",
     async (payload, job) => {

@@ -39,13 +39,34 @@ function firer(queues: AlertQueue, opts: { now?: () => Date; memoSize?: number }
 
 /** An alert of its own per test. */
 function alert(over: Partial<AlertFire> = {}): AlertFire {
-  return { kind: "budget_threshold", tenantId: "ten_a", subject: `deployment:dep_${++seq}`, period: "d:2026-11-23", threshold: 80, details: { used_ratio: 0.81 }, ...over };
+  return {
+    kind: "budget_threshold",
+    tenantId: "ten_a",
+    subject: `deployment:dep_${++seq}`,
+    period: "d:2026-11-23",
+    threshold: 80,
+    details: { used_ratio: 0.81 },
+    ...over,
+  };
 }
 
 const markerKey = (a: AlertFire) => new RedisKeys(prefix).alert(a.kind, a.subject, a.period, a.threshold);
 
 function usage(id: string, used_ratio: number, scope: BudgetUsage["scope"] = "deployment"): BudgetUsage {
-  return { scope, id, period: "day", period_key: "d:2026-11-23", period_start: "2026-11-23T00:00:00.000Z", period_end: "2026-11-24T00:00:00.000Z", limit_usd: 1, spent_usd: used_ratio, spent_tokens: 0, reserved_usd: 0, reserved_tokens: 0, used_ratio };
+  return {
+    scope,
+    id,
+    period: "day",
+    period_key: "d:2026-11-23",
+    period_start: "2026-11-23T00:00:00.000Z",
+    period_end: "2026-11-24T00:00:00.000Z",
+    limit_usd: 1,
+    spent_usd: used_ratio,
+    spent_tokens: 0,
+    reserved_usd: 0,
+    reserved_tokens: 0,
+    used_ratio,
+  };
 }
 
 afterAll(async () => {
@@ -82,7 +103,15 @@ describe("AlertFirer (real Redis)", () => {
     const job = q.jobs.get(alertJobId(al))!;
     expect(job.alert_id).toBe(winner);
     const body = AlertBody.parse(job.body);
-    expect(body).toMatchObject({ alert_id: winner, kind: "budget_threshold", tenant_id: "ten_a", subject: al.subject, period: al.period, threshold: 80, used_ratio: 0.81 });
+    expect(body).toMatchObject({
+      alert_id: winner,
+      kind: "budget_threshold",
+      tenant_id: "ten_a",
+      subject: al.subject,
+      period: al.period,
+      threshold: 80,
+      used_ratio: 0.81,
+    });
     expect(Date.parse(body.fired_at)).toBeLessThanOrEqual(Date.now());
     expect(await redis().get(markerKey(al))).toBe(`done:${winner}`);
   });
@@ -164,12 +193,27 @@ describe("checkBudgetAlerts", () => {
     const fired = await checkBudgetAlerts(f, [usage(dep, 0.93), usage(ten, 0.5, "tenant")], ten, { extra: { trigger: "admission" } });
     expect(fired.filter((r) => r.fired)).toHaveLength(2);
     const bodies = [...q.jobs.values()].map((j) => AlertBody.parse(j.body));
-    expect(bodies.map((b) => [b.subject, b.threshold])).toEqual([[`deployment:${dep}`, 80], [`deployment:${dep}`, 90]]);
-    expect(bodies[1]).toMatchObject({ tenant_id: ten, period: "d:2026-11-23", scope: "deployment", scope_id: dep, used_ratio: 0.93, limit_usd: 1, trigger: "admission" });
+    expect(bodies.map((b) => [b.subject, b.threshold])).toEqual([
+      [`deployment:${dep}`, 80],
+      [`deployment:${dep}`, 90],
+    ]);
+    expect(bodies[1]).toMatchObject({
+      tenant_id: ten,
+      period: "d:2026-11-23",
+      scope: "deployment",
+      scope_id: dep,
+      used_ratio: 0.93,
+      limit_usd: 1,
+      trigger: "admission",
+    });
 
     // The tenant budget refuses a request at 50 % used (the request alone would not fit).
     await checkBudgetAlerts(f, [usage(dep, 0.93), usage(ten, 0.5, "tenant")], ten, { exhausted: { scope: "tenant", id: ten } });
     const after = [...q.jobs.values()].map((j) => AlertBody.parse(j.body));
-    expect(after.map((b) => [b.subject, b.threshold])).toEqual([[`deployment:${dep}`, 80], [`deployment:${dep}`, 90], [`tenant:${ten}`, 100]]);
+    expect(after.map((b) => [b.subject, b.threshold])).toEqual([
+      [`deployment:${dep}`, 80],
+      [`deployment:${dep}`, 90],
+      [`tenant:${ten}`, 100],
+    ]);
   });
 });

@@ -62,7 +62,11 @@ export interface FireResult {
 
 /** The slice of `QueueSet` the firer needs (any `QueueSet` fits). */
 export interface AlertQueue {
-  enqueue(name: "ai-alerts", payload: AlertJobPayload, opts: { jobId: string; removeOnComplete: { age: number; count: number }; removeOnFail: { age: number; count: number } }): Promise<unknown>;
+  enqueue(
+    name: "ai-alerts",
+    payload: AlertJobPayload,
+    opts: { jobId: string; removeOnComplete: { age: number; count: number }; removeOnFail: { age: number; count: number } },
+  ): Promise<unknown>;
 }
 
 /** Options of {@link AlertFirer}. */
@@ -153,7 +157,16 @@ export class AlertFirer {
   }
 
   private async enqueue(a: AlertFire, alertId: string, at: Date): Promise<void> {
-    const body = AlertBody.parse({ ...a.details, alert_id: alertId, kind: a.kind, tenant_id: a.tenantId, subject: a.subject, period: a.period, threshold: a.threshold, fired_at: at.toISOString() });
+    const body = AlertBody.parse({
+      ...a.details,
+      alert_id: alertId,
+      kind: a.kind,
+      tenant_id: a.tenantId,
+      subject: a.subject,
+      period: a.period,
+      threshold: a.threshold,
+      fired_at: at.toISOString(),
+    });
     await this.queues.enqueue("ai-alerts", { alert_id: alertId, tenant_id: a.tenantId, kind: a.kind, body }, { jobId: alertJobId(a), ...KEEP });
     this.onEnqueue?.();
   }
@@ -168,7 +181,10 @@ export class AlertFirer {
 
 /** The BullMQ job id of an alert: derived from (kind, subject, period, threshold) alone (BullMQ ids cannot hold `:`). */
 export function alertJobId(a: Pick<AlertFire, "kind" | "subject" | "period" | "threshold">): string {
-  const h = createHash("sha256").update(JSON.stringify([a.kind, a.subject, a.period, a.threshold])).digest("hex").slice(0, 32);
+  const h = createHash("sha256")
+    .update(JSON.stringify([a.kind, a.subject, a.period, a.threshold]))
+    .digest("hex")
+    .slice(0, 32);
   return `alert-${a.kind}-${a.threshold}-${h}`;
 }
 
@@ -218,7 +234,17 @@ export async function checkBudgetAlerts(firer: AlertFirer, usage: BudgetUsage[],
         reserved_tokens: u.reserved_tokens,
         used_ratio: u.used_ratio,
       };
-      out.push(await firer.fire({ kind: "budget_threshold", tenantId, subject: budgetSubject(u), period: u.period_key, threshold, details, until: new Date(u.period_end) }));
+      out.push(
+        await firer.fire({
+          kind: "budget_threshold",
+          tenantId,
+          subject: budgetSubject(u),
+          period: u.period_key,
+          threshold,
+          details,
+          until: new Date(u.period_end),
+        }),
+      );
     }
   }
   return out;

@@ -37,7 +37,16 @@ describe("BudgetLedger scopes, initialisation and credits (real Redis)", () => {
     const dep = scope("deployment", { period: "day", limit_usd: 0.25 });
     expect(await l.reserve("both-1", [tenant, dep], { usd: 0.2, tokens: 50 })).toEqual({ ok: true, replayed: false });
     const refused = await l.reserve("both-2", [tenant, dep], { usd: 0.1, tokens: 50 });
-    expect(refused).toEqual({ ok: false, code: "budget_exhausted", scope: { scope: "deployment", id: dep.id }, unit: "usd", limit: 0.25, spent: 0, reserved: 0.2, requested: 0.1 });
+    expect(refused).toEqual({
+      ok: false,
+      code: "budget_exhausted",
+      scope: { scope: "deployment", id: dep.id },
+      unit: "usd",
+      limit: 0.25,
+      spent: 0,
+      reserved: 0.2,
+      requested: 0.1,
+    });
     const [t, d] = await l.usage([tenant, dep]);
     expect(t).toMatchObject({ period: "month", reserved_usd: 0.2, reserved_tokens: 50, used_ratio: 0.02 });
     expect(d).toMatchObject({ period: "day", reserved_usd: 0.2, reserved_tokens: 50, used_ratio: 0.8 });
@@ -53,7 +62,16 @@ describe("BudgetLedger scopes, initialisation and credits (real Redis)", () => {
     const l = ledger();
     const dep = scope("deployment", { period: "day", limit_usd: 100, limit_tokens: 1000 });
     expect((await l.reserve("tok-1", [dep], { usd: 0.01, tokens: 600 })).ok).toBe(true);
-    expect(await l.reserve("tok-2", [dep], { usd: 0.01, tokens: 401 })).toEqual({ ok: false, code: "budget_exhausted", scope: { scope: "deployment", id: dep.id }, unit: "tokens", limit: 1000, spent: 0, reserved: 600, requested: 401 });
+    expect(await l.reserve("tok-2", [dep], { usd: 0.01, tokens: 401 })).toEqual({
+      ok: false,
+      code: "budget_exhausted",
+      scope: { scope: "deployment", id: dep.id },
+      unit: "tokens",
+      limit: 1000,
+      spent: 0,
+      reserved: 600,
+      requested: 401,
+    });
     expect((await l.reserve("tok-3", [dep], { usd: 0.01, tokens: 400 })).ok).toBe(true);
     expect((await l.usage([dep]))[0]).toMatchObject({ limit_tokens: 1000, limit_usd: 100, reserved_tokens: 1000, used_ratio: 1 });
   });
@@ -95,7 +113,12 @@ describe("BudgetLedger scopes, initialisation and credits (real Redis)", () => {
     expect((await l.reserve("lost-2", [t], { usd: 0.2, tokens: 0 })).ok).toBe(true);
     // A settle for a period Redis does not hold is skipped (Postgres counts it), not half-created.
     await raw.del(keys.budgetPeriod("tenant", t.id, `d:${DAY.date}`));
-    expect(await l.settle("lost-2", 1, { usd: 0.2, tokens: 0 }, { final: true, scopes: [t] })).toMatchObject({ applied: true, released: true, scopesCharged: 0, scopesSkipped: 1 });
+    expect(await l.settle("lost-2", 1, { usd: 0.2, tokens: 0 }, { final: true, scopes: [t] })).toMatchObject({
+      applied: true,
+      released: true,
+      scopesCharged: 0,
+      scopesSkipped: 1,
+    });
     expect(await raw.exists(keys.budgetPeriod("tenant", t.id, `d:${DAY.date}`))).toBe(0);
   });
 
@@ -107,7 +130,12 @@ describe("BudgetLedger scopes, initialisation and credits (real Redis)", () => {
     expect((await l.reserve("big-2", [t], { usd: 4_999_999.999999999, tokens: 0 })).ok).toBe(true);
     await l.settle("big-2", 1, { usd: 4_000_000.000000001, tokens: 0 }, { final: true, scopes: [t] });
     expect((await l.usage([t]))[0]).toMatchObject({ spent_usd: 4_000_000.000000001, reserved_usd: 0 });
-    expect(await l.reserve("big-3", [t], { usd: 1_000_000, tokens: 0 })).toMatchObject({ ok: false, limit: 5_000_000, spent: 4_000_000.000000001, reserved: 0 });
+    expect(await l.reserve("big-3", [t], { usd: 1_000_000, tokens: 0 })).toMatchObject({
+      ok: false,
+      limit: 5_000_000,
+      spent: 4_000_000.000000001,
+      reserved: 0,
+    });
   });
 
   it("prepaid credits: insufficient_credits, atomic with budgets, settle debits, grants adjust the loaded balance", async () => {

@@ -300,7 +300,6 @@ export function toNanoSigned(usd: number): number {
   return Math.round(usd * NANO);
 }
 
-
 /**
  * `RESERVE` as a Lua function `sy_reserve(KEYS, ARGV)`, taking the reservation's own keys and
  * arguments, for a script that reserves as one step of a larger decision (admission).

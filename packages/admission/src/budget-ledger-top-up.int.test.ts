@@ -57,7 +57,16 @@ describe("BudgetLedger.topUp: re-runs after a billed run (real Redis)", () => {
     await l.settle("tight", 1, { usd: 0.25, tokens: 60 }, { final: false, scopes: [tenant, dep] });
     expect((await l.usage([dep]))[0]).toMatchObject({ spent_usd: 0.25, reserved_usd: 0.75 });
 
-    expect(await l.topUp("tight")).toEqual({ ok: false, code: "budget_exhausted", scope: { scope: "deployment", id: dep.id }, unit: "usd", limit: 1, spent: 0.25, reserved: 0.75, requested: 0.25 });
+    expect(await l.topUp("tight")).toEqual({
+      ok: false,
+      code: "budget_exhausted",
+      scope: { scope: "deployment", id: dep.id },
+      unit: "usd",
+      limit: 1,
+      spent: 0.25,
+      reserved: 0.75,
+      requested: 0.25,
+    });
     // A refusal changes nothing, in either scope.
     const [t1, d1] = await l.usage([tenant, dep]);
     expect(t1).toMatchObject({ spent_usd: 0.25, reserved_usd: 0.05 });

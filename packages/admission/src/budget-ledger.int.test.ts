@@ -36,7 +36,16 @@ describe("BudgetLedger (real Redis)", () => {
     const okIdx = results.flatMap((r, i) => (r.ok ? [i] : []));
     expect(okIdx).toHaveLength(50);
     for (const r of results.filter((x) => !x.ok)) {
-      expect(r).toMatchObject({ ok: false, code: "budget_exhausted", scope: { scope: "tenant", id: t.id }, unit: "usd", limit: 1, spent: 0, reserved: 1, requested: 0.02 });
+      expect(r).toMatchObject({
+        ok: false,
+        code: "budget_exhausted",
+        scope: { scope: "tenant", id: t.id },
+        unit: "usd",
+        limit: 1,
+        spent: 0,
+        reserved: 1,
+        requested: 0.02,
+      });
     }
     expect((await a.usage([t]))[0]).toMatchObject({ reserved_usd: 1, reserved_tokens: 5000, spent_usd: 0, used_ratio: 1 });
 
@@ -124,7 +133,12 @@ describe("BudgetLedger (real Redis)", () => {
     expect(await l.reserve("day1-more", [t], { usd: 0.01, tokens: 0 })).toMatchObject({ ok: false, spent: 1 });
     now = DAY.at("15:00"); // local midnight of the next day
     expect(await l.reserve("day2", [t], { usd: 1, tokens: 0 })).toEqual({ ok: true, replayed: false });
-    expect((await l.usage([t]))[0]).toMatchObject({ period_key: `d:${DAY.plus(1)}`, period_start: DAY.at("15:00").toISOString(), spent_usd: 0, reserved_usd: 1 });
+    expect((await l.usage([t]))[0]).toMatchObject({
+      period_key: `d:${DAY.plus(1)}`,
+      period_start: DAY.at("15:00").toISOString(),
+      spent_usd: 0,
+      reserved_usd: 1,
+    });
     expect(calls).toEqual([
       [DAY.at("15:00", -1).toISOString(), DAY.at("15:00").toISOString()],
       [DAY.at("15:00").toISOString(), DAY.at("15:00", 1).toISOString()],

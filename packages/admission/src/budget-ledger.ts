@@ -3,7 +3,22 @@ import type { Cluster, Redis as SingleRedis } from "ioredis";
 
 /** One server or a Redis Cluster (the keys are all in one hash slot). */
 type Redis = SingleRedis | Cluster;
-import { ADJUST_CREDITS, EXPIRE_ORPHANS, INIT_BUDGET, RELEASE, RESERVE, ReserveReply, SETTLE, SettleReply, TOP_UP, TopUpReply, toNano, toNanoSigned, toTokens, usdOf } from "./budget-ledger-scripts";
+import {
+  ADJUST_CREDITS,
+  EXPIRE_ORPHANS,
+  INIT_BUDGET,
+  RELEASE,
+  RESERVE,
+  ReserveReply,
+  SETTLE,
+  SettleReply,
+  TOP_UP,
+  TopUpReply,
+  toNano,
+  toNanoSigned,
+  toTokens,
+  usdOf,
+} from "./budget-ledger-scripts";
 import { periodKey, type PeriodWindow } from "./budget-period";
 
 /** Whose budget: a tenant's or one deployment's. */
@@ -119,7 +134,8 @@ export interface PreparedReserve {
 }
 
 type Script = (...keysThenArgv: Array<string | number>) => Promise<unknown>;
-type Scripted = Redis & Record<"syBudgetReserve" | "syBudgetSettle" | "syBudgetTopUp" | "syBudgetRelease" | "syBudgetExpire" | "syBudgetInit" | "syBudgetAdjustCredits", Script>;
+type Scripted = Redis &
+  Record<"syBudgetReserve" | "syBudgetSettle" | "syBudgetTopUp" | "syBudgetRelease" | "syBudgetExpire" | "syBudgetInit" | "syBudgetAdjustCredits", Script>;
 
 type Resolved = { scope: BudgetScope; window: PeriodWindow; key: string };
 
@@ -198,11 +214,27 @@ export class BudgetLedger {
       argv: async () => {
         const loaded = await Promise.all(items.map(async (_, i) => inits.get(i)));
         const balance = creditInit ? (await creditInit)[0] : undefined;
-        const argv = [this.keys.budgetReservationPrefix(), jobId, String(usd), String(tokens), String(this.ttlMs), String(items.length), JSON.stringify(items.map((i) => i.key)), String(this.sweepPerReserve), balance === undefined ? "" : String(balance)];
+        const argv = [
+          this.keys.budgetReservationPrefix(),
+          jobId,
+          String(usd),
+          String(tokens),
+          String(this.ttlMs),
+          String(items.length),
+          JSON.stringify(items.map((i) => i.key)),
+          String(this.sweepPerReserve),
+          balance === undefined ? "" : String(balance),
+        ];
         items.forEach((it, i) => {
           const b = it.scope.budget;
           const l = loaded[i];
-          argv.push(b.limit_usd === undefined ? "" : String(toNano(b.limit_usd, "limit_usd")), b.limit_tokens === undefined ? "" : String(b.limit_tokens), String(it.window.end.getTime() + this.graceMs), l ? String(l[0]) : "", l ? String(l[1]) : "");
+          argv.push(
+            b.limit_usd === undefined ? "" : String(toNano(b.limit_usd, "limit_usd")),
+            b.limit_tokens === undefined ? "" : String(b.limit_tokens),
+            String(it.window.end.getTime() + this.graceMs),
+            l ? String(l[0]) : "",
+            l ? String(l[1]) : "",
+          );
         });
         return argv;
       },
@@ -222,7 +254,16 @@ export class BudgetLedger {
             const [, idx, unit, limit, spent, reserved] = reply;
             const s = items[idx - 1]!.scope;
             const conv = unit === "usd" ? usdOf : Number;
-            return { ok: false, code: "budget_exhausted", scope: { scope: s.scope, id: s.id }, unit, limit: conv(limit), spent: conv(spent), reserved: conv(reserved), requested: unit === "usd" ? usdOf(usd) : tokens };
+            return {
+              ok: false,
+              code: "budget_exhausted",
+              scope: { scope: s.scope, id: s.id },
+              unit,
+              limit: conv(limit),
+              spent: conv(spent),
+              reserved: conv(reserved),
+              requested: unit === "usd" ? usdOf(usd) : tokens,
+            };
           }
           case "credits":
             return { ok: false, code: "insufficient_credits", unit: "usd", limit: usdOf(reply[1]), spent: 0, reserved: usdOf(reply[2]), requested: usdOf(usd) };
@@ -240,11 +281,24 @@ export class BudgetLedger {
    * reserves it again before the next run. Call it before handing the usage event to the
    * aggregator, so a period rebuilt from Postgres cannot count the same spend twice.
    */
-  async settle(jobId: string, attempt: number, actual: BudgetAmount, opts: { final: boolean; scopes: BudgetScope[]; creditsTenantId?: string }): Promise<SettleResult> {
+  async settle(
+    jobId: string,
+    attempt: number,
+    actual: BudgetAmount,
+    opts: { final: boolean; scopes: BudgetScope[]; creditsTenantId?: string },
+  ): Promise<SettleResult> {
     const items = this.resolve(opts.scopes);
     const keys = [this.keys.budgetSettled(jobId, attempt), this.resvKey(jobId), this.expiryKey(), ...items.map((i) => i.key)];
     if (opts.creditsTenantId !== undefined) keys.push(this.creditsKey(opts.creditsTenantId));
-    const argv = [this.keys.budgetReservationPrefix(), jobId, String(toNano(actual.usd, "actual.usd")), String(toTokens(actual.tokens, "actual.tokens")), opts.final ? "1" : "0", String(this.markerTtlMs), String(items.length)];
+    const argv = [
+      this.keys.budgetReservationPrefix(),
+      jobId,
+      String(toNano(actual.usd, "actual.usd")),
+      String(toTokens(actual.tokens, "actual.tokens")),
+      opts.final ? "1" : "0",
+      String(this.markerTtlMs),
+      String(items.length),
+    ];
     const [applied, released, source, charged, skipped, credited] = SettleReply.parse(await this.redis.syBudgetSettle(keys.length, ...keys, ...argv));
     return { applied: applied === 1, released: released === 1, source, scopesCharged: charged, scopesSkipped: skipped, creditsCharged: credited === 1 };
   }
@@ -265,10 +319,27 @@ export class BudgetLedger {
         const [, , unit, limit, spent, reserved, usd, tokens, key] = reply;
         const scope = this.keys.budgetScopeOf(key);
         const conv = unit === "usd" ? usdOf : Number;
-        return { ok: false, code: "budget_exhausted", ...(scope ? { scope } : {}), unit, limit: conv(limit), spent: conv(spent), reserved: conv(reserved), requested: unit === "usd" ? usdOf(usd) : Number(tokens) };
+        return {
+          ok: false,
+          code: "budget_exhausted",
+          ...(scope ? { scope } : {}),
+          unit,
+          limit: conv(limit),
+          spent: conv(spent),
+          reserved: conv(reserved),
+          requested: unit === "usd" ? usdOf(usd) : Number(tokens),
+        };
       }
       case "credits":
-        return { ok: false, code: "insufficient_credits", unit: "usd", limit: usdOf(reply[1]), spent: 0, reserved: usdOf(reply[2]), requested: usdOf(reply[3]) };
+        return {
+          ok: false,
+          code: "insufficient_credits",
+          unit: "usd",
+          limit: usdOf(reply[1]),
+          spent: 0,
+          reserved: usdOf(reply[2]),
+          requested: usdOf(reply[3]),
+        };
     }
   }
 
@@ -289,12 +360,14 @@ export class BudgetLedger {
     let rows = await read();
     const missing = items.filter((_, i) => rows[i]!.every((v) => v === null));
     if (missing.length) {
-      await Promise.all(missing.map(async (it) => {
-        const [u, t] = await this.loadScope(it);
-        const p = this.loading.get(it.key);
-        await this.redis.syBudgetInit(it.key, String(u), String(t), String(it.window.end.getTime() + this.graceMs));
-        if (p && this.loading.get(it.key) === p) this.loading.delete(it.key);
-      }));
+      await Promise.all(
+        missing.map(async (it) => {
+          const [u, t] = await this.loadScope(it);
+          const p = this.loading.get(it.key);
+          await this.redis.syBudgetInit(it.key, String(u), String(t), String(it.window.end.getTime() + this.graceMs));
+          if (p && this.loading.get(it.key) === p) this.loading.delete(it.key);
+        }),
+      );
       rows = await read();
     }
     return this.usageOf(items, rows);
@@ -307,7 +380,19 @@ export class BudgetLedger {
       const { period, limit_usd, limit_tokens } = it.scope.budget;
       const ratios = [limit_usd === undefined ? 0 : (su + ru) / toNano(limit_usd, "limit_usd"), limit_tokens === undefined ? 0 : (st + rt) / limit_tokens];
       const w = it.window;
-      const u: BudgetUsage = { scope: it.scope.scope, id: it.scope.id, period, period_key: w.key, period_start: w.start.toISOString(), period_end: w.end.toISOString(), spent_usd: usdOf(su), spent_tokens: st, reserved_usd: usdOf(ru), reserved_tokens: rt, used_ratio: Math.max(...ratios) };
+      const u: BudgetUsage = {
+        scope: it.scope.scope,
+        id: it.scope.id,
+        period,
+        period_key: w.key,
+        period_start: w.start.toISOString(),
+        period_end: w.end.toISOString(),
+        spent_usd: usdOf(su),
+        spent_tokens: st,
+        reserved_usd: usdOf(ru),
+        reserved_tokens: rt,
+        used_ratio: Math.max(...ratios),
+      };
       if (limit_usd !== undefined) u.limit_usd = limit_usd;
       if (limit_tokens !== undefined) u.limit_tokens = limit_tokens;
       return u;
@@ -357,7 +442,12 @@ export class BudgetLedger {
   }
 
   /** Loads are dropped once a script has applied them: later misses (a flushed Redis) load afresh. */
-  private forget(items: Resolved[], inits: Map<number, Promise<[number, number]>>, ckey: string | undefined, creditInit: Promise<[number, number]> | undefined): void {
+  private forget(
+    items: Resolved[],
+    inits: Map<number, Promise<[number, number]>>,
+    ckey: string | undefined,
+    creditInit: Promise<[number, number]> | undefined,
+  ): void {
     for (const [i, p] of inits) if (this.loading.get(items[i]!.key) === p) this.loading.delete(items[i]!.key);
     if (ckey && creditInit && this.loading.get(ckey) === creditInit) this.loading.delete(ckey);
   }

@@ -13,7 +13,10 @@ export class BudgetUsedRatios {
 
   note(deploymentId: string, usage: readonly BudgetUsage[]): void {
     this.byDeployment.delete(deploymentId);
-    this.byDeployment.set(deploymentId, usage.map((u) => ({ ratio: u.used_ratio, periodEndMs: Date.parse(u.period_end) })));
+    this.byDeployment.set(
+      deploymentId,
+      usage.map((u) => ({ ratio: u.used_ratio, periodEndMs: Date.parse(u.period_end) })),
+    );
     if (this.byDeployment.size > this.maxDeployments) this.byDeployment.delete(this.byDeployment.keys().next().value!);
   }
 

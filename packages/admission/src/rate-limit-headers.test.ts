@@ -1,6 +1,11 @@
 import { mostConstrainedWindow, rateLimitHeaders, type RateLimitWindowState } from "./rate-limit-headers";
 
-const w = (limit: number, windowSeconds: number, remaining: number, resetSeconds: number): RateLimitWindowState => ({ limit, windowSeconds, remaining, resetSeconds });
+const w = (limit: number, windowSeconds: number, remaining: number, resetSeconds: number): RateLimitWindowState => ({
+  limit,
+  windowSeconds,
+  remaining,
+  resetSeconds,
+});
 
 describe("rateLimitHeaders", () => {
   it("lists every window in the policy and describes the most constrained one", () => {

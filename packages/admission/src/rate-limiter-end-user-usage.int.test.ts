@@ -6,7 +6,14 @@ import { RateLimiter } from "./rate-limiter";
 const prefix = testPrefix("rlread");
 const redis = new Redis(TEST_REDIS_URL);
 const rl = new RateLimiter({ redis, prefix });
-const limits: ResolvedRateLimits = { requests_per_minute: 100_000, requests_per_hour: 100_000, requests_per_day: 100_000, tokens_per_request: 100_000, tokens_per_day: 100_000_000, windows: [] };
+const limits: ResolvedRateLimits = {
+  requests_per_minute: 100_000,
+  requests_per_hour: 100_000,
+  requests_per_day: 100_000,
+  tokens_per_request: 100_000,
+  tokens_per_day: 100_000_000,
+  windows: [],
+};
 
 afterAll(async () => {
   await cleanupPrefix(prefix);

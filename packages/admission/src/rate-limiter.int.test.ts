@@ -22,7 +22,15 @@ function limiter(): RateLimiter {
 
 /** Limits far above anything a test reaches, so only the ones a test sets can bite. */
 function limits(set: Partial<ResolvedRateLimits> = {}): ResolvedRateLimits {
-  return { requests_per_minute: 100_000, requests_per_hour: 100_000, requests_per_day: 100_000, tokens_per_request: 100_000, tokens_per_day: 100_000_000, windows: [], ...set };
+  return {
+    requests_per_minute: 100_000,
+    requests_per_hour: 100_000,
+    requests_per_day: 100_000,
+    tokens_per_request: 100_000,
+    tokens_per_day: 100_000_000,
+    windows: [],
+    ...set,
+  };
 }
 
 function deployment(): string {
@@ -123,7 +131,11 @@ describe("RateLimiter (real Redis)", () => {
 
   it("reports the most constrained of minute, hour and day, and refuses with the one that lasts longest", async () => {
     const rl = limiter();
-    const hourly: RateLimitCheck = { deploymentId: deployment(), limits: limits({ requests_per_minute: 5, requests_per_hour: 3, requests_per_day: 100 }), tokens: 1 };
+    const hourly: RateLimitCheck = {
+      deploymentId: deployment(),
+      limits: limits({ requests_per_minute: 5, requests_per_hour: 3, requests_per_day: 100 }),
+      tokens: 1,
+    };
     const first = await rl.check(hourly);
     expect(first).toEqual({ allowed: true, headers: { "RateLimit-Policy": "5;w=60, 3;w=3600, 100;w=86400", RateLimit: "limit=3, remaining=2, reset=3600" } });
     expect((await rl.check(hourly)).headers["RateLimit"]).toMatch(/^limit=3, remaining=1, reset=(3600|3599)$/);
@@ -134,7 +146,11 @@ describe("RateLimiter (real Redis)", () => {
     expect(overHour.retryAfterSeconds).toBeLessThanOrEqual(3600);
     expect(overHour.message).toContain("3 requests per hour");
 
-    const minutely: RateLimitCheck = { deploymentId: deployment(), limits: limits({ requests_per_minute: 2, requests_per_hour: 10, requests_per_day: 3 }), tokens: 1 };
+    const minutely: RateLimitCheck = {
+      deploymentId: deployment(),
+      limits: limits({ requests_per_minute: 2, requests_per_hour: 10, requests_per_day: 3 }),
+      tokens: 1,
+    };
     expect((await rl.check(minutely)).headers["RateLimit"]).toBe("limit=2, remaining=1, reset=60");
     expect((await rl.check(minutely)).allowed).toBe(true);
     const overMinute = refused(await rl.check(minutely));
@@ -144,7 +160,11 @@ describe("RateLimiter (real Redis)", () => {
     expect(overMinute.headers["RateLimit"]).toMatch(/^limit=2, remaining=0, reset=(60|59)$/);
 
     // Minute and day both full: waiting out the minute would not help, so the day is the reason.
-    const both: RateLimitCheck = { deploymentId: deployment(), limits: limits({ requests_per_minute: 2, requests_per_hour: 10, requests_per_day: 2 }), tokens: 1 };
+    const both: RateLimitCheck = {
+      deploymentId: deployment(),
+      limits: limits({ requests_per_minute: 2, requests_per_hour: 10, requests_per_day: 2 }),
+      tokens: 1,
+    };
     await burst(rl, 2, both);
     const overDay = refused(await rl.check(both));
     expect(overDay.reason).toBe("requests_per_day");
@@ -165,7 +185,10 @@ describe("RateLimiter (real Redis)", () => {
     expect(tooBig.message).toMatch(/4001 tokens.*4000 tokens per request.*lower max_tokens or shorten the input/i);
     // Neither the request windows nor the 5000 daily tokens were charged for the refusal.
     const ok = await rl.check({ deploymentId: dep, limits: l, tokens: 4000 });
-    expect(ok).toEqual({ allowed: true, headers: { "RateLimit-Policy": "10;w=60, 100000;w=3600, 100000;w=86400", RateLimit: "limit=10, remaining=9, reset=60" } });
+    expect(ok).toEqual({
+      allowed: true,
+      headers: { "RateLimit-Policy": "10;w=60, 100000;w=3600, 100000;w=86400", RateLimit: "limit=10, remaining=9, reset=60" },
+    });
   });
 
   it("accumulates tokens_per_day across calls and gateways, admitting up to the limit exactly", async () => {
@@ -253,7 +276,11 @@ describe("RateLimiter (real Redis)", () => {
 
   it("records nothing for a refused request: a full custom window does not drain the minute", async () => {
     const rl = limiter();
-    const c: RateLimitCheck = { deploymentId: deployment(), limits: limits({ requests_per_minute: 5, tokens_per_day: 600, windows: [{ requests: 2, seconds: 1 }] }), tokens: 100 };
+    const c: RateLimitCheck = {
+      deploymentId: deployment(),
+      limits: limits({ requests_per_minute: 5, tokens_per_day: 600, windows: [{ requests: 2, seconds: 1 }] }),
+      tokens: 100,
+    };
     const first = await burst(rl, 5, c);
     expect(admitted(first)).toBe(2);
     expect(first.filter((d) => !d.allowed).map((d) => refused(d).reason)).toEqual(["requests_per_window", "requests_per_window", "requests_per_window"]);
@@ -273,7 +300,8 @@ describe("RateLimiter (real Redis)", () => {
     const DAY_US = 86_400_000_000;
     const [sec, usec] = await redis.time();
     const now = Number(sec) * 1_000_000 + Number(usec);
-    const check = (dep: string, tokens: number) => rl.check({ deploymentId: dep, limits: limits({ tokens_per_day: 200, windows: [{ requests: 1000, seconds: 7 * 86_400 }] }), tokens });
+    const check = (dep: string, tokens: number) =>
+      rl.check({ deploymentId: dep, limits: limits({ tokens_per_day: 200, windows: [{ requests: 1000, seconds: 7 * 86_400 }] }), tokens });
     const seed = async (dep: string, sum: { sum: number; upto: number } | null) => {
       const k = redisKeys.rateLimit(dep);
       // 100 tokens admitted a day and 10 s ago (out of the token window, still in the 7-day request window), 50 a minute short of a day ago.

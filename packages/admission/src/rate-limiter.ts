@@ -1,4 +1,12 @@
-import { END_USER_MONTHLY_TIERS, END_USER_TIERS, pooledRandomBytes, type EndUserTier, RateLimitReason, RedisKeys, type ResolvedRateLimits } from "@switchyard/contracts";
+import {
+  END_USER_MONTHLY_TIERS,
+  END_USER_TIERS,
+  pooledRandomBytes,
+  type EndUserTier,
+  RateLimitReason,
+  RedisKeys,
+  type ResolvedRateLimits,
+} from "@switchyard/contracts";
 import type { Cluster, Redis as SingleRedis } from "ioredis";
 
 /** One server or a Redis Cluster (the keys are all in one hash slot). */
@@ -41,7 +49,14 @@ export interface RateLimiterOptions {
 type Scripted = Redis & { syRateLimitCheck(numberOfKeys: number, ...keysThenArgv: string[]): Promise<unknown> };
 
 const Triple = z.tuple([z.number(), z.number(), z.number()]);
-const CheckReply = z.tuple([z.number(), z.number(), z.tuple([z.number(), z.number()]), z.union([z.tuple([]), Triple]), z.array(Triple), z.union([z.tuple([]), z.tuple([z.number(), z.number()])]).optional()]);
+const CheckReply = z.tuple([
+  z.number(),
+  z.number(),
+  z.tuple([z.number(), z.number()]),
+  z.union([z.tuple([]), Triple]),
+  z.array(Triple),
+  z.union([z.tuple([]), z.tuple([z.number(), z.number()])]).optional(),
+]);
 
 /** The UTC calendar month of `ms` (`YYYY-MM`) and the ms left in it. */
 function calendarMonth(ms: number): { name: string; remainingMs: number } {
@@ -113,7 +128,8 @@ export class RateLimiter {
     const argv = [member, String(c.tokens), String(c.limits.tokens_per_request), String(c.limits.tokens_per_day), String(userLimit), String(windows.length)];
     for (const w of windows) argv.push(String(w.limit), String(w.seconds * US));
     // The month's counter outlives the month by a day, so a clock a little behind Redis's still finds it.
-    if (c.endUser) argv.push(String(END_USER_MONTHLY_TIERS[c.endUser.tier]), String(month.remainingMs * 1000), String(Math.ceil(month.remainingMs / 1000) + DAY_SECONDS));
+    if (c.endUser)
+      argv.push(String(END_USER_MONTHLY_TIERS[c.endUser.tier]), String(month.remainingMs * 1000), String(Math.ceil(month.remainingMs / 1000) + DAY_SECONDS));
     return { keys, argv, decide: (reply) => decide(c, windows, userLimit, reply) };
   }
 
@@ -164,12 +180,20 @@ function decide(c: RateLimitCheck, windows: RequestWindow[], userLimit: number, 
   };
   windows.forEach((w, i) => judged(w, counts[i] ?? [0, 0, -1], `${w.limit} requests per ${per(w.seconds)} for this deployment`));
   if (c.endUser && user.length === 3) {
-    judged({ reason: "end_user_daily", limit: userLimit, seconds: DAY_SECONDS }, user, `this end user's ${c.endUser.tier} tier allows ${userLimit} messages per day`);
+    judged(
+      { reason: "end_user_daily", limit: userLimit, seconds: DAY_SECONDS },
+      user,
+      `this end user's ${c.endUser.tier} tier allows ${userLimit} messages per day`,
+    );
   }
   if (c.endUser && month && month.length === 2 && month[1] >= 0) {
     const retry = atLeastOne(month[1]);
     const limit = END_USER_MONTHLY_TIERS[c.endUser.tier];
-    refusals.push({ reason: "end_user_monthly", retryAfterSeconds: retry, message: `Rate limit reached: this end user's ${c.endUser.tier} tier allows ${limit} messages per calendar month (UTC), and ${month[0]} were used. Retry when the month ends, in ${retry} s.` });
+    refusals.push({
+      reason: "end_user_monthly",
+      retryAfterSeconds: retry,
+      message: `Rate limit reached: this end user's ${c.endUser.tier} tier allows ${limit} messages per calendar month (UTC), and ${month[0]} were used. Retry when the month ends, in ${retry} s.`,
+    });
   }
   if (tokenRetryUs >= 0) {
     const retry = atLeastOne(tokenRetryUs);

@@ -9,7 +9,13 @@ describe("inputTokensFloor", () => {
     const chats: ChatMessage[][] = [
       [user("hello world")],
       [{ role: "system", content: "Be brief." }, user("x".repeat(5000)), { role: "assistant", content: " ".repeat(1000) }],
-      [user([{ type: "text", text: "look" }, { type: "image_url", image_url: { url: "https://e.com/a.png", detail: "low" } }, { type: "image_url", image_url: { url: "https://e.com/b.png" } }])],
+      [
+        user([
+          { type: "text", text: "look" },
+          { type: "image_url", image_url: { url: "https://e.com/a.png", detail: "low" } },
+          { type: "image_url", image_url: { url: "https://e.com/b.png" } },
+        ]),
+      ],
       [user("😀".repeat(3000)), user("-".repeat(4000)), user("中文".repeat(2000))],
       [user(" ".repeat(128 * 40))],
     ];

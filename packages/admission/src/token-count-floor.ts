@@ -1,5 +1,17 @@
 import { O200K_MAX_TOKEN_BYTES } from "@switchyard/tokenizer";
-import { extraTexts, IMAGE_TOKENS, LOW_DETAIL_IMAGE_TOKENS, messageTexts, REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE, TOKENS_PER_TOOL, TOKENS_PER_TOOL_CALL, TOOLS_FRAMING_TOKENS, type CountedExtras, type CountedMessage } from "./token-count";
+import {
+  extraTexts,
+  IMAGE_TOKENS,
+  LOW_DETAIL_IMAGE_TOKENS,
+  messageTexts,
+  REPLY_PRIMING_TOKENS,
+  TOKENS_PER_MESSAGE,
+  TOKENS_PER_TOOL,
+  TOKENS_PER_TOOL_CALL,
+  TOOLS_FRAMING_TOKENS,
+  type CountedExtras,
+  type CountedMessage,
+} from "./token-count";
 
 /** The least a text can count: no o200k token covers more than `O200K_MAX_TOKEN_BYTES` (128) UTF-8 bytes. */
 function textFloor(text: string): { tokens: number; bytes: number } {
@@ -61,7 +73,8 @@ export function inputTokensFloor(messages: readonly CountedMessage[], extras: Co
 }
 
 /** The verdict of `checkTokensPerRequestFloor`. */
-export type TokensFloorVerdict = { ok: true; floor: InputTokensFloor } | { ok: false; reason: "tokens_per_request"; param: string; floor: InputTokensFloor; message: string };
+export type TokensFloorVerdict =
+  { ok: true; floor: InputTokensFloor } | { ok: false; reason: "tokens_per_request"; param: string; floor: InputTokensFloor; message: string };
 
 /**
  * Refuses a request whose text alone is too long to fit `tokens_per_request` whatever it says:
@@ -70,14 +83,21 @@ export type TokensFloorVerdict = { ok: true; floor: InputTokensFloor } | { ok: f
  * nothing it would admit is refused here; `ok` means "count it". `param` names the message that
  * is over on its own (`messages[i]`), else `messages`.
  */
-export function checkTokensPerRequestFloor(messages: readonly CountedMessage[], outputTokens: number, tokensPerRequest: number, extras: CountedExtras = {}): TokensFloorVerdict {
+export function checkTokensPerRequestFloor(
+  messages: readonly CountedMessage[],
+  outputTokens: number,
+  tokensPerRequest: number,
+  extras: CountedExtras = {},
+): TokensFloorVerdict {
   const floor = inputTokensFloor(messages, extras);
   if (floor.tokens + outputTokens <= tokensPerRequest) return { ok: true, floor };
   const big = floor.largest;
   // A single message is over on its own when it, the reply priming and the output cannot fit.
   const alone = big !== null && big.tokens + REPLY_PRIMING_TOKENS + outputTokens > tokensPerRequest;
   const param = alone ? `messages[${big.index}]` : "messages";
-  const what = alone ? `${param} alone is ${big.bytes} bytes of text, at least ${big.tokens} tokens` : `messages are ${floor.bytes} bytes of text, at least ${floor.tokens} tokens`;
+  const what = alone
+    ? `${param} alone is ${big.bytes} bytes of text, at least ${big.tokens} tokens`
+    : `messages are ${floor.bytes} bytes of text, at least ${floor.tokens} tokens`;
   return {
     ok: false,
     reason: "tokens_per_request",

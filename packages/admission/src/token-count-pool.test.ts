@@ -35,10 +35,19 @@ describe("TokenCountPool with agent requests", () => {
 
   it("counts tools and tool calls on a thread exactly as inline", async () => {
     pool = new TokenCountPool({ threads: 1, inlineBytes: 0 });
-    const tools = [{ type: "function" as const, function: { name: "f", parameters: { type: "object", properties: { q: { type: "string", description: "d".repeat(3000) } } } } }];
+    const tools = [
+      {
+        type: "function" as const,
+        function: { name: "f", parameters: { type: "object", properties: { q: { type: "string", description: "d".repeat(3000) } } } },
+      },
+    ];
     const messages = [
       { role: "user" as const, content: "hi" },
-      { role: "assistant" as const, content: null, tool_calls: [{ id: "c1", type: "function" as const, function: { name: "f", arguments: JSON.stringify({ q: "x ".repeat(2000) }) } }] },
+      {
+        role: "assistant" as const,
+        content: null,
+        tool_calls: [{ id: "c1", type: "function" as const, function: { name: "f", arguments: JSON.stringify({ q: "x ".repeat(2000) }) } }],
+      },
       { role: "tool" as const, tool_call_id: "c1", content: "result ".repeat(500) },
     ];
     expect(await pool.count(messages, { tools })).toBe(countInputTokens(messages, { tools }));

@@ -139,7 +139,7 @@ export class TokenCountPool {
       if (this.slots[i] === slot) this.slots[i] = undefined;
       this.fail(slot, err);
     };
-    worker.on("error", (err) => gone(err));
+    worker.on("error", (err: Error) => gone(err));
     worker.on("exit", (code) => gone(new Error(`token count thread exited with code ${code}`)));
     return slot;
   }

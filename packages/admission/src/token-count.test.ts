@@ -6,7 +6,10 @@ import { inputTokensFloor } from "./token-count-floor";
 import { messageTextBytes } from "./token-count-pool";
 
 const user = (content: ChatMessage["content"]): ChatMessage => ({ role: "user", content });
-const image = (detail?: "low" | "high" | "auto") => ({ type: "image_url" as const, image_url: { url: "https://example.com/cat.png", ...(detail ? { detail } : {}) } });
+const image = (detail?: "low" | "high" | "auto") => ({
+  type: "image_url" as const,
+  image_url: { url: "https://example.com/cat.png", ...(detail ? { detail } : {}) },
+});
 
 describe("countInputTokens (o200k_base)", () => {
   it("counts 'hello world' as 2 tokens plus the chat framing", () => {
@@ -28,7 +31,10 @@ describe("countInputTokens (o200k_base)", () => {
       { role: "assistant", content: "Paris." },
       { role: "user", content: "And of Italy?" },
     ];
-    const reference = encodeChat(chat.map((m) => ({ role: m.role, content: m.content as string })), "gpt-4o").length;
+    const reference = encodeChat(
+      chat.map((m) => ({ role: m.role, content: m.content as string })),
+      "gpt-4o",
+    ).length;
     expect(countInputTokens(chat)).toBe(reference);
     expect(reference).toBe(3 + 4 * 4 + 6 + 12 + 2 + 4); // guards against both sides drifting together
   });
@@ -64,9 +70,20 @@ describe("estimateOutputTokens", () => {
 });
 
 describe("agent requests", () => {
-  const weather = { type: "function" as const, function: { name: "get_weather", description: "Current weather of a city", parameters: { type: "object", properties: { city: { type: "string", description: "City name" } }, required: ["city"] } } };
+  const weather = {
+    type: "function" as const,
+    function: {
+      name: "get_weather",
+      description: "Current weather of a city",
+      parameters: { type: "object", properties: { city: { type: "string", description: "City name" } }, required: ["city"] },
+    },
+  };
   const call = { id: "call_1", type: "function" as const, function: { name: "get_weather", arguments: JSON.stringify({ city: "Paris ".repeat(50) }) } };
-  const turns = [{ role: "user" as const, content: "weather?" }, { role: "assistant" as const, content: null, tool_calls: [call] }, { role: "tool" as const, tool_call_id: "call_1", content: "sunny and warm ".repeat(40) }];
+  const turns = [
+    { role: "user" as const, content: "weather?" },
+    { role: "assistant" as const, content: null, tool_calls: [call] },
+    { role: "tool" as const, tool_call_id: "call_1", content: "sunny and warm ".repeat(40) },
+  ];
 
   it("counts tool calls' arguments and tool results with the tokenizer", () => {
     const plain = countInputTokens([turns[0]!]);
@@ -81,7 +98,9 @@ describe("agent requests", () => {
     expect(withTools - base).toBeGreaterThanOrEqual(countO200kTokens(JSON.stringify(weather.function)));
     expect(countInputTokens([turns[0]!], { tools: [weather, { ...weather, function: { ...weather.function, name: "other" } }] })).toBeGreaterThan(withTools);
     const schema = { type: "object", properties: { answer: { type: "string", description: "x ".repeat(100) } } };
-    expect(countInputTokens([turns[0]!], { response_format: { type: "json_schema", json_schema: { name: "r", schema } } }) - base).toBeGreaterThanOrEqual(countO200kTokens(JSON.stringify(schema)));
+    expect(countInputTokens([turns[0]!], { response_format: { type: "json_schema", json_schema: { name: "r", schema } } }) - base).toBeGreaterThanOrEqual(
+      countO200kTokens(JSON.stringify(schema)),
+    );
   });
 
   it("the byte floor stays below the exact count for agent requests", () => {

@@ -73,7 +73,6 @@ function textTokens(text: string): number {
   return countO200kTokens(text);
 }
 
-
 /**
  * Input tokens a chat request costs, counted exactly with the o200k_base encoding (GPT-4o and
  * later; its ranks ship inside `gpt-tokenizer`, nothing is downloaded) plus the chat framing:

@@ -33,7 +33,11 @@ export interface AdminApi {
    * `method <root><path>` with a JSON body; resolves with a 2xx answer. Anything else is a
    * {@link CliError} (exit 1) carrying the API's own message, status and code.
    */
-  call<T>(method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE", path: string, opts?: { body?: unknown; headers?: Record<string, string> }): Promise<AdminResponse<T>>;
+  call<T>(
+    method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE",
+    path: string,
+    opts?: { body?: unknown; headers?: Record<string, string> },
+  ): Promise<AdminResponse<T>>;
   /**
    * `method <root><path>` with a body of any kind (a multipart upload) or none, for an answer that
    * need not be JSON (a file's bytes): the 2xx response as it came, unread. Errors as {@link call}'s.
@@ -82,14 +86,20 @@ export function gatewayApi(ctx: CliContext, flags: { url?: string; key?: string 
   } catch {
     throw new CliError(`${flags.url !== undefined ? "--url" : "SWITCHYARD_URL"} is not a URL: expected http(s)://host:port, got ${JSON.stringify(rawUrl)}`, 2);
   }
-  if (base.protocol !== "http:" && base.protocol !== "https:") throw new CliError(`${flags.url !== undefined ? "--url" : "SWITCHYARD_URL"} must be an http(s) URL, not ${base.protocol}//…`, 2);
+  if (base.protocol !== "http:" && base.protocol !== "https:")
+    throw new CliError(`${flags.url !== undefined ? "--url" : "SWITCHYARD_URL"} must be an http(s) URL, not ${base.protocol}//…`, 2);
   const key = flags.key ?? ctx.env[area.keyEnv]?.trim();
   if (!key) throw new CliError(`${area.keyEnv} is not set: export ${area.keyEnv}=<a key with ${area.keyWhat}>, or pass --key`, 2);
   const baseUrl = base.toString().replace(/\/+$/, "");
   /** One request: the response, or a CliError for no answer. */
   const request = async (method: string, path: string, headers: Record<string, string>, body: FormData | string | undefined): Promise<Response> => {
     try {
-      return await ctx.fetch(`${baseUrl}${area.root}${path}`, { method, headers: { authorization: `Bearer ${key}`, ...headers }, body, signal: AbortSignal.timeout(30_000) });
+      return await ctx.fetch(`${baseUrl}${area.root}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${key}`, ...headers },
+        body,
+        signal: AbortSignal.timeout(30_000),
+      });
     } catch (err) {
       const e = err as Error & { cause?: { code?: string; message?: string } };
       const why = e.name === "TimeoutError" ? "no answer within 30 s" : (e.cause?.code ?? e.cause?.message ?? e.message);
@@ -114,7 +124,11 @@ export function gatewayApi(ctx: CliContext, flags: { url?: string; key?: string 
   };
   return {
     baseUrl,
-    async call<T>(method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE", path: string, opts: { body?: unknown; headers?: Record<string, string> } = {}): Promise<AdminResponse<T>> {
+    async call<T>(
+      method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE",
+      path: string,
+      opts: { body?: unknown; headers?: Record<string, string> } = {},
+    ): Promise<AdminResponse<T>> {
       const headers: Record<string, string> = { accept: "application/json", ...opts.headers };
       // POSTs send a JSON object even when there is nothing to say: the API's schemas want one.
       const body = opts.body !== undefined ? JSON.stringify(opts.body) : method === "POST" ? "{}" : undefined;

@@ -4,7 +4,8 @@ import { okOutput, runCli, type Json } from "./cli-process.test-helpers";
 let s: Stack;
 
 /** `switchyard …` as a real child process, pointed at the stack's gateway with its (admin) key; `env` on top. */
-const switchyard = (args: string[], env: Record<string, string | undefined> = {}) => runCli(args, { SWITCHYARD_URL: s.url, SWITCHYARD_ADMIN_KEY: s.key, ...env });
+const switchyard = (args: string[], env: Record<string, string | undefined> = {}) =>
+  runCli(args, { SWITCHYARD_URL: s.url, SWITCHYARD_ADMIN_KEY: s.key, ...env });
 /** Run and expect success; returns stdout parsed when `--json` was asked for. */
 const ok = async (args: string[]) => okOutput(args, await switchyard(args));
 
@@ -17,7 +18,13 @@ afterAll(async () => {
 
 test("tenants and deployments: create, read, preset, feature; human and --json output", async () => {
   const t = await ok(["tenants", "create", "CLI Co", "--timezone", "Europe/Berlin", "--billing-mode", "prepaid", "--json"]);
-  expect(t).toMatchObject({ object: "tenant", name: "CLI Co", timezone: "Europe/Berlin", billing_mode: "prepaid", default_deployment_id: expect.stringMatching(/^dep_/) });
+  expect(t).toMatchObject({
+    object: "tenant",
+    name: "CLI Co",
+    timezone: "Europe/Berlin",
+    billing_mode: "prepaid",
+    default_deployment_id: expect.stringMatching(/^dep_/),
+  });
   const shown = await ok(["tenants", "get", t.id]);
   expect(shown.text).toMatch(new RegExp(`^id +${t.id}$`, "m"));
   expect(shown.text).toMatch(/^name +CLI Co$/m);
@@ -55,7 +62,11 @@ test("keys: the created key works against the API; rotate hands over; revoke sto
   expect(list.text).not.toContain(secret);
 
   const rotated = await ok(["keys", "rotate", keyId!, "--overlap-seconds", "60", "--json"]);
-  expect(rotated).toMatchObject({ id: expect.not.stringMatching(keyId!), key: expect.stringMatching(/^sy_live_/), previous_key: { id: keyId, replaced_by: rotated.id } });
+  expect(rotated).toMatchObject({
+    id: expect.not.stringMatching(keyId!),
+    key: expect.stringMatching(/^sy_live_/),
+    previous_key: { id: keyId, replaced_by: rotated.id },
+  });
   expect((await apiClient(s.url, secret).get("/v1/models")).status).toBe(200); // the overlap
   const listed = await ok(["keys", "list", t.id, "--json"]);
   expect(listed.data.map((k: Json) => k.id).sort()).toEqual([keyId, rotated.id].sort());
@@ -123,5 +134,9 @@ test("errors: a tenant key is refused, a wrong key is 401, no key is exit 2, a d
   expect(none.stderr).toContain("SWITCHYARD_ADMIN_KEY is not set");
   const port = await freePort();
   const dead = await switchyard(["breakers", "status"], { SWITCHYARD_URL: `http://127.0.0.1:${port}` });
-  expect(dead).toMatchObject({ code: 1, stdout: "", stderr: `switchyard: cannot reach the gateway at http://127.0.0.1:${port} (ECONNREFUSED); is it running? set SWITCHYARD_URL or --url\n` });
+  expect(dead).toMatchObject({
+    code: 1,
+    stdout: "",
+    stderr: `switchyard: cannot reach the gateway at http://127.0.0.1:${port} (ECONNREFUSED); is it running? set SWITCHYARD_URL or --url\n`,
+  });
 }, 60_000);

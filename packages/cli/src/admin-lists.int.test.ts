@@ -37,8 +37,27 @@ test("deployments list filters by tenant and type; update changes what it names"
   expect(publics.text).toMatch(new RegExp(`^${created.id} +${t.id} +web +public +no +\\S+$`, "m"));
   expect(publics.text).not.toContain(t.default_deployment_id);
 
-  const updated = await ok(["deployments", "update", created.id, "--name", "website", "--feature", "ragEnabled=on", "--rate-limits", '{"requests_per_minute":7}', "--budget", '{"period":"day","limit_usd":2}', "--json"]);
-  expect(updated).toMatchObject({ id: created.id, name: "website", features: { ragEnabled: true }, rate_limits: { requests_per_minute: 7 }, budget: { period: "day", limit_usd: 2 } });
+  const updated = await ok([
+    "deployments",
+    "update",
+    created.id,
+    "--name",
+    "website",
+    "--feature",
+    "ragEnabled=on",
+    "--rate-limits",
+    '{"requests_per_minute":7}',
+    "--budget",
+    '{"period":"day","limit_usd":2}',
+    "--json",
+  ]);
+  expect(updated).toMatchObject({
+    id: created.id,
+    name: "website",
+    features: { ragEnabled: true },
+    rate_limits: { requests_per_minute: 7 },
+    budget: { period: "day", limit_usd: 2 },
+  });
   const text = await ok(["deployments", "update", created.id, "--budget", "none"]);
   expect(text.text).toMatch(new RegExp(`^updated deployment ${created.id}\\n`));
   expect(text.text).toMatch(/^budget +-$/m);

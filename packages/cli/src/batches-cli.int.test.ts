@@ -16,13 +16,23 @@ let dir: string;
 
 const switchyard = (args: string[]) => runCli(args, { SWITCHYARD_ADMIN_KEY: undefined, SWITCHYARD_API_KEY: key, SWITCHYARD_URL: url });
 const ok = async (args: string[]) => okOutput(args, await switchyard(args));
-const chatLine = (customId: string, extra: Json = {}) => JSON.stringify({ custom_id: customId, method: "POST", url: "/v1/chat/completions", body: { model: "sim-fast", messages: [{ role: "user", content: `Say ${customId}` }], max_tokens: 8, ...extra } });
+const chatLine = (customId: string, extra: Json = {}) =>
+  JSON.stringify({
+    custom_id: customId,
+    method: "POST",
+    url: "/v1/chat/completions",
+    body: { model: "sim-fast", messages: [{ role: "user", content: `Say ${customId}` }], max_tokens: 8, ...extra },
+  });
 const writeInput = (name: string, lines: string[]) => {
   const file = path.join(dir, name);
   writeFileSync(file, lines.join("\n") + "\n");
   return file;
 };
-const readLines = (file: string) => readFileSync(file, "utf8").trimEnd().split("\n").map((l) => BatchOutputLine.parse(JSON.parse(l)));
+const readLines = (file: string) =>
+  readFileSync(file, "utf8")
+    .trimEnd()
+    .split("\n")
+    .map((l) => BatchOutputLine.parse(JSON.parse(l)));
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), "sy-cli-batches-"));
@@ -38,7 +48,11 @@ afterAll(async () => {
 });
 
 test("submit --wait uploads, creates, shows the batch's progress on stderr and writes its output and error files", async () => {
-  const input = writeInput("in.jsonl", [chatLine("a"), chatLine("b"), JSON.stringify({ custom_id: "bad", method: "POST", url: "/v1/embeddings", body: { model: "x", input: "y" } })]);
+  const input = writeInput("in.jsonl", [
+    chatLine("a"),
+    chatLine("b"),
+    JSON.stringify({ custom_id: "bad", method: "POST", url: "/v1/embeddings", body: { model: "x", input: "y" } }),
+  ]);
   const out = path.join(dir, "answers.jsonl");
   const r = await switchyard(["batches", "submit", input, "--wait", "--output", out, "--poll-ms", "100"]);
   expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 0, stdout: expect.stringContaining(`output written to ${out}`) as string });
@@ -57,7 +71,10 @@ test("submit --wait uploads, creates, shows the batch's progress on stderr and w
 });
 
 test("submit without --wait returns the validating batch; get, list and cancel follow it", async () => {
-  const input = writeInput("slow.jsonl", [0, 1].map((i) => chatLine(`slow-${i}`, { model: "sim-crawl", max_tokens: 300 })));
+  const input = writeInput(
+    "slow.jsonl",
+    [0, 1].map((i) => chatLine(`slow-${i}`, { model: "sim-crawl", max_tokens: 300 })),
+  );
   const created = BatchObject.parse(await ok(["batches", "submit", input, "--json"]));
   expect(created).toMatchObject({ status: "validating", endpoint: "/v1/chat/completions", paused_reason: null });
   const got = await ok(["batches", "get", created.id]);
@@ -67,10 +84,14 @@ test("submit without --wait returns the validating batch; get, list and cancel f
   expect((await ok(["batches", "list"])).text).toMatch(new RegExp(`^${created.id} +\\S+ +(validating|in_progress) +/v1/chat/completions +\\d/\\d`, "m"));
   const cancelled = BatchObject.parse(await ok(["batches", "cancel", created.id, "--json"]));
   expect(["cancelling", "cancelled"]).toContain(cancelled.status);
-  const ended = await waitFor(async () => {
-    const b = BatchObject.parse(await ok(["batches", "get", created.id, "--json"]));
-    return b.status === "cancelled" ? b : undefined;
-  }, 20_000, "the batch to be cancelled");
+  const ended = await waitFor(
+    async () => {
+      const b = BatchObject.parse(await ok(["batches", "get", created.id, "--json"]));
+      return b.status === "cancelled" ? b : undefined;
+    },
+    20_000,
+    "the batch to be cancelled",
+  );
   // get --errors downloads the error file: every line batch_cancelled.
   const errs = path.join(dir, "cancelled.errors.jsonl");
   expect((await ok(["batches", "get", ended.id, "--errors", errs])).text).toContain(`errors written to ${errs}`);

@@ -31,14 +31,37 @@ function switchyard(args: string[], env: Record<string, string | undefined>): Pr
 }
 
 const usage = (tenant_id: string, day: string, n: number, cost_usd: number, status: UsageEvent["status"] = "succeeded") =>
-  UsageEvent.parse({ job_id: `job_cli_${tenant_id}_${day}_${n}`, attempt: 1, tenant_id, deployment_id: `dep_${tenant_id}`, api_key_id: null, requested_model: "auto", served_model: "flash", provider: "simulated", status, input_tokens: 10 * n, output_tokens: n, cost_usd, provenance: "reported", ttft_ms: null, latency_ms: 100 * n, occurred_at: `${day}T12:00:00.000Z` });
+  UsageEvent.parse({
+    job_id: `job_cli_${tenant_id}_${day}_${n}`,
+    attempt: 1,
+    tenant_id,
+    deployment_id: `dep_${tenant_id}`,
+    api_key_id: null,
+    requested_model: "auto",
+    served_model: "flash",
+    provider: "simulated",
+    status,
+    input_tokens: 10 * n,
+    output_tokens: n,
+    cost_usd,
+    provenance: "reported",
+    ttft_ms: null,
+    latency_ms: 100 * n,
+    occurred_at: `${day}T12:00:00.000Z`,
+  });
 
 beforeAll(async () => {
   t = await createTestDatabase();
   for (const id of ["ten_one", "ten_two"]) await createTenant(t.db, { id, name: id, timezone: "UTC", billing_mode: "postpaid" }, { keyId: null });
   await t.db.updateTable("tenants").set({ created_at: "2026-01-01T00:00:00Z" }).execute();
   // ten_one: usage on the 1st and 3rd; ten_two: usage on the 2nd only. Nothing on the 4th.
-  const events = [usage("ten_one", "2026-03-01", 1, 0.5), usage("ten_one", "2026-03-01", 2, 0.25, "failed"), usage("ten_one", "2026-03-03", 3, 0.125), usage("ten_two", "2026-03-02", 4, 1), usage("ten_two", "2026-03-04", 5, 2)];
+  const events = [
+    usage("ten_one", "2026-03-01", 1, 0.5),
+    usage("ten_one", "2026-03-01", 2, 0.25, "failed"),
+    usage("ten_one", "2026-03-03", 3, 0.125),
+    usage("ten_two", "2026-03-02", 4, 1),
+    usage("ten_two", "2026-03-04", 5, 2),
+  ];
   await new UsagePartitions(t.db).ensureFor(events.map((e) => e.occurred_at));
   await ingestUsageEvents(t.db, events);
 }, 60_000);
@@ -48,7 +71,9 @@ afterAll(async () => {
 
 test("reports backfill over 3 days prints n/N progress on stderr and writes 3 reports per tenant", async () => {
   const r = await switchyard(["reports", "backfill", "--from", "2026-03-01", "--to", "2026-03-03"], { DATABASE_URL: t.url });
-  expect(r.stderr).toBe(["1/3 2026-03-01 2 reports (1 with usage)", "2/3 2026-03-02 2 reports (1 with usage)", "3/3 2026-03-03 2 reports (1 with usage)", ""].join("\n"));
+  expect(r.stderr).toBe(
+    ["1/3 2026-03-01 2 reports (1 with usage)", "2/3 2026-03-02 2 reports (1 with usage)", "3/3 2026-03-03 2 reports (1 with usage)", ""].join("\n"),
+  );
   expect(r.stdout).toBe("backfilled 3 days 2026-03-01..2026-03-03: 6 reports (3 with usage)\n");
   expect(r.code).toBe(0);
   const rows = await t.db.selectFrom("daily_reports").select(["tenant_id", "date"]).orderBy("tenant_id").orderBy("date").execute();
@@ -56,7 +81,9 @@ test("reports backfill over 3 days prints n/N progress on stderr and writes 3 re
   const one = (await getDailyReport(t.db, "ten_one", "2026-03-01"))!.report;
   // Two requests: 10+1 and 20+2 tokens, $0.75, latencies 100 and 200, one failed.
   expect(one.totals).toEqual({ total_requests: 2, total_tokens: 33, total_cost: 0.75, avg_error_rate: 0.5 });
-  expect(one.deployments).toEqual([expect.objectContaining({ deployment_id: "dep_ten_one", avg_latency_ms: 150, error_rate: 0.5, top_models: [{ model: "flash", usage: 2 }] })]);
+  expect(one.deployments).toEqual([
+    expect.objectContaining({ deployment_id: "dep_ten_one", avg_latency_ms: 150, error_rate: 0.5, top_models: [{ model: "flash", usage: 2 }] }),
+  ]);
   expect((await getDailyReport(t.db, "ten_one", "2026-03-02"))!.report.deployments).toEqual([]);
   expect((await getDailyReport(t.db, "ten_two", "2026-03-02"))!.report.totals.total_cost).toBe(1);
   expect(await getDailyReport(t.db, "ten_two", "2026-03-04")).toBeUndefined();
@@ -77,7 +104,10 @@ test("--json prints one JSON document on stdout; re-running replaces rather than
     with_usage: 3,
   });
   expect(r.stderr.split("\n").filter(Boolean)).toHaveLength(3);
-  const count = await t.db.selectFrom("daily_reports").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+  const count = await t.db
+    .selectFrom("daily_reports")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .executeTakeFirstOrThrow();
   expect(Number(count.n)).toBe(8); // 2 tenants × 4 days
 
   const g = await switchyard(["reports", "generate", "--date", "2026-03-04", "--tenant", "ten_two", "--json"], { DATABASE_URL: t.url });

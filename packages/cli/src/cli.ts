@@ -14,7 +14,9 @@ export interface CliIo {
 
 /** `switchyard --help`: every command, subcommands spelt out. */
 export function helpText(commands: Readonly<Record<string, Command>> = registered): string {
-  const lines = Object.entries(commands).flatMap(([name, c]) => (c.subcommands ? Object.entries(c.subcommands).map(([sub, s]) => [`${name} ${sub}`, s.summary]) : [[name, c.summary]]));
+  const lines = Object.entries(commands).flatMap(([name, c]) =>
+    c.subcommands ? Object.entries(c.subcommands).map(([sub, s]) => [`${name} ${sub}`, s.summary]) : [[name, c.summary]],
+  );
   return [
     "Usage: switchyard <command> [options]",
     "",

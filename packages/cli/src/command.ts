@@ -59,7 +59,15 @@ export const wantsHelp = (args: readonly string[]): boolean => args.includes("--
 
 /** A command made of subcommands: `name sub [flags]`, with help listing them. */
 export function withSubcommands(name: string, summary: string, subcommands: Record<string, Command>): Command {
-  const help = [`Usage: switchyard ${name} <${Object.keys(subcommands).join("|")}> [options]`, "", summary, "", ...Object.entries(subcommands).map(([sub, c]) => `  ${`${name} ${sub}`.padEnd(22)} ${c.summary}`), "", `Run switchyard ${name} <subcommand> --help for its options.`].join("\n");
+  const help = [
+    `Usage: switchyard ${name} <${Object.keys(subcommands).join("|")}> [options]`,
+    "",
+    summary,
+    "",
+    ...Object.entries(subcommands).map(([sub, c]) => `  ${`${name} ${sub}`.padEnd(22)} ${c.summary}`),
+    "",
+    `Run switchyard ${name} <subcommand> --help for its options.`,
+  ].join("\n");
   return {
     summary,
     help,

@@ -26,7 +26,12 @@ export function fakeFetch(answer: (req: SeenRequest) => FakeAnswer = () => ({}))
   const fn = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const headers = Object.fromEntries(new Headers(init?.headers).entries());
     const raw = typeof init?.body === "string" ? init.body : undefined;
-    const req: SeenRequest = { method: init?.method ?? "GET", url: input instanceof Request ? input.url : input.toString(), headers, body: raw === undefined ? undefined : (JSON.parse(raw) as unknown) };
+    const req: SeenRequest = {
+      method: init?.method ?? "GET",
+      url: input instanceof Request ? input.url : input.toString(),
+      headers,
+      body: raw === undefined ? undefined : (JSON.parse(raw) as unknown),
+    };
     requests.push(req);
     const a = answer(req);
     const text = a.text ?? (a.body === undefined ? "{}" : JSON.stringify(a.body));

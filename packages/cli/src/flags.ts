@@ -53,7 +53,8 @@ export function parseCommandLine<T extends FlagOptions, const N extends readonly
 /** An optional `--flag N`: a whole number from `min` up. */
 export function intFlag(value: string | undefined, flag: string, min = 0): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^-?[0-9]+$/.test(value.trim()) || Number(value) < min || !Number.isSafeInteger(Number(value))) throw new UsageError(`${flag} must be a whole number ≥ ${min}, got ${JSON.stringify(value)}`);
+  if (!/^-?[0-9]+$/.test(value.trim()) || Number(value) < min || !Number.isSafeInteger(Number(value)))
+    throw new UsageError(`${flag} must be a whole number ≥ ${min}, got ${JSON.stringify(value)}`);
   return Number(value);
 }
 

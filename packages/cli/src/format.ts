@@ -15,7 +15,9 @@ export function table(header: readonly string[], rows: ReadonlyArray<ReadonlyArr
 
 /** USD with at least 2 and at most 6 decimals (credits can be fractions of a cent): `$12.50`, `-$0.000123`. */
 export function usd(n: number): string {
-  const abs = Math.abs(n).toFixed(6).replace(/0{1,4}$/, "");
+  const abs = Math.abs(n)
+    .toFixed(6)
+    .replace(/0{1,4}$/, "");
   return `${n < 0 ? "-" : ""}$${abs}`;
 }
 

@@ -7,7 +7,8 @@ let keyB: string;
 const jobsA: string[] = [];
 
 /** `switchyard …` as a real child process against the stack's gateway, with `env` added (no admin key). */
-const switchyard = (args: string[], env: Record<string, string> = {}) => runCli(args, { SWITCHYARD_ADMIN_KEY: undefined, SWITCHYARD_API_KEY: undefined, SWITCHYARD_URL: s.url, ...env });
+const switchyard = (args: string[], env: Record<string, string> = {}) =>
+  runCli(args, { SWITCHYARD_ADMIN_KEY: undefined, SWITCHYARD_API_KEY: undefined, SWITCHYARD_URL: s.url, ...env });
 const ok = async (args: string[], key = keyA) => okOutput(args, await switchyard(args, { SWITCHYARD_API_KEY: key }));
 
 beforeAll(async () => {

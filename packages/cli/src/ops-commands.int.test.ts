@@ -49,19 +49,43 @@ test("maintenance on refuses new jobs with 503 and Retry-After, status reads it 
 test("usage shows every tenant's usage from the ledger, biggest spender first, by any grouping; bad flags exit 2 naming the flag", async () => {
   const db = s.database.db;
   const ev = (job: string, tenant: string, model: string, cost: number): UsageEvent =>
-    UsageEvent.parse({ job_id: job, attempt: 1, tenant_id: tenant, deployment_id: "dep_demo", api_key_id: null, requested_model: "auto", served_model: model, provider: "simulated", status: "succeeded", input_tokens: 10, output_tokens: 5, cost_usd: cost, provenance: "reported", ttft_ms: null, latency_ms: 20, occurred_at: "2026-03-02T10:00:00.000Z" });
+    UsageEvent.parse({
+      job_id: job,
+      attempt: 1,
+      tenant_id: tenant,
+      deployment_id: "dep_demo",
+      api_key_id: null,
+      requested_model: "auto",
+      served_model: model,
+      provider: "simulated",
+      status: "succeeded",
+      input_tokens: 10,
+      output_tokens: 5,
+      cost_usd: cost,
+      provenance: "reported",
+      ttft_ms: null,
+      latency_ms: 20,
+      occurred_at: "2026-03-02T10:00:00.000Z",
+    });
   const events = [ev("job_cli_u1", "ten_demo", "flash", 0.25), ev("job_cli_u2", "ten_demo", "pro", 0.5)];
   await new UsagePartitions(db).ensureFor(events.map((e) => e.occurred_at));
   await ingestUsageEvents(db, events);
 
   const byModel = await ok(["usage", "--from", "2026-03-01", "--to", "2026-03-31", "--group-by", "model", "--json"]);
   expect(byModel).toMatchObject({ object: "list", group_by: "model", from: "2026-03-01", to: "2026-03-31" });
-  expect(byModel.data.map((g: Json) => [g.key, g.requests, g.cost_usd])).toEqual([["pro", 1, 0.5], ["flash", 1, 0.25]]);
+  expect(byModel.data.map((g: Json) => [g.key, g.requests, g.cost_usd])).toEqual([
+    ["pro", 1, 0.5],
+    ["flash", 1, 0.25],
+  ]);
   const text = (await ok(["usage", "--from", "2026-03-01", "--to", "2026-03-31"])).text;
   expect(text).toMatch(/^tenant +requests +errors +input tokens +output tokens +cost\nten_demo +2 +0 +20 +10 +\$0\.75\n$/);
   expect((await ok(["usage", "--from", "2025-01-01", "--to", "2025-01-02"])).text).toBe("no usage from 2025-01-01 to 2025-01-02\n");
 
-  for (const [args, flag] of [[["usage", "--to", "2026-03-31"], "--from"], [["usage", "--from", "2026-03-01", "--to", "2026-03-31", "--group-by", "planet"], "--group-by"], [["usage", "--from", "2026-3-1", "--to", "2026-03-31"], "--from"]] as const) {
+  for (const [args, flag] of [
+    [["usage", "--to", "2026-03-31"], "--from"],
+    [["usage", "--from", "2026-03-01", "--to", "2026-03-31", "--group-by", "planet"], "--group-by"],
+    [["usage", "--from", "2026-3-1", "--to", "2026-03-31"], "--from"],
+  ] as const) {
     const r = await switchyard([...args]);
     expect({ args, code: r.code }).toEqual({ args, code: 2 });
     expect(r.stderr).toContain(flag);
@@ -79,9 +103,15 @@ test("end-users set puts a user on a tier that get reads back; audited; a bad ti
   expect((await ok(["end-users", "get", dep, "dora", "--json"])).tier).toBe("paid");
   expect((await ok(["end-users", "set", dep, "dora", "--tier", "free"])).text).toMatch(/^tier +free$/m);
   const audit = await ok(["audit", "--target", `${dep}/dora`, "--json"]);
-  expect(audit.data.map((a: Json) => [a.target_type, a.after?.tier])).toEqual([["end_user", "free"], ["end_user", "paid"]]);
+  expect(audit.data.map((a: Json) => [a.target_type, a.after?.tier])).toEqual([
+    ["end_user", "free"],
+    ["end_user", "paid"],
+  ]);
 
-  for (const args of [["end-users", "set", dep, "dora"], ["end-users", "set", dep, "dora", "--tier", "gold"]]) {
+  for (const args of [
+    ["end-users", "set", dep, "dora"],
+    ["end-users", "set", dep, "dora", "--tier", "gold"],
+  ]) {
     const r = await switchyard(args);
     expect({ args, code: r.code }).toEqual({ args, code: 2 });
     expect(r.stderr).toContain("--tier");

@@ -44,7 +44,11 @@ export const CreateApiKeyRequest = z
   .strictObject({
     name: z.string().trim().min(1).max(200),
     kind: ApiKeyKind.default("secret"),
-    scopes: z.array(Scope).min(1).refine((s) => new Set(s).size === s.length, "scopes must not repeat").optional(),
+    scopes: z
+      .array(Scope)
+      .min(1)
+      .refine((s) => new Set(s).size === s.length, "scopes must not repeat")
+      .optional(),
     deployment_id: z.string().min(1).optional(),
     expires_at: z.iso.datetime({ offset: true }).optional(),
   })
@@ -52,8 +56,10 @@ export const CreateApiKeyRequest = z
     if (k.kind === "secret" && !k.scopes) ctx.addIssue({ code: "custom", path: ["scopes"], message: "a secret key needs scopes" });
     if (k.kind === "publishable") {
       const extra = (k.scopes ?? []).filter((s) => !(PUBLISHABLE_SCOPES as readonly string[]).includes(s));
-      if (extra.length) ctx.addIssue({ code: "custom", path: ["scopes"], message: `publishable keys carry only ${PUBLISHABLE_SCOPES.join(" and ")}; not ${extra.join(", ")}` });
-      if (!k.deployment_id) ctx.addIssue({ code: "custom", path: ["deployment_id"], message: "a publishable key needs the deployment_id of a public deployment" });
+      if (extra.length)
+        ctx.addIssue({ code: "custom", path: ["scopes"], message: `publishable keys carry only ${PUBLISHABLE_SCOPES.join(" and ")}; not ${extra.join(", ")}` });
+      if (!k.deployment_id)
+        ctx.addIssue({ code: "custom", path: ["deployment_id"], message: "a publishable key needs the deployment_id of a public deployment" });
     }
   });
 export type CreateApiKeyRequest = z.infer<typeof CreateApiKeyRequest>;

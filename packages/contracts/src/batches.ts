@@ -79,13 +79,21 @@ export const BatchObject = z.object({
   /** Tokens of the lines so far ({@link BatchUsage}); optional, as in OpenAI's object. */
   usage: BatchUsage.optional(),
   /** Switchyard: why this `in_progress` batch is paused ({@link BatchPausedReason}); null while it runs (and in every other status). */
-  paused_reason: BatchPausedReason.nullable().describe("Switchyard extension: why this in_progress batch admits no lines for now (budget_exhausted | credits_exhausted); null while it runs. Lines are never failed for budget: the batch resumes when budget frees up."),
+  paused_reason: BatchPausedReason.nullable().describe(
+    "Switchyard extension: why this in_progress batch admits no lines for now (budget_exhausted | credits_exhausted); null while it runs. Lines are never failed for budget: the batch resumes when budget frees up.",
+  ),
   /** Switchyard: when the pause began (Unix seconds); null when not paused. */
   paused_at: z.number().int().nullable(),
 });
 export type BatchObject = z.infer<typeof BatchObject>;
 
-export const BatchList = z.object({ object: z.literal("list"), data: z.array(BatchObject), first_id: z.string().nullable(), last_id: z.string().nullable(), has_more: z.boolean() });
+export const BatchList = z.object({
+  object: z.literal("list"),
+  data: z.array(BatchObject),
+  first_id: z.string().nullable(),
+  last_id: z.string().nullable(),
+  has_more: z.boolean(),
+});
 export type BatchList = z.infer<typeof BatchList>;
 
 export const ListBatchesQuery = z.strictObject({

@@ -10,7 +10,10 @@ export const TextPart = z.strictObject({ type: z.literal("text"), text: z.string
 export const ImagePart = z.strictObject({
   type: z.literal("image_url"),
   image_url: z.strictObject({
-    url: z.string().max(20_000_000).refine((u) => /^(https?:\/\/|data:image\/(png|jpeg|gif|webp);base64,)/.test(u), "url must be http(s) or a data:image/…;base64 URL"),
+    url: z
+      .string()
+      .max(20_000_000)
+      .refine((u) => /^(https?:\/\/|data:image\/(png|jpeg|gif|webp);base64,)/.test(u), "url must be http(s) or a data:image/…;base64 URL"),
     detail: z.enum(["auto", "low", "high"]).optional(),
   }),
 });

@@ -17,7 +17,9 @@ export const FEATURE_NAMES = [
 ] as const;
 export const FeatureName = z.enum(FEATURE_NAMES);
 export type FeatureName = z.infer<typeof FeatureName>;
-export const Features = z.strictObject(Object.fromEntries(FEATURE_NAMES.map((f) => [f, z.boolean().optional()])) as Record<FeatureName, z.ZodOptional<z.ZodBoolean>>);
+export const Features = z.strictObject(
+  Object.fromEntries(FEATURE_NAMES.map((f) => [f, z.boolean().optional()])) as Record<FeatureName, z.ZodOptional<z.ZodBoolean>>,
+);
 export type Features = Partial<Record<FeatureName, boolean>>;
 
 export const PRESET_NAMES = ["minimal", "standard", "premium", "healthcare"] as const;
@@ -26,10 +28,50 @@ export type PresetName = z.infer<typeof PresetName>;
 
 /** Feature sets the presets apply in one call. */
 export const PRESETS: Record<PresetName, Record<FeatureName, boolean>> = {
-  minimal: { smartRouting: false, multiModelComparison: false, modelPreference: false, ragEnabled: false, knowledgeBaseEnabled: false, visionEnabled: false, streamingEnabled: true, feedbackEnabled: false, analyticsEnabled: false },
-  standard: { smartRouting: true, multiModelComparison: false, modelPreference: false, ragEnabled: true, knowledgeBaseEnabled: true, visionEnabled: false, streamingEnabled: true, feedbackEnabled: true, analyticsEnabled: true },
-  premium: { smartRouting: true, multiModelComparison: true, modelPreference: true, ragEnabled: true, knowledgeBaseEnabled: true, visionEnabled: true, streamingEnabled: true, feedbackEnabled: true, analyticsEnabled: true },
-  healthcare: { smartRouting: true, multiModelComparison: false, modelPreference: true, ragEnabled: true, knowledgeBaseEnabled: true, visionEnabled: true, streamingEnabled: true, feedbackEnabled: true, analyticsEnabled: true },
+  minimal: {
+    smartRouting: false,
+    multiModelComparison: false,
+    modelPreference: false,
+    ragEnabled: false,
+    knowledgeBaseEnabled: false,
+    visionEnabled: false,
+    streamingEnabled: true,
+    feedbackEnabled: false,
+    analyticsEnabled: false,
+  },
+  standard: {
+    smartRouting: true,
+    multiModelComparison: false,
+    modelPreference: false,
+    ragEnabled: true,
+    knowledgeBaseEnabled: true,
+    visionEnabled: false,
+    streamingEnabled: true,
+    feedbackEnabled: true,
+    analyticsEnabled: true,
+  },
+  premium: {
+    smartRouting: true,
+    multiModelComparison: true,
+    modelPreference: true,
+    ragEnabled: true,
+    knowledgeBaseEnabled: true,
+    visionEnabled: true,
+    streamingEnabled: true,
+    feedbackEnabled: true,
+    analyticsEnabled: true,
+  },
+  healthcare: {
+    smartRouting: true,
+    multiModelComparison: false,
+    modelPreference: true,
+    ragEnabled: true,
+    knowledgeBaseEnabled: true,
+    visionEnabled: true,
+    streamingEnabled: true,
+    feedbackEnabled: true,
+    analyticsEnabled: true,
+  },
 };
 
 /** Features a new deployment of each type starts with. */
@@ -72,11 +114,13 @@ export const END_USER_MONTHLY_TIERS = { free: 50, paid: 500 } as const;
 export const EndUserTier = z.enum(["free", "paid"]);
 export type EndUserTier = z.infer<typeof EndUserTier>;
 
-export const Budget = z.strictObject({
-  period: z.enum(["day", "month"]),
-  limit_usd: z.number().positive().optional(),
-  limit_tokens: z.number().int().positive().optional(),
-}).refine((b) => b.limit_usd !== undefined || b.limit_tokens !== undefined, "a budget needs limit_usd or limit_tokens");
+export const Budget = z
+  .strictObject({
+    period: z.enum(["day", "month"]),
+    limit_usd: z.number().positive().optional(),
+    limit_tokens: z.number().int().positive().optional(),
+  })
+  .refine((b) => b.limit_usd !== undefined || b.limit_tokens !== undefined, "a budget needs limit_usd or limit_tokens");
 export type Budget = z.infer<typeof Budget>;
 
 /**
@@ -95,8 +139,15 @@ export const StoredDeploymentSettings = z.object({
 });
 export type StoredDeploymentSettings = z.infer<typeof StoredDeploymentSettings>;
 
-const domain = z.string().min(1).max(253).regex(/^[a-z0-9.-]+$/i, "must be a host name such as docs.example.com");
-const origin = z.string().max(300).regex(/^https?:\/\/[^/\s]+$/, "must be an origin such as https://app.example.com (scheme and host, no path)");
+const domain = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[a-z0-9.-]+$/i, "must be a host name such as docs.example.com");
+const origin = z
+  .string()
+  .max(300)
+  .regex(/^https?:\/\/[^/\s]+$/, "must be an origin such as https://app.example.com (scheme and host, no path)");
 
 const deploymentFields = {
   name: z.string().trim().min(1).max(200),

@@ -11,12 +11,7 @@ export const MAX_EMBEDDING_INPUTS = 2048;
  */
 export const OpenAIEmbeddingRequest = z.strictObject({
   model: z.string().min(1, "model must not be empty"),
-  input: z.union([
-    z.string(),
-    z.array(z.string()),
-    z.array(z.number()),
-    z.array(z.array(z.number())),
-  ], { error: "must be a string or an array of strings" }),
+  input: z.union([z.string(), z.array(z.string()), z.array(z.number()), z.array(z.array(z.number()))], { error: "must be a string or an array of strings" }),
   dimensions: z.number().int().min(1).optional(),
   encoding_format: z.enum(["float", "base64"]).optional(),
   user: z.string().max(256).optional(),

@@ -2,7 +2,18 @@ import { z } from "zod";
 import { Citation, JobError, JobStatus, JobView, OutputLogprob } from "./jobs";
 
 /** Reasons a job ends without a normal `done` (`budget_exhausted`: the budget or credit balance could not fund a re-run after a billed run). */
-export const TerminalReason = z.enum(["upstream_cut", "stalled", "malformed", "canceled", "provider_error", "max_attempts", "stuck", "invalid_payload", "internal", "budget_exhausted"]);
+export const TerminalReason = z.enum([
+  "upstream_cut",
+  "stalled",
+  "malformed",
+  "canceled",
+  "provider_error",
+  "max_attempts",
+  "stuck",
+  "invalid_payload",
+  "internal",
+  "budget_exhausted",
+]);
 export type TerminalReason = z.infer<typeof TerminalReason>;
 
 /** Why a job waits instead of running: `breaker_open` (every usable model's breaker), `rate_limited_upstream` (a 429), `capacity` (no worker or model slot free). */
@@ -44,11 +55,17 @@ export const JobEvent = z.discriminatedUnion("type", [
    * the first piece of an index carries `id` and `name`, and the `arguments` pieces of an index
    * joined are its arguments' JSON text. A `restart` drops these like deltas.
    */
-  z.object({ type: z.literal("tool_call"), data: z.object({ index: z.number().int().nonnegative(), id: z.string().optional(), name: z.string().optional(), arguments: z.string(), ...EventTag }) }),
+  z.object({
+    type: z.literal("tool_call"),
+    data: z.object({ index: z.number().int().nonnegative(), id: z.string().optional(), name: z.string().optional(), arguments: z.string(), ...EventTag }),
+  }),
   z.object({ type: z.literal("citations"), data: z.object({ citations: z.array(Citation), no_sources: z.boolean().optional(), ...EventTag }) }),
   /** Drop the deltas before it; in a comparison's stream, only those of its `model`. */
   z.object({ type: z.literal("restart"), data: z.object({ reason: z.string(), ...EventTag }) }),
-  z.object({ type: z.literal("usage"), data: z.object({ input_tokens: z.number(), output_tokens: z.number(), cost_usd: z.number(), provenance: z.string(), ...EventTag }) }),
+  z.object({
+    type: z.literal("usage"),
+    data: z.object({ input_tokens: z.number(), output_tokens: z.number(), cost_usd: z.number(), provenance: z.string(), ...EventTag }),
+  }),
   z.object({ type: z.literal("done"), data: z.object({ job: JobView }) }),
   z.object({ type: z.literal("error"), data: z.object({ code: z.string(), message: z.string(), reason: TerminalReason }) }),
 ]);

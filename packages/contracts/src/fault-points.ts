@@ -11,7 +11,10 @@
  */
 export function parseFaultSpec<P extends string>(spec: string, known: readonly P[]): Map<P, number> {
   const out = new Map<P, number>();
-  for (const part of spec.split(",").map((p) => p.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const [name, count = "1"] = part.split(":");
     if (!(known as readonly string[]).includes(name!)) throw new Error(`unknown fault point "${name}" (known: ${known.join(", ")})`);
     const n = Number(count);
@@ -26,7 +29,10 @@ export function parseFaultSpec<P extends string>(spec: string, known: readonly P
  * configured point is reached and calls `kill` (default: SIGKILL to this process, so nothing
  * after the point runs — no `finally`, no shutdown hook) on the Nth time.
  */
-export function faultHook<P extends string>(points: ReadonlyMap<P, number>, kill: (point: P) => void = () => process.kill(process.pid, "SIGKILL")): (point: P) => void {
+export function faultHook<P extends string>(
+  points: ReadonlyMap<P, number>,
+  kill: (point: P) => void = () => process.kill(process.pid, "SIGKILL"),
+): (point: P) => void {
   if (points.size === 0) return () => undefined;
   const reached = new Map<P, number>();
   return (point) => {

@@ -26,68 +26,84 @@ export const MAX_COMPARE_MODELS = 4;
  * `parallel_tool_calls`, `response_format`, `stop`, `seed`, penalties, `logprobs`); which model
  * can honour them is the gateway's and the router's business (catalog capabilities, adapters).
  */
-export const CreateJobRequest = z.strictObject({
-  model: z.string().min(1).max(128).default("auto"),
-  /** Chat turns, or agent turns: assistant `tool_calls`, `tool` results, `developer` messages. */
-  messages: z.array(AgentChatMessage).min(1, "messages must contain at least one message").max(1000),
-  max_tokens: z.number().int().min(1).max(MAX_OUTPUT_TOKENS_LIMIT).optional(),
-  temperature: z.number().min(0).max(2).optional(),
-  rag: z.strictObject({ collection: z.string().min(1).max(128), top_k: z.number().int().min(1).max(50).default(5) }).optional(),
-  metadata: z.record(z.string().max(64), z.union([z.string().max(512), z.number(), z.boolean(), z.null()])).refine((m) => Object.keys(m).length <= 32, "metadata holds at most 32 keys").optional(),
-  user: z.string().min(1).max(256).optional(),
-  priority: z.enum(["high", "normal", "low"]).default("normal"),
-  client_request_id: z.string().min(1).max(255).optional(),
-  /** Function tools the model may call (at most 128, names unique). */
-  tools: z.array(ToolDefinition).min(1, "tools must contain at least one tool").max(MAX_TOOLS).optional(),
-  tool_choice: ToolChoice.optional(),
-  /** False: at most one call per turn. Default: the provider's (parallel calls allowed). */
-  parallel_tool_calls: z.boolean().optional(),
-  response_format: ResponseFormat.optional(),
-  /** Up to 4 sequences where the answer stops (the sequence itself is not returned). */
-  stop: z.union([z.string().min(1).max(1000), z.array(z.string().min(1).max(1000)).min(1).max(MAX_STOP_SEQUENCES)]).optional(),
-  seed: z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER).optional(),
-  presence_penalty: z.number().min(-2).max(2).optional(),
-  frequency_penalty: z.number().min(-2).max(2).optional(),
-  /** Log probabilities of the output tokens; `top_logprobs` (0-20) alternatives per position need `logprobs: true`. */
-  logprobs: z.boolean().optional(),
-  top_logprobs: z.number().int().min(0).max(20).optional(),
-  /**
-   * Multi-model comparison: 2-4 distinct catalog model ids (not `auto`), each run as a child job
-   * of this one with its own usage and budget reservation; `model` must then be absent or `auto`.
-   * Needs the deployment's `multiModelComparison` feature.
-   */
-  compare: z.array(z.string().min(1).max(128)).min(MIN_COMPARE_MODELS, `compare needs at least ${MIN_COMPARE_MODELS} models`).max(MAX_COMPARE_MODELS, `compare takes at most ${MAX_COMPARE_MODELS} models`).optional(),
-}).superRefine((req, ctx) => {
-  // A tool result must answer a call an earlier assistant turn made (every provider refuses orphans).
-  const calls = new Set<string>();
-  for (const [i, m] of req.messages.entries()) {
-    if (m.role === "assistant") for (const c of m.tool_calls ?? []) calls.add(c.id);
-    if (m.role === "tool" && !calls.has(m.tool_call_id)) {
-      ctx.addIssue({ code: "custom", path: ["messages", i, "tool_call_id"], message: `${m.tool_call_id} answers no tool call of an earlier assistant message` });
+export const CreateJobRequest = z
+  .strictObject({
+    model: z.string().min(1).max(128).default("auto"),
+    /** Chat turns, or agent turns: assistant `tool_calls`, `tool` results, `developer` messages. */
+    messages: z.array(AgentChatMessage).min(1, "messages must contain at least one message").max(1000),
+    max_tokens: z.number().int().min(1).max(MAX_OUTPUT_TOKENS_LIMIT).optional(),
+    temperature: z.number().min(0).max(2).optional(),
+    rag: z.strictObject({ collection: z.string().min(1).max(128), top_k: z.number().int().min(1).max(50).default(5) }).optional(),
+    metadata: z
+      .record(z.string().max(64), z.union([z.string().max(512), z.number(), z.boolean(), z.null()]))
+      .refine((m) => Object.keys(m).length <= 32, "metadata holds at most 32 keys")
+      .optional(),
+    user: z.string().min(1).max(256).optional(),
+    priority: z.enum(["high", "normal", "low"]).default("normal"),
+    client_request_id: z.string().min(1).max(255).optional(),
+    /** Function tools the model may call (at most 128, names unique). */
+    tools: z.array(ToolDefinition).min(1, "tools must contain at least one tool").max(MAX_TOOLS).optional(),
+    tool_choice: ToolChoice.optional(),
+    /** False: at most one call per turn. Default: the provider's (parallel calls allowed). */
+    parallel_tool_calls: z.boolean().optional(),
+    response_format: ResponseFormat.optional(),
+    /** Up to 4 sequences where the answer stops (the sequence itself is not returned). */
+    stop: z.union([z.string().min(1).max(1000), z.array(z.string().min(1).max(1000)).min(1).max(MAX_STOP_SEQUENCES)]).optional(),
+    seed: z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER).optional(),
+    presence_penalty: z.number().min(-2).max(2).optional(),
+    frequency_penalty: z.number().min(-2).max(2).optional(),
+    /** Log probabilities of the output tokens; `top_logprobs` (0-20) alternatives per position need `logprobs: true`. */
+    logprobs: z.boolean().optional(),
+    top_logprobs: z.number().int().min(0).max(20).optional(),
+    /**
+     * Multi-model comparison: 2-4 distinct catalog model ids (not `auto`), each run as a child job
+     * of this one with its own usage and budget reservation; `model` must then be absent or `auto`.
+     * Needs the deployment's `multiModelComparison` feature.
+     */
+    compare: z
+      .array(z.string().min(1).max(128))
+      .min(MIN_COMPARE_MODELS, `compare needs at least ${MIN_COMPARE_MODELS} models`)
+      .max(MAX_COMPARE_MODELS, `compare takes at most ${MAX_COMPARE_MODELS} models`)
+      .optional(),
+  })
+  .superRefine((req, ctx) => {
+    // A tool result must answer a call an earlier assistant turn made (every provider refuses orphans).
+    const calls = new Set<string>();
+    for (const [i, m] of req.messages.entries()) {
+      if (m.role === "assistant") for (const c of m.tool_calls ?? []) calls.add(c.id);
+      if (m.role === "tool" && !calls.has(m.tool_call_id)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["messages", i, "tool_call_id"],
+          message: `${m.tool_call_id} answers no tool call of an earlier assistant message`,
+        });
+      }
     }
-  }
-  const names = new Set<string>();
-  for (const [i, t] of (req.tools ?? []).entries()) {
-    if (names.has(t.function.name)) ctx.addIssue({ code: "custom", path: ["tools", i, "function", "name"], message: `duplicate tool name ${t.function.name}` });
-    names.add(t.function.name);
-  }
-  if (req.tools === undefined) {
-    if (req.tool_choice !== undefined) ctx.addIssue({ code: "custom", path: ["tool_choice"], message: "tool_choice is only allowed when tools are set" });
-    if (req.parallel_tool_calls !== undefined) ctx.addIssue({ code: "custom", path: ["parallel_tool_calls"], message: "parallel_tool_calls is only allowed when tools are set" });
-  } else if (typeof req.tool_choice === "object" && !names.has(req.tool_choice.function.name)) {
-    ctx.addIssue({ code: "custom", path: ["tool_choice", "function", "name"], message: `${req.tool_choice.function.name} is not one of the declared tools` });
-  }
-  if (req.top_logprobs !== undefined && req.logprobs !== true) ctx.addIssue({ code: "custom", path: ["top_logprobs"], message: "top_logprobs needs logprobs: true" });
-  if (req.compare !== undefined) {
-    if (req.model !== "auto") ctx.addIssue({ code: "custom", path: ["model"], message: "model must be absent (or auto) when compare names the models" });
-    const seen = new Set<string>();
-    for (const [i, m] of req.compare.entries()) {
-      if (m === "auto") ctx.addIssue({ code: "custom", path: ["compare", i], message: "compare names catalog models; auto is not one" });
-      else if (seen.has(m)) ctx.addIssue({ code: "custom", path: ["compare", i], message: `${m} is named twice` });
-      seen.add(m);
+    const names = new Set<string>();
+    for (const [i, t] of (req.tools ?? []).entries()) {
+      if (names.has(t.function.name))
+        ctx.addIssue({ code: "custom", path: ["tools", i, "function", "name"], message: `duplicate tool name ${t.function.name}` });
+      names.add(t.function.name);
     }
-  }
-});
+    if (req.tools === undefined) {
+      if (req.tool_choice !== undefined) ctx.addIssue({ code: "custom", path: ["tool_choice"], message: "tool_choice is only allowed when tools are set" });
+      if (req.parallel_tool_calls !== undefined)
+        ctx.addIssue({ code: "custom", path: ["parallel_tool_calls"], message: "parallel_tool_calls is only allowed when tools are set" });
+    } else if (typeof req.tool_choice === "object" && !names.has(req.tool_choice.function.name)) {
+      ctx.addIssue({ code: "custom", path: ["tool_choice", "function", "name"], message: `${req.tool_choice.function.name} is not one of the declared tools` });
+    }
+    if (req.top_logprobs !== undefined && req.logprobs !== true)
+      ctx.addIssue({ code: "custom", path: ["top_logprobs"], message: "top_logprobs needs logprobs: true" });
+    if (req.compare !== undefined) {
+      if (req.model !== "auto") ctx.addIssue({ code: "custom", path: ["model"], message: "model must be absent (or auto) when compare names the models" });
+      const seen = new Set<string>();
+      for (const [i, m] of req.compare.entries()) {
+        if (m === "auto") ctx.addIssue({ code: "custom", path: ["compare", i], message: "compare names catalog models; auto is not one" });
+        else if (seen.has(m)) ctx.addIssue({ code: "custom", path: ["compare", i], message: `${m} is named twice` });
+        seen.add(m);
+      }
+    }
+  });
 export type CreateJobRequest = z.infer<typeof CreateJobRequest>;
 
 /** Log probability of one output token, with the most likely alternatives when asked (OpenAI's `logprobs.content[]` item). */
@@ -134,15 +150,17 @@ export const JobUsage = z.object({
 export type JobUsage = z.infer<typeof JobUsage>;
 
 export const RoutingDecision = z.object({
-  decision: z.object({
-    requested_model: z.string(),
-    chosen_model: z.string(),
-    candidates: z.array(z.string()),
-    reasons: z.array(z.string()),
-    tier: z.string().optional(),
-    domain: z.string().optional(),
-    complexity: z.string().optional(),
-  }).nullable(),
+  decision: z
+    .object({
+      requested_model: z.string(),
+      chosen_model: z.string(),
+      candidates: z.array(z.string()),
+      reasons: z.array(z.string()),
+      tier: z.string().optional(),
+      domain: z.string().optional(),
+      complexity: z.string().optional(),
+    })
+    .nullable(),
   fallbacks: z.array(z.object({ from: z.string(), to: z.string(), kind: z.string(), reason: z.string() })),
 });
 export type RoutingDecision = z.infer<typeof RoutingDecision>;
@@ -244,7 +262,17 @@ export function compareChildId(parentId: string, i: number): string {
 
 /** One model's entry in a comparison, from its child job's view (null: the child is gone). */
 export function comparisonEntry(model: string, jobId: string, child: JobView | null): ComparisonEntry {
-  if (!child) return { model, job_id: jobId, status: "failed", output: null, usage: null, latency_ms: null, cost_usd: null, error: { code: "job_not_found", message: `child job ${jobId} is gone` } };
+  if (!child)
+    return {
+      model,
+      job_id: jobId,
+      status: "failed",
+      output: null,
+      usage: null,
+      latency_ms: null,
+      cost_usd: null,
+      error: { code: "job_not_found", message: `child job ${jobId} is gone` },
+    };
   const started = child.started_at ? Date.parse(child.started_at) : NaN;
   const ended = child.completed_at ? Date.parse(child.completed_at) : NaN;
   return {
@@ -272,7 +300,10 @@ export interface ComparisonChild {
  * first child did.
  */
 export function withComparison(parent: JobView, children: ComparisonChild[]): JobView {
-  const starts = children.map((c) => c.view?.started_at).filter((t): t is string => !!t).sort();
+  const starts = children
+    .map((c) => c.view?.started_at)
+    .filter((t): t is string => !!t)
+    .sort();
   const comparison = children.map((c) => comparisonEntry(c.model, c.job_id, c.view));
   const status = isTerminalStatus(parent.status) || comparison.every((c) => c.status === "queued") ? parent.status : "running";
   return { ...parent, status, started_at: parent.started_at ?? starts[0] ?? null, comparison };
@@ -289,15 +320,25 @@ export function endComparison(parent: JobView, children: ComparisonChild[], comp
   const entries = view.comparison!;
   const used = entries.filter((e) => e.usage);
   const provenances = new Set(used.map((e) => e.usage!.provenance));
-  const usage: JobUsage | null = used.length === 0 ? null : {
-    input_tokens: used.reduce((n, e) => n + e.usage!.input_tokens, 0),
-    output_tokens: used.reduce((n, e) => n + e.usage!.output_tokens, 0),
-    cost_usd: Math.round(used.reduce((n, e) => n + e.usage!.cost_usd, 0) * 1e9) / 1e9,
-    provenance: provenances.size === 1 ? [...provenances][0]! : "partial",
-  };
+  const usage: JobUsage | null =
+    used.length === 0
+      ? null
+      : {
+          input_tokens: used.reduce((n, e) => n + e.usage!.input_tokens, 0),
+          output_tokens: used.reduce((n, e) => n + e.usage!.output_tokens, 0),
+          cost_usd: Math.round(used.reduce((n, e) => n + e.usage!.cost_usd, 0) * 1e9) / 1e9,
+          provenance: provenances.size === 1 ? [...provenances][0]! : "partial",
+        };
   const final = status ?? (entries.some((e) => e.status === "succeeded") ? "succeeded" : entries.some((e) => e.status === "canceled") ? "canceled" : "failed");
-  const error: JobError | null = final === "succeeded" ? null : final === "canceled"
-    ? { code: "canceled", message: "canceled by the client", reason: "canceled" }
-    : { code: "compare_failed", message: `no model answered: ${entries.map((e) => `${e.model}: ${e.error?.message ?? e.status}`).join("; ")}`.slice(0, 1000), reason: "provider_error" };
+  const error: JobError | null =
+    final === "succeeded"
+      ? null
+      : final === "canceled"
+        ? { code: "canceled", message: "canceled by the client", reason: "canceled" }
+        : {
+            code: "compare_failed",
+            message: `no model answered: ${entries.map((e) => `${e.model}: ${e.error?.message ?? e.status}`).join("; ")}`.slice(0, 1000),
+            reason: "provider_error",
+          };
   return { ...view, status: final, completed_at: completedAt.toISOString(), usage, error };
 }

@@ -18,9 +18,22 @@ test("a batch line pays the model's batch price, or half the interactive price w
   expect(priceUsage(priced, usage, { batch: true })).toBeCloseTo((800 * 1 + 200 * 0.3 * DEFAULT_BATCH_DISCOUNT + 500 * 5) / 1e6, 9);
   expect(batchPrices({ pricing: { ...entry.pricing, batch: { input: 1, output: 5, cached_input: 0.1 } } })).toEqual({ input: 1, output: 5, cached_input: 0.1 });
   // The catalog schema takes it, and refuses a negative price.
-  const m = { id: "a", provider: "simulated", upstream_model: "a", tier: "lite", context_window: 1000, max_output_tokens: 100, pricing: { input: 1, output: 1, batch: { input: 0.4, output: 0.4 } } };
+  const m = {
+    id: "a",
+    provider: "simulated",
+    upstream_model: "a",
+    tier: "lite",
+    context_window: 1000,
+    max_output_tokens: 100,
+    pricing: { input: 1, output: 1, batch: { input: 0.4, output: 0.4 } },
+  };
   expect(ModelCatalog.parse({ default_model: "a", models: [m] }).models[0]!.pricing.batch).toEqual({ input: 0.4, output: 0.4 });
-  expect(ModelCatalog.safeParse({ default_model: "a", models: [{ ...m, pricing: { input: 1, output: 1, batch: { input: -1, output: 1 } } }] }).error!.issues[0]!.path.join(".")).toBe("models.0.pricing.batch.input");
+  expect(
+    ModelCatalog.safeParse({
+      default_model: "a",
+      models: [{ ...m, pricing: { input: 1, output: 1, batch: { input: -1, output: 1 } } }],
+    }).error!.issues[0]!.path.join("."),
+  ).toBe("models.0.pricing.batch.input");
 });
 
 test("an embeddings batch line pays the model's batch input price, or half its input price", () => {
@@ -30,7 +43,15 @@ test("an embeddings batch line pays the model's batch input price, or half its i
 });
 
 test("a catalog whose default model is missing, or with duplicate ids, is rejected with the path", () => {
-  const m = { id: "a", provider: "simulated", upstream_model: "a", tier: "lite", context_window: 1000, max_output_tokens: 100, pricing: { input: 1, output: 1 } };
+  const m = {
+    id: "a",
+    provider: "simulated",
+    upstream_model: "a",
+    tier: "lite",
+    context_window: 1000,
+    max_output_tokens: 100,
+    pricing: { input: 1, output: 1 },
+  };
   const r = ModelCatalog.safeParse({ default_model: "b", models: [m, m] });
   expect(r.success).toBe(false);
   const paths = r.error!.issues.map((i) => i.path.join("."));
@@ -38,7 +59,15 @@ test("a catalog whose default model is missing, or with duplicate ids, is reject
 });
 
 test("embedding models are optional, share the id space with chat models, and cannot be the default or Anthropic's", () => {
-  const m = { id: "a", provider: "simulated", upstream_model: "a", tier: "lite", context_window: 1000, max_output_tokens: 100, pricing: { input: 1, output: 1 } };
+  const m = {
+    id: "a",
+    provider: "simulated",
+    upstream_model: "a",
+    tier: "lite",
+    context_window: 1000,
+    max_output_tokens: 100,
+    pricing: { input: 1, output: 1 },
+  };
   const e = { id: "e", provider: "openai", upstream_model: "text-embedding-3-small", dimensions: 1536, max_input_tokens: 8192, pricing: { input: 0.02 } };
   expect(ModelCatalog.parse({ default_model: "a", models: [m] }).embedding_models).toBeUndefined();
   expect(ModelCatalog.parse({ default_model: "a", models: [m], embedding_models: [e] }).embedding_models).toEqual([{ ...e, flexible_dimensions: false }]);

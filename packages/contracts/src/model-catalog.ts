@@ -33,14 +33,16 @@ export const ModelEntry = z.strictObject({
   provider: ProviderName,
   upstream_model: z.string().min(1),
   tier: ModelTier,
-  capabilities: z.strictObject({
-    vision: z.boolean().default(false),
-    long_context: z.boolean().default(false),
-    /** Function tools (`tools`, `tool_choice`, tool calls in answers). Absent means false. */
-    tools: z.boolean().optional(),
-    /** `response_format` json_schema (structured output). Absent means false. */
-    json_schema: z.boolean().optional(),
-  }).default({ vision: false, long_context: false }),
+  capabilities: z
+    .strictObject({
+      vision: z.boolean().default(false),
+      long_context: z.boolean().default(false),
+      /** Function tools (`tools`, `tool_choice`, tool calls in answers). Absent means false. */
+      tools: z.boolean().optional(),
+      /** `response_format` json_schema (structured output). Absent means false. */
+      json_schema: z.boolean().optional(),
+    })
+    .default({ vision: false, long_context: false }),
   context_window: z.number().int().positive(),
   max_output_tokens: z.number().int().positive(),
   /**
@@ -71,24 +73,27 @@ export const EmbeddingModelEntry = z.strictObject({
 });
 export type EmbeddingModelEntry = z.infer<typeof EmbeddingModelEntry>;
 
-export const ModelCatalog = z.strictObject({
-  default_model: z.string().min(1),
-  models: z.array(ModelEntry).min(1),
-  /** Embedding models; absent means none (optional, so catalogs written before it keep their type). */
-  embedding_models: z.array(EmbeddingModelEntry).optional(),
-}).superRefine((c, ctx) => {
-  const ids = new Set<string>();
-  for (const [i, m] of c.models.entries()) {
-    if (ids.has(m.id)) ctx.addIssue({ code: "custom", path: ["models", i, "id"], message: `duplicate model id ${m.id}` });
-    ids.add(m.id);
-  }
-  // One id space: `GET /v1/models/{id}` lists and finds chat and embedding models alike.
-  for (const [i, m] of (c.embedding_models ?? []).entries()) {
-    if (ids.has(m.id)) ctx.addIssue({ code: "custom", path: ["embedding_models", i, "id"], message: `duplicate model id ${m.id}` });
-    ids.add(m.id);
-  }
-  if (!c.models.some((m) => m.id === c.default_model)) ctx.addIssue({ code: "custom", path: ["default_model"], message: `default_model ${c.default_model} is not in models` });
-});
+export const ModelCatalog = z
+  .strictObject({
+    default_model: z.string().min(1),
+    models: z.array(ModelEntry).min(1),
+    /** Embedding models; absent means none (optional, so catalogs written before it keep their type). */
+    embedding_models: z.array(EmbeddingModelEntry).optional(),
+  })
+  .superRefine((c, ctx) => {
+    const ids = new Set<string>();
+    for (const [i, m] of c.models.entries()) {
+      if (ids.has(m.id)) ctx.addIssue({ code: "custom", path: ["models", i, "id"], message: `duplicate model id ${m.id}` });
+      ids.add(m.id);
+    }
+    // One id space: `GET /v1/models/{id}` lists and finds chat and embedding models alike.
+    for (const [i, m] of (c.embedding_models ?? []).entries()) {
+      if (ids.has(m.id)) ctx.addIssue({ code: "custom", path: ["embedding_models", i, "id"], message: `duplicate model id ${m.id}` });
+      ids.add(m.id);
+    }
+    if (!c.models.some((m) => m.id === c.default_model))
+      ctx.addIssue({ code: "custom", path: ["default_model"], message: `default_model ${c.default_model} is not in models` });
+  });
 export type ModelCatalog = z.infer<typeof ModelCatalog>;
 
 /** Cost in USD of an embeddings call of `tokens` input tokens; `batch`: a batch line's, at the model's batch price. */
@@ -109,7 +114,11 @@ export function batchPrices(entry: Pick<ModelEntry, "pricing">): { input: number
  * Cost in USD of a call, priced from the catalog entry of the model that served it; `batch`: a
  * batch line's call, at the model's batch prices ({@link batchPrices}).
  */
-export function priceUsage(entry: Pick<ModelEntry, "pricing">, usage: { input_tokens: number; output_tokens: number; cached_tokens?: number }, opts: { batch?: boolean } = {}): number {
+export function priceUsage(
+  entry: Pick<ModelEntry, "pricing">,
+  usage: { input_tokens: number; output_tokens: number; cached_tokens?: number },
+  opts: { batch?: boolean } = {},
+): number {
   const cached = Math.min(usage.cached_tokens ?? 0, usage.input_tokens);
   const price = opts.batch ? batchPrices(entry) : entry.pricing;
   const usd = ((usage.input_tokens - cached) * price.input + cached * price.cached_input + usage.output_tokens * price.output) / 1_000_000;

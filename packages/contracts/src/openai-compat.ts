@@ -6,18 +6,20 @@ import { ContentPart } from "./chat-message";
  * schema (anything else is an unknown field, as OpenAI itself answers). Which of them Switchyard
  * can honour is decided by `unsupportedParameter`, so nothing is silently dropped.
  */
-const OpenAIMessage = z.object({
-  role: z.enum(["system", "developer", "user", "assistant", "tool", "function"]),
-  content: z.union([z.string(), z.array(ContentPart), z.null()]).optional(),
-  name: z.string().optional(),
-  tool_calls: z.array(z.unknown()).optional(),
-  tool_call_id: z.string().optional(),
-  function_call: z.unknown().optional(),
-  refusal: z.string().nullable().optional(),
-  /** Sent back by clients that replay an assistant message as the SDK returned it. */
-  annotations: z.array(z.unknown()).nullable().optional(),
-  audio: z.unknown().optional(),
-}).strict();
+const OpenAIMessage = z
+  .object({
+    role: z.enum(["system", "developer", "user", "assistant", "tool", "function"]),
+    content: z.union([z.string(), z.array(ContentPart), z.null()]).optional(),
+    name: z.string().optional(),
+    tool_calls: z.array(z.unknown()).optional(),
+    tool_call_id: z.string().optional(),
+    function_call: z.unknown().optional(),
+    refusal: z.string().nullable().optional(),
+    /** Sent back by clients that replay an assistant message as the SDK returned it. */
+    annotations: z.array(z.unknown()).nullable().optional(),
+    audio: z.unknown().optional(),
+  })
+  .strict();
 
 export const OpenAIChatRequest = z.strictObject({
   model: z.string().min(1),
@@ -67,7 +69,11 @@ export function unsupportedParameter(req: OpenAIChatRequest): { param: string; m
   const set = (v: unknown) => v !== undefined && v !== null;
   const checks: Array<[boolean, string, string]> = [
     [set(req.n) && req.n !== 1, "n", "only n=1 is supported"],
-    [!!req.functions?.length || set(req.function_call), req.functions?.length ? "functions" : "function_call", "the deprecated functions/function_call are not supported; use tools and tool_choice"],
+    [
+      !!req.functions?.length || set(req.function_call),
+      req.functions?.length ? "functions" : "function_call",
+      "the deprecated functions/function_call are not supported; use tools and tool_choice",
+    ],
     [set(req.logit_bias) && Object.keys(req.logit_bias ?? {}).length > 0, "logit_bias", "logit_bias is not supported"],
     [set(req.top_p) && req.top_p !== 1, "top_p", "top_p is not supported; use temperature"],
     [set(req.modalities) && (req.modalities ?? []).some((m) => m !== "text"), "modalities", "only text output is supported"],
@@ -78,20 +84,26 @@ export function unsupportedParameter(req: OpenAIChatRequest): { param: string; m
     [set(req.reasoning_effort), "reasoning_effort", "reasoning_effort is not supported yet"],
     [set(req.verbosity), "verbosity", "verbosity is not supported"],
     [set(req.service_tier) && req.service_tier !== "auto" && req.service_tier !== "default", "service_tier", "service_tier is not supported"],
-    [set(req.max_tokens) && set(req.max_completion_tokens) && req.max_tokens !== req.max_completion_tokens, "max_completion_tokens", "set max_completion_tokens or max_tokens, not both"],
+    [
+      set(req.max_tokens) && set(req.max_completion_tokens) && req.max_tokens !== req.max_completion_tokens,
+      "max_completion_tokens",
+      "set max_completion_tokens or max_tokens, not both",
+    ],
     // As OpenAI answers: top_logprobs means nothing without logprobs, so it is refused, not dropped.
     [set(req.top_logprobs) && req.logprobs !== true, "top_logprobs", "top_logprobs needs logprobs: true"],
   ];
   for (const [bad, param, message] of checks) if (bad) return { param, message };
   for (const [i, m] of req.messages.entries()) {
-    if (m.role === "function") return { param: `messages.${i}.role`, message: "role function (the deprecated function calling) is not supported; use tool messages" };
+    if (m.role === "function")
+      return { param: `messages.${i}.role`, message: "role function (the deprecated function calling) is not supported; use tool messages" };
     if (set(m.function_call)) return { param: `messages.${i}.function_call`, message: "the deprecated function_call is not supported; use tool_calls" };
     if (m.tool_calls !== undefined && m.role !== "assistant") return { param: `messages.${i}.tool_calls`, message: "only assistant messages carry tool_calls" };
     if (m.tool_call_id !== undefined && m.role !== "tool") return { param: `messages.${i}.tool_call_id`, message: "only tool messages carry tool_call_id" };
     if (m.name !== undefined) return { param: `messages.${i}.name`, message: "participant names are not supported" };
     if (set(m.audio)) return { param: `messages.${i}.audio`, message: "audio is not supported" };
     if (m.annotations?.length) return { param: `messages.${i}.annotations`, message: "annotations on input messages are not supported" };
-    if (set(m.refusal) && m.refusal !== "") return { param: `messages.${i}.refusal`, message: "refusal on input messages is not supported; put the text in content" };
+    if (set(m.refusal) && m.refusal !== "")
+      return { param: `messages.${i}.refusal`, message: "refusal on input messages is not supported; put the text in content" };
     const empty = m.content === undefined || m.content === null || m.content === "" || (Array.isArray(m.content) && m.content.length === 0);
     const answersCalls = m.role === "assistant" && (m.tool_calls?.length ?? 0) > 0;
     if (empty && !answersCalls && m.role !== "tool") return { param: `messages.${i}.content`, message: "content must not be empty" };

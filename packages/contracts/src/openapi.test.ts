@@ -26,14 +26,19 @@ function resolve(ref: string): unknown {
 }
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
-const operations = Object.entries(doc.paths as Json).flatMap(([path, item]) => Object.entries(item as Json).filter(([m]) => METHODS.includes(m)).map(([method, op]) => ({ path, method, op: op as Json })));
+const operations = Object.entries(doc.paths as Json).flatMap(([path, item]) =>
+  Object.entries(item as Json)
+    .filter(([m]) => METHODS.includes(m))
+    .map(([method, op]) => ({ path, method, op: op as Json })),
+);
 
 describe("the OpenAPI document", () => {
   test("is OpenAPI 3.1.0 with the bearer scheme every secured operation names", () => {
     expect(doc.openapi).toBe("3.1.0");
     expect(doc.info).toMatchObject({ title: "Switchyard", version: expect.any(String) });
     expect(doc.components.securitySchemes.bearer).toEqual(expect.objectContaining({ type: "http", scheme: "bearer" }));
-    for (const { op } of operations) for (const req of op.security as Json[]) for (const name of Object.keys(req)) expect(doc.components.securitySchemes[name]).toBeDefined();
+    for (const { op } of operations)
+      for (const req of op.security as Json[]) for (const name of Object.keys(req)) expect(doc.components.securitySchemes[name]).toBeDefined();
   });
 
   test("every $ref resolves, and no JSON Schema keeps a local $defs reference", () => {
@@ -49,7 +54,8 @@ describe("the OpenAPI document", () => {
       const inPath = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
       const declared = ((op.parameters ?? []) as Json[]).filter((p) => p.in === "path");
       const names = declared.map((p) => p.name as string);
-      if (JSON.stringify([...names].sort()) !== JSON.stringify([...inPath].sort())) problems.push(`${method} ${path}: path has ${inPath.join(",")}, declared ${names.join(",")}`);
+      if (JSON.stringify([...names].sort()) !== JSON.stringify([...inPath].sort()))
+        problems.push(`${method} ${path}: path has ${inPath.join(",")}, declared ${names.join(",")}`);
       if (declared.some((p) => p.required !== true)) problems.push(`${method} ${path}: a path parameter is not required`);
       const keys = ((op.parameters ?? []) as Json[]).map((p) => `${p.in}:${p.name}`);
       if (new Set(keys).size !== keys.length) problems.push(`${method} ${path}: a parameter repeats`);
@@ -63,7 +69,8 @@ describe("the OpenAPI document", () => {
     for (const { path, method, op } of operations) {
       const statuses = Object.keys(op.responses);
       expect([path, method, statuses.some((s) => s.startsWith("2"))]).toEqual([path, method, true]);
-      for (const s of statuses.filter((x) => x.startsWith("4") && !(path === "/health/ready"))) expect(op.responses[s].content["application/json"].schema).toEqual({ $ref: "#/components/schemas/Error" });
+      for (const s of statuses.filter((x) => x.startsWith("4") && !(path === "/health/ready")))
+        expect(op.responses[s].content["application/json"].schema).toEqual({ $ref: "#/components/schemas/Error" });
     }
     expect(doc.components.schemas.Error.properties.error.required).toEqual(expect.arrayContaining(["type", "code", "message"]));
   });

@@ -31,7 +31,10 @@ const STATUS_TEXT: Record<number, string> = {
 function componentSchemas(schemas: Record<string, z.ZodType>, io: "input" | "output"): Record<string, Json> {
   const registry = z.registry<{ id: string }>();
   for (const [name, schema] of Object.entries(schemas)) registry.add(schema, { id: name });
-  const out = z.toJSONSchema(registry, { io, target: "draft-2020-12", unrepresentable: "any", uri: (id) => `#/components/schemas/${id}` }).schemas as Record<string, Json>;
+  const out = z.toJSONSchema(registry, { io, target: "draft-2020-12", unrepresentable: "any", uri: (id) => `#/components/schemas/${id}` }).schemas as Record<
+    string,
+    Json
+  >;
   const result: Record<string, Json> = {};
   for (const [name, schema] of Object.entries(out)) {
     const { $schema: _s, $id: _i, $defs, ...rest } = schema;
@@ -64,18 +67,29 @@ function queryParameters(query: z.ZodType): Json[] {
 function operation(r: RouteContract, responseNames: Map<z.ZodType, string>, requestNames: Map<z.ZodType, string>): Json {
   const where = `${r.method.toUpperCase()} ${r.path}`;
   const parameters: Json[] = [
-    ...pathParamNames(r.path).map((name) => ({ name, in: "path", required: true, ...(r.params?.[name] ? { description: r.params[name] } : {}), schema: { type: "string" } })),
+    ...pathParamNames(r.path).map((name) => ({
+      name,
+      in: "path",
+      required: true,
+      ...(r.params?.[name] ? { description: r.params[name] } : {}),
+      schema: { type: "string" },
+    })),
     ...(r.query ? queryParameters(r.query) : []),
     ...Object.entries(r.headers ?? {}).map(([name, description]) => ({ name, in: "header", required: false, description, schema: { type: "string" } })),
   ];
   const responses: Json = {};
   for (const [status, resp] of Object.entries(r.responses)) {
     const content: Json = {};
-    for (const c of resp.content) content[c.type] = c.schema ? { schema: ref(nameOf(responseNames, c.schema, where)) } : { schema: { type: c.type === "application/json" ? "object" : "string", ...(c.description ? { description: c.description } : {}) } };
+    for (const c of resp.content)
+      content[c.type] = c.schema
+        ? { schema: ref(nameOf(responseNames, c.schema, where)) }
+        : { schema: { type: c.type === "application/json" ? "object" : "string", ...(c.description ? { description: c.description } : {}) } };
     responses[status] = {
       description: resp.description,
       content,
-      ...(resp.headers ? { headers: Object.fromEntries(Object.entries(resp.headers).map(([h, d]) => [h, { description: d, schema: { type: "string" } }])) } : {}),
+      ...(resp.headers
+        ? { headers: Object.fromEntries(Object.entries(resp.headers).map(([h, d]) => [h, { description: d, schema: { type: "string" } }])) }
+        : {}),
     };
   }
   for (const status of errorStatuses(r)) {
@@ -97,7 +111,12 @@ function operation(r: RouteContract, responseNames: Map<z.ZodType, string>, requ
 /** Keys sorted at every level, so the same registry always gives the same bytes. */
 function sorted(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sorted);
-  if (value && typeof value === "object") return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sorted((value as Json)[k])]));
+  if (value && typeof value === "object")
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, sorted((value as Json)[k])]),
+    );
   return value;
 }
 
@@ -124,7 +143,8 @@ export function buildOpenApiDocument(opts: { version?: string; serverUrl?: strin
     info: {
       title: "Switchyard",
       version: opts.version ?? "1",
-      description: "Queue-driven AI job gateway. Errors are `{\"error\":{type,code,message,param?,request_id}}` (OpenAI's shape). Switchyard's own endpoints reject unknown JSON fields.",
+      description:
+        "Queue-driven AI job gateway. Errors are `{\"error\":{type,code,message,param?,request_id}}` (OpenAI's shape). Switchyard's own endpoints reject unknown JSON fields.",
     },
     ...(opts.serverUrl ? { servers: [{ url: opts.serverUrl }] } : {}),
     tags: [...new Set(HTTP_ROUTES.map((r) => r.tag))].sort().map((name) => ({ name })),

@@ -69,14 +69,27 @@ export const CompareJobPayload = z.object({
 });
 export type CompareJobPayload = z.infer<typeof CompareJobPayload>;
 
-export const RagJobPayload = z.object({ job_id: z.string(), tenant_id: z.string(), collection: z.string(), query: z.string(), top_k: z.number().int(), trace: TraceCarrier });
+export const RagJobPayload = z.object({
+  job_id: z.string(),
+  tenant_id: z.string(),
+  collection: z.string(),
+  query: z.string(),
+  top_k: z.number().int(),
+  trace: TraceCarrier,
+});
 export type RagJobPayload = z.infer<typeof RagJobPayload>;
 
 export const IndexJobPayload = z.object({ tenant_id: z.string(), collection: z.string(), document_id: z.string(), trace: TraceCarrier });
 export type IndexJobPayload = z.infer<typeof IndexJobPayload>;
 
 /** Build daily reports: for `date` (YYYY-MM-DD, UTC), or the previous UTC day when absent. */
-export const ReportJobPayload = z.object({ date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional(), tenant_id: z.string().optional() });
+export const ReportJobPayload = z.object({
+  date: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/)
+    .optional(),
+  tenant_id: z.string().optional(),
+});
 export type ReportJobPayload = z.infer<typeof ReportJobPayload>;
 
 /** A signed webhook delivery of one alert event. */

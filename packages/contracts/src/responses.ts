@@ -35,7 +35,13 @@ export type ResponsesFunctionTool = z.infer<typeof ResponsesFunctionTool>;
 export const ResponsesTextFormat = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("text") }),
   z.strictObject({ type: z.literal("json_object") }),
-  z.strictObject({ type: z.literal("json_schema"), name: ToolName, schema: JsonSchema, description: z.string().max(10_000).optional(), strict: z.boolean().nullable().optional() }),
+  z.strictObject({
+    type: z.literal("json_schema"),
+    name: ToolName,
+    schema: JsonSchema,
+    description: z.string().max(10_000).optional(),
+    strict: z.boolean().nullable().optional(),
+  }),
 ]);
 export type ResponsesTextFormat = z.infer<typeof ResponsesTextFormat>;
 
@@ -50,7 +56,9 @@ export type ResponsesToolChoice = z.infer<typeof ResponsesToolChoice>;
 export const ResponsesCreateRequest = z.strictObject({
   model: z.string().min(1).max(128).optional(),
   /** A string (one user message) or items; items are checked one by one by {@link parseInputItems}. */
-  input: z.union([z.string().min(1, "input must not be empty").max(1_000_000), z.array(z.unknown()).min(1, "input must contain at least one item").max(1000)]).optional(),
+  input: z
+    .union([z.string().min(1, "input must not be empty").max(1_000_000), z.array(z.unknown()).min(1, "input must contain at least one item").max(1000)])
+    .optional(),
   instructions: z.string().max(200_000).nullable().optional(),
   tools: z.array(z.unknown()).max(128).optional(),
   tool_choice: ResponsesToolChoice.optional(),
@@ -111,14 +119,21 @@ export function unsupportedResponsesParameter(req: ResponsesCreateRequest): { pa
 /** Query of `GET /v1/responses/{id}`. */
 export const ResponsesRetrieveQuery = z.strictObject({
   stream: z.enum(["true", "false"]).optional(),
-  starting_after: z.string().regex(/^\d{1,15}$/, "starting_after must be a sequence number (a non-negative integer)").optional(),
+  starting_after: z
+    .string()
+    .regex(/^\d{1,15}$/, "starting_after must be a sequence number (a non-negative integer)")
+    .optional(),
   include: z.union([z.string(), z.array(z.string())]).optional(),
   include_obfuscation: z.enum(["true", "false"]).optional(),
 });
 
 /** Query of `GET /v1/responses/{id}/input_items` (OpenAI's cursor page: `after` is an item id). */
 export const ResponsesInputItemsQuery = z.strictObject({
-  limit: z.string().regex(/^\d{1,3}$/, "limit must be an integer from 1 to 100").refine((v) => Number(v) >= 1 && Number(v) <= 100, "limit must be an integer from 1 to 100").optional(),
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, "limit must be an integer from 1 to 100")
+    .refine((v) => Number(v) >= 1 && Number(v) <= 100, "limit must be an integer from 1 to 100")
+    .optional(),
   order: z.enum(["asc", "desc"]).optional(),
   after: z.string().min(1).max(256).optional(),
   include: z.union([z.string(), z.array(z.string())]).optional(),
@@ -126,15 +141,29 @@ export const ResponsesInputItemsQuery = z.strictObject({
 
 // ---- Items (what `input` holds, what `input_items` lists, what `output` holds) ----
 
-export const InputTextPart = z.strictObject({ type: z.literal("input_text"), text: z.string().min(1, "text must not be empty").max(200_000), prompt_cache_breakpoint: z.unknown().optional() });
+export const InputTextPart = z.strictObject({
+  type: z.literal("input_text"),
+  text: z.string().min(1, "text must not be empty").max(200_000),
+  prompt_cache_breakpoint: z.unknown().optional(),
+});
 export const InputImagePart = z.strictObject({
   type: z.literal("input_image"),
   detail: z.enum(["auto", "low", "high", "original"]).optional(),
-  image_url: z.string().max(20_000_000).refine((u) => /^(https?:\/\/|data:image\/(png|jpeg|gif|webp);base64,)/.test(u), "image_url must be http(s) or a data:image/…;base64 URL").nullable().optional(),
+  image_url: z
+    .string()
+    .max(20_000_000)
+    .refine((u) => /^(https?:\/\/|data:image\/(png|jpeg|gif|webp);base64,)/.test(u), "image_url must be http(s) or a data:image/…;base64 URL")
+    .nullable()
+    .optional(),
   file_id: z.string().nullable().optional(),
 });
 export const InputFilePart = z.object({ type: z.literal("input_file") }).passthrough();
-export const OutputTextPart = z.strictObject({ type: z.literal("output_text"), text: z.string().max(1_000_000), annotations: z.array(z.unknown()).max(1000).optional(), logprobs: z.array(z.unknown()).optional() });
+export const OutputTextPart = z.strictObject({
+  type: z.literal("output_text"),
+  text: z.string().max(1_000_000),
+  annotations: z.array(z.unknown()).max(1000).optional(),
+  logprobs: z.array(z.unknown()).optional(),
+});
 export const RefusalPart = z.strictObject({ type: z.literal("refusal"), refusal: z.string().max(200_000) });
 export const MessageContentPart = z.discriminatedUnion("type", [InputTextPart, InputImagePart, InputFilePart, OutputTextPart, RefusalPart]);
 
@@ -163,7 +192,13 @@ export const FunctionCallOutputItemInput = z.strictObject({
   type: z.literal("function_call_output"),
   id: z.string().min(1).max(256).nullable().optional(),
   call_id: z.string().min(1).max(256),
-  output: z.union([z.string().max(1_000_000), z.array(z.discriminatedUnion("type", [InputTextPart, InputImagePart, InputFilePart])).min(1).max(100)]),
+  output: z.union([
+    z.string().max(1_000_000),
+    z
+      .array(z.discriminatedUnion("type", [InputTextPart, InputImagePart, InputFilePart]))
+      .min(1)
+      .max(100),
+  ]),
   status: ItemStatus.nullable().optional(),
   caller: z.unknown().optional(),
 });
@@ -175,12 +210,14 @@ export const ResponseItem = z.discriminatedUnion("type", [
     id: z.string(),
     role: z.enum(["user", "assistant", "system", "developer"]),
     status: ItemStatus,
-    content: z.array(z.discriminatedUnion("type", [
-      z.object({ type: z.literal("input_text"), text: z.string() }),
-      z.object({ type: z.literal("input_image"), image_url: z.string().nullable(), detail: z.string(), file_id: z.string().nullable().optional() }),
-      z.object({ type: z.literal("output_text"), text: z.string(), annotations: z.array(z.unknown()) }),
-      z.object({ type: z.literal("refusal"), refusal: z.string() }),
-    ])),
+    content: z.array(
+      z.discriminatedUnion("type", [
+        z.object({ type: z.literal("input_text"), text: z.string() }),
+        z.object({ type: z.literal("input_image"), image_url: z.string().nullable(), detail: z.string(), file_id: z.string().nullable().optional() }),
+        z.object({ type: z.literal("output_text"), text: z.string(), annotations: z.array(z.unknown()) }),
+        z.object({ type: z.literal("refusal"), refusal: z.string() }),
+      ]),
+    ),
   }),
   z.object({ type: z.literal("function_call"), id: z.string(), call_id: z.string(), name: z.string(), arguments: z.string(), status: ItemStatus }),
   z.object({ type: z.literal("function_call_output"), id: z.string(), call_id: z.string(), output: z.string(), status: ItemStatus }),
@@ -203,18 +240,21 @@ function firstIssue(err: z.ZodError, prefix: string): ItemProblem {
  * Switchyard cannot pass on (files, images by file id), is a problem naming the field.
  */
 export function parseInputItems(input: string | unknown[], idFor: (i: number, type: ResponseItem["type"]) => string): ResponseItem[] | ItemProblem {
-  if (typeof input === "string") return [{ type: "message", id: idFor(0, "message"), role: "user", status: "completed", content: [{ type: "input_text", text: input }] }];
+  if (typeof input === "string")
+    return [{ type: "message", id: idFor(0, "message"), role: "user", status: "completed", content: [{ type: "input_text", text: input }] }];
   const out: ResponseItem[] = [];
   for (const [i, raw] of input.entries()) {
     const at = `input.${i}`;
-    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return { param: at, message: `${at}: must be an object (a message, function_call or function_call_output item)` };
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+      return { param: at, message: `${at}: must be an object (a message, function_call or function_call_output item)` };
     const type = (raw as { type?: unknown }).type ?? "message";
     if (type === "message") {
       const r = MessageItemInput.safeParse(raw);
       if (!r.success) return firstIssue(r.error, at);
       const m = r.data;
       const parts: Array<z.infer<typeof MessageContentPart>> = [];
-      if (typeof m.content === "string") parts.push(m.role === "assistant" ? { type: "output_text", text: m.content } : { type: "input_text", text: m.content });
+      if (typeof m.content === "string")
+        parts.push(m.role === "assistant" ? { type: "output_text", text: m.content } : { type: "input_text", text: m.content });
       else {
         for (const [j, raw] of m.content.entries()) {
           const part = MessageContentPart.safeParse(raw);
@@ -227,8 +267,10 @@ export function parseInputItems(input: string | unknown[], idFor: (i: number, ty
       for (const [j, p] of parts.entries()) {
         const where = `${at}.content.${j}`;
         if (p.type === "input_file") return { param: `${where}.type`, message: `${where}: file inputs are not supported` };
-        if (m.role === "assistant" && (p.type === "input_text" || p.type === "input_image")) return { param: `${where}.type`, message: `${where}: an assistant message holds output_text or refusal parts` };
-        if (m.role !== "assistant" && (p.type === "output_text" || p.type === "refusal")) return { param: `${where}.type`, message: `${where}: a ${m.role} message holds input_text or input_image parts` };
+        if (m.role === "assistant" && (p.type === "input_text" || p.type === "input_image"))
+          return { param: `${where}.type`, message: `${where}: an assistant message holds output_text or refusal parts` };
+        if (m.role !== "assistant" && (p.type === "output_text" || p.type === "refusal"))
+          return { param: `${where}.type`, message: `${where}: a ${m.role} message holds input_text or input_image parts` };
         if (p.type === "input_image") {
           if (!p.image_url) return { param: `${where}.image_url`, message: `${where}.image_url: images are passed by URL (file_id is not supported)` };
           content.push({ type: "input_image", image_url: p.image_url, detail: p.detail ?? "auto" });
@@ -239,16 +281,33 @@ export function parseInputItems(input: string | unknown[], idFor: (i: number, ty
     } else if (type === "function_call") {
       const r = FunctionCallItemInput.safeParse(raw);
       if (!r.success) return firstIssue(r.error, at);
-      out.push({ type: "function_call", id: r.data.id ?? idFor(i, "function_call"), call_id: r.data.call_id, name: r.data.name, arguments: r.data.arguments, status: r.data.status ?? "completed" });
+      out.push({
+        type: "function_call",
+        id: r.data.id ?? idFor(i, "function_call"),
+        call_id: r.data.call_id,
+        name: r.data.name,
+        arguments: r.data.arguments,
+        status: r.data.status ?? "completed",
+      });
     } else if (type === "function_call_output") {
       const r = FunctionCallOutputItemInput.safeParse(raw);
       if (!r.success) return firstIssue(r.error, at);
       const o = r.data.output;
-      if (typeof o !== "string" && o.some((p) => p.type !== "input_text")) return { param: `${at}.output`, message: `${at}.output: only text outputs are supported` };
+      if (typeof o !== "string" && o.some((p) => p.type !== "input_text"))
+        return { param: `${at}.output`, message: `${at}.output: only text outputs are supported` };
       const text = typeof o === "string" ? o : o.map((p) => (p.type === "input_text" ? p.text : "")).join("\n");
-      out.push({ type: "function_call_output", id: r.data.id ?? idFor(i, "function_call_output"), call_id: r.data.call_id, output: text, status: r.data.status ?? "completed" });
+      out.push({
+        type: "function_call_output",
+        id: r.data.id ?? idFor(i, "function_call_output"),
+        call_id: r.data.call_id,
+        output: text,
+        status: r.data.status ?? "completed",
+      });
     } else {
-      return { param: `${at}.type`, message: `${at}.type: item type ${JSON.stringify(type).slice(0, 64)} is not supported (message, function_call and function_call_output are)` };
+      return {
+        param: `${at}.type`,
+        message: `${at}.type: item type ${JSON.stringify(type).slice(0, 64)} is not supported (message, function_call and function_call_output are)`,
+      };
     }
   }
   return out;
@@ -263,7 +322,8 @@ export function parseResponsesTools(tools: unknown[]): ResponsesFunctionTool[] |
     if (type !== "function") return { param: `${at}.type`, message: `${at}.type: only function tools are supported` };
     const r = ResponsesFunctionTool.safeParse(raw);
     if (!r.success) return firstIssue(r.error, at);
-    if (r.data.allowed_callers?.some((c) => c !== "direct")) return { param: `${at}.allowed_callers`, message: `${at}.allowed_callers: only direct calls are supported` };
+    if (r.data.allowed_callers?.some((c) => c !== "direct"))
+      return { param: `${at}.allowed_callers`, message: `${at}.allowed_callers: only direct calls are supported` };
     if (r.data.defer_loading) return { param: `${at}.defer_loading`, message: `${at}.defer_loading: tool search is not supported` };
     if (set(r.data.output_schema)) return { param: `${at}.output_schema`, message: `${at}.output_schema: output schemas are not supported` };
     if (out.some((t) => t.name === r.data.name)) return { param: `${at}.name`, message: `${at}.name: duplicate tool name ${r.data.name}` };

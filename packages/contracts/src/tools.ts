@@ -36,7 +36,10 @@ export type JsonSchema = z.infer<typeof JsonSchema>;
  * An empty schema `{}` is what many clients send for a function without arguments (OpenAI takes
  * it): it is read as `{type: "object", properties: {}}`, which every provider accepts.
  */
-export const ToolParameters = JsonSchema.refine((s) => s.type === "object" || Object.keys(s).length === 0, 'parameters must be a JSON Schema with type "object" at the top').transform((s) => (Object.keys(s).length === 0 ? { type: "object", properties: {} } : s));
+export const ToolParameters = JsonSchema.refine(
+  (s) => s.type === "object" || Object.keys(s).length === 0,
+  'parameters must be a JSON Schema with type "object" at the top',
+).transform((s) => (Object.keys(s).length === 0 ? { type: "object", properties: {} } : s));
 export type ToolParameters = z.infer<typeof ToolParameters>;
 
 /** Function names as OpenAI accepts them (Anthropic's and Gemini's rules are no stricter for this alphabet). */
@@ -98,11 +101,16 @@ export const AgentChatMessage = z.discriminatedUnion("role", [
   z.strictObject({ role: z.literal("system"), content: Content }),
   z.strictObject({ role: z.literal("developer"), content: Content }),
   z.strictObject({ role: z.literal("user"), content: Content }),
-  z.strictObject({
-    role: z.literal("assistant"),
-    content: z.union([Content, z.literal(""), z.null()]).optional(),
-    tool_calls: z.array(ToolCall).min(1).max(128).optional(),
-  }).refine((m) => (m.content !== undefined && m.content !== null && m.content !== "") || m.tool_calls !== undefined, "an assistant message needs content or tool_calls"),
+  z
+    .strictObject({
+      role: z.literal("assistant"),
+      content: z.union([Content, z.literal(""), z.null()]).optional(),
+      tool_calls: z.array(ToolCall).min(1).max(128).optional(),
+    })
+    .refine(
+      (m) => (m.content !== undefined && m.content !== null && m.content !== "") || m.tool_calls !== undefined,
+      "an assistant message needs content or tool_calls",
+    ),
   z.strictObject({ role: z.literal("tool"), tool_call_id: z.string().min(1).max(256), content: TextContent }),
 ]);
 export type AgentChatMessage = z.infer<typeof AgentChatMessage>;

@@ -13,7 +13,14 @@ test("a generated key parses back to its id, and only the hash of its secret mat
 
 test("publishable keys and malformed keys", () => {
   expect(parseApiKey(generateApiKey("publishable").key)?.kind).toBe("publishable");
-  for (const bad of ["", "sy_live_", "sy_live_abc_def", "Bearer x", "sy_test_aaaaaaaaaaaaaaaaaaaa_" + "a".repeat(40), "sy_live_AAAAAAAAAAAAAAAAAAAA_" + "a".repeat(40)]) {
+  for (const bad of [
+    "",
+    "sy_live_",
+    "sy_live_abc_def",
+    "Bearer x",
+    "sy_test_aaaaaaaaaaaaaaaaaaaa_" + "a".repeat(40),
+    "sy_live_AAAAAAAAAAAAAAAAAAAA_" + "a".repeat(40),
+  ]) {
     expect(parseApiKey(bad)).toBeNull();
   }
 });

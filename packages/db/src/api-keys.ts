@@ -92,14 +92,22 @@ export async function createApiKey(
   let material: { id: string; key: string; secretHash: string };
   if (presetKey) {
     const parsed = parseApiKey(presetKey);
-    if (!parsed || parsed.kind !== "secret") throw new Error("bootstrap key must look like sy_live_<id>_<secret> (id 16-32 lowercase alphanumerics, secret 32-64 alphanumerics)");
+    if (!parsed || parsed.kind !== "secret")
+      throw new Error("bootstrap key must look like sy_live_<id>_<secret> (id 16-32 lowercase alphanumerics, secret 32-64 alphanumerics)");
     material = { id: parsed.id, key: presetKey, secretHash: hashSecret(parsed.secret) };
   } else {
     material = generateApiKey(input.kind ?? "secret");
   }
   return db.transaction().execute(async (trx) => {
     const record = await insertKey(trx, tenantId, input, material);
-    await writeAudit(trx, actor, { tenant_id: tenantId, action: "api_key.create", target_type: "api_key", target_id: record.id, before: null, after: apiKeyView(record) });
+    await writeAudit(trx, actor, {
+      tenant_id: tenantId,
+      action: "api_key.create",
+      target_type: "api_key",
+      target_id: record.id,
+      before: null,
+      after: apiKeyView(record),
+    });
     return { record, key: material.key };
   });
 }
@@ -120,8 +128,22 @@ export async function revokeApiKey(db: Kysely<Database>, id: string, actor: Audi
     const locked = await trx.selectFrom("api_keys").selectAll().where("id", "=", id).forUpdate().executeTakeFirst();
     if (!locked) return undefined;
     const before = toApiKeyRecord(locked);
-    const after = toApiKeyRecord(await trx.updateTable("api_keys").set({ revoked_at: before.revoked_at ?? new Date() }).where("id", "=", id).returningAll().executeTakeFirstOrThrow());
-    await writeAudit(trx, actor, { tenant_id: before.tenant_id, action: "api_key.revoke", target_type: "api_key", target_id: id, before: apiKeyView(before), after: apiKeyView(after) });
+    const after = toApiKeyRecord(
+      await trx
+        .updateTable("api_keys")
+        .set({ revoked_at: before.revoked_at ?? new Date() })
+        .where("id", "=", id)
+        .returningAll()
+        .executeTakeFirstOrThrow(),
+    );
+    await writeAudit(trx, actor, {
+      tenant_id: before.tenant_id,
+      action: "api_key.revoke",
+      target_type: "api_key",
+      target_id: id,
+      before: apiKeyView(before),
+      after: apiKeyView(after),
+    });
     return after;
   });
 }
@@ -145,12 +167,33 @@ export async function rotateApiKey(db: Kysely<Database>, id: string, overlapSeco
     if (before.replaced_by) return { kind: "inactive", reason: "replaced", replacedBy: before.replaced_by };
     if (before.expires_at && before.expires_at.getTime() <= now.getTime()) return { kind: "inactive", reason: "expired", replacedBy: null };
     const material = generateApiKey(before.kind);
-    const record = await insertKey(trx, before.tenant_id, { name: before.name, kind: before.kind, scopes: before.scopes, deployment_id: before.deployment_id, expires_at: null }, material);
+    const record = await insertKey(
+      trx,
+      before.tenant_id,
+      { name: before.name, kind: before.kind, scopes: before.scopes, deployment_id: before.deployment_id, expires_at: null },
+      material,
+    );
     const overlapEnd = new Date(now.getTime() + overlapSeconds * 1000);
     const expiresAt = before.expires_at && before.expires_at < overlapEnd ? before.expires_at : overlapEnd;
-    const old = toApiKeyRecord(await trx.updateTable("api_keys").set({ expires_at: expiresAt, replaced_by: record.id }).where("id", "=", id).returningAll().executeTakeFirstOrThrow());
-    await writeAudit(trx, actor, { tenant_id: before.tenant_id, action: "api_key.rotate", target_type: "api_key", target_id: id, before: apiKeyView(before), after: { ...apiKeyView(old), overlap_seconds: overlapSeconds } });
-    await writeAudit(trx, actor, { tenant_id: before.tenant_id, action: "api_key.create", target_type: "api_key", target_id: record.id, before: null, after: { ...apiKeyView(record), rotated_from: id } });
+    const old = toApiKeyRecord(
+      await trx.updateTable("api_keys").set({ expires_at: expiresAt, replaced_by: record.id }).where("id", "=", id).returningAll().executeTakeFirstOrThrow(),
+    );
+    await writeAudit(trx, actor, {
+      tenant_id: before.tenant_id,
+      action: "api_key.rotate",
+      target_type: "api_key",
+      target_id: id,
+      before: apiKeyView(before),
+      after: { ...apiKeyView(old), overlap_seconds: overlapSeconds },
+    });
+    await writeAudit(trx, actor, {
+      tenant_id: before.tenant_id,
+      action: "api_key.create",
+      target_type: "api_key",
+      target_id: record.id,
+      before: null,
+      after: { ...apiKeyView(record), rotated_from: id },
+    });
     return { kind: "rotated", old, record, key: material.key };
   });
 }

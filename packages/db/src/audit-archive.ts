@@ -26,9 +26,11 @@ export async function archiveAudit(
   for (let n = 0; n < (o.maxBatches ?? 100); n++) {
     const rows = await db.transaction().execute(async (trx) => {
       await sql`SET LOCAL TimeZone = 'UTC'`.execute(trx);
-      return (await sql<{ id: string; j: string }>`
+      return (
+        await sql<{ id: string; j: string }>`
         SELECT a.id::text AS id, row_to_json(a)::text AS j FROM audit_log a
-         WHERE a.created_at < ${o.before} ORDER BY a.id LIMIT ${batch}`.execute(trx)).rows;
+         WHERE a.created_at < ${o.before} ORDER BY a.id LIMIT ${batch}`.execute(trx)
+      ).rows;
     });
     if (rows.length === 0) break;
     const first = rows[0]!.id;

@@ -49,7 +49,11 @@ export interface AuditQuery {
 
 /** Newest first; `cursor` is the id of the last row of the previous page (rows with smaller ids follow). */
 export async function listAudit(db: Kysely<Database>, q: AuditQuery): Promise<{ data: AuditEntry[]; nextCursor: string | null }> {
-  let query = db.selectFrom("audit_log").selectAll().orderBy("id", "desc").limit(q.limit + 1);
+  let query = db
+    .selectFrom("audit_log")
+    .selectAll()
+    .orderBy("id", "desc")
+    .limit(q.limit + 1);
   if (q.cursor !== undefined) query = query.where("id", "<", q.cursor);
   if (q.tenantId !== undefined) query = query.where("tenant_id", "=", q.tenantId);
   if (q.action !== undefined) query = query.where("action", "=", q.action);

@@ -27,18 +27,38 @@ beforeAll(async () => {
   s = await startStack({ env: { MODEL_CATALOG_PATH: writeTestCatalog(), USAGE_BATCH_WAIT_MS: "10" } });
   const a = apiClient(s.url, s.key);
   const t = (await a.post<Json>("/admin/v1/tenants", { name: "Backed up", billing_mode: "prepaid" })).body;
-  await a.call("PATCH", `/admin/v1/deployments/${t.default_deployment_id}`, { body: { features: { feedbackEnabled: true }, budget: { period: "day", limit_usd: 5 } } });
+  await a.call("PATCH", `/admin/v1/deployments/${t.default_deployment_id}`, {
+    body: { features: { feedbackEnabled: true }, budget: { period: "day", limit_usd: 5 } },
+  });
   await a.post(`/admin/v1/tenants/${t.id}/credits`, { amount_usd: 10, reason: "opening balance" }, { "Idempotency-Key": `backup-${t.id}` });
   const key = (await a.post<Json>(`/admin/v1/tenants/${t.id}/api-keys`, { name: "k", scopes: ["jobs:write", "jobs:read"] })).body.key as string;
   await new Promise((r) => setTimeout(r, 1100));
   const c = apiClient(s.url, key);
   const ids: string[] = [];
-  for (let i = 0; i < 4; i++) ids.push((await c.post<Json>("/v1/jobs", { model: "sim-fast", messages: [{ role: "user", content: `backup me ${i} — ünïcödé ✓` }], max_tokens: 8, metadata: { i: String(i) } })).body.id);
+  for (let i = 0; i < 4; i++)
+    ids.push(
+      (
+        await c.post<Json>("/v1/jobs", {
+          model: "sim-fast",
+          messages: [{ role: "user", content: `backup me ${i} — ünïcödé ✓` }],
+          max_tokens: 8,
+          metadata: { i: String(i) },
+        })
+      ).body.id,
+    );
   await c.post("/v1/responses", { model: "sim-fast", input: "a stored response", max_output_tokens: 8 });
-  await waitFor(async () => {
-    const n = await s.database.db.selectFrom("jobs").select(sql<number>`count(*)::int`.as("n")).where("tenant_id", "=", t.id).executeTakeFirstOrThrow();
-    return n.n >= 5 ? true : undefined;
-  }, 30_000, "the jobs stored by the aggregator");
+  await waitFor(
+    async () => {
+      const n = await s.database.db
+        .selectFrom("jobs")
+        .select(sql<number>`count(*)::int`.as("n"))
+        .where("tenant_id", "=", t.id)
+        .executeTakeFirstOrThrow();
+      return n.n >= 5 ? true : undefined;
+    },
+    30_000,
+    "the jobs stored by the aggregator",
+  );
   await c.post(`/v1/jobs/${ids[0]}/feedback`, { rating: 5, comment: "good" });
 }, 90_000);
 
@@ -65,7 +85,19 @@ test("backup, restore into an empty Postgres database: every table equal, serial
   const dir = tmp();
   const manifest = await backupDatabase(s.database.db, dir);
   const byName = Object.fromEntries(manifest.tables.map((t) => [t.name, t]));
-  for (const table of ["tenants", "deployments", "api_keys", "audit_log", "credit_ledger", "credit_balances", "jobs", "usage_events", "usage_daily", "responses", "job_feedback"]) {
+  for (const table of [
+    "tenants",
+    "deployments",
+    "api_keys",
+    "audit_log",
+    "credit_ledger",
+    "credit_balances",
+    "jobs",
+    "usage_events",
+    "usage_daily",
+    "responses",
+    "job_feedback",
+  ]) {
     expect(byName[table]?.rows ?? 0).toBeGreaterThan(0);
   }
   // Parents before children: tenants before deployments before api_keys.
@@ -79,7 +111,11 @@ test("backup, restore into an empty Postgres database: every table equal, serial
   // A restored database refuses a second restore (not empty), and its serial ids continue.
   await expect(restoreDatabase(target.db, dir)).rejects.toThrow(/empty database/);
   const maxAudit = Number((await sql<{ m: string }>`SELECT max(id)::text AS m FROM audit_log`.execute(target.db)).rows[0]!.m);
-  const next = await sql<{ id: string }>`INSERT INTO audit_log (actor_key_id, tenant_id, action, target_type, target_id) VALUES (NULL, NULL, 'restore.check', 'test', 'x') RETURNING id::text AS id`.execute(target.db);
+  const next = await sql<{
+    id: string;
+  }>`INSERT INTO audit_log (actor_key_id, tenant_id, action, target_type, target_id) VALUES (NULL, NULL, 'restore.check', 'test', 'x') RETURNING id::text AS id`.execute(
+    target.db,
+  );
   expect(Number(next.rows[0]!.id)).toBe(maxAudit + 1);
 }, 60_000);
 

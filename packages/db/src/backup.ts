@@ -72,30 +72,41 @@ async function appliedMigrations(db: Db): Promise<string[]> {
 export async function backupDatabase(db: Kysely<Database>, dir: string): Promise<BackupManifest> {
   mkdirSync(dir, { recursive: true });
   if (existsSync(path.join(dir, MANIFEST_FILE))) throw new Error(`${dir} already holds a backup (${MANIFEST_FILE}); choose an empty folder`);
-  return db.transaction().setIsolationLevel("repeatable read").setAccessMode("read only").execute(async (trx) => {
-    await sql`SET LOCAL TimeZone = 'UTC'`.execute(trx);
-    const manifest: BackupManifest = { format: "switchyard-backup/1", created_at: new Date().toISOString(), migrations: await appliedMigrations(trx), tables: [] };
-    for (const table of await tablesInOrder(trx)) {
-      const file = `${table}.jsonl`;
-      const hash = createHash("sha256");
-      const out = createWriteStream(path.join(dir, file));
-      let rows = 0;
-      await sql`DECLARE backup_rows NO SCROLL CURSOR FOR SELECT j FROM (SELECT row_to_json(t)::text AS j FROM ${sql.table(table)} t) s ORDER BY j COLLATE "C"`.execute(trx);
-      for (;;) {
-        const page = await sql<{ j: string }>`FETCH ${sql.raw(String(BATCH))} FROM backup_rows`.execute(trx);
-        if (page.rows.length === 0) break;
-        const chunk = page.rows.map((r) => `${r.j}\n`).join("");
-        hash.update(chunk);
-        if (!out.write(chunk)) await new Promise<void>((r) => out.once("drain", () => r()));
-        rows += page.rows.length;
+  return db
+    .transaction()
+    .setIsolationLevel("repeatable read")
+    .setAccessMode("read only")
+    .execute(async (trx) => {
+      await sql`SET LOCAL TimeZone = 'UTC'`.execute(trx);
+      const manifest: BackupManifest = {
+        format: "switchyard-backup/1",
+        created_at: new Date().toISOString(),
+        migrations: await appliedMigrations(trx),
+        tables: [],
+      };
+      for (const table of await tablesInOrder(trx)) {
+        const file = `${table}.jsonl`;
+        const hash = createHash("sha256");
+        const out = createWriteStream(path.join(dir, file));
+        let rows = 0;
+        await sql`DECLARE backup_rows NO SCROLL CURSOR FOR SELECT j FROM (SELECT row_to_json(t)::text AS j FROM ${sql.table(table)} t) s ORDER BY j COLLATE "C"`.execute(
+          trx,
+        );
+        for (;;) {
+          const page = await sql<{ j: string }>`FETCH ${sql.raw(String(BATCH))} FROM backup_rows`.execute(trx);
+          if (page.rows.length === 0) break;
+          const chunk = page.rows.map((r) => `${r.j}\n`).join("");
+          hash.update(chunk);
+          if (!out.write(chunk)) await new Promise<void>((r) => out.once("drain", () => r()));
+          rows += page.rows.length;
+        }
+        await sql`CLOSE backup_rows`.execute(trx);
+        await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+        manifest.tables.push({ name: table, rows, file, sha256: hash.digest("hex") });
       }
-      await sql`CLOSE backup_rows`.execute(trx);
-      await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-      manifest.tables.push({ name: table, rows, file, sha256: hash.digest("hex") });
-    }
-    writeFileSync(path.join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
-    return manifest;
-  });
+      writeFileSync(path.join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+      return manifest;
+    });
 }
 
 /** The manifest of a backup folder, with every file's checksum and row count verified. */
@@ -110,7 +121,8 @@ export async function verifyBackup(dir: string): Promise<BackupManifest> {
       hash.update(`${line}\n`);
       rows++;
     }
-    if (hash.digest("hex") !== t.sha256 || rows !== t.rows) throw new Error(`${t.file}: checksum or row count does not match the manifest (damaged or edited backup)`);
+    if (hash.digest("hex") !== t.sha256 || rows !== t.rows)
+      throw new Error(`${t.file}: checksum or row count does not match the manifest (damaged or edited backup)`);
   }
   const extra = readdirSync(dir).filter((f) => f.endsWith(".jsonl") && !listed.has(f));
   if (extra.length) throw new Error(`${dir}: files not in the manifest: ${extra.join(", ")}`);
@@ -128,7 +140,9 @@ export async function restoreDatabase(db: Kysely<Database>, dir: string): Promis
     await sql`SET LOCAL TimeZone = 'UTC'`.execute(trx);
     const migrations = await appliedMigrations(trx);
     if (migrations.join() !== manifest.migrations.join()) {
-      throw new Error(`the database's migrations (${migrations.at(-1) ?? "none"}) differ from the backup's (${manifest.migrations.at(-1) ?? "none"}): migrate it to the same version first`);
+      throw new Error(
+        `the database's migrations (${migrations.at(-1) ?? "none"}) differ from the backup's (${manifest.migrations.at(-1) ?? "none"}): migrate it to the same version first`,
+      );
     }
     const tables = await tablesInOrder(trx);
     const missing = manifest.tables.filter((t) => !tables.includes(t.name)).map((t) => t.name);
@@ -142,7 +156,9 @@ export async function restoreDatabase(db: Kysely<Database>, dir: string): Promis
       const list = sql.join(cols.map((c) => sql.id(c)));
       const insert = async (lines: string[]) => {
         if (t.name === "usage_events") await new UsagePartitions(trx).ensureFor(lines.map((l) => (JSON.parse(l) as { occurred_at: string }).occurred_at));
-        await sql`INSERT INTO ${sql.table(t.name)} (${list}) SELECT ${list} FROM json_populate_recordset(NULL::${sql.table(t.name)}, ${`[${lines.join(",")}]`}::json)`.execute(trx);
+        await sql`INSERT INTO ${sql.table(t.name)} (${list}) SELECT ${list} FROM json_populate_recordset(NULL::${sql.table(t.name)}, ${`[${lines.join(",")}]`}::json)`.execute(
+          trx,
+        );
       };
       let batch: string[] = [];
       for await (const line of createInterface({ input: createReadStream(path.join(dir, t.file)), crlfDelay: Infinity })) {
@@ -161,7 +177,9 @@ export async function restoreDatabase(db: Kysely<Database>, dir: string): Promis
        WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND a.attnum > 0
          AND pg_get_serial_sequence(quote_ident(c.relname), a.attname) IS NOT NULL`.execute(trx);
     for (const s of serials.rows) {
-      await sql`SELECT setval(${s.seq}::regclass, GREATEST((SELECT max(${sql.id(s.col)}) FROM ${sql.table(s.tbl)}), 1), (SELECT count(*) > 0 FROM ${sql.table(s.tbl)}))`.execute(trx);
+      await sql`SELECT setval(${s.seq}::regclass, GREATEST((SELECT max(${sql.id(s.col)}) FROM ${sql.table(s.tbl)}), 1), (SELECT count(*) > 0 FROM ${sql.table(s.tbl)}))`.execute(
+        trx,
+      );
     }
   });
   return manifest;

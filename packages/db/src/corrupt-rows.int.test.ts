@@ -24,7 +24,11 @@ afterAll(async () => {
 });
 
 async function tenant(): Promise<{ id: string; deploymentId: string }> {
-  const { tenant, defaultDeploymentId } = await createTenant(t.db, { id: `ten_corrupt_${++seq}`, name: "Corrupt", timezone: "UTC", billing_mode: "postpaid" }, actor);
+  const { tenant, defaultDeploymentId } = await createTenant(
+    t.db,
+    { id: `ten_corrupt_${++seq}`, name: "Corrupt", timezone: "UTC", billing_mode: "postpaid" },
+    actor,
+  );
   return { id: tenant.id, deploymentId: defaultDeploymentId };
 }
 
@@ -65,15 +69,24 @@ describe("corrupt rows are refused at the repository edge (real Postgres)", () =
     const { deploymentId } = await tenant();
     await sql`UPDATE deployments SET features = '["smartRouting"]'::jsonb WHERE id = ${deploymentId}`.execute(t.db);
     expect(await refusal(() => findDeployment(t.db, deploymentId))).toMatchObject({ column: "features" });
-    await sql`UPDATE deployments SET features = '{"smartRouting": true, "retiredFlag": false}'::jsonb, budget = '{"period": "week", "limit_usd": 5}'::jsonb WHERE id = ${deploymentId}`.execute(t.db);
+    await sql`UPDATE deployments SET features = '{"smartRouting": true, "retiredFlag": false}'::jsonb, budget = '{"period": "week", "limit_usd": 5}'::jsonb WHERE id = ${deploymentId}`.execute(
+      t.db,
+    );
     expect(await refusal(() => findDeployment(t.db, deploymentId))).toMatchObject({ column: "budget.period" });
   });
 
   it("a sound deployment row parses into the contract's types, flags it no longer knows kept", async () => {
     const { deploymentId } = await tenant();
-    await sql`UPDATE deployments SET features = '{"smartRouting": true, "retiredFlag": false}'::jsonb, rate_limits = '{"requests_per_minute": 5, "windows": [{"requests": 2, "seconds": 10}]}'::jsonb, budget = '{"period": "day", "limit_usd": 5}'::jsonb WHERE id = ${deploymentId}`.execute(t.db);
+    await sql`UPDATE deployments SET features = '{"smartRouting": true, "retiredFlag": false}'::jsonb, rate_limits = '{"requests_per_minute": 5, "windows": [{"requests": 2, "seconds": 10}]}'::jsonb, budget = '{"period": "day", "limit_usd": 5}'::jsonb WHERE id = ${deploymentId}`.execute(
+      t.db,
+    );
     const row = await findDeployment(t.db, deploymentId);
-    expect(row).toMatchObject({ features: { smartRouting: true, retiredFlag: false }, rate_limits: { requests_per_minute: 5, windows: [{ requests: 2, seconds: 10 }] }, budget: { period: "day", limit_usd: 5 }, allowed_models: null });
+    expect(row).toMatchObject({
+      features: { smartRouting: true, retiredFlag: false },
+      rate_limits: { requests_per_minute: 5, windows: [{ requests: 2, seconds: 10 }] },
+      budget: { period: "day", limit_usd: 5 },
+      allowed_models: null,
+    });
     const view = deploymentView(row!);
     expect(view.effective_rate_limits.requests_per_minute).toBe(5);
     expect(view.features.visionEnabled).toBe(false);
@@ -87,7 +100,10 @@ describe("corrupt rows are refused at the repository edge (real Postgres)", () =
     await refusal(() => listTenants(t.db, { limit: 500 }));
     await refusal(() => updateTenant(t.db, id, { name: "x" }, actor));
     const { id: other, deploymentId } = await tenant();
-    expect(await findDeploymentWithTenant(t.db, deploymentId)).toMatchObject({ deployment: { id: deploymentId, rate_limits: {}, budget: null }, tenant: { timezone: "UTC", billing_mode: "postpaid", budget: null } });
+    expect(await findDeploymentWithTenant(t.db, deploymentId)).toMatchObject({
+      deployment: { id: deploymentId, rate_limits: {}, budget: null },
+      tenant: { timezone: "UTC", billing_mode: "postpaid", budget: null },
+    });
     await sql`UPDATE tenants SET budget = '[]'::jsonb WHERE id = ${other}`.execute(t.db);
     expect(await refusal(() => findDeploymentWithTenant(t.db, deploymentId))).toMatchObject({ table: "tenants", key: other, column: "budget" });
   });
@@ -105,9 +121,19 @@ describe("corrupt rows are refused at the repository edge (real Postgres)", () =
   it("a stored job whose output or status breaks JobView is refused, by id and in lists", async () => {
     const { id: tenantId, deploymentId } = await tenant();
     const view = {
-      id: "job_corrupt", object: "job" as const, status: "succeeded" as const, model: "auto", served_model: "m",
-      created_at: "2026-03-01T00:00:00.000Z", started_at: null, completed_at: "2026-03-01T00:00:02.000Z",
-      output: { text: "hi", citations: [], finish_reason: "stop" }, usage: null, routing: { decision: null, fallbacks: [] }, error: null, metadata: null,
+      id: "job_corrupt",
+      object: "job" as const,
+      status: "succeeded" as const,
+      model: "auto",
+      served_model: "m",
+      created_at: "2026-03-01T00:00:00.000Z",
+      started_at: null,
+      completed_at: "2026-03-01T00:00:02.000Z",
+      output: { text: "hi", citations: [], finish_reason: "stop" },
+      usage: null,
+      routing: { decision: null, fallbacks: [] },
+      error: null,
+      metadata: null,
     };
     await saveFinishedJob(t.db, { view, tenant_id: tenantId, deployment_id: deploymentId, api_key_id: null });
     expect(await findJob(t.db, tenantId, "job_corrupt")).toEqual(view);
@@ -130,10 +156,53 @@ describe("corrupt rows are refused at the repository edge (real Postgres)", () =
   it("a stored response whose input items are not a list is refused", async () => {
     const { id: tenantId, deploymentId } = await tenant();
     await saveFinishedJob(t.db, {
-      view: { id: "job_resp", object: "job", status: "succeeded", model: "auto", served_model: null, created_at: "2026-03-01T00:00:00.000Z", started_at: null, completed_at: null, output: null, usage: null, routing: { decision: null, fallbacks: [] }, error: null, metadata: null },
-      tenant_id: tenantId, deployment_id: deploymentId, api_key_id: null,
+      view: {
+        id: "job_resp",
+        object: "job",
+        status: "succeeded",
+        model: "auto",
+        served_model: null,
+        created_at: "2026-03-01T00:00:00.000Z",
+        started_at: null,
+        completed_at: null,
+        output: null,
+        usage: null,
+        routing: { decision: null, fallbacks: [] },
+        error: null,
+        metadata: null,
+      },
+      tenant_id: tenantId,
+      deployment_id: deploymentId,
+      api_key_id: null,
     });
-    await insertResponse(t.db, { id: "resp_corrupt", job_id: "job_resp", tenant_id: tenantId, api_key_id: null, background: false, store: true, previous_response_id: null, params: { model: "m", instructions: null, max_output_tokens: null, parallel_tool_calls: true, prompt_cache_key: null, safety_identifier: null, service_tier: "auto", temperature: null, text: { format: { type: "text" } }, tool_choice: "auto", tools: [], top_p: null, user: null, metadata: {} }, input_items: [], final: null, created_at: "2026-03-01T00:00:00.000Z" });
+    await insertResponse(t.db, {
+      id: "resp_corrupt",
+      job_id: "job_resp",
+      tenant_id: tenantId,
+      api_key_id: null,
+      background: false,
+      store: true,
+      previous_response_id: null,
+      params: {
+        model: "m",
+        instructions: null,
+        max_output_tokens: null,
+        parallel_tool_calls: true,
+        prompt_cache_key: null,
+        safety_identifier: null,
+        service_tier: "auto",
+        temperature: null,
+        text: { format: { type: "text" } },
+        tool_choice: "auto",
+        tools: [],
+        top_p: null,
+        user: null,
+        metadata: {},
+      },
+      input_items: [],
+      final: null,
+      created_at: "2026-03-01T00:00:00.000Z",
+    });
     expect(await findResponse(t.db, tenantId, "resp_corrupt")).toMatchObject({ id: "resp_corrupt", input_items: [] });
     await sql`UPDATE responses SET input_items = '{"not": "a list"}'::jsonb WHERE id = 'resp_corrupt'`.execute(t.db);
     expect(await refusal(() => findResponse(t.db, tenantId, "resp_corrupt"))).toMatchObject({ table: "responses", key: "resp_corrupt", column: "input_items" });

@@ -27,7 +27,15 @@ describe("credits (real Postgres)", () => {
     const id = await tenant();
     const first = await grantCredits(t.db, id, { amount_usd: 25.5, reason: "top-up", idempotencyKey: "grant-1", actorKeyId: "key_admin" });
     expect(first.replayed).toBe(false);
-    expect(first.entry).toMatchObject({ tenant_id: id, amount_usd: 25.5, kind: "grant", reason: "top-up", idempotency_key: "grant-1", job_id: null, actor_key_id: "key_admin" });
+    expect(first.entry).toMatchObject({
+      tenant_id: id,
+      amount_usd: 25.5,
+      kind: "grant",
+      reason: "top-up",
+      idempotency_key: "grant-1",
+      job_id: null,
+      actor_key_id: "key_admin",
+    });
     const again = await grantCredits(t.db, id, { amount_usd: 25.5, reason: "top-up", idempotencyKey: "grant-1", actorKeyId: "key_admin" });
     expect(again).toEqual({ entry: first.entry, replayed: true });
     expect(await creditBalance(t.db, id)).toEqual({ balance_usd: 25.5, entries: 1 });
@@ -41,10 +49,14 @@ describe("credits (real Postgres)", () => {
 
   it("concurrent replays of one key write one entry; concurrent distinct grants all count", async () => {
     const id = await tenant();
-    const same = await Promise.all(Array.from({ length: 10 }, () => grantCredits(t.db, id, { amount_usd: 10, reason: "r", idempotencyKey: "same", actorKeyId: null })));
+    const same = await Promise.all(
+      Array.from({ length: 10 }, () => grantCredits(t.db, id, { amount_usd: 10, reason: "r", idempotencyKey: "same", actorKeyId: null })),
+    );
     expect(same.filter((r) => !r.replayed)).toHaveLength(1);
     expect(new Set(same.map((r) => r.entry.id)).size).toBe(1);
-    await Promise.all(Array.from({ length: 20 }, (_, i) => grantCredits(t.db, id, { amount_usd: 0.1, reason: "r", idempotencyKey: `k-${i}`, actorKeyId: null })));
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => grantCredits(t.db, id, { amount_usd: 0.1, reason: "r", idempotencyKey: `k-${i}`, actorKeyId: null })),
+    );
     expect(await creditBalance(t.db, id)).toEqual({ balance_usd: 12, entries: 21 });
     expect(await storedBalance(id)).toEqual({ balance_usd: 12, entries: 21 });
   });
@@ -64,7 +76,10 @@ describe("credits (real Postgres)", () => {
         throw new Error("usage insert failed");
       }),
     ).rejects.toThrow("usage insert failed");
-    expect(await t.db.transaction().execute((trx) => debitForUsage(trx, { tenantId: id, jobId: "job_3", attempt: 1, amountUsd: 0 }))).toEqual({ entry: null, replayed: false });
+    expect(await t.db.transaction().execute((trx) => debitForUsage(trx, { tenantId: id, jobId: "job_3", attempt: 1, amountUsd: 0 }))).toEqual({
+      entry: null,
+      replayed: false,
+    });
     expect(await creditBalance(t.db, id)).toEqual({ balance_usd: 9.376543211, entries: 3 });
     expect(await storedBalance(id)).toEqual({ balance_usd: 9.376543211, entries: 3 });
   });

@@ -45,7 +45,15 @@ function toEntry(r: Selectable<CreditLedgerTable>): CreditEntry {
  */
 async function insertEntry(
   trx: Db,
-  row: { tenant_id: string; amount_usd: string; kind: CreditEntry["kind"]; reason: string; idempotency_key: string; job_id: string | null; actor_key_id: string | null },
+  row: {
+    tenant_id: string;
+    amount_usd: string;
+    kind: CreditEntry["kind"];
+    reason: string;
+    idempotency_key: string;
+    job_id: string | null;
+    actor_key_id: string | null;
+  },
 ): Promise<{ entry: CreditEntry; replayed: boolean }> {
   const inserted = await trx
     .insertInto("credit_ledger")
@@ -55,7 +63,12 @@ async function insertEntry(
     .executeTakeFirst();
   if (!inserted) {
     // The conflicting row is committed (ON CONFLICT waited for it), so this read finds it.
-    const existing = await trx.selectFrom("credit_ledger").selectAll().where("tenant_id", "=", row.tenant_id).where("idempotency_key", "=", row.idempotency_key).executeTakeFirstOrThrow();
+    const existing = await trx
+      .selectFrom("credit_ledger")
+      .selectAll()
+      .where("tenant_id", "=", row.tenant_id)
+      .where("idempotency_key", "=", row.idempotency_key)
+      .executeTakeFirstOrThrow();
     return { entry: toEntry(existing), replayed: true };
   }
   await trx
@@ -96,7 +109,11 @@ export async function grantCredits(
       actor_key_id: input.actorKeyId,
     });
     if (!r.replayed) {
-      await writeAudit(trx, { keyId: input.actorKeyId }, { tenant_id: tenantId, action: "credits.grant", target_type: "credit_ledger", target_id: r.entry.id, before: null, after: r.entry });
+      await writeAudit(
+        trx,
+        { keyId: input.actorKeyId },
+        { tenant_id: tenantId, action: "credits.grant", target_type: "credit_ledger", target_id: r.entry.id, before: null, after: r.entry },
+      );
     }
     return r;
   });
@@ -177,7 +194,10 @@ export async function listCredits(
   if (opts.cursor != null && !/^[1-9][0-9]{0,18}$/.test(opts.cursor)) throw new RangeError(`invalid cursor: ${opts.cursor}`);
   let q = db.selectFrom("credit_ledger").selectAll().where("tenant_id", "=", tenantId);
   if (opts.cursor != null) q = q.where("id", "<", opts.cursor);
-  const rows = await q.orderBy("id", "desc").limit(limit + 1).execute();
+  const rows = await q
+    .orderBy("id", "desc")
+    .limit(limit + 1)
+    .execute();
   const entries = rows.slice(0, limit).map(toEntry);
   return { entries, next_cursor: rows.length > limit ? entries[entries.length - 1]!.id : null };
 }

@@ -1,4 +1,15 @@
-import { FEATURE_NAMES, newId, resolveRateLimits, StoredDeploymentSettings, TenantView, type Budget, type DeploymentType, type DeploymentView, type FeatureName, type RateLimits } from "@switchyard/contracts";
+import {
+  FEATURE_NAMES,
+  newId,
+  resolveRateLimits,
+  StoredDeploymentSettings,
+  TenantView,
+  type Budget,
+  type DeploymentType,
+  type DeploymentView,
+  type FeatureName,
+  type RateLimits,
+} from "@switchyard/contracts";
 import { sql, type Kysely, type Selectable, type Updateable } from "kysely";
 import { writeAudit, type AuditActor } from "./audit";
 import { parseRow } from "./parse-row";
@@ -90,7 +101,14 @@ export async function createDeployment(db: Kysely<Database>, tenantId: string, v
       .returningAll()
       .executeTakeFirstOrThrow()
       .then(toDeploymentRow);
-    await writeAudit(trx, actor, { tenant_id: tenantId, action: "deployment.create", target_type: "deployment", target_id: row.id, before: null, after: deploymentView(row) });
+    await writeAudit(trx, actor, {
+      tenant_id: tenantId,
+      action: "deployment.create",
+      target_type: "deployment",
+      target_id: row.id,
+      before: null,
+      after: deploymentView(row),
+    });
     return row;
   });
 }
@@ -102,7 +120,14 @@ export async function findDeployment(db: Kysely<Database>, id: string): Promise<
 
 /** A tenant's deployments, the default first, then oldest first. */
 export async function listDeployments(db: Kysely<Database>, tenantId: string): Promise<DeploymentRow[]> {
-  const rows = await db.selectFrom("deployments").selectAll().where("tenant_id", "=", tenantId).orderBy("is_default", "desc").orderBy("created_at").orderBy("id").execute();
+  const rows = await db
+    .selectFrom("deployments")
+    .selectAll()
+    .where("tenant_id", "=", tenantId)
+    .orderBy("is_default", "desc")
+    .orderBy("created_at")
+    .orderBy("id")
+    .execute();
   return rows.map(toDeploymentRow);
 }
 
@@ -119,7 +144,10 @@ export interface DeploymentTenantSettings {
  * A deployment and the settings of its tenant that admission needs, in one query, both parsed
  * (a row that does not parse throws CorruptRowError): what a per-request settings cache reads.
  */
-export async function findDeploymentWithTenant(db: Kysely<Database>, id: string): Promise<{ deployment: DeploymentRow; tenant: DeploymentTenantSettings } | undefined> {
+export async function findDeploymentWithTenant(
+  db: Kysely<Database>,
+  id: string,
+): Promise<{ deployment: DeploymentRow; tenant: DeploymentTenantSettings } | undefined> {
   const row = await db
     .selectFrom("deployments")
     .innerJoin("tenants", "tenants.id", "deployments.tenant_id")
@@ -143,7 +171,11 @@ export async function listAllDeployments(
   db: Kysely<Database>,
   q: { limit: number; cursor?: string; tenantId?: string; type?: DeploymentType },
 ): Promise<{ data: DeploymentRow[]; nextCursor: string | null }> {
-  let query = db.selectFrom("deployments").selectAll().orderBy("id", "desc").limit(q.limit + 1);
+  let query = db
+    .selectFrom("deployments")
+    .selectAll()
+    .orderBy("id", "desc")
+    .limit(q.limit + 1);
   if (q.cursor !== undefined) query = query.where("id", "<", q.cursor);
   if (q.tenantId !== undefined) query = query.where("tenant_id", "=", q.tenantId);
   if (q.type !== undefined) query = query.where("type", "=", q.type);
@@ -175,7 +207,14 @@ export async function updateDeployment(
       .returningAll()
       .executeTakeFirstOrThrow()
       .then(toDeploymentRow);
-    await writeAudit(trx, actor, { tenant_id: before.tenant_id, action, target_type: "deployment", target_id: id, before: deploymentView(before), after: deploymentView(after) });
+    await writeAudit(trx, actor, {
+      tenant_id: before.tenant_id,
+      action,
+      target_type: "deployment",
+      target_id: id,
+      before: deploymentView(before),
+      after: deploymentView(after),
+    });
     return after;
   });
 }

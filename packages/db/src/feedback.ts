@@ -15,18 +15,33 @@ export interface JobFeedback {
 }
 
 /** Store a job's feedback; a second one for the same job replaces the first (created_at kept). */
-export async function saveFeedback(db: Kysely<Database>, f: { job_id: string; tenant_id: string; deployment_id: string; api_key_id: string | null; rating: number; comment: string | null }): Promise<JobFeedback> {
+export async function saveFeedback(
+  db: Kysely<Database>,
+  f: { job_id: string; tenant_id: string; deployment_id: string; api_key_id: string | null; rating: number; comment: string | null },
+): Promise<JobFeedback> {
   return db
     .insertInto("job_feedback")
     .values(f)
-    .onConflict((oc) => oc.column("job_id").doUpdateSet((eb) => ({ rating: eb.ref("excluded.rating"), comment: eb.ref("excluded.comment"), api_key_id: eb.ref("excluded.api_key_id"), updated_at: sql`now()` })))
+    .onConflict((oc) =>
+      oc.column("job_id").doUpdateSet((eb) => ({
+        rating: eb.ref("excluded.rating"),
+        comment: eb.ref("excluded.comment"),
+        api_key_id: eb.ref("excluded.api_key_id"),
+        updated_at: sql`now()`,
+      })),
+    )
     .returning(["job_id", "rating", "comment", "created_at", "updated_at"])
     .executeTakeFirstOrThrow();
 }
 
 /** A job's feedback, if its tenant gave any. */
 export async function findFeedback(db: Kysely<Database>, tenantId: string, jobId: string): Promise<JobFeedback | undefined> {
-  return db.selectFrom("job_feedback").select(["job_id", "rating", "comment", "created_at", "updated_at"]).where("tenant_id", "=", tenantId).where("job_id", "=", jobId).executeTakeFirst();
+  return db
+    .selectFrom("job_feedback")
+    .select(["job_id", "rating", "comment", "created_at", "updated_at"])
+    .where("tenant_id", "=", tenantId)
+    .where("job_id", "=", jobId)
+    .executeTakeFirst();
 }
 
 export { ANALYTICS_GROUP_BY };
@@ -46,11 +61,27 @@ const KEY_SQL: Record<AnalyticsGroupBy, string> = {
  * attempt) and the feedback: per group, jobs, outcomes, acceptance, latency and time-to-first-token
  * percentiles, cost. Groups without usage are absent; sorted by key.
  */
-export async function jobAnalytics(db: Kysely<Database>, tenantId: string, opts: { from: string; to: string; groupBy: AnalyticsGroupBy }): Promise<AnalyticsRow[]> {
+export async function jobAnalytics(
+  db: Kysely<Database>,
+  tenantId: string,
+  opts: { from: string; to: string; groupBy: AnalyticsGroupBy },
+): Promise<AnalyticsRow[]> {
   if (!isIsoDay(opts.from) || !isIsoDay(opts.to)) throw new RangeError(`from and to must be calendar days YYYY-MM-DD, got ${opts.from}..${opts.to}`);
   if (!(ANALYTICS_GROUP_BY as readonly string[]).includes(opts.groupBy)) throw new RangeError(`groupBy must be one of ${ANALYTICS_GROUP_BY.join(", ")}`);
   const key = sql.raw(KEY_SQL[opts.groupBy]);
-  const r = await sql<{ key: string; jobs: string; succeeded: string; failed: string; rated: string; accepted: string; lat50: number | null; lat95: number | null; ttft50: number | null; ttft95: number | null; cost: string }>`
+  const r = await sql<{
+    key: string;
+    jobs: string;
+    succeeded: string;
+    failed: string;
+    rated: string;
+    accepted: string;
+    lat50: number | null;
+    lat95: number | null;
+    ttft50: number | null;
+    ttft95: number | null;
+    cost: string;
+  }>`
     WITH ev AS (
       SELECT ${key} AS key, job_id, status, latency_ms, ttft_ms, cost_usd
         FROM usage_events

@@ -34,7 +34,11 @@ export class PostgresFileContents implements FileContentStore {
       const rows: Array<{ file_id: string; seq: number; data: Buffer }> = [];
       const count = Math.max(1, Math.ceil(data.length / FILE_CHUNK_BYTES));
       for (let seq = 0; seq < count; seq++) rows.push({ file_id: fileId, seq, data: data.subarray(seq * FILE_CHUNK_BYTES, (seq + 1) * FILE_CHUNK_BYTES) });
-      for (let i = 0; i < rows.length; i += 8) await trx.insertInto("file_chunks").values(rows.slice(i, i + 8)).execute();
+      for (let i = 0; i < rows.length; i += 8)
+        await trx
+          .insertInto("file_chunks")
+          .values(rows.slice(i, i + 8))
+          .execute();
     });
   }
 
@@ -63,7 +67,15 @@ export interface NewFile {
 }
 
 function toFileObject(row: Pick<Selectable<FilesTable>, "id" | "bytes" | "created_at" | "filename" | "purpose" | "status">): FileObject {
-  return FileObject.parse({ id: row.id, object: "file", bytes: Number(row.bytes), created_at: Math.floor(row.created_at.getTime() / 1000), filename: row.filename, purpose: row.purpose, status: row.status });
+  return FileObject.parse({
+    id: row.id,
+    object: "file",
+    bytes: Number(row.bytes),
+    created_at: Math.floor(row.created_at.getTime() / 1000),
+    filename: row.filename,
+    purpose: row.purpose,
+    status: row.status,
+  });
 }
 
 /**
@@ -71,24 +83,48 @@ function toFileObject(row: Pick<Selectable<FilesTable>, "id" | "bytes" | "create
  * processed files, so a crash midway leaves an invisible row (and maybe bytes) and never half a file.
  */
 export async function storeFile(db: Kysely<Database>, store: FileContentStore, f: NewFile, data: Buffer): Promise<FileObject> {
-  await db.insertInto("files").values({ ...f, status: "uploaded", storage: store.name }).execute();
+  await db
+    .insertInto("files")
+    .values({ ...f, status: "uploaded", storage: store.name })
+    .execute();
   await store.write(f.id, data);
   const row = await db.updateTable("files").set({ status: "processed" }).where("id", "=", f.id).returningAll().executeTakeFirstOrThrow();
   return toFileObject(row);
 }
 
 /** A readable file of `tenantId` (another tenant's, a deleted or unfinished one: undefined), and where its bytes are. */
-export async function findFile(db: Kysely<Database>, tenantId: string, id: string): Promise<(FileObject & { storage: string; line_count: number | null }) | undefined> {
-  const row = await db.selectFrom("files").selectAll().where("id", "=", id).where("tenant_id", "=", tenantId).where("status", "=", "processed").executeTakeFirst();
+export async function findFile(
+  db: Kysely<Database>,
+  tenantId: string,
+  id: string,
+): Promise<(FileObject & { storage: string; line_count: number | null }) | undefined> {
+  const row = await db
+    .selectFrom("files")
+    .selectAll()
+    .where("id", "=", id)
+    .where("tenant_id", "=", tenantId)
+    .where("status", "=", "processed")
+    .executeTakeFirst();
   return row ? { ...toFileObject(row), storage: row.storage, line_count: row.line_count } : undefined;
 }
 
 /** One page of the tenant's readable files, by id (= creation order); `limit + 1` rows read to tell `has_more`. */
-export async function listFiles(db: Kysely<Database>, tenantId: string, q: { purpose?: FilePurpose; limit: number; order: "asc" | "desc"; after?: string }): Promise<{ data: FileObject[]; has_more: boolean }> {
-  let query = db.selectFrom("files").select(["id", "bytes", "created_at", "filename", "purpose", "status"]).where("tenant_id", "=", tenantId).where("status", "=", "processed");
+export async function listFiles(
+  db: Kysely<Database>,
+  tenantId: string,
+  q: { purpose?: FilePurpose; limit: number; order: "asc" | "desc"; after?: string },
+): Promise<{ data: FileObject[]; has_more: boolean }> {
+  let query = db
+    .selectFrom("files")
+    .select(["id", "bytes", "created_at", "filename", "purpose", "status"])
+    .where("tenant_id", "=", tenantId)
+    .where("status", "=", "processed");
   if (q.purpose) query = query.where("purpose", "=", q.purpose);
   if (q.after) query = query.where("id", q.order === "desc" ? "<" : ">", q.after);
-  const rows = await query.orderBy("id", q.order).limit(q.limit + 1).execute();
+  const rows = await query
+    .orderBy("id", q.order)
+    .limit(q.limit + 1)
+    .execute();
   return { data: rows.slice(0, q.limit).map(toFileObject), has_more: rows.length > q.limit };
 }
 

@@ -30,8 +30,17 @@ const view = (id: string, text: string, message: string): JobView => ({
 
 describe("stored jobs (real Postgres)", () => {
   it("a provider answer with NUL or a lone surrogate is stored (as U+FFFD), never a failed write", async () => {
-    const { tenant, defaultDeploymentId } = await createTenant(t.db, { id: "ten_nul", name: "Nul", timezone: "UTC", billing_mode: "postpaid" }, { keyId: null });
-    await saveFinishedJob(t.db, { view: view("job_nul", "a\u0000b \ud800 c 😀", "upstream said \u0000"), tenant_id: tenant.id, deployment_id: defaultDeploymentId, api_key_id: null });
+    const { tenant, defaultDeploymentId } = await createTenant(
+      t.db,
+      { id: "ten_nul", name: "Nul", timezone: "UTC", billing_mode: "postpaid" },
+      { keyId: null },
+    );
+    await saveFinishedJob(t.db, {
+      view: view("job_nul", "a\u0000b \ud800 c 😀", "upstream said \u0000"),
+      tenant_id: tenant.id,
+      deployment_id: defaultDeploymentId,
+      api_key_id: null,
+    });
     const stored = await findJob(t.db, tenant.id, "job_nul");
     expect(stored?.output?.text).toBe("a\ufffdb \ufffd c 😀");
     expect(stored?.routing.fallbacks[0]?.reason).toBe("upstream said \ufffd");

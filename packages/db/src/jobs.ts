@@ -115,7 +115,12 @@ export async function listStoredJobs(db: Kysely<Database>, q: StoredJobsQuery): 
 /** Which of `ids` are stored for the tenant (Postgres is the truth for a finished job once stored). */
 export async function storedJobIds(db: Kysely<Database>, tenantId: string, ids: readonly string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
-  const rows = await db.selectFrom("jobs").select("id").where("tenant_id", "=", tenantId).where("id", "in", [...ids]).execute();
+  const rows = await db
+    .selectFrom("jobs")
+    .select("id")
+    .where("tenant_id", "=", tenantId)
+    .where("id", "in", [...ids])
+    .execute();
   return new Set(rows.map((r) => r.id));
 }
 
@@ -127,7 +132,15 @@ function storedJobView(r: Selectable<JobsTable>): JobView {
   const iso = (d: Date | null) => (d ? d.toISOString() : null);
   const p = parseRow(
     StoredJobParts,
-    { status: r.status, output: r.output, usage: r.usage, routing: r.routing ?? { decision: null, fallbacks: [] }, error: r.error, metadata: r.metadata, attempts: r.attempts ?? undefined },
+    {
+      status: r.status,
+      output: r.output,
+      usage: r.usage,
+      routing: r.routing ?? { decision: null, fallbacks: [] },
+      error: r.error,
+      metadata: r.metadata,
+      attempts: r.attempts ?? undefined,
+    },
     { table: "jobs", key: r.id },
   );
   return {

@@ -4,7 +4,15 @@ import { CorruptRowError, isCorruptRowError, parseRow } from "./parse-row";
 describe("parseRow", () => {
   it("returns the parsed value of a sound column or row", () => {
     expect(parseRow(StoredScopes, ["jobs:read"], { table: "api_keys", key: "k1", column: "scopes" })).toEqual(["jobs:read"]);
-    const row = { id: "dep_1", features: {}, rate_limits: { requests_per_minute: 3 }, budget: null, allowed_models: null, allowed_origins: [], allowed_source_domains: [] };
+    const row = {
+      id: "dep_1",
+      features: {},
+      rate_limits: { requests_per_minute: 3 },
+      budget: null,
+      allowed_models: null,
+      allowed_origins: [],
+      allowed_source_domains: [],
+    };
     // Columns the schema does not name are left out of what it returns.
     expect(parseRow(StoredDeploymentSettings, row, { table: "deployments", key: "dep_1" })).not.toHaveProperty("id");
   });
@@ -12,7 +20,11 @@ describe("parseRow", () => {
   it("names the table, the key and the column path of the first problem, counts the rest, and never quotes the value", () => {
     let caught: unknown;
     try {
-      parseRow(StoredDeploymentSettings, { features: { x: "secret-value" }, rate_limits: [], allowed_origins: [], allowed_source_domains: [] }, { table: "deployments", key: "dep_9" });
+      parseRow(
+        StoredDeploymentSettings,
+        { features: { x: "secret-value" }, rate_limits: [], allowed_origins: [], allowed_source_domains: [] },
+        { table: "deployments", key: "dep_9" },
+      );
     } catch (err) {
       caught = err;
     }
@@ -21,7 +33,9 @@ describe("parseRow", () => {
     expect(err).toMatchObject({ name: "CorruptRowError", code: "corrupt_row", retryable: false, table: "deployments", key: "dep_9", column: "features.x" });
     expect(err.message).toMatch(/^corrupt row in deployments \(dep_9\): column features\.x: .+ \(and 3 more\)$/);
     expect(err.message).not.toContain("secret-value");
-    expect(() => parseRow(StoredScopes, "admin", { table: "api_keys", key: "k1", column: "scopes" })).toThrow(/^corrupt row in api_keys \(k1\): column scopes: /);
+    expect(() => parseRow(StoredScopes, "admin", { table: "api_keys", key: "k1", column: "scopes" })).toThrow(
+      /^corrupt row in api_keys \(k1\): column scopes: /,
+    );
   });
 
   it("isCorruptRowError knows one by name and code (a second copy of the class), and nothing else", () => {

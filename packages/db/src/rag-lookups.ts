@@ -12,6 +12,13 @@ export async function deploymentSourceDomains(db: Kysely<Database>, deploymentId
 
 /** Ids of a collection's documents still waiting to be indexed (pending, or failed before), at most `limit`. */
 export async function pendingDocumentIds(db: Kysely<Database>, tenantId: string, collection: string, limit = 100): Promise<string[]> {
-  const rows = await db.selectFrom("documents").select("id").where("tenant_id", "=", tenantId).where("collection", "=", collection).where("status", "in", ["pending", "failed"]).limit(limit).execute();
+  const rows = await db
+    .selectFrom("documents")
+    .select("id")
+    .where("tenant_id", "=", tenantId)
+    .where("collection", "=", collection)
+    .where("status", "in", ["pending", "failed"])
+    .limit(limit)
+    .execute();
   return rows.map((r) => r.id);
 }

@@ -37,7 +37,9 @@ export async function readiness(deps: { redis: { status: string; ping(): Promise
   });
   const database = db ? await databaseChecks(db) : {};
   const checks: Readiness["checks"] = { redis: await redis, ...database };
-  const failing = Object.entries(checks).filter(([, c]) => !c.ok).map(([k]) => k);
+  const failing = Object.entries(checks)
+    .filter(([, c]) => !c.ok)
+    .map(([k]) => k);
   return { ready: failing.length === 0, checks, failing };
 }
 
@@ -56,5 +58,8 @@ export async function databaseChecks(db: Kysely<Database>): Promise<{ postgres: 
 /** `GET /health/ready`: 200 `{ready, checks}` or 503 naming the failing checks. */
 export function readinessResponse(r: Readiness): { status: number; body: unknown } {
   if (r.ready) return { status: 200, body: { ready: true, checks: r.checks } };
-  return { status: 503, body: { ready: false, checks: r.checks, error: { type: "api_error", code: "not_ready", message: `not ready: ${r.failing.join(", ")} failing` } } };
+  return {
+    status: 503,
+    body: { ready: false, checks: r.checks, error: { type: "api_error", code: "not_ready", message: `not ready: ${r.failing.join(", ")} failing` } },
+  };
 }

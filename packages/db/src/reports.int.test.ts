@@ -10,21 +10,59 @@ let t: TestDatabase;
 let seq = 0;
 const DAY = "2026-03-10";
 
-type Row = Partial<UsageEvent> & Pick<UsageEvent, "tenant_id" | "deployment_id" | "served_model" | "input_tokens" | "output_tokens" | "cost_usd" | "latency_ms">;
+type Row = Partial<UsageEvent> &
+  Pick<UsageEvent, "tenant_id" | "deployment_id" | "served_model" | "input_tokens" | "output_tokens" | "cost_usd" | "latency_ms">;
 const ev = (r: Row): UsageEvent =>
-  UsageEvent.parse({ job_id: `job_r${++seq}`, attempt: 1, api_key_id: null, requested_model: "auto", provider: "simulated", status: "succeeded", provenance: "reported", ttft_ms: null, occurred_at: `${DAY}T12:00:00.000Z`, ...r });
+  UsageEvent.parse({
+    job_id: `job_r${++seq}`,
+    attempt: 1,
+    api_key_id: null,
+    requested_model: "auto",
+    provider: "simulated",
+    status: "succeeded",
+    provenance: "reported",
+    ttft_ms: null,
+    occurred_at: `${DAY}T12:00:00.000Z`,
+    ...r,
+  });
 
 /** Tenant A, 2026-03-10: three deployments (one of them unknown); figures worked out by hand in the tests. */
 const a1 = (r: Omit<Row, "tenant_id" | "deployment_id">) => ev({ tenant_id: "ten_a", deployment_id: "dep_a1", ...r });
 const a2 = (model: string, features: string[], latency: number, status: UsageEvent["status"] = "succeeded") =>
-  ev({ tenant_id: "ten_a", deployment_id: "dep_a2", served_model: model, input_tokens: 10, output_tokens: 5, cost_usd: 0.000001, latency_ms: latency, features, status });
+  ev({
+    tenant_id: "ten_a",
+    deployment_id: "dep_a2",
+    served_model: model,
+    input_tokens: 10,
+    output_tokens: 5,
+    cost_usd: 0.000001,
+    latency_ms: latency,
+    features,
+    status,
+  });
 const EVENTS: UsageEvent[] = [
-  a1({ served_model: "flash", input_tokens: 100, output_tokens: 50, cost_usd: 0.001, latency_ms: 100, features: ["rag", "streaming"], occurred_at: `${DAY}T00:00:00.000Z` }),
+  a1({
+    served_model: "flash",
+    input_tokens: 100,
+    output_tokens: 50,
+    cost_usd: 0.001,
+    latency_ms: 100,
+    features: ["rag", "streaming"],
+    occurred_at: `${DAY}T00:00:00.000Z`,
+  }),
   a1({ served_model: "flash", input_tokens: 200, output_tokens: 100, cost_usd: 0.002, latency_ms: 200, features: ["rag"] }),
   a1({ served_model: "pro", status: "failed", input_tokens: 300, output_tokens: 0, cost_usd: 0.0000005, latency_ms: 300, features: ["rag", "rag"] }),
   a1({ served_model: "flash", status: "incomplete", input_tokens: 50, output_tokens: 25, cost_usd: 0.0005, latency_ms: 150, features: [] }),
   a1({ served_model: "lite", input_tokens: 10, output_tokens: 10, cost_usd: 0.0000004, latency_ms: 51, features: ["vision"] }),
-  a1({ served_model: "pro", input_tokens: 1000, output_tokens: 500, cost_usd: 0.012345678, latency_ms: 400, features: ["streaming"], occurred_at: `${DAY}T23:59:59.999Z` }),
+  a1({
+    served_model: "pro",
+    input_tokens: 1000,
+    output_tokens: 500,
+    cost_usd: 0.012345678,
+    latency_ms: 400,
+    features: ["streaming"],
+    occurred_at: `${DAY}T23:59:59.999Z`,
+  }),
   a2("gpt-b", ["alpha", "beta"], 10),
   a2("gpt-b", ["beta", "gamma"], 20),
   a2("gpt-a", ["delta"], 30),
@@ -32,11 +70,29 @@ const EVENTS: UsageEvent[] = [
   a2("gpt-d", ["zeta"], 50),
   a2("gpt-e", [], 60),
   a2("gpt-f", [], 70),
-  ev({ tenant_id: "ten_a", deployment_id: "dep_gone", served_model: "flash", status: "failed", input_tokens: 1, output_tokens: 1, cost_usd: 0.1234565, latency_ms: 5 }),
+  ev({
+    tenant_id: "ten_a",
+    deployment_id: "dep_gone",
+    served_model: "flash",
+    status: "failed",
+    input_tokens: 1,
+    output_tokens: 1,
+    cost_usd: 0.1234565,
+    latency_ms: 5,
+  }),
   // Just outside the day, on either side.
   a1({ served_model: "flash", input_tokens: 1000, output_tokens: 1000, cost_usd: 1, latency_ms: 1, occurred_at: "2026-03-09T23:59:59.999Z" }),
   a1({ served_model: "pro", status: "failed", input_tokens: 2000, output_tokens: 0, cost_usd: 2, latency_ms: 1, occurred_at: "2026-03-11T00:00:00.000Z" }),
-  ev({ tenant_id: "ten_b", deployment_id: "dep_b1", served_model: "flash", input_tokens: 7, output_tokens: 3, cost_usd: 0.5, latency_ms: 1000, features: ["rag"] }),
+  ev({
+    tenant_id: "ten_b",
+    deployment_id: "dep_b1",
+    served_model: "flash",
+    input_tokens: 7,
+    output_tokens: 3,
+    cost_usd: 0.5,
+    latency_ms: 1000,
+    features: ["rag"],
+  }),
 ];
 
 const REPORT_A: DailyReport = {
@@ -50,8 +106,20 @@ const REPORT_A: DailyReport = {
       cost_estimate: 0.000007,
       avg_latency_ms: 40,
       error_rate: 0, // canceled is not an error
-      top_models: [{ model: "gpt-b", usage: 2 }, { model: "gpt-a", usage: 1 }, { model: "gpt-c", usage: 1 }, { model: "gpt-d", usage: 1 }, { model: "gpt-e", usage: 1 }],
-      top_features: [{ feature: "beta", usage: 2 }, { feature: "alpha", usage: 1 }, { feature: "delta", usage: 1 }, { feature: "epsilon", usage: 1 }, { feature: "gamma", usage: 1 }],
+      top_models: [
+        { model: "gpt-b", usage: 2 },
+        { model: "gpt-a", usage: 1 },
+        { model: "gpt-c", usage: 1 },
+        { model: "gpt-d", usage: 1 },
+        { model: "gpt-e", usage: 1 },
+      ],
+      top_features: [
+        { feature: "beta", usage: 2 },
+        { feature: "alpha", usage: 1 },
+        { feature: "delta", usage: 1 },
+        { feature: "epsilon", usage: 1 },
+        { feature: "gamma", usage: 1 },
+      ],
     },
     {
       deployment_id: "dep_a1",
@@ -61,10 +129,28 @@ const REPORT_A: DailyReport = {
       cost_estimate: 0.015847, // 0.015846578
       avg_latency_ms: 200.17, // 1201 / 6
       error_rate: 0.3333, // failed + incomplete of 6
-      top_models: [{ model: "flash", usage: 3 }, { model: "pro", usage: 2 }, { model: "lite", usage: 1 }],
-      top_features: [{ feature: "rag", usage: 3 }, { feature: "streaming", usage: 2 }, { feature: "vision", usage: 1 }],
+      top_models: [
+        { model: "flash", usage: 3 },
+        { model: "pro", usage: 2 },
+        { model: "lite", usage: 1 },
+      ],
+      top_features: [
+        { feature: "rag", usage: 3 },
+        { feature: "streaming", usage: 2 },
+        { feature: "vision", usage: 1 },
+      ],
     },
-    { deployment_id: "dep_gone", deployment_name: null, requests: 1, tokens_used: 2, cost_estimate: 0.123457, avg_latency_ms: 5, error_rate: 1, top_models: [{ model: "flash", usage: 1 }], top_features: [] },
+    {
+      deployment_id: "dep_gone",
+      deployment_name: null,
+      requests: 1,
+      tokens_used: 2,
+      cost_estimate: 0.123457,
+      avg_latency_ms: 5,
+      error_rate: 1,
+      top_models: [{ model: "flash", usage: 1 }],
+      top_features: [],
+    },
   ],
   // 0.139310078 rounded once (the rounded deployment costs would add up to 0.139311);
   // 3 errors / 14 requests (the mean of the three rates would be 0.4444).
@@ -94,7 +180,11 @@ describe("daily report", () => {
   });
 
   it("is empty, with zero totals, for a tenant without usage that day", async () => {
-    expect(await buildDailyReport(t.db, "ten_c", DAY)).toEqual({ date: DAY, deployments: [], totals: { total_requests: 0, total_tokens: 0, total_cost: 0, avg_error_rate: 0 } });
+    expect(await buildDailyReport(t.db, "ten_c", DAY)).toEqual({
+      date: DAY,
+      deployments: [],
+      totals: { total_requests: 0, total_tokens: 0, total_cost: 0, avg_error_rate: 0 },
+    });
   });
 
   it("renders as RFC 4180 CSV: header, one row per deployment, quoted names, name:usage lists", () => {
@@ -107,7 +197,9 @@ describe("daily report", () => {
         "",
       ].join("\r\n"),
     );
-    expect(reportToCsv({ ...REPORT_A, deployments: [] })).toBe("deployment_id,deployment_name,requests,tokens_used,cost_estimate,avg_latency_ms,error_rate,top_models,top_features\r\n");
+    expect(reportToCsv({ ...REPORT_A, deployments: [] })).toBe(
+      "deployment_id,deployment_name,requests,tokens_used,cost_estimate,avg_latency_ms,error_rate,top_models,top_features\r\n",
+    );
   });
 
   it("generates a report for every tenant that existed that day (empty without usage), idempotently", async () => {
@@ -120,13 +212,30 @@ describe("daily report", () => {
     expect(await getDailyReport(t.db, "ten_a", "2026-03-11")).toBeUndefined();
 
     // Late usage for B, then a re-run: the same rows, B's replaced.
-    const late = ev({ tenant_id: "ten_b", deployment_id: "dep_b1", served_model: "pro", status: "failed", input_tokens: 1, output_tokens: 1, cost_usd: 0.25, latency_ms: 0 });
+    const late = ev({
+      tenant_id: "ten_b",
+      deployment_id: "dep_b1",
+      served_model: "pro",
+      status: "failed",
+      input_tokens: 1,
+      output_tokens: 1,
+      cost_usd: 0.25,
+      latency_ms: 0,
+    });
     await ingestUsageEvents(t.db, [late]);
     expect(await generateDailyReports(t.db, DAY)).toEqual({ date: DAY, reports: 3, withUsage: 2 });
     expect(await t.db.selectFrom("daily_reports").select("tenant_id").execute()).toHaveLength(3);
     const b = (await getDailyReport(t.db, "ten_b", DAY))!;
     expect(b.report.totals).toEqual({ total_requests: 2, total_tokens: 12, total_cost: 0.75, avg_error_rate: 0.5 });
-    expect(b.report.deployments[0]).toMatchObject({ deployment_name: "b-bot", avg_latency_ms: 500, top_models: [{ model: "flash", usage: 1 }, { model: "pro", usage: 1 }], top_features: [{ feature: "rag", usage: 1 }] });
+    expect(b.report.deployments[0]).toMatchObject({
+      deployment_name: "b-bot",
+      avg_latency_ms: 500,
+      top_models: [
+        { model: "flash", usage: 1 },
+        { model: "pro", usage: 1 },
+      ],
+      top_features: [{ feature: "rag", usage: 1 }],
+    });
     expect(b.generatedAt.getTime()).toBeGreaterThanOrEqual(first.find((r) => r.tenant_id === "ten_b")!.generated_at.getTime());
     // Tenant A's report never contains B's usage.
     expect((await getDailyReport(t.db, "ten_a", DAY))?.report).toEqual(REPORT_A);
@@ -152,7 +261,14 @@ describe("usage summary from the rollups", () => {
   });
 
   it("groups by served model, sorted by key", async () => {
-    const one = (key: string, requests: number, cost: number) => ({ key, requests, errors: 0, input_tokens: 10 * requests, output_tokens: 5 * requests, cost_usd: cost });
+    const one = (key: string, requests: number, cost: number) => ({
+      key,
+      requests,
+      errors: 0,
+      input_tokens: 10 * requests,
+      output_tokens: 5 * requests,
+      cost_usd: cost,
+    });
     expect(await usageSummary(t.db, "ten_a", { from: DAY, to: DAY, groupBy: "model" })).toEqual([
       { key: "flash", requests: 4, errors: 2, input_tokens: 351, output_tokens: 176, cost_usd: 0.1269565 },
       one("gpt-a", 1, 0.000001),

@@ -30,7 +30,11 @@ function assertDay(date: string): void {
   if (!isIsoDay(date)) throw new RangeError(`date must be a calendar day YYYY-MM-DD, got ${JSON.stringify(date)}`);
 }
 
-const emptyReport = (date: string): DailyReport => ({ date, deployments: [], totals: { total_requests: 0, total_tokens: 0, total_cost: 0, avg_error_rate: 0 } });
+const emptyReport = (date: string): DailyReport => ({
+  date,
+  deployments: [],
+  totals: { total_requests: 0, total_tokens: 0, total_cost: 0, avg_error_rate: 0 },
+});
 
 /**
  * Every tenant's report for one UTC day, built from that day's usage rows in three queries
@@ -45,7 +49,18 @@ async function buildReports(db: Kysely<Database>, date: string, tenantId?: strin
 
   // Totals come from the same rows through a grouping set, so total_cost is rounded once from
   // the exact numeric sum.
-  const figures = await sql<{ tenant_id: string; deployment_id: string | null; deployment_name: string | null; requests: number; tokens: string; cost: string; avg_latency: string; errors: number; error_rate: string; is_total: number }>`
+  const figures = await sql<{
+    tenant_id: string;
+    deployment_id: string | null;
+    deployment_name: string | null;
+    requests: number;
+    tokens: string;
+    cost: string;
+    avg_latency: string;
+    errors: number;
+    error_rate: string;
+    is_total: number;
+  }>`
     SELECT e.tenant_id, e.deployment_id, max(d.name) AS deployment_name,
            count(*)::int AS requests,
            sum(e.input_tokens::bigint + e.output_tokens)::text AS tokens,
@@ -58,7 +73,8 @@ async function buildReports(db: Kysely<Database>, date: string, tenantId?: strin
      WHERE ${inDay}
      GROUP BY GROUPING SETS ((e.tenant_id, e.deployment_id), (e.tenant_id))`.execute(db);
 
-  const top = (select: RawBuilder<unknown>) => sql<{ tenant_id: string; deployment_id: string; name: string; usage: number }>`
+  const top = (select: RawBuilder<unknown>) =>
+    sql<{ tenant_id: string; deployment_id: string; name: string; usage: number }>`
     SELECT tenant_id, deployment_id, name, usage FROM (
       SELECT tenant_id, deployment_id, name, count(*)::int AS usage,
              row_number() OVER (PARTITION BY tenant_id, deployment_id ORDER BY count(*) DESC, name COLLATE "C") AS rank
@@ -76,9 +92,14 @@ async function buildReports(db: Kysely<Database>, date: string, tenantId?: strin
 
   const keyOf = (t: string, d: string) => `${t}\u0000${d}`;
   const topModels = new Map<string, TopModel[]>();
-  for (const m of models.rows) topModels.set(keyOf(m.tenant_id, m.deployment_id), [...(topModels.get(keyOf(m.tenant_id, m.deployment_id)) ?? []), { model: m.name, usage: m.usage }]);
+  for (const m of models.rows)
+    topModels.set(keyOf(m.tenant_id, m.deployment_id), [...(topModels.get(keyOf(m.tenant_id, m.deployment_id)) ?? []), { model: m.name, usage: m.usage }]);
   const topFeatures = new Map<string, TopFeature[]>();
-  for (const f of features.rows) topFeatures.set(keyOf(f.tenant_id, f.deployment_id), [...(topFeatures.get(keyOf(f.tenant_id, f.deployment_id)) ?? []), { feature: f.name, usage: f.usage }]);
+  for (const f of features.rows)
+    topFeatures.set(keyOf(f.tenant_id, f.deployment_id), [
+      ...(topFeatures.get(keyOf(f.tenant_id, f.deployment_id)) ?? []),
+      { feature: f.name, usage: f.usage },
+    ]);
 
   const reports = new Map<string, DailyReport>();
   const reportOf = (t: string) => reports.get(t) ?? reports.set(t, emptyReport(date)).get(t)!;
@@ -134,7 +155,9 @@ export async function generateDailyReports(db: Kysely<Database>, date: string, o
     await db
       .insertInto("daily_reports")
       .values(rows.slice(i, i + 500))
-      .onConflict((oc) => oc.columns(["tenant_id", "date"]).doUpdateSet((eb) => ({ report: eb.ref("excluded.report"), generated_at: eb.ref("excluded.generated_at") })))
+      .onConflict((oc) =>
+        oc.columns(["tenant_id", "date"]).doUpdateSet((eb) => ({ report: eb.ref("excluded.report"), generated_at: eb.ref("excluded.generated_at") })),
+      )
       .execute();
   }
   return { date, reports: rows.length, withUsage: [...ids].filter((id) => built.has(id)).length };
@@ -149,13 +172,28 @@ export interface StoredDailyReport {
 /** The stored report of one tenant and UTC day, or undefined when none was generated. */
 export async function getDailyReport(db: Kysely<Database>, tenantId: string, date: string): Promise<StoredDailyReport | undefined> {
   assertDay(date);
-  const row = await db.selectFrom("daily_reports").select(["report", "generated_at"]).where("tenant_id", "=", tenantId).where("date", "=", date).executeTakeFirst();
+  const row = await db
+    .selectFrom("daily_reports")
+    .select(["report", "generated_at"])
+    .where("tenant_id", "=", tenantId)
+    .where("date", "=", date)
+    .executeTakeFirst();
   if (!row) return undefined;
   return { report: parseRow(DailyReport, row.report, { table: "daily_reports", key: `${tenantId}/${date}`, column: "report" }), generatedAt: row.generated_at };
 }
 
 /** The CSV columns, in order. */
-export const DAILY_REPORT_CSV_COLUMNS = ["deployment_id", "deployment_name", "requests", "tokens_used", "cost_estimate", "avg_latency_ms", "error_rate", "top_models", "top_features"] as const;
+export const DAILY_REPORT_CSV_COLUMNS = [
+  "deployment_id",
+  "deployment_name",
+  "requests",
+  "tokens_used",
+  "cost_estimate",
+  "avg_latency_ms",
+  "error_rate",
+  "top_models",
+  "top_features",
+] as const;
 
 /** RFC 4180: a field with a comma, quote, CR or LF is quoted, its quotes doubled. */
 function csvField(v: string | number | null): string {

@@ -39,7 +39,12 @@ export async function findResponse(db: Kysely<Database>, tenantId: string, id: s
 
 /** Keep the final Response object the first time it is rendered (later renderings are identical). */
 export async function saveFinalResponse(db: Kysely<Database>, id: string, final: Record<string, unknown>): Promise<void> {
-  await db.updateTable("responses").set({ final: toJsonb(final) }).where("id", "=", id).where("final", "is", null).execute();
+  await db
+    .updateTable("responses")
+    .set({ final: toJsonb(final) })
+    .where("id", "=", id)
+    .where("final", "is", null)
+    .execute();
 }
 
 /** Delete a response's record; false when there was none for this tenant. */

@@ -201,7 +201,11 @@ export interface DocumentsTable {
   source_domain: string | null;
   metadata: JsonOpt<Record<string, unknown>>;
   text: string;
-  status: ColumnType<"pending" | "indexing" | "indexed" | "failed", "pending" | "indexing" | "indexed" | "failed" | undefined, "pending" | "indexing" | "indexed" | "failed">;
+  status: ColumnType<
+    "pending" | "indexing" | "indexed" | "failed",
+    "pending" | "indexing" | "indexed" | "failed" | undefined,
+    "pending" | "indexing" | "indexed" | "failed"
+  >;
   error: string | null;
   /** sha256 of what the chunks are built from (title, text, source_url). */
   content_hash: string;

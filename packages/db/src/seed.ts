@@ -14,7 +14,10 @@ const SEED_ACTOR = { keyId: null };
  * only when the tenant has none yet; `key` is null when an existing key was kept (only its hash
  * is stored, so it cannot be shown again).
  */
-export async function seedDemo(db: Kysely<Database>, opts: { bootstrapKey?: string } = {}): Promise<{ tenantId: string; deploymentId: string; key: string | null }> {
+export async function seedDemo(
+  db: Kysely<Database>,
+  opts: { bootstrapKey?: string } = {},
+): Promise<{ tenantId: string; deploymentId: string; key: string | null }> {
   let tenant = await findTenant(db, DEMO_TENANT_ID);
   if (!tenant) {
     try {
@@ -41,7 +44,13 @@ export async function seedDemo(db: Kysely<Database>, opts: { bootstrapKey?: stri
     await createApiKey(db, DEMO_TENANT_ID, input, SEED_ACTOR, opts.bootstrapKey);
     return { ...base, key: opts.bootstrapKey };
   }
-  const any = await db.selectFrom("api_keys").select("id").where("tenant_id", "=", DEMO_TENANT_ID).where("name", "=", "bootstrap").where("revoked_at", "is", null).executeTakeFirst();
+  const any = await db
+    .selectFrom("api_keys")
+    .select("id")
+    .where("tenant_id", "=", DEMO_TENANT_ID)
+    .where("name", "=", "bootstrap")
+    .where("revoked_at", "is", null)
+    .executeTakeFirst();
   if (any) return { ...base, key: null };
   const { key } = await createApiKey(db, DEMO_TENANT_ID, input, SEED_ACTOR);
   return { ...base, key };

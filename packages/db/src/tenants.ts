@@ -18,7 +18,10 @@ export function toTenantRow(t: Selectable<TenantsTable>): TenantRow {
 /** A tenant as the admin API shows it (with its default deployment's id), or as its audit rows hold it (without). */
 export function tenantView(t: TenantRow): Omit<TenantView, "default_deployment_id">;
 export function tenantView(t: TenantRow, defaultDeploymentId: string | null): TenantView;
-export function tenantView(t: TenantRow, defaultDeploymentId?: string | null): Omit<TenantView, "default_deployment_id"> & { default_deployment_id?: string | null } {
+export function tenantView(
+  t: TenantRow,
+  defaultDeploymentId?: string | null,
+): Omit<TenantView, "default_deployment_id"> & { default_deployment_id?: string | null } {
   return {
     id: t.id,
     object: "tenant" as const,
@@ -47,7 +50,14 @@ export async function createTenant(
       .executeTakeFirstOrThrow()
       .then(toTenantRow);
     const dep = await insertDeployment(trx, { tenant_id: tenant.id, name: "default", type: "internal", is_default: true });
-    await writeAudit(trx, actor, { tenant_id: tenant.id, action: "tenant.create", target_type: "tenant", target_id: tenant.id, before: null, after: { ...tenant, default_deployment_id: dep.id } });
+    await writeAudit(trx, actor, {
+      tenant_id: tenant.id,
+      action: "tenant.create",
+      target_type: "tenant",
+      target_id: tenant.id,
+      before: null,
+      after: { ...tenant, default_deployment_id: dep.id },
+    });
     return { tenant, defaultDeploymentId: dep.id };
   });
 }
@@ -99,7 +109,14 @@ export async function updateTenant(db: Kysely<Database>, id: string, patch: Upda
     const after = Object.keys(changes).length
       ? toTenantRow(await trx.updateTable("tenants").set(changes).where("id", "=", id).returningAll().executeTakeFirstOrThrow())
       : before;
-    await writeAudit(trx, actor, { tenant_id: id, action: "tenant.update", target_type: "tenant", target_id: id, before: tenantView(before), after: tenantView(after) });
+    await writeAudit(trx, actor, {
+      tenant_id: id,
+      action: "tenant.update",
+      target_type: "tenant",
+      target_id: id,
+      before: tenantView(before),
+      after: tenantView(after),
+    });
     return after;
   });
 }

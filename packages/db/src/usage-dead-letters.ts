@@ -34,7 +34,8 @@ function storable(s: string, max: number): string {
   return `${text.slice(0, max - 18)}…#${createHash("sha256").update(text).digest("hex").slice(0, 16)}`;
 }
 
-const field = (event: unknown, name: string): unknown => (typeof event === "object" && event !== null && !Array.isArray(event) ? (event as Record<string, unknown>)[name] : undefined);
+const field = (event: unknown, name: string): unknown =>
+  typeof event === "object" && event !== null && !Array.isArray(event) ? (event as Record<string, unknown>)[name] : undefined;
 
 /** The (job, attempt) a dead letter is kept under: the payload's own when it has them, else the queue job's id and 0. */
 function keyOf(input: UsageDeadLetterInput): { job_id: string; attempt: number; tenant_id: string | null } {
@@ -85,7 +86,12 @@ export async function recordUsageDeadLetter(db: Db, input: UsageDeadLetterInput)
     .returning("id")
     .executeTakeFirst();
   if (written) return { id: String(written.id), recorded: true };
-  const existing = await db.selectFrom("usage_dead_letters").select("id").where("job_id", "=", key.job_id).where("attempt", "=", key.attempt).executeTakeFirstOrThrow();
+  const existing = await db
+    .selectFrom("usage_dead_letters")
+    .select("id")
+    .where("job_id", "=", key.job_id)
+    .where("attempt", "=", key.attempt)
+    .executeTakeFirstOrThrow();
   return { id: String(existing.id), recorded: false };
 }
 
@@ -118,8 +124,15 @@ export function usageDeadLetterView(r: Selectable<UsageDeadLettersTable>): Usage
 }
 
 /** Newest first; `cursor` is the id of the last row of the previous page; `replayed` filters (both when absent). */
-export async function listUsageDeadLetters(db: Db, q: { limit: number; cursor?: string; replayed?: boolean }): Promise<{ data: UsageDeadLetterView[]; nextCursor: string | null }> {
-  let query = db.selectFrom("usage_dead_letters").selectAll().orderBy("id", "desc").limit(q.limit + 1);
+export async function listUsageDeadLetters(
+  db: Db,
+  q: { limit: number; cursor?: string; replayed?: boolean },
+): Promise<{ data: UsageDeadLetterView[]; nextCursor: string | null }> {
+  let query = db
+    .selectFrom("usage_dead_letters")
+    .selectAll()
+    .orderBy("id", "desc")
+    .limit(q.limit + 1);
   if (q.cursor !== undefined) query = query.where("id", "<", q.cursor);
   if (q.replayed !== undefined) query = query.where("replayed_at", q.replayed ? "is not" : "is", null);
   const rows = await query.execute();
@@ -128,9 +141,7 @@ export async function listUsageDeadLetters(db: Db, q: { limit: number; cursor?: 
 }
 
 export type ReplayOutcome<T> =
-  | { status: "not_found" }
-  | { status: "already_replayed"; deadLetter: UsageDeadLetterView }
-  | { status: "replayed"; deadLetter: UsageDeadLetterView; sent: T };
+  { status: "not_found" } | { status: "already_replayed"; deadLetter: UsageDeadLetterView } | { status: "replayed"; deadLetter: UsageDeadLetterView; sent: T };
 
 /**
  * Replay a dead letter once: in one transaction, lock its row, hand it to `send` (which re-enqueues
@@ -151,7 +162,12 @@ export async function replayUsageDeadLetter<T extends Record<string, unknown>>(
     const before = usageDeadLetterView(row);
     if (row.replayed_at) return { status: "already_replayed", deadLetter: before } as const;
     const sent = await send(before);
-    const updated = await trx.updateTable("usage_dead_letters").set({ replayed_at: sql`now()` }).where("id", "=", id).returningAll().executeTakeFirstOrThrow();
+    const updated = await trx
+      .updateTable("usage_dead_letters")
+      .set({ replayed_at: sql`now()` })
+      .where("id", "=", id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
     const after = usageDeadLetterView(updated);
     await writeAudit(trx, actor, {
       tenant_id: row.tenant_id,

@@ -53,7 +53,14 @@ afterAll(async () => {
   await t?.drop();
 });
 
-const row = (key: string | null, requests: number, errors: number, input: number, output: number, cost: number) => ({ key, requests, errors, input_tokens: input, output_tokens: output, cost_usd: cost });
+const row = (key: string | null, requests: number, errors: number, input: number, output: number, cost: number) => ({
+  key,
+  requests,
+  errors,
+  input_tokens: input,
+  output_tokens: output,
+  cost_usd: cost,
+});
 
 describe("usage per end user (real Postgres)", () => {
   it("each event keeps its end user", async () => {
@@ -62,8 +69,16 @@ describe("usage per end user (real Postgres)", () => {
   });
 
   it("group_by end_user: one row per end user, and usage without one under null (last)", async () => {
-    expect(await usageSummary(t.db, "ten_x", { from: DAY, to: DAY, groupBy: "end_user" })).toEqual([row("alice", 2, 1, 17, 5, 0.75), row("bob", 1, 0, 10, 5, 0.125), row(null, 2, 0, 20, 10, 1.0625)]);
-    expect(await usageSummary(t.db, "ten_x", { from: DAY, to: "2026-05-05", groupBy: "end_user" })).toEqual([row("alice", 3, 1, 27, 10, 4.75), row("bob", 1, 0, 10, 5, 0.125), row(null, 2, 0, 20, 10, 1.0625)]);
+    expect(await usageSummary(t.db, "ten_x", { from: DAY, to: DAY, groupBy: "end_user" })).toEqual([
+      row("alice", 2, 1, 17, 5, 0.75),
+      row("bob", 1, 0, 10, 5, 0.125),
+      row(null, 2, 0, 20, 10, 1.0625),
+    ]);
+    expect(await usageSummary(t.db, "ten_x", { from: DAY, to: "2026-05-05", groupBy: "end_user" })).toEqual([
+      row("alice", 3, 1, 27, 10, 4.75),
+      row("bob", 1, 0, 10, 5, 0.125),
+      row(null, 2, 0, 20, 10, 1.0625),
+    ]);
     // Only named end users: no null row. No usage: no rows.
     expect(await usageSummary(t.db, "ten_y", { from: DAY, to: DAY, groupBy: "end_user" })).toEqual([row("alice", 1, 0, 10, 5, 2)]);
     expect(await usageSummary(t.db, "ten_z", { from: DAY, to: DAY, groupBy: "end_user" })).toEqual([]);
@@ -81,6 +96,8 @@ describe("usage per end user (real Postgres)", () => {
       { ...row("alice", 2, 1, 17, 5, 0.75), tenant_id: "ten_x" },
       { ...row("bob", 1, 0, 10, 5, 0.125), tenant_id: "ten_x" },
     ]);
-    expect(await usageAcrossTenants(t.db, { from: DAY, to: DAY, groupBy: "end_user", tenantId: "ten_y" })).toEqual([{ ...row("alice", 1, 0, 10, 5, 2), tenant_id: "ten_y" }]);
+    expect(await usageAcrossTenants(t.db, { from: DAY, to: DAY, groupBy: "end_user", tenantId: "ten_y" })).toEqual([
+      { ...row("alice", 1, 0, 10, 5, 2), tenant_id: "ten_y" },
+    ]);
   });
 });

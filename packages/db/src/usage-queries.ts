@@ -32,9 +32,10 @@ export async function usageSummary(db: Kysely<Database>, tenantId: string, opts:
   if (!isIsoDay(opts.from) || !isIsoDay(opts.to)) throw new RangeError(`from and to must be calendar days YYYY-MM-DD, got ${opts.from}..${opts.to}`);
   if (!(USAGE_GROUP_BY as readonly string[]).includes(opts.groupBy)) throw new RangeError(`groupBy must be one of ${USAGE_GROUP_BY.join(", ")}`);
   const inRange = sql`tenant_id = ${tenantId} AND day >= ${opts.from}::date AND day <= ${opts.to}::date`;
-  const r = await (opts.groupBy === "end_user"
-    ? byEndUser(inRange, sql`NULL`)
-    : sql<SummedRow>`
+  const r = await (
+    opts.groupBy === "end_user"
+      ? byEndUser(inRange, sql`NULL`)
+      : sql<SummedRow>`
     SELECT ${sql.raw(KEY_SQL[opts.groupBy])} AS key, NULL AS tenant_id, ${SUMS}
       FROM usage_daily
      WHERE ${inRange}
@@ -44,12 +45,27 @@ export async function usageSummary(db: Kysely<Database>, tenantId: string, opts:
 }
 
 /** A group's sums as Postgres returns them (bigint and numeric as text). */
-type SummedRow = { key: string | null; tenant_id: string | null; requests: string; errors: string; input_tokens: string; output_tokens: string; cost_usd: string };
+type SummedRow = {
+  key: string | null;
+  tenant_id: string | null;
+  requests: string;
+  errors: string;
+  input_tokens: string;
+  output_tokens: string;
+  cost_usd: string;
+};
 
 const SUMS = sql`sum(requests)::text AS requests, sum(errors)::text AS errors, sum(input_tokens)::text AS input_tokens, sum(output_tokens)::text AS output_tokens, sum(cost_usd)::text AS cost_usd`;
 
 function summed(row: SummedRow): UsageSummaryRow {
-  return { key: row.key, requests: Number(row.requests), errors: Number(row.errors), input_tokens: Number(row.input_tokens), output_tokens: Number(row.output_tokens), cost_usd: Number(row.cost_usd) };
+  return {
+    key: row.key,
+    requests: Number(row.requests),
+    errors: Number(row.errors),
+    input_tokens: Number(row.input_tokens),
+    output_tokens: Number(row.output_tokens),
+    cost_usd: Number(row.cost_usd),
+  };
 }
 
 /** Keys in code-point order; the null key (usage without an end user) last. */
@@ -97,15 +113,19 @@ const OPS_KEY_SQL: Record<Exclude<OpsUsageGroupBy, "end_user">, string> = { ...K
  * `byEndUser`). Rows also carry the tenant for deployment and end-user groups. Sorted by cost,
  * highest first, then key (null last).
  */
-export async function usageAcrossTenants(db: Kysely<Database>, opts: Omit<UsageSummaryOptions, "groupBy"> & { groupBy: OpsUsageGroupBy; tenantId?: string }): Promise<Array<UsageSummaryRow & { tenant_id?: string }>> {
+export async function usageAcrossTenants(
+  db: Kysely<Database>,
+  opts: Omit<UsageSummaryOptions, "groupBy"> & { groupBy: OpsUsageGroupBy; tenantId?: string },
+): Promise<Array<UsageSummaryRow & { tenant_id?: string }>> {
   if (!isIsoDay(opts.from) || !isIsoDay(opts.to)) throw new RangeError(`from and to must be calendar days YYYY-MM-DD, got ${opts.from}..${opts.to}`);
   if (!(OPS_USAGE_GROUP_BY as readonly string[]).includes(opts.groupBy)) throw new RangeError(`groupBy must be one of ${OPS_USAGE_GROUP_BY.join(", ")}`);
   const inRange = sql`day >= ${opts.from}::date AND day <= ${opts.to}::date ${opts.tenantId === undefined ? sql`` : sql`AND tenant_id = ${opts.tenantId}`}`;
   // Deployment and end-user groups carry their tenant (an end user's id means something only within it).
   const withTenant = opts.groupBy === "deployment" || opts.groupBy === "end_user";
-  const r = await (opts.groupBy === "end_user"
-    ? byEndUser(inRange, sql`tenant_id`)
-    : sql<SummedRow>`
+  const r = await (
+    opts.groupBy === "end_user"
+      ? byEndUser(inRange, sql`tenant_id`)
+      : sql<SummedRow>`
     SELECT ${sql.raw(OPS_KEY_SQL[opts.groupBy])} AS key, ${withTenant ? sql`min(tenant_id)` : sql`NULL`} AS tenant_id, ${SUMS}
       FROM usage_daily
      WHERE ${inRange}

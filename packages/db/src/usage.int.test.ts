@@ -56,7 +56,15 @@ describe("ingestUsageEvents (real Postgres)", () => {
       event({ job_id: "job_s1", deployment_id: dep, input_tokens: 10, output_tokens: 1, cost_usd: 0.000000001 }),
       event({ job_id: "job_s2", deployment_id: dep, input_tokens: 20, output_tokens: 2, cost_usd: 0.1, status: "failed" }),
       event({ job_id: "job_s3", deployment_id: dep, input_tokens: 30, output_tokens: 3, cost_usd: 0.2, occurred_at: "2026-11-20T23:59:59.999Z" }),
-      event({ job_id: "job_s4", deployment_id: dep, input_tokens: 40, output_tokens: 4, cost_usd: 1, occurred_at: "2026-11-21T00:00:00.000Z", status: "incomplete" }),
+      event({
+        job_id: "job_s4",
+        deployment_id: dep,
+        input_tokens: 40,
+        output_tokens: 4,
+        cost_usd: 1,
+        occurred_at: "2026-11-21T00:00:00.000Z",
+        status: "incomplete",
+      }),
       event({ job_id: "job_s5", deployment_id: dep, served_model: "sim-pro", input_tokens: 7, output_tokens: 5, cost_usd: 0.5 }),
     ]);
     expect(r).toMatchObject({ inserted: 5, duplicates: 0 });
@@ -66,8 +74,19 @@ describe("ingestUsageEvents (real Postgres)", () => {
       { model: "sim-pro", day: "2026-11-20", requests: 1, errors: 0, input_tokens: 7, output_tokens: 5, cost_usd: "0.500000000" },
     ]);
     // A later batch on the same key adds to the row.
-    await ingestUsageEvents(t.db, [event({ job_id: "job_s6", deployment_id: dep, input_tokens: 1, output_tokens: 1, cost_usd: 0.7 }), event({ job_id: "job_s7", deployment_id: dep, input_tokens: 1, output_tokens: 1, cost_usd: 0 })]);
-    expect((await rollups(dep))[0]).toEqual({ model: "sim-fast", day: "2026-11-20", requests: 5, errors: 1, input_tokens: 62, output_tokens: 8, cost_usd: "1.000000001" });
+    await ingestUsageEvents(t.db, [
+      event({ job_id: "job_s6", deployment_id: dep, input_tokens: 1, output_tokens: 1, cost_usd: 0.7 }),
+      event({ job_id: "job_s7", deployment_id: dep, input_tokens: 1, output_tokens: 1, cost_usd: 0 }),
+    ]);
+    expect((await rollups(dep))[0]).toEqual({
+      model: "sim-fast",
+      day: "2026-11-20",
+      requests: 5,
+      errors: 1,
+      input_tokens: 62,
+      output_tokens: 8,
+      cost_usd: "1.000000001",
+    });
   });
 
   it("writes one row per (job, attempt): duplicates within a batch and against an earlier batch count as duplicates, not in the rollup", async () => {
@@ -91,14 +110,22 @@ describe("ingestUsageEvents (real Postgres)", () => {
     expect(second.insertedKeys.map((k) => `${k.job_id}#${k.attempt}`).sort()).toEqual(["job_d1#2", "job_d3#1"]);
     expect(seen.sort()).toEqual(["job_d1#2", "job_d3#1"]);
 
-    const rows = await t.db.selectFrom("usage_events").select(["job_id", "attempt"]).where("deployment_id", "=", dep).orderBy("job_id").orderBy("attempt").execute();
+    const rows = await t.db
+      .selectFrom("usage_events")
+      .select(["job_id", "attempt"])
+      .where("deployment_id", "=", dep)
+      .orderBy("job_id")
+      .orderBy("attempt")
+      .execute();
     expect(rows).toEqual([
       { job_id: "job_d1", attempt: 1 },
       { job_id: "job_d1", attempt: 2 },
       { job_id: "job_d2", attempt: 1 },
       { job_id: "job_d3", attempt: 1 },
     ]);
-    expect(await rollups(dep)).toEqual([{ model: "sim-fast", day: "2026-11-20", requests: 4, errors: 1, input_tokens: 400, output_tokens: 200, cost_usd: "0.000800000" }]);
+    expect(await rollups(dep)).toEqual([
+      { model: "sim-fast", day: "2026-11-20", requests: 4, errors: 1, input_tokens: 400, output_tokens: 200, cost_usd: "0.000800000" },
+    ]);
 
     // A batch made only of re-deliveries changes nothing.
     expect(await ingestUsageEvents(t.db, [event({ job_id: "job_d2", deployment_id: dep })])).toEqual({ inserted: 0, duplicates: 1, insertedKeys: [] });
@@ -107,7 +134,10 @@ describe("ingestUsageEvents (real Postgres)", () => {
 
   it("a batch Postgres refuses for one event's data fails whole, with its SQLSTATE, and writes nothing", async () => {
     const dep = "dep_refused";
-    const err = await ingestUsageEvents(t.db, [event({ job_id: "job_r1", deployment_id: dep }), event({ job_id: "job_r2", deployment_id: dep, provider: "bad\u0000provider" })]).catch((e: unknown) => e);
+    const err = await ingestUsageEvents(t.db, [
+      event({ job_id: "job_r1", deployment_id: dep }),
+      event({ job_id: "job_r2", deployment_id: dep, provider: "bad\u0000provider" }),
+    ]).catch((e: unknown) => e);
     expect((err as { code?: string }).code?.slice(0, 2)).toBe("22");
     expect(await t.db.selectFrom("usage_events").select("job_id").where("deployment_id", "=", dep).execute()).toEqual([]);
     expect(await rollups(dep)).toEqual([]);
@@ -134,12 +164,22 @@ describe("ingestUsageEvents (real Postgres)", () => {
     expect(second).toMatchObject({ inserted: 2, duplicates: 2 });
     expect(await creditBalance(t.db, a)).toEqual({ balance_usd: -1.12345679, entries: 3 });
     expect(await creditBalance(t.db, b)).toEqual({ balance_usd: -2.25, entries: 2 });
-    const stored = await t.db.selectFrom("credit_balances").select(["tenant_id", "balance_usd", "entries"]).where("tenant_id", "in", [a, b]).orderBy("tenant_id").execute();
+    const stored = await t.db
+      .selectFrom("credit_balances")
+      .select(["tenant_id", "balance_usd", "entries"])
+      .where("tenant_id", "in", [a, b])
+      .orderBy("tenant_id")
+      .execute();
     expect(stored.map((r) => [r.tenant_id, String(r.balance_usd), Number(r.entries)])).toEqual([
       [a, "-1.123456790", 3],
       [b, "-2.250000000", 2],
     ]);
-    const entries = await t.db.selectFrom("credit_ledger").select(["tenant_id", "kind", "reason", "idempotency_key", "job_id"]).where("tenant_id", "in", [a, b, "ten_post"]).orderBy("idempotency_key").execute();
+    const entries = await t.db
+      .selectFrom("credit_ledger")
+      .select(["tenant_id", "kind", "reason", "idempotency_key", "job_id"])
+      .where("tenant_id", "in", [a, b, "ten_post"])
+      .orderBy("idempotency_key")
+      .execute();
     expect(entries).toEqual([
       { tenant_id: a, kind: "debit", reason: "usage", idempotency_key: "usage:job_p1:1", job_id: "job_p1" },
       { tenant_id: a, kind: "debit", reason: "usage", idempotency_key: "usage:job_p2:1", job_id: "job_p2" },
@@ -191,7 +231,7 @@ describe("ingestUsageEvents (real Postgres)", () => {
       [deliveries[i], deliveries[j]] = [deliveries[j]!, deliveries[i]!];
     }
     const batches: (typeof distinct)[] = [];
-    for (let i = 0; i < deliveries.length; ) {
+    for (let i = 0; i < deliveries.length;) {
       const n = 1 + rnd(300);
       batches.push(deliveries.slice(i, i + n));
       i += n;
@@ -213,17 +253,46 @@ describe("ingestUsageEvents (real Postgres)", () => {
     for (const e of distinct) {
       const key = `${e.served_model}|${e.occurred_at.slice(0, 10)}|${e.tenant_id}`;
       const r = want.get(key) ?? { requests: 0, errors: 0, input_tokens: 0, output_tokens: 0, cost: 0n };
-      want.set(key, { requests: r.requests + 1, errors: r.errors + (e.status === "failed" ? 1 : 0), input_tokens: r.input_tokens + e.input_tokens, output_tokens: r.output_tokens + e.output_tokens, cost: r.cost + nano(e.cost_usd) });
+      want.set(key, {
+        requests: r.requests + 1,
+        errors: r.errors + (e.status === "failed" ? 1 : 0),
+        input_tokens: r.input_tokens + e.input_tokens,
+        output_tokens: r.output_tokens + e.output_tokens,
+        cost: r.cost + nano(e.cost_usd),
+      });
       if (e.credits_tenant_id && e.cost_usd > 0) {
         const d = debits.get(e.credits_tenant_id) ?? { nano: 0n, entries: 0 };
         debits.set(e.credits_tenant_id, { nano: d.nano + nano(e.cost_usd), entries: d.entries + 1 });
       }
     }
     const got = await t.db.selectFrom("usage_daily").selectAll().where("deployment_id", "=", dep).execute();
-    expect(new Map(got.map((r) => [`${r.model}|${new Date(r.day as unknown as string | Date).toISOString().slice(0, 10)}|${r.tenant_id}`, { requests: Number(r.requests), errors: Number(r.errors), input_tokens: Number(r.input_tokens), output_tokens: Number(r.output_tokens), cost: nano(Number(r.cost_usd)) }]))).toEqual(want);
+    expect(
+      new Map(
+        got.map((r) => [
+          `${r.model}|${new Date(r.day as unknown as string | Date).toISOString().slice(0, 10)}|${r.tenant_id}`,
+          {
+            requests: Number(r.requests),
+            errors: Number(r.errors),
+            input_tokens: Number(r.input_tokens),
+            output_tokens: Number(r.output_tokens),
+            cost: nano(Number(r.cost_usd)),
+          },
+        ]),
+      ),
+    ).toEqual(want);
     const balances = await t.db.selectFrom("credit_balances").select(["tenant_id", "balance_usd", "entries"]).where("tenant_id", "in", tenants).execute();
     expect(new Map(balances.map((r) => [r.tenant_id, { nano: -nano(Number(r.balance_usd)), entries: Number(r.entries) }]))).toEqual(debits);
     for (const id of tenants) expect(nano((await creditBalance(t.db, id)).balance_usd)).toBe(-debits.get(id)!.nano);
-    expect(Number((await t.db.selectFrom("usage_events").select((eb) => eb.fn.countAll<string>().as("n")).where("deployment_id", "=", dep).executeTakeFirstOrThrow()).n)).toBe(distinct.length);
+    expect(
+      Number(
+        (
+          await t.db
+            .selectFrom("usage_events")
+            .select((eb) => eb.fn.countAll<string>().as("n"))
+            .where("deployment_id", "=", dep)
+            .executeTakeFirstOrThrow()
+        ).n,
+      ),
+    ).toBe(distinct.length);
   });
 });

@@ -48,7 +48,11 @@ export interface IngestResult {
  * One statement is atomic on its own, so without `inTransaction` no BEGIN/COMMIT is sent; with it,
  * the statement and the callback's writes (given the events actually inserted) share a transaction.
  */
-export async function ingestUsageEvents(db: Kysely<Database>, events: UsageEvent[], opts: { inTransaction?: (trx: Transaction<Database>, inserted: UsageEvent[]) => Promise<void> } = {}): Promise<IngestResult> {
+export async function ingestUsageEvents(
+  db: Kysely<Database>,
+  events: UsageEvent[],
+  opts: { inTransaction?: (trx: Transaction<Database>, inserted: UsageEvent[]) => Promise<void> } = {},
+): Promise<IngestResult> {
   if (events.length === 0) return { inserted: 0, duplicates: 0, insertedKeys: [] };
   // The same (job, attempt) twice inside one batch would make ON CONFLICT fail; keep one. Sorted by
   // key, so concurrent batches (replicas, or batches in flight together) that share re-delivered
@@ -79,9 +83,23 @@ export async function ingestUsageEvents(db: Kysely<Database>, events: UsageEvent
       ON CONFLICT (job_id, attempt, occurred_at) DO NOTHING
       RETURNING job_id, attempt, tenant_id, deployment_id, served_model, status, input_tokens, output_tokens, cost_usd, occurred_at, end_user
     ), rollup AS (
-      ${rollupFromInserted("usage_daily", [["tenant_id", "tenant_id"], ["deployment_id", "deployment_id"], ["model", "served_model"], ["day", UTC_DAY]])}
+      ${rollupFromInserted("usage_daily", [
+        ["tenant_id", "tenant_id"],
+        ["deployment_id", "deployment_id"],
+        ["model", "served_model"],
+        ["day", UTC_DAY],
+      ])}
     ), end_user_rollup AS (
-      ${rollupFromInserted("usage_daily_end_users", [["tenant_id", "tenant_id"], ["end_user", "end_user"], ["day", UTC_DAY], ["deployment_id", "deployment_id"]], "end_user IS NOT NULL")}
+      ${rollupFromInserted(
+        "usage_daily_end_users",
+        [
+          ["tenant_id", "tenant_id"],
+          ["end_user", "end_user"],
+          ["day", UTC_DAY],
+          ["deployment_id", "deployment_id"],
+        ],
+        "end_user IS NOT NULL",
+      )}
     ), inserted_credits AS (
       -- (job, attempt) is unique in input (deduplicated above), so each inserted row joins once.
       SELECT input.credits_tenant_id, ins.job_id, ins.attempt, ins.cost_usd FROM ins JOIN input USING (job_id, attempt)
@@ -98,7 +116,10 @@ export async function ingestUsageEvents(db: Kysely<Database>, events: UsageEvent
   return db.transaction().execute(async (trx) => {
     const { rows } = await statement.execute(trx);
     const inserted = new Set(rows.map((r) => `${r.job_id}#${r.attempt}`));
-    await inTransaction(trx, unique.filter((e) => inserted.has(`${e.job_id}#${e.attempt}`)));
+    await inTransaction(
+      trx,
+      unique.filter((e) => inserted.has(`${e.job_id}#${e.attempt}`)),
+    );
     return result(rows);
   });
 }

@@ -17,8 +17,18 @@ describe("loadCatalog", () => {
     expect(c.default_model).toBe("sim-flash");
     const byId = new Map(c.models.map((m) => [m.id, m]));
     expect([...byId.keys()].sort()).toEqual([
-      "claude-haiku-4-5", "claude-opus-4-5", "claude-sonnet-4-5", "gemini-2.5-flash", "gemini-2.5-flash-lite", "gemini-2.5-pro",
-      "gpt-4.1", "gpt-4.1-nano", "gpt-4o-mini", "sim-flash", "sim-lite", "sim-pro",
+      "claude-haiku-4-5",
+      "claude-opus-4-5",
+      "claude-sonnet-4-5",
+      "gemini-2.5-flash",
+      "gemini-2.5-flash-lite",
+      "gemini-2.5-pro",
+      "gpt-4.1",
+      "gpt-4.1-nano",
+      "gpt-4o-mini",
+      "sim-flash",
+      "sim-lite",
+      "sim-pro",
     ]);
     expect(["sim-lite", "sim-flash", "sim-pro"].map((id) => byId.get(id)?.tier)).toEqual(["lite", "flash", "pro"]);
     expect(["gpt-4.1-nano", "gpt-4o-mini", "gpt-4.1"].map((id) => byId.get(id)?.tier)).toEqual(["lite", "flash", "pro"]);

@@ -10,7 +10,17 @@ import { request } from "undici";
 import { createAnthropicProvider } from "./anthropic";
 import { createGeminiProvider } from "./gemini";
 import { createOpenAIProvider } from "./openai";
-import { CHOICES, EVERY_FIELD, EXPECTED_CALLS, FOLLOW_UP, TOOLS, TOOL_WIRES, entryFor, toolReplyUnlessAnswered, type ToolWire } from "./tool-wires.test-helpers";
+import {
+  CHOICES,
+  EVERY_FIELD,
+  EXPECTED_CALLS,
+  FOLLOW_UP,
+  TOOLS,
+  TOOL_WIRES,
+  entryFor,
+  toolReplyUnlessAnswered,
+  type ToolWire,
+} from "./tool-wires.test-helpers";
 import { isProviderError, type ChatChunk, type ChatProvider, type ChatRequest, type ProviderError, type TextChatRequest, type ToolChatRequest } from "./types";
 import { unsupportedFields } from "./unsupported-fields";
 
@@ -80,7 +90,13 @@ const adapters: AdapterCase[] = [
     startFake: (opts) => startFakeOpenAI(opts),
     makeProvider: (url, opts) => createOpenAIProvider({ baseUrl: url, apiKey: "sk-test", ...opts }),
     sent: (call) => {
-      const b = (call?.body ?? {}) as { model?: unknown; messages?: TextOf[]; max_tokens?: unknown; stream?: unknown; stream_options?: { include_usage?: unknown } };
+      const b = (call?.body ?? {}) as {
+        model?: unknown;
+        messages?: TextOf[];
+        max_tokens?: unknown;
+        stream?: unknown;
+        stream_options?: { include_usage?: unknown };
+      };
       return {
         model: b.model,
         texts: (b.messages ?? []).map((m) => m.content),
@@ -391,10 +407,14 @@ describe.each(adapters)("ChatProvider conformance, tool calls: $name", (adapter)
   let fake: FakeUpstream;
   let provider: ChatProvider & { close(): Promise<void> };
   const { wire } = adapter;
-  const ask: ChatRequest["messages"] = [{ role: "system", content: "You are terse." }, { role: "user", content: "Weather and time in Paris?" }];
+  const ask: ChatRequest["messages"] = [
+    { role: "system", content: "You are terse." },
+    { role: "user", content: "Weather and time in Paris?" },
+  ];
   const toolReq = (extra: Partial<ToolChatRequest> = {}): ToolChatRequest => ({ model: adapter.model, messages: ask, tools: TOOLS, ...extra });
   const sent = (): Record<string, unknown> => (fake.requests.at(-1)?.body ?? {}) as Record<string, unknown>;
-  const readBack = (calls: Array<{ id?: string; name?: string; arguments: string }>) => calls.map((c) => ({ id: c.id, name: c.name, args: JSON.parse(c.arguments) as unknown }));
+  const readBack = (calls: Array<{ id?: string; name?: string; arguments: string }>) =>
+    calls.map((c) => ({ id: c.id, name: c.name, args: JSON.parse(c.arguments) as unknown }));
 
   beforeAll(async () => {
     fake = await adapter.startFake({ reply: REPLY, toolReply: toolReplyUnlessAnswered });
@@ -489,7 +509,10 @@ describe.each(adapters)("ChatProvider conformance, tool calls: $name", (adapter)
     const lacking = unsupportedFields(EVERY_FIELD, entryFor(adapter.provider, { tools: false, json_schema: false }));
     expect(lacking.slice(0, 2)).toEqual(["tools", "response_format"]);
     // Served by the simulated provider (no key configured), only what it cannot do counts.
-    expect(unsupportedFields(EVERY_FIELD, entryFor(adapter.provider, { tools: true, json_schema: true }), { simulated: true })).toEqual(["logprobs", "top_logprobs"]);
+    expect(unsupportedFields(EVERY_FIELD, entryFor(adapter.provider, { tools: true, json_schema: true }), { simulated: true })).toEqual([
+      "logprobs",
+      "top_logprobs",
+    ]);
     expect(unsupportedFields({ model: "m", messages: MESSAGES }, entryFor(adapter.provider, { tools: false, json_schema: false }))).toEqual([]);
   });
 

@@ -26,7 +26,12 @@ export function chatRequestForJob(job: CreateJobRequest, model: string, signal?:
   // Absent fields stay absent: adapters send only what was set.
   for (const k of Object.keys(base) as Array<keyof typeof base>) if (base[k] === undefined) delete base[k];
   if (job.tools !== undefined && job.tools.length > 0) {
-    return { ...base, tools: job.tools, ...(job.tool_choice !== undefined ? { toolChoice: job.tool_choice } : {}), ...(job.parallel_tool_calls !== undefined ? { parallelToolCalls: job.parallel_tool_calls } : {}) };
+    return {
+      ...base,
+      tools: job.tools,
+      ...(job.tool_choice !== undefined ? { toolChoice: job.tool_choice } : {}),
+      ...(job.parallel_tool_calls !== undefined ? { parallelToolCalls: job.parallel_tool_calls } : {}),
+    };
   }
   return base;
 }

@@ -2,8 +2,15 @@ import type { ModelEntry } from "@switchyard/contracts";
 import { createProviderRegistry } from "./registry";
 
 const entry = (over: Partial<ModelEntry>): ModelEntry => ({
-  id: "m", provider: "simulated", upstream_model: "m", tier: "flash", capabilities: { vision: false, long_context: false },
-  context_window: 1000, max_output_tokens: 100, pricing: { input: 1, output: 1, cached_input: 0 }, ...over,
+  id: "m",
+  provider: "simulated",
+  upstream_model: "m",
+  tier: "flash",
+  capabilities: { vision: false, long_context: false },
+  context_window: 1000,
+  max_output_tokens: 100,
+  pricing: { input: 1, output: 1, cached_input: 0 },
+  ...over,
 });
 
 describe("createProviderRegistry", () => {
@@ -22,7 +29,10 @@ describe("createProviderRegistry", () => {
   it("uses the entry's simulated behaviour, with the injected random", async () => {
     const reg = createProviderRegistry({ simulatedRandom: () => 0 });
     const failing = reg.forModel(entry({ simulated: { ttft_ms: 0, tokens_per_second: 1e6, failure_rate: 0.5 } }));
-    await expect(failing.provider.chat({ model: "m", messages: [{ role: "user", content: "hi" }] })).rejects.toMatchObject({ kind: "server_error", status: 503 });
+    await expect(failing.provider.chat({ model: "m", messages: [{ role: "user", content: "hi" }] })).rejects.toMatchObject({
+      kind: "server_error",
+      status: 503,
+    });
     const healthy = reg.forModel(entry({ simulated: { ttft_ms: 0, tokens_per_second: 1e6, failure_rate: 0 } }));
     await expect(healthy.provider.chat({ model: "m", messages: [{ role: "user", content: "hi" }] })).resolves.toMatchObject({ finishReason: "stop" });
   });

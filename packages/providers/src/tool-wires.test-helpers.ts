@@ -82,7 +82,16 @@ export const EVERY_FIELD: ChatRequest = {
 };
 
 export function entryFor(provider: ModelEntry["provider"], caps: { tools: boolean; json_schema: boolean }): ModelEntry {
-  return { id: "m", provider, upstream_model: "m", tier: "flash", capabilities: { vision: false, long_context: false, ...caps }, context_window: 100_000, max_output_tokens: 1000, pricing: { input: 1, output: 1, cached_input: 0 } };
+  return {
+    id: "m",
+    provider,
+    upstream_model: "m",
+    tier: "flash",
+    capabilities: { vision: false, long_context: false, ...caps },
+    context_window: 100_000,
+    max_output_tokens: 1000,
+    pricing: { input: 1, output: 1, cached_input: 0 },
+  };
 }
 
 type Choice = "auto" | "none" | "required" | "named";
@@ -123,9 +132,27 @@ export const TOOL_WIRES: Record<"openai" | "anthropic" | "gemini", ToolWire> = {
     conversation: (b) => b.messages,
     // Our message shapes are OpenAI's: the turn goes on the wire as it is.
     expectedFollowUp: FOLLOW_UP,
-    optionsRequest: { stop: ["END"], seed: 7, presencePenalty: 0.5, frequencyPenalty: 0.25, responseFormat: { type: "json_schema", json_schema: { name: "answer", schema: JSON_SCHEMA, strict: true } } },
-    options: (b) => ({ stop: b.stop, seed: b.seed, presence_penalty: b.presence_penalty, frequency_penalty: b.frequency_penalty, response_format: b.response_format }),
-    expectedOptions: { stop: ["END"], seed: 7, presence_penalty: 0.5, frequency_penalty: 0.25, response_format: { type: "json_schema", json_schema: { name: "answer", schema: JSON_SCHEMA, strict: true } } },
+    optionsRequest: {
+      stop: ["END"],
+      seed: 7,
+      presencePenalty: 0.5,
+      frequencyPenalty: 0.25,
+      responseFormat: { type: "json_schema", json_schema: { name: "answer", schema: JSON_SCHEMA, strict: true } },
+    },
+    options: (b) => ({
+      stop: b.stop,
+      seed: b.seed,
+      presence_penalty: b.presence_penalty,
+      frequency_penalty: b.frequency_penalty,
+      response_format: b.response_format,
+    }),
+    expectedOptions: {
+      stop: ["END"],
+      seed: 7,
+      presence_penalty: 0.5,
+      frequency_penalty: 0.25,
+      response_format: { type: "json_schema", json_schema: { name: "answer", schema: JSON_SCHEMA, strict: true } },
+    },
     refused: null,
     fragmented: true,
     idsFromWire: true,
@@ -152,7 +179,13 @@ export const TOOL_WIRES: Record<"openai" | "anthropic" | "gemini", ToolWire> = {
             { type: "tool_use", id: "call_t2", name: "get_time", input: { timezone: "Europe/Paris" } },
           ],
         },
-        { role: "user", content: [{ type: "tool_result", tool_use_id: "call_w1", content: '{"temp_c":21}' }, { type: "tool_result", tool_use_id: "call_t2", content: "14:05" }] },
+        {
+          role: "user",
+          content: [
+            { type: "tool_result", tool_use_id: "call_w1", content: '{"temp_c":21}' },
+            { type: "tool_result", tool_use_id: "call_t2", content: "14:05" },
+          ],
+        },
       ],
     },
     optionsRequest: { stop: ["END"], responseFormat: { type: "text" } },
@@ -174,7 +207,12 @@ export const TOOL_WIRES: Record<"openai" | "anthropic" | "gemini", ToolWire> = {
       },
     ],
     choice: (b) => (b.toolConfig as { functionCallingConfig?: unknown } | undefined)?.functionCallingConfig,
-    expectedChoice: { auto: { mode: "AUTO" }, none: { mode: "NONE" }, required: { mode: "ANY" }, named: { mode: "ANY", allowedFunctionNames: ["get_weather"] } },
+    expectedChoice: {
+      auto: { mode: "AUTO" },
+      none: { mode: "NONE" },
+      required: { mode: "ANY" },
+      named: { mode: "ANY", allowedFunctionNames: ["get_weather"] },
+    },
     conversation: (b) => ({ systemInstruction: b.systemInstruction, contents: b.contents }),
     expectedFollowUp: {
       systemInstruction: { parts: [{ text: "You are terse." }] },
@@ -197,9 +235,22 @@ export const TOOL_WIRES: Record<"openai" | "anthropic" | "gemini", ToolWire> = {
         },
       ],
     },
-    optionsRequest: { stop: ["END"], seed: 7, presencePenalty: 0.5, frequencyPenalty: 0.25, responseFormat: { type: "json_schema", json_schema: { name: "answer", schema: JSON_SCHEMA, strict: true } } },
+    optionsRequest: {
+      stop: ["END"],
+      seed: 7,
+      presencePenalty: 0.5,
+      frequencyPenalty: 0.25,
+      responseFormat: { type: "json_schema", json_schema: { name: "answer", schema: JSON_SCHEMA, strict: true } },
+    },
     options: (b) => b.generationConfig,
-    expectedOptions: { stopSequences: ["END"], seed: 7, presencePenalty: 0.5, frequencyPenalty: 0.25, responseMimeType: "application/json", responseJsonSchema: JSON_SCHEMA },
+    expectedOptions: {
+      stopSequences: ["END"],
+      seed: 7,
+      presencePenalty: 0.5,
+      frequencyPenalty: 0.25,
+      responseMimeType: "application/json",
+      responseJsonSchema: JSON_SCHEMA,
+    },
     refused: { extra: { logprobs: true }, field: "logprobs" },
     fragmented: false,
     idsFromWire: false,

@@ -66,9 +66,7 @@ export interface TokenLogprob {
 
 /** What a text-only streaming call yields: text deltas, then (where the API reports it) usage and a finish reason. */
 export type TextChatChunk =
-  | { type: "delta"; text: string; logprobs?: TokenLogprob[] }
-  | { type: "usage"; usage: TokenUsage }
-  | { type: "finish"; finishReason: string };
+  { type: "delta"; text: string; logprobs?: TokenLogprob[] } | { type: "usage"; usage: TokenUsage } | { type: "finish"; finishReason: string };
 
 /**
  * A piece of a tool call, as OpenAI streams them: the first piece of call `index` carries `id`

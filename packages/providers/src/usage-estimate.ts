@@ -9,7 +9,8 @@ export const estimateOutputTokens = (chars: number): number => Math.ceil(chars /
  * and output schema the provider was sent too (about four characters a token).
  */
 export function estimateJobInputTokens(req: CreateJobRequest): number {
-  const extra = (req.tools ? JSON.stringify(req.tools).length : 0) + (req.response_format?.type === "json_schema" ? JSON.stringify(req.response_format).length : 0);
+  const extra =
+    (req.tools ? JSON.stringify(req.tools).length : 0) + (req.response_format?.type === "json_schema" ? JSON.stringify(req.response_format).length : 0);
   return estimateInputTokens(req.messages) + Math.ceil(extra / 4);
 }
 

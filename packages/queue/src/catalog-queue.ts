@@ -1,5 +1,17 @@
 import { queueCatalog, type QueueName } from "@switchyard/contracts";
-import { Queue, type BulkJobOptions, type Job, type JobSchedulerJson, type JobsOptions, type JobSchedulerTemplateOptions, type JobState, type JobType, type ObliterateOpts, type QueueOptions, type RepeatOptions } from "bullmq";
+import {
+  Queue,
+  type BulkJobOptions,
+  type Job,
+  type JobSchedulerJson,
+  type JobsOptions,
+  type JobSchedulerTemplateOptions,
+  type JobState,
+  type JobType,
+  type ObliterateOpts,
+  type QueueOptions,
+  type RepeatOptions,
+} from "bullmq";
 import { validatedPayload } from "./stored-payload";
 
 /**
@@ -68,7 +80,15 @@ export class CatalogBullQueue extends Queue<unknown, unknown> implements Catalog
     return super.addBulk(valid);
   }
 
-  override async upsertJobScheduler(jobSchedulerId: string, repeatOpts: Omit<RepeatOptions, "key">, jobTemplate?: { name?: string; data?: unknown; opts?: JobSchedulerTemplateOptions }): Promise<QueueJob> {
-    return super.upsertJobScheduler(jobSchedulerId, repeatOpts, { name: jobTemplate?.name ?? this.name, data: validatedPayload(this.name, jobTemplate?.data), opts: catalogJobOptions(this.name, jobTemplate?.opts ?? {}) });
+  override async upsertJobScheduler(
+    jobSchedulerId: string,
+    repeatOpts: Omit<RepeatOptions, "key">,
+    jobTemplate?: { name?: string; data?: unknown; opts?: JobSchedulerTemplateOptions },
+  ): Promise<QueueJob> {
+    return super.upsertJobScheduler(jobSchedulerId, repeatOpts, {
+      name: jobTemplate?.name ?? this.name,
+      data: validatedPayload(this.name, jobTemplate?.data),
+      opts: catalogJobOptions(this.name, jobTemplate?.opts ?? {}),
+    });
   }
 }

@@ -27,11 +27,22 @@ const view = (createdAt: number): JobView => queuedJobView(`job_test${String(++s
 
 const create = async (createdAt: number, idem?: string) => {
   const v = view(createdAt);
-  const r = await store.create({ view: v, tenantId: "ten_a", deploymentId: "dep_a", apiKeyId: "key_a", idempotency: idem ? { key: idem, bodyHash: "h", ttlSeconds: 60 } : undefined });
+  const r = await store.create({
+    view: v,
+    tenantId: "ten_a",
+    deploymentId: "dep_a",
+    apiKeyId: "key_a",
+    idempotency: idem ? { key: idem, bodyHash: "h", ttlSeconds: 60 } : undefined,
+  });
   expect(r).toEqual({ kind: "created" });
   return v;
 };
-const failed = (v: JobView): JobView => ({ ...v, status: "failed", completed_at: new Date().toISOString(), error: { code: "x", message: "x", reason: "provider_error" } });
+const failed = (v: JobView): JobView => ({
+  ...v,
+  status: "failed",
+  completed_at: new Date().toISOString(),
+  error: { code: "x", message: "x", reason: "provider_error" },
+});
 
 describe("JobStore: a waiting job's record", () => {
   it("reads back owner, status and view; the counters read as zero until written", async () => {
@@ -49,7 +60,25 @@ describe("JobStore: a waiting job's record", () => {
 
   it("reads a job hash written with the earlier field names", async () => {
     const v = view(Date.now());
-    await redis.hset(keys.job(v.id), "status", "queued", "tenant_id", "ten_old", "deployment_id", "dep_old", "api_key_id", "", "view", JSON.stringify(v), "runs", 0, "waits", 0, "deltas", 0);
+    await redis.hset(
+      keys.job(v.id),
+      "status",
+      "queued",
+      "tenant_id",
+      "ten_old",
+      "deployment_id",
+      "dep_old",
+      "api_key_id",
+      "",
+      "view",
+      JSON.stringify(v),
+      "runs",
+      0,
+      "waits",
+      0,
+      "deltas",
+      0,
+    );
     expect(await store.get(v.id)).toEqual({ view: v, tenantId: "ten_old", deploymentId: "dep_old", apiKeyId: null, status: "queued" });
   });
 });
@@ -69,7 +98,8 @@ describe("JobStore: the live-job index", () => {
 
     // Every job of the first bucket ends: the bucket and its index entry go.
     const first = jobs.slice(0, LIVE_BUCKET_SIZE);
-    for (const j of first) expect((await store.finish(failed(j), { type: "error", data: { code: "x", message: "x", reason: "provider_error" } })).kind).toBe("finished");
+    for (const j of first)
+      expect((await store.finish(failed(j), { type: "error", data: { code: "x", message: "x", reason: "provider_error" } })).kind).toBe("finished");
     const all = await store.liveJobsCreatedBefore(t0 + 10_000, 10_000);
     expect(all).toEqual(jobs.slice(LIVE_BUCKET_SIZE).map((j) => j.id));
     expect(await redis.zrange(`${keys.liveJobs()}:buckets`, 0, -1)).not.toContain("1");
@@ -83,7 +113,8 @@ describe("JobStore: the live-job index", () => {
     expect(await redis.exists(keys.job(discarded.id))).toBe(0);
     const left = await store.liveJobsCreatedBefore(t0 + 10_000, 10_000);
     expect(left).toEqual(jobs.slice(LIVE_BUCKET_SIZE + 2).map((j) => j.id));
-    for (const j of jobs.slice(LIVE_BUCKET_SIZE + 2)) await store.finish(failed(j), { type: "error", data: { code: "x", message: "x", reason: "provider_error" } });
+    for (const j of jobs.slice(LIVE_BUCKET_SIZE + 2))
+      await store.finish(failed(j), { type: "error", data: { code: "x", message: "x", reason: "provider_error" } });
     expect(await store.liveJobsCreatedBefore(Date.now(), 10_000)).toEqual([]);
   });
 
@@ -133,7 +164,16 @@ describe("queue set: stored payloads", () => {
   it("leave out top-level fields that hold their schema default; the consumer's parse restores them", async () => {
     const conn = createRedis(url);
     const queues = createQueueSet({ connection: conn, keys });
-    const route = (id: string, routing?: object) => ({ job_id: id, tenant_id: "ten_a", deployment_id: "dep_a", api_key_id: null, request: { model: "auto", messages: [{ role: "user" as const, content: "hi" }] }, created_at: new Date().toISOString(), trace: {}, ...(routing ? { routing } : {}) });
+    const route = (id: string, routing?: object) => ({
+      job_id: id,
+      tenant_id: "ten_a",
+      deployment_id: "dep_a",
+      api_key_id: null,
+      request: { model: "auto", messages: [{ role: "user" as const, content: "hi" }] },
+      created_at: new Date().toISOString(),
+      trace: {},
+      ...(routing ? { routing } : {}),
+    });
     try {
       const plain = RouteJobPayload.parse(route("job_stored_1"));
       await queues.enqueue("ai-route", plain, { jobId: "job_stored_1" });
@@ -144,7 +184,10 @@ describe("queue set: stored payloads", () => {
       expect(RouteJobPayload.parse(stored)).toEqual(plain);
       expect(RouteJobPayload.parse(await new JobStore({ redis, keys }).payload("job_stored_1"))).toEqual(plain);
 
-      const custom = RouteJobPayload.parse({ ...route("job_stored_2", { smart_routing: false, vision_enabled: true, model_preference: null, allowed_models: ["m"], budget_used_ratio: 0.5 }), budget: { scopes: [], credits_tenant_id: null, reserved_usd: 0.25, reserved_tokens: 0 } });
+      const custom = RouteJobPayload.parse({
+        ...route("job_stored_2", { smart_routing: false, vision_enabled: true, model_preference: null, allowed_models: ["m"], budget_used_ratio: 0.5 }),
+        budget: { scopes: [], credits_tenant_id: null, reserved_usd: 0.25, reserved_tokens: 0 },
+      });
       await queues.enqueue("ai-route", custom, { jobId: "job_stored_2" });
       const stored2 = JSON.parse((await redis.hget(keys.bullJob("ai-route", "job_stored_2"), "data"))!);
       // Only the fields that differ from their defaults, nested ones too.
@@ -155,7 +198,14 @@ describe("queue set: stored payloads", () => {
       // The worker's processor receives the whole payload, defaults included.
       let got: unknown = null;
       const wconn = conn.duplicate();
-      const worker = defineProcessor("ai-route", async (p) => { got = p; return "ok"; }, { keys, connection: wconn });
+      const worker = defineProcessor(
+        "ai-route",
+        async (p) => {
+          got = p;
+          return "ok";
+        },
+        { keys, connection: wconn },
+      );
       const deadline = Date.now() + 10_000;
       while (got === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       await worker.close();
@@ -235,18 +285,31 @@ describe("JobStore: a comparison's children", () => {
     await createAs(parentId, "compare");
     await createAs(a.id, a.model);
     await createAs(b.id, b.model);
-    await store.linkChildren(parentId, [{ model: "model-a", job_id: a.id }, { model: "model-b", job_id: b.id }]);
+    await store.linkChildren(parentId, [
+      { model: "model-a", job_id: a.id },
+      { model: "model-b", job_id: b.id },
+    ]);
 
     await store.transition({ ...a, status: "running" }, { type: "status", data: { status: "running", attempt: 1, served_model: "model-a" } });
     await store.append(a.id, { type: "delta", data: { text: "Hel" } });
     await store.append(b.id, { type: "delta", data: { text: "Bon" } });
     await store.append(a.id, { type: "restart", data: { reason: "stall_retry" } });
-    await store.append(a.id, { type: "delta", data: { text: "Hello \"there\"" } });
+    await store.append(a.id, { type: "delta", data: { text: 'Hello "there"' } });
     const usage = { input_tokens: 1, output_tokens: 2, cost_usd: 0.5, provenance: "reported" };
-    const doneA: JobView = { ...a, status: "succeeded", completed_at: new Date().toISOString(), output: { text: "Hello", citations: [], finish_reason: "stop" } };
+    const doneA: JobView = {
+      ...a,
+      status: "succeeded",
+      completed_at: new Date().toISOString(),
+      output: { text: "Hello", citations: [], finish_reason: "stop" },
+    };
     expect((await store.finish(doneA, { type: "done", data: { job: doneA } }, undefined, { type: "usage", data: usage })).kind).toBe("finished");
-    const failB: JobView = { ...b, status: "failed", completed_at: new Date().toISOString(), error: { code: "provider_error", message: "bad \"request\" / 400", reason: "provider_error" } };
-    await store.finish(failB, { type: "error", data: { code: "provider_error", message: "bad \"request\" / 400", reason: "provider_error" } });
+    const failB: JobView = {
+      ...b,
+      status: "failed",
+      completed_at: new Date().toISOString(),
+      error: { code: "provider_error", message: 'bad "request" / 400', reason: "provider_error" },
+    };
+    await store.finish(failB, { type: "error", data: { code: "provider_error", message: 'bad "request" / 400', reason: "provider_error" } });
 
     // The children's own streams are untouched: no tags, their own terminal events.
     expect((await events(a.id)).map((e) => e.type)).toEqual(["status", "delta", "restart", "delta", "usage", "done"]);
@@ -265,13 +328,18 @@ describe("JobStore: a comparison's children", () => {
     expect(parent[4]!.data).toEqual({ text: 'Hello "there"', model: "model-a", job_id: a.id });
     expect(parent[5]!.data).toEqual({ ...usage, model: "model-a", job_id: a.id });
     expect(parent[6]!.data).toEqual({ status: "succeeded", model: "model-a", job_id: a.id });
-    expect(parent[7]!.data).toEqual({ status: "failed", model: "model-b", job_id: b.id, error: { code: "provider_error", message: 'bad "request" / 400', reason: "provider_error" } });
+    expect(parent[7]!.data).toEqual({
+      status: "failed",
+      model: "model-b",
+      job_id: b.id,
+      error: { code: "provider_error", message: 'bad "request" / 400', reason: "provider_error" },
+    });
     // No child event is terminal in the parent's stream: the parent is still live, and followers were told of each copy.
     expect((await store.get(parentId))!.status).toBe("queued");
     expect(await noticesFor(parentId)).toBe(8);
   });
 
-    it("a restart written when a child's delivery starts again reaches the parent tagged", async () => {
+  it("a restart written when a child's delivery starts again reaches the parent tagged", async () => {
     const parentId = `job_cmp${String(++seq).padStart(20, "0")}`;
     const a = child(`${parentId}c0`, "model-a");
     await createAs(parentId, "compare");
@@ -285,13 +353,18 @@ describe("JobStore: a comparison's children", () => {
     ]);
   });
 
-    it("a child's error text that Redis' JSON reader refuses still ends the child (its copy just carries no error)", async () => {
+  it("a child's error text that Redis' JSON reader refuses still ends the child (its copy just carries no error)", async () => {
     const parentId = `job_cmp${String(++seq).padStart(20, "0")}`;
     const a = await createAs(`${parentId}c0`, "model-a");
     await createAs(parentId, "compare");
     await store.linkChildren(parentId, [{ model: "model-a", job_id: a.id }]);
     const message = "bad \ud800 surrogate";
-    const failA: JobView = { ...a, status: "failed", completed_at: new Date().toISOString(), error: { code: "provider_error", message, reason: "provider_error" } };
+    const failA: JobView = {
+      ...a,
+      status: "failed",
+      completed_at: new Date().toISOString(),
+      error: { code: "provider_error", message, reason: "provider_error" },
+    };
     expect((await store.finish(failA, { type: "error", data: { code: "provider_error", message, reason: "provider_error" } })).kind).toBe("finished");
     const end = (await events(parentId)).at(-1)!.data;
     expect(end).toEqual({ status: "failed", model: "model-a", job_id: a.id });

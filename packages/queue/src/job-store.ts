@@ -1,6 +1,18 @@
 import { JobEvent, JobView, isTerminalStatus, type JobStatus } from "@switchyard/contracts";
 import type { Redis } from "./redis";
-import { APPEND, BEGIN_RUN, CREATE_JOB, DISCARD, FINISH, FORGET_LIVE, LIVE_BEFORE, PARK_USAGE, START_ATTEMPT, TRANSITION, USAGE_HANDED_ON } from "./job-store-scripts";
+import {
+  APPEND,
+  BEGIN_RUN,
+  CREATE_JOB,
+  DISCARD,
+  FINISH,
+  FORGET_LIVE,
+  LIVE_BEFORE,
+  PARK_USAGE,
+  START_ATTEMPT,
+  TRANSITION,
+  USAGE_HANDED_ON,
+} from "./job-store-scripts";
 import type { RedisKeys } from "./keys";
 
 export interface StoredJob {
@@ -33,7 +45,16 @@ function parseEntries(entries: [id: string, fields: string[]][]): StreamedEvent[
 }
 
 /** What a view holds until a worker first writes one; a stored view leaves out fields that still hold these. */
-const VIEW_DEFAULTS = { object: "job", served_model: null, started_at: null, completed_at: null, output: null, usage: null, error: null, metadata: null } as const;
+const VIEW_DEFAULTS = {
+  object: "job",
+  served_model: null,
+  started_at: null,
+  completed_at: null,
+  output: null,
+  usage: null,
+  error: null,
+  metadata: null,
+} as const;
 
 /**
  * A view as stored in the job hash when the job is created: without its id (the hash's key) and
@@ -108,7 +129,8 @@ export interface AttemptStart {
   view: JobView | null;
 }
 
-export type BeginRunResult = { kind: "ok"; run: number; paid: number; waits: number } | { kind: "max"; paid: number } | { kind: "ended"; status: JobStatus | null };
+export type BeginRunResult =
+  { kind: "ok"; run: number; paid: number; waits: number } | { kind: "max"; paid: number } | { kind: "ended"; status: JobStatus | null };
 export type ParkUsageResult = { kind: "parked" } | { kind: "busy"; parked: unknown } | { kind: "missing" };
 
 type Scripted = Redis & {
@@ -116,7 +138,12 @@ type Scripted = Redis & {
   syTransition(k1: string, k2: string, k3: string, ...argv: string[]): Promise<string | null>;
   syAppend(k1: string, k2: string, k3: string, ...argv: string[]): Promise<string | null>;
   syFinish(k1: string, k2: string, k3: string, k4: string, ...argv: string[]): Promise<string | [string, string] | null>;
-  syStartAttempt(k1: string, k2: string, k3: string, ...argv: string[]): Promise<[string, string, number, number, string, number, string, number, string, number] | null>;
+  syStartAttempt(
+    k1: string,
+    k2: string,
+    k3: string,
+    ...argv: string[]
+  ): Promise<[string, string, number, number, string, number, string, number, string, number] | null>;
   syBeginRun(k1: string, ...argv: string[]): Promise<[string, ...(string | number)[]]>;
   syParkUsage(k1: string, ...argv: string[]): Promise<[number, string?]>;
   syUsageHandedOn(k1: string, ...argv: string[]): Promise<number>;
@@ -221,7 +248,13 @@ export class JobStore {
   /** Undo a create whose enqueue failed, so the idempotency key can be used again. */
   async discard(jobId: string, tenantId: string, idempotencyKey?: string): Promise<void> {
     const jobKey = this.keys.job(jobId);
-    await this.redis.syDiscard(jobKey, this.keys.events(jobId), this.keys.liveJobs(), idempotencyKey ? this.keys.idempotency(tenantId, idempotencyKey) : jobKey, jobId);
+    await this.redis.syDiscard(
+      jobKey,
+      this.keys.events(jobId),
+      this.keys.liveJobs(),
+      idempotencyKey ? this.keys.idempotency(tenantId, idempotencyKey) : jobKey,
+      jobId,
+    );
   }
 
   /** Ids of jobs created before `createdBefore` (epoch ms) that have not ended, oldest first. */
@@ -335,7 +368,17 @@ export class JobStore {
   async transition(view: JobView, event: JobEvent, opts: { run?: number } = {}): Promise<string | null> {
     if (isTerminalStatus(view.status)) throw new Error("use finish() for terminal statuses");
     const model = event.type === "status" ? (event.data.served_model ?? "") : "";
-    return this.redis.syTransition(this.keys.job(view.id), this.keys.events(view.id), this.keys.eventNotices(), view.status, JSON.stringify(view), JSON.stringify(event), this.maxlen, model, opts.run === undefined ? "" : String(opts.run));
+    return this.redis.syTransition(
+      this.keys.job(view.id),
+      this.keys.events(view.id),
+      this.keys.eventNotices(),
+      view.status,
+      JSON.stringify(view),
+      JSON.stringify(event),
+      this.maxlen,
+      model,
+      opts.run === undefined ? "" : String(opts.run),
+    );
   }
 
   /**
@@ -347,8 +390,21 @@ export class JobStore {
   async append(jobId: string, event: JobEvent): Promise<string | null> {
     if (event.type === "done" || event.type === "error") throw new Error("terminal events go through finish()");
     const kind = event.type === "delta" || event.type === "tool_call" ? "delta" : event.type === "restart" ? "restart" : "other";
-    const chars = event.type === "delta" ? event.data.text.length : event.type === "tool_call" ? (event.data.id?.length ?? 0) + (event.data.name?.length ?? 0) + event.data.arguments.length : 0;
-    return this.redis.syAppend(this.keys.job(jobId), this.keys.events(jobId), this.keys.eventNotices(), JSON.stringify(event), kind, this.maxlen, String(chars));
+    const chars =
+      event.type === "delta"
+        ? event.data.text.length
+        : event.type === "tool_call"
+          ? (event.data.id?.length ?? 0) + (event.data.name?.length ?? 0) + event.data.arguments.length
+          : 0;
+    return this.redis.syAppend(
+      this.keys.job(jobId),
+      this.keys.events(jobId),
+      this.keys.eventNotices(),
+      JSON.stringify(event),
+      kind,
+      this.maxlen,
+      String(chars),
+    );
   }
 
   /**
@@ -410,7 +466,11 @@ export class JobStore {
    * A job whose read failed gets the error in its place. An entry that is not a valid event is
    * skipped; `last` is the id of the last entry read (valid or not), `read` how many there were.
    */
-  async readEventsAfter(conn: Redis, reads: ReadonlyArray<{ jobId: string; after: string }>, count: number): Promise<Array<{ events: StreamedEvent[]; last: string | null; read: number } | Error>> {
+  async readEventsAfter(
+    conn: Redis,
+    reads: ReadonlyArray<{ jobId: string; after: string }>,
+    count: number,
+  ): Promise<Array<{ events: StreamedEvent[]; last: string | null; read: number } | Error>> {
     const p = conn.pipeline();
     for (const r of reads) p.xrange(this.keys.events(r.jobId), `(${r.after}`, "+", "COUNT", count);
     const res = (await p.exec()) ?? [];

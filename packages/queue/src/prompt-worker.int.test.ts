@@ -35,10 +35,14 @@ const until = async (cond: () => boolean, what: string, ms = 10_000) => {
 /** A worker of either class on the test queue; records, for each job, how often it had found the queue empty when the job started. */
 async function start(Cls: typeof Worker, concurrency: number, process: (job: Job) => Promise<unknown> = async () => "ok") {
   const seen = { drained: 0, drainedBefore: 0, atStart: new Map<string, number>() };
-  const w = new Cls("pw", async (job: Job) => {
-    seen.atStart.set(job.id!, seen.drained);
-    return process(job);
-  }, { connection: conns[conns.push(redis.duplicate()) - 1]!, prefix, concurrency });
+  const w = new Cls(
+    "pw",
+    async (job: Job) => {
+      seen.atStart.set(job.id!, seen.drained);
+      return process(job);
+    },
+    { connection: conns[conns.push(redis.duplicate()) - 1]!, prefix, concurrency },
+  );
   w.on("drained", () => seen.drained++);
   workers.push(w);
   await w.waitUntilReady();
@@ -101,7 +105,9 @@ test("it still runs jobs concurrently, up to its concurrency, and picks up jobs 
   // interleave: every job runs, and none waits for BullMQ's idle timeout (drainDelay, 5 s) while
   // jobs are queued.
   for (let wave = 0; wave < 2; wave++) {
-    await queue.addBulk(Array.from({ length: 20 }, (_, i) => ({ name: "uneven", data: { ms: (i * 7) % 25 }, opts: { jobId: `burst-${wave}-${i}`, priority: 1 + (i % 3) } })));
+    await queue.addBulk(
+      Array.from({ length: 20 }, (_, i) => ({ name: "uneven", data: { ms: (i * 7) % 25 }, opts: { jobId: `burst-${wave}-${i}`, priority: 1 + (i % 3) } })),
+    );
     await until(() => done.length === 5 + 20 * (wave + 1), `burst ${wave} to finish`, 4_000);
     await new Promise((r) => setTimeout(r, 100));
   }

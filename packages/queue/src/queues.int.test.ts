@@ -78,8 +78,21 @@ describe("adds are validated against the catalog's schema", () => {
     const bad = { ...route("job_bad"), tenant_id: 42 } as unknown as QueueInput<"ai-route">;
     await expect(f.queues.enqueue("ai-route", bad)).rejects.toThrow(ZodError);
     await expect(f.queues.enqueue("ai-route", bad)).rejects.toThrow(/tenant_id/);
-    await expect(f.queues.enqueueBulk("ai-index", [{ payload: index("d1") }, { payload: { ...index("d2"), document_id: undefined } as unknown as QueueInput<"ai-index"> }])).rejects.toThrow(ZodError);
-    await expect(f.queues.enqueueFlow({ name: "ai-compare", payload: { job_id: "p", tenant_id: "t", deployment_id: "d", api_key_id: null, children: [{ model: "m", job_id: "c" }], created_at: "now" } }, [{ name: "ai-route", payload: bad }])).rejects.toThrow(ZodError);
+    await expect(
+      f.queues.enqueueBulk("ai-index", [
+        { payload: index("d1") },
+        { payload: { ...index("d2"), document_id: undefined } as unknown as QueueInput<"ai-index"> },
+      ]),
+    ).rejects.toThrow(ZodError);
+    await expect(
+      f.queues.enqueueFlow(
+        {
+          name: "ai-compare",
+          payload: { job_id: "p", tenant_id: "t", deployment_id: "d", api_key_id: null, children: [{ model: "m", job_id: "c" }], created_at: "now" },
+        },
+        [{ name: "ai-route", payload: bad }],
+      ),
+    ).rejects.toThrow(ZodError);
     await expect(f.queues.schedule("ai-reports", "daily", { every: 60_000 }, { date: "yesterday" })).rejects.toThrow(ZodError);
     // BullMQ's own queues handed to bull-board validate their adds too.
     const board = f.queues.dashboardQueues().find((q) => q.name === "ai-route")!;
@@ -107,7 +120,10 @@ describe("adds are validated against the catalog's schema", () => {
   });
 
   it("adds a bulk in one go, every job with the catalog's policy", async () => {
-    const jobs = await f.queues.enqueueBulk("ai-index", [{ payload: index("d1"), opts: { jobId: "i1" } }, { payload: index("d2"), opts: { jobId: "i2" } }]);
+    const jobs = await f.queues.enqueueBulk("ai-index", [
+      { payload: index("d1"), opts: { jobId: "i1" } },
+      { payload: index("d2"), opts: { jobId: "i2" } },
+    ]);
     expect(jobs.map((j) => j.id)).toEqual(["i1", "i2"]);
     const q = f.queues.queue("ai-index");
     expect(await q.getJobCounts("waiting")).toEqual({ waiting: 2 });
@@ -118,9 +134,14 @@ describe("adds are validated against the catalog's schema", () => {
   });
 
   it("adds a flow: the parent waits for its children, which each carry their own queue's policy", async () => {
-    const parent = await f.queues.enqueueFlow({ name: "ai-compare", payload: { job_id: "cmp", tenant_id: "t", deployment_id: "d", api_key_id: null, children: [{ model: "m", job_id: "c1" }], created_at: "now" }, opts: { jobId: "cmp" } }, [
-      { name: "ai-route", payload: route("c1"), opts: { jobId: "c1" } },
-    ]);
+    const parent = await f.queues.enqueueFlow(
+      {
+        name: "ai-compare",
+        payload: { job_id: "cmp", tenant_id: "t", deployment_id: "d", api_key_id: null, children: [{ model: "m", job_id: "c1" }], created_at: "now" },
+        opts: { jobId: "cmp" },
+      },
+      [{ name: "ai-route", payload: route("c1"), opts: { jobId: "c1" } }],
+    );
     expect(parent.id).toBe("cmp");
     expect(await f.queues.queue("ai-compare").getJobState("cmp")).toBe("waiting-children");
     expect((await f.queues.queue("ai-compare").getJob("cmp"))?.opts).toMatchObject({ attempts: 5 });
@@ -149,7 +170,11 @@ describe("defineProcessor", () => {
     const w = worker("ai-index", async (payload) => void seen.push(payload));
     w.on("failed", (_job, err) => failures.push(err));
     const q = f.queues.queue("ai-index");
-    await waitFor(async () => ((await q.getJobState("poison")) === "failed" && (await q.getJobState("good")) === "completed" ? true : undefined), 10_000, "both jobs to end");
+    await waitFor(
+      async () => ((await q.getJobState("poison")) === "failed" && (await q.getJobState("good")) === "completed" ? true : undefined),
+      10_000,
+      "both jobs to end",
+    );
     const poison = await q.getJob("poison");
     expect(poison?.attemptsMade).toBe(1);
     expect(poison?.failedReason).toMatch(/^invalid ai-index payload for job poison: /);

@@ -1,5 +1,15 @@
 import { QUEUE_NAMES, queueCatalog, type QueueInput, type QueueName, type QueuePayload } from "@switchyard/contracts";
-import { FlowProducer, UnrecoverableError, type Job, type JobsOptions, type JobSchedulerTemplateOptions, type Queue, type RepeatOptions, type WorkerOptions, type Worker } from "bullmq";
+import {
+  FlowProducer,
+  UnrecoverableError,
+  type Job,
+  type JobsOptions,
+  type JobSchedulerTemplateOptions,
+  type Queue,
+  type RepeatOptions,
+  type WorkerOptions,
+  type Worker,
+} from "bullmq";
 import type { Redis } from "./redis";
 import type { RedisKeys } from "./keys";
 import { CatalogBullQueue, catalogJobOptions, type CatalogQueue, type QueueJob } from "./catalog-queue";
@@ -43,7 +53,13 @@ export interface QueueSet {
    * queue on `repeat`'s schedule; the payload is validated now, as every add's is. Returns the
    * next job it will add.
    */
-  schedule<Q extends QueueName>(name: Q, schedulerId: string, repeat: Omit<RepeatOptions, "key">, payload: QueueInput<Q>, opts?: JobSchedulerTemplateOptions): Promise<QueueJob>;
+  schedule<Q extends QueueName>(
+    name: Q,
+    schedulerId: string,
+    repeat: Omit<RepeatOptions, "key">,
+    payload: QueueInput<Q>,
+    opts?: JobSchedulerTemplateOptions,
+  ): Promise<QueueJob>;
   /**
    * BullMQ's own queues, for bull-board (its adapter takes nothing else). They are the
    * validating {@link CatalogBullQueue}s, so even through them no unvalidated job can be added.
@@ -83,7 +99,12 @@ export function createQueueSet(opts: { connection: Redis; keys: RedisKeys; onEnq
         queueName: parent.name,
         data: validatedPayload(parent.name, parent.payload),
         opts: catalogJobOptions(parent.name, parent.opts ?? {}),
-        children: children.map((c) => ({ name: c.name, queueName: c.name, data: validatedPayload(c.name, c.payload), opts: catalogJobOptions(c.name, { ignoreDependencyOnFailure: true, ...c.opts }) })),
+        children: children.map((c) => ({
+          name: c.name,
+          queueName: c.name,
+          data: validatedPayload(c.name, c.payload),
+          opts: catalogJobOptions(c.name, { ignoreDependencyOnFailure: true, ...c.opts }),
+        })),
       };
       flow ??= new FlowProducer({ connection: opts.connection, prefix: opts.keys.bullPrefix });
       const node = await flow.add(tree);

@@ -33,7 +33,16 @@ test("a job's life writes only keys RedisKeys spells, all under the prefix's has
   const store = new JobStore({ redis, keys, retentionSeconds: 60 });
   const parent = queuedJobView("job_layoutparent000000000000", "auto", new Date(), null);
   const child = queuedJobView("job_layoutchild0000000000000", "auto", new Date(), null);
-  for (const v of [parent, child]) expect(await store.create({ view: v, tenantId: "ten_l", deploymentId: "dep_l", apiKeyId: null, idempotency: v === child ? { key: "idem-l", bodyHash: "h", ttlSeconds: 60 } : undefined })).toEqual({ kind: "created" });
+  for (const v of [parent, child])
+    expect(
+      await store.create({
+        view: v,
+        tenantId: "ten_l",
+        deploymentId: "dep_l",
+        apiKeyId: null,
+        idempotency: v === child ? { key: "idem-l", bodyHash: "h", ttlSeconds: 60 } : undefined,
+      }),
+    ).toEqual({ kind: "created" });
   await store.linkChildren(parent.id, [{ model: "m", job_id: child.id }]);
   // The child's event is copied to the parent's stream, which the script names from the child's.
   expect(await store.append(child.id, { type: "delta", data: { text: "hi" } })).not.toBeNull();

@@ -22,7 +22,12 @@ export function parseClusterUrl(url: string): { nodes: ClusterNode[]; username?:
     return { host: m[1]!.replace(/^\[|\]$/g, ""), port: Number(m[2]) };
   });
   const [user, password] = auth.includes(":") ? [auth.slice(0, auth.indexOf(":")), auth.slice(auth.indexOf(":") + 1)] : [auth, ""];
-  return { nodes, ...(user ? { username: decodeURIComponent(user) } : {}), ...(password ? { password: decodeURIComponent(password) } : {}), tls: scheme === "rediss-cluster:" };
+  return {
+    nodes,
+    ...(user ? { username: decodeURIComponent(user) } : {}),
+    ...(password ? { password: decodeURIComponent(password) } : {}),
+    tls: scheme === "rediss-cluster:",
+  };
 }
 
 /**

@@ -25,11 +25,26 @@ afterAll(async () => {
 let seq = 0;
 const create = async (tenantId: string, createdAt: number): Promise<string> => {
   const id = `job_ti${String(++seq).padStart(24, "0")}`;
-  const view = { id, object: "job", status: "queued", model: "auto", served_model: null, created_at: new Date(createdAt).toISOString(), started_at: null, completed_at: null, output: null, usage: null, routing: { decision: null, fallbacks: [] }, error: null, metadata: null } as JobView;
+  const view = {
+    id,
+    object: "job",
+    status: "queued",
+    model: "auto",
+    served_model: null,
+    created_at: new Date(createdAt).toISOString(),
+    started_at: null,
+    completed_at: null,
+    output: null,
+    usage: null,
+    routing: { decision: null, fallbacks: [] },
+    error: null,
+    metadata: null,
+  } as JobView;
   expect(await store.create({ view, tenantId, deploymentId: "dep", apiKeyId: null })).toEqual({ kind: "created" });
   return id;
 };
-const readAll = async (tenantId: string, maxMs: number | null = null, minMs: number | null = null) => (await index.read(tenantId, { fromBucket: null, maxMs, minMs, want: 1_000_000 })).entries;
+const readAll = async (tenantId: string, maxMs: number | null = null, minMs: number | null = null) =>
+  (await index.read(tenantId, { fromBucket: null, maxMs, minMs, want: 1_000_000 })).entries;
 
 describe("tenant job index (CREATE_JOB adds each job to its tenant's index)", () => {
   it("holds each tenant's own jobs, in listpack buckets with a TTL, readable newest bucket first within a time range", async () => {

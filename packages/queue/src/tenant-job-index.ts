@@ -89,7 +89,10 @@ export class TenantJobIndex {
    * if order matters). `next` is the bucket to continue from, the last one read (its entries come
    * again); null when no bucket is left that could hold entries in the range.
    */
-  async read(tenantId: string, opts: { fromBucket: number | null; maxMs: number | null; minMs: number | null; want: number }): Promise<{ entries: TenantJobEntry[]; next: number | null }> {
+  async read(
+    tenantId: string,
+    opts: { fromBucket: number | null; maxMs: number | null; minMs: number | null; want: number },
+  ): Promise<{ entries: TenantJobEntry[]; next: number | null }> {
     const [next, buckets] = await this.redis.syTenantJobsRead(
       this.keys.tenantJobs(tenantId),
       opts.fromBucket === null ? "" : String(opts.fromBucket),

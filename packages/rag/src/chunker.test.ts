@@ -7,7 +7,9 @@ const paragraphs = (n: number, perParagraph: number) =>
 
 describe("chunkText", () => {
   it("keeps a short text whole", () => {
-    expect(chunkText("One short paragraph. Two sentences.")).toEqual([{ ordinal: 0, text: "One short paragraph. Two sentences.", tokens: countTokens("One short paragraph. Two sentences.") }]);
+    expect(chunkText("One short paragraph. Two sentences.")).toEqual([
+      { ordinal: 0, text: "One short paragraph. Two sentences.", tokens: countTokens("One short paragraph. Two sentences.") },
+    ]);
   });
 
   it("gives nothing for whitespace and never an empty chunk", () => {

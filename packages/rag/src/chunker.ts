@@ -45,7 +45,8 @@ const sentences = new Intl.Segmenter("en", { granularity: "sentence" });
 export function chunkText(text: string, opts: ChunkOptions = {}): TextChunk[] {
   const maxTokens = opts.maxTokens ?? DEFAULT_CHUNK_TOKENS;
   const overlap = opts.overlapTokens ?? Math.min(DEFAULT_CHUNK_OVERLAP, Math.floor(maxTokens / 4));
-  if (!(maxTokens >= 1) || !(overlap >= 0) || overlap >= maxTokens) throw new RangeError(`chunkText: need 0 <= overlapTokens (${overlap}) < maxTokens (${maxTokens})`);
+  if (!(maxTokens >= 1) || !(overlap >= 0) || overlap >= maxTokens)
+    throw new RangeError(`chunkText: need 0 <= overlapTokens (${overlap}) < maxTokens (${maxTokens})`);
   const units = toUnits(text, maxTokens);
   const chunks: TextChunk[] = [];
   let current: Unit[] = [];
@@ -122,7 +123,7 @@ const SLICE_SEGMENT_CHARS = 1024;
  */
 function sliceTokens(word: string, maxTokens: number): string[] {
   const ids: number[] = [];
-  for (let at = 0; at < word.length; ) {
+  for (let at = 0; at < word.length;) {
     let end = Math.min(word.length, at + SLICE_SEGMENT_CHARS);
     const last = word.charCodeAt(end - 1);
     if (end < word.length && last >= 0xd800 && last <= 0xdbff) end--;

@@ -47,7 +47,9 @@ export function sourceDomain(url: string | null): string | null {
 
 /** sha256 over what the chunks are made from: title, text and source URL (metadata is not in chunks). */
 export function contentHash(doc: { title: string; text: string; sourceUrl: string | null }): string {
-  return createHash("sha256").update(JSON.stringify([doc.title, doc.text, doc.sourceUrl])).digest("hex");
+  return createHash("sha256")
+    .update(JSON.stringify([doc.title, doc.text, doc.sourceUrl]))
+    .digest("hex");
 }
 
 /**

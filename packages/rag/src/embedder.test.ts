@@ -32,7 +32,11 @@ describe("createProviderEmbedder", () => {
     const provider = { name: "fake", embed: async (texts: string[]) => (calls.push(texts.length), texts.map((t) => [t.length, 1, 0])) };
     const e = createProviderEmbedder(provider, "emb-1", 3, { batchSize: 2 });
     expect(e.model).toBe("fake/emb-1");
-    expect(await e.embed(["a", "bb", "ccc"])).toEqual([[1, 1, 0], [2, 1, 0], [3, 1, 0]]);
+    expect(await e.embed(["a", "bb", "ccc"])).toEqual([
+      [1, 1, 0],
+      [2, 1, 0],
+      [3, 1, 0],
+    ]);
     expect(calls).toEqual([2, 1]);
   });
 

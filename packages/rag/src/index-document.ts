@@ -47,7 +47,12 @@ export async function indexDocument(db: Kysely<Database>, key: DocumentKey, embe
     const chunks = chunkText(doc.text, opts);
     // Every chunk is embedded with its document's title, as full-text search indexes it with the title.
     const title = doc.title.trim();
-    const vectors = await embedAll(embedder, chunks.map((c) => (title === "" ? c.text : `${title}\n\n${c.text}`)), opts.embedBatchSize ?? 64, opts.signal);
+    const vectors = await embedAll(
+      embedder,
+      chunks.map((c) => (title === "" ? c.text : `${title}\n\n${c.text}`)),
+      opts.embedBatchSize ?? 64,
+      opts.signal,
+    );
     rows = chunks.map((c, i) => ({ id: chunkId(key, c.ordinal, c.text), ordinal: c.ordinal, text: c.text, tokens: c.tokens, vector: normalize(vectors[i]!) }));
   } catch (err) {
     await markFailed(db, key, doc.content_hash, err);
@@ -67,7 +72,12 @@ export async function indexDocument(db: Kysely<Database>, key: DocumentKey, embe
       .executeTakeFirst();
     if (!locked) return { status: "missing" } as const;
     if (locked.content_hash !== doc.content_hash) return { status: "stale" } as const;
-    await trx.deleteFrom("chunks").where("tenant_id", "=", key.tenantId).where("collection", "=", key.collection).where("document_id", "=", key.documentId).execute();
+    await trx
+      .deleteFrom("chunks")
+      .where("tenant_id", "=", key.tenantId)
+      .where("collection", "=", key.collection)
+      .where("document_id", "=", key.documentId)
+      .execute();
     for (let i = 0; i < rows.length; i += insertBatch) {
       await trx
         .insertInto("chunks")

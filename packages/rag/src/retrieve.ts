@@ -142,18 +142,30 @@ export async function retrieve(db: Kysely<Database>, opts: RetrieveOptions): Pro
   const base = { query, redactions: found.map((f) => f.kind), mode, model: opts.embedder.model, storage };
   const filter = scopeFilter(opts);
 
-  const fulltext = mode === "vector" ? Promise.resolve([]) : fulltextCandidates(db, searchText, filter, limit, Math.max(limit, Math.floor(opts.fulltextMaxRanked ?? FULLTEXT_MAX_RANKED)), opts.onPlan);
+  const fulltext =
+    mode === "vector"
+      ? Promise.resolve([])
+      : fulltextCandidates(db, searchText, filter, limit, Math.max(limit, Math.floor(opts.fulltextMaxRanked ?? FULLTEXT_MAX_RANKED)), opts.onPlan);
   if (mode !== "fulltext" && storage === "real[]") {
     const scanLimit = Math.max(0, Math.floor(opts.sqlVectorScanLimit ?? SQL_VECTOR_SCAN_LIMIT));
     const scan = opts.sqlVectorFallback ?? (await scopeAtMost(db, opts, filter, scanLimit));
     if (!scan) {
       const ft = await fulltext;
-      const message = opts.sqlVectorFallback === false ? "the database has no pgvector and the SQL vector scan is disabled" : `the database has no pgvector and the scope holds more than ${scanLimit} chunks (sqlVectorScanLimit): ranked by full text only`;
+      const message =
+        opts.sqlVectorFallback === false
+          ? "the database has no pgvector and the SQL vector scan is disabled"
+          : `the database has no pgvector and the scope holds more than ${scanLimit} chunks (sqlVectorScanLimit): ranked by full text only`;
       return { ...base, degraded: { reason: "no_pgvector", message }, results: ft.slice(0, topK).map((r, i) => view(r, r.score, i + 1, undefined)) };
     }
   }
   const vector = mode === "fulltext" ? Promise.resolve([]) : vectorCandidates(db, storage, opts, searchText, filter, limit);
-  const [ft, vecSettled] = await Promise.all([fulltext, vector.then((rows) => ({ rows }), (error: unknown) => ({ error }))]);
+  const [ft, vecSettled] = await Promise.all([
+    fulltext,
+    vector.then(
+      (rows) => ({ rows }),
+      (error: unknown) => ({ error }),
+    ),
+  ]);
   if ("error" in vecSettled) {
     if (mode === "vector") throw vecSettled.error;
     const message = vecSettled.error instanceof Error ? vecSettled.error.message : String(vecSettled.error);
@@ -189,8 +201,19 @@ function scopeFilter(opts: RetrieveOptions): RawBuilder<unknown> {
  * 0011's (tenant_id, collection, tsv) where the server has btree_gin), at most `maxRanked`
  * matches are read, and those are ranked.
  */
-async function fulltextCandidates(db: Kysely<Database>, query: string, filter: RawBuilder<unknown>, limit: number, maxRanked: number, onPlan: RetrieveOptions["onPlan"]): Promise<CandidateRow[]> {
-  return run(db, "fulltext", onPlan, sql<CandidateRow>`
+async function fulltextCandidates(
+  db: Kysely<Database>,
+  query: string,
+  filter: RawBuilder<unknown>,
+  limit: number,
+  maxRanked: number,
+  onPlan: RetrieveOptions["onPlan"],
+): Promise<CandidateRow[]> {
+  return run(
+    db,
+    "fulltext",
+    onPlan,
+    sql<CandidateRow>`
     SELECT m.id, m.document_id, m.title, m.source_url, m.text, ts_rank_cd(m.tsv, m.q)::float8 AS score
     FROM (
       SELECT c.id, c.document_id, c.title, c.source_url, c.text, c.tsv, q.q
@@ -200,7 +223,8 @@ async function fulltextCandidates(db: Kysely<Database>, query: string, filter: R
     ) m
     ORDER BY score DESC, m.id
     LIMIT ${limit}
-  `);
+  `,
+  );
 }
 
 const SCOPE_SIZE_TTL_MS = 60_000;
@@ -217,7 +241,9 @@ async function scopeAtMost(db: Kysely<Database>, opts: RetrieveOptions, filter: 
   if (!sizes) scopeSizes.set(db, (sizes = new Map<string, { small: boolean; at: number }>()));
   const known = sizes.get(key);
   if (known && performance.now() - known.at < SCOPE_SIZE_TTL_MS) return known.small;
-  const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM (SELECT 1 FROM chunks c WHERE ${filter} AND c.embedding IS NOT NULL LIMIT ${max + 1}) s`.execute(db);
+  const r = await sql<{
+    n: number;
+  }>`SELECT count(*)::int AS n FROM (SELECT 1 FROM chunks c WHERE ${filter} AND c.embedding IS NOT NULL LIMIT ${max + 1}) s`.execute(db);
   const small = Number(r.rows[0]?.n ?? 0) <= max;
   if (sizes.size > 10_000) sizes.clear();
   sizes.set(key, { small, at: performance.now() });
@@ -233,9 +259,17 @@ async function run<R>(db: Kysely<Database>, side: "fulltext" | "vector", onPlan:
   return (await statement.execute(db)).rows;
 }
 
-async function vectorCandidates(db: Kysely<Database>, storage: EmbeddingStorage, opts: RetrieveOptions, query: string, filter: RawBuilder<unknown>, limit: number): Promise<CandidateRow[]> {
+async function vectorCandidates(
+  db: Kysely<Database>,
+  storage: EmbeddingStorage,
+  opts: RetrieveOptions,
+  query: string,
+  filter: RawBuilder<unknown>,
+  limit: number,
+): Promise<CandidateRow[]> {
   const [raw] = await opts.embedder.embed([query], { signal: opts.signal });
-  if (!raw || raw.length !== opts.embedder.dimensions) throw new Error(`${opts.embedder.model}: query embedding has ${raw?.length ?? 0} dimensions, expected ${opts.embedder.dimensions}`);
+  if (!raw || raw.length !== opts.embedder.dimensions)
+    throw new Error(`${opts.embedder.model}: query embedding has ${raw?.length ?? 0} dimensions, expected ${opts.embedder.dimensions}`);
   const v = normalize(raw);
   // The zero vector (a query without a single word) is at no angle to anything.
   if (v.every((x) => x === 0)) return [];
@@ -244,14 +278,19 @@ async function vectorCandidates(db: Kysely<Database>, storage: EmbeddingStorage,
   const rows =
     storage === "vector"
       ? await pgvectorCandidates(db, q, dims, filter, limit, opts)
-      : await run(db, "vector", opts.onPlan, sql<CandidateRow>`
+      : await run(
+          db,
+          "vector",
+          opts.onPlan,
+          sql<CandidateRow>`
           SELECT c.id, c.document_id, c.title, c.source_url, c.text, s.score
           FROM chunks c
           CROSS JOIN LATERAL (SELECT sum(a * b)::float8 AS score FROM unnest(c.embedding, ${q}) AS u(a, b)) s
           WHERE ${filter} AND c.embedding IS NOT NULL AND cardinality(c.embedding) = ${dims}
           ORDER BY s.score DESC NULLS LAST, c.id
           LIMIT ${limit}
-        `);
+        `,
+        );
   // Zero-vector chunks have no direction: pgvector gives NaN, the dot product 0. Neither is a match.
   return rows.filter((row) => Number.isFinite(Number(row.score)) && Number(row.score) > 0);
 }
@@ -268,21 +307,37 @@ async function vectorCandidates(db: Kysely<Database>, storage: EmbeddingStorage,
  * planner prefer a sequential scan; a model's vectors all have its dimensions (indexDocument checks).
  * `exact`: the column itself is ordered, which no index serves: the exact answer.
  */
-async function pgvectorCandidates(db: Kysely<Database>, q: RawBuilder<string>, dims: number, filter: RawBuilder<unknown>, limit: number, opts: RetrieveOptions): Promise<CandidateRow[]> {
+async function pgvectorCandidates(
+  db: Kysely<Database>,
+  q: RawBuilder<string>,
+  dims: number,
+  filter: RawBuilder<unknown>,
+  limit: number,
+  opts: RetrieveOptions,
+): Promise<CandidateRow[]> {
   if (opts.exact) {
-    return run(db, "vector", opts.onPlan, sql<CandidateRow>`
+    return run(
+      db,
+      "vector",
+      opts.onPlan,
+      sql<CandidateRow>`
       SELECT c.id, c.document_id, c.title, c.source_url, c.text, (1 - (c.embedding <=> ${q}))::float8 AS score
       FROM chunks c
       WHERE ${filter} AND c.embedding IS NOT NULL AND vector_dims(c.embedding) = ${dims}
       ORDER BY c.embedding <=> ${q}, c.id
       LIMIT ${limit}
-    `);
+    `,
+    );
   }
   const typed = sql`c.embedding::vector(${sql.raw(String(Math.floor(dims)))})`;
   const ef = Math.max(limit, Math.floor(opts.efSearch ?? HNSW_EF_SEARCH));
   return db.transaction().execute(async (trx) => {
     await sql`SELECT set_config('hnsw.ef_search', ${String(ef)}, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)`.execute(trx);
-    return run(trx, "vector", opts.onPlan, sql<CandidateRow>`
+    return run(
+      trx,
+      "vector",
+      opts.onPlan,
+      sql<CandidateRow>`
       SELECT n.id, n.document_id, n.title, n.source_url, n.text, (1 - n.distance)::float8 AS score
       FROM (
         SELECT c.id, c.document_id, c.title, c.source_url, c.text, ${typed} <=> ${q} AS distance
@@ -292,6 +347,7 @@ async function pgvectorCandidates(db: Kysely<Database>, q: RawBuilder<string>, d
         LIMIT ${limit}
       ) n
       ORDER BY n.distance, n.id
-    `);
+    `,
+    );
   });
 }

@@ -26,7 +26,11 @@ export const HNSW_MAX_DIMENSIONS = 2000;
  * this same name, so {@link ensureVectorIndex} finds it there.
  */
 export function vectorIndexName(model: string): string {
-  const readable = model.toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_|_$/g, "").slice(0, 36);
+  const readable = model
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "_")
+    .replace(/^_|_$/g, "")
+    .slice(0, 36);
   return `chunks_hnsw_${readable}_${createHash("sha1").update(model).digest("hex").slice(0, 8)}`;
 }
 
@@ -67,7 +71,11 @@ export interface PrepareVectorSearchOptions {
  * text only (an exact scan in SQL costs ~35 µs per chunk in scope: seconds at 100 000).
  * Apps that serve retrieval call it once at start and log the warning.
  */
-export async function prepareVectorSearch(db: Kysely<Database>, embedder: Pick<Embedder, "model" | "dimensions">, opts: PrepareVectorSearchOptions = {}): Promise<VectorSearchSupport> {
+export async function prepareVectorSearch(
+  db: Kysely<Database>,
+  embedder: Pick<Embedder, "model" | "dimensions">,
+  opts: PrepareVectorSearchOptions = {},
+): Promise<VectorSearchSupport> {
   const storage = await embeddingStorage(db);
   if (storage === "real[]") {
     return {
@@ -80,7 +88,11 @@ export async function prepareVectorSearch(db: Kysely<Database>, embedder: Pick<E
   }
   const dims = Math.floor(embedder.dimensions);
   if (!(dims >= 1 && dims <= HNSW_MAX_DIMENSIONS)) {
-    return { storage, mode: "exact", warning: `${embedder.model}: ${dims} dimensions is more than pgvector's HNSW index takes (${HNSW_MAX_DIMENSIONS}); vector search compares every chunk in scope` };
+    return {
+      storage,
+      mode: "exact",
+      warning: `${embedder.model}: ${dims} dimensions is more than pgvector's HNSW index takes (${HNSW_MAX_DIMENSIONS}); vector search compares every chunk in scope`,
+    };
   }
   const name = vectorIndexName(embedder.model);
   const existing = await sql<{ ok: number }>`SELECT 1 AS ok FROM pg_class WHERE relname = ${name} AND relkind = 'i'`.execute(db);

@@ -12,9 +12,12 @@ describe("CircuitBreakers options", () => {
   const redis = new Redis({ lazyConnect: true });
   afterAll(() => redis.disconnect());
 
-  it.each([{ windowMs: 0 }, { minVolume: -1 }, { errorRateThreshold: 0 }, { errorRateThreshold: 1.5 }, { openMs: Number.NaN }, { halfOpenProbeTimeoutMs: 0 }])("rejects %o", (bad) => {
-    expect(() => new CircuitBreakers({ redis, prefix: "x", ...bad })).toThrow(RangeError);
-  });
+  it.each([{ windowMs: 0 }, { minVolume: -1 }, { errorRateThreshold: 0 }, { errorRateThreshold: 1.5 }, { openMs: Number.NaN }, { halfOpenProbeTimeoutMs: 0 }])(
+    "rejects %o",
+    (bad) => {
+      expect(() => new CircuitBreakers({ redis, prefix: "x", ...bad })).toThrow(RangeError);
+    },
+  );
 
   it("accepts the defaults", () => {
     expect(() => new CircuitBreakers({ redis, prefix: "x" })).not.toThrow();

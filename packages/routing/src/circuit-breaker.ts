@@ -140,7 +140,8 @@ export class CircuitBreakers {
    * `retryAfterMs` (from a provider's `Retry-After` on a failure) opens the breaker at once for that long.
    */
   async record(model: string, outcome: "success" | "failure", opts: { retryAfterMs?: number; probe?: boolean } = {}): Promise<BreakerRecordResult> {
-    const retryAfter = outcome === "failure" && opts.retryAfterMs !== undefined && opts.retryAfterMs > 0 ? Math.min(Math.ceil(opts.retryAfterMs), this.maxRetryAfterMs) : 0;
+    const retryAfter =
+      outcome === "failure" && opts.retryAfterMs !== undefined && opts.retryAfterMs > 0 ? Math.min(Math.ceil(opts.retryAfterMs), this.maxRetryAfterMs) : 0;
     const reply = await this.redis.syCbRecord(
       this.stateKey(model),
       this.windowKey(model),

@@ -11,7 +11,7 @@ const NODE_TRACE = [
   "    at renderList (/app/src/list.js:14:22)",
   "    at Object.<anonymous> (/app/src/index.js:3:1)",
 ].join("\n");
-const PY_TRACE = ['Traceback (most recent call last):', '  File "app.py", line 8, in <module>', "    main()", "KeyError: 'user_id'"].join("\n");
+const PY_TRACE = ["Traceback (most recent call last):", '  File "app.py", line 8, in <module>', "    main()", "KeyError: 'user_id'"].join("\n");
 const LONG_DOC = "The quarterly report covers revenue, churn and hiring across regions. ".repeat(200);
 
 const cases: Array<{ name: string; messages: ChatMessage[]; domain: RequestDomain; complexity: RequestComplexity; signals?: string[] }> = [
@@ -27,7 +27,11 @@ const cases: Array<{ name: string; messages: ChatMessage[]; domain: RequestDomai
   },
   {
     name: "clinical case with analysis",
-    messages: [user("A 64-year-old patient presents with chest pain and shortness of breath. Symptoms began 2 hours ago. Blood pressure 150/95. Give a differential diagnosis and analyze the next clinical steps, step by step.")],
+    messages: [
+      user(
+        "A 64-year-old patient presents with chest pain and shortness of breath. Symptoms began 2 hours ago. Blood pressure 150/95. Give a differential diagnosis and analyze the next clinical steps, step by step.",
+      ),
+    ],
     domain: "healthcare",
     complexity: "moderate",
   },
@@ -81,7 +85,11 @@ const cases: Array<{ name: string; messages: ChatMessage[]; domain: RequestDomai
   },
   {
     name: "compare architectures with a numbered list of requirements",
-    messages: [user("Compare these two database designs for our API:\n1. one table per tenant\n2. a shared table with tenant_id\n3. a schema per tenant\nList the trade-offs.")],
+    messages: [
+      user(
+        "Compare these two database designs for our API:\n1. one table per tenant\n2. a shared table with tenant_id\n3. a schema per tenant\nList the trade-offs.",
+      ),
+    ],
     domain: "tech",
     complexity: "complex",
     signals: ["list_items:3"],

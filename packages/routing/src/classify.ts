@@ -78,7 +78,8 @@ const MATH = [
   /\b\d*[a-z]\s*[+-]\s*\d+\s*=\s*-?\d/,
   /\b(integral|derivative|equation|solve for|eigen\w*|matrix|probability|theorem|logarithm|polynomial)\b/,
 ];
-const MULTI_STEP = /\b(step[- ]by[- ]step|compare|comparison|contrast|analy[sz]e|analysis|evaluate|trade-?offs?|pros and cons|explain why|justify|derive|prove|design (a|an|the)|plan (a|an|the)|first\b[^.]*\bthen)\b/g;
+const MULTI_STEP =
+  /\b(step[- ]by[- ]step|compare|comparison|contrast|analy[sz]e|analysis|evaluate|trade-?offs?|pros and cons|explain why|justify|derive|prove|design (a|an|the)|plan (a|an|the)|first\b[^.]*\bthen)\b/g;
 const NUMBERED_ITEM = /^\s*(\d+[.)]|[-*•])\s+\S/gm;
 
 /** One name per cue, so "compare" and "comparison" count once. */
@@ -122,8 +123,14 @@ function imageTokens(messages: readonly Message[]): { count: number; tokens: num
 export function classifyRequest(messages: readonly Message[]): Classification {
   const signals: string[] = [];
   const texts = messages.map((m) => ({ role: m.role, text: messageText(m) }));
-  const promptText = texts.filter((t) => t.role !== "assistant").map((t) => t.text).join("\n");
-  const userText = texts.filter((t) => t.role === "user").map((t) => t.text).join("\n");
+  const promptText = texts
+    .filter((t) => t.role !== "assistant")
+    .map((t) => t.text)
+    .join("\n");
+  const userText = texts
+    .filter((t) => t.role === "user")
+    .map((t) => t.text)
+    .join("\n");
   const chars = texts.reduce((n, t) => n + t.text.length, 0);
   const images = imageTokens(messages);
   const estimatedInputTokens = Math.ceil(chars / 4) + PER_MESSAGE_TOKENS * messages.length + images.tokens;

@@ -10,7 +10,8 @@
  * - `no_model_available`: models would fit, but every one is excluded right now (open breakers,
  *   provider outage); retryable once breakers recover (503).
  */
-export type RoutingErrorCode = "model_not_found" | "model_not_allowed" | "vision_disabled" | "no_vision_model" | "unsupported_request" | "no_capable_model" | "no_model_available";
+export type RoutingErrorCode =
+  "model_not_found" | "model_not_allowed" | "vision_disabled" | "no_vision_model" | "unsupported_request" | "no_capable_model" | "no_model_available";
 
 /** Thrown by `decideRoute`. Detect with `isRoutingError` (by name and code), since a workspace can hold two copies of this class. */
 export class RoutingError extends Error {

@@ -1,4 +1,12 @@
-import { ProviderName, type AgentChatMessage, type ChatMessage, type FallbackKind, type ModelCatalog, type ModelEntry, type ModelTier } from "@switchyard/contracts";
+import {
+  ProviderName,
+  type AgentChatMessage,
+  type ChatMessage,
+  type FallbackKind,
+  type ModelCatalog,
+  type ModelEntry,
+  type ModelTier,
+} from "@switchyard/contracts";
 import type { BreakerState } from "./circuit-breaker";
 import { classifyRequest, type Classification, type RequestComplexity } from "./classify";
 import { RoutingError } from "./routing-error";
@@ -7,7 +15,17 @@ import { RoutingError } from "./routing-error";
 export type RouteReason = "explicit" | "smart_routing" | "default" | "vision" | "complex" | "budget_downgrade" | "provider_outage" | "preference";
 export type { FallbackKind };
 /** Why a catalog model is not in the chain. */
-export type SkipReason = "not_allowed" | "no_vision" | "no_tools" | "no_json_schema" | "unsupported_fields" | "below_floor" | "above_tier" | "context_window" | "provider_outage" | "breaker_open";
+export type SkipReason =
+  | "not_allowed"
+  | "no_vision"
+  | "no_tools"
+  | "no_json_schema"
+  | "unsupported_fields"
+  | "below_floor"
+  | "above_tier"
+  | "context_window"
+  | "provider_outage"
+  | "breaker_open";
 
 /** Catalog capabilities a request needs besides vision (which the messages tell). */
 export interface RouteNeeds {
@@ -251,7 +269,9 @@ export function decideRoute(input: RouteInput): RouteDecision {
     const why = skipOf(m);
     return why === null ? [] : [{ id: m.id, why }];
   });
-  for (const s of skipped) if (s.why === "breaker_open" || s.why === "context_window" || s.why === "unsupported_fields" || s.why === "no_tools" || s.why === "no_json_schema") reasons.push(`skipped:${s.id}:${s.why}`);
+  for (const s of skipped)
+    if (s.why === "breaker_open" || s.why === "context_window" || s.why === "unsupported_fields" || s.why === "no_tools" || s.why === "no_json_schema")
+      reasons.push(`skipped:${s.id}:${s.why}`);
 
   const chosen = chain[0];
   if (!chosen) {

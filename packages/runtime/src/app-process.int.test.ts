@@ -56,7 +56,10 @@ test("readiness checks Redis, and Postgres with its migrations when the process 
   const withDb = new AppProcess({ name: "t", env, logger, db: database.db });
   try {
     await Promise.all([noDb.redis.ping(), withDb.redis.ping()]);
-    for (const [p, checks] of [[noDb, ["redis"]], [withDb, ["migrations", "postgres", "redis"]]] as const) {
+    for (const [p, checks] of [
+      [noDb, ["redis"]],
+      [withDb, ["migrations", "postgres", "redis"]],
+    ] as const) {
       const { port } = await p.serveMetrics({ port: 0, metrics: p.metrics() });
       const r = await fetch(`http://127.0.0.1:${port}/health/ready`);
       const body = (await r.json()) as { ready: boolean; checks: Record<string, { ok: boolean }> };

@@ -98,7 +98,12 @@ export class AppProcess {
   /** A worker's metrics server: `/metrics`, `/health`, and `/health/ready` checking Redis (and Postgres, when the process has it). */
   async serveMetrics(o: { port: number; metrics: ProcessMetrics }): Promise<{ port: number }> {
     const db = this.database;
-    const server = await startMetricsServer({ port: o.port, registry: this.registry, metrics: o.metrics, routes: { "/health/ready": async () => readinessResponse(await readiness({ redis: this.redis, db })) } });
+    const server = await startMetricsServer({
+      port: o.port,
+      registry: this.registry,
+      metrics: o.metrics,
+      routes: { "/health/ready": async () => readinessResponse(await readiness({ redis: this.redis, db })) },
+    });
     this.defer("metrics server", () => server.close());
     return { port: server.port };
   }

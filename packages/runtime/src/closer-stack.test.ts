@@ -11,7 +11,16 @@ test("closes in reverse order of opening, each step awaited before the next", as
     });
   }
   await stack.close();
-  expect(log).toEqual(["consumer closing", "consumer closed", "queues closing", "queues closed", "redis closing", "redis closed", "registry closing", "registry closed"]);
+  expect(log).toEqual([
+    "consumer closing",
+    "consumer closed",
+    "queues closing",
+    "queues closed",
+    "redis closing",
+    "redis closed",
+    "registry closing",
+    "registry closed",
+  ]);
 });
 
 test("a failing step does not stop the others; its failure is thrown once all have run", async () => {

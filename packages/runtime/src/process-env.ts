@@ -7,7 +7,12 @@ import { z } from "zod";
  */
 export const processEnvFields = {
   REDIS_URL: envString(z.string().default("redis://127.0.0.1:6379")),
-  SWITCHYARD_PREFIX: envString(z.string().regex(/^[A-Za-z0-9_-]+$/).default("sy")),
+  SWITCHYARD_PREFIX: envString(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/)
+      .default("sy"),
+  ),
   LOG_LEVEL: envString(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info")),
   /** The model catalog (routing, prices, and the per-model series on /metrics); the bundled one when unset. */
   MODEL_CATALOG_PATH: envString(z.string().optional()),

@@ -7,7 +7,10 @@ import { registerBreakerGauge, type BreakerStatesReader } from "./breaker-gauge"
  * each worker. Queue depth, workers and breaker states are read from Redis at scrape time, so any
  * process reports them; the rest count what this process did.
  */
-export function createProcessMetrics(registry: MetricsRegistry, o: { queues: QueueSet; breakerStates: BreakerStatesReader; models: readonly string[]; budgetRatios?: () => Map<string, number> }) {
+export function createProcessMetrics(
+  registry: MetricsRegistry,
+  o: { queues: QueueSet; breakerStates: BreakerStatesReader; models: readonly string[]; budgetRatios?: () => Map<string, number> },
+) {
   registerBreakerGauge(registry, o.breakerStates, o.models);
   return { ...createOpsMetrics(registry, { models: o.models, budgetRatios: o.budgetRatios }), ...registerQueueMetrics(registry.meter, o.queues) };
 }

@@ -4,7 +4,10 @@ import path from "node:path";
 /** Run run-app.fixture.ts as the apps run (one node process with tsx's loader); `signal` once it has started. */
 function runFixture(mode: string, signal?: NodeJS.Signals): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "run-app.fixture.ts")], { env: { ...process.env, FIXTURE: mode }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "run-app.fixture.ts")], {
+      env: { ...process.env, FIXTURE: mode },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     let err = "";
     let signalled = false;

@@ -21,10 +21,12 @@ export function registerDbPoolMetrics(meter: Meter, stats: () => DbPoolFigures |
     o.observe(s.idle, { state: "idle" });
     o.observe(s.total - s.idle, { state: "in_use" });
   });
-  meter.createObservableGauge(MetricNames.dbPoolWaiting, { description: "Queries waiting for a Postgres connection from this process's pool" }).addCallback((o) => {
-    const s = stats();
-    if (s) o.observe(s.waiting);
-  });
+  meter
+    .createObservableGauge(MetricNames.dbPoolWaiting, { description: "Queries waiting for a Postgres connection from this process's pool" })
+    .addCallback((o) => {
+      const s = stats();
+      if (s) o.observe(s.waiting);
+    });
   meter.createObservableGauge(MetricNames.dbPoolMax, { description: "Most Postgres connections this process's pool opens" }).addCallback((o) => {
     const s = stats();
     if (s) o.observe(s.max);

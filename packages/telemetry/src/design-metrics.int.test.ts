@@ -61,10 +61,26 @@ beforeAll(async () => {
   s = await startStack({ apps: [...PROCESSES], env: { HOUSEKEEPING_EVERY_MS: "1000" } });
   const dep = await s.database.db.selectFrom("deployments").select("id").executeTakeFirstOrThrow();
   deploymentId = dep.id;
-  await s.database.db.updateTable("deployments").set({ budget: JSON.stringify({ period: "day", limit_usd: 50 }) }).where("id", "=", deploymentId).execute();
+  await s.database.db
+    .updateTable("deployments")
+    .set({ budget: JSON.stringify({ period: "day", limit_usd: 50 }) })
+    .where("id", "=", deploymentId)
+    .execute();
   const a = apiClient(s.url, s.key);
-  expect((await a.post("/v1/collections/kb/documents", { id: "d1", title: "Refunds", text: "Refunds are paid within 14 days of the return arriving at our warehouse." })).status).toBe(202);
-  await waitFor(async () => ((await a.get<{ status: string }>("/v1/collections/kb/documents/d1")).body.status === "indexed" ? true : undefined), 30_000, "the document to be indexed");
+  expect(
+    (
+      await a.post("/v1/collections/kb/documents", {
+        id: "d1",
+        title: "Refunds",
+        text: "Refunds are paid within 14 days of the return arriving at our warehouse.",
+      })
+    ).status,
+  ).toBe(202);
+  await waitFor(
+    async () => ((await a.get<{ status: string }>("/v1/collections/kb/documents/d1")).body.status === "indexed" ? true : undefined),
+    30_000,
+    "the document to be indexed",
+  );
   const ids: string[] = [];
   for (const body of [
     { model: "auto", messages: [{ role: "user", content: "How long do refunds take?" }], max_tokens: 16, rag: { collection: "kb" } },
@@ -74,7 +90,12 @@ beforeAll(async () => {
     expect(r.status).toBe(202);
     ids.push(r.body.id);
   }
-  for (const id of ids) await waitFor(async () => ((await a.get<{ status: string }>(`/v1/jobs/${id}`)).body.status === "succeeded" ? true : undefined), 30_000, `job ${id} to succeed`);
+  for (const id of ids)
+    await waitFor(
+      async () => ((await a.get<{ status: string }>(`/v1/jobs/${id}`)).body.status === "succeeded" ? true : undefined),
+      30_000,
+      `job ${id} to succeed`,
+    );
   // The usage events reach the aggregator after the jobs end.
   await waitFor(async () => ((await s.database.db.selectFrom("usage_events").select("job_id").execute()).length >= 2 ? true : undefined), 30_000, "usage rows");
 }, 180_000);
@@ -132,7 +153,11 @@ test("each process counts what it did: enqueues, dequeues, tokens, cost, RAG hit
 });
 
 test("every worker answers /health/ready naming its checks", async () => {
-  const expected: Record<string, string[]> = { "router-worker": ["redis"], "rag-worker": ["migrations", "postgres", "redis"], "usage-aggregator": ["migrations", "postgres", "redis"] };
+  const expected: Record<string, string[]> = {
+    "router-worker": ["redis"],
+    "rag-worker": ["migrations", "postgres", "redis"],
+    "usage-aggregator": ["migrations", "postgres", "redis"],
+  };
   for (const [app, checks] of Object.entries(expected)) {
     const r = await fetch(`http://127.0.0.1:${s.apps.get(app)!.port}/health/ready`);
     const body = (await r.json()) as { ready: boolean; checks: Record<string, { ok: boolean }> };

@@ -4,7 +4,12 @@ import { addLogContext, withLogContext } from "./log-context";
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({ write: (chunk: Buffer, _enc, cb) => { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); cb(); } });
+  const destination = new Writable({
+    write: (chunk: Buffer, _enc, cb) => {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      cb();
+    },
+  });
   return { lines, logger: createLogger({ name: "t", destination }) };
 }
 
@@ -37,9 +42,13 @@ test("addLogContext adds to the current context only; nested contexts inherit; e
 
 test("concurrent contexts do not leak into each other", async () => {
   const { lines, logger } = capture();
-  await Promise.all(["a", "b", "c"].map((id, i) => withLogContext({ jobId: id }, async () => {
-    await new Promise((r) => setTimeout(r, 10 - i * 3));
-    logger.info(id);
-  })));
+  await Promise.all(
+    ["a", "b", "c"].map((id, i) =>
+      withLogContext({ jobId: id }, async () => {
+        await new Promise((r) => setTimeout(r, 10 - i * 3));
+        logger.info(id);
+      }),
+    ),
+  );
   for (const l of lines) expect(l.jobId).toBe(l.msg);
 });

@@ -12,17 +12,7 @@ export interface LogScrubber {
 }
 
 /** Paths never logged: credentials in headers or bodies. */
-const REDACT = [
-  "authorization",
-  "headers.authorization",
-  "req.headers.authorization",
-  "req.headers.cookie",
-  "apiKey",
-  "api_key",
-  "key",
-  "*.apiKey",
-  "*.key",
-];
+const REDACT = ["authorization", "headers.authorization", "req.headers.authorization", "req.headers.cookie", "apiKey", "api_key", "key", "*.apiKey", "*.key"];
 
 /**
  * JSON logs with the service name; `Authorization` and key material redacted. A line written

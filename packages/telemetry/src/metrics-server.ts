@@ -25,12 +25,17 @@ export async function startMetricsServer(opts: {
     if (path === "/metrics") return opts.registry.handler(req, res);
     const route = path === "/health" ? async () => ({ status: 200, body: { status: "ok" } }) : opts.routes?.[path];
     if (!route) {
-      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: { type: "not_found_error", code: "not_found", message: `no route ${path}` } }));
+      res
+        .writeHead(404, { "content-type": "application/json" })
+        .end(JSON.stringify({ error: { type: "not_found_error", code: "not_found", message: `no route ${path}` } }));
       return;
     }
     route().then(
       (r) => res.writeHead(r.status, { "content-type": "application/json" }).end(JSON.stringify(r.body)),
-      (err: Error) => res.writeHead(500, { "content-type": "application/json" }).end(JSON.stringify({ error: { type: "api_error", code: "internal_error", message: err.message } })),
+      (err: Error) =>
+        res
+          .writeHead(500, { "content-type": "application/json" })
+          .end(JSON.stringify({ error: { type: "api_error", code: "internal_error", message: err.message } })),
     );
   });
   await new Promise<void>((resolve, reject) => {
@@ -40,6 +45,10 @@ export async function startMetricsServer(opts: {
   const addr = server.address();
   return {
     port: typeof addr === "object" && addr ? addr.port : opts.port,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -55,11 +55,15 @@ function observeEventLoopLag(meter: Meter): () => void {
   const h = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
   h.enable();
   const late = (ns: number) => (h.count === 0 ? 0 : Math.max(0, ns / 1e9 - LAG_RESOLUTION_MS / 1e3));
-  meter.createObservableGauge(MetricNames.eventLoopLag, { description: "How late the event loop ran a 10 ms timer since the previous scrape, seconds, by quantile (0.5, 0.99, max)" }).addCallback((obs) => {
-    obs.observe(late(h.percentile(50)), { quantile: "0.5" });
-    obs.observe(late(h.percentile(99)), { quantile: "0.99" });
-    obs.observe(late(h.max), { quantile: "max" });
-    h.reset();
-  });
+  meter
+    .createObservableGauge(MetricNames.eventLoopLag, {
+      description: "How late the event loop ran a 10 ms timer since the previous scrape, seconds, by quantile (0.5, 0.99, max)",
+    })
+    .addCallback((obs) => {
+      obs.observe(late(h.percentile(50)), { quantile: "0.5" });
+      obs.observe(late(h.percentile(99)), { quantile: "0.99" });
+      obs.observe(late(h.max), { quantile: "max" });
+      h.reset();
+    });
   return () => h.disable();
 }

@@ -24,7 +24,9 @@ export function createOpsMetrics(registry: MetricsRegistry, opts: { models: read
     sse: m.createUpDownCounter(MetricNames.sseConnections, { description: "Open SSE connections (gateway)" }),
     rateLimitRejections: m.createCounter(MetricNames.rateLimitRejections, { description: "Requests refused by a rate limit, by the limit" }),
     /** 429s by deployment (and its type): a series only for deployments that were refused. */
-    rateLimitByDeployment: m.createCounter(MetricNames.rateLimitByDeployment, { description: "Requests refused with 429 by a rate limit, by deployment and deployment type" }),
+    rateLimitByDeployment: m.createCounter(MetricNames.rateLimitByDeployment, {
+      description: "Requests refused with 429 by a rate limit, by deployment and deployment type",
+    }),
     budgetRefusals: m.createCounter(MetricNames.budgetRefusals, { description: "Requests refused with 402, by code (budget_exhausted, insufficient_credits)" }),
     authFailures: m.createCounter(MetricNames.authFailures, { description: "Failed authentications (401), by reason" }),
     ttft: m.createHistogram(MetricNames.jobTtft, { description: "Time to first token", unit: "s" }),
@@ -52,9 +54,11 @@ export function createOpsMetrics(registry: MetricsRegistry, opts: { models: read
   // Reported by the processes that reserve and settle budgets (gateway, router-worker).
   const budgetRatios = opts.budgetRatios;
   if (budgetRatios) {
-    m.createObservableGauge(MetricNames.budgetUsedRatio, { description: "Highest share of a deployment's budgets in use (current periods)" }).addCallback((obs) => {
-      for (const [deployment, ratio] of budgetRatios()) obs.observe(ratio, { deployment });
-    });
+    m.createObservableGauge(MetricNames.budgetUsedRatio, { description: "Highest share of a deployment's budgets in use (current periods)" }).addCallback(
+      (obs) => {
+        for (const [deployment, ratio] of budgetRatios()) obs.observe(ratio, { deployment });
+      },
+    );
   }
   return metrics;
 }

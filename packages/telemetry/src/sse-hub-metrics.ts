@@ -19,8 +19,11 @@ export interface SseHubCounters {
  * once per stream read, not per follower.
  */
 export function registerSseHubMetrics(meter: Meter, stats: () => SseHubCounters): { lag: { record(seconds: number): void } } {
-  meter.createObservableGauge(MetricNames.sseFollowedJobs, { description: "Jobs this gateway's SSE followers follow" }).addCallback((o) => o.observe(stats().jobs));
-  const counter = (name: string, description: string, read: (s: SseHubCounters) => number) => meter.createObservableCounter(name, { description }).addCallback((o) => o.observe(read(stats())));
+  meter
+    .createObservableGauge(MetricNames.sseFollowedJobs, { description: "Jobs this gateway's SSE followers follow" })
+    .addCallback((o) => o.observe(stats().jobs));
+  const counter = (name: string, description: string, read: (s: SseHubCounters) => number) =>
+    meter.createObservableCounter(name, { description }).addCallback((o) => o.observe(read(stats())));
   counter(MetricNames.sseNoticesRead, "Event notices read by the SSE hub's tail", (s) => s.noticesRead);
   counter(MetricNames.sseStreamReads, "Job event streams read for SSE followers (one per moved job per round trip)", (s) => s.streamReads);
   counter(MetricNames.sseEventsDelivered, "Events handed to SSE followers (one per follower)", (s) => s.eventsDelivered);

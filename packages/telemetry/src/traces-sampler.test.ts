@@ -5,7 +5,8 @@ import { tracingEnv } from "./tracing-sdk";
 // TraceIdRatioBased decides on the XOR of the trace id's four 32-bit words against ratio × 2^32.
 const LOW_ID = "00000000000000000000000000000001"; // sampled at any ratio above 0
 const HIGH_ID = "000000000000000000000000ffffffff"; // sampled at ratio 1 only
-const parent = (flags: TraceFlags): Context => trace.setSpanContext(ROOT_CONTEXT, { traceId: LOW_ID, spanId: "b7ad6b7169203331", traceFlags: flags, isRemote: true });
+const parent = (flags: TraceFlags): Context =>
+  trace.setSpanContext(ROOT_CONTEXT, { traceId: LOW_ID, spanId: "b7ad6b7169203331", traceFlags: flags, isRemote: true });
 const SAMPLED = "sampled";
 const DROPPED = "dropped";
 type Outcome = typeof SAMPLED | typeof DROPPED;
@@ -41,6 +42,8 @@ it.each<[Record<string, string>, Outcome[]]>([
 it("only a ratio gives parentbased_traceidratio; a bad name or ratio throws", () => {
   expect(tracesSampler({ sampleRatio: 0.5 }).toString()).toBe(tracesSampler({ sampler: "parentbased_traceidratio", sampleRatio: 0.5 }).toString());
   expect(tracesSampler({}).toString()).toMatch(/^ParentBased\{root=AlwaysOnSampler/);
-  expect(() => tracesSampler({ sampler: "sometimes" as TracesSamplerName })).toThrow('sampler must be one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio, got "sometimes"');
+  expect(() => tracesSampler({ sampler: "sometimes" as TracesSamplerName })).toThrow(
+    'sampler must be one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio, got "sometimes"',
+  );
   expect(() => tracesSampler({ sampler: "traceidratio", sampleRatio: -0.1 })).toThrow("sampleRatio must be between 0 and 1, got -0.1");
 });

@@ -4,7 +4,14 @@ import { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBase
  * The `OTEL_TRACES_SAMPLER` values this process understands (OpenTelemetry's SDK configuration
  * spec; `jaeger_remote`, `parentbased_jaeger_remote` and `xray` are not supported).
  */
-export const TRACES_SAMPLERS = ["always_on", "always_off", "traceidratio", "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio"] as const;
+export const TRACES_SAMPLERS = [
+  "always_on",
+  "always_off",
+  "traceidratio",
+  "parentbased_always_on",
+  "parentbased_always_off",
+  "parentbased_traceidratio",
+] as const;
 export type TracesSamplerName = (typeof TRACES_SAMPLERS)[number];
 
 /** True for the samplers that take `OTEL_TRACES_SAMPLER_ARG` (the ratio). */

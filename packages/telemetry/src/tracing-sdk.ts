@@ -73,7 +73,9 @@ export function initTracing(opts: TracingOptions): Tracing {
     sdk = new TracerProvider({
       resource: resourceFromAttributes({ "service.name": opts.serviceName }),
       sampler,
-      spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis: opts.scheduledDelayMillis ?? 5000, exportTimeoutMillis: opts.exportTimeoutMillis ?? 10_000 })],
+      spanProcessors: [
+        new BatchSpanProcessor({ exporter, scheduledDelayMillis: opts.scheduledDelayMillis ?? 5000, exportTimeoutMillis: opts.exportTimeoutMillis ?? 10_000 }),
+      ],
     });
   }
   const provider = sdk ?? new NonRecordingTracerProvider();

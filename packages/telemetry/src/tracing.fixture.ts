@@ -11,7 +11,12 @@ async function main(): Promise<void> {
   if (!endpoint || !scenario) throw new Error("usage: tracing.fixture.ts <endpoint> <nested|buffered|dead|ratio0>");
   if (scenario === "nested") {
     initTracing({ serviceName: "exporter-test", endpoint, scheduledDelayMillis: 50 });
-    const carrier = await startSpan("submit", { "switchyard.job.id": "job_x", n: 3, ok: true, list: ["a", "b"] }, async () => injectTraceContext(), SpanKind.SERVER);
+    const carrier = await startSpan(
+      "submit",
+      { "switchyard.job.id": "job_x", n: 3, ok: true, list: ["a", "b"] },
+      async () => injectTraceContext(),
+      SpanKind.SERVER,
+    );
     await withExtractedContext(carrier, () =>
       startSpan("route", {}, async () => {
         await startSpan("call", {}, async () => Promise.reject(new Error("upstream 503"))).catch(() => undefined);
@@ -25,7 +30,9 @@ async function main(): Promise<void> {
     // No new trace is sampled here; one carried in sampled is still recorded.
     const tracing = initTracing({ serviceName: "ratio0-test", endpoint, sampler: "parentbased_traceidratio", sampleRatio: 0 });
     await startSpan("new trace", {}, async () => undefined);
-    await withExtractedContext({ traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" }, () => startSpan("carried trace", {}, async () => undefined));
+    await withExtractedContext({ traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" }, () =>
+      startSpan("carried trace", {}, async () => undefined),
+    );
     await tracing.shutdown(5000);
     return;
   }

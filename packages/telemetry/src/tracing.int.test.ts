@@ -7,8 +7,11 @@ import path from "node:path";
 const FIXTURE = path.join(__dirname, "tracing.fixture.ts");
 const run = (endpoint: string, scenario: string) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, ["--import", "tsx", FIXTURE, endpoint, scenario], { cwd: path.resolve(__dirname, "../../.."), timeout: 30_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      ["--import", "tsx", FIXTURE, endpoint, scenario],
+      { cwd: path.resolve(__dirname, "../../.."), timeout: 30_000 },
+      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),
     );
   });
 
@@ -27,7 +30,13 @@ test("spans reach an OTLP/HTTP collector as JSON with service name, parents, att
   expect(by("submit")).toMatchObject({ parentSpanId: null, kind: 2, attributes: { "switchyard.job.id": "job_x", n: 3, ok: true, list: ["a", "b"] } });
   expect(by("submit").traceId).toMatch(/^[0-9a-f]{32}$/);
   expect(by("route")).toMatchObject({ traceId: by("submit").traceId, parentSpanId: by("submit").spanId });
-  expect(by("call")).toMatchObject({ traceId: by("submit").traceId, parentSpanId: by("route").spanId, statusCode: 2, statusMessage: "upstream 503", events: ["exception"] });
+  expect(by("call")).toMatchObject({
+    traceId: by("submit").traceId,
+    parentSpanId: by("route").spanId,
+    statusCode: 2,
+    statusMessage: "upstream 503",
+    events: ["exception"],
+  });
 });
 
 test("shutdown flushes spans still buffered", async () => {

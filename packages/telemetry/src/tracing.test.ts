@@ -31,7 +31,13 @@ describe("tracing without an endpoint (nothing recorded; ids for logs and job pa
       await new Promise((r) => setTimeout(r, 5));
       return startSpan("inner", {}, async (inner) => {
         await Promise.resolve();
-        return { outer: outer.spanContext(), inner: inner.spanContext(), recording: [outer.isRecording(), inner.isRecording()], ids: activeTraceIds(), carrier: injectTraceContext() };
+        return {
+          outer: outer.spanContext(),
+          inner: inner.spanContext(),
+          recording: [outer.isRecording(), inner.isRecording()],
+          ids: activeTraceIds(),
+          carrier: injectTraceContext(),
+        };
       });
     });
     expect(seen.recording).toEqual([false, false]);
@@ -49,7 +55,9 @@ describe("tracing without an endpoint (nothing recorded; ids for logs and job pa
     // From a gateway that exports: sampled. The worker keeps the trace, the parent span and the flag,
     // so the next process (which may export) continues the same trace under the same parent.
     const carrier = { traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" };
-    const worker = await withExtractedContext(carrier, () => startSpan("worker", {}, async (s) => ({ ctx: s.spanContext(), ids: activeTraceIds(), onward: injectTraceContext() })));
+    const worker = await withExtractedContext(carrier, () =>
+      startSpan("worker", {}, async (s) => ({ ctx: s.spanContext(), ids: activeTraceIds(), onward: injectTraceContext() })),
+    );
     expect(worker.ctx).toMatchObject({ traceId: "0af7651916cd43dd8448eb211c80319c", spanId: "b7ad6b7169203331", traceFlags: 1 });
     expect(worker.ids).toEqual({ trace_id: "0af7651916cd43dd8448eb211c80319c", span_id: "b7ad6b7169203331" });
     expect(worker.onward).toEqual(carrier);
@@ -75,11 +83,13 @@ describe("tracing without an endpoint (nothing recorded; ids for logs and job pa
     expect(lines[1]).toMatchObject({ msg: "after the span", requestId: "req_1", jobId: "job_9" });
     expect(lines[1]).not.toHaveProperty("trace_id");
     // And the other way round: a log context opened inside a span keeps the span.
-    const ids = await startSpan("route", {}, async (s) => withLogContext({ jobId: "job_10" }, async () => {
-      await Promise.resolve();
-      logger.info("nested");
-      return s.spanContext();
-    }));
+    const ids = await startSpan("route", {}, async (s) =>
+      withLogContext({ jobId: "job_10" }, async () => {
+        await Promise.resolve();
+        logger.info("nested");
+        return s.spanContext();
+      }),
+    );
     expect(lines[2]).toMatchObject({ msg: "nested", jobId: "job_10", trace_id: ids.traceId, span_id: ids.spanId });
     expect(lines[2]).not.toHaveProperty("requestId");
   });
@@ -134,7 +144,14 @@ describe("tracingEnv", () => {
         OTEL_BSP_SCHEDULE_DELAY: "200",
         OTEL_EXPORTER_OTLP_TIMEOUT: "3000",
       }),
-    ).toEqual({ endpoint: "http://collector:4318", tracesUrl: "https://traces.example/v1/traces", sampler: "parentbased_traceidratio", sampleRatio: 0.25, scheduledDelayMillis: 200, exportTimeoutMillis: 3000 });
+    ).toEqual({
+      endpoint: "http://collector:4318",
+      tracesUrl: "https://traces.example/v1/traces",
+      sampler: "parentbased_traceidratio",
+      sampleRatio: 0.25,
+      scheduledDelayMillis: 200,
+      exportTimeoutMillis: 3000,
+    });
   });
   it("OTEL_TRACES_SAMPLER_ARG is read only for the ratio samplers (as the spec says)", () => {
     expect(tracingEnv({ OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "0" })).toEqual({ sampler: "traceidratio", sampleRatio: 0 });
@@ -150,7 +167,10 @@ describe("tracingEnv", () => {
     [{ OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "half" }, 'OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1, got "half"'],
     [{ OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "1.5" }, 'OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1, got "1.5"'],
     [{ OTEL_TRACES_SAMPLER_ARG: "2" }, 'OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1, got "2"'],
-    [{ OTEL_TRACES_SAMPLER: "sometimes" }, 'OTEL_TRACES_SAMPLER must be one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio, got "sometimes"'],
+    [
+      { OTEL_TRACES_SAMPLER: "sometimes" },
+      'OTEL_TRACES_SAMPLER must be one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio, got "sometimes"',
+    ],
     [{ OTEL_TRACES_SAMPLER: "jaeger_remote" }, "OTEL_TRACES_SAMPLER must be one of"],
     [{ OTEL_TRACES_SAMPLER: "ALWAYS_ON" }, "OTEL_TRACES_SAMPLER must be one of"],
     [{ OTEL_BSP_SCHEDULE_DELAY: "-1" }, "OTEL_BSP_SCHEDULE_DELAY must be a number from 0 to 600000"],

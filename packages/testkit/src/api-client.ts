@@ -6,7 +6,11 @@ export interface ApiResponse<T = Record<string, unknown>> {
 }
 
 export function apiClient(baseUrl: string, key?: string) {
-  const call = async <T = Record<string, unknown>>(method: string, path: string, opts: { body?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<ApiResponse<T>> => {
+  const call = async <T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    opts: { body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+  ): Promise<ApiResponse<T>> => {
     const headers: Record<string, string> = { ...(key ? { authorization: `Bearer ${key}` } : {}), ...opts.headers };
     let body: string | undefined;
     if (opts.raw !== undefined) body = opts.raw;

@@ -6,18 +6,28 @@
 /** Default `error.type`/message per status, as the Messages API sends them. */
 export function defaultAnthropicError(status: number): { type: string; message: string } {
   switch (status) {
-    case 400: return { type: "invalid_request_error", message: "prompt is too long: 210000 tokens > 200000 maximum" };
-    case 401: return { type: "authentication_error", message: "invalid x-api-key" };
-    case 402: return { type: "billing_error", message: "Your credit balance is too low to access the Anthropic API." };
-    case 403: return { type: "permission_error", message: "Your API key does not have permission to use the specified resource." };
-    case 404: return { type: "not_found_error", message: "The requested resource could not be found." };
-    case 413: return { type: "request_too_large", message: "Request exceeds the maximum allowed number of bytes." };
-    case 429: return { type: "rate_limit_error", message: "This request would exceed your account's rate limit. Please try again later." };
-    case 504: return { type: "timeout_error", message: "Request timed out." };
-    case 529: return { type: "overloaded_error", message: "Overloaded" };
-    default: return status >= 500
-      ? { type: "api_error", message: "Internal server error" }
-      : { type: "invalid_request_error", message: `Request failed with status ${status}.` };
+    case 400:
+      return { type: "invalid_request_error", message: "prompt is too long: 210000 tokens > 200000 maximum" };
+    case 401:
+      return { type: "authentication_error", message: "invalid x-api-key" };
+    case 402:
+      return { type: "billing_error", message: "Your credit balance is too low to access the Anthropic API." };
+    case 403:
+      return { type: "permission_error", message: "Your API key does not have permission to use the specified resource." };
+    case 404:
+      return { type: "not_found_error", message: "The requested resource could not be found." };
+    case 413:
+      return { type: "request_too_large", message: "Request exceeds the maximum allowed number of bytes." };
+    case 429:
+      return { type: "rate_limit_error", message: "This request would exceed your account's rate limit. Please try again later." };
+    case 504:
+      return { type: "timeout_error", message: "Request timed out." };
+    case 529:
+      return { type: "overloaded_error", message: "Overloaded" };
+    default:
+      return status >= 500
+        ? { type: "api_error", message: "Internal server error" }
+        : { type: "invalid_request_error", message: `Request failed with status ${status}.` };
   }
 }
 
@@ -55,7 +65,13 @@ export function anthropicHeaders(n: number): Record<string, string> {
 /** A Message `usage` object: `input_tokens` excludes cache reads, which are counted separately. */
 export function anthropicUsage(promptTokens: number, cachedTokens: number, outputTokens: number): Record<string, unknown> {
   const cached = Math.min(cachedTokens, promptTokens);
-  return { input_tokens: promptTokens - cached, cache_creation_input_tokens: 0, cache_read_input_tokens: cached, output_tokens: outputTokens, service_tier: "standard" };
+  return {
+    input_tokens: promptTokens - cached,
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: cached,
+    output_tokens: outputTokens,
+    service_tier: "standard",
+  };
 }
 
 /** One SSE event as the Messages API writes it: `event:` line, `data:` line, blank line. */
@@ -71,14 +87,16 @@ export function validateMessagesBody(b: Record<string, unknown>): string | null 
   if (typeof b.max_tokens !== "number" || !Number.isInteger(b.max_tokens) || b.max_tokens < 1) return "max_tokens: Field required";
   if (!Array.isArray(b.messages) || b.messages.length === 0) return "messages: at least one message is required";
   if (b.temperature !== undefined && (typeof b.temperature !== "number" || b.temperature < 0 || b.temperature > 1)) return "temperature: range: 0..1";
-  if (b.system !== undefined && typeof b.system !== "string" && !(Array.isArray(b.system) && b.system.every((s) => isTextBlock(s)))) return "system: Input should be a valid string or a list of text blocks";
+  if (b.system !== undefined && typeof b.system !== "string" && !(Array.isArray(b.system) && b.system.every((s) => isTextBlock(s))))
+    return "system: Input should be a valid string or a list of text blocks";
   const toolProblem = toolsProblem(b);
   if (toolProblem) return toolProblem;
   let previousToolUses = new Set<string>();
   let anyToolBlock = false;
   for (const [i, raw] of (b.messages as unknown[]).entries()) {
     const m = (raw ?? {}) as Record<string, unknown>;
-    if (m.role === "system") return `messages.${i}.role: Unexpected role "system". The Messages API accepts a top-level \`system\` parameter, not "system" as an input message role.`;
+    if (m.role === "system")
+      return `messages.${i}.role: Unexpected role "system". The Messages API accepts a top-level \`system\` parameter, not "system" as an input message role.`;
     if (m.role !== "user" && m.role !== "assistant") return `messages.${i}.role: Input should be 'user' or 'assistant'`;
     const toolUses = new Set<string>();
     if (typeof m.content === "string") {
@@ -121,12 +139,15 @@ function toolsProblem(b: Record<string, unknown>): string | null {
   }
   if (b.tool_choice !== undefined) {
     const c = (b.tool_choice ?? {}) as { type?: unknown; name?: unknown; disable_parallel_tool_use?: unknown };
-    if (!["auto", "any", "tool", "none"].includes(String(c.type))) return "tool_choice: Input tag found using 'type' does not match any of the expected tags: 'auto', 'any', 'tool', 'none'";
-    if (c.type === "tool" && (typeof c.name !== "string" || !names.has(c.name))) return `tool_choice.tool.name: Tool '${String(c.name)}' not found in provided tools`;
+    if (!["auto", "any", "tool", "none"].includes(String(c.type)))
+      return "tool_choice: Input tag found using 'type' does not match any of the expected tags: 'auto', 'any', 'tool', 'none'";
+    if (c.type === "tool" && (typeof c.name !== "string" || !names.has(c.name)))
+      return `tool_choice.tool.name: Tool '${String(c.name)}' not found in provided tools`;
     if (c.type === "none" && c.disable_parallel_tool_use !== undefined) return "tool_choice.none.disable_parallel_tool_use: Extra inputs are not permitted";
     if (names.size === 0) return "tool_choice may only be specified while providing tools.";
   }
-  if (b.stop_sequences !== undefined && !(Array.isArray(b.stop_sequences) && b.stop_sequences.every((x) => typeof x === "string" && x.trim() !== ""))) return "stop_sequences: each stop sequence must contain non-whitespace";
+  if (b.stop_sequences !== undefined && !(Array.isArray(b.stop_sequences) && b.stop_sequences.every((x) => typeof x === "string" && x.trim() !== "")))
+    return "stop_sequences: each stop sequence must contain non-whitespace";
   return null;
 }
 
@@ -141,7 +162,9 @@ function toolBlockProblem(o: Record<string, unknown>, role: unknown, previousToo
   if (typeof o.tool_use_id !== "string" || !previousToolUses.has(o.tool_use_id)) {
     return `: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${String(o.tool_use_id)}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`;
   }
-  return o.content === undefined || typeof o.content === "string" || Array.isArray(o.content) ? null : ".tool_result.content: Input should be a valid string or list";
+  return o.content === undefined || typeof o.content === "string" || Array.isArray(o.content)
+    ? null
+    : ".tool_result.content: Input should be a valid string or list";
 }
 
 function isTextBlock(v: unknown): boolean {
@@ -156,6 +179,7 @@ function blockProblem(v: unknown): string | null {
   const s = (o.source ?? {}) as Record<string, unknown>;
   if (s.type === "url") return typeof s.url === "string" && /^https?:\/\//.test(s.url) ? null : "source.url: Field required";
   if (s.type !== "base64") return "source.type: Input should be 'base64' or 'url'";
-  if (typeof s.media_type !== "string" || !IMAGE_TYPES.has(s.media_type)) return "source.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'";
+  if (typeof s.media_type !== "string" || !IMAGE_TYPES.has(s.media_type))
+    return "source.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'";
   return typeof s.data === "string" && s.data !== "" ? null : "source.data: Field required";
 }

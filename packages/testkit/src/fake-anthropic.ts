@@ -1,10 +1,24 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
-  anthropicErrorBody, anthropicEvent, anthropicHeaders, anthropicRequestId, anthropicUsage, defaultAnthropicError, validateMessagesBody,
+  anthropicErrorBody,
+  anthropicEvent,
+  anthropicHeaders,
+  anthropicRequestId,
+  anthropicUsage,
+  defaultAnthropicError,
+  validateMessagesBody,
 } from "./fake-anthropic.test-helpers";
 import { argumentPieces, type FakeToolReply, type RecordedRequest } from "./fake-openai";
 import { countPromptTokens, replyPieces } from "./fake-openai.test-helpers";
-import { INVALID_JSON, jsonBody, scriptedReply, scriptedToolReply, startFakeProviderHarness, type FakeServerControls, type FakeServerOptions } from "./fake-provider-harness";
+import {
+  INVALID_JSON,
+  jsonBody,
+  scriptedReply,
+  scriptedToolReply,
+  startFakeProviderHarness,
+  type FakeServerControls,
+  type FakeServerOptions,
+} from "./fake-provider-harness";
 
 /**
  * How the fake answers `POST /v1/messages` (FakeOpenAIMode's vocabulary). `chunks` counts SSE
@@ -66,7 +80,13 @@ export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promi
     res.end(body);
   }
 
-  function sendError(res: ServerResponse, n: number, status: number, fields: Partial<{ type: string; message: string }> = {}, extra?: Record<string, string>): void {
+  function sendError(
+    res: ServerResponse,
+    n: number,
+    status: number,
+    fields: Partial<{ type: string; message: string }> = {},
+    extra?: Record<string, string>,
+  ): void {
     sendJson(res, status, n, anthropicErrorBody({ ...defaultAnthropicError(status), ...fields }, anthropicRequestId(n)), extra);
   }
 
@@ -93,10 +113,30 @@ export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promi
         ...(text.length > 0 ? [{ type: "text", text: reply.text }] : []),
         ...reply.calls.map((c) => ({ type: "tool_use", id: c.id, name: c.name, input: JSON.parse(c.arguments) as unknown })),
       ];
-      return sendJson(res, 200, n, JSON.stringify({ id, type: "message", role: "assistant", model, content, stop_reason: "tool_use", stop_sequence: null, usage }));
+      return sendJson(
+        res,
+        200,
+        n,
+        JSON.stringify({ id, type: "message", role: "assistant", model, content, stop_reason: "tool_use", stop_sequence: null, usage }),
+      );
     }
     const events = [
-      anthropicEvent("message_start", { message: { id, type: "message", role: "assistant", content: [], model, stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } } }, le),
+      anthropicEvent(
+        "message_start",
+        {
+          message: {
+            id,
+            type: "message",
+            role: "assistant",
+            content: [],
+            model,
+            stop_reason: null,
+            stop_sequence: null,
+            usage: { ...usage, output_tokens: 1 },
+          },
+        },
+        le,
+      ),
       ...(text.length > 0
         ? [
             anthropicEvent("content_block_start", { index: 0, content_block: { type: "text", text: "" } }, le),
@@ -108,7 +148,9 @@ export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promi
         anthropicEvent("content_block_start", { index: first + i, content_block: { type: "tool_use", id: c.id, name: c.name, input: {} } }, le),
         // The API opens each tool input with an empty fragment.
         anthropicEvent("content_block_delta", { index: first + i, delta: { type: "input_json_delta", partial_json: "" } }, le),
-        ...argumentPieces(c.arguments).map((partial_json) => anthropicEvent("content_block_delta", { index: first + i, delta: { type: "input_json_delta", partial_json } }, le)),
+        ...argumentPieces(c.arguments).map((partial_json) =>
+          anthropicEvent("content_block_delta", { index: first + i, delta: { type: "input_json_delta", partial_json } }, le),
+        ),
         anthropicEvent("content_block_stop", { index: first + i }, le),
       ]),
       anthropicEvent("message_delta", { delta: { stop_reason: "tool_use", stop_sequence: null }, usage: { output_tokens: output } }, le),
@@ -134,15 +176,35 @@ export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promi
     if (body.stream !== true) {
       if (m.kind === "stream_error_after") return sendError(res, n, 529);
       const json = JSON.stringify({
-        id, type: "message", role: "assistant", model,
+        id,
+        type: "message",
+        role: "assistant",
+        model,
         content: [{ type: "text", text: pieces.join("") }],
-        stop_reason: stopReason, stop_sequence: null, usage,
+        stop_reason: stopReason,
+        stop_sequence: null,
+        usage,
       });
       return h.answerWhole(res, m, { ...anthropicHeaders(n), "content-type": "application/json" }, json);
     }
 
     const events = [
-      anthropicEvent("message_start", { message: { id, type: "message", role: "assistant", content: [], model, stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } } }, le),
+      anthropicEvent(
+        "message_start",
+        {
+          message: {
+            id,
+            type: "message",
+            role: "assistant",
+            content: [],
+            model,
+            stop_reason: null,
+            stop_sequence: null,
+            usage: { ...usage, output_tokens: 1 },
+          },
+        },
+        le,
+      ),
       anthropicEvent("content_block_start", { index: 0, content_block: { type: "text", text: "" } }, le),
       anthropicEvent("ping", {}, le),
       ...pieces.map((text) => anthropicEvent("content_block_delta", { index: 0, delta: { type: "text_delta", text } }, le)),
@@ -153,7 +215,11 @@ export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promi
     return h.streamEvents(res, m, sseHeaders(n), events, {
       errorEvent: () => {
         const e: { type?: string; message?: string } = m.kind === "stream_error_after" ? m : {};
-        const fields = { ...defaultAnthropicError(529), ...(e.type !== undefined ? { type: e.type } : {}), ...(e.message !== undefined ? { message: e.message } : {}) };
+        const fields = {
+          ...defaultAnthropicError(529),
+          ...(e.type !== undefined ? { type: e.type } : {}),
+          ...(e.message !== undefined ? { message: e.message } : {}),
+        };
         return anthropicEvent("error", { error: fields }, le);
       },
       malformedEvent: `event: content_block_delta${le}data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"tru${le}${le}`,
@@ -166,7 +232,8 @@ export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promi
     let body = jsonBody(raw);
     if (body === INVALID_JSON) {
       body = undefined;
-      if (req.method === "POST") return sendError(res, n, 400, { message: "There was an error parsing the body of your request. Please ensure that it is valid JSON." });
+      if (req.method === "POST")
+        return sendError(res, n, 400, { message: "There was an error parsing the body of your request. Please ensure that it is valid JSON." });
     }
     const rec: RecordedRequest = { method: req.method ?? "GET", path, headers: req.headers, body };
     requests.push(rec);
@@ -183,7 +250,13 @@ export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promi
     }
     if (req.method === "POST" && path === "/v1/messages") {
       if (m.kind === "error") {
-        return sendError(res, n, m.status, { ...(m.type !== undefined ? { type: m.type } : {}), ...(m.message !== undefined ? { message: m.message } : {}) }, m.headers);
+        return sendError(
+          res,
+          n,
+          m.status,
+          { ...(m.type !== undefined ? { type: m.type } : {}), ...(m.message !== undefined ? { message: m.message } : {}) },
+          m.headers,
+        );
       }
       const problem = validateMessagesBody(b);
       if (problem) return sendError(res, n, 400, { type: "invalid_request_error", message: problem });

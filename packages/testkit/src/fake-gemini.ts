@@ -1,9 +1,26 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FakeToolReply, RecordedRequest } from "./fake-openai";
 import { countPromptTokens, embeddingFor, replyPieces } from "./fake-openai.test-helpers";
-import { INVALID_JSON, jsonBody, scriptedReply, scriptedToolReply, startFakeProviderHarness, type FakeServerControls, type FakeServerOptions } from "./fake-provider-harness";
 import {
-  badKeyDetails, defaultGeminiMessage, field, geminiErrorBody, grpcStatusFor, promptItems, quotaDetails, responseId, usageMetadata, validateGenerateContentBody,
+  INVALID_JSON,
+  jsonBody,
+  scriptedReply,
+  scriptedToolReply,
+  startFakeProviderHarness,
+  type FakeServerControls,
+  type FakeServerOptions,
+} from "./fake-provider-harness";
+import {
+  badKeyDetails,
+  defaultGeminiMessage,
+  field,
+  geminiErrorBody,
+  grpcStatusFor,
+  promptItems,
+  quotaDetails,
+  responseId,
+  usageMetadata,
+  validateGenerateContentBody,
 } from "./fake-gemini.test-helpers";
 
 /** A request the fake received; `path` has no query string, `query` holds it (`alt`, `key`). */
@@ -87,8 +104,18 @@ export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<Fak
     res.end(body);
   }
 
-  function sendError(res: ServerResponse, status: number, f: { message?: string; grpcStatus?: string; details?: unknown[] } = {}, extra?: Record<string, string>): void {
-    sendJson(res, status, geminiErrorBody({ code: status, message: f.message ?? defaultGeminiMessage(status), status: f.grpcStatus ?? grpcStatusFor(status), details: f.details }), extra);
+  function sendError(
+    res: ServerResponse,
+    status: number,
+    f: { message?: string; grpcStatus?: string; details?: unknown[] } = {},
+    extra?: Record<string, string>,
+  ): void {
+    sendJson(
+      res,
+      status,
+      geminiErrorBody({ code: status, message: f.message ?? defaultGeminiMessage(status), status: f.grpcStatus ?? grpcStatusFor(status), details: f.details }),
+      extra,
+    );
   }
 
   const h = await startFakeProviderHarness("fake-gemini", opts, { route, internalError: (res, _n, message) => sendError(res, 500, { message }) });
@@ -100,7 +127,15 @@ export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<Fak
   }
 
   /** An answer with `functionCall` parts; finishReason STOP (Gemini has no tool-call finish reason). */
-  async function toolAnswer(rec: GeminiRecordedRequest, res: ServerResponse, n: number, model: string, stream: boolean, m: FakeGeminiMode, reply: FakeToolReply): Promise<void> {
+  async function toolAnswer(
+    rec: GeminiRecordedRequest,
+    res: ServerResponse,
+    n: number,
+    model: string,
+    stream: boolean,
+    m: FakeGeminiMode,
+    reply: FakeToolReply,
+  ): Promise<void> {
     const body = rec.body as Record<string, unknown>;
     const prompt = countPromptTokens(promptItems(body));
     const text = reply.text === undefined ? [] : replyPieces(reply.text);
@@ -112,11 +147,18 @@ export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<Fak
       return sendJson(res, 200, JSON.stringify({ candidates: [{ content: { parts, role: "model" }, finishReason: "STOP" }], usageMetadata: usage, ...meta }));
     }
     const chunks = [
-      ...text.map((t) => JSON.stringify({ candidates: [{ content: { parts: [{ text: t }], role: "model" } }], usageMetadata: usageMetadata(prompt, 0, undefined), ...meta })),
+      ...text.map((t) =>
+        JSON.stringify({ candidates: [{ content: { parts: [{ text: t }], role: "model" } }], usageMetadata: usageMetadata(prompt, 0, undefined), ...meta }),
+      ),
       JSON.stringify({ candidates: [{ content: { parts: calls, role: "model" }, finishReason: "STOP" }], usageMetadata: usage, ...meta }),
     ];
     // Of the fault modes, only a cut applies to tool answers.
-    return h.streamEvents(res, m.kind === "cut_after" ? m : { kind: "ok" }, sseHeaders(), chunks.map((c) => `data: ${c}${le}${le}`));
+    return h.streamEvents(
+      res,
+      m.kind === "cut_after" ? m : { kind: "ok" },
+      sseHeaders(),
+      chunks.map((c) => `data: ${c}${le}${le}`),
+    );
   }
 
   async function generate(rec: GeminiRecordedRequest, res: ServerResponse, n: number, model: string, stream: boolean, m: FakeGeminiMode): Promise<void> {
@@ -142,7 +184,8 @@ export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<Fak
       if (m.kind === "stream_error_after") return sendError(res, 503);
       const json = JSON.stringify({
         candidates: [{ content: { parts: [{ text: pieces.join("") }], role: "model" }, finishReason, avgLogprobs: -0.0021 }],
-        usageMetadata: finalUsage(), ...meta,
+        usageMetadata: finalUsage(),
+        ...meta,
       });
       return h.answerWhole(res, m, { ...headers(), "content-type": "application/json; charset=UTF-8" }, json);
     }
@@ -160,22 +203,33 @@ export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<Fak
       // Without alt=sse the method answers a JSON array of the same responses.
       return sendJson(res, 200, `[${chunks.join(",\r\n")}]`);
     }
-    return h.streamEvents(res, m, sseHeaders(), chunks.map((c) => `data: ${c}${le}${le}`), {
-      errorEvent: () => {
-        const e: { code?: number; grpcStatus?: string; message?: string; bare?: boolean } = m.kind === "stream_error_after" ? m : {};
-        const code = e.code ?? 503;
-        const error = { code, message: e.message ?? defaultGeminiMessage(code), status: e.grpcStatus ?? grpcStatusFor(code) };
-        return e.bare ? `${geminiErrorBody(error).split("\n").join(le)}${le}` : `data: ${JSON.stringify({ error })}${le}${le}`;
+    return h.streamEvents(
+      res,
+      m,
+      sseHeaders(),
+      chunks.map((c) => `data: ${c}${le}${le}`),
+      {
+        errorEvent: () => {
+          const e: { code?: number; grpcStatus?: string; message?: string; bare?: boolean } = m.kind === "stream_error_after" ? m : {};
+          const code = e.code ?? 503;
+          const error = { code, message: e.message ?? defaultGeminiMessage(code), status: e.grpcStatus ?? grpcStatusFor(code) };
+          return e.bare ? `${geminiErrorBody(error).split("\n").join(le)}${le}` : `data: ${JSON.stringify({ error })}${le}${le}`;
+        },
+        malformedEvent: `data: {"candidates":[{"content":{"parts":[{"text":"tru${le}${le}`,
+        waitBefore: (i) => (i === 0 ? 0 : m.kind === "slow" ? (m.delayMs ?? 200) : (opts.chunkDelayMs ?? 0)),
       },
-      malformedEvent: `data: {"candidates":[{"content":{"parts":[{"text":"tru${le}${le}`,
-      waitBefore: (i) => (i === 0 ? 0 : m.kind === "slow" ? (m.delayMs ?? 200) : (opts.chunkDelayMs ?? 0)),
-    });
+    );
   }
 
   function embed(res: ServerResponse, model: string, method: string, b: Record<string, unknown>): void {
     const vector = (req: unknown): number[] | string => {
       const parts = field(field(req, "content", "content"), "parts", "parts");
-      const text = Array.isArray(parts) ? parts.map((p) => field(p, "text", "text")).filter((t) => typeof t === "string").join(" ") : "";
+      const text = Array.isArray(parts)
+        ? parts
+            .map((p) => field(p, "text", "text"))
+            .filter((t) => typeof t === "string")
+            .join(" ")
+        : "";
       if (text === "") return "* EmbedContentRequest.content: content is not specified";
       const dims = field(req, "outputDimensionality", "output_dimensionality");
       return embeddingFor(text, typeof dims === "number" ? dims : (opts.embeddingDimensions ?? 8));
@@ -186,10 +240,14 @@ export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<Fak
     }
     const reqs = b.requests;
     if (!Array.isArray(reqs) || reqs.length === 0) return sendError(res, 400, { message: "* BatchEmbedContentsRequest.requests: requests is not specified" });
-    if (reqs.length > BATCH_LIMIT) return sendError(res, 400, { message: `* BatchEmbedContentsRequest.requests: at most ${BATCH_LIMIT} requests can be in one batch` });
+    if (reqs.length > BATCH_LIMIT)
+      return sendError(res, 400, { message: `* BatchEmbedContentsRequest.requests: at most ${BATCH_LIMIT} requests can be in one batch` });
     const embeddings: Array<{ values: number[] }> = [];
     for (const [i, r] of reqs.entries()) {
-      if (field(r, "model", "model") !== `models/${model}`) return sendError(res, 400, { message: `* BatchEmbedContentsRequest.requests[${i}].model: the model in each request must match the model in the URL (models/${model})` });
+      if (field(r, "model", "model") !== `models/${model}`)
+        return sendError(res, 400, {
+          message: `* BatchEmbedContentsRequest.requests[${i}].model: the model in each request must match the model in the URL (models/${model})`,
+        });
       const v = vector(r);
       if (typeof v === "string") return sendError(res, 400, { message: v });
       embeddings.push({ values: v });
@@ -210,14 +268,24 @@ export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<Fak
     const headerKey = req.headers["x-goog-api-key"];
     const key = typeof headerKey === "string" && headerKey !== "" ? headerKey : query.key;
     if (key === undefined || key === "") {
-      return sendError(res, 403, { message: "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API." });
+      return sendError(res, 403, {
+        message:
+          "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
+      });
     }
-    if (opts.apiKey !== undefined && key !== opts.apiKey) return sendError(res, 400, { message: "API key not valid. Please pass a valid API key.", details: badKeyDetails() });
+    if (opts.apiKey !== undefined && key !== opts.apiKey)
+      return sendError(res, 400, { message: "API key not valid. Please pass a valid API key.", details: badKeyDetails() });
     const m = h.mode();
     const b = (body ?? {}) as Record<string, unknown>;
 
     if (req.method === "GET" && /^\/(v1beta|v1|v1alpha)\/models$/.test(url.pathname)) {
-      const models = (opts.models ?? DEFAULT_MODELS).map((id) => ({ name: `models/${id}`, version: "001", displayName: id, inputTokenLimit: 1048576, outputTokenLimit: 65536 }));
+      const models = (opts.models ?? DEFAULT_MODELS).map((id) => ({
+        name: `models/${id}`,
+        version: "001",
+        displayName: id,
+        inputTokenLimit: 1048576,
+        outputTokenLimit: 65536,
+      }));
       return sendJson(res, 200, JSON.stringify({ models }));
     }
     const match = req.method === "POST" ? METHOD.exec(url.pathname) : null;
@@ -227,7 +295,11 @@ export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<Fak
     }
     if (m.kind === "error" && method !== "countTokens") {
       const details = m.details ?? (m.retryDelay !== undefined ? quotaDetails(model, m.retryDelay) : undefined);
-      const message = m.message ?? (m.retryDelay !== undefined ? `You exceeded your current quota, please check your plan and billing details. Please retry in ${m.retryDelay}.` : undefined);
+      const message =
+        m.message ??
+        (m.retryDelay !== undefined
+          ? `You exceeded your current quota, please check your plan and billing details. Please retry in ${m.retryDelay}.`
+          : undefined);
       return sendError(res, m.status, { message, grpcStatus: m.grpcStatus, details }, m.headers);
     }
     if (method === "embedContent" || method === "batchEmbedContents") return embed(res, model, method, b);

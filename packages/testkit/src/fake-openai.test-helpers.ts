@@ -6,15 +6,36 @@
 /** Default `error.type`/`error.code` per status, as OpenAI sends them. */
 export function defaultErrorFields(status: number): { type: string; code: string | null; message: string } {
   switch (status) {
-    case 400: return { type: "invalid_request_error", code: "context_length_exceeded", message: "This model's maximum context length is 8192 tokens. However, your messages resulted in 8227 tokens. Please reduce the length of the messages." };
-    case 401: return { type: "invalid_request_error", code: "invalid_api_key", message: "Incorrect API key provided: sk-fake***. You can find your API key at https://platform.openai.com/account/api-keys." };
-    case 403: return { type: "request_forbidden", code: "unsupported_country_region_territory", message: "Country, region, or territory not supported" };
-    case 404: return { type: "invalid_request_error", code: "model_not_found", message: "The model `gpt-9` does not exist or you do not have access to it." };
-    case 429: return { type: "tokens", code: "rate_limit_exceeded", message: "Rate limit reached for gpt-4o-mini in organization org-fake on tokens per min (TPM): Limit 30000, Used 29000, Requested 2000. Please try again in 2s." };
-    case 503: return { type: "service_unavailable_error", code: "server_is_overloaded", message: "The server is overloaded or not ready yet." };
-    default: return status >= 500
-      ? { type: "server_error", code: null, message: "The server had an error processing your request. Sorry about that!" }
-      : { type: "invalid_request_error", code: null, message: `Request failed with status ${status}.` };
+    case 400:
+      return {
+        type: "invalid_request_error",
+        code: "context_length_exceeded",
+        message:
+          "This model's maximum context length is 8192 tokens. However, your messages resulted in 8227 tokens. Please reduce the length of the messages.",
+      };
+    case 401:
+      return {
+        type: "invalid_request_error",
+        code: "invalid_api_key",
+        message: "Incorrect API key provided: sk-fake***. You can find your API key at https://platform.openai.com/account/api-keys.",
+      };
+    case 403:
+      return { type: "request_forbidden", code: "unsupported_country_region_territory", message: "Country, region, or territory not supported" };
+    case 404:
+      return { type: "invalid_request_error", code: "model_not_found", message: "The model `gpt-9` does not exist or you do not have access to it." };
+    case 429:
+      return {
+        type: "tokens",
+        code: "rate_limit_exceeded",
+        message:
+          "Rate limit reached for gpt-4o-mini in organization org-fake on tokens per min (TPM): Limit 30000, Used 29000, Requested 2000. Please try again in 2s.",
+      };
+    case 503:
+      return { type: "service_unavailable_error", code: "server_is_overloaded", message: "The server is overloaded or not ready yet." };
+    default:
+      return status >= 500
+        ? { type: "server_error", code: null, message: "The server had an error processing your request. Sorry about that!" }
+        : { type: "invalid_request_error", code: null, message: `Request failed with status ${status}.` };
   }
 }
 
@@ -98,7 +119,7 @@ export interface FakeTokenLogprob {
 export function tokenLogprobs(pieces: string[], top: number): FakeTokenLogprob[] {
   const utf8 = (t: string): number[] => [...Buffer.from(t, "utf8")];
   return pieces.map((token, i) => {
-    const logprob = -Math.round((0.0125 * ((i % 5) + 1)) * 1e6) / 1e6;
+    const logprob = -Math.round(0.0125 * ((i % 5) + 1) * 1e6) / 1e6;
     const lead = /^\s*/.exec(token)?.[0] ?? "";
     const alternatives = Array.from({ length: top }, (_, k) => {
       const alt = k === 0 ? token : `${lead}alt${k}`;
@@ -113,8 +134,10 @@ export function logprobsProblem(b: Record<string, unknown>): { param: string; me
   if (b.logprobs != null && typeof b.logprobs !== "boolean") return { param: "logprobs", message: "Invalid type for 'logprobs': expected a boolean." };
   const top = b.top_logprobs;
   if (top == null) return null;
-  if (typeof top !== "number" || !Number.isInteger(top) || top < 0 || top > 20) return { param: "top_logprobs", message: `Invalid 'top_logprobs': expected an integer between 0 and 20, but got ${JSON.stringify(top)} instead.` };
-  if (b.logprobs !== true) return { param: "top_logprobs", message: "Invalid value for 'top_logprobs': 'logprobs' must be set to true when 'top_logprobs' is used." };
+  if (typeof top !== "number" || !Number.isInteger(top) || top < 0 || top > 20)
+    return { param: "top_logprobs", message: `Invalid 'top_logprobs': expected an integer between 0 and 20, but got ${JSON.stringify(top)} instead.` };
+  if (b.logprobs !== true)
+    return { param: "top_logprobs", message: "Invalid value for 'top_logprobs': 'logprobs' must be set to true when 'top_logprobs' is used." };
   return null;
 }
 
@@ -131,17 +154,25 @@ export function toolProblem(b: Record<string, unknown>): { param: string; messag
     if (!Array.isArray(b.tools)) return { param: "tools", message: "Invalid type for 'tools': expected an array." };
     for (const [i, t] of (b.tools as unknown[]).entries()) {
       const fn = (t as { type?: unknown; function?: { name?: unknown; parameters?: { type?: unknown } } } | null)?.function;
-      if ((t as { type?: unknown } | null)?.type !== "function" || typeof fn?.name !== "string" || !TOOL_NAME.test(fn.name)) return { param: `tools[${i}].function.name`, message: `Invalid 'tools[${i}].function.name': string does not match pattern.` };
-      if (fn.parameters !== undefined && fn.parameters.type !== "object") return { param: `tools[${i}].function.parameters`, message: `Invalid schema for function '${fn.name}': schema must be a JSON Schema of 'type: "object"'.` };
+      if ((t as { type?: unknown } | null)?.type !== "function" || typeof fn?.name !== "string" || !TOOL_NAME.test(fn.name))
+        return { param: `tools[${i}].function.name`, message: `Invalid 'tools[${i}].function.name': string does not match pattern.` };
+      if (fn.parameters !== undefined && fn.parameters.type !== "object")
+        return {
+          param: `tools[${i}].function.parameters`,
+          message: `Invalid schema for function '${fn.name}': schema must be a JSON Schema of 'type: "object"'.`,
+        };
       names.add(fn.name);
     }
   }
   const choice = b.tool_choice;
   if (choice !== undefined) {
-    if (names.size === 0) return { param: "tool_choice", message: "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified." };
-    if (typeof choice === "string" && !["none", "auto", "required"].includes(choice)) return { param: "tool_choice", message: `Invalid value: '${choice}'. Supported values are: 'none', 'auto', and 'required'.` };
+    if (names.size === 0)
+      return { param: "tool_choice", message: "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified." };
+    if (typeof choice === "string" && !["none", "auto", "required"].includes(choice))
+      return { param: "tool_choice", message: `Invalid value: '${choice}'. Supported values are: 'none', 'auto', and 'required'.` };
     const named = (choice as { function?: { name?: unknown } }).function?.name;
-    if (typeof choice === "object" && (typeof named !== "string" || !names.has(named))) return { param: "tool_choice", message: `Invalid value for 'tool_choice': function '${String(named)}' is not in 'tools'.` };
+    if (typeof choice === "object" && (typeof named !== "string" || !names.has(named)))
+      return { param: "tool_choice", message: `Invalid value for 'tool_choice': function '${String(named)}' is not in 'tools'.` };
   }
   const ids = new Set<string>();
   for (const [i, raw] of (Array.isArray(b.messages) ? b.messages : []).entries()) {
@@ -149,12 +180,19 @@ export function toolProblem(b: Record<string, unknown>): { param: string; messag
     if (msg.role === "assistant" && msg.tool_calls !== undefined) {
       if (!Array.isArray(msg.tool_calls)) return { param: `messages.[${i}].tool_calls`, message: "Invalid type for 'tool_calls': expected an array." };
       for (const tc of msg.tool_calls as Array<{ id?: unknown; function?: { name?: unknown; arguments?: unknown } }>) {
-        if (typeof tc.id !== "string" || typeof tc.function?.name !== "string" || typeof tc.function.arguments !== "string") return { param: `messages.[${i}].tool_calls`, message: "Missing required parameter: 'messages.[i].tool_calls[j].id', 'function.name' or 'function.arguments'." };
+        if (typeof tc.id !== "string" || typeof tc.function?.name !== "string" || typeof tc.function.arguments !== "string")
+          return {
+            param: `messages.[${i}].tool_calls`,
+            message: "Missing required parameter: 'messages.[i].tool_calls[j].id', 'function.name' or 'function.arguments'.",
+          };
         ids.add(tc.id);
       }
     }
     if (msg.role === "tool" && (typeof msg.tool_call_id !== "string" || !ids.has(msg.tool_call_id))) {
-      return { param: `messages.[${i}].role`, message: "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'." };
+      return {
+        param: `messages.[${i}].role`,
+        message: "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.",
+      };
     }
   }
   return null;

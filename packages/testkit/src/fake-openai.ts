@@ -1,6 +1,16 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
-  countPromptTokens, defaultErrorFields, embeddingBase64, embeddingFor, errorBody, logprobsProblem, obfuscation, replyPieces, tokenLogprobs, toolProblem, usageObject,
+  countPromptTokens,
+  defaultErrorFields,
+  embeddingBase64,
+  embeddingFor,
+  errorBody,
+  logprobsProblem,
+  obfuscation,
+  replyPieces,
+  tokenLogprobs,
+  toolProblem,
+  usageObject,
 } from "./fake-openai.test-helpers";
 export * from "./fake-openai-types";
 import { argumentPieces, type FakeOpenAI, type FakeOpenAIMode, type FakeOpenAIOptions, type FakeToolReply, type RecordedRequest } from "./fake-openai-types";
@@ -37,7 +47,13 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     res.end(body);
   }
 
-  function sendError(res: ServerResponse, n: number, status: number, fields: Partial<{ type: string; code: string | null; message: string; param: string | null }> = {}, extra?: Record<string, string>): void {
+  function sendError(
+    res: ServerResponse,
+    n: number,
+    status: number,
+    fields: Partial<{ type: string; code: string | null; message: string; param: string | null }> = {},
+    extra?: Record<string, string>,
+  ): void {
     sendJson(res, status, n, errorBody({ ...defaultErrorFields(status), ...fields }), extra);
   }
 
@@ -61,9 +77,21 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
       if ("streamOnly" in m && m.streamOnly) m = { kind: "ok" };
       if (m.kind === "stream_error_after") return sendError(res, n, 500);
       const json = JSON.stringify({
-        id, object: "chat.completion", created, model,
-        choices: [{ index: 0, message: { role: "assistant", content: pieces.join(""), refusal: null, annotations: [] }, logprobs: logprobs ? { content: logprobs, refusal: null } : null, finish_reason: finish }],
-        usage, service_tier: "default", system_fingerprint: "fp_fake",
+        id,
+        object: "chat.completion",
+        created,
+        model,
+        choices: [
+          {
+            index: 0,
+            message: { role: "assistant", content: pieces.join(""), refusal: null, annotations: [] },
+            logprobs: logprobs ? { content: logprobs, refusal: null } : null,
+            finish_reason: finish,
+          },
+        ],
+        usage,
+        service_tier: "default",
+        system_fingerprint: "fp_fake",
       });
       return h.answerWhole(res, m, { ...headersFor(n), "content-type": "application/json" }, json);
     }
@@ -75,12 +103,20 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     let chunkSeq = 0;
     const chunk = (choices: unknown[], usageValue?: unknown): string =>
       JSON.stringify({
-        id, object: "chat.completion.chunk", created, model, service_tier: "default", system_fingerprint: "fp_fake", choices,
+        id,
+        object: "chat.completion.chunk",
+        created,
+        model,
+        service_tier: "default",
+        system_fingerprint: "fp_fake",
+        choices,
         ...(includeUsage ? { usage: usageValue ?? null } : {}),
         ...(streamOptions.include_obfuscation === false ? {} : { obfuscation: obfuscation(n * 1000 + chunkSeq++) }),
       });
     // As OpenAI streams them: the role chunk has `content: []`, each piece its token, the finish chunk null.
-    const choice = (delta: Record<string, unknown>, finishReason: string | null, tokens: unknown[] | null = null): unknown[] => [{ index: 0, delta, logprobs: logprobs && tokens ? { content: tokens, refusal: null } : null, finish_reason: finishReason }];
+    const choice = (delta: Record<string, unknown>, finishReason: string | null, tokens: unknown[] | null = null): unknown[] => [
+      { index: 0, delta, logprobs: logprobs && tokens ? { content: tokens, refusal: null } : null, finish_reason: finishReason },
+    ];
     const events = [
       chunk(choice({ role: "assistant", content: "", refusal: null }, null, [])),
       ...pieces.map((p, i) => chunk(choice({ content: p }, null, logprobs ? [logprobs[i]] : null))),
@@ -88,11 +124,20 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
       ...(includeUsage ? [chunk([], usage)] : []),
       "[DONE]",
     ];
-    return h.streamEvents(res, m, sseHeaders(n), events.map((e) => `data: ${e}${le}${le}`), {
-      errorEvent: () => (m.kind === "stream_error_after" ? `data: ${errorBody({ type: m.type ?? "server_error", code: null, message: m.message ?? "The server had an error while processing your request." })}${le}${le}` : ""),
-      malformedEvent: `data: {"id":"${id}","object":"chat.completion.chunk","choices":[{"delta":{"content":"tru${le}${le}`,
-      waitBefore: (i) => (i === 0 ? (opts.firstChunkDelayMs ?? 0) : m.kind === "slow" ? (m.delayMs ?? 200) : (opts.chunkDelayMs ?? 0)),
-    });
+    return h.streamEvents(
+      res,
+      m,
+      sseHeaders(n),
+      events.map((e) => `data: ${e}${le}${le}`),
+      {
+        errorEvent: () =>
+          m.kind === "stream_error_after"
+            ? `data: ${errorBody({ type: m.type ?? "server_error", code: null, message: m.message ?? "The server had an error while processing your request." })}${le}${le}`
+            : "",
+        malformedEvent: `data: {"id":"${id}","object":"chat.completion.chunk","choices":[{"delta":{"content":"tru${le}${le}`,
+        waitBefore: (i) => (i === 0 ? (opts.firstChunkDelayMs ?? 0) : m.kind === "slow" ? (m.delayMs ?? 200) : (opts.chunkDelayMs ?? 0)),
+      },
+    );
   }
 
   /** An answer that calls tools: `message.tool_calls`, or streamed `delta.tool_calls` pieces by index; finish reason `tool_calls`. */
@@ -107,15 +152,40 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     if (m.kind === "error") return sendError(res, n, m.status, {}, m.headers);
     if (body.stream !== true) {
       const toolCalls = reply.calls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } }));
-      return sendJson(res, 200, n, JSON.stringify({
-        id, object: "chat.completion", created, model,
-        choices: [{ index: 0, message: { role: "assistant", content: reply.text ?? null, tool_calls: toolCalls, refusal: null, annotations: [] }, logprobs: null, finish_reason: "tool_calls" }],
-        usage, service_tier: "default", system_fingerprint: "fp_fake",
-      }));
+      return sendJson(
+        res,
+        200,
+        n,
+        JSON.stringify({
+          id,
+          object: "chat.completion",
+          created,
+          model,
+          choices: [
+            {
+              index: 0,
+              message: { role: "assistant", content: reply.text ?? null, tool_calls: toolCalls, refusal: null, annotations: [] },
+              logprobs: null,
+              finish_reason: "tool_calls",
+            },
+          ],
+          usage,
+          service_tier: "default",
+          system_fingerprint: "fp_fake",
+        }),
+      );
     }
     const includeUsage = (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
     const chunk = (delta: Record<string, unknown>, finishReason: string | null): string =>
-      JSON.stringify({ id, object: "chat.completion.chunk", created, model, system_fingerprint: "fp_fake", choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }], ...(includeUsage ? { usage: null } : {}) });
+      JSON.stringify({
+        id,
+        object: "chat.completion.chunk",
+        created,
+        model,
+        system_fingerprint: "fp_fake",
+        choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+        ...(includeUsage ? { usage: null } : {}),
+      });
     const events = [
       chunk({ role: "assistant", content: text.length > 0 ? "" : null, refusal: null }, null),
       ...text.map((p) => chunk({ content: p }, null)),
@@ -128,7 +198,12 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
       "[DONE]",
     ];
     // Of the fault modes, only a cut applies to tool answers.
-    return h.streamEvents(res, m.kind === "cut_after" ? m : { kind: "ok" }, sseHeaders(n), events.map((e) => `data: ${e}${le}${le}`));
+    return h.streamEvents(
+      res,
+      m.kind === "cut_after" ? m : { kind: "ok" },
+      sseHeaders(n),
+      events.map((e) => `data: ${e}${le}${le}`),
+    );
   }
 
   function route(req: IncomingMessage, res: ServerResponse, raw: string, n: number): void | Promise<void> {
@@ -141,7 +216,12 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     const rec: RecordedRequest = { method: req.method ?? "GET", path, headers: req.headers, body };
     requests.push(rec);
     const auth = req.headers.authorization ?? "";
-    if (!auth.startsWith("Bearer ") || auth.length <= 7) return sendError(res, n, 401, { code: null, message: "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)." });
+    if (!auth.startsWith("Bearer ") || auth.length <= 7)
+      return sendError(res, n, 401, {
+        code: null,
+        message:
+          "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+      });
     if (opts.apiKey !== undefined && auth !== `Bearer ${opts.apiKey}`) return sendError(res, n, 401);
     const m = h.mode();
     const b = (body ?? {}) as Record<string, unknown>;
@@ -152,16 +232,37 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     }
     if (req.method === "GET" && path.startsWith("/v1/models/")) {
       const id = decodeURIComponent(path.slice("/v1/models/".length));
-      if (!(opts.models ?? DEFAULT_MODELS).includes(id)) return sendError(res, n, 404, { message: `The model \`${id}\` does not exist or you do not have access to it.` });
+      if (!(opts.models ?? DEFAULT_MODELS).includes(id))
+        return sendError(res, n, 404, { message: `The model \`${id}\` does not exist or you do not have access to it.` });
       return sendJson(res, 200, n, JSON.stringify({ id, object: "model", created: 1686935002, owned_by: "system" }));
     }
     if (req.method === "POST" && (path === "/v1/chat/completions" || path === "/v1/embeddings") && m.kind === "error") {
-      return sendError(res, n, m.status, { ...(m.type !== undefined ? { type: m.type } : {}), ...(m.code !== undefined ? { code: m.code } : {}), ...(m.message !== undefined ? { message: m.message } : {}) }, m.headers);
+      return sendError(
+        res,
+        n,
+        m.status,
+        {
+          ...(m.type !== undefined ? { type: m.type } : {}),
+          ...(m.code !== undefined ? { code: m.code } : {}),
+          ...(m.message !== undefined ? { message: m.message } : {}),
+        },
+        m.headers,
+      );
     }
     if (req.method === "POST" && path === "/v1/chat/completions") {
       if (typeof b.model !== "string") return sendError(res, n, 400, { code: null, param: "model", message: "you must provide a model parameter" });
-      if (!Array.isArray(b.messages) || b.messages.length === 0) return sendError(res, n, 400, { code: "empty_array", param: "messages", message: "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead." });
-      if (b.stream_options != null && b.stream !== true) return sendError(res, n, 400, { code: null, param: "stream_options", message: "The 'stream_options' parameter is only allowed when 'stream' is enabled." });
+      if (!Array.isArray(b.messages) || b.messages.length === 0)
+        return sendError(res, n, 400, {
+          code: "empty_array",
+          param: "messages",
+          message: "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+        });
+      if (b.stream_options != null && b.stream !== true)
+        return sendError(res, n, 400, {
+          code: null,
+          param: "stream_options",
+          message: "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+        });
       const problem = toolProblem(b) ?? logprobsProblem(b);
       if (problem) return sendError(res, n, 400, { code: null, param: problem.param, message: problem.message });
       return chat(rec, res, n, m);

@@ -150,7 +150,10 @@ export async function startFakeOtlp(): Promise<FakeOtlp> {
     async waitFor(predicate, timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
       while (!predicate(spans)) {
-        if (Date.now() > deadline) throw new Error(`fake OTLP collector: condition not met within ${timeoutMs} ms; ${spans.length} spans received: ${spans.map((s) => `${s.serviceName}/${s.name}`).join(", ")}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `fake OTLP collector: condition not met within ${timeoutMs} ms; ${spans.length} spans received: ${spans.map((s) => `${s.serviceName}/${s.name}`).join(", ")}`,
+          );
         await new Promise((r) => setTimeout(r, 50));
       }
       return spans;

@@ -100,7 +100,11 @@ export interface FakeProviderHarness<M> {
  * Starts the server of the fake `name` (named in the harness's own errors, e.g. `fake-openai: no
  * client abort …`) with its options' `mode` (default ok) and `fragmentBytes`, and resolves once it listens.
  */
-export async function startFakeProviderHarness<M extends { kind: string }>(name: string, opts: { mode?: M; fragmentBytes?: number }, wire: FakeWire): Promise<FakeProviderHarness<M>> {
+export async function startFakeProviderHarness<M extends { kind: string }>(
+  name: string,
+  opts: { mode?: M; fragmentBytes?: number },
+  wire: FakeWire,
+): Promise<FakeProviderHarness<M>> {
   let mode: M | { kind: "ok" } = opts.mode ?? { kind: "ok" };
   const timers = new Set<NodeJS.Timeout>();
   const cutByUs = new WeakSet<ServerResponse>();
@@ -182,7 +186,9 @@ export async function startFakeProviderHarness<M extends { kind: string }>(name:
     res.on("close", () => {
       if (res.writableFinished || cutByUs.has(res) || closing) return;
       aborted++;
-      for (const w of waiters.splice(0)) if (aborted >= w.count) w.resolve(); else waiters.push(w);
+      for (const w of waiters.splice(0))
+        if (aborted >= w.count) w.resolve();
+        else waiters.push(w);
     });
     const parts: Buffer[] = [];
     req.on("data", (c: Buffer) => parts.push(c));
@@ -256,7 +262,11 @@ export function scriptedReply<R>(reply: string | ((req: R) => string) | undefine
  * The scripted tool calls for a request that `offersTools` (declares tools and does not turn tool
  * calling off), or undefined (then the fake answers with text): none scripted, or no calls.
  */
-export function scriptedToolReply<R>(toolReply: FakeToolReply | ((req: R) => FakeToolReply | undefined) | undefined, req: R, offersTools: boolean): FakeToolReply | undefined {
+export function scriptedToolReply<R>(
+  toolReply: FakeToolReply | ((req: R) => FakeToolReply | undefined) | undefined,
+  req: R,
+  offersTools: boolean,
+): FakeToolReply | undefined {
   if (!offersTools || toolReply === undefined) return undefined;
   const r = typeof toolReply === "function" ? toolReply(req) : toolReply;
   return r && r.calls.length > 0 ? r : undefined;

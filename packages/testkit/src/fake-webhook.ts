@@ -48,7 +48,14 @@ export async function startFakeWebhook(opts: FakeWebhookOptions = {}): Promise<F
     req.on("end", () => {
       const status = failing > 0 ? failStatus : 200;
       if (failing > 0) failing--;
-      requests.push({ method: req.method ?? "", path: req.url ?? "", headers: req.headers, rawBody: Buffer.concat(chunks).toString("utf8"), receivedAt: Date.now(), status });
+      requests.push({
+        method: req.method ?? "",
+        path: req.url ?? "",
+        headers: req.headers,
+        rawBody: Buffer.concat(chunks).toString("utf8"),
+        receivedAt: Date.now(),
+        status,
+      });
       res.writeHead(status, { "content-type": "application/json" });
       res.end(JSON.stringify(status === 200 ? { ok: true } : { error: "fake webhook failure" }));
     });

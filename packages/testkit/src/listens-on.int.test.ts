@@ -22,7 +22,11 @@ test("a process listens on a port only when it holds the listening socket", asyn
 });
 
 test("a port another process listens on is not this one's (a stranger answering a readiness probe)", async () => {
-  const child = spawn(process.execPath, ["-e", 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>console.log(s.address().port));setTimeout(()=>{},20000)'], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(
+    process.execPath,
+    ["-e", 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>console.log(s.address().port));setTimeout(()=>{},20000)'],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
   try {
     const port = await new Promise<number>((resolve) => child.stdout.once("data", (d: Buffer) => resolve(Number(d.toString().trim()))));
     expect(await listensOn(child.pid!, port)).toBe(true);

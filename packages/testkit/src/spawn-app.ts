@@ -23,14 +23,22 @@ export interface SpawnedApp {
  * until `ready` says so. With `SWITCHYARD_COMPILED_APPS=1` (in `env` or the test's environment) it
  * runs the production bundle instead, `node apps/<name>/dist/main.js` (built by `pnpm build`).
  */
-export async function spawnApp(name: AppName, env: Record<string, string>, ready: () => Promise<boolean>, timeoutMs = 30_000, port: number | null = null): Promise<SpawnedApp> {
+export async function spawnApp(
+  name: AppName,
+  env: Record<string, string>,
+  ready: () => Promise<boolean>,
+  timeoutMs = 30_000,
+  port: number | null = null,
+): Promise<SpawnedApp> {
   // One node process with tsx's loader (not the tsx CLI, which would put a wrapper process in
   // between and keep the real app alive when the wrapper is SIGKILLed).
   // SWITCHYARD_PROFILE_DIR=<dir> writes each app's CPU profile there on exit (`node --cpu-prof`), for bench runs.
   const prof = env.SWITCHYARD_PROFILE_DIR ?? process.env.SWITCHYARD_PROFILE_DIR;
   const profArgs = prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : [];
   const compiled = (env.SWITCHYARD_COMPILED_APPS ?? process.env.SWITCHYARD_COMPILED_APPS) === "1";
-  const entry = compiled ? ["--enable-source-maps", path.join(REPO_ROOT, "apps", name, "dist/main.js")] : ["--import", "tsx", path.join(REPO_ROOT, "apps", name, "src/main.ts")];
+  const entry = compiled
+    ? ["--enable-source-maps", path.join(REPO_ROOT, "apps", name, "dist/main.js")]
+    : ["--import", "tsx", path.join(REPO_ROOT, "apps", name, "src/main.ts")];
   const child = spawn(process.execPath, [...profArgs, ...entry], {
     cwd: REPO_ROOT,
     // A bundle runs as in production: without the NODE_PATH pnpm's scripts set (every hoisted

@@ -28,10 +28,23 @@ export async function startStack(opts: { apps?: AppName[]; env?: Record<string, 
   // defaults would refuse most. Tests of limits make tenants of their own.
   await database.db
     .updateTable("deployments")
-    .set({ rate_limits: JSON.stringify({ requests_per_minute: 1_000_000, requests_per_hour: 10_000_000, requests_per_day: 100_000_000, tokens_per_day: 1_000_000_000 }) })
+    .set({
+      rate_limits: JSON.stringify({
+        requests_per_minute: 1_000_000,
+        requests_per_hour: 10_000_000,
+        requests_per_day: 100_000_000,
+        tokens_per_day: 1_000_000_000,
+      }),
+    })
     .where("id", "=", seeded.deploymentId)
     .execute();
-  const env: Record<string, string> = { DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, SWITCHYARD_PREFIX: prefix, SSE_HEARTBEAT_MS: "1000", ...opts.env };
+  const env: Record<string, string> = {
+    DATABASE_URL: database.url,
+    REDIS_URL: TEST_REDIS_URL,
+    SWITCHYARD_PREFIX: prefix,
+    SSE_HEARTBEAT_MS: "1000",
+    ...opts.env,
+  };
   const apps = new Map<string, SpawnedApp>();
   const spawnOne = async (name: AppName, extraEnv: Record<string, string> = {}, label: string = name) => {
     let app: SpawnedApp | undefined;

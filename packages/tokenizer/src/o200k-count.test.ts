@@ -34,7 +34,40 @@ describe("countO200kTokens", () => {
   });
 
   it("agrees with gpt-tokenizer on random text of letters, marks, digits, punctuation, spaces and emoji (seeded)", () => {
-    const atoms = ["a", "b", "x", "Q", "ß", "é", "e\u0301", "中", "文", "😀", "👍🏽", "ا", "1", "23", "!", "?", "-", "=", "*", "'s", "'LL", " ", "  ", "\t", "\n", "\r\n", "/", "<|endoftext|>", "the", " the", "\u200b", "\ud800"];
+    const atoms = [
+      "a",
+      "b",
+      "x",
+      "Q",
+      "ß",
+      "é",
+      "e\u0301",
+      "中",
+      "文",
+      "😀",
+      "👍🏽",
+      "ا",
+      "1",
+      "23",
+      "!",
+      "?",
+      "-",
+      "=",
+      "*",
+      "'s",
+      "'LL",
+      " ",
+      "  ",
+      "\t",
+      "\n",
+      "\r\n",
+      "/",
+      "<|endoftext|>",
+      "the",
+      " the",
+      "\u200b",
+      "\ud800",
+    ];
     fc.assert(
       fc.property(fc.array(fc.constantFrom(...atoms), { maxLength: 300 }), (parts) => {
         const t = parts.join("");
@@ -45,7 +78,16 @@ describe("countO200kTokens", () => {
   });
 
   it("is exact on adversarial runs too (sizes the quadratic reference still finishes quickly)", () => {
-    const cases = ["x".repeat(6000), "!?".repeat(3000), " ".repeat(6000) + "x", "😀".repeat(2000), "Ab".repeat(3000), "-".repeat(5000), "9".repeat(6000), "\u0301".repeat(3000)];
+    const cases = [
+      "x".repeat(6000),
+      "!?".repeat(3000),
+      " ".repeat(6000) + "x",
+      "😀".repeat(2000),
+      "Ab".repeat(3000),
+      "-".repeat(5000),
+      "9".repeat(6000),
+      "\u0301".repeat(3000),
+    ];
     for (const t of cases) expect(countO200kTokens(t)).toBe(exact(t));
   });
 

@@ -48,7 +48,7 @@ const event = (jobId: string, over: Record<string, unknown> = {}) => ({
   ...over,
 });
 const record = (ev: unknown, reason: "data_error" | "invalid_payload" = "data_error", sqlstate: string | null = "22021") =>
-  recordUsageDeadLetter(s.database.db, { event: ev, queueJobId: "u-q-1", reason, error: "invalid byte sequence for encoding \"UTF8\": 0x00", sqlstate });
+  recordUsageDeadLetter(s.database.db, { event: ev, queueJobId: "u-q-1", reason, error: 'invalid byte sequence for encoding "UTF8": 0x00', sqlstate });
 const audits = () => s.database.db.selectFrom("audit_log").selectAll().where("action", "=", "usage_dead_letter.replay").orderBy("id").execute();
 
 test("list: newest first, with tenant, job, attempt, error, sqlstate, times and the event as received; pages with next_cursor", async () => {
@@ -58,11 +58,31 @@ test("list: newest first, with tenant, job, attempt, error, sqlstate, times and 
   expect(page.status).toBe(200);
   expect(page.body).toMatchObject({ object: "list", has_more: true, next_cursor: second.id });
   expect(page.body.data).toEqual([
-    expect.objectContaining({ object: "usage_dead_letter", id: second.id, job_id: "job_dl_list_2", attempt: 0, tenant_id: null, reason: "invalid_payload", sqlstate: null, replayed_at: null, event: { job_id: "job_dl_list_2", attempt: "one" } }),
+    expect.objectContaining({
+      object: "usage_dead_letter",
+      id: second.id,
+      job_id: "job_dl_list_2",
+      attempt: 0,
+      tenant_id: null,
+      reason: "invalid_payload",
+      sqlstate: null,
+      replayed_at: null,
+      event: { job_id: "job_dl_list_2", attempt: "one" },
+    }),
   ]);
   const next = await a.get<UsageDeadLetterList>(`/admin/v1/usage-dead-letters?limit=1&cursor=${page.body.next_cursor}`);
   const dl = next.body.data[0]!;
-  expect(dl).toMatchObject({ id: first.id, tenant_id: "ten_demo", job_id: "job_dl_list_1", attempt: 1, queue_job_id: "u-q-1", reason: "data_error", sqlstate: "22021", failures: 1, replayed_at: null });
+  expect(dl).toMatchObject({
+    id: first.id,
+    tenant_id: "ten_demo",
+    job_id: "job_dl_list_1",
+    attempt: 1,
+    queue_job_id: "u-q-1",
+    reason: "data_error",
+    sqlstate: "22021",
+    failures: 1,
+    replayed_at: null,
+  });
   expect(dl.error).toContain("invalid byte sequence");
   expect(new Date(dl.created_at).getTime()).toBeGreaterThan(Date.now() - 60_000);
   // The NUL comes back as it was received (JSON escapes it).
@@ -77,14 +97,25 @@ test("replay with sanitize re-enqueues the corrected event into ai-usage, marks 
   const auditsBefore = (await audits()).length;
   const r = await a.post<UsageDeadLetterReplay>(`/admin/v1/usage-dead-letters/${id}/replay`, { sanitize: true });
   expect(r.status).toBe(200);
-  expect(r.body).toMatchObject({ object: "usage_dead_letter_replay", queue_job_id: `u-dl-${id}-1`, sanitized: true, dead_letter: { id, replayed_at: expect.any(String) } });
+  expect(r.body).toMatchObject({
+    object: "usage_dead_letter_replay",
+    queue_job_id: `u-dl-${id}-1`,
+    sanitized: true,
+    dead_letter: { id, replayed_at: expect.any(String) },
+  });
   const job = await queues.queue("ai-usage").getJob(`u-dl-${id}-1`);
   expect(job?.data).toMatchObject({ job_id: "job_dl_replay", attempt: 1, requested_model: "auto" });
   const row = await s.database.db.selectFrom("usage_dead_letters").select("replayed_at").where("id", "=", id).executeTakeFirstOrThrow();
   expect(row.replayed_at).not.toBeNull();
   const log = await audits();
   expect(log.length).toBe(auditsBefore + 1);
-  expect(log.at(-1)).toMatchObject({ target_type: "usage_dead_letter", target_id: id, tenant_id: "ten_demo", actor_key_id: expect.any(String), after: expect.objectContaining({ job_id: "job_dl_replay", sanitized: true, queue_job_id: `u-dl-${id}-1` }) });
+  expect(log.at(-1)).toMatchObject({
+    target_type: "usage_dead_letter",
+    target_id: id,
+    tenant_id: "ten_demo",
+    actor_key_id: expect.any(String),
+    after: expect.objectContaining({ job_id: "job_dl_replay", sanitized: true, queue_job_id: `u-dl-${id}-1` }),
+  });
 
   const again = await a.post<ErrorBody>(`/admin/v1/usage-dead-letters/${id}/replay`, { sanitize: true });
   expect(again.status).toBe(409);
@@ -112,7 +143,10 @@ test("unknown ids are 404; a stored event that is not a usage event is 422 and s
 
 test("a tenant key is 403 on both routes and replays nothing", async () => {
   const t = await a.post<{ id: string }>("/admin/v1/tenants", { name: "DL outsider" });
-  const k = await a.post<{ key: string }>(`/admin/v1/tenants/${t.body.id}/api-keys`, { name: "tenant", scopes: ["jobs:write", "jobs:read", "usage:read", "reports:read"] });
+  const k = await a.post<{ key: string }>(`/admin/v1/tenants/${t.body.id}/api-keys`, {
+    name: "tenant",
+    scopes: ["jobs:write", "jobs:read", "usage:read", "reports:read"],
+  });
   const { id } = await record(event("job_dl_forbidden"));
   const c = apiClient(s.url, k.body.key);
   const list = await c.get<ErrorBody>("/admin/v1/usage-dead-letters");

@@ -190,7 +190,14 @@ describe("GET /admin/v1/deployments/{id}/end-users/{user}", () => {
 
     const paid = await a.call<Json>("PUT", `/admin/v1/deployments/${d.id}/end-users/alice`, { body: { tier: "paid" } });
     expect(paid.status).toBe(200);
-    expect((await get("alice")).body).toMatchObject({ tier: "paid", tier_set: true, messages_per_day: 500, messages_used: 4, messages_remaining: 496, updated_at: paid.body.updated_at });
+    expect((await get("alice")).body).toMatchObject({
+      tier: "paid",
+      tier_set: true,
+      messages_per_day: 500,
+      messages_used: 4,
+      messages_remaining: 496,
+      updated_at: paid.body.updated_at,
+    });
     // Another deployment's log is its own.
     expect((await a.get<Json>(`/admin/v1/deployments/${t.default_deployment_id}/end-users/alice`)).body).toMatchObject({ tier: "free", messages_used: 0 });
   });
@@ -213,7 +220,13 @@ describe("GET /admin/v1/audit filters", () => {
     expect((await a.post(`/admin/v1/deployments/${d.id}/preset`, { preset: "minimal" })).status).toBe(200);
     const q = async (query: string) => (await a.get<List>(`/admin/v1/audit?limit=500&tenant_id=${t.id}&${query}`)).body.data;
     const everything = await q("");
-    expect(everything.map((r) => r.action)).toEqual(["deployment.apply_preset", "deployment.set_feature", "deployment.create", "tenant.update", "tenant.create"]);
+    expect(everything.map((r) => r.action)).toEqual([
+      "deployment.apply_preset",
+      "deployment.set_feature",
+      "deployment.create",
+      "tenant.update",
+      "tenant.create",
+    ]);
 
     expect((await q("action=tenant.update")).map((r) => r.target_id)).toEqual([t.id]);
     expect((await q(`target=${t.id}`)).map((r) => r.action)).toEqual(["tenant.update", "tenant.create"]);
@@ -229,7 +242,9 @@ describe("GET /admin/v1/audit filters", () => {
     expect([...after, ...before].map((r) => r.id)).toEqual(everything.map((r) => r.id));
     expect(after.every((r) => r.created_at >= pivot) && before.every((r) => r.created_at < pivot)).toBe(true);
     expect(after.map((r) => r.id)).toContain(everything[2]!.id);
-    const window = await q(`since=${encodeURIComponent(everything[4]!.created_at)}&until=${encodeURIComponent(new Date(Date.parse(everything[0]!.created_at) + 1).toISOString())}`);
+    const window = await q(
+      `since=${encodeURIComponent(everything[4]!.created_at)}&until=${encodeURIComponent(new Date(Date.parse(everything[0]!.created_at) + 1).toISOString())}`,
+    );
     expect(window.map((r) => r.id)).toEqual(everything.map((r) => r.id));
     const offset = pivot.replace("Z", "+00:00");
     expect((await q(`since=${encodeURIComponent(offset)}`)).map((r) => r.id)).toEqual(after.map((r) => r.id));
@@ -270,7 +285,14 @@ test("a tenant key is 403 on every new route; no key is 401", async () => {
   const t = await newTenant("Lists Outsider");
   const k = await a.post<Json>(`/admin/v1/tenants/${t.id}/api-keys`, { name: "all", scopes: ["jobs:write", "jobs:read", "usage:read", "reports:read"] });
   const c = apiClient(s.url, k.body.key as string);
-  for (const path of ["/admin/v1/tenants", "/admin/v1/tenants?name=x", "/admin/v1/deployments", `/admin/v1/deployments?tenant_id=${t.id}`, `/admin/v1/deployments/${t.default_deployment_id}/end-users/alice`, "/admin/v1/audit?action=tenant.create"]) {
+  for (const path of [
+    "/admin/v1/tenants",
+    "/admin/v1/tenants?name=x",
+    "/admin/v1/deployments",
+    `/admin/v1/deployments?tenant_id=${t.id}`,
+    `/admin/v1/deployments/${t.default_deployment_id}/end-users/alice`,
+    "/admin/v1/audit?action=tenant.create",
+  ]) {
     const r = await c.get<ErrorBody>(path);
     expect([path, r.status, r.body.error.code]).toEqual([path, 403, "insufficient_scope"]);
     expect([path, (await apiClient(s.url).get(path)).status]).toEqual([path, 401]);

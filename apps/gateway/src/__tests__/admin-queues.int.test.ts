@@ -1,4 +1,12 @@
-import { QUEUE_NAMES, type ApiErrorBody as ErrorBody, type AuditEntry, type QueueClean as CleanResult, type QueueCounts as Counts, type QueueRetry as RetryResult, type QueueView as QueueRow } from "@switchyard/contracts";
+import {
+  QUEUE_NAMES,
+  type ApiErrorBody as ErrorBody,
+  type AuditEntry,
+  type QueueClean as CleanResult,
+  type QueueCounts as Counts,
+  type QueueRetry as RetryResult,
+  type QueueView as QueueRow,
+} from "@switchyard/contracts";
 import { createQueueSet, createRedis, defineProcessor, JobStore, RedisKeys, type QueueSet, type Redis } from "@switchyard/queue";
 import { apiClient, startStack, waitFor, writeTestCatalog, type Stack } from "@switchyard/testkit";
 import type { Worker } from "bullmq";
@@ -75,7 +83,9 @@ describe("POST /admin/v1/queues/{queue}/clean-stuck", () => {
     for (const id of dead) {
       const j = (await store.get(id))!;
       const error = { code: "stuck", message: "failed by the sweeper", reason: "stuck" as const };
-      expect((await store.finish({ ...j.view, status: "failed", completed_at: new Date().toISOString(), error }, { type: "error", data: error })).kind).toBe("finished");
+      expect((await store.finish({ ...j.view, status: "failed", completed_at: new Date().toISOString(), error }, { type: "error", data: error })).kind).toBe(
+        "finished",
+      );
     }
     const before = await counts("ai-route");
 
@@ -100,7 +110,13 @@ describe("POST /admin/v1/queues/{queue}/clean-stuck", () => {
     expect((await a.get<{ status: string }>(`/v1/jobs/${dead[0]}`)).body.status).toBe("failed");
 
     const audit = await lastAudit();
-    expect(audit).toMatchObject({ action: "queue.clean_stuck", target_type: "queue", target_id: "ai-route", tenant_id: null, actor_key_id: s.key.split("_")[2] });
+    expect(audit).toMatchObject({
+      action: "queue.clean_stuck",
+      target_type: "queue",
+      target_id: "ai-route",
+      tenant_id: null,
+      actor_key_id: s.key.split("_")[2],
+    });
     expect(audit.before).toMatchObject({ prioritized: before.prioritized });
     expect(audit.after).toMatchObject({ prioritized: before.prioritized - 3, older_than_ms: 0, removed: 3 });
 
@@ -112,11 +128,15 @@ describe("POST /admin/v1/queues/{queue}/clean-stuck", () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     const taken = new Set<string>();
-    const worker = defineProcessor("ai-route", async (payload) => {
-      taken.add(payload.job_id);
-      await gate;
-      return null;
-    }, { ...workerOpts(), concurrency: 50 });
+    const worker = defineProcessor(
+      "ai-route",
+      async (payload) => {
+        taken.add(payload.job_id);
+        await gate;
+        return null;
+      },
+      { ...workerOpts(), concurrency: 50 },
+    );
     workers.push(worker);
     const id = await submit("held by a worker");
     await waitFor(async () => (taken.has(id) ? true : undefined), 10_000, "the worker to take the job");
@@ -150,10 +170,14 @@ describe("POST /admin/v1/queues/{queue}/clean-stuck", () => {
 describe("POST /admin/v1/queues/{queue}/retry-failed", () => {
   test("moves every failed job back to waiting, reports how many, and is audited", async () => {
     let fail = true;
-    const worker = defineProcessor("ai-housekeeping", async () => {
-      if (fail) throw new Error("boom");
-      return null;
-    }, workerOpts());
+    const worker = defineProcessor(
+      "ai-housekeeping",
+      async () => {
+        if (fail) throw new Error("boom");
+        return null;
+      },
+      workerOpts(),
+    );
     workers.push(worker);
     for (let i = 0; i < 3; i++) await queues.enqueue("ai-housekeeping", { task: "partitions" });
     await waitFor(async () => ((await counts("ai-housekeeping")).failed === 3 ? true : undefined), 10_000, "three failed jobs");
@@ -180,7 +204,11 @@ describe("POST /admin/v1/queues/{queue}/retry-failed", () => {
     const k = await a.post<{ key: string }>(`/admin/v1/tenants/${t.body.id}/api-keys`, { name: "k", scopes: ["jobs:write", "jobs:read"] });
     const c = apiClient(s.url, k.body.key);
     const before = await lastAudit();
-    for (const [method, path] of [["GET", "/admin/v1/queues"], ["POST", "/admin/v1/queues/ai-route/clean-stuck"], ["POST", "/admin/v1/queues/ai-route/retry-failed"]] as const) {
+    for (const [method, path] of [
+      ["GET", "/admin/v1/queues"],
+      ["POST", "/admin/v1/queues/ai-route/clean-stuck"],
+      ["POST", "/admin/v1/queues/ai-route/retry-failed"],
+    ] as const) {
       const r = await c.call<ErrorBody>(method, path, method === "POST" ? { body: {} } : {});
       expect([path, r.status, r.body.error.code]).toEqual([path, 403, "insufficient_scope"]);
     }

@@ -1,4 +1,15 @@
-import { DEFAULT_FEATURES_BY_TYPE, PRESET_NAMES, PRESETS, type ApiErrorBody as ErrorBody, type ApiKeyView, type AuditEntry, type DeploymentView as Deployment, type RotatedApiKey, type TenantPage, type TenantView as Tenant } from "@switchyard/contracts";
+import {
+  DEFAULT_FEATURES_BY_TYPE,
+  PRESET_NAMES,
+  PRESETS,
+  type ApiErrorBody as ErrorBody,
+  type ApiKeyView,
+  type AuditEntry,
+  type DeploymentView as Deployment,
+  type RotatedApiKey,
+  type TenantPage,
+  type TenantView as Tenant,
+} from "@switchyard/contracts";
 import { apiClient, startStack, waitFor, writeTestCatalog, type Stack } from "@switchyard/testkit";
 
 type Client = ReturnType<typeof apiClient>;
@@ -39,7 +50,10 @@ async function newDeployment(tenantId: string, body: Record<string, unknown>): P
   return d.body;
 }
 async function auditCount(): Promise<number> {
-  const r = await s.database.db.selectFrom("audit_log").select((eb) => eb.fn.countAll<string>().as("n")).executeTakeFirstOrThrow();
+  const r = await s.database.db
+    .selectFrom("audit_log")
+    .select((eb) => eb.fn.countAll<string>().as("n"))
+    .executeTakeFirstOrThrow();
   return Number(r.n);
 }
 /** Polls `fn` every 50 ms; resolves with how long it took (from `since`) for `fn` to say yes. */
@@ -63,9 +77,23 @@ describe("tenants", () => {
     const got = await a.get<Tenant>(`/admin/v1/tenants/${t.id}`);
     expect(got.status).toBe(200);
     expect(got.body).toEqual({ ...t, budget: null, daily_cost_alert_usd: null });
-    const p = await patch<Tenant>(a, `/admin/v1/tenants/${t.id}`, { name: "Renamed", timezone: "Asia/Tokyo", billing_mode: "prepaid", budget: { period: "month", limit_usd: 25 }, daily_cost_alert_usd: 3.5 });
+    const p = await patch<Tenant>(a, `/admin/v1/tenants/${t.id}`, {
+      name: "Renamed",
+      timezone: "Asia/Tokyo",
+      billing_mode: "prepaid",
+      budget: { period: "month", limit_usd: 25 },
+      daily_cost_alert_usd: 3.5,
+    });
     expect(p.status).toBe(200);
-    expect(p.body).toMatchObject({ id: t.id, name: "Renamed", timezone: "Asia/Tokyo", billing_mode: "prepaid", budget: { period: "month", limit_usd: 25 }, daily_cost_alert_usd: 3.5, default_deployment_id: t.default_deployment_id });
+    expect(p.body).toMatchObject({
+      id: t.id,
+      name: "Renamed",
+      timezone: "Asia/Tokyo",
+      billing_mode: "prepaid",
+      budget: { period: "month", limit_usd: 25 },
+      daily_cost_alert_usd: 3.5,
+      default_deployment_id: t.default_deployment_id,
+    });
     expect((await a.get<Tenant>(`/admin/v1/tenants/${t.id}`)).body).toEqual(p.body);
     const cleared = await patch<Tenant>(a, `/admin/v1/tenants/${t.id}`, { budget: null, daily_cost_alert_usd: null });
     expect(cleared.body).toMatchObject({ name: "Renamed", budget: null, daily_cost_alert_usd: null });
@@ -97,10 +125,29 @@ describe("deployments", () => {
 
   test("create: features from the type's defaults or the preset, then merged with `features`; the view is complete", async () => {
     const pub = await newDeployment(t.id, { name: "widget", type: "public" });
-    expect(pub).toMatchObject({ object: "deployment", tenant_id: t.id, name: "widget", type: "public", is_default: false, budget: null, model_preference: null, allowed_models: null, allowed_origins: [], allowed_source_domains: [], rate_limits: {} });
+    expect(pub).toMatchObject({
+      object: "deployment",
+      tenant_id: t.id,
+      name: "widget",
+      type: "public",
+      is_default: false,
+      budget: null,
+      model_preference: null,
+      allowed_models: null,
+      allowed_origins: [],
+      allowed_source_domains: [],
+      rate_limits: {},
+    });
     expect(pub.id).toMatch(/^dep_/);
     expect(pub.features).toEqual(DEFAULT_FEATURES_BY_TYPE.public);
-    expect(pub.effective_rate_limits).toEqual({ requests_per_minute: 10, requests_per_hour: 100, requests_per_day: 1000, tokens_per_request: 4000, tokens_per_day: 50_000, windows: [] });
+    expect(pub.effective_rate_limits).toEqual({
+      requests_per_minute: 10,
+      requests_per_hour: 100,
+      requests_per_day: 1000,
+      tokens_per_request: 4000,
+      tokens_per_day: 50_000,
+      windows: [],
+    });
     expect(Date.parse(pub.updated_at)).toBeGreaterThanOrEqual(Date.parse(pub.created_at));
 
     const full = await newDeployment(t.id, {
@@ -116,10 +163,33 @@ describe("deployments", () => {
       allowed_source_domains: ["Docs.Example.com"],
     });
     expect(full.features).toEqual({ ...PRESETS.healthcare, analyticsEnabled: false, multiModelComparison: true });
-    expect(full.features).toEqual({ smartRouting: true, multiModelComparison: true, modelPreference: true, ragEnabled: true, knowledgeBaseEnabled: true, visionEnabled: true, streamingEnabled: true, feedbackEnabled: true, analyticsEnabled: false });
+    expect(full.features).toEqual({
+      smartRouting: true,
+      multiModelComparison: true,
+      modelPreference: true,
+      ragEnabled: true,
+      knowledgeBaseEnabled: true,
+      visionEnabled: true,
+      streamingEnabled: true,
+      feedbackEnabled: true,
+      analyticsEnabled: false,
+    });
     expect(full.rate_limits).toEqual({ requests_per_minute: 5, windows: [{ requests: 3, seconds: 10 }] });
-    expect(full.effective_rate_limits).toEqual({ requests_per_minute: 5, requests_per_hour: 1000, requests_per_day: 10_000, tokens_per_request: 16_000, tokens_per_day: 500_000, windows: [{ requests: 3, seconds: 10 }] });
-    expect(full).toMatchObject({ budget: { period: "day", limit_usd: 2.5 }, model_preference: "simulated", allowed_models: ["sim-fast", "sim-lite"], allowed_origins: ["https://app.example.com", "http://localhost:3000"], allowed_source_domains: ["docs.example.com"] });
+    expect(full.effective_rate_limits).toEqual({
+      requests_per_minute: 5,
+      requests_per_hour: 1000,
+      requests_per_day: 10_000,
+      tokens_per_request: 16_000,
+      tokens_per_day: 500_000,
+      windows: [{ requests: 3, seconds: 10 }],
+    });
+    expect(full).toMatchObject({
+      budget: { period: "day", limit_usd: 2.5 },
+      model_preference: "simulated",
+      allowed_models: ["sim-fast", "sim-lite"],
+      allowed_origins: ["https://app.example.com", "http://localhost:3000"],
+      allowed_source_domains: ["docs.example.com"],
+    });
 
     expect((await a.get<Deployment>(`/admin/v1/deployments/${full.id}`)).body).toEqual(full);
     const list = await a.get<List<Deployment>>(`/admin/v1/tenants/${t.id}/deployments`);
@@ -159,7 +229,14 @@ describe("deployments", () => {
     const internal = await patch<Deployment>(a, `/admin/v1/deployments/${d.id}`, { type: "internal" });
     expect(internal.body.type).toBe("internal");
     expect(internal.body.rate_limits).toEqual({ requests_per_minute: 7 });
-    expect(internal.body.effective_rate_limits).toEqual({ requests_per_minute: 7, requests_per_hour: 1000, requests_per_day: 10_000, tokens_per_request: 16_000, tokens_per_day: 500_000, windows: [] });
+    expect(internal.body.effective_rate_limits).toEqual({
+      requests_per_minute: 7,
+      requests_per_hour: 1000,
+      requests_per_day: 10_000,
+      tokens_per_request: 16_000,
+      tokens_per_day: 500_000,
+      windows: [],
+    });
     // Features are untouched by a type change.
     expect(internal.body.features).toEqual(v2.body.features);
 
@@ -170,8 +247,18 @@ describe("deployments", () => {
     const withPreset = await patch<Deployment>(a, `/admin/v1/deployments/${d.id}`, { preset: "minimal", features: { ragEnabled: true } });
     expect(withPreset.body.features).toEqual({ ...PRESETS.minimal, ragEnabled: true });
 
-    const rest = await patch<Deployment>(a, `/admin/v1/deployments/${d.id}`, { budget: { period: "month", limit_tokens: 1000 }, allowed_models: ["sim-slow"], model_preference: "sim-slow", allowed_origins: ["https://a.example.com"] });
-    expect(rest.body).toMatchObject({ budget: { period: "month", limit_tokens: 1000 }, allowed_models: ["sim-slow"], model_preference: "sim-slow", allowed_origins: ["https://a.example.com"] });
+    const rest = await patch<Deployment>(a, `/admin/v1/deployments/${d.id}`, {
+      budget: { period: "month", limit_tokens: 1000 },
+      allowed_models: ["sim-slow"],
+      model_preference: "sim-slow",
+      allowed_origins: ["https://a.example.com"],
+    });
+    expect(rest.body).toMatchObject({
+      budget: { period: "month", limit_tokens: 1000 },
+      allowed_models: ["sim-slow"],
+      model_preference: "sim-slow",
+      allowed_origins: ["https://a.example.com"],
+    });
     const cleared = await patch<Deployment>(a, `/admin/v1/deployments/${d.id}`, { budget: null, allowed_models: null, model_preference: null });
     expect(cleared.body).toMatchObject({ budget: null, allowed_models: null, model_preference: null, allowed_origins: ["https://a.example.com"] });
   });
@@ -204,7 +291,13 @@ describe("deployments", () => {
       ["unknown model in allowed_models", { name: "x", type: "public", allowed_models: ["sim-fast", "gpt-9"] }, "invalid_request", "allowed_models.1", "gpt-9"],
       ["a provider in allowed_models", { name: "x", type: "public", allowed_models: ["simulated"] }, "invalid_request", "allowed_models.0", "simulated"],
       ["unknown model_preference", { name: "x", type: "public", model_preference: "claude-42" }, "invalid_request", "model_preference", "claude-42"],
-      ["preference outside allowed_models", { name: "x", type: "public", allowed_models: ["sim-fast"], model_preference: "sim-slow" }, "invalid_request", "model_preference", "sim-slow"],
+      [
+        "preference outside allowed_models",
+        { name: "x", type: "public", allowed_models: ["sim-fast"], model_preference: "sim-slow" },
+        "invalid_request",
+        "model_preference",
+        "sim-slow",
+      ],
       ["origin with a path", { name: "x", type: "public", allowed_origins: ["https://a.example.com/app"] }, "invalid_request", "allowed_origins.0"],
       ["origin without a scheme", { name: "x", type: "public", allowed_origins: ["a.example.com"] }, "invalid_request", "allowed_origins.0"],
       ["bad source domain", { name: "x", type: "public", allowed_source_domains: ["not a domain"] }, "invalid_request", "allowed_source_domains.0"],
@@ -299,13 +392,30 @@ describe("api keys", () => {
     expect(pk.key).toMatch(/^sy_pk_/);
     // Use the secret key so last_used_at is recorded.
     expect((await apiClient(s.url, sk.key).get("/v1/jobs/job_x0000000000")).status).toBe(404);
-    const list = await waitFor(async () => {
-      const r = await a.get<List<Key>>(`/admin/v1/tenants/${t.id}/api-keys`);
-      return r.body.data.find((k) => k.id === sk.id)?.last_used_at ? r : undefined;
-    }, 5000, "last_used_at");
+    const list = await waitFor(
+      async () => {
+        const r = await a.get<List<Key>>(`/admin/v1/tenants/${t.id}/api-keys`);
+        return r.body.data.find((k) => k.id === sk.id)?.last_used_at ? r : undefined;
+      },
+      5000,
+      "last_used_at",
+    );
     expect(list.status).toBe(200);
     const byId = new Map(list.body.data.map((k) => [k.id, k]));
-    expect(byId.get(sk.id)).toEqual({ id: sk.id, object: "api_key", tenant_id: t.id, deployment_id: null, name: "server", kind: "secret", scopes: ["jobs:read"], expires_at: null, revoked_at: null, last_used_at: expect.any(String), replaced_by: null, created_at: sk.created_at });
+    expect(byId.get(sk.id)).toEqual({
+      id: sk.id,
+      object: "api_key",
+      tenant_id: t.id,
+      deployment_id: null,
+      name: "server",
+      kind: "secret",
+      scopes: ["jobs:read"],
+      expires_at: null,
+      revoked_at: null,
+      last_used_at: expect.any(String),
+      replaced_by: null,
+      created_at: sk.created_at,
+    });
     expect(byId.get(pk.id)).toMatchObject({ kind: "publishable", deployment_id: pub.id, scopes: ["jobs:write", "jobs:read"], last_used_at: null });
     const text = JSON.stringify(list.body);
     for (const k of [sk.key, pk.key]) expect(text).not.toContain(k.split("_").pop()!);
@@ -326,7 +436,17 @@ describe("api keys", () => {
     const r = await a.post<Key>(`/admin/v1/api-keys/${old.id}/rotate`, { overlap_seconds: 3 });
     expect(r.status).toBe(201);
     issued.push(r.body.key!);
-    expect(r.body).toMatchObject({ object: "api_key", tenant_id: t.id, deployment_id: null, name: "rotating", kind: "secret", scopes: ["jobs:read", "jobs:write"], expires_at: null, revoked_at: null, replaced_by: null });
+    expect(r.body).toMatchObject({
+      object: "api_key",
+      tenant_id: t.id,
+      deployment_id: null,
+      name: "rotating",
+      kind: "secret",
+      scopes: ["jobs:read", "jobs:write"],
+      expires_at: null,
+      revoked_at: null,
+      replaced_by: null,
+    });
     expect(r.body.id).not.toBe(old.id);
     expect(r.body.key).toMatch(new RegExp(`^sy_live_${r.body.id}_`));
     expect(r.body.previous_key).toMatchObject({ id: old.id, replaced_by: r.body.id, revoked_at: null });
@@ -375,7 +495,11 @@ describe("api keys", () => {
     expect(del.body.revoked_at).toBeTruthy();
     const rot = await a.post<ErrorBody>(`/admin/v1/api-keys/${revoked.id}/rotate`, { overlap_seconds: 10 });
     expect([rot.status, rot.body.error.code]).toEqual([409, "api_key_inactive"]);
-    for (const [overlap, status] of [[604_801, 400], [-1, 400], [1.5, 400]] as const) {
+    for (const [overlap, status] of [
+      [604_801, 400],
+      [-1, 400],
+      [1.5, 400],
+    ] as const) {
       const bad = await a.post<ErrorBody>(`/admin/v1/api-keys/${r.body.id}/rotate`, { overlap_seconds: overlap });
       expect([bad.status, bad.body.error.param]).toEqual([status, "overlap_seconds"]);
     }
@@ -438,7 +562,9 @@ describe("audit", () => {
     const reset = await a.post("/admin/v1/circuit-breakers/sim-fast/reset");
     expect(reset.status).toBe(200);
     const latest = await a.get<List<AuditRow>>("/admin/v1/audit?limit=1");
-    expect(latest.body.data).toEqual([expect.objectContaining({ action: "circuit_breaker.reset", target_id: "sim-fast", tenant_id: null, actor_key_id: adminKeyId })]);
+    expect(latest.body.data).toEqual([
+      expect.objectContaining({ action: "circuit_breaker.reset", target_id: "sim-fast", tenant_id: null, actor_key_id: adminKeyId }),
+    ]);
   });
 
   test("pages newest first by cursor; bad parameters name the field", async () => {
@@ -456,7 +582,12 @@ describe("audit", () => {
       cursor = r.body.next_cursor;
     } while (cursor && seen.length < all.length + 4);
     expect(seen).toEqual(all.map((r) => r.id));
-    for (const [q, param, code] of [["limit=0", "limit", "invalid_request"], ["limit=abc", "limit", "invalid_request"], ["cursor=x1", "cursor", "invalid_request"], ["sort=asc", "sort", "unknown_field"]] as const) {
+    for (const [q, param, code] of [
+      ["limit=0", "limit", "invalid_request"],
+      ["limit=abc", "limit", "invalid_request"],
+      ["cursor=x1", "cursor", "invalid_request"],
+      ["sort=asc", "sort", "unknown_field"],
+    ] as const) {
       const r = await a.get<ErrorBody>(`/admin/v1/audit?${q}`);
       expect([q, r.status, r.body.error.code, r.body.error.param]).toEqual([q, 400, code, param]);
     }
@@ -467,7 +598,10 @@ describe("admin scope", () => {
   test("a tenant key is 403 on every admin route, known or not, and changes nothing", async () => {
     const t = await newTenant("Outsider");
     const d = await newDeployment(t.id, { name: "own", type: "public" });
-    const tk = await newKey(t.id, { name: "all-tenant-scopes", scopes: ["jobs:write", "jobs:read", "documents:write", "documents:read", "usage:read", "reports:read"] });
+    const tk = await newKey(t.id, {
+      name: "all-tenant-scopes",
+      scopes: ["jobs:write", "jobs:read", "documents:write", "documents:read", "usage:read", "reports:read"],
+    });
     const victim = await newKey(t.id, { name: "victim", scopes: ["jobs:read"] });
     const c = apiClient(s.url, tk.key);
     const routes: Array<[string, string, unknown?]> = [
@@ -511,7 +645,9 @@ describe("admin scope", () => {
     expect((await a.get<Tenant>(`/admin/v1/tenants/${t.id}`)).body.name).toBe("Outsider");
     expect((await a.get<Deployment>(`/admin/v1/deployments/${d.id}`)).body).toEqual(d);
     expect((await a.get<Key>(`/admin/v1/api-keys/${victim.id}`)).body).toMatchObject({ revoked_at: null, replaced_by: null });
-    expect((await a.get<List<Record<string, unknown>>>("/admin/v1/circuit-breakers")).body.data.find((b) => b.model === "sim-fast")).toMatchObject({ state: "closed" });
+    expect((await a.get<List<Record<string, unknown>>>("/admin/v1/circuit-breakers")).body.data.find((b) => b.model === "sim-fast")).toMatchObject({
+      state: "closed",
+    });
     // The operator's key reaches the same tree: unknown admin routes are a plain 404 for it.
     expect((await a.get<ErrorBody>("/admin/v1/no-such-route")).status).toBe(404);
   });

@@ -5,7 +5,17 @@ import { apiClient, startStack, writeTestCatalog, type Stack } from "@switchyard
 // Admission is one Redis script (idempotency claim, rate limits, budget reservation, job record)
 // and the enqueue one more: these tests pin both the round trips and what a refusal consumes.
 type Json = Record<string, any>;
-const entry = (id: string, price: number) => ({ id, provider: "simulated" as const, upstream_model: id, tier: "flash" as const, capabilities: { vision: false, long_context: false }, context_window: 32000, max_output_tokens: 1000, pricing: { input: price, output: price, cached_input: 0 }, simulated: { ttft_ms: 5, tokens_per_second: 1000, failure_rate: 0 } });
+const entry = (id: string, price: number) => ({
+  id,
+  provider: "simulated" as const,
+  upstream_model: id,
+  tier: "flash" as const,
+  capabilities: { vision: false, long_context: false },
+  context_window: 32000,
+  max_output_tokens: 1000,
+  pricing: { input: price, output: price, cached_input: 0 },
+  simulated: { ttft_ms: 5, tokens_per_second: 1000, failure_rate: 0 },
+});
 const CATALOG: ModelCatalog = { default_model: "sim-a", models: [entry("sim-a", 1), entry("sim-b", 2)] };
 
 let s: Stack;
@@ -81,7 +91,10 @@ test.each([
 });
 
 test("a request the budget refuses consumes none of the rate limit", async () => {
-  const { client, deployment } = await tenantWithKey("refused", { budget: { period: "day", limit_usd: 0.000001 }, rate_limits: { windows: [{ requests: 3, seconds: 600 }] } });
+  const { client, deployment } = await tenantWithKey("refused", {
+    budget: { period: "day", limit_usd: 0.000001 },
+    rate_limits: { windows: [{ requests: 3, seconds: 600 }] },
+  });
   await new Promise((r) => setTimeout(r, 1100));
   const body = { model: "sim-b", messages: [{ role: "user", content: "hello" }], max_tokens: 50 };
   for (let i = 0; i < 5; i++) {
@@ -99,7 +112,10 @@ test("a request the budget refuses consumes none of the rate limit", async () =>
 });
 
 test("a request over tokens_per_request is a 400 naming the limit, on every admitting route, and consumes nothing", async () => {
-  const { client, deployment } = await tenantWithKey("too large", { budget: { period: "day", limit_usd: 100 }, rate_limits: { tokens_per_request: 200, windows: [{ requests: 3, seconds: 600 }] } });
+  const { client, deployment } = await tenantWithKey("too large", {
+    budget: { period: "day", limit_usd: 100 },
+    rate_limits: { tokens_per_request: 200, windows: [{ requests: 3, seconds: 600 }] },
+  });
   await new Promise((r) => setTimeout(r, 1100));
   // About 70 tokens of input plus 150 of output: over 200 by the exact count, not by bytes alone.
   const text = "hello ".repeat(60);

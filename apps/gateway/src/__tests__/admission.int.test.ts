@@ -5,7 +5,17 @@ import { Queue } from "bullmq";
 import { sql } from "kysely";
 
 type Json = Record<string, any>;
-const entry = (id: string, price: number, tokens_per_second = 100) => ({ id, provider: "simulated" as const, upstream_model: id, tier: "flash" as const, capabilities: { vision: false, long_context: false }, context_window: 32000, max_output_tokens: 1000, pricing: { input: price, output: price, cached_input: 0 }, simulated: { ttft_ms: 30, tokens_per_second, failure_rate: 0 } });
+const entry = (id: string, price: number, tokens_per_second = 100) => ({
+  id,
+  provider: "simulated" as const,
+  upstream_model: id,
+  tier: "flash" as const,
+  capabilities: { vision: false, long_context: false },
+  context_window: 32000,
+  max_output_tokens: 1000,
+  pricing: { input: price, output: price, cached_input: 0 },
+  simulated: { ttft_ms: 30, tokens_per_second, failure_rate: 0 },
+});
 // $800 per 1M tokens: a request of ~15 input tokens and max_tokens 10 reserves about $0.02. Its
 // answers take half a second, so a worker's concurrent jobs are all mid-answer when it dies.
 const CATALOG: ModelCatalog = { default_model: "sim-budget", models: [entry("sim-budget", 800, 20), entry("sim-cheap", 1)] };
@@ -16,7 +26,8 @@ let admin: ReturnType<typeof apiClient>;
 async function tenantWithKey(name: string, tenantPatch: Json = {}, deploymentPatch: Json = {}) {
   const t = (await admin.post<Json>("/admin/v1/tenants", { name })).body;
   if (Object.keys(tenantPatch).length) expect((await admin.call<Json>("PATCH", `/admin/v1/tenants/${t.id}`, { body: tenantPatch })).status).toBe(200);
-  if (Object.keys(deploymentPatch).length) expect((await admin.call<Json>("PATCH", `/admin/v1/deployments/${t.default_deployment_id}`, { body: deploymentPatch })).status).toBe(200);
+  if (Object.keys(deploymentPatch).length)
+    expect((await admin.call<Json>("PATCH", `/admin/v1/deployments/${t.default_deployment_id}`, { body: deploymentPatch })).status).toBe(200);
   const k = (await admin.post<Json>(`/admin/v1/tenants/${t.id}/api-keys`, { name: "k", scopes: ["jobs:write", "jobs:read", "usage:read"] })).body;
   return { tenant: t.id as string, deployment: t.default_deployment_id as string, client: apiClient(s.url, k.key), key: k.key as string };
 }
@@ -30,7 +41,11 @@ afterAll(async () => {
 });
 
 test("400 concurrent requests over two gateways against 50 per 10 s: exactly 50 admitted", async () => {
-  const { client, key } = await tenantWithKey("limited", {}, { rate_limits: { windows: [{ requests: 50, seconds: 10 }], requests_per_minute: 1000, requests_per_hour: 10_000, requests_per_day: 100_000 } });
+  const { client, key } = await tenantWithKey(
+    "limited",
+    {},
+    { rate_limits: { windows: [{ requests: 50, seconds: 10 }], requests_per_minute: 1000, requests_per_hour: 10_000, requests_per_day: 100_000 } },
+  );
   await new Promise((r) => setTimeout(r, 1100)); // settings reach every gateway within a second
   const second = await s.spawn("gateway", {}, "gateway-2");
   const other = apiClient(`http://127.0.0.1:${second.port}`, key);
@@ -48,7 +63,8 @@ test("400 concurrent requests over two gateways against 50 per 10 s: exactly 50 
   }
   expect(admitted[0]!.headers.get("ratelimit")).toMatch(/limit=\d+, remaining=\d+, reset=\d+/);
   // Both gateways refused some, and each counted its refusals.
-  const count = async (url: string) => Number(/rate_limit_rejections_total\{reason="requests_per_window"\} (\d+)/.exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? 0);
+  const count = async (url: string) =>
+    Number(/rate_limit_rejections_total\{reason="requests_per_window"\} (\d+)/.exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? 0);
   const c1 = await count(s.url);
   const c2 = await count(`http://127.0.0.1:${second.port}`);
   expect(c1 + c2).toBe(350);
@@ -124,25 +140,42 @@ test("a $1.00 budget with 100 concurrent capped jobs never settles above $1.00, 
   // again only when the budget can fund the re-run on top of it; else the job fails.
   await s.spawn("router-worker", {}, "router-worker-2");
   const ids = admitted.map((r) => r.body.id as string);
-  const jobs = await waitFor(async () => {
-    const js = await Promise.all(ids.map(async (id) => (await client.get<Json>(`/v1/jobs/${id}`)).body));
-    return js.every((j) => j.status === "succeeded" || j.status === "failed") ? js : undefined;
-  }, 60_000, "every admitted job to end");
-  const budgets = await waitFor(async () => {
-    const b = (await client.get<Json>("/v1/budgets")).body.data as Json[];
-    const d = b.find((x) => x.scope === "deployment" && x.id === deployment)!;
-    return d.reserved_usd === 0 ? d : undefined;
-  }, 60_000, "reservations to be released");
+  const jobs = await waitFor(
+    async () => {
+      const js = await Promise.all(ids.map(async (id) => (await client.get<Json>(`/v1/jobs/${id}`)).body));
+      return js.every((j) => j.status === "succeeded" || j.status === "failed") ? js : undefined;
+    },
+    60_000,
+    "every admitted job to end",
+  );
+  const budgets = await waitFor(
+    async () => {
+      const b = (await client.get<Json>("/v1/budgets")).body.data as Json[];
+      const d = b.find((x) => x.scope === "deployment" && x.id === deployment)!;
+      return d.reserved_usd === 0 ? d : undefined;
+    },
+    60_000,
+    "reservations to be released",
+  );
   expect(budgets).toMatchObject({ reserved_usd: 0, reserved_tokens: 0, limit_usd: 1 });
   expect(budgets.spent_usd).toBeGreaterThan(0);
   expect(budgets.spent_usd).toBeLessThanOrEqual(1);
   // A job whose worker died has a usage event per run (the dead run's, partial, then the re-run's
   // or the refusal's), and the aggregator writes them as they come: wait until the ledger holds
   // every event the budget settled.
-  const ledger = await waitFor(async () => {
-    const r = await sql<{ n: number; usd: string }>`SELECT count(DISTINCT job_id)::int AS n, coalesce(sum(cost_usd), 0)::text AS usd FROM usage_events WHERE deployment_id = ${deployment}`.execute(s.database.db);
-    return r.rows[0]!.n === ids.length && Math.abs(Number(r.rows[0]!.usd) - budgets.spent_usd) < 1e-6 ? r.rows[0]! : undefined;
-  }, 30_000, "the ledger to hold every settled usage event");
+  const ledger = await waitFor(
+    async () => {
+      const r = await sql<{
+        n: number;
+        usd: string;
+      }>`SELECT count(DISTINCT job_id)::int AS n, coalesce(sum(cost_usd), 0)::text AS usd FROM usage_events WHERE deployment_id = ${deployment}`.execute(
+        s.database.db,
+      );
+      return r.rows[0]!.n === ids.length && Math.abs(Number(r.rows[0]!.usd) - budgets.spent_usd) < 1e-6 ? r.rows[0]! : undefined;
+    },
+    30_000,
+    "the ledger to hold every settled usage event",
+  );
   expect(Number(ledger.usd)).toBeLessThanOrEqual(1);
   expect(Number(ledger.usd)).toBeCloseTo(budgets.spent_usd, 6);
   // Each job succeeded, or failed with budget_exhausted after its worker died mid-answer (its dead
@@ -161,10 +194,14 @@ async function drainRouteQueue(): Promise<void> {
   const redis = createRedis(s.env.REDIS_URL!);
   const queue = new Queue("ai-route", { connection: redis, prefix: new RedisKeys(s.prefix).bullPrefix });
   try {
-    await waitFor(async () => {
-      const c = await queue.getJobCounts("waiting", "prioritized", "delayed", "active");
-      return Object.values(c).every((n) => n === 0) ? true : undefined;
-    }, 60_000, "the route queue to drain");
+    await waitFor(
+      async () => {
+        const c = await queue.getJobCounts("waiting", "prioritized", "delayed", "active");
+        return Object.values(c).every((n) => n === 0) ? true : undefined;
+      },
+      60_000,
+      "the route queue to drain",
+    );
   } finally {
     await queue.close();
     redis.disconnect();

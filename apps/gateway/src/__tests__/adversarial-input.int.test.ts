@@ -95,7 +95,15 @@ test("worst-case inputs get their proper answers, concurrently, while /health st
   }
   sends.push({ key: smallKey, x: { label: "small: one long word", limit: 4000, path: "/v1/jobs", body: jobs(WORST["one long word"]!) } });
   // The OpenAI-compatible route admits through the same path (refused here, so nothing waits for a worker).
-  sends.push({ key: s.key, x: { label: "demo, chat completions: punctuation", limit: 16_000, path: "/v1/chat/completions", body: { model: "auto", messages: WORST["repeated punctuation"], max_tokens: OUTPUT } } });
+  sends.push({
+    key: s.key,
+    x: {
+      label: "demo, chat completions: punctuation",
+      limit: 16_000,
+      path: "/v1/chat/completions",
+      body: { model: "auto", messages: WORST["repeated punctuation"], max_tokens: OUTPUT },
+    },
+  });
 
   // Serialized before the clock starts: this process's own work must not count as the gateway's.
   const bodies = sends.map(({ x }) => JSON.stringify(x.body));
@@ -115,7 +123,9 @@ test("worst-case inputs get their proper answers, concurrently, while /health st
     }
   })();
   await new Promise((r) => setTimeout(r, 100));
-  await Promise.all(sends.map(({ key, x }, i) => post(s.url, key, x, bodies[i]!).catch((err: Error) => ((x.status = -1), (x.response = { error: err.message })))));
+  await Promise.all(
+    sends.map(({ key, x }, i) => post(s.url, key, x, bodies[i]!).catch((err: Error) => ((x.status = -1), (x.response = { error: err.message })))),
+  );
   await new Promise((r) => setTimeout(r, 100));
   done = true;
   await poller;

@@ -1,7 +1,19 @@
 import { BatchList, BatchObject, BatchOutputLine } from "@switchyard/contracts";
 import { createApiKey, createTenant, seedDemo } from "@switchyard/db";
 import { createLogger } from "@switchyard/telemetry";
-import { cleanupPrefix, createTestDatabase, freePort, httpOk, spawnApp, testPrefix, TEST_REDIS_URL, waitFor, writeTestCatalog, type SpawnedApp, type TestDatabase } from "@switchyard/testkit";
+import {
+  cleanupPrefix,
+  createTestDatabase,
+  freePort,
+  httpOk,
+  spawnApp,
+  testPrefix,
+  TEST_REDIS_URL,
+  waitFor,
+  writeTestCatalog,
+  type SpawnedApp,
+  type TestDatabase,
+} from "@switchyard/testkit";
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import OpenAI, { NotFoundError } from "openai";
@@ -34,7 +46,14 @@ beforeAll(async () => {
   keyB = (await createApiKey(database.db, "ten_batch_b", { name: "b", scopes: ["jobs:read", "jobs:write"] }, { keyId: null })).key;
   const catalog = writeTestCatalog();
   // BATCH_RUNNER_ENABLED=false: once startGateway starts a runner of its own, this file's tests still decide which runners run.
-  const env = { DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, SWITCHYARD_PREFIX: prefix, MODEL_CATALOG_PATH: catalog, LOG_LEVEL: "silent", BATCH_RUNNER_ENABLED: "false" };
+  const env = {
+    DATABASE_URL: database.url,
+    REDIS_URL: TEST_REDIS_URL,
+    SWITCHYARD_PREFIX: prefix,
+    MODEL_CATALOG_PATH: catalog,
+    LOG_LEVEL: "silent",
+    BATCH_RUNNER_ENABLED: "false",
+  };
   childEnv = env;
   const port = await freePort();
   [gw, worker] = await Promise.all([
@@ -54,22 +73,35 @@ afterAll(async () => {
   await cleanupPrefix(prefix);
 });
 
-const chatLine = (customId: string, content: string, extra: Record<string, unknown> = {}) => JSON.stringify({ custom_id: customId, method: "POST", url: "/v1/chat/completions", body: { model: "sim-fast", messages: [{ role: "user", content }], ...extra } });
+const chatLine = (customId: string, content: string, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({
+    custom_id: customId,
+    method: "POST",
+    url: "/v1/chat/completions",
+    body: { model: "sim-fast", messages: [{ role: "user", content }], ...extra },
+  });
 
 async function uploadLines(lines: string[], c = client) {
   return c.files.create({ file: new File([lines.join("\n") + "\n"], "batch.jsonl"), purpose: "batch" });
 }
 
 async function until(id: string, statuses: string[], c = client): Promise<OpenAI.Batches.Batch> {
-  return waitFor(async () => {
-    const b = await c.batches.retrieve(id);
-    return statuses.includes(b.status) ? b : undefined;
-  }, 30_000, `batch ${id} to reach ${statuses.join("|")}`);
+  return waitFor(
+    async () => {
+      const b = await c.batches.retrieve(id);
+      return statuses.includes(b.status) ? b : undefined;
+    },
+    30_000,
+    `batch ${id} to reach ${statuses.join("|")}`,
+  );
 }
 
 async function fileLines(id: string): Promise<BatchOutputLine[]> {
   const text = await (await client.files.content(id)).text();
-  return text.trimEnd().split("\n").map((l) => BatchOutputLine.parse(JSON.parse(l)));
+  return text
+    .trimEnd()
+    .split("\n")
+    .map((l) => BatchOutputLine.parse(JSON.parse(l)));
 }
 
 test("chat completions: every good line answered in the output file with its custom_id, bad lines in the error file, the rest ran", async () => {
@@ -81,9 +113,24 @@ test("chat completions: every good line answered in the output file with its cus
     JSON.stringify({ custom_id: "no-messages", method: "POST", url: "/v1/chat/completions", body: { model: "sim-fast" } }),
     chatLine("c", "Say three", { max_tokens: 20 }),
   ]);
-  const created = await client.batches.create({ input_file_id: input.id, endpoint: "/v1/chat/completions", completion_window: "24h", metadata: { run: "happy" } });
+  const created = await client.batches.create({
+    input_file_id: input.id,
+    endpoint: "/v1/chat/completions",
+    completion_window: "24h",
+    metadata: { run: "happy" },
+  });
   expect(BatchObject.parse(created)).toEqual(created);
-  expect(created).toMatchObject({ object: "batch", status: "validating", endpoint: "/v1/chat/completions", input_file_id: input.id, completion_window: "24h", metadata: { run: "happy" }, request_counts: { total: 0, completed: 0, failed: 0 }, output_file_id: null, error_file_id: null });
+  expect(created).toMatchObject({
+    object: "batch",
+    status: "validating",
+    endpoint: "/v1/chat/completions",
+    input_file_id: input.id,
+    completion_window: "24h",
+    metadata: { run: "happy" },
+    request_counts: { total: 0, completed: 0, failed: 0 },
+    output_file_id: null,
+    error_file_id: null,
+  });
   expect(created.expires_at! - created.created_at).toBe(24 * 3600);
 
   const done = await until(created.id, ["completed", "failed"]);
@@ -103,7 +150,10 @@ test("chat completions: every good line answered in the output file with its cus
     expect(completion).toMatchObject({ object: "chat.completion", choices: [{ index: 0, message: { role: "assistant" } }] });
     expect(completion.choices[0]!.message.content!.length).toBeGreaterThan(0);
     // Each line ran as a job of the tenant, at the lowest priority, through the usual admission.
-    const job = (await (await fetch(`${base}/v1/jobs/${l.response!.request_id}`, { headers: { authorization: `Bearer ${key}` } })).json()) as { status: string; output: { text: string } };
+    const job = (await (await fetch(`${base}/v1/jobs/${l.response!.request_id}`, { headers: { authorization: `Bearer ${key}` } })).json()) as {
+      status: string;
+      output: { text: string };
+    };
     expect(job.status).toBe("succeeded");
     expect(job.output.text).toBe(completion.choices[0]!.message.content);
   }
@@ -128,7 +178,11 @@ test("chat completions: every good line answered in the output file with its cus
 }, 40_000);
 
 test("/v1/responses lines answer Response objects", async () => {
-  const input = await uploadLines([0, 1].map((i) => JSON.stringify({ custom_id: `r${i}`, method: "POST", url: "/v1/responses", body: { model: "sim-fast", input: `Hello ${i}`, instructions: "Be brief." } })));
+  const input = await uploadLines(
+    [0, 1].map((i) =>
+      JSON.stringify({ custom_id: `r${i}`, method: "POST", url: "/v1/responses", body: { model: "sim-fast", input: `Hello ${i}`, instructions: "Be brief." } }),
+    ),
+  );
   const created = await client.batches.create({ input_file_id: input.id, endpoint: "/v1/responses", completion_window: "24h" });
   const done = await until(created.id, ["completed", "failed"]);
   expect(done.request_counts).toEqual({ total: 2, completed: 2, failed: 0 });
@@ -146,10 +200,14 @@ test("/v1/responses lines answer Response objects", async () => {
 test("cancel: cancelling, then cancelled once the unfinished jobs are canceled; every line in the error file", async () => {
   const input = await uploadLines([0, 1, 2].map((i) => chatLine(`slow-${i}`, "Write a long story", { model: "sim-crawl", max_tokens: 500 })));
   const created = await client.batches.create({ input_file_id: input.id, endpoint: "/v1/chat/completions", completion_window: "24h" });
-  await waitFor(async () => {
-    const rows = await database.db.selectFrom("batch_lines").select("state").where("batch_id", "=", created.id).where("state", "=", "submitted").execute();
-    return rows.length === 3 ? true : undefined;
-  }, 10_000, "all lines admitted");
+  await waitFor(
+    async () => {
+      const rows = await database.db.selectFrom("batch_lines").select("state").where("batch_id", "=", created.id).where("state", "=", "submitted").execute();
+      return rows.length === 3 ? true : undefined;
+    },
+    10_000,
+    "all lines admitted",
+  );
   const cancelling = await client.batches.cancel(created.id);
   expect(["cancelling", "cancelled"]).toContain(cancelling.status);
   expect(cancelling.cancelling_at).toEqual(expect.any(Number));
@@ -172,11 +230,19 @@ test("cancel: cancelling, then cancelled once the unfinished jobs are canceled; 
 test("expired: past its completion window a batch stops, its unfinished lines become batch_expired, what finished is kept", async () => {
   const input = await uploadLines([chatLine("quick", "Say hi"), chatLine("slow", "Write a long story", { model: "sim-crawl", max_tokens: 500 })]);
   const created = await client.batches.create({ input_file_id: input.id, endpoint: "/v1/chat/completions", completion_window: "24h" });
-  await waitFor(async () => {
-    const rows = await database.db.selectFrom("batch_lines").select(["custom_id", "state"]).where("batch_id", "=", created.id).execute();
-    return rows.find((r) => r.custom_id === "quick")?.state === "done" ? true : undefined;
-  }, 10_000, "the quick line to finish");
-  await database.db.updateTable("batches").set({ expires_at: new Date(Date.now() - 1000) }).where("id", "=", created.id).execute();
+  await waitFor(
+    async () => {
+      const rows = await database.db.selectFrom("batch_lines").select(["custom_id", "state"]).where("batch_id", "=", created.id).execute();
+      return rows.find((r) => r.custom_id === "quick")?.state === "done" ? true : undefined;
+    },
+    10_000,
+    "the quick line to finish",
+  );
+  await database.db
+    .updateTable("batches")
+    .set({ expires_at: new Date(Date.now() - 1000) })
+    .where("id", "=", created.id)
+    .execute();
   const done = await until(created.id, ["expired"]);
   expect(done.expired_at).toEqual(expect.any(Number));
   expect(done.request_counts).toEqual({ total: 2, completed: 1, failed: 1 });
@@ -191,7 +257,12 @@ test("durable admission: a line admitted again (a runner killed before recording
   const created = await client.batches.create({ input_file_id: input.id, endpoint: "/v1/chat/completions", completion_window: "24h" });
   const done = await until(created.id, ["completed", "failed"]);
   expect(done.request_counts).toEqual({ total: 4, completed: 4, failed: 0 });
-  const rows = await database.db.selectFrom("batch_lines").select(["custom_id", "job_id", "request"]).where("batch_id", "=", created.id).orderBy("line").execute();
+  const rows = await database.db
+    .selectFrom("batch_lines")
+    .select(["custom_id", "job_id", "request"])
+    .where("batch_id", "=", created.id)
+    .orderBy("line")
+    .execute();
   expect(new Set(rows.map((r) => r.job_id)).size).toBe(4);
   const batch = await database.db.selectFrom("batches").selectAll().where("id", "=", created.id).executeTakeFirstOrThrow();
   // Admitting every line again (what a runner that died between admission and record does) finds the same jobs.
@@ -200,13 +271,18 @@ test("durable admission: a line admitted again (a runner killed before recording
   // A batch leased by a runner that died (lease expired) is taken over.
   const input2 = await uploadLines([chatLine("late", "Say late")]);
   const b2 = await client.batches.create({ input_file_id: input2.id, endpoint: "/v1/chat/completions", completion_window: "24h" });
-  await database.db.updateTable("batches").set({ lease_owner: "dead-runner", lease_until: new Date(Date.now() - 1000) }).where("id", "=", b2.id).execute();
+  await database.db
+    .updateTable("batches")
+    .set({ lease_owner: "dead-runner", lease_until: new Date(Date.now() - 1000) })
+    .where("id", "=", b2.id)
+    .execute();
   expect((await until(b2.id, ["completed", "failed"])).request_counts).toEqual({ total: 1, completed: 1, failed: 0 });
 }, 40_000);
 
 test("create refuses what cannot run, with a 4xx naming the field; another tenant's batch and file are 404", async () => {
   const input = await uploadLines([chatLine("a", "hi")]);
-  const post = (body: unknown, k = key) => fetch(`${base}/v1/batches`, { method: "POST", headers: { authorization: `Bearer ${k}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+  const post = (body: unknown, k = key) =>
+    fetch(`${base}/v1/batches`, { method: "POST", headers: { authorization: `Bearer ${k}`, "content-type": "application/json" }, body: JSON.stringify(body) });
   const expectError = async (res: Response, status: number, param: string) => {
     const body = (await res.json()) as { error: { param: string } };
     expect({ status: res.status, param: body.error.param }).toEqual({ status, param });
@@ -235,7 +311,11 @@ async function runnerProcess(extra: Record<string, string>): Promise<{ child: Ch
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr.on("data", (d: Buffer) => (out += d.toString()));
   const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve(signal ?? code)));
-  await waitFor(async () => (out.includes("ready ") ? true : child.exitCode !== null ? Promise.reject(new Error(out)) : undefined), 30_000, "the runner process to start");
+  await waitFor(
+    async () => (out.includes("ready ") ? true : child.exitCode !== null ? Promise.reject(new Error(out)) : undefined),
+    30_000,
+    "the runner process to start",
+  );
   return { child, exited, output: () => out };
 }
 
@@ -263,7 +343,9 @@ test("a runner process killed between admitting a line and enqueueing its job: a
     expect(jobs.map((j) => j.job_id).sort()).toEqual([...jobIds].sort());
     // And the tenant has no other job since the batch was created (no second job for any line).
     const since = new Date(created.created_at * 1000).toISOString();
-    const listed = (await (await fetch(`${base}/v1/jobs?limit=100&since=${since}`, { headers: { authorization: `Bearer ${key}` } })).json()) as { data: Array<{ id: string }> };
+    const listed = (await (await fetch(`${base}/v1/jobs?limit=100&since=${since}`, { headers: { authorization: `Bearer ${key}` } })).json()) as {
+      data: Array<{ id: string }>;
+    };
     expect(listed.data.map((j) => j.id).sort()).toEqual([...jobIds].sort());
   } finally {
     b.child.kill("SIGTERM");

@@ -14,7 +14,9 @@ const REPLY = "An answer from the fake OpenAI model, streamed in many small chun
 /** A new tenant whose default deployment has `features` and a daily budget, and a client with a key for it. */
 async function tenant(name: string, features: Record<string, boolean>) {
   const t = (await admin.post<Json>("/admin/v1/tenants", { name })).body;
-  const patched = await admin.call<Json>("PATCH", `/admin/v1/deployments/${t.default_deployment_id}`, { body: { features, budget: { period: "day", limit_usd: 100 } } });
+  const patched = await admin.call<Json>("PATCH", `/admin/v1/deployments/${t.default_deployment_id}`, {
+    body: { features, budget: { period: "day", limit_usd: 100 } },
+  });
   expect(patched.status).toBe(200);
   const k = (await admin.post<Json>(`/admin/v1/tenants/${t.id}/api-keys`, { name: "k", scopes: ["jobs:write", "jobs:read", "usage:read"] })).body;
   await new Promise((r) => setTimeout(r, 1100)); // the deployment cache sees the change within a second
@@ -23,7 +25,9 @@ async function tenant(name: string, features: Record<string, boolean>) {
 
 beforeAll(async () => {
   fake = await startFakeOpenAI({ reply: REPLY, chunkDelayMs: 15, firstChunkDelayMs: 300 });
-  s = await startStack({ env: { MODEL_CATALOG_PATH: writeTestCatalog(), OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: "sk-test", USAGE_BATCH_WAIT_MS: "10", SSE_HEARTBEAT_MS: "500" } });
+  s = await startStack({
+    env: { MODEL_CATALOG_PATH: writeTestCatalog(), OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: "sk-test", USAGE_BATCH_WAIT_MS: "10", SSE_HEARTBEAT_MS: "500" },
+  });
   admin = apiClient(s.url, s.key);
   on = await tenant("compare-on", { multiModelComparison: true });
 }, 90_000);
@@ -32,8 +36,14 @@ afterAll(async () => {
   await fake?.close();
 });
 
-const ask = (extra: Json = {}) => ({ compare: ["sim-fast", "gpt-test"], messages: [{ role: "user", content: "Say something, both of you." }], max_tokens: 40, ...extra });
-const events = (id: string, key: string, headers: Record<string, string> = {}, stopAfter?: number) => readSse(`${s.url}/v1/jobs/${id}/events`, { headers: { authorization: `Bearer ${key}`, ...headers }, stopAfter });
+const ask = (extra: Json = {}) => ({
+  compare: ["sim-fast", "gpt-test"],
+  messages: [{ role: "user", content: "Say something, both of you." }],
+  max_tokens: 40,
+  ...extra,
+});
+const events = (id: string, key: string, headers: Record<string, string> = {}, stopAfter?: number) =>
+  readSse(`${s.url}/v1/jobs/${id}/events`, { headers: { authorization: `Bearer ${key}`, ...headers }, stopAfter });
 const data = (e: SseEvent): Json => JSON.parse(e.data);
 
 /** Each model's answer as a client must join it: a `restart` tagged with a model drops that model's deltas alone. */
@@ -68,11 +78,18 @@ test("a comparison streams both models side by side, tagged, ends with one done,
     // Every event but the parent's own end names the model and child it came from.
     for (const e of list.slice(0, -1)) expect(kids).toContain(data(e).job_id);
     const byModel = (m: string) => list.filter((e) => e.event !== "done" && data(e).model === m);
-    for (const [m, k] of [["sim-fast", kids[0]], ["gpt-test", kids[1]]] as const) {
+    for (const [m, k] of [
+      ["sim-fast", kids[0]],
+      ["gpt-test", kids[1]],
+    ] as const) {
       expect(byModel(m).every((e) => data(e).job_id === k)).toBe(true);
       expect(byModel(m).some((e) => e.event === "delta")).toBe(true);
       expect(byModel(m).filter((e) => e.event === "usage")).toHaveLength(1);
-      expect(byModel(m).filter((e) => e.event === "status").map((e) => data(e).status)).toEqual(["running", "succeeded"]);
+      expect(
+        byModel(m)
+          .filter((e) => e.event === "status")
+          .map((e) => data(e).status),
+      ).toEqual(["running", "succeeded"]);
     }
     const done = data(list.at(-1)!).job as Json;
     expect(done).toMatchObject({ id, status: "succeeded", model: "compare" });
@@ -81,7 +98,10 @@ test("a comparison streams both models side by side, tagged, ends with one done,
 
     const got = (await on.api.get<Json>(`/v1/jobs/${id}`)).body;
     expect(got).toMatchObject({ id, object: "job", status: "succeeded" });
-    expect(got.comparison.map((c: Json) => [c.model, c.job_id, c.status])).toEqual([["sim-fast", kids[0], "succeeded"], ["gpt-test", kids[1], "succeeded"]]);
+    expect(got.comparison.map((c: Json) => [c.model, c.job_id, c.status])).toEqual([
+      ["sim-fast", kids[0], "succeeded"],
+      ["gpt-test", kids[1], "succeeded"],
+    ]);
     for (const c of got.comparison) {
       expect(c.output.text).toBe(joined[c.model]);
       expect(c.latency_ms).toEqual(expect.any(Number));
@@ -96,11 +116,23 @@ test("a comparison streams both models side by side, tagged, ends with one done,
     expect(child.routing.decision.candidates).toEqual(["gpt-test"]);
 
     // The ledger: one row per child, none for the parent; each child's reservation settled and released.
-    const rows = await waitFor(async () => {
-      const x = await s.database.db.selectFrom("usage_events").select(["job_id", "served_model", "cost_usd", "status"]).where("tenant_id", "=", on.id).where("job_id", "like", `${id}%`).execute();
-      return x.length >= 2 ? x : undefined;
-    }, 20_000, "the children's usage rows");
-    expect(rows.map((x) => [x.job_id, x.served_model, x.status]).sort()).toEqual([[kids[0], "sim-fast", "succeeded"], [kids[1], "gpt-test", "succeeded"]]);
+    const rows = await waitFor(
+      async () => {
+        const x = await s.database.db
+          .selectFrom("usage_events")
+          .select(["job_id", "served_model", "cost_usd", "status"])
+          .where("tenant_id", "=", on.id)
+          .where("job_id", "like", `${id}%`)
+          .execute();
+        return x.length >= 2 ? x : undefined;
+      },
+      20_000,
+      "the children's usage rows",
+    );
+    expect(rows.map((x) => [x.job_id, x.served_model, x.status]).sort()).toEqual([
+      [kids[0], "sim-fast", "succeeded"],
+      [kids[1], "gpt-test", "succeeded"],
+    ]);
     for (const x of rows) expect(Number(x.cost_usd)).toBeCloseTo(got.comparison.find((c: Json) => c.job_id === x.job_id).cost_usd, 9);
     expect(await Promise.all(kids.map((k) => redis.exists(`{${s.prefix}}:resv:${k}`)))).toEqual([0, 0]);
     expect(await Promise.all(kids.map((k) => redis.exists(`{${s.prefix}}:settled:${k}:1`)))).toEqual([1, 1]);
@@ -111,7 +143,9 @@ test("a comparison streams both models side by side, tagged, ends with one done,
     // The gateway counts comparisons by the models compared.
     expect(await (await fetch(`${s.url}/metrics`)).text()).toMatch(/ai_compare_jobs_total\{models="gpt-test,sim-fast"\} [1-9]/);
     // The router-worker counts the comparison's parent it took off ai-compare.
-    expect(await (await fetch(`http://127.0.0.1:${s.apps.get("router-worker")!.port}/metrics`)).text()).toMatch(/ai_queue_dequeue_total\{queue="ai-compare"\} [1-9]/);
+    expect(await (await fetch(`http://127.0.0.1:${s.apps.get("router-worker")!.port}/metrics`)).text()).toMatch(
+      /ai_queue_dequeue_total\{queue="ai-compare"\} [1-9]/,
+    );
 
     // A finished comparison replays its stream, and resumes after a cut with only the later events.
     const replay = await events(id, on.key);
@@ -175,7 +209,12 @@ test("cancel stops every model; the comparison and each child end canceled", asy
   const list = (await events(id, on.key)).events;
   expect(list.at(-1)).toMatchObject({ event: "error" });
   expect(data(list.at(-1)!)).toMatchObject({ code: "canceled", reason: "canceled" });
-  expect(list.filter((e) => e.event === "status" && data(e).status === "canceled").map((e) => data(e).model).sort()).toEqual(["sim-crawl", "sim-slow"]);
+  expect(
+    list
+      .filter((e) => e.event === "status" && data(e).status === "canceled")
+      .map((e) => data(e).model)
+      .sort(),
+  ).toEqual(["sim-crawl", "sim-slow"]);
   expect((await on.api.post<Json>(`/v1/jobs/${id}/cancel`)).status).toBe(409);
 });
 
@@ -228,7 +267,11 @@ test("after Redis has let it go, a comparison is rebuilt from its children's sto
   await waitFor(async () => ((await on.api.get<Json>(`/v1/jobs/${id}`)).body.status === "succeeded" ? true : undefined), 20_000, "the comparison to end");
   const before = (await on.api.get<Json>(`/v1/jobs/${id}`)).body;
   const kids = [`${id}c0`, `${id}c1`];
-  await waitFor(async () => ((await s.database.db.selectFrom("jobs").select("id").where("id", "in", kids).execute()).length === 2 ? true : undefined), 20_000, "the children stored");
+  await waitFor(
+    async () => ((await s.database.db.selectFrom("jobs").select("id").where("id", "in", kids).execute()).length === 2 ? true : undefined),
+    20_000,
+    "the children stored",
+  );
   const redis = createRedis(s.env.REDIS_URL!);
   try {
     await redis.del(...[id, ...kids].map((k) => `{${s.prefix}}:job:${k}`));
@@ -244,7 +287,13 @@ test("after Redis has let it go, a comparison is rebuilt from its children's sto
 
 test("a budget that cannot hold every model refuses the comparison with 402 and keeps no reservation (the children admitted before the refusal are taken back)", async () => {
   const t = (await admin.post<Json>("/admin/v1/tenants", { name: "compare-tight" })).body;
-  expect((await admin.call<Json>("PATCH", `/admin/v1/deployments/${t.default_deployment_id}`, { body: { features: { multiModelComparison: true }, budget: { period: "day", limit_usd: 0.0003 } } })).status).toBe(200);
+  expect(
+    (
+      await admin.call<Json>("PATCH", `/admin/v1/deployments/${t.default_deployment_id}`, {
+        body: { features: { multiModelComparison: true }, budget: { period: "day", limit_usd: 0.0003 } },
+      })
+    ).status,
+  ).toBe(200);
   const k = (await admin.post<Json>(`/admin/v1/tenants/${t.id}/api-keys`, { name: "k", scopes: ["jobs:write", "jobs:read", "usage:read"] })).body;
   await new Promise((r) => setTimeout(r, 1100));
   const api = apiClient(s.url, k.key);
@@ -255,7 +304,9 @@ test("a budget that cannot hold every model refuses the comparison with 402 and 
   const budget = (await api.get<Json>("/v1/budgets")).body.data.find((b: Json) => b.scope === "deployment");
   expect(budget).toMatchObject({ reserved_usd: 0, spent_usd: 0 });
   // What the first child held is free again: the same model alone is admitted.
-  expect((await api.post<Json>("/v1/jobs", { model: "gpt-test", messages: [{ role: "user", content: "Say something, both of you." }], max_tokens: 40 })).status).toBe(202);
+  expect(
+    (await api.post<Json>("/v1/jobs", { model: "gpt-test", messages: [{ role: "user", content: "Say something, both of you." }], max_tokens: 40 })).status,
+  ).toBe(202);
 });
 
 test("a replay finishes a comparison whose submit died between creating it and enqueueing it", async () => {
@@ -270,22 +321,38 @@ test("a replay finishes a comparison whose submit died between creating it and e
     const store = new JobStore({ redis, keys: new RedisKeys(s.prefix) });
     const own = { tenantId: on.id, deploymentId: on.deployment, apiKeyId: on.keyId };
     const first = queuedJobView(kids[0]!, "sim-fast", created, null);
-    const parent = withComparison(queuedJobView(parentId, "compare", created, null), [{ model: "sim-fast", job_id: kids[0]!, view: first }, { model: "sim-lite", job_id: kids[1]!, view: queuedJobView(kids[1]!, "sim-lite", created, null) }]);
-    expect(await store.create({ view: parent, ...own, idempotency: { key, bodyHash: canonicalHash(CreateJobRequest.parse(body)), ttlSeconds: 60 } })).toEqual({ kind: "created" });
+    const parent = withComparison(queuedJobView(parentId, "compare", created, null), [
+      { model: "sim-fast", job_id: kids[0]!, view: first },
+      { model: "sim-lite", job_id: kids[1]!, view: queuedJobView(kids[1]!, "sim-lite", created, null) },
+    ]);
+    expect(await store.create({ view: parent, ...own, idempotency: { key, bodyHash: canonicalHash(CreateJobRequest.parse(body)), ttlSeconds: 60 } })).toEqual({
+      kind: "created",
+    });
     expect(await store.create({ view: first, ...own })).toEqual({ kind: "created" });
   } finally {
     redis.disconnect();
   }
   const r = await on.api.call<Json>("POST", "/v1/jobs", { body, headers: { "idempotency-key": key } });
   expect([r.status, r.body.id]).toEqual([200, parentId]);
-  const job = await waitFor(async () => {
-    const j = (await on.api.get<Json>(`/v1/jobs/${parentId}`)).body;
-    return j.status === "succeeded" ? j : undefined;
-  }, 20_000, "the orphaned comparison to run");
-  expect(job.comparison.map((c: Json) => [c.job_id, c.status])).toEqual([[kids[0], "succeeded"], [kids[1], "succeeded"]]);
-  const rows = await waitFor(async () => {
-    const x = await s.database.db.selectFrom("usage_events").select("job_id").where("job_id", "in", kids).execute();
-    return x.length === 2 ? x : undefined;
-  }, 20_000, "a ledger row per child");
+  const job = await waitFor(
+    async () => {
+      const j = (await on.api.get<Json>(`/v1/jobs/${parentId}`)).body;
+      return j.status === "succeeded" ? j : undefined;
+    },
+    20_000,
+    "the orphaned comparison to run",
+  );
+  expect(job.comparison.map((c: Json) => [c.job_id, c.status])).toEqual([
+    [kids[0], "succeeded"],
+    [kids[1], "succeeded"],
+  ]);
+  const rows = await waitFor(
+    async () => {
+      const x = await s.database.db.selectFrom("usage_events").select("job_id").where("job_id", "in", kids).execute();
+      return x.length === 2 ? x : undefined;
+    },
+    20_000,
+    "a ledger row per child",
+  );
   expect(rows.map((x) => x.job_id).sort()).toEqual(kids);
 });

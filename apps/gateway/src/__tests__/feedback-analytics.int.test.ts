@@ -54,14 +54,25 @@ test("feedback on finished jobs feeds per-model acceptance, latency percentiles 
   expect((await t.api.get<Json>(`/v1/jobs/${fast[1]}/feedback`)).body.rating).toBe(4);
   expect((await t.api.get<Json>(`/v1/jobs/${fast[2]}/feedback`)).status).toBe(404);
 
-  const rows = await waitFor(async () => {
-    const r = await s.database.db.selectFrom("usage_events").select(["job_id", "served_model", "latency_ms", "cost_usd", "status"]).where("tenant_id", "=", t.id).execute();
-    return r.length === 5 ? r : undefined;
-  }, 20_000, "5 usage rows");
+  const rows = await waitFor(
+    async () => {
+      const r = await s.database.db
+        .selectFrom("usage_events")
+        .select(["job_id", "served_model", "latency_ms", "cost_usd", "status"])
+        .where("tenant_id", "=", t.id)
+        .execute();
+      return r.length === 5 ? r : undefined;
+    },
+    20_000,
+    "5 usage rows",
+  );
   const a = await t.api.get<Json>(`/v1/analytics?from=${today()}&to=${today()}&group_by=model`);
   expect(a.status).toBe(200);
   expect(a.body.data.map((d: Json) => d.key)).toEqual(["sim-fast", "sim-lite"]);
-  for (const [model, ids, accepted] of [["sim-fast", fast, 2], ["sim-lite", cheap, 1]] as const) {
+  for (const [model, ids, accepted] of [
+    ["sim-fast", fast, 2],
+    ["sim-lite", cheap, 1],
+  ] as const) {
     const g = a.body.data.find((d: Json) => d.key === model);
     const mine = rows.filter((x) => x.served_model === model);
     const cost = mine.reduce((sum, x) => sum + Number(x.cost_usd), 0);
@@ -69,8 +80,20 @@ test("feedback on finished jobs feeds per-model acceptance, latency percentiles 
     expect(g).toMatchObject({ jobs: ids.length, succeeded: ids.length, failed: 0, rated, acceptance: accepted / rated });
     expect(g.cost_usd).toBeCloseTo(cost, 9);
     expect(g.cost_per_job_usd).toBeCloseTo(cost / ids.length, 9);
-    expect(g.latency_ms.p50).toBeCloseTo(percentile(mine.map((x) => x.latency_ms), 0.5), 0);
-    expect(g.latency_ms.p95).toBeCloseTo(percentile(mine.map((x) => x.latency_ms), 0.95), 0);
+    expect(g.latency_ms.p50).toBeCloseTo(
+      percentile(
+        mine.map((x) => x.latency_ms),
+        0.5,
+      ),
+      0,
+    );
+    expect(g.latency_ms.p95).toBeCloseTo(
+      percentile(
+        mine.map((x) => x.latency_ms),
+        0.95,
+      ),
+      0,
+    );
   }
   const byDeployment = await t.api.get<Json>(`/v1/analytics?from=${today()}&to=${today()}&group_by=deployment`);
   expect(byDeployment.body.data).toHaveLength(1);

@@ -35,7 +35,15 @@ beforeAll(async () => {
   keyA = (await seedDemo(database.db)).key!;
   await createTenant(database.db, { id: "ten_files_b", name: "B", timezone: "UTC", billing_mode: "postpaid" }, actor);
   keyB = (await createApiKey(database.db, "ten_files_b", { name: "b", scopes: ["jobs:read", "jobs:write"] }, actor)).key;
-  const env = loadEnv({ DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, SWITCHYARD_PREFIX: prefix, PORT: "0", HOST: "127.0.0.1", MODEL_CATALOG_PATH: writeTestCatalog(), LOG_LEVEL: "silent" });
+  const env = loadEnv({
+    DATABASE_URL: database.url,
+    REDIS_URL: TEST_REDIS_URL,
+    SWITCHYARD_PREFIX: prefix,
+    PORT: "0",
+    HOST: "127.0.0.1",
+    MODEL_CATALOG_PATH: writeTestCatalog(),
+    LOG_LEVEL: "silent",
+  });
   gw = await startGateway(env, { logger: createLogger({ name: "gateway", level: "silent" }), db: database.db });
   base = `http://127.0.0.1:${gw.port}`;
   client = new OpenAI({ baseURL: `${base}/v1`, apiKey: keyA, maxRetries: 0 });
@@ -55,7 +63,13 @@ afterAll(async () => {
   await cleanupPrefix(prefix);
 });
 
-const line = (i: number) => JSON.stringify({ custom_id: `req-${i}`, method: "POST", url: "/v1/chat/completions", body: { model: "sim-fast", messages: [{ role: "user", content: `hello ${i}` }] } });
+const line = (i: number) =>
+  JSON.stringify({
+    custom_id: `req-${i}`,
+    method: "POST",
+    url: "/v1/chat/completions",
+    body: { model: "sim-fast", messages: [{ role: "user", content: `hello ${i}` }] },
+  });
 const jsonl = (n: number) => Array.from({ length: n }, (_, i) => line(i + 1)).join("\n") + "\n";
 
 /** A raw multipart upload (what the SDK cannot be made to send): fields in order, the file as given bytes. */
@@ -66,7 +80,10 @@ async function upload(parts: Array<{ name: string; value: string | Buffer; filen
     else form.append(p.name, p.value.toString());
   }
   const res = await fetch(`${opts.url ?? base}/v1/files`, { method: "POST", headers: { authorization: `Bearer ${opts.key ?? keyA}` }, body: form });
-  return { status: res.status, body: (await res.json()) as { error?: { code: string; message: string; param?: string; type: string } } & Record<string, unknown> };
+  return {
+    status: res.status,
+    body: (await res.json()) as { error?: { code: string; message: string; param?: string; type: string } } & Record<string, unknown>,
+  };
 }
 
 const batchFile = (data: string | Buffer, filename = "in.jsonl") => [
@@ -75,7 +92,11 @@ const batchFile = (data: string | Buffer, filename = "in.jsonl") => [
 ];
 
 async function fileCount(tenant: string): Promise<number> {
-  const r = await database.db.selectFrom("files").select((e) => e.fn.countAll<string>().as("n")).where("tenant_id", "=", tenant).executeTakeFirstOrThrow();
+  const r = await database.db
+    .selectFrom("files")
+    .select((e) => e.fn.countAll<string>().as("n"))
+    .where("tenant_id", "=", tenant)
+    .executeTakeFirstOrThrow();
   return Number(r.n);
 }
 
@@ -124,15 +145,17 @@ test("a file over several 1 MiB chunks (non-ASCII name, CRLF lines) reads back e
 test("list pages like OpenAI's: limit, after, has_more, first_id, last_id, order; the SDK auto-paginates", async () => {
   const ids: string[] = [];
   for (let i = 0; i < 3; i++) ids.push((await client.files.create({ file: new File([jsonl(1)], `p${i}.jsonl`), purpose: "batch" })).id);
-  const all = FileList.parse((await (await fetch(`${base}/v1/files`, { headers: { authorization: `Bearer ${keyA}` } })).json()));
+  const all = FileList.parse(await (await fetch(`${base}/v1/files`, { headers: { authorization: `Bearer ${keyA}` } })).json());
   const newestFirst = [...ids].reverse();
   expect(all.data.map((f) => f.id).slice(0, 3)).toEqual(newestFirst);
 
   const first = await client.files.list({ limit: 2 });
   expect(first.data.map((f) => f.id)).toEqual(newestFirst.slice(0, 2));
-  const raw = FileList.parse((await (await fetch(`${base}/v1/files?limit=2`, { headers: { authorization: `Bearer ${keyA}` } })).json()));
+  const raw = FileList.parse(await (await fetch(`${base}/v1/files?limit=2`, { headers: { authorization: `Bearer ${keyA}` } })).json());
   expect(raw).toMatchObject({ first_id: newestFirst[0], last_id: newestFirst[1], has_more: all.data.length > 2 });
-  const page2 = FileList.parse((await (await fetch(`${base}/v1/files?limit=2&after=${newestFirst[1]}`, { headers: { authorization: `Bearer ${keyA}` } })).json()));
+  const page2 = FileList.parse(
+    await (await fetch(`${base}/v1/files?limit=2&after=${newestFirst[1]}`, { headers: { authorization: `Bearer ${keyA}` } })).json(),
+  );
   expect(page2.data[0]!.id).toBe(newestFirst[2]);
 
   const seen: string[] = [];
@@ -166,7 +189,11 @@ test("bad lines are a 400 naming the line, and nothing is stored", async () => {
     ["not an object", `${line(1)}\n${line(2)}\n[1,2]\n`, /^file: line 3: must be a JSON object/],
     ["an empty line", `${line(1)}\n\n${line(3)}\n`, /^file: line 2: is empty/],
     ["a NUL byte", Buffer.concat([Buffer.from(`${line(1)}\n{"a":"x`), Buffer.from([0]), Buffer.from('"}\n')]), /^file: line 2: contains a NUL byte/],
-    ["invalid UTF-8", Buffer.concat([Buffer.from(`${line(1)}\n${line(2)}\n{"a":"`), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]), /^file: line 3: is not valid UTF-8/],
+    [
+      "invalid UTF-8",
+      Buffer.concat([Buffer.from(`${line(1)}\n${line(2)}\n{"a":"`), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]),
+      /^file: line 3: is not valid UTF-8/,
+    ],
     ["a \\u0000 escape", `{"a":"ok"}\n{"body":{"x":"a\\u0000b"}}`, /^file: line 2: body\.x: contains a NUL character/],
     ["an unpaired surrogate", `{"a":"\\ud800"}`, /^file: line 1: a: contains an unpaired UTF-16 surrogate/],
     ["an empty file", "", /^file: is empty/],
@@ -186,18 +213,42 @@ test("bad forms are a 4xx naming the field", async () => {
     expect(res.body.error?.message).toMatch(message);
   };
   await expectError(await upload([{ name: "file", value: jsonl(1), filename: "a.jsonl" }]), 400, "purpose", /^purpose: required/);
-  await expectError(await upload([{ name: "purpose", value: "fine-tune" }, { name: "file", value: jsonl(1), filename: "a.jsonl" }]), 400, "purpose", /^purpose: must be one of batch/);
+  await expectError(
+    await upload([
+      { name: "purpose", value: "fine-tune" },
+      { name: "file", value: jsonl(1), filename: "a.jsonl" },
+    ]),
+    400,
+    "purpose",
+    /^purpose: must be one of batch/,
+  );
   await expectError(await upload([{ name: "purpose", value: "batch" }]), 400, "file", /^file: required/);
   await expectError(await upload([...batchFile(jsonl(1)), { name: "file", value: jsonl(1), filename: "b.jsonl" }]), 400, "file", /one file per upload/);
   await expectError(await upload([...batchFile(jsonl(1)), { name: "colour", value: "red" }]), 400, "colour", /^unknown field: colour/);
   await expectError(await upload([...batchFile(jsonl(1)), { name: "expires_after[seconds]", value: "3600" }]), 400, "expires_after[seconds]", /do not expire/);
-  await expectError(await upload([{ name: "purpose", value: "batch" }, { name: "upload", value: jsonl(1), filename: "a.jsonl" }]), 400, "upload", /the file goes in `file`/);
+  await expectError(
+    await upload([
+      { name: "purpose", value: "batch" },
+      { name: "upload", value: jsonl(1), filename: "a.jsonl" },
+    ]),
+    400,
+    "upload",
+    /the file goes in `file`/,
+  );
 
-  const asJson = await fetch(`${base}/v1/files`, { method: "POST", headers: { authorization: `Bearer ${keyA}`, "content-type": "application/json" }, body: JSON.stringify({ purpose: "batch", file: "x" }) });
+  const asJson = await fetch(`${base}/v1/files`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${keyA}`, "content-type": "application/json" },
+    body: JSON.stringify({ purpose: "batch", file: "x" }),
+  });
   expect(asJson.status).toBe(415);
   expect(((await asJson.json()) as { error: { message: string } }).error.message).toMatch(/multipart\/form-data/);
 
-  const broken = await fetch(`${base}/v1/files`, { method: "POST", headers: { authorization: `Bearer ${keyA}`, "content-type": "multipart/form-data; boundary=xyz" }, body: "--xyz\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n--xyz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.jsonl\"\r\n\r\n{}" });
+  const broken = await fetch(`${base}/v1/files`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${keyA}`, "content-type": "multipart/form-data; boundary=xyz" },
+    body: '--xyz\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.jsonl"\r\n\r\n{}',
+  });
   expect(broken.status).toBe(400);
 
   const noKey = await fetch(`${base}/v1/files`, { method: "POST", body: new FormData() });
@@ -215,17 +266,28 @@ test("size and line limits: 413 over the byte limit (declared or streamed), 400 
 
   const big = `{"pad":"${"x".repeat(2100)}"}`;
   const over = await upload(batchFile(big), { url: smallBase });
-  expect({ status: over.status, code: over.body.error?.code, param: over.body.error?.param }).toEqual({ status: 413, code: "payload_too_large", param: "file" });
+  expect({ status: over.status, code: over.body.error?.code, param: over.body.error?.param }).toEqual({
+    status: 413,
+    code: "payload_too_large",
+    param: "file",
+  });
   // A Content-Length far past the limit is refused before the body is read.
   const huge = await upload(batchFile("x".repeat(100_000)), { url: smallBase });
   expect(huge.status).toBe(413);
   // Streamed without a length (chunked): the same 413.
   const chunked = await new Promise<number>((resolve, reject) => {
     const boundary = "b0undary";
-    const req = http.request(`${smallBase}/v1/files`, { method: "POST", headers: { authorization: `Bearer ${keyA}`, "content-type": `multipart/form-data; boundary=${boundary}`, "transfer-encoding": "chunked" } }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
+    const req = http.request(
+      `${smallBase}/v1/files`,
+      {
+        method: "POST",
+        headers: { authorization: `Bearer ${keyA}`, "content-type": `multipart/form-data; boundary=${boundary}`, "transfer-encoding": "chunked" },
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
     req.on("error", reject);
     req.write(`--${boundary}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n`);
     req.write(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.jsonl"\r\n\r\n`);

@@ -47,18 +47,56 @@ function segment(real: readonly string[]): fc.Arbitrary<string> {
   );
 }
 
-const QUERY_VALUES = ["", "%00", "%", "%E0%A4%A", "-1", "0", "1e309", "NaN", "99999999999999999999", "2026-02-30", "2026-13-01", "yesterday", "csv", "json", "model", "day", "queued", "x".repeat(2000), "%ED%A0%80"];
+const QUERY_VALUES = [
+  "",
+  "%00",
+  "%",
+  "%E0%A4%A",
+  "-1",
+  "0",
+  "1e309",
+  "NaN",
+  "99999999999999999999",
+  "2026-02-30",
+  "2026-13-01",
+  "yesterday",
+  "csv",
+  "json",
+  "model",
+  "day",
+  "queued",
+  "x".repeat(2000),
+  "%ED%A0%80",
+];
 const QUERY_KEYS = ["limit", "cursor", "status", "from", "to", "group_by", "date", "format", "after", "stream", "__proto__", "constructor", "a%00"];
 
 const query: fc.Arbitrary<string> = fc.oneof(
   { weight: 3, arbitrary: fc.constant("") },
-  { weight: 2, arbitrary: fc.array(fc.tuple(fc.constantFrom(...QUERY_KEYS), fc.constantFrom(...QUERY_VALUES)), { minLength: 1, maxLength: 4 }).map((pairs) => `?${pairs.map(([k, v]) => `${k}=${v}`).join("&")}`) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .array(fc.tuple(fc.constantFrom(...QUERY_KEYS), fc.constantFrom(...QUERY_VALUES)), { minLength: 1, maxLength: 4 })
+      .map((pairs) => `?${pairs.map(([k, v]) => `${k}=${v}`).join("&")}`),
+  },
 );
 
 /** Strings that hurt: NULs, lone surrogates, tokenizer worst cases, huge, control characters. */
 const nastyString: fc.Arbitrary<string> = fc.oneof(
-  fc.constantFrom("a\u0000b", "\u0000", "\ud800", "x\udc00y", "\ud83d", "😀".repeat(50), "\u202e\u0007\u001b[2J", "<|endoftext|>", "Robert'); DROP TABLE jobs;--", "../../etc/passwd"),
-  fc.constantFrom(1_000, 50_000, 300_000).chain((n) => fc.constantFrom("x".repeat(n), "!?".repeat(n / 2), "😀".repeat(n / 2), "ab1 ".repeat(n / 4), "ä中ب".repeat(n / 3))),
+  fc.constantFrom(
+    "a\u0000b",
+    "\u0000",
+    "\ud800",
+    "x\udc00y",
+    "\ud83d",
+    "😀".repeat(50),
+    "\u202e\u0007\u001b[2J",
+    "<|endoftext|>",
+    "Robert'); DROP TABLE jobs;--",
+    "../../etc/passwd",
+  ),
+  fc
+    .constantFrom(1_000, 50_000, 300_000)
+    .chain((n) => fc.constantFrom("x".repeat(n), "!?".repeat(n / 2), "😀".repeat(n / 2), "ab1 ".repeat(n / 4), "ä中ب".repeat(n / 3))),
   fc.string({ unit: "binary", maxLength: 64 }),
 );
 
@@ -114,7 +152,15 @@ function templateBody(route: string): fc.Arbitrary<Record<string, unknown>> {
     { weight: 2, arbitrary: fc.constant(base) },
     { weight: 4, arbitrary: fc.tuple(fc.nat(), nastyString).map(([pick, v]) => mutateAt(base, pick, v)) },
     { weight: 2, arbitrary: fc.tuple(fc.nat(), fc.jsonValue({ maxDepth: 3 })).map(([pick, v]) => mutateAt(base, pick, v)) },
-    { weight: 1, arbitrary: fc.tuple(protoKeys, fc.jsonValue({ maxDepth: 2 })).map(([k, v]) => JSON.parse(`{${JSON.stringify(k)}:${JSON.stringify(v) ?? "null"},${JSON.stringify(base).slice(1)}`.replace(/,}$/, "}")) as Record<string, unknown>) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(protoKeys, fc.jsonValue({ maxDepth: 2 }))
+        .map(
+          ([k, v]) =>
+            JSON.parse(`{${JSON.stringify(k)}:${JSON.stringify(v) ?? "null"},${JSON.stringify(base).slice(1)}`.replace(/,}$/, "}")) as Record<string, unknown>,
+        ),
+    },
   );
 }
 
@@ -126,35 +172,66 @@ function bomb(enc: string): Buffer {
   let packed = bombs.get(enc);
   if (!packed) {
     const plain = Buffer.from(JSON.stringify({ messages: [{ role: "user", content: " ".repeat(20_000_000) }] }));
-    packed = enc === "gzip" ? gzipSync(plain) : enc === "deflate" ? deflateSync(plain) : brotliCompressSync(plain, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 4 } });
+    packed =
+      enc === "gzip"
+        ? gzipSync(plain)
+        : enc === "deflate"
+          ? deflateSync(plain)
+          : brotliCompressSync(plain, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 4 } });
     bombs.set(enc, packed);
   }
   return packed;
 }
 
 /** The whole body for `route`: its bytes, content type and content encoding. */
-const body = (route: string): fc.Arbitrary<{ kind: string; bytes: Buffer | null; type?: string; encoding?: string }> => fc.oneof(
-  { weight: 2, arbitrary: fc.constant({ kind: "none", bytes: null }) },
-  { weight: 8, arbitrary: templateBody(route).map((b) => ({ kind: "template", bytes: Buffer.from(JSON.stringify(b)), type: "application/json" })) },
-  templateBody(route).map((b) => ({ kind: "lone-surrogate-escape", bytes: Buffer.from(JSON.stringify(b).replace(/^\{/, '{"metadata":{"k":"\\ud800"},').replace(/,}$/, "}")), type: "application/json" })),
-  fc.jsonValue({ maxDepth: 4 }).map((v) => ({ kind: "json-value", bytes: Buffer.from(JSON.stringify(v) ?? "null"), type: "application/json" })),
-  fc.tuple(templateBody(route), fc.nat()).map(([b, cut]) => {
-    const s = JSON.stringify(b);
-    return { kind: "truncated-json", bytes: Buffer.from(s.slice(0, cut % Math.max(1, s.length))), type: "application/json" };
-  }),
-  fc.uint8Array({ maxLength: 512 }).map((a) => ({ kind: "random-bytes", bytes: Buffer.from(a), type: "application/json" })),
-  deepNesting.map((s) => ({ kind: "deep-nesting", bytes: Buffer.from(s), type: "application/json" })),
-  protoKeys.map((k) => ({ kind: "prototype-keys", bytes: Buffer.from(`{"${k}":{"admin":true,"polluted":1},"messages":[{"role":"user","content":"hi"}]}`), type: "application/json" })),
-  fc.constant({ kind: "oversized", bytes: Buffer.from(JSON.stringify({ messages: [{ role: "user", content: "y".repeat(1_200_000) }] })), type: "application/json" }),
-  fc.tuple(fc.constantFrom("gzip", "deflate", "br"), fc.uint8Array({ minLength: 1, maxLength: 256 })).map(([enc, a]) => ({ kind: `garbage-${enc}`, bytes: Buffer.concat([enc === "gzip" ? Buffer.from([0x1f, 0x8b, 8, 0]) : Buffer.alloc(0), Buffer.from(a)]), type: "application/json", encoding: enc })),
-  fc.constantFrom("gzip", "deflate", "br").map((enc) => ({ kind: `bomb-${enc}`, bytes: bomb(enc), type: "application/json", encoding: enc })),
-  fc.constantFrom("gzip", "deflate").map((enc) => {
-    const plain = Buffer.from(JSON.stringify({ messages: [{ role: "user", content: "compressed hello" }], max_tokens: 8 }));
-    const packed = enc === "gzip" ? gzipSync(plain) : deflateSync(plain);
-    return { kind: `truncated-${enc}`, bytes: packed.subarray(0, Math.max(2, packed.length - 6)), type: "application/json", encoding: enc };
-  }),
-  fc.constantFrom("text/plain", "application/x-www-form-urlencoded", "application/json; charset=utf-16", "multipart/form-data; boundary=x", "application/merge-patch+json").map((type) => ({ kind: `type ${type}`, bytes: Buffer.from('{"messages":[{"role":"user","content":"hi"}]}'), type })),
-);
+const body = (route: string): fc.Arbitrary<{ kind: string; bytes: Buffer | null; type?: string; encoding?: string }> =>
+  fc.oneof(
+    { weight: 2, arbitrary: fc.constant({ kind: "none", bytes: null }) },
+    { weight: 8, arbitrary: templateBody(route).map((b) => ({ kind: "template", bytes: Buffer.from(JSON.stringify(b)), type: "application/json" })) },
+    templateBody(route).map((b) => ({
+      kind: "lone-surrogate-escape",
+      bytes: Buffer.from(JSON.stringify(b).replace(/^\{/, '{"metadata":{"k":"\\ud800"},').replace(/,}$/, "}")),
+      type: "application/json",
+    })),
+    fc.jsonValue({ maxDepth: 4 }).map((v) => ({ kind: "json-value", bytes: Buffer.from(JSON.stringify(v) ?? "null"), type: "application/json" })),
+    fc.tuple(templateBody(route), fc.nat()).map(([b, cut]) => {
+      const s = JSON.stringify(b);
+      return { kind: "truncated-json", bytes: Buffer.from(s.slice(0, cut % Math.max(1, s.length))), type: "application/json" };
+    }),
+    fc.uint8Array({ maxLength: 512 }).map((a) => ({ kind: "random-bytes", bytes: Buffer.from(a), type: "application/json" })),
+    deepNesting.map((s) => ({ kind: "deep-nesting", bytes: Buffer.from(s), type: "application/json" })),
+    protoKeys.map((k) => ({
+      kind: "prototype-keys",
+      bytes: Buffer.from(`{"${k}":{"admin":true,"polluted":1},"messages":[{"role":"user","content":"hi"}]}`),
+      type: "application/json",
+    })),
+    fc.constant({
+      kind: "oversized",
+      bytes: Buffer.from(JSON.stringify({ messages: [{ role: "user", content: "y".repeat(1_200_000) }] })),
+      type: "application/json",
+    }),
+    fc.tuple(fc.constantFrom("gzip", "deflate", "br"), fc.uint8Array({ minLength: 1, maxLength: 256 })).map(([enc, a]) => ({
+      kind: `garbage-${enc}`,
+      bytes: Buffer.concat([enc === "gzip" ? Buffer.from([0x1f, 0x8b, 8, 0]) : Buffer.alloc(0), Buffer.from(a)]),
+      type: "application/json",
+      encoding: enc,
+    })),
+    fc.constantFrom("gzip", "deflate", "br").map((enc) => ({ kind: `bomb-${enc}`, bytes: bomb(enc), type: "application/json", encoding: enc })),
+    fc.constantFrom("gzip", "deflate").map((enc) => {
+      const plain = Buffer.from(JSON.stringify({ messages: [{ role: "user", content: "compressed hello" }], max_tokens: 8 }));
+      const packed = enc === "gzip" ? gzipSync(plain) : deflateSync(plain);
+      return { kind: `truncated-${enc}`, bytes: packed.subarray(0, Math.max(2, packed.length - 6)), type: "application/json", encoding: enc };
+    }),
+    fc
+      .constantFrom(
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/json; charset=utf-16",
+        "multipart/form-data; boundary=x",
+        "application/merge-patch+json",
+      )
+      .map((type) => ({ kind: `type ${type}`, bytes: Buffer.from('{"messages":[{"role":"user","content":"hi"}]}'), type })),
+  );
 
 /**
  * Worst-case admission bodies: about `bytes` of UTF-8 in single words and symbol runs (under the
@@ -165,7 +242,8 @@ export function adversarialTokenBodies(bytes = 900_000): Buffer[] {
   return units.map((unit) => {
     const per = Math.floor(198_000 / unit.length);
     const messages = [];
-    for (let left = Math.floor(bytes / Buffer.byteLength(unit)); left > 0; left -= per) messages.push({ role: "user", content: unit.repeat(Math.min(per, left)) });
+    for (let left = Math.floor(bytes / Buffer.byteLength(unit)); left > 0; left -= per)
+      messages.push({ role: "user", content: unit.repeat(Math.min(per, left)) });
     return Buffer.from(JSON.stringify({ messages, max_tokens: 8 }));
   });
 }

@@ -52,12 +52,14 @@ function send(base: URL, key: string, req: FuzzRequest, agent: Agent): Promise<O
 async function pool<T, R>(items: T[], n: number, fn: (t: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
-  await Promise.all(Array.from({ length: n }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!);
+      }
+    }),
+  );
   return out;
 }
 
@@ -122,14 +124,21 @@ afterAll(async () => {
 
 it("finds every route the gateway declares", () => {
   expect(routes.length).toBeGreaterThanOrEqual(40);
-  expect(routes.map((r) => `${r.method} ${r.path}`)).toEqual(expect.arrayContaining(["POST /v1/jobs", "POST /v1/chat/completions", "GET /v1/jobs/:id/events", "POST /admin/v1/tenants"]));
+  expect(routes.map((r) => `${r.method} ${r.path}`)).toEqual(
+    expect.arrayContaining(["POST /v1/jobs", "POST /v1/chat/completions", "GET /v1/jobs/:id/events", "POST /admin/v1/tenants"]),
+  );
 });
 
 it("answers every fuzzed request with a 2xx–4xx, keeps /health fast, and bills every job it accepted", async () => {
   const base = new URL(stack.url);
   const api = apiClient(stack.url, stack.key);
-  const seedJobs = await Promise.all([1, 2, 3].map((i) => api.post<{ id: string }>("/v1/jobs", { messages: [{ role: "user", content: `seed ${i}` }], max_tokens: 16 })));
-  const tenant = await sql<{ id: string; deployment_id: string }>`SELECT t.id, d.id AS deployment_id FROM tenants t JOIN deployments d ON d.tenant_id = t.id LIMIT 1`.execute(stack.database.db);
+  const seedJobs = await Promise.all(
+    [1, 2, 3].map((i) => api.post<{ id: string }>("/v1/jobs", { messages: [{ role: "user", content: `seed ${i}` }], max_tokens: 16 })),
+  );
+  const tenant = await sql<{
+    id: string;
+    deployment_id: string;
+  }>`SELECT t.id, d.id AS deployment_id FROM tenants t JOIN deployments d ON d.tenant_id = t.id LIMIT 1`.execute(stack.database.db);
   const { id: tenantId, deployment_id: deploymentId } = tenant.rows[0]!;
   const ids: Record<string, readonly string[]> = {
     id: [...seedJobs.map((j) => j.body.id), tenantId, deploymentId, "job_0000000000000000000000"],
@@ -144,7 +153,8 @@ it("answers every fuzzed request with a 2xx–4xx, keeps /health fast, and bills
   const requests = routes.flatMap((route, i) => fc.sample(requestFor(route, ids), { seed: SEED + i, numRuns: RUNS_PER_ROUTE }));
   // The tokenizer's worst cases, on both ways in that count tokens.
   for (const b of adversarialTokenBodies()) {
-    for (const path of ["/v1/jobs", "/v1/chat/completions"]) requests.push({ route: `POST ${path}`, method: "POST", path, headers: { "content-type": "application/json" }, body: b, kind: "adversarial-tokens" });
+    for (const path of ["/v1/jobs", "/v1/chat/completions"])
+      requests.push({ route: `POST ${path}`, method: "POST", path, headers: { "content-type": "application/json" }, body: b, kind: "adversarial-tokens" });
   }
 
   const probe = healthProbe(base);
@@ -160,7 +170,9 @@ it("answers every fuzzed request with a 2xx–4xx, keeps /health fast, and bills
   });
   const byStatus = new Map<number, number>();
   for (const o of outcomes) byStatus.set(o.status, (byStatus.get(o.status) ?? 0) + 1);
-  process.stdout.write(`fuzz: ${outcomes.length} requests over ${routes.length} routes in ${Date.now() - t0} ms (seed ${SEED}); statuses ${JSON.stringify(Object.fromEntries(byStatus))}; /health ${latencies.length} probes p99 ${p99(latencies).toFixed(1)} ms max ${Math.max(...latencies).toFixed(1)} ms\n`);
+  process.stdout.write(
+    `fuzz: ${outcomes.length} requests over ${routes.length} routes in ${Date.now() - t0} ms (seed ${SEED}); statuses ${JSON.stringify(Object.fromEntries(byStatus))}; /health ${latencies.length} probes p99 ${p99(latencies).toFixed(1)} ms max ${Math.max(...latencies).toFixed(1)} ms\n`,
+  );
   if (process.env.FUZZ_VERBOSE) {
     const perRoute = new Map<string, Record<number, number>>();
     for (const o of outcomes) {
@@ -185,12 +197,20 @@ it("answers every fuzzed request with a 2xx–4xx, keeps /health fast, and bills
   expect([...byStatus.keys()]).toEqual(expect.arrayContaining([400, 404, 413]));
 
   // The ledger is complete: every accepted job ended, and every job that ran has its usage row.
-  const pending = await waitFor(async () => {
-    const rows = await stack.database.db.selectFrom("jobs").select(["id", "status"]).where("id", "in", [...accepted]).execute();
-    if (rows.length < accepted.size) return undefined;
-    const ran = rows.filter((r) => r.status === "succeeded" || r.status === "incomplete").map((r) => r.id);
-    const billed = ran.length ? await stack.database.db.selectFrom("usage_events").select("job_id").distinct().where("job_id", "in", ran).execute() : [];
-    return billed.length === ran.length ? { ran: ran.length, jobs: rows.length } : undefined;
-  }, 120_000, `every accepted job (${accepted.size}) in the ledger`);
+  const pending = await waitFor(
+    async () => {
+      const rows = await stack.database.db
+        .selectFrom("jobs")
+        .select(["id", "status"])
+        .where("id", "in", [...accepted])
+        .execute();
+      if (rows.length < accepted.size) return undefined;
+      const ran = rows.filter((r) => r.status === "succeeded" || r.status === "incomplete").map((r) => r.id);
+      const billed = ran.length ? await stack.database.db.selectFrom("usage_events").select("job_id").distinct().where("job_id", "in", ran).execute() : [];
+      return billed.length === ran.length ? { ran: ran.length, jobs: rows.length } : undefined;
+    },
+    120_000,
+    `every accepted job (${accepted.size}) in the ledger`,
+  );
   expect(pending.ran).toBeGreaterThan(0);
 }, 900_000);

@@ -1,6 +1,18 @@
 import { createRedis } from "@switchyard/queue";
 import { CircuitBreakers } from "@switchyard/routing";
-import { apiClient, freePort, httpOk, spawnApp, startTcpProxy, createTestDatabase, testPrefix, cleanupPrefix, type SpawnedApp, type TcpProxy, type TestDatabase } from "@switchyard/testkit";
+import {
+  apiClient,
+  freePort,
+  httpOk,
+  spawnApp,
+  startTcpProxy,
+  createTestDatabase,
+  testPrefix,
+  cleanupPrefix,
+  type SpawnedApp,
+  type TcpProxy,
+  type TestDatabase,
+} from "@switchyard/testkit";
 
 type Json = Record<string, any>;
 let redisProxy: TcpProxy;
@@ -93,7 +105,13 @@ test("/metrics exposes the queue and HTTP metrics", async () => {
   const res = await fetch(`${url}/metrics`);
   expect(res.status).toBe(200);
   const text = await res.text();
-  for (const name of ["ai_queue_depth_total", "ai_queue_enqueue_total", "ai_queue_dequeue_total", "http_requests_total", "http_request_duration_seconds_bucket"]) {
+  for (const name of [
+    "ai_queue_depth_total",
+    "ai_queue_enqueue_total",
+    "ai_queue_dequeue_total",
+    "http_requests_total",
+    "http_request_duration_seconds_bucket",
+  ]) {
     expect(text).toContain(name);
   }
   expect(text).toMatch(/ai_queue_depth_total\{queue="ai-route",state="waiting"\} \d+/);

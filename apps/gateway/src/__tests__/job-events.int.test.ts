@@ -24,7 +24,8 @@ const submit = async (body: Json) => {
   return r.body.id as string;
 };
 const idKey = (id: string) => id.split("-").map(BigInt) as [bigint, bigint];
-const ascending = (ids: string[]) => ids.every((id, i) => i === 0 || (idKey(id)[0] > idKey(ids[i - 1]!)[0] || (idKey(id)[0] === idKey(ids[i - 1]!)[0] && idKey(id)[1] > idKey(ids[i - 1]!)[1])));
+const ascending = (ids: string[]) =>
+  ids.every((id, i) => i === 0 || idKey(id)[0] > idKey(ids[i - 1]!)[0] || (idKey(id)[0] === idKey(ids[i - 1]!)[0] && idKey(id)[1] > idKey(ids[i - 1]!)[1]));
 
 /** Joined deltas as a client must read them: a `restart` drops what came before it. */
 function joinDeltas(events: SseEvent[]): string {
@@ -83,7 +84,7 @@ test("a stream read from the start opens with status queued (id 0-1, not stored)
 test("cutting the connection at random points and resuming loses and repeats nothing", async () => {
   // Deterministic "random" cut points, so a failure can be replayed.
   let seed = 42;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let round = 0; round < 3; round++) {
     const id = await submit({ model: "sim-slow", messages: [{ role: "user", content: `resume round ${round}` }], max_tokens: 25 });
     const seen: SseEvent[] = [];

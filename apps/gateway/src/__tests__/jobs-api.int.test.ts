@@ -20,10 +20,14 @@ afterAll(async () => {
 });
 
 async function finished(client: ReturnType<typeof apiClient>, id: string): Promise<Json> {
-  return waitFor(async () => {
-    const r = await client.get<Json>(`/v1/jobs/${id}`);
-    return ["succeeded", "failed", "canceled", "incomplete"].includes(r.body.status) ? r.body : undefined;
-  }, 20_000, `job ${id} to finish`);
+  return waitFor(
+    async () => {
+      const r = await client.get<Json>(`/v1/jobs/${id}`);
+      return ["succeeded", "failed", "canceled", "incomplete"].includes(r.body.status) ? r.body : undefined;
+    },
+    20_000,
+    `job ${id} to finish`,
+  );
 }
 
 describe("submit and read", () => {
@@ -35,7 +39,15 @@ describe("submit and read", () => {
     expect(r.headers.get("location")).toBe(`/v1/jobs/${r.body.id}`);
     expect(Number.isNaN(Date.parse(r.body.created_at))).toBe(false);
     const job = await finished(a, r.body.id);
-    expect(job).toMatchObject({ id: r.body.id, object: "job", status: "succeeded", model: "sim-fast", served_model: "sim-fast", error: null, metadata: { ticket: "T-1" } });
+    expect(job).toMatchObject({
+      id: r.body.id,
+      object: "job",
+      status: "succeeded",
+      model: "sim-fast",
+      served_model: "sim-fast",
+      error: null,
+      metadata: { ticket: "T-1" },
+    });
     expect(job.output.text.length).toBeGreaterThan(0);
     expect(job.output.finish_reason).toMatch(/stop|length/);
     expect(job.output.citations).toEqual([]);
@@ -52,7 +64,8 @@ describe("submit and read", () => {
     expect(simple.model).toBe("auto");
     expect(simple.served_model).toBe("sim-lite");
     expect(simple.routing.decision).toMatchObject({ requested_model: "auto", chosen_model: "sim-lite", tier: "lite", complexity: "simple" });
-    const hard = "Analyze step by step and compare these approaches, then prove the bound:\n```ts\nfunction f(n: number) { return n * (n + 1) / 2; }\n```\nGiven x^2 + 3x - 4 = 0, solve for x, then 1. derive 2. verify 3. generalise.";
+    const hard =
+      "Analyze step by step and compare these approaches, then prove the bound:\n```ts\nfunction f(n: number) { return n * (n + 1) / 2; }\n```\nGiven x^2 + 3x - 4 = 0, solve for x, then 1. derive 2. verify 3. generalise.";
     const complex = await finished(a, (await a.post<Json>("/v1/jobs", msg(hard))).body.id);
     expect(complex.routing.decision).toMatchObject({ tier: "pro", complexity: "complex" });
     expect(complex.served_model).toBe("sim-slow");
@@ -69,10 +82,17 @@ describe("submit and read", () => {
 describe("idempotency", () => {
   test("same key and same canonical body replays the job; a different body is 422", async () => {
     const key = `idem-${Date.now()}`;
-    const first = await a.post<Json>("/v1/jobs", { model: "sim-fast", messages: [{ role: "user", content: "same" }], temperature: 0.5 }, { "Idempotency-Key": key });
+    const first = await a.post<Json>(
+      "/v1/jobs",
+      { model: "sim-fast", messages: [{ role: "user", content: "same" }], temperature: 0.5 },
+      { "Idempotency-Key": key },
+    );
     expect(first.status).toBe(202);
     // Same body, keys in another order: canonical equality.
-    const again = await a.call<Json>("POST", "/v1/jobs", { raw: `{"temperature":0.5,"messages":[{"content":"same","role":"user"}],"model":"sim-fast"}`, headers: { "Idempotency-Key": key } });
+    const again = await a.call<Json>("POST", "/v1/jobs", {
+      raw: `{"temperature":0.5,"messages":[{"content":"same","role":"user"}],"model":"sim-fast"}`,
+      headers: { "Idempotency-Key": key },
+    });
     expect(again.status).toBe(200);
     expect(again.headers.get("idempotent-replayed")).toBe("true");
     expect(again.body.id).toBe(first.body.id);
@@ -235,7 +255,12 @@ describe("admin: tenants and keys", () => {
     const row = await s.database.db.selectFrom("api_keys").selectAll().where("id", "=", k.body.id).executeTakeFirstOrThrow();
     expect(JSON.stringify(row)).not.toContain(secret);
     expect(row.secret_hash).toMatch(/^[0-9a-f]{64}$/);
-    const audit = await s.database.db.selectFrom("audit_log").select(["action", "target_id", "actor_key_id"]).where("tenant_id", "=", t.body.id).orderBy("id").execute();
+    const audit = await s.database.db
+      .selectFrom("audit_log")
+      .select(["action", "target_id", "actor_key_id"])
+      .where("tenant_id", "=", t.body.id)
+      .orderBy("id")
+      .execute();
     expect(audit.map((x) => x.action)).toEqual(["tenant.create", "api_key.create"]);
     expect(audit[1]!.target_id).toBe(k.body.id);
     expect(audit[0]!.actor_key_id).toBe(s.key.split("_")[2]);

@@ -35,7 +35,10 @@ async function tenant(name: string, scopes = ["jobs:write", "jobs:read"]): Promi
 
 let seq = 0;
 /** A job view as admission first writes it, with `over` applied. */
-const view = (over: Partial<JobView> & { created_at: string }): JobView => ({ ...queuedJobView(`job_${Date.now().toString(36)}list${String(++seq).padStart(6, "0")}`, "auto", new Date(over.created_at), null), ...over });
+const view = (over: Partial<JobView> & { created_at: string }): JobView => ({
+  ...queuedJobView(`job_${Date.now().toString(36)}list${String(++seq).padStart(6, "0")}`, "auto", new Date(over.created_at), null),
+  ...over,
+});
 
 /** A waiting job, in Redis only. */
 async function waiting(t: { id: string; deployment: string }, createdAt: Date, model = "auto"): Promise<JobView> {
@@ -46,11 +49,21 @@ async function waiting(t: { id: string; deployment: string }, createdAt: Date, m
 
 /** Finished jobs past Redis retention: in Postgres only. */
 async function stored(t: { id: string; deployment: string }, views: JobView[]): Promise<void> {
-  await saveFinishedJobs(s.database.db, views.map((v) => ({ view: v, tenant_id: t.id, deployment_id: t.deployment, api_key_id: null })));
+  await saveFinishedJobs(
+    s.database.db,
+    views.map((v) => ({ view: v, tenant_id: t.id, deployment_id: t.deployment, api_key_id: null })),
+  );
 }
 
 const ended = (createdAt: Date, status: JobView["status"], served: string): JobView =>
-  view({ created_at: createdAt.toISOString(), status, model: "auto", served_model: served, started_at: createdAt.toISOString(), completed_at: new Date(createdAt.getTime() + 1000).toISOString() });
+  view({
+    created_at: createdAt.toISOString(),
+    status,
+    model: "auto",
+    served_model: served,
+    started_at: createdAt.toISOString(),
+    completed_at: new Date(createdAt.getTime() + 1000).toISOString(),
+  });
 
 async function allPages(client: Client, query: string): Promise<{ ids: string[]; pages: number }> {
   const ids: string[] = [];
@@ -82,14 +95,22 @@ describe("GET /v1/jobs", () => {
       submitted.push(r.body.id);
     }
     // Ended and stored by the aggregator: in Postgres and (for the retention) in Redis too.
-    await waitFor(async () => {
-      const rows = await s.database.db.selectFrom("jobs").select("id").where("id", "in", submitted).execute();
-      return rows.length === submitted.length ? true : undefined;
-    }, 30_000, "the submitted jobs to be stored");
+    await waitFor(
+      async () => {
+        const rows = await s.database.db.selectFrom("jobs").select("id").where("id", "in", submitted).execute();
+        return rows.length === submitted.length ? true : undefined;
+      },
+      30_000,
+      "the submitted jobs to be stored",
+    );
     const now = Date.now();
     live = [await waiting(a, new Date(now + 1000), "sim-b"), await waiting(a, new Date(now + 2000))];
     const day = 24 * 3600 * 1000;
-    old = [ended(new Date(now - 3 * day), "succeeded", "sim-fast"), ended(new Date(now - 2 * day), "failed", "sim-b"), ended(new Date(now - 2 * day + 5), "canceled", "sim-lite")];
+    old = [
+      ended(new Date(now - 3 * day), "succeeded", "sim-fast"),
+      ended(new Date(now - 2 * day), "failed", "sim-b"),
+      ended(new Date(now - 2 * day + 5), "canceled", "sim-lite"),
+    ];
     await stored(a, old);
   }, 60_000);
 
@@ -152,7 +173,8 @@ describe("GET /v1/jobs", () => {
   test("a publishable key lists only the jobs it created; the tenant's secret key lists them all", async () => {
     const t = await tenant("List widget");
     const origin = "https://shop.example";
-    const dep = (await admin.post<Json>(`/admin/v1/tenants/${t.id}/deployments`, { name: "widget", type: "public", allowed_origins: [origin] })).body.id as string;
+    const dep = (await admin.post<Json>(`/admin/v1/tenants/${t.id}/deployments`, { name: "widget", type: "public", allowed_origins: [origin] })).body
+      .id as string;
     const pk = (await admin.post<Json>(`/admin/v1/tenants/${t.id}/api-keys`, { name: "widget", kind: "publishable", deployment_id: dep })).body;
     const now = Date.now();
     const byWidget = view({ created_at: new Date(now).toISOString() });

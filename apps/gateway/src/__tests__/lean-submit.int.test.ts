@@ -28,7 +28,11 @@ interface Answer {
 
 let seq = 0;
 async function post(type: string, body: Buffer | string, extra: Record<string, string> = {}, path = "/v1/jobs"): Promise<Answer> {
-  const res = await fetch(`${s.url}${path}`, { method: "POST", headers: { authorization: `Bearer ${s.key}`, "content-type": type, "idempotency-key": `lean-${process.pid}-${++seq}`, ...extra }, body });
+  const res = await fetch(`${s.url}${path}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${s.key}`, "content-type": type, "idempotency-key": `lean-${process.pid}-${++seq}`, ...extra },
+    body,
+  });
   const text = await res.text();
   let json: Record<string, any> = {};
   try {
@@ -42,7 +46,12 @@ async function post(type: string, body: Buffer | string, extra: Record<string, s
     code: json.error?.code ?? null,
     param: json.error?.param ?? null,
     object: json.object ?? null,
-    headers: { "content-type": pick("content-type"), vary: pick("vary"), "x-request-id": pick("x-request-id") === null ? null : "set", location: pick("location") === null ? null : "set" },
+    headers: {
+      "content-type": pick("content-type"),
+      vary: pick("vary"),
+      "x-request-id": pick("x-request-id") === null ? null : "set",
+      location: pick("location") === null ? null : "set",
+    },
   };
 }
 
@@ -68,7 +77,12 @@ test.each<[string, Buffer | string, number, string | null]>([
   ["a NUL escape in a key", '{"mod\\u0000el":"x","messages":[{"role":"user","content":"x"}]}', 400, "invalid_request"],
   ["an unpaired surrogate", msg("\ud800"), 400, "invalid_request"],
   ["a byte-order mark", Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(msg("bom"))]), 202, null],
-  ["invalid UTF-8", Buffer.concat([Buffer.from('{"model":"sim-fast","messages":[{"role":"user","content":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}]}')]), 202, null],
+  [
+    "invalid UTF-8",
+    Buffer.concat([Buffer.from('{"model":"sim-fast","messages":[{"role":"user","content":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}]}')]),
+    202,
+    null,
+  ],
   ["hostile nesting", `${"[".repeat(200)}${"]".repeat(200)}`, 400, "invalid_request"],
   ["an unknown field", JSON.stringify({ messages: [{ role: "user", content: "x" }], temprature: 1 }), 400, "unknown_field"],
   ["over the body limit", msg("x".repeat(1_100_000)), 413, "payload_too_large"],
@@ -103,10 +117,18 @@ test("auth and scope answer alike on both paths, after the body is judged", asyn
 
 test("the request id is echoed when valid and replaced when not", async () => {
   for (const type of [LEAN, EXPRESS]) {
-    const ok = await fetch(`${s.url}/v1/jobs`, { method: "POST", headers: { authorization: `Bearer ${s.key}`, "content-type": type, "x-request-id": "abc.123" }, body: "{" });
+    const ok = await fetch(`${s.url}/v1/jobs`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${s.key}`, "content-type": type, "x-request-id": "abc.123" },
+      body: "{",
+    });
     expect(ok.headers.get("x-request-id")).toBe("abc.123");
     expect(((await ok.json()) as any).error.request_id).toBe("abc.123");
-    const bad = await fetch(`${s.url}/v1/jobs`, { method: "POST", headers: { authorization: `Bearer ${s.key}`, "content-type": type, "x-request-id": "no spaces allowed" }, body: "{" });
+    const bad = await fetch(`${s.url}/v1/jobs`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${s.key}`, "content-type": type, "x-request-id": "no spaces allowed" },
+      body: "{",
+    });
     expect(bad.headers.get("x-request-id")).toMatch(/^req_[0-9a-f]{32}$/);
   }
 });
@@ -124,7 +146,18 @@ test("seeded property: arbitrary JSON bodies get the same answer on both paths",
   const value = fc.jsonValue({ maxDepth: 4 });
   const body = fc.oneof(
     value.map((v) => JSON.stringify(v)),
-    fc.record({ model: fc.oneof(fc.constant("sim-fast"), fc.string({ maxLength: 8 })), messages: fc.array(fc.record({ role: fc.constantFrom("user", "system", "wizard"), content: fc.oneof(fc.string({ maxLength: 20 }), value) }), { maxLength: 3 }), max_tokens: fc.option(fc.integer({ min: -2, max: 5000 })) }, { requiredKeys: ["messages"] }).map((v) => JSON.stringify(v)),
+    fc
+      .record(
+        {
+          model: fc.oneof(fc.constant("sim-fast"), fc.string({ maxLength: 8 })),
+          messages: fc.array(fc.record({ role: fc.constantFrom("user", "system", "wizard"), content: fc.oneof(fc.string({ maxLength: 20 }), value) }), {
+            maxLength: 3,
+          }),
+          max_tokens: fc.option(fc.integer({ min: -2, max: 5000 })),
+        },
+        { requiredKeys: ["messages"] },
+      )
+      .map((v) => JSON.stringify(v)),
     fc.string({ maxLength: 40 }),
   );
   await fc.assert(

@@ -1,4 +1,16 @@
-import { apiClient, readSse, spawnApp, freePort, httpOk, startStack, TEST_CATALOG, TEST_EMBEDDING_MODELS, waitFor, writeTestCatalog, type Stack } from "@switchyard/testkit";
+import {
+  apiClient,
+  readSse,
+  spawnApp,
+  freePort,
+  httpOk,
+  startStack,
+  TEST_CATALOG,
+  TEST_EMBEDDING_MODELS,
+  waitFor,
+  writeTestCatalog,
+  type Stack,
+} from "@switchyard/testkit";
 
 type Json = Record<string, any>;
 let s: Stack;
@@ -54,10 +66,14 @@ test("maintenance on: new work is 503 with Retry-After on every gateway; reads, 
     await new Promise((r) => setTimeout(r, 1100));
     for (const c of [a, b]) expect((await c.post<Json>("/v1/jobs", msg("welcome back"))).status).toBe(202);
 
-    const audit = await waitFor(async () => {
-      const rows = await s.database.db.selectFrom("audit_log").select(["action", "after"]).where("target_type", "=", "maintenance").orderBy("id").execute();
-      return rows.length >= 2 ? rows : undefined;
-    }, 5000, "two maintenance audit rows");
+    const audit = await waitFor(
+      async () => {
+        const rows = await s.database.db.selectFrom("audit_log").select(["action", "after"]).where("target_type", "=", "maintenance").orderBy("id").execute();
+        return rows.length >= 2 ? rows : undefined;
+      },
+      5000,
+      "two maintenance audit rows",
+    );
     expect(audit.map((r) => r.action)).toEqual(["maintenance.on", "maintenance.off"]);
   } finally {
     second.kill("SIGTERM");

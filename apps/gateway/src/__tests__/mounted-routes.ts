@@ -14,7 +14,7 @@ export interface MountedRoute {
   prefix: boolean;
 }
 
-const join = (base: string, path: string) => (base + (path === "/" ? "" : path) || "/");
+const join = (base: string, path: string) => base + (path === "/" ? "" : path) || "/";
 
 /**
  * Every route of an express 5 app, nested routers included, with its full path: a router used at

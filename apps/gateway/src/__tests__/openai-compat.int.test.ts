@@ -17,7 +17,14 @@ afterAll(async () => {
 
 test("the official SDK gets a chat.completion, with the job id header, matching the job", async () => {
   const { data, response } = await client.chat.completions
-    .create({ model: "sim-fast", messages: [{ role: "developer", content: "Be brief." }, { role: "user", content: "Say hello" }], max_completion_tokens: 12 })
+    .create({
+      model: "sim-fast",
+      messages: [
+        { role: "developer", content: "Be brief." },
+        { role: "user", content: "Say hello" },
+      ],
+      max_completion_tokens: 12,
+    })
     .withResponse();
   expect(data.object).toBe("chat.completion");
   expect(data.model).toBe("sim-fast");
@@ -29,12 +36,21 @@ test("the official SDK gets a chat.completion, with the job id header, matching 
   const job = (await apiClient(s.url, s.key).get<Json>(`/v1/jobs/${jobId}`)).body;
   expect(job.status).toBe("succeeded");
   expect(data.choices[0]!.message.content).toBe(job.output.text);
-  expect(data.usage).toEqual({ prompt_tokens: job.usage.input_tokens, completion_tokens: job.usage.output_tokens, total_tokens: job.usage.input_tokens + job.usage.output_tokens });
+  expect(data.usage).toEqual({
+    prompt_tokens: job.usage.input_tokens,
+    completion_tokens: job.usage.output_tokens,
+    total_tokens: job.usage.input_tokens + job.usage.output_tokens,
+  });
   expect(data.usage!.completion_tokens).toBeLessThanOrEqual(12);
 });
 
 test("streaming through the SDK yields chunks that join to the job's text, then usage, then the end", async () => {
-  const stream = await client.chat.completions.create({ model: "auto", messages: [{ role: "user", content: "Stream a sentence" }], stream: true, stream_options: { include_usage: true } });
+  const stream = await client.chat.completions.create({
+    model: "auto",
+    messages: [{ role: "user", content: "Stream a sentence" }],
+    stream: true,
+    stream_options: { include_usage: true },
+  });
   let text = "";
   const finish: string[] = [];
   let usage: OpenAI.CompletionUsage | undefined;
@@ -52,11 +68,19 @@ test("streaming through the SDK yields chunks that join to the job's text, then 
   expect(finish).toHaveLength(1);
   const job = (await apiClient(s.url, s.key).get<Json>(`/v1/jobs/${id.replace("chatcmpl-", "")}`)).body;
   expect(text).toBe(job.output.text);
-  expect(usage).toEqual({ prompt_tokens: job.usage.input_tokens, completion_tokens: job.usage.output_tokens, total_tokens: job.usage.input_tokens + job.usage.output_tokens });
+  expect(usage).toEqual({
+    prompt_tokens: job.usage.input_tokens,
+    completion_tokens: job.usage.output_tokens,
+    total_tokens: job.usage.input_tokens + job.usage.output_tokens,
+  });
 });
 
 test("the raw stream ends with data: [DONE]", async () => {
-  const res = await fetch(`${s.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${s.key}`, "content-type": "application/json" }, body: JSON.stringify({ model: "sim-fast", messages: [{ role: "user", content: "x" }], stream: true }) });
+  const res = await fetch(`${s.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${s.key}`, "content-type": "application/json" },
+    body: JSON.stringify({ model: "sim-fast", messages: [{ role: "user", content: "x" }], stream: true }),
+  });
   expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
   expect(res.headers.get("x-switchyard-job-id")).toMatch(/^job_/);
   const body = await res.text();
@@ -68,16 +92,26 @@ test("the raw stream ends with data: [DONE]", async () => {
 
 test("errors arrive as the SDK's error classes", async () => {
   const bad = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: "sy_live_aaaaaaaaaaaaaaaaaaaa_" + "b".repeat(40), maxRetries: 0 });
-  await expect(bad.chat.completions.create({ model: "sim-fast", messages: [{ role: "user", content: "x" }] })).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
+  await expect(bad.chat.completions.create({ model: "sim-fast", messages: [{ role: "user", content: "x" }] })).rejects.toBeInstanceOf(
+    OpenAI.AuthenticationError,
+  );
   const unsupported = client.chat.completions.create({ model: "sim-fast", messages: [{ role: "user", content: "x" }], n: 2 });
   await expect(unsupported).rejects.toBeInstanceOf(OpenAI.BadRequestError);
   await expect(unsupported).rejects.toMatchObject({ status: 400, param: "n", code: "unsupported_parameter" });
   // Tools are served now (openai-tools.int.test.ts); a malformed tool schema is a 400 naming the field.
-  const tools = client.chat.completions.create({ model: "sim-fast", messages: [{ role: "user", content: "x" }], tools: [{ type: "function", function: { name: "f", parameters: { type: "string" } } }] });
+  const tools = client.chat.completions.create({
+    model: "sim-fast",
+    messages: [{ role: "user", content: "x" }],
+    tools: [{ type: "function", function: { name: "f", parameters: { type: "string" } } }],
+  });
   await expect(tools).rejects.toMatchObject({ status: 400, param: "tools.0.function.parameters" });
-  await expect(client.chat.completions.create({ model: "no-such-model", messages: [{ role: "user", content: "x" }] })).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+  await expect(client.chat.completions.create({ model: "no-such-model", messages: [{ role: "user", content: "x" }] })).rejects.toBeInstanceOf(
+    OpenAI.NotFoundError,
+  );
   // A job that fails upstream (a model that always errors) is a 5xx the SDK raises as InternalServerError.
-  await expect(client.chat.completions.create({ model: "sim-flaky", messages: [{ role: "user", content: "x" }] })).rejects.toBeInstanceOf(OpenAI.InternalServerError);
+  await expect(client.chat.completions.create({ model: "sim-flaky", messages: [{ role: "user", content: "x" }] })).rejects.toBeInstanceOf(
+    OpenAI.InternalServerError,
+  );
 }, 60_000);
 
 test("unknown request fields are rejected, as OpenAI does", async () => {
@@ -96,7 +130,9 @@ test("GET /v1/models lists the catalog in OpenAI's format", async () => {
 test("streamingEnabled off: every way to stream is 403 feature_disabled naming stream; the same requests without a stream are served", async () => {
   const admin = apiClient(s.url, s.key);
   const t = (await admin.post<Json>("/admin/v1/tenants", { name: "no-streams" })).body;
-  expect((await admin.call<Json>("PATCH", `/admin/v1/deployments/${t.default_deployment_id}`, { body: { features: { streamingEnabled: false } } })).status).toBe(200);
+  expect(
+    (await admin.call<Json>("PATCH", `/admin/v1/deployments/${t.default_deployment_id}`, { body: { features: { streamingEnabled: false } } })).status,
+  ).toBe(200);
   const key = (await admin.post<Json>(`/admin/v1/tenants/${t.id}/api-keys`, { name: "k", scopes: ["jobs:write", "jobs:read"] })).body.key as string;
   const c = apiClient(s.url, key);
   await new Promise((r) => setTimeout(r, 1100));

@@ -1,5 +1,17 @@
 import OpenAI from "openai";
-import { apiClient, startFakeGemini, startFakeOpenAI, startStack, TEST_CATALOG, TEST_EMBEDDING_MODELS, waitFor, writeTestCatalog, type FakeGemini, type FakeOpenAI, type Stack } from "@switchyard/testkit";
+import {
+  apiClient,
+  startFakeGemini,
+  startFakeOpenAI,
+  startStack,
+  TEST_CATALOG,
+  TEST_EMBEDDING_MODELS,
+  waitFor,
+  writeTestCatalog,
+  type FakeGemini,
+  type FakeOpenAI,
+  type Stack,
+} from "@switchyard/testkit";
 
 type Json = Record<string, any>;
 let s: Stack;
@@ -38,17 +50,22 @@ afterAll(async () => {
 /** A new tenant whose default deployment is patched with `deployment`, and an SDK client with a key for it. */
 async function tenant(name: string, deployment: Json = {}, scopes = ["jobs:write", "jobs:read", "usage:read"]) {
   const t = (await admin.post<Json>("/admin/v1/tenants", { name })).body;
-  if (Object.keys(deployment).length) expect((await admin.call<Json>("PATCH", `/admin/v1/deployments/${t.default_deployment_id}`, { body: deployment })).status).toBe(200);
+  if (Object.keys(deployment).length)
+    expect((await admin.call<Json>("PATCH", `/admin/v1/deployments/${t.default_deployment_id}`, { body: deployment })).status).toBe(200);
   const k = (await admin.post<Json>(`/admin/v1/tenants/${t.id}/api-keys`, { name: "k", scopes })).body;
   return { key: k.key as string, sdk: new OpenAI({ baseURL: `${s.url}/v1`, apiKey: k.key, maxRetries: 0 }), api: apiClient(s.url, k.key) };
 }
 
 /** The ledger row of one embeddings request, once the aggregator has written it. */
 async function ledgerRow(id: string): Promise<Json> {
-  return waitFor(async () => {
-    const rows = await s.database.db.selectFrom("usage_events").selectAll().where("job_id", "=", id).execute();
-    return rows.length ? rows : undefined;
-  }, 20_000, `usage row for ${id}`).then((rows) => {
+  return waitFor(
+    async () => {
+      const rows = await s.database.db.selectFrom("usage_events").selectAll().where("job_id", "=", id).execute();
+      return rows.length ? rows : undefined;
+    },
+    20_000,
+    `usage row for ${id}`,
+  ).then((rows) => {
     expect(rows).toHaveLength(1);
     return rows[0] as Json;
   });
@@ -87,7 +104,11 @@ describe("models", () => {
     await expect(disallowed).rejects.toMatchObject({ status: 404, code: "model_not_found", param: "model", type: "not_found_error" });
     await expect(limited.sdk.models.retrieve("sim-slow")).rejects.toMatchObject({ status: 404 });
     // The same deployment may not embed with a model it does not allow.
-    await expect(limited.sdk.embeddings.create({ model: "emb-openai", input: "x" })).rejects.toMatchObject({ status: 403, code: "model_not_allowed", param: "model" });
+    await expect(limited.sdk.embeddings.create({ model: "emb-openai", input: "x" })).rejects.toMatchObject({
+      status: 403,
+      code: "model_not_allowed",
+      param: "model",
+    });
   }, 30_000);
 });
 
@@ -131,7 +152,10 @@ describe("embeddings on the simulated embedder", () => {
     expect(short.data[0]!.embedding).toHaveLength(16);
     expect(norm(short.data[0]!.embedding)).toBeCloseTo(1, 5);
     await expect(client.embeddings.create({ model: "emb-sim", input: "hello", dimensions: 65 })).rejects.toMatchObject({ status: 400, param: "dimensions" });
-    await expect(client.embeddings.create({ model: "emb-sim-fixed", input: "hello", dimensions: 16 })).rejects.toMatchObject({ status: 400, param: "dimensions" });
+    await expect(client.embeddings.create({ model: "emb-sim-fixed", input: "hello", dimensions: 16 })).rejects.toMatchObject({
+      status: 400,
+      param: "dimensions",
+    });
     const fixed = await client.embeddings.create({ model: "emb-sim-fixed", input: "hello", dimensions: 32 });
     expect(fixed.data[0]!.embedding).toHaveLength(32);
   });
@@ -140,24 +164,50 @@ describe("embeddings on the simulated embedder", () => {
 describe("embeddings through the providers' wire formats", () => {
   test("OpenAI: the fake gets the upstream model, input, dimensions and user; its vectors and usage come back", async () => {
     const before = fakeOpenAI.requests.length;
-    const { data: res, response } = await client.embeddings.create({ model: "emb-openai", input: ["first text", "second text"], dimensions: 4, user: "end-user-1" }).withResponse();
+    const { data: res, response } = await client.embeddings
+      .create({ model: "emb-openai", input: ["first text", "second text"], dimensions: 4, user: "end-user-1" })
+      .withResponse();
     const sent = fakeOpenAI.requests.slice(before).filter((r) => r.path === "/v1/embeddings");
     expect(sent).toHaveLength(1);
-    expect(sent[0]!.body).toEqual({ model: "text-embedding-3-small", input: ["first text", "second text"], encoding_format: "float", dimensions: 4, user: "end-user-1" });
+    expect(sent[0]!.body).toEqual({
+      model: "text-embedding-3-small",
+      input: ["first text", "second text"],
+      encoding_format: "float",
+      dimensions: 4,
+      user: "end-user-1",
+    });
     // What the fake answers for the same request, straight.
-    const direct = await (await fetch(`${fakeOpenAI.url}/embeddings`, { method: "POST", headers: { authorization: "Bearer sk-fake", "content-type": "application/json" }, body: JSON.stringify(sent[0]!.body) })).json() as Json;
+    const direct = (await (
+      await fetch(`${fakeOpenAI.url}/embeddings`, {
+        method: "POST",
+        headers: { authorization: "Bearer sk-fake", "content-type": "application/json" },
+        body: JSON.stringify(sent[0]!.body),
+      })
+    ).json()) as Json;
     expect(res.data.map((d) => d.embedding)).toEqual(direct.data.map((d: Json) => d.embedding));
     expect(res.model).toBe("emb-openai");
     expect(res.usage).toEqual(direct.usage);
 
     const row = await ledgerRow(response.headers.get("x-switchyard-usage-id")!);
-    expect(row).toMatchObject({ attempt: 1, requested_model: "emb-openai", served_model: "emb-openai", provider: "openai", status: "succeeded", input_tokens: direct.usage.prompt_tokens, output_tokens: 0, provenance: "reported", features: ["embeddings"] });
+    expect(row).toMatchObject({
+      attempt: 1,
+      requested_model: "emb-openai",
+      served_model: "emb-openai",
+      provider: "openai",
+      status: "succeeded",
+      input_tokens: direct.usage.prompt_tokens,
+      output_tokens: 0,
+      provenance: "reported",
+      features: ["embeddings"],
+    });
     expect(Number(row.cost_usd)).toBeCloseTo((direct.usage.prompt_tokens * price("emb-openai")) / 1e6, 9);
   });
 
   test("Gemini: batchEmbedContents with outputDimensionality; no usage reported, so the gateway's count is billed as estimated", async () => {
     const before = fakeGemini.requests.length;
-    const { data: res, response } = await client.embeddings.create({ model: "emb-gemini", input: ["alpha beta", "gamma"], dimensions: 4, encoding_format: "float" }).withResponse();
+    const { data: res, response } = await client.embeddings
+      .create({ model: "emb-gemini", input: ["alpha beta", "gamma"], dimensions: 4, encoding_format: "float" })
+      .withResponse();
     const sent = fakeGemini.requests.slice(before);
     expect(sent).toHaveLength(1);
     expect(sent[0]!.path).toBe("/v1beta/models/gemini-embedding-001:batchEmbedContents");
@@ -167,7 +217,13 @@ describe("embeddings through the providers' wire formats", () => {
         { model: "models/gemini-embedding-001", content: { parts: [{ text: "gamma" }] }, outputDimensionality: 4 },
       ],
     });
-    const direct = await (await fetch(`${fakeGemini.url}/v1beta/models/gemini-embedding-001:batchEmbedContents`, { method: "POST", headers: { "x-goog-api-key": "gemini-fake", "content-type": "application/json" }, body: JSON.stringify(sent[0]!.body) })).json() as Json;
+    const direct = (await (
+      await fetch(`${fakeGemini.url}/v1beta/models/gemini-embedding-001:batchEmbedContents`, {
+        method: "POST",
+        headers: { "x-goog-api-key": "gemini-fake", "content-type": "application/json" },
+        body: JSON.stringify(sent[0]!.body),
+      })
+    ).json()) as Json;
     expect(res.data).toHaveLength(2);
     res.data.forEach((d, i) => {
       expect(d.embedding).toHaveLength(4);
@@ -176,7 +232,14 @@ describe("embeddings through the providers' wire formats", () => {
     // o200k: "alpha beta" and "gamma" are 2 + 1 tokens.
     expect(res.usage).toEqual({ prompt_tokens: 3, total_tokens: 3 });
     const row = await ledgerRow(response.headers.get("x-switchyard-usage-id")!);
-    expect(row).toMatchObject({ served_model: "emb-gemini", provider: "gemini", input_tokens: 3, output_tokens: 0, provenance: "estimated", features: ["embeddings"] });
+    expect(row).toMatchObject({
+      served_model: "emb-gemini",
+      provider: "gemini",
+      input_tokens: 3,
+      output_tokens: 0,
+      provenance: "estimated",
+      features: ["embeddings"],
+    });
     expect(Number(row.cost_usd)).toBeCloseTo((3 * price("emb-gemini")) / 1e6, 9);
   });
 
@@ -223,7 +286,10 @@ describe("admission", () => {
     const poor = await tenant("emb-poor", { budget: { period: "day", limit_usd: 0.000001 } });
     await new Promise((r) => setTimeout(r, 1100));
     const before = fakeOpenAI.requests.length;
-    const refused = poor.sdk.embeddings.create({ model: "emb-openai", input: "this costs more than a millionth of a dollar at twenty dollars per million tokens" });
+    const refused = poor.sdk.embeddings.create({
+      model: "emb-openai",
+      input: "this costs more than a millionth of a dollar at twenty dollars per million tokens",
+    });
     await expect(refused).rejects.toMatchObject({ status: 402, code: "budget_exhausted", type: "budget_error" });
     expect(fakeOpenAI.requests.length).toBe(before);
   }, 40_000);

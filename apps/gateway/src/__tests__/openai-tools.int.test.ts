@@ -1,16 +1,33 @@
 import OpenAI from "openai";
 import type { ModelCatalog } from "@switchyard/contracts";
 import {
-  apiClient, readSse, startFakeAnthropic, startFakeGemini, startFakeOpenAI, startStack, writeTestCatalog,
-  type FakeAnthropic, type FakeGemini, type FakeOpenAI, type FakeToolReply, type RecordedRequest, type Stack,
+  apiClient,
+  readSse,
+  startFakeAnthropic,
+  startFakeGemini,
+  startFakeOpenAI,
+  startStack,
+  writeTestCatalog,
+  type FakeAnthropic,
+  type FakeGemini,
+  type FakeOpenAI,
+  type FakeToolReply,
+  type RecordedRequest,
+  type Stack,
 } from "@switchyard/testkit";
 
 type Json = Record<string, any>;
 type Family = "openai" | "anthropic" | "gemini" | "simulated";
 
 const entry = (id: string, provider: Family, upstream: string, caps: { tools: boolean; json_schema: boolean }) => ({
-  id, provider, upstream_model: upstream, tier: "flash" as const, capabilities: { vision: false, long_context: false, ...caps },
-  context_window: 128000, max_output_tokens: 4096, pricing: { input: 1, output: 4, cached_input: 0.1 },
+  id,
+  provider,
+  upstream_model: upstream,
+  tier: "flash" as const,
+  capabilities: { vision: false, long_context: false, ...caps },
+  context_window: 128000,
+  max_output_tokens: 4096,
+  pricing: { input: 1, output: 4, cached_input: 0.1 },
   ...(provider === "simulated" ? { simulated: { ttft_ms: 5, tokens_per_second: 2000, failure_rate: 0 } } : {}),
 });
 // One tool-capable model per family (each alone in its provider, so an explicit request is served by it),
@@ -27,8 +44,22 @@ const CATALOG: ModelCatalog = {
 };
 
 const TOOLS: OpenAI.ChatCompletionFunctionTool[] = [
-  { type: "function", function: { name: "get_weather", description: "Current weather of a city", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } },
-  { type: "function", function: { name: "get_time", description: "Local time in a time zone", parameters: { type: "object", properties: { tz: { type: "string" } }, required: ["tz"] } } },
+  {
+    type: "function",
+    function: {
+      name: "get_weather",
+      description: "Current weather of a city",
+      parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+    },
+  },
+  {
+    type: "function",
+    function: {
+      name: "get_time",
+      description: "Local time in a time zone",
+      parameters: { type: "object", properties: { tz: { type: "string" } }, required: ["tz"] },
+    },
+  },
 ];
 const CALLS = [
   { id: "call_weather_1", name: "get_weather", arguments: '{"city":"Paris, France"}' },
@@ -37,7 +68,12 @@ const CALLS = [
 const RESULT = "sunny, 21 degrees";
 // Two parallel calls, unless the conversation already carries our tool results (then: text).
 const toolReply = (req: RecordedRequest): FakeToolReply | undefined => (JSON.stringify(req.body).includes(RESULT) ? undefined : { calls: CALLS });
-const MODELS: Array<[Family, string]> = [["openai", "oa-tools"], ["anthropic", "an-tools"], ["gemini", "ge-tools"], ["simulated", "sim-tools"]];
+const MODELS: Array<[Family, string]> = [
+  ["openai", "oa-tools"],
+  ["anthropic", "an-tools"],
+  ["gemini", "ge-tools"],
+  ["simulated", "sim-tools"],
+];
 const ASK: OpenAI.ChatCompletionMessageParam[] = [{ role: "user", content: "What's the weather and the time in Paris?" }];
 
 let openai: FakeOpenAI;
@@ -53,9 +89,12 @@ beforeAll(async () => {
   s = await startStack({
     env: {
       MODEL_CATALOG_PATH: writeTestCatalog(CATALOG),
-      OPENAI_BASE_URL: openai.url, OPENAI_API_KEY: "sk-oa",
-      ANTHROPIC_BASE_URL: anthropic.url, ANTHROPIC_API_KEY: "sk-an",
-      GEMINI_BASE_URL: gemini.url, GEMINI_API_KEY: "sk-ge",
+      OPENAI_BASE_URL: openai.url,
+      OPENAI_API_KEY: "sk-oa",
+      ANTHROPIC_BASE_URL: anthropic.url,
+      ANTHROPIC_API_KEY: "sk-an",
+      GEMINI_BASE_URL: gemini.url,
+      GEMINI_API_KEY: "sk-ge",
       MAX_UPSTREAM_WAIT_MS: "1000",
     },
   });
@@ -68,7 +107,12 @@ afterAll(async () => {
 
 /** The last chat request the family's fake received (the simulated provider has none). */
 function lastWire(family: Family): Json {
-  const reqs = family === "openai" ? openai.requests.filter((r) => r.path.endsWith("/chat/completions")) : family === "anthropic" ? anthropic.requests.filter((r) => r.path.endsWith("/messages")) : gemini.requests.filter((r) => /generatecontent$/i.test(r.path));
+  const reqs =
+    family === "openai"
+      ? openai.requests.filter((r) => r.path.endsWith("/chat/completions"))
+      : family === "anthropic"
+        ? anthropic.requests.filter((r) => r.path.endsWith("/messages"))
+        : gemini.requests.filter((r) => /generatecontent$/i.test(r.path));
   return reqs.at(-1)!.body as Json;
 }
 
@@ -95,7 +139,10 @@ describe.each(MODELS)("%s (%s)", (family, model) => {
     expect(r.choices[0]!.message.content).toBeNull();
     expectCalls(family, r.choices[0]!.message.tool_calls);
     if (family === "openai") expect(lastWire(family)).toMatchObject({ tools: TOOLS, tool_choice: "auto" });
-    if (family === "anthropic") expect(lastWire(family).tools).toEqual(TOOLS.map((t) => ({ name: t.function.name, description: t.function.description, input_schema: t.function.parameters })));
+    if (family === "anthropic")
+      expect(lastWire(family).tools).toEqual(
+        TOOLS.map((t) => ({ name: t.function.name, description: t.function.description, input_schema: t.function.parameters })),
+      );
     if (family === "gemini") expect(lastWire(family).tools[0].functionDeclarations.map((d: Json) => d.name)).toEqual(["get_weather", "get_time"]);
   });
 
@@ -142,7 +189,10 @@ describe.each(MODELS)("%s (%s)", (family, model) => {
     }
     if (family === "anthropic") {
       const msgs = lastWire(family).messages as Json[];
-      expect(msgs.at(-2)).toEqual({ role: "assistant", content: CALLS.map((c) => ({ type: "tool_use", id: c.id, name: c.name, input: JSON.parse(c.arguments) })) });
+      expect(msgs.at(-2)).toEqual({
+        role: "assistant",
+        content: CALLS.map((c) => ({ type: "tool_use", id: c.id, name: c.name, input: JSON.parse(c.arguments) })),
+      });
       expect(msgs.at(-1)).toEqual({ role: "user", content: ids.map((id) => ({ type: "tool_result", tool_use_id: id, content: RESULT })) });
     }
     if (family === "gemini") {
@@ -154,7 +204,8 @@ describe.each(MODELS)("%s (%s)", (family, model) => {
 
   test("stop sequences reach the provider (the simulated answer stops before one)", async () => {
     if (family === "simulated") {
-      const full = (await client.chat.completions.create({ model, messages: [{ role: "user", content: "Tell me about queues" }] })).choices[0]!.message.content!;
+      const full = (await client.chat.completions.create({ model, messages: [{ role: "user", content: "Tell me about queues" }] })).choices[0]!.message
+        .content!;
       const word = full.split(" ")[3]!;
       const r = await client.chat.completions.create({ model, messages: [{ role: "user", content: "Tell me about queues" }], stop: [word] });
       expect(r.choices[0]!.message.content).toBe(full.slice(0, full.indexOf(word)));
@@ -168,8 +219,17 @@ describe.each(MODELS)("%s (%s)", (family, model) => {
   });
 
   test("response_format json_schema goes to a model that can honour it, and is a 400 naming the field where it cannot", async () => {
-    const schema = { type: "object", properties: { city: { type: "string" }, temp_c: { type: "number" } }, required: ["city", "temp_c"], additionalProperties: false };
-    const req = client.chat.completions.create({ model, messages: [{ role: "user", content: "weather as JSON" }], response_format: { type: "json_schema", json_schema: { name: "weather", schema, strict: true } } });
+    const schema = {
+      type: "object",
+      properties: { city: { type: "string" }, temp_c: { type: "number" } },
+      required: ["city", "temp_c"],
+      additionalProperties: false,
+    };
+    const req = client.chat.completions.create({
+      model,
+      messages: [{ role: "user", content: "weather as JSON" }],
+      response_format: { type: "json_schema", json_schema: { name: "weather", schema, strict: true } },
+    });
     if (family === "anthropic") {
       await expect(req).rejects.toMatchObject({ status: 400, param: "response_format", code: "unsupported_parameter" });
       return;
@@ -183,17 +243,29 @@ describe.each(MODELS)("%s (%s)", (family, model) => {
 
 test("a field the chosen model cannot honour is a 400 naming it, before any job runs", async () => {
   const strictTools = TOOLS.map((t) => ({ ...t, function: { ...t.function, strict: true } }));
-  await expect(client.chat.completions.create({ model: "an-tools", messages: ASK, tools: strictTools })).rejects.toMatchObject({ status: 400, param: "tools.0.function.strict", code: "unsupported_parameter" });
-  await expect(client.chat.completions.create({ model: "ge-tools", messages: ASK, tools: TOOLS, parallel_tool_calls: false })).rejects.toMatchObject({ status: 400, param: "parallel_tool_calls" });
+  await expect(client.chat.completions.create({ model: "an-tools", messages: ASK, tools: strictTools })).rejects.toMatchObject({
+    status: 400,
+    param: "tools.0.function.strict",
+    code: "unsupported_parameter",
+  });
+  await expect(client.chat.completions.create({ model: "ge-tools", messages: ASK, tools: TOOLS, parallel_tool_calls: false })).rejects.toMatchObject({
+    status: 400,
+    param: "parallel_tool_calls",
+  });
   await expect(client.chat.completions.create({ model: "an-tools", messages: ASK, seed: 7 })).rejects.toMatchObject({ status: 400, param: "seed" });
   await expect(client.chat.completions.create({ model: "sim-tools", messages: ASK, logprobs: true })).rejects.toMatchObject({ status: 400, param: "logprobs" });
   await expect(client.chat.completions.create({ model: "an-tools", messages: ASK, logprobs: true })).rejects.toMatchObject({ status: 400, param: "logprobs" });
-  await expect(client.chat.completions.create({ model: "ge-tools", messages: ASK, logprobs: true, top_logprobs: 2 })).rejects.toMatchObject({ status: 400, param: "logprobs" });
+  await expect(client.chat.completions.create({ model: "ge-tools", messages: ASK, logprobs: true, top_logprobs: 2 })).rejects.toMatchObject({
+    status: 400,
+    param: "logprobs",
+  });
   // The catalog says oa-plain cannot call tools.
   await expect(client.chat.completions.create({ model: "oa-plain", messages: ASK, tools: TOOLS })).rejects.toMatchObject({ status: 400, param: "tools" });
   // What stays unsupported everywhere.
   await expect(client.chat.completions.create({ model: "oa-tools", messages: ASK, n: 2 })).rejects.toMatchObject({ status: 400, param: "n" });
-  await expect(client.chat.completions.create({ model: "oa-tools", messages: ASK, functions: [{ name: "f", parameters: { type: "object" } }] })).rejects.toMatchObject({ status: 400, param: "functions" });
+  await expect(
+    client.chat.completions.create({ model: "oa-tools", messages: ASK, functions: [{ name: "f", parameters: { type: "object" } }] }),
+  ).rejects.toMatchObject({ status: 400, param: "functions" });
 });
 
 test("with auto, a request with tools is routed only to tool-capable models", async () => {
@@ -205,10 +277,17 @@ test("with auto, a request with tools is routed only to tool-capable models", as
 test("bad agent input is a 400 naming the field", async () => {
   const a = apiClient(s.url, s.key);
   const bad = async (body: Json) => (await a.post<Json>("/v1/chat/completions", { model: "oa-tools", ...body })).body.error;
-  expect(await bad({ messages: ASK, tools: [{ type: "function", function: { name: "f", parameters: { type: "string" } } }] })).toMatchObject({ param: "tools.0.function.parameters", type: "invalid_request_error" });
+  expect(await bad({ messages: ASK, tools: [{ type: "function", function: { name: "f", parameters: { type: "string" } } }] })).toMatchObject({
+    param: "tools.0.function.parameters",
+    type: "invalid_request_error",
+  });
   expect(await bad({ messages: ASK, tools: [{ type: "function", function: { name: "bad name!" } }] })).toMatchObject({ param: "tools.0.function.name" });
-  expect(await bad({ messages: [...ASK, { role: "tool", tool_call_id: "call_nowhere", content: "x" }], tools: TOOLS })).toMatchObject({ param: "messages.1.tool_call_id" });
-  expect(await bad({ messages: ASK, tools: TOOLS, tool_choice: { type: "function", function: { name: "nope" } } })).toMatchObject({ param: "tool_choice.function.name" });
+  expect(await bad({ messages: [...ASK, { role: "tool", tool_call_id: "call_nowhere", content: "x" }], tools: TOOLS })).toMatchObject({
+    param: "messages.1.tool_call_id",
+  });
+  expect(await bad({ messages: ASK, tools: TOOLS, tool_choice: { type: "function", function: { name: "nope" } } })).toMatchObject({
+    param: "tool_choice.function.name",
+  });
   expect(await bad({ messages: ASK, tool_choice: "required" })).toMatchObject({ param: "tool_choice" });
   expect(await bad({ messages: ASK, stop: ["a", "b", "c", "d", "e"] })).toMatchObject({ param: "stop" });
   // The same schemas guard POST /v1/jobs.
@@ -226,7 +305,12 @@ test("POST /v1/jobs with tools: tool_call events on SSE, tool calls in the done 
   const fragments = events.filter((e) => e.event === "tool_call").map((e) => JSON.parse(e.data) as Json);
   expect(fragments.length).toBeGreaterThan(2);
   expect(fragments[0]).toMatchObject({ index: 0, id: CALLS[0]!.id, name: CALLS[0]!.name });
-  const joined = [0, 1].map((i) => fragments.filter((f) => f.index === i).map((f) => f.arguments).join(""));
+  const joined = [0, 1].map((i) =>
+    fragments
+      .filter((f) => f.index === i)
+      .map((f) => f.arguments)
+      .join(""),
+  );
   expect(joined.map((j) => JSON.parse(j))).toEqual(CALLS.map((c) => JSON.parse(c.arguments)));
   const done = JSON.parse(events.find((e) => e.event === "done")!.data) as Json;
   const want = CALLS.map((c, i) => ({ id: c.id, type: "function", function: { name: c.name, arguments: joined[i] } }));
@@ -266,7 +350,13 @@ describe("logprobs on an OpenAI model", () => {
   });
 
   test("streamed: each chunk's logprobs.content carries its tokens, which concatenate to the streamed text", async () => {
-    const stream = await client.chat.completions.create({ model: "oa-tools", messages: [{ role: "user", content: "weather?" }], logprobs: true, top_logprobs: 2, stream: true });
+    const stream = await client.chat.completions.create({
+      model: "oa-tools",
+      messages: [{ role: "user", content: "weather?" }],
+      logprobs: true,
+      top_logprobs: 2,
+      stream: true,
+    });
     let text = "";
     const tokens: OpenAI.ChatCompletionTokenLogprob[] = [];
     for await (const c of stream) {
@@ -303,7 +393,10 @@ describe("logprobs on an OpenAI model", () => {
     const events = (await readSse(`${s.url}/v1/jobs/${id}/events`, { headers: { authorization: `Bearer ${s.key}` } })).events;
     const deltas = events.filter((e) => e.event === "delta").map((e) => JSON.parse(e.data) as { text: string; logprobs?: OpenAI.ChatCompletionTokenLogprob[] });
     for (const d of deltas) expect(d.logprobs!.map((t) => t.token).join("")).toBe(d.text);
-    expectTokens(deltas.flatMap((d) => d.logprobs!), 0);
+    expectTokens(
+      deltas.flatMap((d) => d.logprobs!),
+      0,
+    );
     const job = (await a.get<Json>(`/v1/jobs/${id}`)).body;
     expect(job).toMatchObject({ status: "succeeded", served_model: "oa-tools", output: { text: REPLY } });
     expectTokens(job.output.logprobs, 0);

@@ -14,7 +14,10 @@ let base: string;
 const checked = new Set<string>();
 
 beforeAll(async () => {
-  s = await startStack({ apps: ["gateway", "router-worker"], env: { MODEL_CATALOG_PATH: writeTestCatalog({ ...TEST_CATALOG, embedding_models: TEST_EMBEDDING_MODELS }) } });
+  s = await startStack({
+    apps: ["gateway", "router-worker"],
+    env: { MODEL_CATALOG_PATH: writeTestCatalog({ ...TEST_CATALOG, embedding_models: TEST_EMBEDDING_MODELS }) },
+  });
   a = apiClient(s.url, s.key);
   base = s.url;
 }, 90_000);
@@ -29,12 +32,21 @@ function routeOf(method: string, path: string): RouteContract {
 }
 
 /** Call `url` and hold the answer to the schema of `path`'s route for the status it got; returns the body. */
-async function call(method: "get" | "post" | "put" | "patch" | "delete", path: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Json }> {
+async function call(
+  method: "get" | "post" | "put" | "patch" | "delete",
+  path: string,
+  url: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Json }> {
   const route = routeOf(method, path);
   const res = await a.call<Json>(method.toUpperCase(), url, { body, headers });
   const declared = route.responses[res.status];
   const schema = declared ? declared.content.find((c) => c.type === "application/json")?.schema : res.status >= 400 ? ApiErrorBody : undefined;
-  if (!schema) throw new Error(`${method.toUpperCase()} ${url} answered ${res.status}, which the registry does not declare for ${path}: ${JSON.stringify(res.body).slice(0, 300)}`);
+  if (!schema)
+    throw new Error(
+      `${method.toUpperCase()} ${url} answered ${res.status}, which the registry does not declare for ${path}: ${JSON.stringify(res.body).slice(0, 300)}`,
+    );
   const parsed = schema.safeParse(res.body);
   const where = `${method.toUpperCase()} ${url} → ${res.status}`;
   expect([where, parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`)]).toEqual([where, []]);
@@ -61,7 +73,15 @@ test("admin: tenants, deployments, end users, keys, audit", async () => {
   await call("get", "/admin/v1/tenants", "/admin/v1/tenants?limit=2");
   await call("get", "/admin/v1/tenants/:id", `/admin/v1/tenants/${t.id}`);
   await call("patch", "/admin/v1/tenants/:id", `/admin/v1/tenants/${t.id}`, { budget: { period: "month", limit_usd: 10 }, daily_cost_alert_usd: 2 });
-  const d = (await call("post", "/admin/v1/tenants/:id/deployments", `/admin/v1/tenants/${t.id}/deployments`, { name: "web", type: "public", allowed_origins: ["https://app.example.com"], budget: { period: "day", limit_tokens: 1000 }, rate_limits: { windows: [{ requests: 5, seconds: 10 }] } })).body;
+  const d = (
+    await call("post", "/admin/v1/tenants/:id/deployments", `/admin/v1/tenants/${t.id}/deployments`, {
+      name: "web",
+      type: "public",
+      allowed_origins: ["https://app.example.com"],
+      budget: { period: "day", limit_tokens: 1000 },
+      rate_limits: { windows: [{ requests: 5, seconds: 10 }] },
+    })
+  ).body;
   await call("get", "/admin/v1/tenants/:id/deployments", `/admin/v1/tenants/${t.id}/deployments`);
   await call("get", "/admin/v1/deployments", `/admin/v1/deployments?tenant_id=${t.id}`);
   await call("get", "/admin/v1/deployments/:id", `/admin/v1/deployments/${d.id}`);
@@ -92,8 +112,14 @@ test("admin: breakers, credits, queues, dead letters, maintenance, usage, overvi
   await call("get", "/health/integrations", "/health/integrations");
   await call("post", "/admin/v1/circuit-breakers/:model/reset", "/admin/v1/circuit-breakers/sim-slow/reset");
   const t = (await a.post<Json>("/admin/v1/tenants", { name: "Credits Co", billing_mode: "prepaid" })).body;
-  expect((await call("post", "/admin/v1/tenants/:id/credits", `/admin/v1/tenants/${t.id}/credits`, { amount_usd: 5, reason: "trial" }, { "idempotency-key": "g-1" })).status).toBe(201);
-  expect((await call("post", "/admin/v1/tenants/:id/credits", `/admin/v1/tenants/${t.id}/credits`, { amount_usd: 5, reason: "trial" }, { "idempotency-key": "g-1" })).status).toBe(200);
+  expect(
+    (await call("post", "/admin/v1/tenants/:id/credits", `/admin/v1/tenants/${t.id}/credits`, { amount_usd: 5, reason: "trial" }, { "idempotency-key": "g-1" }))
+      .status,
+  ).toBe(201);
+  expect(
+    (await call("post", "/admin/v1/tenants/:id/credits", `/admin/v1/tenants/${t.id}/credits`, { amount_usd: 5, reason: "trial" }, { "idempotency-key": "g-1" }))
+      .status,
+  ).toBe(200);
   await call("get", "/admin/v1/tenants/:id/credits", `/admin/v1/tenants/${t.id}/credits?limit=10`);
   expect((await call("get", "/admin/v1/tenants/:id/credits", `/admin/v1/tenants/${t.id}/credits?cursor=abc`)).status).toBe(400);
   await call("post", "/admin/v1/tenants/:id/credits/recalculate", `/admin/v1/tenants/${t.id}/credits/recalculate`);
@@ -109,7 +135,10 @@ test("admin: breakers, credits, queues, dead letters, maintenance, usage, overvi
   await call("get", "/admin/v1/overview", "/admin/v1/overview");
   const second = await call("get", "/admin/v1/overview", "/admin/v1/overview");
   expect(second.body.problems).toEqual([]);
-  for (const [path, type] of [["/dashboard", /^text\/html/], ["/admin/queues", /^text\/html/]] as const) {
+  for (const [path, type] of [
+    ["/dashboard", /^text\/html/],
+    ["/admin/queues", /^text\/html/],
+  ] as const) {
     const res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${s.key}` } });
     expect([path, res.status, res.headers.get("content-type")]).toEqual([path, 200, expect.stringMatching(type)]);
   }
@@ -117,12 +146,30 @@ test("admin: breakers, credits, queues, dead letters, maintenance, usage, overvi
 
 test("jobs, feedback, analytics, the OpenAI dialects, models, embeddings, budgets, usage", async () => {
   const demo = (await a.get<Json>("/admin/v1/tenants/ten_demo")).body;
-  await a.call("PATCH", `/admin/v1/deployments/${demo.default_deployment_id}`, { body: { features: { feedbackEnabled: true, analyticsEnabled: true, knowledgeBaseEnabled: true, ragEnabled: true } } });
+  await a.call("PATCH", `/admin/v1/deployments/${demo.default_deployment_id}`, {
+    body: { features: { feedbackEnabled: true, analyticsEnabled: true, knowledgeBaseEnabled: true, ragEnabled: true } },
+  });
   await new Promise((r) => setTimeout(r, 1100)); // the deployment cache sees the change within a second
 
-  const created = await call("post", "/v1/jobs", "/v1/jobs", { model: "sim-fast", messages: [{ role: "user", content: "hello" }], max_tokens: 8, metadata: { run: "openapi" } }, { "idempotency-key": "openapi-1" });
+  const created = await call(
+    "post",
+    "/v1/jobs",
+    "/v1/jobs",
+    { model: "sim-fast", messages: [{ role: "user", content: "hello" }], max_tokens: 8, metadata: { run: "openapi" } },
+    { "idempotency-key": "openapi-1" },
+  );
   expect(created.status).toBe(202);
-  expect((await call("post", "/v1/jobs", "/v1/jobs", { model: "sim-fast", messages: [{ role: "user", content: "hello" }], max_tokens: 8, metadata: { run: "openapi" } }, { "idempotency-key": "openapi-1" })).status).toBe(200);
+  expect(
+    (
+      await call(
+        "post",
+        "/v1/jobs",
+        "/v1/jobs",
+        { model: "sim-fast", messages: [{ role: "user", content: "hello" }], max_tokens: 8, metadata: { run: "openapi" } },
+        { "idempotency-key": "openapi-1" },
+      )
+    ).status,
+  ).toBe(200);
   const id = created.body.id as string;
   await waitFor(async () => ((await a.get<Json>(`/v1/jobs/${id}`)).body.status === "succeeded" ? true : undefined), 20_000, "job to succeed");
   await call("get", "/v1/jobs/:id", `/v1/jobs/${id}`);
@@ -139,10 +186,18 @@ test("jobs, feedback, analytics, the OpenAI dialects, models, embeddings, budget
   await call("get", "/v1/analytics", `/v1/analytics?from=${today}&to=${today}`);
   expect((await call("get", "/v1/analytics", `/v1/analytics?from=${today}&to=2020-01-01`)).status).toBe(400);
 
-  const completion = await call("post", "/v1/chat/completions", "/v1/chat/completions", { model: "sim-fast", messages: [{ role: "user", content: "hi" }], max_tokens: 8 });
+  const completion = await call("post", "/v1/chat/completions", "/v1/chat/completions", {
+    model: "sim-fast",
+    messages: [{ role: "user", content: "hi" }],
+    max_tokens: 8,
+  });
   expect(completion.body.object).toBe("chat.completion");
   const resp = (await call("post", "/v1/responses", "/v1/responses", { model: "sim-fast", input: "hi", max_output_tokens: 16, background: true })).body;
-  await waitFor(async () => (["completed", "incomplete"].includes((await a.get<Json>(`/v1/responses/${resp.id}`)).body.status) ? true : undefined), 20_000, "response to finish");
+  await waitFor(
+    async () => (["completed", "incomplete"].includes((await a.get<Json>(`/v1/responses/${resp.id}`)).body.status) ? true : undefined),
+    20_000,
+    "response to finish",
+  );
   await call("get", "/v1/responses/:id", `/v1/responses/${resp.id}`);
   await call("get", "/v1/responses/:id/input_items", `/v1/responses/${resp.id}/input_items`);
   await call("delete", "/v1/responses/:id", `/v1/responses/${resp.id}`);

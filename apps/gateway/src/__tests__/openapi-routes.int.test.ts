@@ -17,7 +17,15 @@ const prefix = testPrefix("openapi");
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  const env = loadEnv({ DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, SWITCHYARD_PREFIX: prefix, PORT: "0", HOST: "127.0.0.1", MODEL_CATALOG_PATH: writeTestCatalog(), LOG_LEVEL: "silent" });
+  const env = loadEnv({
+    DATABASE_URL: database.url,
+    REDIS_URL: TEST_REDIS_URL,
+    SWITCHYARD_PREFIX: prefix,
+    PORT: "0",
+    HOST: "127.0.0.1",
+    MODEL_CATALOG_PATH: writeTestCatalog(),
+    LOG_LEVEL: "silent",
+  });
   gw = await startGateway(env, { logger: createLogger({ name: "gateway", level: "silent" }), db: database.db });
 }, 60_000);
 afterAll(async () => {
@@ -38,7 +46,9 @@ function compare(mounted: MountedRoute[]): { unregistered: string[]; unmounted: 
 test("every route express mounts has a registry entry (a schema), and every entry is mounted", () => {
   const mounted = mountedRoutes(createGatewayApp(gw.resources) as unknown as Parameters<typeof mountedRoutes>[0]);
   // The walk reaches into nested routers: the admin router's sub-routers are there.
-  expect(mounted.map(key)).toEqual(expect.arrayContaining(["POST /admin/v1/usage-dead-letters/:id/replay", "GET /admin/v1/audit", "GET /health", "GET /admin/queues/*"]));
+  expect(mounted.map(key)).toEqual(
+    expect.arrayContaining(["POST /admin/v1/usage-dead-letters/:id/replay", "GET /admin/v1/audit", "GET /health", "GET /admin/queues/*"]),
+  );
   const { unregistered, unmounted } = compare(mounted);
   // Listed by name, so a failure says which routes to add to HTTP_ROUTES (packages/contracts/src/http/routes.ts).
   expect({ unregistered, unmounted }).toEqual({ unregistered: [], unmounted: [] });

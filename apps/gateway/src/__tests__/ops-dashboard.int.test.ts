@@ -6,7 +6,16 @@ import { chromium, type Browser, type BrowserContext, type Page } from "playwrig
 
 /** Debian's chromium (`.ci/chromium.sh` installs it); Playwright's own browser download does not work offline. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 const ARTIFACTS = path.resolve(__dirname, "../../../../test-artifacts");
 
 let s: Stack;
@@ -18,7 +27,12 @@ const basic = (password: string, user = "admin") => `Basic ${Buffer.from(`${user
 const msg = (content: string, extra: Record<string, unknown> = {}) => ({ model: "sim-fast", messages: [{ role: "user", content }], max_tokens: 16, ...extra });
 
 async function finished(id: string): Promise<void> {
-  await waitFor(async () => (["succeeded", "failed", "canceled", "incomplete"].includes((await a.get<{ status: string }>(`/v1/jobs/${id}`)).body.status) ? true : undefined), 20_000, `job ${id} to finish`);
+  await waitFor(
+    async () =>
+      ["succeeded", "failed", "canceled", "incomplete"].includes((await a.get<{ status: string }>(`/v1/jobs/${id}`)).body.status) ? true : undefined,
+    20_000,
+    `job ${id} to finish`,
+  );
 }
 async function submitAndFinish(n: number, label: string): Promise<void> {
   const ids: string[] = [];
@@ -31,10 +45,14 @@ async function submitAndFinish(n: number, label: string): Promise<void> {
   // A job's view ends (its terminal event) before BullMQ moves its queue job to completed: wait
   // for the queue to count every job this file submitted, so the figures below are not a race.
   submitted += n;
-  await waitFor(async () => {
-    const r = await a.get<Overview>("/admin/v1/overview");
-    return (r.body.queues?.find((q) => q.queue === "ai-route")?.counts.completed ?? 0) >= submitted ? true : undefined;
-  }, 20_000, `ai-route to count ${submitted} completed jobs`);
+  await waitFor(
+    async () => {
+      const r = await a.get<Overview>("/admin/v1/overview");
+      return (r.body.queues?.find((q) => q.queue === "ai-route")?.counts.completed ?? 0) >= submitted ? true : undefined;
+    },
+    20_000,
+    `ai-route to count ${submitted} completed jobs`,
+  );
 }
 let submitted = 0;
 const overview = async () => {
@@ -96,11 +114,15 @@ describe("GET /admin/v1/overview", () => {
     expect(Date.parse(second.generated_at)).toBeGreaterThan(Date.parse(first.generated_at));
 
     // Spend: today's cost from the usage rollups (the aggregator writes them), with the budget.
-    const spent = await waitFor(async () => {
-      const o = await overview();
-      const d = o.spend?.top_deployments.find((t) => t.deployment_id === deploymentId);
-      return d && d.requests >= 7 && d.budget && d.budget.spent_usd > 0 ? o : undefined;
-    }, 30_000, "today's spend to reach the rollups");
+    const spent = await waitFor(
+      async () => {
+        const o = await overview();
+        const d = o.spend?.top_deployments.find((t) => t.deployment_id === deploymentId);
+        return d && d.requests >= 7 && d.budget && d.budget.spent_usd > 0 ? o : undefined;
+      },
+      30_000,
+      "today's spend to reach the rollups",
+    );
     const d = spent.spend!.top_deployments.find((t) => t.deployment_id === deploymentId)!;
     expect(d.cost_usd).toBeGreaterThan(0);
     expect(spent.spend!.total_cost_usd).toBeGreaterThanOrEqual(d.cost_usd);
@@ -123,7 +145,12 @@ describe("GET /admin/v1/overview", () => {
   test("Basic auth with an admin key as the password; 401 with a Basic challenge without one; 403 for a tenant key", async () => {
     const viaBasic = await fetch(`${s.url}/admin/v1/overview`, { headers: { authorization: basic(s.key, "whoever") } });
     expect(viaBasic.status).toBe(200);
-    const bad: Array<Record<string, string>> = [{}, { authorization: basic("sy_live_nope_nope") }, { authorization: basic("") }, { authorization: "Basic !!!" }];
+    const bad: Array<Record<string, string>> = [
+      {},
+      { authorization: basic("sy_live_nope_nope") },
+      { authorization: basic("") },
+      { authorization: "Basic !!!" },
+    ];
     for (const headers of bad) {
       const r = await fetch(`${s.url}/admin/v1/overview`, { headers });
       expect(r.status).toBe(401);
@@ -152,8 +179,16 @@ describe("/admin/queues", () => {
     const api = await fetch(`${s.url}/admin/queues/api/queues`, { headers: { authorization: `Bearer ${s.key}` } });
     expect(api.status).toBe(200);
     // Writes are refused before bull-board sees them: no pausing, no jobs that skip admission.
-    for (const [method, p] of [["PUT", "/admin/queues/api/queues/ai-route/pause"], ["POST", "/admin/queues/api/queues/ai-route/add"], ["PUT", "/admin/queues/api/queues/ai-route/clean/completed"]] as const) {
-      const r = await fetch(`${s.url}${p}`, { method, headers: { authorization: basic(s.key), "content-type": "application/json" }, body: JSON.stringify({ name: "x", data: {} }) });
+    for (const [method, p] of [
+      ["PUT", "/admin/queues/api/queues/ai-route/pause"],
+      ["POST", "/admin/queues/api/queues/ai-route/add"],
+      ["PUT", "/admin/queues/api/queues/ai-route/clean/completed"],
+    ] as const) {
+      const r = await fetch(`${s.url}${p}`, {
+        method,
+        headers: { authorization: basic(s.key), "content-type": "application/json" },
+        body: JSON.stringify({ name: "x", data: {} }),
+      });
       expect([p, r.status, ((await r.json()) as ErrorBody).error.code]).toEqual([p, 403, "feature_disabled"]);
     }
     const q = (await overview()).queues!.find((x) => x.queue === "ai-route")!;
@@ -183,15 +218,23 @@ describe("in a browser (headless Chromium)", () => {
     // It polls: the refresh timestamp moves without any action.
     const stamp = () => page.locator("#last-refresh").getAttribute("data-at");
     const t1 = await stamp();
-    const t2 = await waitFor(async () => {
-      const t = await stamp();
-      return t !== t1 ? t : undefined;
-    }, 5000, "the page to refresh");
+    const t2 = await waitFor(
+      async () => {
+        const t = await stamp();
+        return t !== t1 ? t : undefined;
+      },
+      5000,
+      "the page to refresh",
+    );
     expect(Date.parse(t2!)).toBeGreaterThan(Date.parse(t1!));
 
     // More jobs: the page's count goes up on its own.
     await submitAndFinish(5, "browser");
-    await waitFor(async () => (num(await cellText(page, "ai-route", "completed")) >= completedBefore + 5 ? true : undefined), 10_000, "the page's completed count to go up");
+    await waitFor(
+      async () => (num(await cellText(page, "ai-route", "completed")) >= completedBefore + 5 ? true : undefined),
+      10_000,
+      "the page's completed count to go up",
+    );
     // Spend, budget and breakers are on the page too.
     await page.waitForSelector(`tr[data-deployment="${deploymentId}"]`);
     expect(await page.locator(`tr[data-deployment="${deploymentId}"]`).textContent()).toContain("/ day");
@@ -215,7 +258,10 @@ describe("in a browser (headless Chromium)", () => {
     for (const q of QUEUE_NAMES) {
       await waitFor(async () => ((await page.getByText(q, { exact: true }).count()) >= 2 ? true : undefined), 15_000, `${q} in the sidebar and as a card`);
     }
-    await page.getByText(/^\d+ Jobs?$/).first().waitFor();
+    await page
+      .getByText(/^\d+ Jobs?$/)
+      .first()
+      .waitFor();
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, "queue-dashboard.png"), fullPage: true });
   });
@@ -230,7 +276,10 @@ describe("in a browser (headless Chromium)", () => {
         expect([p, r.status(), r.headers()["www-authenticate"]]).toEqual([p, 401, 'Basic realm="switchyard", charset="UTF-8"']);
         // …and a navigation ends on that 401 (or, once Chromium has given up on the credentials, an auth error): no page.
         const page = await ctx.newPage();
-        const outcome = await page.goto(`${s.url}${p}`).then((res) => String(res?.status()), (e: Error) => e.message);
+        const outcome = await page.goto(`${s.url}${p}`).then(
+          (res) => String(res?.status()),
+          (e: Error) => e.message,
+        );
         expect(outcome).toMatch(/^401$|ERR_INVALID_AUTH_CREDENTIALS/);
         expect(await page.locator("#queues-body").count()).toBe(0);
         expect(await page.title()).not.toMatch(/Switchyard/);

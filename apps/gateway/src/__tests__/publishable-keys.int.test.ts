@@ -43,8 +43,15 @@ async function newDeployment(tenant: string, body: Record<string, unknown>): Pro
   return r.body.id;
 }
 const preflight = (origin: string, path = "/v1/jobs") =>
-  fetch(`${s.url}${path}`, { method: "OPTIONS", headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type, idempotency-key" } });
-const csv = (v: string | null) => (v ?? "").split(",").map((x) => x.trim().toLowerCase()).filter(Boolean);
+  fetch(`${s.url}${path}`, {
+    method: "OPTIONS",
+    headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type, idempotency-key" },
+  });
+const csv = (v: string | null) =>
+  (v ?? "")
+    .split(",")
+    .map((x) => x.trim().toLowerCase())
+    .filter(Boolean);
 
 beforeAll(async () => {
   s = await startStack({ env: { MODEL_CATALOG_PATH: writeTestCatalog() } });
@@ -99,7 +106,9 @@ describe("using publishable keys", () => {
     expect(r.body.status).toBe("queued");
     expect(r.headers.get("access-control-allow-origin")).toBe(APP);
     expect(csv(r.headers.get("vary"))).toContain("origin");
-    expect(csv(r.headers.get("access-control-expose-headers"))).toEqual(expect.arrayContaining(["location", "x-switchyard-job-id", "idempotent-replayed", "retry-after", "ratelimit", "ratelimit-policy", "x-request-id"]));
+    expect(csv(r.headers.get("access-control-expose-headers"))).toEqual(
+      expect.arrayContaining(["location", "x-switchyard-job-id", "idempotent-replayed", "retry-after", "ratelimit", "ratelimit-policy", "x-request-id"]),
+    );
     const job = await c.get<Job>(`/v1/jobs/${r.body.id}`, from(APP));
     expect([job.status, job.body.id]).toEqual([200, r.body.id]);
     expect((await c.get("/v1/models", from(APP))).status).toBe(200);
@@ -162,7 +171,9 @@ describe("CORS preflight", () => {
     expect(csv(r.headers.get("access-control-allow-methods"))).toEqual(expect.arrayContaining(["get", "post"]));
     expect(csv(r.headers.get("access-control-allow-headers")).sort()).toEqual(["authorization", "content-type", "idempotency-key", "last-event-id"]);
     expect(Number(r.headers.get("access-control-max-age"))).toBeGreaterThan(0);
-    expect(csv(r.headers.get("access-control-expose-headers"))).toEqual(expect.arrayContaining(["location", "x-switchyard-job-id", "retry-after", "x-request-id"]));
+    expect(csv(r.headers.get("access-control-expose-headers"))).toEqual(
+      expect.arrayContaining(["location", "x-switchyard-job-id", "retry-after", "x-request-id"]),
+    );
     // Any deployment's origin passes the preflight (it carries no key); the key decides later.
     expect((await preflight(OTHER, "/v1/jobs/job_x/events")).headers.get("access-control-allow-origin")).toBe(OTHER);
   });

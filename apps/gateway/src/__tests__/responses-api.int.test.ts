@@ -1,17 +1,41 @@
 import type { ModelCatalog } from "@switchyard/contracts";
 import {
-  apiClient, startFakeAnthropic, startFakeGemini, startFakeOpenAI, startStack, TEST_CATALOG, waitFor, writeTestCatalog,
-  type FakeAnthropic, type FakeGemini, type FakeOpenAI, type Stack,
+  apiClient,
+  startFakeAnthropic,
+  startFakeGemini,
+  startFakeOpenAI,
+  startStack,
+  TEST_CATALOG,
+  waitFor,
+  writeTestCatalog,
+  type FakeAnthropic,
+  type FakeGemini,
+  type FakeOpenAI,
+  type Stack,
 } from "@switchyard/testkit";
 import OpenAI from "openai";
 import type { ResponseStreamEvent } from "openai/resources/responses/responses";
 import { seededRandom } from "@switchyard/providers";
 
 type Json = Record<string, any>;
-const entry = (id: string, provider: "openai" | "anthropic" | "gemini", upstream: string) => ({ id, provider, upstream_model: upstream, tier: "pro" as const, capabilities: { vision: false, long_context: false, tools: true, json_schema: true }, context_window: 128000, max_output_tokens: 4096, pricing: { input: 1, output: 4, cached_input: 0.1 } });
+const entry = (id: string, provider: "openai" | "anthropic" | "gemini", upstream: string) => ({
+  id,
+  provider,
+  upstream_model: upstream,
+  tier: "pro" as const,
+  capabilities: { vision: false, long_context: false, tools: true, json_schema: true },
+  context_window: 128000,
+  max_output_tokens: 4096,
+  pricing: { input: 1, output: 4, cached_input: 0.1 },
+});
 const CATALOG: ModelCatalog = {
   default_model: "sim-fast",
-  models: [...TEST_CATALOG.models.filter((m) => ["sim-fast", "sim-slow", "sim-crawl"].includes(m.id)), entry("oa-test", "openai", "gpt-4o-mini"), entry("an-test", "anthropic", "claude-sonnet-4-5"), entry("ge-test", "gemini", "gemini-2.5-flash")],
+  models: [
+    ...TEST_CATALOG.models.filter((m) => ["sim-fast", "sim-slow", "sim-crawl"].includes(m.id)),
+    entry("oa-test", "openai", "gpt-4o-mini"),
+    entry("an-test", "anthropic", "claude-sonnet-4-5"),
+    entry("ge-test", "gemini", "gemini-2.5-flash"),
+  ],
 };
 
 let s: Stack;
@@ -32,9 +56,12 @@ beforeAll(async () => {
     env: {
       MODEL_CATALOG_PATH: writeTestCatalog(CATALOG),
       WORKER_LOCK_MS: "1500",
-      OPENAI_BASE_URL: openai.url, OPENAI_API_KEY: "sk-oa",
-      ANTHROPIC_BASE_URL: anthropic.url, ANTHROPIC_API_KEY: "sk-an",
-      GEMINI_BASE_URL: gemini.url, GEMINI_API_KEY: "sk-ge",
+      OPENAI_BASE_URL: openai.url,
+      OPENAI_API_KEY: "sk-oa",
+      ANTHROPIC_BASE_URL: anthropic.url,
+      ANTHROPIC_API_KEY: "sk-an",
+      GEMINI_BASE_URL: gemini.url,
+      GEMINI_API_KEY: "sk-ge",
     },
   });
   await s.spawn("router-worker", {}, "w1");
@@ -46,20 +73,38 @@ afterAll(async () => {
 });
 
 async function pollUntilDone(id: string): Promise<OpenAI.Responses.Response> {
-  return waitFor(async () => {
-    const r = await client.responses.retrieve(id);
-    return r.status === "queued" || r.status === "in_progress" ? undefined : r;
-  }, 30_000, `response ${id} to end`);
+  return waitFor(
+    async () => {
+      const r = await client.responses.retrieve(id);
+      return r.status === "queued" || r.status === "in_progress" ? undefined : r;
+    },
+    30_000,
+    `response ${id} to end`,
+  );
 }
 
 /** Text and sequence numbers a list of streamed events carries. */
 function textOf(events: ResponseStreamEvent[]): string {
-  return events.filter((e) => e.type === "response.output_text.delta").map((e) => (e as { delta: string }).delta).join("");
+  return events
+    .filter((e) => e.type === "response.output_text.delta")
+    .map((e) => (e as { delta: string }).delta)
+    .join("");
 }
 
 test("background: create answers queued at once, polling reaches completed with output_text, matching the job", async () => {
-  const { data: created, response } = await client.responses.create({ model: "sim-fast", input: "Say hello", instructions: "Be brief.", background: true, metadata: { team: "qa" } }).withResponse();
-  expect(created).toMatchObject({ object: "response", status: "queued", background: true, model: "sim-fast", instructions: "Be brief.", output: [], metadata: { team: "qa" }, max_output_tokens: null });
+  const { data: created, response } = await client.responses
+    .create({ model: "sim-fast", input: "Say hello", instructions: "Be brief.", background: true, metadata: { team: "qa" } })
+    .withResponse();
+  expect(created).toMatchObject({
+    object: "response",
+    status: "queued",
+    background: true,
+    model: "sim-fast",
+    instructions: "Be brief.",
+    output: [],
+    metadata: { team: "qa" },
+    max_output_tokens: null,
+  });
   expect(created.id).toMatch(/^resp_/);
   const jobId = response.headers.get("x-switchyard-job-id")!;
   expect(created.id).toBe(`resp_${jobId.slice(4)}`);
@@ -71,7 +116,11 @@ test("background: create answers queued at once, polling reaches completed with 
   const job = (await apiClient(s.url, s.key).get<Json>(`/v1/jobs/${jobId}`)).body;
   expect(job.status).toBe("succeeded");
   expect(done.output_text).toBe(job.output.text);
-  expect(done.usage).toMatchObject({ input_tokens: job.usage.input_tokens, output_tokens: job.usage.output_tokens, total_tokens: job.usage.input_tokens + job.usage.output_tokens });
+  expect(done.usage).toMatchObject({
+    input_tokens: job.usage.input_tokens,
+    output_tokens: job.usage.output_tokens,
+    total_tokens: job.usage.input_tokens + job.usage.output_tokens,
+  });
   // Polling again gives the same object (stored once rendered).
   expect(await client.responses.retrieve(created.id)).toEqual(done);
 }, 60_000);
@@ -199,25 +248,36 @@ test("previous_response_id continues a conversation: the provider receives the e
   expect(second.previous_response_id).toBe(first.id);
   const sent = openai.requests.slice(before).find((q) => q.path.endsWith("/chat/completions"))!.body as Json;
   const turns = sent.messages.map((m: Json) => [m.role, typeof m.content === "string" ? m.content : m.content.map((p: Json) => p.text).join("")]);
-  expect(turns).toEqual([["user", "My name is Ada."], ["assistant", "from openai"], ["user", "What is my name?"]]);
+  expect(turns).toEqual([
+    ["user", "My name is Ada."],
+    ["assistant", "from openai"],
+    ["user", "What is my name?"],
+  ]);
   // The earlier instructions are not carried over (OpenAI's rule); input_items lists the whole input.
   const items = [];
   for await (const i of client.responses.inputItems.list(second.id, { order: "asc" })) items.push(i);
   expect(items.map((i) => (i as unknown as { role: string }).role)).toEqual(["user", "assistant", "user"]);
-  await expect(client.responses.create({ model: "oa-test", input: "x", previous_response_id: "resp_0000000000nothere" })).rejects.toMatchObject({ status: 404, param: "previous_response_id" });
+  await expect(client.responses.create({ model: "oa-test", input: "x", previous_response_id: "resp_0000000000nothere" })).rejects.toMatchObject({
+    status: 404,
+    param: "previous_response_id",
+  });
 }, 30_000);
 
 test.each([
   ["oa-test", "from openai"],
   ["an-test", "from anthropic"],
   ["ge-test", "from gemini"],
-])("%s: background create → completed through its provider family", async (model, reply) => {
-  const r = await client.responses.create({ model, input: "hi", background: true, max_output_tokens: 50 });
-  expect(r.status).toBe("queued");
-  const done = await pollUntilDone(r.id);
-  expect(done).toMatchObject({ status: "completed", model });
-  expect(done.output_text).toBe(reply);
-}, 30_000);
+])(
+  "%s: background create → completed through its provider family",
+  async (model, reply) => {
+    const r = await client.responses.create({ model, input: "hi", background: true, max_output_tokens: 50 });
+    expect(r.status).toBe("queued");
+    const done = await pollUntilDone(r.id);
+    expect(done).toMatchObject({ status: "completed", model });
+    expect(done.output_text).toBe(reply);
+  },
+  30_000,
+);
 
 test("bad input: another tenant's response is 404, malformed items and unsupported fields are 400 naming the field", async () => {
   const a = apiClient(s.url, s.key);
@@ -228,7 +288,10 @@ test("bad input: another tenant's response is 404, malformed items and unsupport
   await expect(other.responses.retrieve(mine.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
   await expect(other.responses.cancel(mine.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
   await expect(other.responses.inputItems.list(mine.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
-  await expect(other.responses.create({ model: "sim-fast", input: "x", previous_response_id: mine.id })).rejects.toMatchObject({ status: 404, param: "previous_response_id" });
+  await expect(other.responses.create({ model: "sim-fast", input: "x", previous_response_id: mine.id })).rejects.toMatchObject({
+    status: 404,
+    param: "previous_response_id",
+  });
   const bad = async (body: Json) => (await a.post<Json>("/v1/responses", body)).body.error;
   expect(await bad({ model: "sim-fast", input: [{ role: "user", content: [{ type: "input_text" }] }] })).toMatchObject({ param: "input.0.content.0.text" });
   expect(await bad({ model: "sim-fast", input: [{ type: "web_search_call", id: "x" }] })).toMatchObject({ param: "input.0.type" });
@@ -252,7 +315,9 @@ test("bad input: another tenant's response is 404, malformed items and unsupport
 });
 
 test("a function tool round trip: function_call output item streamed with argument deltas, then the tool output continues", async () => {
-  const tools: OpenAI.Responses.FunctionTool[] = [{ type: "function", name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] }, strict: true }];
+  const tools: OpenAI.Responses.FunctionTool[] = [
+    { type: "function", name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] }, strict: true },
+  ];
   const stream = await client.responses.create({ model: "sim-fast", input: "Weather in Paris?", tools, tool_choice: "required", stream: true });
   const events: ResponseStreamEvent[] = [];
   for await (const e of stream) events.push(e);
@@ -260,7 +325,10 @@ test("a function tool round trip: function_call output item streamed with argume
   expect(final.status).toBe("completed");
   const call = final.output.find((o) => o.type === "function_call") as OpenAI.Responses.ResponseFunctionToolCall;
   expect(call).toMatchObject({ type: "function_call", name: "get_weather", status: "completed" });
-  const argDeltas = events.filter((e) => e.type === "response.function_call_arguments.delta").map((e) => (e as { delta: string }).delta).join("");
+  const argDeltas = events
+    .filter((e) => e.type === "response.function_call_arguments.delta")
+    .map((e) => (e as { delta: string }).delta)
+    .join("");
   expect(argDeltas).toBe(call.arguments);
   expect(events.find((e) => e.type === "response.function_call_arguments.done")).toMatchObject({ arguments: call.arguments, name: "get_weather" });
   const next = await client.responses.create({

@@ -1,5 +1,17 @@
 import http from "node:http";
-import { apiClient, httpOk, spawnApp, startFakeOpenAI, startStack, startTcpProxy, waitFor, writeTestCatalog, type FakeOpenAI, type Stack, type TcpProxy } from "@switchyard/testkit";
+import {
+  apiClient,
+  httpOk,
+  spawnApp,
+  startFakeOpenAI,
+  startStack,
+  startTcpProxy,
+  waitFor,
+  writeTestCatalog,
+  type FakeOpenAI,
+  type Stack,
+  type TcpProxy,
+} from "@switchyard/testkit";
 
 /**
  * Issue 14, event fan-out: GET /v1/jobs/{id}/events served by several gateway processes on one
@@ -48,9 +60,15 @@ beforeAll(async () => {
     // Time to first token: every follower is attached before the first delta is written.
     firstChunkDelayMs: 300,
   });
-  s = await startStack({ apps: ["gateway", "router-worker"], env: { MODEL_CATALOG_PATH: writeTestCatalog(), OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: "sk-test" } });
+  s = await startStack({
+    apps: ["gateway", "router-worker"],
+    env: { MODEL_CATALOG_PATH: writeTestCatalog(), OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: "sk-test" },
+  });
   redisProxy = await startTcpProxy({ host: new URL(s.env.REDIS_URL!).hostname, port: Number(new URL(s.env.REDIS_URL!).port || 6379) });
-  const [b, c] = await Promise.all([s.spawn("gateway", {}, "gateway-b"), s.spawn("gateway", { REDIS_URL: `redis://127.0.0.1:${redisProxy.port}` }, "gateway-c")]);
+  const [b, c] = await Promise.all([
+    s.spawn("gateway", {}, "gateway-b"),
+    s.spawn("gateway", { REDIS_URL: `redis://127.0.0.1:${redisProxy.port}` }, "gateway-c"),
+  ]);
   gw.a = s.url;
   gw.b = `http://127.0.0.1:${b.port}`;
   gw.c = `http://127.0.0.1:${c.port}`;
@@ -92,11 +110,20 @@ function connectOnce(url: string, headers: Record<string, string>, onFrame: (f: 
         buf += chunk;
         let i: number;
         while ((i = buf.indexOf("\n\n")) >= 0) {
-          const lines = buf.slice(0, i).split("\n").filter((l) => !l.startsWith(":")); // heartbeats are timing, not content
+          const lines = buf
+            .slice(0, i)
+            .split("\n")
+            .filter((l) => !l.startsWith(":")); // heartbeats are timing, not content
           buf = buf.slice(i + 2);
           if (lines.length === 0) continue;
           const field = (name: string) => lines.filter((l) => l.startsWith(`${name}:`)).map((l) => l.slice(name.length + 1).replace(/^ /, ""));
-          const f: Frame = { raw: `${lines.join("\n")}\n\n`, id: field("id")[0] ?? "", event: field("event")[0] ?? "message", data: field("data").join("\n"), at: Date.now() };
+          const f: Frame = {
+            raw: `${lines.join("\n")}\n\n`,
+            id: field("id")[0] ?? "",
+            event: field("event")[0] ?? "message",
+            data: field("data").join("\n"),
+            at: Date.now(),
+          };
           if (TERMINAL.has(f.event)) sawTerminal = true;
           onFrame(f);
         }
@@ -142,7 +169,10 @@ class Follower {
       const base = pick(attempt);
       const after = this.frames.at(-1)?.id ?? null;
       const query = after && this.via === "after" ? `?after=${after}` : "";
-      const headers: Record<string, string> = { authorization: `Bearer ${s.key}`, ...(after && this.via === "Last-Event-ID" ? { "Last-Event-ID": after } : {}) };
+      const headers: Record<string, string> = {
+        authorization: `Bearer ${s.key}`,
+        ...(after && this.via === "Last-Event-ID" ? { "Last-Event-ID": after } : {}),
+      };
       const held = this.frames.length;
       const outcome = await connectOnce(`${base}/v1/jobs/${this.jobId}/events${query}`, headers, (f) => this.push(f), left);
       this.connections.push({ base, after, outcome, frames: this.frames.length - held });
@@ -190,7 +220,11 @@ function bytesDiffer(f: Follower, ref: Follower): string | null {
 }
 
 async function submit(tag: string, words: number, base = gw.a): Promise<string> {
-  const r = await apiClient(base, s.key).post<Json>("/v1/jobs", { model: "gpt-test", messages: [{ role: "user", content: `fanout ${tag} words=${words}` }], max_tokens: 1000 });
+  const r = await apiClient(base, s.key).post<Json>("/v1/jobs", {
+    model: "gpt-test",
+    messages: [{ role: "user", content: `fanout ${tag} words=${words}` }],
+    max_tokens: 1000,
+  });
   expect(r.status).toBe(202);
   return r.body.id as string;
 }
@@ -209,7 +243,10 @@ async function expectComplete(frames: Frame[], jobId: string, answer: string): P
   expect(frames.at(-1)!.event).toBe("done");
   expect(JSON.parse(frames.at(-1)!.data).job).toMatchObject({ id: jobId, status: "succeeded" });
   expect(frames.filter((f) => f.event === "restart")).toEqual([]);
-  const text = frames.filter((f) => f.event === "delta").map((f) => (JSON.parse(f.data) as { text: string }).text).join("");
+  const text = frames
+    .filter((f) => f.event === "delta")
+    .map((f) => (JSON.parse(f.data) as { text: string }).text)
+    .join("");
   expect(text).toBe(answer);
   const job = (await apiClient(gw.b, s.key).get<Json>(`/v1/jobs/${jobId}`)).body;
   expect(job.output.text).toBe(answer);
@@ -218,7 +255,9 @@ async function expectComplete(frames: Frame[], jobId: string, answer: string): P
 test("followers on two gateways get byte-identical sequences with one terminal event; ?after= resumes after the id", async () => {
   const WORDS = 60;
   const jobs = await Promise.all([0, 1, 2, 3].map(async (j) => ({ tag: `f${j}`, id: await submit(`f${j}`, WORDS, j % 2 ? gw.b : gw.a) })));
-  const followers = jobs.flatMap((job) => [gw.a, gw.b].flatMap((base) => [0, 1, 2].map((k) => ({ job, base, f: new Follower(`${job.tag}@${base}#${k}`, job.id) }))));
+  const followers = jobs.flatMap((job) =>
+    [gw.a, gw.b].flatMap((base) => [0, 1, 2].map((k) => ({ job, base, f: new Follower(`${job.tag}@${base}#${k}`, job.id) }))),
+  );
   await Promise.all(followers.map(({ f, base }) => f.run(() => base, 30_000)));
 
   const refOf = (job: (typeof jobs)[number]) => followers.find((x) => x.job === job)!.f;
@@ -240,9 +279,19 @@ test("followers on two gateways get byte-identical sequences with one terminal e
   const k = Math.floor(ref.frames.length / 2);
   for (const base of [gw.a, gw.b]) {
     const tail = new Follower(`after@${base}`, jobs[0]!.id);
-    const outcome = await connectOnce(`${base}/v1/jobs/${jobs[0]!.id}/events?after=${ref.frames[k]!.id}`, { authorization: `Bearer ${s.key}` }, (f) => tail.frames.push(f), 10_000);
+    const outcome = await connectOnce(
+      `${base}/v1/jobs/${jobs[0]!.id}/events?after=${ref.frames[k]!.id}`,
+      { authorization: `Bearer ${s.key}` },
+      (f) => tail.frames.push(f),
+      10_000,
+    );
     expect(outcome).toBe("terminal");
-    expect(tail.bytes).toBe(ref.frames.slice(k + 1).map((f) => f.raw).join(""));
+    expect(tail.bytes).toBe(
+      ref.frames
+        .slice(k + 1)
+        .map((f) => f.raw)
+        .join(""),
+    );
   }
 }, 60_000);
 
@@ -324,7 +373,11 @@ test("a gateway killed mid-stream: its followers resume (on the other gateway or
     expect(f.connections.at(-1)!.outcome).toBe("terminal");
   }
   // One drop (the kill), then one response that ends in the terminal event; only failed connects in between.
-  expect(victims.filter(({ f }) => f.connections.filter((c) => c.outcome === "dropped" || c.outcome === "terminal").length !== 2).map(({ f }) => ({ name: f.name, connections: f.connections }))).toEqual([]);
+  expect(
+    victims
+      .filter(({ f }) => f.connections.filter((c) => c.outcome === "dropped" || c.outcome === "terminal").length !== 2)
+      .map(({ f }) => ({ name: f.name, connections: f.connections })),
+  ).toEqual([]);
   // #2 really came back through the restarted A.
   expect(victims.filter((v) => v.f.name.endsWith("#2")).every((v) => v.f.connections.at(-1)!.base === gw.a)).toBe(true);
 }, 60_000);
@@ -344,10 +397,14 @@ test("a gateway cut off from Redis for 2.5 s: its followers end with every event
   try {
     // C has lost Redis (its readiness says so), and stays without it for 2.5 s while the worker
     // goes on writing (B's followers show it does).
-    const ready = await waitFor(async () => {
-      const r = await apiClient(gw.c).get<Json>("/health/ready");
-      return r.status === 503 ? r.body : undefined;
-    }, 2000, "gateway C to notice Redis is gone");
+    const ready = await waitFor(
+      async () => {
+        const r = await apiClient(gw.c).get<Json>("/health/ready");
+        return r.status === 503 ? r.body : undefined;
+      },
+      2000,
+      "gateway C to notice Redis is gone",
+    );
     expect(ready.checks.redis.ok).toBe(false);
     await sleep(2500 - (Date.now() - cutAt));
     expect(refs.every(({ f }, i) => f.frames.length >= refAtCut[i]! + 20)).toBe(true);
@@ -369,7 +426,9 @@ test("a gateway cut off from Redis for 2.5 s: its followers end with every event
   }
   // Either path is allowed; say which one the gateway took.
   const kept = cut.filter(({ f }) => f.connections.length === 1).length;
-  console.info(`sse-fanout: Redis cut on gateway C: ${kept} of ${cut.length} followers kept their connection, ${cut.length - kept} resumed (${cut.map(({ f }) => f.connections.length).join(",")} connections)`);
+  console.info(
+    `sse-fanout: Redis cut on gateway C: ${kept} of ${cut.length} followers kept their connection, ${cut.length - kept} resumed (${cut.map(({ f }) => f.connections.length).join(",")} connections)`,
+  );
   // C works normally afterwards.
   await waitFor(async () => ((await apiClient(gw.c).get("/health/ready")).status === 200 ? true : undefined), 10_000, "gateway C to be ready again");
 }, 60_000);

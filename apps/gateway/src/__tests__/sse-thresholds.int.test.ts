@@ -22,7 +22,10 @@ let a: ReturnType<typeof apiClient>;
 
 beforeAll(async () => {
   // No router-worker: a submitted job stays queued, so its event stream never finishes on its own.
-  s = await startStack({ apps: ["gateway"], env: { MODEL_CATALOG_PATH: writeTestCatalog(), SSE_WARN_CONNECTIONS: "3", SSE_CRITICAL_CONNECTIONS: "5", LOG_LEVEL: "info" } });
+  s = await startStack({
+    apps: ["gateway"],
+    env: { MODEL_CATALOG_PATH: writeTestCatalog(), SSE_WARN_CONNECTIONS: "3", SSE_CRITICAL_CONNECTIONS: "5", LOG_LEVEL: "info" },
+  });
   a = apiClient(s.url, s.key);
 }, 60_000);
 afterAll(async () => {

@@ -19,9 +19,17 @@ test("killed at job.admitted: the retry with the same key and body enqueues the 
   normal.kill("SIGTERM");
   await normal.exited;
   const armed = await s.spawn("gateway", { SWITCHYARD_FAULT_POINTS: "job.admitted:1" }, "gateway");
-  const body = { model: "sim-fast", messages: [{ role: "user", content: "crash between admission and enqueue" }], max_tokens: 12, metadata: { case: "submit-crash" } };
+  const body = {
+    model: "sim-fast",
+    messages: [{ role: "user", content: "crash between admission and enqueue" }],
+    max_tokens: 12,
+    metadata: { case: "submit-crash" },
+  };
   const headers = { authorization: `Bearer ${s.key}`, "content-type": "application/json", "idempotency-key": "crash-admitted-1" };
-  const first = await fetch(`${s.url}/v1/jobs`, { method: "POST", headers, body: JSON.stringify(body) }).then((r) => r.status, (err: Error) => err);
+  const first = await fetch(`${s.url}/v1/jobs`, { method: "POST", headers, body: JSON.stringify(body) }).then(
+    (r) => r.status,
+    (err: Error) => err,
+  );
   expect(typeof first).not.toBe("number"); // the process died before answering (fetch failed)
   expect(await armed.exited).toBe("SIGKILL");
 
@@ -47,20 +55,30 @@ test("killed at job.admitted: the retry with the same key and body enqueues the 
   expect(replay.headers.get("idempotent-replayed")).toBe("true");
   expect(replay.body.id).toBe(id);
   // A different body under the same key is still refused.
-  expect((await a.post<Json>("/v1/jobs", { ...body, max_tokens: 13 }, { "Idempotency-Key": "crash-admitted-1" })).body.error.code).toBe("idempotency_key_reused");
+  expect((await a.post<Json>("/v1/jobs", { ...body, max_tokens: 13 }, { "Idempotency-Key": "crash-admitted-1" })).body.error.code).toBe(
+    "idempotency_key_reused",
+  );
   // Once the submit is old enough to be orphaned, the retry enqueues it.
   await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(replay.body.created_at) + 5200 - Date.now())));
   expect((await a.post<Json>("/v1/jobs", body, { "Idempotency-Key": "crash-admitted-1" })).status).toBe(200);
-  const done = await waitFor(async () => {
-    const j = (await a.get<Json>(`/v1/jobs/${id}`)).body;
-    return j.status === "succeeded" ? j : undefined;
-  }, 30_000, "the re-enqueued job to succeed");
+  const done = await waitFor(
+    async () => {
+      const j = (await a.get<Json>(`/v1/jobs/${id}`)).body;
+      return j.status === "succeeded" ? j : undefined;
+    },
+    30_000,
+    "the re-enqueued job to succeed",
+  );
   expect(done.output.text.length).toBeGreaterThan(0);
   expect(done.metadata).toEqual({ case: "submit-crash" });
-  const billed = await waitFor(async () => {
-    const rows = await s.database.db.selectFrom("usage_events").select(["job_id", "attempt"]).where("job_id", "=", id).execute();
-    return rows.length ? rows : undefined;
-  }, 20_000, "the usage row");
+  const billed = await waitFor(
+    async () => {
+      const rows = await s.database.db.selectFrom("usage_events").select(["job_id", "attempt"]).where("job_id", "=", id).execute();
+      return rows.length ? rows : undefined;
+    },
+    20_000,
+    "the usage row",
+  );
   expect(billed).toHaveLength(1);
   // A later retry is a plain replay: the job is not enqueued again.
   const again = await a.post<Json>("/v1/jobs", body, { "Idempotency-Key": "crash-admitted-1" });

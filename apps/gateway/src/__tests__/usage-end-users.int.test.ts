@@ -28,15 +28,28 @@ beforeAll(async () => {
   b = (await keyFor("End users B")).client;
 
   const submit = async (client: Client, user?: string) => {
-    const r = await client.post<Json>("/v1/jobs", { model: "sim-fast", messages: [{ role: "user", content: `hi from ${user ?? "nobody"}` }], max_tokens: 8, ...(user ? { user } : {}) });
+    const r = await client.post<Json>("/v1/jobs", {
+      model: "sim-fast",
+      messages: [{ role: "user", content: `hi from ${user ?? "nobody"}` }],
+      max_tokens: 8,
+      ...(user ? { user } : {}),
+    });
     expect(r.status).toBe(202);
     return r.body.id as string;
   };
   const ids = [await submit(a, "alice"), await submit(a, "alice"), await submit(a, "bob"), await submit(a), await submit(b, "alice")];
-  await waitFor(async () => {
-    const n = await s.database.db.selectFrom("usage_events").select((eb) => eb.fn.countAll<string>().as("n")).where("job_id", "in", ids).executeTakeFirstOrThrow();
-    return Number(n.n) === ids.length ? true : undefined;
-  }, 30_000, "the usage of the five jobs to be written");
+  await waitFor(
+    async () => {
+      const n = await s.database.db
+        .selectFrom("usage_events")
+        .select((eb) => eb.fn.countAll<string>().as("n"))
+        .where("job_id", "in", ids)
+        .executeTakeFirstOrThrow();
+      return Number(n.n) === ids.length ? true : undefined;
+    },
+    30_000,
+    "the usage of the five jobs to be written",
+  );
 }, 120_000);
 afterAll(async () => {
   await s?.stop();
@@ -63,17 +76,31 @@ describe("group_by=end_user", () => {
     expect(sum(rows, "output_tokens")).toBe(sum(total, "output_tokens"));
     expect(sum(rows, "cost_usd")).toBeCloseTo(sum(total, "cost_usd"), 9);
     // Tenant B sees its own alice only.
-    expect(((await b.get<Json>(`/v1/usage?from=${today()}&to=${today()}&group_by=end_user`)).body.data as Json[]).map((x) => [x.key, x.requests])).toEqual([["alice", 1]]);
+    expect(((await b.get<Json>(`/v1/usage?from=${today()}&to=${today()}&group_by=end_user`)).body.data as Json[]).map((x) => [x.key, x.requests])).toEqual([
+      ["alice", 1],
+    ]);
   });
 
   test("GET /admin/v1/usage: end users across tenants, each row naming its tenant; tenant_id narrows to one", async () => {
     const all = (await admin.get<Json>(`/admin/v1/usage?from=${today()}&to=${today()}&group_by=end_user`)).body;
     expect(all.group_by).toBe("end_user");
     const ofA = (all.data as Json[]).filter((x) => x.tenant_id === tenantA).map((x) => [x.key, x.requests]);
-    expect(ofA.sort()).toEqual([["alice", 2], ["bob", 1], [null, 1]].sort());
+    expect(ofA.sort()).toEqual(
+      [
+        ["alice", 2],
+        ["bob", 1],
+        [null, 1],
+      ].sort(),
+    );
     expect((all.data as Json[]).filter((x) => x.key === "alice").map((x) => x.tenant_id)).toHaveLength(2);
     const one = (await admin.get<Json>(`/admin/v1/usage?from=${today()}&to=${today()}&group_by=end_user&tenant_id=${tenantA}`)).body.data as Json[];
-    expect(one.map((x) => [x.key, x.requests, x.tenant_id]).sort()).toEqual([["alice", 2, tenantA], ["bob", 1, tenantA], [null, 1, tenantA]].sort());
+    expect(one.map((x) => [x.key, x.requests, x.tenant_id]).sort()).toEqual(
+      [
+        ["alice", 2, tenantA],
+        ["bob", 1, tenantA],
+        [null, 1, tenantA],
+      ].sort(),
+    );
   });
 
   test("an unknown grouping is a 400 naming group_by", async () => {

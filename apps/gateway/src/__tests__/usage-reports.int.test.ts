@@ -9,8 +9,35 @@ let noScopes: ReturnType<typeof apiClient>;
 let seq = 0;
 const DAY = "2026-06-15";
 
-const ev = (tenant_id: string, deployment_id: string, served_model: string, input_tokens: number, output_tokens: number, cost_usd: number, latency_ms: number, more: Partial<UsageEvent> = {}): UsageEvent =>
-  UsageEvent.parse({ job_id: `job_ur${++seq}`, attempt: 1, tenant_id, deployment_id, api_key_id: null, requested_model: "auto", served_model, provider: "simulated", status: "succeeded", input_tokens, output_tokens, cost_usd, provenance: "reported", ttft_ms: null, latency_ms, occurred_at: `${DAY}T08:00:00.000Z`, ...more });
+const ev = (
+  tenant_id: string,
+  deployment_id: string,
+  served_model: string,
+  input_tokens: number,
+  output_tokens: number,
+  cost_usd: number,
+  latency_ms: number,
+  more: Partial<UsageEvent> = {},
+): UsageEvent =>
+  UsageEvent.parse({
+    job_id: `job_ur${++seq}`,
+    attempt: 1,
+    tenant_id,
+    deployment_id,
+    api_key_id: null,
+    requested_model: "auto",
+    served_model,
+    provider: "simulated",
+    status: "succeeded",
+    input_tokens,
+    output_tokens,
+    cost_usd,
+    provenance: "reported",
+    ttft_ms: null,
+    latency_ms,
+    occurred_at: `${DAY}T08:00:00.000Z`,
+    ...more,
+  });
 
 beforeAll(async () => {
   s = await startStack({ apps: ["gateway"] });
@@ -43,8 +70,34 @@ const REPORT: DailyReport = {
   date: DAY,
   deployments: [
     // 600 ms / 3; 1 failure of 3; 0.0433333 to 6 places
-    { deployment_id: "dep_x", deployment_name: "chat", requests: 3, tokens_used: 470, cost_estimate: 0.043333, avg_latency_ms: 200, error_rate: 0.3333, top_models: [{ model: "flash", usage: 2 }, { model: "pro", usage: 1 }], top_features: [{ feature: "rag", usage: 2 }, { feature: "vision", usage: 1 }] },
-    { deployment_id: "dep_y", deployment_name: "search,docs", requests: 1, tokens_used: 20, cost_estimate: 0.000123, avg_latency_ms: 50, error_rate: 0, top_models: [{ model: "lite", usage: 1 }], top_features: [{ feature: "streaming", usage: 1 }] },
+    {
+      deployment_id: "dep_x",
+      deployment_name: "chat",
+      requests: 3,
+      tokens_used: 470,
+      cost_estimate: 0.043333,
+      avg_latency_ms: 200,
+      error_rate: 0.3333,
+      top_models: [
+        { model: "flash", usage: 2 },
+        { model: "pro", usage: 1 },
+      ],
+      top_features: [
+        { feature: "rag", usage: 2 },
+        { feature: "vision", usage: 1 },
+      ],
+    },
+    {
+      deployment_id: "dep_y",
+      deployment_name: "search,docs",
+      requests: 1,
+      tokens_used: 20,
+      cost_estimate: 0.000123,
+      avg_latency_ms: 50,
+      error_rate: 0,
+      top_models: [{ model: "lite", usage: 1 }],
+      top_features: [{ feature: "streaming", usage: 1 }],
+    },
   ],
   totals: { total_requests: 4, total_tokens: 490, total_cost: 0.043456, avg_error_rate: 0.25 },
 };
@@ -155,7 +208,10 @@ describe("GET /v1/reports/daily", () => {
   });
 
   it("returns CSV for Accept: text/csv and for ?format=csv", async () => {
-    for (const r of [await demo.get<string>(`/v1/reports/daily?date=${DAY}`, { accept: "text/csv" }), await demo.get<string>(`/v1/reports/daily?date=${DAY}&format=csv`)]) {
+    for (const r of [
+      await demo.get<string>(`/v1/reports/daily?date=${DAY}`, { accept: "text/csv" }),
+      await demo.get<string>(`/v1/reports/daily?date=${DAY}&format=csv`),
+    ]) {
       expect(r.status).toBe(200);
       expect(r.headers.get("content-type")).toBe("text/csv; charset=utf-8");
       expect(r.headers.get("content-disposition")).toBe(`attachment; filename=switchyard-daily-${DAY}.csv`);
@@ -176,7 +232,11 @@ describe("GET /v1/reports/daily", () => {
   });
 
   it("400s naming a bad date or format, 403s without reports:read", async () => {
-    for (const [query, param] of [["", "date"], ["date=2026-06-31", "date"], [`date=${DAY}&format=xml`, "format"]] as const) {
+    for (const [query, param] of [
+      ["", "date"],
+      ["date=2026-06-31", "date"],
+      [`date=${DAY}&format=xml`, "format"],
+    ] as const) {
       const r = await demo.get<ErrorBody>(`/v1/reports/daily?${query}`);
       expect(r.status).toBe(400);
       expect(r.body.error.param).toBe(param);

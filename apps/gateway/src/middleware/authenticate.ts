@@ -66,8 +66,10 @@ export class Authenticator {
     if (!entry || entry.record.kind !== parsed.kind || !secretOk(entry, parsed.secret)) {
       throw fail("invalid", parsed.id, new ApiError("invalid_api_key", "invalid API key"));
     }
-    if (entry.record.revoked_at && entry.record.revoked_at.getTime() <= now) throw fail("revoked", parsed.id, new ApiError("invalid_api_key", "API key has been revoked"));
-    if (entry.record.expires_at && entry.record.expires_at.getTime() <= now) throw fail("expired", parsed.id, new ApiError("invalid_api_key", "API key has expired"));
+    if (entry.record.revoked_at && entry.record.revoked_at.getTime() <= now)
+      throw fail("revoked", parsed.id, new ApiError("invalid_api_key", "API key has been revoked"));
+    if (entry.record.expires_at && entry.record.expires_at.getTime() <= now)
+      throw fail("expired", parsed.id, new ApiError("invalid_api_key", "API key has expired"));
     const publishable = entry.record.kind === "publishable";
     if (publishable) {
       try {
@@ -87,7 +89,8 @@ export class Authenticator {
   private async checkOrigin(deploymentId: string, origin: string | undefined): Promise<void> {
     const d = await this.deployments.get(deploymentId);
     if (d.type !== "public") throw new ApiError("invalid_api_key", `publishable keys work only on public deployments; this key's deployment is ${d.type}`);
-    if (!origin) throw new ApiError("origin_not_allowed", "publishable keys are for browsers: the request needs an Origin header this deployment allows", "Origin");
+    if (!origin)
+      throw new ApiError("origin_not_allowed", "publishable keys are for browsers: the request needs an Origin header this deployment allows", "Origin");
     const o = normalizeOrigin(origin);
     if (o === null || !d.allowedOrigins.some((a) => normalizeOrigin(a) === o)) {
       throw new ApiError("origin_not_allowed", `Origin ${origin} is not in this deployment's allowed_origins`, "Origin");
@@ -150,7 +153,11 @@ const AUDIT_FAILURES_PER_MINUTE = 60;
  * bad keys cannot flood the audit log: the same (reason, key) once a minute, and at most
  * {@link AUDIT_FAILURES_PER_MINUTE} rows a minute in all. The metric counts what the log skips.
  */
-export function authFailureRecorder(db: Kysely<Database>, logger: Logger, count: (reason: AuthFailureReason) => void): (reason: AuthFailureReason, keyId: string | null) => void {
+export function authFailureRecorder(
+  db: Kysely<Database>,
+  logger: Logger,
+  count: (reason: AuthFailureReason) => void,
+): (reason: AuthFailureReason, keyId: string | null) => void {
   const lastWritten = new Map<string, number>();
   let windowStart = 0;
   let inWindow = 0;
@@ -170,6 +177,10 @@ export function authFailureRecorder(db: Kysely<Database>, logger: Logger, count:
     inWindow++;
     if (lastWritten.size > 10_000) lastWritten.clear();
     lastWritten.set(k, now);
-    writeAudit(db, { keyId: null }, { tenant_id: null, action: "auth.failure", target_type: "api_key", target_id: keyId ?? "(none)", before: null, after: { reason } }).catch((err: Error) => logger.warn({ err: err.message }, "could not audit a failed authentication"));
+    writeAudit(
+      db,
+      { keyId: null },
+      { tenant_id: null, action: "auth.failure", target_type: "api_key", target_id: keyId ?? "(none)", before: null, after: { reason } },
+    ).catch((err: Error) => logger.warn({ err: err.message }, "could not audit a failed authentication"));
   };
 }

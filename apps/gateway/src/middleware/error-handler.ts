@@ -45,7 +45,12 @@ function fromHttpError(err: BodyParserError): ApiError | null {
 }
 
 /** Any error as the API's error: its status, its headers and the `{"error":{…}}` body. */
-export function apiErrorResponse(err: unknown, requestId: string, logger: Logger, path: string): { status: number; headers: Record<string, string> | undefined; body: ApiErrorBody } {
+export function apiErrorResponse(
+  err: unknown,
+  requestId: string,
+  logger: Logger,
+  path: string,
+): { status: number; headers: Record<string, string> | undefined; body: ApiErrorBody } {
   let apiErr: ApiError;
   if (isApiError(err)) apiErr = err;
   else if (err instanceof ZodError) apiErr = zodToApiError(err);

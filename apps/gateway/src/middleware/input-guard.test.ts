@@ -38,7 +38,14 @@ describe("unstorable", () => {
 describe("checkJsonValue", () => {
   it("names the field that holds a NUL, in values and keys", () => {
     expect(refusal({ metadata: { note: "a\u0000b" } })).toMatchObject({ param: "metadata.note", message: "metadata.note: contains a NUL character (U+0000)" });
-    expect(refusal({ messages: [{ role: "user", content: "ok" }, { role: "user", content: "\ud800" }] })).toMatchObject({ param: "messages[1].content" });
+    expect(
+      refusal({
+        messages: [
+          { role: "user", content: "ok" },
+          { role: "user", content: "\ud800" },
+        ],
+      }),
+    ).toMatchObject({ param: "messages[1].content" });
     expect(refusal({ metadata: { "k\u0000": 1 } })).toMatchObject({ param: "metadata", message: "metadata: has a key that contains a NUL character (U+0000)" });
     expect(refusal("\u0000")).toMatchObject({ param: "body" });
   });

@@ -28,7 +28,8 @@ export function unstorable(s: string): string | null {
   return null;
 }
 
-const fieldPath = (path: readonly (string | number)[]) => path.reduce<string>((acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), "");
+const fieldPath = (path: readonly (string | number)[]) =>
+  path.reduce<string>((acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), "");
 
 /**
  * Walk a parsed JSON value (iteratively: a hostile body cannot exhaust the stack) and refuse the

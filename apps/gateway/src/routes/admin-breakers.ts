@@ -24,7 +24,11 @@ export function adminBreakersRouter(r: GatewayResources): Router {
     const before = await r.breakers.state(id);
     await r.breakers.reset(id);
     const after = await r.breakers.state(id);
-    await writeAudit(r.db, { keyId: principalOf(req).keyId }, { tenant_id: null, action: "circuit_breaker.reset", target_type: "circuit_breaker", target_id: id, before, after });
+    await writeAudit(
+      r.db,
+      { keyId: principalOf(req).keyId },
+      { tenant_id: null, action: "circuit_breaker.reset", target_type: "circuit_breaker", target_id: id, before, after },
+    );
     const view: BreakerReset = { model: id, state: after.state };
     res.json(view);
   });
@@ -35,7 +39,18 @@ export function adminBreakersRouter(r: GatewayResources): Router {
     const before = await r.breakers.state(id);
     const until = await r.breakers.forceOpen(id, body.duration_ms);
     const after = await r.breakers.state(id);
-    await writeAudit(r.db, { keyId: principalOf(req).keyId }, { tenant_id: null, action: "circuit_breaker.force_open", target_type: "circuit_breaker", target_id: id, before, after: { ...after, duration_ms: body.duration_ms } });
+    await writeAudit(
+      r.db,
+      { keyId: principalOf(req).keyId },
+      {
+        tenant_id: null,
+        action: "circuit_breaker.force_open",
+        target_type: "circuit_breaker",
+        target_id: id,
+        before,
+        after: { ...after, duration_ms: body.duration_ms },
+      },
+    );
     const view: BreakerForcedOpen = { model: id, state: after.state, open_until: new Date(until).toISOString() };
     res.json(view);
   });

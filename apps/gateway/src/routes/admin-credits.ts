@@ -18,9 +18,15 @@ export function adminCreditsRouter(r: GatewayResources): Router {
     const tenantId = await tenant(req.params.id);
     const key = req.get("idempotency-key");
     if (!key) throw new ApiError("invalid_request", "Idempotency-Key: a credit grant needs one, so a retried grant is not counted twice", "Idempotency-Key");
-    if (key.length > MAX_IDEMPOTENCY_KEY_LENGTH) throw new ApiError("idempotency_key_too_long", `Idempotency-Key: at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`, "Idempotency-Key");
+    if (key.length > MAX_IDEMPOTENCY_KEY_LENGTH)
+      throw new ApiError("idempotency_key_too_long", `Idempotency-Key: at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`, "Idempotency-Key");
     const body = parseBody(GrantCreditsRequest, req.body);
-    const { entry, replayed } = await grantCredits(r.db, tenantId, { amount_usd: body.amount_usd, reason: body.reason, idempotencyKey: key, actorKeyId: principalOf(req).keyId });
+    const { entry, replayed } = await grantCredits(r.db, tenantId, {
+      amount_usd: body.amount_usd,
+      reason: body.reason,
+      idempotencyKey: key,
+      actorKeyId: principalOf(req).keyId,
+    });
     if (!replayed) await r.budgets.adjustCredits(tenantId, body.amount_usd);
     const balance = await creditBalance(r.db, tenantId);
     if (replayed) res.setHeader("Idempotent-Replayed", "true");
@@ -30,15 +36,30 @@ export function adminCreditsRouter(r: GatewayResources): Router {
   router.get("/admin/v1/tenants/:id/credits", async (req, res) => {
     const tenantId = await tenant(req.params.id);
     const q = parseBody(CreditsQuery, req.query);
-    const [balance, page, held] = await Promise.all([creditBalance(r.db, tenantId), listCredits(r.db, tenantId, { limit: q.limit, cursor: q.cursor ?? null }), r.budgets.credits(tenantId)]);
-    res.json({ object: "credit_balance", tenant_id: tenantId, balance_usd: balance.balance_usd, reserved_usd: held?.reserved_usd ?? 0, entries: page.entries, next_cursor: page.next_cursor });
+    const [balance, page, held] = await Promise.all([
+      creditBalance(r.db, tenantId),
+      listCredits(r.db, tenantId, { limit: q.limit, cursor: q.cursor ?? null }),
+      r.budgets.credits(tenantId),
+    ]);
+    res.json({
+      object: "credit_balance",
+      tenant_id: tenantId,
+      balance_usd: balance.balance_usd,
+      reserved_usd: held?.reserved_usd ?? 0,
+      entries: page.entries,
+      next_cursor: page.next_cursor,
+    });
   });
 
   router.post("/admin/v1/tenants/:id/credits/recalculate", async (req, res) => {
     const tenantId = await tenant(req.params.id);
     const before = await r.db.selectFrom("credit_balances").selectAll().where("tenant_id", "=", tenantId).executeTakeFirst();
     const [after] = await recalculateCredits(r.db, tenantId);
-    await writeAudit(r.db, { keyId: principalOf(req).keyId }, { tenant_id: tenantId, action: "credits.recalculate", target_type: "credit_balance", target_id: tenantId, before: before ?? null, after: after ?? null });
+    await writeAudit(
+      r.db,
+      { keyId: principalOf(req).keyId },
+      { tenant_id: tenantId, action: "credits.recalculate", target_type: "credit_balance", target_id: tenantId, before: before ?? null, after: after ?? null },
+    );
     res.json({ tenant_id: tenantId, balance_usd: after?.balance_usd ?? 0, entries: after?.entries ?? 0 });
   });
 

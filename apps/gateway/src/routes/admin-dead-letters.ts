@@ -1,4 +1,12 @@
-import { ApiError, DeadLettersQuery, ReplayUsageDeadLetterRequest, stripNul, UsageEvent, type UsageDeadLetterList, type UsageDeadLetterReplay } from "@switchyard/contracts";
+import {
+  ApiError,
+  DeadLettersQuery,
+  ReplayUsageDeadLetterRequest,
+  stripNul,
+  UsageEvent,
+  type UsageDeadLetterList,
+  type UsageDeadLetterReplay,
+} from "@switchyard/contracts";
 import { listUsageDeadLetters, replayUsageDeadLetter } from "@switchyard/db";
 import { Router } from "express";
 import { principalOf } from "../middleware/request-context";
@@ -45,7 +53,12 @@ export function adminDeadLettersRouter(r: GatewayResources): Router {
       case "already_replayed":
         throw new ApiError("dead_letter_replayed", `usage dead letter ${id} was already replayed at ${out.deadLetter.replayed_at}`, "id");
       case "replayed": {
-        const view: UsageDeadLetterReplay = { object: "usage_dead_letter_replay", dead_letter: out.deadLetter, queue_job_id: out.sent.queue_job_id, sanitized: out.sent.sanitized };
+        const view: UsageDeadLetterReplay = {
+          object: "usage_dead_letter_replay",
+          dead_letter: out.deadLetter,
+          queue_job_id: out.sent.queue_job_id,
+          sanitized: out.sent.sanitized,
+        };
         res.json(view);
       }
     }

@@ -18,7 +18,19 @@ import {
   type Features,
   type ModelCatalog,
 } from "@switchyard/contracts";
-import { createDeployment, deploymentView, findDeployment, findEndUser, findTenant, listAllDeployments, listDeployments, setEndUserTier, updateDeployment, type DeploymentRow, type DeploymentSettingsInput } from "@switchyard/db";
+import {
+  createDeployment,
+  deploymentView,
+  findDeployment,
+  findEndUser,
+  findTenant,
+  listAllDeployments,
+  listDeployments,
+  setEndUserTier,
+  updateDeployment,
+  type DeploymentRow,
+  type DeploymentSettingsInput,
+} from "@switchyard/db";
 import { Router, type Request } from "express";
 import { normalizeOrigin } from "../middleware/cors";
 import { principalOf } from "../middleware/request-context";
@@ -149,7 +161,8 @@ export function adminDeploymentsRouter(r: GatewayResources): Router {
         const next: Partial<DeploymentSettingsInput> = {};
         if (body.name !== undefined) next.name = body.name;
         if (body.type !== undefined) next.type = body.type;
-        if (body.preset !== undefined || body.features !== undefined) next.features = mergeFeatures(body.preset ? PRESETS[body.preset] : before.features, body.features);
+        if (body.preset !== undefined || body.features !== undefined)
+          next.features = mergeFeatures(body.preset ? PRESETS[body.preset] : before.features, body.features);
         if (body.rate_limits !== undefined) next.rate_limits = body.rate_limits;
         if (body.budget !== undefined) next.budget = body.budget;
         if (body.model_preference !== undefined) next.model_preference = body.model_preference;
@@ -157,7 +170,11 @@ export function adminDeploymentsRouter(r: GatewayResources): Router {
         if (body.allowed_origins !== undefined) next.allowed_origins = origins(body.allowed_origins);
         if (body.allowed_source_domains !== undefined) next.allowed_source_domains = domains(body.allowed_source_domains);
         if (next.model_preference !== undefined || next.allowed_models !== undefined) {
-          checkModels(r.catalog, next.allowed_models !== undefined ? next.allowed_models : (before.allowed_models ?? null), next.model_preference !== undefined ? next.model_preference : before.model_preference);
+          checkModels(
+            r.catalog,
+            next.allowed_models !== undefined ? next.allowed_models : (before.allowed_models ?? null),
+            next.model_preference !== undefined ? next.model_preference : before.model_preference,
+          );
         }
         return next;
       }),
@@ -171,7 +188,8 @@ export function adminDeploymentsRouter(r: GatewayResources): Router {
 
   router.post("/admin/v1/deployments/:id/features/:feature", async (req, res) => {
     const feature = FeatureName.safeParse(req.params.feature);
-    if (!feature.success) throw new ApiError("invalid_request", `feature: unknown feature ${String(req.params.feature)} (one of ${FEATURE_NAMES.join(", ")})`, "feature");
+    if (!feature.success)
+      throw new ApiError("invalid_request", `feature: unknown feature ${String(req.params.feature)} (one of ${FEATURE_NAMES.join(", ")})`, "feature");
     const body = parseBody(ToggleFeatureRequest, req.body);
     res.json(await change(req, "deployment.set_feature", (before) => ({ features: mergeFeatures(before.features, { [feature.data]: body.enabled }) })));
   });
@@ -185,7 +203,11 @@ export function adminDeploymentsRouter(r: GatewayResources): Router {
     parseBody(NoQuery, req.query);
     const dep = await findDeployment(r.db, id);
     if (!dep) throw notFound(id);
-    const [row, used, month] = await Promise.all([findEndUser(r.db, id, userId), r.rateLimiter.endUserMessagesLastDay(id, userId), r.rateLimiter.endUserMessagesThisMonth(id, userId)]);
+    const [row, used, month] = await Promise.all([
+      findEndUser(r.db, id, userId),
+      r.rateLimiter.endUserMessagesLastDay(id, userId),
+      r.rateLimiter.endUserMessagesThisMonth(id, userId),
+    ]);
     const tier = row?.tier ?? "free";
     const limit = END_USER_TIERS[tier];
     const monthly = END_USER_MONTHLY_TIERS[tier];
@@ -220,7 +242,15 @@ export function adminDeploymentsRouter(r: GatewayResources): Router {
     if (!dep) throw notFound(id);
     const { row } = await setEndUserTier(r.db, { tenantId: dep.tenant_id, deploymentId: id, userId }, body.tier, actor(req));
     // 200 whether or not the user had a row: users without one are on the free tier anyway.
-    const view: EndUserTierView = { object: "end_user", deployment_id: row.deployment_id, user_id: row.user_id, tier: row.tier, messages_per_day: END_USER_TIERS[row.tier], messages_per_month: END_USER_MONTHLY_TIERS[row.tier], updated_at: row.updated_at.toISOString() };
+    const view: EndUserTierView = {
+      object: "end_user",
+      deployment_id: row.deployment_id,
+      user_id: row.user_id,
+      tier: row.tier,
+      messages_per_day: END_USER_TIERS[row.tier],
+      messages_per_month: END_USER_MONTHLY_TIERS[row.tier],
+      updated_at: row.updated_at.toISOString(),
+    };
     res.json(view);
   });
 

@@ -19,7 +19,8 @@ export function adminKeysRouter(r: GatewayResources): Router {
     if (body.deployment_id) {
       const dep = await findDeployment(r.db, body.deployment_id);
       // Another tenant's deployment is "not found", like any object of another tenant.
-      if (!dep || dep.tenant_id !== tenantId) throw new ApiError("deployment_not_found", `deployment_id: no deployment ${body.deployment_id} in tenant ${tenantId}`, "deployment_id");
+      if (!dep || dep.tenant_id !== tenantId)
+        throw new ApiError("deployment_not_found", `deployment_id: no deployment ${body.deployment_id} in tenant ${tenantId}`, "deployment_id");
       if (body.kind === "publishable" && dep.type !== "public") {
         throw new ApiError("invalid_request", `deployment_id: publishable keys need a public deployment; ${dep.id} is ${dep.type}`, "deployment_id");
       }

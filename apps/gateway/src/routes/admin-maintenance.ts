@@ -14,7 +14,9 @@ import { parseBody } from "../services/validation";
  */
 export function adminMaintenanceRouter(r: GatewayResources, auth: Authenticator): Router {
   const router = Router();
-  r.registry.meter.createObservableGauge("ai_maintenance_mode", { description: "1 while maintenance mode refuses new work (as this gateway last read it)" }).addCallback((o) => o.observe(r.maintenance.last.on ? 1 : 0));
+  r.registry.meter
+    .createObservableGauge("ai_maintenance_mode", { description: "1 while maintenance mode refuses new work (as this gateway last read it)" })
+    .addCallback((o) => o.observe(r.maintenance.last.on ? 1 : 0));
 
   router.get("/admin/v1/maintenance", requireScopes(auth, "admin"), async (_req, res) => {
     const body: MaintenanceView = { object: "maintenance", ...(await r.maintenance.current()) };
@@ -25,7 +27,11 @@ export function adminMaintenanceRouter(r: GatewayResources, auth: Authenticator)
     const body = parseBody(SetMaintenanceRequest, req.body ?? {});
     const before = await r.maintenance.current();
     const after = await r.maintenance.set(body.on, body.message ?? null, body.retry_after_seconds);
-    await writeAudit(r.db, { keyId: principalOf(req).keyId }, { tenant_id: null, action: body.on ? "maintenance.on" : "maintenance.off", target_type: "maintenance", target_id: "gateway", before, after });
+    await writeAudit(
+      r.db,
+      { keyId: principalOf(req).keyId },
+      { tenant_id: null, action: body.on ? "maintenance.on" : "maintenance.off", target_type: "maintenance", target_id: "gateway", before, after },
+    );
     r.logger.warn({ on: after.on, message: after.message }, "maintenance mode changed");
     const view: MaintenanceView = { object: "maintenance", ...after };
     res.json(view);

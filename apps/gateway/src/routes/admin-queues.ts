@@ -15,7 +15,6 @@ const PAGE = 200;
 /** States a job can be stuck in: never picked up, or held by a worker that will not finish it. */
 const STUCK_STATES = ["waiting", "prioritized", "delayed", "waiting-children", "active"] as const;
 
-
 /** The queue named in the path, or a 404 that names it and lists the real ones. */
 function queueNamed(raw: unknown): QueueName {
   const name = String(raw);
@@ -110,7 +109,7 @@ async function retryFailed(r: GatewayResources, name: QueueName, timestamp: numb
   let retried = 0;
   let skippedTerminal = 0;
   // Retried jobs leave the failed set and skipped ones stay: page past the skipped ones only.
-  for (let offset = 0; ; ) {
+  for (let offset = 0; ;) {
     const ids = await r.redis.zrangebyscore(r.keys.bullQueue(name, "failed"), "-inf", String(timestamp), "LIMIT", offset, PAGE);
     const jobs = await Promise.all(ids.map((id) => queue.getJob(id)));
     const status = await statuses(r, [...new Set(jobs.flatMap((j) => (j ? [switchyardJobId(j)] : [])).filter((id): id is string => id !== null))]);
@@ -123,7 +122,12 @@ async function retryFailed(r: GatewayResources, name: QueueName, timestamp: numb
         continue;
       }
       // A job gone meanwhile, or moved out of failed by someone else, is left where it is.
-      const moved = job ? await job.retry("failed").then(() => true, () => false) : false;
+      const moved = job
+        ? await job.retry("failed").then(
+            () => true,
+            () => false,
+          )
+        : false;
       if (moved) retried++;
       else offset++;
     }
@@ -147,8 +151,27 @@ export function adminQueuesRouter(r: GatewayResources): Router {
     const before = await queueCounts(r, name);
     const result = await cleanStuck(r, name, olderThanMs, body.limit ?? DEFAULT_SCAN_LIMIT);
     const after = await queueCounts(r, name);
-    const view: QueueClean = { object: "queue_clean", queue: name, older_than_ms: olderThanMs, examined: result.examined, removed: result.removed.length, removed_job_ids: result.removed, skipped: result.skipped };
-    await writeAudit(r.db, { keyId: principalOf(req).keyId }, { tenant_id: null, action: "queue.clean_stuck", target_type: "queue", target_id: name, before: before.counts, after: { ...after.counts, older_than_ms: olderThanMs, removed: result.removed.length, removed_job_ids: result.removed } });
+    const view: QueueClean = {
+      object: "queue_clean",
+      queue: name,
+      older_than_ms: olderThanMs,
+      examined: result.examined,
+      removed: result.removed.length,
+      removed_job_ids: result.removed,
+      skipped: result.skipped,
+    };
+    await writeAudit(
+      r.db,
+      { keyId: principalOf(req).keyId },
+      {
+        tenant_id: null,
+        action: "queue.clean_stuck",
+        target_type: "queue",
+        target_id: name,
+        before: before.counts,
+        after: { ...after.counts, older_than_ms: olderThanMs, removed: result.removed.length, removed_job_ids: result.removed },
+      },
+    );
     res.json(view);
   });
 
@@ -158,7 +181,18 @@ export function adminQueuesRouter(r: GatewayResources): Router {
     const before = await queueCounts(r, name);
     const { retried, skippedTerminal } = await retryFailed(r, name, Date.now());
     const after = await queueCounts(r, name);
-    await writeAudit(r.db, { keyId: principalOf(req).keyId }, { tenant_id: null, action: "queue.retry_failed", target_type: "queue", target_id: name, before: before.counts, after: { ...after.counts, retried, skipped_terminal: skippedTerminal } });
+    await writeAudit(
+      r.db,
+      { keyId: principalOf(req).keyId },
+      {
+        tenant_id: null,
+        action: "queue.retry_failed",
+        target_type: "queue",
+        target_id: name,
+        before: before.counts,
+        after: { ...after.counts, retried, skipped_terminal: skippedTerminal },
+      },
+    );
     res.json({ object: "queue_retry", queue: name, retried, skipped_terminal: skippedTerminal, counts: after.counts });
   });
 

@@ -23,7 +23,12 @@ export function embeddingsRouter(r: GatewayResources, auth: Authenticator): Rout
     res.once("close", () => {
       if (!res.writableFinished) ac.abort();
     });
-    const answer = await startSpan("create embeddings", { [AttrNames.tenantId]: p.tenantId, [AttrNames.deploymentId]: p.deploymentId, "http.request.method": "POST", "http.route": "/v1/embeddings" }, () => createEmbeddings(r, p, body, ac.signal), SpanKind.SERVER);
+    const answer = await startSpan(
+      "create embeddings",
+      { [AttrNames.tenantId]: p.tenantId, [AttrNames.deploymentId]: p.deploymentId, "http.request.method": "POST", "http.route": "/v1/embeddings" },
+      () => createEmbeddings(r, p, body, ac.signal),
+      SpanKind.SERVER,
+    );
     // Not x-switchyard-job-id: no job exists; this names the request's row in the usage ledger.
     res.set({ ...answer.headers, "x-switchyard-usage-id": answer.id }).json(answer.body);
   });

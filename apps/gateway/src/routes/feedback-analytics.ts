@@ -12,10 +12,18 @@ import { parseBody } from "../services/validation";
 /** 403 unless the caller's deployment has `feature` on (these two default to off). */
 async function requireFeature(r: GatewayResources, p: Principal, feature: "feedbackEnabled" | "analyticsEnabled"): Promise<void> {
   const d = await r.deployments.get(p.deploymentId);
-  if (d.features[feature] !== true) throw new ApiError("feature_disabled", `${feature === "feedbackEnabled" ? "feedback" : "analytics"} needs the ${feature} feature on this deployment`);
+  if (d.features[feature] !== true)
+    throw new ApiError("feature_disabled", `${feature === "feedbackEnabled" ? "feedback" : "analytics"} needs the ${feature} feature on this deployment`);
 }
 
-const feedbackObject = (f: JobFeedback): JobFeedbackView => ({ object: "job.feedback", job_id: f.job_id, rating: f.rating, comment: f.comment, created_at: f.created_at.toISOString(), updated_at: f.updated_at.toISOString() });
+const feedbackObject = (f: JobFeedback): JobFeedbackView => ({
+  object: "job.feedback",
+  job_id: f.job_id,
+  rating: f.rating,
+  comment: f.comment,
+  created_at: f.created_at.toISOString(),
+  updated_at: f.updated_at.toISOString(),
+});
 
 /**
  * Outcome feedback and analytics, the figures a model rollout compares:
@@ -36,7 +44,14 @@ export function feedbackAnalyticsRouter(r: GatewayResources, auth: Authenticator
     const job = await getJob(r, p, String(req.params.id)); // another tenant's job is 404 before the feature is judged
     await requireFeature(r, p, "feedbackEnabled");
     if (!isTerminalStatus(job.status)) throw new ApiError("job_not_finished", `job ${job.id} is ${job.status}: feedback is for a finished job`, "id");
-    const saved = await saveFeedback(r.db, { job_id: job.id, tenant_id: p.tenantId, deployment_id: p.deploymentId, api_key_id: p.keyId, rating: body.rating, comment: body.comment ?? null });
+    const saved = await saveFeedback(r.db, {
+      job_id: job.id,
+      tenant_id: p.tenantId,
+      deployment_id: p.deploymentId,
+      api_key_id: p.keyId,
+      rating: body.rating,
+      comment: body.comment ?? null,
+    });
     given.add(1, { rating: String(body.rating) });
     res.json(feedbackObject(saved));
   });

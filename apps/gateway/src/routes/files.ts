@@ -31,13 +31,18 @@ export function filesRouter(r: GatewayResources, auth: Authenticator, opts: File
     const { file, chunks } = await fileContent(r, principalOf(req), String(req.params.id), opts);
     // The name as ASCII for old clients, exactly (RFC 5987) for the rest.
     const ascii = file.filename.replace(/[^\x20-\x7e]|["\\]/g, "_");
-    res.status(200).set({ "Content-Type": "application/octet-stream", "Content-Length": String(file.bytes), "Content-Disposition": `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(file.filename).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}` });
+    res.status(200).set({
+      "Content-Type": "application/octet-stream",
+      "Content-Length": String(file.bytes),
+      "Content-Disposition": `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(file.filename).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`,
+    });
     for await (const c of chunks) {
       if (res.destroyed) return;
-      if (!res.write(c)) await new Promise<void>((resolve) => {
-        res.once("drain", resolve);
-        res.once("close", resolve);
-      });
+      if (!res.write(c))
+        await new Promise<void>((resolve) => {
+          res.once("drain", resolve);
+          res.once("close", resolve);
+        });
     }
     res.end();
   });

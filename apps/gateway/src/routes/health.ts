@@ -19,7 +19,11 @@ export function healthRouter(r: GatewayResources): Router {
   router.get("/health/ai", async (_req, res) => {
     const models = await withTimeout(breakerStates(r), CHECK_TIMEOUT_MS);
     const open = models.filter((m) => m.state !== "closed").map((m) => m.model);
-    const body: AiHealth = { status: open.length === 0 ? "ok" : models.every((m) => m.state === "open") ? "down" : "degraded", open, models: models.map(({ model, provider, tier, state, open_until }) => ({ model, provider, tier, state, open_until })) };
+    const body: AiHealth = {
+      status: open.length === 0 ? "ok" : models.every((m) => m.state === "open") ? "down" : "degraded",
+      open,
+      models: models.map(({ model, provider, tier, state, open_until }) => ({ model, provider, tier, state, open_until })),
+    };
     res.json(body);
   });
   // Postgres as the runbooks check it: answers (and how fast), schema current, pool figures.
@@ -42,7 +46,13 @@ export function healthRouter(r: GatewayResources): Router {
       if (m.state !== "closed") p.open.push(m.model);
       providers.set(m.provider, p);
     }
-    const data: IntegrationsHealth["providers"] = [...providers].map(([provider, p]) => ({ provider, status: p.open.length === 0 ? "ok" : p.open.length === p.models.length ? "down" : "degraded", simulated: p.simulated, models: p.models, open: p.open }));
+    const data: IntegrationsHealth["providers"] = [...providers].map(([provider, p]) => ({
+      provider,
+      status: p.open.length === 0 ? "ok" : p.open.length === p.models.length ? "down" : "degraded",
+      simulated: p.simulated,
+      models: p.models,
+      open: p.open,
+    }));
     const status = data.every((d) => d.status === "ok") ? "ok" : data.every((d) => d.status === "down") ? "down" : "degraded";
     res.status(status === "down" ? 503 : 200).json({ status, providers: data });
   });

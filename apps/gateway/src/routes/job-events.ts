@@ -58,7 +58,12 @@ export async function streamJobEvents(r: GatewayResources, p: Principal, jobId: 
   const after = resumePoint(req);
   const view = await getJob(r, p, jobId); // 404 for another tenant's job before any byte is sent
   await requireStreaming(r.deployments, p.deploymentId, undefined);
-  res.status(200).set({ "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache, no-transform", Connection: "keep-alive", "X-Accel-Buffering": "no" });
+  res.status(200).set({
+    "Content-Type": "text/event-stream; charset=utf-8",
+    "Cache-Control": "no-cache, no-transform",
+    Connection: "keep-alive",
+    "X-Accel-Buffering": "no",
+  });
   res.flushHeaders();
   r.sse.opened();
   if (after === "0") res.write(QUEUED_FRAME);
@@ -114,5 +119,4 @@ export async function streamJobEvents(r: GatewayResources, p: Principal, jobId: 
   // Express keeps the router's per-request state (a chain of `next` closures and saved values for
   // every router the request passed) reachable from `req.next`; a held stream needs none of it.
   req.next = undefined;
-
 }

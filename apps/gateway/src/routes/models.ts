@@ -14,7 +14,12 @@ export function modelsRouter(r: GatewayResources, auth: Authenticator): Router {
   const router = Router();
   // The catalog is loaded once at start: that is when this gateway began serving its models.
   const created = Math.floor(Date.now() / 1000);
-  const all = [...r.catalog.models, ...(r.catalog.embedding_models ?? [])].map((m): OpenAIModel => ({ id: m.id, object: "model", created, owned_by: m.provider }));
+  const all = [...r.catalog.models, ...(r.catalog.embedding_models ?? [])].map((m): OpenAIModel => ({
+    id: m.id,
+    object: "model",
+    created,
+    owned_by: m.provider,
+  }));
 
   async function usable(deploymentId: string): Promise<OpenAIModel[]> {
     const allowed = (await r.deployments.get(deploymentId)).allowedModels;

@@ -52,7 +52,15 @@ export function openaiCompatRouter(r: GatewayResources, auth: Authenticator): Ro
  * The job's answer as one `chat.completion`, or its failure as an error; past the deadline a
  * 503/504 with `Retry-After` (see `answerDeadline`); nothing when the client went away.
  */
-async function waitForCompletion(r: GatewayResources, p: Principal, view: JobView, req: IncomingMessage, res: ServerResponse, deadline: ClientDeadline | null, signal: AbortSignal): Promise<void> {
+async function waitForCompletion(
+  r: GatewayResources,
+  p: Principal,
+  view: JobView,
+  req: IncomingMessage,
+  res: ServerResponse,
+  deadline: ClientDeadline | null,
+  signal: AbortSignal,
+): Promise<void> {
   for (;;) {
     const out = await followUntilEnd(r, view, deadline, signal);
     if (out === null) return;
@@ -71,7 +79,12 @@ async function waitForCompletion(r: GatewayResources, p: Principal, view: JobVie
 }
 
 async function streamCompletion(r: GatewayResources, view: JobView, includeUsage: boolean, res: ServerResponse, signal: AbortSignal): Promise<void> {
-  res.writeHead(200, { "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache, no-transform", Connection: "keep-alive", "X-Accel-Buffering": "no" });
+  res.writeHead(200, {
+    "Content-Type": "text/event-stream; charset=utf-8",
+    "Cache-Control": "no-cache, no-transform",
+    Connection: "keep-alive",
+    "X-Accel-Buffering": "no",
+  });
   res.flushHeaders();
   r.sse.opened();
   const send = (data: unknown) => res.write(`data: ${JSON.stringify(data)}\n\n`);
@@ -88,7 +101,8 @@ async function streamCompletion(r: GatewayResources, view: JobView, includeUsage
       const e = item.event;
       if (e.type === "status" && e.data.served_model) base.model = e.data.served_model;
       // OpenAI's chunks have no place for it: a waiting job says why and until when in an SSE comment.
-      if (e.type === "status" && e.data.status === "waiting") res.write(`: waiting ${e.data.reason ?? ""}${e.data.retry_at ? ` until ${e.data.retry_at}` : ""}\n\n`);
+      if (e.type === "status" && e.data.status === "waiting")
+        res.write(`: waiting ${e.data.reason ?? ""}${e.data.retry_at ? ` until ${e.data.retry_at}` : ""}\n\n`);
       if (!sentRole && (e.type === "delta" || e.type === "tool_call" || e.type === "done")) {
         // As OpenAI does: an answer that opens with a tool call has `content: null`.
         send(chunk(base, { role: "assistant", content: e.type === "tool_call" ? null : "" }));
@@ -106,7 +120,14 @@ async function streamCompletion(r: GatewayResources, view: JobView, includeUsage
         case "restart":
           // OpenAI's format cannot take text back: once some went out, say so instead of mixing two answers.
           if (sentText) {
-            send({ error: { type: "api_error", code: "upstream_restarted", message: "the upstream answer was restarted after output began; retry the request", param: null } });
+            send({
+              error: {
+                type: "api_error",
+                code: "upstream_restarted",
+                message: "the upstream answer was restarted after output began; retry the request",
+                param: null,
+              },
+            });
             return;
           }
           break;
@@ -132,4 +153,3 @@ async function streamCompletion(r: GatewayResources, view: JobView, includeUsage
     res.end();
   }
 }
-

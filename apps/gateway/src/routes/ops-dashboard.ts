@@ -10,10 +10,21 @@ import { OpsOverview } from "../services/ops-overview";
  * One HTML file with its CSS and JS inline: no CDN (gateways often run offline). From source it is
  * `src/static/`; the production bundle (`pnpm build`) has a copy in `dist/static/`.
  */
-const PAGE = [path.join(__dirname, "../static/dashboard.html"), path.join(__dirname, "static/dashboard.html")].find((p) => existsSync(p)) ?? path.join(__dirname, "../static/dashboard.html");
+const PAGE =
+  [path.join(__dirname, "../static/dashboard.html"), path.join(__dirname, "static/dashboard.html")].find((p) => existsSync(p)) ??
+  path.join(__dirname, "../static/dashboard.html");
 
 /** Only the page itself and same-origin fetches; the inline script and style are the page's own. */
-const CSP = ["default-src 'none'", "script-src 'unsafe-inline'", "style-src 'unsafe-inline'", "img-src 'self' data:", "connect-src 'self'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'none'"].join("; ");
+const CSP = [
+  "default-src 'none'",
+  "script-src 'unsafe-inline'",
+  "style-src 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+].join("; ");
 
 /**
  * `/dashboard`, the ops page, and `GET /admin/v1/overview`, the JSON it polls every 2 s. Both take

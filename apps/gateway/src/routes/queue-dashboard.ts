@@ -14,7 +14,17 @@ export const QUEUE_DASHBOARD_PATH = "/admin/queues";
  * The page's own assets only: bull-board's HTML links a web font from a CDN, which an offline
  * gateway cannot reach and an operator's browser should not be sent to; it falls back to local fonts.
  */
-const CSP = ["default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data:", "font-src 'self' data:", "connect-src 'self'", "frame-ancestors 'none'", "base-uri 'self'", "form-action 'none'"].join("; ");
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'self'",
+  "form-action 'none'",
+].join("; ");
 
 /**
  * Read-only: the dashboard may show everything but change nothing. Its buttons would add jobs

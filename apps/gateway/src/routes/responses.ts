@@ -7,7 +7,16 @@ import { principalOf } from "../middleware/request-context";
 import type { GatewayResources } from "../resources";
 import { getJob } from "../services/job-service";
 import { responseShell, type ResponsesEvent } from "../services/responses-render";
-import { cancelResponse, createResponse, currentResponse, deleteStoredResponse, findOwned, listInputItems, openEventStream, waitForResponse } from "../services/responses-service";
+import {
+  cancelResponse,
+  createResponse,
+  currentResponse,
+  deleteStoredResponse,
+  findOwned,
+  listInputItems,
+  openEventStream,
+  waitForResponse,
+} from "../services/responses-service";
 import { clientDeadline } from "../services/client-deadline";
 import { requireStreaming } from "../services/deployment-cache";
 import { parseBody } from "../services/validation";
@@ -27,11 +36,16 @@ export function responsesRouter(r: GatewayResources, auth: Authenticator): Route
     if (body.stream) await requireStreaming(r.deployments, p.deploymentId, "stream");
     // A create that waits for its answer honours the client's deadline (read before anything is admitted).
     const deadline = body.stream || body.background ? null : clientDeadline(req);
-    const created = await startSpan("submit job", { [AttrNames.tenantId]: p.tenantId, [AttrNames.deploymentId]: p.deploymentId, "http.request.method": "POST", "http.route": "/v1/responses" }, async (span) => {
-      const c = await createResponse(r, p, body, req.get("idempotency-key"));
-      span.setAttributes({ [AttrNames.jobId]: c.rec.job_id, "switchyard.idempotent_replay": c.replayed });
-      return c;
-    }, SpanKind.SERVER);
+    const created = await startSpan(
+      "submit job",
+      { [AttrNames.tenantId]: p.tenantId, [AttrNames.deploymentId]: p.deploymentId, "http.request.method": "POST", "http.route": "/v1/responses" },
+      async (span) => {
+        const c = await createResponse(r, p, body, req.get("idempotency-key"));
+        span.setAttributes({ [AttrNames.jobId]: c.rec.job_id, "switchyard.idempotent_replay": c.replayed });
+        return c;
+      },
+      SpanKind.SERVER,
+    );
     res.setHeader("x-switchyard-job-id", created.rec.job_id);
     for (const [k, v] of Object.entries(created.headers)) res.setHeader(k, v);
     if (created.replayed) res.setHeader("Idempotent-Replayed", "true");
@@ -82,8 +96,18 @@ export function responsesRouter(r: GatewayResources, auth: Authenticator): Route
 }
 
 /** Server-sent events as OpenAI sends them (`event:` = type, `data:` = the event), with keep-alive comments. */
-async function sendEvents(r: GatewayResources, res: Response, events: (signal: AbortSignal) => AsyncGenerator<ResponsesEvent | "heartbeat">, signal: AbortSignal): Promise<void> {
-  res.status(200).set({ "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache, no-transform", Connection: "keep-alive", "X-Accel-Buffering": "no" });
+async function sendEvents(
+  r: GatewayResources,
+  res: Response,
+  events: (signal: AbortSignal) => AsyncGenerator<ResponsesEvent | "heartbeat">,
+  signal: AbortSignal,
+): Promise<void> {
+  res.status(200).set({
+    "Content-Type": "text/event-stream; charset=utf-8",
+    "Cache-Control": "no-cache, no-transform",
+    Connection: "keep-alive",
+    "X-Accel-Buffering": "no",
+  });
   res.flushHeaders();
   r.sse.opened();
   try {

@@ -1,5 +1,15 @@
 import { ApiError, priceUsage, type CreateJobRequest, type EndUserTier, type JobBudget, type ModelEntry } from "@switchyard/contracts";
-import { checkBudgetAlerts, checkTokensPerRequestFloor, estimateOutputTokens, type BudgetScope, type BudgetScopeRef, type BudgetUsage, type CreditsCheck, type RateLimitDecision, type ReserveResult } from "@switchyard/admission";
+import {
+  checkBudgetAlerts,
+  checkTokensPerRequestFloor,
+  estimateOutputTokens,
+  type BudgetScope,
+  type BudgetScopeRef,
+  type BudgetUsage,
+  type CreditsCheck,
+  type RateLimitDecision,
+  type ReserveResult,
+} from "@switchyard/admission";
 import { admitAndCreateJob } from "./admit-job";
 import { creditBalance } from "@switchyard/db";
 import { jobNeeds } from "@switchyard/providers";
@@ -41,7 +51,13 @@ export function budgetScopes(d: DeploymentSettings): BudgetScope[] {
  * before any tokenizer runs, else by its exact count.
  */
 /** `opts.batch`: a Batch API line, reserved at the batch price its run is billed at (the catalog's `pricing.batch`). */
-export async function jobSpend(r: GatewayResources, req: CreateJobRequest, d: DeploymentSettings, endUserTier: EndUserTier | null, opts: { batch?: boolean } = {}): Promise<Spend> {
+export async function jobSpend(
+  r: GatewayResources,
+  req: CreateJobRequest,
+  d: DeploymentSettings,
+  endUserTier: EndUserTier | null,
+  opts: { batch?: boolean } = {},
+): Promise<Spend> {
   const models = candidates(r, req, d);
   const maxOutput = Math.max(...models.map((m) => m.max_output_tokens));
   const outputTokens = estimateOutputTokens(req.max_tokens, maxOutput);
@@ -69,12 +85,21 @@ export function checkTokensPerRequest(r: GatewayResources, d: DeploymentSettings
   if (tokens <= perRequest && tokens <= perDay) return;
   const [limit, name] = tokens > perRequest ? [perRequest, "tokens_per_request"] : [perDay, "tokens_per_day"];
   r.metrics.rateLimitRejections.add(1, { reason: name });
-  throw new ApiError("request_too_large", `${param}: this request needs ${tokens} tokens (${what}), over this deployment's limit of ${limit} tokens ${name === "tokens_per_day" ? "per day" : "per request"} (${name}), so no wait can make it fit. Shorten the input or lower the output limit.`, param);
+  throw new ApiError(
+    "request_too_large",
+    `${param}: this request needs ${tokens} tokens (${what}), over this deployment's limit of ${limit} tokens ${name === "tokens_per_day" ? "per day" : "per request"} (${name}), so no wait can make it fit. Shorten the input or lower the output limit.`,
+    param,
+  );
 }
 
 /** The budget a job reserves in: its deployment's and tenant's scopes, and prepaid credits. */
 export function jobBudget(d: DeploymentSettings, spend: Spend): JobBudget {
-  return { scopes: budgetScopes(d), credits_tenant_id: d.tenant.billingMode === "prepaid" ? d.tenantId : null, reserved_usd: spend.usd, reserved_tokens: spend.tokens };
+  return {
+    scopes: budgetScopes(d),
+    credits_tenant_id: d.tenant.billingMode === "prepaid" ? d.tenantId : null,
+    reserved_usd: spend.usd,
+    reserved_tokens: spend.tokens,
+  };
 }
 
 /** A prepaid tenant's credit check for the reservation (its balance loaded from the ledger when Redis holds none); none when postpaid. */
@@ -90,7 +115,13 @@ export type JobAdmission = ({ kind: "created" } & Admitted) | { kind: "exists"; 
  * limits, budget reservation and the job record. A key already claimed comes back as `exists`
  * with nothing spent; a refusal throws the same errors `admitSpend` does, having consumed nothing.
  */
-export async function admitJob(r: GatewayResources, jobId: string, d: DeploymentSettings, spend: Spend, create: { keys: string[]; argv: string[] }): Promise<JobAdmission> {
+export async function admitJob(
+  r: GatewayResources,
+  jobId: string,
+  d: DeploymentSettings,
+  spend: Spend,
+  create: { keys: string[]; argv: string[] },
+): Promise<JobAdmission> {
   const budget = jobBudget(d, spend);
   const { scopes } = budget;
   const prepaid = budget.credits_tenant_id !== null;
@@ -113,18 +144,33 @@ export async function admitJob(r: GatewayResources, jobId: string, d: Deployment
 function rateLimited(r: GatewayResources, d: DeploymentSettings, decision: Extract<RateLimitDecision, { allowed: false }>): ApiError {
   r.metrics.rateLimitRejections.add(1, { reason: decision.reason });
   // Routes check these before the script; should one not, it is still no 429: waiting cannot help.
-  if (decision.reason === "tokens_per_request" || (decision.reason === "tokens_per_day" && decision.retryAfterSeconds === 0)) return new ApiError("request_too_large", decision.message);
+  if (decision.reason === "tokens_per_request" || (decision.reason === "tokens_per_day" && decision.retryAfterSeconds === 0))
+    return new ApiError("request_too_large", decision.message);
   r.metrics.rateLimitByDeployment.add(1, { deployment: d.id, deployment_type: d.type });
-  return new ApiError("rate_limited", decision.message, undefined, { ...decision.headers, ...(decision.retryAfterSeconds > 0 ? { "Retry-After": String(decision.retryAfterSeconds) } : {}) });
+  return new ApiError("rate_limited", decision.message, undefined, {
+    ...decision.headers,
+    ...(decision.retryAfterSeconds > 0 ? { "Retry-After": String(decision.retryAfterSeconds) } : {}),
+  });
 }
 
 /** The 402 for a refused reservation; the refusing budget's 100 % alert is in the queue before it goes out. */
-async function budgetRefused(r: GatewayResources, d: DeploymentSettings, scopes: BudgetScope[], res: Extract<ReserveResult, { ok: false }>, headers: Record<string, string>): Promise<ApiError> {
+async function budgetRefused(
+  r: GatewayResources,
+  d: DeploymentSettings,
+  scopes: BudgetScope[],
+  res: Extract<ReserveResult, { ok: false }>,
+  headers: Record<string, string>,
+): Promise<ApiError> {
   r.metrics.budgetRefusals.add(1, { code: res.code });
   if (res.code === "budget_exhausted") await budgetAlerts(r, d, scopes, null, res.scope);
   const fmt = (n: number) => (res.unit === "usd" ? `$${n.toFixed(6)}` : `${n} tokens`);
   const what = res.code === "insufficient_credits" ? "credit balance" : `${res.scope?.scope ?? "budget"} ${res.scope?.id ?? ""} budget`.trim();
-  return new ApiError(res.code, `${what} cannot cover this request: limit ${fmt(res.limit)}, spent ${fmt(res.spent)}, reserved ${fmt(res.reserved)}, this request needs up to ${fmt(res.requested)}`, undefined, headers);
+  return new ApiError(
+    res.code,
+    `${what} cannot cover this request: limit ${fmt(res.limit)}, spent ${fmt(res.spent)}, reserved ${fmt(res.reserved)}, this request needs up to ${fmt(res.requested)}`,
+    undefined,
+    headers,
+  );
 }
 
 /** What one request may spend, as its route counted and priced it (the most it can cost). */
@@ -159,7 +205,10 @@ async function countTokens(r: GatewayResources, req: CreateJobRequest): Promise<
   try {
     return await r.tokenCounter.count(req.messages, req);
   } catch (err) {
-    if ((err as Error).name === "TokenCountBusyError") throw new ApiError("service_unavailable", `messages: too much text is waiting to be counted on this gateway; retry shortly`, "messages", { "Retry-After": "1" });
+    if ((err as Error).name === "TokenCountBusyError")
+      throw new ApiError("service_unavailable", `messages: too much text is waiting to be counted on this gateway; retry shortly`, "messages", {
+        "Retry-After": "1",
+      });
     throw err;
   }
 }
@@ -171,7 +220,13 @@ async function countTokens(r: GatewayResources, req: CreateJobRequest): Promise<
  * admission: an alert that could not be queued is logged and its claim given back, so the next
  * request tries again.
  */
-async function budgetAlerts(r: GatewayResources, d: DeploymentSettings, scopes: BudgetScope[], usage: BudgetUsage[] | null, exhausted?: BudgetScopeRef): Promise<void> {
+async function budgetAlerts(
+  r: GatewayResources,
+  d: DeploymentSettings,
+  scopes: BudgetScope[],
+  usage: BudgetUsage[] | null,
+  exhausted?: BudgetScopeRef,
+): Promise<void> {
   try {
     const u = usage ?? (await r.budgets.usage(scopes));
     r.alerts.usedRatios.note(d.id, u);

@@ -60,13 +60,30 @@ export type AdmitJobOutcome =
 type Scripted = Redis & { syAdmitJob(numberOfKeys: number, ...keysThenArgv: string[]): Promise<unknown[]> };
 
 /** Run {@link ADMIT_JOB} for one job (again, at most twice more, when budget periods had to be loaded from Postgres first). */
-export async function admitAndCreateJob(redis: Redis, create: { keys: string[]; argv: string[] }, rl: PreparedRateLimitCheck, budget: PreparedReserve | null): Promise<AdmitJobOutcome> {
+export async function admitAndCreateJob(
+  redis: Redis,
+  create: { keys: string[]; argv: string[] },
+  rl: PreparedRateLimitCheck,
+  budget: PreparedReserve | null,
+): Promise<AdmitJobOutcome> {
   if (!("syAdmitJob" in redis)) redis.defineCommand("syAdmitJob", { lua: ADMIT_JOB });
   const r = redis as Scripted;
   const bkeys = budget?.keys ?? [];
   for (let round = 0; round < 3; round++) {
     const bargv = budget ? await budget.argv() : [];
-    const reply = await r.syAdmitJob(3 + rl.keys.length + bkeys.length, ...create.keys, ...rl.keys, ...bkeys, String(rl.keys.length), String(bkeys.length), String(create.argv.length), String(rl.argv.length), ...create.argv, ...rl.argv, ...bargv);
+    const reply = await r.syAdmitJob(
+      3 + rl.keys.length + bkeys.length,
+      ...create.keys,
+      ...rl.keys,
+      ...bkeys,
+      String(rl.keys.length),
+      String(bkeys.length),
+      String(create.argv.length),
+      String(rl.argv.length),
+      ...create.argv,
+      ...rl.argv,
+      ...bargv,
+    );
     switch (reply[0]) {
       case "exists":
         return { kind: "exists", jobId: String(reply[1]), bodyHash: String(reply[2]) };

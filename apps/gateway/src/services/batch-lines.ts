@@ -29,13 +29,21 @@ type JobEndpoint = "/v1/chat/completions" | "/v1/responses";
 export type LineEndpoint = JobEndpoint | "/v1/embeddings";
 
 /** A checked line: what to admit, or the error line it becomes. */
-export type CheckedLine = { line: number; custom_id: string; request: Record<string, unknown> } | { line: number; custom_id: string | null; error: { code: string; message: string } };
+export type CheckedLine =
+  { line: number; custom_id: string; request: Record<string, unknown> } | { line: number; custom_id: string | null; error: { code: string; message: string } };
 
 /** A line's id in the output and error files: stable, so a rewritten file is the same file. */
 export const lineId = (batchId: string, line: number) => `batch_req_${batchId.slice(batchId.indexOf("_") + 1)}_${line}`;
 
 /** The principal a batch's lines are admitted as: the key that created it, on its deployment, marked with the batch (its jobs are priced as batch usage). */
-export const batchPrincipal = (b: BatchRow): BatchLinePrincipal => ({ keyId: b.api_key_id, tenantId: b.tenant_id, deploymentId: b.deployment_id, scopes: new Set(["jobs:write", "jobs:read"]), publishable: false, batchId: b.id });
+export const batchPrincipal = (b: BatchRow): BatchLinePrincipal => ({
+  keyId: b.api_key_id,
+  tenantId: b.tenant_id,
+  deploymentId: b.deployment_id,
+  scopes: new Set(["jobs:write", "jobs:read"]),
+  publishable: false,
+  batchId: b.id,
+});
 
 /**
  * The idempotency key of a line: one job per (batch, custom_id, admissions), whoever admits it and
@@ -45,7 +53,12 @@ export const batchPrincipal = (b: BatchRow): BatchLinePrincipal => ({ keyId: b.a
 export const lineIdempotencyKey = (batchId: string, customId: string, admissions = 0) => `batch:${batchId}:${customId}${admissions ? `#${admissions}` : ""}`;
 
 /** An error line (`response: null`), for a line that never ran. */
-export const errorLine = (batchId: string, line: number, customId: string | null, code: string, message: string): BatchOutputLine => ({ id: lineId(batchId, line), custom_id: customId, response: null, error: { code, message } });
+export const errorLine = (batchId: string, line: number, customId: string | null, code: string, message: string): BatchOutputLine => ({
+  id: lineId(batchId, line),
+  custom_id: customId,
+  response: null,
+  error: { code, message },
+});
 
 /**
  * Check every line before any runs: the line's own shape (`custom_id`, `method: "POST"`, `url`,
@@ -63,9 +76,22 @@ export function checkLines(endpoint: LineEndpoint, values: Array<{ line: number;
       return { line, custom_id: customId, error: { code: e.code, message: `line ${line}: ${e.message}` } };
     }
     const l = parsed.data;
-    if (seen.has(l.custom_id)) return { line, custom_id: l.custom_id, error: { code: "duplicate_custom_id", message: `line ${line}: custom_id '${l.custom_id}' is used by an earlier line; custom_id must be unique in the file` } };
+    if (seen.has(l.custom_id))
+      return {
+        line,
+        custom_id: l.custom_id,
+        error: {
+          code: "duplicate_custom_id",
+          message: `line ${line}: custom_id '${l.custom_id}' is used by an earlier line; custom_id must be unique in the file`,
+        },
+      };
     seen.add(l.custom_id);
-    if (l.url !== endpoint) return { line, custom_id: l.custom_id, error: { code: "invalid_url", message: `line ${line}: url: must be ${endpoint}, the batch's endpoint (got ${l.url.slice(0, 100)})` } };
+    if (l.url !== endpoint)
+      return {
+        line,
+        custom_id: l.custom_id,
+        error: { code: "invalid_url", message: `line ${line}: url: must be ${endpoint}, the batch's endpoint (got ${l.url.slice(0, 100)})` },
+      };
     try {
       if (endpoint === "/v1/embeddings") parseBody(OpenAIEmbeddingRequest, l.body);
       else toJobRequest(endpoint, l.body);
@@ -134,15 +160,34 @@ export async function admitLine(r: GatewayResources, b: BatchRow, customId: stri
  * answer its output line. Inline, like the endpoint: no job. Refusals and provider failures throw
  * the endpoint's ApiError, for the runner to pause, retry or fail the line.
  */
-export async function embedLine(r: GatewayResources, b: BatchRow, line: { line: number; custom_id: string | null; request: Record<string, unknown> | null }, signal: AbortSignal): Promise<BatchOutputLine> {
+export async function embedLine(
+  r: GatewayResources,
+  b: BatchRow,
+  line: { line: number; custom_id: string | null; request: Record<string, unknown> | null },
+  signal: AbortSignal,
+): Promise<BatchOutputLine> {
   const req = parseBody(OpenAIEmbeddingRequest, line.request ?? {});
   const answer = await createEmbeddings(r, batchPrincipal(b), req, signal);
-  return { id: lineId(b.id, line.line), custom_id: line.custom_id, response: { status_code: 200, request_id: answer.id, body: { ...answer.body } }, error: null };
+  return {
+    id: lineId(b.id, line.line),
+    custom_id: line.custom_id,
+    response: { status_code: 200, request_id: answer.id, body: { ...answer.body } },
+    error: null,
+  };
 }
 
 /** An admission refusal as the line's error-file entry (the HTTP answer the request would have had). */
 export function refusedLine(batchId: string, line: number, customId: string, err: ApiError): BatchOutputLine {
-  return { id: lineId(batchId, line), custom_id: customId, response: { status_code: err.status, request_id: `req_${batchId.slice(batchId.indexOf("_") + 1)}_${line}`, body: { error: { type: err.type, code: err.code, message: err.message, param: err.param ?? null } } }, error: null };
+  return {
+    id: lineId(batchId, line),
+    custom_id: customId,
+    response: {
+      status_code: err.status,
+      request_id: `req_${batchId.slice(batchId.indexOf("_") + 1)}_${line}`,
+      body: { error: { type: err.type, code: err.code, message: err.message, param: err.param ?? null } },
+    },
+    error: null,
+  };
 }
 
 /**
@@ -150,26 +195,52 @@ export function refusedLine(batchId: string, line: number, customId: string, err
  * Response object) with status 200, or the job's failure as the error the endpoint would have
  * answered; a canceled job is `batch_cancelled`. Null while the job runs.
  */
-export async function lineOutcome(r: GatewayResources, b: BatchRow, line: { line: number; custom_id: string | null; job_id: string | null }): Promise<{ state: "done" | "failed" | "canceled"; result: BatchOutputLine; code?: string } | null> {
+export async function lineOutcome(
+  r: GatewayResources,
+  b: BatchRow,
+  line: { line: number; custom_id: string | null; job_id: string | null },
+): Promise<{ state: "done" | "failed" | "canceled"; result: BatchOutputLine; code?: string } | null> {
   const p = batchPrincipal(b);
   const id = lineId(b.id, line.line);
   let view: JobView;
   try {
     view = await getJob(r, p, line.job_id!);
   } catch (err) {
-    if (isApiError(err) && err.status === 404) return { state: "failed", result: errorLine(b.id, line.line, line.custom_id, "job_lost", `the line's job ${line.job_id} can no longer be found`) };
+    if (isApiError(err) && err.status === 404)
+      return { state: "failed", result: errorLine(b.id, line.line, line.custom_id, "job_lost", `the line's job ${line.job_id} can no longer be found`) };
     throw err;
   }
   if (!isTerminalStatus(view.status)) return null;
-  if (view.status === "canceled") return { state: "canceled", result: errorLine(b.id, line.line, line.custom_id, "batch_cancelled", "This request was not completed: the batch was cancelled.") };
+  if (view.status === "canceled")
+    return {
+      state: "canceled",
+      result: errorLine(b.id, line.line, line.custom_id, "batch_cancelled", "This request was not completed: the batch was cancelled."),
+    };
   if (view.status === "failed") {
     const err = jobFailure(view.error?.code ?? "internal_error", view.error?.message ?? "the job failed", view.status);
-    return { state: "failed", code: view.error?.code, result: { id, custom_id: line.custom_id, response: { status_code: err.status, request_id: view.id, body: { error: { type: err.type, code: view.error?.code ?? err.code, message: err.message, param: null } } }, error: null } };
+    return {
+      state: "failed",
+      code: view.error?.code,
+      result: {
+        id,
+        custom_id: line.custom_id,
+        response: {
+          status_code: err.status,
+          request_id: view.id,
+          body: { error: { type: err.type, code: view.error?.code ?? err.code, message: err.message, param: null } },
+        },
+        error: null,
+      },
+    };
   }
   let body: Record<string, unknown>;
   if (b.endpoint === "/v1/responses") {
     const rec = await findResponse(r.db, p.tenantId, responseIdOf(view.id));
-    if (!rec) return { state: "failed", result: errorLine(b.id, line.line, line.custom_id, "response_lost", `the line's response record ${responseIdOf(view.id)} is missing`) };
+    if (!rec)
+      return {
+        state: "failed",
+        result: errorLine(b.id, line.line, line.custom_id, "response_lost", `the line's response record ${responseIdOf(view.id)} is missing`),
+      };
     body = { ...(await currentResponse(r, p, rec)) };
   } else {
     body = { ...chatCompletion(view) };

@@ -38,12 +38,16 @@ const pausedGauges = new WeakSet<MetricsRegistry>();
 function pausedBatchesGauge(r: GatewayResources): void {
   if (pausedGauges.has(r.registry)) return;
   pausedGauges.add(r.registry);
-  r.registry.meter.createObservableGauge("ai_batches_paused", { description: "Running batches paused because their next line does not fit the budget (budget_exhausted) or the prepaid credits (credits_exhausted)" }).addCallback(async (o) => {
-    const rows = await countPausedBatches(r.db).catch(() => null);
-    if (!rows) return;
-    const by = new Map(rows.map((x) => [x.reason, x.n]));
-    for (const reason of ["budget_exhausted", "credits_exhausted"] satisfies BatchPausedReason[]) o.observe(by.get(reason) ?? 0, { reason });
-  });
+  r.registry.meter
+    .createObservableGauge("ai_batches_paused", {
+      description: "Running batches paused because their next line does not fit the budget (budget_exhausted) or the prepaid credits (credits_exhausted)",
+    })
+    .addCallback(async (o) => {
+      const rows = await countPausedBatches(r.db).catch(() => null);
+      if (!rows) return;
+      const by = new Map(rows.map((x) => [x.reason, x.n]));
+      for (const reason of ["budget_exhausted", "credits_exhausted"] satisfies BatchPausedReason[]) o.observe(by.get(reason) ?? 0, { reason });
+    });
 }
 
 /** A budget refusal's pause reason (null for any other refusal): an admission's ApiError, or a job's failure code. */
@@ -56,7 +60,9 @@ const pauseReasonOf = (err: unknown): BatchPausedReason | null => {
 function batchLinesCounter(registry: MetricsRegistry): Counter {
   let c = counters.get(registry);
   if (!c) {
-    c = registry.meter.createCounter("ai_batch_lines_total", { description: "Batch lines settled, by endpoint and result (done, failed, invalid, canceled, expired)" });
+    c = registry.meter.createCounter("ai_batch_lines_total", {
+      description: "Batch lines settled, by endpoint and result (done, failed, invalid, canceled, expired)",
+    });
     counters.set(registry, c);
   }
   return c;
@@ -165,7 +171,8 @@ export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions =
         if (b.expires_at.getTime() <= Date.now()) return wind(b, "expired");
         await collect(b);
         await submit(b);
-        if ((await recountBatch(r.db, b.id)).open === 0 && (await moveBatch(r.db, b.id, ["in_progress"], "finalizing"))) await finalize(b, "finalizing", "completed");
+        if ((await recountBatch(r.db, b.id)).open === 0 && (await moveBatch(r.db, b.id, ["in_progress"], "finalizing")))
+          await finalize(b, "finalizing", "completed");
         return;
       case "finalizing":
         return finalize(b, "finalizing", "completed");
@@ -193,7 +200,13 @@ export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions =
     }
     const lines = checkLines(b.endpoint as LineEndpoint, values).map((l) =>
       "error" in l
-        ? { line: l.line, custom_id: l.custom_id, request: null, state: "invalid" as const, result: errorLine(b.id, l.line, l.custom_id, l.error.code, l.error.message) }
+        ? {
+            line: l.line,
+            custom_id: l.custom_id,
+            request: null,
+            state: "invalid" as const,
+            result: errorLine(b.id, l.line, l.custom_id, l.error.code, l.error.message),
+          }
         : { line: l.line, custom_id: l.custom_id, request: l.request, state: "pending" as const, result: null },
     );
     if (await startBatchLines(r.db, b.id, lines)) {
@@ -206,7 +219,7 @@ export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions =
 
   /** Settle the submitted lines whose jobs ended; with `canceledAs`, a canceled job's line is settled as that (an expired batch's). */
   async function collect(b: BatchRow, canceledAs?: { state: "expired"; code: string; message: string }): Promise<void> {
-    for (let after = 0; ; ) {
+    for (let after = 0; ;) {
       const lines = await batchLines(r.db, b.id, "submitted", 200, after);
       for (const l of lines) {
         const out = await lineOutcome(r, b, l);
@@ -218,7 +231,8 @@ export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions =
           if (await repeatLine(r.db, b.id, l.line, l.job_id!)) await pause(b, refusal, l.line);
           continue;
         }
-        if (out.state === "canceled" && canceledAs) await settleLine(r.db, b.id, l.line, ["submitted"], canceledAs.state, errorLine(b.id, l.line, l.custom_id, canceledAs.code, canceledAs.message));
+        if (out.state === "canceled" && canceledAs)
+          await settleLine(r.db, b.id, l.line, ["submitted"], canceledAs.state, errorLine(b.id, l.line, l.custom_id, canceledAs.code, canceledAs.message));
         else await settleLine(r.db, b.id, l.line, ["submitted"], out.state, out.result);
       }
       if (lines.length < 200) return;
@@ -290,7 +304,10 @@ export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions =
    */
   async function wind(b: BatchRow, to: "cancelled" | "expired"): Promise<void> {
     const state = to === "cancelled" ? "canceled" : "expired";
-    const [code, message] = to === "cancelled" ? ["batch_cancelled", "This request was not run: the batch was cancelled."] : ["batch_expired", "This request could not be executed before the completion window expired."];
+    const [code, message] =
+      to === "cancelled"
+        ? ["batch_cancelled", "This request was not run: the batch was cancelled."]
+        : ["batch_expired", "This request could not be executed before the completion window expired."];
     for (;;) {
       const pending = await batchLines(r.db, b.id, "pending", 500);
       for (const l of pending) await settleLine(r.db, b.id, l.line, ["pending"], state, errorLine(b.id, l.line, l.custom_id, code, message));
@@ -319,7 +336,12 @@ export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions =
       await deleteFile(r.db, b.tenant_id, id);
       if (lines.length === 0) return null;
       const data = Buffer.from(lines.join("\n") + "\n");
-      await storeFile(r.db, store, { id, tenant_id: b.tenant_id, api_key_id: b.api_key_id, purpose: "batch_output", filename, bytes: data.length, line_count: lines.length }, data);
+      await storeFile(
+        r.db,
+        store,
+        { id, tenant_id: b.tenant_id, api_key_id: b.api_key_id, purpose: "batch_output", filename, bytes: data.length, line_count: lines.length },
+        data,
+      );
       return id;
     };
     const outputId = await write("out", out, `${b.id}_output.jsonl`);

@@ -13,7 +13,13 @@ type Tokens = { input_tokens: number; output_tokens: number; cached_tokens: numb
 /** OpenAI's `usage` of a batch from its ledger totals (zeros before any line's row is written). */
 const usageOf = (t: Tokens | undefined) => {
   const u = t ?? { input_tokens: 0, output_tokens: 0, cached_tokens: 0 };
-  return { input_tokens: u.input_tokens, input_tokens_details: { cached_tokens: u.cached_tokens }, output_tokens: u.output_tokens, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: u.input_tokens + u.output_tokens };
+  return {
+    input_tokens: u.input_tokens,
+    input_tokens_details: { cached_tokens: u.cached_tokens },
+    output_tokens: u.output_tokens,
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: u.input_tokens + u.output_tokens,
+  };
 };
 
 /** Batch objects of a tenant's rows, each with its `usage` from the ledger (one query for them all). */
@@ -66,7 +72,12 @@ export async function createBatch(r: GatewayResources, p: Principal, body: Creat
   await refuseDuringMaintenance(r.maintenance);
   const file = await findFile(r.db, p.tenantId, body.input_file_id);
   if (!file) throw new ApiError("not_found", `input_file_id: no file ${body.input_file_id}`, "input_file_id");
-  if (file.purpose !== "batch") throw new ApiError("invalid_request", `input_file_id: file ${file.id} has purpose '${file.purpose}'; a batch's input must have purpose 'batch'`, "input_file_id");
+  if (file.purpose !== "batch")
+    throw new ApiError(
+      "invalid_request",
+      `input_file_id: file ${file.id} has purpose '${file.purpose}'; a batch's input must have purpose 'batch'`,
+      "input_file_id",
+    );
   const now = new Date();
   const row = await insertBatch(r.db, {
     id: newId("batch", now.getTime()),

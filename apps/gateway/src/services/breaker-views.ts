@@ -8,6 +8,15 @@ export async function breakerStates(r: GatewayResources): Promise<BreakerView[]>
   const iso = (ms?: number) => (ms ? new Date(ms).toISOString() : null);
   return r.catalog.models.map((m) => {
     const s = states[m.id]!;
-    return { model: m.id, provider: m.provider, tier: m.tier, state: s.state, opened_at: iso(s.opened_at), open_until: iso(s.open_until), failures: s.failures, successes: s.successes };
+    return {
+      model: m.id,
+      provider: m.provider,
+      tier: m.tier,
+      state: s.state,
+      opened_at: iso(s.opened_at),
+      open_until: iso(s.open_until),
+      failures: s.failures,
+      successes: s.successes,
+    };
   });
 }

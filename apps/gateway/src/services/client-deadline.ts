@@ -38,7 +38,11 @@ export function clientDeadline(req: IncomingMessage): ClientDeadline | null {
     const s = m ? Number(m[1]) : NaN;
     if (s === 0 && zeroIs !== null) return { ms: zeroIs * 1000, header: name };
     if (!Number.isFinite(s) || s <= 0 || s > MAX_DEADLINE_SECONDS) {
-      throw new ApiError("invalid_request", `${name}: must be a number of seconds greater than 0 and at most ${MAX_DEADLINE_SECONDS}, got ${JSON.stringify(raw.slice(0, 40))}`, name);
+      throw new ApiError(
+        "invalid_request",
+        `${name}: must be a number of seconds greater than 0 and at most ${MAX_DEADLINE_SECONDS}, got ${JSON.stringify(raw.slice(0, 40))}`,
+        name,
+      );
     }
     return { ms: Math.round(s * 1000), header: name };
   };
@@ -76,10 +80,12 @@ export async function followUntilEnd(r: GatewayResources, view: JobView, deadlin
   let waiting: Waiting | null = null;
   // Running: a worker is producing its answer (its status said running or retrieving, or output came) and it is not parked since.
   let running = false;
-  const clientTimer = deadline ? setTimeout(() => {
-    by ??= "client";
-    stop();
-  }, deadline.ms) : undefined;
+  const clientTimer = deadline
+    ? setTimeout(() => {
+        by ??= "client";
+        stop();
+      }, deadline.ms)
+    : undefined;
   const serverTimer = setTimeout(() => {
     passed = true;
     if (running) return;
@@ -92,7 +98,8 @@ export async function followUntilEnd(r: GatewayResources, view: JobView, deadlin
       const e = item.event;
       if (e.type === "done" || e.type === "error") return { kind: "ended", event: e, waiting };
       if (e.type === "status") {
-        waiting = e.data.status === "waiting" && e.data.reason ? { reason: e.data.reason, retryAt: e.data.retry_at ? Date.parse(e.data.retry_at) : null } : null;
+        waiting =
+          e.data.status === "waiting" && e.data.reason ? { reason: e.data.reason, retryAt: e.data.retry_at ? Date.parse(e.data.retry_at) : null } : null;
         running = e.data.status === "running" || e.data.status === "retrieving";
       } else if (e.type === "delta" || e.type === "tool_call") {
         waiting = null;
@@ -114,7 +121,8 @@ export async function followUntilEnd(r: GatewayResources, view: JobView, deadlin
 }
 
 /** Whole seconds until `at` (at least 1) for `Retry-After`; `fallback` when it is unknown or past. */
-const secondsUntil = (at: number | null, fallback: number) => String(at === null || at <= Date.now() ? fallback : Math.max(1, Math.ceil((at - Date.now()) / 1000)));
+const secondsUntil = (at: number | null, fallback: number) =>
+  String(at === null || at <= Date.now() ? fallback : Math.max(1, Math.ceil((at - Date.now()) / 1000)));
 
 /**
  * A waited-for job passed its deadline: unless the client sent an `Idempotency-Key` (with it, the
@@ -126,7 +134,15 @@ const secondsUntil = (at: number | null, fallback: number) => String(at === null
  * Returns false instead when the job ended in the meantime (its cancel came too late): the caller
  * answers it as usual.
  */
-export async function answerDeadline(r: GatewayResources, p: Principal, view: JobView, req: IncomingMessage, res: ServerResponse, deadline: ClientDeadline | null, passed: Extract<WaitOutcome, { kind: "deadline" }>): Promise<boolean> {
+export async function answerDeadline(
+  r: GatewayResources,
+  p: Principal,
+  view: JobView,
+  req: IncomingMessage,
+  res: ServerResponse,
+  deadline: ClientDeadline | null,
+  passed: Extract<WaitOutcome, { kind: "deadline" }>,
+): Promise<boolean> {
   const { waiting } = passed;
   const keep = header(req, "idempotency-key") !== undefined;
   if (!keep) {
@@ -139,8 +155,13 @@ export async function answerDeadline(r: GatewayResources, p: Principal, view: Jo
   }
   const unavailable = passed.by === "server" || (waiting !== null && waiting.reason !== "capacity");
   const status = unavailable ? 503 : 504;
-  const what = waiting ? `waiting for its upstream (${waiting.reason}${waiting.retryAt ? `, next try at ${new Date(waiting.retryAt).toISOString()}` : ""})` : "still queued or running";
-  const limit = passed.by === "client" && deadline ? `the request's deadline (${deadline.header}: ${deadline.ms / 1000} s)` : `the server's limit on waiting (${SERVER_MAX_WAIT_MS / 1000} s)`;
+  const what = waiting
+    ? `waiting for its upstream (${waiting.reason}${waiting.retryAt ? `, next try at ${new Date(waiting.retryAt).toISOString()}` : ""})`
+    : "still queued or running";
+  const limit =
+    passed.by === "client" && deadline
+      ? `the request's deadline (${deadline.header}: ${deadline.ms / 1000} s)`
+      : `the server's limit on waiting (${SERVER_MAX_WAIT_MS / 1000} s)`;
   const then = keep ? "it keeps going: send the request again with the same Idempotency-Key to get its answer" : "it was canceled and nothing is billed for it";
   const requestId = res.getHeader("x-request-id");
   const code: ErrorCode = unavailable ? "service_unavailable" : "request_timeout";
@@ -163,5 +184,7 @@ export async function answerDeadline(r: GatewayResources, p: Principal, view: Jo
  */
 export function failedWhileWaiting(e: Extract<JobEvent, { type: "error" }>, waiting: Waiting | null): ApiError | null {
   if (!waiting || e.data.reason === "canceled" || e.data.code === "budget_exhausted" || e.data.code === "insufficient_credits") return null;
-  return new ApiError("service_unavailable", `the upstream stayed unavailable (${waiting.reason}): ${e.data.code}: ${e.data.message}`, undefined, { "Retry-After": secondsUntil(waiting.retryAt, 30) });
+  return new ApiError("service_unavailable", `the upstream stayed unavailable (${waiting.reason}): ${e.data.code}: ${e.data.message}`, undefined, {
+    "Retry-After": secondsUntil(waiting.retryAt, 30),
+  });
 }

@@ -51,9 +51,17 @@ function childRequest(req: CreateJobRequest, model: string): CreateJobRequest {
  * feature, each model as its own job would be checked (errors name `compare.<i>`), and each
  * child's spend.
  */
-export async function planCompare(r: GatewayResources, req: CreateJobRequest, d: DeploymentSettings, ctx: RoutingContext, tier: EndUserTier | null): Promise<ComparePlan> {
-  if (!d.features.multiModelComparison) throw new ApiError("feature_disabled", "compare: multi-model comparison needs the multiModelComparison feature on this deployment", "compare");
-  if (req.rag) throw new ApiError("invalid_request", "rag: a comparison does not retrieve; send the documents' text in messages, or compare without rag", "rag");
+export async function planCompare(
+  r: GatewayResources,
+  req: CreateJobRequest,
+  d: DeploymentSettings,
+  ctx: RoutingContext,
+  tier: EndUserTier | null,
+): Promise<ComparePlan> {
+  if (!d.features.multiModelComparison)
+    throw new ApiError("feature_disabled", "compare: multi-model comparison needs the multiModelComparison feature on this deployment", "compare");
+  if (req.rag)
+    throw new ApiError("invalid_request", "rag: a comparison does not retrieve; send the documents' text in messages, or compare without rag", "rag");
   const models = req.compare ?? [];
   const spends: Spend[] = [];
   for (const [i, model] of models.entries()) {
@@ -73,25 +81,52 @@ export type CompareAdmission = { kind: "exists"; jobId: string; bodyHash: string
  * children admitted before a refusal stay counted (a refused comparison is rare, and the counts
  * expire with their windows).
  */
-export async function admitCompare(r: GatewayResources, p: Principal, req: CreateJobRequest, d: DeploymentSettings, ctx: RoutingContext, plan: ComparePlan, idem: { key: string; bodyHash: string } | undefined): Promise<CompareAdmission> {
+export async function admitCompare(
+  r: GatewayResources,
+  p: Principal,
+  req: CreateJobRequest,
+  d: DeploymentSettings,
+  ctx: RoutingContext,
+  plan: ComparePlan,
+  idem: { key: string; bodyHash: string } | undefined,
+): Promise<CompareAdmission> {
   const now = new Date();
   const parentId = newId("job", now.getTime());
   addLogContext({ jobId: parentId });
-  const children = plan.models.map((model, i) => ({ model, job_id: compareChildId(parentId, i), view: queuedJobView(compareChildId(parentId, i), model, now, req.metadata) }));
+  const children = plan.models.map((model, i) => ({
+    model,
+    job_id: compareChildId(parentId, i),
+    view: queuedJobView(compareChildId(parentId, i), model, now, req.metadata),
+  }));
   const parent = withComparison(queuedJobView(parentId, COMPARE_MODEL, now, req.metadata), children);
-  const created = await r.jobStore.create({ view: parent, tenantId: p.tenantId, deploymentId: p.deploymentId, apiKeyId: p.keyId, idempotency: idem ? { ...idem, ttlSeconds: r.config.idempotencyTtlSeconds } : undefined });
+  const created = await r.jobStore.create({
+    view: parent,
+    tenantId: p.tenantId,
+    deploymentId: p.deploymentId,
+    apiKeyId: p.keyId,
+    idempotency: idem ? { ...idem, ttlSeconds: r.config.idempotencyTtlSeconds } : undefined,
+  });
   if (created.kind === "exists") return created;
   const admitted: Admitted[] = [];
   try {
     await admitAndEnqueue(r, p, req, d, ctx, plan, parent, admitted, false);
   } catch (err) {
-    await undoCompare(r, p, parentId, children.slice(0, admitted.length).map((c) => c.job_id), idem?.key);
+    await undoCompare(
+      r,
+      p,
+      parentId,
+      children.slice(0, admitted.length).map((c) => c.job_id),
+      idem?.key,
+    );
     if (err instanceof ApiError) throw err;
     r.logger.warn({ err: (err as Error).message }, "comparison not enqueued");
     throw new ApiError("service_unavailable", "could not enqueue the comparison; try again", undefined, { "Retry-After": "1" });
   }
   compareCounter(r.registry).add(1, { models: [...plan.models].sort().join(",") });
-  r.logger.info({ models: plan.models, deploymentId: p.deploymentId, reservedUsd: admitted.reduce((n, a) => n + a.budget.reserved_usd, 0) }, "comparison accepted");
+  r.logger.info(
+    { models: plan.models, deploymentId: p.deploymentId, reservedUsd: admitted.reduce((n, a) => n + a.budget.reserved_usd, 0) },
+    "comparison accepted",
+  );
   return { kind: "created", view: parent, headers: admitted.at(-1)?.headers ?? {} };
 }
 
@@ -100,7 +135,17 @@ export async function admitCompare(r: GatewayResources, p: Principal, req: Creat
  * and enqueue the flow. With `reuse`, a child that already exists (admitted by a submit that died
  * before its enqueue) keeps its record and reservation, and only the missing ones are admitted.
  */
-async function admitAndEnqueue(r: GatewayResources, p: Principal, req: CreateJobRequest, d: DeploymentSettings, ctx: RoutingContext, plan: ComparePlan, parent: JobView, admitted: Admitted[], reuse: boolean): Promise<void> {
+async function admitAndEnqueue(
+  r: GatewayResources,
+  p: Principal,
+  req: CreateJobRequest,
+  d: DeploymentSettings,
+  ctx: RoutingContext,
+  plan: ComparePlan,
+  parent: JobView,
+  admitted: Admitted[],
+  reuse: boolean,
+): Promise<void> {
   const owner = { tenantId: p.tenantId, deploymentId: p.deploymentId, apiKeyId: p.keyId };
   const children = plan.models.map((model, i) => ({ model, job_id: compareChildId(parent.id, i) }));
   for (const [i, c] of children.entries()) {
@@ -108,16 +153,41 @@ async function admitAndEnqueue(r: GatewayResources, p: Principal, req: CreateJob
       admitted.push({ budget: jobBudget(d, plan.spends[i]!), budgetUsedRatio: 0, headers: {} });
       continue;
     }
-    const a = await admitJob(r, c.job_id, d, plan.spends[i]!, r.jobStore.prepareCreate({ view: queuedJobView(c.job_id, c.model, new Date(parent.created_at), req.metadata), ...owner }));
+    const a = await admitJob(
+      r,
+      c.job_id,
+      d,
+      plan.spends[i]!,
+      r.jobStore.prepareCreate({ view: queuedJobView(c.job_id, c.model, new Date(parent.created_at), req.metadata), ...owner }),
+    );
     if (a.kind !== "created") throw new Error(`child ${c.job_id} has no idempotency key to find claimed`);
     admitted.push(a);
   }
   await r.jobStore.linkChildren(parent.id, children);
   await r.queues.enqueueFlow(
-    { name: "ai-compare", payload: { job_id: parent.id, tenant_id: p.tenantId, deployment_id: p.deploymentId, api_key_id: p.keyId, children, created_at: parent.created_at, trace: injectTraceContext() }, opts: { jobId: parent.id } },
+    {
+      name: "ai-compare",
+      payload: {
+        job_id: parent.id,
+        tenant_id: p.tenantId,
+        deployment_id: p.deploymentId,
+        api_key_id: p.keyId,
+        children,
+        created_at: parent.created_at,
+        trace: injectTraceContext(),
+      },
+      opts: { jobId: parent.id },
+    },
     children.map((c, i) => ({
       name: "ai-route" as const,
-      payload: routePayload(p, childRequest(req, c.model), { ...ctx, allowed_models: [c.model], budget_used_ratio: admitted[i]!.budgetUsedRatio }, admitted[i]!.budget, c.job_id, parent.created_at),
+      payload: routePayload(
+        p,
+        childRequest(req, c.model),
+        { ...ctx, allowed_models: [c.model], budget_used_ratio: admitted[i]!.budgetUsedRatio },
+        admitted[i]!.budget,
+        c.job_id,
+        parent.created_at,
+      ),
       opts: { jobId: c.job_id, priority: PRIORITY[req.priority] },
     })),
   );
@@ -131,7 +201,15 @@ async function admitAndEnqueue(r: GatewayResources, p: Principal, req: CreateJob
  * the others admitted now, and the flow enqueued. A failure is logged; the stuck-job sweeper ends
  * a comparison that never runs.
  */
-export async function enqueueIfOrphanedCompare(r: GatewayResources, p: Principal, req: CreateJobRequest, d: DeploymentSettings, ctx: RoutingContext, plan: ComparePlan, jobId: string): Promise<void> {
+export async function enqueueIfOrphanedCompare(
+  r: GatewayResources,
+  p: Principal,
+  req: CreateJobRequest,
+  d: DeploymentSettings,
+  ctx: RoutingContext,
+  plan: ComparePlan,
+  jobId: string,
+): Promise<void> {
   // The parent's own record: it stays `queued` until the comparison ends (its view reads `running` from its children).
   const job = await r.jobStore.get(jobId);
   if (!job || job.status !== "queued" || Date.now() - Date.parse(job.view.created_at) < ORPHAN_AFTER_MS) return;
@@ -146,10 +224,12 @@ export async function enqueueIfOrphanedCompare(r: GatewayResources, p: Principal
 
 /** Take back a comparison that could not be admitted or enqueued: its jobs, their reservations, the idempotency claim. */
 async function undoCompare(r: GatewayResources, p: Principal, parentId: string, childIds: string[], idemKey: string | undefined): Promise<void> {
-  await Promise.all(childIds.map(async (id) => {
-    await r.jobStore.discard(id, p.tenantId).catch(() => undefined);
-    await r.budgets.release(id).catch(() => false);
-  }));
+  await Promise.all(
+    childIds.map(async (id) => {
+      await r.jobStore.discard(id, p.tenantId).catch(() => undefined);
+      await r.budgets.release(id).catch(() => false);
+    }),
+  );
   await r.jobStore.discard(parentId, p.tenantId, idemKey).catch(() => undefined);
 }
 
@@ -170,7 +250,10 @@ export async function liveComparison(r: GatewayResources, live: StoredJob): Prom
   const entries = live.view.comparison;
   if (!entries || isTerminalStatus(live.status)) return live.view;
   const kids = await Promise.all(entries.map((c) => r.jobStore.get(c.job_id)));
-  return withComparison(live.view, entries.map((c, i) => ({ model: c.model, job_id: c.job_id, view: kids[i]?.view ?? null })));
+  return withComparison(
+    live.view,
+    entries.map((c, i) => ({ model: c.model, job_id: c.job_id, view: kids[i]?.view ?? null })),
+  );
 }
 
 /**
@@ -184,12 +267,17 @@ export async function storedComparison(r: GatewayResources, p: Principal, id: st
   const ids = Array.from({ length: MAX_COMPARE_MODELS }, (_, i) => compareChildId(id, i));
   const found = await r.db.selectFrom("jobs").select("id").where("id", "in", ids).where("tenant_id", "=", p.tenantId).execute();
   if (found.length === 0) return stored;
-  const views = (await Promise.all(ids.filter((c) => found.some((f) => f.id === c)).map((c) => findJob(r.db, p.tenantId, c, { apiKeyId })))).filter((v): v is JobView => !!v);
+  const views = (await Promise.all(ids.filter((c) => found.some((f) => f.id === c)).map((c) => findJob(r.db, p.tenantId, c, { apiKeyId })))).filter(
+    (v): v is JobView => !!v,
+  );
   if (views.length === 0) return stored;
   const children: ComparisonChild[] = views.map((v) => ({ model: v.model, job_id: v.id, view: v }));
   if (stored) return withComparison(stored, children);
   const first = views[0]!;
-  const ended = views.map((v) => v.completed_at ?? v.created_at).sort().at(-1)!;
+  const ended = views
+    .map((v) => v.completed_at ?? v.created_at)
+    .sort()
+    .at(-1)!;
   return endComparison(queuedJobView(id, COMPARE_MODEL, new Date(first.created_at), first.metadata), children, new Date(ended));
 }
 
@@ -205,7 +293,12 @@ export async function cancelComparison(r: GatewayResources, live: StoredJob, can
     });
   }
   const kids = await Promise.all(entries.map((c) => r.jobStore.get(c.job_id)));
-  const view = endComparison(live.view, entries.map((c, i) => ({ model: c.model, job_id: c.job_id, view: kids[i]?.view ?? null })), new Date(), "canceled");
+  const view = endComparison(
+    live.view,
+    entries.map((c, i) => ({ model: c.model, job_id: c.job_id, view: kids[i]?.view ?? null })),
+    new Date(),
+    "canceled",
+  );
   const res = await r.jobStore.finish(view, { type: "error", data: { code: "canceled", message: "canceled by the client", reason: "canceled" } });
   // Canceling the last child can let the flow's parent run and end the comparison canceled first.
   if (res.kind === "already_terminal" && res.status === "canceled") {
@@ -214,7 +307,10 @@ export async function cancelComparison(r: GatewayResources, live: StoredJob, can
   }
   if (res.kind === "already_terminal") throw new ApiError("job_already_terminal", `job ${view.id} already ended with status ${res.status}`);
   if (res.kind === "missing") throw new ApiError("job_not_found", `no job ${view.id}`, "id");
-  await r.queues.queue("ai-compare").remove(view.id).catch(() => 0);
+  await r.queues
+    .queue("ai-compare")
+    .remove(view.id)
+    .catch(() => 0);
   await saveFinishedJob(r.db, { view, tenant_id: live.tenantId, deployment_id: live.deploymentId, api_key_id: live.apiKeyId });
   return view;
 }

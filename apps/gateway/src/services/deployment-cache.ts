@@ -85,7 +85,11 @@ export async function requireStreaming(deployments: DeploymentCache, deploymentI
   const d = await deployments.get(deploymentId);
   if (d.features.streamingEnabled !== false) return;
   const what = param ? `${param}: ` : "";
-  throw new ApiError("feature_disabled", `${what}streaming is off on this deployment (the streamingEnabled feature): ask without stream and read the answer whole, or poll the job`, param);
+  throw new ApiError(
+    "feature_disabled",
+    `${what}streaming is off on this deployment (the streamingEnabled feature): ask without stream and read the answer whole, or poll the job`,
+    param,
+  );
 }
 
 /** The routing inputs a job carries from its deployment. */

@@ -53,7 +53,11 @@ export async function createEmbeddings(r: GatewayResources, p: Principal, req: O
   const id = newId("emb", started.getTime());
   addLogContext({ jobId: id });
   const tier = req.user ? await r.deployments.endUserTier(d.id, req.user) : null;
-  const admitted = await admitSpend(r, id, d, { tokens: counted, usd: priceEmbedding(entry, counted), endUser: req.user && tier ? { id: req.user, tier } : undefined });
+  const admitted = await admitSpend(r, id, d, {
+    tokens: counted,
+    usd: priceEmbedding(entry, counted),
+    endUser: req.user && tier ? { id: req.user, tier } : undefined,
+  });
 
   const { provider, simulated } = r.providers.forEmbeddingModel(entry);
   let result: EmbeddingResult;
@@ -122,10 +126,12 @@ export async function createEmbeddings(r: GatewayResources, p: Principal, req: O
 function embeddingModel(r: GatewayResources, id: string, d: DeploymentSettings): EmbeddingModelEntry {
   const entry = (r.catalog.embedding_models ?? []).find((m) => m.id === id);
   if (!entry) {
-    if (r.catalog.models.some((m) => m.id === id)) throw new ApiError("invalid_request", `model: ${id} is a chat model; embeddings need an embedding model (GET /v1/models lists them)`, "model");
+    if (r.catalog.models.some((m) => m.id === id))
+      throw new ApiError("invalid_request", `model: ${id} is a chat model; embeddings need an embedding model (GET /v1/models lists them)`, "model");
     throw new ApiError("model_not_found", `model: ${id} is not an embedding model in the catalog (GET /v1/models lists them)`, "model");
   }
-  if (d.allowedModels && !d.allowedModels.includes(entry.id)) throw new ApiError("model_not_allowed", `model: ${id} is not allowed on this deployment`, "model");
+  if (d.allowedModels && !d.allowedModels.includes(entry.id))
+    throw new ApiError("model_not_allowed", `model: ${id} is not allowed on this deployment`, "model");
   return entry;
 }
 
@@ -140,10 +146,12 @@ async function textInputs(input: OpenAIEmbeddingRequest["input"]): Promise<strin
   if (typeof list[0] === "number") return [await tokenText(list as number[], "input")];
   if (Array.isArray(list[0])) {
     const arrays = list as number[][];
-    if (arrays.length > MAX_EMBEDDING_INPUTS) throw new ApiError("invalid_request", `input: at most ${MAX_EMBEDDING_INPUTS} inputs per request, got ${arrays.length}`, "input");
+    if (arrays.length > MAX_EMBEDDING_INPUTS)
+      throw new ApiError("invalid_request", `input: at most ${MAX_EMBEDDING_INPUTS} inputs per request, got ${arrays.length}`, "input");
     return Promise.all(arrays.map((tokens, i) => tokenText(tokens, `input[${i}]`)));
   }
-  if (list.length > MAX_EMBEDDING_INPUTS) throw new ApiError("invalid_request", `input: at most ${MAX_EMBEDDING_INPUTS} inputs per request, got ${list.length}`, "input");
+  if (list.length > MAX_EMBEDDING_INPUTS)
+    throw new ApiError("invalid_request", `input: at most ${MAX_EMBEDDING_INPUTS} inputs per request, got ${list.length}`, "input");
   const texts = list as string[];
   const empty = texts.findIndex((t) => t.length === 0);
   if (empty >= 0) throw new ApiError("invalid_request", `input: input[${empty}] is an empty string`, "input");
@@ -154,7 +162,12 @@ async function textInputs(input: OpenAIEmbeddingRequest["input"]): Promise<strin
 async function tokenText(tokens: number[], field: string): Promise<string> {
   if (tokens.length === 0) throw new ApiError("invalid_request", `${field}: must not be an empty token array`, "input");
   const bad = tokens.findIndex((t) => !Number.isInteger(t) || t < 0 || t >= CL100K_VOCAB_SIZE);
-  if (bad >= 0) throw new ApiError("invalid_request", `${field}: token ${tokens[bad]} at position ${bad} is not a cl100k_base token id (0 … ${CL100K_VOCAB_SIZE - 1})`, "input");
+  if (bad >= 0)
+    throw new ApiError(
+      "invalid_request",
+      `${field}: token ${tokens[bad]} at position ${bad} is not a cl100k_base token id (0 … ${CL100K_VOCAB_SIZE - 1})`,
+      "input",
+    );
   try {
     return await decodeCl100k(tokens);
   } catch {
@@ -166,7 +179,8 @@ async function tokenText(tokens: number[], field: string): Promise<string> {
 /** The vector length the answer will have; 400 naming `dimensions` when the model cannot give it. */
 function checkDimensions(entry: EmbeddingModelEntry, asked: number | undefined): number {
   if (asked === undefined || asked === entry.dimensions) return entry.dimensions;
-  if (!entry.flexible_dimensions) throw new ApiError("unsupported_parameter", `dimensions: ${entry.id} returns ${entry.dimensions}-dimensional vectors only`, "dimensions");
+  if (!entry.flexible_dimensions)
+    throw new ApiError("unsupported_parameter", `dimensions: ${entry.id} returns ${entry.dimensions}-dimensional vectors only`, "dimensions");
   if (asked > entry.dimensions) throw new ApiError("invalid_request", `dimensions: ${entry.id} returns at most ${entry.dimensions} dimensions`, "dimensions");
   return asked;
 }
@@ -185,13 +199,20 @@ async function countInputs(r: GatewayResources, inputs: string[], entry: Embeddi
   }
   if (floor > d.rateLimits.tokens_per_request) {
     r.metrics.rateLimitRejections.add(1, { reason: "tokens_per_request" });
-    throw new ApiError("request_too_large", `input: at least ${floor} tokens, more than this deployment's limit of ${d.rateLimits.tokens_per_request} tokens per request (tokens_per_request)`, "input");
+    throw new ApiError(
+      "request_too_large",
+      `input: at least ${floor} tokens, more than this deployment's limit of ${d.rateLimits.tokens_per_request} tokens per request (tokens_per_request)`,
+      "input",
+    );
   }
   let counts: number[];
   try {
     counts = await Promise.all(inputs.map(async (text) => (await r.tokenCounter.count([{ role: "user", content: text }])) - MESSAGE_FRAMING_TOKENS));
   } catch (err) {
-    if ((err as Error).name === "TokenCountBusyError") throw new ApiError("service_unavailable", "input: too much text is waiting to be counted on this gateway; retry shortly", "input", { "Retry-After": "1" });
+    if ((err as Error).name === "TokenCountBusyError")
+      throw new ApiError("service_unavailable", "input: too much text is waiting to be counted on this gateway; retry shortly", "input", {
+        "Retry-After": "1",
+      });
     throw err;
   }
   const over = counts.findIndex((n) => n > entry.max_input_tokens);
@@ -200,13 +221,22 @@ async function countInputs(r: GatewayResources, inputs: string[], entry: Embeddi
 }
 
 const tooLong = (entry: EmbeddingModelEntry, i: number, tokens: number, atLeast: boolean) =>
-  new ApiError("invalid_request", `input: input[${i}] has ${atLeast ? "at least " : ""}${tokens} tokens; ${entry.id} takes at most ${entry.max_input_tokens} per input`, "input");
+  new ApiError(
+    "invalid_request",
+    `input: input[${i}] has ${atLeast ? "at least " : ""}${tokens} tokens; ${entry.id} takes at most ${entry.max_input_tokens} per input`,
+    "input",
+  );
 
 /** A provider that answers with the wrong number or length of vectors has failed the call. */
 function checkVectors(entry: EmbeddingModelEntry, result: EmbeddingResult, inputs: number, dimensions: number): void {
-  if (result.vectors.length !== inputs) throw new ApiError("upstream_error", `${entry.id}: the provider returned ${result.vectors.length} vectors for ${inputs} inputs`);
+  if (result.vectors.length !== inputs)
+    throw new ApiError("upstream_error", `${entry.id}: the provider returned ${result.vectors.length} vectors for ${inputs} inputs`);
   const bad = result.vectors.find((v) => v.length !== dimensions);
-  if (bad) throw new ApiError("upstream_error", `${entry.id}: the provider returned ${bad.length}-dimensional vectors, expected ${dimensions} (check the catalog's dimensions)`);
+  if (bad)
+    throw new ApiError(
+      "upstream_error",
+      `${entry.id}: the provider returned ${bad.length}-dimensional vectors, expected ${dimensions} (check the catalog's dimensions)`,
+    );
 }
 
 /** Provider failures in OpenAI's terms: upstream 429 → 429 with Retry-After, a refused request → 400, the rest → 502. */
@@ -215,7 +245,9 @@ function upstreamError(err: unknown, entry: EmbeddingModelEntry, timedOutAfterMs
   if (!isProviderError(err)) return err;
   switch (err.kind) {
     case "rate_limited":
-      return new ApiError("rate_limited", `${entry.id}: the provider is rate limiting; retry later`, undefined, { "Retry-After": String(Math.max(1, Math.ceil((err.retryAfterMs ?? 1000) / 1000))) });
+      return new ApiError("rate_limited", `${entry.id}: the provider is rate limiting; retry later`, undefined, {
+        "Retry-After": String(Math.max(1, Math.ceil((err.retryAfterMs ?? 1000) / 1000))),
+      });
     case "bad_request":
       return new ApiError("invalid_request", `${entry.id}: the provider refused the request: ${err.message}`);
     default:
@@ -234,11 +266,19 @@ async function bill(r: GatewayResources, p: Principal, d: DeploymentSettings, ad
   try {
     const b = admitted.budget;
     if (b.scopes.length > 0 || b.credits_tenant_id) {
-      await r.budgets.settle(ev.job_id, ev.attempt, { usd: ev.cost_usd, tokens: ev.input_tokens }, { final: true, scopes: b.scopes, creditsTenantId: b.credits_tenant_id ?? undefined });
+      await r.budgets.settle(
+        ev.job_id,
+        ev.attempt,
+        { usd: ev.cost_usd, tokens: ev.input_tokens },
+        { final: true, scopes: b.scopes, creditsTenantId: b.credits_tenant_id ?? undefined },
+      );
     }
     await r.queues.enqueue("ai-usage", ev, { jobId: `u-${ev.job_id}-${ev.attempt}` });
     r.metrics.countEnqueue("ai-usage");
   } catch (err) {
-    r.logger.error({ err: (err as Error).message, id: ev.job_id, tenantId: p.tenantId, deploymentId: d.id, costUsd: ev.cost_usd }, "embeddings usage not recorded");
+    r.logger.error(
+      { err: (err as Error).message, id: ev.job_id, tenantId: p.tenantId, deploymentId: d.id, costUsd: ev.cost_usd },
+      "embeddings usage not recorded",
+    );
   }
 }

@@ -79,7 +79,10 @@ test("a follower that joins while the tail is blocked is served at once from its
 test("a write without a notice is not read for followers already caught up (the cost follows notices)", async () => {
   const hub = new EventStreamHub({ redis, jobStore: store });
   const seen: string[] = [];
-  const unsubscribe = hub.subscribe("job_quiet", "0", { events: (b) => seen.push(...b.map((e) => (e.event.type === "delta" ? e.event.data.text : e.event.type))), error: () => undefined });
+  const unsubscribe = hub.subscribe("job_quiet", "0", {
+    events: (b) => seen.push(...b.map((e) => (e.event.type === "delta" ? e.event.data.text : e.event.type))),
+    error: () => undefined,
+  });
   await new Promise((r) => setTimeout(r, 200));
   const reads = hub.stats().streamReads;
   await redis.xadd(keys.events("job_quiet"), "*", "e", JSON.stringify({ type: "delta", data: { text: "silent" } }));

@@ -275,14 +275,20 @@ export class EventStreamHub {
     this.pending.clear();
     if (batch.length === 0) return;
     this.counters.streamReads += batch.length;
-    this.opts.jobStore.readEventsAfter(this.readConn!, batch.map((b) => ({ jobId: b.job.jobId, after: b.from })), this.readCount).then(
-      (results) => {
-        for (let i = 0; i < batch.length; i++) this.settle(batch[i]!.job, batch[i]!.from, results[i]!);
-      },
-      (err: Error) => {
-        for (const b of batch) this.settle(b.job, b.from, err);
-      },
-    );
+    this.opts.jobStore
+      .readEventsAfter(
+        this.readConn!,
+        batch.map((b) => ({ jobId: b.job.jobId, after: b.from })),
+        this.readCount,
+      )
+      .then(
+        (results) => {
+          for (let i = 0; i < batch.length; i++) this.settle(batch[i]!.job, batch[i]!.from, results[i]!);
+        },
+        (err: Error) => {
+          for (const b of batch) this.settle(b.job, b.from, err);
+        },
+      );
   }
 
   /** Hand a read's events to the followers it covers, then read again if the job moved meanwhile. */

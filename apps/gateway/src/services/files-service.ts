@@ -1,4 +1,14 @@
-import { ApiError, FILE_ID, FilePurpose, newId, UPLOAD_PURPOSES, type FileList, type FileObject, type ListFilesQuery, type Principal } from "@switchyard/contracts";
+import {
+  ApiError,
+  FILE_ID,
+  FilePurpose,
+  newId,
+  UPLOAD_PURPOSES,
+  type FileList,
+  type FileObject,
+  type ListFilesQuery,
+  type Principal,
+} from "@switchyard/contracts";
 import { deleteFile, findFile, listFiles, PostgresFileContents, storeFile, type FileContentStore } from "@switchyard/db";
 import type { MetricsRegistry } from "@switchyard/telemetry";
 import type { IncomingMessage } from "node:http";
@@ -56,10 +66,24 @@ export async function uploadFile(r: GatewayResources, p: Principal, req: Incomin
     }
     const given = upload.fields.purpose;
     if (given === undefined) throw new ApiError("invalid_request", "purpose: required (batch)", "purpose");
-    if (!(UPLOAD_PURPOSES as readonly string[]).includes(given)) throw new ApiError("invalid_request", `purpose: must be one of ${UPLOAD_PURPOSES.join(", ")}; got '${given.slice(0, 64)}'`, "purpose");
+    if (!(UPLOAD_PURPOSES as readonly string[]).includes(given))
+      throw new ApiError("invalid_request", `purpose: must be one of ${UPLOAD_PURPOSES.join(", ")}; got '${given.slice(0, 64)}'`, "purpose");
     purpose = FilePurpose.parse(given);
     const lines = parseJsonl(upload.file.data, limits.maxLines);
-    const file = await storeFile(r.db, fileStoreOf(r, opts), { id: newId("file"), tenant_id: p.tenantId, api_key_id: p.keyId, purpose, filename: upload.file.filename, bytes: upload.file.data.length, line_count: lines.length }, upload.file.data);
+    const file = await storeFile(
+      r.db,
+      fileStoreOf(r, opts),
+      {
+        id: newId("file"),
+        tenant_id: p.tenantId,
+        api_key_id: p.keyId,
+        purpose,
+        filename: upload.file.filename,
+        bytes: upload.file.data.length,
+        line_count: lines.length,
+      },
+      upload.file.data,
+    );
     counter.add(1, { purpose, result: "stored" });
     r.logger.info({ fileId: file.id, bytes: file.bytes, lines: lines.length }, "file stored");
     return file;
@@ -78,7 +102,12 @@ export async function getFile(r: GatewayResources, p: Principal, id: string) {
 }
 
 /** The bytes of a file the caller's tenant holds, from the store that holds them. */
-export async function fileContent(r: GatewayResources, p: Principal, id: string, opts: FilesOptions): Promise<{ file: FileObject; chunks: AsyncIterable<Buffer> }> {
+export async function fileContent(
+  r: GatewayResources,
+  p: Principal,
+  id: string,
+  opts: FilesOptions,
+): Promise<{ file: FileObject; chunks: AsyncIterable<Buffer> }> {
   const f = await getFile(r, p, id);
   const store = storeFor(r, f.storage, opts);
   const { storage: _s, line_count: _l, ...file } = f;
@@ -104,7 +133,9 @@ function storeFor(r: GatewayResources, storage: string, opts: FilesOptions): Fil
 export async function removeFile(r: GatewayResources, p: Principal, id: string, opts: FilesOptions) {
   const f = await getFile(r, p, id);
   if (!(await deleteFile(r.db, p.tenantId, f.id))) throw notFound(id);
-  await storeFor(r, f.storage, opts).remove(f.id).catch((err: Error) => r.logger.warn({ err: err.message, fileId: f.id }, "file row deleted; its bytes could not be removed"));
+  await storeFor(r, f.storage, opts)
+    .remove(f.id)
+    .catch((err: Error) => r.logger.warn({ err: err.message, fileId: f.id }, "file row deleted; its bytes could not be removed"));
   return { id: f.id, object: "file" as const, deleted: true as const };
 }
 

@@ -8,7 +8,14 @@ export type FollowItem = { kind: "event"; id: string; event: JobEvent } | { kind
 /** A terminal event rebuilt from a stored job, for a finished job whose stream has expired. */
 export function terminalFromView(view: JobView): JobEvent {
   if (view.status === "succeeded") return { type: "done", data: { job: view } };
-  return { type: "error", data: { code: view.error?.code ?? view.status, message: view.error?.message ?? `job ${view.status}`, reason: view.status === "canceled" ? "canceled" : "internal" } };
+  return {
+    type: "error",
+    data: {
+      code: view.error?.code ?? view.status,
+      message: view.error?.message ?? `job ${view.status}`,
+      reason: view.status === "canceled" ? "canceled" : "internal",
+    },
+  };
 }
 
 /**
@@ -27,7 +34,12 @@ export async function expiredTerminal(r: GatewayResources, view: JobView, after:
  * terminal event or until `signal` aborts. Yields a heartbeat when `heartbeatMs` pass without
  * events. A finished job whose stream has expired yields its stored terminal event.
  */
-export async function* followEvents(r: GatewayResources, view: JobView, after: string, opts: { heartbeatMs: number; signal: AbortSignal }): AsyncGenerator<FollowItem> {
+export async function* followEvents(
+  r: GatewayResources,
+  view: JobView,
+  after: string,
+  opts: { heartbeatMs: number; signal: AbortSignal },
+): AsyncGenerator<FollowItem> {
   const expired = await expiredTerminal(r, view, after);
   if (expired) {
     if (expired.event) yield { kind: "event", id: expired.event.id, event: expired.event.event };

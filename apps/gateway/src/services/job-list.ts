@@ -33,7 +33,15 @@ function encodeCursor(p: Position, bucket: number | null): string {
 function decodeCursor(cursor: string): { at: Position; bucket: number | null } {
   try {
     const a: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    if (Array.isArray(a) && Number.isSafeInteger(a[0]) && a[0] >= 0 && a[0] <= END_OF_TIME_MS && typeof a[1] === "string" && a[1].length <= 64 && (a[2] === undefined || (Number.isSafeInteger(a[2]) && a[2] >= 1))) {
+    if (
+      Array.isArray(a) &&
+      Number.isSafeInteger(a[0]) &&
+      a[0] >= 0 &&
+      a[0] <= END_OF_TIME_MS &&
+      typeof a[1] === "string" &&
+      a[1].length <= 64 &&
+      (a[2] === undefined || (Number.isSafeInteger(a[2]) && a[2] >= 1))
+    ) {
       return { at: { ms: a[0] as number, id: a[1] }, bucket: (a[2] as number | undefined) ?? null };
     }
   } catch {
@@ -89,7 +97,12 @@ export async function listJobs(r: GatewayResources, p: Principal, q: ListJobsQue
   let examined = 0;
   for (let round = 0; ; round++) {
     // A cursor's bucket hint is taken one bucket higher: a gateway whose clock runs behind can stamp a job older than its bucket's neighbours.
-    const got = await index.read(p.tenantId, { fromBucket: round === 0 && next !== null ? next + 1 : next, maxMs: top?.ms ?? null, minMs: sinceMs, want: Math.max(want, 50) });
+    const got = await index.read(p.tenantId, {
+      fromBucket: round === 0 && next !== null ? next + 1 : next,
+      maxMs: top?.ms ?? null,
+      minMs: sinceMs,
+      want: Math.max(want, 50),
+    });
     examined += got.entries.length;
     const fresh = got.entries.filter((e) => !seen.has(e.id) && (!top || newerThan(top, { ms: e.createdMs, id: e.id })));
     for (const e of fresh) {
@@ -100,7 +113,14 @@ export async function listJobs(r: GatewayResources, p: Principal, q: ListJobsQue
     // round): older buckets hold older jobs, give or take the gateways' clock skew within a bucket.
     next = got.next;
     redisFloor = next === null ? null : (newest(got.entries.filter((e) => e.bucket === next).map((e) => ({ ms: e.createdMs, id: e.id }))) ?? redisFloor);
-    const [jobs, inPostgres] = await Promise.all([Promise.all(fresh.map((e) => r.jobStore.get(e.id))), storedJobIds(r.db, p.tenantId, fresh.map((e) => e.id))]);
+    const [jobs, inPostgres] = await Promise.all([
+      Promise.all(fresh.map((e) => r.jobStore.get(e.id))),
+      storedJobIds(
+        r.db,
+        p.tenantId,
+        fresh.map((e) => e.id),
+      ),
+    ]);
     for (const j of jobs) if (j && visible(j, p) && !inPostgres.has(j.view.id) && matches(j.view)) live.set(j.view.id, j.view);
 
     // Certain: above Redis's floor, and no older than Postgres's last row when it filled its page.

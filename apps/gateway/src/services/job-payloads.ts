@@ -10,7 +10,13 @@ export const ORPHAN_AFTER_MS = 5000;
 
 /** `POST /v1/jobs`'s answer for a job. */
 export function createResponse(view: Pick<JobView, "id" | "status" | "created_at">): CreateJobResponse {
-  return { id: view.id, object: "job", status: view.status, created_at: view.created_at, links: { self: `/v1/jobs/${view.id}`, events: `/v1/jobs/${view.id}/events` } };
+  return {
+    id: view.id,
+    object: "job",
+    status: view.status,
+    created_at: view.created_at,
+    links: { self: `/v1/jobs/${view.id}`, events: `/v1/jobs/${view.id}/events` },
+  };
 }
 
 /**
@@ -23,8 +29,26 @@ export type BatchLinePrincipal = Principal & { batchId: string };
 export const batchIdOf = (p: Principal): string | undefined => ("batchId" in p && typeof p.batchId === "string" ? p.batchId : undefined);
 
 /** The route job's payload (the one stored copy: the BullMQ job holds it); a batch line's job carries `batch`. */
-export function routePayload(p: Principal, req: CreateJobRequest, routing: RoutingContext, budget: JobBudget, jobId: string, createdAt: string): RouteJobPayload {
+export function routePayload(
+  p: Principal,
+  req: CreateJobRequest,
+  routing: RoutingContext,
+  budget: JobBudget,
+  jobId: string,
+  createdAt: string,
+): RouteJobPayload {
   const batchId = batchIdOf(p);
   const batch = batchId ? { batch: { batch_id: batchId } } : {};
-  return { job_id: jobId, tenant_id: p.tenantId, deployment_id: p.deploymentId, api_key_id: p.keyId, request: req, routing, budget, created_at: createdAt, trace: injectTraceContext(), ...batch };
+  return {
+    job_id: jobId,
+    tenant_id: p.tenantId,
+    deployment_id: p.deploymentId,
+    api_key_id: p.keyId,
+    request: req,
+    routing,
+    budget,
+    created_at: createdAt,
+    trace: injectTraceContext(),
+    ...batch,
+  };
 }

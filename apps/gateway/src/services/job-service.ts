@@ -43,7 +43,11 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
   const bodyHash = canonicalHash(req);
   const replay = async (existing: { jobId: string; bodyHash: string }, rebuild: (() => Promise<RouteJobPayload>) | null): Promise<SubmitResult> => {
     if (existing.bodyHash !== bodyHash) {
-      throw new ApiError("idempotency_key_reused", "this Idempotency-Key was already used with a different request body", headerKey ? "Idempotency-Key" : "client_request_id");
+      throw new ApiError(
+        "idempotency_key_reused",
+        "this Idempotency-Key was already used with a different request body",
+        headerKey ? "Idempotency-Key" : "client_request_id",
+      );
     }
     const job = await getJob(r, p, existing.jobId);
     if (rebuild) await enqueueIfOrphaned(r, job, rebuild);
@@ -83,11 +87,19 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
   const jobId = newId("job", now.getTime());
   addLogContext({ jobId });
   const view = queuedJobView(jobId, req.model, now, req.metadata);
-  const create = r.jobStore.prepareCreate({ view, tenantId: p.tenantId, deploymentId: p.deploymentId, apiKeyId: p.keyId, idempotency: idemKey ? { key: idemKey, bodyHash, ttlSeconds: r.config.idempotencyTtlSeconds } : undefined });
+  const create = r.jobStore.prepareCreate({
+    view,
+    tenantId: p.tenantId,
+    deploymentId: p.deploymentId,
+    apiKeyId: p.keyId,
+    idempotency: idemKey ? { key: idemKey, bodyHash, ttlSeconds: r.config.idempotencyTtlSeconds } : undefined,
+  });
   const admitted = await admitJob(r, jobId, deployment, spend, create);
   // Claimed already (a replay, or a concurrent identical request won): that job is the job.
   if (admitted.kind === "exists") {
-    return replay(admitted, async () => routePayload(p, req, { ...ctx, budget_used_ratio: 0 }, jobBudget(deployment, spend), admitted.jobId, new Date().toISOString()));
+    return replay(admitted, async () =>
+      routePayload(p, req, { ...ctx, budget_used_ratio: 0 }, jobBudget(deployment, spend), admitted.jobId, new Date().toISOString()),
+    );
   }
   const payload = routePayload(p, req, { ...ctx, budget_used_ratio: admitted.budgetUsedRatio }, admitted.budget, view.id, view.created_at);
   r.fault("job.admitted");
@@ -104,11 +116,16 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
 
 /** {@link submitJob} in the request's server span (`route`: its HTTP route); the job's payload carries the span's context (injectTraceContext), so the workers' spans join its trace. */
 export function submitJobTraced(r: GatewayResources, p: Principal, req: CreateJobRequest, headerKey: string | undefined, route: string): Promise<SubmitResult> {
-  return startSpan("submit job", { [AttrNames.tenantId]: p.tenantId, [AttrNames.deploymentId]: p.deploymentId, "http.request.method": "POST", "http.route": route }, async (span) => {
-    const submitted = await submitJob(r, p, req, headerKey);
-    span.setAttributes({ [AttrNames.jobId]: submitted.job.id, "switchyard.idempotent_replay": submitted.replayed });
-    return submitted;
-  }, SpanKind.SERVER);
+  return startSpan(
+    "submit job",
+    { [AttrNames.tenantId]: p.tenantId, [AttrNames.deploymentId]: p.deploymentId, "http.request.method": "POST", "http.route": route },
+    async (span) => {
+      const submitted = await submitJob(r, p, req, headerKey);
+      span.setAttributes({ [AttrNames.jobId]: submitted.job.id, "switchyard.idempotent_replay": submitted.replayed });
+      return submitted;
+    },
+    SpanKind.SERVER,
+  );
 }
 
 /** Enqueue a created job (after its retrieval child when it has `rag`); the job id makes a repeat a no-op. */
@@ -116,8 +133,17 @@ async function enqueueRoute(r: GatewayResources, payload: RouteJobPayload): Prom
   const req = payload.request;
   if (req.rag) {
     // Retrieval runs first, as a child job; the route job reads its result when it starts.
-    const rag = { job_id: payload.job_id, tenant_id: payload.tenant_id, collection: req.rag.collection, query: ragQuery(req), top_k: req.rag.top_k, trace: payload.trace };
-    await r.queues.enqueueFlow({ name: "ai-route", payload, opts: { jobId: payload.job_id, priority: PRIORITY[req.priority] } }, [{ name: "ai-rag", payload: rag, opts: { jobId: `rag-${payload.job_id}` } }]);
+    const rag = {
+      job_id: payload.job_id,
+      tenant_id: payload.tenant_id,
+      collection: req.rag.collection,
+      query: ragQuery(req),
+      top_k: req.rag.top_k,
+      trace: payload.trace,
+    };
+    await r.queues.enqueueFlow({ name: "ai-route", payload, opts: { jobId: payload.job_id, priority: PRIORITY[req.priority] } }, [
+      { name: "ai-rag", payload: rag, opts: { jobId: `rag-${payload.job_id}` } },
+    ]);
     r.metrics.countEnqueue("ai-rag");
   } else {
     await r.queues.enqueue("ai-route", payload, { jobId: payload.job_id, priority: PRIORITY[req.priority] });
@@ -164,7 +190,12 @@ export async function cancelJob(r: GatewayResources, p: Principal, id: string): 
     throw new ApiError("job_already_terminal", `job ${id} already ended with status ${live.status}`);
   }
   if (live.view.comparison) return cancelComparison(r, live, (child) => cancelJob(r, p, child));
-  const view: JobView = { ...live.view, status: "canceled", completed_at: new Date().toISOString(), error: { code: "canceled", message: "canceled by the client", reason: "canceled" } };
+  const view: JobView = {
+    ...live.view,
+    status: "canceled",
+    completed_at: new Date().toISOString(),
+    error: { code: "canceled", message: "canceled by the client", reason: "canceled" },
+  };
   const res = await r.jobStore.finish(view, { type: "error", data: { code: "canceled", message: "canceled by the client", reason: "canceled" } });
   if (res.kind === "already_terminal") throw new ApiError("job_already_terminal", `job ${id} already ended with status ${res.status}`);
   if (res.kind === "missing") throw notFound(id);
@@ -179,7 +210,10 @@ export async function cancelJob(r: GatewayResources, p: Principal, id: string): 
 async function afterCancel(r: GatewayResources, live: { tenantId: string; deploymentId: string; apiKeyId: string | null }, view: JobView): Promise<void> {
   // Abort the upstream call wherever it runs; a job still waiting is simply dropped.
   await r.redis.publish(r.keys.cancelChannel(), view.id);
-  await r.queues.queue("ai-route").remove(view.id).catch(() => 0);
+  await r.queues
+    .queue("ai-route")
+    .remove(view.id)
+    .catch(() => 0);
   // Spend already incurred is settled by the worker; what was only held is freed now.
   await r.budgets.release(view.id);
   await saveFinishedJob(r.db, { view, tenant_id: live.tenantId, deployment_id: live.deploymentId, api_key_id: live.apiKeyId });

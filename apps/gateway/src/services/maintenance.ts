@@ -63,5 +63,10 @@ export class Maintenance {
 export async function refuseDuringMaintenance(m: Maintenance): Promise<void> {
   const s = await m.current();
   if (!s.on) return;
-  throw new ApiError("service_unavailable", `Switchyard is in maintenance${s.message ? `: ${s.message}` : ""}; new work is not accepted, reads and streams keep working. Retry after ${s.retry_after_seconds} s.`, undefined, { "Retry-After": String(s.retry_after_seconds) });
+  throw new ApiError(
+    "service_unavailable",
+    `Switchyard is in maintenance${s.message ? `: ${s.message}` : ""}; new work is not accepted, reads and streams keep working. Retry after ${s.retry_after_seconds} s.`,
+    undefined,
+    { "Retry-After": String(s.retry_after_seconds) },
+  );
 }

@@ -32,7 +32,14 @@ export function readUpload(req: IncomingMessage, opts: { maxBytes: number; fileF
   if (Number.isFinite(declared) && declared > opts.maxBytes + ENVELOPE_BYTES) {
     const close = declared > drainLimit;
     if (!close) req.resume();
-    return Promise.reject(new ApiError("payload_too_large", `${opts.fileField}: larger than the limit of ${opts.maxBytes} bytes`, opts.fileField, close ? { Connection: "close" } : undefined));
+    return Promise.reject(
+      new ApiError(
+        "payload_too_large",
+        `${opts.fileField}: larger than the limit of ${opts.maxBytes} bytes`,
+        opts.fileField,
+        close ? { Connection: "close" } : undefined,
+      ),
+    );
   }
   return new Promise<Upload>((resolve, reject) => {
     let bb: busboy.Busboy;
@@ -61,7 +68,8 @@ export function readUpload(req: IncomingMessage, opts: { maxBytes: number; fileF
       const filename = info.filename ?? "file";
       const why = unstorable(filename);
       if (why) fail(new ApiError("invalid_request", `${opts.fileField}: its file name ${why}`, opts.fileField));
-      else if (filename.length > MAX_FILENAME) fail(new ApiError("invalid_request", `${opts.fileField}: its file name is longer than ${MAX_FILENAME} characters`, opts.fileField));
+      else if (filename.length > MAX_FILENAME)
+        fail(new ApiError("invalid_request", `${opts.fileField}: its file name is longer than ${MAX_FILENAME} characters`, opts.fileField));
       stream.on("data", (d: Buffer) => {
         if (!problem) parts.push(d);
       });
@@ -75,7 +83,9 @@ export function readUpload(req: IncomingMessage, opts: { maxBytes: number; fileF
     bb.on("filesLimit", () => fail(new ApiError("invalid_request", `${opts.fileField}: one file per upload`, opts.fileField)));
     bb.on("fieldsLimit", () => fail(new ApiError("invalid_request", "body: too many form fields", "body")));
     bb.on("partsLimit", () => fail(new ApiError("invalid_request", "body: too many form parts", "body")));
-    bb.on("error", (err: Error) => reject(problem ?? new ApiError("invalid_request", `body: not a well-formed multipart/form-data body (${err.message})`, "body")));
+    bb.on("error", (err: Error) =>
+      reject(problem ?? new ApiError("invalid_request", `body: not a well-formed multipart/form-data body (${err.message})`, "body")),
+    );
     bb.on("close", () => {
       if (problem) reject(problem);
       else if (!file) reject(new ApiError("invalid_request", `${opts.fileField}: required (a file part named \`${opts.fileField}\`)`, opts.fileField));

@@ -1,4 +1,12 @@
-import { ApiError, CreateJobRequest, type ChatCompletion, type JobEvent, type JobView, type OpenAIChatRequest, type OutputLogprob } from "@switchyard/contracts";
+import {
+  ApiError,
+  CreateJobRequest,
+  type ChatCompletion,
+  type JobEvent,
+  type JobView,
+  type OpenAIChatRequest,
+  type OutputLogprob,
+} from "@switchyard/contracts";
 import { parseBody } from "./validation";
 
 const given = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);
@@ -54,7 +62,10 @@ export function chatCompletion(view: JobView): ChatCompletion {
   const usage = view.usage ?? { input_tokens: 0, output_tokens: 0 };
   const text = view.output?.text ?? "";
   const calls = view.output?.tool_calls ?? [];
-  const message = calls.length > 0 ? { role: "assistant" as const, content: text === "" ? null : text, refusal: null, annotations: [], tool_calls: calls } : { role: "assistant" as const, content: text, refusal: null, annotations: [] };
+  const message =
+    calls.length > 0
+      ? { role: "assistant" as const, content: text === "" ? null : text, refusal: null, annotations: [], tool_calls: calls }
+      : { role: "assistant" as const, content: text, refusal: null, annotations: [] };
   return {
     id: completionId(view.id),
     object: "chat.completion" as const,
@@ -68,8 +79,20 @@ export function chatCompletion(view: JobView): ChatCompletion {
 }
 
 /** One `chat.completion.chunk`. */
-export function chunk(base: { id: string; created: number; model: string }, delta: Record<string, unknown>, finishReason: string | null = null, logprobs: OutputLogprob[] | undefined = undefined) {
-  return { id: base.id, object: "chat.completion.chunk" as const, created: base.created, model: base.model, system_fingerprint: null, choices: [{ index: 0, delta, logprobs: choiceLogprobs(logprobs), finish_reason: finishReason }] };
+export function chunk(
+  base: { id: string; created: number; model: string },
+  delta: Record<string, unknown>,
+  finishReason: string | null = null,
+  logprobs: OutputLogprob[] | undefined = undefined,
+) {
+  return {
+    id: base.id,
+    object: "chat.completion.chunk" as const,
+    created: base.created,
+    model: base.model,
+    system_fingerprint: null,
+    choices: [{ index: 0, delta, logprobs: choiceLogprobs(logprobs), finish_reason: finishReason }],
+  };
 }
 
 /**
@@ -79,7 +102,16 @@ export function chunk(base: { id: string; created: number; model: string }, delt
  */
 export function toolCallDelta(e: Extract<JobEvent, { type: "tool_call" }>["data"]) {
   if (e.id !== undefined || e.name !== undefined) {
-    return { tool_calls: [{ index: e.index, ...(e.id !== undefined ? { id: e.id } : {}), type: "function" as const, function: { ...(e.name !== undefined ? { name: e.name } : {}), arguments: e.arguments } }] };
+    return {
+      tool_calls: [
+        {
+          index: e.index,
+          ...(e.id !== undefined ? { id: e.id } : {}),
+          type: "function" as const,
+          function: { ...(e.name !== undefined ? { name: e.name } : {}), arguments: e.arguments },
+        },
+      ],
+    };
   }
   return { tool_calls: [{ index: e.index, function: { arguments: e.arguments } }] };
 }

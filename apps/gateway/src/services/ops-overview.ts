@@ -24,7 +24,15 @@ export async function queueCounts(r: Pick<GatewayResources, "queues">, name: Que
   const q = r.queues.queue(name);
   const [raw, paused] = await Promise.all([q.getJobCounts(...JOB_STATES), q.isPaused()]);
   const n = (s: (typeof JOB_STATES)[number]) => raw[s] ?? 0;
-  const counts: QueueCounts = { waiting: n("waiting"), prioritized: n("prioritized"), delayed: n("delayed"), waiting_children: n("waiting-children"), active: n("active"), completed: n("completed"), failed: n("failed") };
+  const counts: QueueCounts = {
+    waiting: n("waiting"),
+    prioritized: n("prioritized"),
+    delayed: n("delayed"),
+    waiting_children: n("waiting-children"),
+    active: n("active"),
+    completed: n("completed"),
+    failed: n("failed"),
+  };
   return { queue: name, paused, counts };
 }
 
@@ -131,7 +139,8 @@ export class OpsOverview {
     const base = this.samples.find((s) => at - s.at <= WINDOW_MS && at - s.at >= 1000);
     const enqueuedPerMin = (name: QueueName) => ratePerMin(base, sample, (s) => s.added[name]);
     const queueRows = (queues ?? []).map(({ added_total, ...q }) => ({ ...q, added_total, enqueued_per_min: enqueuedPerMin(q.queue) }));
-    const sum = (f: (q: (typeof queueRows)[number]) => number | null): number | null => (queueRows.length && queueRows.every((q) => f(q) !== null) ? queueRows.reduce((a, q) => a + f(q)!, 0) : null);
+    const sum = (f: (q: (typeof queueRows)[number]) => number | null): number | null =>
+      queueRows.length && queueRows.every((q) => f(q) !== null) ? queueRows.reduce((a, q) => a + f(q)!, 0) : null;
     const result = {
       object: "ops_overview" as const,
       generated_at: new Date(at).toISOString(),
@@ -191,14 +200,22 @@ export class OpsOverview {
         .innerJoin("deployments as d", "d.id", "u.deployment_id")
         .innerJoin("tenants as t", "t.id", "u.tenant_id")
         .select(["u.deployment_id", "d.name as deployment_name", "u.tenant_id", "t.name as tenant_name"])
-        .select([sql<string>`sum(u.cost_usd)`.as("cost_usd"), sql<string>`sum(u.requests)`.as("requests"), sql<string>`sum(u.input_tokens + u.output_tokens)`.as("tokens")])
+        .select([
+          sql<string>`sum(u.cost_usd)`.as("cost_usd"),
+          sql<string>`sum(u.requests)`.as("requests"),
+          sql<string>`sum(u.input_tokens + u.output_tokens)`.as("tokens"),
+        ])
         .where("u.day", "=", day)
         .groupBy(["u.deployment_id", "d.name", "u.tenant_id", "t.name"])
         .orderBy(sql`sum(u.cost_usd)`, "desc")
         .orderBy("u.deployment_id")
         .limit(TOP_DEPLOYMENTS)
         .execute(),
-      db.selectFrom("usage_daily").select(sql<string>`coalesce(sum(cost_usd), 0)`.as("usd")).where("day", "=", day).executeTakeFirstOrThrow(),
+      db
+        .selectFrom("usage_daily")
+        .select(sql<string>`coalesce(sum(cost_usd), 0)`.as("usd"))
+        .where("day", "=", day)
+        .executeTakeFirstOrThrow(),
     ]);
     const top = await Promise.all(
       rows.map(async (row) => {

@@ -9,15 +9,47 @@ const rec = {
   background: false,
   store: true,
   previous_response_id: null,
-  params: { model: "m", instructions: null, max_output_tokens: null, parallel_tool_calls: true, prompt_cache_key: null, safety_identifier: null, service_tier: "auto", temperature: null, text: { format: { type: "text" } }, tool_choice: "auto", tools: [], top_p: null, user: null, metadata: {} },
+  params: {
+    model: "m",
+    instructions: null,
+    max_output_tokens: null,
+    parallel_tool_calls: true,
+    prompt_cache_key: null,
+    safety_identifier: null,
+    service_tier: "auto",
+    temperature: null,
+    text: { format: { type: "text" } },
+    tool_choice: "auto",
+    tools: [],
+    top_p: null,
+    user: null,
+    metadata: {},
+  },
   input_items: [],
   final: null,
   created_at: "2026-12-07T09:00:00.000Z",
 } as unknown as StoredResponse;
 
-const view = { id: "job_abc", object: "job", status: "succeeded", model: "m", served_model: "m", created_at: rec.created_at, started_at: rec.created_at, completed_at: rec.created_at, output: { text: "hi there", citations: [], finish_reason: "stop" }, usage: { input_tokens: 1, output_tokens: 2, cost_usd: 0, provenance: "reported" }, routing: { decision: null, fallbacks: [] }, error: null, metadata: null } as unknown as JobView;
+const view = {
+  id: "job_abc",
+  object: "job",
+  status: "succeeded",
+  model: "m",
+  served_model: "m",
+  created_at: rec.created_at,
+  started_at: rec.created_at,
+  completed_at: rec.created_at,
+  output: { text: "hi there", citations: [], finish_reason: "stop" },
+  usage: { input_tokens: 1, output_tokens: 2, cost_usd: 0, provenance: "reported" },
+  routing: { decision: null, fallbacks: [] },
+  error: null,
+  metadata: null,
+} as unknown as JobView;
 
-const waiting = (waits: number): JobEvent => ({ type: "status", data: { status: "waiting", reason: "breaker_open", retry_at: "2026-12-07T09:00:05.000Z", waits } });
+const waiting = (waits: number): JobEvent => ({
+  type: "status",
+  data: { status: "waiting", reason: "breaker_open", retry_at: "2026-12-07T09:00:05.000Z", waits },
+});
 const run: JobEvent[] = [
   { type: "status", data: { status: "running", attempt: 1, waits: 2, served_model: "m" } },
   { type: "delta", data: { text: "hi " } },

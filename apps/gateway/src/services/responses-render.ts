@@ -53,7 +53,13 @@ export function responseShell(rec: StoredResponse, status: ResponseStatus, model
     temperature: p.temperature ?? 1,
     text: p.text,
     tool_choice: p.tool_choice,
-    tools: p.tools.map((t) => ({ type: "function", name: t.name, description: t.description ?? null, parameters: t.parameters ?? null, strict: t.strict ?? null })),
+    tools: p.tools.map((t) => ({
+      type: "function",
+      name: t.name,
+      description: t.description ?? null,
+      parameters: t.parameters ?? null,
+      strict: t.strict ?? null,
+    })),
     top_logprobs: 0,
     top_p: p.top_p ?? 1,
     truncation: "disabled",
@@ -64,8 +70,18 @@ export function responseShell(rec: StoredResponse, status: ResponseStatus, model
 }
 
 type ItemState = "completed" | "incomplete";
-interface OpenMessage { id: string; index: number; text: string }
-interface OpenCall { id: string; index: number; callId: string; name: string; args: string }
+interface OpenMessage {
+  id: string;
+  index: number;
+  text: string;
+}
+interface OpenCall {
+  id: string;
+  index: number;
+  callId: string;
+  name: string;
+  args: string;
+}
 
 /**
  * Renders a job's event stream as Responses streaming events. A pure fold: the same job events
@@ -124,8 +140,20 @@ export class ResponseRenderer {
     if (this.msg) return this.msg;
     const m: OpenMessage = { id: `msg_${this.suffix()}`, index: this.nextIndex++, text: "" };
     this.msg = m;
-    out.push(this.ev("response.output_item.added", { output_index: m.index, item: { id: m.id, type: "message", status: "in_progress", content: [], role: "assistant" } }));
-    out.push(this.ev("response.content_part.added", { item_id: m.id, output_index: m.index, content_index: 0, part: { type: "output_text", annotations: [], text: "" } }));
+    out.push(
+      this.ev("response.output_item.added", {
+        output_index: m.index,
+        item: { id: m.id, type: "message", status: "in_progress", content: [], role: "assistant" },
+      }),
+    );
+    out.push(
+      this.ev("response.content_part.added", {
+        item_id: m.id,
+        output_index: m.index,
+        content_index: 0,
+        part: { type: "output_text", annotations: [], text: "" },
+      }),
+    );
     return m;
   }
 
@@ -143,7 +171,9 @@ export class ResponseRenderer {
     const part = { type: "output_text", annotations: [], text: m.text };
     out.push(this.ev("response.output_text.done", { item_id: m.id, output_index: m.index, content_index: 0, text: m.text, logprobs: [] }));
     out.push(this.ev("response.content_part.done", { item_id: m.id, output_index: m.index, content_index: 0, part }));
-    out.push(this.ev("response.output_item.done", { output_index: m.index, item: { id: m.id, type: "message", status: state, content: [part], role: "assistant" } }));
+    out.push(
+      this.ev("response.output_item.done", { output_index: m.index, item: { id: m.id, type: "message", status: state, content: [part], role: "assistant" } }),
+    );
   }
 
   private callPiece(out: ResponsesEvent[], index: number, piece: { id?: string; name?: string; arguments: string }): void {
@@ -153,7 +183,12 @@ export class ResponseRenderer {
       this.closeMessage(out, "completed");
       c = { id: `fc_${this.suffix()}_${index}`, index: this.nextIndex++, callId: piece.id ?? "", name: piece.name ?? "", args: "" };
       this.calls.set(index, c);
-      out.push(this.ev("response.output_item.added", { output_index: c.index, item: { id: c.id, type: "function_call", status: "in_progress", arguments: "", call_id: c.callId, name: c.name } }));
+      out.push(
+        this.ev("response.output_item.added", {
+          output_index: c.index,
+          item: { id: c.id, type: "function_call", status: "in_progress", arguments: "", call_id: c.callId, name: c.name },
+        }),
+      );
     }
     if (!piece.arguments) return;
     c.args += piece.arguments;
@@ -163,7 +198,12 @@ export class ResponseRenderer {
   private closeCalls(out: ResponsesEvent[], state: ItemState): void {
     for (const c of [...this.calls.values()].sort((a, b) => a.index - b.index)) {
       out.push(this.ev("response.function_call_arguments.done", { item_id: c.id, output_index: c.index, name: c.name, arguments: c.args }));
-      out.push(this.ev("response.output_item.done", { output_index: c.index, item: { id: c.id, type: "function_call", status: state, arguments: c.args, call_id: c.callId, name: c.name } }));
+      out.push(
+        this.ev("response.output_item.done", {
+          output_index: c.index,
+          item: { id: c.id, type: "function_call", status: state, arguments: c.args, call_id: c.callId, name: c.name },
+        }),
+      );
     }
   }
 
@@ -218,7 +258,11 @@ export class ResponseRenderer {
       if (answer.text.startsWith(this.msg?.text ?? "")) this.textDelta(out, answer.text.slice(this.msg?.text.length ?? 0));
       for (const [i, call] of (answer.tool_calls ?? []).entries()) {
         const streamed = this.calls.get(i)?.args ?? "";
-        this.callPiece(out, i, { id: call.id, name: call.function.name, arguments: call.function.arguments.startsWith(streamed) ? call.function.arguments.slice(streamed.length) : "" });
+        this.callPiece(out, i, {
+          id: call.id,
+          name: call.function.name,
+          arguments: call.function.arguments.startsWith(streamed) ? call.function.arguments.slice(streamed.length) : "",
+        });
         const c = this.calls.get(i)!;
         c.callId ||= call.id;
         c.name ||= call.function.name;
@@ -231,7 +275,14 @@ export class ResponseRenderer {
     this.closeCalls(out, itemState);
     // A failed or cancelled job has no answer: what it streamed was closed above, and the Response holds none.
     const output: unknown[] = [];
-    if (answer && msg) output.push({ id: msg.id, type: "message", status: itemState, content: [{ type: "output_text", annotations: [], text: answer.text }], role: "assistant" });
+    if (answer && msg)
+      output.push({
+        id: msg.id,
+        type: "message",
+        status: itemState,
+        content: [{ type: "output_text", annotations: [], text: answer.text }],
+        role: "assistant",
+      });
     if (answer) for (const c of calls) output.push({ id: c.id, type: "function_call", status: itemState, arguments: c.args, call_id: c.callId, name: c.name });
     this.final = finalResponse(this.rec, view, output);
     const type = status === "completed" ? "response.completed" : status === "incomplete" ? "response.incomplete" : "response.failed";
@@ -254,7 +305,8 @@ function finalResponse(rec: StoredResponse, view: JobView, output: unknown[]): R
       total_tokens: view.usage.input_tokens + view.usage.output_tokens,
     };
   }
-  if (status === "incomplete" && view.status === "succeeded") res.incomplete_details = { reason: view.output?.finish_reason === "length" ? "max_output_tokens" : "content_filter" };
+  if (status === "incomplete" && view.status === "succeeded")
+    res.incomplete_details = { reason: view.output?.finish_reason === "length" ? "max_output_tokens" : "content_filter" };
   if ((status === "failed" || status === "incomplete") && view.error) {
     res.error = { code: view.error.code === "rate_limited" ? "rate_limit_exceeded" : "server_error", message: `${view.error.code}: ${view.error.message}` };
   }
@@ -270,7 +322,14 @@ export function outputAsItems(final: Record<string, unknown> | null): ResponseIt
       const text = ((item.content as Array<{ text?: string }>) ?? []).map((p) => p.text ?? "").join("");
       out.push({ type: "message", id: String(item.id), role: "assistant", status: "completed", content: [{ type: "output_text", text, annotations: [] }] });
     } else if (item.type === "function_call") {
-      out.push({ type: "function_call", id: String(item.id), call_id: String(item.call_id), name: String(item.name), arguments: String(item.arguments), status: "completed" });
+      out.push({
+        type: "function_call",
+        id: String(item.id),
+        call_id: String(item.call_id),
+        name: String(item.name),
+        arguments: String(item.arguments),
+        status: "completed",
+      });
     }
   }
   return out;

@@ -29,15 +29,22 @@ export interface MappedRequest {
  */
 export function mapResponsesRequest(body: ResponsesCreateRequest): MappedRequest {
   const unsupported = unsupportedResponsesParameter(body);
-  if (unsupported) throw new ApiError("unsupported_parameter", unsupported.message.startsWith(unsupported.param) ? unsupported.message : `${unsupported.param}: ${unsupported.message}`, unsupported.param);
+  if (unsupported)
+    throw new ApiError(
+      "unsupported_parameter",
+      unsupported.message.startsWith(unsupported.param) ? unsupported.message : `${unsupported.param}: ${unsupported.message}`,
+      unsupported.param,
+    );
   const tools = parseResponsesTools(body.tools ?? []);
   if (!Array.isArray(tools)) throw new ApiError("invalid_request", tools.message, tools.param);
   const choice = body.tool_choice ?? "auto";
   if (typeof choice === "object" && !(choice.type === "function" && typeof choice.name === "string")) {
     throw new ApiError("unsupported_parameter", `tool_choice: only none, auto, required or a function ({type: "function", name}) are supported`, "tool_choice");
   }
-  if (typeof choice === "object" && !tools.some((t) => t.name === choice.name)) throw new ApiError("invalid_request", `tool_choice.name: ${String(choice.name)} is not one of the declared tools`, "tool_choice.name");
-  if (tools.length === 0 && (choice === "required" || typeof choice === "object")) throw new ApiError("invalid_request", "tool_choice: needs tools", "tool_choice");
+  if (typeof choice === "object" && !tools.some((t) => t.name === choice.name))
+    throw new ApiError("invalid_request", `tool_choice.name: ${String(choice.name)} is not one of the declared tools`, "tool_choice.name");
+  if (tools.length === 0 && (choice === "required" || typeof choice === "object"))
+    throw new ApiError("invalid_request", "tool_choice: needs tools", "tool_choice");
   const ownItems = body.input === undefined ? [] : parseInputItems(body.input, (_i, type) => newId(ITEM_PREFIX[type]));
   if (!Array.isArray(ownItems)) throw new ApiError("invalid_request", ownItems.message, ownItems.param);
   const format = body.text?.format ?? { type: "text" as const };
@@ -69,14 +76,32 @@ export function mapResponsesRequest(body: ResponsesCreateRequest): MappedRequest
       priority: "normal" as const,
       ...(tools.length
         ? {
-            tools: tools.map((t) => ({ type: "function" as const, function: { name: t.name, ...(t.description ? { description: t.description } : {}), ...(t.parameters ? { parameters: t.parameters } : {}), ...(t.strict !== undefined ? { strict: t.strict } : {}) } })),
+            tools: tools.map((t) => ({
+              type: "function" as const,
+              function: {
+                name: t.name,
+                ...(t.description ? { description: t.description } : {}),
+                ...(t.parameters ? { parameters: t.parameters } : {}),
+                ...(t.strict !== undefined ? { strict: t.strict } : {}),
+              },
+            })),
             tool_choice: typeof choice === "object" ? { type: "function" as const, function: { name: String(choice.name) } } : choice,
             ...(body.parallel_tool_calls === false ? { parallel_tool_calls: false } : {}),
           }
         : {}),
       ...(format.type === "json_object" ? { response_format: { type: "json_object" as const } } : {}),
       ...(format.type === "json_schema"
-        ? { response_format: { type: "json_schema" as const, json_schema: { name: format.name, schema: format.schema, ...(format.description ? { description: format.description } : {}), ...(format.strict !== undefined ? { strict: format.strict } : {}) } } }
+        ? {
+            response_format: {
+              type: "json_schema" as const,
+              json_schema: {
+                name: format.name,
+                schema: format.schema,
+                ...(format.description ? { description: format.description } : {}),
+                ...(format.strict !== undefined ? { strict: format.strict } : {}),
+              },
+            },
+          }
         : {}),
     };
     const parsed = CreateJobRequest.safeParse(job);
@@ -110,7 +135,18 @@ function toMessages(prior: ResponseItem[], own: ResponseItem[]): AgentChatMessag
         if (text) out.push({ role: "assistant", content: text });
         continue;
       }
-      const parts: ContentPart[] = item.content.flatMap((p): ContentPart[] => (p.type === "input_text" ? [{ type: "text", text: p.text }] : p.type === "input_image" && p.image_url ? [{ type: "image_url", image_url: { url: p.image_url, ...(p.detail === "low" || p.detail === "high" || p.detail === "auto" ? { detail: p.detail } : {}) } }] : []));
+      const parts: ContentPart[] = item.content.flatMap((p): ContentPart[] =>
+        p.type === "input_text"
+          ? [{ type: "text", text: p.text }]
+          : p.type === "input_image" && p.image_url
+            ? [
+                {
+                  type: "image_url",
+                  image_url: { url: p.image_url, ...(p.detail === "low" || p.detail === "high" || p.detail === "auto" ? { detail: p.detail } : {}) },
+                },
+              ]
+            : [],
+      );
       const content = parts.every((p) => p.type === "text") ? parts.map((p) => (p.type === "text" ? p.text : "")).join("\n") : parts;
       out.push({ role: item.role, content });
     } else if (item.type === "function_call") {

@@ -49,7 +49,8 @@ export async function createResponse(r: GatewayResources, p: Principal, body: Re
     const prev = await findOwned(r, p, previousId).catch(() => null);
     if (!prev) throw new ApiError("not_found", `Previous response with id '${previousId}' not found.`, "previous_response_id");
     const final = await currentResponse(r, p, prev);
-    if (final.status === "queued" || final.status === "in_progress") throw new ApiError("invalid_request", `previous_response_id: response ${previousId} is still ${final.status}`, "previous_response_id");
+    if (final.status === "queued" || final.status === "in_progress")
+      throw new ApiError("invalid_request", `previous_response_id: response ${previousId} is still ${final.status}`, "previous_response_id");
     prior = [...prev.input_items, ...outputAsItems(final)];
   }
   const jobRequest = mapped.toJob(prior);
@@ -140,7 +141,14 @@ export async function currentResponse(r: GatewayResources, p: Principal, rec: St
  * client's deadline (or the server's limit on waiting) the 503/504 is sent here (`answerDeadline`)
  * and null returned; null too when the client went away.
  */
-export async function waitForResponse(r: GatewayResources, p: Principal, rec: StoredResponse, view: JobView, signal: AbortSignal, http: { req: IncomingMessage; res: ServerResponse; deadline: ClientDeadline | null }): Promise<ResponseObject | null> {
+export async function waitForResponse(
+  r: GatewayResources,
+  p: Principal,
+  rec: StoredResponse,
+  view: JobView,
+  signal: AbortSignal,
+  http: { req: IncomingMessage; res: ServerResponse; deadline: ClientDeadline | null },
+): Promise<ResponseObject | null> {
   for (;;) {
     const out = await followUntilEnd(r, view, http.deadline, signal);
     if (out === null) return null;
@@ -160,7 +168,8 @@ export async function waitForResponse(r: GatewayResources, p: Principal, rec: St
 export async function openEventStream(r: GatewayResources, p: Principal, rec: StoredResponse, view: JobView, startingAfter: number) {
   const { renderer, events, cursor } = await replay(r, p, rec, view);
   const last = renderer.count - 1;
-  if (startingAfter > last) throw new ApiError("invalid_request", `starting_after: ${startingAfter} is past the last event of this response's stream (${last})`, "starting_after");
+  if (startingAfter > last)
+    throw new ApiError("invalid_request", `starting_after: ${startingAfter} is past the last event of this response's stream (${last})`, "starting_after");
   async function* rest(signal: AbortSignal): AsyncGenerator<ResponsesEvent | "heartbeat"> {
     for (const e of events) if (e.sequence_number > startingAfter) yield e;
     if (renderer.final) return;
@@ -193,7 +202,8 @@ export async function cancelResponse(r: GatewayResources, p: Principal, id: stri
   } catch (err) {
     if (!(err instanceof ApiError && err.code === "job_already_terminal")) throw err;
     const now = await currentResponse(r, p, rec);
-    if (now.status !== "cancelled") throw new ApiError("job_already_terminal", `Cannot cancel a response that has already ended (status ${now.status}).`, "response_id");
+    if (now.status !== "cancelled")
+      throw new ApiError("job_already_terminal", `Cannot cancel a response that has already ended (status ${now.status}).`, "response_id");
     return now;
   }
   return currentResponse(r, p, rec);
@@ -222,4 +232,3 @@ export async function listInputItems(r: GatewayResources, p: Principal, id: stri
   const data = ordered.slice(start, start + limit);
   return { object: "list" as const, data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: start + limit < ordered.length };
 }
-

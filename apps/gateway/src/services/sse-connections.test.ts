@@ -19,7 +19,9 @@ test("crossing the warning threshold logs one warn line with the count and thres
   times(2, () => c.opened());
   expect(log.lines).toEqual([]);
   expect(c.opened()).toBe(3);
-  expect(log.lines).toEqual([{ level: "warn", obj: { event: "sse_connections_high", sse_connections: 3, threshold: 3, severity: "warning" }, msg: "SSE connections at warning level" }]);
+  expect(log.lines).toEqual([
+    { level: "warn", obj: { event: "sse_connections_high", sse_connections: 3, threshold: 3, severity: "warning" }, msg: "SSE connections at warning level" },
+  ]);
 });
 
 test("staying above a threshold, going up and down, does not log again", () => {
@@ -56,7 +58,13 @@ test("the critical threshold logs one error line with severity critical", () => 
   c.opened();
   times(3, () => c.opened());
   const errors = log.lines.filter((l) => l.level === "error");
-  expect(errors).toEqual([{ level: "error", obj: { event: "sse_connections_critical", sse_connections: 5, threshold: 5, severity: "critical" }, msg: "SSE connections at critical level" }]);
+  expect(errors).toEqual([
+    {
+      level: "error",
+      obj: { event: "sse_connections_critical", sse_connections: 5, threshold: 5, severity: "critical" },
+      msg: "SSE connections at critical level",
+    },
+  ]);
   expect(log.events()).toEqual(["sse_connections_high", "sse_connections_critical"]);
 });
 

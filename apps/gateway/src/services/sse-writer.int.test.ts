@@ -21,7 +21,7 @@ async function serve(handler: Handler): Promise<{ url: string; close: () => Prom
 }
 
 test("frames written straight to the socket arrive as a well-formed chunked body, then res.end() ends it", async () => {
-  const frames = ["id: 1-0\nevent: delta\ndata: {\"text\":\"héllo ✓\"}\n\n", "id: 2-0\nevent: done\ndata: {}\n\n"];
+  const frames = ['id: 1-0\nevent: delta\ndata: {"text":"héllo ✓"}\n\n', "id: 2-0\nevent: done\ndata: {}\n\n"];
   const s = await serve((res) => {
     const w = new SseWriter(res);
     w.write(frames[0]!);
@@ -30,12 +30,14 @@ test("frames written straight to the socket arrive as a well-formed chunked body
     res.end();
   });
   const body = await new Promise<string>((resolve, reject) => {
-    http.get(s.url, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => (text += d));
-      res.on("end", () => resolve(text));
-    }).on("error", reject);
+    http
+      .get(s.url, (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => (text += d));
+        res.on("end", () => resolve(text));
+      })
+      .on("error", reject);
   });
   expect(body).toBe(`${frames[0]}: heartbeat\n\n${frames[1]}`);
   await s.close();
@@ -59,11 +61,13 @@ test("a client that stops reading is cut once more than maxBuffered waits; one t
   });
   // The reader: everything arrives, nobody is cut.
   const got = await new Promise<number>((resolve, reject) => {
-    http.get(s.url, (res) => {
-      let n = 0;
-      res.on("data", (d: Buffer) => (n += d.length));
-      res.on("end", () => resolve(n));
-    }).on("error", reject);
+    http
+      .get(s.url, (res) => {
+        let n = 0;
+        res.on("data", (d: Buffer) => (n += d.length));
+        res.on("end", () => resolve(n));
+      })
+      .on("error", reject);
   });
   expect(got).toBe(frame.length * rounds);
   expect(slow).toBe(0);

@@ -4,12 +4,38 @@ import { apiClient, readSse, startFakeOpenAI, startStack, waitFor, writeTestCata
 type Json = Record<string, any>;
 const CATALOG: ModelCatalog = {
   default_model: "up",
-  models: [{ id: "up", provider: "openai", upstream_model: "gpt-4o-mini", tier: "flash", capabilities: { vision: false, long_context: false }, context_window: 128000, max_output_tokens: 4096, pricing: { input: 0.15, output: 0.6, cached_input: 0 } }],
+  models: [
+    {
+      id: "up",
+      provider: "openai",
+      upstream_model: "gpt-4o-mini",
+      tier: "flash",
+      capabilities: { vision: false, long_context: false },
+      context_window: 128000,
+      max_output_tokens: 4096,
+      pricing: { input: 0.15, output: 0.6, cached_input: 0 },
+    },
+  ],
 };
 const DOCS = [
-  { id: "returns", title: "Returns policy", source_url: "https://help.example.com/returns", text: "Customers may return unworn shoes within 30 days of delivery for a full refund. Refunds go back to the original payment method within 5 business days." },
-  { id: "shipping", title: "Shipping times", source_url: "https://help.example.com/shipping", text: "Standard shipping takes 3 to 5 business days. Express shipping arrives the next business day when ordered before noon." },
-  { id: "warranty", title: "Warranty", source_url: "https://partner.other.org/warranty", text: "Every pair of boots carries a two year warranty against manufacturing defects in the sole and stitching." },
+  {
+    id: "returns",
+    title: "Returns policy",
+    source_url: "https://help.example.com/returns",
+    text: "Customers may return unworn shoes within 30 days of delivery for a full refund. Refunds go back to the original payment method within 5 business days.",
+  },
+  {
+    id: "shipping",
+    title: "Shipping times",
+    source_url: "https://help.example.com/shipping",
+    text: "Standard shipping takes 3 to 5 business days. Express shipping arrives the next business day when ordered before noon.",
+  },
+  {
+    id: "warranty",
+    title: "Warranty",
+    source_url: "https://partner.other.org/warranty",
+    text: "Every pair of boots carries a two year warranty against manufacturing defects in the sole and stitching.",
+  },
 ];
 
 let fake: FakeOpenAI;
@@ -19,15 +45,26 @@ let b: ReturnType<typeof apiClient>;
 
 beforeAll(async () => {
   fake = await startFakeOpenAI({ reply: "Returns are accepted within 30 days [1]." });
-  s = await startStack({ apps: ["gateway", "router-worker", "rag-worker", "usage-aggregator"], env: { MODEL_CATALOG_PATH: writeTestCatalog(CATALOG), OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: "sk-test" } });
+  s = await startStack({
+    apps: ["gateway", "router-worker", "rag-worker", "usage-aggregator"],
+    env: { MODEL_CATALOG_PATH: writeTestCatalog(CATALOG), OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: "sk-test" },
+  });
   a = apiClient(s.url, s.key);
   const t = (await a.post<Json>("/admin/v1/tenants", { name: "other" })).body;
-  b = apiClient(s.url, (await a.post<Json>(`/admin/v1/tenants/${t.id}/api-keys`, { name: "b", scopes: ["jobs:write", "jobs:read", "documents:write", "documents:read"] })).body.key);
+  b = apiClient(
+    s.url,
+    (await a.post<Json>(`/admin/v1/tenants/${t.id}/api-keys`, { name: "b", scopes: ["jobs:write", "jobs:read", "documents:write", "documents:read"] })).body
+      .key,
+  );
   for (const d of DOCS) expect((await a.post<Json>("/v1/collections/help/documents", d)).status).toBe(202);
-  await waitFor(async () => {
-    const all = await Promise.all(DOCS.map(async (d) => (await a.get<Json>(`/v1/collections/help/documents/${d.id}`)).body));
-    return all.every((x) => x.status === "indexed" && x.chunks > 0) ? true : undefined;
-  }, 30_000, "documents to be indexed");
+  await waitFor(
+    async () => {
+      const all = await Promise.all(DOCS.map(async (d) => (await a.get<Json>(`/v1/collections/help/documents/${d.id}`)).body));
+      return all.every((x) => x.status === "indexed" && x.chunks > 0) ? true : undefined;
+    },
+    30_000,
+    "documents to be indexed",
+  );
 }, 90_000);
 afterAll(async () => {
   await s?.stop();
@@ -47,7 +84,12 @@ test("documents are indexed and searchable, with PII redacted from the query", a
 
 test("a job with rag retrieves first (status retrieving), cites its sources, and sends them as untrusted reference material", async () => {
   const before = fake.requests.length;
-  const id = (await a.post<Json>("/v1/jobs", { messages: [{ role: "user", content: "What is the refund window for returned shoes?" }], rag: { collection: "help", top_k: 2 } })).body.id as string;
+  const id = (
+    await a.post<Json>("/v1/jobs", {
+      messages: [{ role: "user", content: "What is the refund window for returned shoes?" }],
+      rag: { collection: "help", top_k: 2 },
+    })
+  ).body.id as string;
   const events = (await readSse(`${s.url}/v1/jobs/${id}/events`, { headers: { authorization: `Bearer ${s.key}` } })).events;
   const statuses = events.filter((e) => e.event === "status").map((e) => JSON.parse(e.data).status);
   expect(statuses).toEqual(["queued", "retrieving", "running"]); // queued: the gateway opens every stream read from the start with it
@@ -72,8 +114,21 @@ test("a job with rag retrieves first (status retrieving), cites its sources, and
 
 test("an empty retrieval still answers with no_sources, counts a miss, and indexes documents still pending", async () => {
   // A document written straight to the table, as if its indexing job had been lost.
-  await s.database.db.insertInto("documents").values({ tenant_id: "ten_demo", collection: "late", id: "orphan", title: "Orphan", text: "Gift cards never expire and can be used online or in stores.", status: "pending", metadata: "{}", content_hash: "x" } as never).execute();
-  const id = (await a.post<Json>("/v1/jobs", { messages: [{ role: "user", content: "zzzz qqqq unrelated words" }], rag: { collection: "empty-collection" } })).body.id as string;
+  await s.database.db
+    .insertInto("documents")
+    .values({
+      tenant_id: "ten_demo",
+      collection: "late",
+      id: "orphan",
+      title: "Orphan",
+      text: "Gift cards never expire and can be used online or in stores.",
+      status: "pending",
+      metadata: "{}",
+      content_hash: "x",
+    } as never)
+    .execute();
+  const id = (await a.post<Json>("/v1/jobs", { messages: [{ role: "user", content: "zzzz qqqq unrelated words" }], rag: { collection: "empty-collection" } }))
+    .body.id as string;
   await readSse(`${s.url}/v1/jobs/${id}/events`, { headers: { authorization: `Bearer ${s.key}` } });
   const job = (await a.get<Json>(`/v1/jobs/${id}`)).body;
   expect(job).toMatchObject({ status: "succeeded", output: { no_sources: true, citations: [] } });
@@ -81,7 +136,11 @@ test("an empty retrieval still answers with no_sources, counts a miss, and index
   expect(Number(/ai_rag_requests_total\{result="miss"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
   // A miss in the "late" collection triggers indexing of its pending document.
   await a.post<Json>("/v1/jobs", { messages: [{ role: "user", content: "nothing matches here xyzzy" }], rag: { collection: "late" } });
-  await waitFor(async () => ((await a.get<Json>("/v1/collections/late/documents/orphan")).body.status === "indexed" ? true : undefined), 20_000, "the pending document to be indexed");
+  await waitFor(
+    async () => ((await a.get<Json>("/v1/collections/late/documents/orphan")).body.status === "indexed" ? true : undefined),
+    20_000,
+    "the pending document to be indexed",
+  );
 });
 
 test("another tenant sees none of it: 404 on documents, nothing in search", async () => {
@@ -104,7 +163,8 @@ test("rag on a deployment without ragEnabled is 403 feature_disabled; a source-d
   expect(r.body.error).toMatchObject({ code: "feature_disabled", param: "rag" });
 
   const demo = (await a.get<Json>("/admin/v1/tenants/ten_demo/deployments")).body.data[0];
-  const warranty = async () => (await a.post<Json>("/v1/collections/help/search", { query: "boots warranty defects sole stitching", top_k: 5 })).body.data.map((c: Json) => c.document_id);
+  const warranty = async () =>
+    (await a.post<Json>("/v1/collections/help/search", { query: "boots warranty defects sole stitching", top_k: 5 })).body.data.map((c: Json) => c.document_id);
   expect(await warranty()).toContain("warranty");
   await a.call("PATCH", `/admin/v1/deployments/${demo.id}`, { body: { allowed_source_domains: ["help.example.com"] } });
   await new Promise((r) => setTimeout(r, 1100));

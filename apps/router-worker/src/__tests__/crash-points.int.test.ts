@@ -1,6 +1,20 @@
 import type { ModelCatalog } from "@switchyard/contracts";
 import { createRedis, RedisKeys } from "@switchyard/queue";
-import { apiClient, freePort, httpOk, readSse, spawnApp, startFakeOpenAI, startStack, waitFor, writeTestCatalog, type FakeOpenAI, type SpawnedApp, type SseEvent, type Stack } from "@switchyard/testkit";
+import {
+  apiClient,
+  freePort,
+  httpOk,
+  readSse,
+  spawnApp,
+  startFakeOpenAI,
+  startStack,
+  waitFor,
+  writeTestCatalog,
+  type FakeOpenAI,
+  type SpawnedApp,
+  type SseEvent,
+  type Stack,
+} from "@switchyard/testkit";
 import { Queue } from "bullmq";
 import { FAULT_POINTS, type FaultPoint } from "../fault-points";
 
@@ -10,8 +24,27 @@ type Json = Record<string, any>;
 const CATALOG: ModelCatalog = {
   default_model: "up-a",
   models: [
-    { id: "up-a", provider: "openai", upstream_model: "up-a", tier: "flash", capabilities: { vision: false, long_context: false }, context_window: 128000, max_output_tokens: 4096, pricing: { input: 2, output: 8, cached_input: 0 } },
-    { id: "sim", provider: "simulated", upstream_model: "sim", tier: "flash", capabilities: { vision: false, long_context: false }, context_window: 32000, max_output_tokens: 4096, pricing: { input: 1, output: 4, cached_input: 0 }, simulated: { ttft_ms: 20, tokens_per_second: 60, failure_rate: 0 } },
+    {
+      id: "up-a",
+      provider: "openai",
+      upstream_model: "up-a",
+      tier: "flash",
+      capabilities: { vision: false, long_context: false },
+      context_window: 128000,
+      max_output_tokens: 4096,
+      pricing: { input: 2, output: 8, cached_input: 0 },
+    },
+    {
+      id: "sim",
+      provider: "simulated",
+      upstream_model: "sim",
+      tier: "flash",
+      capabilities: { vision: false, long_context: false },
+      context_window: 32000,
+      max_output_tokens: 4096,
+      pricing: { input: 1, output: 4, cached_input: 0 },
+      simulated: { ttft_ms: 20, tokens_per_second: 60, failure_rate: 0 },
+    },
   ],
 };
 
@@ -45,7 +78,9 @@ beforeAll(async () => {
   });
   const admin = apiClient(s.url, s.key);
   const t = (await admin.post<Json>("/admin/v1/tenants", { name: "crashes" })).body;
-  expect((await admin.call<Json>("PATCH", `/admin/v1/deployments/${t.default_deployment_id}`, { body: { budget: { period: "day", limit_usd: 50 } } })).status).toBe(200);
+  expect(
+    (await admin.call<Json>("PATCH", `/admin/v1/deployments/${t.default_deployment_id}`, { body: { budget: { period: "day", limit_usd: 50 } } })).status,
+  ).toBe(200);
   key = (await admin.post<Json>(`/admin/v1/tenants/${t.id}/api-keys`, { name: "k", scopes: ["jobs:write", "jobs:read", "usage:read"] })).body.key;
   client = apiClient(s.url, key);
   await new Promise((r) => setTimeout(r, 1100)); // deployment settings reach the gateway
@@ -56,7 +91,8 @@ afterAll(async () => {
   await fake?.close();
 });
 
-const submit = async (n: number) => (await client.post<Json>("/v1/jobs", { model: "up-a", messages: [{ role: "user", content: `crash job ${n}` }], max_tokens: 24 })).body.id as string;
+const submit = async (n: number) =>
+  (await client.post<Json>("/v1/jobs", { model: "up-a", messages: [{ role: "user", content: `crash job ${n}` }], max_tokens: 24 })).body.id as string;
 const job = async (id: string) => (await client.get<Json>(`/v1/jobs/${id}`)).body;
 
 /**
@@ -73,10 +109,18 @@ async function dieAt(points: string[]): Promise<void> {
     await queue.pause();
     const workers: SpawnedApp[] = [];
     try {
-      await Promise.all(points.map(async (p, i) => {
-        const port = await freePort();
-        workers[i] = await spawnApp("router-worker", { ...s.env, SWITCHYARD_FAULT_POINTS: p, METRICS_PORT: String(port) }, () => httpOk(`http://127.0.0.1:${port}/health`), 60_000, port);
-      }));
+      await Promise.all(
+        points.map(async (p, i) => {
+          const port = await freePort();
+          workers[i] = await spawnApp(
+            "router-worker",
+            { ...s.env, SWITCHYARD_FAULT_POINTS: p, METRICS_PORT: String(port) },
+            () => httpOk(`http://127.0.0.1:${port}/health`),
+            60_000,
+            port,
+          );
+        }),
+      );
     } finally {
       doomed.push(...workers.filter(Boolean));
       await queue.resume();
@@ -96,7 +140,11 @@ async function waitAll(workers: SpawnedApp[], points: string[]): Promise<void> {
 /** A worker without fault points runs until every job ended; then it is stopped. */
 async function survive(ids: string[], label: string): Promise<void> {
   const w = await s.spawn("router-worker", {}, label);
-  await waitFor(async () => ((await Promise.all(ids.map(job))).every((j) => ["succeeded", "failed", "incomplete", "canceled"].includes(j.status)) ? true : undefined), 60_000, "every job to end").catch(async (err: Error) => {
+  await waitFor(
+    async () => ((await Promise.all(ids.map(job))).every((j) => ["succeeded", "failed", "incomplete", "canceled"].includes(j.status)) ? true : undefined),
+    60_000,
+    "every job to end",
+  ).catch(async (err: Error) => {
     throw new Error(`${err.message}: ${JSON.stringify((await Promise.all(ids.map(job))).map((j) => [j.id, j.status]))}\n${w.output()}`);
   });
   w.kill("SIGTERM");
@@ -145,10 +193,19 @@ test("a worker killed at any fault point leaves a job that ends once, with the t
     expect([where, text]).toEqual([where, j.output.text]);
     expect(j.attempts.runs).toBe(run);
     // One ledger row per (job, attempt); every run that streamed output is billed, a dead one as partial.
-    const rows = await waitFor(async () => {
-      const r = await s.database.db.selectFrom("usage_events").select(["attempt", "status", "provenance", "cost_usd"]).where("job_id", "=", id).orderBy("attempt").execute();
-      return r.length >= runsWithOutput.size && r.some((x) => x.attempt === run) ? r : undefined;
-    }, 20_000, `usage rows of ${where}`);
+    const rows = await waitFor(
+      async () => {
+        const r = await s.database.db
+          .selectFrom("usage_events")
+          .select(["attempt", "status", "provenance", "cost_usd"])
+          .where("job_id", "=", id)
+          .orderBy("attempt")
+          .execute();
+        return r.length >= runsWithOutput.size && r.some((x) => x.attempt === run) ? r : undefined;
+      },
+      20_000,
+      `usage rows of ${where}`,
+    );
     const attempts = rows.map((r) => r.attempt);
     expect([where, attempts]).toEqual([where, [...new Set(attempts)]]);
     expect([where, attempts.sort()]).toEqual([where, [...runsWithOutput].sort()]);

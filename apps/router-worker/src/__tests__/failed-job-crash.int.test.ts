@@ -5,7 +5,18 @@ import { apiClient, startFakeOpenAI, startStack, waitFor, writeTestCatalog, type
 type Json = Record<string, any>;
 const CATALOG: ModelCatalog = {
   default_model: "up-a",
-  models: [{ id: "up-a", provider: "openai", upstream_model: "up-a", tier: "flash", capabilities: { vision: false, long_context: false }, context_window: 128000, max_output_tokens: 4096, pricing: { input: 1, output: 1, cached_input: 0 } }],
+  models: [
+    {
+      id: "up-a",
+      provider: "openai",
+      upstream_model: "up-a",
+      tier: "flash",
+      capabilities: { vision: false, long_context: false },
+      context_window: 128000,
+      max_output_tokens: 4096,
+      pricing: { input: 1, output: 1, cached_input: 0 },
+    },
+  ],
 };
 
 let fake: FakeOpenAI;
@@ -18,7 +29,14 @@ beforeAll(async () => {
   fake = await startFakeOpenAI({ mode: { kind: "error", status: 400 } });
   s = await startStack({
     apps: ["gateway", "usage-aggregator"],
-    env: { MODEL_CATALOG_PATH: writeTestCatalog(CATALOG), OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: "sk-test", WORKER_LOCK_MS: "1000", ROUTER_CONCURRENCY: "1", LOG_LEVEL: "error" },
+    env: {
+      MODEL_CATALOG_PATH: writeTestCatalog(CATALOG),
+      OPENAI_BASE_URL: fake.url,
+      OPENAI_API_KEY: "sk-test",
+      WORKER_LOCK_MS: "1000",
+      ROUTER_CONCURRENCY: "1",
+      LOG_LEVEL: "error",
+    },
   });
   redis = createRedis(s.env.REDIS_URL!);
   queues = createQueueSet({ connection: redis, keys: new RedisKeys(s.prefix) });
@@ -41,17 +59,25 @@ test("a worker killed right after writing a failed job's end: the next delivery 
   const calls = fake.requests.length;
 
   await s.spawn("router-worker", {}, "healthy");
-  const bull = await waitFor(async () => {
-    const j = await q.getJob(id);
-    return j && (await j.getState()) === "failed" ? j : undefined;
-  }, 20_000, "the redelivered job to be failed in BullMQ");
+  const bull = await waitFor(
+    async () => {
+      const j = await q.getJob(id);
+      return j && (await j.getState()) === "failed" ? j : undefined;
+    },
+    20_000,
+    "the redelivered job to be failed in BullMQ",
+  );
   expect(bull.failedReason).toMatch(/^provider_error: /);
   expect(fake.requests.length).toBe(calls);
   // The usage event parked by the dead delivery is handed on once (keyed by job and attempt).
-  const rows = await waitFor(async () => {
-    const r = await s.database.db.selectFrom("usage_events").select(["attempt", "status"]).where("job_id", "=", id).execute();
-    return r.length ? r : undefined;
-  }, 20_000, "the usage row");
+  const rows = await waitFor(
+    async () => {
+      const r = await s.database.db.selectFrom("usage_events").select(["attempt", "status"]).where("job_id", "=", id).execute();
+      return r.length ? r : undefined;
+    },
+    20_000,
+    "the usage row",
+  );
   await new Promise((r) => setTimeout(r, 1000));
   expect(await s.database.db.selectFrom("usage_events").select(["attempt", "status"]).where("job_id", "=", id).execute()).toEqual(rows);
   expect(rows).toEqual([{ attempt: 1, status: "failed" }]);

@@ -4,9 +4,31 @@ import { apiClient, readSse, startFakeOpenAI, startStack, waitFor, writeTestCata
 
 type Json = Record<string, any>;
 const REPLY = "one two three four five six seven eight nine ten eleven twelve";
-const sim = (id: string, tier: "lite" | "flash" | "pro") => ({ id, provider: "simulated" as const, upstream_model: id, tier, capabilities: { vision: false, long_context: false }, context_window: 32000, max_output_tokens: 4096, pricing: { input: 1, output: 1, cached_input: 0 }, simulated: { ttft_ms: 5, tokens_per_second: 2000, failure_rate: 0 } });
-const up = (id: string, tier: "lite" | "flash" | "pro") => ({ id, provider: "openai" as const, upstream_model: `${id}-upstream`, tier, capabilities: { vision: false, long_context: false }, context_window: 128000, max_output_tokens: 4096, pricing: { input: 2, output: 8, cached_input: 0 } });
-const CATALOG: ModelCatalog = { default_model: "up-flash", models: [up("up-flash", "flash"), sim("sim-flash", "flash"), sim("sim-lite", "lite"), up("up-only-pro", "pro")] };
+const sim = (id: string, tier: "lite" | "flash" | "pro") => ({
+  id,
+  provider: "simulated" as const,
+  upstream_model: id,
+  tier,
+  capabilities: { vision: false, long_context: false },
+  context_window: 32000,
+  max_output_tokens: 4096,
+  pricing: { input: 1, output: 1, cached_input: 0 },
+  simulated: { ttft_ms: 5, tokens_per_second: 2000, failure_rate: 0 },
+});
+const up = (id: string, tier: "lite" | "flash" | "pro") => ({
+  id,
+  provider: "openai" as const,
+  upstream_model: `${id}-upstream`,
+  tier,
+  capabilities: { vision: false, long_context: false },
+  context_window: 128000,
+  max_output_tokens: 4096,
+  pricing: { input: 2, output: 8, cached_input: 0 },
+});
+const CATALOG: ModelCatalog = {
+  default_model: "up-flash",
+  models: [up("up-flash", "flash"), sim("sim-flash", "flash"), sim("sim-lite", "lite"), up("up-only-pro", "pro")],
+};
 
 let fake: FakeOpenAI;
 let s: Stack;
@@ -17,7 +39,15 @@ beforeAll(async () => {
   fake = await startFakeOpenAI({ reply: REPLY, chunkDelayMs: 2 });
   s = await startStack({
     apps: ["gateway", "usage-aggregator"],
-    env: { MODEL_CATALOG_PATH: writeTestCatalog(CATALOG), OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: "sk-test", STREAM_STALL_MS: "400", PROVIDER_TIMEOUT_MS: "3000", BREAKER_MIN_VOLUME: "5", BREAKER_OPEN_MS: "1000" },
+    env: {
+      MODEL_CATALOG_PATH: writeTestCatalog(CATALOG),
+      OPENAI_BASE_URL: fake.url,
+      OPENAI_API_KEY: "sk-test",
+      STREAM_STALL_MS: "400",
+      PROVIDER_TIMEOUT_MS: "3000",
+      BREAKER_MIN_VOLUME: "5",
+      BREAKER_OPEN_MS: "1000",
+    },
   });
   const w = await s.spawn("router-worker", {}, "worker");
   workerMetrics = async () => (await fetch(`http://127.0.0.1:${w.port}/metrics`)).text();
@@ -78,7 +108,12 @@ test("a force-opened breaker is skipped without calling the upstream; reset brin
   expect(again.job.served_model).toBe("up-flash");
   expect(again.job.output.text).toBe(REPLY);
   const audit = await s.database.db.selectFrom("audit_log").select(["action", "target_id"]).where("target_type", "=", "circuit_breaker").execute();
-  expect(audit).toEqual(expect.arrayContaining([{ action: "circuit_breaker.force_open", target_id: "up-flash" }, { action: "circuit_breaker.reset", target_id: "up-flash" }]));
+  expect(audit).toEqual(
+    expect.arrayContaining([
+      { action: "circuit_breaker.force_open", target_id: "up-flash" },
+      { action: "circuit_breaker.reset", target_id: "up-flash" },
+    ]),
+  );
   const bad = await a.post<Json>("/admin/v1/circuit-breakers/up-flash/force-open", { duration_ms: -5 });
   expect(bad.status).toBe(400);
   expect(bad.body.error.param).toBe("duration_ms");
@@ -113,7 +148,10 @@ test("a stream that stalls is retried once, then answered by a non-stream call, 
 });
 
 test("a malformed chunk and a cut mid-stream are retried the same way", async () => {
-  for (const mode of [{ kind: "malformed_after", chunks: 2, streamOnly: true }, { kind: "cut_after", chunks: 2, streamOnly: true }] as const) {
+  for (const mode of [
+    { kind: "malformed_after", chunks: 2, streamOnly: true },
+    { kind: "cut_after", chunks: 2, streamOnly: true },
+  ] as const) {
     fake.setMode(mode);
     const { job, events } = await run(ask("up-flash", `fault ${mode.kind}`));
     expect(job).toMatchObject({ status: "succeeded", served_model: "up-flash", output: { text: REPLY } });
@@ -124,7 +162,16 @@ test("a malformed chunk and a cut mid-stream are retried the same way", async ()
 
 test("the worker exposes the routing and cost metrics", async () => {
   const text = await workerMetrics();
-  for (const name of ["ai_model_selected_total", "ai_fallback_total", "ai_job_ttft_seconds_bucket", "ai_job_duration_seconds_bucket", "ai_tokens_total", "ai_cost_usd_total", "circuit_breaker_state", "ai_queue_dequeue_total"]) {
+  for (const name of [
+    "ai_model_selected_total",
+    "ai_fallback_total",
+    "ai_job_ttft_seconds_bucket",
+    "ai_job_duration_seconds_bucket",
+    "ai_tokens_total",
+    "ai_cost_usd_total",
+    "circuit_breaker_state",
+    "ai_queue_dequeue_total",
+  ]) {
     expect(text).toContain(name);
   }
   expect(text).toMatch(/ai_fallback_total\{kind="error"\} [1-9]/);
@@ -137,7 +184,15 @@ describe("when every model of the chain fails", () => {
   let b: ReturnType<typeof apiClient>;
   const ONLY_UPSTREAM: ModelCatalog = { default_model: "up-a", models: [up("up-a", "flash"), up("up-b", "lite")] };
   beforeAll(async () => {
-    s2 = await startStack({ env: { MODEL_CATALOG_PATH: writeTestCatalog(ONLY_UPSTREAM), OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: "sk-test", STREAM_STALL_MS: "400", PROVIDER_TIMEOUT_MS: "3000" } });
+    s2 = await startStack({
+      env: {
+        MODEL_CATALOG_PATH: writeTestCatalog(ONLY_UPSTREAM),
+        OPENAI_BASE_URL: fake.url,
+        OPENAI_API_KEY: "sk-test",
+        STREAM_STALL_MS: "400",
+        PROVIDER_TIMEOUT_MS: "3000",
+      },
+    });
     b = apiClient(s2.url, s2.key);
   }, 60_000);
   afterAll(async () => {

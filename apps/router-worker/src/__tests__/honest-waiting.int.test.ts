@@ -4,7 +4,16 @@ import { apiClient, readSse, startFakeOpenAI, startStack, waitFor, writeTestCata
 
 type Json = Record<string, any>;
 const REPLY = "one two three four five six seven eight";
-const up = (id: string, tier: "lite" | "flash") => ({ id, provider: "openai" as const, upstream_model: id, tier, capabilities: { vision: false, long_context: false }, context_window: 128000, max_output_tokens: 4096, pricing: { input: 1, output: 1, cached_input: 0 } });
+const up = (id: string, tier: "lite" | "flash") => ({
+  id,
+  provider: "openai" as const,
+  upstream_model: id,
+  tier,
+  capabilities: { vision: false, long_context: false },
+  context_window: 128000,
+  max_output_tokens: 4096,
+  pricing: { input: 1, output: 1, cached_input: 0 },
+});
 // Only upstream models: while their breakers are open nothing can answer, so jobs wait.
 const CATALOG: ModelCatalog = { default_model: "up-a", models: [up("up-a", "flash"), up("up-b", "lite")] };
 const MODELS = CATALOG.models.map((m) => m.id);
@@ -21,7 +30,16 @@ let workerMetrics: () => Promise<string>;
 beforeAll(async () => {
   fake = await startFakeOpenAI({ reply: REPLY, chunkDelayMs: 2 });
   s = await startStack({
-    env: { MODEL_CATALOG_PATH: writeTestCatalog(CATALOG), OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: "sk-test", BREAKER_MIN_VOLUME: "50", MAX_UPSTREAM_WAIT_MS: String(MAX_WAIT_MS), PROVIDER_TIMEOUT_MS: "5000", STREAM_STALL_MS: "2000", LOG_LEVEL: "error" },
+    env: {
+      MODEL_CATALOG_PATH: writeTestCatalog(CATALOG),
+      OPENAI_BASE_URL: fake.url,
+      OPENAI_API_KEY: "sk-test",
+      BREAKER_MIN_VOLUME: "50",
+      MAX_UPSTREAM_WAIT_MS: String(MAX_WAIT_MS),
+      PROVIDER_TIMEOUT_MS: "5000",
+      STREAM_STALL_MS: "2000",
+      LOG_LEVEL: "error",
+    },
   });
   a = apiClient(s.url, s.key);
   redis = createRedis(s.env.REDIS_URL!);
@@ -46,10 +64,15 @@ const forceOpen = async (ms: number) => {
 const ask = (content = "hello") => ({ model: "up-a", messages: [{ role: "user" as const, content }] });
 const statuses = (events: SseEvent[]) => events.filter((e) => e.event === "status").map((e) => JSON.parse(e.data) as Json);
 const jobNow = async (id: string) => (await a.get<JobView & Json>(`/v1/jobs/${id}`)).body;
-const waitEnded = (id: string) => waitFor(async () => {
-  const j = await jobNow(id);
-  return ["succeeded", "failed", "canceled", "incomplete"].includes(j.status) ? j : undefined;
-}, 30_000, `job ${id} to end`);
+const waitEnded = (id: string) =>
+  waitFor(
+    async () => {
+      const j = await jobNow(id);
+      return ["succeeded", "failed", "canceled", "incomplete"].includes(j.status) ? j : undefined;
+    },
+    30_000,
+    `job ${id} to end`,
+  );
 const metricValue = (text: string, series: string) => Number(new RegExp(`^${series.replace(/[{}"=]/g, "\\$&")} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
 
 describe("a job waiting for its upstream says so", () => {
@@ -80,15 +103,26 @@ describe("a job waiting for its upstream says so", () => {
   test("an upstream 429 parks the job as rate_limited_upstream until its Retry-After; a streamed chat completion shows it as an SSE comment", async () => {
     fake.setMode({ kind: "error", status: 429, headers: { "retry-after": "2" } });
     setTimeout(() => fake.setMode({ kind: "ok" }), 1500);
-    const res = await fetch(`${s.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${s.key}`, "content-type": "application/json" }, body: JSON.stringify({ ...ask(), stream: true }) });
+    const res = await fetch(`${s.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${s.key}`, "content-type": "application/json" },
+      body: JSON.stringify({ ...ask(), stream: true }),
+    });
     expect(res.status).toBe(200);
     const text = await res.text();
     const id = res.headers.get("x-switchyard-job-id")!;
     expect(text).toMatch(/^: waiting rate_limited_upstream until \d{4}-\d\d-\d\dT/m);
     // Still OpenAI's stream: every data line is a chunk (or [DONE]), the answer is whole.
-    const data = text.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6));
+    const data = text
+      .split("\n")
+      .filter((l) => l.startsWith("data: "))
+      .map((l) => l.slice(6));
     expect(data.at(-1)).toBe("[DONE]");
-    const content = data.slice(0, -1).map((d) => JSON.parse(d)).map((c) => c.choices[0]?.delta?.content ?? "").join("");
+    const content = data
+      .slice(0, -1)
+      .map((d) => JSON.parse(d))
+      .map((c) => c.choices[0]?.delta?.content ?? "")
+      .join("");
     expect(content).toBe(REPLY);
     const { events } = await readSse(`${s.url}/v1/jobs/${id}/events`, { headers: { authorization: `Bearer ${s.key}` }, timeoutMs: 10_000 });
     const w = statuses(events).find((d) => d.status === "waiting")!;
@@ -163,7 +197,12 @@ describe("non-stream requests honour the client's deadline", () => {
   }, 40_000);
 
   test("a bad deadline header is a 400 naming it, before anything is admitted", async () => {
-    for (const [h, v] of [["x-request-timeout", "soon"], ["x-request-timeout", "0"], ["x-request-timeout", "-3"], ["x-stainless-timeout", "1e9"]] as const) {
+    for (const [h, v] of [
+      ["x-request-timeout", "soon"],
+      ["x-request-timeout", "0"],
+      ["x-request-timeout", "-3"],
+      ["x-stainless-timeout", "1e9"],
+    ] as const) {
       const r = await chat({ [h]: v });
       expect([h, v, r.status, r.body.error?.param]).toEqual([h, v, 400, h === "x-request-timeout" ? "X-Request-Timeout" : "X-Stainless-Timeout"]);
       expect(r.headers.get("x-switchyard-job-id")).toBeNull();
@@ -183,10 +222,14 @@ describe("a failed job is a failed BullMQ job", () => {
     failedId = (await a.post<Json>("/v1/jobs", ask("fail me"))).body.id as string;
     expect((await waitEnded(failedId)).status).toBe("failed");
     const q = queues.queue("ai-route");
-    const bull = await waitFor(async () => {
-      const j = await q.getJob(failedId);
-      return j && (await j.getState()) === "failed" ? j : undefined;
-    }, 10_000, "the BullMQ job to be failed");
+    const bull = await waitFor(
+      async () => {
+        const j = await q.getJob(failedId);
+        return j && (await j.getState()) === "failed" ? j : undefined;
+      },
+      10_000,
+      "the BullMQ job to be failed",
+    );
     expect(bull.failedReason).toMatch(/^provider_error: /);
     expect(bull.attemptsMade).toBe(1);
     const counts = (await a.get<Json>("/admin/v1/queues")).body.data.find((row: Json) => row.queue === "ai-route").counts;
@@ -209,10 +252,14 @@ describe("a failed job is a failed BullMQ job", () => {
     expect(await (await q.getJob(failedId))!.getState()).toBe("failed");
     // Past the admin action's guard (BullMQ's own retry): the worker takes it, finds it ended, and fails it again.
     await q.retryJobs({ state: "failed" });
-    await waitFor(async () => {
-      const j = await q.getJob(failedId);
-      return j && j.attemptsMade >= 2 && (await j.getState()) === "failed" ? true : undefined;
-    }, 10_000, "the redelivered job to be failed again");
+    await waitFor(
+      async () => {
+        const j = await q.getJob(failedId);
+        return j && j.attemptsMade >= 2 && (await j.getState()) === "failed" ? true : undefined;
+      },
+      10_000,
+      "the redelivered job to be failed again",
+    );
     await new Promise((res) => setTimeout(res, 500));
     expect(fake.requests.length).toBe(calls);
     expect(await usageRows()).toBe(rowsBefore);
@@ -224,11 +271,29 @@ describe("a failed job is a failed BullMQ job", () => {
     const store = new JobStore({ redis, keys: new RedisKeys(s.prefix) });
     const id = `job_flowchild${Date.now()}`;
     const now = new Date().toISOString();
-    const view = { id, object: "job", status: "queued", model: "up-a", served_model: null, created_at: now, started_at: null, completed_at: null, output: null, usage: null, routing: { decision: null, fallbacks: [] }, error: null, metadata: null } as unknown as JobView;
+    const view = {
+      id,
+      object: "job",
+      status: "queued",
+      model: "up-a",
+      served_model: null,
+      created_at: now,
+      started_at: null,
+      completed_at: null,
+      output: null,
+      usage: null,
+      routing: { decision: null, fallbacks: [] },
+      error: null,
+      metadata: null,
+    } as unknown as JobView;
     await store.create({ view, tenantId: "ten_flow", deploymentId: "dep_flow", apiKeyId: null });
     // The parent sits in a queue nothing in this stack consumes, so its state is BullMQ's alone.
     const parent = await queues.enqueueFlow({ name: "ai-index", payload: { tenant_id: "ten_flow", collection: "c", document_id: "d" } }, [
-      { name: "ai-route", payload: { job_id: id, tenant_id: "ten_flow", deployment_id: "dep_flow", api_key_id: null, request: ask("flow child"), created_at: now }, opts: { jobId: id } },
+      {
+        name: "ai-route",
+        payload: { job_id: id, tenant_id: "ten_flow", deployment_id: "dep_flow", api_key_id: null, request: ask("flow child"), created_at: now },
+        opts: { jobId: id },
+      },
     ]);
     await waitFor(async () => ((await (await queues.queue("ai-route").getJob(id))?.getState()) === "failed" ? true : undefined), 20_000, "the child to fail");
     await waitFor(async () => ((await parent.getState()) === "waiting" ? true : undefined), 10_000, "the parent to leave waiting-children");

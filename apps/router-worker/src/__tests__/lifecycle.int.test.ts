@@ -7,7 +7,10 @@ let a: ReturnType<typeof apiClient>;
 
 beforeAll(async () => {
   // Short locks so a killed worker's job is noticed quickly.
-  s = await startStack({ apps: ["gateway", "usage-aggregator"], env: { MODEL_CATALOG_PATH: writeTestCatalog(), WORKER_LOCK_MS: "1500", SHUTDOWN_GRACE_MS: "15000" } });
+  s = await startStack({
+    apps: ["gateway", "usage-aggregator"],
+    env: { MODEL_CATALOG_PATH: writeTestCatalog(), WORKER_LOCK_MS: "1500", SHUTDOWN_GRACE_MS: "15000" },
+  });
   a = apiClient(s.url, s.key);
 }, 60_000);
 afterAll(async () => {
@@ -50,7 +53,10 @@ test("a job whose worker is killed with SIGKILL is picked up again and finishes,
     const r = await s.database.db.selectFrom("usage_events").select(["attempt", "status", "provenance"]).where("job_id", "=", id).orderBy("attempt").execute();
     return r.length === 2 ? r : undefined;
   });
-  expect(rows).toEqual([{ attempt: 1, status: "incomplete", provenance: "partial" }, { attempt: 2, status: "succeeded", provenance: "reported" }]);
+  expect(rows).toEqual([
+    { attempt: 1, status: "incomplete", provenance: "partial" },
+    { attempt: 2, status: "succeeded", provenance: "reported" },
+  ]);
 }, 60_000);
 
 test("SIGTERM lets in-flight jobs finish, takes no new ones, then exits 0", async () => {
@@ -75,7 +81,9 @@ test("SIGTERM lets in-flight jobs finish, takes no new ones, then exits 0", asyn
 test("the gateway and the aggregator exit 0 on SIGTERM", async () => {
   const gw = s.apps.get("gateway")!;
   const agg = s.apps.get("usage-aggregator")!;
-  const sse = readSse(`${s.url}/v1/jobs/${await submit({ model: "sim-crawl", messages: [{ role: "user", content: "x" }] })}/events`, { headers: { authorization: `Bearer ${s.key}` } });
+  const sse = readSse(`${s.url}/v1/jobs/${await submit({ model: "sim-crawl", messages: [{ role: "user", content: "x" }] })}/events`, {
+    headers: { authorization: `Bearer ${s.key}` },
+  });
   await new Promise((r) => setTimeout(r, 300));
   gw.kill("SIGTERM");
   agg.kill("SIGTERM");

@@ -1,10 +1,29 @@
 import type { ModelCatalog } from "@switchyard/contracts";
 import { runStatuses } from "./run-statuses";
 import { RedisKeys, createRedis } from "@switchyard/queue";
-import { apiClient, readSse, startFakeOpenAI, startStack, startTcpProxy, writeTestCatalog, type FakeOpenAI, type Stack, type TcpProxy } from "@switchyard/testkit";
+import {
+  apiClient,
+  readSse,
+  startFakeOpenAI,
+  startStack,
+  startTcpProxy,
+  writeTestCatalog,
+  type FakeOpenAI,
+  type Stack,
+  type TcpProxy,
+} from "@switchyard/testkit";
 
 type Json = Record<string, any>;
-const up = (id: string, tier: "lite" | "flash") => ({ id, provider: "openai" as const, upstream_model: id, tier, capabilities: { vision: false, long_context: false }, context_window: 128000, max_output_tokens: 4096, pricing: { input: 1, output: 1, cached_input: 0 } });
+const up = (id: string, tier: "lite" | "flash") => ({
+  id,
+  provider: "openai" as const,
+  upstream_model: id,
+  tier,
+  capabilities: { vision: false, long_context: false },
+  context_window: 128000,
+  max_output_tokens: 4096,
+  pricing: { input: 1, output: 1, cached_input: 0 },
+});
 // Only upstream models: while the upstream is down nothing can answer, so jobs must wait for it.
 const CATALOG: ModelCatalog = { default_model: "up-a", models: [up("up-a", "flash"), up("up-b", "lite")] };
 const JOBS = 500;
@@ -42,7 +61,11 @@ test(`the upstream goes down for 5 s in the middle of a ${JOBS}-job run: every j
   const a = apiClient(s.url, s.key);
   const ids: string[] = [];
   for (let i = 0; i < JOBS; i += 50) {
-    const batch = await Promise.all(Array.from({ length: Math.min(50, JOBS - i) }, (_, k) => a.post<Json>("/v1/jobs", { model: "up-a", messages: [{ role: "user", content: `job ${i + k}` }] })));
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(50, JOBS - i) }, (_, k) =>
+        a.post<Json>("/v1/jobs", { model: "up-a", messages: [{ role: "user", content: `job ${i + k}` }] }),
+      ),
+    );
     for (const r of batch) {
       expect(r.status).toBe(202);
       ids.push(r.body.id);

@@ -8,7 +8,19 @@ type Json = Record<string, any>;
 // Slow enough that a worker is still streaming when its fault point kills it.
 const CATALOG: ModelCatalog = {
   default_model: "sim-stream",
-  models: [{ id: "sim-stream", provider: "simulated", upstream_model: "sim-stream", tier: "flash", capabilities: { vision: false, long_context: false }, context_window: 32000, max_output_tokens: 1000, pricing: { input: 3, output: 15, cached_input: 0 }, simulated: { ttft_ms: 20, tokens_per_second: 40, failure_rate: 0 } }],
+  models: [
+    {
+      id: "sim-stream",
+      provider: "simulated",
+      upstream_model: "sim-stream",
+      tier: "flash",
+      capabilities: { vision: false, long_context: false },
+      context_window: 32000,
+      max_output_tokens: 1000,
+      pricing: { input: 3, output: 15, cached_input: 0 },
+      simulated: { ttft_ms: 20, tokens_per_second: 40, failure_rate: 0 },
+    },
+  ],
 };
 const MESSAGES = [{ role: "user" as const, content: "bill the run that died" }];
 
@@ -16,15 +28,23 @@ let s: Stack;
 let admin: ReturnType<typeof apiClient>;
 
 beforeAll(async () => {
-  s = await startStack({ apps: ["gateway", "usage-aggregator"], env: { MODEL_CATALOG_PATH: writeTestCatalog(CATALOG), WORKER_LOCK_MS: "1000", ROUTER_CONCURRENCY: "1", LOG_LEVEL: "error" } });
+  s = await startStack({
+    apps: ["gateway", "usage-aggregator"],
+    env: { MODEL_CATALOG_PATH: writeTestCatalog(CATALOG), WORKER_LOCK_MS: "1000", ROUTER_CONCURRENCY: "1", LOG_LEVEL: "error" },
+  });
   admin = apiClient(s.url, s.key);
 }, 60_000);
 afterAll(async () => {
   await s?.stop();
 });
 
-const sse = async (id: string, key: string, stopAfter?: number): Promise<SseEvent[]> => (await readSse(`${s.url}/v1/jobs/${id}/events`, { headers: { authorization: `Bearer ${key}` }, stopAfter, timeoutMs: 30_000 })).events;
-const deltaText = (events: SseEvent[]) => events.filter((e) => e.event === "delta").map((e) => JSON.parse(e.data).text as string).join("");
+const sse = async (id: string, key: string, stopAfter?: number): Promise<SseEvent[]> =>
+  (await readSse(`${s.url}/v1/jobs/${id}/events`, { headers: { authorization: `Bearer ${key}` }, stopAfter, timeoutMs: 30_000 })).events;
+const deltaText = (events: SseEvent[]) =>
+  events
+    .filter((e) => e.event === "delta")
+    .map((e) => JSON.parse(e.data).text as string)
+    .join("");
 const killedBySelf = async (w: SpawnedApp) => {
   const code = await Promise.race([w.exited, new Promise((r) => setTimeout(() => r("still running"), 30_000).unref())]);
   if (code !== "SIGKILL") throw new Error(`worker did not kill itself at its fault point (${String(code)}):\n${w.output()}`);
@@ -32,8 +52,11 @@ const killedBySelf = async (w: SpawnedApp) => {
 
 test("a run killed mid-stream is billed from what it streamed (partial), once, and the budget settles it", async () => {
   const t = (await admin.post<Json>("/admin/v1/tenants", { name: "partial" })).body;
-  expect((await admin.call<Json>("PATCH", `/admin/v1/deployments/${t.default_deployment_id}`, { body: { budget: { period: "day", limit_usd: 50 } } })).status).toBe(200);
-  const key = (await admin.post<Json>(`/admin/v1/tenants/${t.id}/api-keys`, { name: "k", scopes: ["jobs:write", "jobs:read", "usage:read"] })).body.key as string;
+  expect(
+    (await admin.call<Json>("PATCH", `/admin/v1/deployments/${t.default_deployment_id}`, { body: { budget: { period: "day", limit_usd: 50 } } })).status,
+  ).toBe(200);
+  const key = (await admin.post<Json>(`/admin/v1/tenants/${t.id}/api-keys`, { name: "k", scopes: ["jobs:write", "jobs:read", "usage:read"] })).body
+    .key as string;
   await new Promise((r) => setTimeout(r, 1100)); // deployment settings reach the gateway
   const client = apiClient(s.url, key);
 
@@ -68,7 +91,12 @@ test("a run killed mid-stream is billed from what it streamed (partial), once, a
 
   // Exactly two rows: the dead run, estimated from what it streamed, and the run that finished.
   const rows = await waitFor(async () => {
-    const r = await s.database.db.selectFrom("usage_events").select(["attempt", "status", "provenance", "input_tokens", "output_tokens", "cost_usd"]).where("job_id", "=", id).orderBy("attempt").execute();
+    const r = await s.database.db
+      .selectFrom("usage_events")
+      .select(["attempt", "status", "provenance", "input_tokens", "output_tokens", "cost_usd"])
+      .where("job_id", "=", id)
+      .orderBy("attempt")
+      .execute();
     return r.length >= 2 ? r : undefined;
   });
   expect(rows.map((r) => [r.attempt, r.status, r.provenance])).toEqual([

@@ -7,7 +7,19 @@ type Json = Record<string, any>;
 // Slow enough that a worker is still streaming when its fault point kills it.
 const CATALOG: ModelCatalog = {
   default_model: "sim-stream",
-  models: [{ id: "sim-stream", provider: "simulated", upstream_model: "sim-stream", tier: "flash", capabilities: { vision: false, long_context: false }, context_window: 32000, max_output_tokens: 1000, pricing: { input: 300, output: 1500, cached_input: 0 }, simulated: { ttft_ms: 20, tokens_per_second: 40, failure_rate: 0 } }],
+  models: [
+    {
+      id: "sim-stream",
+      provider: "simulated",
+      upstream_model: "sim-stream",
+      tier: "flash",
+      capabilities: { vision: false, long_context: false },
+      context_window: 32000,
+      max_output_tokens: 1000,
+      pricing: { input: 300, output: 1500, cached_input: 0 },
+      simulated: { ttft_ms: 20, tokens_per_second: 40, failure_rate: 0 },
+    },
+  ],
 };
 const LIMIT = 1;
 
@@ -16,7 +28,10 @@ let admin: ReturnType<typeof apiClient>;
 let redis: Redis;
 
 beforeAll(async () => {
-  s = await startStack({ apps: ["gateway", "usage-aggregator"], env: { MODEL_CATALOG_PATH: writeTestCatalog(CATALOG), WORKER_LOCK_MS: "1000", ROUTER_CONCURRENCY: "1", LOG_LEVEL: "error" } });
+  s = await startStack({
+    apps: ["gateway", "usage-aggregator"],
+    env: { MODEL_CATALOG_PATH: writeTestCatalog(CATALOG), WORKER_LOCK_MS: "1000", ROUTER_CONCURRENCY: "1", LOG_LEVEL: "error" },
+  });
   admin = apiClient(s.url, s.key);
   redis = createRedis(s.env.REDIS_URL!);
 }, 60_000);
@@ -27,12 +42,18 @@ afterAll(async () => {
 
 async function budgeted(name: string) {
   const t = (await admin.post<Json>("/admin/v1/tenants", { name })).body;
-  expect((await admin.call<Json>("PATCH", `/admin/v1/deployments/${t.default_deployment_id}`, { body: { budget: { period: "day", limit_usd: LIMIT } } })).status).toBe(200);
-  const key = (await admin.post<Json>(`/admin/v1/tenants/${t.id}/api-keys`, { name: "k", scopes: ["jobs:write", "jobs:read", "usage:read"] })).body.key as string;
+  expect(
+    (await admin.call<Json>("PATCH", `/admin/v1/deployments/${t.default_deployment_id}`, { body: { budget: { period: "day", limit_usd: LIMIT } } })).status,
+  ).toBe(200);
+  const key = (await admin.post<Json>(`/admin/v1/tenants/${t.id}/api-keys`, { name: "k", scopes: ["jobs:write", "jobs:read", "usage:read"] })).body
+    .key as string;
   await new Promise((r) => setTimeout(r, 1100)); // deployment settings reach the gateway
   const client = apiClient(s.url, key);
-  const budget = async () => ((await client.get<Json>("/v1/budgets")).body.data as Json[]).find((x) => x.scope === "deployment" && x.id === t.default_deployment_id)!;
-  const submit = async () => (await client.post<Json>("/v1/jobs", { model: "sim-stream", messages: [{ role: "user", content: `re-run me, ${name}` }], max_tokens: 40 })).body.id as string;
+  const budget = async () =>
+    ((await client.get<Json>("/v1/budgets")).body.data as Json[]).find((x) => x.scope === "deployment" && x.id === t.default_deployment_id)!;
+  const submit = async () =>
+    (await client.post<Json>("/v1/jobs", { model: "sim-stream", messages: [{ role: "user", content: `re-run me, ${name}` }], max_tokens: 40 })).body
+      .id as string;
   return { client, key, budget, submit, deployment: t.default_deployment_id as string };
 }
 
@@ -44,7 +65,8 @@ const stop = async (w: SpawnedApp) => {
   w.kill("SIGTERM");
   await w.exited;
 };
-const usageRows = (id: string) => s.database.db.selectFrom("usage_events").select(["attempt", "status", "provenance", "cost_usd"]).where("job_id", "=", id).orderBy("attempt").execute();
+const usageRows = (id: string) =>
+  s.database.db.selectFrom("usage_events").select(["attempt", "status", "provenance", "cost_usd"]).where("job_id", "=", id).orderBy("attempt").execute();
 
 test("budget nearly spent: the re-run after a billed dead run is refused with budget_exhausted, and nothing goes over the limit", async () => {
   const { client, key, budget, submit } = await budgeted("rerun-refused");
@@ -65,10 +87,14 @@ test("budget nearly spent: the re-run after a billed dead run is refused with bu
 
   // Worker 2 bills the dead run, which leaves the re-run uncovered; the budget cannot fund it.
   const w2 = await s.spawn("router-worker", {}, "refused-w2");
-  const job = await waitFor(async () => {
-    const j = (await client.get<Json>(`/v1/jobs/${id}`)).body;
-    return j.status === "failed" ? j : undefined;
-  }, 30_000, "the job to fail");
+  const job = await waitFor(
+    async () => {
+      const j = (await client.get<Json>(`/v1/jobs/${id}`)).body;
+      return j.status === "failed" ? j : undefined;
+    },
+    30_000,
+    "the job to fail",
+  );
   await stop(w2);
   expect(job.error).toMatchObject({ code: "budget_exhausted", reason: "budget_exhausted" });
   expect(job.error.message).toMatch(/cannot cover running it again/);
@@ -79,10 +105,14 @@ test("budget nearly spent: the re-run after a billed dead run is refused with bu
   expect(JSON.parse(terminals[0]!.data)).toMatchObject({ code: "budget_exhausted", reason: "budget_exhausted" });
 
   // The dead run is billed (partial); the refusal spent nothing. Spend and holds stay within the limit.
-  const rows = await waitFor(async () => {
-    const r = await usageRows(id);
-    return r.length >= 2 ? r : undefined;
-  }, 20_000, "the job's usage rows");
+  const rows = await waitFor(
+    async () => {
+      const r = await usageRows(id);
+      return r.length >= 2 ? r : undefined;
+    },
+    20_000,
+    "the job's usage rows",
+  );
   expect(rows.map((r) => [r.attempt, r.status, r.provenance])).toEqual([
     [1, "incomplete", "partial"],
     [2, "failed", "estimated"],
@@ -109,10 +139,14 @@ test("budget ample: the re-run's reservation is topped up by what the dead run c
   // the whole estimate again, on top of what the dead run spent.
   const w2 = await s.spawn("router-worker", { SWITCHYARD_FAULT_POINTS: "run.begun" }, "covered-w2");
   await killedBySelf(w2);
-  const [dead] = await waitFor(async () => {
-    const r = await usageRows(id);
-    return r.length >= 1 ? r : undefined;
-  }, 20_000, "the dead run's usage row");
+  const [dead] = await waitFor(
+    async () => {
+      const r = await usageRows(id);
+      return r.length >= 1 ? r : undefined;
+    },
+    20_000,
+    "the dead run's usage row",
+  );
   expect(dead).toMatchObject({ attempt: 1, status: "incomplete", provenance: "partial" });
   const deadRun = Number(dead!.cost_usd);
   expect(deadRun).toBeGreaterThan(0);
@@ -122,25 +156,37 @@ test("budget ample: the re-run's reservation is topped up by what the dead run c
 
   // Worker 3 runs the job to the end; the reservation covered the re-run and is released.
   const w3 = await s.spawn("router-worker", {}, "covered-w3");
-  const job = await waitFor(async () => {
-    const j = (await client.get<Json>(`/v1/jobs/${id}`)).body;
-    return j.status === "succeeded" ? j : undefined;
-  }, 30_000, "the job to succeed");
+  const job = await waitFor(
+    async () => {
+      const j = (await client.get<Json>(`/v1/jobs/${id}`)).body;
+      return j.status === "succeeded" ? j : undefined;
+    },
+    30_000,
+    "the job to succeed",
+  );
   await stop(w3);
   expect(job.attempts).toEqual({ runs: 3, waits: 0 });
-  const rows = await waitFor(async () => {
-    const r = await usageRows(id);
-    return r.some((x) => x.attempt === 3) ? r : undefined;
-  }, 20_000, "the finishing run's usage row");
+  const rows = await waitFor(
+    async () => {
+      const r = await usageRows(id);
+      return r.some((x) => x.attempt === 3) ? r : undefined;
+    },
+    20_000,
+    "the finishing run's usage row",
+  );
   expect(rows.map((r) => [r.attempt, r.status])).toEqual([
     [1, "incomplete"],
     [3, "succeeded"],
   ]);
   expect(Number(rows[1]!.cost_usd)).toBeLessThanOrEqual(estimate);
-  const ended = await waitFor(async () => {
-    const b = await budget();
-    return b.reserved_usd === 0 ? b : undefined;
-  }, 10_000, "the reservation to be released");
+  const ended = await waitFor(
+    async () => {
+      const b = await budget();
+      return b.reserved_usd === 0 ? b : undefined;
+    },
+    10_000,
+    "the reservation to be released",
+  );
   expect(ended.spent_usd).toBeCloseTo(deadRun + Number(rows[1]!.cost_usd), 9);
   expect(ended.reserved_tokens).toBe(0);
 }, 90_000);

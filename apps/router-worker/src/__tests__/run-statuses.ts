@@ -6,5 +6,8 @@ import type { SseEvent } from "@switchyard/testkit";
  * stored), and without `waiting` ones (a parked job's waits are not runs; they carry no attempt).
  */
 export function runStatuses(events: SseEvent[]): Array<{ status: string; attempt?: number; waits?: number; served_model?: string }> {
-  return events.filter((e) => e.event === "status").map((e) => JSON.parse(e.data)).filter((d) => d.status !== "queued" && d.status !== "waiting");
+  return events
+    .filter((e) => e.event === "status")
+    .map((e) => JSON.parse(e.data))
+    .filter((d) => d.status !== "queued" && d.status !== "waiting");
 }

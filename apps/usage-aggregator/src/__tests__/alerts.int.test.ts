@@ -3,7 +3,17 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { alertJobId, periodKey } from "@switchyard/admission";
 import type { ModelCatalog } from "@switchyard/contracts";
 import { createQueueSet, createRedis, RedisKeys, type QueueSet, type Redis } from "@switchyard/queue";
-import { apiClient, startFakeWebhook, startStack, waitFor, writeTestCatalog, TEST_REDIS_URL, type FakeWebhook, type Stack, type WebhookRequest } from "@switchyard/testkit";
+import {
+  apiClient,
+  startFakeWebhook,
+  startStack,
+  waitFor,
+  writeTestCatalog,
+  TEST_REDIS_URL,
+  type FakeWebhook,
+  type Stack,
+  type WebhookRequest,
+} from "@switchyard/testkit";
 import { sql } from "kysely";
 
 const SECRET = "alerts-test-secret-0123456789abcdef";
@@ -12,14 +22,46 @@ const SECRET = "alerts-test-secret-0123456789abcdef";
 // reached by different jobs.
 const CATALOG: ModelCatalog = {
   default_model: "sim-alert",
-  models: [{ id: "sim-alert", provider: "simulated", upstream_model: "sim-alert", tier: "flash", capabilities: { vision: false, long_context: false }, context_window: 32000, max_output_tokens: 1000, pricing: { input: 250, output: 250, cached_input: 0 }, simulated: { ttft_ms: 5, tokens_per_second: 2000, failure_rate: 0 } }],
+  models: [
+    {
+      id: "sim-alert",
+      provider: "simulated",
+      upstream_model: "sim-alert",
+      tier: "flash",
+      capabilities: { vision: false, long_context: false },
+      context_window: 32000,
+      max_output_tokens: 1000,
+      pricing: { input: 250, output: 250, cached_input: 0 },
+      simulated: { ttft_ms: 5, tokens_per_second: 2000, failure_rate: 0 },
+    },
+  ],
 };
 const JOB = { model: "sim-alert", messages: [{ role: "user", content: "alert me" }], max_tokens: 10 };
 
-interface Tenant { id: string; default_deployment_id: string }
-interface Created { id: string }
-interface JobBody { status: string; usage: { cost_usd: number } | null }
-interface Alert { alert_id: string; kind: string; tenant_id: string; subject: string; period: string; threshold: number; fired_at: string; used_ratio?: number; cost_usd?: number; threshold_usd?: number; day?: string }
+interface Tenant {
+  id: string;
+  default_deployment_id: string;
+}
+interface Created {
+  id: string;
+}
+interface JobBody {
+  status: string;
+  usage: { cost_usd: number } | null;
+}
+interface Alert {
+  alert_id: string;
+  kind: string;
+  tenant_id: string;
+  subject: string;
+  period: string;
+  threshold: number;
+  fired_at: string;
+  used_ratio?: number;
+  cost_usd?: number;
+  threshold_usd?: number;
+  day?: string;
+}
 
 let s: Stack;
 let hook: FakeWebhook;
@@ -29,7 +71,9 @@ let queues: QueueSet;
 
 beforeAll(async () => {
   hook = await startFakeWebhook();
-  s = await startStack({ env: { MODEL_CATALOG_PATH: writeTestCatalog(CATALOG), ALERT_WEBHOOK_URL: hook.url, ALERT_WEBHOOK_SECRET: SECRET, USAGE_BATCH_WAIT_MS: "10" } });
+  s = await startStack({
+    env: { MODEL_CATALOG_PATH: writeTestCatalog(CATALOG), ALERT_WEBHOOK_URL: hook.url, ALERT_WEBHOOK_SECRET: SECRET, USAGE_BATCH_WAIT_MS: "10" },
+  });
   admin = apiClient(s.url, s.key);
   redis = createRedis(TEST_REDIS_URL);
   queues = createQueueSet({ connection: redis, keys: new RedisKeys(s.prefix) });
@@ -44,7 +88,8 @@ afterAll(async () => {
 async function tenantWithKey(name: string, tenantPatch: Record<string, unknown>, deploymentPatch: Record<string, unknown>) {
   const t = (await admin.post<Tenant>("/admin/v1/tenants", { name, timezone: "UTC" })).body;
   if (Object.keys(tenantPatch).length) expect((await admin.call("PATCH", `/admin/v1/tenants/${t.id}`, { body: tenantPatch })).status).toBe(200);
-  if (Object.keys(deploymentPatch).length) expect((await admin.call("PATCH", `/admin/v1/deployments/${t.default_deployment_id}`, { body: deploymentPatch })).status).toBe(200);
+  if (Object.keys(deploymentPatch).length)
+    expect((await admin.call("PATCH", `/admin/v1/deployments/${t.default_deployment_id}`, { body: deploymentPatch })).status).toBe(200);
   const k = (await admin.post<{ key: string }>(`/admin/v1/tenants/${t.id}/api-keys`, { name: "k", scopes: ["jobs:write", "jobs:read"] })).body;
   await sleep(1100); // deployment settings reach the gateway within a second
   return { tenant: t.id, deployment: t.default_deployment_id, client: apiClient(s.url, k.key) };
@@ -62,25 +107,40 @@ function signatureValid(r: WebhookRequest): boolean {
 }
 
 async function waitSucceeded(client: ReturnType<typeof apiClient>, ids: string[]): Promise<JobBody[]> {
-  return waitFor(async () => {
-    const jobs = await Promise.all(ids.map(async (id) => (await client.get<JobBody>(`/v1/jobs/${id}`)).body));
-    return jobs.every((j) => j.status === "succeeded") ? jobs : undefined;
-  }, 20_000, "jobs to succeed");
+  return waitFor(
+    async () => {
+      const jobs = await Promise.all(ids.map(async (id) => (await client.get<JobBody>(`/v1/jobs/${id}`)).body));
+      return jobs.every((j) => j.status === "succeeded") ? jobs : undefined;
+    },
+    20_000,
+    "jobs to succeed",
+  );
 }
 
 /** Every usage row of the tenant written, and the alerts queue idle: nothing is still on its way. */
 async function settled(tenant: string, jobs: number): Promise<void> {
-  await waitFor(async () => {
-    const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM usage_events WHERE tenant_id = ${tenant}`.execute(s.database.db);
-    const busy = await queues.queue("ai-alerts").getJobCounts("waiting", "active", "delayed", "prioritized");
-    return r.rows[0]!.n === jobs && Object.values(busy).every((n) => n === 0) ? true : undefined;
-  }, 20_000, "usage rows and alert deliveries");
+  await waitFor(
+    async () => {
+      const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM usage_events WHERE tenant_id = ${tenant}`.execute(s.database.db);
+      const busy = await queues.queue("ai-alerts").getJobCounts("waiting", "active", "delayed", "prioritized");
+      return r.rows[0]!.n === jobs && Object.values(busy).every((n) => n === 0) ? true : undefined;
+    },
+    20_000,
+    "usage rows and alert deliveries",
+  );
   await sleep(400);
 }
 
 const alertRows = (kind: string, subject: string) =>
-  s.database.db.selectFrom("alert_events").select(["threshold", "period", "fired_at", sql<string>`payload->>'alert_id'`.as("alert_id")]).where("kind", "=", kind).where("subject", "=", subject).orderBy("threshold").execute();
-const auditRows = (alertIds: string[]) => s.database.db.selectFrom("audit_log").selectAll().where("action", "=", "alert.fired").where("target_id", "in", alertIds).execute();
+  s.database.db
+    .selectFrom("alert_events")
+    .select(["threshold", "period", "fired_at", sql<string>`payload->>'alert_id'`.as("alert_id")])
+    .where("kind", "=", kind)
+    .where("subject", "=", subject)
+    .orderBy("threshold")
+    .execute();
+const auditRows = (alertIds: string[]) =>
+  s.database.db.selectFrom("audit_log").selectAll().where("action", "=", "alert.fired").where("target_id", "in", alertIds).execute();
 
 test("a $0.10 budget crossed job by job: one signed webhook per threshold, the 100 % alert queued before the first 402, none repeated", async () => {
   const { tenant, deployment, client } = await tenantWithKey("budgeted", {}, { budget: { period: "day", limit_usd: 0.1 } });
@@ -92,7 +152,9 @@ test("a $0.10 budget crossed job by job: one signed webhook per threshold, the 1
     if (r.status === 402) {
       first402 = Date.now();
       // At the moment the 402 is back, the alert it explains must already be in the queue.
-      const job = await queues.queue("ai-alerts").getJob(alertJobId({ kind: "budget_threshold", subject, period: periodKey("day", "UTC", new Date()).key, threshold: 100 }));
+      const job = await queues
+        .queue("ai-alerts")
+        .getJob(alertJobId({ kind: "budget_threshold", subject, period: periodKey("day", "UTC", new Date()).key, threshold: 100 }));
       expect(job).toBeDefined();
       expect(job!.timestamp).toBeLessThanOrEqual(first402);
     } else {
@@ -152,7 +214,11 @@ test("a webhook failing twice is retried with backoff until it answers 2xx; the 
   const subject = `tenant:${tenant}`;
   const job = (await client.post<Created>("/v1/jobs", JOB)).body.id;
   await waitSucceeded(client, [job]);
-  const got = await waitFor(async () => (hooksFor(subject).some((r) => r.status === 200) ? hooksFor(subject) : undefined), 30_000, "the webhook to get through");
+  const got = await waitFor(
+    async () => (hooksFor(subject).some((r) => r.status === 200) ? hooksFor(subject) : undefined),
+    30_000,
+    "the webhook to get through",
+  );
   expect(got.map((r) => r.status)).toEqual([500, 500, 200]);
   expect(new Set(got.map((r) => r.alert.alert_id)).size).toBe(1);
   expect(new Set(got.map((r) => r.rawBody)).size).toBe(1);

@@ -7,7 +7,19 @@ type Json = Record<string, any>;
 const JOBS = 2000;
 const CATALOG: ModelCatalog = {
   default_model: "sim",
-  models: [{ id: "sim", provider: "simulated", upstream_model: "sim", tier: "flash", capabilities: { vision: false, long_context: false }, context_window: 32000, max_output_tokens: 1000, pricing: { input: 1.5, output: 6, cached_input: 0 }, simulated: { ttft_ms: 20, tokens_per_second: 100, failure_rate: 0 } }],
+  models: [
+    {
+      id: "sim",
+      provider: "simulated",
+      upstream_model: "sim",
+      tier: "flash",
+      capabilities: { vision: false, long_context: false },
+      context_window: 32000,
+      max_output_tokens: 1000,
+      pricing: { input: 1.5, output: 6, cached_input: 0 },
+      simulated: { ttft_ms: 20, tokens_per_second: 100, failure_rate: 0 },
+    },
+  ],
 };
 
 let pgServer: PrivatePostgres;
@@ -15,9 +27,16 @@ let s: Stack;
 
 beforeAll(async () => {
   pgServer = await startPrivatePostgres();
-  s = await startStack({ pgAdminUrl: pgServer.url, env: { MODEL_CATALOG_PATH: writeTestCatalog(CATALOG), WORKER_LOCK_MS: "2000", ROUTER_CONCURRENCY: "16", LOG_LEVEL: "error" } });
+  s = await startStack({
+    pgAdminUrl: pgServer.url,
+    env: { MODEL_CATALOG_PATH: writeTestCatalog(CATALOG), WORKER_LOCK_MS: "2000", ROUTER_CONCURRENCY: "16", LOG_LEVEL: "error" },
+  });
   // A budget on the demo deployment, so every job reserves at admission and must be settled.
-  await s.database.db.updateTable("deployments").set({ budget: JSON.stringify({ period: "month", limit_usd: 1000 }) }).where("tenant_id", "=", "ten_demo").execute();
+  await s.database.db
+    .updateTable("deployments")
+    .set({ budget: JSON.stringify({ period: "month", limit_usd: 1000 }) })
+    .where("tenant_id", "=", "ten_demo")
+    .execute();
   await new Promise((r) => setTimeout(r, 1100));
 }, 60_000);
 afterAll(async () => {
@@ -38,14 +57,17 @@ test(`${JOBS} jobs while the aggregator is SIGKILLed twice and Postgres restarts
   // First kill while jobs are still being submitted (the gateway needs no aggregator).
   const firstKill = new Promise((r) => setTimeout(r, 1500)).then(kill);
   for (let i = 0; i < JOBS; i += 100) {
-    const batch = await Promise.all(Array.from({ length: 100 }, (_, k) => a.post<Json>("/v1/jobs", { messages: [{ role: "user", content: `ledger job ${i + k}` }], max_tokens: 8 })));
+    const batch = await Promise.all(
+      Array.from({ length: 100 }, (_, k) => a.post<Json>("/v1/jobs", { messages: [{ role: "user", content: `ledger job ${i + k}` }], max_tokens: 8 })),
+    );
     for (const r of batch) {
       expect(r.status).toBe(202);
       ids.push(r.body.id);
     }
   }
   const db = s.database.db;
-  const rows = async () => Number((await sql<{ n: string }>`SELECT count(*) AS n FROM usage_events`.execute(db).catch(() => ({ rows: [{ n: "-1" }] }))).rows[0]!.n);
+  const rows = async () =>
+    Number((await sql<{ n: string }>`SELECT count(*) AS n FROM usage_events`.execute(db).catch(() => ({ rows: [{ n: "-1" }] }))).rows[0]!.n);
 
   // Then, while the workers are still going (about 12 s of work), restart Postgres and kill the
   // aggregator again.
@@ -62,7 +84,10 @@ test(`${JOBS} jobs while the aggregator is SIGKILLed twice and Postgres restarts
   await new Promise((r) => setTimeout(r, 1000)); // anything late would show up as a duplicate now
   expect(await rows()).toBe(JOBS);
   expect(n).toBe(JOBS);
-  const distinct = await sql<{ jobs: number; usage: number }>`SELECT (SELECT count(*) FROM jobs) AS jobs, (SELECT count(DISTINCT job_id) FROM usage_events) AS usage`.execute(db);
+  const distinct = await sql<{
+    jobs: number;
+    usage: number;
+  }>`SELECT (SELECT count(*) FROM jobs) AS jobs, (SELECT count(DISTINCT job_id) FROM usage_events) AS usage`.execute(db);
   expect(distinct.rows[0]).toEqual({ jobs: JOBS, usage: JOBS });
   const mine = await db.selectFrom("usage_events").select("job_id").execute();
   expect(new Set(mine.map((r) => r.job_id))).toEqual(new Set(ids));

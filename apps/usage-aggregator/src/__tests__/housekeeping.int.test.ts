@@ -1,4 +1,14 @@
-import { createTestDatabase, apiClient, TEST_REDIS_URL, readSse, startStack, waitFor, writeTestCatalog, type Stack, type TestDatabase } from "@switchyard/testkit";
+import {
+  createTestDatabase,
+  apiClient,
+  TEST_REDIS_URL,
+  readSse,
+  startStack,
+  waitFor,
+  writeTestCatalog,
+  type Stack,
+  type TestDatabase,
+} from "@switchyard/testkit";
 import { UsagePartitions } from "@switchyard/db";
 import { createQueueSet, createRedis, JobStore, RedisKeys } from "@switchyard/queue";
 import { sql } from "kysely";
@@ -9,7 +19,10 @@ describe("stuck jobs", () => {
   let s: Stack;
   beforeAll(async () => {
     // No router-worker: jobs stay queued, as if every worker were gone.
-    s = await startStack({ apps: ["gateway", "usage-aggregator"], env: { MODEL_CATALOG_PATH: writeTestCatalog(), STUCK_JOB_MS: "1500", HOUSEKEEPING_EVERY_MS: "1000" } });
+    s = await startStack({
+      apps: ["gateway", "usage-aggregator"],
+      env: { MODEL_CATALOG_PATH: writeTestCatalog(), STUCK_JOB_MS: "1500", HOUSEKEEPING_EVERY_MS: "1000" },
+    });
   }, 60_000);
   afterAll(async () => {
     await s?.stop();
@@ -38,10 +51,14 @@ describe("stuck jobs", () => {
     const queues = createQueueSet({ connection: redis, keys: new RedisKeys(s.prefix) });
     const worker = await s.spawn("router-worker");
     try {
-      const queued = await waitFor(async () => {
-        const j = await queues.queue("ai-route").getJob(id);
-        return j && (await j.getState()) === "failed" ? j : undefined;
-      }, 20_000, "the stuck job's queue entry to end failed");
+      const queued = await waitFor(
+        async () => {
+          const j = await queues.queue("ai-route").getJob(id);
+          return j && (await j.getState()) === "failed" ? j : undefined;
+        },
+        20_000,
+        "the stuck job's queue entry to end failed",
+      );
       expect(queued.failedReason).toMatch(/^stuck: /);
     } finally {
       // The next test wants no worker (its job must stay stuck).
@@ -94,8 +111,20 @@ describe("usage partitions", () => {
     expect(await p.ensureAhead(new Date("2026-11-15T00:00:00Z"), 2)).toEqual(["2026-11", "2026-12", "2027-01"]);
     await p.ensureFor(["2025-03-31T23:59:59Z", "2025-04-01T00:00:00Z"]);
     const names = async () =>
-      (await sql<{ n: string }>`SELECT c.relname AS n FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'usage_events' ORDER BY 1`.execute(t.db)).rows.map((r) => r.n);
-    expect(await names()).toEqual(["usage_events_y2025m03", "usage_events_y2025m04", "usage_events_y2026m11", "usage_events_y2026m12", "usage_events_y2027m01"]);
+      (
+        await sql<{
+          n: string;
+        }>`SELECT c.relname AS n FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'usage_events' ORDER BY 1`.execute(
+          t.db,
+        )
+      ).rows.map((r) => r.n);
+    expect(await names()).toEqual([
+      "usage_events_y2025m03",
+      "usage_events_y2025m04",
+      "usage_events_y2026m11",
+      "usage_events_y2026m12",
+      "usage_events_y2027m01",
+    ]);
     // A row lands in its month's partition.
     await sql`INSERT INTO usage_events (job_id, attempt, tenant_id, deployment_id, requested_model, served_model, provider, status, input_tokens, output_tokens, cost_usd, provenance, latency_ms, occurred_at)
               VALUES ('job_p', 1, 't', 'd', 'auto', 'm', 'simulated', 'succeeded', 1, 1, 0, 'reported', 1, '2025-03-31T23:59:59Z')`.execute(t.db);

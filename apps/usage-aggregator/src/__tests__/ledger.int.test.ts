@@ -55,19 +55,34 @@ test("delivering the same usage event twice writes one row and counts it once in
   expect(Number(roll[0]?.cost_usd)).toBeCloseTo(0.0002, 9);
   // A second attempt of the same job is a row of its own.
   await queues.enqueue("ai-usage", { ...ev, attempt: 2, status: "failed" }, { jobId: "attempt-2" });
-  await waitFor(async () => ((await s.database.db.selectFrom("usage_events").select("attempt").where("job_id", "=", ev.job_id).execute()).length === 2 ? true : undefined));
+  await waitFor(async () =>
+    (await s.database.db.selectFrom("usage_events").select("attempt").where("job_id", "=", ev.job_id).execute()).length === 2 ? true : undefined,
+  );
   const roll2 = await s.database.db.selectFrom("usage_daily").selectAll().where("deployment_id", "=", "dep_twice").executeTakeFirstOrThrow();
   expect(roll2).toMatchObject({ requests: 2, errors: 1, input_tokens: 200 });
 });
 
 test("rollups equal the sums of the rows, per tenant, deployment, model and day", async () => {
   const ids = await Promise.all(
-    Array.from({ length: 20 }, async (_, i) => (await a.post<Json>("/v1/jobs", { model: i % 2 ? "sim-fast" : "sim-slow", messages: [{ role: "user", content: `ledger ${i}` }], max_tokens: 5 })).body.id as string),
+    Array.from(
+      { length: 20 },
+      async (_, i) =>
+        (await a.post<Json>("/v1/jobs", { model: i % 2 ? "sim-fast" : "sim-slow", messages: [{ role: "user", content: `ledger ${i}` }], max_tokens: 5 })).body
+          .id as string,
+    ),
   );
-  await waitFor(async () => {
-    const n = await s.database.db.selectFrom("usage_events").select(sql<number>`count(*)::int`.as("n")).where("job_id", "in", ids).executeTakeFirstOrThrow();
-    return n.n === 20 ? true : undefined;
-  }, 30_000, "20 usage rows");
+  await waitFor(
+    async () => {
+      const n = await s.database.db
+        .selectFrom("usage_events")
+        .select(sql<number>`count(*)::int`.as("n"))
+        .where("job_id", "in", ids)
+        .executeTakeFirstOrThrow();
+      return n.n === 20 ? true : undefined;
+    },
+    30_000,
+    "20 usage rows",
+  );
   const fromRows = await sql<Json>`
     select tenant_id, deployment_id, served_model as model, (occurred_at at time zone 'UTC')::date::text as day,
            count(*)::int as requests, sum(input_tokens)::int as input_tokens, sum(output_tokens)::int as output_tokens, sum(cost_usd)::text as cost
@@ -80,7 +95,8 @@ test("rollups equal the sums of the rows, per tenant, deployment, model and day"
 });
 
 test("a finished job still answers from Postgres after Redis retention removed it", async () => {
-  const id = (await a.post<Json>("/v1/jobs", { model: "sim-fast", messages: [{ role: "user", content: "remember me" }], metadata: { k: "v" } })).body.id as string;
+  const id = (await a.post<Json>("/v1/jobs", { model: "sim-fast", messages: [{ role: "user", content: "remember me" }], metadata: { k: "v" } })).body
+    .id as string;
   const live = await waitFor(async () => {
     const r = await a.get<Json>(`/v1/jobs/${id}`);
     return r.body.status === "succeeded" ? r.body : undefined;

@@ -1,7 +1,17 @@
 import { queueCatalog, stripNul, UsageEvent, type JobView } from "@switchyard/contracts";
 import { replayUsageDeadLetter, seedDemo } from "@switchyard/db";
 import { createQueueSet, createRedis, RedisKeys, type QueueSet, type Redis } from "@switchyard/queue";
-import { cleanupPrefix, createTestDatabase, startTcpProxy, testPrefix, TEST_REDIS_URL, waitFor, writeTestCatalog, type TcpProxy, type TestDatabase } from "@switchyard/testkit";
+import {
+  cleanupPrefix,
+  createTestDatabase,
+  startTcpProxy,
+  testPrefix,
+  TEST_REDIS_URL,
+  waitFor,
+  writeTestCatalog,
+  type TcpProxy,
+  type TestDatabase,
+} from "@switchyard/testkit";
 import { Queue } from "bullmq";
 import { randomBytes } from "node:crypto";
 import { sql } from "kysely";
@@ -58,9 +68,21 @@ const usage = (jobId: string, tenantId: string, over: Partial<UsageEvent> = {}):
   });
 
 /** Add a payload to `ai-usage` as it sits in Redis, past the producer's schema: an old or corrupt queue entry. */
-const addRaw = (data: unknown, jobId: string) => rawUsage.add("ai-usage", data, { jobId, attempts: queueCatalog["ai-usage"].retry.attempts, backoff: queueCatalog["ai-usage"].retry.backoff });
+const addRaw = (data: unknown, jobId: string) =>
+  rawUsage.add("ai-usage", data, { jobId, attempts: queueCatalog["ai-usage"].retry.attempts, backoff: queueCatalog["ai-usage"].retry.backoff });
 
-const ledgerRows = async (jobIds: string[]) => (jobIds.length ? Number((await t.db.selectFrom("usage_events").select(sql<string>`count(*)`.as("n")).where("job_id", "in", jobIds).executeTakeFirstOrThrow()).n) : 0);
+const ledgerRows = async (jobIds: string[]) =>
+  jobIds.length
+    ? Number(
+        (
+          await t.db
+            .selectFrom("usage_events")
+            .select(sql<string>`count(*)`.as("n"))
+            .where("job_id", "in", jobIds)
+            .executeTakeFirstOrThrow()
+        ).n,
+      )
+    : 0;
 const deadLetters = () => t.db.selectFrom("usage_dead_letters").selectAll().orderBy("id").execute();
 /** `ai_usage_dead_letter_total` summed over its labels, from the aggregator's /metrics. */
 const deadLetterMetric = async () => {
@@ -98,7 +120,14 @@ async function start(): Promise<RunningAggregator> {
   viaProxy.hostname = "127.0.0.1";
   viaProxy.port = String(proxy.port);
   agg = await startAggregator(
-    loadEnv({ DATABASE_URL: viaProxy.toString(), REDIS_URL: TEST_REDIS_URL, SWITCHYARD_PREFIX: prefix, METRICS_PORT: "0", LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent", MODEL_CATALOG_PATH: writeTestCatalog() }),
+    loadEnv({
+      DATABASE_URL: viaProxy.toString(),
+      REDIS_URL: TEST_REDIS_URL,
+      SWITCHYARD_PREFIX: prefix,
+      METRICS_PORT: "0",
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+      MODEL_CATALOG_PATH: writeTestCatalog(),
+    }),
   );
   return agg;
 }
@@ -112,7 +141,10 @@ test("one tenant's poisoned event arriving with 30 others: the 30 are billed at 
   const poisoned = { ...usage(poisonId, "ten_poison", { requested_model: "auto\u0000" }), job: jobView(poisonId, { note: "a\u0000b" }) };
   // Everything waits in the queue before the aggregator starts, so they meet in one batch.
   await addRaw(poisoned, `u-${poisonId}-1`);
-  await queues.enqueueBulk("ai-usage", good.map((e) => ({ payload: e, opts: { jobId: `u-${e.job_id}-1`, attempts: 20 } })));
+  await queues.enqueueBulk(
+    "ai-usage",
+    good.map((e) => ({ payload: e, opts: { jobId: `u-${e.job_id}-1`, attempts: 20 } })),
+  );
   const t0 = Date.now();
   await start();
 
@@ -122,23 +154,59 @@ test("one tenant's poisoned event arriving with 30 others: the 30 are billed at 
   // Each on its first try: none was failed (and made to wait for a retry) by the poisoned one. A
   // job is acknowledged just after its batch commits, so wait (bounded) until all 30 are completed.
   const jobs = () => Promise.all(good.map((e) => queues.queue("ai-usage").getJob(`u-${e.job_id}-1`)));
-  await waitFor(async () => ((await Promise.all((await jobs()).map(async (j) => j?.getState()))).every((st) => st === "completed") ? true : undefined), 5_000, "the 30 good jobs completed");
+  await waitFor(
+    async () => ((await Promise.all((await jobs()).map(async (j) => j?.getState()))).every((st) => st === "completed") ? true : undefined),
+    5_000,
+    "the 30 good jobs completed",
+  );
   expect((await jobs()).map((j) => j?.attemptsMade)).toEqual(good.map(() => 1));
   // With their rollups, finished jobs and credit debits.
   const roll = await t.db.selectFrom("usage_daily").select(["tenant_id", "requests", "input_tokens"]).where("tenant_id", "like", "ten_good_%").execute();
   expect(roll).toHaveLength(30);
   expect(roll.every((r) => Number(r.requests) === 1 && Number(r.input_tokens) === 100)).toBe(true);
-  expect(Number((await t.db.selectFrom("jobs").select(sql<string>`count(*)`.as("n")).where("id", "in", ids).executeTakeFirstOrThrow()).n)).toBe(30);
-  const debits = async (jobIds: string[]) => Number((await t.db.selectFrom("credit_ledger").select(sql<string>`count(*)`.as("n")).where("job_id", "in", jobIds).executeTakeFirstOrThrow()).n);
+  expect(
+    Number(
+      (
+        await t.db
+          .selectFrom("jobs")
+          .select(sql<string>`count(*)`.as("n"))
+          .where("id", "in", ids)
+          .executeTakeFirstOrThrow()
+      ).n,
+    ),
+  ).toBe(30);
+  const debits = async (jobIds: string[]) =>
+    Number(
+      (
+        await t.db
+          .selectFrom("credit_ledger")
+          .select(sql<string>`count(*)`.as("n"))
+          .where("job_id", "in", jobIds)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
   expect(await debits(ids)).toBe(30);
 
   // The poisoned one: set aside with Postgres's reason, its queue job acknowledged, not retried.
   const [dl] = await waitFor(async () => ((await deadLetters()).length === 1 ? deadLetters() : undefined), 5_000, "the dead letter");
-  expect(dl).toMatchObject({ job_id: poisonId, attempt: 1, tenant_id: "ten_poison", queue_job_id: `u-${poisonId}-1`, reason: "data_error", sqlstate: "22021", failures: 1, replayed_at: null });
+  expect(dl).toMatchObject({
+    job_id: poisonId,
+    attempt: 1,
+    tenant_id: "ten_poison",
+    queue_job_id: `u-${poisonId}-1`,
+    reason: "data_error",
+    sqlstate: "22021",
+    failures: 1,
+    replayed_at: null,
+  });
   expect(dl!.error).toMatch(/invalid byte sequence/i);
   // Stored as received: the JSON text keeps the NUL (escaped), so nothing is lost.
   expect(JSON.parse(dl!.event)).toMatchObject({ requested_model: "auto\u0000", job: { metadata: { note: "a\u0000b" } } });
-  await waitFor(async () => ((await queues.queue("ai-usage").getJobState(`u-${poisonId}-1`)) === "completed" ? true : undefined), 5_000, "the poisoned job acknowledged");
+  await waitFor(
+    async () => ((await queues.queue("ai-usage").getJobState(`u-${poisonId}-1`)) === "completed" ? true : undefined),
+    5_000,
+    "the poisoned job acknowledged",
+  );
   expect(await ledgerRows([poisonId])).toBe(0);
   expect(await deadLetterMetric()).toBe(1);
 
@@ -153,13 +221,19 @@ test("one tenant's poisoned event arriving with 30 others: the 30 are billed at 
   // A second replay is refused; a re-delivery of the corrected event changes nothing.
   expect((await replay()).status).toBe("already_replayed");
   await queues.enqueue("ai-usage", UsageEvent.parse(stripNul(JSON.parse(dl!.event))), { jobId: "redelivered-corrected" });
-  await waitFor(async () => ((await queues.queue("ai-usage").getJobState("redelivered-corrected")) === "completed" ? true : undefined), 10_000, "the re-delivery");
+  await waitFor(
+    async () => ((await queues.queue("ai-usage").getJobState("redelivered-corrected")) === "completed" ? true : undefined),
+    10_000,
+    "the re-delivery",
+  );
   expect(await ledgerRows([poisonId])).toBe(1);
   expect(await debits([poisonId])).toBe(1);
   const pr = await t.db.selectFrom("usage_daily").selectAll().where("tenant_id", "=", "ten_poison").execute();
   expect(pr.map((r) => Number(r.requests))).toEqual([1]);
   expect((await t.db.selectFrom("jobs").select("metadata").where("id", "=", poisonId).executeTakeFirstOrThrow()).metadata).toEqual({ note: "ab" });
-  expect((await t.db.selectFrom("usage_events").select("requested_model").where("job_id", "=", poisonId).executeTakeFirstOrThrow()).requested_model).toBe("auto");
+  expect((await t.db.selectFrom("usage_events").select("requested_model").where("job_id", "=", poisonId).executeTakeFirstOrThrow()).requested_model).toBe(
+    "auto",
+  );
   expect((await deadLetters())[0]!.replayed_at).not.toBeNull();
   expect(await deadLetterMetric()).toBe(1);
 }, 60_000);
@@ -177,14 +251,21 @@ test("other unstorable values and an unparseable payload are each set aside; the
   ];
   const longId = `job_long_${randomBytes(6000).toString("hex")}`; // past the btree's row size
   bad.push([longId, usage(longId, "ten_bad", { job: null, credits_tenant_id: null })]);
-  await rawUsage.addBulk([...bad.map(([id, data]) => ({ name: "ai-usage", data, opts: { jobId: `bad-${id.slice(0, 40)}`, attempts: 20 } })), ...good.map((e) => ({ name: "ai-usage", data: e, opts: { jobId: `ok-${e.job_id}`, attempts: 20 } }))]);
+  await rawUsage.addBulk([
+    ...bad.map(([id, data]) => ({ name: "ai-usage", data, opts: { jobId: `bad-${id.slice(0, 40)}`, attempts: 20 } })),
+    ...good.map((e) => ({ name: "ai-usage", data: e, opts: { jobId: `ok-${e.job_id}`, attempts: 20 } })),
+  ]);
   await addRaw({ job_id: `job_unparseable_${tag}`, attempt: "one", tenant_id: "ten_bad" }, `bad-unparseable-${tag}`);
 
   await waitFor(async () => ((await ledgerRows(good.map((e) => e.job_id))) === 5 ? true : undefined), 10_000, "the good events");
-  const rows = await waitFor(async () => {
-    const all = (await deadLetters()).filter((d) => d.tenant_id === "ten_bad");
-    return all.length === 6 ? all : undefined;
-  }, 10_000, "six dead letters");
+  const rows = await waitFor(
+    async () => {
+      const all = (await deadLetters()).filter((d) => d.tenant_id === "ten_bad");
+      return all.length === 6 ? all : undefined;
+    },
+    10_000,
+    "six dead letters",
+  );
   const byJob = new Map(rows.map((r) => [r.job_id.startsWith("job_long_") ? "long" : r.job_id, r]));
   expect(byJob.get(`job_cost_${tag}`)).toMatchObject({ reason: "data_error", sqlstate: "22003" });
   expect(byJob.get(`job_tokens_${tag}`)).toMatchObject({ reason: "data_error", sqlstate: "22003" });
@@ -193,7 +274,12 @@ test("other unstorable values and an unparseable payload are each set aside; the
   expect(byJob.get("long")).toMatchObject({ reason: "data_error", sqlstate: "54000" });
   expect(byJob.get("long")!.job_id.length).toBeLessThanOrEqual(200);
   expect(JSON.parse(byJob.get("long")!.event)).toMatchObject({ job_id: longId });
-  expect(byJob.get(`job_unparseable_${tag}`)).toMatchObject({ reason: "invalid_payload", attempt: 0, sqlstate: null, error: expect.stringContaining("attempt") });
+  expect(byJob.get(`job_unparseable_${tag}`)).toMatchObject({
+    reason: "invalid_payload",
+    attempt: 0,
+    sqlstate: null,
+    error: expect.stringContaining("attempt"),
+  });
   expect(await ledgerRows(bad.map(([id]) => id).filter((id) => id !== longId))).toBe(0);
   // The unparseable payload is failed by BullMQ without retries; the others are acknowledged.
   expect(await queues.queue("ai-usage").getJobState(`bad-unparseable-${tag}`)).toBe("failed");
@@ -210,7 +296,12 @@ test("a Postgres outage (connection refused) dead-letters nothing: the events wa
   await proxy.cut();
   for (const e of events) await queues.enqueue("ai-usage", e, { jobId: `u-${e.job_id}-1` });
   // Several failed tries while Postgres is unreachable.
-  await waitFor(async () => ((await Promise.all(events.map((e) => queues.queue("ai-usage").getJob(`u-${e.job_id}-1`)))).every((j) => (j?.attemptsMade ?? 0) >= 2) ? true : undefined), 15_000, "the events retrying");
+  await waitFor(
+    async () =>
+      (await Promise.all(events.map((e) => queues.queue("ai-usage").getJob(`u-${e.job_id}-1`)))).every((j) => (j?.attemptsMade ?? 0) >= 2) ? true : undefined,
+    15_000,
+    "the events retrying",
+  );
   await new Promise((r) => setTimeout(r, 2_500));
   expect(await ledgerRows(events.map((e) => e.job_id))).toBe(0);
   expect((await deadLetters()).length).toBe(before);
@@ -235,7 +326,11 @@ test("connections killed mid-write (what a Postgres restart does, 57P01) while P
     for (const e of events) await queues.enqueue("ai-usage", e, { jobId: `u-${e.job_id}-1` });
     const until = Date.now() + 3_000;
     while (Date.now() < until) {
-      const r = await sql<{ ok: boolean }>`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`.execute(t.db);
+      const r = await sql<{
+        ok: boolean;
+      }>`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`.execute(
+        t.db,
+      );
       killed += r.rows.filter((x) => x.ok).length;
       await new Promise((res) => setTimeout(res, 50));
     }

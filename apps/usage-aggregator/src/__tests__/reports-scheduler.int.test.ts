@@ -15,7 +15,24 @@ let running: RunningReportsWorker | undefined;
 
 const yesterday = () => addDays(new Date().toISOString().slice(0, 10), -1);
 const usage = (tenant_id: string, occurred_at: string, cost_usd: number) =>
-  UsageEvent.parse({ job_id: `job_${tenant_id}_${occurred_at.slice(0, 10)}`, attempt: 1, tenant_id, deployment_id: `dep_${tenant_id}`, api_key_id: null, requested_model: "auto", served_model: "flash", provider: "simulated", status: "succeeded", input_tokens: 3, output_tokens: 2, cost_usd, provenance: "reported", ttft_ms: null, latency_ms: 40, occurred_at });
+  UsageEvent.parse({
+    job_id: `job_${tenant_id}_${occurred_at.slice(0, 10)}`,
+    attempt: 1,
+    tenant_id,
+    deployment_id: `dep_${tenant_id}`,
+    api_key_id: null,
+    requested_model: "auto",
+    served_model: "flash",
+    provider: "simulated",
+    status: "succeeded",
+    input_tokens: 3,
+    output_tokens: 2,
+    cost_usd,
+    provenance: "reported",
+    ttft_ms: null,
+    latency_ms: 40,
+    occurred_at,
+  });
 
 beforeAll(async () => {
   t = await createTestDatabase();
@@ -54,11 +71,20 @@ test("registers one daily 01:00 UTC scheduler, however many workers start", asyn
 test("generateReportsNow builds that day's reports for every tenant; running it again rewrites the same rows", async () => {
   await generateReportsNow(queues, "2026-03-10");
   await waitFor(async () => ((await reportCount("2026-03-10")) === 2 ? true : undefined), 10_000, "two reports");
-  expect((await getDailyReport(t.db, "ten_one", "2026-03-10"))?.report.totals).toEqual({ total_requests: 1, total_tokens: 5, total_cost: 0.25, avg_error_rate: 0 });
+  expect((await getDailyReport(t.db, "ten_one", "2026-03-10"))?.report.totals).toEqual({
+    total_requests: 1,
+    total_tokens: 5,
+    total_cost: 0.25,
+    avg_error_rate: 0,
+  });
   expect((await getDailyReport(t.db, "ten_two", "2026-03-10"))?.report.deployments).toEqual([]);
   const first = (await getDailyReport(t.db, "ten_one", "2026-03-10"))!.generatedAt.getTime();
   await generateReportsNow(queues, "2026-03-10", { tenantId: "ten_one" });
-  await waitFor(async () => ((await getDailyReport(t.db, "ten_one", "2026-03-10"))!.generatedAt.getTime() > first ? true : undefined), 10_000, "a second generation");
+  await waitFor(
+    async () => ((await getDailyReport(t.db, "ten_one", "2026-03-10"))!.generatedAt.getTime() > first ? true : undefined),
+    10_000,
+    "a second generation",
+  );
   expect(await reportCount("2026-03-10")).toBe(2);
   await expect(generateReportsNow(queues, "2026-02-30")).rejects.toThrow(RangeError);
 });

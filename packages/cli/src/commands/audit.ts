@@ -68,8 +68,20 @@ export const audit: Command = {
         body.data.map((r) => [r.id, r.created_at, r.actor_key_id ?? "system", r.tenant_id, r.action, r.target_type, r.target_id]),
       );
       if (!body.has_more || !body.next_cursor) return text;
-      const flagOf: Record<string, string> = { action: "--action", actor: "--actor", since: "--since", until: "--until", target: "--target", target_type: "--target-type", tenant_id: "--tenant" };
-      const again = ["switchyard audit", ...Object.entries(filters).flatMap(([k, v]) => (v === undefined ? [] : [flagOf[k]!, v])), ...(limit !== undefined ? ["--limit", String(limit)] : [])].join(" ");
+      const flagOf: Record<string, string> = {
+        action: "--action",
+        actor: "--actor",
+        since: "--since",
+        until: "--until",
+        target: "--target",
+        target_type: "--target-type",
+        tenant_id: "--tenant",
+      };
+      const again = [
+        "switchyard audit",
+        ...Object.entries(filters).flatMap(([k, v]) => (v === undefined ? [] : [flagOf[k]!, v])),
+        ...(limit !== undefined ? ["--limit", String(limit)] : []),
+      ].join(" ");
       return `${text}\nmore: ${again} --cursor ${body.next_cursor}`;
     });
   },

@@ -24,7 +24,10 @@ export const backup: Command = {
       throw new CliError(`backup failed: ${err.message}`);
     });
     if (values.json) ctx.stdout.write(`${JSON.stringify(manifest)}\n`);
-    else ctx.stdout.write(`backed up ${manifest.tables.length} tables, ${rows(manifest)} rows, to ${positionals[0]} (schema ${manifest.migrations.at(-1) ?? "none"})\n`);
+    else
+      ctx.stdout.write(
+        `backed up ${manifest.tables.length} tables, ${rows(manifest)} rows, to ${positionals[0]} (schema ${manifest.migrations.at(-1) ?? "none"})\n`,
+      );
   },
 };
 

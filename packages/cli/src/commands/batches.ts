@@ -104,7 +104,14 @@ const submit: Command = {
   async run(args, ctx) {
     const { values: f, positionals } = parseCommandLine(
       args,
-      { ...API_FLAGS_TENANT, endpoint: { type: "string" }, wait: { type: "boolean" }, output: { type: "string" }, errors: { type: "string" }, "poll-ms": { type: "string" } },
+      {
+        ...API_FLAGS_TENANT,
+        endpoint: { type: "string" },
+        wait: { type: "boolean" },
+        output: { type: "string" },
+        errors: { type: "string" },
+        "poll-ms": { type: "string" },
+      },
       ["file.jsonl"],
     );
     const [file] = positionals;
@@ -123,7 +130,9 @@ const submit: Command = {
     form.set("purpose", "batch");
     form.set("file", new Blob([new Uint8Array(data)], { type: "application/jsonl" }), path.basename(file));
     const uploaded = (await (await api.send("POST", "/files", { body: form, headers: { accept: "application/json" } })).json()) as { id: string };
-    const created = BatchObject.parse((await api.call<unknown>("POST", "/batches", { body: { input_file_id: uploaded.id, endpoint, completion_window: "24h" } })).body);
+    const created = BatchObject.parse(
+      (await api.call<unknown>("POST", "/batches", { body: { input_file_id: uploaded.id, endpoint, completion_window: "24h" } })).body,
+    );
     if (!f.wait) {
       output(ctx, f.json, created, () => `${describe(created)}\nfollow it: switchyard batches get ${created.id}`);
       return;
@@ -131,14 +140,22 @@ const submit: Command = {
     ctx.stderr.write(`batch ${created.id} created from ${file} (${uploaded.id})\n`);
     const b = await waitForEnd(ctx, api, created, pollMs);
     const saved = await saveResults(api, b, out, errs);
-    output(ctx, f.json, b, () => [describe(b), `output written to ${saved.output ?? "- (no output file)"}`, `errors written to ${saved.errors ?? "- (no error file)"}`].join("\n"));
+    output(ctx, f.json, b, () =>
+      [describe(b), `output written to ${saved.output ?? "- (no output file)"}`, `errors written to ${saved.errors ?? "- (no error file)"}`].join("\n"),
+    );
     if (b.status !== "completed") throw new CliError(`batch ${b.id} ended ${b.status}${b.errors ? `: ${b.errors.data.map((e) => e.message).join("; ")}` : ""}`);
   },
 };
 
 const list: Command = {
   summary: "List the tenant's batches, newest first",
-  help: ["Usage: switchyard batches list [--limit N] [--after ID] [--json]", "", `  --limit N       batches per page, 1 to ${LIST_MAX} (default 20)`, "  --after ID      the next page: the id printed after the previous one", ...API_HELP].join("\n"),
+  help: [
+    "Usage: switchyard batches list [--limit N] [--after ID] [--json]",
+    "",
+    `  --limit N       batches per page, 1 to ${LIST_MAX} (default 20)`,
+    "  --after ID      the next page: the id printed after the previous one",
+    ...API_HELP,
+  ].join("\n"),
   async run(args, ctx) {
     const { values: f } = parseCommandLine(args, { ...API_FLAGS_TENANT, limit: { type: "string" }, after: { type: "string" } }, []);
     const limit = limitFlag(f.limit, LIST_MAX);
@@ -150,7 +167,9 @@ const list: Command = {
         ["ID", "CREATED", "STATUS", "ENDPOINT", "DONE/TOTAL", "FAILED"],
         body.data.map((b) => [b.id, time(b.created_at), statusOf(b), b.endpoint, `${done(b)}/${b.request_counts.total}`, b.request_counts.failed]),
       );
-      return body.has_more && body.last_id ? `${text}\nmore: switchyard batches list${limit !== undefined ? ` --limit ${limit}` : ""} --after ${body.last_id}` : text;
+      return body.has_more && body.last_id
+        ? `${text}\nmore: switchyard batches list${limit !== undefined ? ` --limit ${limit}` : ""} --after ${body.last_id}`
+        : text;
     });
   },
 };
@@ -179,7 +198,12 @@ const get: Command = {
 
 const cancel: Command = {
   summary: "Cancel a batch (cancelling, then cancelled once its unfinished lines are)",
-  help: ["Usage: switchyard batches cancel <batch_id> [--json]", "", "Finished lines keep their answers; the rest go to the error file as batch_cancelled.", ...API_HELP].join("\n"),
+  help: [
+    "Usage: switchyard batches cancel <batch_id> [--json]",
+    "",
+    "Finished lines keep their answers; the rest go to the error file as batch_cancelled.",
+    ...API_HELP,
+  ].join("\n"),
   async run(args, ctx) {
     const { values: f, positionals } = parseCommandLine(args, API_FLAGS_TENANT, ["batch_id"]);
     const b = BatchObject.parse((await gatewayApi(ctx, f, TENANT_AREA).call<unknown>("POST", `/batches/${seg(positionals[0])}/cancel`)).body);
@@ -188,4 +212,9 @@ const cancel: Command = {
 };
 
 /** `switchyard batches …`: the Batch API (`/v1/batches`, `/v1/files`) with a tenant key. */
-export const batches = withSubcommands("batches", "Batches of the key's tenant: submit a JSONL file, follow it, fetch its results (tenant API)", { submit, list, get, cancel });
+export const batches = withSubcommands("batches", "Batches of the key's tenant: submit a JSONL file, follow it, fetch its results (tenant API)", {
+  submit,
+  list,
+  get,
+  cancel,
+});

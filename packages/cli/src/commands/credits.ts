@@ -19,17 +19,26 @@ const grant: Command = {
     ...API_FLAGS_HELP,
   ].join("\n"),
   async run(args, ctx) {
-    const { values: f, positionals: [tenant, amountText] } = parseCommandLine(args, { ...API_FLAGS, reason: { type: "string" }, "idempotency-key": { type: "string" } }, ["tenant", "amount-usd"]);
+    const {
+      values: f,
+      positionals: [tenant, amountText],
+    } = parseCommandLine(args, { ...API_FLAGS, reason: { type: "string" }, "idempotency-key": { type: "string" } }, ["tenant", "amount-usd"]);
     const amount = Number(amountText);
-    if (!/^-?([0-9]+\.?[0-9]*|\.[0-9]+)$/.test(amountText) || !Number.isFinite(amount) || amount === 0) throw new UsageError(`<amount-usd> must be a non-zero number of dollars such as 25 or 0.50, got ${JSON.stringify(amountText)}`);
+    if (!/^-?([0-9]+\.?[0-9]*|\.[0-9]+)$/.test(amountText) || !Number.isFinite(amount) || amount === 0)
+      throw new UsageError(`<amount-usd> must be a non-zero number of dollars such as 25 or 0.50, got ${JSON.stringify(amountText)}`);
     const reason = optionalFlag(f.reason, "--reason");
     if (!reason) throw new UsageError("--reason is required: it is kept in the ledger");
     const key = optionalFlag(f["idempotency-key"], "--idempotency-key") ?? `cli-${randomUUID()}`;
-    const res = await adminApi(ctx, f).call<CreditGrant>("POST", `/tenants/${seg(tenant)}/credits`, { body: { amount_usd: amount, reason }, headers: { "idempotency-key": key } });
+    const res = await adminApi(ctx, f).call<CreditGrant>("POST", `/tenants/${seg(tenant)}/credits`, {
+      body: { amount_usd: amount, reason },
+      headers: { "idempotency-key": key },
+    });
     const replayed = res.headers.get("idempotent-replayed") === "true";
     output(ctx, f.json, { ...res.body, replayed, idempotency_key: key }, () =>
       [
-        replayed ? `already granted with idempotency key ${key}: nothing added` : `${res.body.entry.amount_usd < 0 ? "took back" : "granted"} ${usd(Math.abs(res.body.entry.amount_usd))} ${res.body.entry.amount_usd < 0 ? "from" : "to"} ${tenant} (entry ${res.body.entry.id}, idempotency key ${key})`,
+        replayed
+          ? `already granted with idempotency key ${key}: nothing added`
+          : `${res.body.entry.amount_usd < 0 ? "took back" : "granted"} ${usd(Math.abs(res.body.entry.amount_usd))} ${res.body.entry.amount_usd < 0 ? "from" : "to"} ${tenant} (entry ${res.body.entry.id}, idempotency key ${key})`,
         `balance ${usd(res.body.balance_usd)}`,
       ].join("\n"),
     );
@@ -38,9 +47,18 @@ const grant: Command = {
 
 const balance: Command = {
   summary: "Show a tenant's credit balance and latest entries",
-  help: ["Usage: switchyard credits balance <tenant> [--json]", "", "Balance, amount held by running jobs, and the latest ledger entries (GET /admin/v1/tenants/{tenant}/credits).", "", ...API_FLAGS_HELP].join("\n"),
+  help: [
+    "Usage: switchyard credits balance <tenant> [--json]",
+    "",
+    "Balance, amount held by running jobs, and the latest ledger entries (GET /admin/v1/tenants/{tenant}/credits).",
+    "",
+    ...API_FLAGS_HELP,
+  ].join("\n"),
   async run(args, ctx) {
-    const { values: f, positionals: [tenant] } = parseCommandLine(args, API_FLAGS, ["tenant"]);
+    const {
+      values: f,
+      positionals: [tenant],
+    } = parseCommandLine(args, API_FLAGS, ["tenant"]);
     const { body } = await adminApi(ctx, f).call<CreditBalanceView>("GET", `/tenants/${seg(tenant)}/credits`);
     output(ctx, f.json, body, () =>
       [
@@ -50,7 +68,12 @@ const balance: Command = {
           ["reserved", usd(body.reserved_usd)],
         ]),
         "",
-        body.entries.length ? table(["ENTRY", "WHEN", "KIND", "AMOUNT", "REASON"], body.entries.map((e) => [e.id, e.created_at, e.kind, usd(e.amount_usd), e.job_id ? `${e.reason} (${e.job_id})` : e.reason])) : "no ledger entries",
+        body.entries.length
+          ? table(
+              ["ENTRY", "WHEN", "KIND", "AMOUNT", "REASON"],
+              body.entries.map((e) => [e.id, e.created_at, e.kind, usd(e.amount_usd), e.job_id ? `${e.reason} (${e.job_id})` : e.reason]),
+            )
+          : "no ledger entries",
         ...(body.next_cursor ? ["(older entries not shown)"] : []),
       ].join("\n"),
     );
@@ -59,11 +82,25 @@ const balance: Command = {
 
 const recalculate: Command = {
   summary: "Rebuild a tenant's credit balance from its ledger",
-  help: ["Usage: switchyard credits recalculate <tenant> [--json]", "", "Recomputes the stored balance as the sum of the ledger (POST /admin/v1/tenants/{tenant}/credits/recalculate).", "", ...API_FLAGS_HELP].join("\n"),
+  help: [
+    "Usage: switchyard credits recalculate <tenant> [--json]",
+    "",
+    "Recomputes the stored balance as the sum of the ledger (POST /admin/v1/tenants/{tenant}/credits/recalculate).",
+    "",
+    ...API_FLAGS_HELP,
+  ].join("\n"),
   async run(args, ctx) {
-    const { values: f, positionals: [tenant] } = parseCommandLine(args, API_FLAGS, ["tenant"]);
+    const {
+      values: f,
+      positionals: [tenant],
+    } = parseCommandLine(args, API_FLAGS, ["tenant"]);
     const { body } = await adminApi(ctx, f).call<CreditRecalculation>("POST", `/tenants/${seg(tenant)}/credits/recalculate`);
-    output(ctx, f.json, body, () => `${body.tenant_id}: balance ${usd(body.balance_usd)} from ${body.entries} ledger ${body.entries === 1 ? "entry" : "entries"}`);
+    output(
+      ctx,
+      f.json,
+      body,
+      () => `${body.tenant_id}: balance ${usd(body.balance_usd)} from ${body.entries} ledger ${body.entries === 1 ? "entry" : "entries"}`,
+    );
   },
 };
 

@@ -20,7 +20,24 @@ const dl = (over: Record<string, unknown> = {}) => ({
 describe("switchyard dead-letters", () => {
   it("list prints one row per dead letter and how to get the next page", async () => {
     const r = await runAdmin(["dead-letters", "list", "--limit", "2"], () => ({
-      body: { object: "list", data: [dl(), dl({ id: "11", tenant_id: null, job_id: "queue:77", attempt: 0, reason: "invalid_payload", sqlstate: null, error: "invalid ai-usage payload for job 77: attempt: Expected number, received string; and a great deal more", replayed_at: "2026-11-21T00:00:00.000Z" })], has_more: true, next_cursor: "11" },
+      body: {
+        object: "list",
+        data: [
+          dl(),
+          dl({
+            id: "11",
+            tenant_id: null,
+            job_id: "queue:77",
+            attempt: 0,
+            reason: "invalid_payload",
+            sqlstate: null,
+            error: "invalid ai-usage payload for job 77: attempt: Expected number, received string; and a great deal more",
+            replayed_at: "2026-11-21T00:00:00.000Z",
+          }),
+        ],
+        has_more: true,
+        next_cursor: "11",
+      },
     }));
     expect(r.requests[0]).toMatchObject({ method: "GET", url: "http://127.0.0.1:8080/admin/v1/usage-dead-letters?limit=2" });
     expect(r.out).toBe(
@@ -44,7 +61,12 @@ describe("switchyard dead-letters", () => {
   });
 
   it("replay posts sanitize and says what was enqueued", async () => {
-    const answer = { object: "usage_dead_letter_replay", dead_letter: dl({ replayed_at: "2026-11-21T00:00:00.000Z" }), queue_job_id: "u-dl-12-1", sanitized: true };
+    const answer = {
+      object: "usage_dead_letter_replay",
+      dead_letter: dl({ replayed_at: "2026-11-21T00:00:00.000Z" }),
+      queue_job_id: "u-dl-12-1",
+      sanitized: true,
+    };
     const r = await runAdmin(["dead-letters", "replay", "12", "--sanitize"], () => ({ body: answer }));
     expect(r.requests[0]).toMatchObject({ method: "POST", url: "http://127.0.0.1:8080/admin/v1/usage-dead-letters/12/replay", body: { sanitize: true } });
     expect(r.out).toBe("replayed dead letter 12 (job job_1, attempt 1) as ai-usage job u-dl-12-1, NULs removed\n");
@@ -54,9 +76,20 @@ describe("switchyard dead-letters", () => {
   });
 
   it("the API's 409 and 404 come through with their codes, exit 1", async () => {
-    const again = await runAdmin(["dead-letters", "replay", "12"], () => ({ status: 409, body: { error: { type: "conflict_error", code: "dead_letter_replayed", message: "usage dead letter 12 was already replayed at 2026-11-21T00:00:00.000Z" } } }));
-    expect(again).toMatchObject({ code: 1, err: "switchyard: usage dead letter 12 was already replayed at 2026-11-21T00:00:00.000Z (409 dead_letter_replayed)\n" });
-    const missing = await runAdmin(["dead-letters", "replay", "99"], () => ({ status: 404, body: { error: { type: "not_found_error", code: "dead_letter_not_found", message: "no usage dead letter 99" } } }));
+    const again = await runAdmin(["dead-letters", "replay", "12"], () => ({
+      status: 409,
+      body: {
+        error: { type: "conflict_error", code: "dead_letter_replayed", message: "usage dead letter 12 was already replayed at 2026-11-21T00:00:00.000Z" },
+      },
+    }));
+    expect(again).toMatchObject({
+      code: 1,
+      err: "switchyard: usage dead letter 12 was already replayed at 2026-11-21T00:00:00.000Z (409 dead_letter_replayed)\n",
+    });
+    const missing = await runAdmin(["dead-letters", "replay", "99"], () => ({
+      status: 404,
+      body: { error: { type: "not_found_error", code: "dead_letter_not_found", message: "no usage dead letter 99" } },
+    }));
     expect(missing).toMatchObject({ code: 1, err: "switchyard: no usage dead letter 99 (404 dead_letter_not_found)\n" });
   });
 

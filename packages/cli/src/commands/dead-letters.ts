@@ -27,11 +27,25 @@ const list: Command = {
     const limit = intFlag(f.limit, "--limit", 1);
     if (limit !== undefined && limit > 200) throw new UsageError(`--limit must be at most 200, got ${limit}`);
     const cursor = optionalFlag(f.cursor, "--cursor");
-    const q = new URLSearchParams({ ...(limit === undefined ? {} : { limit: String(limit) }), ...(cursor === undefined ? {} : { cursor }), ...(f.open ? { replayed: "false" } : {}) });
+    const q = new URLSearchParams({
+      ...(limit === undefined ? {} : { limit: String(limit) }),
+      ...(cursor === undefined ? {} : { cursor }),
+      ...(f.open ? { replayed: "false" } : {}),
+    });
     const { body } = await adminApi(ctx, f).call<UsageDeadLetterList>("GET", `/usage-dead-letters${q.size ? `?${q.toString()}` : ""}`);
     output(ctx, f.json, body, () => {
       if (!body.data.length) return f.open ? "no usage dead letters waiting for a replay" : "no usage dead letters";
-      const rows = body.data.map((d) => [d.id, d.created_at, d.tenant_id, d.job_id, d.attempt, d.reason, d.sqlstate, d.replayed_at ?? "no", clip(d.error.replaceAll("\n", " "), ERROR_WIDTH)]);
+      const rows = body.data.map((d) => [
+        d.id,
+        d.created_at,
+        d.tenant_id,
+        d.job_id,
+        d.attempt,
+        d.reason,
+        d.sqlstate,
+        d.replayed_at ?? "no",
+        clip(d.error.replaceAll("\n", " "), ERROR_WIDTH),
+      ]);
       const text = table(["ID", "CREATED", "TENANT", "JOB", "ATTEMPT", "REASON", "SQLSTATE", "REPLAYED", "ERROR"], rows);
       return body.has_more && body.next_cursor ? `${text}\nmore: switchyard dead-letters list --cursor ${body.next_cursor}${f.open ? " --open" : ""}` : text;
     });
@@ -51,10 +65,21 @@ const replay: Command = {
     ...API_FLAGS_HELP,
   ].join("\n"),
   async run(args, ctx) {
-    const { values: f, positionals: [id] } = parseCommandLine(args, { ...API_FLAGS, sanitize: { type: "boolean" } }, ["id"]);
-    const { body } = await adminApi(ctx, f).call<UsageDeadLetterReplay>("POST", `/usage-dead-letters/${seg(id)}/replay`, { body: { sanitize: f.sanitize === true } });
+    const {
+      values: f,
+      positionals: [id],
+    } = parseCommandLine(args, { ...API_FLAGS, sanitize: { type: "boolean" } }, ["id"]);
+    const { body } = await adminApi(ctx, f).call<UsageDeadLetterReplay>("POST", `/usage-dead-letters/${seg(id)}/replay`, {
+      body: { sanitize: f.sanitize === true },
+    });
     const d = body.dead_letter;
-    output(ctx, f.json, body, () => `replayed dead letter ${d.id} (job ${d.job_id}, attempt ${d.attempt}) as ai-usage job ${body.queue_job_id}${body.sanitized ? ", NULs removed" : ""}`);
+    output(
+      ctx,
+      f.json,
+      body,
+      () =>
+        `replayed dead letter ${d.id} (job ${d.job_id}, attempt ${d.attempt}) as ai-usage job ${body.queue_job_id}${body.sanitized ? ", NULs removed" : ""}`,
+    );
   },
 };
 

@@ -11,7 +11,11 @@ const off = (d: Deployment) => Object.keys(d.features).filter((f) => !flags(d)[f
 
 function describe(d: Deployment): string {
   const limits = d.effective_rate_limits ?? {};
-  const budget = d.budget ? [d.budget.limit_usd !== undefined ? `$${d.budget.limit_usd}` : null, d.budget.limit_tokens !== undefined ? `${d.budget.limit_tokens} tokens` : null].filter(Boolean).join(" / ") + ` per ${d.budget.period}` : null;
+  const budget = d.budget
+    ? [d.budget.limit_usd !== undefined ? `$${d.budget.limit_usd}` : null, d.budget.limit_tokens !== undefined ? `${d.budget.limit_tokens} tokens` : null]
+        .filter(Boolean)
+        .join(" / ") + ` per ${d.budget.period}`
+    : null;
   return fields([
     ["id", d.id],
     ["tenant", d.tenant_id],
@@ -47,20 +51,34 @@ const create: Command = {
     ...API_FLAGS_HELP,
   ].join("\n"),
   async run(args, ctx) {
-    const { values: f, positionals: [tenant, name] } = parseCommandLine(args, { ...API_FLAGS, type: { type: "string" }, preset: { type: "string" } }, ["tenant", "name"]);
+    const {
+      values: f,
+      positionals: [tenant, name],
+    } = parseCommandLine(args, { ...API_FLAGS, type: { type: "string" }, preset: { type: "string" } }, ["tenant", "name"]);
     const type = choiceFlag(f.type, "--type", TYPES);
     if (!type) throw new UsageError(`--type is required: one of ${TYPES.join(", ")}`);
     const preset = optionalFlag(f.preset, "--preset");
-    const { body } = await adminApi(ctx, f).call<Deployment>("POST", `/tenants/${seg(tenant)}/deployments`, { body: { name, type, ...(preset ? { preset } : {}) } });
+    const { body } = await adminApi(ctx, f).call<Deployment>("POST", `/tenants/${seg(tenant)}/deployments`, {
+      body: { name, type, ...(preset ? { preset } : {}) },
+    });
     output(ctx, f.json, body, () => `created deployment ${body.id}\n${describe(body)}`);
   },
 };
 
 const get: Command = {
   summary: "Show a deployment",
-  help: ["Usage: switchyard deployments get <id> [--json]", "", "Shows one deployment: features, effective rate limits, budget (GET /admin/v1/deployments/{id}).", "", ...API_FLAGS_HELP].join("\n"),
+  help: [
+    "Usage: switchyard deployments get <id> [--json]",
+    "",
+    "Shows one deployment: features, effective rate limits, budget (GET /admin/v1/deployments/{id}).",
+    "",
+    ...API_FLAGS_HELP,
+  ].join("\n"),
   async run(args, ctx) {
-    const { values: f, positionals: [id] } = parseCommandLine(args, API_FLAGS, ["id"]);
+    const {
+      values: f,
+      positionals: [id],
+    } = parseCommandLine(args, API_FLAGS, ["id"]);
     const { body } = await adminApi(ctx, f).call<Deployment>("GET", `/deployments/${seg(id)}`);
     output(ctx, f.json, body, () => describe(body));
   },
@@ -77,9 +95,17 @@ const preset: Command = {
     ...API_FLAGS_HELP,
   ].join("\n"),
   async run(args, ctx) {
-    const { values: f, positionals: [id, name] } = parseCommandLine(args, API_FLAGS, ["id", "preset"]);
+    const {
+      values: f,
+      positionals: [id, name],
+    } = parseCommandLine(args, API_FLAGS, ["id", "preset"]);
     const { body } = await adminApi(ctx, f).call<Deployment>("POST", `/deployments/${seg(id)}/preset`, { body: { preset: name } });
-    output(ctx, f.json, body, () => `deployment ${body.id}: preset ${name} applied\nfeatures on:  ${on(body).join(", ") || "-"}\nfeatures off: ${off(body).join(", ") || "-"}`);
+    output(
+      ctx,
+      f.json,
+      body,
+      () => `deployment ${body.id}: preset ${name} applied\nfeatures on:  ${on(body).join(", ") || "-"}\nfeatures off: ${off(body).join(", ") || "-"}`,
+    );
   },
 };
 
@@ -94,7 +120,10 @@ const feature: Command = {
     ...API_FLAGS_HELP,
   ].join("\n"),
   async run(args, ctx) {
-    const { values: f, positionals: [id, name, state] } = parseCommandLine(args, API_FLAGS, ["id", "feature", "on|off"]);
+    const {
+      values: f,
+      positionals: [id, name, state],
+    } = parseCommandLine(args, API_FLAGS, ["id", "feature", "on|off"]);
     if (state !== "on" && state !== "off") throw new UsageError(`the last argument must be on or off, got ${JSON.stringify(state)}`);
     const { body } = await adminApi(ctx, f).call<Deployment>("POST", `/deployments/${seg(id)}/features/${seg(name)}`, { body: { enabled: state === "on" } });
     output(ctx, f.json, body, () => `deployment ${body.id}: ${name} ${flags(body)[name] ? "on" : "off"}`);
@@ -115,7 +144,11 @@ const list: Command = {
     ...API_FLAGS_HELP,
   ].join("\n"),
   async run(args, ctx) {
-    const { values: f } = parseCommandLine(args, { ...API_FLAGS, tenant: { type: "string" }, type: { type: "string" }, limit: { type: "string" }, cursor: { type: "string" } }, []);
+    const { values: f } = parseCommandLine(
+      args,
+      { ...API_FLAGS, tenant: { type: "string" }, type: { type: "string" }, limit: { type: "string" }, cursor: { type: "string" } },
+      [],
+    );
     const tenant = optionalFlag(f.tenant, "--tenant");
     const type = choiceFlag(f.type, "--type", TYPES);
     const limit = limitFlag(f.limit, 500);
@@ -127,14 +160,23 @@ const list: Command = {
         ["ID", "TENANT", "NAME", "TYPE", "DEFAULT", "CREATED"],
         body.data.map((d) => [d.id, d.tenant_id, d.name, d.type, d.is_default ? "yes" : "no", d.created_at]),
       );
-      const again = ["switchyard deployments list", ...(tenant !== undefined ? ["--tenant", tenant] : []), ...(type !== undefined ? ["--type", type] : []), ...(limit !== undefined ? ["--limit", String(limit)] : [])].join(" ");
+      const again = [
+        "switchyard deployments list",
+        ...(tenant !== undefined ? ["--tenant", tenant] : []),
+        ...(type !== undefined ? ["--type", type] : []),
+        ...(limit !== undefined ? ["--limit", String(limit)] : []),
+      ].join(" ");
       return body.has_more && body.next_cursor ? `${text}\nmore: ${again} --cursor ${body.next_cursor}` : text;
     });
   },
 };
 
 /** `a,b,c` as a list, without empty items. */
-const csv = (v: string) => v.split(",").map((x) => x.trim()).filter(Boolean);
+const csv = (v: string) =>
+  v
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 /** A flag holding a JSON object, parsed (the API validates its fields). */
 function jsonObjectFlag(value: string | undefined, flag: string): Record<string, unknown> | undefined {
@@ -145,7 +187,8 @@ function jsonObjectFlag(value: string | undefined, flag: string): Record<string,
   } catch {
     throw new UsageError(`${flag} must be a JSON object, got ${JSON.stringify(value)}`);
   }
-  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new UsageError(`${flag} must be a JSON object, got ${JSON.stringify(value)}`);
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+    throw new UsageError(`${flag} must be a JSON object, got ${JSON.stringify(value)}`);
   return parsed as Record<string, unknown>;
 }
 
@@ -166,12 +209,15 @@ const update: Command = {
     "  --allowed-models          catalog model ids, comma-separated; all lifts the restriction",
     "  --allowed-origins         browser origins (https://app.example.com), comma-separated; none clears",
     "  --allowed-source-domains  host names RAG sources may come from, comma-separated; none clears",
-    '  --rate-limits             the limits as set, replacing the current ones: \'{"requests_per_minute":60}\'',
+    "  --rate-limits             the limits as set, replacing the current ones: '{\"requests_per_minute\":60}'",
     '  --budget                  \'{"period":"month","limit_usd":100}\', or none for no budget',
     ...API_FLAGS_HELP,
   ].join("\n"),
   async run(args, ctx) {
-    const { values: f, positionals: [id] } = parseCommandLine(
+    const {
+      values: f,
+      positionals: [id],
+    } = parseCommandLine(
       args,
       {
         ...API_FLAGS,

@@ -17,7 +17,10 @@ const get: Command = {
     ...API_FLAGS_HELP,
   ].join("\n"),
   async run(args, ctx) {
-    const { values: f, positionals: [deployment, user] } = parseCommandLine(args, API_FLAGS, ["deployment", "user"]);
+    const {
+      values: f,
+      positionals: [deployment, user],
+    } = parseCommandLine(args, API_FLAGS, ["deployment", "user"]);
     const { body } = await adminApi(ctx, f).call<EndUserView>("GET", `/deployments/${seg(deployment)}/end-users/${seg(user)}`);
     output(ctx, f.json, body, () =>
       fields([
@@ -49,7 +52,10 @@ const set: Command = {
     ...API_FLAGS_HELP,
   ].join("\n"),
   async run(args, ctx) {
-    const { values: f, positionals: [deployment, user] } = parseCommandLine(args, { ...API_FLAGS, tier: { type: "string" } }, ["deployment", "user"]);
+    const {
+      values: f,
+      positionals: [deployment, user],
+    } = parseCommandLine(args, { ...API_FLAGS, tier: { type: "string" } }, ["deployment", "user"]);
     const tier = choiceFlag(f.tier, "--tier", EndUserTier.options);
     if (tier === undefined) throw new UsageError(`--tier is required (${EndUserTier.options.join(" or ")})`);
     const { body } = await adminApi(ctx, f).call<EndUserTierView>("PUT", `/deployments/${seg(deployment)}/end-users/${seg(user)}`, { body: { tier } });

@@ -28,7 +28,15 @@ const list: Command = {
   async run(args, ctx) {
     const { values: f } = parseCommandLine(
       args,
-      { ...API_FLAGS, status: { type: "string" }, model: { type: "string" }, since: { type: "string" }, until: { type: "string" }, limit: { type: "string" }, cursor: { type: "string" } },
+      {
+        ...API_FLAGS,
+        status: { type: "string" },
+        model: { type: "string" },
+        since: { type: "string" },
+        until: { type: "string" },
+        limit: { type: "string" },
+        cursor: { type: "string" },
+      },
       [],
     );
     const filters = {
@@ -44,10 +52,22 @@ const list: Command = {
       if (!body.data.length) return Object.values(filters).some((v) => v !== undefined) ? "no jobs match" : "no jobs";
       const text = table(
         ["ID", "CREATED", "STATUS", "MODEL", "SERVED BY", "TOKENS IN/OUT", "COST"],
-        body.data.map((j) => [j.id, j.created_at, j.status, j.model, j.served_model, j.usage ? `${j.usage.input_tokens}/${j.usage.output_tokens}` : null, j.usage ? usd(j.usage.cost_usd) : null]),
+        body.data.map((j) => [
+          j.id,
+          j.created_at,
+          j.status,
+          j.model,
+          j.served_model,
+          j.usage ? `${j.usage.input_tokens}/${j.usage.output_tokens}` : null,
+          j.usage ? usd(j.usage.cost_usd) : null,
+        ]),
       );
       if (!body.has_more || !body.next_cursor) return text;
-      const again = ["switchyard jobs list", ...Object.entries(filters).flatMap(([k, v]) => (v === undefined ? [] : [`--${k}`, JSON.stringify(v)])), ...(limit !== undefined ? ["--limit", String(limit)] : [])].join(" ");
+      const again = [
+        "switchyard jobs list",
+        ...Object.entries(filters).flatMap(([k, v]) => (v === undefined ? [] : [`--${k}`, JSON.stringify(v)])),
+        ...(limit !== undefined ? ["--limit", String(limit)] : []),
+      ].join(" ");
       return `${text}\nmore: ${again} --cursor ${body.next_cursor}`;
     });
   },

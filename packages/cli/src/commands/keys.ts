@@ -32,12 +32,26 @@ const create: Command = {
     ...API_FLAGS_HELP,
   ].join("\n"),
   async run(args, ctx) {
-    const { values: f, positionals: [tenant, name] } = parseCommandLine(args, { ...API_FLAGS, scopes: { type: "string" }, deployment: { type: "string" }, publishable: { type: "boolean" } }, ["tenant", "name"]);
-    const scopes = f.scopes?.split(",").map((s) => s.trim()).filter(Boolean);
+    const {
+      values: f,
+      positionals: [tenant, name],
+    } = parseCommandLine(args, { ...API_FLAGS, scopes: { type: "string" }, deployment: { type: "string" }, publishable: { type: "boolean" } }, [
+      "tenant",
+      "name",
+    ]);
+    const scopes = f.scopes
+      ?.split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
     if (f.scopes !== undefined && !scopes?.length) throw new UsageError("--scopes must list at least one scope, e.g. --scopes jobs:write,jobs:read");
     if (!scopes && !f.publishable) throw new UsageError("--scopes is required for a secret key, e.g. --scopes jobs:write,jobs:read");
     const deployment = optionalFlag(f.deployment, "--deployment");
-    const body = { name, ...(f.publishable ? { kind: "publishable" } : {}), ...(scopes ? { scopes } : {}), ...(deployment ? { deployment_id: deployment } : {}) };
+    const body = {
+      name,
+      ...(f.publishable ? { kind: "publishable" } : {}),
+      ...(scopes ? { scopes } : {}),
+      ...(deployment ? { deployment_id: deployment } : {}),
+    };
     const res = await adminApi(ctx, f).call<CreatedApiKey>("POST", `/tenants/${seg(tenant)}/api-keys`, { body });
     output(ctx, f.json, res.body, () => `created API key ${summary(res.body)}\n${secret(res.body)}`);
   },
@@ -45,13 +59,25 @@ const create: Command = {
 
 const list: Command = {
   summary: "List a tenant's API keys",
-  help: ["Usage: switchyard keys list <tenant> [--json]", "", "Lists the tenant's keys with their state; never a secret (GET /admin/v1/tenants/{tenant}/api-keys).", "", ...API_FLAGS_HELP].join("\n"),
+  help: [
+    "Usage: switchyard keys list <tenant> [--json]",
+    "",
+    "Lists the tenant's keys with their state; never a secret (GET /admin/v1/tenants/{tenant}/api-keys).",
+    "",
+    ...API_FLAGS_HELP,
+  ].join("\n"),
   async run(args, ctx) {
-    const { values: f, positionals: [tenant] } = parseCommandLine(args, API_FLAGS, ["tenant"]);
+    const {
+      values: f,
+      positionals: [tenant],
+    } = parseCommandLine(args, API_FLAGS, ["tenant"]);
     const { body } = await adminApi(ctx, f).call<ApiKeyList>("GET", `/tenants/${seg(tenant)}/api-keys`);
     output(ctx, f.json, body, () =>
       body.data.length
-        ? table(["ID", "NAME", "KIND", "SCOPES", "DEPLOYMENT", "LAST USED", "STATUS"], body.data.map((k) => [k.id, k.name, k.kind, k.scopes.join(","), k.deployment_id ?? "default", k.last_used_at, keyStatus(k)]))
+        ? table(
+            ["ID", "NAME", "KIND", "SCOPES", "DEPLOYMENT", "LAST USED", "STATUS"],
+            body.data.map((k) => [k.id, k.name, k.kind, k.scopes.join(","), k.deployment_id ?? "default", k.last_used_at, keyStatus(k)]),
+          )
         : `tenant ${tenant} has no API keys`,
     );
   },
@@ -69,19 +95,36 @@ const rotate: Command = {
     ...API_FLAGS_HELP,
   ].join("\n"),
   async run(args, ctx) {
-    const { values: f, positionals: [id] } = parseCommandLine(args, { ...API_FLAGS, "overlap-seconds": { type: "string" } }, ["id"]);
+    const {
+      values: f,
+      positionals: [id],
+    } = parseCommandLine(args, { ...API_FLAGS, "overlap-seconds": { type: "string" } }, ["id"]);
     const overlap = intFlag(f["overlap-seconds"], "--overlap-seconds", 0);
-    const { body } = await adminApi(ctx, f).call<RotatedApiKey>("POST", `/api-keys/${seg(id)}/rotate`, { body: overlap === undefined ? {} : { overlap_seconds: overlap } });
-    const until = body.previous_key.expires_at && Date.parse(body.previous_key.expires_at) > Date.now() ? `keeps working until ${body.previous_key.expires_at}` : "stopped working";
+    const { body } = await adminApi(ctx, f).call<RotatedApiKey>("POST", `/api-keys/${seg(id)}/rotate`, {
+      body: overlap === undefined ? {} : { overlap_seconds: overlap },
+    });
+    const until =
+      body.previous_key.expires_at && Date.parse(body.previous_key.expires_at) > Date.now()
+        ? `keeps working until ${body.previous_key.expires_at}`
+        : "stopped working";
     output(ctx, f.json, body, () => `rotated API key ${id}: the old key ${until}\nnew API key ${summary(body)}\n${secret(body)}`);
   },
 };
 
 const revoke: Command = {
   summary: "Revoke an API key now",
-  help: ["Usage: switchyard keys revoke <id> [--json]", "", "Revokes a key: it stops working at once (DELETE /admin/v1/api-keys/{id}).", "", ...API_FLAGS_HELP].join("\n"),
+  help: [
+    "Usage: switchyard keys revoke <id> [--json]",
+    "",
+    "Revokes a key: it stops working at once (DELETE /admin/v1/api-keys/{id}).",
+    "",
+    ...API_FLAGS_HELP,
+  ].join("\n"),
   async run(args, ctx) {
-    const { values: f, positionals: [id] } = parseCommandLine(args, API_FLAGS, ["id"]);
+    const {
+      values: f,
+      positionals: [id],
+    } = parseCommandLine(args, API_FLAGS, ["id"]);
     const { body } = await adminApi(ctx, f).call<ApiKeyView>("DELETE", `/api-keys/${seg(id)}`);
     output(ctx, f.json, body, () => `revoked API key ${body.id} "${body.name}" at ${body.revoked_at ?? "now"}`);
   },

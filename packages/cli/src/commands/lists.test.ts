@@ -1,14 +1,44 @@
 import { runAdmin } from "./admin-io.test-helpers";
 
 const base = "http://127.0.0.1:8080/admin/v1";
-const tenant = (id: string, name: string) => ({ id, object: "tenant", name, timezone: "UTC", billing_mode: "postpaid", budget: null, daily_cost_alert_usd: null, default_deployment_id: `dep_of_${id}`, created_at: "2026-03-01T00:00:00.000Z" });
+const tenant = (id: string, name: string) => ({
+  id,
+  object: "tenant",
+  name,
+  timezone: "UTC",
+  billing_mode: "postpaid",
+  budget: null,
+  daily_cost_alert_usd: null,
+  default_deployment_id: `dep_of_${id}`,
+  created_at: "2026-03-01T00:00:00.000Z",
+});
 const features = { smartRouting: true, ragEnabled: false };
-const dep = (id: string, extra: Record<string, unknown> = {}) => ({ id, object: "deployment", tenant_id: "ten_1", name: "site", type: "public", is_default: false, features, rate_limits: {}, effective_rate_limits: { requests_per_minute: 10 }, budget: null, model_preference: null, allowed_models: null, allowed_origins: [], allowed_source_domains: [], created_at: "2026-03-01T00:00:00.000Z", updated_at: "2026-03-01T00:00:00.000Z", ...extra });
+const dep = (id: string, extra: Record<string, unknown> = {}) => ({
+  id,
+  object: "deployment",
+  tenant_id: "ten_1",
+  name: "site",
+  type: "public",
+  is_default: false,
+  features,
+  rate_limits: {},
+  effective_rate_limits: { requests_per_minute: 10 },
+  budget: null,
+  model_preference: null,
+  allowed_models: null,
+  allowed_origins: [],
+  allowed_source_domains: [],
+  created_at: "2026-03-01T00:00:00.000Z",
+  updated_at: "2026-03-01T00:00:00.000Z",
+  ...extra,
+});
 const page = (data: unknown[], next: string | null = null) => ({ object: "list", data, has_more: next !== null, next_cursor: next });
 
 describe("switchyard tenants list", () => {
   it("sends the filters as query parameters and prints a table with how to get the next page", async () => {
-    const r = await runAdmin(["tenants", "list", "--name", "50%", "--limit", "2"], () => ({ body: page([tenant("ten_2", "Acme 50%"), tenant("ten_1", "Old 50%")], "ten_1") }));
+    const r = await runAdmin(["tenants", "list", "--name", "50%", "--limit", "2"], () => ({
+      body: page([tenant("ten_2", "Acme 50%"), tenant("ten_1", "Old 50%")], "ten_1"),
+    }));
     expect(r).toMatchObject({ code: 0, err: "" });
     expect(r.requests).toEqual([expect.objectContaining({ method: "GET", url: `${base}/tenants?name=50%25&limit=2`, body: undefined })]);
     expect(r.out.split("\n")).toEqual([
@@ -58,7 +88,27 @@ describe("switchyard deployments list|update", () => {
 
   it("update PATCHes only the settings given, with none/all clearing", async () => {
     const r = await runAdmin(
-      ["deployments", "update", "dep_2", "--name", "web", "--feature", "ragEnabled=on", "--feature", "smartRouting=off", "--model-preference", "none", "--allowed-models", "sim-fast, sim-lite", "--allowed-origins", "none", "--rate-limits", '{"requests_per_minute":60}', "--budget", '{"period":"month","limit_usd":5}'],
+      [
+        "deployments",
+        "update",
+        "dep_2",
+        "--name",
+        "web",
+        "--feature",
+        "ragEnabled=on",
+        "--feature",
+        "smartRouting=off",
+        "--model-preference",
+        "none",
+        "--allowed-models",
+        "sim-fast, sim-lite",
+        "--allowed-origins",
+        "none",
+        "--rate-limits",
+        '{"requests_per_minute":60}',
+        "--budget",
+        '{"period":"month","limit_usd":5}',
+      ],
       () => ({ body: dep("dep_2", { name: "web" }) }),
     );
     expect(r).toMatchObject({ code: 0, err: "" });
@@ -66,12 +116,22 @@ describe("switchyard deployments list|update", () => {
       expect.objectContaining({
         method: "PATCH",
         url: `${base}/deployments/dep_2`,
-        body: { name: "web", features: { ragEnabled: true, smartRouting: false }, model_preference: null, allowed_models: ["sim-fast", "sim-lite"], allowed_origins: [], rate_limits: { requests_per_minute: 60 }, budget: { period: "month", limit_usd: 5 } },
+        body: {
+          name: "web",
+          features: { ragEnabled: true, smartRouting: false },
+          model_preference: null,
+          allowed_models: ["sim-fast", "sim-lite"],
+          allowed_origins: [],
+          rate_limits: { requests_per_minute: 60 },
+          budget: { period: "month", limit_usd: 5 },
+        },
       }),
     ]);
     expect(r.out).toMatch(/^updated deployment dep_2\nid +dep_2\n/);
     expect(r.out).toMatch(/^name +web$/m);
-    const cleared = await runAdmin(["deployments", "update", "dep_2", "--budget", "none", "--allowed-models", "all", "--type", "hybrid"], () => ({ body: dep("dep_2") }));
+    const cleared = await runAdmin(["deployments", "update", "dep_2", "--budget", "none", "--allowed-models", "all", "--type", "hybrid"], () => ({
+      body: dep("dep_2"),
+    }));
     expect(cleared.requests[0]!.body).toEqual({ type: "hybrid", budget: null, allowed_models: null });
   });
 
@@ -90,7 +150,19 @@ describe("switchyard deployments list|update", () => {
 });
 
 describe("switchyard end-users get", () => {
-  const user = { object: "end_user", deployment_id: "dep_2", tenant_id: "ten_1", user_id: "a b", tier: "free", tier_set: false, messages_per_day: 50, window_seconds: 86400, messages_used: 3, messages_remaining: 47, updated_at: null };
+  const user = {
+    object: "end_user",
+    deployment_id: "dep_2",
+    tenant_id: "ten_1",
+    user_id: "a b",
+    tier: "free",
+    tier_set: false,
+    messages_per_day: 50,
+    window_seconds: 86400,
+    messages_used: 3,
+    messages_remaining: 47,
+    updated_at: null,
+  };
   it("reads the user of the deployment (path-encoded) and prints tier and use", async () => {
     const r = await runAdmin(["end-users", "get", "dep_2", "a b"], () => ({ body: user }));
     expect(r.requests[0]).toMatchObject({ method: "GET", url: `${base}/deployments/dep_2/end-users/a%20b` });
@@ -102,23 +174,63 @@ describe("switchyard end-users get", () => {
   });
 
   it("a 404 is exit 1 with the API's message; a missing user is exit 2", async () => {
-    const r = await runAdmin(["end-users", "get", "dep_x", "u"], () => ({ status: 404, body: { error: { type: "not_found_error", code: "deployment_not_found", message: "no deployment dep_x", param: "id" } } }));
+    const r = await runAdmin(["end-users", "get", "dep_x", "u"], () => ({
+      status: 404,
+      body: { error: { type: "not_found_error", code: "deployment_not_found", message: "no deployment dep_x", param: "id" } },
+    }));
     expect(r).toMatchObject({ code: 1, err: "switchyard: no deployment dep_x (404 deployment_not_found)\n" });
     expect(await runAdmin(["end-users", "get", "dep_2"])).toMatchObject({ code: 2, requests: [] });
   });
 });
 
 describe("switchyard audit", () => {
-  const row = { id: "41", actor_key_id: null, tenant_id: "ten_1", action: "tenant.update", target_type: "tenant", target_id: "ten_1", before: null, after: null, created_at: "2026-03-01T00:00:00.000Z" };
+  const row = {
+    id: "41",
+    actor_key_id: null,
+    tenant_id: "ten_1",
+    action: "tenant.update",
+    target_type: "tenant",
+    target_id: "ten_1",
+    before: null,
+    after: null,
+    created_at: "2026-03-01T00:00:00.000Z",
+  };
   it("sends every filter under the API's names; a day is its UTC midnight; prints the next page's command", async () => {
     const r = await runAdmin(
-      ["audit", "--action", "tenant.update", "--actor", "key1", "--since", "2026-03-01", "--until", "2026-03-02T12:00:00+01:00", "--target", "ten_1", "--target-type", "tenant", "--tenant", "ten_1", "--limit", "1"],
+      [
+        "audit",
+        "--action",
+        "tenant.update",
+        "--actor",
+        "key1",
+        "--since",
+        "2026-03-01",
+        "--until",
+        "2026-03-02T12:00:00+01:00",
+        "--target",
+        "ten_1",
+        "--target-type",
+        "tenant",
+        "--tenant",
+        "ten_1",
+        "--limit",
+        "1",
+      ],
       () => ({ body: page([row], "41") }),
     );
     expect(r).toMatchObject({ code: 0, err: "" });
     const url = new URL(r.requests[0]!.url);
     expect(url.pathname).toBe("/admin/v1/audit");
-    expect(Object.fromEntries(url.searchParams)).toEqual({ action: "tenant.update", actor: "key1", since: "2026-03-01T00:00:00Z", until: "2026-03-02T12:00:00+01:00", target: "ten_1", target_type: "tenant", tenant_id: "ten_1", limit: "1" });
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      action: "tenant.update",
+      actor: "key1",
+      since: "2026-03-01T00:00:00Z",
+      until: "2026-03-02T12:00:00+01:00",
+      target: "ten_1",
+      target_type: "tenant",
+      tenant_id: "ten_1",
+      limit: "1",
+    });
     expect(r.out.split("\n")).toEqual([
       "ID  CREATED                   ACTOR   TENANT  ACTION         TARGET TYPE  TARGET",
       "41  2026-03-01T00:00:00.000Z  system  ten_1   tenant.update  tenant       ten_1",

@@ -39,14 +39,18 @@ const on: Command = {
     const message = optionalFlag(f.message, "--message");
     const retryAfter = intFlag(f["retry-after"], "--retry-after", 1);
     if (retryAfter !== undefined && retryAfter > 86_400) throw new UsageError(`--retry-after must be at most 86400, got ${retryAfter}`);
-    const { body } = await adminApi(ctx, f).call<MaintenanceState>("POST", "/maintenance", { body: { on: true, message: message ?? null, ...(retryAfter !== undefined ? { retry_after_seconds: retryAfter } : {}) } });
+    const { body } = await adminApi(ctx, f).call<MaintenanceState>("POST", "/maintenance", {
+      body: { on: true, message: message ?? null, ...(retryAfter !== undefined ? { retry_after_seconds: retryAfter } : {}) },
+    });
     output(ctx, f.json, body, () => show(body));
   },
 };
 
 const off: Command = {
   summary: "Accept new work again",
-  help: ["Usage: switchyard maintenance off [--json]", "", "Ends maintenance mode on every gateway. Audited (maintenance.off).", "", ...API_FLAGS_HELP].join("\n"),
+  help: ["Usage: switchyard maintenance off [--json]", "", "Ends maintenance mode on every gateway. Audited (maintenance.off).", "", ...API_FLAGS_HELP].join(
+    "\n",
+  ),
   async run(args, ctx) {
     const f = parseFlags(args, API_FLAGS);
     const { body } = await adminApi(ctx, f).call<MaintenanceState>("POST", "/maintenance", { body: { on: false } });

@@ -11,7 +11,7 @@ export const migrate: Command = {
     "Applies every pending migration to the database at DATABASE_URL (safe to run again, and",
     "from several places at once: kysely serialises concurrent runs).",
     "",
-    "  --json    print {\"applied\":[names]} instead of text",
+    '  --json    print {"applied":[names]} instead of text',
   ].join("\n"),
   async run(args, ctx) {
     const flags = parseFlags(args, { json: { type: "boolean" } });

@@ -8,17 +8,30 @@ import { output, table } from "../format";
 const STATE_ORDER: ReadonlyArray<keyof QueueCounts> = ["waiting", "prioritized", "waiting_children", "delayed", "active", "completed", "failed"];
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
-const nonZero = (o: Record<string, number> | undefined) => Object.entries(o ?? {}).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(", ");
+const nonZero = (o: Record<string, number> | undefined) =>
+  Object.entries(o ?? {})
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(", ");
 
 /** The counts table: one row per queue, one column per state (and whether it is paused). */
 export function countsTable(queues: readonly QueueView[]): string {
   if (!queues.length) return "no queues reported";
-  return table(["QUEUE", ...STATE_ORDER.map((s) => s.toUpperCase()), "PAUSED"], queues.map((q) => [q.queue, ...STATE_ORDER.map((s) => q.counts[s]), q.paused ? "yes" : "no"]));
+  return table(
+    ["QUEUE", ...STATE_ORDER.map((s) => s.toUpperCase()), "PAUSED"],
+    queues.map((q) => [q.queue, ...STATE_ORDER.map((s) => q.counts[s]), q.paused ? "yes" : "no"]),
+  );
 }
 
 const counts: Command = {
   summary: "Show job counts per queue and state",
-  help: ["Usage: switchyard queues counts [--json]", "", "Jobs per queue and state, and whether each queue is paused (GET /admin/v1/queues).", "", ...API_FLAGS_HELP].join("\n"),
+  help: [
+    "Usage: switchyard queues counts [--json]",
+    "",
+    "Jobs per queue and state, and whether each queue is paused (GET /admin/v1/queues).",
+    "",
+    ...API_FLAGS_HELP,
+  ].join("\n"),
   async run(args, ctx) {
     const { values: f } = parseCommandLine(args, API_FLAGS, []);
     const { body } = await adminApi(ctx, f).call<QueueList>("GET", "/queues");
@@ -40,7 +53,10 @@ const clean: Command = {
     ...API_FLAGS_HELP,
   ].join("\n"),
   async run(args, ctx) {
-    const { values: f, positionals: [queue] } = parseCommandLine(args, { ...API_FLAGS, "older-than-ms": { type: "string" }, limit: { type: "string" } }, ["queue"]);
+    const {
+      values: f,
+      positionals: [queue],
+    } = parseCommandLine(args, { ...API_FLAGS, "older-than-ms": { type: "string" }, limit: { type: "string" } }, ["queue"]);
     const olderThan = intFlag(f["older-than-ms"], "--older-than-ms", 0);
     const limit = intFlag(f.limit, "--limit", 1);
     const body = { ...(olderThan === undefined ? {} : { older_than_ms: olderThan }), ...(limit === undefined ? {} : { limit }) };
@@ -55,11 +71,26 @@ const clean: Command = {
 
 const retryFailed: Command = {
   summary: "Retry a queue's failed jobs",
-  help: ["Usage: switchyard queues retry-failed <queue> [--json]", "", "Moves the queue's failed jobs back to waiting (POST /admin/v1/queues/{queue}/retry-failed).", "", ...API_FLAGS_HELP].join("\n"),
+  help: [
+    "Usage: switchyard queues retry-failed <queue> [--json]",
+    "",
+    "Moves the queue's failed jobs back to waiting (POST /admin/v1/queues/{queue}/retry-failed).",
+    "",
+    ...API_FLAGS_HELP,
+  ].join("\n"),
   async run(args, ctx) {
-    const { values: f, positionals: [queue] } = parseCommandLine(args, API_FLAGS, ["queue"]);
+    const {
+      values: f,
+      positionals: [queue],
+    } = parseCommandLine(args, API_FLAGS, ["queue"]);
     const { body } = await adminApi(ctx, f).call<QueueRetry>("POST", `/queues/${seg(queue)}/retry-failed`);
-    output(ctx, f.json, body, () => `${body.queue}: retried ${plural(body.retried, "failed job")}${body.skipped_terminal ? ` (${body.skipped_terminal} left failed: their job has ended)` : ""}${body.counts ? `; now ${nonZero(body.counts) || "empty"}` : ""}`);
+    output(
+      ctx,
+      f.json,
+      body,
+      () =>
+        `${body.queue}: retried ${plural(body.retried, "failed job")}${body.skipped_terminal ? ` (${body.skipped_terminal} left failed: their job has ended)` : ""}${body.counts ? `; now ${nonZero(body.counts) || "empty"}` : ""}`,
+    );
   },
 };
 

@@ -15,7 +15,7 @@ const generate: Command = {
     "",
     "  --date     the UTC day (required)",
     "  --tenant   only this tenant",
-    "  --json     print {\"date\",\"reports\",\"with_usage\"} instead of text",
+    '  --json     print {"date","reports","with_usage"} instead of text',
   ].join("\n"),
   async run(args, ctx) {
     const flags = parseFlags(args, { date: { type: "string" }, tenant: { type: "string" }, json: { type: "boolean" } });
@@ -33,12 +33,12 @@ const backfill: Command = {
     "Usage: switchyard reports backfill --from YYYY-MM-DD --to YYYY-MM-DD [--tenant ID] [--json]",
     "",
     "Runs `reports generate` for each day from --from to --to (both included), oldest first.",
-    "Progress goes to stderr: a bar on a terminal, one \"n/N day\" line per day otherwise.",
+    'Progress goes to stderr: a bar on a terminal, one "n/N day" line per day otherwise.',
     "",
     "  --from     first UTC day (required)",
     "  --to       last UTC day (required, not before --from)",
     "  --tenant   only this tenant",
-    "  --json     print {\"from\",\"to\",\"days\":[…],\"reports\",\"with_usage\"} instead of text",
+    '  --json     print {"from","to","days":[…],"reports","with_usage"} instead of text',
   ].join("\n"),
   async run(args, ctx) {
     const flags = parseFlags(args, { from: { type: "string" }, to: { type: "string" }, tenant: { type: "string" }, json: { type: "boolean" } });

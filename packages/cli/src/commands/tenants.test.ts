@@ -1,16 +1,41 @@
 import { runAdmin } from "./admin-io.test-helpers";
 
-const tenant = { id: "ten_1", object: "tenant", name: "Acme", timezone: "Europe/Berlin", billing_mode: "prepaid", budget: null, daily_cost_alert_usd: null, default_deployment_id: "dep_1", created_at: "2026-03-01T00:00:00.000Z" };
+const tenant = {
+  id: "ten_1",
+  object: "tenant",
+  name: "Acme",
+  timezone: "Europe/Berlin",
+  billing_mode: "prepaid",
+  budget: null,
+  daily_cost_alert_usd: null,
+  default_deployment_id: "dep_1",
+  created_at: "2026-03-01T00:00:00.000Z",
+};
 
 describe("switchyard tenants", () => {
   it("create POSTs the name and options with the admin key, and prints the tenant", async () => {
     const r = await runAdmin(["tenants", "create", "Acme", "--timezone", "Europe/Berlin", "--billing-mode=prepaid"], () => ({ status: 201, body: tenant }));
     expect(r).toMatchObject({ code: 0, err: "" });
     expect(r.requests).toEqual([
-      { method: "POST", url: "http://127.0.0.1:8080/admin/v1/tenants", headers: expect.objectContaining({ authorization: "Bearer sy_live_admin_secret", "content-type": "application/json" }), body: { name: "Acme", timezone: "Europe/Berlin", billing_mode: "prepaid" } },
+      {
+        method: "POST",
+        url: "http://127.0.0.1:8080/admin/v1/tenants",
+        headers: expect.objectContaining({ authorization: "Bearer sy_live_admin_secret", "content-type": "application/json" }),
+        body: { name: "Acme", timezone: "Europe/Berlin", billing_mode: "prepaid" },
+      },
     ]);
     expect(r.out).toBe(
-      ["created tenant ten_1", "id                    ten_1", "name                  Acme", "timezone              Europe/Berlin", "billing_mode          prepaid", "default_deployment    dep_1", "daily_cost_alert_usd  -", "created_at            2026-03-01T00:00:00.000Z", ""].join("\n"),
+      [
+        "created tenant ten_1",
+        "id                    ten_1",
+        "name                  Acme",
+        "timezone              Europe/Berlin",
+        "billing_mode          prepaid",
+        "default_deployment    dep_1",
+        "daily_cost_alert_usd  -",
+        "created_at            2026-03-01T00:00:00.000Z",
+        "",
+      ].join("\n"),
     );
   });
 
@@ -19,21 +44,35 @@ describe("switchyard tenants", () => {
     expect(JSON.parse(r.out)).toEqual(tenant);
     expect(r.requests[0]!.url).toBe("http://gw.internal:9000/admin/v1/tenants/ten%201");
     const env = await runAdmin(["tenants", "get", "ten_1"], () => ({ body: tenant }), { SWITCHYARD_URL: "https://sy.example.com", SWITCHYARD_ADMIN_KEY: "k" });
-    expect(env.requests[0]).toMatchObject({ method: "GET", url: "https://sy.example.com/admin/v1/tenants/ten_1", headers: expect.objectContaining({ authorization: "Bearer k" }), body: undefined });
+    expect(env.requests[0]).toMatchObject({
+      method: "GET",
+      url: "https://sy.example.com/admin/v1/tenants/ten_1",
+      headers: expect.objectContaining({ authorization: "Bearer k" }),
+      body: undefined,
+    });
   });
 
   it("an API error is exit 1 with the API's message, status and code", async () => {
-    const r = await runAdmin(["tenants", "get", "ten_nope"], () => ({ status: 404, body: { error: { type: "not_found_error", code: "tenant_not_found", message: "no tenant ten_nope", param: "id", request_id: "req_1" } } }));
+    const r = await runAdmin(["tenants", "get", "ten_nope"], () => ({
+      status: 404,
+      body: { error: { type: "not_found_error", code: "tenant_not_found", message: "no tenant ten_nope", param: "id", request_id: "req_1" } },
+    }));
     expect(r).toMatchObject({ code: 1, out: "", err: "switchyard: no tenant ten_nope (404 tenant_not_found)\n" });
   });
 
   it("a wrong key says to check it; an unreachable gateway says where it looked", async () => {
-    const denied = await runAdmin(["tenants", "get", "ten_1"], () => ({ status: 401, body: { error: { type: "authentication_error", code: "invalid_api_key", message: "invalid API key" } } }));
+    const denied = await runAdmin(["tenants", "get", "ten_1"], () => ({
+      status: 401,
+      body: { error: { type: "authentication_error", code: "invalid_api_key", message: "invalid API key" } },
+    }));
     expect(denied.err).toBe("switchyard: invalid API key (401 invalid_api_key; check SWITCHYARD_ADMIN_KEY)\n");
     const down = await runAdmin(["tenants", "get", "ten_1"], () => {
       throw Object.assign(new TypeError("fetch failed"), { cause: { code: "ECONNREFUSED" } });
     });
-    expect(down).toMatchObject({ code: 1, err: "switchyard: cannot reach the gateway at http://127.0.0.1:8080 (ECONNREFUSED); is it running? set SWITCHYARD_URL or --url\n" });
+    expect(down).toMatchObject({
+      code: 1,
+      err: "switchyard: cannot reach the gateway at http://127.0.0.1:8080 (ECONNREFUSED); is it running? set SWITCHYARD_URL or --url\n",
+    });
   });
 
   it.each([

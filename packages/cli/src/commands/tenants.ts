@@ -27,11 +27,16 @@ const create: Command = {
     ...API_FLAGS_HELP,
   ].join("\n"),
   async run(args, ctx) {
-    const { values: f, positionals: [name] } = parseCommandLine(args, { ...API_FLAGS, timezone: { type: "string" }, "billing-mode": { type: "string" } }, ["name"]);
+    const {
+      values: f,
+      positionals: [name],
+    } = parseCommandLine(args, { ...API_FLAGS, timezone: { type: "string" }, "billing-mode": { type: "string" } }, ["name"]);
     const timezone = optionalFlag(f.timezone, "--timezone");
     const billingMode = choiceFlag(f["billing-mode"], "--billing-mode", ["postpaid", "prepaid"] as const);
     const api = adminApi(ctx, f);
-    const { body } = await api.call<Tenant>("POST", "/tenants", { body: { name, ...(timezone ? { timezone } : {}), ...(billingMode ? { billing_mode: billingMode } : {}) } });
+    const { body } = await api.call<Tenant>("POST", "/tenants", {
+      body: { name, ...(timezone ? { timezone } : {}), ...(billingMode ? { billing_mode: billingMode } : {}) },
+    });
     output(ctx, f.json, body, () => `created tenant ${body.id}\n${describe(body)}`);
   },
 };
@@ -40,7 +45,10 @@ const get: Command = {
   summary: "Show a tenant",
   help: ["Usage: switchyard tenants get <id> [--json]", "", "Shows one tenant (GET /admin/v1/tenants/{id}).", "", ...API_FLAGS_HELP].join("\n"),
   async run(args, ctx) {
-    const { values: f, positionals: [id] } = parseCommandLine(args, API_FLAGS, ["id"]);
+    const {
+      values: f,
+      positionals: [id],
+    } = parseCommandLine(args, API_FLAGS, ["id"]);
     const { body } = await adminApi(ctx, f).call<Tenant>("GET", `/tenants/${seg(id)}`);
     output(ctx, f.json, body, () => describe(body));
   },
@@ -70,7 +78,11 @@ const list: Command = {
         ["ID", "NAME", "TIMEZONE", "BILLING", "DEFAULT DEPLOYMENT", "CREATED"],
         body.data.map((t) => [t.id, t.name, t.timezone, t.billing_mode, t.default_deployment_id, t.created_at]),
       );
-      const again = ["switchyard tenants list", ...(name !== undefined ? ["--name", JSON.stringify(name)] : []), ...(limit !== undefined ? ["--limit", String(limit)] : [])].join(" ");
+      const again = [
+        "switchyard tenants list",
+        ...(name !== undefined ? ["--name", JSON.stringify(name)] : []),
+        ...(limit !== undefined ? ["--limit", String(limit)] : []),
+      ].join(" ");
       return body.has_more && body.next_cursor ? `${text}\nmore: ${again} --cursor ${body.next_cursor}` : text;
     });
   },

@@ -32,7 +32,10 @@ export const usage: Command = {
       if (body.data.length === 0) return `no usage from ${body.from} to ${body.to}`;
       const withTenant = body.data.some((g) => g.tenant_id !== undefined);
       const header = [body.group_by, ...(withTenant ? ["tenant"] : []), "requests", "errors", "input tokens", "output tokens", "cost"];
-      return table(header, body.data.map((g) => [g.key, ...(withTenant ? [g.tenant_id] : []), g.requests, g.errors, g.input_tokens, g.output_tokens, usd(g.cost_usd)]));
+      return table(
+        header,
+        body.data.map((g) => [g.key, ...(withTenant ? [g.tenant_id] : []), g.requests, g.errors, g.input_tokens, g.output_tokens, usd(g.cost_usd)]),
+      );
     });
   },
 };

@@ -26,7 +26,10 @@ const AuditText = z.string().min(1).max(256);
 export const AuditQuery = z
   .strictObject({
     limit: limitParam(500),
-    cursor: z.string().regex(/^[0-9]{1,18}$/, "must be the id of an audit row").optional(),
+    cursor: z
+      .string()
+      .regex(/^[0-9]{1,18}$/, "must be the id of an audit row")
+      .optional(),
     tenant_id: z.string().min(1).max(128).optional(),
     action: AuditText.optional(),
     actor: AuditText.optional(),
@@ -58,7 +61,13 @@ export type BreakerList = z.infer<typeof BreakerList>;
 export const BreakerReset = z.object({ model: z.string(), state: BreakerState });
 export type BreakerReset = z.infer<typeof BreakerReset>;
 /** `POST /admin/v1/circuit-breakers/{model}/force-open`: open for `duration_ms` (up to a day). */
-export const ForceOpenRequest = z.strictObject({ duration_ms: z.number().int().min(1).max(24 * 3600 * 1000) });
+export const ForceOpenRequest = z.strictObject({
+  duration_ms: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 3600 * 1000),
+});
 export const BreakerForcedOpen = z.object({ model: z.string(), state: BreakerState, open_until: z.string() });
 export type BreakerForcedOpen = z.infer<typeof BreakerForcedOpen>;
 
@@ -77,7 +86,10 @@ export const CreditEntry = z.object({
 export type CreditEntry = z.infer<typeof CreditEntry>;
 /** `POST /admin/v1/tenants/{id}/credits` (with an `Idempotency-Key`). */
 export const GrantCreditsRequest = z.strictObject({
-  amount_usd: z.number().refine((n) => n !== 0, "amount_usd must not be 0").refine((n) => Math.abs(n) <= 1e8, "amount_usd is too large"),
+  amount_usd: z
+    .number()
+    .refine((n) => n !== 0, "amount_usd must not be 0")
+    .refine((n) => Math.abs(n) <= 1e8, "amount_usd is too large"),
   reason: z.string().trim().min(1).max(500),
 });
 export const CreditGrant = z.object({ entry: CreditEntry.extend({ object: z.literal("credit_entry") }), balance_usd: z.number() });
@@ -115,7 +127,12 @@ export const QueueList = z.object({ object: z.literal("list"), data: z.array(Que
 export type QueueList = z.infer<typeof QueueList>;
 /** `older_than_ms`: age past which a job counts as stuck (default 10 min); `limit`: jobs examined per state (default 1000). */
 export const CleanStuckRequest = z.strictObject({
-  older_than_ms: z.number().int().min(0).max(30 * 24 * 3600 * 1000).optional(),
+  older_than_ms: z
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 24 * 3600 * 1000)
+    .optional(),
   limit: z.number().int().min(1).max(10_000).optional(),
 });
 export const QueueClean = z.object({
@@ -125,11 +142,23 @@ export const QueueClean = z.object({
   examined: z.number().int(),
   removed: z.number().int(),
   removed_job_ids: z.array(z.string()),
-  skipped: z.object({ too_recent: z.number().int(), no_switchyard_job: z.number().int(), unknown_job: z.number().int(), not_terminal: z.number().int(), locked: z.number().int() }),
+  skipped: z.object({
+    too_recent: z.number().int(),
+    no_switchyard_job: z.number().int(),
+    unknown_job: z.number().int(),
+    not_terminal: z.number().int(),
+    locked: z.number().int(),
+  }),
 });
 export type QueueClean = z.infer<typeof QueueClean>;
 /** `skipped_terminal`: failed queue jobs left failed because the Switchyard job they work for has ended (a rerun could only bill twice). */
-export const QueueRetry = z.object({ object: z.literal("queue_retry"), queue: QueueNameSchema, retried: z.number().int(), skipped_terminal: z.number().int(), counts: QueueCounts });
+export const QueueRetry = z.object({
+  object: z.literal("queue_retry"),
+  queue: QueueNameSchema,
+  retried: z.number().int(),
+  skipped_terminal: z.number().int(),
+  counts: QueueCounts,
+});
 export type QueueRetry = z.infer<typeof QueueRetry>;
 
 /** `POST /admin/v1/maintenance`: on or off; while on, new work gets 503 with `Retry-After: retry_after_seconds`. */
@@ -157,7 +186,9 @@ export const DeadLettersQuery = z.strictObject({
 
 export const OPS_USAGE_GROUP_BY = ["tenant", "deployment", "model", "day", "end_user"] as const;
 /** `GET /admin/v1/usage?from=&to=&group_by=&tenant_id=`: usage across tenants, for ops. */
-export const OpsUsageQuery = z.strictObject({ from: Day, to: Day, group_by: z.enum(OPS_USAGE_GROUP_BY).default("tenant"), tenant_id: z.string().min(1).max(128).optional() }).superRefine(checkDayRange);
+export const OpsUsageQuery = z
+  .strictObject({ from: Day, to: Day, group_by: z.enum(OPS_USAGE_GROUP_BY).default("tenant"), tenant_id: z.string().min(1).max(128).optional() })
+  .superRefine(checkDayRange);
 /** One group of summed daily rollups. */
 export const UsageSummaryRow = z.object({
   /** The group: a day, model, deployment, tenant or end user; null for usage without an end user (`group_by=end_user`). */

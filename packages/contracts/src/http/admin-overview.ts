@@ -13,9 +13,21 @@ export const OpsOverview = z.object({
   generated_at: z.string(),
   window_seconds: z.number(),
   queues: z
-    .array(z.object({ queue: QueueNameSchema, paused: z.boolean(), counts: QueueCounts, added_total: z.number().int(), completed_per_min: z.number(), failed_per_min: z.number(), enqueued_per_min: perMin }))
+    .array(
+      z.object({
+        queue: QueueNameSchema,
+        paused: z.boolean(),
+        counts: QueueCounts,
+        added_total: z.number().int(),
+        completed_per_min: z.number(),
+        failed_per_min: z.number(),
+        enqueued_per_min: perMin,
+      }),
+    )
     .nullable(),
-  throughput: z.object({ enqueued_per_min: perMin, enqueued_over_seconds: z.number().nullable(), completed_per_min: perMin, failed_per_min: perMin }).nullable(),
+  throughput: z
+    .object({ enqueued_per_min: perMin, enqueued_over_seconds: z.number().nullable(), completed_per_min: perMin, failed_per_min: perMin })
+    .nullable(),
   errors: z.object({ http_5xx_total: z.number().nullable(), http_5xx_per_min: perMin, failed_jobs: z.number().nullable(), failed_jobs_last_min: perMin }),
   breakers: z.array(BreakerView).nullable(),
   spend: z
@@ -32,7 +44,15 @@ export const OpsOverview = z.object({
           requests: z.number().int(),
           tokens: z.number().int(),
           budget: z
-            .object({ period: z.enum(["day", "month"]), limit_usd: z.number().optional(), limit_tokens: z.number().optional(), spent_usd: z.number(), spent_tokens: z.number(), reserved_usd: z.number(), used_ratio: z.number() })
+            .object({
+              period: z.enum(["day", "month"]),
+              limit_usd: z.number().optional(),
+              limit_tokens: z.number().optional(),
+              spent_usd: z.number(),
+              spent_tokens: z.number(),
+              reserved_usd: z.number(),
+              used_ratio: z.number(),
+            })
             .nullable(),
         }),
       ),

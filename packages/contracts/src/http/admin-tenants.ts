@@ -20,7 +20,10 @@ export type TenantView = z.infer<typeof TenantView>;
 /** `GET /admin/v1/tenants?limit=&cursor=&name=`: newest first; `name` matches a part of the name, case-insensitively. */
 export const TenantsQuery = z.strictObject({
   limit: limitParam(500),
-  cursor: z.string().regex(/^ten_[0-9a-z_-]{1,124}$/, "must be the id of a tenant (next_cursor of the previous page)").optional(),
+  cursor: z
+    .string()
+    .regex(/^ten_[0-9a-z_-]{1,124}$/, "must be the id of a tenant (next_cursor of the previous page)")
+    .optional(),
   name: z.string().min(1).max(256).optional(),
 });
 export const TenantPage = pageOf(TenantView);
@@ -68,7 +71,10 @@ export type DeploymentPage = z.infer<typeof DeploymentPage>;
 /** `GET /admin/v1/deployments?limit=&cursor=&tenant_id=&type=`: across tenants, newest first. */
 export const DeploymentsQuery = z.strictObject({
   limit: limitParam(500),
-  cursor: z.string().regex(/^dep_[0-9a-z_-]{1,124}$/, "must be the id of a deployment (next_cursor of the previous page)").optional(),
+  cursor: z
+    .string()
+    .regex(/^dep_[0-9a-z_-]{1,124}$/, "must be the id of a deployment (next_cursor of the previous page)")
+    .optional(),
   tenant_id: z.string().min(1).max(128).optional(),
   type: DeploymentType.optional(),
 });

@@ -17,7 +17,9 @@ export const limitParam = (max: number, fallback = 50) => z.coerce.number().int(
 export const SerialCursor = z.string().regex(/^[1-9][0-9]{0,18}$/, "must be next_cursor from an earlier page");
 
 /** An ISO 8601 date-time with a zone (`2026-12-07T05:00:00Z`, `…+01:00`), read as a Date. */
-export const Instant = z.iso.datetime({ offset: true, message: "must be an ISO 8601 date-time with a zone, e.g. 2026-12-07T05:00:00Z" }).transform((s) => new Date(s));
+export const Instant = z.iso
+  .datetime({ offset: true, message: "must be an ISO 8601 date-time with a zone, e.g. 2026-12-07T05:00:00Z" })
+  .transform((s) => new Date(s));
 
 /** A query that takes no parameters at all (an unknown one is a 400 naming it). */
 export const NoQuery = z.strictObject({});

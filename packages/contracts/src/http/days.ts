@@ -24,5 +24,6 @@ export const Day = z.string().refine(isIsoDay, "must be a calendar day YYYY-MM-D
 export function checkDayRange(q: { from: string; to: string }, ctx: z.RefinementCtx): void {
   const days = daysBetween(q.from, q.to) + 1;
   if (days < 1) ctx.addIssue({ code: "custom", path: ["from"], message: `must not be after to (${q.to})` });
-  else if (days > MAX_USAGE_RANGE_DAYS) ctx.addIssue({ code: "custom", path: ["to"], message: `the range spans ${days} days; at most ${MAX_USAGE_RANGE_DAYS}` });
+  else if (days > MAX_USAGE_RANGE_DAYS)
+    ctx.addIssue({ code: "custom", path: ["to"], message: `the range spans ${days} days; at most ${MAX_USAGE_RANGE_DAYS}` });
 }

@@ -71,4 +71,8 @@ export const openApiPath = (path: string) => path.replace(/:([A-Za-z0-9_]+)/g, "
 export const pathParamNames = (path: string) => [...path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1]!);
 
 /** A JSON answer. */
-export const json = (schema: z.ZodType, description: string, headers?: Record<string, string>): RouteResponse => ({ description, content: [{ type: "application/json", schema }], ...(headers ? { headers } : {}) });
+export const json = (schema: z.ZodType, description: string, headers?: Record<string, string>): RouteResponse => ({
+  description,
+  content: [{ type: "application/json", schema }],
+  ...(headers ? { headers } : {}),
+});

@@ -125,7 +125,14 @@ export const FeedbackRequest = z.strictObject({
   rating: z.number().int().min(1).max(5),
   comment: z.string().max(4000).nullable().optional(),
 });
-export const JobFeedbackView = z.object({ object: z.literal("job.feedback"), job_id: z.string(), rating: z.number().int(), comment: z.string().nullable(), created_at: z.string(), updated_at: z.string() });
+export const JobFeedbackView = z.object({
+  object: z.literal("job.feedback"),
+  job_id: z.string(),
+  rating: z.number().int(),
+  comment: z.string().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
 export type JobFeedbackView = z.infer<typeof JobFeedbackView>;
 
 export const ANALYTICS_GROUP_BY = ["model", "deployment", "day"] as const;
@@ -149,7 +156,13 @@ export const AnalyticsRow = z.object({
   cost_per_job_usd: z.number(),
 });
 export type AnalyticsRow = z.infer<typeof AnalyticsRow>;
-export const AnalyticsReport = z.object({ object: z.literal("list"), group_by: z.enum(ANALYTICS_GROUP_BY), from: z.string(), to: z.string(), data: z.array(AnalyticsRow) });
+export const AnalyticsReport = z.object({
+  object: z.literal("list"),
+  group_by: z.enum(ANALYTICS_GROUP_BY),
+  from: z.string(),
+  to: z.string(),
+  data: z.array(AnalyticsRow),
+});
 export type AnalyticsReport = z.infer<typeof AnalyticsReport>;
 
 // ---- Documents ----
@@ -180,7 +193,18 @@ export const SearchResults = z.object({
   query: z.string(),
   mode: z.enum(["hybrid", "fulltext", "vector"]),
   model: z.string(),
-  data: z.array(z.object({ chunk_id: z.string(), document_id: z.string(), title: z.string().nullable(), source_url: z.string().nullable(), text: z.string(), score: z.number(), fulltext_rank: z.number().int().optional(), vector_rank: z.number().int().optional() })),
+  data: z.array(
+    z.object({
+      chunk_id: z.string(),
+      document_id: z.string(),
+      title: z.string().nullable(),
+      source_url: z.string().nullable(),
+      text: z.string(),
+      score: z.number(),
+      fulltext_rank: z.number().int().optional(),
+      vector_rank: z.number().int().optional(),
+    }),
+  ),
 });
 export type SearchResults = z.infer<typeof SearchResults>;
 
@@ -195,7 +219,13 @@ export const ChatCompletion = z.object({
   choices: z.array(
     z.object({
       index: z.number().int(),
-      message: z.object({ role: z.literal("assistant"), content: z.string().nullable(), refusal: z.null(), annotations: z.array(z.unknown()), tool_calls: z.array(ToolCall).optional() }),
+      message: z.object({
+        role: z.literal("assistant"),
+        content: z.string().nullable(),
+        refusal: z.null(),
+        annotations: z.array(z.unknown()),
+        tool_calls: z.array(ToolCall).optional(),
+      }),
       logprobs: z.object({ content: z.array(OutputLogprob), refusal: z.null() }).nullable(),
       finish_reason: z.string(),
     }),
@@ -222,5 +252,11 @@ export const ResponseObject = z.looseObject({
 export type ResponseObject = z.infer<typeof ResponseObject>;
 export const ResponseDeleted = z.object({ id: z.string(), object: z.literal("response"), deleted: z.literal(true) });
 export type ResponseDeleted = z.infer<typeof ResponseDeleted>;
-export const ResponseInputItems = z.object({ object: z.literal("list"), data: z.array(ResponseItem), first_id: z.string().nullable(), last_id: z.string().nullable(), has_more: z.boolean() });
+export const ResponseInputItems = z.object({
+  object: z.literal("list"),
+  data: z.array(ResponseItem),
+  first_id: z.string().nullable(),
+  last_id: z.string().nullable(),
+  has_more: z.boolean(),
+});
 export type ResponseInputItems = z.infer<typeof ResponseInputItems>;

@@ -57,7 +57,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     );
   `.execute(db);
   // Move earlier rows into monthly partitions made for them.
-  const months = await sql<{ m: string }>`SELECT DISTINCT to_char(date_trunc('month', occurred_at AT TIME ZONE 'UTC'), 'YYYY-MM') AS m FROM usage_events_unpartitioned`.execute(db);
+  const months = await sql<{
+    m: string;
+  }>`SELECT DISTINCT to_char(date_trunc('month', occurred_at AT TIME ZONE 'UTC'), 'YYYY-MM') AS m FROM usage_events_unpartitioned`.execute(db);
   for (const { m } of months.rows) await createMonthPartition(db, m);
   await sql`INSERT INTO usage_events SELECT * FROM usage_events_unpartitioned`.execute(db);
   await sql`DROP TABLE usage_events_unpartitioned`.execute(db);
@@ -73,6 +75,8 @@ export async function createMonthPartition(db: Kysely<unknown>, month: string): 
   const from = `${y}-${String(m).padStart(2, "0")}-01`;
   const next = m === 12 ? `${y + 1}-01-01` : `${y}-${String(m + 1).padStart(2, "0")}-01`;
   const name = `usage_events_y${y}m${String(m).padStart(2, "0")}`;
-  await sql`CREATE TABLE IF NOT EXISTS ${sql.table(name)} PARTITION OF usage_events FOR VALUES FROM (${sql.lit(`${from} 00:00:00+00`)}) TO (${sql.lit(`${next} 00:00:00+00`)})`.execute(db);
+  await sql`CREATE TABLE IF NOT EXISTS ${sql.table(name)} PARTITION OF usage_events FOR VALUES FROM (${sql.lit(`${from} 00:00:00+00`)}) TO (${sql.lit(`${next} 00:00:00+00`)})`.execute(
+    db,
+  );
   return name;
 }

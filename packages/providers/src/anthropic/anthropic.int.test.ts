@@ -25,7 +25,11 @@ describe("Anthropic adapter", () => {
 
   it("sends x-api-key and anthropic-version (default 2023-06-01, configurable) to /v1/messages", async () => {
     await make().chat({ model: "claude-haiku-4-5", messages: [{ role: "user", content: "hi" }] });
-    expect(fake.requests.at(-1)).toMatchObject({ method: "POST", path: "/v1/messages", headers: { "x-api-key": "sk-ant-right", "anthropic-version": "2023-06-01", "content-type": "application/json" } });
+    expect(fake.requests.at(-1)).toMatchObject({
+      method: "POST",
+      path: "/v1/messages",
+      headers: { "x-api-key": "sk-ant-right", "anthropic-version": "2023-06-01", "content-type": "application/json" },
+    });
     expect(fake.requests.at(-1)?.headers.authorization).toBeUndefined();
     await make({ version: "2099-01-01", headers: { "anthropic-beta": "b1" } }).chat({ model: "m", messages: [{ role: "user", content: "hi" }] });
     expect(fake.requests.at(-1)?.headers).toMatchObject({ "anthropic-version": "2099-01-01", "anthropic-beta": "b1" });
@@ -36,7 +40,14 @@ describe("Anthropic adapter", () => {
       model: "claude-sonnet-4-5",
       messages: [
         { role: "system", content: "Be brief." },
-        { role: "user", content: [{ type: "text", text: "Compare" }, { type: "image_url", image_url: { url: "https://example.com/a.png" } }, { type: "image_url", image_url: { url: "data:image/jpeg;base64,/9j/4AAQ" } }] },
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "Compare" },
+            { type: "image_url", image_url: { url: "https://example.com/a.png" } },
+            { type: "image_url", image_url: { url: "data:image/jpeg;base64,/9j/4AAQ" } },
+          ],
+        },
       ],
       temperature: 2,
       user: "u-7",
@@ -46,11 +57,16 @@ describe("Anthropic adapter", () => {
       model: "claude-sonnet-4-5",
       max_tokens: 4096,
       system: "Be brief.",
-      messages: [{ role: "user", content: [
-        { type: "text", text: "Compare" },
-        { type: "image", source: { type: "url", url: "https://example.com/a.png" } },
-        { type: "image", source: { type: "base64", media_type: "image/jpeg", data: "/9j/4AAQ" } },
-      ] }],
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "Compare" },
+            { type: "image", source: { type: "url", url: "https://example.com/a.png" } },
+            { type: "image", source: { type: "base64", media_type: "image/jpeg", data: "/9j/4AAQ" } },
+          ],
+        },
+      ],
       temperature: 1,
       metadata: { user_id: "u-7" },
     });
@@ -59,13 +75,17 @@ describe("Anthropic adapter", () => {
   });
 
   it("a wrong key is a non-retryable auth error naming Anthropic's error type", async () => {
-    const err = await make({ apiKey: "sk-ant-wrong" }).chat({ model: "m", messages: [{ role: "user", content: "hi" }] }).catch((e: unknown) => e);
+    const err = await make({ apiKey: "sk-ant-wrong" })
+      .chat({ model: "m", messages: [{ role: "user", content: "hi" }] })
+      .catch((e: unknown) => e);
     expect(isProviderError(err) && [err.kind, err.status, err.retryable]).toEqual(["auth", 401, false]);
     expect((err as Error).message).toMatch(/authentication_error: invalid x-api-key \(request_id req_/);
   });
 
   it("keeps a base URL path prefix (a proxy's) in front of /v1/messages", async () => {
-    const err = await make({ baseUrl: `${fake.url}/anthropic/` }).chat({ model: "m", messages: [{ role: "user", content: "hi" }] }).catch((e: unknown) => e);
+    const err = await make({ baseUrl: `${fake.url}/anthropic/` })
+      .chat({ model: "m", messages: [{ role: "user", content: "hi" }] })
+      .catch((e: unknown) => e);
     expect(fake.requests.at(-1)?.path).toBe("/anthropic/v1/messages");
     expect(isProviderError(err) && [err.kind, err.status]).toEqual(["bad_request", 404]);
   });
@@ -78,7 +98,9 @@ describe("Anthropic adapter", () => {
     let server: Server;
     let events: string[] = [];
     const ev = (name: string, data: Record<string, unknown>) => `event: ${name}\ndata: ${JSON.stringify({ type: name, ...data })}\n\n`;
-    const start = ev("message_start", { message: { id: "msg_1", type: "message", role: "assistant", content: [], model: "m", usage: { input_tokens: 5, output_tokens: 1 } } });
+    const start = ev("message_start", {
+      message: { id: "msg_1", type: "message", role: "assistant", content: [], model: "m", usage: { input_tokens: 5, output_tokens: 1 } },
+    });
     const delta = ev("content_block_delta", { index: 0, delta: { type: "text_delta", text: "Partial" } });
     beforeAll(async () => {
       server = createServer((_req, res) => {

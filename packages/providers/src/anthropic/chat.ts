@@ -19,7 +19,12 @@ export interface AnthropicUsageFields {
 
 export function readUsageFields(u: unknown): AnthropicUsageFields {
   if (!isRecord(u)) return {};
-  return { input: num(u.input_tokens), output: num(u.output_tokens), cacheRead: num(u.cache_read_input_tokens), cacheCreation: num(u.cache_creation_input_tokens) };
+  return {
+    input: num(u.input_tokens),
+    output: num(u.output_tokens),
+    cacheRead: num(u.cache_read_input_tokens),
+    cacheCreation: num(u.cache_creation_input_tokens),
+  };
 }
 
 /**
@@ -55,7 +60,9 @@ export function finishReasonFor(stopReason: unknown): string {
 /** Non-streaming `POST /v1/messages`: the text blocks joined, the tool_use blocks as tool calls, the stop reason and usage. */
 export async function chat(ctx: AnthropicContext, req: ChatRequest): Promise<ChatResult> {
   const provider = ctx.http.name;
-  const json = await ctx.http.postJson("/v1/messages", buildMessagesBody(req, { stream: false, defaultMaxTokens: ctx.defaultMaxTokens }), { signal: req.signal });
+  const json = await ctx.http.postJson("/v1/messages", buildMessagesBody(req, { stream: false, defaultMaxTokens: ctx.defaultMaxTokens }), {
+    signal: req.signal,
+  });
   if (isRecord(json) && json.type === "error") throw anthropicErrorFromEvent(provider, json);
   if (!isRecord(json) || !Array.isArray(json.content)) throw new ProviderError("malformed", `${provider}: response has no content array`, { provider });
   // Only text blocks are answer text; tool_use blocks are tool calls; thinking blocks are neither.

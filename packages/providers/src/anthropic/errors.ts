@@ -76,5 +76,7 @@ export function anthropicErrorFromResponse(provider: string, status: number, hea
 /** Maps an `event: error` payload that arrived after the 200 (e.g. `overloaded_error`). */
 export function anthropicErrorFromEvent(provider: string, payload: unknown): ProviderError {
   const body = readAnthropicError(payload);
-  return new ProviderError(kindForErrorType(body?.type), `${provider}: upstream sent an error event mid-stream: ${describe(body, "unknown error")}`, { provider });
+  return new ProviderError(kindForErrorType(body?.type), `${provider}: upstream sent an error event mid-stream: ${describe(body, "unknown error")}`, {
+    provider,
+  });
 }

@@ -44,17 +44,42 @@ describe("Anthropic request body", () => {
     expect(imageBlock("https://example.com/cat.jpg")).toEqual({ type: "image", source: { type: "url", url: "https://example.com/cat.jpg" } });
     expect(imageBlock("data:image/webp;base64,UklGRg==")).toEqual({ type: "image", source: { type: "base64", media_type: "image/webp", data: "UklGRg==" } });
     const body = buildMessagesBody(
-      { model: "m", messages: [{ role: "user", content: [{ type: "text", text: "What is this?" }, { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } }] }] },
+      {
+        model: "m",
+        messages: [
+          {
+            role: "user",
+            content: [
+              { type: "text", text: "What is this?" },
+              { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } },
+            ],
+          },
+        ],
+      },
       { stream: false, defaultMaxTokens: 10 },
     );
-    expect(body.messages).toEqual([{ role: "user", content: [{ type: "text", text: "What is this?" }, { type: "image", source: { type: "base64", media_type: "image/png", data: "iVBORw0KGgo=" } }] }]);
+    expect(body.messages).toEqual([
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "What is this?" },
+          { type: "image", source: { type: "base64", media_type: "image/png", data: "iVBORw0KGgo=" } },
+        ],
+      },
+    ]);
   });
 });
 
 describe("Anthropic response mapping", () => {
   it.each([
-    ["end_turn", "stop"], ["stop_sequence", "stop"], ["max_tokens", "length"], ["model_context_window_exceeded", "length"],
-    ["tool_use", "tool_calls"], ["refusal", "content_filter"], ["pause_turn", "pause_turn"], [null, "stop"],
+    ["end_turn", "stop"],
+    ["stop_sequence", "stop"],
+    ["max_tokens", "length"],
+    ["model_context_window_exceeded", "length"],
+    ["tool_use", "tool_calls"],
+    ["refusal", "content_filter"],
+    ["pause_turn", "pause_turn"],
+    [null, "stop"],
   ])("stop_reason %s → %s", (reason, expected) => {
     expect(finishReasonFor(reason)).toBe(expected);
   });
@@ -68,9 +93,17 @@ describe("Anthropic response mapping", () => {
 
 describe("Anthropic errors", () => {
   it.each([
-    ["overloaded_error", "server_error"], ["api_error", "server_error"], ["rate_limit_error", "rate_limited"], ["invalid_request_error", "bad_request"],
-    ["not_found_error", "bad_request"], ["request_too_large", "bad_request"], ["authentication_error", "auth"], ["permission_error", "auth"],
-    ["billing_error", "auth"], ["timeout_error", "timeout"], ["some_new_error", "server_error"],
+    ["overloaded_error", "server_error"],
+    ["api_error", "server_error"],
+    ["rate_limit_error", "rate_limited"],
+    ["invalid_request_error", "bad_request"],
+    ["not_found_error", "bad_request"],
+    ["request_too_large", "bad_request"],
+    ["authentication_error", "auth"],
+    ["permission_error", "auth"],
+    ["billing_error", "auth"],
+    ["timeout_error", "timeout"],
+    ["some_new_error", "server_error"],
   ])("error.type %s → %s", (type, kind) => {
     expect(kindForErrorType(type)).toBe(kind);
     expect(anthropicErrorFromEvent("anthropic", { type: "error", error: { type, message: "m" } }).kind).toBe(kind);
@@ -80,8 +113,17 @@ describe("Anthropic errors", () => {
     const body = JSON.stringify({ type: "error", error: { type: "rate_limit_error", message: "slow down" }, request_id: "req_1" });
     const e429 = anthropicErrorFromResponse("anthropic", 429, { "retry-after": "5" }, body);
     expect([e429.kind, e429.retryAfterMs, e429.message]).toEqual(["rate_limited", 5000, "anthropic: HTTP 429 rate_limit_error: slow down (request_id req_1)"]);
-    const e529 = anthropicErrorFromResponse("anthropic", 529, { "retry-after-ms": "250", "request-id": "req_2" }, '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}');
+    const e529 = anthropicErrorFromResponse(
+      "anthropic",
+      529,
+      { "retry-after-ms": "250", "request-id": "req_2" },
+      '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}',
+    );
     expect([e529.kind, e529.retryAfterMs, e529.message]).toEqual(["server_error", 250, "anthropic: HTTP 529 overloaded_error: Overloaded (request_id req_2)"]);
-    expect(anthropicErrorFromResponse("anthropic", 413, {}, "<html>too large</html>")).toMatchObject({ kind: "bad_request", retryable: false, message: "anthropic: HTTP 413 <html>too large</html>" });
+    expect(anthropicErrorFromResponse("anthropic", 413, {}, "<html>too large</html>")).toMatchObject({
+      kind: "bad_request",
+      retryable: false,
+      message: "anthropic: HTTP 413 <html>too large</html>",
+    });
   });
 });

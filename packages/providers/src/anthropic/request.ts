@@ -79,4 +79,3 @@ export function buildMessagesBody(req: ChatRequest, opts: { stream: boolean; def
   if (opts.stream) body.stream = true;
   return body;
 }
-

@@ -49,7 +49,8 @@ export function interpretEvent(provider: string, ev: SseEvent, state: StreamStat
       if (!isRecord(block)) return [];
       if (block.type === "text") return text(block.text);
       if (block.type !== "tool_use") return [];
-      if (typeof block.id !== "string" || typeof block.name !== "string") throw new ProviderError("malformed", `${provider}: a tool_use block starts without id or name`, { provider });
+      if (typeof block.id !== "string" || typeof block.name !== "string")
+        throw new ProviderError("malformed", `${provider}: a tool_use block starts without id or name`, { provider });
       const call = state.toolBlocks.size;
       state.toolBlocks.set(blockIndex, { call, argumentChars: 0 });
       return [{ type: "tool_call", index: call, id: block.id, name: block.name, argumentsDelta: "" }];

@@ -4,8 +4,7 @@ import { ProviderError, type ChatRequest } from "../types";
 
 /** A `tool_use` block (an earlier call of the model) or a `tool_result` block (our answer to one). */
 export type AnthropicToolBlock =
-  | { type: "tool_use"; id: string; name: string; input: Record<string, unknown> }
-  | { type: "tool_result"; tool_use_id: string; content: string };
+  { type: "tool_use"; id: string; name: string; input: Record<string, unknown> } | { type: "tool_result"; tool_use_id: string; content: string };
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -64,7 +63,8 @@ export function readToolUseBlocks(provider: string, content: unknown[]): ToolCal
   const calls: ToolCall[] = [];
   for (const b of content) {
     if (!isRecord(b) || b.type !== "tool_use") continue;
-    if (typeof b.id !== "string" || typeof b.name !== "string") throw new ProviderError("malformed", `${provider}: a tool_use block has no id or name`, { provider });
+    if (typeof b.id !== "string" || typeof b.name !== "string")
+      throw new ProviderError("malformed", `${provider}: a tool_use block has no id or name`, { provider });
     calls.push({ id: b.id, type: "function", function: { name: b.name, arguments: JSON.stringify(isRecord(b.input) ? b.input : {}) } });
   }
   return calls.length > 0 ? calls : undefined;

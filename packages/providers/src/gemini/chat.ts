@@ -85,10 +85,15 @@ export async function chat(ctx: GeminiContext, req: ChatRequest): Promise<ChatRe
   const json = await ctx.http.postJson(methodPath(ctx, req.model, "generateContent"), buildGenerateContentBody(req), { signal: req.signal });
   const res = readResponse(provider, json);
   const calls = res.functionCalls ?? [];
-  if (res.finishReason === undefined && res.text === "" && calls.length === 0) throw new ProviderError("malformed", `${provider}: response has no candidates`, { provider });
+  if (res.finishReason === undefined && res.text === "" && calls.length === 0)
+    throw new ProviderError("malformed", `${provider}: response has no candidates`, { provider });
   const result: ChatResult = { text: res.text, finishReason: mapFinish(res.finishReason ?? "STOP", calls.length > 0), usage: res.usage };
   if (calls.length > 0) {
-    result.toolCalls = calls.map((c, i) => ({ id: toolCallId(c, res.responseId, i), type: "function", function: { name: c.name, arguments: JSON.stringify(c.args) } }));
+    result.toolCalls = calls.map((c, i) => ({
+      id: toolCallId(c, res.responseId, i),
+      type: "function",
+      function: { name: c.name, arguments: JSON.stringify(c.args) },
+    }));
   }
   return result;
 }

@@ -30,10 +30,23 @@ function unitLength(v: number[]): number[] {
   return norm === 0 ? v : v.map((x) => x / norm);
 }
 
-async function embedBatch(ctx: GeminiContext, texts: string[], model: string, signal: AbortSignal | undefined, offset: number, dimensions?: number): Promise<number[][]> {
+async function embedBatch(
+  ctx: GeminiContext,
+  texts: string[],
+  model: string,
+  signal: AbortSignal | undefined,
+  offset: number,
+  dimensions?: number,
+): Promise<number[][]> {
   const provider = ctx.http.name;
   const resource = modelResource(model);
-  const payload = { requests: texts.map((text) => ({ model: resource, content: { parts: [{ text }] }, ...(dimensions !== undefined ? { outputDimensionality: dimensions } : {}) })) };
+  const payload = {
+    requests: texts.map((text) => ({
+      model: resource,
+      content: { parts: [{ text }] },
+      ...(dimensions !== undefined ? { outputDimensionality: dimensions } : {}),
+    })),
+  };
   const body = await ctx.http.post(methodPath(ctx, model, "batchEmbedContents"), payload, { signal, accept: "application/json", bodyTimeoutMs: ctx.timeoutMs });
   let json: unknown;
   try {

@@ -99,5 +99,9 @@ export function geminiErrorFromPayload(provider: string, body: GeminiErrorBody):
   else if (body.code !== undefined && body.code >= 400) kind = kindForStatus(body.code);
   else if (body.status !== undefined) kind = STATUS_KINDS[body.status] ?? "server_error";
   const retryAfterMs = kind === "rate_limited" || kind === "server_error" ? geminiRetryAfterMs(body, {}) : undefined;
-  return new ProviderError(kind, `${provider}: upstream sent an error in a 200 response: ${describe(body, "unknown error")}`, { provider, status: body.code, retryAfterMs });
+  return new ProviderError(kind, `${provider}: upstream sent an error in a 200 response: ${describe(body, "unknown error")}`, {
+    provider,
+    status: body.code,
+    retryAfterMs,
+  });
 }

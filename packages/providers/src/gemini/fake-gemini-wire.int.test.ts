@@ -26,17 +26,37 @@ describe("fake Gemini server wire format", () => {
     expect(events.every((e) => e.startsWith("data: ") && !e.includes("\n"))).toBe(true);
     const chunks = events.map((e) => JSON.parse(e.slice(6)) as Record<string, unknown>);
     expect(chunks).toEqual([
-      { candidates: [{ content: { parts: [{ text: "Hi" }], role: "model" } }], usageMetadata: { promptTokenCount: 2, totalTokenCount: 2, promptTokensDetails: [{ modality: "TEXT", tokenCount: 2 }] }, modelVersion: "gemini-2.5-flash", responseId: expect.any(String) },
+      {
+        candidates: [{ content: { parts: [{ text: "Hi" }], role: "model" } }],
+        usageMetadata: { promptTokenCount: 2, totalTokenCount: 2, promptTokensDetails: [{ modality: "TEXT", tokenCount: 2 }] },
+        modelVersion: "gemini-2.5-flash",
+        responseId: expect.any(String),
+      },
       {
         candidates: [{ content: { parts: [{ text: " there!" }], role: "model" }, finishReason: "STOP" }],
-        usageMetadata: { promptTokenCount: 2, candidatesTokenCount: 2, totalTokenCount: 4, promptTokensDetails: [{ modality: "TEXT", tokenCount: 2 }], candidatesTokensDetails: [{ modality: "TEXT", tokenCount: 2 }] },
-        modelVersion: "gemini-2.5-flash", responseId: chunks[0]?.responseId,
+        usageMetadata: {
+          promptTokenCount: 2,
+          candidatesTokenCount: 2,
+          totalTokenCount: 4,
+          promptTokensDetails: [{ modality: "TEXT", tokenCount: 2 }],
+          candidatesTokensDetails: [{ modality: "TEXT", tokenCount: 2 }],
+        },
+        modelVersion: "gemini-2.5-flash",
+        responseId: chunks[0]?.responseId,
       },
     ]);
   });
 
   it("answers generateContent with a GenerateContentResponse, accepting snake_case fields and ?key=", async () => {
-    const res = await post("/v1beta/models/gemini-2.5-pro:generateContent?key=k", { system_instruction: { parts: [{ text: "Be nice." }] }, contents: [{ parts: [{ inline_data: { mime_type: "image/png", data: "iVBORw0KGgo=" } }, { text: "Hello!" }] }], generation_config: { max_output_tokens: 1 } }, {});
+    const res = await post(
+      "/v1beta/models/gemini-2.5-pro:generateContent?key=k",
+      {
+        system_instruction: { parts: [{ text: "Be nice." }] },
+        contents: [{ parts: [{ inline_data: { mime_type: "image/png", data: "iVBORw0KGgo=" } }, { text: "Hello!" }] }],
+        generation_config: { max_output_tokens: 1 },
+      },
+      {},
+    );
     expect(res.statusCode).toBe(200);
     expect(await res.body.json()).toMatchObject({
       candidates: [{ content: { parts: [{ text: "Hi" }], role: "model" }, finishReason: "MAX_TOKENS" }],
@@ -51,9 +71,15 @@ describe("fake Gemini server wire format", () => {
     expect(await noKey.body.json()).toMatchObject({ error: { code: 403, status: "PERMISSION_DENIED" } });
     const strict = await startFakeGemini({ apiKey: "right" });
     try {
-      const bad = await request(`${strict.url}/v1beta/models/m:generateContent`, { method: "POST", headers: { "x-goog-api-key": "wrong" }, body: JSON.stringify(ask) });
+      const bad = await request(`${strict.url}/v1beta/models/m:generateContent`, {
+        method: "POST",
+        headers: { "x-goog-api-key": "wrong" },
+        body: JSON.stringify(ask),
+      });
       expect(bad.statusCode).toBe(400);
-      expect(await bad.body.json()).toMatchObject({ error: { code: 400, status: "INVALID_ARGUMENT", details: [{ reason: "API_KEY_INVALID" }, { locale: "en-US" }] } });
+      expect(await bad.body.json()).toMatchObject({
+        error: { code: 400, status: "INVALID_ARGUMENT", details: [{ reason: "API_KEY_INVALID" }, { locale: "en-US" }] },
+      });
     } finally {
       await strict.close();
     }
@@ -62,25 +88,44 @@ describe("fake Gemini server wire format", () => {
     fake.setMode({ kind: "ok" });
     const text = await limited.body.text();
     expect(text).toContain('\n  "error": {\n');
-    expect(JSON.parse(text)).toMatchObject({ error: { code: 429, status: "RESOURCE_EXHAUSTED", details: expect.arrayContaining([{ "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: "47s" }]) } });
+    expect(JSON.parse(text)).toMatchObject({
+      error: {
+        code: 429,
+        status: "RESOURCE_EXHAUSTED",
+        details: expect.arrayContaining([{ "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: "47s" }]),
+      },
+    });
   });
 
   it("rejects what the API rejects: the assistant role, empty contents, over 100 batch requests, a model mismatch", async () => {
     const cases: Array<[string, unknown, RegExp]> = [
       ["/v1beta/models/m:generateContent", { contents: [{ role: "assistant", parts: [{ text: "x" }] }] }, /valid role: user, model/],
       ["/v1beta/models/m:generateContent", { contents: [] }, /contents is not specified/],
-      ["/v1beta/models/e:batchEmbedContents", { requests: Array.from({ length: 101 }, () => ({ model: "models/e", content: { parts: [{ text: "x" }] } })) }, /at most 100 requests/],
-      ["/v1beta/models/e:batchEmbedContents", { requests: [{ model: "models/other", content: { parts: [{ text: "x" }] } }] }, /must match the model in the URL/],
+      [
+        "/v1beta/models/e:batchEmbedContents",
+        { requests: Array.from({ length: 101 }, () => ({ model: "models/e", content: { parts: [{ text: "x" }] } })) },
+        /at most 100 requests/,
+      ],
+      [
+        "/v1beta/models/e:batchEmbedContents",
+        { requests: [{ model: "models/other", content: { parts: [{ text: "x" }] } }] },
+        /must match the model in the URL/,
+      ],
     ];
     for (const [path, body, message] of cases) {
       const res = await post(path, body);
       expect(res.statusCode).toBe(400);
-      expect(((await res.body.json()) as { error: { status: string; message: string } }).error).toMatchObject({ status: "INVALID_ARGUMENT", message: expect.stringMatching(message) });
+      expect(((await res.body.json()) as { error: { status: string; message: string } }).error).toMatchObject({
+        status: "INVALID_ARGUMENT",
+        message: expect.stringMatching(message),
+      });
     }
   });
 
   it("answers embedContent and, without alt=sse, streamGenerateContent as a JSON array", async () => {
-    const one = (await (await post("/v1beta/models/text-embedding-004:embedContent", { content: { parts: [{ text: "same" }] }, outputDimensionality: 4 })).body.json()) as { embedding: { values: number[] } };
+    const one = (await (
+      await post("/v1beta/models/text-embedding-004:embedContent", { content: { parts: [{ text: "same" }] }, outputDimensionality: 4 })
+    ).body.json()) as { embedding: { values: number[] } };
     expect(one.embedding.values).toHaveLength(4);
     const arr = (await (await post("/v1beta/models/gemini-2.5-flash:streamGenerateContent", ask)).body.json()) as unknown[];
     expect(arr).toHaveLength(2);

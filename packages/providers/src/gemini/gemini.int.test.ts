@@ -27,7 +27,11 @@ describe("Gemini adapter", () => {
   it("sends the key as x-goog-api-key (never in the URL) to the model method paths", async () => {
     const p = make();
     await p.chat({ model: "gemini-2.5-flash", messages });
-    expect(fake.requests.at(-1)).toMatchObject({ path: "/v1beta/models/gemini-2.5-flash:generateContent", query: {}, headers: { "x-goog-api-key": "AIza-right", "content-type": "application/json" } });
+    expect(fake.requests.at(-1)).toMatchObject({
+      path: "/v1beta/models/gemini-2.5-flash:generateContent",
+      query: {},
+      headers: { "x-goog-api-key": "AIza-right", "content-type": "application/json" },
+    });
     for await (const _ of p.streamChat({ model: "gemini-2.5-flash", messages })) void _;
     expect(fake.requests.at(-1)).toMatchObject({ path: "/v1beta/models/gemini-2.5-flash:streamGenerateContent", query: { alt: "sse" } });
     await make({ apiVersion: "v1" }).chat({ model: "models/gemini-2.5-pro", messages });
@@ -39,7 +43,14 @@ describe("Gemini adapter", () => {
       model: "gemini-2.5-flash",
       messages: [
         { role: "system", content: "Be brief." },
-        { role: "user", content: [{ type: "text", text: "Compare" }, { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } }, { type: "image_url", image_url: { url: "https://example.com/b.gif" } }] },
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "Compare" },
+            { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } },
+            { type: "image_url", image_url: { url: "https://example.com/b.gif" } },
+          ],
+        },
         { role: "assistant", content: "Which aspect?" },
         { role: "user", content: "Colour." },
       ],
@@ -50,7 +61,14 @@ describe("Gemini adapter", () => {
     expect(fake.requests.at(-1)?.body).toEqual({
       systemInstruction: { parts: [{ text: "Be brief." }] },
       contents: [
-        { role: "user", parts: [{ text: "Compare" }, { inlineData: { mimeType: "image/png", data: "iVBORw0KGgo=" } }, { fileData: { mimeType: "image/gif", fileUri: "https://example.com/b.gif" } }] },
+        {
+          role: "user",
+          parts: [
+            { text: "Compare" },
+            { inlineData: { mimeType: "image/png", data: "iVBORw0KGgo=" } },
+            { fileData: { mimeType: "image/gif", fileUri: "https://example.com/b.gif" } },
+          ],
+        },
         { role: "model", parts: [{ text: "Which aspect?" }] },
         { role: "user", parts: [{ text: "Colour." }] },
       ],
@@ -85,7 +103,9 @@ describe("Gemini adapter", () => {
   });
 
   it("a wrong key is a non-retryable auth error even though Gemini answers 400", async () => {
-    const err = await make({ apiKey: "AIza-wrong" }).chat({ model: "gemini-2.5-flash", messages }).catch((e: unknown) => e);
+    const err = await make({ apiKey: "AIza-wrong" })
+      .chat({ model: "gemini-2.5-flash", messages })
+      .catch((e: unknown) => e);
     expect(isProviderError(err) && [err.kind, err.status, err.retryable]).toEqual(["auth", 400, false]);
   });
 

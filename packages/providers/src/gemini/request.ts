@@ -15,10 +15,7 @@ export interface GeminiContext {
 
 /** One Gemini `Part` we send. */
 export type GeminiPart =
-  | { text: string }
-  | { inlineData: { mimeType: string; data: string } }
-  | { fileData: { mimeType: string; fileUri: string } }
-  | GeminiToolPart;
+  { text: string } | { inlineData: { mimeType: string; data: string } } | { fileData: { mimeType: string; fileUri: string } } | GeminiToolPart;
 
 export interface GeminiContent {
   role: "user" | "model";
@@ -26,7 +23,15 @@ export interface GeminiContent {
 }
 
 const DATA_URL = /^data:([^;,]+);base64,(.*)$/s;
-const EXTENSION_TYPES: Record<string, string> = { jpg: "image/jpeg", jpeg: "image/jpeg", png: "image/png", gif: "image/gif", webp: "image/webp", heic: "image/heic", heif: "image/heif" };
+const EXTENSION_TYPES: Record<string, string> = {
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  png: "image/png",
+  gif: "image/gif",
+  webp: "image/webp",
+  heic: "image/heic",
+  heif: "image/heif",
+};
 
 /**
  * An OpenAI-style image part as a Gemini part: a data URL becomes `inlineData`; an http(s) URL

@@ -51,7 +51,10 @@ export async function* streamChat(ctx: GeminiContext, req: ChatRequest): AsyncGe
   let finishReason: string | undefined;
   let usage: TokenUsage | null = null;
   let calls = 0;
-  const ending = (): ChatChunk[] => [{ type: "finish", finishReason: mapFinish(finishReason ?? "STOP", calls > 0) }, ...(usage ? [{ type: "usage" as const, usage }] : [])];
+  const ending = (): ChatChunk[] => [
+    { type: "finish", finishReason: mapFinish(finishReason ?? "STOP", calls > 0) },
+    ...(usage ? [{ type: "usage" as const, usage }] : []),
+  ];
   try {
     for await (const ev of readSseEvents(body, { provider, idleMs, decoder })) {
       let json: unknown;
@@ -80,7 +83,8 @@ export async function* streamChat(ctx: GeminiContext, req: ChatRequest): AsyncGe
     throw toProviderError(err, { provider, signal, phase: "body" });
   }
   if (finishReason === undefined) {
-    if (stray.trim() !== "") throw new ProviderError("malformed", `${provider}: stream carried text that is not an event: ${stray.slice(0, 120)}`, { provider });
+    if (stray.trim() !== "")
+      throw new ProviderError("malformed", `${provider}: stream carried text that is not an event: ${stray.slice(0, 120)}`, { provider });
     throw new ProviderError("connection", `${provider}: upstream cut the stream before a finishReason`, { provider });
   }
   yield* ending();

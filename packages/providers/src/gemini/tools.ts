@@ -4,8 +4,7 @@ import { ProviderError, type ChatRequest } from "../types";
 
 /** A `functionCall` part (an earlier call of the model) or a `functionResponse` part (our answer to one). */
 export type GeminiToolPart =
-  | { functionCall: { name: string; args: Record<string, unknown> } }
-  | { functionResponse: { name: string; response: Record<string, unknown> } };
+  { functionCall: { name: string; args: Record<string, unknown> } } | { functionResponse: { name: string; response: Record<string, unknown> } };
 
 /** A function call read from a response part: `id` only when Gemini sent one. */
 export interface GeminiFunctionCall {
@@ -27,7 +26,8 @@ export function functionCallParts(calls: ToolCall[], messageIndex: number): Gemi
     } catch {
       args = undefined;
     }
-    if (!isRecord(args)) throw new ProviderError("bad_request", `messages.${messageIndex}.tool_calls.${j}.function.arguments must be a JSON object to be sent to Gemini`);
+    if (!isRecord(args))
+      throw new ProviderError("bad_request", `messages.${messageIndex}.tool_calls.${j}.function.arguments must be a JSON object to be sent to Gemini`);
     return { functionCall: { name: c.function.name, args } };
   });
 }
@@ -38,7 +38,11 @@ export function functionCallParts(calls: ToolCall[], messageIndex: number): Gemi
  * response must be an object: a result that is a JSON object is sent as it is, anything else as
  * `{"result": <the JSON value, or the text>}`.
  */
-export function functionResponsePart(m: Extract<AgentChatMessage, { role: "tool" }>, messageIndex: number, namesById: ReadonlyMap<string, string>): GeminiToolPart {
+export function functionResponsePart(
+  m: Extract<AgentChatMessage, { role: "tool" }>,
+  messageIndex: number,
+  namesById: ReadonlyMap<string, string>,
+): GeminiToolPart {
   const name = namesById.get(m.tool_call_id);
   if (name === undefined) throw new ProviderError("bad_request", `messages.${messageIndex}.tool_call_id ${m.tool_call_id} answers no earlier tool call`);
   const text = contentText(m.content);

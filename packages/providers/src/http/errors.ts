@@ -35,8 +35,19 @@ export function kindForStatus(status: number): ProviderErrorKind {
 }
 
 const CONNECTION_CODES = new Set([
-  "ECONNREFUSED", "ECONNRESET", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT",
-  "UND_ERR_SOCKET", "UND_ERR_CLOSED", "UND_ERR_DESTROYED", "UND_ERR_CONNECT_TIMEOUT", "UND_ERR_ABORTED",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ETIMEDOUT",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CLOSED",
+  "UND_ERR_DESTROYED",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_ABORTED",
   "UND_ERR_RES_CONTENT_LENGTH_MISMATCH",
 ]);
 
@@ -54,7 +65,8 @@ export function toProviderError(err: unknown, ctx: { provider: string; signal?: 
   if (code === "UND_ERR_HEADERS_TIMEOUT") return new ProviderError("timeout", `${provider}: no response headers in time (${detail})`, { provider, cause: err });
   if (code === "UND_ERR_BODY_TIMEOUT") return new ProviderError("timeout", `${provider}: response body timed out (${detail})`, { provider, cause: err });
   if (ctx.phase === "body") return new ProviderError("connection", `${provider}: upstream cut the response (${code ?? detail})`, { provider, cause: err });
-  if (code !== undefined && CONNECTION_CODES.has(code)) return new ProviderError("connection", `${provider}: cannot reach upstream (${code}: ${detail})`, { provider, cause: err });
+  if (code !== undefined && CONNECTION_CODES.has(code))
+    return new ProviderError("connection", `${provider}: cannot reach upstream (${code}: ${detail})`, { provider, cause: err });
   // Unknown failures are still reported as connection problems so the router can fall back;
   // the original error stays attached as `cause`.
   return new ProviderError("connection", `${provider}: request failed (${detail})`, { provider, cause: err });

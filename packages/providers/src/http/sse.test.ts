@@ -12,7 +12,10 @@ describe("SseDecoder", () => {
   it("parses LF and CRLF framed events identically", () => {
     const lf = decodeAll(['data: {"a":1}\n\ndata: [DONE]\n\n']);
     const crlf = decodeAll(['data: {"a":1}\r\n\r\ndata: [DONE]\r\n\r\n']);
-    expect(lf).toEqual([{ event: "message", data: '{"a":1}' }, { event: "message", data: "[DONE]" }]);
+    expect(lf).toEqual([
+      { event: "message", data: '{"a":1}' },
+      { event: "message", data: "[DONE]" },
+    ]);
     expect(crlf).toEqual(lf);
   });
 

@@ -25,8 +25,17 @@ describe("parseRetryAfter", () => {
 
 describe("status mapping", () => {
   it.each([
-    [400, "bad_request"], [404, "bad_request"], [422, "bad_request"], [401, "auth"], [403, "auth"],
-    [429, "rate_limited"], [500, "server_error"], [502, "server_error"], [503, "server_error"], [504, "server_error"], [529, "server_error"],
+    [400, "bad_request"],
+    [404, "bad_request"],
+    [422, "bad_request"],
+    [401, "auth"],
+    [403, "auth"],
+    [429, "rate_limited"],
+    [500, "server_error"],
+    [502, "server_error"],
+    [503, "server_error"],
+    [504, "server_error"],
+    [529, "server_error"],
   ])("%i → %s", (status, kind) => {
     expect(kindForStatus(status)).toBe(kind);
   });

@@ -43,7 +43,14 @@ export interface OpenAIProvider extends ChatProvider, EmbeddingProvider, Embeddi
 export function createOpenAIProvider(opts: OpenAIProviderOptions): OpenAIProvider {
   const name = opts.name ?? "openai";
   const timeoutMs = opts.timeoutMs ?? 60_000;
-  const http = new OpenAIHttp({ baseUrl: opts.baseUrl, apiKey: opts.apiKey, name, timeoutMs, maxConnections: opts.maxConnections ?? 64, headers: opts.headers });
+  const http = new OpenAIHttp({
+    baseUrl: opts.baseUrl,
+    apiKey: opts.apiKey,
+    name,
+    timeoutMs,
+    maxConnections: opts.maxConnections ?? 64,
+    headers: opts.headers,
+  });
   const ctx: OpenAIContext = {
     http,
     timeoutMs,

@@ -28,7 +28,10 @@ describe("OpenAI-compatible adapter", () => {
     expect(a2).toEqual(a);
     expect(b).not.toEqual(a);
     expect(Math.hypot(...(a ?? []))).toBeCloseTo(1, 5);
-    expect(fake.requests.at(-1)).toMatchObject({ path: "/v1/embeddings", body: { model: "text-embedding-3-small", input: ["alpha", "beta", "alpha"], encoding_format: "float" } });
+    expect(fake.requests.at(-1)).toMatchObject({
+      path: "/v1/embeddings",
+      body: { model: "text-embedding-3-small", input: ["alpha", "beta", "alpha"], encoding_format: "float" },
+    });
     expect(await p.embed([], "text-embedding-3-small")).toEqual([]);
   });
 
@@ -44,7 +47,9 @@ describe("OpenAI-compatible adapter", () => {
   it("sends the bearer key and extra headers; a wrong key is an auth error naming the upstream code", async () => {
     await make({ headers: { "openai-project": "proj_1" } }).chat({ model: "gpt-4o-mini", messages });
     expect(fake.requests.at(-1)?.headers).toMatchObject({ authorization: "Bearer sk-right", "openai-project": "proj_1", "content-type": "application/json" });
-    const err = await make({ apiKey: "sk-wrong" }).chat({ model: "gpt-4o-mini", messages }).catch((e: unknown) => e);
+    const err = await make({ apiKey: "sk-wrong" })
+      .chat({ model: "gpt-4o-mini", messages })
+      .catch((e: unknown) => e);
     expect(isProviderError(err) && [err.kind, err.status]).toEqual(["auth", 401]);
     expect(String((err as Error).message)).toContain("invalid_api_key");
   });
@@ -55,7 +60,9 @@ describe("OpenAI-compatible adapter", () => {
   });
 
   it("does not add /v1 itself: a base URL without it reaches /chat/completions and gets a 404", async () => {
-    const err = await make({ baseUrl: fake.url.replace(/\/v1$/, "") }).chat({ model: "gpt-4o-mini", messages }).catch((e: unknown) => e);
+    const err = await make({ baseUrl: fake.url.replace(/\/v1$/, "") })
+      .chat({ model: "gpt-4o-mini", messages })
+      .catch((e: unknown) => e);
     expect(fake.requests.at(-1)?.path).toBe("/chat/completions");
     expect(isProviderError(err) && [err.kind, err.status]).toEqual(["bad_request", 404]);
   });

@@ -1,7 +1,10 @@
 import type { SseEvent } from "../http/sse";
 import { interpretEvent } from "./stream";
 
-const chunk = (choice: Record<string, unknown>): SseEvent => ({ event: "message", data: JSON.stringify({ id: "c", object: "chat.completion.chunk", choices: [{ index: 0, finish_reason: null, ...choice }] }) });
+const chunk = (choice: Record<string, unknown>): SseEvent => ({
+  event: "message",
+  data: JSON.stringify({ id: "c", object: "chat.completion.chunk", choices: [{ index: 0, finish_reason: null, ...choice }] }),
+});
 const token = (t: string) => ({ token: t, logprob: -0.1, bytes: [...Buffer.from(t)], top_logprobs: [] });
 
 describe("interpretEvent (OpenAI stream chunks)", () => {

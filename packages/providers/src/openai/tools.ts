@@ -67,7 +67,7 @@ export function readToolCallDeltas(provider: string, raw: unknown): ToolCallChun
   });
 }
 
-const bytesOf = (v: unknown): number[] | null => (Array.isArray(v) && v.every((b) => typeof b === "number") ? (v) : null);
+const bytesOf = (v: unknown): number[] | null => (Array.isArray(v) && v.every((b) => typeof b === "number") ? v : null);
 
 /** `choices[].logprobs.content` → TokenLogprobs; undefined when absent. */
 export function readLogprobs(raw: unknown): TokenLogprob[] | undefined {
@@ -80,7 +80,10 @@ export function readLogprobs(raw: unknown): TokenLogprob[] | undefined {
       token: t.token,
       logprob: t.logprob,
       bytes: bytesOf(t.bytes),
-      topLogprobs: top.filter(isRecord).filter((a) => typeof a.token === "string" && typeof a.logprob === "number").map((a) => ({ token: a.token as string, logprob: a.logprob as number, bytes: bytesOf(a.bytes) })),
+      topLogprobs: top
+        .filter(isRecord)
+        .filter((a) => typeof a.token === "string" && typeof a.logprob === "number")
+        .map((a) => ({ token: a.token as string, logprob: a.logprob as number, bytes: bytesOf(a.bytes) })),
     });
   }
   return out;

@@ -20,12 +20,17 @@ function outputPieces(req: ChatRequest, textTokens: number): { chunks: ChatChunk
   if (call) {
     const args = pieces(call.function.arguments, JSON_PIECE);
     const chunks: ChatChunk[] = (args.length > 0 ? args : [""]).map((argumentsDelta, i) =>
-      i === 0 ? { type: "tool_call", index: 0, id: call.id, name: call.function.name, argumentsDelta } : { type: "tool_call", index: 0, argumentsDelta });
+      i === 0 ? { type: "tool_call", index: 0, id: call.id, name: call.function.name, argumentsDelta } : { type: "tool_call", index: 0, argumentsDelta },
+    );
     return { chunks, calledTool: true };
   }
   const format = req.responseFormat;
   let deltas: string[];
-  if (format?.type === "json_schema") deltas = pieces(JSON.stringify(valueForSchema(format.json_schema.schema ?? { type: "object" }, simulatedDeltas(req.model, req.messages).join(""))), JSON_PIECE);
+  if (format?.type === "json_schema")
+    deltas = pieces(
+      JSON.stringify(valueForSchema(format.json_schema.schema ?? { type: "object" }, simulatedDeltas(req.model, req.messages).join(""))),
+      JSON_PIECE,
+    );
   else if (format?.type === "json_object") deltas = pieces(JSON.stringify({ answer: simulatedDeltas(req.model, req.messages).join("") }), JSON_PIECE);
   else deltas = simulatedDeltas(req.model, req.messages, textTokens);
   return { chunks: cutAtStop(deltas, req.stop).map((text) => ({ type: "delta", text })), calledTool: false };

@@ -22,7 +22,11 @@ describe("simulated embedder", () => {
   });
 
   it("puts texts that share words nearer than texts that do not", () => {
-    const [a, b, c] = ["the cat sat on the mat", "a cat sat on a mat", "quarterly revenue grew"].map((t) => simulatedEmbedding(t, 256)) as [number[], number[], number[]];
+    const [a, b, c] = ["the cat sat on the mat", "a cat sat on a mat", "quarterly revenue grew"].map((t) => simulatedEmbedding(t, 256)) as [
+      number[],
+      number[],
+      number[],
+    ];
     expect(dot(a, b)).toBeGreaterThan(0.5);
     expect(dot(a, b)).toBeGreaterThan(dot(a, c));
   });
@@ -35,7 +39,16 @@ describe("simulated embedder", () => {
 });
 
 describe("registry.forEmbeddingModel", () => {
-  const entry = (over: Partial<EmbeddingModelEntry>): EmbeddingModelEntry => ({ id: "e", provider: "openai", upstream_model: "text-embedding-3-small", dimensions: 12, flexible_dimensions: true, max_input_tokens: 8192, pricing: { input: 0.02 }, ...over });
+  const entry = (over: Partial<EmbeddingModelEntry>): EmbeddingModelEntry => ({
+    id: "e",
+    provider: "openai",
+    upstream_model: "text-embedding-3-small",
+    dimensions: 12,
+    flexible_dimensions: true,
+    max_input_tokens: 8192,
+    pricing: { input: 0.02 },
+    ...over,
+  });
 
   it("simulates a model whose provider has no key, at the model's length", async () => {
     const reg = createProviderRegistry();

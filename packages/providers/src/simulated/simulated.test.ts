@@ -3,7 +3,11 @@ import { isProviderError, type ProviderError } from "../types";
 import { createSimulatedProvider } from "./chat";
 
 const fast = { ttft_ms: 0, tokens_per_second: 1_000_000, failure_rate: 0 };
-const req = (content: string, extra: Partial<TextChatRequest> = {}): TextChatRequest => ({ model: "sim-flash", messages: [{ role: "user", content }], ...extra });
+const req = (content: string, extra: Partial<TextChatRequest> = {}): TextChatRequest => ({
+  model: "sim-flash",
+  messages: [{ role: "user", content }],
+  ...extra,
+});
 
 async function collect(it: AsyncIterable<ChatChunk>): Promise<ChatChunk[]> {
   const out: ChatChunk[] = [];

@@ -4,7 +4,8 @@ type AnyMessage = ChatMessage | AgentChatMessage;
 
 /** What a message contributes to the simulated model's input: its text, and the calls an assistant turn made. */
 function inputText(m: AnyMessage): string {
-  const calls = m.role === "assistant" && "tool_calls" in m && m.tool_calls ? m.tool_calls.map((c) => `${c.function.name}${c.function.arguments}`).join("") : "";
+  const calls =
+    m.role === "assistant" && "tool_calls" in m && m.tool_calls ? m.tool_calls.map((c) => `${c.function.name}${c.function.arguments}`).join("") : "";
   return contentText(m.content) + calls;
 }
 
@@ -14,12 +15,70 @@ const MIN_NATURAL_TOKENS = 16;
 
 // A small fixed vocabulary keeps the output readable in demos and logs while staying deterministic.
 const WORDS = [
-  "the", "queue", "worker", "routes", "each", "job", "to", "a", "model", "and", "streams", "answer",
-  "tokens", "arrive", "in", "order", "while", "budget", "stays", "within", "its", "limit", "so", "that",
-  "every", "tenant", "sees", "steady", "latency", "gateway", "admits", "request", "after", "checking",
-  "keys", "rate", "limits", "context", "from", "documents", "grounds", "reply", "with", "citations",
-  "breaker", "opens", "when", "upstream", "fails", "then", "fallback", "serves", "next", "tier",
-  "usage", "ledger", "records", "cost", "once", "per", "attempt", "simulated", "provider", "text",
+  "the",
+  "queue",
+  "worker",
+  "routes",
+  "each",
+  "job",
+  "to",
+  "a",
+  "model",
+  "and",
+  "streams",
+  "answer",
+  "tokens",
+  "arrive",
+  "in",
+  "order",
+  "while",
+  "budget",
+  "stays",
+  "within",
+  "its",
+  "limit",
+  "so",
+  "that",
+  "every",
+  "tenant",
+  "sees",
+  "steady",
+  "latency",
+  "gateway",
+  "admits",
+  "request",
+  "after",
+  "checking",
+  "keys",
+  "rate",
+  "limits",
+  "context",
+  "from",
+  "documents",
+  "grounds",
+  "reply",
+  "with",
+  "citations",
+  "breaker",
+  "opens",
+  "when",
+  "upstream",
+  "fails",
+  "then",
+  "fallback",
+  "serves",
+  "next",
+  "tier",
+  "usage",
+  "ledger",
+  "records",
+  "cost",
+  "once",
+  "per",
+  "attempt",
+  "simulated",
+  "provider",
+  "text",
 ];
 
 /** FNV-1a over a string: cheap, stable across runs and platforms. */

@@ -3,9 +3,32 @@ import { createSimulatedProvider } from "./chat";
 import { valueForSchema } from "./tools";
 
 const fast = { ttft_ms: 0, tokens_per_second: 1_000_000, failure_rate: 0 };
-const weather = { type: "function" as const, function: { name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" }, days: { type: "integer", minimum: 3 }, unit: { type: "string", enum: ["celsius", "fahrenheit"] }, note: { type: "string" } }, required: ["city", "days", "unit"] } } };
-const time = { type: "function" as const, function: { name: "get_time", parameters: { type: "object", properties: { tz: { type: "string", format: "date" } }, required: ["tz"] } } };
-const req = (extra: Partial<ToolChatRequest> = {}): ToolChatRequest => ({ model: "sim-flash", messages: [{ role: "user", content: "Weather in Paris?" }], tools: [weather, time], ...extra });
+const weather = {
+  type: "function" as const,
+  function: {
+    name: "get_weather",
+    parameters: {
+      type: "object",
+      properties: {
+        city: { type: "string" },
+        days: { type: "integer", minimum: 3 },
+        unit: { type: "string", enum: ["celsius", "fahrenheit"] },
+        note: { type: "string" },
+      },
+      required: ["city", "days", "unit"],
+    },
+  },
+};
+const time = {
+  type: "function" as const,
+  function: { name: "get_time", parameters: { type: "object", properties: { tz: { type: "string", format: "date" } }, required: ["tz"] } },
+};
+const req = (extra: Partial<ToolChatRequest> = {}): ToolChatRequest => ({
+  model: "sim-flash",
+  messages: [{ role: "user", content: "Weather in Paris?" }],
+  tools: [weather, time],
+  ...extra,
+});
 
 async function collect(it: AsyncIterable<ChatChunk>): Promise<ChatChunk[]> {
   const out: ChatChunk[] = [];
@@ -39,7 +62,10 @@ describe("simulated provider with tools", () => {
     expect(pieces.slice(1).every((c) => c.type === "tool_call" && c.index === 0 && c.id === undefined && c.name === undefined)).toBe(true);
     const joined = pieces.map((c) => (c.type === "tool_call" ? c.argumentsDelta : "")).join("");
     expect(joined).toBe((await p.chat(req())).toolCalls![0]!.function.arguments);
-    expect(chunks.slice(-2)).toEqual([{ type: "finish", finishReason: "tool_calls" }, { type: "usage", usage: expect.objectContaining({ outputTokens: pieces.length }) }]);
+    expect(chunks.slice(-2)).toEqual([
+      { type: "finish", finishReason: "tool_calls" },
+      { type: "usage", usage: expect.objectContaining({ outputTokens: pieces.length }) },
+    ]);
   });
 
   it("calls the named tool, and answers in text with tool_choice none or after a tool result", async () => {
@@ -49,14 +75,30 @@ describe("simulated provider with tools", () => {
     const none = await p.chat(req({ toolChoice: "none" }));
     expect([none.finishReason, none.toolCalls, none.text.length > 0]).toEqual(["stop", undefined, true]);
     const call = named.toolCalls![0]!;
-    const after = await p.chat(req({ messages: [{ role: "user", content: "Time?" }, { role: "assistant", content: null, tool_calls: [call] }, { role: "tool", tool_call_id: call.id, content: "12:00" }] }));
+    const after = await p.chat(
+      req({
+        messages: [
+          { role: "user", content: "Time?" },
+          { role: "assistant", content: null, tool_calls: [call] },
+          { role: "tool", tool_call_id: call.id, content: "12:00" },
+        ],
+      }),
+    );
     expect([after.finishReason, after.toolCalls]).toEqual(["stop", undefined]);
     expect(after.text).toMatch(/\.$/);
   });
 
   it("answers JSON that fits a json_schema response format, and cuts text at a stop sequence", async () => {
-    const schema = { type: "object", properties: { title: { type: "string" }, tags: { type: "array", items: { type: "string" }, minItems: 2 }, ok: { type: "boolean" } }, required: ["title", "tags", "ok"] };
-    const json = await p.chat({ model: "sim-flash", messages: [{ role: "user", content: "x" }], responseFormat: { type: "json_schema", json_schema: { name: "r", schema } } });
+    const schema = {
+      type: "object",
+      properties: { title: { type: "string" }, tags: { type: "array", items: { type: "string" }, minItems: 2 }, ok: { type: "boolean" } },
+      required: ["title", "tags", "ok"],
+    };
+    const json = await p.chat({
+      model: "sim-flash",
+      messages: [{ role: "user", content: "x" }],
+      responseFormat: { type: "json_schema", json_schema: { name: "r", schema } },
+    });
     const value = JSON.parse(json.text) as { title: unknown; tags: unknown[]; ok: unknown };
     expect([typeof value.title, value.tags.length, value.ok]).toEqual(["string", 2, true]);
     const object = await p.chat({ model: "sim-flash", messages: [{ role: "user", content: "x" }], responseFormat: { type: "json_object" } });
@@ -69,7 +111,10 @@ describe("simulated provider with tools", () => {
   });
 
   it("refuses logprobs, which it cannot produce", async () => {
-    await expect(p.chat({ model: "sim-flash", messages: [{ role: "user", content: "x" }], logprobs: true })).rejects.toMatchObject({ kind: "bad_request", message: expect.stringContaining("logprobs") });
+    await expect(p.chat({ model: "sim-flash", messages: [{ role: "user", content: "x" }], logprobs: true })).rejects.toMatchObject({
+      kind: "bad_request",
+      message: expect.stringContaining("logprobs"),
+    });
   });
 
   it("valueForSchema follows anyOf, nullable types and nested objects", () => {

@@ -12,11 +12,17 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 function stringFor(schema: Record<string, unknown>, seed: number): string {
   switch (schema.format) {
-    case "date": return "2026-01-15";
-    case "date-time": return "2026-01-15T12:00:00Z";
-    case "email": return "sim@example.com";
-    case "uri": case "url": return "https://example.com/sim";
-    case "uuid": return "00000000-0000-4000-8000-000000000000";
+    case "date":
+      return "2026-01-15";
+    case "date-time":
+      return "2026-01-15T12:00:00Z";
+    case "email":
+      return "sim@example.com";
+    case "uri":
+    case "url":
+      return "https://example.com/sim";
+    case "uuid":
+      return "00000000-0000-4000-8000-000000000000";
   }
   let s = WORDS[seed % WORDS.length] ?? "alpha";
   const min = typeof schema.minLength === "number" ? schema.minLength : 0;
@@ -54,12 +60,18 @@ export function valueForSchema(schema: unknown, seedText: string, depth = 0): un
       const n = Math.max(1, typeof schema.minItems === "number" ? schema.minItems : 1);
       return Array.from({ length: n }, (_, i) => valueForSchema(schema.items ?? { type: "string" }, `${seedText}[${i}]`, depth + 1));
     }
-    case "string": return stringFor(schema, seed);
-    case "integer": return typeof schema.minimum === "number" ? Math.ceil(schema.minimum) : 1;
-    case "number": return typeof schema.minimum === "number" ? schema.minimum : 1;
-    case "boolean": return true;
-    case "null": return null;
-    default: return {};
+    case "string":
+      return stringFor(schema, seed);
+    case "integer":
+      return typeof schema.minimum === "number" ? Math.ceil(schema.minimum) : 1;
+    case "number":
+      return typeof schema.minimum === "number" ? schema.minimum : 1;
+    case "boolean":
+      return true;
+    case "null":
+      return null;
+    default:
+      return {};
   }
 }
 

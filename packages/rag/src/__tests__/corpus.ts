@@ -89,7 +89,13 @@ export function buildCorpus(seed = 7): { docs: CorpusDoc[]; queries: LabeledQuer
       for (let i = 0; i < 4; i++) sentences.splice(1 + Math.floor(r() * sentences.length), 0, pick(r, FILLER));
       const third = Math.ceil(sentences.length / 3);
       const text = [0, 1, 2].map((p) => sentences.slice(p * third, (p + 1) * third).join(" ")).join("\n\n");
-      docs.push({ id, title: spec.title, text, sourceUrl: `https://${DOMAINS[docs.length % DOMAINS.length]}/${topic.code.toLowerCase()}/${di}`, topic: topic.code });
+      docs.push({
+        id,
+        title: spec.title,
+        text,
+        sourceUrl: `https://${DOMAINS[docs.length % DOMAINS.length]}/${topic.code.toLowerCase()}/${di}`,
+        topic: topic.code,
+      });
       const a = Math.floor(r() * t.length);
       queries.push({ query: `${t[a]} ${t[(a + 1) % t.length]}`, relevant: [id], kind: "keyword" });
       queries.push({ query: `${pick(r, topic.shared)} ${t[(a + 4) % t.length]}`, relevant: [id], kind: "keyword" });

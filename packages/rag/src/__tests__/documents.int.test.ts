@@ -6,11 +6,17 @@ import { addTenants, BACKENDS, type Backend } from "./backends";
 
 const T = "ten_docs";
 const key = (documentId: string, collection = "kb") => ({ tenantId: T, collection, documentId });
-const text = (topic: string, n = 6) => Array.from({ length: n }, (_, i) => `Paragraph ${i} explains the ${topic} in detail. It repeats the ${topic} for emphasis.`).join("\n\n");
+const text = (topic: string, n = 6) =>
+  Array.from({ length: n }, (_, i) => `Paragraph ${i} explains the ${topic} in detail. It repeats the ${topic} for emphasis.`).join("\n\n");
 
 /** An embedder that fails on demand (a provider outage). */
 function flakyEmbedder(inner: Embedder): Embedder & { fail: boolean } {
-  const e = { model: inner.model, dimensions: inner.dimensions, fail: false, embed: (t: string[]) => (e.fail ? Promise.reject(new Error("provider down for ops@example.com")) : inner.embed(t)) };
+  const e = {
+    model: inner.model,
+    dimensions: inner.dimensions,
+    fail: false,
+    embed: (t: string[]) => (e.fail ? Promise.reject(new Error("provider down for ops@example.com")) : inner.embed(t)),
+  };
   return e;
 }
 
@@ -111,11 +117,19 @@ describe.each(BACKENDS)("documents and indexing on %s", (name, open) => {
     // the first would rank as well as the local chunks and the second would fail pgvector's dimension check.
     const twin: Embedder = { model: "twin-384", dimensions: 384, embed: async (t) => t.map(localEmbedding) };
     const small: Embedder = { model: "small-8", dimensions: 8, embed: async (t) => t.map(() => [1, 0, 0, 0, 0, 0, 0, 0]) };
-    for (const [id, e] of [["m-local", embedder], ["m-twin", twin], ["m-small", small]] as const) {
+    for (const [id, e] of [
+      ["m-local", embedder],
+      ["m-twin", twin],
+      ["m-small", small],
+    ] as const) {
       await upsertDocument(db, { tenantId: T, collection: "models", documentId: id, title: "Hydration", text: text("hydration") });
       await indexDocument(db, key(id, "models"), e);
     }
-    for (const [e, only] of [[embedder, "m-local"], [twin, "m-twin"], [small, "m-small"]] as const) {
+    for (const [e, only] of [
+      [embedder, "m-local"],
+      [twin, "m-twin"],
+      [small, "m-small"],
+    ] as const) {
       for (const mode of ["hybrid", "fulltext", "vector"] as const) {
         const res = await retrieve(db, { tenantId: T, collection: "models", query: "hydration", topK: 20, embedder: e, mode });
         expect(res.results.length).toBeGreaterThan(0);
@@ -156,11 +170,23 @@ describe.each(BACKENDS)("documents and indexing on %s", (name, open) => {
   it("redacts PII from the query before searching and reports the redacted query", async () => {
     const db = backend.db;
     await upsertDocument(db, { tenantId: T, collection: "pii", documentId: "p1", title: "Contact", text: "Write to jane.doe@example.com about the invoice." });
-    await upsertDocument(db, { tenantId: T, collection: "pii", documentId: "p2", title: "Email etiquette", text: "An email should have a clear subject line." });
+    await upsertDocument(db, {
+      tenantId: T,
+      collection: "pii",
+      documentId: "p2",
+      title: "Email etiquette",
+      text: "An email should have a clear subject line.",
+    });
     for (const id of ["p1", "p2"]) await indexDocument(db, key(id, "pii"), embedder);
     const res = await retrieve(db, { tenantId: T, collection: "pii", query: "jane.doe@example.com", embedder, mode: "fulltext" });
     expect(res).toMatchObject({ query: "[EMAIL]", redactions: ["email"], results: [] });
-    const mixed = await retrieve(db, { tenantId: T, collection: "pii", query: "invoice for jane.doe@example.com card 4111 1111 1111 1111", embedder, mode: "fulltext" });
+    const mixed = await retrieve(db, {
+      tenantId: T,
+      collection: "pii",
+      query: "invoice for jane.doe@example.com card 4111 1111 1111 1111",
+      embedder,
+      mode: "fulltext",
+    });
     expect(mixed.query).toBe("invoice for [EMAIL] card [CREDIT_CARD]");
     expect(mixed.redactions).toEqual(["email", "credit_card"]);
   });
@@ -172,7 +198,9 @@ describe.each(BACKENDS)("documents and indexing on %s", (name, open) => {
     expect(res.degraded).toMatchObject({ reason: "embedding_failed" });
     expect(res.results.length).toBeGreaterThan(0);
     expect(res.results.every((r) => r.fulltext_rank !== undefined && r.vector_rank === undefined)).toBe(true);
-    await expect(retrieve(backend.db, { tenantId: T, collection: "models", query: "hydration", embedder: flaky, mode: "vector" })).rejects.toThrow("provider down");
+    await expect(retrieve(backend.db, { tenantId: T, collection: "models", query: "hydration", embedder: flaky, mode: "vector" })).rejects.toThrow(
+      "provider down",
+    );
   });
 
   it("sqlVectorFallback: false keeps the real[] scan out (full-text only, marked); pgvector is used regardless", async () => {

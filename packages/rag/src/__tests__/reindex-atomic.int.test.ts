@@ -7,7 +7,8 @@ import { addTenants, postgresBackend, type Backend } from "./backends";
 
 const KEY = { tenantId: "ten_atomic", collection: "kb", documentId: "big" };
 const OPTS = { maxTokens: 30, overlapTokens: 5 };
-const version = (v: number) => Array.from({ length: 60 }, (_, i) => `Version ${v} section ${i} describes the levain schedule and the oven temperature.`).join("\n\n");
+const version = (v: number) =>
+  Array.from({ length: 60 }, (_, i) => `Version ${v} section ${i} describes the levain schedule and the oven temperature.`).join("\n\n");
 /** The chunk ids a version must have (chunk ids are deterministic). */
 const idsOf = (v: number) => new Set(chunkText(version(v), OPTS).map((c) => chunkId(KEY, c.ordinal, c.text)));
 const same = (a: Set<string>, b: Set<string>) => a.size === b.size && [...a].every((x) => b.has(x));
@@ -36,7 +37,13 @@ describe("re-indexing is atomic for concurrent readers", () => {
     const bad: string[] = [];
     const reader = async () => {
       while (writing) {
-        const rows = await backend.db.selectFrom("chunks").select("id").where("tenant_id", "=", KEY.tenantId).where("collection", "=", KEY.collection).where("document_id", "=", KEY.documentId).execute();
+        const rows = await backend.db
+          .selectFrom("chunks")
+          .select("id")
+          .where("tenant_id", "=", KEY.tenantId)
+          .where("collection", "=", KEY.collection)
+          .where("document_id", "=", KEY.documentId)
+          .execute();
         const ids = new Set(rows.map((r) => r.id));
         const v = versions.findIndex((set) => same(set, ids));
         if (v < 0) bad.push(`saw ${ids.size} chunks matching no single version`);

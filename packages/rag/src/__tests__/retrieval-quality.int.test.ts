@@ -31,7 +31,10 @@ describe.each(BACKENDS)("retrieval quality on %s", (name, open) => {
   });
 
   it("indexes a corpus of a few hundred chunks", async () => {
-    const n = await backend.db.selectFrom("chunks").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+    const n = await backend.db
+      .selectFrom("chunks")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .executeTakeFirstOrThrow();
     expect(Number(n.n)).toBeGreaterThanOrEqual(200);
     expect(Number(n.n)).toBeLessThanOrEqual(500);
     console.log(`[${name}] corpus: ${corpus.docs.length} documents, ${Number(n.n)} chunks, ${corpus.queries.length} queries`);

@@ -50,11 +50,14 @@ describe.each(BACKENDS)("tenant isolation on %s", (_name, open) => {
     for (let i = 0; i < QUERIES; i++) {
       const scope = scopes[Math.floor(r() * scopes.length)]!;
       const query =
-        r() < 0.3 ? paraphrases[Math.floor(r() * paraphrases.length)]! : Array.from({ length: 1 + Math.floor(r() * 3) }, () => words[Math.floor(r() * words.length)]).join(" ");
+        r() < 0.3
+          ? paraphrases[Math.floor(r() * paraphrases.length)]!
+          : Array.from({ length: 1 + Math.floor(r() * 3) }, () => words[Math.floor(r() * words.length)]).join(" ");
       const mode = MODES[i % MODES.length]!;
       const topK = 1 + Math.floor(r() * 20);
       const res = await retrieve(backend.db, { tenantId: scope.tenantId, collection: scope.collection, query, topK, embedder, mode });
-      for (const c of res.results) expect({ chunk: c.chunk_id, scope: owned.get(c.chunk_id) }).toEqual({ chunk: c.chunk_id, scope: `${scope.tenantId}/${scope.collection}` });
+      for (const c of res.results)
+        expect({ chunk: c.chunk_id, scope: owned.get(c.chunk_id) }).toEqual({ chunk: c.chunk_id, scope: `${scope.tenantId}/${scope.collection}` });
       expect(res.results.length).toBeLessThanOrEqual(topK);
       returned += res.results.length;
       if (res.results.length > 0) nonEmpty++;

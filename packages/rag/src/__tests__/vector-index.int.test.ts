@@ -24,11 +24,37 @@ async function bulkChunks(db: Kysely<Database>, tenantId: string, docs: number, 
     const chunks = [];
     for (let d = start; d < Math.min(docs, start + 100); d++) {
       const key = { tenantId, collection: "kb", documentId: `doc${d}` };
-      documents.push({ tenant_id: tenantId, collection: "kb", id: key.documentId, title: `Document ${d}`, text: "(generated)", content_hash: String(d), status: "indexed" as const });
+      documents.push({
+        tenant_id: tenantId,
+        collection: "kb",
+        id: key.documentId,
+        title: `Document ${d}`,
+        text: "(generated)",
+        content_hash: String(d),
+        status: "indexed" as const,
+      });
       const pool = topicWords[(d + seed) % topicWords.length]!;
       for (let o = 0; o < 10; o++) {
-        const text = [...Array.from({ length: 12 }, () => pool[Math.floor(r() * pool.length)]), ...Array.from({ length: 48 }, () => filler[Math.floor(r() * filler.length)])].sort(() => r() - 0.5).join(" ");
-        chunks.push({ id: chunkId(key, o, text), tenant_id: tenantId, collection: "kb", document_id: key.documentId, ordinal: o, title: `Document ${d}`, source_url: null, source_domain: null, text, tokens: 80, embedding_model: embedder.model, embedding: embeddingValue(storage, localEmbedding(text)) });
+        const text = [
+          ...Array.from({ length: 12 }, () => pool[Math.floor(r() * pool.length)]),
+          ...Array.from({ length: 48 }, () => filler[Math.floor(r() * filler.length)]),
+        ]
+          .sort(() => r() - 0.5)
+          .join(" ");
+        chunks.push({
+          id: chunkId(key, o, text),
+          tenant_id: tenantId,
+          collection: "kb",
+          document_id: key.documentId,
+          ordinal: o,
+          title: `Document ${d}`,
+          source_url: null,
+          source_domain: null,
+          text,
+          tokens: 80,
+          embedding_model: embedder.model,
+          embedding: embeddingValue(storage, localEmbedding(text)),
+        });
       }
     }
     await db.insertInto("documents").values(documents).execute();
@@ -46,7 +72,11 @@ function withoutSeqScan<T>(db: Kysely<Database>, fn: (trx: Kysely<Database>) => 
 
 function queries(seed: number, n: number): string[] {
   const r = rng(seed);
-  return Array.from({ length: n }, () => (r() < 0.3 ? paraphrases[Math.floor(r() * paraphrases.length)]! : Array.from({ length: 1 + Math.floor(r() * 3) }, () => vocabulary[Math.floor(r() * vocabulary.length)]).join(" ")));
+  return Array.from({ length: n }, () =>
+    r() < 0.3
+      ? paraphrases[Math.floor(r() * paraphrases.length)]!
+      : Array.from({ length: 1 + Math.floor(r() * 3) }, () => vocabulary[Math.floor(r() * vocabulary.length)]).join(" "),
+  );
 }
 
 describe("HNSW vector search on PGlite (pgvector)", () => {
@@ -70,14 +100,23 @@ describe("HNSW vector search on PGlite (pgvector)", () => {
   it("has the built-in model's HNSW index from the migrations; another model gets its own once", async () => {
     expect(await prepareVectorSearch(backend.db, embedder)).toMatchObject({ storage: "vector", mode: "hnsw", index: hnsw, created: false });
     const other = { model: "test/other-8", dimensions: 8 };
-    expect(await prepareVectorSearch(backend.db, other, { concurrently: false })).toMatchObject({ mode: "hnsw", index: vectorIndexName(other.model), created: true });
+    expect(await prepareVectorSearch(backend.db, other, { concurrently: false })).toMatchObject({
+      mode: "hnsw",
+      index: vectorIndexName(other.model),
+      created: true,
+    });
     expect(await prepareVectorSearch(backend.db, other)).toMatchObject({ created: false });
     const defs = await sql<{ indexdef: string }>`SELECT indexdef FROM pg_indexes WHERE indexname = ${vectorIndexName(other.model)}`.execute(backend.db);
-    expect(defs.rows[0]?.indexdef).toMatch(/USING hnsw \(\(\(embedding\)::vector\(8\)\) vector_cosine_ops\).*WHERE \(embedding_model = 'test\/other-8'::text\)/);
+    expect(defs.rows[0]?.indexdef).toMatch(
+      /USING hnsw \(\(\(embedding\)::vector\(8\)\) vector_cosine_ops\).*WHERE \(embedding_model = 'test\/other-8'::text\)/,
+    );
   });
 
   it("walks the HNSW index, with recall@10 ≥ 0.95 of the exact search, for a large and a small tenant", async () => {
-    for (const [tenantId, seed] of [["ten_big", 5], ["ten_small", 6]] as const) {
+    for (const [tenantId, seed] of [
+      ["ten_big", 5],
+      ["ten_small", 6],
+    ] as const) {
       let plan = "";
       await retrieve(backend.db, { ...base(tenantId), query: "sourdough starter", onPlan: (_side, p) => (plan = p) });
       expect(plan).toContain(`Index Scan using ${hnsw}`);
@@ -142,7 +181,9 @@ describe("full text and the no-pgvector mode on PostgreSQL", () => {
   it("plans full text on indexes with tenant and collection as conditions of the index scan", async () => {
     const planOf = async (query: string) => {
       let plan = "";
-      await withoutSeqScan(backend.db, (db) => retrieve(db, { tenantId: "ten_big", collection: "kb", query, embedder, mode: "fulltext", onPlan: (_side, p) => (plan = p) }));
+      await withoutSeqScan(backend.db, (db) =>
+        retrieve(db, { tenantId: "ten_big", collection: "kb", query, embedder, mode: "fulltext", onPlan: (_side, p) => (plan = p) }),
+      );
       return plan;
     };
     // At this size the planner takes the scope btree and filters its rows by the tsquery, or the
@@ -159,7 +200,19 @@ describe("full text and the no-pgvector mode on PostgreSQL", () => {
     const word = topicWords[1]![0]!;
     const heapRows = async (fulltextMaxRanked?: number) => {
       let plan = "";
-      await withoutSeqScan(backend.db, (db) => retrieve(db, { tenantId: "ten_big", collection: "kb", query: word, embedder, mode: "fulltext", topK: 5, candidates: 5, fulltextMaxRanked, onPlan: (_side, p) => (plan = p) }));
+      await withoutSeqScan(backend.db, (db) =>
+        retrieve(db, {
+          tenantId: "ten_big",
+          collection: "kb",
+          query: word,
+          embedder,
+          mode: "fulltext",
+          topK: 5,
+          candidates: 5,
+          fulltextMaxRanked,
+          onPlan: (_side, p) => (plan = p),
+        }),
+      );
       // The inner Limit: matches read before ranking.
       return Number(/-> {2}Limit .*actual time=[\d.]+\.\.[\d.]+ rows=(\d+)/.exec(plan)?.[1]);
     };

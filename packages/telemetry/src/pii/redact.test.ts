@@ -55,7 +55,12 @@ const POSITIVES: Array<[PiiKind, string]> = [
   ["ip", "::ffff:192.0.2.128"],
 ];
 
-const CONTEXTS = [(s: string) => s, (s: string) => `Contact: ${s}.`, (s: string) => `(${s}) is on file, see ${s}, twice`, (s: string) => `prefix ${s}\nnext line`];
+const CONTEXTS = [
+  (s: string) => s,
+  (s: string) => `Contact: ${s}.`,
+  (s: string) => `(${s}) is on file, see ${s}, twice`,
+  (s: string) => `prefix ${s}\nnext line`,
+];
 
 /** Hard negatives: nothing in these strings may be redacted. */
 const NEGATIVES: string[] = [
@@ -148,8 +153,15 @@ describe("redactLogValue", () => {
     const err = new Error("failed for jane@example.com");
     const cyclic: Record<string, unknown> = { note: "from 10.0.0.1" };
     cyclic.self = cyclic;
-    const out = redactLogValue({ user: { email: "jane@example.com", n: 3, ok: true, tags: ["+44 20 7946 0958", null] }, "a@b.io": 1, err, cyclic }) as Record<string, unknown>;
-    expect(out).toMatchObject({ user: { email: "[EMAIL]", n: 3, ok: true, tags: ["[PHONE]", null] }, "[EMAIL]": 1, cyclic: { note: "from [IP]", self: "[Circular]" } });
+    const out = redactLogValue({ user: { email: "jane@example.com", n: 3, ok: true, tags: ["+44 20 7946 0958", null] }, "a@b.io": 1, err, cyclic }) as Record<
+      string,
+      unknown
+    >;
+    expect(out).toMatchObject({
+      user: { email: "[EMAIL]", n: 3, ok: true, tags: ["[PHONE]", null] },
+      "[EMAIL]": 1,
+      cyclic: { note: "from [IP]", self: "[Circular]" },
+    });
     expect(out.err).toMatchObject({ type: "Error", message: "failed for [EMAIL]" });
     expect(JSON.stringify(out)).not.toMatch(/jane@|10\.0\.0\.1|7946/);
   });
