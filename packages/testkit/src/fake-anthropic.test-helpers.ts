@@ -79,6 +79,12 @@ export function anthropicEvent(name: string, data: Record<string, unknown>, le: 
   return `event: ${name}${le}data: ${JSON.stringify({ type: name, ...data })}${le}${le}`;
 }
 
+/** A streamed answer's first event (`message_start`): the message with no content yet, one output token counted. */
+export function anthropicMessageStart(id: string, model: string, usage: Record<string, unknown>, le: string): string {
+  const message = { id, type: "message", role: "assistant", content: [], model, stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } };
+  return anthropicEvent("message_start", { message }, le);
+}
+
 const IMAGE_TYPES = new Set(["image/jpeg", "image/png", "image/gif", "image/webp"]);
 
 /** Why a Messages request body is invalid (the API's 400 message), or null when it is valid. */

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   anthropicErrorBody,
   anthropicEvent,
+  anthropicMessageStart,
   anthropicHeaders,
   anthropicRequestId,
   anthropicUsage,
@@ -121,22 +122,7 @@ export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promi
       );
     }
     const events = [
-      anthropicEvent(
-        "message_start",
-        {
-          message: {
-            id,
-            type: "message",
-            role: "assistant",
-            content: [],
-            model,
-            stop_reason: null,
-            stop_sequence: null,
-            usage: { ...usage, output_tokens: 1 },
-          },
-        },
-        le,
-      ),
+      anthropicMessageStart(id, model, usage, le),
       ...(text.length > 0
         ? [
             anthropicEvent("content_block_start", { index: 0, content_block: { type: "text", text: "" } }, le),
@@ -189,22 +175,7 @@ export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promi
     }
 
     const events = [
-      anthropicEvent(
-        "message_start",
-        {
-          message: {
-            id,
-            type: "message",
-            role: "assistant",
-            content: [],
-            model,
-            stop_reason: null,
-            stop_sequence: null,
-            usage: { ...usage, output_tokens: 1 },
-          },
-        },
-        le,
-      ),
+      anthropicMessageStart(id, model, usage, le),
       anthropicEvent("content_block_start", { index: 0, content_block: { type: "text", text: "" } }, le),
       anthropicEvent("ping", {}, le),
       ...pieces.map((text) => anthropicEvent("content_block_delta", { index: 0, delta: { type: "text_delta", text } }, le)),
