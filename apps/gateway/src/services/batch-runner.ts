@@ -16,6 +16,7 @@ import {
   settleLine as settleLineRow,
   startBatchLines,
   storeFile,
+  type BatchLineRow,
   type BatchRow,
 } from "@switchyard/db";
 import type { MetricsRegistry } from "@switchyard/telemetry";
@@ -253,23 +254,10 @@ export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions =
     const inFlight = (await batchLines(r.db, b.id, "submitted", maxInFlight)).length;
     const room = Math.min(submitChunk, maxInFlight - inFlight);
     if (room <= 0) return;
-    let paused = b.paused_reason !== null;
-    for (const l of await batchLines(r.db, b.id, "pending", room)) {
-      if (stopped) return;
-      try {
-        const jobId = await admitLine(r, b, l.custom_id!, l.request!, l.admissions);
-        await markLineSubmitted(r.db, b.id, l.line, jobId);
-        if (paused) await resume(b);
-        paused = false;
-      } catch (err) {
-        // Rate-limited or unavailable: the line stays pending for a later round.
-        if (isTransient(err)) return;
-        const reason = pauseReasonOf(err);
-        if (reason) return pause(b, reason, l.line);
-        if (!isApiError(err)) throw err;
-        await settleLine(r.db, b.id, l.line, ["pending"], "failed", refusedLine(b.id, l.line, l.custom_id!, err));
-      }
-    }
+    await eachPending(b, room, async (l) => {
+      const jobId = await admitLine(r, b, l.custom_id!, l.request!, l.admissions);
+      await markLineSubmitted(r.db, b.id, l.line, jobId);
+    });
   }
 
   /**
@@ -280,15 +268,31 @@ export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions =
    * and its settlement leaves it pending, so it runs again (at least once, unlike job lines).
    */
   async function embed(b: BatchRow): Promise<void> {
-    let paused = b.paused_reason !== null;
     const ac = new AbortController();
-    for (const l of await batchLines(r.db, b.id, "pending", submitChunk)) {
-      if (stopped || Date.now() - claimedAt > leaseMs / 2) return;
+    await eachPending(
+      b,
+      submitChunk,
+      async (l) => void (await settleLine(r.db, b.id, l.line, ["pending"], "done", await embedLine(r, b, l, ac.signal))),
+      () => Date.now() - claimedAt > leaseMs / 2,
+    );
+  }
+
+  /**
+   * Work up to `limit` pending lines in order with `work`. A line that goes through ends a pause;
+   * 429/503 leave it (and the rest) for a later round; a budget or credits refusal pauses the batch;
+   * another refusal settles the line failed with the endpoint's answer. Stops early once the runner
+   * stops or `enough()` says so.
+   */
+  async function eachPending(b: BatchRow, limit: number, work: (l: BatchLineRow) => Promise<void>, enough: () => boolean = () => false): Promise<void> {
+    let paused = b.paused_reason !== null;
+    for (const l of await batchLines(r.db, b.id, "pending", limit)) {
+      if (stopped || enough()) return;
       try {
-        await settleLine(r.db, b.id, l.line, ["pending"], "done", await embedLine(r, b, l, ac.signal));
+        await work(l);
         if (paused) await resume(b);
         paused = false;
       } catch (err) {
+        // Rate-limited or unavailable: the line stays pending for a later round.
         if (isTransient(err)) return;
         const reason = pauseReasonOf(err);
         if (reason) return pause(b, reason, l.line);
