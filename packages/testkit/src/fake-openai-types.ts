@@ -1,13 +1,7 @@
-import type { IncomingHttpHeaders } from "node:http";
-import type { FakeServerControls, FakeServerOptions } from "./fake-provider-harness";
+import type { FakeServerControls, FakeServerOptions, RecordedRequest } from "./fake-provider-harness";
 
-/** One request the fake received, body parsed as JSON (undefined when empty or not JSON). */
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: unknown;
-}
+// The request record and tool-call script every fake shares live with the harness.
+export type { FakeToolCall, FakeToolReply, RecordedRequest } from "./fake-provider-harness";
 
 /**
  * How the fake answers chat (and, for `error`, embeddings) requests. `chunks` counts SSE `data:`
@@ -26,22 +20,6 @@ export type FakeOpenAIMode =
   | { kind: "stall_after"; chunks: number; streamOnly?: boolean }
   | { kind: "stream_error_after"; chunks: number; type?: string; message?: string }
   | { kind: "slow"; delayMs?: number };
-
-/** One tool call a fake answers with; `arguments` is the JSON text, streamed in pieces. */
-export interface FakeToolCall {
-  id: string;
-  name: string;
-  arguments: string;
-}
-
-/**
- * A scripted answer that calls tools (optionally after some text). The fakes give it only to a
- * request that declares tools and does not set tool choice to none; anything else gets `reply`.
- */
-export interface FakeToolReply {
-  text?: string;
-  calls: FakeToolCall[];
-}
 
 /** Characters of arguments per streamed piece, so arguments always arrive in several fragments. */
 export const FAKE_ARGUMENT_PIECE = 7;

@@ -1,6 +1,29 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { FakeToolReply, RecordedRequest } from "./fake-openai-types";
+
+/** One request the fake received, body parsed as JSON (undefined when empty or not JSON). */
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: unknown;
+}
+
+/** One tool call a fake answers with; `arguments` is the JSON text, streamed in pieces. */
+export interface FakeToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+/**
+ * A scripted answer that calls tools (optionally after some text). The fakes give it only to a
+ * request that declares tools and does not set tool choice to none; anything else gets `reply`.
+ */
+export interface FakeToolReply {
+  text?: string;
+  calls: FakeToolCall[];
+}
 
 /**
  * The fault vocabulary every fake shares (FakeOpenAIMode and its siblings add their own fields):
