@@ -1,5 +1,5 @@
 import { apiClient, startStack, TEST_REDIS_URL, writeTestCatalog, type Stack } from "@switchyard/testkit";
-import type { ApiErrorBody as ErrorBody, TenantPage } from "@switchyard/contracts";
+import { RedisKeys, type ApiErrorBody as ErrorBody, type TenantPage } from "@switchyard/contracts";
 import { Redis } from "ioredis";
 
 type Client = ReturnType<typeof apiClient>;
@@ -182,7 +182,7 @@ describe("GET /admin/v1/deployments/{id}/end-users/{user}", () => {
     expect((await get("nobody")).body).toMatchObject({ tier: "free", messages_used: 0, messages_remaining: 50 });
 
     // An entry older than 24 h is outside the window; one just inside it counts.
-    const key = `{${s.prefix}}:rl:${encodeURIComponent(d.id)}:u:alice`;
+    const key = new RedisKeys(s.prefix).rateLimit(d.id).endUser("alice");
     const [sec, us] = await redis.time();
     const nowUs = Number(sec) * 1_000_000 + Number(us);
     await redis.zadd(key, nowUs - 86_400_000_000 - 5_000_000, "old:1", nowUs - 86_400_000_000 + 60_000_000, "recent:1");

@@ -65,7 +65,7 @@ test("a comparison streams both models side by side, tagged, ends with one done,
   // Each child holds its own reservation from admission on.
   const redis = createRedis(s.env.REDIS_URL!);
   try {
-    const held = await Promise.all(kids.map((k) => redis.exists(`{${s.prefix}}:resv:${k}`)));
+    const held = await Promise.all(kids.map((k) => redis.exists(new RedisKeys(s.prefix).budgetReservation(k))));
     expect(held).toEqual([1, 1]);
 
     const live = await events(id, on.key);
@@ -134,8 +134,8 @@ test("a comparison streams both models side by side, tagged, ends with one done,
       [kids[1], "gpt-test", "succeeded"],
     ]);
     for (const x of rows) expect(Number(x.cost_usd)).toBeCloseTo(got.comparison.find((c: Json) => c.job_id === x.job_id).cost_usd, 9);
-    expect(await Promise.all(kids.map((k) => redis.exists(`{${s.prefix}}:resv:${k}`)))).toEqual([0, 0]);
-    expect(await Promise.all(kids.map((k) => redis.exists(`{${s.prefix}}:settled:${k}:1`)))).toEqual([1, 1]);
+    expect(await Promise.all(kids.map((k) => redis.exists(new RedisKeys(s.prefix).budgetReservation(k))))).toEqual([0, 0]);
+    expect(await Promise.all(kids.map((k) => redis.exists(new RedisKeys(s.prefix).budgetSettled(k, 1))))).toEqual([1, 1]);
     const budgets = (await on.api.get<Json>("/v1/budgets")).body.data.find((b: Json) => b.scope === "deployment");
     expect(budgets.reserved_usd).toBe(0);
     expect(budgets.spent_usd).toBeCloseTo(got.usage.cost_usd, 6);
@@ -274,7 +274,7 @@ test("after Redis has let it go, a comparison is rebuilt from its children's sto
   );
   const redis = createRedis(s.env.REDIS_URL!);
   try {
-    await redis.del(...[id, ...kids].map((k) => `{${s.prefix}}:job:${k}`));
+    await redis.del(...[id, ...kids].map((k) => new RedisKeys(s.prefix).job(k)));
   } finally {
     redis.disconnect();
   }
