@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DocumentId } from "../documents";
+import { DocumentId, RetrievedChunk } from "../documents";
 import { OutputLogprob } from "../jobs";
 import { ModelTier } from "../model-catalog";
 import { ResponseItem, ResponseStatus } from "../responses";
@@ -193,18 +193,7 @@ export const SearchResults = z.object({
   query: z.string(),
   mode: z.enum(["hybrid", "fulltext", "vector"]),
   model: z.string(),
-  data: z.array(
-    z.object({
-      chunk_id: z.string(),
-      document_id: z.string(),
-      title: z.string().nullable(),
-      source_url: z.string().nullable(),
-      text: z.string(),
-      score: z.number(),
-      fulltext_rank: z.number().int().optional(),
-      vector_rank: z.number().int().optional(),
-    }),
-  ),
+  data: z.array(RetrievedChunk.extend({ fulltext_rank: z.number().int().optional(), vector_rank: z.number().int().optional() })),
 });
 export type SearchResults = z.infer<typeof SearchResults>;
 
