@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Instant } from "./http/common";
+import { Instant, pageOf } from "./http/common";
 import { JobStatus, JobView } from "./jobs";
 
 /** Most jobs one page of `GET /v1/jobs` holds, and how many when `limit` is not given. */
@@ -27,5 +27,5 @@ export const ListJobsQuery = z
 export type ListJobsQuery = z.infer<typeof ListJobsQuery>;
 
 /** One page of jobs: `next_cursor` (null on the last page) asks for the next one. */
-export const JobList = z.object({ object: z.literal("list"), data: z.array(JobView), has_more: z.boolean(), next_cursor: z.string().nullable() });
+export const JobList = pageOf(JobView);
 export type JobList = z.infer<typeof JobList>;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { pageOf } from "./http/common";
 
 /** Why a usage event was set aside: Postgres (or a ledger check) refused it, or it did not parse as a usage event. */
 export const UsageDeadLetterReason = z.enum(["data_error", "invalid_payload"]);
@@ -27,12 +28,7 @@ export const UsageDeadLetterView = z.object({
 });
 export type UsageDeadLetterView = z.infer<typeof UsageDeadLetterView>;
 
-export const UsageDeadLetterList = z.object({
-  object: z.literal("list"),
-  data: z.array(UsageDeadLetterView),
-  has_more: z.boolean(),
-  next_cursor: z.string().nullable(),
-});
+export const UsageDeadLetterList = pageOf(UsageDeadLetterView);
 export type UsageDeadLetterList = z.infer<typeof UsageDeadLetterList>;
 
 /** `POST /admin/v1/usage-dead-letters/{id}/replay`; `sanitize`: remove U+0000 from every string of the event first (default false). */
