@@ -60,6 +60,13 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
   }
   const live = started.view;
   if (!live) return "missing";
+  // A bounded wait: a job that has not begun a run by its `max_queue_ms` (parked waits included) ends here.
+  const queuedFor = Date.now() - Date.parse(payload.created_at);
+  const maxQueueMs = payload.request.max_queue_ms;
+  if (maxQueueMs !== undefined && started.runs === 0 && queuedFor > maxQueueMs) {
+    const message = `the job waited ${queuedFor} ms to start, past its max_queue_ms of ${maxQueueMs}`;
+    return finishJob(ctx, live, { status: "failed", error: { code: "queue_timeout", message, reason: "queue_timeout" } }, [], null);
+  }
   // A re-run: what earlier runs spent was drawn from the job's one reservation. Reserve it again
   // within the budget before any provider is called, or end the job: spend never passes the limit.
   if (started.runs > 0) {

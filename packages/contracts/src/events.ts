@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { Citation, JobError, JobStatus, JobView, OutputLogprob } from "./jobs";
 
-/** Reasons a job ends without a normal `done` (`budget_exhausted`: the budget or credit balance could not fund a re-run after a billed run). */
+/** Reasons a job ends without a normal `done` (`budget_exhausted`: the budget or credit balance could not fund a re-run after a billed run; `queue_timeout`: not begun within the request's `max_queue_ms`). */
 export const TerminalReason = z.enum([
   "upstream_cut",
   "stalled",
@@ -13,6 +13,7 @@ export const TerminalReason = z.enum([
   "invalid_payload",
   "internal",
   "budget_exhausted",
+  "queue_timeout",
 ]);
 export type TerminalReason = z.infer<typeof TerminalReason>;
 

@@ -41,6 +41,11 @@ export const CreateJobRequest = z
     user: z.string().min(1).max(256).optional(),
     priority: z.enum(["high", "normal", "low"]).default("normal"),
     client_request_id: z.string().min(1).max(255).optional(),
+    /**
+     * The longest the job may wait to start (ms from its creation; at most 24 h): a job no worker
+     * has begun running by then ends `failed` with `queue_timeout`, its budget reservation released.
+     */
+    max_queue_ms: z.number().int().min(1).max(86_400_000).optional(),
     /** Function tools the model may call (at most 128, names unique). */
     tools: z.array(ToolDefinition).min(1, "tools must contain at least one tool").max(MAX_TOOLS).optional(),
     tool_choice: ToolChoice.optional(),
