@@ -111,6 +111,16 @@ async function fileLines(client: OpenAI, id: string) {
 
 /** The batch as the SDK reads it, parsed against the contract (which holds the Switchyard fields). */
 const batchOf = async (client: OpenAI, id: string) => BatchObject.parse(await client.batches.retrieve(id));
+/** The batch once `ready` holds for it (read every poll), within `timeoutMs`. */
+const batchWhen = (client: OpenAI, id: string, ready: (b: BatchObject) => boolean, what: string, timeoutMs = 20_000) =>
+  waitFor(
+    async () => {
+      const b = await batchOf(client, id);
+      return ready(b) ? b : undefined;
+    },
+    timeoutMs,
+    what,
+  );
 
 test("a batch bigger than its budget pauses (budget_exhausted) without failing a line, never reserves past the budget, and completes once the budget is raised", async () => {
   // About 30 tokens reserved a line (short input + max_tokens 16): two or three lines fit, six do not.
@@ -121,14 +131,7 @@ test("a batch bigger than its budget pauses (budget_exhausted) without failing a
     t.client,
     ids.map((id) => chatLine(id, `Say ${id}`)),
   );
-  const paused = await waitFor(
-    async () => {
-      const b = await batchOf(t.client, created.id);
-      return b.paused_reason ? b : undefined;
-    },
-    20_000,
-    "the batch to pause",
-  );
+  const paused = await batchWhen(t.client, created.id, (b) => b.paused_reason !== null, "the batch to pause");
   expect(paused).toMatchObject({ status: "in_progress", paused_reason: "budget_exhausted", request_counts: { total: 6, failed: 0 } });
   expect(paused.paused_at).toEqual(expect.any(Number));
   expect(paused.request_counts.completed).toBeLessThan(6);
@@ -155,14 +158,7 @@ test("a batch bigger than its budget pauses (budget_exhausted) without failing a
   expect(
     (await admin.call<Json>("PATCH", `/admin/v1/deployments/${t.deploymentId}`, { body: { budget: { period: "day", limit_tokens: 1_000_000 } } })).status,
   ).toBe(200);
-  const done = await waitFor(
-    async () => {
-      const b = await batchOf(t.client, created.id);
-      return b.status === "completed" ? b : undefined;
-    },
-    20_000,
-    "the batch to complete",
-  );
+  const done = await batchWhen(t.client, created.id, (b) => b.status === "completed", "the batch to complete");
   expect(done).toMatchObject({ request_counts: { total: 6, completed: 6, failed: 0 }, paused_reason: null, paused_at: null, error_file_id: null });
   expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/ai_batches_paused\{reason="budget_exhausted"\} 0/);
 }, 60_000);
@@ -173,28 +169,14 @@ test("a prepaid tenant without credits: the batch pauses (credits_exhausted) and
     t.client,
     ["p0", "p1"].map((id) => chatLine(id, `Say ${id}`)),
   );
-  const paused = await waitFor(
-    async () => {
-      const b = await batchOf(t.client, created.id);
-      return b.paused_reason ? b : undefined;
-    },
-    20_000,
-    "the batch to pause",
-  );
+  const paused = await batchWhen(t.client, created.id, (b) => b.paused_reason !== null, "the batch to pause");
   expect(paused).toMatchObject({ status: "in_progress", paused_reason: "credits_exhausted", request_counts: { total: 2, completed: 0, failed: 0 } });
   const granted = await admin.call<Json>("POST", `/admin/v1/tenants/${t.tenantId}/credits`, {
     body: { amount_usd: 5, reason: "top-up" },
     headers: { "idempotency-key": `topup-${created.id}` },
   });
   expect(granted.status).toBeLessThan(300);
-  const done = await waitFor(
-    async () => {
-      const b = await batchOf(t.client, created.id);
-      return b.status === "completed" ? b : undefined;
-    },
-    20_000,
-    "the batch to complete after the top-up",
-  );
+  const done = await batchWhen(t.client, created.id, (b) => b.status === "completed", "the batch to complete after the top-up");
   expect(done).toMatchObject({ request_counts: { total: 2, completed: 2, failed: 0 }, paused_reason: null });
 }, 40_000);
 
@@ -221,14 +203,7 @@ test("a line whose job the budget refused after admission (a worker's re-run it 
     { type: "error", data: error },
   );
   expect(ended.kind).toBe("finished");
-  const done = await waitFor(
-    async () => {
-      const b = await batchOf(t.client, created.id);
-      return b.status === "completed" ? b : undefined;
-    },
-    20_000,
-    "the batch to complete",
-  );
+  const done = await batchWhen(t.client, created.id, (b) => b.status === "completed", "the batch to complete");
   expect(done).toMatchObject({ request_counts: { total: 1, completed: 1, failed: 0 }, error_file_id: null, paused_reason: null });
   const line = await database.db
     .selectFrom("batch_lines")
@@ -247,7 +222,7 @@ test("a batch line's usage row carries its batch and costs the batch price (half
   const created = await runBatch(t.client, [JSON.stringify({ custom_id: "priced", method: "POST", url: "/v1/chat/completions", body })]);
   const interactive = await apiClient(base, t.key).post<Json>("/v1/jobs", body);
   expect(interactive.status).toBe(202);
-  await waitFor(async () => ((await batchOf(t.client, created.id)).status === "completed" ? true : undefined), 20_000, "the batch to complete");
+  await batchWhen(t.client, created.id, (b) => b.status === "completed", "the batch to complete");
   const line = await database.db.selectFrom("batch_lines").select("job_id").where("batch_id", "=", created.id).executeTakeFirstOrThrow();
   const jobIds = [line.job_id!, interactive.body.id as string];
   const rows = await waitFor(
@@ -299,14 +274,7 @@ test("/v1/embeddings lines run through the embeddings service: vectors in the ou
     ],
     "/v1/embeddings",
   );
-  const done = await waitFor(
-    async () => {
-      const b = await batchOf(t.client, created.id);
-      return ["completed", "failed"].includes(b.status) ? b : undefined;
-    },
-    20_000,
-    "the embeddings batch to end",
-  );
+  const done = await batchWhen(t.client, created.id, (b) => ["completed", "failed"].includes(b.status), "the embeddings batch to end");
   expect(done).toMatchObject({ status: "completed", endpoint: "/v1/embeddings", request_counts: { total: 4, completed: 2, failed: 2 } });
   const out = await fileLines(t.client, done.output_file_id!);
   expect(out.map((l) => l.custom_id)).toEqual(["one", "two"]);
@@ -353,13 +321,6 @@ test("a batch line reserves at the batch price: a line that would not fit the bu
   const refused = await apiClient(base, t.key).post<Json>("/v1/chat/completions", body);
   expect(refused.status).toBe(402);
   const created = await runBatch(t.client, [JSON.stringify({ custom_id: "priced", method: "POST", url: "/v1/chat/completions", body })]);
-  const done = await waitFor(
-    async () => {
-      const b = await batchOf(t.client, created.id);
-      return b.status === "completed" ? b : undefined;
-    },
-    20_000,
-    "the batch to complete",
-  );
+  const done = await batchWhen(t.client, created.id, (b) => b.status === "completed", "the batch to complete");
   expect(done).toMatchObject({ request_counts: { total: 1, completed: 1, failed: 0 }, paused_reason: null });
 }, 40_000);
