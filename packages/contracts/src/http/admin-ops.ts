@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ModelTier } from "../model-catalog";
 import { QUEUE_NAMES } from "../queue-catalog";
-import { Instant, limitParam, SerialCursor } from "./common";
+import { Instant, limitParam, pageOf, SerialCursor } from "./common";
 import { checkDayRange, Day } from "./days";
 
 /** An audit row; `id` (a bigserial) is also the page cursor. */
@@ -17,6 +17,8 @@ export const AuditEntry = z.object({
   created_at: z.string(),
 });
 export type AuditEntry = z.infer<typeof AuditEntry>;
+export const AuditPage = pageOf(AuditEntry);
+export type AuditPage = z.infer<typeof AuditPage>;
 
 const AuditText = z.string().min(1).max(256);
 /**

@@ -76,3 +76,9 @@ export const json = (schema: z.ZodType, description: string, headers?: Record<st
   content: [{ type: "application/json", schema }],
   ...(headers ? { headers } : {}),
 });
+
+/** The answer header of a request replayed by its `Idempotency-Key`. */
+export const REPLAYED = { "Idempotent-Replayed": "true when the answer is a replay of an earlier request with the same Idempotency-Key" };
+/** OpenAPI tags the admin and operator routes share. */
+export const ADMIN = "Admin";
+export const OPS = "Operations";
