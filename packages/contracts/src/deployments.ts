@@ -123,9 +123,37 @@ export const Budget = z
   .refine((b) => b.limit_usd !== undefined || b.limit_tokens !== undefined, "a budget needs limit_usd or limit_tokens");
 export type Budget = z.infer<typeof Budget>;
 
+/** Bounds of a deployment's scheduling settings (the CHECK constraints of migration 0020 repeat them). */
+export const QUEUE_WEIGHT_MAX = 100;
+export const DEFAULT_QUEUE_WEIGHT = 1;
+export const MAX_CONCURRENT_JOBS_MAX = 100_000;
+/** 24 h, as the request's own `max_queue_ms` on POST /v1/jobs. */
+export const MAX_QUEUE_MS_MAX = 86_400_000;
+
+/** `queue_weight`: the deployment's share in the weighted deficit round robin across tenants, 1–100 (default 1). */
+export const QueueWeight = z.number().int().min(1).max(QUEUE_WEIGHT_MAX);
+/** `max_concurrent_jobs`: most of the deployment's jobs running at once across all workers, 1–100 000; null is unlimited. */
+export const MaxConcurrentJobs = z.number().int().min(1).max(MAX_CONCURRENT_JOBS_MAX).nullable();
 /**
- * A deployment's settings as its row stores them (the JSON columns), what the repository parses
- * rows with. `features` holds the flags set when the row was last written: a flag left out reads
+ * `max_queue_ms`: longest a job of the deployment may wait before a worker begins it, 1 ms–24 h;
+ * null sets none. A request's own `max_queue_ms` applies too: the lower wins.
+ */
+export const DeploymentMaxQueueMs = z.number().int().min(1).max(MAX_QUEUE_MS_MAX).nullable();
+
+/**
+ * A deployment's scheduling settings (issue 18, fair scheduling), as stored (migration 0020's
+ * columns), shown by the admin API and read by the scheduler.
+ */
+export const DeploymentScheduling = z.object({
+  queue_weight: QueueWeight,
+  max_concurrent_jobs: MaxConcurrentJobs,
+  max_queue_ms: DeploymentMaxQueueMs,
+});
+export type DeploymentScheduling = z.infer<typeof DeploymentScheduling>;
+
+/**
+ * A deployment's settings as its row stores them (the JSON columns and the scheduling columns),
+ * what the repository parses rows with. `features` holds the flags set when the row was last written: a flag left out reads
  * as off, and a name this version no longer knows is kept, so retiring a flag never makes old rows
  * unreadable. `rate_limits` and `budget` are as the admin API validated them.
  */
@@ -136,6 +164,7 @@ export const StoredDeploymentSettings = z.object({
   allowed_models: z.array(z.string()).nullable(),
   allowed_origins: z.array(z.string()),
   allowed_source_domains: z.array(z.string()),
+  ...DeploymentScheduling.shape,
 });
 export type StoredDeploymentSettings = z.infer<typeof StoredDeploymentSettings>;
 
@@ -160,6 +189,12 @@ const deploymentFields = {
   allowed_models: z.array(z.string().min(1)).min(1).nullable().optional(),
   allowed_origins: z.array(origin).max(50).optional(),
   allowed_source_domains: z.array(domain).max(200).optional(),
+  /** Default 1. */
+  queue_weight: QueueWeight.optional(),
+  /** Default null (unlimited); null clears. */
+  max_concurrent_jobs: MaxConcurrentJobs.optional(),
+  /** Default null (none); null clears. */
+  max_queue_ms: DeploymentMaxQueueMs.optional(),
 };
 
 export const CreateDeploymentRequest = z.strictObject(deploymentFields);

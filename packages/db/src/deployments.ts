@@ -39,6 +39,12 @@ export interface DeploymentSettingsInput {
   allowed_models: string[] | null;
   allowed_origins: string[];
   allowed_source_domains: string[];
+  /** Share in the weighted round robin across tenants, 1–100 (default 1 when left out on create). */
+  queue_weight?: number;
+  /** Most of its jobs running at once; null is unlimited (the default). */
+  max_concurrent_jobs?: number | null;
+  /** Longest a job may wait before a worker begins it; null sets none (the default). */
+  max_queue_ms?: number | null;
 }
 
 /** A deployment as the admin API shows it: the full feature set, limits as set and as in effect. */
@@ -59,6 +65,9 @@ export function deploymentView(d: DeploymentRow): DeploymentView {
     allowed_models: d.allowed_models ?? null,
     allowed_origins: d.allowed_origins,
     allowed_source_domains: d.allowed_source_domains,
+    queue_weight: d.queue_weight,
+    max_concurrent_jobs: d.max_concurrent_jobs,
+    max_queue_ms: d.max_queue_ms,
     created_at: d.created_at.toISOString(),
     updated_at: d.updated_at.toISOString(),
   };
@@ -76,6 +85,9 @@ function columns(v: Partial<DeploymentSettingsInput>): Updateable<DeploymentsTab
   if (v.allowed_models !== undefined) c.allowed_models = JSON.stringify(v.allowed_models);
   if (v.allowed_origins !== undefined) c.allowed_origins = JSON.stringify(v.allowed_origins);
   if (v.allowed_source_domains !== undefined) c.allowed_source_domains = JSON.stringify(v.allowed_source_domains);
+  if (v.queue_weight !== undefined) c.queue_weight = v.queue_weight;
+  if (v.max_concurrent_jobs !== undefined) c.max_concurrent_jobs = v.max_concurrent_jobs;
+  if (v.max_queue_ms !== undefined) c.max_queue_ms = v.max_queue_ms;
   return c;
 }
 
@@ -97,6 +109,9 @@ export async function createDeployment(db: Kysely<Database>, tenantId: string, v
         allowed_models: JSON.stringify(v.allowed_models),
         allowed_origins: JSON.stringify(v.allowed_origins),
         allowed_source_domains: JSON.stringify(v.allowed_source_domains),
+        queue_weight: v.queue_weight,
+        max_concurrent_jobs: v.max_concurrent_jobs,
+        max_queue_ms: v.max_queue_ms,
       })
       .returningAll()
       .executeTakeFirstOrThrow()

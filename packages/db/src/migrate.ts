@@ -16,6 +16,8 @@ import * as m0016 from "./migrations/0016-batches";
 import * as m0017 from "./migrations/0017-batch-budget";
 import * as m0018 from "./migrations/0018-batch-usage-index";
 import * as m0019 from "./migrations/0019-batch-line-admissions";
+import * as m0020 from "./migrations/0020-deployment-scheduling";
+import * as m0021 from "./migrations/0021-file-expiry";
 
 /** Every migration, in order. Static so no file-system scan is needed at run time. */
 const migrations: Record<string, Migration> = {
@@ -36,6 +38,8 @@ const migrations: Record<string, Migration> = {
   "0017-batch-budget": m0017,
   "0018-batch-usage-index": m0018,
   "0019-batch-line-admissions": m0019,
+  "0020-deployment-scheduling": m0020,
+  "0021-file-expiry": m0021,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -12,6 +12,9 @@ describe("parseRow", () => {
       allowed_models: null,
       allowed_origins: [],
       allowed_source_domains: [],
+      queue_weight: 1,
+      max_concurrent_jobs: null,
+      max_queue_ms: null,
     };
     // Columns the schema does not name are left out of what it returns.
     expect(parseRow(StoredDeploymentSettings, row, { table: "deployments", key: "dep_1" })).not.toHaveProperty("id");
@@ -22,7 +25,15 @@ describe("parseRow", () => {
     try {
       parseRow(
         StoredDeploymentSettings,
-        { features: { x: "secret-value" }, rate_limits: [], allowed_origins: [], allowed_source_domains: [] },
+        {
+          features: { x: "secret-value" },
+          rate_limits: [],
+          allowed_origins: [],
+          allowed_source_domains: [],
+          queue_weight: 1,
+          max_concurrent_jobs: null,
+          max_queue_ms: null,
+        },
         { table: "deployments", key: "dep_9" },
       );
     } catch (err) {

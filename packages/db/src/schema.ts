@@ -29,6 +29,12 @@ export interface DeploymentsTable {
   allowed_models: JsonOpt<string[] | null>;
   allowed_origins: Json<string[]>;
   allowed_source_domains: Json<string[]>;
+  /** Share in the weighted round robin across tenants, 1–100 (migration 0020). */
+  queue_weight: ColumnType<number, number | undefined, number>;
+  /** Most of its jobs running at once across all workers; null is unlimited (migration 0020). */
+  max_concurrent_jobs: ColumnType<number | null, number | null | undefined, number | null>;
+  /** Longest a job may wait before a worker begins it; null sets none (migration 0020). */
+  max_queue_ms: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -286,6 +292,8 @@ export interface FilesTable {
   status: "uploaded" | "processed";
   storage: string;
   created_at: Timestamp;
+  /** When the file stops being served and is swept (migration 0021); null: never. */
+  expires_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 /** Up to 1 MiB of a file's bytes, in order by `seq` (migration 0015). */
@@ -327,6 +335,10 @@ export interface BatchesTable {
   /** Why an `in_progress` batch admits no lines for now (`budget_exhausted` | `credits_exhausted`); null when it runs (migration 0017). */
   paused_reason: ColumnType<string | null, string | null | undefined, string | null>;
   paused_at: NullableTimestamp;
+  /** The model of the batch's lines, set when it is validated (migration 0021). */
+  model: ColumnType<string | null, string | null | undefined, string | null>;
+  /** `output_expires_after.seconds` of the batch's create request; null: its files never expire (migration 0021). */
+  output_expires_seconds: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 /** One input line of a batch (migration 0016): its request, state, job and, once settled, its output or error line. */

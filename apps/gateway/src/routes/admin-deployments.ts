@@ -126,6 +126,9 @@ export function adminDeploymentsRouter(r: GatewayResources): Router {
       allowed_models: dedupe(body.allowed_models ?? null),
       allowed_origins: origins(body.allowed_origins ?? []),
       allowed_source_domains: domains(body.allowed_source_domains ?? []),
+      queue_weight: body.queue_weight,
+      max_concurrent_jobs: body.max_concurrent_jobs ?? null,
+      max_queue_ms: body.max_queue_ms ?? null,
     };
     checkModels(r.catalog, settings.allowed_models, settings.model_preference);
     const row = await createDeployment(r.db, tenantId, settings, actor(req));
@@ -169,6 +172,10 @@ export function adminDeploymentsRouter(r: GatewayResources): Router {
         if (body.allowed_models !== undefined) next.allowed_models = dedupe(body.allowed_models);
         if (body.allowed_origins !== undefined) next.allowed_origins = origins(body.allowed_origins);
         if (body.allowed_source_domains !== undefined) next.allowed_source_domains = domains(body.allowed_source_domains);
+        // Scheduling (issue 18): null clears a cap; queue_weight is never null (1 is the default share).
+        if (body.queue_weight !== undefined) next.queue_weight = body.queue_weight;
+        if (body.max_concurrent_jobs !== undefined) next.max_concurrent_jobs = body.max_concurrent_jobs;
+        if (body.max_queue_ms !== undefined) next.max_queue_ms = body.max_queue_ms;
         if (next.model_preference !== undefined || next.allowed_models !== undefined) {
           checkModels(
             r.catalog,

@@ -16,6 +16,12 @@ export interface DeploymentSettings {
   budget: Budget | null;
   allowedOrigins: string[];
   allowedSourceDomains: string[];
+  /** Share in the weighted deficit round robin across tenants, 1–100 (default 1). */
+  queueWeight: number;
+  /** Most of the deployment's jobs running at once across all workers; null is unlimited. */
+  maxConcurrentJobs: number | null;
+  /** Longest a job may wait before a worker begins it; null sets none (a request's own max_queue_ms applies too: the lower wins). */
+  maxQueueMs: number | null;
   /** The tenant's settings that admission needs. */
   tenant: { timezone: string; billingMode: "postpaid" | "prepaid"; budget: Budget | null };
 }
@@ -56,6 +62,9 @@ export class DeploymentCache {
       budget: d.budget,
       allowedOrigins: d.allowed_origins,
       allowedSourceDomains: d.allowed_source_domains,
+      queueWeight: d.queue_weight,
+      maxConcurrentJobs: d.max_concurrent_jobs,
+      maxQueueMs: d.max_queue_ms,
       tenant: { timezone: t.timezone, billingMode: t.billing_mode, budget: t.budget },
     };
     if (this.cache.size > 10_000) this.cache.clear();

@@ -1,6 +1,17 @@
 import { z } from "zod";
 import { ApiKeyKind, Scope } from "../auth";
-import { Budget, DeploymentType, EndUserTier, FEATURE_NAMES, RateLimits, RateWindow, type FeatureName } from "../deployments";
+import {
+  Budget,
+  DeploymentMaxQueueMs,
+  DeploymentType,
+  EndUserTier,
+  MaxConcurrentJobs,
+  QueueWeight,
+  FEATURE_NAMES,
+  RateLimits,
+  RateWindow,
+  type FeatureName,
+} from "../deployments";
 import { limitParam, pageOf } from "./common";
 
 /** A tenant as the admin API shows it; `default_deployment_id` is null only for a tenant whose default deployment is gone. */
@@ -59,6 +70,12 @@ export const DeploymentView = z.object({
   allowed_models: z.array(z.string()).nullable(),
   allowed_origins: z.array(z.string()),
   allowed_source_domains: z.array(z.string()),
+  /** Share in the weighted round robin across tenants (1–100). */
+  queue_weight: QueueWeight,
+  /** Most of its jobs running at once across all workers; null is unlimited. */
+  max_concurrent_jobs: MaxConcurrentJobs,
+  /** Longest a job may wait before a worker begins it (the request's own max_queue_ms too: the lower wins); null sets none. */
+  max_queue_ms: DeploymentMaxQueueMs,
   created_at: z.string(),
   updated_at: z.string(),
 });
