@@ -90,6 +90,8 @@ export class ApiError extends Error {
     message: string,
     readonly param?: string,
     readonly headers?: Record<string, string>,
+    /** The job a waited-for request leaves behind (a 503/504 past its deadline): `error.job_id`. */
+    readonly jobId?: string,
   ) {
     super(message);
     this.status = errorCatalog[code].status;

@@ -58,7 +58,14 @@ export function apiErrorResponse(
   else apiErr = fromBodyParser(err as BodyParserError) ?? new ApiError("internal_error", "internal error");
   if (apiErr.status >= 500) logger.error({ err, requestId, path }, "request failed");
   const body: ApiErrorBody = {
-    error: { type: apiErr.type, code: apiErr.code, message: apiErr.message, ...(apiErr.param ? { param: apiErr.param } : {}), request_id: requestId },
+    error: {
+      type: apiErr.type,
+      code: apiErr.code,
+      message: apiErr.message,
+      ...(apiErr.param ? { param: apiErr.param } : {}),
+      request_id: requestId,
+      ...(apiErr.jobId ? { job_id: apiErr.jobId } : {}),
+    },
   };
   return { status: apiErr.status, headers: apiErr.headers, body };
 }

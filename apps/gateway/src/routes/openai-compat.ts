@@ -7,7 +7,7 @@ import type { Principal } from "@switchyard/contracts";
 import { principalOf } from "../middleware/request-context";
 import { header, sendJson } from "../services/http-json";
 import type { GatewayResources } from "../resources";
-import { answerDeadline, clientDeadline, failedWhileWaiting, followUntilEnd, type ClientDeadline } from "../services/client-deadline";
+import { clientDeadline, deadlineError, failedWhileWaiting, followUntilEnd, type ClientDeadline } from "../services/client-deadline";
 import { requireStreaming } from "../services/deployment-cache";
 import { followEvents } from "../services/follow-events";
 import { submitJobTraced } from "../services/job-service";
@@ -50,7 +50,7 @@ export function openaiCompatRouter(r: GatewayResources, auth: Authenticator): Ro
 
 /**
  * The job's answer as one `chat.completion`, or its failure as an error; past the deadline a
- * 503/504 with `Retry-After` (see `answerDeadline`); nothing when the client went away.
+ * 503/504 with `Retry-After` (see `deadlineError`); nothing when the client went away.
  */
 async function waitForCompletion(
   r: GatewayResources,
@@ -66,7 +66,8 @@ async function waitForCompletion(
     if (out === null) return;
     // The job ended just as its deadline passed: follow it again, to its terminal event.
     if (out.kind === "deadline") {
-      if (await answerDeadline(r, p, view, req, res, deadline, out)) return;
+      const late = await deadlineError(r, p, view, req, deadline, out);
+      if (late) throw late;
       continue;
     }
     const e = out.event;

@@ -57,7 +57,7 @@ export function responsesRouter(r: GatewayResources, auth: Authenticator): Route
       // The response as created (its job was just queued; a fast worker may already run it); a replay answers it as it is now.
       res.json(created.replayed ? await currentResponse(r, p, created.rec) : responseShell(created.rec, "queued", created.rec.params.model));
     } else {
-      const answer = await waitForResponse(r, p, created.rec, created.view, ac.signal, { req, res, deadline });
+      const answer = await waitForResponse(r, p, created.rec, created.view, ac.signal, { req, deadline });
       if (answer) res.json(answer);
     }
   });

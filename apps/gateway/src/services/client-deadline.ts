@@ -1,9 +1,9 @@
-import { ApiError, errorCatalog, isApiError, type ApiErrorBody, type ErrorCode, type JobEvent, type JobView, type WaitReason } from "@switchyard/contracts";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { ApiError, isApiError, type JobEvent, type JobView, type WaitReason } from "@switchyard/contracts";
+import type { IncomingMessage } from "node:http";
 import type { Principal } from "@switchyard/contracts";
 import type { GatewayResources } from "../resources";
 import { followEvents } from "./follow-events";
-import { header, sendJson } from "./http-json";
+import { header } from "./http-json";
 import { cancelJob } from "./job-service";
 
 /**
@@ -127,34 +127,32 @@ const secondsUntil = (at: number | null, fallback: number) =>
 /**
  * A waited-for job passed its deadline: unless the client sent an `Idempotency-Key` (with it, the
  * same request again finds the same job and its answer, so the job keeps going), the job is
- * canceled, so nothing more is spent or billed for an answer nobody will read. Then the client
- * gets 503 (the job waits for an unavailable upstream: breakers open, rate limited; or it was not
+ * canceled, so nothing more is spent or billed for an answer nobody will read. Then the error
+ * to throw (the error middleware renders it): 503 (the job waits for an unavailable upstream: breakers open, rate limited; or it was not
  * running at the server's limit) or 504 (the client's deadline passed while it was queued, running
  * or busy upstream) with `Retry-After` (the job's next try when known) and the job id in the error.
- * Returns false instead when the job ended in the meantime (its cancel came too late): the caller
+ * Returns null instead when the job ended in the meantime (its cancel came too late): the caller
  * answers it as usual.
  */
-export async function answerDeadline(
+export async function deadlineError(
   r: GatewayResources,
   p: Principal,
   view: JobView,
   req: IncomingMessage,
-  res: ServerResponse,
   deadline: ClientDeadline | null,
   passed: Extract<WaitOutcome, { kind: "deadline" }>,
-): Promise<boolean> {
+): Promise<ApiError | null> {
   const { waiting } = passed;
   const keep = header(req, "idempotency-key") !== undefined;
   if (!keep) {
     try {
       await cancelJob(r, p, view.id);
     } catch (err) {
-      if (isApiError(err) && err.code === "job_already_terminal") return false;
+      if (isApiError(err) && err.code === "job_already_terminal") return null;
       throw err;
     }
   }
   const unavailable = passed.by === "server" || (waiting !== null && waiting.reason !== "capacity");
-  const status = unavailable ? 503 : 504;
   const what = waiting
     ? `waiting for its upstream (${waiting.reason}${waiting.retryAt ? `, next try at ${new Date(waiting.retryAt).toISOString()}` : ""})`
     : "still queued or running";
@@ -163,19 +161,13 @@ export async function answerDeadline(
       ? `the request's deadline (${deadline.header}: ${deadline.ms / 1000} s)`
       : `the server's limit on waiting (${SERVER_MAX_WAIT_MS / 1000} s)`;
   const then = keep ? "it keeps going: send the request again with the same Idempotency-Key to get its answer" : "it was canceled and nothing is billed for it";
-  const requestId = res.getHeader("x-request-id");
-  const code: ErrorCode = unavailable ? "service_unavailable" : "request_timeout";
-  const body: ApiErrorBody = {
-    error: {
-      type: errorCatalog[code].type,
-      code,
-      message: `job ${view.id} did not finish within ${limit}: it is ${what}; ${then}`,
-      request_id: typeof requestId === "string" ? requestId : "",
-      job_id: view.id,
-    },
-  };
-  sendJson(res, status, body, { "Retry-After": secondsUntil(waiting?.retryAt ?? null, 1) });
-  return true;
+  return new ApiError(
+    unavailable ? "service_unavailable" : "request_timeout",
+    `job ${view.id} did not finish within ${limit}: it is ${what}; ${then}`,
+    undefined,
+    { "Retry-After": secondsUntil(waiting?.retryAt ?? null, 1) },
+    view.id,
+  );
 }
 
 /**

@@ -12,8 +12,8 @@ import {
 import { deleteResponse, findResponse, insertResponse, saveFinalResponse } from "@switchyard/db";
 import type { Principal } from "@switchyard/contracts";
 import type { GatewayResources } from "../resources";
-import type { IncomingMessage, ServerResponse } from "node:http";
-import { answerDeadline, followUntilEnd, type ClientDeadline } from "./client-deadline";
+import type { IncomingMessage } from "node:http";
+import { deadlineError, followUntilEnd, type ClientDeadline } from "./client-deadline";
 import { followEvents, terminalFromView, type FollowItem } from "./follow-events";
 import { cancelJob, getJob, submitJob } from "./job-service";
 import { mapResponsesRequest } from "./responses-request";
@@ -138,8 +138,8 @@ export async function currentResponse(r: GatewayResources, p: Principal, rec: St
 
 /**
  * Wait for the job to end (non-background, non-streamed create), then its Response. Past the
- * client's deadline (or the server's limit on waiting) the 503/504 is sent here (`answerDeadline`)
- * and null returned; null too when the client went away.
+ * client's deadline (or the server's limit on waiting) the 503/504 is thrown (`deadlineError`);
+ * null when the client went away.
  */
 export async function waitForResponse(
   r: GatewayResources,
@@ -147,13 +147,14 @@ export async function waitForResponse(
   rec: StoredResponse,
   view: JobView,
   signal: AbortSignal,
-  http: { req: IncomingMessage; res: ServerResponse; deadline: ClientDeadline | null },
+  http: { req: IncomingMessage; deadline: ClientDeadline | null },
 ): Promise<ResponseObject | null> {
   for (;;) {
     const out = await followUntilEnd(r, view, http.deadline, signal);
     if (out === null) return null;
     if (out.kind === "ended") break;
-    if (await answerDeadline(r, p, view, http.req, http.res, http.deadline, out)) return null;
+    const late = await deadlineError(r, p, view, http.req, http.deadline, out);
+    if (late) throw late;
   }
   const ended = await getJob(r, p, rec.job_id);
   const { renderer } = await replay(r, p, rec, ended);
