@@ -28,6 +28,14 @@ export const GatewayEnv = z
     BATCH_RUNNER_ENABLED: envBoolean(true),
     /** Pause between the batch runner's rounds when no batch needs work. */
     BATCH_POLL_MS: envInt(1000, 10),
+    /** Where `/v1/files` bytes live: `postgres` (`file_chunks` rows, the embedded default) or `s3` (an S3-compatible bucket, S3_*). */
+    FILE_STORE: envString(z.enum(["postgres", "s3"]).default("postgres")),
+    /** FILE_STORE=s3: the S3 API's base URL (AWS, MinIO, R2...; requests are path-style and signed with SigV4). */
+    S3_ENDPOINT: envString(z.string().url("S3_ENDPOINT must be a URL").optional()),
+    S3_BUCKET: envString(z.string().optional()),
+    S3_REGION: envString(z.string().default("us-east-1")),
+    S3_ACCESS_KEY_ID: envString(z.string().optional()),
+    S3_SECRET_ACCESS_KEY: envString(z.string().optional()),
     /** Query embeddings for search; must match the rag-worker's settings. */
     EMBEDDINGS_PROVIDER: envString(z.enum(["local", "openai"]).default("local")),
     EMBEDDINGS_MODEL: envString(z.string().optional()),
@@ -59,6 +67,9 @@ export const GatewayEnv = z
     }),
   })
   .superRefine((e, ctx) => {
+    if (e.FILE_STORE === "s3")
+      for (const k of ["S3_ENDPOINT", "S3_BUCKET", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"] as const)
+        if (!e[k]) ctx.addIssue({ code: "custom", path: [k], message: `required when FILE_STORE=s3` });
     if (e.SSE_CRITICAL_CONNECTIONS < e.SSE_WARN_CONNECTIONS) {
       ctx.addIssue({
         code: "custom",

@@ -1,6 +1,6 @@
 import type { GatewayFaultPoint } from "./env";
 import type { ModelCatalog } from "@switchyard/contracts";
-import type { Database } from "@switchyard/db";
+import type { Database, FileContentStore } from "@switchyard/db";
 import type { JobStore, QueueSet, Redis, RedisKeys } from "@switchyard/queue";
 import type { Logger, MetricsRegistry } from "@switchyard/telemetry";
 import type { Kysely } from "kysely";
@@ -46,6 +46,8 @@ export interface GatewayResources {
   tokenCounter: TokenCountPool;
   /** Maintenance mode: new work refused with 503 while on (`POST /admin/v1/maintenance`). */
   maintenance: Maintenance;
+  /** Where `/v1/files` bytes live (FILE_STORE: Postgres `file_chunks` or an S3-compatible bucket); absent: Postgres. */
+  fileStore?: FileContentStore;
   /** Crash tests' fault hook (SWITCHYARD_FAULT_POINTS); a no-op unless points are configured. */
   fault: (point: GatewayFaultPoint) => void;
   config: {

@@ -20,6 +20,7 @@ import { SseConnections } from "./services/sse-connections";
 import { HeartbeatSweep } from "./services/sse-writer";
 import { Maintenance } from "./services/maintenance";
 import { startBatchRunner } from "./services/batch-runner";
+import { fileStoreFromEnv } from "./services/file-store-env";
 
 export interface RunningGateway {
   port: number;
@@ -80,6 +81,7 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
       sse: new SseConnections({ warn: env.SSE_WARN_CONNECTIONS, critical: env.SSE_CRITICAL_CONNECTIONS, logger, gauge: metrics.sse }),
       fault: faultHook(env.SWITCHYARD_FAULT_POINTS),
       maintenance: new Maintenance(redis, keys.maintenance()),
+      fileStore: fileStoreFromEnv(env, db),
       config: {
         idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS,
         sseHeartbeatMs: env.SSE_HEARTBEAT_MS,

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { FileExpiresAfter } from "./files";
 import { ResponsesMetadata } from "./responses";
 
 /*
@@ -22,6 +23,8 @@ export const CreateBatchRequest = z.strictObject({
   endpoint: BatchEndpoint,
   completion_window: z.literal("24h"),
   metadata: ResponsesMetadata.nullable().optional(),
+  /** When the batch's output and error files expire: `seconds` (3600..2592000) after each file's creation. Default: never. */
+  output_expires_after: FileExpiresAfter.optional(),
 });
 export type CreateBatchRequest = z.infer<typeof CreateBatchRequest>;
 
@@ -59,6 +62,8 @@ export const BatchObject = z.object({
   id: z.string(),
   object: z.literal("batch"),
   endpoint: z.string(),
+  /** The model of the batch's lines (OpenAI sets it from the input file: the first valid line's `body.model`); null until validated. */
+  model: z.string().nullable(),
   errors: z.object({ object: z.literal("list"), data: z.array(BatchError) }).nullable(),
   input_file_id: z.string(),
   completion_window: z.string(),

@@ -15,7 +15,27 @@ export type FilePurpose = z.infer<typeof FilePurpose>;
 
 export const FILE_ID = /^file_[0-9a-z]{10,64}$/;
 
-/** OpenAI's file object; `created_at` in Unix seconds. `status` is always `processed` once a file can be read. */
+/** Shortest and longest life OpenAI allows a file (`expires_after.seconds`, `output_expires_after.seconds`): 1 hour to 30 days. */
+export const FILE_EXPIRY_MIN_SECONDS = 3600;
+export const FILE_EXPIRY_MAX_SECONDS = 2_592_000;
+/** OpenAI's default for `purpose=batch` uploads given no `expires_after`: 30 days after creation. */
+export const BATCH_FILE_DEFAULT_EXPIRY_SECONDS = 2_592_000;
+
+/**
+ * OpenAI's file expiration policy (`expires_after` on upload, `output_expires_after` on batch
+ * create): the file expires `seconds` after its own creation (`anchor: "created_at"`, the only anchor).
+ */
+export const FileExpiresAfter = z.strictObject({
+  anchor: z.literal("created_at"),
+  seconds: z.coerce.number().int().min(FILE_EXPIRY_MIN_SECONDS).max(FILE_EXPIRY_MAX_SECONDS),
+});
+export type FileExpiresAfter = z.infer<typeof FileExpiresAfter>;
+
+/**
+ * OpenAI's file object; `created_at` and `expires_at` in Unix seconds (`expires_at` null: never
+ * expires). `status` is always `processed` once a file can be read; an expired file is no longer
+ * served (404) and is deleted by the batch runner's housekeeping.
+ */
 export const FileObject = z.object({
   id: z.string(),
   object: z.literal("file"),
@@ -24,8 +44,9 @@ export const FileObject = z.object({
   filename: z.string(),
   purpose: FilePurpose,
   status: z.enum(["uploaded", "processed", "error"]),
-  expires_at: z.number().int().nullable().optional(),
-  status_details: z.string().nullable().optional(),
+  expires_at: z.number().int().nullable(),
+  /** Deprecated in OpenAI's object; always null here. */
+  status_details: z.string().nullable(),
 });
 export type FileObject = z.infer<typeof FileObject>;
 

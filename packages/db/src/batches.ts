@@ -23,6 +23,7 @@ export async function insertBatch(
     metadata: Record<string, string> | null;
     created_at: Date;
     expires_at: Date;
+    output_expires_seconds?: number | null;
   },
 ): Promise<BatchRow> {
   return db
@@ -118,6 +119,7 @@ export async function startBatchLines(
     state: "pending" | "invalid";
     result: Record<string, unknown> | null;
   }>,
+  model: string | null = null,
 ): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
     const locked = await trx.selectFrom("batches").select("status").where("id", "=", id).forUpdate().executeTakeFirst();
@@ -139,7 +141,7 @@ export async function startBatchLines(
         .onConflict((oc) => oc.columns(["batch_id", "line"]).doNothing())
         .execute();
     }
-    await trx.updateTable("batches").set({ status: "in_progress", in_progress_at: new Date(), total: lines.length }).where("id", "=", id).execute();
+    await trx.updateTable("batches").set({ status: "in_progress", in_progress_at: new Date(), total: lines.length, model }).where("id", "=", id).execute();
     return true;
   });
 }

@@ -1,5 +1,5 @@
 import { FileObject, type FilePurpose } from "@switchyard/contracts";
-import type { Kysely, Selectable } from "kysely";
+import { sql, type Kysely, type Selectable } from "kysely";
 import type { Database, FilesTable } from "./schema";
 
 /**
@@ -64,9 +64,13 @@ export interface NewFile {
   filename: string;
   bytes: number;
   line_count: number | null;
+  /** Seconds after its creation the file expires (OpenAI's `expires_after`); null or absent: never. */
+  expires_after_seconds?: number | null;
 }
 
-function toFileObject(row: Pick<Selectable<FilesTable>, "id" | "bytes" | "created_at" | "filename" | "purpose" | "status">): FileObject {
+const FILE_COLUMNS = ["id", "bytes", "created_at", "filename", "purpose", "status", "expires_at"] as const;
+
+function toFileObject(row: Pick<Selectable<FilesTable>, (typeof FILE_COLUMNS)[number]>): FileObject {
   return FileObject.parse({
     id: row.id,
     object: "file",
@@ -75,6 +79,8 @@ function toFileObject(row: Pick<Selectable<FilesTable>, "id" | "bytes" | "create
     filename: row.filename,
     purpose: row.purpose,
     status: row.status,
+    expires_at: row.expires_at ? Math.floor(row.expires_at.getTime() / 1000) : null,
+    status_details: null,
   });
 }
 
@@ -83,16 +89,22 @@ function toFileObject(row: Pick<Selectable<FilesTable>, "id" | "bytes" | "create
  * processed files, so a crash midway leaves an invisible row (and maybe bytes) and never half a file.
  */
 export async function storeFile(db: Kysely<Database>, store: FileContentStore, f: NewFile, data: Buffer): Promise<FileObject> {
+  const { expires_after_seconds: life, ...fields } = f;
+  const created_at = new Date();
+  const expires_at = life ? new Date(created_at.getTime() + life * 1000) : null;
   await db
     .insertInto("files")
-    .values({ ...f, status: "uploaded", storage: store.name })
+    .values({ ...fields, created_at, expires_at, status: "uploaded", storage: store.name })
     .execute();
   await store.write(f.id, data);
   const row = await db.updateTable("files").set({ status: "processed" }).where("id", "=", f.id).returningAll().executeTakeFirstOrThrow();
   return toFileObject(row);
 }
 
-/** A readable file of `tenantId` (another tenant's, a deleted or unfinished one: undefined), and where its bytes are. */
+/** Only files not past their `expires_at` (an expired file is not served even before the sweep deletes it). */
+const unexpired = sql<boolean>`(expires_at IS NULL OR expires_at > now())`;
+
+/** A readable file of `tenantId` (another tenant's, a deleted, unfinished or expired one: undefined), and where its bytes are. */
 export async function findFile(
   db: Kysely<Database>,
   tenantId: string,
@@ -104,6 +116,7 @@ export async function findFile(
     .where("id", "=", id)
     .where("tenant_id", "=", tenantId)
     .where("status", "=", "processed")
+    .where(unexpired)
     .executeTakeFirst();
   return row ? { ...toFileObject(row), storage: row.storage, line_count: row.line_count } : undefined;
 }
@@ -116,9 +129,10 @@ export async function listFiles(
 ): Promise<{ data: FileObject[]; has_more: boolean }> {
   let query = db
     .selectFrom("files")
-    .select(["id", "bytes", "created_at", "filename", "purpose", "status"])
+    .select([...FILE_COLUMNS])
     .where("tenant_id", "=", tenantId)
-    .where("status", "=", "processed");
+    .where("status", "=", "processed")
+    .where(unexpired);
   if (q.purpose) query = query.where("purpose", "=", q.purpose);
   if (q.after) query = query.where("id", q.order === "desc" ? "<" : ">", q.after);
   const rows = await query
@@ -132,4 +146,17 @@ export async function listFiles(
 export async function deleteFile(db: Kysely<Database>, tenantId: string, id: string): Promise<boolean> {
   const r = await db.deleteFrom("files").where("id", "=", id).where("tenant_id", "=", tenantId).executeTakeFirst();
   return Number(r.numDeletedRows) > 0;
+}
+
+/**
+ * Delete up to `limit` expired files (any tenant), oldest expiry first, and say which went and
+ * where their bytes were (the caller removes bytes held outside Postgres; `file_chunks` go with the row).
+ */
+export async function deleteExpiredFiles(db: Kysely<Database>, limit: number): Promise<Array<{ id: string; storage: string; purpose: string }>> {
+  const r = await sql<{ id: string; storage: string; purpose: string }>`
+    DELETE FROM files WHERE id IN (
+      SELECT id FROM files WHERE expires_at IS NOT NULL AND expires_at <= now() ORDER BY expires_at LIMIT ${limit} FOR UPDATE SKIP LOCKED
+    )
+    RETURNING id, storage, purpose`.execute(db);
+  return r.rows;
 }

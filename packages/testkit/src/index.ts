@@ -15,3 +15,4 @@ export * from "./fake-otlp";
 export * from "./redis-cluster";
 export * from "./test-clock";
 export * from "./fake-provider-harness";
+export * from "./fake-s3";

@@ -118,8 +118,11 @@ test("chat completions: every good line answered in the output file with its cus
     endpoint: "/v1/chat/completions",
     completion_window: "24h",
     metadata: { run: "happy" },
+    output_expires_after: { anchor: "created_at", seconds: 7200 },
   });
   expect(BatchObject.parse(created)).toEqual(created);
+  // OpenAI's model is known once the lines are read: null while validating.
+  expect(created.model).toBeNull();
   expect(created).toMatchObject({
     object: "batch",
     status: "validating",
@@ -139,6 +142,7 @@ test("chat completions: every good line answered in the output file with its cus
   expect(done.in_progress_at).toEqual(expect.any(Number));
   expect(done.finalizing_at).toEqual(expect.any(Number));
   expect(done.completed_at).toEqual(expect.any(Number));
+  expect(done.model).toBe("sim-fast");
 
   const out = await fileLines(done.output_file_id!);
   expect(out.map((l) => l.custom_id)).toEqual(["a", "b", "c"]);
@@ -169,6 +173,10 @@ test("chat completions: every good line answered in the output file with its cus
 
   const output = await client.files.retrieve(done.output_file_id!);
   expect(output).toMatchObject({ purpose: "batch_output", filename: `${done.id}_output.jsonl` });
+  // output_expires_after: both files expire 7200 s after their own creation.
+  expect(output.expires_at).toBe(output.created_at + 7200);
+  const errorFile = await client.files.retrieve(done.error_file_id!);
+  expect(errorFile.expires_at).toBe(errorFile.created_at + 7200);
   const listed = BatchList.parse(await (await fetch(`${base}/v1/batches?limit=100`, { headers: { authorization: `Bearer ${key}` } })).json());
   expect(listed.data.map((b) => b.id)).toContain(done.id);
   expect((await client.batches.list()).data.map((b) => b.id)).toContain(done.id);
@@ -291,6 +299,12 @@ test("create refuses what cannot run, with a 4xx naming the field; another tenan
   await expectError(await post({ input_file_id: input.id, endpoint: "/v1/completions", completion_window: "24h" }), 400, "endpoint");
   await expectError(await post({ input_file_id: "file_nope000000", endpoint: "/v1/chat/completions", completion_window: "24h" }), 404, "input_file_id");
   await expectError(await post({ input_file_id: input.id, endpoint: "/v1/chat/completions", completion_window: "24h", colour: "red" }), 400, "colour");
+  const create = (output_expires_after: unknown) =>
+    post({ input_file_id: input.id, endpoint: "/v1/chat/completions", completion_window: "24h", output_expires_after });
+  await expectError(await create({ anchor: "created_at", seconds: 3599 }), 400, "output_expires_after.seconds");
+  await expectError(await create({ anchor: "created_at", seconds: 2_592_001 }), 400, "output_expires_after.seconds");
+  await expectError(await create({ anchor: "completed_at", seconds: 3600 }), 400, "output_expires_after.anchor");
+  await expectError(await create({ seconds: 3600 }), 400, "output_expires_after.anchor");
   // Tenant B can use neither A's file nor A's batch.
   await expectError(await post({ input_file_id: input.id, endpoint: "/v1/chat/completions", completion_window: "24h" }, keyB), 404, "input_file_id");
   const mine = await client.batches.create({ input_file_id: input.id, endpoint: "/v1/chat/completions", completion_window: "24h" });

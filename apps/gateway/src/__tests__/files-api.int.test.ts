@@ -3,7 +3,16 @@ import http from "node:http";
 import { FileDeleted, FileList, FileObject } from "@switchyard/contracts";
 import { createApiKey, createTenant, seedDemo } from "@switchyard/db";
 import { createLogger } from "@switchyard/telemetry";
-import { cleanupPrefix, createTestDatabase, testPrefix, TEST_REDIS_URL, writeTestCatalog, type TestDatabase } from "@switchyard/testkit";
+import {
+  cleanupPrefix,
+  createTestDatabase,
+  startFakeS3,
+  testPrefix,
+  TEST_REDIS_URL,
+  writeTestCatalog,
+  type FakeS3,
+  type TestDatabase,
+} from "@switchyard/testkit";
 import express from "express";
 import OpenAI, { NotFoundError } from "openai";
 import { loadEnv } from "../env";
@@ -12,13 +21,18 @@ import { errorHandler } from "../middleware/error-handler";
 import { requestId } from "../middleware/request-context";
 import { filesRouter } from "../routes/files";
 import { startGateway, type RunningGateway } from "../server";
+import { sweepExpiredFiles } from "../services/files-service";
 
 /**
  * The Files API (issue 18) against a real gateway, Postgres and Redis: the official SDK's create,
  * retrieve, content, list (pages) and delete; tenant isolation; every bad upload a 4xx naming the
  * field or line, and nothing stored by it. A second small app mounts the same router with tiny
  * limits, so the size and line limits are tested without megabytes of input.
+ * `files-api-s3.int.test.ts` runs this same suite with FILE_STORE=s3 against a fake S3 that checks
+ * every request's SigV4 signature (SWITCHYARD_TEST_FILE_STORE=s3).
  */
+const S3 = process.env.SWITCHYARD_TEST_FILE_STORE === "s3";
+let s3: FakeS3 | undefined;
 let database: TestDatabase;
 let gw: RunningGateway;
 let small: http.Server;
@@ -35,7 +49,18 @@ beforeAll(async () => {
   keyA = (await seedDemo(database.db)).key!;
   await createTenant(database.db, { id: "ten_files_b", name: "B", timezone: "UTC", billing_mode: "postpaid" }, actor);
   keyB = (await createApiKey(database.db, "ten_files_b", { name: "b", scopes: ["jobs:read", "jobs:write"] }, actor)).key;
+  if (S3) s3 = await startFakeS3();
   const env = loadEnv({
+    ...(s3
+      ? {
+          FILE_STORE: "s3",
+          S3_ENDPOINT: s3.url,
+          S3_BUCKET: s3.bucket,
+          S3_REGION: s3.region,
+          S3_ACCESS_KEY_ID: s3.accessKeyId,
+          S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+        }
+      : {}),
     DATABASE_URL: database.url,
     REDIS_URL: TEST_REDIS_URL,
     SWITCHYARD_PREFIX: prefix,
@@ -61,7 +86,14 @@ afterAll(async () => {
   await gw?.close(0);
   await database?.drop();
   await cleanupPrefix(prefix);
+  await s3?.close();
 });
+
+/** Where the store holds a file's bytes: Postgres chunk numbers, or the S3 object's size (and nothing in file_chunks). */
+async function storedBytes(id: string): Promise<{ chunks: number[]; object: number | null }> {
+  const chunks = await database.db.selectFrom("file_chunks").select("seq").where("file_id", "=", id).orderBy("seq").execute();
+  return { chunks: chunks.map((c) => c.seq), object: s3?.objects.get(`files/${id}`)?.data.length ?? null };
+}
 
 const line = (i: number) =>
   JSON.stringify({
@@ -122,8 +154,8 @@ test("the official SDK uploads a JSONL batch file, reads it back byte for byte, 
   await expect(client.files.retrieve(created.id)).rejects.toBeInstanceOf(NotFoundError);
   await expect(client.files.content(created.id)).rejects.toBeInstanceOf(NotFoundError);
   await expect(client.files.delete(created.id)).rejects.toBeInstanceOf(NotFoundError);
-  // Its chunks went with it.
-  expect(await database.db.selectFrom("file_chunks").select("seq").where("file_id", "=", created.id).execute()).toEqual([]);
+  // Its bytes went with it (chunks or object).
+  expect(await storedBytes(created.id)).toEqual({ chunks: [], object: null });
 });
 
 test("a file over several 1 MiB chunks (non-ASCII name, CRLF lines) reads back exactly", async () => {
@@ -134,8 +166,7 @@ test("a file over several 1 MiB chunks (non-ASCII name, CRLF lines) reads back e
   const created = await client.files.create({ file: new File([text], "données.jsonl"), purpose: "batch" });
   expect(created.bytes).toBe(Buffer.byteLength(text));
   expect(created.filename).toBe("données.jsonl");
-  const chunks = await database.db.selectFrom("file_chunks").select("seq").where("file_id", "=", created.id).orderBy("seq").execute();
-  expect(chunks.map((c) => c.seq)).toEqual([0, 1, 2]);
+  expect(await storedBytes(created.id)).toEqual(S3 ? { chunks: [], object: Buffer.byteLength(text) } : { chunks: [0, 1, 2], object: null });
   const res = await client.files.content(created.id);
   expect(res.headers.get("content-disposition")).toContain("filename*=UTF-8''donn%C3%A9es.jsonl");
   expect(Buffer.from(await res.arrayBuffer()).equals(Buffer.from(text))).toBe(true);
@@ -225,7 +256,17 @@ test("bad forms are a 4xx naming the field", async () => {
   await expectError(await upload([{ name: "purpose", value: "batch" }]), 400, "file", /^file: required/);
   await expectError(await upload([...batchFile(jsonl(1)), { name: "file", value: jsonl(1), filename: "b.jsonl" }]), 400, "file", /one file per upload/);
   await expectError(await upload([...batchFile(jsonl(1)), { name: "colour", value: "red" }]), 400, "colour", /^unknown field: colour/);
-  await expectError(await upload([...batchFile(jsonl(1)), { name: "expires_after[seconds]", value: "3600" }]), 400, "expires_after[seconds]", /do not expire/);
+  const expiry = (anchor: string | null, seconds: string | null) => [
+    ...batchFile(jsonl(1)),
+    ...(anchor === null ? [] : [{ name: "expires_after[anchor]", value: anchor }]),
+    ...(seconds === null ? [] : [{ name: "expires_after[seconds]", value: seconds }]),
+  ];
+  await expectError(await upload(expiry(null, "3600")), 400, "expires_after[anchor]", /required/);
+  await expectError(await upload(expiry("created_at", null)), 400, "expires_after[seconds]", /required/);
+  await expectError(await upload(expiry("last_active_at", "3600")), 400, "expires_after[anchor]", /must be created_at/);
+  await expectError(await upload(expiry("created_at", "3599")), 400, "expires_after[seconds]", /3600 \(1 hour\) to 2592000/);
+  await expectError(await upload(expiry("created_at", "2592001")), 400, "expires_after[seconds]", /3600 \(1 hour\) to 2592000/);
+  await expectError(await upload(expiry("created_at", "1e4")), 400, "expires_after[seconds]", /integer/);
   await expectError(
     await upload([
       { name: "purpose", value: "batch" },
@@ -301,6 +342,42 @@ test("size and line limits: 413 over the byte limit (declared or streamed), 400 
   const lines = Array.from({ length: 50_001 }, () => "{}").join("\n");
   const real = await upload(batchFile(lines));
   expect({ status: real.status, message: real.body.error?.message }).toEqual({ status: 400, message: expect.stringMatching(/more than 50000 lines/) });
+});
+
+test("expires_after sets expires_at (default 30 days for batch files); an expired file is 404 at once and the sweep deletes it, counted", async () => {
+  const plain = await client.files.create({ file: new File([jsonl(1)], "plain.jsonl"), purpose: "batch" });
+  expect(plain.expires_at).toBe(plain.created_at + 2_592_000);
+  const short = await client.files.create({
+    file: new File([jsonl(2)], "short.jsonl"),
+    purpose: "batch",
+    expires_after: { anchor: "created_at", seconds: 3600 },
+  });
+  expect(FileObject.parse(short)).toEqual(short);
+  expect(short.expires_at).toBe(short.created_at + 3600);
+  expect(short.status_details).toBeNull();
+  expect((await client.files.retrieve(short.id)).expires_at).toBe(short.expires_at);
+  expect(await storedBytes(short.id)).not.toEqual({ chunks: [], object: null });
+
+  // An hour passes for `short` (its expiry moved into the past): it is no longer served or listed.
+  await database.db
+    .updateTable("files")
+    .set({ expires_at: new Date(Date.now() - 1000) })
+    .where("id", "=", short.id)
+    .execute();
+  await expect(client.files.retrieve(short.id)).rejects.toBeInstanceOf(NotFoundError);
+  await expect(client.files.content(short.id)).rejects.toBeInstanceOf(NotFoundError);
+  expect((await client.files.list({ purpose: "batch" })).data.map((f) => f.id)).not.toContain(short.id);
+  await expect(client.batches.create({ input_file_id: short.id, endpoint: "/v1/chat/completions", completion_window: "24h" })).rejects.toBeInstanceOf(
+    NotFoundError,
+  );
+
+  // The sweep deletes it (row and bytes), counts it, and leaves the unexpired one alone.
+  expect(await sweepExpiredFiles(gw.resources)).toBeGreaterThanOrEqual(1);
+  expect(await database.db.selectFrom("files").select("id").where("id", "=", short.id).execute()).toEqual([]);
+  expect(await storedBytes(short.id)).toEqual({ chunks: [], object: null });
+  expect((await client.files.retrieve(plain.id)).id).toBe(plain.id);
+  expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/ai_files_expired_total\{purpose="batch"\} [1-9]/);
+  await client.files.delete(plain.id);
 });
 
 test("uploads are counted in ai_file_uploads_total{purpose,result}", async () => {

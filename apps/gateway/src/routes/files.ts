@@ -40,8 +40,13 @@ export function filesRouter(r: GatewayResources, auth: Authenticator, opts: File
       if (res.destroyed) return;
       if (!res.write(c))
         await new Promise<void>((resolve) => {
-          res.once("drain", resolve);
-          res.once("close", resolve);
+          const done = () => {
+            res.off("drain", done);
+            res.off("close", done);
+            resolve();
+          };
+          res.on("drain", done);
+          res.on("close", done);
         });
     }
     res.end();

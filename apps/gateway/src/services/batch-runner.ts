@@ -22,7 +22,7 @@ import {
 import type { MetricsRegistry } from "@switchyard/telemetry";
 import type { GatewayResources } from "../resources";
 import { admitLine, batchPrincipal, checkLines, embedLine, errorLine, isTransient, lineOutcome, refusedLine, type LineEndpoint } from "./batch-lines";
-import { fileStoreOf, readWholeFile, type FilesOptions } from "./files-service";
+import { fileStoreOf, readWholeFile, sweepExpiredFiles, type FilesOptions } from "./files-service";
 import { cancelJob } from "./job-service";
 import { ORPHAN_AFTER_MS } from "./job-payloads";
 import { DEFAULT_FILE_LIMITS, parseJsonl } from "./jsonl-file";
@@ -93,6 +93,8 @@ export interface BatchRunnerOptions {
   owner?: string;
   /** The file store and limits (the same as the Files API's). */
   files?: FilesOptions;
+  /** How often this runner deletes expired files (`sweepExpiredFiles`), ms. Default 60 000. */
+  fileSweepMs?: number;
 }
 
 export interface BatchRunner {
@@ -210,7 +212,10 @@ export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions =
           }
         : { line: l.line, custom_id: l.custom_id, request: l.request, state: "pending" as const, result: null },
     );
-    if (await startBatchLines(r.db, b.id, lines)) {
+    // OpenAI's `model` of a batch: the model its lines name (the first valid line's).
+    const first = lines.find((l) => l.request !== null && typeof l.request.model === "string");
+    const model = first ? String(first.request!.model) : null;
+    if (await startBatchLines(r.db, b.id, lines, model)) {
       const invalid = lines.filter((l) => l.state === "invalid").length;
       if (invalid) linesCounter.add(invalid, { endpoint: b.endpoint, result: "invalid" });
       await recountBatch(r.db, b.id);
@@ -343,7 +348,16 @@ export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions =
       await storeFile(
         r.db,
         store,
-        { id, tenant_id: b.tenant_id, api_key_id: b.api_key_id, purpose: "batch_output", filename, bytes: data.length, line_count: lines.length },
+        {
+          id,
+          tenant_id: b.tenant_id,
+          api_key_id: b.api_key_id,
+          purpose: "batch_output",
+          filename,
+          bytes: data.length,
+          line_count: lines.length,
+          expires_after_seconds: b.output_expires_seconds,
+        },
         data,
       );
       return id;
@@ -357,9 +371,16 @@ export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions =
     }
   }
 
+  const fileSweepMs = opts.fileSweepMs ?? 60_000;
+  let sweptAt = 0;
   const loop = (async () => {
     while (!stopped) {
       await round().catch((err: Error) => r.logger.warn({ err: err.message }, "batch runner round failed"));
+      // Housekeeping on the runner's periodic loop: expired files go (every gateway may run it; SKIP LOCKED splits the work).
+      if (Date.now() - sweptAt >= fileSweepMs) {
+        sweptAt = Date.now();
+        await sweepExpiredFiles(r, files).catch((err: Error) => r.logger.warn({ err: err.message }, "expired-file sweep failed; tried again next time"));
+      }
       if (stopped) break;
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, pollMs);

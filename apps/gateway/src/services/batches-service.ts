@@ -34,6 +34,7 @@ export function toBatchObject(b: BatchRow): BatchObject {
     id: b.id,
     object: "batch",
     endpoint: b.endpoint,
+    model: b.model,
     errors: b.errors ?? null,
     input_file_id: b.input_file_id,
     completion_window: b.completion_window,
@@ -90,6 +91,7 @@ export async function createBatch(r: GatewayResources, p: Principal, body: Creat
     metadata: body.metadata ?? null,
     created_at: now,
     expires_at: new Date(now.getTime() + COMPLETION_WINDOW_MS),
+    output_expires_seconds: body.output_expires_after?.seconds ?? null,
   });
   r.logger.info({ batchId: row.id, fileId: file.id, endpoint: body.endpoint }, "batch created");
   return toBatchObject(row);
