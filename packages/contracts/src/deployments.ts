@@ -131,14 +131,33 @@ export const MAX_CONCURRENT_JOBS_MAX = 100_000;
 export const MAX_QUEUE_MS_MAX = 86_400_000;
 
 /** `queue_weight`: the deployment's share in the weighted deficit round robin across tenants, 1–100 (default 1). */
-export const QueueWeight = z.number().int().min(1).max(QUEUE_WEIGHT_MAX);
+export const QueueWeight = z
+  .number()
+  .int()
+  .min(1)
+  .max(QUEUE_WEIGHT_MAX)
+  .describe("the deployment's share in the weighted round robin across tenants, 1-100 (default 1)");
 /** `max_concurrent_jobs`: most of the deployment's jobs running at once across all workers, 1–100 000; null is unlimited. */
-export const MaxConcurrentJobs = z.number().int().min(1).max(MAX_CONCURRENT_JOBS_MAX).nullable();
+export const MaxConcurrentJobs = z
+  .number()
+  .int()
+  .min(1)
+  .max(MAX_CONCURRENT_JOBS_MAX)
+  .nullable()
+  .describe("most of the deployment's jobs running at once across all workers, 1-100000; null (the default) is unlimited");
 /**
  * `max_queue_ms`: longest a job of the deployment may wait before a worker begins it, 1 ms–24 h;
  * null sets none. A request's own `max_queue_ms` applies too: the lower wins.
  */
-export const DeploymentMaxQueueMs = z.number().int().min(1).max(MAX_QUEUE_MS_MAX).nullable();
+export const DeploymentMaxQueueMs = z
+  .number()
+  .int()
+  .min(1)
+  .max(MAX_QUEUE_MS_MAX)
+  .nullable()
+  .describe(
+    "longest a job of the deployment may wait before a worker begins it, 1 ms-24 h; null (the default) sets none; a request's own max_queue_ms applies too (the lower wins)",
+  );
 
 /**
  * A deployment's scheduling settings (issue 18, fair scheduling), as stored (migration 0020's
