@@ -35,6 +35,7 @@ function describe(b: BatchObject): string {
     ["id", b.id],
     ["status", statusOf(b)],
     ["endpoint", b.endpoint],
+    ["model", b.model],
     ["requests", `${b.request_counts.total} total, ${b.request_counts.completed} completed, ${b.request_counts.failed} failed`],
     ["input file", b.input_file_id],
     ["output file", b.output_file_id],
