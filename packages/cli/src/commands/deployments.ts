@@ -1,7 +1,7 @@
-import type { DeploymentPage, DeploymentView as Deployment } from "@switchyard/contracts";
+import { MAX_CONCURRENT_JOBS_MAX, MAX_QUEUE_MS_MAX, QUEUE_WEIGHT_MAX, type DeploymentPage, type DeploymentView as Deployment } from "@switchyard/contracts";
 import { adminApi, API_FLAGS, API_FLAGS_HELP, queryString, seg } from "../admin-api";
 import { UsageError, withSubcommands, type Command } from "../command";
-import { choiceFlag, limitFlag, optionalFlag, parseCommandLine } from "../flags";
+import { choiceFlag, intFlag, limitFlag, optionalFlag, parseCommandLine } from "../flags";
 import { fields, output, table } from "../format";
 
 /** Feature flags by name, for names that come from the command line. */
@@ -31,6 +31,9 @@ function describe(d: Deployment): string {
     ["model_preference", d.model_preference],
     ["allowed_models", d.allowed_models?.join(", ")],
     ["allowed_origins", d.allowed_origins?.join(", ")],
+    ["queue_weight", d.queue_weight],
+    ["max_concurrent_jobs", d.max_concurrent_jobs ?? "unlimited"],
+    ["max_queue_ms", d.max_queue_ms ?? "none"],
     ["created_at", d.created_at],
   ]);
 }
@@ -70,7 +73,7 @@ const get: Command = {
   help: [
     "Usage: switchyard deployments get <id> [--json]",
     "",
-    "Shows one deployment: features, effective rate limits, budget (GET /admin/v1/deployments/{id}).",
+    "Shows one deployment: features, effective rate limits, budget, scheduling (GET /admin/v1/deployments/{id}).",
     "",
     ...API_FLAGS_HELP,
   ].join("\n"),
@@ -192,12 +195,22 @@ function jsonObjectFlag(value: string | undefined, flag: string): Record<string,
   return parsed as Record<string, unknown>;
 }
 
+/** `--flag N`, a whole number from 1 to `max`; with `none` allowed, `none` is null (clears the setting). */
+function boundedIntFlag(value: string | undefined, flag: string, max: number, none: boolean): number | null | undefined {
+  if (value === undefined) return undefined;
+  if (none && value === "none") return null;
+  const n = intFlag(value, flag, 1);
+  if (n !== undefined && n > max) throw new UsageError(`${flag} must be at most ${max}, got ${n}`);
+  return n;
+}
+
 const update: Command = {
   summary: "Change a deployment's settings",
   help: [
     "Usage: switchyard deployments update <id> [--name N] [--type T] [--preset P] [--feature NAME=on|off]...",
     "         [--model-preference M|none] [--allowed-models A,B|all] [--allowed-origins O,P|none]",
-    "         [--allowed-source-domains D,E|none] [--rate-limits JSON] [--budget JSON|none] [--json]",
+    "         [--allowed-source-domains D,E|none] [--rate-limits JSON] [--budget JSON|none]",
+    "         [--queue-weight N] [--max-concurrent-jobs N|none] [--max-queue-ms N|none] [--json]",
     "",
     "Changes only the settings given (PATCH /admin/v1/deployments/{id}; audited).",
     "",
@@ -211,6 +224,10 @@ const update: Command = {
     "  --allowed-source-domains  host names RAG sources may come from, comma-separated; none clears",
     "  --rate-limits             the limits as set, replacing the current ones: '{\"requests_per_minute\":60}'",
     '  --budget                  \'{"period":"month","limit_usd":100}\', or none for no budget',
+    `  --queue-weight            its share in the fair scheduling across tenants, 1 to ${QUEUE_WEIGHT_MAX} (default 1)`,
+    `  --max-concurrent-jobs     most of its jobs running at once across all workers, 1 to ${MAX_CONCURRENT_JOBS_MAX}; none: unlimited`,
+    `  --max-queue-ms            longest a job may wait before a worker begins it, 1 to ${MAX_QUEUE_MS_MAX} ms; none clears`,
+    "                            (a job's own max_queue_ms applies too: the lower wins)",
     ...API_FLAGS_HELP,
   ].join("\n"),
   async run(args, ctx) {
@@ -231,6 +248,9 @@ const update: Command = {
         "allowed-source-domains": { type: "string" },
         "rate-limits": { type: "string" },
         budget: { type: "string" },
+        "queue-weight": { type: "string" },
+        "max-concurrent-jobs": { type: "string" },
+        "max-queue-ms": { type: "string" },
       },
       ["id"],
     );
@@ -261,6 +281,12 @@ const update: Command = {
     const rateLimits = jsonObjectFlag(f["rate-limits"], "--rate-limits");
     if (rateLimits !== undefined) body.rate_limits = rateLimits;
     if (f.budget !== undefined) body.budget = f.budget === "none" ? null : jsonObjectFlag(f.budget, "--budget");
+    const weight = boundedIntFlag(f["queue-weight"], "--queue-weight", QUEUE_WEIGHT_MAX, false);
+    if (weight !== undefined) body.queue_weight = weight;
+    const concurrent = boundedIntFlag(f["max-concurrent-jobs"], "--max-concurrent-jobs", MAX_CONCURRENT_JOBS_MAX, true);
+    if (concurrent !== undefined) body.max_concurrent_jobs = concurrent;
+    const queueMs = boundedIntFlag(f["max-queue-ms"], "--max-queue-ms", MAX_QUEUE_MS_MAX, true);
+    if (queueMs !== undefined) body.max_queue_ms = queueMs;
     if (!Object.keys(body).length) throw new UsageError("nothing to change: give at least one setting (see --help)");
     const { body: d } = await adminApi(ctx, f).call<Deployment>("PATCH", `/deployments/${seg(id)}`, { body });
     output(ctx, f.json, d, () => `updated deployment ${d.id}\n${describe(d)}`);

@@ -135,8 +135,29 @@ describe("switchyard deployments list|update", () => {
     expect(cleared.requests[0]!.body).toEqual({ type: "hybrid", budget: null, allowed_models: null });
   });
 
+  it("update sends the scheduling settings, none clearing a cap, and prints them", async () => {
+    const r = await runAdmin(["deployments", "update", "dep_2", "--queue-weight", "5", "--max-concurrent-jobs", "none", "--max-queue-ms", "60000"], () => ({
+      body: dep("dep_2", { queue_weight: 5, max_concurrent_jobs: null, max_queue_ms: 60_000 }),
+    }));
+    expect(r).toMatchObject({ code: 0, err: "" });
+    expect(r.requests[0]).toMatchObject({ method: "PATCH", url: `${base}/deployments/dep_2` });
+    expect(r.requests[0]!.body).toEqual({ queue_weight: 5, max_concurrent_jobs: null, max_queue_ms: 60_000 });
+    expect(r.out).toMatch(/^queue_weight +5$/m);
+    expect(r.out).toMatch(/^max_concurrent_jobs +unlimited$/m);
+    expect(r.out).toMatch(/^max_queue_ms +60000$/m);
+    const set = await runAdmin(["deployments", "update", "dep_2", "--max-concurrent-jobs", "100000", "--max-queue-ms", "none"], () => ({ body: dep("dep_2") }));
+    expect(set.requests[0]!.body).toEqual({ max_concurrent_jobs: 100_000, max_queue_ms: null });
+  });
+
   it.each([
     [["deployments", "update", "dep_2"], "nothing to change"],
+    [["deployments", "update", "dep_2", "--queue-weight", "0"], '--queue-weight must be a whole number ≥ 1, got "0"'],
+    [["deployments", "update", "dep_2", "--queue-weight", "101"], "--queue-weight must be at most 100, got 101"],
+    [["deployments", "update", "dep_2", "--queue-weight", "none"], '--queue-weight must be a whole number ≥ 1, got "none"'],
+    [["deployments", "update", "dep_2", "--max-concurrent-jobs", "100001"], "--max-concurrent-jobs must be at most 100000, got 100001"],
+    [["deployments", "update", "dep_2", "--max-concurrent-jobs", "2.5"], '--max-concurrent-jobs must be a whole number ≥ 1, got "2.5"'],
+    [["deployments", "update", "dep_2", "--max-queue-ms", "86400001"], "--max-queue-ms must be at most 86400000, got 86400001"],
+    [["deployments", "update", "dep_2", "--max-queue-ms", "soon"], '--max-queue-ms must be a whole number ≥ 1, got "soon"'],
     [["deployments", "update", "dep_2", "--feature", "ragEnabled"], "--feature must be NAME=on or NAME=off"],
     [["deployments", "update", "dep_2", "--rate-limits", "{nope"], "--rate-limits must be a JSON object"],
     [["deployments", "update", "dep_2", "--budget", "[1]"], "--budget must be a JSON object"],
