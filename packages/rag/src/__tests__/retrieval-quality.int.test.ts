@@ -27,7 +27,7 @@ describe.each(BACKENDS)("retrieval quality on %s", (name, open) => {
   afterAll(() => backend?.close());
 
   it("uses the storage this backend has", async () => {
-    expect(await embeddingStorage(backend.db)).toBe(name === "pglite" ? "vector" : "real[]");
+    expect(await embeddingStorage(backend.db)).toBe(name === "postgres" ? "real[]" : "vector");
   });
 
   it("indexes a corpus of a few hundred chunks", async () => {
