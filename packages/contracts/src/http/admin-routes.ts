@@ -88,6 +88,8 @@ export const ADMIN_ROUTES: readonly RouteContract[] = [
     path: "/admin/v1/tenants/:id/deployments",
     operationId: "createDeployment",
     summary: "Create a deployment",
+    description:
+      "Features start from the preset, else the type's defaults. Scheduling: queue_weight (1-100, default 1), max_concurrent_jobs and max_queue_ms (default null: none).",
     tag: ADMIN,
     auth: { scope: "admin" },
     params: { id: "the tenant's id" },
@@ -130,6 +132,8 @@ export const ADMIN_ROUTES: readonly RouteContract[] = [
     path: "/admin/v1/deployments/:id",
     operationId: "updateDeployment",
     summary: "Change a deployment (features merge)",
+    description:
+      "Only the fields given change; null clears budget, model_preference, allowed_models, max_concurrent_jobs and max_queue_ms. Audited (deployment.update, old and new values).",
     tag: ADMIN,
     auth: { scope: "admin" },
     params: { id: "the deployment's id" },
