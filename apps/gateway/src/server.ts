@@ -12,6 +12,8 @@ import { selectEmbedder } from "@switchyard/rag";
 import { createOpenAIProvider, createProviderRegistry } from "@switchyard/providers";
 import type { Kysely } from "kysely";
 import { createGatewayHandler } from "./app";
+import { Authenticator } from "./middleware/authenticate";
+import { RawFollowFront } from "./raw-follow-front";
 import type { GatewayEnv } from "./env";
 import type { GatewayResources } from "./resources";
 import { DeploymentCache } from "./services/deployment-cache";
@@ -25,6 +27,8 @@ import { fileStoreFromEnv } from "./services/file-store-env";
 export interface RunningGateway {
   port: number;
   resources: GatewayResources;
+  /** The raw-socket front that serves SSE followers (counts of what it served, for tests). */
+  rawFront: RawFollowFront;
   /** Stop accepting, let open requests finish (SSE streams are cut), close connections. */
   close(graceMs?: number): Promise<void>;
 }
@@ -96,6 +100,12 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
     p.defer("providers", () => resources.providers.close());
     const server = http.createServer(createGatewayHandler(resources));
     server.keepAliveTimeout = 65_000;
+    // SSE followers of GET /v1/jobs/{id}/events are served from the bare socket (a fraction of the
+    // memory of node:http's request and response); every other request reaches node:http unchanged.
+    // Its Authenticator records no failures: a follow that fails a check is answered by express.
+    const front = new RawFollowFront(resources, server, new Authenticator(db, logger, resources.deployments), {
+      keepAliveMs: server.keepAliveTimeout,
+    }).install();
     // A request Node's HTTP parser refuses (raw non-ASCII in the path, a malformed header) still gets
     // the API's error shape, not a bare "400 Bad Request".
     server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
@@ -126,9 +136,14 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
     p.defer("http server", async () => {
       const done = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+      front.closeIdle();
+      const closeAll = () => {
+        server.closeAllConnections();
+        front.closeAll();
+      };
+      const timer = setTimeout(closeAll, graceMs);
       // SSE streams never finish on their own: end them now; clients resume with Last-Event-ID.
-      setTimeout(() => server.closeAllConnections(), Math.min(graceMs, 1000));
+      setTimeout(closeAll, Math.min(graceMs, 1000));
       await done;
       clearTimeout(timer);
     });
@@ -142,6 +157,6 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
       graceMs = grace ?? graceMs;
       return p.close();
     };
-    return { port, resources, close };
+    return { port, resources, rawFront: front, close };
   });
 }
