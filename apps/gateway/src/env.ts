@@ -26,6 +26,13 @@ export const GatewayEnv = z
     TRUST_PROXY: envBoolean(false),
     /** Run the Batch API's batch runner in this gateway (state in Postgres, leased per batch: any number of gateways may run it). */
     BATCH_RUNNER_ENABLED: envBoolean(true),
+    /**
+     * Fair scheduling across tenants in front of `ai-route` (on by default): off is plain BullMQ
+     * priority/FIFO order. The router-workers read the same switch.
+     */
+    FAIR_SCHEDULING: envBoolean(true),
+    /** Jobs BullMQ's `ai-route` may hold waiting before the rest waits in the fair lists; 0 (default): the registered workers' total concurrency. */
+    FAIR_DISPATCH_AHEAD: envInt(0, 0),
     /** Pause between the batch runner's rounds when no batch needs work. */
     BATCH_POLL_MS: envInt(1000, 10),
     /** Where `/v1/files` bytes live: `postgres` (`file_chunks` rows, the embedded default) or `s3` (an S3-compatible bucket, S3_*). */

@@ -1,4 +1,4 @@
-import { envInt, envString, parseEnv } from "@switchyard/contracts";
+import { envBoolean, envInt, envString, parseEnv } from "@switchyard/contracts";
 import { processEnvFields } from "@switchyard/runtime";
 import { z } from "zod";
 import { parseFaultPoints } from "./fault-points";
@@ -27,6 +27,12 @@ export const RouterEnv = z.object({
   BREAKER_OPEN_MS: envInt(15_000, 100),
   /** How long a job may wait for an unavailable upstream (open breakers, 429/5xx, dead connections) before it fails. */
   MAX_UPSTREAM_WAIT_MS: envInt(300_000, 0),
+  /** Fair scheduling across tenants (on by default; the gateways read the same switch): this process runs a fair dispatcher. */
+  FAIR_SCHEDULING: envBoolean(true),
+  /** Jobs BullMQ's `ai-route` may hold waiting before the rest waits in the fair lists; 0 (default): the registered workers' total concurrency. */
+  FAIR_DISPATCH_AHEAD: envInt(0, 0),
+  /** An entry a dispatcher took but did not hand to BullMQ within this long (its process died) is handed on by another. */
+  FAIR_RECOVER_MS: envInt(5000, 100),
   /**
    * Crash tests only: `point:N,…` kills the worker with SIGKILL the Nth time it reaches each named
    * point (see fault-points.ts). Unset in production: the hook is then a no-op.

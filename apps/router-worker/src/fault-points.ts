@@ -28,6 +28,8 @@ export const FAULT_POINTS = [
   "fallback.restart",
   /** FINISH ran (terminal event, usage parked); not yet settled or handed on. */
   "finish.written",
+  /** The fair dispatcher took an entry from a fair list (it is in `dispatching`); its BullMQ job is not added yet. */
+  "fair.dispatched",
 ] as const;
 export type FaultPoint = (typeof FAULT_POINTS)[number];
 

@@ -7,6 +7,7 @@ import type { ProcessMetrics } from "@switchyard/runtime";
 import type { Logger } from "@switchyard/telemetry";
 import type { CancelRegistry } from "./cancel-listener";
 import type { Fault } from "./fault-points";
+import type { FairMetrics } from "./fair-metrics";
 
 /** What a route job's processing uses: the router-worker's resources (built once in worker.ts). */
 export interface RouteDeps {
@@ -31,4 +32,6 @@ export interface RouteDeps {
   fault: Fault;
   /** `ai_job_waits_total{reason}`. */
   waitMetrics: { waited(reason: WaitReason): void };
+  /** `ai_queue_wait_seconds` and `ai_fair_dispatch_total` (absent in tests that build deps by hand). */
+  fairMetrics?: FairMetrics;
 }

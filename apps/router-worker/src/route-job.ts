@@ -6,7 +6,7 @@ import { trace } from "@opentelemetry/api";
 import type { Job } from "bullmq";
 import { callModel, type CallResult } from "./call-model";
 import { billUsage, deadRunUsage, finishJob, handOnParked, usageEventFor, type FinishContext, type Spend } from "./finish-job";
-import { endInQueue } from "./job-failed";
+import { endInQueue, isJobFailed } from "./job-failed";
 import { JobOutput } from "./job-output";
 import { breakersOpen, mayWait, park, WaitCause } from "./park-job";
 import { ragContextFor, withReferenceMaterial } from "./rag-context";
@@ -63,10 +63,8 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
   // A bounded wait: a job that has not begun a run by its `max_queue_ms` (parked waits included) ends here.
   const queuedFor = Date.now() - Date.parse(payload.created_at);
   const maxQueueMs = payload.request.max_queue_ms;
-  if (maxQueueMs !== undefined && started.runs === 0 && queuedFor > maxQueueMs) {
-    const message = `the job waited ${queuedFor} ms to start, past its max_queue_ms of ${maxQueueMs}`;
-    return finishJob(ctx, live, { status: "failed", error: { code: "queue_timeout", message, reason: "queue_timeout" } }, [], null);
-  }
+  if (maxQueueMs !== undefined && started.runs === 0 && queuedFor > maxQueueMs) return queueTimeout(ctx, live, queuedFor, maxQueueMs);
+  if (started.runs === 0 && started.waits === 0) d.fairMetrics?.queueWait(payload, queuedFor);
   // A re-run: what earlier runs spent was drawn from the job's one reservation. Reserve it again
   // within the budget before any provider is called, or end the job: spend never passes the limit.
   if (started.runs > 0) {
@@ -313,6 +311,41 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
     );
   }
   return finishJob(ctx, view, { status: "failed", error: { code: "provider_error", message: lastErr.message, reason: "provider_error" } }, spend, null);
+}
+
+/** End a job not begun within its `max_queue_ms`: failed, `queue_timeout`, its reservation released, one terminal event. */
+function queueTimeout(ctx: FinishContext, live: JobView, queuedFor: number, maxQueueMs: number): Promise<string> {
+  const message = `the job waited ${queuedFor} ms to start, past its max_queue_ms of ${maxQueueMs}`;
+  return finishJob(ctx, live, { status: "failed", error: { code: "queue_timeout", message, reason: "queue_timeout" } }, [], null);
+}
+
+/**
+ * The fair dispatcher's end of a job still waiting in a fair list past its `max_queue_ms`, though
+ * no worker has taken it: the same terminal path as a worker's check at pickup.
+ */
+export async function endQueueTimeout(d: RouteDeps, payload: RouteJobPayload): Promise<void> {
+  const started = await d.jobStore.startAttempt(payload.job_id);
+  if (!started) return;
+  if (isTerminalStatus(started.status) || !started.view) {
+    await d.budgets.release(payload.job_id);
+    return;
+  }
+  const ctx: FinishContext = {
+    d,
+    payload,
+    attempt: started.runs + 1,
+    run: null,
+    counts: { runs: started.runs, waits: started.waits },
+    startedAt: Date.now(),
+    rag: null,
+  };
+  const queuedFor = Date.now() - Date.parse(payload.created_at);
+  try {
+    await queueTimeout(ctx, started.view, queuedFor, payload.request.max_queue_ms ?? 0);
+  } catch (err) {
+    // The job ended failed, as intended: no queue job to fail here.
+    if (!isJobFailed(err)) throw err;
+  }
 }
 
 /** The permit `acquire` gives for a closed breaker. */

@@ -1,5 +1,5 @@
 import { createProviderRegistry, DEFAULT_CATALOG_PATH, loadCatalog, type ProviderRegistryOptions } from "@switchyard/providers";
-import { defineProcessor, JobStore } from "@switchyard/queue";
+import { defineProcessor, FairScheduler, JobStore } from "@switchyard/queue";
 import type { QueueName } from "@switchyard/contracts";
 import { withExtractedContext, withLogContext, startSpan, AttrNames, SpanKind, type Logger } from "@switchyard/telemetry";
 import { CircuitBreakers } from "@switchyard/routing";
@@ -10,7 +10,9 @@ import type { RouterEnv } from "./env";
 import { faultPoints, type Fault } from "./fault-points";
 import { isJobFailed } from "./job-failed";
 import type { RouteDeps } from "./route-deps";
-import { processRouteJob } from "./route-job";
+import { endQueueTimeout, processRouteJob } from "./route-job";
+import { createFairMetrics } from "./fair-metrics";
+import { FairDispatcher } from "./fair-dispatcher";
 import { createWaitMetrics } from "./wait-metrics";
 
 export interface RunningRouterWorker {
@@ -68,6 +70,29 @@ export async function startRouterWorker(
       maxStartedAttempts: env.MAX_STARTED_ATTEMPTS,
       fault: opts.fault ?? faultPoints(env.SWITCHYARD_FAULT_POINTS),
       waitMetrics: createWaitMetrics(p.registry),
+      fairMetrics: createFairMetrics(p.registry),
+    };
+    const fair = new FairScheduler({ redis, keys, dispatchAhead: env.FAIR_DISPATCH_AHEAD });
+    // Fair scheduling: this process keeps ai-route topped up from the fair lists (FAIR_SCHEDULING).
+    const dispatcher = env.FAIR_SCHEDULING
+      ? new FairDispatcher({
+          fair,
+          blocking: p.duplicate(),
+          keys,
+          queues,
+          jobStore: deps.jobStore,
+          logger,
+          fault: deps.fault,
+          metrics: deps.fairMetrics!,
+          concurrency: env.ROUTER_CONCURRENCY,
+          recoverMs: env.FAIR_RECOVER_MS,
+          endQueueTimeout: (payload) => endQueueTimeout(deps, payload),
+        })
+      : null;
+    /** A job ended (or left BullMQ for good): free a capped deployment's slot, and let the dispatcher look again. */
+    const ended = async (payload: { job_id: string; deployment_id: string; queue?: { capped: boolean } }) => {
+      if (payload.queue?.capped) await fair.release(payload.deployment_id, payload.job_id).catch(() => undefined);
+      dispatcher?.wake();
     };
     if (env.SWITCHYARD_FAULT_POINTS.size)
       logger.warn({ faultPoints: Object.fromEntries(env.SWITCHYARD_FAULT_POINTS) }, "fault points armed: this worker kills itself at them (crash tests only)");
@@ -84,7 +109,18 @@ export async function startRouterWorker(
                 [AttrNames.queue]: "ai-route",
                 "switchyard.queue.wait_ms": Math.max(0, Date.now() - job.timestamp),
               },
-              () => processRouteJob(deps, payload, job, token),
+              async () => {
+                // BullMQ's waiting count just dropped: the dispatcher may top it up.
+                dispatcher?.wake();
+                try {
+                  const result = await processRouteJob(deps, payload, job, token);
+                  await ended(payload);
+                  return result;
+                } catch (err) {
+                  if (isJobFailed(err)) await ended(payload);
+                  throw err;
+                }
+              },
               SpanKind.CONSUMER,
             ),
           ),
@@ -115,6 +151,11 @@ export async function startRouterWorker(
       await worker.close();
       clearTimeout(timer);
     });
+    if (dispatcher) {
+      await dispatcher.start();
+      // Deferred after the consumer, so it closes first: no entry is popped for a worker that is gone.
+      p.defer("fair dispatcher", () => dispatcher.close());
+    }
     const server = await p.serveMetrics({ port: env.METRICS_PORT, metrics });
     logger.info({ metricsPort: server.port, concurrency: env.ROUTER_CONCURRENCY }, "router-worker consuming ai-route");
     return {

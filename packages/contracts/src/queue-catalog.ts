@@ -49,6 +49,12 @@ export const RouteJobPayload = z.object({
   trace: TraceCarrier,
   /** Present on a batch line's job: priced at the batch price, its usage marked with the batch. */
   batch: JobBatchMarker.optional(),
+  /**
+   * What the fair scheduler and the queue metrics need of the deployment, as admission read it:
+   * its type (`tenant_class` of `ai_queue_wait_seconds`) and whether it has a `max_concurrent_jobs`
+   * (the worker then frees the job's slot when it ends).
+   */
+  queue: z.object({ tenant_class: z.enum(["public", "internal", "hybrid"]), capped: z.boolean().default(false) }).optional(),
 });
 export type RouteJobPayload = z.infer<typeof RouteJobPayload>;
 

@@ -36,6 +36,17 @@ const EVERY_KEY: Array<[what: string, key: string, expected: string]> = [
   ["alert", k.alert("budget_threshold", "deployment:dep_1", "d:2026-12-07", 90), "{sy}:alert:budget_threshold:deployment:dep_1:d:2026-12-07:90"],
   ["breaker", k.breaker("gpt-4o-mini"), "{sy}:cb:gpt-4o-mini"],
   ["breakerWindow", k.breakerWindow("gpt-4o-mini"), "{sy}:cb:gpt-4o-mini:win"],
+  ["fairPrefix", k.fairPrefix(), "{sy}:fair:"],
+  ["fairList", k.fairList("dep_1", "high"), "{sy}:fair:q:dep_1:high"],
+  ["fairList (encoded)", k.fairList("dep:1", "low"), "{sy}:fair:q:dep%3A1:low"],
+  ["fairDeployment", k.fairDeployment("dep_1"), "{sy}:fair:dep:dep_1"],
+  ["fairInflight", k.fairInflight("dep_1"), "{sy}:fair:inflight:dep_1"],
+  ["fairRing", k.fairRing(), "{sy}:fair:ring"],
+  ["fairCapped", k.fairCapped(), "{sy}:fair:capped"],
+  ["fairActive", k.fairActive(), "{sy}:fair:active"],
+  ["fairDispatching", k.fairDispatching(), "{sy}:fair:dispatching"],
+  ["fairNotify", k.fairNotify(), "{sy}:fair:notify"],
+  ["fairWorkers", k.fairWorkers(), "{sy}:fair:workers"],
 ];
 
 test.each(EVERY_KEY)("%s is spelt exactly as stored", (_what, key, expected) => {

@@ -101,6 +101,52 @@ export class RedisKeys {
     return `${this.bullPrefix}:${queue}:${type}`;
   }
 
+  // ---- Fair scheduling (queue's FairScheduler; layout: fair-scheduler-scripts.ts) ----
+
+  /**
+   * The start of every fair-scheduling key (`<prefix>:fair:`): the dispatch script builds the keys
+   * of whichever deployment is next in the ring from it, spelt as the methods below spell them.
+   */
+  fairPrefix(): string {
+    return `${this.bullPrefix}:fair:`;
+  }
+  /** A deployment's waiting jobs of one priority, oldest first (entries: fair-scheduler.ts). Ids are URI-encoded. */
+  fairList(deploymentId: string, priority: "high" | "normal" | "low"): string {
+    return `${this.fairPrefix()}q:${encodeURIComponent(deploymentId)}:${priority}`;
+  }
+  /** A deployment's scheduling state (hash: weight, cap, tenant, class, deficit). */
+  fairDeployment(deploymentId: string): string {
+    return `${this.fairPrefix()}dep:${encodeURIComponent(deploymentId)}`;
+  }
+  /** A capped deployment's jobs handed to BullMQ and not yet ended (zset: job id → when). */
+  fairInflight(deploymentId: string): string {
+    return `${this.fairPrefix()}inflight:${encodeURIComponent(deploymentId)}`;
+  }
+  /** Deployments with a cap (set): the inflight sweep visits their inflight sets. */
+  fairCapped(): string {
+    return `${this.fairPrefix()}capped`;
+  }
+  /** The round-robin ring of deployments with jobs waiting (list) … */
+  fairRing(): string {
+    return `${this.fairPrefix()}ring`;
+  }
+  /** … and the same deployments as a set (membership). */
+  fairActive(): string {
+    return `${this.fairPrefix()}active`;
+  }
+  /** Entries popped for BullMQ and not yet confirmed added (zset: entry → when), for crash recovery. */
+  fairDispatching(): string {
+    return `${this.fairPrefix()}dispatching`;
+  }
+  /** The dispatchers' wake-up list (a gateway pushes when it queues a job; at most one element). */
+  fairNotify(): string {
+    return `${this.fairPrefix()}notify`;
+  }
+  /** Router-workers' registered concurrency (hash: process id → `<concurrency>|<expires ms>`). */
+  fairWorkers(): string {
+    return `${this.fairPrefix()}workers`;
+  }
+
   // ---- Rate limits (admission's RateLimiter; layout of each key: rate-limiter-scripts.ts) ----
 
   /**

@@ -5,3 +5,5 @@ export * from "./job-store";
 export * from "./queue-metrics";
 export * from "./tenant-job-index";
 export { CREATE_JOB_FUNCTION } from "./job-store-scripts";
+export * from "./fair-scheduler";
+export * from "./fair-enqueue";

@@ -1,7 +1,7 @@
 import type { ModelCatalog } from "@switchyard/contracts";
 import { createDb, readiness, readinessResponse, type Database } from "@switchyard/db";
 import { DEFAULT_CATALOG_PATH, loadCatalog } from "@switchyard/providers";
-import { createQueueSet, createRedis, RedisKeys, type QueueSet, type Redis } from "@switchyard/queue";
+import { createQueueSet, createRedis, FairScheduler, RedisKeys, type QueueSet, type Redis } from "@switchyard/queue";
 import { createLogger, createMetricsRegistry, startMetricsServer, type Logger, type MetricsRegistry } from "@switchyard/telemetry";
 import type { RedisOptions } from "ioredis";
 import type { Kysely } from "kysely";
@@ -92,6 +92,7 @@ export class AppProcess {
       models: catalog.models.map((m) => m.id),
       breakerStates: o.breakerStates ?? breakerStatesReader(this.redis, this.env.SWITCHYARD_PREFIX),
       budgetRatios: o.budgetRatios,
+      fair: new FairScheduler({ redis: this.redis, keys: this.keys }),
     });
   }
 

@@ -1,4 +1,4 @@
-import { registerQueueMetrics, type QueueSet } from "@switchyard/queue";
+import { registerQueueMetrics, type FairScheduler, type QueueSet } from "@switchyard/queue";
 import { createOpsMetrics, type MetricsRegistry } from "@switchyard/telemetry";
 import { registerBreakerGauge, type BreakerStatesReader } from "./breaker-gauge";
 
@@ -9,9 +9,16 @@ import { registerBreakerGauge, type BreakerStatesReader } from "./breaker-gauge"
  */
 export function createProcessMetrics(
   registry: MetricsRegistry,
-  o: { queues: QueueSet; breakerStates: BreakerStatesReader; models: readonly string[]; budgetRatios?: () => Map<string, number> },
+  o: {
+    queues: QueueSet;
+    breakerStates: BreakerStatesReader;
+    models: readonly string[];
+    budgetRatios?: () => Map<string, number>;
+    /** The fair lists, counted as ai-route's waiting jobs (and per tenant). */
+    fair?: FairScheduler;
+  },
 ) {
   registerBreakerGauge(registry, o.breakerStates, o.models);
-  return { ...createOpsMetrics(registry, { models: o.models, budgetRatios: o.budgetRatios }), ...registerQueueMetrics(registry.meter, o.queues) };
+  return { ...createOpsMetrics(registry, { models: o.models, budgetRatios: o.budgetRatios }), ...registerQueueMetrics(registry.meter, o.queues, o.fair) };
 }
 export type ProcessMetrics = ReturnType<typeof createProcessMetrics>;

@@ -4,6 +4,12 @@ export const MetricNames = {
   queueEnqueue: "ai_queue_enqueue_total",
   queueDequeue: "ai_queue_dequeue_total",
   queueWorkers: "ai_queue_workers",
+  /** Fair scheduling (issue 18): a route job's wait from creation to its first start, by `tenant_class` and `priority`. */
+  queueWait: "ai_queue_wait_seconds",
+  /** Jobs waiting in the fair lists, the top 10 tenants by count and the rest under `tenant="other"`. */
+  queueTenantDepth: "ai_queue_tenant_depth",
+  /** Fair-list entries handed on by the dispatchers, by `result` (dispatched, expired, recovered). */
+  fairDispatch: "ai_fair_dispatch_total",
   httpRequests: "http_requests_total",
   httpRequestDuration: "http_request_duration_seconds",
   jobTtft: "ai_job_ttft_seconds",

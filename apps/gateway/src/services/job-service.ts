@@ -1,6 +1,5 @@
 import {
   ApiError,
-  contentText,
   MAX_IDEMPOTENCY_KEY_LENGTH,
   isTerminalStatus,
   newId,
@@ -12,6 +11,7 @@ import {
   type RoutingContext,
 } from "@switchyard/contracts";
 import { findJob, saveFinishedJob } from "@switchyard/db";
+import { addRouteJob } from "@switchyard/queue";
 import { addLogContext, AttrNames, SpanKind, startSpan } from "@switchyard/telemetry";
 import type { GatewayResources } from "../resources";
 import type { Principal } from "@switchyard/contracts";
@@ -22,7 +22,8 @@ import type { DeploymentSettings } from "./deployment-cache";
 import { routingContext } from "./deployment-cache";
 import { checkModel } from "./check-model";
 import { admitCompare, cancelComparison, enqueueIfOrphanedCompare, liveComparison, planCompare, storedComparison, type ComparePlan } from "./compare-jobs";
-import { batchIdOf, createResponse, ORPHAN_AFTER_MS, PRIORITY, routePayload } from "./job-payloads";
+import { batchIdOf, createResponse, ORPHAN_AFTER_MS, routePayload } from "./job-payloads";
+import { fairGate, fairReader } from "./fair-gate";
 
 /** `view`: the whole job as it stands (a created job's first view, or a replay's current one), so a caller needs no read back. */
 export type SubmitResult = { replayed: boolean; job: CreateJobResponse; view: JobView; headers?: Record<string, string> };
@@ -41,7 +42,10 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
   if (headerKey !== undefined && headerKey.length === 0) throw new ApiError("invalid_request", "Idempotency-Key: must not be empty", "Idempotency-Key");
   const idemKey = headerKey ?? req.client_request_id;
   const bodyHash = canonicalHash(req);
-  const replay = async (existing: { jobId: string; bodyHash: string }, rebuild: (() => Promise<RouteJobPayload>) | null): Promise<SubmitResult> => {
+  const replay = async (
+    existing: { jobId: string; bodyHash: string },
+    rebuild: { payload: () => Promise<RouteJobPayload>; deployment: DeploymentSettings } | null,
+  ): Promise<SubmitResult> => {
     if (existing.bodyHash !== bodyHash) {
       throw new ApiError(
         "idempotency_key_reused",
@@ -50,7 +54,7 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
       );
     }
     const job = await getJob(r, p, existing.jobId);
-    if (rebuild) await enqueueIfOrphaned(r, job, rebuild);
+    if (rebuild) await enqueueIfOrphaned(r, job, rebuild.payload, rebuild.deployment);
     return { replayed: true, job: createResponse(job), view: job };
   };
   let deployment: DeploymentSettings;
@@ -97,14 +101,15 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
   const admitted = await admitJob(r, jobId, deployment, spend, create);
   // Claimed already (a replay, or a concurrent identical request won): that job is the job.
   if (admitted.kind === "exists") {
-    return replay(admitted, async () =>
-      routePayload(p, req, { ...ctx, budget_used_ratio: 0 }, jobBudget(deployment, spend), admitted.jobId, new Date().toISOString()),
-    );
+    return replay(admitted, {
+      payload: async () => routePayload(p, req, { ...ctx, budget_used_ratio: 0 }, jobBudget(deployment, spend), admitted.jobId, new Date().toISOString()),
+      deployment,
+    });
   }
   const payload = routePayload(p, req, { ...ctx, budget_used_ratio: admitted.budgetUsedRatio }, admitted.budget, view.id, view.created_at);
   r.fault("job.admitted");
   try {
-    await enqueueRoute(r, payload);
+    await enqueueRoute(r, payload, deployment);
   } catch (err) {
     await r.jobStore.discard(view.id, p.tenantId, idemKey).catch(() => undefined);
     await r.budgets.release(jobId).catch(() => false);
@@ -128,26 +133,26 @@ export function submitJobTraced(r: GatewayResources, p: Principal, req: CreateJo
   );
 }
 
-/** Enqueue a created job (after its retrieval child when it has `rag`); the job id makes a repeat a no-op. */
-async function enqueueRoute(r: GatewayResources, payload: RouteJobPayload): Promise<void> {
-  const req = payload.request;
-  if (req.rag) {
-    // Retrieval runs first, as a child job; the route job reads its result when it starts.
-    const rag = {
-      job_id: payload.job_id,
-      tenant_id: payload.tenant_id,
-      collection: req.rag.collection,
-      query: ragQuery(req),
-      top_k: req.rag.top_k,
-      trace: payload.trace,
-    };
-    await r.queues.enqueueFlow({ name: "ai-route", payload, opts: { jobId: payload.job_id, priority: PRIORITY[req.priority] } }, [
-      { name: "ai-rag", payload: rag, opts: { jobId: `rag-${payload.job_id}` } },
-    ]);
-    r.metrics.countEnqueue("ai-rag");
-  } else {
-    await r.queues.enqueue("ai-route", payload, { jobId: payload.job_id, priority: PRIORITY[req.priority] });
+/**
+ * Enqueue a created job: through the fair gate (FAIR_SCHEDULING, on by default), which either lets
+ * it straight into BullMQ (nothing of its deployment waits and the workers have room: the path
+ * and cost of a plain add) or queues it in its deployment's fair list for the dispatchers; the job
+ * is accepted either way. A deployment's `max_queue_ms` bounds the request's (the lower wins).
+ * Added after its retrieval child when it has `rag`; the job id makes a repeat a no-op.
+ */
+async function enqueueRoute(r: GatewayResources, payload: RouteJobPayload, deployment: DeploymentSettings): Promise<void> {
+  const own = payload.request.max_queue_ms;
+  const maxQueueMs = deployment.maxQueueMs !== null && (own === undefined || deployment.maxQueueMs < own) ? deployment.maxQueueMs : own;
+  const capped = deployment.maxConcurrentJobs !== null;
+  payload = { ...payload, request: { ...payload.request, max_queue_ms: maxQueueMs }, queue: { tenant_class: deployment.type, capped } };
+  const gate = fairGate(r);
+  if (gate) {
+    const deadline = maxQueueMs === undefined ? 0 : Date.parse(payload.created_at) + maxQueueMs;
+    const settings = { weight: deployment.queueWeight, maxConcurrentJobs: deployment.maxConcurrentJobs, tenantClass: deployment.type };
+    if ((await gate.submit(payload, settings, deadline)) === "queued") return;
   }
+  const { rag } = await addRouteJob(r.queues, payload);
+  if (rag) r.metrics.countEnqueue("ai-rag");
   r.metrics.countEnqueue("ai-route");
 }
 
@@ -156,10 +161,12 @@ async function enqueueRoute(r: GatewayResources, payload: RouteJobPayload): Prom
  * `queued` in Redis with no BullMQ job is enqueued with a payload rebuilt from the replayed
  * request (the same body, by its hash; the job record does not keep a second copy of it).
  */
-async function enqueueIfOrphaned(r: GatewayResources, job: JobView, rebuild: () => Promise<RouteJobPayload>): Promise<void> {
+async function enqueueIfOrphaned(r: GatewayResources, job: JobView, rebuild: () => Promise<RouteJobPayload>, deployment: DeploymentSettings): Promise<void> {
   if (job.status !== "queued" || Date.now() - Date.parse(job.created_at) < ORPHAN_AFTER_MS) return;
   if (await r.queues.queue("ai-route").getJob(job.id)) return;
-  await enqueueRoute(r, { ...(await rebuild()), created_at: job.created_at });
+  // Waiting in its fair list is not orphaned: the dispatchers will add it.
+  if (await fairReader(r).find(deployment.id, job.id)) return;
+  await enqueueRoute(r, { ...(await rebuild()), created_at: job.created_at }, deployment);
   r.logger.warn({ jobId: job.id }, "re-enqueued a job whose submit died before enqueueing it");
 }
 
@@ -214,15 +221,14 @@ async function afterCancel(r: GatewayResources, live: { tenantId: string; deploy
     .queue("ai-route")
     .remove(view.id)
     .catch(() => 0);
+  // A job waiting in its fair list leaves it (the dispatchers would drop it anyway), and a capped
+  // deployment's slot it held is freed.
+  const fair = fairReader(r);
+  await fair.find(live.deploymentId, view.id, true);
+  await fair.release(live.deploymentId, view.id);
   // Spend already incurred is settled by the worker; what was only held is freed now.
   await r.budgets.release(view.id);
   await saveFinishedJob(r.db, { view, tenant_id: live.tenantId, deployment_id: live.deploymentId, api_key_id: live.apiKeyId });
-}
-
-/** What retrieval searches for: the last user message (PII is redacted by the rag-worker before use). */
-function ragQuery(req: CreateJobRequest): string {
-  const last = [...req.messages].reverse().find((m) => m.role === "user") ?? req.messages.at(-1)!;
-  return contentText(last.content).slice(0, 4000);
 }
 
 /** Another tenant's job, or for a publishable key another key's job, is "not found". */

@@ -1,0 +1,38 @@
+import { contentText, type CreateJobRequest, type RouteJobPayload } from "@switchyard/contracts";
+import type { QueueSet } from "./queues";
+
+/** BullMQ priorities of the request's `priority` (lower runs first). */
+export const ROUTE_PRIORITY = { high: 1, normal: 2, low: 3 } as const;
+
+/**
+ * Add a created job's BullMQ job to `ai-route` (after its retrieval child, as one flow, when it
+ * has `rag`): the gateway's direct path and the fair dispatcher share it. The job id makes a
+ * repeat a no-op. Answers whether a retrieval child was added.
+ */
+export async function addRouteJob(queues: QueueSet, payload: RouteJobPayload): Promise<{ rag: boolean }> {
+  const req = payload.request;
+  const priority = ROUTE_PRIORITY[req.priority ?? "normal"];
+  if (req.rag) {
+    // Retrieval runs first, as a child job; the route job reads its result when it starts.
+    const rag = {
+      job_id: payload.job_id,
+      tenant_id: payload.tenant_id,
+      collection: req.rag.collection,
+      query: ragQuery(req),
+      top_k: req.rag.top_k,
+      trace: payload.trace,
+    };
+    await queues.enqueueFlow({ name: "ai-route", payload, opts: { jobId: payload.job_id, priority } }, [
+      { name: "ai-rag", payload: rag, opts: { jobId: `rag-${payload.job_id}` } },
+    ]);
+    return { rag: true };
+  }
+  await queues.enqueue("ai-route", payload, { jobId: payload.job_id, priority });
+  return { rag: false };
+}
+
+/** What retrieval searches for: the last user message (PII is redacted by the rag-worker before use). */
+function ragQuery(req: CreateJobRequest): string {
+  const last = [...req.messages].reverse().find((m) => m.role === "user") ?? req.messages.at(-1)!;
+  return contentText(last.content).slice(0, 4000);
+}

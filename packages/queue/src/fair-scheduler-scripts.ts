@@ -1,0 +1,226 @@
+/**
+ * Lua of the fair scheduler (fair-scheduler.ts). Every key shares the `{prefix}` hash tag, so a
+ * script may build the keys of whichever deployment comes next in the ring from the fair prefix
+ * (`<prefix>:fair:`), spelt as RedisKeys spells them: `q:<dep>:<priority>`, `dep:<dep>`,
+ * `inflight:<dep>` (the ring holds URI-encoded deployment ids, as the keys do).
+ *
+ * An entry is `<job id>|<created ms>|<deadline ms or 0>|<payload JSON>`: the scripts read its head
+ * without decoding the payload.
+ */
+
+/** The dispatch target: FAIR_DISPATCH_AHEAD when set, else the registered workers' total concurrency. */
+const TARGET = `
+local function target(workersKey, ahead, now)
+  if ahead > 0 then return ahead end
+  local t = 0
+  local all = redis.call("HGETALL", workersKey)
+  for i = 2, #all, 2 do
+    local c, exp = string.match(all[i], "^(%d+)|(%d+)$")
+    if c and tonumber(exp) > now then t = t + tonumber(c) end
+  end
+  return t
+end
+`;
+
+/**
+ * Submit. KEYS: 1 own list, 2-4 the deployment's high/normal/low lists, 5 deployment hash,
+ * 6 inflight, 7 BullMQ wait, 8 BullMQ prioritized, 9 workers, 10 ring, 11 active, 12 notify, 13 capped.
+ * ARGV: 1 entry, 2 encoded deployment, 3 weight, 4 cap (0: none), 5 tenant, 6 class, 7 now,
+ * 8 ahead (0: from the workers), 9 job id.
+ * Answers "direct" (nothing of the deployment waits, BullMQ is below target and the deployment
+ * below its cap: the caller adds the BullMQ job itself; a capped deployment's slot is taken now)
+ * or "queued" (the entry is on its list, the deployment in the ring, the dispatchers woken).
+ */
+export const FAIR_SUBMIT = `${TARGET}
+local now = tonumber(ARGV[7])
+local cap = tonumber(ARGV[4])
+redis.call("HSET", KEYS[5], "w", ARGV[3], "cap", ARGV[4], "t", ARGV[5], "c", ARGV[6])
+if cap > 0 then redis.call("SADD", KEYS[13], ARGV[2]) end
+local waiting = redis.call("LLEN", KEYS[2]) + redis.call("LLEN", KEYS[3]) + redis.call("LLEN", KEYS[4])
+if waiting == 0 then
+  local ready = redis.call("LLEN", KEYS[7]) + redis.call("ZCARD", KEYS[8])
+  if ready < target(KEYS[9], tonumber(ARGV[8]), now) and (cap == 0 or redis.call("ZCARD", KEYS[6]) < cap) then
+    if cap > 0 then redis.call("ZADD", KEYS[6], now, ARGV[9]) end
+    return "direct"
+  end
+end
+redis.call("RPUSH", KEYS[1], ARGV[1])
+if redis.call("SADD", KEYS[11], ARGV[2]) == 1 then redis.call("RPUSH", KEYS[10], ARGV[2]) end
+redis.call("LPUSH", KEYS[12], "1")
+redis.call("LTRIM", KEYS[12], 0, 0)
+return "queued"
+`;
+
+/**
+ * Dispatch one entry by deficit round robin. KEYS: 1 ring, 2 active, 3 BullMQ wait, 4 BullMQ
+ * prioritized, 5 workers, 6 dispatching. ARGV: 1 fair prefix, 2 job-hash prefix, 3 now, 4 ahead.
+ * The deployment at the ring's head gets `weight` entries per turn (its deficit), from its highest
+ * non-empty priority; a deployment at its cap is passed over; one with nothing left leaves the
+ * ring. A job that already ended (canceled while waiting) is dropped at no cost. The entry goes to
+ * `dispatching` (and a capped deployment's inflight set) before the caller adds the BullMQ job.
+ * Answers {"entry", e}, {"expired", e} (past its deadline: the caller ends it), {"full"} (BullMQ at
+ * target), {"capped"} (only capped deployments wait) or {"empty"}.
+ */
+export const FAIR_DISPATCH = `${TARGET}
+local P, J, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local ready = redis.call("LLEN", KEYS[3]) + redis.call("ZCARD", KEYS[4])
+if ready >= target(KEYS[5], tonumber(ARGV[4]), now) then return {"full"} end
+local prios = {"high", "normal", "low"}
+local terminal = {succeeded = true, failed = true, canceled = true, incomplete = true}
+local visits = redis.call("LLEN", KEYS[1]) * 2 + 64
+local capped = false
+for i = 1, visits do
+  local dep = redis.call("LINDEX", KEYS[1], 0)
+  if not dep then break end
+  local dh = P .. "dep:" .. dep
+  local list = nil
+  for _, pr in ipairs(prios) do
+    local k = P .. "q:" .. dep .. ":" .. pr
+    if redis.call("LLEN", k) > 0 then list = k break end
+  end
+  if not list then
+    redis.call("LPOP", KEYS[1])
+    redis.call("SREM", KEYS[2], dep)
+    redis.call("HSET", dh, "def", 0)
+  else
+    local cap = tonumber(redis.call("HGET", dh, "cap") or "0") or 0
+    local inflight = P .. "inflight:" .. dep
+    if cap > 0 and redis.call("ZCARD", inflight) >= cap then
+      capped = true
+      redis.call("LMOVE", KEYS[1], KEYS[1], "LEFT", "RIGHT")
+    else
+      local e = redis.call("LPOP", list)
+      local jid, deadline = string.match(e, "^([^|]*)|%d+|(%d+)|")
+      local st = redis.call("HGET", J .. jid, "status")
+      if st and not terminal[st] then
+        redis.call("ZADD", KEYS[6], now, e)
+        local dl = tonumber(deadline) or 0
+        if dl > 0 and dl <= now then return {"expired", e} end
+        local def = tonumber(redis.call("HGET", dh, "def") or "0") or 0
+        if def < 1 then def = def + (tonumber(redis.call("HGET", dh, "w") or "1") or 1) end
+        def = def - 1
+        redis.call("HSET", dh, "def", def)
+        if def < 1 then redis.call("LMOVE", KEYS[1], KEYS[1], "LEFT", "RIGHT") end
+        if cap > 0 then redis.call("ZADD", inflight, now, jid) end
+        return {"entry", e}
+      end
+    end
+  end
+end
+if capped then return {"capped"} end
+return {"empty"}
+`;
+
+/**
+ * Entries past their deadline at the head of a list (heads are the oldest). KEYS: 1 ring,
+ * 2 dispatching. ARGV: 1 fair prefix, 2 now, 3 most to take. Each goes to `dispatching` first.
+ */
+export const FAIR_EXPIRED = `
+local P, now, max = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local out = {}
+local deps = redis.call("LRANGE", KEYS[1], 0, 999)
+for _, dep in ipairs(deps) do
+  for _, pr in ipairs({"high", "normal", "low"}) do
+    local k = P .. "q:" .. dep .. ":" .. pr
+    for n = 1, max do
+      local head = redis.call("LINDEX", k, 0)
+      if not head then break end
+      local dl = tonumber(string.match(head, "^[^|]*|%d+|(%d+)|")) or 0
+      if dl == 0 or dl > now then break end
+      redis.call("LPOP", k)
+      redis.call("ZADD", KEYS[2], now, head)
+      out[#out + 1] = head
+      if #out >= max then return out end
+    end
+  end
+end
+return out
+`;
+
+/**
+ * Entries left in `dispatching` longer than ARGV[2] ms (their dispatcher died between the pop and
+ * the BullMQ add): claimed again (score = now, so another replica does not take them at once).
+ * KEYS: 1 dispatching. ARGV: 1 now, 2 age ms, 3 most to take.
+ */
+export const FAIR_RECOVER = `
+local now = tonumber(ARGV[1])
+local old = redis.call("ZRANGEBYSCORE", KEYS[1], "-inf", now - tonumber(ARGV[2]), "LIMIT", 0, tonumber(ARGV[3]))
+for _, e in ipairs(old) do redis.call("ZADD", KEYS[1], now, e) end
+return old
+`;
+
+/**
+ * Free capped deployments' slots held by jobs that ended or vanished (their worker died before
+ * freeing them). KEYS: 1 capped set. ARGV: 1 fair prefix, 2 job-hash prefix, 3 now, 4 age ms.
+ */
+export const FAIR_SWEEP_INFLIGHT = `
+local P, J, now, age = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local terminal = {succeeded = true, failed = true, canceled = true, incomplete = true}
+local freed = 0
+for _, dep in ipairs(redis.call("SRANDMEMBER", KEYS[1], 200)) do
+  local inflight = P .. "inflight:" .. dep
+  for _, jid in ipairs(redis.call("ZRANGEBYSCORE", inflight, "-inf", now - age, "LIMIT", 0, 200)) do
+    local st = redis.call("HGET", J .. jid, "status")
+    if (not st) or terminal[st] then
+      redis.call("ZREM", inflight, jid)
+      freed = freed + 1
+    end
+  end
+  if redis.call("ZCARD", inflight) == 0 and (tonumber(redis.call("HGET", P .. "dep:" .. dep, "cap") or "0") or 0) == 0 then
+    redis.call("SREM", KEYS[1], dep)
+  end
+end
+return freed
+`;
+
+/**
+ * Find (and with ARGV[2] = "1", remove) a job's entry in its deployment's lists. KEYS: 1-3 the
+ * high/normal/low lists. ARGV: 1 job id, 2 remove. Answers 1 when found.
+ */
+export const FAIR_FIND = `
+local head = ARGV[1] .. "|"
+for _, k in ipairs(KEYS) do
+  local len = redis.call("LLEN", k)
+  local i = 0
+  while i < len do
+    local chunk = redis.call("LRANGE", k, i, i + 999)
+    for _, e in ipairs(chunk) do
+      if string.sub(e, 1, #head) == head then
+        if ARGV[2] == "1" then redis.call("LREM", k, 1, e) end
+        return 1
+      end
+    end
+    i = i + 1000
+  end
+end
+return 0
+`;
+
+/**
+ * Who waits: per deployment with jobs in the lists (at most 1000), its tenant, class, how many
+ * wait and the oldest's creation ms. KEYS: 1 active. ARGV: 1 fair prefix.
+ * Answers a flat array: dep, tenant, class, count, oldest ms, …
+ */
+export const FAIR_DEPTH = `
+local P = ARGV[1]
+local out = {}
+for _, dep in ipairs(redis.call("SRANDMEMBER", KEYS[1], 1000)) do
+  local n, oldest = 0, 0
+  for _, pr in ipairs({"high", "normal", "low"}) do
+    local k = P .. "q:" .. dep .. ":" .. pr
+    local len = redis.call("LLEN", k)
+    if len > 0 then
+      n = n + len
+      local c = tonumber(string.match(redis.call("LINDEX", k, 0), "^[^|]*|(%d+)|")) or 0
+      if oldest == 0 or c < oldest then oldest = c end
+    end
+  end
+  local h = redis.call("HMGET", P .. "dep:" .. dep, "t", "c")
+  out[#out + 1] = dep
+  out[#out + 1] = h[1] or ""
+  out[#out + 1] = h[2] or ""
+  out[#out + 1] = n
+  out[#out + 1] = oldest
+end
+return out
+`;

@@ -1,0 +1,239 @@
+import type { RouteJobPayload } from "@switchyard/contracts";
+import type { Redis } from "./redis";
+import type { RedisKeys } from "./keys";
+import { FAIR_DEPTH, FAIR_DISPATCH, FAIR_EXPIRED, FAIR_FIND, FAIR_RECOVER, FAIR_SUBMIT, FAIR_SWEEP_INFLIGHT } from "./fair-scheduler-scripts";
+
+/** A deployment's scheduling settings, as the gateway read them at admission. */
+export interface FairSettings {
+  /** Share in the deficit round robin (jobs per turn), 1–100. */
+  weight: number;
+  /** Most jobs of the deployment handed to BullMQ and not ended at once; null: unlimited. */
+  maxConcurrentJobs: number | null;
+  /** The deployment's type (`tenant_class` of the queue-wait metric). */
+  tenantClass: string;
+}
+
+/** A job waiting in a fair list, decoded. */
+export interface FairEntry {
+  raw: string;
+  jobId: string;
+  createdMs: number;
+  /** When it must have begun (0: no bound). */
+  deadlineMs: number;
+  payload: RouteJobPayload;
+}
+
+/** What one dispatch step found. */
+export type DispatchStep = { kind: "entry" | "expired"; entry: FairEntry } | { kind: "full" | "capped" | "empty" };
+
+/** Who waits in the fair lists: one row per deployment with jobs waiting. */
+export interface FairDepthRow {
+  deploymentId: string;
+  tenantId: string;
+  tenantClass: string;
+  waiting: number;
+  /** Creation ms of its oldest waiting job. */
+  oldestMs: number;
+}
+
+type Scripted = Redis & {
+  syFairSubmit(...args: string[]): Promise<"direct" | "queued">;
+  syFairDispatch(...args: string[]): Promise<string[]>;
+  syFairExpired(...args: string[]): Promise<string[]>;
+  syFairRecover(...args: string[]): Promise<string[]>;
+  syFairSweep(...args: string[]): Promise<number>;
+  syFairFind(...args: string[]): Promise<number>;
+  syFairDepth(...args: string[]): Promise<Array<string | number>>;
+};
+
+const PRIORITIES = ["high", "normal", "low"] as const;
+
+/**
+ * Fair scheduling across tenants in front of BullMQ's `ai-route`: BullMQ is kept short (about the
+ * workers' total concurrency waiting); the rest waits in per-deployment, per-priority Redis lists
+ * that the dispatchers (one per router-worker) drain by deficit round robin, weighted per
+ * deployment, strict priority within one, skipping deployments at their `max_concurrent_jobs`.
+ * Stateless apart from its Lua: any number of gateways and workers may share one prefix.
+ */
+export class FairScheduler {
+  private readonly redis: Scripted;
+  private readonly keys: RedisKeys;
+  private readonly ahead: number;
+
+  /** @param opts.dispatchAhead BullMQ's waiting target (FAIR_DISPATCH_AHEAD); 0 (default): the registered workers' total concurrency. */
+  constructor(opts: { redis: Redis; keys: RedisKeys; dispatchAhead?: number }) {
+    this.redis = opts.redis as Scripted;
+    this.keys = opts.keys;
+    this.ahead = opts.dispatchAhead ?? 0;
+    const r = opts.redis;
+    if (!("syFairSubmit" in r)) {
+      r.defineCommand("syFairSubmit", { numberOfKeys: 13, lua: FAIR_SUBMIT });
+      r.defineCommand("syFairDispatch", { numberOfKeys: 6, lua: FAIR_DISPATCH });
+      r.defineCommand("syFairExpired", { numberOfKeys: 2, lua: FAIR_EXPIRED });
+      r.defineCommand("syFairRecover", { numberOfKeys: 1, lua: FAIR_RECOVER });
+      r.defineCommand("syFairSweep", { numberOfKeys: 1, lua: FAIR_SWEEP_INFLIGHT });
+      r.defineCommand("syFairFind", { numberOfKeys: 3, lua: FAIR_FIND });
+      r.defineCommand("syFairDepth", { numberOfKeys: 1, lua: FAIR_DEPTH });
+    }
+  }
+
+  /**
+   * One step of a submit: "direct" when nothing of the deployment waits, BullMQ is below its target
+   * and the deployment below its cap (the caller adds the BullMQ job as without fair scheduling);
+   * else the payload is queued (durable: the job is accepted) and the dispatchers are woken.
+   * `deadlineMs`: when the job must have begun (0: no bound).
+   */
+  async submit(payload: RouteJobPayload, settings: FairSettings, deadlineMs: number): Promise<"direct" | "queued"> {
+    const k = this.keys;
+    const dep = payload.deployment_id;
+    const priority = payload.request.priority ?? "normal";
+    const createdMs = Date.parse(payload.created_at);
+    const raw = `${payload.job_id}|${createdMs}|${Math.max(0, Math.floor(deadlineMs))}|${JSON.stringify(payload)}`;
+    return this.redis.syFairSubmit(
+      k.fairList(dep, priority),
+      ...PRIORITIES.map((p) => k.fairList(dep, p)),
+      k.fairDeployment(dep),
+      k.fairInflight(dep),
+      k.bullQueue("ai-route", "wait"),
+      k.bullQueue("ai-route", "prioritized"),
+      k.fairWorkers(),
+      k.fairRing(),
+      k.fairActive(),
+      k.fairNotify(),
+      k.fairCapped(),
+      raw,
+      encodeURIComponent(dep),
+      String(settings.weight),
+      String(settings.maxConcurrentJobs ?? 0),
+      payload.tenant_id,
+      settings.tenantClass,
+      String(Date.now()),
+      String(this.ahead),
+      payload.job_id,
+    );
+  }
+
+  /** Take the next entry for BullMQ (it is in `dispatching` until {@link dispatched}). */
+  async dispatchOne(): Promise<DispatchStep> {
+    const k = this.keys;
+    const [kind, raw] = await this.redis.syFairDispatch(
+      k.fairRing(),
+      k.fairActive(),
+      k.bullQueue("ai-route", "wait"),
+      k.bullQueue("ai-route", "prioritized"),
+      k.fairWorkers(),
+      k.fairDispatching(),
+      k.fairPrefix(),
+      `${k.bullPrefix}:job:`,
+      String(Date.now()),
+      String(this.ahead),
+    );
+    if ((kind === "entry" || kind === "expired") && raw) return { kind, entry: decodeEntry(raw) };
+    return { kind: kind as "full" | "capped" | "empty" };
+  }
+
+  /** Entries past their deadline at the heads of the lists (moved to `dispatching`: end them, then {@link dispatched}). */
+  async takeExpired(max = 100): Promise<FairEntry[]> {
+    const out = await this.redis.syFairExpired(this.keys.fairRing(), this.keys.fairDispatching(), this.keys.fairPrefix(), String(Date.now()), String(max));
+    return out.map(decodeEntry);
+  }
+
+  /** Entries whose dispatcher died mid-dispatch (older than `ageMs` in `dispatching`), claimed again. */
+  async takeStranded(ageMs: number, max = 100): Promise<FairEntry[]> {
+    const out = await this.redis.syFairRecover(this.keys.fairDispatching(), String(Date.now()), String(ageMs), String(max));
+    return out.map(decodeEntry);
+  }
+
+  /** The entry is in BullMQ (or ended): forget it. */
+  async dispatched(entry: FairEntry): Promise<void> {
+    await this.redis.zrem(this.keys.fairDispatching(), entry.raw);
+  }
+
+  /** A capped deployment's job ended: its slot is free. */
+  async release(deploymentId: string, jobId: string): Promise<void> {
+    await this.redis.zrem(this.keys.fairInflight(deploymentId), jobId);
+  }
+
+  /** Free slots of ended or vanished jobs held longer than `ageMs` (a worker died before freeing them). */
+  sweepInflight(ageMs: number): Promise<number> {
+    return this.redis.syFairSweep(this.keys.fairCapped(), this.keys.fairPrefix(), `${this.keys.bullPrefix}:job:`, String(Date.now()), String(ageMs));
+  }
+
+  /** Whether the job waits in its deployment's lists; with `remove`, take it out (a cancel). */
+  async find(deploymentId: string, jobId: string, remove = false): Promise<boolean> {
+    const lists = PRIORITIES.map((p) => this.keys.fairList(deploymentId, p));
+    return (await this.redis.syFairFind(lists[0]!, lists[1]!, lists[2]!, jobId, remove ? "1" : "0")) === 1;
+  }
+
+  /** Register this process's concurrency for `ttlMs` (renew well before it lapses). */
+  async registerWorker(id: string, concurrency: number, ttlMs: number): Promise<void> {
+    await this.redis.hset(this.keys.fairWorkers(), id, `${concurrency}|${Date.now() + ttlMs}`);
+  }
+
+  async unregisterWorker(id: string): Promise<void> {
+    await this.redis.hdel(this.keys.fairWorkers(), id);
+  }
+
+  /** Wake the dispatchers (one element at most waits in the list). */
+  async notify(): Promise<void> {
+    await this.redis.multi().lpush(this.keys.fairNotify(), "1").ltrim(this.keys.fairNotify(), 0, 0).exec();
+  }
+
+  /** Who waits, per deployment (at most 1000 deployments). */
+  async depth(): Promise<FairDepthRow[]> {
+    const flat = await this.redis.syFairDepth(this.keys.fairActive(), this.keys.fairPrefix());
+    const rows: FairDepthRow[] = [];
+    for (let i = 0; i + 4 < flat.length; i += 5) {
+      const waiting = Number(flat[i + 3]);
+      if (waiting === 0) continue;
+      rows.push({
+        deploymentId: decodeURIComponent(String(flat[i])),
+        tenantId: String(flat[i + 1]),
+        tenantClass: String(flat[i + 2]),
+        waiting,
+        oldestMs: Number(flat[i + 4]),
+      });
+    }
+    return rows;
+  }
+
+  /** Jobs waiting in the fair lists, all deployments. */
+  async waitingCount(): Promise<number> {
+    return (await this.depth()).reduce((n, r) => n + r.waiting, 0);
+  }
+}
+
+/** Waiting jobs per tenant, the top `n` by count and the rest summed under "other". */
+export function topTenants(rows: FairDepthRow[], n = 10): Array<{ tenant: string; waiting: number; oldestMs: number }> {
+  const byTenant = new Map<string, { waiting: number; oldestMs: number }>();
+  for (const r of rows) {
+    const t = byTenant.get(r.tenantId) ?? { waiting: 0, oldestMs: 0 };
+    t.waiting += r.waiting;
+    if (r.oldestMs > 0 && (t.oldestMs === 0 || r.oldestMs < t.oldestMs)) t.oldestMs = r.oldestMs;
+    byTenant.set(r.tenantId, t);
+  }
+  const sorted = [...byTenant.entries()].map(([tenant, v]) => ({ tenant, ...v })).sort((a, b) => b.waiting - a.waiting);
+  const top = sorted.slice(0, n);
+  const rest = sorted.slice(n);
+  if (rest.length) {
+    top.push({
+      tenant: "other",
+      waiting: rest.reduce((s, r) => s + r.waiting, 0),
+      oldestMs: rest.reduce((m, r) => (r.oldestMs > 0 && (m === 0 || r.oldestMs < m) ? r.oldestMs : m), 0),
+    });
+  }
+  return top;
+}
+
+function decodeEntry(raw: string): FairEntry {
+  const a = raw.indexOf("|");
+  const b = raw.indexOf("|", a + 1);
+  const c = raw.indexOf("|", b + 1);
+  return {
+    raw,
+    jobId: raw.slice(0, a),
+    createdMs: Number(raw.slice(a + 1, b)),
+    deadlineMs: Number(raw.slice(b + 1, c)),
+    payload: JSON.parse(raw.slice(c + 1)) as RouteJobPayload,
+  };
+}
