@@ -5,9 +5,13 @@
  *   - pglite: in-process PGlite with pgvector (the embedded default). Vectors go through the
  *     model's HNSW index (migration 0011 / prepareVectorSearch); the exact scan (`exact: true`,
  *     what the issue's baseline ran) is measured on the recall queries as ground truth and baseline.
- *   - postgres: a fresh database on the machine's Postgres without pgvector. The default mode is
- *     full text only (hybrid marked degraded); the old SQL dot-product scan (`sqlVectorFallback`)
- *     is measured for a bounded time as the baseline.
+ *   - postgres: a fresh database on the machine's Postgres without pgvector (migrated by a role
+ *     that may not enable it, so also where the server has it). The default mode is full text
+ *     only (hybrid marked degraded); the old SQL dot-product scan (`sqlVectorFallback`) is
+ *     measured for a bounded time as the baseline.
+ *   - postgres+pgvector: a fresh database on the same server with pgvector enabled, measured like
+ *     PGlite (HNSW, exact scan as ground truth). Only where the server has the extension (the
+ *     compose stack's image; not CI): otherwise the run says it is skipped.
  *
  * Printed per backend and size: bulk load chunks/s (multi-row inserts, no HNSW), HNSW build time
  * and `hnsw.ef_search`, indexing throughput through `indexDocument` (chunk, embed, insert with
@@ -22,9 +26,10 @@
  * (no document is about anything: the worst case for any ANN index).
  *
  *   npx tsx bench/retrieval.ts
- *   BENCH_SIZES=10000,100000 BENCH_PGLITE_SIZES=10000,100000 BENCH_QUERIES=200 BENCH_RECALL_QUERIES=50
+ *   BENCH_SIZES=10000,100000 BENCH_PGLITE_SIZES=10000,100000 BENCH_PGVECTOR_SIZES=10000,100000 BENCH_QUERIES=200 BENCH_RECALL_QUERIES=50
  *   BENCH_MODE_SECONDS=30 BENCH_SCAN_SECONDS=15 BENCH_EF_SEARCH=100 BENCH_EF_SWEEP=40,100,200 BENCH_TIMEOUT_SECONDS=2400
  *   BENCH_PGLITE_DIR=/tmp/pglite-bench (keep PGlite's data and reuse it) BENCH_RECALL_SECONDS=180
+ *   BENCH_HNSW_M=16 BENCH_HNSW_EF_CONSTRUCTION=64 (the graph built for the measurement; defaults: the app's)
  *   (an empty list skips a backend)
  * Needs Postgres (TEST_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres).
  */
@@ -34,14 +39,15 @@ import { PGlite } from "@electric-sql/pglite";
 import { btree_gin } from "@electric-sql/pglite/contrib/btree_gin";
 import { vector } from "@electric-sql/pglite-pgvector";
 import { migrateToLatest, type Database } from "@switchyard/db";
-import { createTestDatabase } from "@switchyard/testkit";
 import { sql, type Kysely } from "kysely";
 import {
   chunkId,
   createLocalEmbedder,
   embeddingStorage,
   embeddingValue,
+  HNSW_EF_CONSTRUCTION,
   HNSW_EF_SEARCH,
+  HNSW_M,
   indexDocument,
   localEmbedding,
   prepareVectorSearch,
@@ -52,6 +58,7 @@ import {
 } from "../packages/rag/src";
 import { buildCorpus, rng } from "../packages/rag/src/__tests__/corpus";
 import { TOPICS } from "../packages/rag/src/__tests__/corpus-topics";
+import { PGVECTOR, postgresBackend, postgresPgvectorBackend } from "../packages/rag/src/__tests__/backends";
 import { pgliteKysely } from "../packages/rag/src/__tests__/pglite-dialect";
 import { percentile, round, table } from "./lib/stats";
 
@@ -65,11 +72,14 @@ const list = (v: string | undefined, d: number[]) =>
         .filter((n) => n > 0);
 const SIZES = list(process.env.BENCH_SIZES, [10_000, 100_000]);
 const PGLITE_SIZES = list(process.env.BENCH_PGLITE_SIZES, [10_000, 100_000]);
+const PGVECTOR_SIZES = list(process.env.BENCH_PGVECTOR_SIZES, [10_000, 100_000]);
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 200);
 const RECALL_QUERIES = Number(process.env.BENCH_RECALL_QUERIES ?? 50);
 const MODE_SECONDS = Number(process.env.BENCH_MODE_SECONDS ?? 30);
 const SCAN_SECONDS = Number(process.env.BENCH_SCAN_SECONDS ?? 15);
 const EF_SEARCH = Number(process.env.BENCH_EF_SEARCH ?? HNSW_EF_SEARCH);
+const M = Number(process.env.BENCH_HNSW_M ?? HNSW_M);
+const EF_CONSTRUCTION = Number(process.env.BENCH_HNSW_EF_CONSTRUCTION ?? HNSW_EF_CONSTRUCTION);
 /** ef_search values measured (time and recall) for the vector and hybrid modes. */
 const EF_SWEEP = list(
   process.env.BENCH_EF_SWEEP,
@@ -96,6 +106,8 @@ interface Row {
   p50_ms: number;
   p95_ms: number;
   recall_at_10?: number;
+  /** vector mode: answers at least as similar as the exact 10th (ties count). */
+  distance_recall_at_10?: number;
   mean_results: number;
 }
 interface SizeFacts {
@@ -103,6 +115,7 @@ interface SizeFacts {
   chunks: number;
   bulk_chunks_per_s: number;
   hnsw_build_s?: number;
+  hnsw?: string;
   ef_search?: number;
   index_document_chunks_per_s: number;
   small_tenant_recall_at_10?: number;
@@ -223,8 +236,9 @@ async function timed(db: Kysely<Database>, label: string, backend: string, chunk
 }
 
 /** The exact answers (`exact: true`) to the queries, timed, bounded by seconds. */
-async function exactAnswers(db: Kysely<Database>, opts: Options, qs: string[], seconds: number): Promise<{ ids: string[][]; times: number[] }> {
+async function exactAnswers(db: Kysely<Database>, opts: Options, qs: string[], seconds: number): Promise<{ ids: string[][]; kth: number[]; times: number[] }> {
   const ids: string[][] = [];
+  const kth: number[] = [];
   const times: number[] = [];
   const deadline = performance.now() + seconds * 1000;
   for (const q of qs) {
@@ -233,21 +247,38 @@ async function exactAnswers(db: Kysely<Database>, opts: Options, qs: string[], s
     const exact = await retrieve(db, { ...opts, collection: COLLECTION, query: q, embedder, topK: TOP_K, exact: true });
     times.push(performance.now() - t0);
     ids.push(exact.results.map((c) => c.chunk_id));
+    kth.push(exact.results.at(-1)?.score ?? Infinity);
   }
-  return { ids, times: times.sort((a, b) => a - b) };
+  return { ids, kth, times: times.sort((a, b) => a - b) };
 }
 
-/** recall@10 of `opts` against the exact answers (by chunk id) of the first queries. */
-async function recall(db: Kysely<Database>, opts: Options, qs: string[], exact: string[][]): Promise<number> {
+/**
+ * recall@10 of `opts` against the exact answers (by chunk id) of the first queries; with the
+ * exact answers' 10th scores (vector mode: cosine similarity), also the share of answers at
+ * least as similar as that 10th one (ann-benchmarks' way, which counts an equally near chunk
+ * found instead of a tied one as a hit).
+ */
+async function recall(db: Kysely<Database>, opts: Options, qs: string[], exact: string[][]): Promise<number>;
+async function recall(db: Kysely<Database>, opts: Options, qs: string[], exact: string[][], kth: number[]): Promise<{ ids: number; distance: number }>;
+async function recall(
+  db: Kysely<Database>,
+  opts: Options,
+  qs: string[],
+  exact: string[][],
+  kth?: number[],
+): Promise<number | { ids: number; distance: number }> {
   let hit = 0;
+  let near = 0;
   let total = 0;
   for (let i = 0; i < exact.length; i++) {
     const approx = await retrieve(db, { ...opts, collection: COLLECTION, query: qs[i]!, embedder, topK: TOP_K });
     const got = new Set(approx.results.map((c) => c.chunk_id));
     hit += exact[i]!.filter((id) => got.has(id)).length;
+    if (kth) near += Math.min(exact[i]!.length, approx.results.filter((c) => c.score >= kth[i]! - 1e-6).length);
     total += exact[i]!.length;
   }
-  return total === 0 ? NaN : hit / total;
+  const ids = total === 0 ? NaN : hit / total;
+  return kth ? { ids, distance: total === 0 ? NaN : near / total } : ids;
 }
 
 async function planOf(db: Kysely<Database>, opts: Options, query: string): Promise<Record<string, string>> {
@@ -289,11 +320,12 @@ async function run(db: Kysely<Database>, backend: string, sizes: number[], rows:
     const f: SizeFacts = { backend, chunks: size, bulk_chunks_per_s: written > 0 ? Math.round(written / s) : NaN, index_document_chunks_per_s: 0 };
     console.log(`${backend}: ${size} chunks (${Math.round(written)} written in ${s.toFixed(1)} s, ${f.bulk_chunks_per_s} chunks/s)`);
     if (storage === "vector") {
-      const support = await prepareVectorSearch(db, embedder);
+      const support = await prepareVectorSearch(db, embedder, { m: M, efConstruction: EF_CONSTRUCTION });
       f.hnsw_build_s = round(support.buildSeconds ?? NaN, 1);
+      f.hnsw = `m ${M}, ef_construction ${EF_CONSTRUCTION}`;
       f.ef_search = EF_SEARCH;
       console.log(
-        `  HNSW (m 16, ef_construction 64, vector_cosine_ops, 384 dims) built in ${f.hnsw_build_s} s; hnsw.ef_search ${EF_SWEEP.join(", ")} measured, ${EF_SEARCH} the default`,
+        `  HNSW (m ${M}, ef_construction ${EF_CONSTRUCTION}, vector_cosine_ops, 384 dims) built in ${f.hnsw_build_s} s; hnsw.ef_search ${EF_SWEEP.join(", ")} measured, ${EF_SEARCH} the default`,
       );
     }
     // PGlite runs no autovacuum; on Postgres it would have run by now. Also flushes GIN's pending list.
@@ -318,9 +350,15 @@ async function run(db: Kysely<Database>, backend: string, sizes: number[], rows:
         });
         for (const ef of EF_SWEEP) {
           const row = await timed(db, `${mode} (hnsw, ef_search ${ef})`, backend, size, { ...scope, mode, efSearch: ef }, qs, MODE_SECONDS);
-          row.recall_at_10 = round(await recall(db, { ...scope, mode, efSearch: ef }, rq, exact.ids), 3);
+          let near = "";
+          if (mode === "vector") {
+            const r = await recall(db, { ...scope, mode, efSearch: ef }, rq, exact.ids, exact.kth);
+            row.recall_at_10 = round(r.ids, 3);
+            row.distance_recall_at_10 = round(r.distance, 3);
+            near = `, ${row.distance_recall_at_10} counting equally near chunks`;
+          } else row.recall_at_10 = round(await recall(db, { ...scope, mode, efSearch: ef }, rq, exact.ids), 3);
           console.log(
-            `  ${mode} ef_search ${ef}: recall@10 vs exact ${row.recall_at_10} over ${exact.ids.length} queries (exact p95 ${round(percentile(exact.times, 95))} ms)`,
+            `  ${mode} ef_search ${ef}: recall@10 vs exact ${row.recall_at_10}${near} over ${exact.ids.length} queries (exact p95 ${round(percentile(exact.times, 95))} ms)`,
           );
           rows.push(row);
         }
@@ -360,28 +398,39 @@ async function main(): Promise<void> {
     }
   }
   if (SIZES.length > 0) {
-    const pgDb = await createTestDatabase();
+    const pg = await postgresBackend();
     try {
-      await run(pgDb.db, "postgres", SIZES, rows, facts);
+      await run(pg.db, "postgres", SIZES, rows, facts);
     } finally {
-      await pgDb.drop();
+      await pg.close();
+    }
+  }
+  if (PGVECTOR_SIZES.length > 0 && !PGVECTOR.available) console.log(`postgres+pgvector: skipped (${PGVECTOR.reason})`);
+  else if (PGVECTOR_SIZES.length > 0) {
+    const pg = await postgresPgvectorBackend();
+    try {
+      console.log(`postgres+pgvector: ${PGVECTOR.reason}`);
+      await run(pg.db, pg.name, PGVECTOR_SIZES, rows, facts);
+    } finally {
+      await pg.close();
     }
   }
   console.log(`\nretrieval latency, top_k ${TOP_K}, one query at a time, corpus ${CORPUS} (${((Date.now() - started) / 1000).toFixed(0)} s in all)`);
   console.log(
     table(
-      ["backend", "chunks", "mode", "queries", "p50 ms", "p95 ms", "recall@10"],
-      rows.map((r) => [r.backend, r.chunks, r.mode, r.queries, r.p50_ms, r.p95_ms, r.recall_at_10 ?? ""]),
+      ["backend", "chunks", "mode", "queries", "p50 ms", "p95 ms", "recall@10", "distance recall@10"],
+      rows.map((r) => [r.backend, r.chunks, r.mode, r.queries, r.p50_ms, r.p95_ms, r.recall_at_10 ?? "", r.distance_recall_at_10 ?? ""]),
     ),
   );
   console.log("");
   console.log(
     table(
-      ["backend", "chunks", "bulk chunks/s", "HNSW build s", "ef_search", "indexDocument chunks/s", "small-tenant recall@10"],
+      ["backend", "chunks", "bulk chunks/s", "HNSW", "HNSW build s", "ef_search", "indexDocument chunks/s", "small-tenant recall@10"],
       facts.map((f) => [
         f.backend,
         f.chunks,
         f.bulk_chunks_per_s,
+        f.hnsw ?? "",
         f.hnsw_build_s ?? "",
         f.ef_search ?? "",
         f.index_document_chunks_per_s,

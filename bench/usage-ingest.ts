@@ -24,6 +24,10 @@
  *   BENCH_PGLITE_SINGLE_EVENTS=2000 BENCH_DUPLICATES=0.02 (BENCH_PGLITE_EVENTS=0 skips PGlite)
  *
  * Prints events/s both ways and the ratio per database; figures also go to bench/out/usage-ingest.json.
+ * Also the CPU the batched run cost per 1 000 events (this process + the database's processes:
+ * the Postgres backends serving the pool, or the PGlite server), and the rate that CPU allows
+ * on 2 otherwise idle cores: on a shared machine events/s falls with what else runs, CPU per
+ * event much less.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -33,6 +37,7 @@ import { UsageEvent } from "@switchyard/contracts";
 import { createDb, createTenant, migrateToLatest, UsagePartitions, type Database } from "@switchyard/db";
 import { createTestDatabase } from "@switchyard/testkit";
 import { sql, type Kysely } from "kysely";
+import { processTreeCpuMs, selfCpuMs } from "./lib/proc-cpu";
 import { AggregatorEnv, usageConsumerSlots } from "../apps/usage-aggregator/src/env";
 import { createLedgerWriter, type UsageDelivery } from "../apps/usage-aggregator/src/ledger-writer";
 import { MicroBatcher } from "../apps/usage-aggregator/src/micro-batcher";
@@ -95,12 +100,24 @@ function withRedeliveries(evs: UsageEvent[]): UsageEvent[] {
 interface Target {
   name: string;
   db: Kysely<Database>;
+  /** CPU ms used so far by the database's processes serving `db` (null where /proc cannot tell). */
+  serverCpuMs(): Promise<number | null>;
   close(): Promise<void>;
 }
 
+const POOL = 5;
+
 async function postgresTarget(): Promise<Target> {
   const t = await createTestDatabase();
-  return { name: "postgres", db: t.db, close: () => t.drop() };
+  // Every connection of the pool opened now (all held at once), so the backends measured are the ones that will serve the run.
+  const pids = await Promise.all(
+    Array.from({ length: POOL }, () => sql<{ pid: number }>`SELECT pg_backend_pid() AS pid, pg_sleep(0.1)`.execute(t.db).then((r) => r.rows[0]!.pid)),
+  );
+  const serverCpuMs = async () => {
+    const each = [...new Set(pids)].map((pid) => processTreeCpuMs(pid));
+    return each.some((c) => c === null) ? null : each.reduce<number>((a, c) => a + c!, 0);
+  };
+  return { name: "postgres", db: t.db, serverCpuMs, close: () => t.drop() };
 }
 
 /** scripts/pglite-server.ts in a child process, on a free port, data in a temporary folder. */
@@ -134,9 +151,9 @@ async function pgliteTarget(): Promise<Target> {
       });
       child.once("exit", (code) => (clearTimeout(timer), reject(new Error(`pglite server exited (${code})`))));
     });
-    const db = createDb({ connectionString: `postgres://postgres@${addr}/postgres`, max: 5 });
+    const db = createDb({ connectionString: `postgres://postgres@${addr}/postgres`, max: POOL });
     await migrateToLatest(db);
-    return { name: "pglite", db, close: async () => (await db.destroy(), await stop()) };
+    return { name: "pglite", db, serverCpuMs: async () => processTreeCpuMs(child.pid), close: async () => (await db.destroy(), await stop()) };
   } catch (err) {
     await stop();
     throw err;
@@ -201,6 +218,10 @@ interface Figures {
   single_concurrency: number;
   single_events_per_s: number;
   ratio: number;
+  /** CPU ms per 1 000 events of the batched run: this process, the database's processes. */
+  cpu_ms_per_1000: { bench: number; database: number | null };
+  /** Events/s that CPU allows on 2 idle cores (2 000 ms of CPU per second / CPU ms per event). */
+  cpu_bound_events_per_s: number | null;
 }
 
 async function run(target: Target, n: number, singleN: number): Promise<Figures> {
@@ -234,6 +255,7 @@ async function run(target: Target, n: number, singleN: number): Promise<Figures>
     flush: (deliveries) => ledger.flush(deliveries),
   });
   let taken = 0;
+  const cpu0 = { bench: selfCpuMs(), db: await target.serverCpuMs() };
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: usageConsumerSlots({ USAGE_BATCH_SIZE: BATCH, USAGE_BATCHES_IN_FLIGHT: IN_FLIGHT }) }, async () => {
@@ -241,6 +263,7 @@ async function run(target: Target, n: number, singleN: number): Promise<Figures>
     }),
   );
   const batchedS = (performance.now() - t0) / 1000;
+  const cpu1 = { bench: selfCpuMs(), db: await target.serverCpuMs() };
 
   const singleEvents = events(`${target.name}_s`, singleN);
   const single = withRedeliveries(singleEvents);
@@ -256,6 +279,9 @@ async function run(target: Target, n: number, singleN: number): Promise<Figures>
   await check(db, [...warm, ...batchedEvents, ...singleEvents]);
   const batchedRate = batchedEvents.length / batchedS;
   const singleRate = singleEvents.length / singleS;
+  const per1000 = (ms: number) => Number(((ms * 1000) / batchedEvents.length).toFixed(1));
+  const cpuBench = per1000(cpu1.bench - cpu0.bench);
+  const cpuDb = cpu0.db === null || cpu1.db === null ? null : per1000(cpu1.db - cpu0.db);
   return {
     database: target.name,
     events: n,
@@ -267,6 +293,8 @@ async function run(target: Target, n: number, singleN: number): Promise<Figures>
     single_concurrency: SINGLE_CONCURRENCY,
     single_events_per_s: Math.round(singleRate),
     ratio: Number((batchedRate / singleRate).toFixed(2)),
+    cpu_ms_per_1000: { bench: cpuBench, database: cpuDb },
+    cpu_bound_events_per_s: cpuDb === null ? null : Math.round((2000 * 1000) / (cpuBench + cpuDb)),
   };
 }
 
@@ -292,6 +320,10 @@ async function main(): Promise<void> {
     );
     console.log(`    one transaction per event (x${r.single_concurrency}):    ${r.single_events_per_s} events/s (${r.single_events} events)`);
     console.log(`    batching is ${r.ratio}x one transaction per event`);
+    console.log(
+      `    CPU per 1000 events (batched): ${r.cpu_ms_per_1000.bench} ms bench + ${r.cpu_ms_per_1000.database ?? "?"} ms ${r.database}` +
+        (r.cpu_bound_events_per_s === null ? "" : ` -> ${r.cpu_bound_events_per_s} events/s on 2 idle cores`),
+    );
   }
   const out = path.join(__dirname, "out");
   mkdirSync(out, { recursive: true });

@@ -60,6 +60,10 @@ export interface PrepareVectorSearchOptions {
   concurrently?: boolean;
   /** `maintenance_work_mem` for the build: a graph that fits builds much faster. Default "512MB". */
   maintenanceWorkMem?: string;
+  /** HNSW graph degree of an index built here. Default {@link HNSW_M}. */
+  m?: number;
+  /** HNSW build candidate list of an index built here. Default {@link HNSW_EF_CONSTRUCTION}. */
+  efConstruction?: number;
 }
 
 /**
@@ -97,6 +101,12 @@ export async function prepareVectorSearch(
   const name = vectorIndexName(embedder.model);
   const existing = await sql<{ ok: number }>`SELECT 1 AS ok FROM pg_class WHERE relname = ${name} AND relkind = 'i'`.execute(db);
   if (existing.rows.length > 0) return { storage, mode: "hnsw", index: name, created: false };
+  const m = Math.floor(opts.m ?? HNSW_M);
+  const efConstruction = Math.floor(opts.efConstruction ?? HNSW_EF_CONSTRUCTION);
+  // pgvector's bounds; checked here because the values are spliced into the statement.
+  if (!(m >= 2 && m <= 100)) throw new RangeError(`HNSW m must be 2-100, got ${opts.m}`);
+  if (!(efConstruction >= 4 && efConstruction <= 1000 && efConstruction >= 2 * m))
+    throw new RangeError(`HNSW ef_construction must be 4-1000 and at least 2 × m, got ${opts.efConstruction}`);
   const t0 = performance.now();
   await db.connection().execute(async (conn) => {
     await sql`SELECT set_config('maintenance_work_mem', ${opts.maintenanceWorkMem ?? "512MB"}, false)`.execute(conn);
@@ -104,7 +114,7 @@ export async function prepareVectorSearch(
       await sql`
         CREATE INDEX ${sql.raw(opts.concurrently === false ? "" : "CONCURRENTLY")} IF NOT EXISTS ${sql.id(name)} ON chunks
         USING hnsw ((embedding::vector(${sql.raw(String(dims))})) vector_cosine_ops)
-        WITH (m = ${sql.raw(String(HNSW_M))}, ef_construction = ${sql.raw(String(HNSW_EF_CONSTRUCTION))})
+        WITH (m = ${sql.raw(String(m))}, ef_construction = ${sql.raw(String(efConstruction))})
         WHERE embedding_model = ${sql.lit(embedder.model)}
       `.execute(conn);
     } finally {
