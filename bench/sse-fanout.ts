@@ -2,11 +2,16 @@
  * SSE fan-out (issue 14): how many followers of `GET /v1/jobs/{id}/events` one gateway process
  * holds, how fast events reach them, and what they cost.
  *
- * For each follower count N: a fresh gateway process (no worker: the bench writes the events
+ * For each follower count N and each way in (BENCH_SSE_VIA, default both, in one run): `raw`, the
+ * gateway's raw follow front (apps/gateway/src/raw-follow-front.ts, the bare socket), and
+ * `express`, the same requests with an `Origin` no deployment allows, which the front leaves to
+ * node:http and express (the answer is the same: such an Origin adds no CORS header), as the
+ * baseline measured in the same run. Then a fresh gateway process (no worker: the bench writes the events
  * itself, through `JobStore.append`, the call a worker makes for every delta), N live jobs created
  * through `POST /v1/jobs`, and N followers (BENCH_SSE_FOLLOWERS_PER_JOB per job, default 1) held by
  * a child process on raw sockets. Then:
- *   1. RSS per follower: the gateway's RSS after the followers joined minus before, ÷ N.
+ *   1. RSS per follower: the gateway's RSS 3 s after the followers joined minus before, ÷ N; and
+ *      again after the settling below ("settled": the garbage of opening them collected).
  *   2. Idle: after BENCH_SSE_SETTLE_SECONDS (default 20: the garbage collections that follow
  *      opening thousands of connections are the cost of opening them, not of holding them),
  *      BENCH_SSE_IDLE_SECONDS with no events: the gateway's CPU (% of one core) and Redis's. The
@@ -18,7 +23,7 @@
  *
  * Prints a table and writes `bench/out/sse-fanout.json`. Options (env):
  *   BENCH_SSE_COUNTS=1000,10000  BENCH_SSE_RATE=500  BENCH_SSE_SECONDS=20  BENCH_SSE_IDLE_SECONDS=30
- *   BENCH_SSE_ACTIVE_JOBS (default: all)
+ *   BENCH_SSE_ACTIVE_JOBS (default: all)  BENCH_SSE_VIA=raw,express
  *   BENCH_SSE_FOLLOWERS_PER_JOB=1  BENCH_SSE_HEARTBEAT_MS=15000 (the gateway's default)
  *   BENCH_OUT=bench/out/sse-fanout.json
  *   BENCH_SSE_OWN_REDIS=1 (default): a private `redis-server` on a free loopback port, so Redis CPU
@@ -38,12 +43,21 @@ import { round, summarize, table, type Summary } from "./lib/stats";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 
+type Via = "raw" | "express";
+/** Header lines that make the raw front leave a follow to node:http and express, with the same answer. */
+const VIA_HEADERS: Record<Via, string> = { raw: "", express: "Origin: http://sse-bench.invalid\r\n" };
+
 function readConfig() {
   const counts = (process.env.BENCH_SSE_COUNTS ?? "1000,10000").split(",").map((s) => Number(s.trim()));
   if (counts.some((n) => !Number.isInteger(n) || n < 1))
     throw new Error(`BENCH_SSE_COUNTS must be a comma-separated list of positive integers, got ${process.env.BENCH_SSE_COUNTS}`);
   return {
     counts,
+    via: (process.env.BENCH_SSE_VIA ?? "raw,express").split(",").map((v) => {
+      const t = v.trim();
+      if (t !== "raw" && t !== "express") throw new Error(`BENCH_SSE_VIA must list raw and/or express, got ${process.env.BENCH_SSE_VIA}`);
+      return t;
+    }),
     rate: envInt("BENCH_SSE_RATE", 500),
     seconds: envInt("BENCH_SSE_SECONDS", 20),
     idleSeconds: envInt("BENCH_SSE_IDLE_SECONDS", Math.ceil((2 * envInt("BENCH_SSE_HEARTBEAT_MS", 15_000, 100)) / 1000)),
@@ -58,6 +72,7 @@ function readConfig() {
 type Config = ReturnType<typeof readConfig>;
 
 interface Result {
+  via: Via;
   followers: number;
   jobs: number;
   held: number;
@@ -66,6 +81,7 @@ interface Result {
   rss_before_mib: number;
   rss_after_mib: number;
   rss_per_follower_kib: number;
+  rss_settled_per_follower_kib: number;
   idle_gateway_cpu_pct: number;
   idle_redis_cpu_pct: number;
   events_written: number;
@@ -152,19 +168,28 @@ async function startOwnRedis(): Promise<{ url: string; stop: () => void }> {
   return { url: `redis://127.0.0.1:${port}`, stop: () => void child.kill("SIGKILL") };
 }
 
-async function runOne(cfg: Config, stack: Stack, redisUrl: string, n: number): Promise<Result> {
-  const gateway: SpawnedApp = await stack.spawn(
-    "gateway",
-    { SSE_HEARTBEAT_MS: String(cfg.heartbeatMs), SSE_WARN_CONNECTIONS: String(n * 2), SSE_CRITICAL_CONNECTIONS: String(n * 2) },
-    `gateway-${n}`,
-  );
+async function runOne(cfg: Config, stack: Stack, redisUrl: string, n: number, via: Via): Promise<Result> {
+  // On a busy machine a gateway can take longer than the stack's 30 s to answer: try again.
+  let gateway: SpawnedApp | null = null;
+  for (let attempt = 1; gateway === null; attempt++) {
+    try {
+      gateway = await stack.spawn(
+        "gateway",
+        { SSE_HEARTBEAT_MS: String(cfg.heartbeatMs), SSE_WARN_CONNECTIONS: String(n * 2), SSE_CRITICAL_CONNECTIONS: String(n * 2) },
+        `gateway-${n}-${via}`,
+      );
+    } catch (err) {
+      if (attempt >= 3 || !/not ready/.test((err as Error).message)) throw err;
+      process.stdout.write(`(gateway slow to start, attempt ${attempt + 1}) `);
+    }
+  }
   const url = `http://127.0.0.1:${gateway.port}`;
   const redis = createRedis(redisUrl, { connectionName: `${stack.prefix}-bench-writer` });
   const store = new JobStore({ redis, keys: new RedisKeys(stack.prefix) });
   const child = fork(path.join(__dirname, "lib/sse-followers.ts"), [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
   try {
     const jobs = Math.ceil(n / cfg.perJob);
-    process.stdout.write(`N=${n}: creating ${jobs} jobs… `);
+    process.stdout.write(`N=${n} via ${via}: creating ${jobs} jobs… `);
     const jobIds = await createJobs(url, stack.key, jobs);
     const followerJobs = Array.from({ length: n }, (_, i) => jobIds[i % jobs]!);
     await sleep(2000);
@@ -173,7 +198,7 @@ async function runOne(cfg: Config, stack: Stack, redisUrl: string, n: number): P
     process.stdout.write(`opening ${n} followers… `);
     const opened = await ask<{ held: number; failed: number; errors: string[] }>(
       child,
-      { cmd: "open", port: gateway.port, key: stack.key, jobIds: followerJobs, concurrency: 64 },
+      { cmd: "open", port: gateway.port, key: stack.key, jobIds: followerJobs, concurrency: 64, extraHeaders: VIA_HEADERS[via] },
       300_000,
     );
     if (opened.errors.length) process.stdout.write(`\n  follower errors: ${opened.errors.join("; ")}\n`);
@@ -182,6 +207,7 @@ async function runOne(cfg: Config, stack: Stack, redisUrl: string, n: number): P
 
     process.stdout.write(`settle ${cfg.settleSeconds} s, idle ${cfg.idleSeconds} s… `);
     await sleep(cfg.settleSeconds * 1000);
+    const rssSettled = rssKiB(pid);
     let g0 = processTreeCpuMs(pid) ?? NaN;
     let r0 = await redisCpuMs(redis);
     await sleep(cfg.idleSeconds * 1000);
@@ -202,6 +228,7 @@ async function runOne(cfg: Config, stack: Stack, redisUrl: string, n: number): P
     const redisMs = (await redisCpuMs(redis)) - r0;
     const rec = await ask<{ latencies: number[]; received: number; held: number; dropped: number }>(child, { cmd: "record", on: false }, 30_000);
     return {
+      via,
       followers: n,
       jobs,
       held: rec.held,
@@ -210,6 +237,7 @@ async function runOne(cfg: Config, stack: Stack, redisUrl: string, n: number): P
       rss_before_mib: round(rssBefore / 1024),
       rss_after_mib: round(rssAfter / 1024),
       rss_per_follower_kib: round((rssAfter - rssBefore) / n),
+      rss_settled_per_follower_kib: round((rssSettled - rssBefore) / n),
       idle_gateway_cpu_pct: round(idleGw),
       idle_redis_cpu_pct: round(idleRedis),
       events_written: written,
@@ -228,6 +256,20 @@ async function runOne(cfg: Config, stack: Stack, redisUrl: string, n: number): P
   }
 }
 
+/** Per follower count run both ways: the raw front's figures ÷ express's (below 1: the front costs less). */
+function ratios(results: Result[]): string {
+  let out = "";
+  for (const raw of results.filter((r) => r.via === "raw")) {
+    const base = results.find((r) => r.via === "express" && r.followers === raw.followers);
+    if (!base) continue;
+    const x = (a: number, b: number) => (b > 0 ? `${round(a / b, 2)}×` : "n/a");
+    out +=
+      `raw ÷ express at N=${raw.followers}: RSS/follower ${x(raw.rss_per_follower_kib, base.rss_per_follower_kib)}, settled ${x(raw.rss_settled_per_follower_kib, base.rss_settled_per_follower_kib)}, ` +
+      `p99 ${x(raw.latency_ms.p99, base.latency_ms.p99)}, gw CPU idle ${x(raw.idle_gateway_cpu_pct, base.idle_gateway_cpu_pct)}, gw CPU load ${x(raw.load_gateway_cpu_pct, base.load_gateway_cpu_pct)}\n`;
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   const cfg = readConfig();
   const own = cfg.ownRedis ? await startOwnRedis() : null;
@@ -236,7 +278,7 @@ async function main(): Promise<void> {
   try {
     const stack = await startStack({ apps: [], env: { REDIS_URL: redisUrl } });
     try {
-      for (const n of cfg.counts) results.push(await runOne(cfg, stack, redisUrl, n));
+      for (const n of cfg.counts) for (const via of cfg.via) results.push(await runOne(cfg, stack, redisUrl, n, via));
     } finally {
       await stack.stop();
     }
@@ -247,6 +289,7 @@ async function main(): Promise<void> {
     "\n" +
       table(
         [
+          "via",
           "followers",
           "held",
           "failed",
@@ -255,6 +298,7 @@ async function main(): Promise<void> {
           "max ms",
           "recv/written×per-job",
           "RSS/follower KiB",
+          "settled KiB",
           "gw RSS MiB",
           "gw CPU % load",
           "gw CPU % idle",
@@ -262,6 +306,7 @@ async function main(): Promise<void> {
           "Redis CPU % idle",
         ],
         results.map((r) => [
+          r.via,
           r.followers,
           r.held,
           r.failed,
@@ -270,6 +315,7 @@ async function main(): Promise<void> {
           r.latency_ms.max,
           round(r.events_received / (r.events_written * cfg.perJob), 3),
           r.rss_per_follower_kib,
+          r.rss_settled_per_follower_kib,
           r.rss_after_mib,
           r.load_gateway_cpu_pct,
           r.idle_gateway_cpu_pct,
@@ -278,7 +324,8 @@ async function main(): Promise<void> {
         ]),
       ) +
       `\n(events at ${cfg.rate}/s over ${cfg.activeJobs < Number.MAX_SAFE_INTEGER ? `the first ${cfg.activeJobs} jobs (the other followers idle)` : "all jobs"} for ${cfg.seconds} s; ${cfg.perJob} follower(s) per job; ` +
-      `idle window ${cfg.idleSeconds} s after ${cfg.settleSeconds} s settling, heartbeat ${cfg.heartbeatMs} ms; CPU % is of one core)\n`,
+      `idle window ${cfg.idleSeconds} s after ${cfg.settleSeconds} s settling, heartbeat ${cfg.heartbeatMs} ms; CPU % is of one core)\n` +
+      ratios(results),
   );
   writeResult(cfg.out, { config: cfg, results }, REPO_ROOT);
 }

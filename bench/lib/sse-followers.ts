@@ -5,7 +5,7 @@
  * notes each event's delivery latency: receipt time minus the millisecond part of its stream id
  * (the Redis clock at XADD; same machine, so the same clock).
  *
- * Messages from the parent: `{ cmd: "open", port, key, jobIds, concurrency }` → `{ held, failed, errors }`;
+ * Messages from the parent: `{ cmd: "open", port, key, jobIds, concurrency, extraHeaders? }` (header lines, each ending in CRLF) → `{ held, failed, errors }`;
  * `{ cmd: "record", on }` → `{ ok }` (turning it off replies with the latencies);
  * `{ cmd: "close" }` → `{ ok }` and exit.
  */
@@ -52,7 +52,7 @@ function onData(c: Conn, chunk: string, now: number): void {
   }
 }
 
-function openOne(port: number, key: string, jobId: string): Promise<Conn> {
+function openOne(port: number, key: string, jobId: string, extraHeaders = ""): Promise<Conn> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ port, host: "127.0.0.1" });
     const c: Conn = { socket, headerDone: false, buf: "", ok: false };
@@ -84,11 +84,19 @@ function openOne(port: number, key: string, jobId: string): Promise<Conn> {
         }
       }
     });
-    socket.write(`GET /v1/jobs/${jobId}/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${key}\r\nAccept: text/event-stream\r\n\r\n`);
+    socket.write(
+      `GET /v1/jobs/${jobId}/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${key}\r\nAccept: text/event-stream\r\n${extraHeaders}\r\n`,
+    );
   });
 }
 
-async function open(msg: { port: number; key: string; jobIds: string[]; concurrency: number }): Promise<{ held: number; failed: number; errors: string[] }> {
+async function open(msg: {
+  port: number;
+  key: string;
+  jobIds: string[];
+  concurrency: number;
+  extraHeaders?: string;
+}): Promise<{ held: number; failed: number; errors: string[] }> {
   let next = 0;
   let failed = 0;
   const errors: string[] = [];
@@ -96,7 +104,7 @@ async function open(msg: { port: number; key: string; jobIds: string[]; concurre
     while (next < msg.jobIds.length) {
       const jobId = msg.jobIds[next++]!;
       try {
-        conns.push(await openOne(msg.port, msg.key, jobId));
+        conns.push(await openOne(msg.port, msg.key, jobId, msg.extraHeaders));
       } catch (err) {
         failed++;
         if (errors.length < 5) errors.push((err as Error).message);
