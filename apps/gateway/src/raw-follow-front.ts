@@ -281,6 +281,7 @@ export class RawFollowFront {
   /** The 200 head, then the follower's body until its terminal event or the connection's end. */
   private stream(socket: Socket, view: JobView, after: string, requestId: string, started: number): void {
     const r = this.r;
+    const jobId = view.id; // what the closures below keep: not the whole view
     let pipelined: Buffer | null = null;
     let finished = false;
     const finish = (clean: boolean) => {
@@ -308,7 +309,7 @@ export class RawFollowFront {
       r.config.sseMaxBufferedBytes,
       () => {
         r.sseHeartbeats.slowCut++;
-        r.logger.warn({ jobId: view.id, buffered: socket.writableLength }, "SSE client reads too slowly; stream cut (it resumes with Last-Event-ID)");
+        r.logger.warn({ jobId, buffered: socket.writableLength }, "SSE client reads too slowly; stream cut (it resumes with Last-Event-ID)");
       },
     );
     const onData = (chunk: Buffer) => {
@@ -329,8 +330,8 @@ export class RawFollowFront {
     socket.on("close", onClose);
     socket.write(followHead(requestId));
     socket.resume();
-    followJob(r, view.id, view, after, writer).catch((err: Error) => {
-      r.logger.warn({ err: err.message, jobId: view.id }, "SSE stream ended with an error");
+    followJob(r, jobId, view, after, writer).catch((err: Error) => {
+      r.logger.warn({ err: err.message, jobId }, "SSE stream ended with an error");
       socket.destroy();
     });
   }
