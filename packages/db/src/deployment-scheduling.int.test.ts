@@ -5,7 +5,7 @@
  */
 import { createTestDatabase, TEST_PG_ADMIN_URL, type TestDatabase } from "@switchyard/testkit";
 import { randomBytes } from "node:crypto";
-import { sql } from "kysely";
+import { sql, type Kysely } from "kysely";
 import { Client } from "pg";
 import { createDb } from "./create-db";
 import { createDeployment, findDeploymentWithTenant, updateDeployment, type DeploymentSettingsInput } from "./deployments";
@@ -14,6 +14,8 @@ import * as m0020 from "./migrations/0020-deployment-scheduling";
 import { createTenant } from "./tenants";
 
 let t: TestDatabase;
+/** A typed database as the migrations take it (as migrate.ts hands it to them). */
+const untyped = <T>(db: Kysely<T>) => db as Kysely<unknown>;
 beforeAll(async () => {
   t = await createTestDatabase();
 });
@@ -62,9 +64,9 @@ describe("migration 0020-deployment-scheduling", () => {
   }, 60_000);
 
   it("applies over existing deployments, which take queue_weight 1 and no caps; down and up again keep working", async () => {
-    await m0020.down(t.db);
+    await m0020.down(untyped(t.db));
     const { defaultDeploymentId } = await createTenant(t.db, { id: "ten_m0020_old", name: "Old", timezone: "UTC", billing_mode: "postpaid" }, { keyId: null });
-    await m0020.up(t.db);
+    await m0020.up(untyped(t.db));
     const found = await findDeploymentWithTenant(t.db, defaultDeploymentId);
     expect(found?.deployment).toMatchObject({ queue_weight: 1, max_concurrent_jobs: null, max_queue_ms: null });
   });
