@@ -35,7 +35,7 @@ import { fork, spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { createRedis, JobStore, RedisKeys } from "@switchyard/queue";
-import { freePort, startStack, TEST_REDIS_URL, type SpawnedApp, type Stack } from "@switchyard/testkit";
+import { freePort, httpOk, spawnApp, startStack, TEST_REDIS_URL, type SpawnedApp, type Stack } from "@switchyard/testkit";
 import { Pool } from "undici";
 import { envInt, runBench, writeResult } from "./lib/bench-env";
 import { processTreeCpuMs } from "./lib/proc-cpu";
@@ -169,20 +169,22 @@ async function startOwnRedis(): Promise<{ url: string; stop: () => void }> {
 }
 
 async function runOne(cfg: Config, stack: Stack, redisUrl: string, n: number, via: Via): Promise<Result> {
-  // On a busy machine a gateway can take longer than the stack's 30 s to answer: try again.
-  let gateway: SpawnedApp | null = null;
-  for (let attempt = 1; gateway === null; attempt++) {
-    try {
-      gateway = await stack.spawn(
-        "gateway",
-        { SSE_HEARTBEAT_MS: String(cfg.heartbeatMs), SSE_WARN_CONNECTIONS: String(n * 2), SSE_CRITICAL_CONNECTIONS: String(n * 2) },
-        `gateway-${n}-${via}`,
-      );
-    } catch (err) {
-      if (attempt >= 3 || !/not ready/.test((err as Error).message)) throw err;
-      process.stdout.write(`(gateway slow to start, attempt ${attempt + 1}) `);
-    }
-  }
+  // Spawned here rather than through `stack.spawn`: on a busy machine a gateway can take longer
+  // than the stack's 30 s to answer.
+  const port = await freePort();
+  const gateway: SpawnedApp = await spawnApp(
+    "gateway",
+    {
+      ...stack.env,
+      PORT: String(port),
+      SSE_HEARTBEAT_MS: String(cfg.heartbeatMs),
+      SSE_WARN_CONNECTIONS: String(n * 2),
+      SSE_CRITICAL_CONNECTIONS: String(n * 2),
+    },
+    () => httpOk(`http://127.0.0.1:${port}/health`),
+    180_000,
+    port,
+  );
   const url = `http://127.0.0.1:${gateway.port}`;
   const redis = createRedis(redisUrl, { connectionName: `${stack.prefix}-bench-writer` });
   const store = new JobStore({ redis, keys: new RedisKeys(stack.prefix) });
