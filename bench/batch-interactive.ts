@@ -120,6 +120,18 @@ function summaryOf(r: OpenLoopResult): Summary & { ok: number; failed: number; d
   return { ...summarize(r.latencies), ok: r.ok, failed: r.failed, dropped: r.dropped };
 }
 
+/** The stack, tried up to 3 times: on a loaded machine an app can miss startStack's 30 s readiness bound. */
+async function startWithRetries(env: Record<string, string>): Promise<Stack> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startStack({ env });
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      process.stdout.write(`stack start failed (${(err as Error).message.split("\n")[0]}); trying again\n`);
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const cfg = readConfig();
   const catalog = writeOneModelCatalog(
@@ -133,7 +145,7 @@ async function main(): Promise<void> {
     },
     "batch",
   );
-  const stack = await startStack({ env: { MODEL_CATALOG_PATH: catalog.file, LOG_LEVEL: "warn" } });
+  const stack = await startWithRetries({ MODEL_CATALOG_PATH: catalog.file, LOG_LEVEL: "warn" });
   try {
     process.stdout.write(
       `batch-interactive: ${cfg.lines}-line batch; interactive ${cfg.rps}/s for ${cfg.seconds}s per phase; max_tokens ${cfg.maxTokens}; ${os.cpus().length} CPUs\n`,
