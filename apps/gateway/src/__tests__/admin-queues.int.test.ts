@@ -28,9 +28,11 @@ const workerOpts = () => {
 };
 const msg = (content: string) => ({ messages: [{ role: "user", content }], max_tokens: 8 });
 
-// The gateway alone: nothing consumes the queues unless a test starts a worker of its own.
+// The gateway alone: nothing consumes the queues unless a test starts a worker of its own. These are
+// BullMQ's own queue operations, so jobs go straight to BullMQ (FAIR_SCHEDULING=off): with no
+// router-worker's dispatcher they would wait in the fair lists (fair-scheduling.int.test.ts).
 beforeAll(async () => {
-  s = await startStack({ apps: ["gateway"], env: { MODEL_CATALOG_PATH: writeTestCatalog() } });
+  s = await startStack({ apps: ["gateway"], env: { MODEL_CATALOG_PATH: writeTestCatalog(), FAIR_SCHEDULING: "off" } });
   a = apiClient(s.url, s.key);
   redis = createRedis(s.env.REDIS_URL!);
   queues = createQueueSet({ connection: redis, keys: new RedisKeys(s.prefix) });

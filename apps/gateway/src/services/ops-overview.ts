@@ -5,7 +5,8 @@ import { MetricNames, type MetricsRegistry } from "@switchyard/telemetry";
 import { sql } from "kysely";
 import type { GatewayResources } from "../resources";
 import { breakerStates } from "./breaker-views";
-import { withTimeout } from "@switchyard/queue";
+import { topTenants, withTimeout } from "@switchyard/queue";
+import { fairReader } from "./fair-gate";
 
 /** BullMQ job states reported per queue (snake_case in the API: `waiting_children`). */
 export const JOB_STATES = ["waiting", "prioritized", "delayed", "waiting-children", "active", "completed", "failed"] as const;
@@ -19,13 +20,20 @@ const KEEP_SAMPLES_MS = 2 * WINDOW_MS;
 const MAX_SAMPLES = 500;
 const TOP_DEPLOYMENTS = 10;
 
-/** Counts per state of one queue, with BullMQ's own paused flag. */
-export async function queueCounts(r: Pick<GatewayResources, "queues">, name: QueueName): Promise<QueueView> {
+/**
+ * Counts per state of one queue, with BullMQ's own paused flag. ai-route's `waiting` includes the
+ * jobs waiting in the fair lists (fair scheduling): during a flood most wait there, not in BullMQ.
+ */
+export async function queueCounts(r: GatewayResources, name: QueueName): Promise<QueueView> {
   const q = r.queues.queue(name);
-  const [raw, paused] = await Promise.all([q.getJobCounts(...JOB_STATES), q.isPaused()]);
+  const [raw, paused, fairWaiting] = await Promise.all([
+    q.getJobCounts(...JOB_STATES),
+    q.isPaused(),
+    name === "ai-route" ? fairReader(r).waitingCount() : Promise.resolve(0),
+  ]);
   const n = (s: (typeof JOB_STATES)[number]) => raw[s] ?? 0;
   const counts: QueueCounts = {
-    waiting: n("waiting"),
+    waiting: n("waiting") + fairWaiting,
     prioritized: n("prioritized"),
     delayed: n("delayed"),
     waiting_children: n("waiting-children"),
@@ -127,11 +135,12 @@ export class OpsOverview {
   async build(): Promise<OpsOverviewView> {
     const problems: string[] = [];
     const at = this.now();
-    const [queues, metricsText, breakers, spend] = await Promise.all([
+    const [queues, metricsText, breakers, spend, waiting] = await Promise.all([
       section("queues", problems, () => Promise.all(QUEUE_NAMES.map((q) => this.queue(q, at)))),
       section("metrics", problems, () => scrapeOwnMetrics(this.r.registry)),
       section("breakers", problems, () => breakerStates(this.r)),
       section("spend", problems, () => this.spend(new Date(at))),
+      section("waiting tenants", problems, () => this.waitingTenants(at)),
     ]);
     const http5xx = metricsText === null ? null : sumMetric(metricsText, MetricNames.httpRequests, (l) => /^5\d\d$/.test(l.status ?? ""));
     const sample: Sample = { at, added: Object.fromEntries((queues ?? []).map((q) => [q.queue, q.added_total])), http5xx };
@@ -165,6 +174,7 @@ export class OpsOverview {
       breakers,
       spend,
       sse: { connections: metricsText === null ? null : sumMetric(metricsText, MetricNames.sseConnections) },
+      waiting_tenants: waiting,
       scope: { http_and_sse: "this gateway replica, since it started", queues: "all processes" },
       problems,
     };
@@ -189,6 +199,15 @@ export class OpsOverview {
       client.zcount(keys.bullQueue(name, "failed"), since, "+inf"),
     ]);
     return { ...base, added_total: Number(added ?? 0), completed_per_min: completed, failed_per_min: failed };
+  }
+
+  /** The top tenants waiting in the fair lists, with their oldest job's wait. */
+  private async waitingTenants(at: number) {
+    return topTenants(await fairReader(this.r).depth(), TOP_DEPLOYMENTS).map((t) => ({
+      tenant_id: t.tenant,
+      waiting: t.waiting,
+      oldest_wait_seconds: t.oldestMs > 0 ? Math.max(0, Math.round((at - t.oldestMs) / 100) / 10) : null,
+    }));
   }
 
   private async spend(at: Date) {

@@ -227,6 +227,27 @@ test("a worker SIGKILLed between taking an entry and adding its BullMQ job: the 
   await redis.del(keys.fairWorkers());
 });
 
+test("ops see jobs waiting in the fair lists: ai-route's waiting count, the metrics and the overview's waiting tenants", async () => {
+  const w = await tenant("fair-ops");
+  const admin = apiClient(s.url, s.key);
+  await settle();
+  const ids = await submitMany(w.client, 30, "ops");
+  const tenantId = (await admin.get<Json>("/admin/v1/tenants?limit=200")).body.data.find((t: Json) => t.name === "fair-ops").id as string;
+  const queues = (await admin.get<Json>("/admin/v1/queues")).body.data as Json[];
+  expect(queues.find((q) => q.queue === "ai-route")!.counts.waiting).toBeGreaterThanOrEqual(30);
+  const overview = (await admin.get<Json>("/admin/v1/overview")).body;
+  const row = (overview.waiting_tenants as Json[]).find((t) => t.tenant_id === tenantId);
+  expect(row).toMatchObject({ waiting: 30 });
+  expect(row!.oldest_wait_seconds).toBeGreaterThanOrEqual(0);
+  const metrics = await (await fetch(`${s.url}/metrics`)).text();
+  const sample = (name: string, labels: string) => Number(new RegExp(`^${name}\\{${labels}\\} (\\S+)$`, "m").exec(metrics)?.[1]);
+  expect(sample("ai_queue_tenant_depth", `tenant="${tenantId}"`)).toBe(30);
+  expect(sample("ai_queue_depth_total", `queue="ai-route",state="waiting"`)).toBeGreaterThanOrEqual(30);
+  // Canceled, they leave the lists (and the next test an empty ring).
+  for (const id of ids) expect((await w.client.post(`/v1/jobs/${id}/cancel`, {})).status).toBe(200);
+  expect((await admin.get<Json>("/admin/v1/overview")).body.waiting_tenants.find((t: Json) => t.tenant_id === tenantId)).toBeUndefined();
+});
+
 /** Tenant A floods 200 jobs, then tenant B submits one; a worker taking one job at a time starts. Answers how many jobs started before B's. */
 async function flood(a: Client, b: Client, label: string): Promise<number> {
   const aIds = await submitMany(a, 200, `${label} flood`);

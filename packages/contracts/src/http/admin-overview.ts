@@ -59,6 +59,12 @@ export const OpsOverview = z.object({
     })
     .nullable(),
   sse: z.object({ connections: z.number().nullable() }),
+  /**
+   * Who waits in the fair lists (fair scheduling, issue 18): the top 10 tenants by waiting jobs
+   * (the rest summed as `other`), each with its oldest job's wait. Counted in ai-route's `waiting`
+   * too. Null when Redis did not answer.
+   */
+  waiting_tenants: z.array(z.object({ tenant_id: z.string(), waiting: z.number().int(), oldest_wait_seconds: z.number().nullable() })).nullable(),
   scope: z.object({ http_and_sse: z.string(), queues: z.string() }),
   problems: z.array(z.string()),
 });
