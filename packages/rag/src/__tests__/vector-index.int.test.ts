@@ -122,6 +122,11 @@ function hnswSuite(open: () => Promise<Backend>, concurrently: boolean): void {
       created: true,
     });
     expect(await prepareVectorSearch(backend.db, other)).toMatchObject({ created: false });
+    // The graph's parameters are spliced into the statement: out of pgvector's bounds, refused by name.
+    await expect(prepareVectorSearch(backend.db, { model: "test/bad-8", dimensions: 8 }, { m: 1 })).rejects.toThrow(/HNSW m must be 2-100/);
+    await expect(prepareVectorSearch(backend.db, { model: "test/bad-8", dimensions: 8 }, { m: 24, efConstruction: 32 })).rejects.toThrow(
+      /ef_construction must be 4-1000 and at least 2 × m/,
+    );
     const defs = await sql<{ indexdef: string }>`SELECT indexdef FROM pg_indexes WHERE indexname = ${vectorIndexName(other.model)}`.execute(backend.db);
     expect(defs.rows[0]?.indexdef).toMatch(
       /USING hnsw \(\(\(embedding\)::vector\(8\)\) vector_cosine_ops\).*WHERE \(embedding_model = 'test\/other-8'::text\)/,
