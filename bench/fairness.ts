@@ -100,14 +100,15 @@ async function waits(stack: Stack, key: string, ids: string[], endedAt: number):
   return { wait: summarize(wait), service: summarize(service), unstarted: views.filter((v) => !v.started_at).length };
 }
 
-/** Jobs the router-worker finished (its ai_jobs_finished_total, every status). */
-async function finished(stack: Stack): Promise<number> {
+/** A router-worker counter's total over its series (ai_jobs_finished_total: jobs it finished, every status). */
+async function counter(stack: Stack, name = "ai_jobs_finished_total"): Promise<number> {
   const port = stack.apps.get("router-worker")!.port;
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   let n = 0;
-  for (const m of text.matchAll(/^ai_jobs_finished_total(?:\{[^}]*\})? (\S+)$/gm)) n += Number(m[1]);
+  for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "gm"))) n += Number(m[1]);
   return n;
 }
+const finished = (stack: Stack) => counter(stack);
 
 async function runOne(cfg: Config, fair: boolean, catalogFile: string) {
   const tag = fair ? "fair" : "fifo";
@@ -137,7 +138,10 @@ async function runOne(cfg: Config, fair: boolean, catalogFile: string) {
     const idleIds = await everySecond(stack, bKey, cfg, `${tag}-idle`, () => Date.now() >= idleEnd);
     await sleep(1000);
     const idle = await waits(stack, bKey, idleIds, Date.now());
-    process.stdout.write(`[${tag}] idle: B wait p50 ${idle.wait.p50} ms, p99 ${idle.wait.p99} ms; service p50 ${idle.service.p50} ms\n`);
+    const viaLists = await counter(stack, "ai_fair_dispatch_total");
+    process.stdout.write(
+      `[${tag}] idle: B wait p50 ${idle.wait.p50} ms, p99 ${idle.wait.p99} ms; service p50 ${idle.service.p50} ms; ${viaLists} jobs so far went through the fair lists\n`,
+    );
 
     // 2. The flood, with B every second.
     const before = await finished(stack);

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { isTerminalStatus, type RouteJobPayload } from "@switchyard/contracts";
-import { addRouteJob, type FairEntry, type FairScheduler, type JobStore, type QueueSet, type Redis, type RedisKeys } from "@switchyard/queue";
+import { addRouteJobs, type FairEntry, type FairScheduler, type JobStore, type QueueSet, type Redis, type RedisKeys } from "@switchyard/queue";
 import type { Logger } from "@switchyard/telemetry";
 import type { FairMetrics } from "./fair-metrics";
 import type { Fault } from "./fault-points";
@@ -28,8 +28,10 @@ export interface FairDispatcherOptions {
 const BLOCK_SECONDS = 1;
 /** Registration lifetime; renewed at a third of it. */
 const REGISTRATION_TTL_MS = 15_000;
-/** Most entries handed on in one round before the dispatcher looks at expiries and recovery again. */
-const ROUND_MAX = 1000;
+/** Most dispatch calls in one round before the dispatcher looks at expiries and recovery again. */
+const ROUND_MAX = 100;
+/** Most entries one dispatch call takes (BullMQ's room usually bounds it first). */
+const BATCH_MAX = 100;
 
 /**
  * The fair dispatcher of one router-worker process (any number may run): keeps BullMQ's ai-route
@@ -97,14 +99,14 @@ export class FairDispatcher {
       await this.chores();
     }
     for (let i = 0; i < ROUND_MAX && !this.closed; i++) {
-      const step = await this.o.fair.dispatchOne();
-      if (step.kind === "entry") {
+      const got = await this.o.fair.dispatch(BATCH_MAX);
+      if (got.entries.length) {
         this.o.fault("fair.dispatched");
-        await this.handOn(step.entry);
-        this.o.metrics.dispatched("dispatched");
-      } else if (step.kind === "expired") {
-        await this.expire(step.entry);
-      } else break;
+        await this.handOn(got.entries);
+        for (let n = 0; n < got.entries.length; n++) this.o.metrics.dispatched("dispatched");
+      }
+      for (const e of got.expired) await this.expire(e);
+      if (got.idle) break;
     }
   }
 
@@ -116,7 +118,7 @@ export class FairDispatcher {
       if (!live || isTerminalStatus(live.status)) await this.o.fair.dispatched(e);
       else if (e.deadlineMs > 0 && e.deadlineMs <= Date.now()) await this.expire(e);
       else {
-        await this.handOn(e);
+        await this.handOn([e]);
         this.o.metrics.dispatched("recovered");
         this.o.logger.warn({ jobId: e.jobId }, "handed on a fair-list entry whose dispatcher died before adding it");
       }
@@ -124,9 +126,13 @@ export class FairDispatcher {
     await this.o.fair.sweepInflight(this.o.recoverMs);
   }
 
-  private async handOn(e: FairEntry): Promise<void> {
-    await addRouteJob(this.o.queues, e.payload);
-    await this.o.fair.dispatched(e);
+  /** Add the entries' BullMQ jobs (one round trip for those without rag), then forget them. */
+  private async handOn(entries: FairEntry[]): Promise<void> {
+    await addRouteJobs(
+      this.o.queues,
+      entries.map((e) => e.payload),
+    );
+    await this.o.fair.dispatched(...entries);
   }
 
   private async expire(e: FairEntry): Promise<void> {

@@ -31,6 +31,17 @@ export async function addRouteJob(queues: QueueSet, payload: RouteJobPayload): P
   return { rag: false };
 }
 
+/** {@link addRouteJob} for many jobs: those without `rag` in one round trip (one addBulk), flows one by one. */
+export async function addRouteJobs(queues: QueueSet, payloads: RouteJobPayload[]): Promise<void> {
+  const plain = payloads.filter((p) => !p.request.rag);
+  if (plain.length)
+    await queues.enqueueBulk(
+      "ai-route",
+      plain.map((payload) => ({ payload, opts: { jobId: payload.job_id, priority: ROUTE_PRIORITY[payload.request.priority ?? "normal"] } })),
+    );
+  for (const p of payloads) if (p.request.rag) await addRouteJob(queues, p);
+}
+
 /** What retrieval searches for: the last user message (PII is redacted by the rag-worker before use). */
 function ragQuery(req: CreateJobRequest): string {
   const last = [...req.messages].reverse().find((m) => m.role === "user") ?? req.messages.at(-1)!;

@@ -52,24 +52,30 @@ return "queued"
 `;
 
 /**
- * Dispatch one entry by deficit round robin. KEYS: 1 ring, 2 active, 3 BullMQ wait, 4 BullMQ
- * prioritized, 5 workers, 6 dispatching. ARGV: 1 fair prefix, 2 job-hash prefix, 3 now, 4 ahead.
+ * Dispatch entries by deficit round robin, as many as BullMQ has room for (at most ARGV[5]).
+ * KEYS: 1 ring, 2 active, 3 BullMQ wait, 4 BullMQ prioritized, 5 workers, 6 dispatching. ARGV: 1
+ * fair prefix, 2 job-hash prefix, 3 now, 4 ahead, 5 most entries.
  * The deployment at the ring's head gets `weight` entries per turn (its deficit), from its highest
  * non-empty priority; a deployment at its cap is passed over; one with nothing left leaves the
- * ring. A job that already ended (canceled while waiting) is dropped at no cost. The entry goes to
- * `dispatching` (and a capped deployment's inflight set) before the caller adds the BullMQ job.
- * Answers {"entry", e}, {"expired", e} (past its deadline: the caller ends it), {"full"} (BullMQ at
- * target), {"capped"} (only capped deployments wait) or {"empty"}.
+ * ring. A job that already ended (canceled while waiting) is dropped at no cost. Each entry goes to
+ * `dispatching` (and a capped deployment's inflight set) before the caller adds the BullMQ jobs.
+ * Answers pairs {"entry", e, "expired", e, …} (expired: past its deadline, the caller ends it), or
+ * one word when there are none: "full" (BullMQ at target), "capped" (only capped deployments wait)
+ * or "empty".
  */
 export const FAIR_DISPATCH = `${TARGET}
 local P, J, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local ready = redis.call("LLEN", KEYS[3]) + redis.call("ZCARD", KEYS[4])
-if ready >= target(KEYS[5], tonumber(ARGV[4]), now) then return {"full"} end
+local max = tonumber(ARGV[5])
+local room = target(KEYS[5], tonumber(ARGV[4]), now) - (redis.call("LLEN", KEYS[3]) + redis.call("ZCARD", KEYS[4]))
+if room <= 0 then return {"full"} end
 local prios = {"high", "normal", "low"}
 local terminal = {succeeded = true, failed = true, canceled = true, incomplete = true}
-local visits = redis.call("LLEN", KEYS[1]) * 2 + 64
+local visits = redis.call("LLEN", KEYS[1]) * 2 + 64 + max * 2
 local capped = false
+local out = {}
+local taken = 0
 for i = 1, visits do
+  if taken >= room or #out >= max * 2 then break end
   local dep = redis.call("LINDEX", KEYS[1], 0)
   if not dep then break end
   local dh = P .. "dep:" .. dep
@@ -95,18 +101,25 @@ for i = 1, visits do
       if st and not terminal[st] then
         redis.call("ZADD", KEYS[6], now, e)
         local dl = tonumber(deadline) or 0
-        if dl > 0 and dl <= now then return {"expired", e} end
-        local def = tonumber(redis.call("HGET", dh, "def") or "0") or 0
-        if def < 1 then def = def + (tonumber(redis.call("HGET", dh, "w") or "1") or 1) end
-        def = def - 1
-        redis.call("HSET", dh, "def", def)
-        if def < 1 then redis.call("LMOVE", KEYS[1], KEYS[1], "LEFT", "RIGHT") end
-        if cap > 0 then redis.call("ZADD", inflight, now, jid) end
-        return {"entry", e}
+        if dl > 0 and dl <= now then
+          out[#out + 1] = "expired"
+          out[#out + 1] = e
+        else
+          local def = tonumber(redis.call("HGET", dh, "def") or "0") or 0
+          if def < 1 then def = def + (tonumber(redis.call("HGET", dh, "w") or "1") or 1) end
+          def = def - 1
+          redis.call("HSET", dh, "def", def)
+          if def < 1 then redis.call("LMOVE", KEYS[1], KEYS[1], "LEFT", "RIGHT") end
+          if cap > 0 then redis.call("ZADD", inflight, now, jid) end
+          out[#out + 1] = "entry"
+          out[#out + 1] = e
+          taken = taken + 1
+        end
       end
     end
   end
 end
+if #out > 0 then return out end
 if capped then return {"capped"} end
 return {"empty"}
 `;

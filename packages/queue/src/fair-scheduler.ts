@@ -23,8 +23,12 @@ export interface FairEntry {
   payload: RouteJobPayload;
 }
 
-/** What one dispatch step found. */
-export type DispatchStep = { kind: "entry" | "expired"; entry: FairEntry } | { kind: "full" | "capped" | "empty" };
+/** What one dispatch call took: entries for BullMQ, entries past their deadline, or (with neither) why nothing. */
+export interface DispatchBatch {
+  entries: FairEntry[];
+  expired: FairEntry[];
+  idle: "full" | "capped" | "empty" | null;
+}
 
 /** Who waits in the fair lists: one row per deployment with jobs waiting. */
 export interface FairDepthRow {
@@ -113,10 +117,14 @@ export class FairScheduler {
     );
   }
 
-  /** Take the next entry for BullMQ (it is in `dispatching` until {@link dispatched}). */
-  async dispatchOne(): Promise<DispatchStep> {
+  /**
+   * Take the next entries for BullMQ, as many as it has room for (at most `max`): each is in
+   * `dispatching` until {@link dispatched}. `entries` go to BullMQ, `expired` are past their
+   * deadline (end them); with neither, `idle` says why.
+   */
+  async dispatch(max = 100): Promise<DispatchBatch> {
     const k = this.keys;
-    const [kind, raw] = await this.redis.syFairDispatch(
+    const out = await this.redis.syFairDispatch(
       k.fairRing(),
       k.fairActive(),
       k.bullQueue("ai-route", "wait"),
@@ -127,9 +135,12 @@ export class FairScheduler {
       `${k.bullPrefix}:job:`,
       String(Date.now()),
       String(this.ahead),
+      String(max),
     );
-    if ((kind === "entry" || kind === "expired") && raw) return { kind, entry: decodeEntry(raw) };
-    return { kind: kind as "full" | "capped" | "empty" };
+    const batch: DispatchBatch = { entries: [], expired: [], idle: null };
+    if (out.length === 1) batch.idle = out[0] as DispatchBatch["idle"];
+    else for (let i = 0; i + 1 < out.length; i += 2) (out[i] === "expired" ? batch.expired : batch.entries).push(decodeEntry(out[i + 1]!));
+    return batch;
   }
 
   /** Entries past their deadline at the heads of the lists (moved to `dispatching`: end them, then {@link dispatched}). */
@@ -144,9 +155,9 @@ export class FairScheduler {
     return out.map(decodeEntry);
   }
 
-  /** The entry is in BullMQ (or ended): forget it. */
-  async dispatched(entry: FairEntry): Promise<void> {
-    await this.redis.zrem(this.keys.fairDispatching(), entry.raw);
+  /** The entries are in BullMQ (or ended): forget them. */
+  async dispatched(...entries: FairEntry[]): Promise<void> {
+    if (entries.length) await this.redis.zrem(this.keys.fairDispatching(), ...entries.map((e) => e.raw));
   }
 
   /** A capped deployment's job ended: its slot is free. */
