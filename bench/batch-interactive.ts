@@ -145,10 +145,12 @@ async function main(): Promise<void> {
     },
     "batch",
   );
-  const stack = await startWithRetries({ MODEL_CATALOG_PATH: catalog.file, LOG_LEVEL: "warn" });
+  // The batch runner's throttle settings (BATCH_MAX_IN_FLIGHT, BATCH_ADAPTIVE, ...) pass through to the gateway.
+  const batchEnv = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith("BATCH_") && e[1] !== undefined));
+  const stack = await startWithRetries({ MODEL_CATALOG_PATH: catalog.file, LOG_LEVEL: "warn", ...batchEnv });
   try {
     process.stdout.write(
-      `batch-interactive: ${cfg.lines}-line batch; interactive ${cfg.rps}/s for ${cfg.seconds}s per phase; max_tokens ${cfg.maxTokens}; ${os.cpus().length} CPUs\n`,
+      `batch-interactive: ${cfg.lines}-line batch; interactive ${cfg.rps}/s for ${cfg.seconds}s per phase; max_tokens ${cfg.maxTokens}; ${os.cpus().length} CPUs; ${JSON.stringify(batchEnv)}\n`,
     );
     // Warm-up (connections, JIT, catalog caches), not measured.
     await runOpenLoop({ ratePerSecond: cfg.rps, durationMs: 3000, maxInFlight: 50, op: async () => void (await fetch(`${stack.url}/health`)) });
@@ -173,7 +175,7 @@ async function main(): Promise<void> {
     const b = summaryOf(withBatch);
     const runSeconds = done.completed_at! - done.in_progress_at!;
     const result = {
-      config: cfg,
+      config: { ...cfg, batch_env: batchEnv },
       interactive_without_batch_ms: a,
       interactive_with_batch_ms: b,
       ratio_p50: round(b.p50 / a.p50),
@@ -186,6 +188,10 @@ async function main(): Promise<void> {
         run_seconds: runSeconds,
         lines_per_second: round(cfg.lines / Math.max(1, runSeconds)),
         lines_per_second_during_interactive: round((during.request_counts.completed - started.request_counts.completed) / (withBatch.elapsedMs / 1000)),
+        // The rest of the run: the batch alone (no interactive traffic).
+        lines_per_second_without_interactive: round(
+          (cfg.lines - (during.request_counts.completed - started.request_counts.completed)) / Math.max(1, runSeconds - withBatch.elapsedMs / 1000),
+        ),
       },
     };
     process.stdout.write(
@@ -208,6 +214,7 @@ async function main(): Promise<void> {
             ["run time, in_progress -> completed (s)", runSeconds],
             ["lines/s (whole run)", result.batch.lines_per_second],
             ["lines/s (during the interactive phase)", result.batch.lines_per_second_during_interactive],
+            ["lines/s (without interactive traffic: the rest of the run)", result.batch.lines_per_second_without_interactive],
           ],
         ),
         "",

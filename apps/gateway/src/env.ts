@@ -35,6 +35,16 @@ export const GatewayEnv = z
     FAIR_DISPATCH_AHEAD: envInt(0, 0),
     /** Pause between the batch runner's rounds when no batch needs work. */
     BATCH_POLL_MS: envInt(1000, 10),
+    /** Most batch lines unfinished at once across all running batches (the batch runner's ceiling; issue 18). */
+    BATCH_MAX_IN_FLIGHT: envInt(32, 1),
+    /** The floor the allowance halves down to under interactive pressure: a batch always moves. */
+    BATCH_MIN_IN_FLIGHT: envInt(2, 1),
+    /** Adapt the allowance to interactive pressure (AIMD: halve under pressure, +1 per step when idle); off: always BATCH_MAX_IN_FLIGHT. */
+    BATCH_ADAPTIVE: envBoolean(true),
+    /** How often the allowance adapts, ms. */
+    BATCH_ADAPT_MS: envInt(250, 10),
+    /** This gateway's event-loop delay p99 (ms) above which the batch runner backs off. */
+    BATCH_PRESSURE_LAG_MS: envInt(50, 1),
     /** Where `/v1/files` bytes live: `postgres` (`file_chunks` rows, the embedded default) or `s3` (an S3-compatible bucket, S3_*). */
     FILE_STORE: envString(z.enum(["postgres", "s3"]).default("postgres")),
     /** FILE_STORE=s3: the S3 API's base URL (AWS, MinIO, R2...; requests are path-style and signed with SigV4). */

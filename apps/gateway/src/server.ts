@@ -22,6 +22,7 @@ import { SseConnections } from "./services/sse-connections";
 import { HeartbeatSweep } from "./services/sse-writer";
 import { Maintenance } from "./services/maintenance";
 import { startBatchRunner } from "./services/batch-runner";
+import { BatchThrottle, isInteractiveRequest } from "./services/batch-throttle";
 import { fileStoreFromEnv } from "./services/file-store-env";
 
 export interface RunningGateway {
@@ -150,8 +151,25 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
     // The Batch API: batches move through their states in the background of interactive traffic
     // (started last, so it stops first, before the server and the connections it uses).
     if (env.BATCH_RUNNER_ENABLED) {
-      const batches = startBatchRunner(resources, { pollMs: env.BATCH_POLL_MS });
-      p.defer("batch runner", () => batches.close());
+      const throttle = new BatchThrottle(resources, {
+        maxInFlight: env.BATCH_MAX_IN_FLIGHT,
+        minInFlight: env.BATCH_MIN_IN_FLIGHT,
+        adaptive: env.BATCH_ADAPTIVE,
+        adaptMs: env.BATCH_ADAPT_MS,
+        lagMs: env.BATCH_PRESSURE_LAG_MS,
+      });
+      // Interactive requests in flight on this gateway: one of the pressure signals the batch yields to.
+      let interactive = 0;
+      server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+        if (!isInteractiveRequest(req.method, req.url)) return;
+        throttle.noteInteractive(++interactive);
+        res.once("close", () => interactive--);
+      });
+      const batches = startBatchRunner(resources, { pollMs: env.BATCH_POLL_MS, throttle });
+      p.defer("batch runner", async () => {
+        await batches.close();
+        throttle.close();
+      });
     }
     const close = (grace?: number) => {
       graceMs = grace ?? graceMs;

@@ -26,6 +26,7 @@ import { fileStoreOf, readWholeFile, sweepExpiredFiles, type FilesOptions } from
 import { cancelJob } from "./job-service";
 import { ORPHAN_AFTER_MS } from "./job-payloads";
 import { DEFAULT_FILE_LIMITS, parseJsonl } from "./jsonl-file";
+import { BatchThrottle, type BatchThrottleOptions } from "./batch-throttle";
 
 type Counter = ReturnType<MetricsRegistry["meter"]["createCounter"]>;
 const counters = new WeakMap<MetricsRegistry, Counter>();
@@ -100,6 +101,11 @@ export interface BatchRunnerOptions {
   files?: FilesOptions;
   /** How often this runner deletes expired files (`sweepExpiredFiles`), ms. Default 60 000. */
   fileSweepMs?: number;
+  /**
+   * The throttle across all batches (BATCH_MAX_IN_FLIGHT, AIMD on interactive pressure): a
+   * {@link BatchThrottle} or its options. Default: one with its defaults.
+   */
+  throttle?: BatchThrottle | BatchThrottleOptions;
 }
 
 export interface BatchRunner {
@@ -146,6 +152,7 @@ export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions =
     if (await resumeBatch(r.db, b.id)) r.logger.info({ batchId: b.id }, "batch resumed: its lines fit the budget again");
   };
   const files = opts.files ?? {};
+  const throttle = opts.throttle instanceof BatchThrottle ? opts.throttle : new BatchThrottle(r, opts.throttle);
   const linesCounter = batchLinesCounter(r.registry);
   pausedBatchesGauge(r);
   /** Settle a line, counting it in `ai_batch_lines_total{endpoint,result}` when this call settled it. */
@@ -268,7 +275,10 @@ export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions =
     if (!mayTry(b)) return;
     if (b.endpoint === "/v1/embeddings") return embed(b);
     const inFlight = (await batchLines(r.db, b.id, "submitted", maxInFlight)).length;
-    const room = Math.min(submitChunk, maxInFlight - inFlight);
+    // The batch's own bound, then the throttle's allowance across all batches (it yields to interactive traffic).
+    let room = Math.min(submitChunk, maxInFlight - inFlight);
+    if (room <= 0) return;
+    room = Math.min(room, await throttle.room());
     if (room <= 0) return;
     await eachPending(
       b,
@@ -448,6 +458,7 @@ export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions =
       stopped = true;
       wake?.();
       await loop;
+      if (!(opts.throttle instanceof BatchThrottle)) throttle.close();
     },
   };
 }
