@@ -18,10 +18,12 @@ type Json = Record<string, any>;
 describe("stuck jobs", () => {
   let s: Stack;
   beforeAll(async () => {
-    // No router-worker: jobs stay queued, as if every worker were gone.
+    // No router-worker: jobs stay queued, as if every worker were gone. Straight into BullMQ
+    // (FAIR_SCHEDULING=off): the test follows a stuck job's BullMQ entry; with fair scheduling a
+    // job that waits in a fair list and ends is dropped there, never added (fair-scheduling.int.test.ts).
     s = await startStack({
       apps: ["gateway", "usage-aggregator"],
-      env: { MODEL_CATALOG_PATH: writeTestCatalog(), STUCK_JOB_MS: "1500", HOUSEKEEPING_EVERY_MS: "1000" },
+      env: { MODEL_CATALOG_PATH: writeTestCatalog(), STUCK_JOB_MS: "1500", HOUSEKEEPING_EVERY_MS: "1000", FAIR_SCHEDULING: "off" },
     });
   }, 60_000);
   afterAll(async () => {
