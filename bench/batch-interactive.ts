@@ -220,7 +220,11 @@ async function main(): Promise<void> {
         "",
       ].join("\n"),
     );
-    writeResult(cfg.out, result, REPO_ROOT);
+    // The throttle's back-offs by signal (waiting, local, lag): what it yielded to.
+    const metrics = await (await fetch(`${stack.url}/metrics`)).text().catch(() => "");
+    const backoffs = metrics.split("\n").filter((l) => l.startsWith("ai_batch_backoffs_total") || l.startsWith("ai_batch_admit_limit"));
+    process.stdout.write(`${backoffs.join("\n") || "ai_batch_backoffs_total: none"}\n`);
+    writeResult(cfg.out, { ...result, throttle_metrics: backoffs }, REPO_ROOT);
     if (done.request_counts.failed > 0) throw new Error(`${done.request_counts.failed} batch lines failed`);
   } finally {
     await stack.stop();
