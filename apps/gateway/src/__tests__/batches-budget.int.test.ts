@@ -148,10 +148,12 @@ test("a batch bigger than its budget pauses (budget_exhausted) without failing a
 
   // Still paused a moment later (not failing lines, not finishing), trying its next line once per
   // pauseRetryMs (300 ms here), not every round (100 ms): each try is a refusal the alerts count.
+  // About 3 tries a second; every round would be about 10. The bound leaves room for a round that
+  // a loaded machine ran late (5 was seen once under load average 15).
   const refusals = async () => Number(/ai_budget_refusals_total\{code="budget_exhausted"\} (\d+)/.exec(await (await fetch(`${base}/metrics`)).text())?.[1]);
   const before = await refusals();
   await new Promise((r) => setTimeout(r, 1000));
-  expect((await refusals()) - before).toBeLessThanOrEqual(4);
+  expect((await refusals()) - before).toBeLessThanOrEqual(6);
   expect(await batchOf(t.client, created.id)).toMatchObject({ status: "in_progress", paused_reason: "budget_exhausted", request_counts: { failed: 0 } });
 
   // Raise the budget: the batch resumes by itself and completes, every line answered.
