@@ -25,7 +25,7 @@ import { rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { startStack, type Stack } from "@switchyard/testkit";
-import { envInt, runBench, writeOneModelCatalog, writeResult } from "./lib/bench-env";
+import { envInt, runBench, writeSimulatedCatalog, writeResult } from "./lib/bench-env";
 import { runOpenLoop, type OpenLoopResult } from "./lib/open-loop";
 import { round, summarize, table, type Summary } from "./lib/stats";
 
@@ -134,17 +134,7 @@ async function startWithRetries(env: Record<string, string>): Promise<Stack> {
 
 async function main(): Promise<void> {
   const cfg = readConfig();
-  const catalog = writeOneModelCatalog(
-    {
-      id: MODEL,
-      provider: "simulated",
-      upstream_model: MODEL,
-      max_output_tokens: 4096,
-      pricing: { input: 1, output: 2, cached_input: 0 },
-      simulated: { ttft_ms: 20, tokens_per_second: 400, failure_rate: 0 },
-    },
-    "batch",
-  );
+  const catalog = writeSimulatedCatalog(MODEL, "batch");
   // The batch runner's throttle settings (BATCH_MAX_IN_FLIGHT, BATCH_ADAPTIVE, ...) pass through to the gateway.
   const batchEnv = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith("BATCH_") && e[1] !== undefined));
   const stack = await startWithRetries({ MODEL_CATALOG_PATH: catalog.file, LOG_LEVEL: "warn", ...batchEnv });

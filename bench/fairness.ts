@@ -23,7 +23,7 @@ import { rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { startStack, type Stack } from "@switchyard/testkit";
-import { envInt, runBench, writeOneModelCatalog, writeResult } from "./lib/bench-env";
+import { envInt, runBench, writeSimulatedCatalog, writeResult } from "./lib/bench-env";
 import { round, summarize, table, type Summary } from "./lib/stats";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
@@ -191,17 +191,7 @@ async function runOne(cfg: Config, fair: boolean, catalogFile: string) {
 
 async function main(): Promise<void> {
   const cfg = readConfig();
-  const catalog = writeOneModelCatalog(
-    {
-      id: MODEL,
-      provider: "simulated",
-      upstream_model: MODEL,
-      max_output_tokens: 4096,
-      pricing: { input: 1, output: 2, cached_input: 0 },
-      simulated: { ttft_ms: 20, tokens_per_second: 400, failure_rate: 0 },
-    },
-    "fair",
-  );
+  const catalog = writeSimulatedCatalog(MODEL, "fair");
   try {
     process.stdout.write(
       `fairness: tenant A floods ${cfg.flood} jobs while tenant B submits one a second; router concurrency ${cfg.concurrency}; ${os.cpus().length} CPUs\n`,

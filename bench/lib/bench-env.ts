@@ -27,6 +27,23 @@ export function writeOneModelCatalog(
   return { file, dir };
 }
 
+/**
+ * {@link writeOneModelCatalog} of one simulated model that answers like an interactive model
+ * (20 ms to its first token, 400 tokens/s): the batch and fairness benches' model.
+ */
+export const writeSimulatedCatalog = (id: string, tag: string): { file: string; dir: string } =>
+  writeOneModelCatalog(
+    {
+      id,
+      provider: "simulated",
+      upstream_model: id,
+      max_output_tokens: 4096,
+      pricing: { input: 1, output: 2, cached_input: 0 },
+      simulated: { ttft_ms: 20, tokens_per_second: 400, failure_rate: 0 },
+    },
+    tag,
+  );
+
 /** Write a bench's result as JSON to `out` (directories made) and say where, relative to `root`. */
 export function writeResult(out: string, result: unknown, root: string): void {
   mkdirSync(path.dirname(out), { recursive: true });

@@ -1,6 +1,6 @@
 import { isTerminalStatus, type JobEvent, type JobView, type RouteJobPayload } from "@switchyard/contracts";
 import { isProviderError, jobNeeds, unsupportedJobFields } from "@switchyard/providers";
-import type { BeginRunResult } from "@switchyard/queue";
+import type { AttemptStart, BeginRunResult } from "@switchyard/queue";
 import { decideRoute, isRoutingError, type BreakerPermit, type RouteDecision } from "@switchyard/routing";
 import { trace } from "@opentelemetry/api";
 import type { Job } from "bullmq";
@@ -37,15 +37,7 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
   const rag = payload.request.rag && !ended ? await ragContextFor(job, d.logger) : null;
   if (rag) payload = { ...payload, request: { ...payload.request, messages: withReferenceMaterial(payload.request.messages, rag) } };
   // Until a run begins, this delivery's ledger attempt is the number the next run would take.
-  const ctx: FinishContext = {
-    d,
-    payload,
-    attempt: started.runs + 1,
-    run: null,
-    counts: { runs: started.runs, waits: started.waits },
-    startedAt: Date.now(),
-    rag,
-  };
+  const ctx = firstContext(d, payload, started, rag);
 
   // First account for what earlier deliveries left: a usage event parked by one that died before
   // handing it on, and a run that died after its answer began (the provider charged for it).
@@ -314,6 +306,11 @@ export async function processRouteJob(d: RouteDeps, payload: RouteJobPayload, jo
 }
 
 /** End a job not begun within its `max_queue_ms`: failed, `queue_timeout`, its reservation released, one terminal event. */
+/** A delivery's context before any run begins: its ledger attempt is the number the next run would take. */
+function firstContext(d: RouteDeps, payload: RouteJobPayload, started: AttemptStart, rag: FinishContext["rag"]): FinishContext {
+  return { d, payload, attempt: started.runs + 1, run: null, counts: { runs: started.runs, waits: started.waits }, startedAt: Date.now(), rag };
+}
+
 function queueTimeout(ctx: FinishContext, live: JobView, queuedFor: number, maxQueueMs: number): Promise<string> {
   const message = `the job waited ${queuedFor} ms to start, past its max_queue_ms of ${maxQueueMs}`;
   return finishJob(ctx, live, { status: "failed", error: { code: "queue_timeout", message, reason: "queue_timeout" } }, [], null);
@@ -330,15 +327,7 @@ export async function endQueueTimeout(d: RouteDeps, payload: RouteJobPayload): P
     await d.budgets.release(payload.job_id);
     return;
   }
-  const ctx: FinishContext = {
-    d,
-    payload,
-    attempt: started.runs + 1,
-    run: null,
-    counts: { runs: started.runs, waits: started.waits },
-    startedAt: Date.now(),
-    rag: null,
-  };
+  const ctx = firstContext(d, payload, started, null);
   const queuedFor = Date.now() - Date.parse(payload.created_at);
   try {
     await queueTimeout(ctx, started.view, queuedFor, payload.request.max_queue_ms ?? 0);

@@ -114,6 +114,41 @@ export const TEST_EMBEDDING_MODELS: NonNullable<ModelCatalog["embedding_models"]
   },
 ];
 
+type CatalogModel = ModelCatalog["models"][number];
+type Pricing = CatalogModel["pricing"];
+
+/** One model on an OpenAI-compatible upstream (a FakeOpenAI): `id` is also its upstream model name. */
+export function openAIModel(id: string, pricing: Pricing = { input: 1, output: 2, cached_input: 0 }): CatalogModel {
+  return {
+    id,
+    provider: "openai",
+    upstream_model: id,
+    tier: "flash",
+    capabilities: { vision: false, long_context: false },
+    context_window: 128000,
+    max_output_tokens: 4096,
+    pricing,
+  };
+}
+
+/** One simulated model (no upstream) answering at `simulated`'s pace. */
+export function simulatedModel(id: string, pace: { ttft_ms: number; tokens_per_second: number }): CatalogModel {
+  return {
+    id,
+    provider: "simulated",
+    upstream_model: id,
+    tier: "flash",
+    capabilities: { vision: false, long_context: false },
+    context_window: 32000,
+    max_output_tokens: 4096,
+    pricing: { input: 1, output: 2, cached_input: 0 },
+    simulated: { ...pace, failure_rate: 0 },
+  };
+}
+
+/** A catalog of one {@link openAIModel}, its default. */
+export const oneOpenAIModelCatalog = (id: string, pricing?: Pricing): ModelCatalog => ({ default_model: id, models: [openAIModel(id, pricing)] });
+
 /** Write a catalog to a temp file; returns its path (for MODEL_CATALOG_PATH). */
 export function writeTestCatalog(catalog: ModelCatalog = TEST_CATALOG): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), "sy-catalog-"));

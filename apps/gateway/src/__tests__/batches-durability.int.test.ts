@@ -1,5 +1,13 @@
-import type { ModelCatalog } from "@switchyard/contracts";
-import { startFakeOpenAI, startStack, waitFor, writeTestCatalog, type FakeOpenAI, type SpawnedApp, type Stack } from "@switchyard/testkit";
+import {
+  startFakeOpenAI,
+  startStack,
+  waitFor,
+  oneOpenAIModelCatalog,
+  writeTestCatalog,
+  type FakeOpenAI,
+  type SpawnedApp,
+  type Stack,
+} from "@switchyard/testkit";
 import OpenAI from "openai";
 
 /**
@@ -15,21 +23,7 @@ import OpenAI from "openai";
  */
 const LINES = 60;
 const CONCURRENCY = 4;
-const CATALOG: ModelCatalog = {
-  default_model: "up-a",
-  models: [
-    {
-      id: "up-a",
-      provider: "openai",
-      upstream_model: "up-a",
-      tier: "flash",
-      capabilities: { vision: false, long_context: false },
-      context_window: 128000,
-      max_output_tokens: 4096,
-      pricing: { input: 1, output: 2, cached_input: 0 },
-    },
-  ],
-};
+const CATALOG = oneOpenAIModelCatalog("up-a");
 
 let fake: FakeOpenAI;
 let s: Stack;

@@ -1,7 +1,6 @@
-import type { ModelCatalog } from "@switchyard/contracts";
 import { createRedis, RedisKeys, ROUTE_PRIORITY, type Redis } from "@switchyard/queue";
 import { createMetricsRegistry, type MetricsRegistry } from "@switchyard/telemetry";
-import { startFakeOpenAI, startStack, writeTestCatalog, type FakeOpenAI, type Stack } from "@switchyard/testkit";
+import { startFakeOpenAI, startStack, oneOpenAIModelCatalog, writeTestCatalog, type FakeOpenAI, type Stack } from "@switchyard/testkit";
 import OpenAI from "openai";
 import { BatchThrottle } from "../services/batch-throttle";
 
@@ -16,21 +15,7 @@ import { BatchThrottle } from "../services/batch-throttle";
  *     by one per step when nothing waits, never above the ceiling; `ai_batch_admit_limit` shows it.
  */
 const LINES = 12;
-const CATALOG: ModelCatalog = {
-  default_model: "up-a",
-  models: [
-    {
-      id: "up-a",
-      provider: "openai",
-      upstream_model: "up-a",
-      tier: "flash",
-      capabilities: { vision: false, long_context: false },
-      context_window: 128000,
-      max_output_tokens: 4096,
-      pricing: { input: 1, output: 2, cached_input: 0 },
-    },
-  ],
-};
+const CATALOG = oneOpenAIModelCatalog("up-a");
 
 let fake: FakeOpenAI;
 let s: Stack;

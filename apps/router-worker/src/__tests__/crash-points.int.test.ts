@@ -4,6 +4,7 @@ import {
   apiClient,
   freePort,
   httpOk,
+  openAIModel,
   readSse,
   spawnApp,
   startFakeOpenAI,
@@ -24,16 +25,7 @@ type Json = Record<string, any>;
 const CATALOG: ModelCatalog = {
   default_model: "up-a",
   models: [
-    {
-      id: "up-a",
-      provider: "openai",
-      upstream_model: "up-a",
-      tier: "flash",
-      capabilities: { vision: false, long_context: false },
-      context_window: 128000,
-      max_output_tokens: 4096,
-      pricing: { input: 2, output: 8, cached_input: 0 },
-    },
+    openAIModel("up-a", { input: 2, output: 8, cached_input: 0 }),
     {
       id: "sim",
       provider: "simulated",

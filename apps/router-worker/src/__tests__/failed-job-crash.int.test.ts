@@ -1,23 +1,8 @@
-import type { ModelCatalog } from "@switchyard/contracts";
 import { createQueueSet, createRedis, RedisKeys, type QueueSet, type Redis } from "@switchyard/queue";
-import { apiClient, startFakeOpenAI, startStack, waitFor, writeTestCatalog, type FakeOpenAI, type Stack } from "@switchyard/testkit";
+import { apiClient, startFakeOpenAI, startStack, waitFor, oneOpenAIModelCatalog, writeTestCatalog, type FakeOpenAI, type Stack } from "@switchyard/testkit";
 
 type Json = Record<string, any>;
-const CATALOG: ModelCatalog = {
-  default_model: "up-a",
-  models: [
-    {
-      id: "up-a",
-      provider: "openai",
-      upstream_model: "up-a",
-      tier: "flash",
-      capabilities: { vision: false, long_context: false },
-      context_window: 128000,
-      max_output_tokens: 4096,
-      pricing: { input: 1, output: 1, cached_input: 0 },
-    },
-  ],
-};
+const CATALOG = oneOpenAIModelCatalog("up-a", { input: 1, output: 1, cached_input: 0 });
 
 let fake: FakeOpenAI;
 let s: Stack;

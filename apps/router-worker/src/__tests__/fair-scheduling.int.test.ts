@@ -1,6 +1,18 @@
 import type { ModelCatalog } from "@switchyard/contracts";
 import { createRedis, RedisKeys, type Redis } from "@switchyard/queue";
-import { apiClient, freePort, httpOk, readSse, spawnApp, startStack, TEST_REDIS_URL, waitFor, writeTestCatalog, type Stack } from "@switchyard/testkit";
+import {
+  apiClient,
+  freePort,
+  httpOk,
+  readSse,
+  simulatedModel,
+  spawnApp,
+  startStack,
+  TEST_REDIS_URL,
+  waitFor,
+  writeTestCatalog,
+  type Stack,
+} from "@switchyard/testkit";
 
 /**
  * Fair scheduling across tenants (issue 18): jobs queued while no router-worker runs wait in their
@@ -20,30 +32,7 @@ type View = {
 
 const CATALOG: ModelCatalog = {
   default_model: "sim-fast",
-  models: [
-    {
-      id: "sim-fast",
-      provider: "simulated",
-      upstream_model: "sim-fast",
-      tier: "flash",
-      capabilities: { vision: false, long_context: false },
-      context_window: 32000,
-      max_output_tokens: 4096,
-      pricing: { input: 1, output: 2, cached_input: 0 },
-      simulated: { ttft_ms: 5, tokens_per_second: 2000, failure_rate: 0 },
-    },
-    {
-      id: "sim-slow",
-      provider: "simulated",
-      upstream_model: "sim-slow",
-      tier: "flash",
-      capabilities: { vision: false, long_context: false },
-      context_window: 32000,
-      max_output_tokens: 4096,
-      pricing: { input: 1, output: 2, cached_input: 0 },
-      simulated: { ttft_ms: 300, tokens_per_second: 100, failure_rate: 0 },
-    },
-  ],
+  models: [simulatedModel("sim-fast", { ttft_ms: 5, tokens_per_second: 2000 }), simulatedModel("sim-slow", { ttft_ms: 300, tokens_per_second: 100 })],
 };
 
 let s: Stack;
