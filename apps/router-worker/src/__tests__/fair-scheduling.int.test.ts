@@ -92,8 +92,15 @@ const terminalEvents = async (key: string, id: string) =>
   (await readSse(`${s.url}/v1/jobs/${id}/events`, { headers: { authorization: `Bearer ${key}` } })).events.filter(
     (e) => e.event === "done" || e.event === "error",
   );
-// Settings are cached for a second by each gateway.
-const settle = () => new Promise((r) => setTimeout(r, 1100));
+/**
+ * Before a test submits with no worker running: settings are cached for a second by each gateway,
+ * and no worker registration may be left (one SIGKILLed, or a stop racing its registration timer,
+ * counts for 15 s), or the gate would send the test's jobs straight to BullMQ.
+ */
+const settle = async () => {
+  await redis.del(keys.fairWorkers());
+  await new Promise((r) => setTimeout(r, 1100));
+};
 
 test("a deployment's max_queue_ms ends a job no worker takes: failed queue_timeout, reservation released, one terminal event", async () => {
   const e = await tenant("fair-timeout", { max_queue_ms: 400, budget: { period: "day", limit_usd: 100 } });
