@@ -2,7 +2,7 @@ import http from "node:http";
 import { poolStats, type Database } from "@switchyard/db";
 import { faultHook } from "@switchyard/contracts";
 import { DEFAULT_CATALOG_PATH, loadCatalog } from "@switchyard/providers";
-import { JobStore } from "@switchyard/queue";
+import { JobStore, TenantJobIndex } from "@switchyard/queue";
 import { registerDbPoolMetrics, registerSseHubMetrics, type Logger } from "@switchyard/telemetry";
 import { CircuitBreakers } from "@switchyard/routing";
 import { startProcess } from "@switchyard/runtime";
@@ -22,6 +22,7 @@ import { SseConnections } from "./services/sse-connections";
 import { HeartbeatSweep } from "./services/sse-writer";
 import { Maintenance } from "./services/maintenance";
 import { startBatchRunner } from "./services/batch-runner";
+import { defineAdmitJob } from "./services/admit-job";
 import { BatchThrottle, isInteractiveRequest } from "./services/batch-throttle";
 import { fileStoreFromEnv } from "./services/file-store-env";
 
@@ -41,6 +42,9 @@ export async function startGateway(env: GatewayEnv, opts: { logger?: Logger; db?
   // reads use a connection of their own.
   return startProcess({ name: "gateway", env, ...opts, redisOptions: { enableAutoPipelining: true } }, async (p) => {
     const { db, redis, keys, queues, registry, logger } = p;
+    // Every script the request path runs is defined before the first request (see defineAdmitJob).
+    defineAdmitJob(redis);
+    TenantJobIndex.define(redis);
     const catalog = loadCatalog(env.MODEL_CATALOG_PATH ?? DEFAULT_CATALOG_PATH);
     const breakers = new CircuitBreakers({ redis, prefix: env.SWITCHYARD_PREFIX });
     // Alerts: budget thresholds fired at admission; budget_used_ratio{deployment} from what admission read last.

@@ -74,12 +74,17 @@ type Scripted = Redis & { syTenantJobsRead(...argv: string[]): Promise<[number, 
 
 /** Reads a tenant's job index (see the module comment). */
 export class TenantJobIndex {
+  /** Define its script on the connection; a gateway does it at start (a command defined while an auto-pipeline is open is missing from that pipeline). */
+  static define(redis: Redis): void {
+    if (!("syTenantJobsRead" in redis)) redis.defineCommand("syTenantJobsRead", { numberOfKeys: 0, lua: READ });
+  }
+
   private readonly redis: Scripted;
   constructor(
     redis: Redis,
     private readonly keys: RedisKeys,
   ) {
-    if (!("syTenantJobsRead" in redis)) redis.defineCommand("syTenantJobsRead", { numberOfKeys: 0, lua: READ });
+    TenantJobIndex.define(redis);
     this.redis = redis as Scripted;
   }
 

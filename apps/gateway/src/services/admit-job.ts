@@ -59,6 +59,16 @@ export type AdmitJobOutcome =
 
 type Scripted = Redis & { syAdmitJob(numberOfKeys: number, ...keysThenArgv: string[]): Promise<unknown[]> };
 
+/**
+ * Define {@link ADMIT_JOB} on the connection. Called when the gateway starts: ioredis copies the
+ * defined commands into each auto-pipeline as it opens one, so a command first defined while
+ * other commands wait in an open auto-pipeline is missing from it ("pipeline[name] is not a
+ * function", then "results[i] is not iterable" for everything in that pipeline).
+ */
+export function defineAdmitJob(redis: Redis): void {
+  if (!("syAdmitJob" in redis)) redis.defineCommand("syAdmitJob", { lua: ADMIT_JOB });
+}
+
 /** Run {@link ADMIT_JOB} for one job (again, at most twice more, when budget periods had to be loaded from Postgres first). */
 export async function admitAndCreateJob(
   redis: Redis,
@@ -66,7 +76,7 @@ export async function admitAndCreateJob(
   rl: PreparedRateLimitCheck,
   budget: PreparedReserve | null,
 ): Promise<AdmitJobOutcome> {
-  if (!("syAdmitJob" in redis)) redis.defineCommand("syAdmitJob", { lua: ADMIT_JOB });
+  defineAdmitJob(redis);
   const r = redis as Scripted;
   const bkeys = budget?.keys ?? [];
   for (let round = 0; round < 3; round++) {
