@@ -93,11 +93,16 @@ function everySecond(stack: Stack, key: string, cfg: Config, tag: string, stop: 
 }
 
 /** Queue waits and service times of jobs; a job not begun by `endedAt` counts as waiting until then (a lower bound). */
-async function waits(stack: Stack, key: string, ids: string[], endedAt: number): Promise<{ wait: Summary; service: Summary; unstarted: number }> {
+async function waits(
+  stack: Stack,
+  key: string,
+  ids: string[],
+  endedAt: number,
+): Promise<{ wait: Summary; service: Summary; unstarted: number; waits: number[] }> {
   const views = await Promise.all(ids.map((id) => view(stack, key, id)));
   const wait = views.map((v) => (v.started_at ? Date.parse(v.started_at) : endedAt) - Date.parse(v.created_at));
   const service = views.filter((v) => v.started_at && v.completed_at).map((v) => Date.parse(v.completed_at!) - Date.parse(v.started_at!));
-  return { wait: summarize(wait), service: summarize(service), unstarted: views.filter((v) => !v.started_at).length };
+  return { wait: summarize(wait), service: summarize(service), unstarted: views.filter((v) => !v.started_at).length, waits: wait };
 }
 
 /** A router-worker counter's total over its series (ai_jobs_finished_total: jobs it finished, every status). */
@@ -181,7 +186,8 @@ async function runOne(cfg: Config, fair: boolean, catalogFile: string) {
     const during = await waits(stack, bKey, ids, endedAt);
     const throughput = (done - before) / elapsed;
     process.stdout.write(
-      `[${tag}] flood: ${done - before} jobs finished in ${round(elapsed, 1)} s (${round(throughput, 1)}/s); B wait p50 ${during.wait.p50} ms, p99 ${during.wait.p99} ms (${ids.length} jobs, ${during.unstarted} not begun by the end)\n`,
+      `[${tag}] flood: ${done - before} jobs finished in ${round(elapsed, 1)} s (${round(throughput, 1)}/s); B wait p50 ${during.wait.p50} ms, p99 ${during.wait.p99} ms (${ids.length} jobs, ${during.unstarted} not begun by the end)\n` +
+        `[${tag}] flood: B's waits in submit order (ms): ${during.waits.join(" ")}\n`,
     );
     return { idle, during, throughput, finished: done - before, elapsed, submitted, bJobs: ids.length, timedOut: Date.now() >= deadline };
   } finally {

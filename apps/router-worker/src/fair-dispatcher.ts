@@ -128,10 +128,7 @@ export class FairDispatcher {
 
   /** Add the entries' BullMQ jobs (one round trip for those without rag), then forget them. */
   private async handOn(entries: FairEntry[]): Promise<void> {
-    await addRouteJobs(
-      this.o.queues,
-      entries.map((e) => e.payload),
-    );
+    await addRouteJobs(this.o.queues, entries);
     await this.o.fair.dispatched(...entries);
   }
 

@@ -1,17 +1,26 @@
 import { contentText, type CreateJobRequest, type RouteJobPayload } from "@switchyard/contracts";
 import type { QueueSet } from "./queues";
 
-/** BullMQ priorities of the request's `priority` (lower runs first). */
-export const ROUTE_PRIORITY = { high: 1, normal: 2, low: 3 } as const;
+/**
+ * BullMQ priorities of the request's `priority` (lower runs first). Each class has two: this one,
+ * and one more (`behind`) for a fair-scheduled job whose deployment already has a job waiting in
+ * BullMQ (see FAIR_DISPATCH), so classes stay strictly ordered.
+ */
+export const ROUTE_PRIORITY = { high: 1, normal: 3, low: 5 } as const;
+
+/** The BullMQ priority of a route job: its class's, one lower when `behind`. */
+export function routePriority(payload: RouteJobPayload, behind = false): number {
+  return ROUTE_PRIORITY[payload.request.priority ?? "normal"] + (behind ? 1 : 0);
+}
 
 /**
  * Add a created job's BullMQ job to `ai-route` (after its retrieval child, as one flow, when it
  * has `rag`): the gateway's direct path and the fair dispatcher share it. The job id makes a
  * repeat a no-op. Answers whether a retrieval child was added.
  */
-export async function addRouteJob(queues: QueueSet, payload: RouteJobPayload): Promise<{ rag: boolean }> {
+export async function addRouteJob(queues: QueueSet, payload: RouteJobPayload, behind = false): Promise<{ rag: boolean }> {
   const req = payload.request;
-  const priority = ROUTE_PRIORITY[req.priority ?? "normal"];
+  const priority = routePriority(payload, behind);
   if (req.rag) {
     // Retrieval runs first, as a child job; the route job reads its result when it starts.
     const rag = {
@@ -32,14 +41,14 @@ export async function addRouteJob(queues: QueueSet, payload: RouteJobPayload): P
 }
 
 /** {@link addRouteJob} for many jobs: those without `rag` in one round trip (one addBulk), flows one by one. */
-export async function addRouteJobs(queues: QueueSet, payloads: RouteJobPayload[]): Promise<void> {
-  const plain = payloads.filter((p) => !p.request.rag);
+export async function addRouteJobs(queues: QueueSet, jobs: Array<{ payload: RouteJobPayload; behind?: boolean }>): Promise<void> {
+  const plain = jobs.filter((j) => !j.payload.request.rag);
   if (plain.length)
     await queues.enqueueBulk(
       "ai-route",
-      plain.map((payload) => ({ payload, opts: { jobId: payload.job_id, priority: ROUTE_PRIORITY[payload.request.priority ?? "normal"] } })),
+      plain.map(({ payload, behind }) => ({ payload, opts: { jobId: payload.job_id, priority: routePriority(payload, behind) } })),
     );
-  for (const p of payloads) if (p.request.rag) await addRouteJob(queues, p);
+  for (const j of jobs) if (j.payload.request.rag) await addRouteJob(queues, j.payload, j.behind);
 }
 
 /** What retrieval searches for: the last user message (PII is redacted by the rag-worker before use). */

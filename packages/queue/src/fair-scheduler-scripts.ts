@@ -26,9 +26,10 @@ end
  * Submit. KEYS: 1 own list, 2-4 the deployment's high/normal/low lists, 5 deployment hash,
  * 6 inflight, 7 BullMQ wait, 8 BullMQ prioritized, 9 workers, 10 ring, 11 active, 12 notify, 13 capped.
  * ARGV: 1 entry, 2 encoded deployment, 3 weight, 4 cap (0: none), 5 tenant, 6 class, 7 now,
- * 8 ahead (0: from the workers), 9 job id.
- * Answers "direct" (nothing of the deployment waits, BullMQ is below target and the deployment
- * below its cap: the caller adds the BullMQ job itself; a capped deployment's slot is taken now)
+ * 8 ahead (0: from the workers), 9 job id, 10 job-hash prefix, 11 priority.
+ * Answers "direct" or "direct-behind" (nothing of the deployment waits, BullMQ is below target and
+ * the deployment below its cap: the caller adds the BullMQ job itself; a capped deployment's slot
+ * is taken now; "-behind": the deployment's previous job still waits in BullMQ, see FAIR_DISPATCH)
  * or "queued" (the entry is on its list, the deployment in the ring, the dispatchers woken).
  */
 export const FAIR_SUBMIT = `${TARGET}
@@ -41,11 +42,17 @@ if waiting == 0 then
   local ready = redis.call("LLEN", KEYS[7]) + redis.call("ZCARD", KEYS[8])
   if ready < target(KEYS[9], tonumber(ARGV[8]), now) and (cap == 0 or redis.call("ZCARD", KEYS[6]) < cap) then
     if cap > 0 then redis.call("ZADD", KEYS[6], now, ARGV[9]) end
+    local last = redis.call("HGET", KEYS[5], "last:" .. ARGV[11])
+    redis.call("HSET", KEYS[5], "last:" .. ARGV[11], ARGV[9])
+    if last and redis.call("HGET", ARGV[10] .. last, "status") == "queued" then return "direct-behind" end
     return "direct"
   end
 end
 redis.call("RPUSH", KEYS[1], ARGV[1])
-if redis.call("SADD", KEYS[11], ARGV[2]) == 1 then redis.call("RPUSH", KEYS[10], ARGV[2]) end
+-- A deployment that becomes busy joins the ring at its head, not its tail: its first job is next
+-- (start-time fair queuing's new flow, tagged with the current virtual time); from then on it takes
+-- its turns as every other.
+if redis.call("SADD", KEYS[11], ARGV[2]) == 1 then redis.call("LPUSH", KEYS[10], ARGV[2]) end
 redis.call("LPUSH", KEYS[12], "1")
 redis.call("LTRIM", KEYS[12], 0, 0)
 return "queued"
@@ -59,9 +66,17 @@ return "queued"
  * non-empty priority; a deployment at its cap is passed over; one with nothing left leaves the
  * ring. A job that already ended (canceled while waiting) is dropped at no cost. Each entry goes to
  * `dispatching` (and a capped deployment's inflight set) before the caller adds the BullMQ jobs.
- * Answers pairs {"entry", e, "expired", e, …} (expired: past its deadline, the caller ends it), or
- * one word when there are none: "full" (BullMQ at target), "capped" (only capped deployments wait)
- * or "empty".
+ * Answers pairs {"entry", e, "behind", e, "expired", e, …} (expired: past its deadline, the caller
+ * ends it), or one word when there are none: "full" (BullMQ at target), "capped" (only capped
+ * deployments wait) or "empty".
+ * "entry" vs "behind" is the start-time part of the fairness: BullMQ holds up to the target of
+ * waiting jobs, and a deployment that just became busy must not queue behind a flooding one's
+ * already-added jobs. A deployment's job is "behind" when its previous job of the same priority
+ * sent to BullMQ (field `last:<priority>`) has not begun (its job hash still says `queued`: waiting in BullMQ, or being added by a
+ * concurrent direct submit, which a look at BullMQ would miss); the caller adds "behind" jobs one BullMQ
+ * priority lower than "entry" ones of the same class, so a newly busy deployment's first job runs
+ * next. Each deployment has at most one job per class ahead that way, and the DRR decides who gets BullMQ's
+ * room, so a flooding deployment still gets its share.
  */
 export const FAIR_DISPATCH = `${TARGET}
 local P, J, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
@@ -74,15 +89,16 @@ local visits = redis.call("LLEN", KEYS[1]) * 2 + 64 + max * 2
 local capped = false
 local out = {}
 local taken = 0
+local seen = {}
 for i = 1, visits do
   if taken >= room or #out >= max * 2 then break end
   local dep = redis.call("LINDEX", KEYS[1], 0)
   if not dep then break end
   local dh = P .. "dep:" .. dep
-  local list = nil
+  local list, prio = nil, nil
   for _, pr in ipairs(prios) do
     local k = P .. "q:" .. dep .. ":" .. pr
-    if redis.call("LLEN", k) > 0 then list = k break end
+    if redis.call("LLEN", k) > 0 then list, prio = k, pr break end
   end
   if not list then
     redis.call("LPOP", KEYS[1])
@@ -111,7 +127,10 @@ for i = 1, visits do
           redis.call("HSET", dh, "def", def)
           if def < 1 then redis.call("LMOVE", KEYS[1], KEYS[1], "LEFT", "RIGHT") end
           if cap > 0 then redis.call("ZADD", inflight, now, jid) end
-          out[#out + 1] = "entry"
+          local last = redis.call("HGET", dh, "last:" .. prio)
+          redis.call("HSET", dh, "last:" .. prio, jid)
+          if seen[dep .. prio] or (last and redis.call("HGET", J .. last, "status") == "queued") then out[#out + 1] = "behind" else out[#out + 1] = "entry" end
+          seen[dep .. prio] = true
           out[#out + 1] = e
           taken = taken + 1
         end

@@ -13,6 +13,9 @@ export interface FairSettings {
   tenantClass: string;
 }
 
+/** Where a submit went: straight to BullMQ ("-behind": one BullMQ priority lower, see FairEntry.behind), or into its fair list. */
+export type FairSubmitted = "direct" | "direct-behind" | "queued";
+
 /** A job waiting in a fair list, decoded. */
 export interface FairEntry {
   raw: string;
@@ -21,6 +24,8 @@ export interface FairEntry {
   /** When it must have begun (0: no bound). */
   deadlineMs: number;
   payload: RouteJobPayload;
+  /** Its deployment's previous job still waits in BullMQ: add it one BullMQ priority lower (see FAIR_DISPATCH). */
+  behind?: boolean;
 }
 
 /** What one dispatch call took: entries for BullMQ, entries past their deadline, or (with neither) why nothing. */
@@ -41,7 +46,7 @@ export interface FairDepthRow {
 }
 
 type Scripted = Redis & {
-  syFairSubmit(...args: string[]): Promise<"direct" | "queued">;
+  syFairSubmit(...args: string[]): Promise<FairSubmitted>;
   syFairDispatch(...args: string[]): Promise<string[]>;
   syFairExpired(...args: string[]): Promise<string[]>;
   syFairRecover(...args: string[]): Promise<string[]>;
@@ -83,11 +88,12 @@ export class FairScheduler {
 
   /**
    * One step of a submit: "direct" when nothing of the deployment waits, BullMQ is below its target
-   * and the deployment below its cap (the caller adds the BullMQ job as without fair scheduling);
-   * else the payload is queued (durable: the job is accepted) and the dispatchers are woken.
+   * and the deployment below its cap (the caller adds the BullMQ job as without fair scheduling;
+   * "direct-behind": with `behind`, as the dispatcher's entries); else the payload is queued
+   * (durable: the job is accepted) and the dispatchers are woken.
    * `deadlineMs`: when the job must have begun (0: no bound).
    */
-  async submit(payload: RouteJobPayload, settings: FairSettings, deadlineMs: number): Promise<"direct" | "queued"> {
+  async submit(payload: RouteJobPayload, settings: FairSettings, deadlineMs: number): Promise<FairSubmitted> {
     const k = this.keys;
     const dep = payload.deployment_id;
     const priority = payload.request.priority ?? "normal";
@@ -114,6 +120,8 @@ export class FairScheduler {
       String(Date.now()),
       String(this.ahead),
       payload.job_id,
+      k.job(""),
+      priority,
     );
   }
 
@@ -132,14 +140,19 @@ export class FairScheduler {
       k.fairWorkers(),
       k.fairDispatching(),
       k.fairPrefix(),
-      `${k.bullPrefix}:job:`,
+      k.job(""),
       String(Date.now()),
       String(this.ahead),
       String(max),
     );
     const batch: DispatchBatch = { entries: [], expired: [], idle: null };
     if (out.length === 1) batch.idle = out[0] as DispatchBatch["idle"];
-    else for (let i = 0; i + 1 < out.length; i += 2) (out[i] === "expired" ? batch.expired : batch.entries).push(decodeEntry(out[i + 1]!));
+    else
+      for (let i = 0; i + 1 < out.length; i += 2) {
+        const e = decodeEntry(out[i + 1]!);
+        if (out[i] === "expired") batch.expired.push(e);
+        else batch.entries.push(out[i] === "behind" ? { ...e, behind: true } : e);
+      }
     return batch;
   }
 
@@ -167,7 +180,7 @@ export class FairScheduler {
 
   /** Free slots of ended or vanished jobs held longer than `ageMs` (a worker died before freeing them). */
   sweepInflight(ageMs: number): Promise<number> {
-    return this.redis.syFairSweep(this.keys.fairCapped(), this.keys.fairPrefix(), `${this.keys.bullPrefix}:job:`, String(Date.now()), String(ageMs));
+    return this.redis.syFairSweep(this.keys.fairCapped(), this.keys.fairPrefix(), this.keys.job(""), String(Date.now()), String(ageMs));
   }
 
   /** Whether the job waits in its deployment's lists; with `remove`, take it out (a cancel). */

@@ -11,7 +11,7 @@ import {
   type RoutingContext,
 } from "@switchyard/contracts";
 import { findJob, saveFinishedJob } from "@switchyard/db";
-import { addRouteJob } from "@switchyard/queue";
+import { addRouteJob, type FairSubmitted } from "@switchyard/queue";
 import { addLogContext, AttrNames, SpanKind, startSpan } from "@switchyard/telemetry";
 import type { GatewayResources } from "../resources";
 import type { Principal } from "@switchyard/contracts";
@@ -146,12 +146,14 @@ async function enqueueRoute(r: GatewayResources, payload: RouteJobPayload, deplo
   const capped = deployment.maxConcurrentJobs !== null;
   payload = { ...payload, request: { ...payload.request, max_queue_ms: maxQueueMs }, queue: { tenant_class: deployment.type, capped } };
   const gate = fairGate(r);
+  let path: FairSubmitted = "direct";
   if (gate) {
     const deadline = maxQueueMs === undefined ? 0 : Date.parse(payload.created_at) + maxQueueMs;
     const settings = { weight: deployment.queueWeight, maxConcurrentJobs: deployment.maxConcurrentJobs, tenantClass: deployment.type };
-    if ((await gate.submit(payload, settings, deadline)) === "queued") return;
+    path = await gate.submit(payload, settings, deadline);
+    if (path === "queued") return;
   }
-  const { rag } = await addRouteJob(r.queues, payload);
+  const { rag } = await addRouteJob(r.queues, payload, path === "direct-behind");
   if (rag) r.metrics.countEnqueue("ai-rag");
   r.metrics.countEnqueue("ai-route");
 }

@@ -244,6 +244,35 @@ test("ops see jobs waiting in the fair lists: ai-route's waiting count, the metr
   expect((await admin.get<Json>("/admin/v1/overview")).body.waiting_tenants.find((t: Json) => t.tenant_id === tenantId)).toBeUndefined();
 });
 
+test("a newly busy tenant's job overtakes the jobs a flooding tenant already has waiting in BullMQ (start-time fairness), and priority classes stay ordered", async () => {
+  const b = await tenant("fair-b2");
+  const a = apiClient(s.url, s.key);
+  const queue = keys.bullQueue("ai-route", "prioritized");
+  await settle();
+  // A registration worth 12 slots lets 12 of A's jobs straight into BullMQ; the rest of A's and B's wait in the lists.
+  await redis.hset(keys.fairWorkers(), "bench-slots", `12|${Date.now() + 120_000}`);
+  // One at a time: a direct submit adds its BullMQ job after the gate's script, so concurrent ones could all see room.
+  const aIds: string[] = [];
+  for (let i = 0; i < 40; i++) aIds.push(await submit(a, `overtake flood ${i}`));
+  expect(await redis.zcard(queue)).toBe(12);
+  const bId = await submit(b.client, "overtake B");
+  const bHigh = await submit(b.client, "overtake B high", { priority: "high" });
+  // BullMQ priorities: A's first job its class's own, the other 11 one lower ("behind").
+  const prio = async (id: string) => Math.floor(Number(await redis.zscore(queue, id)) / 0x100000000);
+  expect(await prio(aIds[0]!)).toBe(3);
+  for (const id of aIds.slice(1, 12)) expect(await prio(id)).toBe(4);
+  await s.spawn("router-worker", { ROUTER_CONCURRENCY: "1" }, "w-overtake");
+  const all = await allEnded(a, aIds);
+  const bViews = await allEnded(b.client, [bId, bHigh]);
+  const started = (v: View) => Date.parse(v.started_at!);
+  const rank = (v: View) => all.filter((x) => started(x) < started(v)).length;
+  // B's high job goes to BullMQ at the first room, ahead of all of A's; B's normal one in the next turns, not after A's 11 waiting.
+  expect(rank(bViews[1]!)).toBeLessThanOrEqual(2);
+  expect(rank(bViews[0]!)).toBeLessThanOrEqual(5);
+  await redis.hdel(keys.fairWorkers(), "bench-slots");
+  await stop("w-overtake");
+});
+
 /** Tenant A floods 200 jobs, then tenant B submits one; a worker taking one job at a time starts. Answers how many jobs started before B's. */
 async function flood(a: Client, b: Client, label: string): Promise<number> {
   const aIds = await submitMany(a, 200, `${label} flood`);
