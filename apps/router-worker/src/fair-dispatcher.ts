@@ -110,7 +110,7 @@ export class FairDispatcher {
     }
   }
 
-  /** Expiries at the heads of the lists, entries stranded by a dead dispatcher, and capped deployments' slots held by ended jobs. */
+  /** Entries past their max_queue_ms, entries stranded by a dead dispatcher, and capped deployments' slots held by ended jobs. */
   private async chores(): Promise<void> {
     for (const e of await this.o.fair.takeExpired()) await this.expire(e);
     for (const e of await this.o.fair.takeStranded(this.o.recoverMs)) {

@@ -126,13 +126,21 @@ export class RedisKeys {
   fairCapped(): string {
     return `${this.fairPrefix()}capped`;
   }
-  /** The round-robin ring of deployments with jobs waiting (list) … */
+  /** The round-robin ring of tenants with jobs waiting (list; set `tactive` beside it) … */
   fairRing(): string {
-    return `${this.fairPrefix()}ring`;
+    return `${this.fairPrefix()}tring`;
   }
-  /** … and the same deployments as a set (membership). */
+  /** … each tenant's ring of its deployments with jobs waiting (list) … */
+  fairTenantRing(tenantId: string): string {
+    return `${this.fairPrefix()}dring:${encodeURIComponent(tenantId)}`;
+  }
+  /** … and those deployments, all tenants', as a set (membership). */
   fairActive(): string {
     return `${this.fairPrefix()}active`;
+  }
+  /** Waiting entries with a deadline (zset: `<encoded deployment>|<priority>|<job id>` → deadline ms), for the queue-timeout sweep. */
+  fairDeadlines(): string {
+    return `${this.fairPrefix()}deadlines`;
   }
   /** Entries popped for BullMQ and not yet confirmed added (zset: entry → when), for crash recovery. */
   fairDispatching(): string {

@@ -1,8 +1,14 @@
 /**
  * Lua of the fair scheduler (fair-scheduler.ts). Every key shares the `{prefix}` hash tag, so a
- * script may build the keys of whichever deployment comes next in the ring from the fair prefix
+ * script may build the keys of whichever tenant and deployment come next from the fair prefix
  * (`<prefix>:fair:`), spelt as RedisKeys spells them: `q:<dep>:<priority>`, `dep:<dep>`,
- * `inflight:<dep>` (the ring holds URI-encoded deployment ids, as the keys do).
+ * `inflight:<dep>`, `dring:<tenant>` (the rings hold URI-encoded ids, as the keys do).
+ *
+ * Two rings, round robin at both levels: `tring` holds the tenants with jobs waiting (set
+ * `tactive`), and each tenant's `dring:<tenant>` its deployments with jobs waiting (set `active`,
+ * all tenants'). A turn is the head tenant's head deployment's: `weight` jobs (its deficit), then
+ * both move to the tails of their rings. So a tenant gets one share however many deployments it
+ * floods from, and a deployment's weight scales its tenant's turns when it is the one up.
  *
  * An entry is `<job id>|<created ms>|<deadline ms or 0>|<payload JSON>`: the scripts read its head
  * without decoding the payload.
@@ -24,13 +30,15 @@ end
 
 /**
  * Submit. KEYS: 1 own list, 2-4 the deployment's high/normal/low lists, 5 deployment hash,
- * 6 inflight, 7 BullMQ wait, 8 BullMQ prioritized, 9 workers, 10 ring, 11 active, 12 notify, 13 capped.
+ * 6 inflight, 7 BullMQ wait, 8 BullMQ prioritized, 9 workers, 10 tenant ring, 11 active, 12 notify, 13 capped.
  * ARGV: 1 entry, 2 encoded deployment, 3 weight, 4 cap (0: none), 5 tenant, 6 class, 7 now,
- * 8 ahead (0: from the workers), 9 job id, 10 job-hash prefix, 11 priority.
+ * 8 ahead (0: from the workers), 9 job id, 10 job-hash prefix, 11 priority, 12 fair prefix,
+ * 13 encoded tenant, 14 deadline ms (0: none; a queued entry with one is indexed in `deadlines`
+ * as `<encoded dep>|<priority>|<job id>`, so a short bound behind a long one still ends on time).
  * Answers "direct" or "direct-behind" (nothing of the deployment waits, BullMQ is below target and
  * the deployment below its cap: the caller adds the BullMQ job itself; a capped deployment's slot
  * is taken now; "-behind": the deployment's previous job still waits in BullMQ, see FAIR_DISPATCH)
- * or "queued" (the entry is on its list, the deployment in the ring, the dispatchers woken).
+ * or "queued" (the entry is on its list, the deployment and tenant in their rings, the dispatchers woken).
  */
 export const FAIR_SUBMIT = `${TARGET}
 local now = tonumber(ARGV[7])
@@ -49,10 +57,15 @@ if waiting == 0 then
   end
 end
 redis.call("RPUSH", KEYS[1], ARGV[1])
--- A deployment that becomes busy joins the ring at its head, not its tail: its first job is next
--- (start-time fair queuing's new flow, tagged with the current virtual time); from then on it takes
--- its turns as every other.
-if redis.call("SADD", KEYS[11], ARGV[2]) == 1 then redis.call("LPUSH", KEYS[10], ARGV[2]) end
+if tonumber(ARGV[14]) > 0 then redis.call("ZADD", ARGV[12] .. "deadlines", ARGV[14], ARGV[2] .. "|" .. ARGV[11] .. "|" .. ARGV[9]) end
+-- A deployment (or tenant) that becomes busy joins its ring at the head, not the tail: its first
+-- job is next (start-time fair queuing's new flow, tagged with the current virtual time); from
+-- then on it takes its turns as every other.
+if redis.call("SADD", KEYS[11], ARGV[2]) == 1 then
+  local P = ARGV[12]
+  redis.call("LPUSH", P .. "dring:" .. ARGV[13], ARGV[2])
+  if redis.call("SADD", P .. "tactive", ARGV[13]) == 1 then redis.call("LPUSH", KEYS[10], ARGV[13]) end
+end
 redis.call("LPUSH", KEYS[12], "1")
 redis.call("LTRIM", KEYS[12], 0, 0)
 return "queued"
@@ -60,79 +73,102 @@ return "queued"
 
 /**
  * Dispatch entries by deficit round robin, as many as BullMQ has room for (at most ARGV[5]).
- * KEYS: 1 ring, 2 active, 3 BullMQ wait, 4 BullMQ prioritized, 5 workers, 6 dispatching. ARGV: 1
- * fair prefix, 2 job-hash prefix, 3 now, 4 ahead, 5 most entries.
- * The deployment at the ring's head gets `weight` entries per turn (its deficit), from its highest
- * non-empty priority; a deployment at its cap is passed over; one with nothing left leaves the
- * ring. A job that already ended (canceled while waiting) is dropped at no cost. Each entry goes to
- * `dispatching` (and a capped deployment's inflight set) before the caller adds the BullMQ jobs.
+ * KEYS: 1 tenant ring, 2 active, 3 BullMQ wait, 4 BullMQ prioritized, 5 workers, 6 dispatching.
+ * ARGV: 1 fair prefix, 2 job-hash prefix, 3 now, 4 ahead, 5 most entries.
+ * The head tenant's head deployment gets `weight` entries per turn (its deficit), from its highest
+ * non-empty priority; then it and its tenant move to their rings' tails. A capped deployment is
+ * passed over (its tenant's turn with it); one with nothing left leaves its tenant's ring, and a
+ * tenant with none left the tenant ring. A job that already ended (canceled while waiting) is
+ * dropped at no cost. Each entry goes to `dispatching` (and a capped deployment's inflight set)
+ * before the caller adds the BullMQ jobs.
  * Answers pairs {"entry", e, "behind", e, "expired", e, …} (expired: past its deadline, the caller
  * ends it), or one word when there are none: "full" (BullMQ at target), "capped" (only capped
  * deployments wait) or "empty".
  * "entry" vs "behind" is the start-time part of the fairness: BullMQ holds up to the target of
  * waiting jobs, and a deployment that just became busy must not queue behind a flooding one's
  * already-added jobs. A deployment's job is "behind" when its previous job of the same priority
- * sent to BullMQ (field `last:<priority>`) has not begun (its job hash still says `queued`: waiting in BullMQ, or being added by a
- * concurrent direct submit, which a look at BullMQ would miss); the caller adds "behind" jobs one BullMQ
- * priority lower than "entry" ones of the same class, so a newly busy deployment's first job runs
- * next. Each deployment has at most one job per class ahead that way, and the DRR decides who gets BullMQ's
- * room, so a flooding deployment still gets its share.
+ * sent to BullMQ (field `last:<priority>`) has not begun (its job hash still says `queued`: waiting
+ * in BullMQ, or being added by a concurrent direct submit, which a look at BullMQ would miss); the
+ * caller adds "behind" jobs one BullMQ priority lower than "entry" ones of the same class, so a
+ * newly busy deployment's first job runs next. Each deployment has at most one job per class ahead
+ * that way, and the round robin decides who gets BullMQ's room, so a flooding tenant still gets
+ * its share.
+ * A ring of deployments left by the one-level scheduler (`ring`) is moved into the two levels first.
  */
 export const FAIR_DISPATCH = `${TARGET}
 local P, J, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local max = tonumber(ARGV[5])
+local function link(dep)
+  local t = redis.call("HGET", P .. "dep:" .. dep, "t") or ""
+  local et = string.gsub(t, "[^%w%-_%.!~%*'%(%)]", function(c) return string.format("%%%02X", string.byte(c)) end)
+  redis.call("RPUSH", P .. "dring:" .. et, dep)
+  if redis.call("SADD", P .. "tactive", et) == 1 then redis.call("RPUSH", KEYS[1], et) end
+end
+while redis.call("LLEN", P .. "ring") > 0 do link(redis.call("LPOP", P .. "ring")) end
 local room = target(KEYS[5], tonumber(ARGV[4]), now) - (redis.call("LLEN", KEYS[3]) + redis.call("ZCARD", KEYS[4]))
 if room <= 0 then return {"full"} end
 local prios = {"high", "normal", "low"}
 local terminal = {succeeded = true, failed = true, canceled = true, incomplete = true}
-local visits = redis.call("LLEN", KEYS[1]) * 2 + 64 + max * 2
+local visits = redis.call("SCARD", KEYS[2]) * 2 + redis.call("LLEN", KEYS[1]) + 64 + max * 2
 local capped = false
 local out = {}
 local taken = 0
 local seen = {}
 for i = 1, visits do
   if taken >= room or #out >= max * 2 then break end
-  local dep = redis.call("LINDEX", KEYS[1], 0)
-  if not dep then break end
-  local dh = P .. "dep:" .. dep
-  local list, prio = nil, nil
-  for _, pr in ipairs(prios) do
-    local k = P .. "q:" .. dep .. ":" .. pr
-    if redis.call("LLEN", k) > 0 then list, prio = k, pr break end
-  end
-  if not list then
+  local t = redis.call("LINDEX", KEYS[1], 0)
+  if not t then break end
+  local dr = P .. "dring:" .. t
+  local dep = redis.call("LINDEX", dr, 0)
+  if not dep then
     redis.call("LPOP", KEYS[1])
-    redis.call("SREM", KEYS[2], dep)
-    redis.call("HSET", dh, "def", 0)
+    redis.call("SREM", P .. "tactive", t)
   else
-    local cap = tonumber(redis.call("HGET", dh, "cap") or "0") or 0
-    local inflight = P .. "inflight:" .. dep
-    if cap > 0 and redis.call("ZCARD", inflight) >= cap then
-      capped = true
-      redis.call("LMOVE", KEYS[1], KEYS[1], "LEFT", "RIGHT")
+    local dh = P .. "dep:" .. dep
+    local list, prio = nil, nil
+    for _, pr in ipairs(prios) do
+      local k = P .. "q:" .. dep .. ":" .. pr
+      if redis.call("LLEN", k) > 0 then list, prio = k, pr break end
+    end
+    if not list then
+      redis.call("LPOP", dr)
+      redis.call("SREM", KEYS[2], dep)
+      redis.call("HSET", dh, "def", 0)
     else
-      local e = redis.call("LPOP", list)
-      local jid, deadline = string.match(e, "^([^|]*)|%d+|(%d+)|")
-      local st = redis.call("HGET", J .. jid, "status")
-      if st and not terminal[st] then
-        redis.call("ZADD", KEYS[6], now, e)
-        local dl = tonumber(deadline) or 0
-        if dl > 0 and dl <= now then
-          out[#out + 1] = "expired"
-          out[#out + 1] = e
-        else
-          local def = tonumber(redis.call("HGET", dh, "def") or "0") or 0
-          if def < 1 then def = def + (tonumber(redis.call("HGET", dh, "w") or "1") or 1) end
-          def = def - 1
-          redis.call("HSET", dh, "def", def)
-          if def < 1 then redis.call("LMOVE", KEYS[1], KEYS[1], "LEFT", "RIGHT") end
-          if cap > 0 then redis.call("ZADD", inflight, now, jid) end
-          local last = redis.call("HGET", dh, "last:" .. prio)
-          redis.call("HSET", dh, "last:" .. prio, jid)
-          if seen[dep .. prio] or (last and redis.call("HGET", J .. last, "status") == "queued") then out[#out + 1] = "behind" else out[#out + 1] = "entry" end
-          seen[dep .. prio] = true
-          out[#out + 1] = e
-          taken = taken + 1
+      local cap = tonumber(redis.call("HGET", dh, "cap") or "0") or 0
+      local inflight = P .. "inflight:" .. dep
+      if cap > 0 and redis.call("ZCARD", inflight) >= cap then
+        capped = true
+        redis.call("LMOVE", dr, dr, "LEFT", "RIGHT")
+        redis.call("LMOVE", KEYS[1], KEYS[1], "LEFT", "RIGHT")
+      else
+        local e = redis.call("LPOP", list)
+        local jid, deadline = string.match(e, "^([^|]*)|%d+|(%d+)|")
+        if deadline ~= "0" then redis.call("ZREM", P .. "deadlines", dep .. "|" .. prio .. "|" .. jid) end
+        local st = redis.call("HGET", J .. jid, "status")
+        if st and not terminal[st] then
+          redis.call("ZADD", KEYS[6], now, e)
+          local dl = tonumber(deadline) or 0
+          if dl > 0 and dl <= now then
+            out[#out + 1] = "expired"
+            out[#out + 1] = e
+          else
+            local def = tonumber(redis.call("HGET", dh, "def") or "0") or 0
+            if def < 1 then def = def + (tonumber(redis.call("HGET", dh, "w") or "1") or 1) end
+            def = def - 1
+            redis.call("HSET", dh, "def", def)
+            if def < 1 then
+              redis.call("LMOVE", dr, dr, "LEFT", "RIGHT")
+              redis.call("LMOVE", KEYS[1], KEYS[1], "LEFT", "RIGHT")
+            end
+            if cap > 0 then redis.call("ZADD", inflight, now, jid) end
+            local last = redis.call("HGET", dh, "last:" .. prio)
+            redis.call("HSET", dh, "last:" .. prio, jid)
+            if seen[dep .. prio] or (last and redis.call("HGET", J .. last, "status") == "queued") then out[#out + 1] = "behind" else out[#out + 1] = "entry" end
+            seen[dep .. prio] = true
+            out[#out + 1] = e
+            taken = taken + 1
+          end
         end
       end
     end
@@ -144,25 +180,38 @@ return {"empty"}
 `;
 
 /**
- * Entries past their deadline at the head of a list (heads are the oldest). KEYS: 1 ring,
- * 2 dispatching. ARGV: 1 fair prefix, 2 now, 3 most to take. Each goes to `dispatching` first.
+ * Entries past their deadline, wherever they are in their lists (the `deadlines` index; an entry
+ * at a list's head is taken at once, one further in is looked for, 1000 at a time). KEYS:
+ * 1 deadlines, 2 dispatching. ARGV: 1 fair prefix, 2 now, 3 most to take. Each goes to
+ * `dispatching` first.
  */
 export const FAIR_EXPIRED = `
 local P, now, max = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local out = {}
-local deps = redis.call("LRANGE", KEYS[1], 0, 999)
-for _, dep in ipairs(deps) do
-  for _, pr in ipairs({"high", "normal", "low"}) do
+for _, m in ipairs(redis.call("ZRANGEBYSCORE", KEYS[1], "-inf", now, "LIMIT", 0, max)) do
+  redis.call("ZREM", KEYS[1], m)
+  local dep, pr, jid = string.match(m, "^([^|]*)|([^|]*)|(.*)$")
+  if dep then
     local k = P .. "q:" .. dep .. ":" .. pr
-    for n = 1, max do
-      local head = redis.call("LINDEX", k, 0)
-      if not head then break end
-      local dl = tonumber(string.match(head, "^[^|]*|%d+|(%d+)|")) or 0
-      if dl == 0 or dl > now then break end
-      redis.call("LPOP", k)
-      redis.call("ZADD", KEYS[2], now, head)
-      out[#out + 1] = head
-      if #out >= max then return out end
+    local head = jid .. "|"
+    local found = nil
+    local first = redis.call("LINDEX", k, 0)
+    if first and string.sub(first, 1, #head) == head then
+      found = redis.call("LPOP", k)
+    else
+      local len = redis.call("LLEN", k)
+      local i = 0
+      while i < len and not found do
+        for _, e in ipairs(redis.call("LRANGE", k, i, i + 999)) do
+          if string.sub(e, 1, #head) == head then found = e break end
+        end
+        i = i + 1000
+      end
+      if found then redis.call("LREM", k, 1, found) end
+    end
+    if found then
+      redis.call("ZADD", KEYS[2], now, found)
+      out[#out + 1] = found
     end
   end
 end
@@ -207,18 +256,24 @@ return freed
 
 /**
  * Find (and with ARGV[2] = "1", remove) a job's entry in its deployment's lists. KEYS: 1-3 the
- * high/normal/low lists. ARGV: 1 job id, 2 remove. Answers 1 when found.
+ * high/normal/low lists, 4 deadlines. ARGV: 1 job id, 2 remove, 3 encoded deployment. Answers 1
+ * when found.
  */
 export const FAIR_FIND = `
 local head = ARGV[1] .. "|"
-for _, k in ipairs(KEYS) do
+local prios = {"high", "normal", "low"}
+for n = 1, 3 do
+  local k = KEYS[n]
   local len = redis.call("LLEN", k)
   local i = 0
   while i < len do
     local chunk = redis.call("LRANGE", k, i, i + 999)
     for _, e in ipairs(chunk) do
       if string.sub(e, 1, #head) == head then
-        if ARGV[2] == "1" then redis.call("LREM", k, 1, e) end
+        if ARGV[2] == "1" then
+          redis.call("LREM", k, 1, e)
+          redis.call("ZREM", KEYS[4], ARGV[3] .. "|" .. prios[n] .. "|" .. ARGV[1])
+        end
         return 1
       end
     end

@@ -81,7 +81,7 @@ export class FairScheduler {
       r.defineCommand("syFairExpired", { numberOfKeys: 2, lua: FAIR_EXPIRED });
       r.defineCommand("syFairRecover", { numberOfKeys: 1, lua: FAIR_RECOVER });
       r.defineCommand("syFairSweep", { numberOfKeys: 1, lua: FAIR_SWEEP_INFLIGHT });
-      r.defineCommand("syFairFind", { numberOfKeys: 3, lua: FAIR_FIND });
+      r.defineCommand("syFairFind", { numberOfKeys: 4, lua: FAIR_FIND });
       r.defineCommand("syFairDepth", { numberOfKeys: 1, lua: FAIR_DEPTH });
     }
   }
@@ -122,6 +122,9 @@ export class FairScheduler {
       payload.job_id,
       k.job(""),
       priority,
+      k.fairPrefix(),
+      encodeURIComponent(payload.tenant_id),
+      String(Math.max(0, Math.floor(deadlineMs))),
     );
   }
 
@@ -156,9 +159,9 @@ export class FairScheduler {
     return batch;
   }
 
-  /** Entries past their deadline at the heads of the lists (moved to `dispatching`: end them, then {@link dispatched}). */
+  /** Entries past their deadline, wherever they wait in their lists (moved to `dispatching`: end them, then {@link dispatched}). */
   async takeExpired(max = 100): Promise<FairEntry[]> {
-    const out = await this.redis.syFairExpired(this.keys.fairRing(), this.keys.fairDispatching(), this.keys.fairPrefix(), String(Date.now()), String(max));
+    const out = await this.redis.syFairExpired(this.keys.fairDeadlines(), this.keys.fairDispatching(), this.keys.fairPrefix(), String(Date.now()), String(max));
     return out.map(decodeEntry);
   }
 
@@ -186,7 +189,10 @@ export class FairScheduler {
   /** Whether the job waits in its deployment's lists; with `remove`, take it out (a cancel). */
   async find(deploymentId: string, jobId: string, remove = false): Promise<boolean> {
     const lists = PRIORITIES.map((p) => this.keys.fairList(deploymentId, p));
-    return (await this.redis.syFairFind(lists[0]!, lists[1]!, lists[2]!, jobId, remove ? "1" : "0")) === 1;
+    return (
+      (await this.redis.syFairFind(lists[0]!, lists[1]!, lists[2]!, this.keys.fairDeadlines(), jobId, remove ? "1" : "0", encodeURIComponent(deploymentId))) ===
+      1
+    );
   }
 
   /** Register this process's concurrency for `ttlMs` (renew well before it lapses). */

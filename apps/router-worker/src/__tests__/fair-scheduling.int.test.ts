@@ -58,7 +58,7 @@ async function tenant(name: string, settings: Json = {}) {
   const patched = await admin.call<Json>("PATCH", `/admin/v1/deployments/${t.default_deployment_id}`, { body });
   expect(patched.status).toBe(200);
   const k = (await admin.post<Json>(`/admin/v1/tenants/${t.id}/api-keys`, { name: "k", scopes: ["jobs:write", "jobs:read"] })).body;
-  return { client: apiClient(s.url, k.key), key: k.key as string, deploymentId: t.default_deployment_id as string };
+  return { client: apiClient(s.url, k.key), key: k.key as string, deploymentId: t.default_deployment_id as string, tenantId: t.id as string };
 }
 type Client = ReturnType<typeof apiClient>;
 const submit = async (c: Client, content: string, extra: Json = {}) => {
@@ -116,16 +116,34 @@ test("a deployment's max_queue_ms ends a job no worker takes: failed queue_timeo
   expect((await terminalEvents(e.key, id)).map((x) => x.event)).toEqual(["error"]);
 });
 
+test("a request's short max_queue_ms ends its job on time though a job without one waits ahead of it in the same list", async () => {
+  const e = await tenant("fair-timeout-behind");
+  await settle();
+  const ahead = await submit(e.client, "no bound");
+  const short = await submit(e.client, "short bound", { max_queue_ms: 500 });
+  expect(await redis.llen(keys.fairList(e.deploymentId, "normal"))).toBe(2);
+  const v = await waitFor(async () => ((await view(e.client, short)).status === "failed" ? view(e.client, short) : undefined), 5_000, "the queue timeout");
+  expect(v).toMatchObject({ status: "failed", started_at: null, error: { code: "queue_timeout" } });
+  expect((await view(e.client, ahead)).status).toBe("queued");
+  expect(await redis.llen(keys.fairList(e.deploymentId, "normal"))).toBe(1);
+  expect(await redis.zcard(keys.fairDeadlines())).toBe(0);
+  // The one left is canceled (the next test finds the lists empty).
+  expect((await e.client.post(`/v1/jobs/${ahead}/cancel`, {})).status).toBe(200);
+  expect(await redis.llen(keys.fairList(e.deploymentId, "normal"))).toBe(0);
+});
+
 test("a job canceled while it waits in its fair list leaves it: canceled, reservation released, one terminal event, never run", async () => {
   const f = await tenant("fair-cancel", { budget: { period: "day", limit_usd: 100 } });
   await settle();
-  const id = await submit(f.client, "to cancel");
+  const id = await submit(f.client, "to cancel", { max_queue_ms: 60_000 });
   const keep = await submit(f.client, "to run");
   expect(await redis.llen(keys.fairList(f.deploymentId, "normal"))).toBe(2);
+  expect(await redis.zcard(keys.fairDeadlines())).toBe(1);
   const c = await f.client.post<View>(`/v1/jobs/${id}/cancel`, {});
   expect(c.status).toBe(200);
   expect(c.body.status).toBe("canceled");
   expect(await redis.llen(keys.fairList(f.deploymentId, "normal"))).toBe(1);
+  expect(await redis.zcard(keys.fairDeadlines())).toBe(0);
   expect(await redis.exists(keys.budgetReservation(id))).toBe(0);
   await s.spawn("router-worker", { ROUTER_CONCURRENCY: "1" }, "w-cancel");
   const [canceled, ran] = await allEnded(f.client, [id, keep], 30_000);
@@ -152,6 +170,53 @@ test("weights 3:1 give two deployments about a 3:1 share of the dispatches while
   const heavyShare = order.slice(0, 16).filter((w) => w === "h").length;
   expect(heavyShare).toBeGreaterThanOrEqual(10);
   expect(heavyShare).toBeLessThanOrEqual(14);
+});
+
+test("a tenant flooding from two deployments gets one tenant's share: a one-deployment tenant's jobs start every other time", async () => {
+  const two = await tenant("fair-two-deps");
+  const one = await tenant("fair-one-dep");
+  const admin = apiClient(s.url, s.key);
+  const limits = { rate_limits: { requests_per_minute: 100_000, requests_per_hour: 1_000_000, requests_per_day: 10_000_000 } };
+  const second = await admin.post<Json>(`/admin/v1/tenants/${two.tenantId}/deployments`, { name: "second", type: "internal", ...limits });
+  expect(second.status).toBe(201);
+  const k2 = await admin.post<Json>(`/admin/v1/tenants/${two.tenantId}/api-keys`, {
+    name: "k2",
+    scopes: ["jobs:write", "jobs:read"],
+    deployment_id: second.body.id,
+  });
+  expect(k2.status).toBe(201);
+  const twoSecond = apiClient(s.url, k2.body.key);
+  await settle();
+  const t1 = await submitMany(two.client, 20, "two-a");
+  const t2 = await submitMany(twoSecond, 20, "two-b");
+  const o = await submitMany(one.client, 20, "one");
+  await s.spawn("router-worker", { ROUTER_CONCURRENCY: "1" }, "w-tenants");
+  const views = [
+    ...(await allEnded(two.client, t1)).map((v) => ({ who: "two", at: Date.parse(v.started_at!) })),
+    ...(await allEnded(twoSecond, t2)).map((v) => ({ who: "two", at: Date.parse(v.started_at!) })),
+    ...(await allEnded(one.client, o)).map((v) => ({ who: "one", at: Date.parse(v.started_at!) })),
+  ];
+  await stop("w-tenants");
+  const first = views.sort((x, y) => x.at - y.at).slice(0, 18);
+  // By the book 9 of the first 18 (tenants alternate); a per-deployment round robin would give 6.
+  const share = first.filter((x) => x.who === "one").length;
+  expect(share).toBeGreaterThanOrEqual(8);
+  expect(share).toBeLessThanOrEqual(10);
+});
+
+test("a deployment ring left by the one-level scheduler of an earlier version is taken over: its waiting jobs still run", async () => {
+  const w = await tenant("fair-legacy");
+  await settle();
+  const ids = await submitMany(w.client, 5, "legacy");
+  // As the earlier version left it: the deployment in `ring`, no tenant rings.
+  const fairKey = (name: string) => `${keys.fairPrefix()}${name}`;
+  expect(await redis.lrange(keys.fairRing(), 0, -1)).toContain(encodeURIComponent(w.tenantId));
+  await redis.del(keys.fairRing(), fairKey("tactive"), keys.fairTenantRing(w.tenantId));
+  await redis.rpush(fairKey("ring"), encodeURIComponent(w.deploymentId));
+  await s.spawn("router-worker", { ROUTER_CONCURRENCY: "2" }, "w-legacy");
+  for (const v of await allEnded(w.client, ids)) expect(v.status).toBe("succeeded");
+  expect(await redis.exists(fairKey("ring"))).toBe(0);
+  await stop("w-legacy");
 });
 
 test("max_concurrent_jobs=2: never more than two of the deployment's jobs run at once, though the worker could run six", async () => {
@@ -302,7 +367,13 @@ test("a flood from tenant A does not hold back tenant B: B's job is among the fi
   const off = await s.spawn("gateway", { FAIR_SCHEDULING: "off" }, "gateway-off");
   const url = `http://127.0.0.1:${off.port}`;
   // What the fair run left waiting is dropped (and BullMQ drained), so the off run starts from an empty queue.
-  await redis.del(...(await redis.keys(`${keys.fairPrefix()}q:*`)), keys.fairRing(), keys.fairActive());
+  await redis.del(
+    ...(await redis.keys(`${keys.fairPrefix()}q:*`)),
+    ...(await redis.keys(`${keys.fairPrefix()}dring:*`)),
+    keys.fairRing(),
+    keys.fairActive(),
+    `${keys.fairPrefix()}tactive`,
+  );
   await s.spawn("router-worker", { ROUTER_CONCURRENCY: "8", FAIR_SCHEDULING: "off" }, "w-drain");
   await waitFor(
     async () =>
