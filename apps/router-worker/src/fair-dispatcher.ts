@@ -133,6 +133,12 @@ export class FairDispatcher {
   }
 
   private async expire(e: FairEntry): Promise<void> {
+    if (e.payload.compare_flow) {
+      // A comparison goes on to BullMQ: each of its jobs carries the bound and ends queue_timeout as a worker reaches it.
+      await this.handOn([e]);
+      this.o.metrics.dispatched("expired");
+      return;
+    }
     await this.o.endQueueTimeout(e.payload);
     if (e.payload.queue?.capped) await this.o.fair.release(e.payload.deployment_id, e.jobId);
     await this.o.fair.dispatched(e);

@@ -1,4 +1,4 @@
-import { contentText, type CreateJobRequest, type RouteJobPayload } from "@switchyard/contracts";
+import { contentText, type CompareJobPayload, type CreateJobRequest, type RouteJobPayload } from "@switchyard/contracts";
 import type { QueueSet } from "./queues";
 
 /**
@@ -40,8 +40,30 @@ export async function addRouteJob(queues: QueueSet, payload: RouteJobPayload, be
   return { rag: false };
 }
 
-/** {@link addRouteJob} for many jobs: those without `rag` in one round trip (one addBulk), flows one by one. */
-export async function addRouteJobs(queues: QueueSet, jobs: Array<{ payload: RouteJobPayload; behind?: boolean }>): Promise<void> {
+/** A multi-model comparison, one unit for the fair scheduler: its `ai-compare` parent and `ai-route` children (one BullMQ flow). */
+export interface CompareFlow {
+  parent: CompareJobPayload;
+  children: RouteJobPayload[];
+}
+
+/**
+ * What waits in a fair list: a route job's payload, or for a comparison its first child's with
+ * `compare_flow` and the parent's job id (the whole flow is dispatched as one entry).
+ */
+export type FairPayload = RouteJobPayload & { compare_flow?: CompareFlow };
+
+/** Add a comparison's flow: the children run first, at their class's BullMQ priority; the parent once they have ended. The job ids make a repeat a no-op. */
+export async function addCompareFlow(queues: QueueSet, flow: CompareFlow): Promise<void> {
+  await queues.enqueueFlow(
+    { name: "ai-compare", payload: flow.parent, opts: { jobId: flow.parent.job_id } },
+    flow.children.map((c) => ({ name: "ai-route" as const, payload: c, opts: { jobId: c.job_id, priority: routePriority(c) } })),
+  );
+}
+
+/** {@link addRouteJob} for many jobs: those without `rag` in one round trip (one addBulk), flows (retrieval first, comparisons) one by one. */
+export async function addRouteJobs(queues: QueueSet, jobs: Array<{ payload: FairPayload; behind?: boolean }>): Promise<void> {
+  for (const j of jobs) if (j.payload.compare_flow) await addCompareFlow(queues, j.payload.compare_flow);
+  jobs = jobs.filter((j) => !j.payload.compare_flow);
   const plain = jobs.filter((j) => !j.payload.request.rag);
   if (plain.length)
     await queues.enqueueBulk(

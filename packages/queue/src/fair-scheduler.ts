@@ -1,4 +1,4 @@
-import type { RouteJobPayload } from "@switchyard/contracts";
+import type { FairPayload } from "./fair-enqueue";
 import type { Redis } from "./redis";
 import type { RedisKeys } from "./keys";
 import { FAIR_DEPTH, FAIR_DISPATCH, FAIR_EXPIRED, FAIR_FIND, FAIR_RECOVER, FAIR_SUBMIT, FAIR_SWEEP_INFLIGHT } from "./fair-scheduler-scripts";
@@ -23,7 +23,7 @@ export interface FairEntry {
   createdMs: number;
   /** When it must have begun (0: no bound). */
   deadlineMs: number;
-  payload: RouteJobPayload;
+  payload: FairPayload;
   /** Its deployment's previous job still waits in BullMQ: add it one BullMQ priority lower (see FAIR_DISPATCH). */
   behind?: boolean;
 }
@@ -93,7 +93,7 @@ export class FairScheduler {
    * (durable: the job is accepted) and the dispatchers are woken.
    * `deadlineMs`: when the job must have begun (0: no bound).
    */
-  async submit(payload: RouteJobPayload, settings: FairSettings, deadlineMs: number): Promise<FairSubmitted> {
+  async submit(payload: FairPayload, settings: FairSettings, deadlineMs: number): Promise<FairSubmitted> {
     const k = this.keys;
     const dep = payload.deployment_id;
     const priority = payload.request.priority ?? "normal";
@@ -264,6 +264,6 @@ function decodeEntry(raw: string): FairEntry {
     jobId: raw.slice(0, a),
     createdMs: Number(raw.slice(a + 1, b)),
     deadlineMs: Number(raw.slice(b + 1, c)),
-    payload: JSON.parse(raw.slice(c + 1)) as RouteJobPayload,
+    payload: JSON.parse(raw.slice(c + 1)) as FairPayload,
   };
 }

@@ -15,14 +15,15 @@ import {
   type RoutingContext,
 } from "@switchyard/contracts";
 import { findJob, saveFinishedJob } from "@switchyard/db";
-import type { StoredJob } from "@switchyard/queue";
+import { addCompareFlow, type CompareFlow, type StoredJob } from "@switchyard/queue";
 import { addLogContext, injectTraceContext, MetricNames, type MetricsRegistry } from "@switchyard/telemetry";
 import type { Principal } from "@switchyard/contracts";
 import type { GatewayResources } from "../resources";
 import { admitJob, jobBudget, jobSpend, type Admitted, type Spend } from "./admission";
 import { checkModel } from "./check-model";
 import type { DeploymentSettings } from "./deployment-cache";
-import { ORPHAN_AFTER_MS, PRIORITY, routePayload } from "./job-payloads";
+import { boundedRoute, fairReader, gateSubmit } from "./fair-gate";
+import { ORPHAN_AFTER_MS, routePayload } from "./job-payloads";
 
 /**
  * Multi-model comparison (`compare` on `POST /v1/jobs`): one parent job and one child job per
@@ -164,33 +165,33 @@ async function admitAndEnqueue(
     admitted.push(a);
   }
   await r.jobStore.linkChildren(parent.id, children);
-  await r.queues.enqueueFlow(
-    {
-      name: "ai-compare",
-      payload: {
-        job_id: parent.id,
-        tenant_id: p.tenantId,
-        deployment_id: p.deploymentId,
-        api_key_id: p.keyId,
-        children,
-        created_at: parent.created_at,
-        trace: injectTraceContext(),
-      },
-      opts: { jobId: parent.id },
+  const flow: CompareFlow = {
+    parent: {
+      job_id: parent.id,
+      tenant_id: p.tenantId,
+      deployment_id: p.deploymentId,
+      api_key_id: p.keyId,
+      children,
+      created_at: parent.created_at,
+      trace: injectTraceContext(),
     },
-    children.map((c, i) => ({
-      name: "ai-route" as const,
-      payload: routePayload(
-        p,
-        childRequest(req, c.model),
-        { ...ctx, allowed_models: [c.model], budget_used_ratio: admitted[i]!.budgetUsedRatio },
-        admitted[i]!.budget,
-        c.job_id,
-        parent.created_at,
+    children: children.map((c, i) =>
+      boundedRoute(
+        routePayload(
+          p,
+          childRequest(req, c.model),
+          { ...ctx, allowed_models: [c.model], budget_used_ratio: admitted[i]!.budgetUsedRatio },
+          admitted[i]!.budget,
+          c.job_id,
+          parent.created_at,
+        ),
+        d,
       ),
-      opts: { jobId: c.job_id, priority: PRIORITY[req.priority] },
-    })),
-  );
+    ),
+  };
+  // One unit for the fair gate (one turn, one slot of a capped deployment), under the parent's id.
+  if ((await gateSubmit(r, { ...flow.children[0]!, job_id: parent.id, compare_flow: flow }, d)) === "queued") return;
+  await addCompareFlow(r.queues, flow);
   r.metrics.countEnqueue("ai-compare");
   for (let i = 0; i < children.length; i++) r.metrics.countEnqueue("ai-route");
 }
@@ -214,6 +215,8 @@ export async function enqueueIfOrphanedCompare(
   const job = await r.jobStore.get(jobId);
   if (!job || job.status !== "queued" || Date.now() - Date.parse(job.view.created_at) < ORPHAN_AFTER_MS) return;
   if (await r.queues.queue("ai-compare").getJob(job.view.id)) return;
+  // Waiting in its fair list is not orphaned: the dispatchers will add it.
+  if (await fairReader(r).find(d.id, job.view.id)) return;
   try {
     await admitAndEnqueue(r, p, req, d, ctx, plan, job.view, [], true);
     r.logger.warn({ jobId }, "re-enqueued a comparison whose submit died before enqueueing it");

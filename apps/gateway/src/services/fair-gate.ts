@@ -1,8 +1,9 @@
-import { envBoolean, envInt, isTerminalStatus, parseEnv, type JobView } from "@switchyard/contracts";
+import { envBoolean, envInt, isTerminalStatus, parseEnv, type JobView, type RouteJobPayload } from "@switchyard/contracts";
 import { saveFinishedJob } from "@switchyard/db";
-import { FairScheduler, type FairEntry } from "@switchyard/queue";
+import { addCompareFlow, FairScheduler, type FairEntry, type FairPayload, type FairSubmitted } from "@switchyard/queue";
 import { z } from "zod";
 import type { GatewayResources } from "../resources";
+import type { DeploymentSettings } from "./deployment-cache";
 
 /** The gateway's fair-scheduling switches (validated at start with the rest of env.ts; read here once). */
 const FairEnv = z.object({ FAIR_SCHEDULING: envBoolean(true), FAIR_DISPATCH_AHEAD: envInt(0, 0) });
@@ -30,6 +31,34 @@ export function fairGate(r: GatewayResources): FairScheduler | null {
   return gate;
 }
 
+/**
+ * A route payload with its deployment's queue settings folded in: `max_queue_ms` the lower of the
+ * request's and the deployment's, and the fields the worker's metrics and cap release read.
+ */
+export function boundedRoute(payload: RouteJobPayload, deployment: DeploymentSettings): RouteJobPayload {
+  const own = payload.request.max_queue_ms;
+  const maxQueueMs = deployment.maxQueueMs !== null && (own === undefined || deployment.maxQueueMs < own) ? deployment.maxQueueMs : own;
+  return {
+    ...payload,
+    request: { ...payload.request, max_queue_ms: maxQueueMs },
+    queue: { tenant_class: deployment.type, capped: deployment.maxConcurrentJobs !== null },
+  };
+}
+
+/**
+ * Through the fair gate (a {@link boundedRoute} payload): "queued" when it waits in its fair list
+ * (nothing more to do), else the caller adds it to BullMQ ("direct-behind": one priority lower).
+ * With FAIR_SCHEDULING=off always "direct".
+ */
+export async function gateSubmit(r: GatewayResources, payload: FairPayload, deployment: DeploymentSettings): Promise<FairSubmitted> {
+  const gate = fairGate(r);
+  if (!gate) return "direct";
+  const maxQueueMs = payload.request.max_queue_ms;
+  const deadline = maxQueueMs === undefined ? 0 : Date.parse(payload.created_at) + maxQueueMs;
+  const settings = { weight: deployment.queueWeight, maxConcurrentJobs: deployment.maxConcurrentJobs, tenantClass: deployment.type };
+  return gate.submit(payload, settings, deadline);
+}
+
 /** A fair-list reader whatever the switch says (ops views count what waits there, e.g. after turning it off). */
 export function fairReader(r: GatewayResources): FairScheduler {
   return fairGate(r) ?? new FairScheduler({ redis: r.redis, keys: r.keys });
@@ -48,10 +77,12 @@ function startExpirySweep(r: GatewayResources, gate: FairScheduler): void {
   timer.unref();
 }
 
-/** End the jobs at the heads of the fair lists past their max_queue_ms: failed, queue_timeout, reservation released, one terminal event. */
+/** End the jobs waiting in the fair lists past their max_queue_ms: failed, queue_timeout, reservation released, one terminal event. */
 async function expireDue(r: GatewayResources, gate: FairScheduler): Promise<void> {
   for (const e of await gate.takeExpired()) {
-    await endWaiting(r, e);
+    // A comparison goes on to BullMQ: each of its jobs carries the bound and ends queue_timeout as a worker reaches it.
+    if (e.payload.compare_flow) await addCompareFlow(r.queues, e.payload.compare_flow);
+    else await endWaiting(r, e);
     if (e.payload.queue?.capped) await gate.release(e.payload.deployment_id, e.jobId);
     await gate.dispatched(e);
   }

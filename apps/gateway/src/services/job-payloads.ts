@@ -2,9 +2,6 @@ import type { CreateJobRequest, CreateJobResponse, JobBudget, JobView, RouteJobP
 import { injectTraceContext } from "@switchyard/telemetry";
 import type { Principal } from "@switchyard/contracts";
 
-/** BullMQ priorities of the request's `priority` (lower runs first). */
-export const PRIORITY = { high: 1, normal: 2, low: 3 } as const;
-
 /** A gateway's create → enqueue takes milliseconds; a job still unqueued after this long lost its gateway in between. */
 export const ORPHAN_AFTER_MS = 5000;
 

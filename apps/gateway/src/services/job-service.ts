@@ -11,7 +11,7 @@ import {
   type RoutingContext,
 } from "@switchyard/contracts";
 import { findJob, saveFinishedJob } from "@switchyard/db";
-import { addRouteJob, type FairSubmitted } from "@switchyard/queue";
+import { addRouteJob } from "@switchyard/queue";
 import { addLogContext, AttrNames, SpanKind, startSpan } from "@switchyard/telemetry";
 import type { GatewayResources } from "../resources";
 import type { Principal } from "@switchyard/contracts";
@@ -23,7 +23,7 @@ import { routingContext } from "./deployment-cache";
 import { checkModel } from "./check-model";
 import { admitCompare, cancelComparison, enqueueIfOrphanedCompare, liveComparison, planCompare, storedComparison, type ComparePlan } from "./compare-jobs";
 import { batchIdOf, createResponse, ORPHAN_AFTER_MS, routePayload } from "./job-payloads";
-import { fairGate, fairReader } from "./fair-gate";
+import { boundedRoute, fairReader, gateSubmit } from "./fair-gate";
 
 /** `view`: the whole job as it stands (a created job's first view, or a replay's current one), so a caller needs no read back. */
 export type SubmitResult = { replayed: boolean; job: CreateJobResponse; view: JobView; headers?: Record<string, string> };
@@ -141,18 +141,9 @@ export function submitJobTraced(r: GatewayResources, p: Principal, req: CreateJo
  * Added after its retrieval child when it has `rag`; the job id makes a repeat a no-op.
  */
 async function enqueueRoute(r: GatewayResources, payload: RouteJobPayload, deployment: DeploymentSettings): Promise<void> {
-  const own = payload.request.max_queue_ms;
-  const maxQueueMs = deployment.maxQueueMs !== null && (own === undefined || deployment.maxQueueMs < own) ? deployment.maxQueueMs : own;
-  const capped = deployment.maxConcurrentJobs !== null;
-  payload = { ...payload, request: { ...payload.request, max_queue_ms: maxQueueMs }, queue: { tenant_class: deployment.type, capped } };
-  const gate = fairGate(r);
-  let path: FairSubmitted = "direct";
-  if (gate) {
-    const deadline = maxQueueMs === undefined ? 0 : Date.parse(payload.created_at) + maxQueueMs;
-    const settings = { weight: deployment.queueWeight, maxConcurrentJobs: deployment.maxConcurrentJobs, tenantClass: deployment.type };
-    path = await gate.submit(payload, settings, deadline);
-    if (path === "queued") return;
-  }
+  payload = boundedRoute(payload, deployment);
+  const path = await gateSubmit(r, payload, deployment);
+  if (path === "queued") return;
   const { rag } = await addRouteJob(r.queues, payload, path === "direct-behind");
   if (rag) r.metrics.countEnqueue("ai-rag");
   r.metrics.countEnqueue("ai-route");

@@ -219,6 +219,41 @@ test("a deployment ring left by the one-level scheduler of an earlier version is
   await stop("w-legacy");
 });
 
+test("a comparison waits in its fair list as one entry: a flood of them does not hold back another tenant's job, and each still completes", async () => {
+  const c = await tenant("fair-compare", { features: { multiModelComparison: true } });
+  const b = await tenant("fair-compare-b");
+  await settle();
+  const ids: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    const r = await c.client.post<{ id: string }>("/v1/jobs", {
+      compare: ["sim-fast", "sim-slow"],
+      max_tokens: 4,
+      messages: [{ role: "user", content: `cmp ${i}` }],
+    });
+    expect(r.status).toBe(202);
+    ids.push(r.body.id);
+  }
+  // No worker is registered (a target of 0): every comparison waits, one entry each, nothing in BullMQ.
+  expect(await redis.llen(keys.fairList(c.deploymentId, "normal"))).toBe(8);
+  expect(await redis.zcard(keys.bullQueue("ai-route", "prioritized"))).toBe(0);
+  const bId = await submit(b.client, "B after the comparisons");
+  await s.spawn("router-worker", { ROUTER_CONCURRENCY: "1" }, "w-compare");
+  const parents = await allEnded(c.client, ids, 90_000);
+  for (const v of parents) expect(v.status).toBe("succeeded");
+  const bStart = Date.parse((await allEnded(b.client, [bId]))[0]!.started_at!);
+  // Each comparison's first start, from its children's views.
+  const starts = await Promise.all(
+    parents.map(async (v) => {
+      const kids = await Promise.all(((v as Json).comparison as Json[]).map((k) => view(c.client, k.job_id as string)));
+      expect(kids.map((k) => k.status)).toEqual(["succeeded", "succeeded"]);
+      return Math.min(...kids.map((k) => Date.parse(k.started_at!)));
+    }),
+  );
+  // B's job is next after at most one comparison (without the gate all 16 of their jobs would be in BullMQ first).
+  expect(starts.filter((t) => t < bStart).length).toBeLessThanOrEqual(1);
+  await stop("w-compare");
+});
+
 test("max_concurrent_jobs=2: never more than two of the deployment's jobs run at once, though the worker could run six", async () => {
   const capped = await tenant("fair-cap", { max_concurrent_jobs: 2 });
   await settle();
