@@ -31,20 +31,21 @@ const busy = (ms: number) => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test("a blocked event loop shows in max and p99, an idle one reads near 0, and each scrape starts afresh", async () => {
-  await sleep(50);
+  // Ticks every LAG_RESOLUTION_MS (50): a 400 ms block makes the next one at least 350 ms late.
+  await sleep(120);
   await lag("max"); // drop start-up
   // A scrape resets the histogram and the next tick only re-arms it: let one tick pass before blocking.
-  await sleep(30);
-  busy(300);
-  await sleep(30);
-  expect(await lag("max")).toBeGreaterThanOrEqual(0.25);
-  await sleep(30);
-  busy(300);
-  await sleep(30);
-  // A few samples, one of them 300 ms late: that one is the p99.
-  expect(await lag("0.99")).toBeGreaterThanOrEqual(0.25);
-  await sleep(200);
+  await sleep(70);
+  busy(400);
+  await sleep(70);
+  expect(await lag("max")).toBeGreaterThanOrEqual(0.3);
+  await sleep(70);
+  busy(400);
+  await sleep(70);
+  // A few samples, one of them 350+ ms late: that one is the p99.
+  expect(await lag("0.99")).toBeGreaterThanOrEqual(0.3);
+  await sleep(300);
   expect(await lag("max")).toBeLessThan(0.25);
-  await sleep(200);
+  await sleep(300);
   expect(await lag("0.5")).toBeLessThan(0.05);
 });

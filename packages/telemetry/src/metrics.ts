@@ -40,13 +40,18 @@ export function createMetricsRegistry(opts: { serviceName: string }): MetricsReg
   };
 }
 
-/** Event-loop delay sampling period (ms) of `nodejs_eventloop_lag_seconds`. */
-const LAG_RESOLUTION_MS = 10;
+/**
+ * Event-loop delay sampling period (ms) of `nodejs_eventloop_lag_seconds` (and the batch
+ * throttle's lag signal). Each tick wakes an idle process: at 10 ms that alone cost 0.75 % of a
+ * core per process (Node 24, measured with process.cpuUsage over 20 s), at 50 ms 0.16 %; a lag
+ * worth alerting on (100 ms) still shows in full.
+ */
+export const LAG_RESOLUTION_MS = 50;
 
 /**
  * `nodejs_eventloop_lag_seconds{quantile="0.5"|"0.99"|"max"}`: how late the event loop ran a
- * 10 ms timer (perf_hooks' `monitorEventLoopDelay`, which records the time between ticks; the
- * 10 ms itself is taken off, so an idle loop reads ~0), since the previous scrape, which resets it
+ * 50 ms timer (perf_hooks' `monitorEventLoopDelay`, which records the time between ticks; the
+ * 50 ms itself is taken off, so an idle loop reads ~0), since the previous scrape, which resets it
  * (as prom-client's default metrics do; with two scrapers each sees the lag since either's last
  * scrape). 0 before the first sample. Every process has a registry, so every `/metrics` carries
  * it. Returns the function that stops sampling.
@@ -57,7 +62,7 @@ function observeEventLoopLag(meter: Meter): () => void {
   const late = (ns: number) => (h.count === 0 ? 0 : Math.max(0, ns / 1e9 - LAG_RESOLUTION_MS / 1e3));
   meter
     .createObservableGauge(MetricNames.eventLoopLag, {
-      description: "How late the event loop ran a 10 ms timer since the previous scrape, seconds, by quantile (0.5, 0.99, max)",
+      description: "How late the event loop ran a 50 ms timer since the previous scrape, seconds, by quantile (0.5, 0.99, max)",
     })
     .addCallback((obs) => {
       obs.observe(late(h.percentile(50)), { quantile: "0.5" });

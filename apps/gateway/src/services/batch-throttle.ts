@@ -1,6 +1,6 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { ROUTE_PRIORITY } from "@switchyard/queue";
-import type { MetricsRegistry } from "@switchyard/telemetry";
+import { LAG_RESOLUTION_MS, type MetricsRegistry } from "@switchyard/telemetry";
 import { sql } from "kysely";
 import type { GatewayResources } from "../resources";
 
@@ -84,7 +84,7 @@ export class BatchThrottle {
     this.interactive = opts.interactiveInFlight ?? (() => 0);
     // Adaptive: start low and grow (a batch that starts under load never floods it); fixed: the cap.
     this.limit = this.adaptive ? this.minInFlight : this.maxInFlight;
-    this.lag = this.adaptive ? monitorEventLoopDelay({ resolution: 10 }) : null;
+    this.lag = this.adaptive ? monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS }) : null;
     this.lag?.enable();
     let set = gauges.get(r.registry);
     if (!set) {
@@ -147,7 +147,8 @@ export class BatchThrottle {
     );
     const local = Math.max(this.localPeak, this.interactive());
     this.localPeak = 0;
-    const lagMs = this.lag ? this.lag.percentile(99) / 1e6 : 0;
+    // The histogram holds the time between ticks: the period itself is not lag.
+    const lagMs = this.lag && this.lag.count > 0 ? Math.max(0, this.lag.percentile(99) / 1e6 - LAG_RESOLUTION_MS) : 0;
     this.lag?.reset();
     return { waiting, local, lagMs };
   }
