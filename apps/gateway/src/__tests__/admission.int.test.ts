@@ -1,6 +1,7 @@
 import type { ModelCatalog } from "@switchyard/contracts";
 import { apiClient, startStack, waitFor, writeTestCatalog, type Stack } from "@switchyard/testkit";
 import { createRedis, RedisKeys } from "@switchyard/queue";
+import { debitForUsage } from "@switchyard/db";
 import { Queue } from "bullmq";
 import { sql } from "kysely";
 
@@ -233,4 +234,23 @@ test("prepaid tenants need credits: 402 without, debits in the ledger with", asy
   expect(credits.balance_usd).toBeCloseTo(0.5 + debit.amount_usd, 9);
   const recalc = await admin.post<Json>(`/admin/v1/tenants/${tenant}/credits/recalculate`);
   expect(recalc.body.balance_usd).toBeCloseTo(credits.balance_usd, 9);
+});
+
+test("a tenant's credits read as one snapshot: the balance equals the sum of the entries listed while debits commit", async () => {
+  const { tenant } = await tenantWithKey("credits-snapshot", { billing_mode: "prepaid" });
+  const db = s.database.db;
+  let writing = true;
+  const writer = (async () => {
+    for (let i = 0; i < 400 && writing; i++) await debitForUsage(db, { tenantId: tenant, jobId: `snap-${i}`, attempt: 1, amountUsd: 0.001 });
+  })();
+  const mismatches: string[] = [];
+  for (let i = 0; i < 60; i++) {
+    const c = (await admin.get<Json>(`/admin/v1/tenants/${tenant}/credits?limit=200`)).body;
+    if (c.next_cursor) break;
+    const sum = (c.entries as Json[]).reduce((n, e) => n + Number(e.amount_usd), 0);
+    if (Math.abs(sum - c.balance_usd) > 1e-9) mismatches.push(`${c.entries.length} entries sum ${sum}, balance ${c.balance_usd}`);
+  }
+  writing = false;
+  await writer;
+  expect(mismatches).toEqual([]);
 });

@@ -36,9 +36,13 @@ export function adminCreditsRouter(r: GatewayResources): Router {
   router.get("/admin/v1/tenants/:id/credits", async (req, res) => {
     const tenantId = await tenant(req.params.id);
     const q = parseBody(CreditsQuery, req.query);
-    const [balance, page, held] = await Promise.all([
-      creditBalance(r.db, tenantId),
-      listCredits(r.db, tenantId, { limit: q.limit, cursor: q.cursor ?? null }),
+    // The balance and the entries from one snapshot: read apart, a debit committed between the two
+    // showed in the entries but not in the balance.
+    const [[balance, page], held] = await Promise.all([
+      r.db
+        .transaction()
+        .setIsolationLevel("repeatable read")
+        .execute(async (trx) => [await creditBalance(trx, tenantId), await listCredits(trx, tenantId, { limit: q.limit, cursor: q.cursor ?? null })] as const),
       r.budgets.credits(tenantId),
     ]);
     res.json({
