@@ -28,6 +28,20 @@ local function target(workersKey, ahead, now)
 end
 `;
 
+/** A job's entry in a list (the one whose head is `<job id>|`), looked for 1000 at a time; nil when absent. */
+const FIND_ENTRY = `
+local function findEntry(k, jid)
+  local head = jid .. "|"
+  local len = redis.call("LLEN", k)
+  for i = 0, len - 1, 1000 do
+    for _, e in ipairs(redis.call("LRANGE", k, i, i + 999)) do
+      if string.sub(e, 1, #head) == head then return e end
+    end
+  end
+  return nil
+end
+`;
+
 /**
  * Submit. KEYS: 1 own list, 2-4 the deployment's high/normal/low lists, 5 deployment hash,
  * 6 inflight, 7 BullMQ wait, 8 BullMQ prioritized, 9 workers, 10 tenant ring, 11 active, 12 notify, 13 capped.
@@ -180,12 +194,12 @@ return {"empty"}
 `;
 
 /**
- * Entries past their deadline, wherever they are in their lists (the `deadlines` index; an entry
- * at a list's head is taken at once, one further in is looked for, 1000 at a time). KEYS:
+ * Entries past their deadline, wherever they are in their lists (the `deadlines` index; each
+ * looked for from its list's head, 1000 at a time). KEYS:
  * 1 deadlines, 2 dispatching. ARGV: 1 fair prefix, 2 now, 3 most to take. Each goes to
  * `dispatching` first.
  */
-export const FAIR_EXPIRED = `
+export const FAIR_EXPIRED = `${FIND_ENTRY}
 local P, now, max = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local out = {}
 for _, m in ipairs(redis.call("ZRANGEBYSCORE", KEYS[1], "-inf", now, "LIMIT", 0, max)) do
@@ -193,23 +207,9 @@ for _, m in ipairs(redis.call("ZRANGEBYSCORE", KEYS[1], "-inf", now, "LIMIT", 0,
   local dep, pr, jid = string.match(m, "^([^|]*)|([^|]*)|(.*)$")
   if dep then
     local k = P .. "q:" .. dep .. ":" .. pr
-    local head = jid .. "|"
-    local found = nil
-    local first = redis.call("LINDEX", k, 0)
-    if first and string.sub(first, 1, #head) == head then
-      found = redis.call("LPOP", k)
-    else
-      local len = redis.call("LLEN", k)
-      local i = 0
-      while i < len and not found do
-        for _, e in ipairs(redis.call("LRANGE", k, i, i + 999)) do
-          if string.sub(e, 1, #head) == head then found = e break end
-        end
-        i = i + 1000
-      end
-      if found then redis.call("LREM", k, 1, found) end
-    end
+    local found = findEntry(k, jid)
     if found then
+      redis.call("LREM", k, 1, found)
       redis.call("ZADD", KEYS[2], now, found)
       out[#out + 1] = found
     end
@@ -259,25 +259,16 @@ return freed
  * high/normal/low lists, 4 deadlines. ARGV: 1 job id, 2 remove, 3 encoded deployment. Answers 1
  * when found.
  */
-export const FAIR_FIND = `
-local head = ARGV[1] .. "|"
+export const FAIR_FIND = `${FIND_ENTRY}
 local prios = {"high", "normal", "low"}
 for n = 1, 3 do
-  local k = KEYS[n]
-  local len = redis.call("LLEN", k)
-  local i = 0
-  while i < len do
-    local chunk = redis.call("LRANGE", k, i, i + 999)
-    for _, e in ipairs(chunk) do
-      if string.sub(e, 1, #head) == head then
-        if ARGV[2] == "1" then
-          redis.call("LREM", k, 1, e)
-          redis.call("ZREM", KEYS[4], ARGV[3] .. "|" .. prios[n] .. "|" .. ARGV[1])
-        end
-        return 1
-      end
+  local e = findEntry(KEYS[n], ARGV[1])
+  if e then
+    if ARGV[2] == "1" then
+      redis.call("LREM", KEYS[n], 1, e)
+      redis.call("ZREM", KEYS[4], ARGV[3] .. "|" .. prios[n] .. "|" .. ARGV[1])
     end
-    i = i + 1000
+    return 1
   end
 end
 return 0
