@@ -10,8 +10,12 @@
  * itself, through `JobStore.append`, the call a worker makes for every delta), N live jobs created
  * through `POST /v1/jobs`, and N followers (BENCH_SSE_FOLLOWERS_PER_JOB per job, default 1) held by
  * a child process on raw sockets. Then:
- *   1. RSS per follower: the gateway's RSS 3 s after the followers joined minus before, ÷ N; and
- *      again after the settling below ("settled": the garbage of opening them collected).
+ *   1. Memory per follower: the followers join in BENCH_SSE_RSS_STEPS (default 5) equal steps;
+ *      before the first and after each, the bench forces two full garbage collections in the
+ *      gateway (through its inspector, `--inspect` on a free loopback port) and reads its RSS
+ *      (/proc) and V8 heap in use. RSS and heap per follower are the least-squares slopes over
+ *      those points, so neither where the last collection happened to be nor one step's heap
+ *      growth decides the figure (a single after − before difference moved 3–23 KiB run to run).
  *   2. Idle: after BENCH_SSE_SETTLE_SECONDS (default 20: the garbage collections that follow
  *      opening thousands of connections are the cost of opening them, not of holding them),
  *      BENCH_SSE_IDLE_SECONDS with no events: the gateway's CPU (% of one core) and Redis's. The
@@ -25,6 +29,7 @@
  *   BENCH_SSE_COUNTS=1000,10000  BENCH_SSE_RATE=500  BENCH_SSE_SECONDS=20  BENCH_SSE_IDLE_SECONDS=30
  *   BENCH_SSE_ACTIVE_JOBS (default: all)  BENCH_SSE_VIA=raw,express
  *   BENCH_SSE_FOLLOWERS_PER_JOB=1  BENCH_SSE_HEARTBEAT_MS=15000 (the gateway's default)
+ *   BENCH_SSE_RSS_STEPS=5
  *   BENCH_OUT=bench/out/sse-fanout.json
  *   BENCH_SSE_OWN_REDIS=1 (default): a private `redis-server` on a free loopback port, so Redis CPU
  *   is this bench's alone; 0 uses TEST_REDIS_URL.
@@ -38,6 +43,7 @@ import { createRedis, JobStore, RedisKeys } from "@switchyard/queue";
 import { freePort, httpOk, spawnApp, startStack, TEST_REDIS_URL, type SpawnedApp, type Stack } from "@switchyard/testkit";
 import { Pool } from "undici";
 import { envInt, runBench, writeResult } from "./lib/bench-env";
+import { InspectorSession, slope } from "./lib/inspector";
 import { processTreeCpuMs } from "./lib/proc-cpu";
 import { round, summarize, table, type Summary } from "./lib/stats";
 
@@ -64,6 +70,7 @@ function readConfig() {
     activeJobs: envInt("BENCH_SSE_ACTIVE_JOBS", Number.MAX_SAFE_INTEGER),
     settleSeconds: envInt("BENCH_SSE_SETTLE_SECONDS", 20, 0),
     perJob: envInt("BENCH_SSE_FOLLOWERS_PER_JOB", 1),
+    rssSteps: envInt("BENCH_SSE_RSS_STEPS", 5),
     heartbeatMs: envInt("BENCH_SSE_HEARTBEAT_MS", 15_000, 100),
     ownRedis: process.env.BENCH_SSE_OWN_REDIS !== "0",
     out: path.resolve(REPO_ROOT, process.env.BENCH_OUT ?? "bench/out/sse-fanout.json"),
@@ -80,8 +87,11 @@ interface Result {
   dropped: number;
   rss_before_mib: number;
   rss_after_mib: number;
+  /** Slopes over the steps' points (after full collections). */
   rss_per_follower_kib: number;
-  rss_settled_per_follower_kib: number;
+  heap_per_follower_kib: number;
+  /** The points: followers, RSS and heap in use (KiB). */
+  memory_points: Array<{ followers: number; rss_kib: number; heap_kib: number }>;
   idle_gateway_cpu_pct: number;
   idle_redis_cpu_pct: number;
   events_written: number;
@@ -157,7 +167,7 @@ async function writeEvents(store: JobStore, jobIds: string[], rate: number, ms: 
 async function startOwnRedis(): Promise<{ url: string; stop: () => void }> {
   const port = await freePort();
   const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-  const probe = createRedis(`redis://127.0.0.1:${port}`, { lazyConnect: true, retryStrategy: () => 100 });
+  const probe = createRedis(`redis://127.0.0.1:${port}`, { lazyConnect: true, retryStrategy: () => 100 }).on("error", () => undefined); // refused until it listens
   const deadline = Date.now() + 10_000;
   for (;;) {
     if ((await probe.ping().catch(() => null)) === "PONG") break;
@@ -172,10 +182,12 @@ async function runOne(cfg: Config, stack: Stack, redisUrl: string, n: number, vi
   // Spawned here rather than through `stack.spawn`: on a busy machine a gateway can take longer
   // than the stack's 30 s to answer.
   const port = await freePort();
+  const inspectPort = await freePort();
   const gateway: SpawnedApp = await spawnApp(
     "gateway",
     {
       ...stack.env,
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --inspect=127.0.0.1:${inspectPort}`.trim(),
       PORT: String(port),
       SSE_HEARTBEAT_MS: String(cfg.heartbeatMs),
       SSE_WARN_CONNECTIONS: String(n * 2),
@@ -196,20 +208,37 @@ async function runOne(cfg: Config, stack: Stack, redisUrl: string, n: number, vi
     const followerJobs = Array.from({ length: n }, (_, i) => jobIds[i % jobs]!);
     await sleep(2000);
     const pid = gateway.child.pid!;
-    const rssBefore = rssKiB(pid);
-    process.stdout.write(`opening ${n} followers… `);
-    const opened = await ask<{ held: number; failed: number; errors: string[] }>(
-      child,
-      { cmd: "open", port: gateway.port, key: stack.key, jobIds: followerJobs, concurrency: 64, extraHeaders: VIA_HEADERS[via] },
-      300_000,
-    );
-    if (opened.errors.length) process.stdout.write(`\n  follower errors: ${opened.errors.join("; ")}\n`);
-    await sleep(3000);
-    const rssAfter = rssKiB(pid);
+    const inspector = await InspectorSession.connect(inspectPort);
+    const points: Result["memory_points"] = [];
+    const measure = async (followers: number) => {
+      await inspector.collectGarbage();
+      await sleep(1000);
+      await inspector.collectGarbage();
+      const mem = await inspector.memoryUsage();
+      points.push({ followers, rss_kib: rssKiB(pid), heap_kib: round(mem.heapUsed / 1024) });
+    };
+    await measure(0);
+    process.stdout.write(`opening ${n} followers in ${cfg.rssSteps} steps… `);
+    const opened = { held: 0, failed: 0, errors: [] as string[] };
+    for (let step = 0; step < cfg.rssSteps; step++) {
+      const slice = followerJobs.slice(Math.floor((step * n) / cfg.rssSteps), Math.floor(((step + 1) * n) / cfg.rssSteps));
+      const got = await ask<{ held: number; failed: number; errors: string[] }>(
+        child,
+        { cmd: "open", port: gateway.port, key: stack.key, jobIds: slice, concurrency: 64, extraHeaders: VIA_HEADERS[via] },
+        300_000,
+      );
+      opened.held = got.held;
+      opened.failed += got.failed;
+      opened.errors.push(...got.errors);
+      await sleep(1000);
+      await measure(got.held);
+    }
+    inspector.close();
+    if (opened.errors.length) process.stdout.write(`\n  follower errors: ${opened.errors.slice(0, 5).join("; ")}\n`);
+    const xy = (k: "rss_kib" | "heap_kib") => points.map((p) => ({ x: p.followers, y: p[k] }));
 
     process.stdout.write(`settle ${cfg.settleSeconds} s, idle ${cfg.idleSeconds} s… `);
     await sleep(cfg.settleSeconds * 1000);
-    const rssSettled = rssKiB(pid);
     let g0 = processTreeCpuMs(pid) ?? NaN;
     let r0 = await redisCpuMs(redis);
     await sleep(cfg.idleSeconds * 1000);
@@ -236,10 +265,11 @@ async function runOne(cfg: Config, stack: Stack, redisUrl: string, n: number, vi
       held: rec.held,
       failed: opened.failed,
       dropped: rec.dropped,
-      rss_before_mib: round(rssBefore / 1024),
-      rss_after_mib: round(rssAfter / 1024),
-      rss_per_follower_kib: round((rssAfter - rssBefore) / n),
-      rss_settled_per_follower_kib: round((rssSettled - rssBefore) / n),
+      rss_before_mib: round(points[0]!.rss_kib / 1024),
+      rss_after_mib: round(points[points.length - 1]!.rss_kib / 1024),
+      rss_per_follower_kib: round(slope(xy("rss_kib"))),
+      heap_per_follower_kib: round(slope(xy("heap_kib"))),
+      memory_points: points,
       idle_gateway_cpu_pct: round(idleGw),
       idle_redis_cpu_pct: round(idleRedis),
       events_written: written,
@@ -266,7 +296,7 @@ function ratios(results: Result[]): string {
     if (!base) continue;
     const x = (a: number, b: number) => (b > 0 ? `${round(a / b, 2)}×` : "n/a");
     out +=
-      `raw ÷ express at N=${raw.followers}: RSS/follower ${x(raw.rss_per_follower_kib, base.rss_per_follower_kib)}, settled ${x(raw.rss_settled_per_follower_kib, base.rss_settled_per_follower_kib)}, ` +
+      `raw ÷ express at N=${raw.followers}: RSS/follower ${x(raw.rss_per_follower_kib, base.rss_per_follower_kib)}, heap/follower ${x(raw.heap_per_follower_kib, base.heap_per_follower_kib)}, ` +
       `p99 ${x(raw.latency_ms.p99, base.latency_ms.p99)}, gw CPU idle ${x(raw.idle_gateway_cpu_pct, base.idle_gateway_cpu_pct)}, gw CPU load ${x(raw.load_gateway_cpu_pct, base.load_gateway_cpu_pct)}\n`;
   }
   return out;
@@ -300,7 +330,7 @@ async function main(): Promise<void> {
           "max ms",
           "recv/written×per-job",
           "RSS/follower KiB",
-          "settled KiB",
+          "heap/follower KiB",
           "gw RSS MiB",
           "gw CPU % load",
           "gw CPU % idle",
@@ -317,7 +347,7 @@ async function main(): Promise<void> {
           r.latency_ms.max,
           round(r.events_received / (r.events_written * cfg.perJob), 3),
           r.rss_per_follower_kib,
-          r.rss_settled_per_follower_kib,
+          r.heap_per_follower_kib,
           r.rss_after_mib,
           r.load_gateway_cpu_pct,
           r.idle_gateway_cpu_pct,
