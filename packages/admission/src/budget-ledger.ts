@@ -1,110 +1,21 @@
-import { RedisKeys, type Budget } from "@switchyard/contracts";
-import type { Cluster, Redis as SingleRedis } from "ioredis";
+import { RedisKeys } from "@switchyard/contracts";
+import { defineBudgetLedgerCommands, type Redis, type Scripted } from "./budget-ledger-commands";
+import { ReserveReply, SettleReply, TopUpReply, toNano, toNanoSigned, toTokens, usdOf } from "./budget-ledger-scripts";
+import type {
+  BudgetAmount,
+  BudgetScope,
+  BudgetUsage,
+  CreditsCheck,
+  LoadSpent,
+  PreparedReserve,
+  ReserveResult,
+  SettleResult,
+  TopUpResult,
+} from "./budget-ledger-types";
+import { usageOf, type Resolved } from "./budget-ledger-usage";
+import { periodKey } from "./budget-period";
 
-/** One server or a Redis Cluster (the keys are all in one hash slot). */
-type Redis = SingleRedis | Cluster;
-import {
-  ADJUST_CREDITS,
-  EXPIRE_ORPHANS,
-  INIT_BUDGET,
-  RELEASE,
-  RESERVE,
-  ReserveReply,
-  SETTLE,
-  SettleReply,
-  TOP_UP,
-  TopUpReply,
-  toNano,
-  toNanoSigned,
-  toTokens,
-  usdOf,
-} from "./budget-ledger-scripts";
-import { periodKey, type PeriodWindow } from "./budget-period";
-
-/** Whose budget: a tenant's or one deployment's. */
-export interface BudgetScopeRef {
-  scope: "tenant" | "deployment";
-  id: string;
-}
-
-/** A scope with its budget and the IANA time zone its periods are counted in (the tenant's). */
-export interface BudgetScope extends BudgetScopeRef {
-  budget: Budget;
-  timezone: string;
-}
-
-/** An amount of money (USD) and tokens. */
-export interface BudgetAmount {
-  usd: number;
-  tokens: number;
-}
-
-/** Spend already recorded in Postgres for a scope in `[start, end)`; rebuilds a period Redis has lost. */
-export type LoadSpent = (scope: BudgetScopeRef, start: Date, end: Date) => Promise<BudgetAmount>;
-
-/** A prepaid tenant's credit balance, checked with the budgets in the same script. */
-export interface CreditsCheck {
-  tenantId: string;
-  /** The balance in USD from Postgres (the ledger sum); called only when Redis holds none. */
-  loadBalance: () => Promise<number>;
-}
-
-export type ReserveResult =
-  | { ok: true; /** The job already held a reservation; nothing new was reserved. */ replayed: boolean }
-  | {
-      ok: false;
-      code: "budget_exhausted" | "insufficient_credits";
-      /** The scope that refused (absent for credits). */
-      scope?: BudgetScopeRef;
-      /** The budget limit, or for credits the balance. In `unit`s, like the other figures. */
-      limit: number;
-      unit: "usd" | "tokens";
-      /** Spent this period (0 for credits: spent credits are already out of the balance). */
-      spent: number;
-      reserved: number;
-      requested: number;
-    };
-
-/** A reservation (or top-up) the budgets or the credit balance refused. */
-export type BudgetRefusal = Extract<ReserveResult, { ok: false }>;
-
-/**
- * What `topUp` did: reserved again what earlier settles drew (`topped`), found nothing drawn
- * (`none`) or no reservation to top up (`missing`: released, or expired as an orphan); or refused.
- */
-export type TopUpResult = { ok: true; kind: "topped" | "none" | "missing"; added: BudgetAmount } | BudgetRefusal;
-
-/** What `settle` did. */
-export interface SettleResult {
-  /** The spend was added now (false: this (job, attempt) had already been settled). */
-  applied: boolean;
-  /** The reservation was released (`final` and one existed). */
-  released: boolean;
-  /** Where the periods came from: the reservation record, the caller's scopes, or nowhere (not applied). */
-  source: "reservation" | "scopes" | "none";
-  /** Period hashes charged, and those skipped because Redis did not hold them (Postgres will). */
-  scopesCharged: number;
-  scopesSkipped: number;
-  creditsCharged: boolean;
-}
-
-/** One scope's current period, for `GET /v1/budgets` and routing's downgrade near the limit. */
-export interface BudgetUsage {
-  scope: BudgetScopeRef["scope"];
-  id: string;
-  period: Budget["period"];
-  period_key: string;
-  period_start: string;
-  period_end: string;
-  limit_usd?: number;
-  limit_tokens?: number;
-  spent_usd: number;
-  spent_tokens: number;
-  reserved_usd: number;
-  reserved_tokens: number;
-  /** max over the budget's units of (spent + reserved) / limit. */
-  used_ratio: number;
-}
+export * from "./budget-ledger-types";
 
 export interface BudgetLedgerOptions {
   redis: Redis;
@@ -122,22 +33,6 @@ export interface BudgetLedgerOptions {
   /** Clock deciding which period "now" is in. Default `() => new Date()`. */
   now?: () => Date;
 }
-
-/** A reservation ready to run inside a larger script: see {@link BudgetLedger.prepareReserve}. */
-export interface PreparedReserve {
-  keys: string[];
-  /** The period hashes, in scope order: `HMGET`ting them after the reservation gives `usage`'s rows. */
-  usageKeys: string[];
-  argv(): Promise<string[]>;
-  read(reply: unknown): ReserveResult | null;
-  usage(rows: ReadonlyArray<ReadonlyArray<string | null>>): BudgetUsage[];
-}
-
-type Script = (...keysThenArgv: Array<string | number>) => Promise<unknown>;
-type Scripted = Redis &
-  Record<"syBudgetReserve" | "syBudgetSettle" | "syBudgetTopUp" | "syBudgetRelease" | "syBudgetExpire" | "syBudgetInit" | "syBudgetAdjustCredits", Script>;
-
-type Resolved = { scope: BudgetScope; window: PeriodWindow; key: string };
 
 /**
  * Budget reservations and prepaid credits in Redis. Admission reserves an estimate in every
@@ -166,17 +61,7 @@ export class BudgetLedger {
     this.graceMs = positive("periodGraceMs", opts.periodGraceMs ?? 2 * 86_400_000);
     this.sweepPerReserve = Math.max(0, Math.floor(opts.sweepPerReserve ?? 20));
     this.now = opts.now ?? (() => new Date());
-    const r = opts.redis;
-    if (!("syBudgetReserve" in r)) {
-      // Variable key counts: passed first at call time.
-      r.defineCommand("syBudgetReserve", { lua: RESERVE });
-      r.defineCommand("syBudgetSettle", { lua: SETTLE });
-      r.defineCommand("syBudgetTopUp", { numberOfKeys: 1, lua: TOP_UP });
-      r.defineCommand("syBudgetRelease", { numberOfKeys: 2, lua: RELEASE });
-      r.defineCommand("syBudgetExpire", { numberOfKeys: 1, lua: EXPIRE_ORPHANS });
-      r.defineCommand("syBudgetInit", { numberOfKeys: 1, lua: INIT_BUDGET });
-      r.defineCommand("syBudgetAdjustCredits", { numberOfKeys: 1, lua: ADJUST_CREDITS });
-    }
+    defineBudgetLedgerCommands(opts.redis);
   }
 
   /**
@@ -269,7 +154,7 @@ export class BudgetLedger {
             return { ok: false, code: "insufficient_credits", unit: "usd", limit: usdOf(reply[1]), spent: 0, reserved: usdOf(reply[2]), requested: usdOf(usd) };
         }
       },
-      usage: (rows) => this.usageOf(items, rows),
+      usage: (rows) => usageOf(items, rows),
     };
   }
 
@@ -370,33 +255,7 @@ export class BudgetLedger {
       );
       rows = await read();
     }
-    return this.usageOf(items, rows);
-  }
-
-  /** Usage from each period hash's `HMGET spent_usd spent_tokens reserved_usd reserved_tokens` (missing fields count as 0). */
-  private usageOf(items: Resolved[], rows: ReadonlyArray<ReadonlyArray<string | null>>): BudgetUsage[] {
-    return items.map((it, i) => {
-      const [su, st, ru, rt] = rows[i]!.map((v) => Number(v ?? 0)) as [number, number, number, number];
-      const { period, limit_usd, limit_tokens } = it.scope.budget;
-      const ratios = [limit_usd === undefined ? 0 : (su + ru) / toNano(limit_usd, "limit_usd"), limit_tokens === undefined ? 0 : (st + rt) / limit_tokens];
-      const w = it.window;
-      const u: BudgetUsage = {
-        scope: it.scope.scope,
-        id: it.scope.id,
-        period,
-        period_key: w.key,
-        period_start: w.start.toISOString(),
-        period_end: w.end.toISOString(),
-        spent_usd: usdOf(su),
-        spent_tokens: st,
-        reserved_usd: usdOf(ru),
-        reserved_tokens: rt,
-        used_ratio: Math.max(...ratios),
-      };
-      if (limit_usd !== undefined) u.limit_usd = limit_usd;
-      if (limit_tokens !== undefined) u.limit_tokens = limit_tokens;
-      return u;
-    });
+    return usageOf(items, rows);
   }
 
   /** A prepaid tenant's balance and held credits as Redis has them, or null when not loaded. */

@@ -1,18 +1,17 @@
-import { JobEvent, JobView, isTerminalStatus, type JobStatus } from "@switchyard/contracts";
+import { isTerminalStatus, type JobEvent, type JobStatus, type JobView } from "@switchyard/contracts";
 import type { Redis } from "./redis";
+import * as eventStream from "./job-event-reader";
+import { defineJobStoreCommands, type Scripted } from "./job-store-commands";
 import {
-  APPEND,
-  BEGIN_RUN,
-  CREATE_JOB,
-  DISCARD,
-  FINISH,
-  FORGET_LIVE,
-  LIVE_BEFORE,
-  PARK_USAGE,
-  START_ATTEMPT,
-  TRANSITION,
-  USAGE_HANDED_ON,
-} from "./job-store-scripts";
+  readCreateReply,
+  type AttemptStart,
+  type BeginRunResult,
+  type CreateResult,
+  type FinishResult,
+  type ParkUsageResult,
+  type UnbilledRun,
+} from "./job-store-replies";
+import { decodeView, encodeView } from "./job-view-codec";
 import type { RedisKeys } from "./keys";
 
 export interface StoredJob {
@@ -23,66 +22,6 @@ export interface StoredJob {
   status: JobStatus;
 }
 
-export interface StreamedEvent {
-  id: string;
-  event: JobEvent;
-}
-
-/** Stream entries as events; an entry that is not a valid event is skipped (a follower must not stall on one). */
-function parseEntries(entries: [id: string, fields: string[]][]): StreamedEvent[] {
-  const out: StreamedEvent[] = [];
-  for (const [id, fields] of entries) {
-    let json: unknown;
-    try {
-      json = JSON.parse(fields[1] ?? "");
-    } catch {
-      continue;
-    }
-    const parsed = JobEvent.safeParse(json);
-    if (parsed.success) out.push({ id, event: parsed.data });
-  }
-  return out;
-}
-
-/** What a view holds until a worker first writes one; a stored view leaves out fields that still hold these. */
-const VIEW_DEFAULTS = {
-  object: "job",
-  served_model: null,
-  started_at: null,
-  completed_at: null,
-  output: null,
-  usage: null,
-  error: null,
-  metadata: null,
-} as const;
-
-/**
- * A view as stored in the job hash when the job is created: without its id (the hash's key) and
- * status (the hash's `status` field), without the fields that still hold their first value, and
- * with the model as `m` and the creation time as `t` (epoch ms). A waiting job's view is then
- * about 50 bytes, which keeps its hash under Redis' listpack limit (64-byte values) — a third of
- * the memory of a hash table. Views the worker writes later are whole JobViews; both decode.
- */
-export function encodeView(view: JobView): string {
-  const out: Record<string, unknown> = { m: view.model, t: Date.parse(view.created_at) };
-  for (const [k, v] of Object.entries(view)) {
-    if (k === "id" || k === "status" || k === "model" || k === "created_at") continue;
-    if (k in VIEW_DEFAULTS && v === VIEW_DEFAULTS[k as keyof typeof VIEW_DEFAULTS]) continue;
-    if (k === "routing" && view.routing.decision === null && view.routing.fallbacks.length === 0) continue;
-    out[k] = v;
-  }
-  return JSON.stringify(out);
-}
-
-/** A stored view (as `encodeView` wrote it, or a whole JobView as the worker writes it) of job `id` whose hash says `status`. */
-export function decodeView(stored: string, id: string, status: string): JobView {
-  const { m, t, ...rest } = JSON.parse(stored) as Record<string, unknown> & { m?: string; t?: number };
-  const base: Record<string, unknown> = { ...VIEW_DEFAULTS, routing: { decision: null, fallbacks: [] }, id, status };
-  if (m !== undefined) base.model = m;
-  if (t !== undefined) base.created_at = new Date(t).toISOString();
-  return JobView.parse({ ...base, ...rest });
-}
-
 /** A job to create: its first view, owner and idempotency claim. */
 export interface CreateJobInput {
   view: JobView;
@@ -91,66 +30,6 @@ export interface CreateJobInput {
   apiKeyId: string | null;
   idempotency?: { key: string; bodyHash: string; ttlSeconds: number };
 }
-
-/** Reads `CREATE_JOB`'s reply. */
-export function readCreateReply(r: unknown): CreateResult {
-  const a = r as string[];
-  if (a[0] === "exists") return { kind: "exists", jobId: a[1]!, bodyHash: a[2]! };
-  if (a[0] === "created") return { kind: "created" };
-  throw new Error(`unexpected create-job reply ${JSON.stringify(r)}`);
-}
-
-export type CreateResult = { kind: "created" } | { kind: "exists"; jobId: string; bodyHash: string };
-export type FinishResult = { kind: "finished"; eventId: string } | { kind: "already_terminal"; status: JobStatus } | { kind: "missing" };
-
-/** A run whose spend is not yet accounted for: what it streamed, by which model. */
-export interface UnbilledRun {
-  run: number;
-  /** Characters of every delta the run streamed (its restarts included). */
-  chars: number;
-  model: string;
-}
-
-/** What a delivery of a job finds when it starts (see {@link JobStore.startAttempt}). */
-export interface AttemptStart {
-  status: JobStatus;
-  /** A usage event parked by an earlier delivery and not yet handed on (settle it, then send it). */
-  pendingUsage: unknown;
-  /** Runs so far (deliveries that reached a provider call) and waits (deliveries that found no model to call). */
-  runs: number;
-  waits: number;
-  /** Runs whose answer had begun (the bound on paid re-executions counts these). */
-  paid: number;
-  /** The last run, when it began and was never accounted for (its process died). */
-  unbilled: UnbilledRun | null;
-  /** True when this start appended a `restart` event (earlier deltas were on screen). */
-  restarted: boolean;
-  /** The job's view as stored (read in the same step, so a delivery needs no second read); null if it has none. */
-  view: JobView | null;
-}
-
-export type BeginRunResult =
-  { kind: "ok"; run: number; paid: number; waits: number } | { kind: "max"; paid: number } | { kind: "ended"; status: JobStatus | null };
-export type ParkUsageResult = { kind: "parked" } | { kind: "busy"; parked: unknown } | { kind: "missing" };
-
-type Scripted = Redis & {
-  syCreateJob(k1: string, k2: string, k3: string, ...argv: string[]): Promise<string[]>;
-  syTransition(k1: string, k2: string, k3: string, ...argv: string[]): Promise<string | null>;
-  syAppend(k1: string, k2: string, k3: string, ...argv: string[]): Promise<string | null>;
-  syFinish(k1: string, k2: string, k3: string, k4: string, ...argv: string[]): Promise<string | [string, string] | null>;
-  syStartAttempt(
-    k1: string,
-    k2: string,
-    k3: string,
-    ...argv: string[]
-  ): Promise<[string, string, number, number, string, number, string, number, string, number] | null>;
-  syBeginRun(k1: string, ...argv: string[]): Promise<[string, ...(string | number)[]]>;
-  syParkUsage(k1: string, ...argv: string[]): Promise<[number, string?]>;
-  syUsageHandedOn(k1: string, ...argv: string[]): Promise<number>;
-  syDiscard(k1: string, k2: string, k3: string, k4: string, ...argv: string[]): Promise<number>;
-  syLiveBefore(k1: string, ...argv: string[]): Promise<string[]>;
-  syForgetLive(k1: string, ...argv: string[]): Promise<number>;
-};
 
 export interface JobStoreOptions {
   redis: Redis;
@@ -179,20 +58,7 @@ export class JobStore {
     this.retention = opts.retentionSeconds ?? 24 * 3600;
     this.tenantIndexKeepMs = (this.retention + 3600) * 1000;
     this.maxlen = String(opts.maxEventsPerJob ?? 100_000);
-    const r = opts.redis;
-    if (!("syCreateJob" in r)) {
-      r.defineCommand("syCreateJob", { numberOfKeys: 3, lua: CREATE_JOB });
-      r.defineCommand("syTransition", { numberOfKeys: 3, lua: TRANSITION });
-      r.defineCommand("syAppend", { numberOfKeys: 3, lua: APPEND });
-      r.defineCommand("syFinish", { numberOfKeys: 4, lua: FINISH });
-      r.defineCommand("syStartAttempt", { numberOfKeys: 3, lua: START_ATTEMPT });
-      r.defineCommand("syBeginRun", { numberOfKeys: 1, lua: BEGIN_RUN });
-      r.defineCommand("syParkUsage", { numberOfKeys: 1, lua: PARK_USAGE });
-      r.defineCommand("syUsageHandedOn", { numberOfKeys: 1, lua: USAGE_HANDED_ON });
-      r.defineCommand("syDiscard", { numberOfKeys: 4, lua: DISCARD });
-      r.defineCommand("syLiveBefore", { numberOfKeys: 1, lua: LIVE_BEFORE });
-      r.defineCommand("syForgetLive", { numberOfKeys: 1, lua: FORGET_LIVE });
-    }
+    defineJobStoreCommands(opts.redis);
   }
 
   /** Create a job hash; with `idempotency`, claim the key atomically or report the job that holds it. */
@@ -433,53 +299,28 @@ export class JobStore {
     return { kind: "finished", eventId: r };
   }
 
-  /**
-   * The newest entry of the event notice stream ("0-0" when it is empty): where a reader that
-   * starts now begins, on the connection it will read events on, so that no notice written after
-   * this call is missed and no event written before it is unread.
-   */
+  /** Where a reader that starts now begins: see {@link eventStream.latestNotice}. */
   async latestNotice(conn: Redis): Promise<string> {
-    const r = await conn.xrevrange(this.keys.eventNotices(), "+", "-", "COUNT", 1);
-    return r[0]?.[0] ?? "0-0";
+    return eventStream.latestNotice(conn, this.keys);
   }
 
-  /** The oldest notice still kept ("0-0" when none): a reader behind it may have missed notices that were trimmed. */
+  /** The oldest notice still kept: see {@link eventStream.oldestNotice}. */
   async oldestNotice(conn: Redis): Promise<string> {
-    const r = await conn.xrange(this.keys.eventNotices(), "-", "+", "COUNT", 1);
-    return r[0]?.[0] ?? "0-0";
+    return eventStream.oldestNotice(conn, this.keys);
   }
 
-  /**
-   * Notices after `after` (blocking up to `blockMs` for the first): the ids of the jobs whose
-   * event streams moved, each once, the newest notice id read, and how many notices were read.
-   */
+  /** The jobs whose event streams moved since `after`: see {@link eventStream.readNotices}. */
   async readNotices(conn: Redis, after: string, opts: { blockMs: number; count: number }): Promise<{ jobIds: Set<string>; last: string; read: number }> {
-    const res = await conn.xread("COUNT", opts.count, "BLOCK", opts.blockMs, "STREAMS", this.keys.eventNotices(), after);
-    const entries = res?.[0]?.[1] ?? [];
-    const jobIds = new Set<string>();
-    for (const [, fields] of entries) if (fields[1]) jobIds.add(fields[1]);
-    return { jobIds, last: entries.at(-1)?.[0] ?? after, read: entries.length };
+    return eventStream.readNotices(conn, this.keys, after, opts);
   }
 
-  /**
-   * Each job's events after its cursor (at most `count` per job), in one pipelined round trip.
-   * A job whose read failed gets the error in its place. An entry that is not a valid event is
-   * skipped; `last` is the id of the last entry read (valid or not), `read` how many there were.
-   */
+  /** Each job's events after its cursor, in one round trip: see {@link eventStream.readEventsAfter}. */
   async readEventsAfter(
     conn: Redis,
     reads: ReadonlyArray<{ jobId: string; after: string }>,
     count: number,
-  ): Promise<Array<{ events: StreamedEvent[]; last: string | null; read: number } | Error>> {
-    const p = conn.pipeline();
-    for (const r of reads) p.xrange(this.keys.events(r.jobId), `(${r.after}`, "+", "COUNT", count);
-    const res = (await p.exec()) ?? [];
-    return reads.map((_, i) => {
-      const [err, entries] = res[i] ?? [new Error("no reply"), null];
-      if (err) return err;
-      const list = entries as [string, string[]][];
-      return { events: parseEntries(list), last: list.at(-1)?.[0] ?? null, read: list.length };
-    });
+  ): Promise<Array<{ events: eventStream.StreamedEvent[]; last: string | null; read: number } | Error>> {
+    return eventStream.readEventsAfter(conn, this.keys, reads, count);
   }
 
   async eventStreamExists(jobId: string): Promise<boolean> {

@@ -1,10 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { isApiError, type BatchError, type BatchPausedReason } from "@switchyard/contracts";
+import { isApiError, type BatchPausedReason } from "@switchyard/contracts";
 import {
   batchLines,
   claimBatch,
-  countPausedBatches,
-  deleteFile,
   markLineSubmitted,
   moveBatch,
   pauseBatch,
@@ -12,108 +10,27 @@ import {
   releaseBatch,
   repeatLine,
   resumeBatch,
-  settledResults,
   settleLine as settleLineRow,
-  startBatchLines,
-  storeFile,
   type BatchLineRow,
   type BatchRow,
 } from "@switchyard/db";
-import type { MetricsRegistry } from "@switchyard/telemetry";
 import type { GatewayResources } from "../resources";
-import { admitLine, batchPrincipal, checkLines, embedLine, errorLine, isTransient, lineOutcome, refusedLine, type LineEndpoint } from "./batch-lines";
-import { fileStoreOf, readWholeFile, sweepExpiredFiles, type FilesOptions } from "./files-service";
+import { admitLine, batchPrincipal, embedLine, errorLine, isTransient, lineOutcome, refusedLine } from "./batch-lines";
+import { finalizeBatch, validateBatch } from "./batch-files";
+import { batchLinesCounter, pausedBatchesGauge } from "./batch-runner-metrics";
+import { sweepExpiredFiles } from "./files-service";
 import { cancelJob } from "./job-service";
 import { ORPHAN_AFTER_MS } from "./job-payloads";
-import { DEFAULT_FILE_LIMITS, parseJsonl } from "./jsonl-file";
-import { BatchThrottle, type BatchThrottleOptions } from "./batch-throttle";
+import { BatchThrottle } from "./batch-throttle";
+import type { BatchRunner, BatchRunnerOptions } from "./batch-runner-options";
 
-type Counter = ReturnType<MetricsRegistry["meter"]["createCounter"]>;
-const counters = new WeakMap<MetricsRegistry, Counter>();
-const pausedGauges = new WeakSet<MetricsRegistry>();
-
-/**
- * `ai_batches_paused{reason}`: running batches paused by their budget, read from Postgres at each
- * scrape (every gateway reports the same platform-wide count: aggregate with max, not sum).
- * Registered once per registry, however many runners share it.
- */
-function pausedBatchesGauge(r: GatewayResources): void {
-  if (pausedGauges.has(r.registry)) return;
-  pausedGauges.add(r.registry);
-  r.registry.meter
-    .createObservableGauge("ai_batches_paused", {
-      description: "Running batches paused because their next line does not fit the budget (budget_exhausted) or the prepaid credits (credits_exhausted)",
-    })
-    .addCallback(async (o) => {
-      const rows = await countPausedBatches(r.db).catch(() => null);
-      if (!rows) return;
-      const by = new Map(rows.map((x) => [x.reason, x.n]));
-      for (const reason of ["budget_exhausted", "credits_exhausted"] satisfies BatchPausedReason[]) o.observe(by.get(reason) ?? 0, { reason });
-    });
-}
+export type { BatchRunner, BatchRunnerOptions } from "./batch-runner-options";
 
 /** A budget refusal's pause reason (null for any other refusal): an admission's ApiError, or a job's failure code. */
 const pauseReasonOf = (err: unknown): BatchPausedReason | null => {
   const code = isApiError(err) ? err.code : typeof err === "object" && err !== null && "code" in err ? err.code : undefined;
   return code === "budget_exhausted" ? "budget_exhausted" : code === "insufficient_credits" ? "credits_exhausted" : null;
 };
-
-/** `ai_batch_lines_total{endpoint,result}`: batch lines settled, by how (done, failed, invalid, canceled, expired). */
-function batchLinesCounter(registry: MetricsRegistry): Counter {
-  let c = counters.get(registry);
-  if (!c) {
-    c = registry.meter.createCounter("ai_batch_lines_total", {
-      description: "Batch lines settled, by endpoint and result (done, failed, invalid, canceled, expired)",
-    });
-    counters.set(registry, c);
-  }
-  return c;
-}
-
-/** Options of {@link startBatchRunner}; every one has a default. */
-export interface BatchRunnerOptions {
-  /** Pause between rounds, ms. Default 1000. */
-  pollMs?: number;
-  /** Lines admitted per round of one batch. Default 50. */
-  submitChunk?: number;
-  /**
-   * Lines of a round admitted at once (admission is mostly waiting on Redis and Postgres; one at a
-   * time a busy gateway admitted ~12 lines/s). Default 4. A paused batch tries one line at a time.
-   */
-  admitConcurrency?: number;
-  /** Most lines of one batch whose jobs may be unfinished at once (admitted, not yet collected). Default 200. */
-  maxInFlight?: number;
-  /**
-   * How long a round's claim on a batch lasts; a runner that dies loses its batches to others after
-   * it. Default 30 000; never less than the orphan age (`ORPHAN_AFTER_MS` + 1 s), so the runner that
-   * takes over re-admits a line whose job was admitted but never enqueued as a replay that enqueues it.
-   */
-  leaseMs?: number;
-  /**
-   * How often a paused batch (budget or credits exhausted) tries its next line again, ms. Default
-   * 60 000: each try is a refused admission, counted in `ai_budget_refusals_total` (whose
-   * credit-refusal alert fires above one a minute), and a batch can wait a minute.
-   */
-  pauseRetryMs?: number;
-  /** This runner's name in `batches.lease_owner`. Default a random UUID. */
-  owner?: string;
-  /** The file store and limits (the same as the Files API's). */
-  files?: FilesOptions;
-  /** How often this runner deletes expired files (`sweepExpiredFiles`), ms. Default 60 000. */
-  fileSweepMs?: number;
-  /**
-   * The throttle across all batches (BATCH_MAX_IN_FLIGHT, AIMD on interactive pressure): a
-   * {@link BatchThrottle} or its options. Default: one with its defaults.
-   */
-  throttle?: BatchThrottle | BatchThrottleOptions;
-}
-
-export interface BatchRunner {
-  /** One round: claim the batch that waited longest, move it on, release it. True if there was one. */
-  round(): Promise<boolean>;
-  /** Stop after the round in progress. */
-  close(): Promise<void>;
-}
 
 /**
  * The batch runner: moves every batch through validating → in_progress → finalizing → completed
@@ -187,7 +104,7 @@ export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions =
     endpointOf.set(b.id, b.endpoint);
     switch (b.status) {
       case "validating":
-        return validate(b);
+        return validateBatch(r, b, files, linesCounter);
       case "in_progress":
         if (b.expires_at.getTime() <= Date.now()) return wind(b, "expired");
         await collect(b);
@@ -201,43 +118,6 @@ export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions =
         return wind(b, "cancelled");
       default:
         return;
-    }
-  }
-
-  /** Read the input file, check every line, write them all and start (one transaction). */
-  async function validate(b: BatchRow): Promise<void> {
-    const data = await readWholeFile(r, b.tenant_id, b.input_file_id, files);
-    const fail = (e: BatchError) => moveBatch(r.db, b.id, ["validating"], "failed", { errors: JSON.stringify({ object: "list", data: [e] }) });
-    if (!data) {
-      await fail({ code: "invalid_file", message: `input file ${b.input_file_id} no longer exists`, param: "input_file_id", line: null });
-      return;
-    }
-    let values;
-    try {
-      values = parseJsonl(data, { ...DEFAULT_FILE_LIMITS, ...files.limits }.maxLines);
-    } catch (err) {
-      await fail({ code: "invalid_file", message: (err as Error).message, param: "input_file_id", line: null });
-      return;
-    }
-    const lines = checkLines(b.endpoint as LineEndpoint, values).map((l) =>
-      "error" in l
-        ? {
-            line: l.line,
-            custom_id: l.custom_id,
-            request: null,
-            state: "invalid" as const,
-            result: errorLine(b.id, l.line, l.custom_id, l.error.code, l.error.message),
-          }
-        : { line: l.line, custom_id: l.custom_id, request: l.request, state: "pending" as const, result: null },
-    );
-    // OpenAI's `model` of a batch: the model its lines name (the first valid line's).
-    const first = lines.find((l) => l.request !== null && typeof l.request.model === "string");
-    const model = first ? String(first.request!.model) : null;
-    if (await startBatchLines(r.db, b.id, lines, model)) {
-      const invalid = lines.filter((l) => l.state === "invalid").length;
-      if (invalid) linesCounter.add(invalid, { endpoint: b.endpoint, result: "invalid" });
-      await recountBatch(r.db, b.id);
-      r.logger.info({ batchId: b.id, lines: lines.length, invalid: lines.filter((l) => l.state === "invalid").length }, "batch validated");
     }
   }
 
@@ -388,42 +268,9 @@ export function startBatchRunner(r: GatewayResources, opts: BatchRunnerOptions =
     await finalize(b, b.status, to);
   }
 
-  /** Write the output and error files (ids derived from the batch: a rewrite replaces them) and end the batch. */
+  /** End the batch (see {@link finalizeBatch}); once it has ended, its endpoint is forgotten. */
   async function finalize(b: BatchRow, from: BatchRow["status"], to: "completed" | "cancelled" | "expired"): Promise<void> {
-    const store = fileStoreOf(r, files);
-    const out: string[] = [];
-    const errs: string[] = [];
-    for await (const s of settledResults(r.db, b.id)) (s.state === "done" ? out : errs).push(JSON.stringify(s.result));
-    const suffix = b.id.slice(b.id.indexOf("_") + 1);
-    const write = async (kind: "out" | "err", lines: string[], filename: string): Promise<string | null> => {
-      const id = `file_${suffix}${kind}`;
-      await deleteFile(r.db, b.tenant_id, id);
-      if (lines.length === 0) return null;
-      const data = Buffer.from(lines.join("\n") + "\n");
-      await storeFile(
-        r.db,
-        store,
-        {
-          id,
-          tenant_id: b.tenant_id,
-          api_key_id: b.api_key_id,
-          purpose: "batch_output",
-          filename,
-          bytes: data.length,
-          line_count: lines.length,
-          expires_after_seconds: b.output_expires_seconds,
-        },
-        data,
-      );
-      return id;
-    };
-    const outputId = await write("out", out, `${b.id}_output.jsonl`);
-    const errorId = await write("err", errs, `${b.id}_error.jsonl`);
-    await recountBatch(r.db, b.id);
-    if (await moveBatch(r.db, b.id, [from], to, { output_file_id: outputId, error_file_id: errorId })) {
-      r.logger.info({ batchId: b.id, status: to, outputs: out.length, errors: errs.length }, "batch finished");
-      endpointOf.delete(b.id);
-    }
+    if (await finalizeBatch(r, b, files, from, to)) endpointOf.delete(b.id);
   }
 
   const fileSweepMs = opts.fileSweepMs ?? 60_000;

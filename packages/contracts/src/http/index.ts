@@ -6,3 +6,4 @@ export * from "./admin-overview";
 export * from "./tenant-api";
 export * from "./route-contract";
 export * from "./routes";
+export { ModelList } from "./openai-routes";

@@ -1,12 +1,11 @@
-import { z } from "zod";
 import { CreateApiKeyRequest, CreateTenantRequest, RotateApiKeyRequest, UpdateTenantRequest } from "../auth";
 import { ApplyPresetRequest, CreateDeploymentRequest, UpdateDeploymentRequest } from "../deployments";
 import { CreateDocumentRequest, SearchRequest } from "../documents";
 import { OpenAIEmbeddingRequest, OpenAIEmbeddingResponse, OpenAIModel } from "../embeddings";
-import { JobList, ListJobsQuery } from "../job-list";
+import { JobList } from "../job-list";
 import { CreateJobRequest, CreateJobResponse, JobView } from "../jobs";
 import { OpenAIChatRequest } from "../openai-compat";
-import { ResponsesCreateRequest, ResponsesInputItemsQuery, ResponsesRetrieveQuery } from "../responses";
+import { ResponsesCreateRequest } from "../responses";
 import { ReplayUsageDeadLetterRequest, UsageDeadLetterList, UsageDeadLetterReplay } from "../usage-dead-letters";
 import {
   AuditEntry,
@@ -21,7 +20,6 @@ import {
   ForceOpenRequest,
   GrantCreditsRequest,
   MaintenanceView,
-  OpsUsageQuery,
   OpsUsageReport,
   QueueClean,
   QueueList,
@@ -46,16 +44,19 @@ import {
 } from "./admin-tenants";
 import { EmptyBody } from "./common";
 import { ADMIN_ROUTES } from "./admin-routes";
+import { DOCUMENT_ROUTES } from "./document-routes";
 import { FILES_BATCHES_REQUEST_SCHEMAS, FILES_BATCHES_RESPONSE_SCHEMAS, FILES_BATCHES_ROUTES } from "./files-batches";
-import { json, OPS, REPLAYED, type RouteContract, type RouteResponse } from "./route-contract";
+import { HEALTH_ROUTES } from "./health-routes";
+import { JOB_ROUTES } from "./job-routes";
+import { ModelList, OPENAI_ROUTES } from "./openai-routes";
+import { OPS_ROUTES } from "./ops-routes";
+import type { RouteContract } from "./route-contract";
 import {
   AiHealth,
-  AnalyticsQuery,
   AnalyticsReport,
   BudgetList,
   ChatCompletion,
   DailyReport,
-  DailyReportQuery,
   DbHealth,
   DocumentAccepted,
   DocumentDeleted,
@@ -69,12 +70,9 @@ import {
   ResponseInputItems,
   ResponseObject,
   SearchResults,
-  UsageQuery,
   UsageSummary,
 } from "./tenant-api";
-
-export const ModelList = z.object({ object: z.literal("list"), data: z.array(OpenAIModel) });
-export type ModelList = z.infer<typeof ModelList>;
+import { USAGE_ROUTES } from "./usage-routes";
 
 /** Response schemas by the name the OpenAPI document gives them (`#/components/schemas/<name>`). */
 export const HTTP_RESPONSE_SCHEMAS = {
@@ -159,454 +157,28 @@ export const HTTP_REQUEST_SCHEMAS = {
   ...FILES_BATCHES_REQUEST_SCHEMAS,
 } as const;
 
-const sse = (description: string): RouteResponse => ({ description, content: [{ type: "text/event-stream", description }] });
-const SSE_HEADERS = { "X-Accel-Buffering": "no: proxies must not buffer the stream" };
-const IDEMPOTENCY = { "Idempotency-Key": "at most 255 characters; the same key and body within 24 h give the same job (200, Idempotent-Replayed: true)" };
-/** The deadline of a request that waits for its answer (non-stream chat completions and Responses). */
-const DEADLINE = {
-  "X-Request-Timeout":
-    "seconds (over 0, at most 3600) this request waits for its answer without stream; past it: 503 (the job waits for an unavailable upstream) or 504 request_timeout, with Retry-After and error.job_id",
-  "X-Stainless-Timeout": "the OpenAI SDK's timeout in seconds, read like X-Request-Timeout (the sooner of the two wins)",
-};
-/** What refusing new work answers with (rate limits, maintenance). */
-const SUBMIT_ERRORS = [402, 403, 422, 429, 503];
-
-const JOBS = "Jobs";
-const OPENAI = "OpenAI-compatible";
-const DOCS = "Documents";
-const USAGE = "Usage and reports";
-const HEALTH = "Health";
-
 /**
  * Every HTTP route the gateway mounts, one entry per (method, path). The gateway's route test fails
  * on a mounted route without an entry and on an entry nothing mounts; `/openapi.json` is built from this.
  */
 export const HTTP_ROUTES: readonly RouteContract[] = [
   // ---- Health and metrics ----
-  {
-    method: "get",
-    path: "/health",
-    operationId: "health",
-    summary: "Liveness: the process answers",
-    tag: HEALTH,
-    auth: "none",
-    responses: { 200: json(HealthStatus, "alive") },
-  },
-  {
-    method: "get",
-    path: "/health/ready",
-    operationId: "healthReady",
-    summary: "Readiness: Redis, Postgres and the schema",
-    tag: HEALTH,
-    auth: "none",
-    responses: { 200: json(Readiness, "ready"), 503: json(Readiness, "not ready: `error` names the failing checks") },
-  },
-  {
-    method: "get",
-    path: "/health/ai",
-    operationId: "healthAi",
-    summary: "Model availability from the circuit breakers",
-    tag: HEALTH,
-    auth: "none",
-    responses: { 200: json(AiHealth, "ok, degraded (some breakers open) or down (all open)") },
-  },
-  {
-    method: "get",
-    path: "/health/db",
-    operationId: "healthDb",
-    summary: "Postgres: answers, schema current, pool figures",
-    tag: HEALTH,
-    auth: "none",
-    responses: { 200: json(DbHealth, "ok"), 503: json(DbHealth, "down") },
-  },
-  {
-    method: "get",
-    path: "/health/integrations",
-    operationId: "healthIntegrations",
-    summary: "Each provider from its models' circuit breakers",
-    tag: HEALTH,
-    auth: "none",
-    responses: { 200: json(IntegrationsHealth, "ok or degraded"), 503: json(IntegrationsHealth, "every provider down") },
-  },
-  {
-    method: "get",
-    path: "/metrics",
-    operationId: "metrics",
-    summary: "Prometheus metrics of this gateway process",
-    tag: HEALTH,
-    auth: "none",
-    responses: { 200: { description: "Prometheus text exposition format", content: [{ type: "text/plain", description: "Prometheus text format 0.0.4" }] } },
-  },
-  {
-    method: "get",
-    path: "/openapi.json",
-    operationId: "openapi",
-    summary: "This document: the HTTP API as OpenAPI 3.1",
-    tag: HEALTH,
-    auth: "none",
-    responses: { 200: { description: "the OpenAPI 3.1 document", content: [{ type: "application/json" }] } },
-  },
+  ...HEALTH_ROUTES,
 
   // ---- Jobs ----
-  {
-    method: "post",
-    path: "/v1/jobs",
-    operationId: "createJob",
-    summary: "Submit a job",
-    tag: JOBS,
-    auth: { scope: "jobs:write" },
-    body: CreateJobRequest,
-    headers: IDEMPOTENCY,
-    responses: {
-      202: json(CreateJobResponse, "queued", { Location: "the job's URL" }),
-      200: json(CreateJobResponse, "a replay (same Idempotency-Key, same body)", REPLAYED),
-    },
-    errors: SUBMIT_ERRORS,
-  },
-  {
-    method: "get",
-    path: "/v1/jobs",
-    operationId: "listJobs",
-    summary: "The tenant's jobs, newest first",
-    tag: JOBS,
-    auth: { scope: "jobs:read" },
-    query: ListJobsQuery,
-    responses: { 200: json(JobList, "one page") },
-  },
-  {
-    method: "get",
-    path: "/v1/jobs/:id",
-    operationId: "getJob",
-    summary: "A job: status, output, usage, routing",
-    tag: JOBS,
-    auth: { scope: "jobs:read" },
-    params: { id: "the job's id (job_…)" },
-    responses: { 200: json(JobView, "the job") },
-  },
-  {
-    method: "post",
-    path: "/v1/jobs/:id/cancel",
-    operationId: "cancelJob",
-    summary: "Cancel a job (aborts the upstream call)",
-    tag: JOBS,
-    auth: { scope: "jobs:write" },
-    params: { id: "the job's id" },
-    responses: { 200: json(JobView, "canceled") },
-    errors: [409],
-  },
-  {
-    method: "get",
-    path: "/v1/jobs/:id/events",
-    operationId: "jobEvents",
-    summary: "A job's events as server-sent events",
-    description:
-      "Events `status`, `delta`, `tool_call`, `citations`, `restart`, `usage`, then one terminal `done` or `error`; each with an `id:`. Resume with `Last-Event-ID` or `?after=`. Heartbeat comments keep the connection open.",
-    tag: JOBS,
-    auth: { scope: "jobs:read" },
-    params: { id: "the job's id" },
-    query: z.object({ after: z.string().optional().describe("resume after this event id (Last-Event-ID wins)") }),
-    headers: { "Last-Event-ID": "resume after this event id" },
-    responses: { 200: { ...sse("`event:` is the event type, `data:` its JSON"), headers: SSE_HEADERS } },
-  },
-  {
-    method: "post",
-    path: "/v1/jobs/:id/feedback",
-    operationId: "giveFeedback",
-    summary: "Rate a finished job (feedbackEnabled)",
-    tag: JOBS,
-    auth: { scope: "jobs:write" },
-    params: { id: "the job's id" },
-    body: FeedbackRequest,
-    responses: { 200: json(JobFeedbackView, "stored (a second rating replaces the first)") },
-    errors: [409],
-  },
-  {
-    method: "get",
-    path: "/v1/jobs/:id/feedback",
-    operationId: "getFeedback",
-    summary: "A job's feedback",
-    tag: JOBS,
-    auth: { scope: "jobs:read" },
-    params: { id: "the job's id" },
-    responses: { 200: json(JobFeedbackView, "the feedback") },
-  },
-  {
-    method: "get",
-    path: "/v1/analytics",
-    operationId: "analytics",
-    summary: "Job outcomes per model, deployment or day (analyticsEnabled)",
-    tag: USAGE,
-    auth: { scope: "usage:read" },
-    query: AnalyticsQuery,
-    responses: { 200: json(AnalyticsReport, "one row per group with usage") },
-  },
+  ...JOB_ROUTES,
 
   // ---- OpenAI-compatible ----
-  {
-    method: "post",
-    path: "/v1/chat/completions",
-    operationId: "createChatCompletion",
-    summary: "OpenAI chat completion, through the same admission and queue as jobs",
-    tag: OPENAI,
-    auth: { scope: "jobs:write" },
-    body: OpenAIChatRequest,
-    headers: { ...IDEMPOTENCY, ...DEADLINE },
-    responses: {
-      200: {
-        description: "`chat.completion`, or with `stream: true` `chat.completion.chunk` events ending with `data: [DONE]`",
-        content: [
-          { type: "application/json", schema: ChatCompletion },
-          { type: "text/event-stream", description: "`data:` chat.completion.chunk JSON, then `data: [DONE]`" },
-        ],
-        headers: { "x-switchyard-job-id": "the job that answered" },
-      },
-    },
-    errors: [...SUBMIT_ERRORS, 409, 502, 504],
-  },
-  {
-    method: "post",
-    path: "/v1/responses",
-    operationId: "createResponse",
-    summary: "OpenAI Responses API: create (background, streamed or waited for)",
-    tag: OPENAI,
-    auth: { scope: "jobs:write" },
-    body: ResponsesCreateRequest,
-    headers: { ...IDEMPOTENCY, ...DEADLINE },
-    responses: {
-      200: {
-        description: "the Response, or with `stream: true` its events",
-        content: [
-          { type: "application/json", schema: ResponseObject },
-          { type: "text/event-stream", description: "`event:` the type, `data:` the event" },
-        ],
-      },
-    },
-    errors: [...SUBMIT_ERRORS, 504],
-  },
-  {
-    method: "get",
-    path: "/v1/responses/:id",
-    operationId: "getResponse",
-    summary: "A Response (or, with stream=true, its event stream from starting_after)",
-    tag: OPENAI,
-    auth: { scope: "jobs:read" },
-    params: { id: "the response's id (resp_…)" },
-    query: ResponsesRetrieveQuery,
-    responses: {
-      200: {
-        description: "the Response, or its events",
-        content: [
-          { type: "application/json", schema: ResponseObject },
-          { type: "text/event-stream", description: "`event:` the type, `data:` the event" },
-        ],
-      },
-    },
-  },
-  {
-    method: "post",
-    path: "/v1/responses/:id/cancel",
-    operationId: "cancelResponse",
-    summary: "Cancel a background Response",
-    tag: OPENAI,
-    auth: { scope: "jobs:write" },
-    params: { id: "the response's id" },
-    responses: { 200: json(ResponseObject, "the Response as it now is") },
-  },
-  {
-    method: "delete",
-    path: "/v1/responses/:id",
-    operationId: "deleteResponse",
-    summary: "Delete a stored Response",
-    tag: OPENAI,
-    auth: { scope: "jobs:write" },
-    params: { id: "the response's id" },
-    responses: { 200: json(ResponseDeleted, "deleted") },
-  },
-  {
-    method: "get",
-    path: "/v1/responses/:id/input_items",
-    operationId: "listResponseInputItems",
-    summary: "A Response's input items",
-    tag: OPENAI,
-    auth: { scope: "jobs:read" },
-    params: { id: "the response's id" },
-    query: ResponsesInputItemsQuery,
-    responses: { 200: json(ResponseInputItems, "one page") },
-  },
-  {
-    method: "get",
-    path: "/v1/models",
-    operationId: "listModels",
-    summary: "Models the key's deployment may use",
-    tag: OPENAI,
-    auth: { scope: "jobs:read" },
-    responses: { 200: json(ModelList, "the models") },
-  },
-  {
-    method: "get",
-    path: "/v1/models/:model",
-    operationId: "getModel",
-    summary: "One model",
-    tag: OPENAI,
-    auth: { scope: "jobs:read" },
-    params: { model: "a catalog model id" },
-    responses: { 200: json(OpenAIModel, "the model") },
-  },
-  {
-    method: "post",
-    path: "/v1/embeddings",
-    operationId: "createEmbeddings",
-    summary: "OpenAI embeddings, answered inline",
-    tag: OPENAI,
-    auth: { scope: "jobs:write" },
-    body: OpenAIEmbeddingRequest,
-    responses: { 200: json(OpenAIEmbeddingResponse, "vectors in input order", { "x-switchyard-usage-id": "the request's row in the usage ledger" }) },
-    errors: [...SUBMIT_ERRORS, 502, 504],
-  },
+  ...OPENAI_ROUTES,
 
   // ---- Documents ----
-  {
-    method: "post",
-    path: "/v1/collections/:collection/documents",
-    operationId: "putDocument",
-    summary: "Write a document (queued for indexing; knowledgeBaseEnabled)",
-    tag: DOCS,
-    auth: { scope: "documents:write" },
-    params: { collection: "the collection's name" },
-    body: CreateDocumentRequest,
-    responses: { 202: json(DocumentAccepted, "accepted") },
-    errors: [503],
-  },
-  {
-    method: "get",
-    path: "/v1/collections/:collection/documents/:id",
-    operationId: "getDocument",
-    summary: "A document and its indexing state",
-    tag: DOCS,
-    auth: { scope: "documents:read" },
-    params: { collection: "the collection's name", id: "the document's id" },
-    responses: { 200: json(DocumentView, "the document") },
-  },
-  {
-    method: "delete",
-    path: "/v1/collections/:collection/documents/:id",
-    operationId: "deleteDocument",
-    summary: "Delete a document and its chunks",
-    tag: DOCS,
-    auth: { scope: "documents:write" },
-    params: { collection: "the collection's name", id: "the document's id" },
-    responses: { 200: json(DocumentDeleted, "deleted") },
-  },
-  {
-    method: "post",
-    path: "/v1/collections/:collection/search",
-    operationId: "searchCollection",
-    summary: "Retrieval alone, no model call (ragEnabled)",
-    tag: DOCS,
-    auth: { scope: "documents:read" },
-    params: { collection: "the collection's name" },
-    body: SearchRequest,
-    responses: { 200: json(SearchResults, "the best chunks") },
-  },
+  ...DOCUMENT_ROUTES,
 
   // ---- Usage ----
-  {
-    method: "get",
-    path: "/v1/budgets",
-    operationId: "budgets",
-    summary: "The key's deployment and tenant budgets, this period",
-    tag: USAGE,
-    auth: { scope: "usage:read" },
-    responses: { 200: json(BudgetList, "each budget that applies") },
-  },
-  {
-    method: "get",
-    path: "/v1/usage",
-    operationId: "usage",
-    summary: "The tenant's usage per day, model or deployment",
-    tag: USAGE,
-    auth: { scope: "usage:read" },
-    query: UsageQuery,
-    responses: { 200: json(UsageSummary, "one row per group with usage") },
-  },
-  {
-    method: "get",
-    path: "/v1/reports/daily",
-    operationId: "dailyReport",
-    summary: "The stored daily summary (JSON, or CSV with format=csv or Accept: text/csv)",
-    tag: USAGE,
-    auth: { scope: "reports:read" },
-    query: DailyReportQuery,
-    responses: {
-      200: {
-        description: "the report",
-        content: [
-          { type: "application/json", schema: DailyReport },
-          { type: "text/csv", description: "one line per deployment, as a download" },
-        ],
-      },
-    },
-    errors: [404],
-  },
+  ...USAGE_ROUTES,
 
   // ---- Operator pages ----
-  {
-    method: "get",
-    path: "/dashboard",
-    operationId: "dashboard",
-    summary: "The ops dashboard page",
-    tag: OPS,
-    auth: "admin-basic",
-    responses: { 200: { description: "an HTML page", content: [{ type: "text/html" }] } },
-  },
-  {
-    method: "get",
-    path: "/admin/queues",
-    prefix: true,
-    operationId: "queueDashboard",
-    summary: "The BullMQ queue dashboard (read-only; everything under this path)",
-    tag: OPS,
-    auth: "admin-basic",
-    responses: { 200: { description: "bull-board's pages and their JSON", content: [{ type: "text/html" }] } },
-  },
-  {
-    method: "get",
-    path: "/admin/v1/overview",
-    operationId: "opsOverview",
-    summary: "What the dashboard shows: queues, throughput, errors, breakers, spend",
-    tag: OPS,
-    auth: "admin-basic",
-    responses: { 200: json(OpsOverview, "the overview") },
-  },
-  {
-    method: "get",
-    path: "/admin/v1/maintenance",
-    operationId: "getMaintenance",
-    summary: "Maintenance mode",
-    tag: OPS,
-    auth: { scope: "admin" },
-    responses: { 200: json(MaintenanceView, "on or off") },
-  },
-  {
-    method: "post",
-    path: "/admin/v1/maintenance",
-    operationId: "setMaintenance",
-    summary: "Switch maintenance mode (new work gets 503 while on)",
-    tag: OPS,
-    auth: { scope: "admin" },
-    body: SetMaintenanceRequest,
-    responses: { 200: json(MaintenanceView, "the new state") },
-  },
-  {
-    method: "get",
-    path: "/admin/v1/usage",
-    operationId: "opsUsage",
-    summary: "Usage across tenants",
-    tag: OPS,
-    auth: { scope: "admin" },
-    query: OpsUsageQuery,
-    responses: { 200: json(OpsUsageReport, "biggest spenders first") },
-  },
+  ...OPS_ROUTES,
 
   ...ADMIN_ROUTES,
 
