@@ -13,6 +13,12 @@
  *   BENCH_TTFT_MS=20 BENCH_TPS=2000 BENCH_MAX_TOKENS=16            simulated model behaviour
  *   BENCH_PHASE_SECONDS=60 (time limit of each measured run)  BENCH_TIMEOUT_SECONDS=600 (whole run)
  *   BENCH_PHASES=a,b   BENCH_OUT=bench/out/gateway-overhead.json
+ *   BENCH_ADMIT_PATH=bullmq (default) | fair: where (a)'s admitted jobs go. With fair scheduling on
+ *     (the default) the gateway's fair gate adds a job straight to BullMQ while the workers have
+ *     room and queues it in its deployment's fair list otherwise; with no worker running, (a)
+ *     would measure only the fair-list path. `bullmq` sets FAIR_DISPATCH_AHEAD so high that every
+ *     job takes the direct path (gate script, then the BullMQ add), as the raw baseline's jobs
+ *     land in BullMQ; `fair` measures the backlog path (admission, then the fair-list push).
  * Needs Redis (REDIS_URL / TEST_REDIS_URL, default 127.0.0.1:6379) and Postgres (TEST_DATABASE_URL,
  * default postgres://postgres@127.0.0.1:5432/postgres), as the integration tests do.
  */
@@ -51,10 +57,16 @@ function readConfig() {
     timeoutMs: envInt("BENCH_TIMEOUT_SECONDS", 600) * 1000,
     runA: phases.includes("a"),
     runB: phases.includes("b"),
+    admitPath: admitPath(process.env.BENCH_ADMIT_PATH ?? "bullmq"),
     out: path.resolve(REPO_ROOT, process.env.BENCH_OUT ?? "bench/out/gateway-overhead.json"),
   };
 }
 type Config = ReturnType<typeof readConfig>;
+
+function admitPath(v: string): "bullmq" | "fair" {
+  if (v !== "bullmq" && v !== "fair") throw new Error(`BENCH_ADMIT_PATH must be bullmq or fair, got ${v}`);
+  return v;
+}
 
 /** A catalog with one simulated model whose pace the bench chooses (the direct call uses the same). */
 function writeCatalog(cfg: Config): { file: string; dir: string } {
@@ -490,16 +502,22 @@ async function main(): Promise<void> {
         .map((x) => x.toFixed(2))
         .join(" ")}\n`,
     );
-    stack = await startStack({ apps: ["gateway"], env: { MODEL_CATALOG_PATH: catalog.file } });
+    process.stdout.write(`admitted jobs go to ${cfg.admitPath === "bullmq" ? "BullMQ (the fair gate's direct path)" : "the fair lists (the backlog path)"}\n`);
+    stack = await startStack({
+      apps: ["gateway"],
+      env: { MODEL_CATALOG_PATH: catalog.file, ...(cfg.admitPath === "bullmq" ? { FAIR_DISPATCH_AHEAD: String(1_000_000_000) } : {}) },
+    });
     redis = createRedis(stack.env.REDIS_URL!);
     const a = cfg.runA ? await admissionPhase(stack, cfg, redis) : null;
     let b = null;
     let ledger = null;
     if (cfg.runB) {
-      // Admission left thousands of jobs waiting: drop them so the worker starts on an empty queue.
-      const stackQueues = createQueueSet({ connection: redis, keys: new RedisKeys(stack.prefix) });
+      // Admission left thousands of jobs waiting (in BullMQ or the fair lists): drop them so the worker starts on an empty queue.
+      const stackKeys = new RedisKeys(stack.prefix);
+      const stackQueues = createQueueSet({ connection: redis, keys: stackKeys });
       await stackQueues.queue("ai-route").drain(true);
       await stackQueues.close();
+      for (const key of await redis.keys(`${stackKeys.fairPrefix()}*`)) await redis.del(key);
       process.stdout.write("starting router-worker and usage-aggregator\n");
       await Promise.all([stack.spawn("router-worker"), stack.spawn("usage-aggregator")]);
       b = await latencyPhase(stack, cfg);

@@ -43,46 +43,79 @@ end
 `;
 
 /**
- * Submit. KEYS: 1 own list, 2-4 the deployment's high/normal/low lists, 5 deployment hash,
- * 6 inflight, 7 BullMQ wait, 8 BullMQ prioritized, 9 workers, 10 tenant ring, 11 active, 12 notify, 13 capped.
- * ARGV: 1 entry, 2 encoded deployment, 3 weight, 4 cap (0: none), 5 tenant, 6 class, 7 now,
- * 8 ahead (0: from the workers), 9 job id, 10 job-hash prefix, 11 priority, 12 fair prefix,
- * 13 encoded tenant, 14 deadline ms (0: none; a queued entry with one is indexed in `deadlines`
- * as `<encoded dep>|<priority>|<job id>`, so a short bound behind a long one still ends on time).
- * Answers "direct" or "direct-behind" (nothing of the deployment waits, BullMQ is below target and
- * the deployment below its cap: the caller adds the BullMQ job itself; a capped deployment's slot
- * is taken now; "-behind": the deployment's previous job still waits in BullMQ, see FAIR_DISPATCH)
- * or "queued" (the entry is on its list, the deployment and tenant in their rings, the dispatchers woken).
+ * The decision half of a submit, a Lua function (`sy_fair_decide(K, A)`) for the fair scheduler's
+ * own script and the gateway's admission script (which decides in the same step that creates the
+ * job). It records the deployment's settings, then answers "direct" or "direct-behind" (nothing of
+ * the deployment waits, BullMQ is below target and the deployment below its cap: the caller adds
+ * the BullMQ job itself; a capped deployment's slot is taken now; "-behind": the deployment's
+ * previous job still waits in BullMQ, see FAIR_DISPATCH), or "queue": the caller must
+ * {@link FAIR_PUSH_FUNCTION push} the entry.
+ * K: 1-3 the deployment's high/normal/low lists, 4 deployment hash, 5 inflight, 6 BullMQ wait,
+ * 7 BullMQ prioritized, 8 workers, 9 capped.
+ * A: 1 encoded deployment, 2 weight, 3 cap (0: none), 4 tenant, 5 class, 6 now, 7 ahead (0: from
+ * the workers), 8 job id, 9 job-hash prefix, 10 priority.
  */
-export const FAIR_SUBMIT = `${TARGET}
-local now = tonumber(ARGV[7])
-local cap = tonumber(ARGV[4])
-redis.call("HSET", KEYS[5], "w", ARGV[3], "cap", ARGV[4], "t", ARGV[5], "c", ARGV[6])
-if cap > 0 then redis.call("SADD", KEYS[13], ARGV[2]) end
-local waiting = redis.call("LLEN", KEYS[2]) + redis.call("LLEN", KEYS[3]) + redis.call("LLEN", KEYS[4])
-if waiting == 0 then
-  local ready = redis.call("LLEN", KEYS[7]) + redis.call("ZCARD", KEYS[8])
-  if ready < target(KEYS[9], tonumber(ARGV[8]), now) and (cap == 0 or redis.call("ZCARD", KEYS[6]) < cap) then
-    if cap > 0 then redis.call("ZADD", KEYS[6], now, ARGV[9]) end
-    local last = redis.call("HGET", KEYS[5], "last:" .. ARGV[11])
-    redis.call("HSET", KEYS[5], "last:" .. ARGV[11], ARGV[9])
-    if last and redis.call("HGET", ARGV[10] .. last, "status") == "queued" then return "direct-behind" end
-    return "direct"
+export const FAIR_DECIDE_FUNCTION = `${TARGET}
+local function sy_fair_decide(K, A)
+  local now = tonumber(A[6])
+  local cap = tonumber(A[3])
+  redis.call("HSET", K[4], "w", A[2], "cap", A[3], "t", A[4], "c", A[5])
+  if cap > 0 then redis.call("SADD", K[9], A[1]) end
+  local waiting = redis.call("LLEN", K[1]) + redis.call("LLEN", K[2]) + redis.call("LLEN", K[3])
+  if waiting == 0 then
+    local ready = redis.call("LLEN", K[6]) + redis.call("ZCARD", K[7])
+    if ready < target(K[8], tonumber(A[7]), now) and (cap == 0 or redis.call("ZCARD", K[5]) < cap) then
+      if cap > 0 then redis.call("ZADD", K[5], now, A[8]) end
+      local last = redis.call("HGET", K[4], "last:" .. A[10])
+      redis.call("HSET", K[4], "last:" .. A[10], A[8])
+      if last and redis.call("HGET", A[9] .. last, "status") == "queued" then return "direct-behind" end
+      return "direct"
+    end
   end
+  return "queue"
 end
-redis.call("RPUSH", KEYS[1], ARGV[1])
-if tonumber(ARGV[14]) > 0 then redis.call("ZADD", ARGV[12] .. "deadlines", ARGV[14], ARGV[2] .. "|" .. ARGV[11] .. "|" .. ARGV[9]) end
--- A deployment (or tenant) that becomes busy joins its ring at the head, not the tail: its first
--- job is next (start-time fair queuing's new flow, tagged with the current virtual time); from
--- then on it takes its turns as every other.
-if redis.call("SADD", KEYS[11], ARGV[2]) == 1 then
-  local P = ARGV[12]
-  redis.call("LPUSH", P .. "dring:" .. ARGV[13], ARGV[2])
-  if redis.call("SADD", P .. "tactive", ARGV[13]) == 1 then redis.call("LPUSH", KEYS[10], ARGV[13]) end
+`;
+
+/**
+ * The queueing half of a submit (`sy_fair_push(K, A)`): the entry onto its list (and, with a
+ * deadline, into `deadlines` as `<encoded dep>|<priority>|<job id>`, so a short bound behind a long
+ * one still ends on time), the deployment and tenant into their rings, the dispatchers woken.
+ * K: 1 own list, 2 tenant ring, 3 active, 4 notify.
+ * A: 1 entry, 2 encoded deployment, 3 priority, 4 fair prefix, 5 encoded tenant, 6 deadline ms
+ * (0: none), 7 job id.
+ */
+const FAIR_PUSH_FUNCTION = `
+local function sy_fair_push(K, A)
+  redis.call("RPUSH", K[1], A[1])
+  if tonumber(A[6]) > 0 then redis.call("ZADD", A[4] .. "deadlines", A[6], A[2] .. "|" .. A[3] .. "|" .. A[7]) end
+  -- A deployment (or tenant) that becomes busy joins its ring at the head, not the tail: its first
+  -- job is next (start-time fair queuing's new flow, tagged with the current virtual time); from
+  -- then on it takes its turns as every other.
+  if redis.call("SADD", K[3], A[2]) == 1 then
+    redis.call("LPUSH", A[4] .. "dring:" .. A[5], A[2])
+    if redis.call("SADD", A[4] .. "tactive", A[5]) == 1 then redis.call("LPUSH", K[2], A[5]) end
+  end
+  redis.call("LPUSH", K[4], "1")
+  redis.call("LTRIM", K[4], 0, 0)
+  return "queued"
 end
-redis.call("LPUSH", KEYS[12], "1")
-redis.call("LTRIM", KEYS[12], 0, 0)
-return "queued"
+`;
+
+/** Push an entry whose admission decided "queue" (KEYS and ARGV: {@link FAIR_PUSH_FUNCTION}'s). */
+export const FAIR_PUSH = `${FAIR_PUSH_FUNCTION}
+return sy_fair_push(KEYS, ARGV)
+`;
+
+/**
+ * Submit: decide, and push when the answer is "queue", in one step. KEYS: the decision's 9, then
+ * the push's 4; ARGV: the decision's 10, then the push's 7 (see the two functions above).
+ * Answers "direct", "direct-behind" or "queued".
+ */
+export const FAIR_SUBMIT = `${FAIR_DECIDE_FUNCTION}
+${FAIR_PUSH_FUNCTION}
+local path = sy_fair_decide({unpack(KEYS, 1, 9)}, {unpack(ARGV, 1, 10)})
+if path ~= "queue" then return path end
+return sy_fair_push({unpack(KEYS, 10, 13)}, {unpack(ARGV, 11, 17)})
 `;
 
 /**

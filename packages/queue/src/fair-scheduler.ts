@@ -1,7 +1,9 @@
 import type { FairPayload } from "./fair-enqueue";
 import type { Redis } from "./redis";
 import type { RedisKeys } from "./keys";
-import { FAIR_DEPTH, FAIR_DISPATCH, FAIR_EXPIRED, FAIR_FIND, FAIR_RECOVER, FAIR_SUBMIT, FAIR_SWEEP_INFLIGHT } from "./fair-scheduler-scripts";
+import { FAIR_DEPTH, FAIR_DISPATCH, FAIR_EXPIRED, FAIR_FIND, FAIR_PUSH, FAIR_RECOVER, FAIR_SUBMIT, FAIR_SWEEP_INFLIGHT } from "./fair-scheduler-scripts";
+
+export { FAIR_DECIDE_FUNCTION } from "./fair-scheduler-scripts";
 
 /** A deployment's scheduling settings, as the gateway read them at admission. */
 export interface FairSettings {
@@ -15,6 +17,17 @@ export interface FairSettings {
 
 /** Where a submit went: straight to BullMQ ("-behind": one BullMQ priority lower, see FairEntry.behind), or into its fair list. */
 export type FairSubmitted = "direct" | "direct-behind" | "queued";
+
+/** A decision taken inside another script ({@link FairScheduler.prepareDecide}): "queue" means the caller must {@link FairScheduler.push}. */
+export type FairDecision = "direct" | "direct-behind" | "queue";
+
+/** Who a job is, for the fair decision (all known before its payload is built). */
+export interface FairJobRef {
+  jobId: string;
+  tenantId: string;
+  deploymentId: string;
+  priority: "high" | "normal" | "low";
+}
 
 /** A job waiting in a fair list, decoded. */
 export interface FairEntry {
@@ -47,6 +60,7 @@ export interface FairDepthRow {
 
 type Scripted = Redis & {
   syFairSubmit(...args: string[]): Promise<FairSubmitted>;
+  syFairPush(...args: string[]): Promise<"queued">;
   syFairDispatch(...args: string[]): Promise<string[]>;
   syFairExpired(...args: string[]): Promise<string[]>;
   syFairRecover(...args: string[]): Promise<string[]>;
@@ -56,6 +70,10 @@ type Scripted = Redis & {
 };
 
 const PRIORITIES = ["high", "normal", "low"] as const;
+
+function fairRef(payload: FairPayload): FairJobRef {
+  return { jobId: payload.job_id, tenantId: payload.tenant_id, deploymentId: payload.deployment_id, priority: payload.request.priority ?? "normal" };
+}
 
 /**
  * Fair scheduling across tenants in front of BullMQ's `ai-route`: BullMQ is kept short (about the
@@ -77,6 +95,7 @@ export class FairScheduler {
     const r = opts.redis;
     if (!("syFairSubmit" in r)) {
       r.defineCommand("syFairSubmit", { numberOfKeys: 13, lua: FAIR_SUBMIT });
+      r.defineCommand("syFairPush", { numberOfKeys: 4, lua: FAIR_PUSH });
       r.defineCommand("syFairDispatch", { numberOfKeys: 6, lua: FAIR_DISPATCH });
       r.defineCommand("syFairExpired", { numberOfKeys: 2, lua: FAIR_EXPIRED });
       r.defineCommand("syFairRecover", { numberOfKeys: 1, lua: FAIR_RECOVER });
@@ -94,38 +113,59 @@ export class FairScheduler {
    * `deadlineMs`: when the job must have begun (0: no bound).
    */
   async submit(payload: FairPayload, settings: FairSettings, deadlineMs: number): Promise<FairSubmitted> {
+    const decide = this.prepareDecide(fairRef(payload), settings);
+    const push = this.pushArgs(payload, deadlineMs);
+    return this.redis.syFairSubmit(...decide.keys, ...push.keys, ...decide.argv, ...push.argv);
+  }
+
+  /**
+   * Keys and arguments of the decision half of a submit (`FAIR_DECIDE_FUNCTION`), for a script
+   * that decides in the same step as it creates the job (the gateway's admission): it answers a
+   * {@link FairDecision}; on "queue" the caller {@link push}es the payload.
+   */
+  prepareDecide(ref: FairJobRef, settings: FairSettings): { keys: string[]; argv: string[] } {
     const k = this.keys;
-    const dep = payload.deployment_id;
-    const priority = payload.request.priority ?? "normal";
-    const createdMs = Date.parse(payload.created_at);
-    const raw = `${payload.job_id}|${createdMs}|${Math.max(0, Math.floor(deadlineMs))}|${JSON.stringify(payload)}`;
-    return this.redis.syFairSubmit(
-      k.fairList(dep, priority),
-      ...PRIORITIES.map((p) => k.fairList(dep, p)),
-      k.fairDeployment(dep),
-      k.fairInflight(dep),
-      k.bullQueue("ai-route", "wait"),
-      k.bullQueue("ai-route", "prioritized"),
-      k.fairWorkers(),
-      k.fairRing(),
-      k.fairActive(),
-      k.fairNotify(),
-      k.fairCapped(),
-      raw,
-      encodeURIComponent(dep),
-      String(settings.weight),
-      String(settings.maxConcurrentJobs ?? 0),
-      payload.tenant_id,
-      settings.tenantClass,
-      String(Date.now()),
-      String(this.ahead),
-      payload.job_id,
-      k.job(""),
-      priority,
-      k.fairPrefix(),
-      encodeURIComponent(payload.tenant_id),
-      String(Math.max(0, Math.floor(deadlineMs))),
-    );
+    const dep = ref.deploymentId;
+    return {
+      keys: [
+        ...PRIORITIES.map((p) => k.fairList(dep, p)),
+        k.fairDeployment(dep),
+        k.fairInflight(dep),
+        k.bullQueue("ai-route", "wait"),
+        k.bullQueue("ai-route", "prioritized"),
+        k.fairWorkers(),
+        k.fairCapped(),
+      ],
+      argv: [
+        encodeURIComponent(dep),
+        String(settings.weight),
+        String(settings.maxConcurrentJobs ?? 0),
+        ref.tenantId,
+        settings.tenantClass,
+        String(Date.now()),
+        String(this.ahead),
+        ref.jobId,
+        k.job(""),
+        ref.priority,
+      ],
+    };
+  }
+
+  /** Queue a job whose decision was "queue" (taken by {@link prepareDecide}'s script): its entry on its list, the dispatchers woken. */
+  async push(payload: FairPayload, deadlineMs: number): Promise<"queued"> {
+    const { keys, argv } = this.pushArgs(payload, deadlineMs);
+    return this.redis.syFairPush(...keys, ...argv);
+  }
+
+  private pushArgs(payload: FairPayload, deadlineMs: number): { keys: string[]; argv: string[] } {
+    const k = this.keys;
+    const { deploymentId, priority, jobId, tenantId } = fairRef(payload);
+    const deadline = String(Math.max(0, Math.floor(deadlineMs)));
+    const raw = `${jobId}|${Date.parse(payload.created_at)}|${deadline}|${JSON.stringify(payload)}`;
+    return {
+      keys: [k.fairList(deploymentId, priority), k.fairRing(), k.fairActive(), k.fairNotify()],
+      argv: [raw, encodeURIComponent(deploymentId), priority, k.fairPrefix(), encodeURIComponent(tenantId), deadline, jobId],
+    };
   }
 
   /**

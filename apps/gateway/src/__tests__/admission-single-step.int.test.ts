@@ -1,9 +1,10 @@
 import type { ModelCatalog } from "@switchyard/contracts";
-import { createRedis, type Redis } from "@switchyard/queue";
+import { createRedis, RedisKeys, type Redis } from "@switchyard/queue";
 import { apiClient, startStack, writeTestCatalog, type Stack } from "@switchyard/testkit";
 
-// Admission is one Redis script (idempotency claim, rate limits, budget reservation, job record)
-// and the enqueue one more: these tests pin both the round trips and what a refusal consumes.
+// Admission is one Redis script (idempotency claim, rate limits, budget reservation, job record
+// and the fair gate's decision) and the enqueue one more (the BullMQ add, or the push onto a fair
+// list): these tests pin both the round trips and what a refusal consumes.
 type Json = Record<string, any>;
 const entry = (id: string, price: number) => ({
   id,
@@ -49,8 +50,10 @@ async function topLevelCommands(run: () => Promise<void>): Promise<string[][]> {
 }
 
 beforeAll(async () => {
-  // Gateway only: nothing consumes the jobs, so every command seen is admission's.
-  s = await startStack({ apps: ["gateway"], env: { MODEL_CATALOG_PATH: writeTestCatalog(CATALOG) } });
+  // Gateway only: nothing consumes the jobs, so every command seen is admission's. BullMQ's
+  // dispatch target is set high, as with busy workers: a job goes straight to BullMQ unless its
+  // deployment is at its max_concurrent_jobs (then it waits in its fair list).
+  s = await startStack({ apps: ["gateway"], env: { MODEL_CATALOG_PATH: writeTestCatalog(CATALOG), FAIR_DISPATCH_AHEAD: "1000000" } });
   admin = apiClient(s.url, s.key);
   redis = createRedis(s.env.REDIS_URL!);
 }, 60_000);
@@ -88,6 +91,38 @@ test.each([
     expect(mine).toHaveLength(2);
     expect(mine[0]!.some((a) => a.includes(j.key))).toBe(true);
   }
+  // All of them in BullMQ: the admission script's decision was "direct" every time.
+  const bull = new RedisKeys(s.prefix).bullQueue("ai-route", "prioritized");
+  for (const j of jobs) expect(await redis.zscore(bull, j.id)).not.toBeNull();
+});
+
+test("a job that must wait (its deployment at max_concurrent_jobs) costs two round trips too: the admission script, which decides, and the push onto its fair list", async () => {
+  const { client, deployment } = await tenantWithKey("trips capped", { max_concurrent_jobs: 1 });
+  await new Promise((r) => setTimeout(r, 1100));
+  const body = (i: number) => ({ model: "auto", messages: [{ role: "user", content: `capped ${i}` }], max_tokens: 8 });
+  // The first takes the deployment's one slot (straight to BullMQ); the next ones wait.
+  for (let i = 0; i < 2; i++) expect((await client.post<Json>("/v1/jobs", body(i), { "Idempotency-Key": `capped-warm-${i}` })).status).toBe(202);
+  const jobs: { id: string; key: string }[] = [];
+  const commands = await topLevelCommands(async () => {
+    for (let i = 0; i < 3; i++) {
+      const key = `capped-measured-${i}`;
+      const res = await client.post<Json>("/v1/jobs", body(100 + i), { "Idempotency-Key": key });
+      expect(res.status).toBe(202);
+      jobs.push({ id: res.body.id, key });
+    }
+  });
+  const ours = commands.filter((args) => args.some((a) => a.includes(deployment) || jobs.some((j) => a.includes(j.id) || a.includes(j.key))));
+  expect(ours.map((args) => args[0]!.toLowerCase())).toEqual(Array.from({ length: 6 }, () => "evalsha"));
+  for (const j of jobs) {
+    const mine = ours.filter((args) => args.some((a) => a.includes(j.id)));
+    expect(mine).toHaveLength(2);
+    expect(mine[0]!.some((a) => a.includes(j.key))).toBe(true);
+  }
+  // They wait in the fair list, in order, and not in BullMQ.
+  const keys = new RedisKeys(s.prefix);
+  const waiting = await redis.lrange(keys.fairList(deployment, "normal"), 0, -1);
+  expect(waiting.map((e) => e.slice(0, e.indexOf("|"))).slice(-3)).toEqual(jobs.map((j) => j.id));
+  for (const j of jobs) expect(await redis.zscore(keys.bullQueue("ai-route", "prioritized"), j.id)).toBeNull();
 });
 
 test("a request the budget refuses consumes none of the rate limit", async () => {

@@ -12,6 +12,7 @@ import {
 } from "@switchyard/admission";
 import { admitAndCreateJob } from "./admit-job";
 import { creditBalance } from "@switchyard/db";
+import type { FairDecision } from "@switchyard/queue";
 import { jobNeeds } from "@switchyard/providers";
 import type { GatewayResources } from "../resources";
 import type { DeploymentSettings } from "./deployment-cache";
@@ -108,12 +109,13 @@ function creditsCheck(r: GatewayResources, budget: JobBudget): CreditsCheck | un
   return tenantId === null ? undefined : { tenantId, loadBalance: async () => (await creditBalance(r.db, tenantId)).balance_usd };
 }
 
-export type JobAdmission = ({ kind: "created" } & Admitted) | { kind: "exists"; jobId: string; bodyHash: string };
+export type JobAdmission = ({ kind: "created"; fair: FairDecision | null } & Admitted) | { kind: "exists"; jobId: string; bodyHash: string };
 
 /**
  * Admit and create one job in a single Redis step (`admitAndCreateJob`): idempotency claim, rate
- * limits, budget reservation and the job record. A key already claimed comes back as `exists`
- * with nothing spent; a refusal throws the same errors `admitSpend` does, having consumed nothing.
+ * limits, budget reservation and the job record, and (`fair`: the gate's decision half) the fair
+ * gate's decision for it. A key already claimed comes back as `exists` with nothing spent; a
+ * refusal throws the same errors `admitSpend` does, having consumed nothing.
  */
 export async function admitJob(
   r: GatewayResources,
@@ -121,13 +123,14 @@ export async function admitJob(
   d: DeploymentSettings,
   spend: Spend,
   create: { keys: string[]; argv: string[] },
+  fair: { keys: string[]; argv: string[] } | null = null,
 ): Promise<JobAdmission> {
   const budget = jobBudget(d, spend);
   const { scopes } = budget;
   const prepaid = budget.credits_tenant_id !== null;
   const rl = r.rateLimiter.prepare({ deploymentId: d.id, limits: d.rateLimits, tokens: spend.tokens, endUser: spend.endUser });
   const plan = scopes.length || prepaid ? r.budgets.prepareReserve(jobId, scopes, { usd: spend.usd, tokens: spend.tokens }, creditsCheck(r, budget)) : null;
-  const out = await admitAndCreateJob(r.redis, create, rl, plan);
+  const out = await admitAndCreateJob(r.redis, create, rl, plan, fair);
   switch (out.kind) {
     case "exists":
       return out;
@@ -137,7 +140,13 @@ export async function admitJob(
       throw await budgetRefused(r, d, scopes, out.budget, out.decision.headers);
     case "created":
       if (out.usage.length) await budgetAlerts(r, d, scopes, out.usage); // Alerts: thresholds this reservation reached.
-      return { kind: "created", budget, budgetUsedRatio: Math.max(0, ...out.usage.map((u) => u.used_ratio)), headers: out.decision.headers };
+      return {
+        kind: "created",
+        budget,
+        budgetUsedRatio: Math.max(0, ...out.usage.map((u) => u.used_ratio)),
+        headers: out.decision.headers,
+        fair: out.fair,
+      };
   }
 }
 

@@ -1,6 +1,6 @@
 import { envBoolean, envInt, isTerminalStatus, parseEnv, type JobView, type RouteJobPayload } from "@switchyard/contracts";
 import { saveFinishedJob } from "@switchyard/db";
-import { addCompareFlow, FairScheduler, type FairEntry, type FairPayload, type FairSubmitted } from "@switchyard/queue";
+import { addCompareFlow, FairScheduler, type FairEntry, type FairJobRef, type FairPayload, type FairSettings, type FairSubmitted } from "@switchyard/queue";
 import { z } from "zod";
 import type { GatewayResources } from "../resources";
 import type { DeploymentSettings } from "./deployment-cache";
@@ -53,10 +53,30 @@ export function boundedRoute(payload: RouteJobPayload, deployment: DeploymentSet
 export async function gateSubmit(r: GatewayResources, payload: FairPayload, deployment: DeploymentSettings): Promise<FairSubmitted> {
   const gate = fairGate(r);
   if (!gate) return "direct";
+  return gate.submit(payload, fairSettings(deployment), deadlineOf(payload));
+}
+
+/**
+ * The gate's decision half for a job about to be created, to run inside the admission script (one
+ * round trip for both); null with FAIR_SCHEDULING=off. A "queue" answer is followed by {@link gatePush}.
+ */
+export function gateDecision(r: GatewayResources, ref: FairJobRef, deployment: DeploymentSettings): { keys: string[]; argv: string[] } | null {
+  return fairGate(r)?.prepareDecide(ref, fairSettings(deployment)) ?? null;
+}
+
+/** Queue a {@link boundedRoute} payload whose admission decided "queue" in its fair list. */
+export async function gatePush(r: GatewayResources, payload: FairPayload): Promise<void> {
+  await fairReader(r).push(payload, deadlineOf(payload));
+}
+
+function fairSettings(deployment: DeploymentSettings): FairSettings {
+  return { weight: deployment.queueWeight, maxConcurrentJobs: deployment.maxConcurrentJobs, tenantClass: deployment.type };
+}
+
+/** When the job must have begun (0: no bound). */
+function deadlineOf(payload: FairPayload): number {
   const maxQueueMs = payload.request.max_queue_ms;
-  const deadline = maxQueueMs === undefined ? 0 : Date.parse(payload.created_at) + maxQueueMs;
-  const settings = { weight: deployment.queueWeight, maxConcurrentJobs: deployment.maxConcurrentJobs, tenantClass: deployment.type };
-  return gate.submit(payload, settings, deadline);
+  return maxQueueMs === undefined ? 0 : Date.parse(payload.created_at) + maxQueueMs;
 }
 
 /** A fair-list reader whatever the switch says (ops views count what waits there, e.g. after turning it off). */

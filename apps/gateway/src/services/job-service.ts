@@ -11,7 +11,7 @@ import {
   type RoutingContext,
 } from "@switchyard/contracts";
 import { findJob, saveFinishedJob } from "@switchyard/db";
-import { addRouteJob } from "@switchyard/queue";
+import { addRouteJob, type FairDecision } from "@switchyard/queue";
 import { addLogContext, AttrNames, SpanKind, startSpan } from "@switchyard/telemetry";
 import type { GatewayResources } from "../resources";
 import type { Principal } from "@switchyard/contracts";
@@ -23,15 +23,16 @@ import { routingContext } from "./deployment-cache";
 import { checkModel } from "./check-model";
 import { admitCompare, cancelComparison, enqueueIfOrphanedCompare, liveComparison, planCompare, storedComparison, type ComparePlan } from "./compare-jobs";
 import { batchIdOf, createResponse, ORPHAN_AFTER_MS, routePayload } from "./job-payloads";
-import { boundedRoute, fairReader, gateSubmit } from "./fair-gate";
+import { boundedRoute, fairReader, gateDecision, gatePush, gateSubmit } from "./fair-gate";
 
 /** `view`: the whole job as it stands (a created job's first view, or a replay's current one), so a caller needs no read back. */
 export type SubmitResult = { replayed: boolean; job: CreateJobResponse; view: JobView; headers?: Record<string, string> };
 
 /**
  * Admission for `POST /v1/jobs`: the checks that need no Redis (catalog, features, the token
- * count and price), then one Redis script (idempotency claim, rate limits, budget reservation and
- * the job record: `admitJob`), then the enqueue (undone if the enqueue fails). Two round trips.
+ * count and price), then one Redis script (idempotency claim, rate limits, budget reservation, the
+ * job record and the fair gate's decision: `admitJob`), then the enqueue (the BullMQ add, or the
+ * fair-list push; undone if it fails). Two round trips.
  * A replay returns the stored job before any feature or limit check, and spends nothing: a check
  * that fails looks the key up before it answers, and the script checks the key first.
  */
@@ -98,7 +99,8 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
     apiKeyId: p.keyId,
     idempotency: idemKey ? { key: idemKey, bodyHash, ttlSeconds: r.config.idempotencyTtlSeconds } : undefined,
   });
-  const admitted = await admitJob(r, jobId, deployment, spend, create);
+  const fair = gateDecision(r, { jobId, tenantId: p.tenantId, deploymentId: p.deploymentId, priority: req.priority ?? "normal" }, deployment);
+  const admitted = await admitJob(r, jobId, deployment, spend, create, fair);
   // Claimed already (a replay, or a concurrent identical request won): that job is the job.
   if (admitted.kind === "exists") {
     return replay(admitted, {
@@ -109,7 +111,7 @@ export async function submitJob(r: GatewayResources, p: Principal, req: CreateJo
   const payload = routePayload(p, req, { ...ctx, budget_used_ratio: admitted.budgetUsedRatio }, admitted.budget, view.id, view.created_at);
   r.fault("job.admitted");
   try {
-    await enqueueRoute(r, payload, deployment);
+    await enqueueRoute(r, payload, deployment, admitted.fair);
   } catch (err) {
     await r.jobStore.discard(view.id, p.tenantId, idemKey).catch(() => undefined);
     await r.budgets.release(jobId).catch(() => false);
@@ -138,11 +140,13 @@ export function submitJobTraced(r: GatewayResources, p: Principal, req: CreateJo
  * it straight into BullMQ (nothing of its deployment waits and the workers have room: the path
  * and cost of a plain add) or queues it in its deployment's fair list for the dispatchers; the job
  * is accepted either way. A deployment's `max_queue_ms` bounds the request's (the lower wins).
- * Added after its retrieval child when it has `rag`; the job id makes a repeat a no-op.
+ * Added after its retrieval child when it has `rag`; the job id makes a repeat a no-op. `decided`:
+ * the gate's decision, when the admission script took it (else the gate decides here).
  */
-async function enqueueRoute(r: GatewayResources, payload: RouteJobPayload, deployment: DeploymentSettings): Promise<void> {
+async function enqueueRoute(r: GatewayResources, payload: RouteJobPayload, deployment: DeploymentSettings, decided: FairDecision | null = null): Promise<void> {
   payload = boundedRoute(payload, deployment);
-  const path = await gateSubmit(r, payload, deployment);
+  if (decided === "queue") return gatePush(r, payload);
+  const path = decided ?? (await gateSubmit(r, payload, deployment));
   if (path === "queued") return;
   const { rag } = await addRouteJob(r.queues, payload, path === "direct-behind");
   if (rag) r.metrics.countEnqueue("ai-rag");
