@@ -12,7 +12,7 @@ import { CREATE_JOB_FUNCTION, FAIR_DECIDE_FUNCTION, type FairDecision, type Redi
  *      refused request consumes nothing;
  *   4. the job record and the idempotency claim (`CREATE_JOB`), and the reserved periods' usage
  *      read back for alerts and routing;
- *   5. with fair scheduling, the fair gate's decision for the created job (`FAIR_DECIDE`): straight
+ *   5. with fair scheduling, the fair gate's decision for the created job (`FAIR_DECIDE_FUNCTION`): straight
  *      to BullMQ (the caller adds it) or "queue" (the caller pushes its entry), so the direct path
  *      costs no round trip of its own.
  * KEYS: create's 3, the rate limiter's (3 or 4), the reservation's (0 when no budget applies), the
