@@ -11,6 +11,7 @@ import { Queue } from "bullmq";
 import { Pool } from "undici";
 import { runClosedLoop, type LoopResult } from "./closed-loop";
 import { redisCpuMs } from "./cpu-readers";
+import { startHttpFloor } from "./http-floor";
 import { jobBody, type Config } from "./overhead-config";
 import { processTreeCpuMs, selfCpuMs } from "./proc-cpu";
 import { clientCommandUsec, commandStats, sampleRoundTrips, usedMemory, type RoundTripSample } from "./redis-cost";
@@ -49,15 +50,17 @@ async function measured(redis: Redis, gatewayPid: number | undefined, run: () =>
 /** (a) Admission throughput: gateway over HTTP vs raw `Queue.add`, same Redis, same concurrency. */
 export async function admissionPhase(stack: Stack, cfg: Config, redis: Redis) {
   const gatewayPid = stack.apps.get("gateway")?.child.pid;
-  const pool = new Pool(stack.url, { connections: cfg.concurrency, pipelining: 1, keepAliveTimeout: 60_000 });
   const headers = { authorization: `Bearer ${stack.key}`, "content-type": "application/json" };
   const statuses: Record<string, number> = {};
-  const submit = async (i: number): Promise<void> => {
+  const poster = (pool: Pool) => async (i: number) => {
     const res = await pool.request({ method: "POST", path: "/v1/jobs", headers, body: JSON.stringify(jobBody(`admission bench ${i}`, cfg.maxTokens)) });
     const text = await res.body.text();
     statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
     if (res.statusCode !== 202) throw new Error(`POST /v1/jobs -> ${res.statusCode}: ${text.slice(0, 200)}`);
   };
+  const newPool = (url: string) => new Pool(url, { connections: cfg.concurrency, pipelining: 1, keepAliveTimeout: 60_000 });
+  const pool = newPool(stack.url);
+  const submit = poster(pool);
   const loop = (total: number, op: (i: number) => Promise<void>) => runClosedLoop({ total, concurrency: cfg.concurrency, timeLimitMs: cfg.phaseMs, op });
 
   let gateway;
@@ -109,6 +112,20 @@ export async function admissionPhase(stack: Stack, cfg: Config, redis: Redis) {
     await q.close();
     await cleanupPrefix(rawKeys.prefix, stack.env.REDIS_URL);
   }
+  // The floor: the same requests answered by a bare node:http server, nothing admitted.
+  const floorServer = await startHttpFloor();
+  const floorPool = newPool(floorServer.url);
+  let floor;
+  try {
+    const post = poster(floorPool);
+    await loop(cfg.warmup, post);
+    const { redisUsecPerOp, ...run } = await measured(redis, floorServer.pid, () => loop(cfg.n, post));
+    void redisUsecPerOp; // nothing of it reaches Redis
+    floor = run;
+  } finally {
+    await floorPool.close();
+    await floorServer.stop();
+  }
   const ratio = (a: number | null, b: number | null) => (a === null || b === null || b === 0 ? null : round(a / b, 3));
   return {
     n: cfg.n,
@@ -116,15 +133,19 @@ export async function admissionPhase(stack: Stack, cfg: Config, redis: Redis) {
     warmup: cfg.warmup,
     gateway,
     bullmq,
+    /** A bare node:http server answering the same requests (no Redis, no admission): the floor. */
+    bare_http: floor,
     ratio_gateway_to_bullmq: round(gateway.per_second / bullmq.per_second, 3),
     // The issue 13 goals, each against its baseline measured above in this run.
     goals: {
-      P1_throughput: { value: ratio(gateway.per_second, bullmq.per_second), goal: ">= 0.5" },
+      P1_throughput: { value: ratio(gateway.per_second, bullmq.per_second), goal: ">= 0.5", bare_http_ceiling: ratio(floor.per_second, bullmq.per_second) },
       P1b_cpu_per_job: {
         value: ratio(gateway.cpu_ms_per_op.gateway, bullmq.cpu_ms_per_op.bench_client),
         goal: "<= 2",
         gateway_ms: gateway.cpu_ms_per_op.gateway,
         raw_client_ms: bullmq.cpu_ms_per_op.bench_client,
+        bare_http_ms: floor.cpu_ms_per_op.gateway,
+        bare_http_floor: ratio(floor.cpu_ms_per_op.gateway, bullmq.cpu_ms_per_op.bench_client),
       },
       P1c_round_trips: { value: gateway.round_trips.commands_per_op, goal: "<= 3", raw: bullmq.round_trips.commands_per_op },
       P1c_redis_usec: {

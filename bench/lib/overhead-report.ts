@@ -14,7 +14,7 @@ export function report(result: Record<string, unknown>, a: AdmissionResult | nul
   const lines: string[] = [];
   if (a) {
     lines.push(`\n(a) admission: N=${a.n}, concurrency=${a.concurrency}, warm-up ${a.warmup} each (gateway only, no worker)`);
-    const row = (name: string, r: typeof a.bullmq) => [
+    const row = (name: string, r: typeof a.bare_http) => [
       name,
       r.ok,
       r.failed,
@@ -28,7 +28,7 @@ export function report(result: Record<string, unknown>, a: AdmissionResult | nul
     lines.push(
       table(
         ["path", "ok", "failed", "jobs/s", "p50 ms", "p99 ms", "gw cpu ms/job", "redis cpu ms/job", "client cpu ms/job"],
-        [row("gateway POST /v1/jobs", a.gateway), row("raw BullMQ Queue.add", a.bullmq)],
+        [row("gateway POST /v1/jobs", a.gateway), row("raw BullMQ Queue.add", a.bullmq), row("bare node:http, no Redis (floor)", a.bare_http)],
       ),
     );
     lines.push(
@@ -51,11 +51,25 @@ export function report(result: Record<string, unknown>, a: AdmissionResult | nul
             met(g.P1_throughput.value, (v) => v >= 0.5),
           ],
           [
+            "P1 ceiling",
+            "bare node:http jobs/s ÷ raw Queue.add jobs/s (no gateway here can do better)",
+            g.P1_throughput.bare_http_ceiling ?? "-",
+            g.P1_throughput.goal,
+            met(g.P1_throughput.bare_http_ceiling, (v) => v >= 0.5),
+          ],
+          [
             "P1b",
             `gateway CPU/job ÷ raw client CPU/add (${g.P1b_cpu_per_job.gateway_ms} / ${g.P1b_cpu_per_job.raw_client_ms} ms)`,
             g.P1b_cpu_per_job.value ?? "-",
             g.P1b_cpu_per_job.goal,
             met(g.P1b_cpu_per_job.value, (v) => v <= 2),
+          ],
+          [
+            "P1b floor",
+            `bare node:http CPU/request ÷ raw client CPU/add (${g.P1b_cpu_per_job.bare_http_ms} ms)`,
+            g.P1b_cpu_per_job.bare_http_floor ?? "-",
+            g.P1b_cpu_per_job.goal,
+            met(g.P1b_cpu_per_job.bare_http_floor, (v) => v <= 2),
           ],
           [
             "P1c",

@@ -132,6 +132,13 @@ export function report(cfg: Config, closed: ClosedResult[], open: OpenResult[], 
     lines.push(
       `\nswitchyard req/s ÷ portkey req/s at ${cfg.connections} connections: ${v.throughput_ratio_switchyard_over_portkey} (goal ≥ 2: ${v.throughput_goal_met ? "met" : "NOT met"})`,
     );
+    // Every request waits for the upstream, so no gateway serves more than connections ÷ upstream delay.
+    const ceiling = cfg.upstreamDelayMs > 0 ? Math.floor((cfg.connections * 1000) / cfg.upstreamDelayMs) : null;
+    const portkey = agg.portkey?.closed.req_per_s;
+    if (ceiling !== null && portkey !== undefined)
+      lines.push(
+        `ceiling for any gateway: ${cfg.connections} connections ÷ ${cfg.upstreamDelayMs} ms upstream = ${ceiling} req/s (direct measured ${agg.direct!.closed.req_per_s}); 2 × portkey's = ${Math.round(2 * portkey)} req/s${2 * portkey > ceiling ? ", above the ceiling: the goal cannot be met at these settings" : ""}`,
+      );
   }
   if (v.added_p50_switchyard_minus_portkey_ms !== null) {
     lines.push(
