@@ -3,14 +3,16 @@
  * @switchyard/rag: redaction, query embedding, SQL, fusion), on the two storages the product has:
  *
  *   - pglite: in-process PGlite with pgvector (the embedded default). Vectors go through the
- *     model's HNSW index (migration 0011 / prepareVectorSearch); the exact scan (`exact: true`,
+ *     model's HNSW index over `vector` (migration 0011 / prepareVectorSearch; VectorIndexKind in
+ *     @switchyard/rag says why not halfvec there); the exact scan (`exact: true`,
  *     what the issue's baseline ran) is measured on the recall queries as ground truth and baseline.
  *   - postgres: a fresh database on the machine's Postgres without pgvector (migrated by a role
  *     that may not enable it, so also where the server has it). The default mode is full text
  *     only (hybrid marked degraded); the old SQL dot-product scan (`sqlVectorFallback`) is
  *     measured for a bounded time as the baseline.
  *   - postgres+pgvector: a fresh database on the same server with pgvector enabled, measured like
- *     PGlite (HNSW, exact scan as ground truth). Only where the server has the extension (the
+ *     PGlite (HNSW over `halfvec`, migration 0022, re-ranked at full precision; exact scan as
+ *     ground truth). Only where the server has the extension (the
  *     compose stack's image; not CI): otherwise the run says it is skipped.
  *
  * Printed per backend and size: bulk load chunks/s (multi-row inserts, no HNSW), HNSW build time
@@ -27,9 +29,9 @@
  *
  *   npx tsx bench/retrieval.ts
  *   BENCH_SIZES=10000,100000 BENCH_PGLITE_SIZES=10000,100000 BENCH_PGVECTOR_SIZES=10000,100000 BENCH_QUERIES=200 BENCH_RECALL_QUERIES=50
- *   BENCH_MODE_SECONDS=30 BENCH_SCAN_SECONDS=15 BENCH_EF_SEARCH=100 BENCH_EF_SWEEP=40,100,200 BENCH_TIMEOUT_SECONDS=2400
+ *   BENCH_MODE_SECONDS=30 BENCH_SCAN_SECONDS=15 BENCH_EF_SEARCH=400 BENCH_EF_SWEEP=100,200,400,600 BENCH_TIMEOUT_SECONDS=2400
  *   BENCH_PGLITE_DIR=/tmp/pglite-bench (keep PGlite's data and reuse it) BENCH_RECALL_SECONDS=180
- *   BENCH_HNSW_M=16 BENCH_HNSW_EF_CONSTRUCTION=64 (the graph built for the measurement; defaults: the app's)
+ *   BENCH_HNSW_M=24 BENCH_HNSW_EF_CONSTRUCTION=128 (the graph built for the measurement; defaults: the app's for the kind, HNSW_GRAPH)
  *   (an empty list skips a backend)
  * Needs Postgres (TEST_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres).
  */

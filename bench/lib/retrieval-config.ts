@@ -3,7 +3,7 @@
  * that file's header), the tenants and collection it fills, the embedder, and the shapes of the
  * rows and per-size facts it prints and writes.
  */
-import { createLocalEmbedder, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M } from "../../packages/rag/src";
+import { createLocalEmbedder, HNSW_EF_SEARCH } from "../../packages/rag/src";
 
 /** A comma-separated list of sizes; set but empty means none. */
 const list = (v: string | undefined, d: number[]) =>
@@ -21,12 +21,14 @@ export const RECALL_QUERIES = Number(process.env.BENCH_RECALL_QUERIES ?? 50);
 export const MODE_SECONDS = Number(process.env.BENCH_MODE_SECONDS ?? 30);
 export const SCAN_SECONDS = Number(process.env.BENCH_SCAN_SECONDS ?? 15);
 export const EF_SEARCH = Number(process.env.BENCH_EF_SEARCH ?? HNSW_EF_SEARCH);
-export const M = Number(process.env.BENCH_HNSW_M ?? HNSW_M);
-export const EF_CONSTRUCTION = Number(process.env.BENCH_HNSW_EF_CONSTRUCTION ?? HNSW_EF_CONSTRUCTION);
+/** The graph's m and ef_construction when set; unset: the app's for the database's kind (HNSW_GRAPH). */
+const optional = (v: string | undefined) => (v === undefined || v === "" ? undefined : Number(v));
+export const M = optional(process.env.BENCH_HNSW_M);
+export const EF_CONSTRUCTION = optional(process.env.BENCH_HNSW_EF_CONSTRUCTION);
 /** ef_search values measured (time and recall) for the vector and hybrid modes. */
 export const EF_SWEEP = list(
   process.env.BENCH_EF_SWEEP,
-  [...new Set([40, EF_SEARCH, 200])].sort((a, b) => a - b),
+  [...new Set([100, 200, EF_SEARCH, 600])].sort((a, b) => a - b),
 );
 export const TIMEOUT_SECONDS = Number(process.env.BENCH_TIMEOUT_SECONDS ?? 2400);
 export const CORPUS = process.env.BENCH_CORPUS === "random" ? "random" : "topic";

@@ -18,6 +18,7 @@ import * as m0018 from "./migrations/0018-batch-usage-index";
 import * as m0019 from "./migrations/0019-batch-line-admissions";
 import * as m0020 from "./migrations/0020-deployment-scheduling";
 import * as m0021 from "./migrations/0021-file-expiry";
+import * as m0022 from "./migrations/0022-rag-halfvec-index";
 
 /** Every migration, in order. Static so no file-system scan is needed at run time. */
 const migrations: Record<string, Migration> = {
@@ -40,6 +41,7 @@ const migrations: Record<string, Migration> = {
   "0019-batch-line-admissions": m0019,
   "0020-deployment-scheduling": m0020,
   "0021-file-expiry": m0021,
+  "0022-rag-halfvec-index": m0022,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

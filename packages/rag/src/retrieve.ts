@@ -4,7 +4,7 @@ import { normalize, type Embedder } from "./embedder";
 import { embeddingStorage, embeddingValue, type EmbeddingStorage } from "./embedding-storage";
 import { reciprocalRankFusion, RRF_K } from "./rank-fusion";
 import { redactPII, withoutFindings, type PiiKind } from "@switchyard/telemetry";
-import { HNSW_EF_SEARCH, SQL_VECTOR_SCAN_LIMIT } from "./vector-index";
+import { HNSW_EF_SEARCH, SQL_VECTOR_SCAN_LIMIT, vectorIndexKind } from "./vector-index";
 
 /** Default of `fulltextMaxRanked`: full-text matches ranked per query. */
 export const FULLTEXT_MAX_RANKED = 1000;
@@ -297,12 +297,15 @@ async function vectorCandidates(
 
 /**
  * pgvector candidates. The ORDER BY is the expression of the model's partial HNSW index
- * (`embedding::vector(dims)`, see `prepareVectorSearch`), so the planner walks the graph; the
+ * (`embedding::halfvec(dims)`, or `::vector(dims)` on PGlite: see `prepareVectorSearch`), so the
+ * planner walks the graph, and the rows it returns are ranked again by the full-precision
+ * distance (the score); the
  * scope (tenant, collection, model, allow-list) is the index scan's own filter, and with
  * `hnsw.iterative_scan` the scan goes on past `ef_search` until `limit` rows of the scope are
  * found (up to pgvector's `hnsw.max_scan_tuples`), instead of returning fewer when the scope is a
  * small part of the index. A scope small enough is planned on the btree scope index and compared
- * exactly. Relaxed order can return rows slightly out of order, so they are sorted again. No
+ * exactly. Relaxed order and half precision can return rows slightly out of order, so they are
+ * sorted again by the distance at full precision. No
  * `vector_dims` condition here (unlike the exact query): its guessed selectivity (0.5 %) made the
  * planner prefer a sequential scan; a model's vectors all have its dimensions (indexDocument checks).
  * `exact`: the column itself is ordered, which no index serves: the exact answer.
@@ -329,7 +332,7 @@ async function pgvectorCandidates(
     `,
     );
   }
-  const typed = sql`c.embedding::vector(${sql.raw(String(Math.floor(dims)))})`;
+  const typed = sql.raw(`${await vectorIndexKind(db)}(${Math.floor(dims)})`);
   const ef = Math.max(limit, Math.floor(opts.efSearch ?? HNSW_EF_SEARCH));
   return db.transaction().execute(async (trx) => {
     await sql`SELECT set_config('hnsw.ef_search', ${String(ef)}, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)`.execute(trx);
@@ -340,10 +343,10 @@ async function pgvectorCandidates(
       sql<CandidateRow>`
       SELECT n.id, n.document_id, n.title, n.source_url, n.text, (1 - n.distance)::float8 AS score
       FROM (
-        SELECT c.id, c.document_id, c.title, c.source_url, c.text, ${typed} <=> ${q} AS distance
+        SELECT c.id, c.document_id, c.title, c.source_url, c.text, c.embedding <=> ${q} AS distance
         FROM chunks c
         WHERE ${filter} AND c.embedding IS NOT NULL
-        ORDER BY ${typed} <=> ${q}
+        ORDER BY c.embedding::${typed} <=> (${q})::${typed}
         LIMIT ${limit}
       ) n
       ORDER BY n.distance, n.id

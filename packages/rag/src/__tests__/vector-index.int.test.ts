@@ -4,7 +4,7 @@ import { chunkId } from "../chunker";
 import { createLocalEmbedder, localEmbedding } from "../embedder";
 import { embeddingStorage, embeddingValue } from "../embedding-storage";
 import { retrieve, type RetrieveOptions } from "../retrieve";
-import { prepareVectorSearch, vectorIndexName } from "../vector-index";
+import { HNSW_GRAPH, prepareVectorSearch, vectorIndexKind, vectorIndexName, type VectorIndexKind } from "../vector-index";
 import { addTenants, PGVECTOR, pgliteBackend, postgresBackend, postgresPgvectorBackend, type Backend } from "./backends";
 import { buildCorpus, rng } from "./corpus";
 import { TOPICS } from "./corpus-topics";
@@ -80,13 +80,14 @@ function queries(seed: number, n: number): string[] {
 }
 
 /**
- * The pgvector path (HNSW per model, vector_cosine_ops, scope filtered in the index scan), the
+ * The pgvector path (HNSW per model, over halfvec on PostgreSQL and vector on PGlite, re-ranked
+ * at full precision, scope filtered in the index scan), the
  * same suite on each backend that has pgvector: PGlite always, PostgreSQL where the server has
  * the extension (CI's has not: skipped there, saying so).
  */
-function hnswSuite(open: () => Promise<Backend>, concurrently: boolean): void {
+function hnswSuite(open: () => Promise<Backend>, concurrently: boolean, kind: VectorIndexKind): void {
   let backend: Backend;
-  const hnsw = vectorIndexName(embedder.model);
+  const hnsw = vectorIndexName(embedder.model, kind);
   const base = (tenantId: string): RetrieveOptions => ({ tenantId, collection: "kb", query: "", embedder, topK: 10, mode: "vector" });
 
   beforeAll(async () => {
@@ -114,23 +115,50 @@ function hnswSuite(open: () => Promise<Backend>, concurrently: boolean): void {
     });
 
   it("has the built-in model's HNSW index from the migrations; another model gets its own once", async () => {
-    expect(await prepareVectorSearch(backend.db, embedder)).toMatchObject({ storage: "vector", mode: "hnsw", index: hnsw, created: false });
+    expect(await vectorIndexKind(backend.db)).toBe(kind);
+    expect(await prepareVectorSearch(backend.db, embedder)).toMatchObject({ storage: "vector", mode: "hnsw", index: hnsw, kind, created: false });
+    const indexes = async () =>
+      (await sql<{ name: string }>`SELECT indexname AS name FROM pg_indexes WHERE tablename = 'chunks'`.execute(backend.db)).rows.map((r) => r.name);
+    // On PostgreSQL, migration 0022 replaced the built-in model's graph over `vector` with one over halfvec.
+    if (kind === "halfvec") expect(await indexes()).not.toContain(vectorIndexName(embedder.model, "vector"));
     const other = { model: "test/other-8", dimensions: 8 };
+    // An earlier version's graph over `vector` for this model: dropped once a halfvec one is built.
+    const legacy = vectorIndexName(other.model, "vector");
+    if (kind === "halfvec")
+      await sql`CREATE INDEX ${sql.id(legacy)} ON chunks USING hnsw ((embedding::vector(8)) vector_cosine_ops) WHERE embedding_model = 'test/other-8'`.execute(
+        backend.db,
+      );
     expect(await prepareVectorSearch(backend.db, other, { concurrently })).toMatchObject({
       mode: "hnsw",
-      index: vectorIndexName(other.model),
+      index: vectorIndexName(other.model, kind),
       created: true,
     });
     expect(await prepareVectorSearch(backend.db, other)).toMatchObject({ created: false });
+    // An interrupted concurrent build leaves the index invalid (unusable): built again, not kept.
+    const valid = async () =>
+      (await sql<{ v: boolean }>`SELECT indisvalid AS v FROM pg_index WHERE indexrelid = ${vectorIndexName(other.model, kind)}::regclass`.execute(backend.db))
+        .rows[0]?.v;
+    await sql`UPDATE pg_index SET indisvalid = false WHERE indexrelid = ${vectorIndexName(other.model, kind)}::regclass`.execute(backend.db);
+    expect(await valid()).toBe(false);
+    expect(await prepareVectorSearch(backend.db, other, { concurrently })).toMatchObject({ index: vectorIndexName(other.model, kind), created: true });
+    expect(await valid()).toBe(true);
     // The graph's parameters are spliced into the statement: out of pgvector's bounds, refused by name.
     await expect(prepareVectorSearch(backend.db, { model: "test/bad-8", dimensions: 8 }, { m: 1 })).rejects.toThrow(/HNSW m must be 2-100/);
     await expect(prepareVectorSearch(backend.db, { model: "test/bad-8", dimensions: 8 }, { m: 24, efConstruction: 32 })).rejects.toThrow(
       /ef_construction must be 4-1000 and at least 2 × m/,
     );
-    const defs = await sql<{ indexdef: string }>`SELECT indexdef FROM pg_indexes WHERE indexname = ${vectorIndexName(other.model)}`.execute(backend.db);
-    expect(defs.rows[0]?.indexdef).toMatch(
-      /USING hnsw \(\(\(embedding\)::vector\(8\)\) vector_cosine_ops\).*WHERE \(embedding_model = 'test\/other-8'::text\)/,
+    // More dimensions than the kind's graph takes: exact search, said so.
+    const wide = { model: "test/wide", dimensions: HNSW_GRAPH[kind].maxDimensions + 1 };
+    expect(await prepareVectorSearch(backend.db, wide)).toMatchObject({
+      mode: "exact",
+      warning: expect.stringMatching(/more than pgvector's HNSW index takes/),
+    });
+    const defs = await sql<{ indexdef: string }>`SELECT indexdef FROM pg_indexes WHERE indexname = ${vectorIndexName(other.model, kind)}`.execute(backend.db);
+    const { m, efConstruction } = HNSW_GRAPH[kind];
+    expect(defs.rows[0]?.indexdef).toContain(
+      `USING hnsw (((embedding)::${kind}(8)) ${kind}_cosine_ops) WITH (m='${m}', ef_construction='${efConstruction}') WHERE (embedding_model = 'test/other-8'::text)`,
     );
+    expect(await indexes()).not.toContain(kind === "halfvec" ? legacy : vectorIndexName(other.model, "halfvec"));
   });
 
   it("walks the HNSW index, with recall@10 ≥ 0.95 of the exact search, for a large and a small tenant", () =>
@@ -170,12 +198,12 @@ function hnswSuite(open: () => Promise<Backend>, concurrently: boolean): void {
     }));
 }
 
-describe("HNSW vector search on PGlite (pgvector)", () => hnswSuite(pgliteBackend, false));
+describe("HNSW vector search on PGlite (pgvector, graph over vector)", () => hnswSuite(pgliteBackend, false, "vector"));
 
 // CI's PostgreSQL has no pgvector: this suite is skipped there, its title saying why.
 (PGVECTOR.available ? describe : describe.skip)(
-  `HNSW vector search on PostgreSQL with pgvector (${PGVECTOR.available ? PGVECTOR.reason : `skipped: ${PGVECTOR.reason}`})`,
-  () => hnswSuite(postgresPgvectorBackend, true),
+  `HNSW vector search on PostgreSQL with pgvector, graph over halfvec (${PGVECTOR.available ? PGVECTOR.reason : `skipped: ${PGVECTOR.reason}`})`,
+  () => hnswSuite(postgresPgvectorBackend, true, "halfvec"),
 );
 
 describe("full text and the no-pgvector mode on PostgreSQL", () => {
