@@ -13,36 +13,42 @@ import { sql, type Kysely } from "kysely";
  * PGlite keeps 0011's graph: its WebAssembly build converts half floats in software, which made
  * inserts into a halfvec graph ~5× slower (see `VectorIndexKind` in @switchyard/rag).
  */
-export async function up(db: Kysely<unknown>): Promise<void> {
-  const type = await sql<{ type: string }>`
-    SELECT format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a
-    WHERE a.attrelid = 'chunks'::regclass AND a.attname = 'embedding' AND NOT a.attisdropped
-  `.execute(db);
-  if (type.rows[0]?.type !== "vector" || (await isPglite(db))) return;
-  await sql`
-    DROP INDEX IF EXISTS chunks_hnsw_local_hash_384_v1_89a7549b;
-    CREATE INDEX IF NOT EXISTS chunks_hvec_local_hash_384_v1_89a7549b ON chunks
-    USING hnsw ((embedding::halfvec(384)) halfvec_cosine_ops) WITH (m = 24, ef_construction = 128)
-    WHERE embedding_model = 'local-hash-384-v1'
-  `.execute(db);
+/** The built-in model's two graphs: 0011's over `vector`, this migration's over `halfvec`. */
+const GRAPHS = {
+  vector: {
+    name: "chunks_hnsw_local_hash_384_v1_89a7549b",
+    create: sql`CREATE INDEX IF NOT EXISTS chunks_hnsw_local_hash_384_v1_89a7549b ON chunks
+      USING hnsw ((embedding::vector(384)) vector_cosine_ops) WITH (m = 16, ef_construction = 64)
+      WHERE embedding_model = 'local-hash-384-v1'`,
+  },
+  halfvec: {
+    name: "chunks_hvec_local_hash_384_v1_89a7549b",
+    create: sql`CREATE INDEX IF NOT EXISTS chunks_hvec_local_hash_384_v1_89a7549b ON chunks
+      USING hnsw ((embedding::halfvec(384)) halfvec_cosine_ops) WITH (m = 24, ef_construction = 128)
+      WHERE embedding_model = 'local-hash-384-v1'`,
+  },
+};
+
+export const up = (db: Kysely<unknown>) => replaceGraph(db, "vector", "halfvec");
+export const down = (db: Kysely<unknown>) => replaceGraph(db, "halfvec", "vector");
+
+/** Drops one graph of the built-in model and creates the other, where pgvector is on PostgreSQL. */
+async function replaceGraph(db: Kysely<unknown>, from: keyof typeof GRAPHS, to: keyof typeof GRAPHS): Promise<void> {
+  if (!(await pgvectorOnPostgres(db))) return;
+  await sql`DROP INDEX IF EXISTS ${sql.id(GRAPHS[from].name)}`.execute(db);
+  await GRAPHS[to].create.execute(db);
 }
 
-export async function down(db: Kysely<unknown>): Promise<void> {
-  const type = await sql<{ type: string }>`
-    SELECT format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a
-    WHERE a.attrelid = 'chunks'::regclass AND a.attname = 'embedding' AND NOT a.attisdropped
+/**
+ * Whether `chunks.embedding` is pgvector's `vector` (0004 enabled the extension) on a server other
+ * than PGlite (Postgres compiled to WebAssembly, as `vectorIndexKind` in @switchyard/rag tells it).
+ */
+async function pgvectorOnPostgres(db: Kysely<unknown>): Promise<boolean> {
+  const r = await sql<{ type: string | null; version: string }>`
+    SELECT (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+            WHERE a.attrelid = 'chunks'::regclass AND a.attname = 'embedding' AND NOT a.attisdropped) AS type,
+           version() AS version
   `.execute(db);
-  if (type.rows[0]?.type !== "vector" || (await isPglite(db))) return;
-  await sql`
-    DROP INDEX IF EXISTS chunks_hvec_local_hash_384_v1_89a7549b;
-    CREATE INDEX IF NOT EXISTS chunks_hnsw_local_hash_384_v1_89a7549b ON chunks
-    USING hnsw ((embedding::vector(384)) vector_cosine_ops) WITH (m = 16, ef_construction = 64)
-    WHERE embedding_model = 'local-hash-384-v1'
-  `.execute(db);
-}
-
-/** PGlite (Postgres compiled to WebAssembly), as `vectorIndexKind` in @switchyard/rag tells it. */
-async function isPglite(db: Kysely<unknown>): Promise<boolean> {
-  const r = await sql<{ v: string }>`SELECT version() AS v`.execute(db);
-  return /wasm32|PGlite/i.test(r.rows[0]?.v ?? "");
+  const row = r.rows[0];
+  return row?.type === "vector" && !/wasm32|PGlite/i.test(row.version);
 }
