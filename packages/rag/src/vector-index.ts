@@ -11,8 +11,9 @@ import { embeddingStorage, type EmbeddingStorage } from "./embedding-storage";
  *   dimensions it fits 128 MB of `shared_buffers`) and each distance is cheaper, which pays for the
  *   bigger graph and candidate list that recall needs; `retrieve` re-ranks what the graph returns by
  *   the full-precision distance.
- * - "vector": the vectors themselves (`embedding::vector(dims)`, `vector_cosine_ops`), on PGlite,
- *   whose WebAssembly build converts half floats in software: there an insert of a 384-dimension
+ * - "vector": the vectors themselves (`embedding::vector(dims)`, `vector_cosine_ops`), where
+ *   pgvector is older than 0.7.0 (no `halfvec`) and on PGlite, whose WebAssembly build converts
+ *   half floats in software: there an insert of a 384-dimension
  *   vector into a halfvec graph (m 16, ef_construction 64, 800 rows) took 17.6 ms against 3.6 ms
  *   into a vector one, and a query at `ef_search` 400 4.0 against 3.0 ms.
  */
@@ -39,15 +40,27 @@ export const SQL_VECTOR_SCAN_LIMIT = 2000;
 
 const kinds = new WeakMap<object, Promise<VectorIndexKind>>();
 
-/** The graph kind for this database ({@link VectorIndexKind}): "vector" on PGlite (WebAssembly), "halfvec" elsewhere. Cached per kysely instance. */
+/**
+ * The graph kind for this database ({@link VectorIndexKind}): "vector" on PGlite (WebAssembly) and
+ * where pgvector is older than 0.7.0 (no `halfvec`), "halfvec" elsewhere. Cached per kysely instance.
+ */
 export function vectorIndexKind(db: Kysely<Database>): Promise<VectorIndexKind> {
   let found = kinds.get(db);
   if (!found) {
-    found = sql<{ v: string }>`SELECT version() AS v`.execute(db).then((r) => (/wasm32|PGlite/i.test(r.rows[0]?.v ?? "") ? "vector" : "halfvec"));
+    found = sql<{ v: string; ext: string | null }>`SELECT version() AS v, (SELECT extversion FROM pg_extension WHERE extname = 'vector') AS ext`
+      .execute(db)
+      .then((r) => graphKindFor(r.rows[0]?.v ?? "", r.rows[0]?.ext ?? null));
     found.catch(() => kinds.delete(db));
     kinds.set(db, found);
   }
   return found;
+}
+
+/** {@link vectorIndexKind} from the server's `version()` and pgvector's `extversion` (null: not installed). */
+export function graphKindFor(serverVersion: string, pgvectorVersion: string | null): VectorIndexKind {
+  const [major = 0, minor = 0] = (pgvectorVersion ?? "0.0").split(".").map(Number);
+  // halfvec came with pgvector 0.7.0; older servers keep the graph over `vector`.
+  return /wasm32|PGlite/i.test(serverVersion) || (major === 0 && minor < 7) ? "vector" : "halfvec";
 }
 
 /**

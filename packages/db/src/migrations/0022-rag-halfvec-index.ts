@@ -40,15 +40,18 @@ async function replaceGraph(db: Kysely<unknown>, from: keyof typeof GRAPHS, to: 
 }
 
 /**
- * Whether `chunks.embedding` is pgvector's `vector` (0004 enabled the extension) on a server other
- * than PGlite (Postgres compiled to WebAssembly, as `vectorIndexKind` in @switchyard/rag tells it).
+ * Whether `chunks.embedding` is pgvector's `vector` (0004 enabled the extension), the extension
+ * has `halfvec` (0.7.0 and later) and the server is not PGlite (Postgres compiled to WebAssembly):
+ * the same test as `vectorIndexKind` in @switchyard/rag.
  */
 async function pgvectorOnPostgres(db: Kysely<unknown>): Promise<boolean> {
-  const r = await sql<{ type: string | null; version: string }>`
+  const r = await sql<{ type: string | null; version: string; ext: string | null }>`
     SELECT (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
             WHERE a.attrelid = 'chunks'::regclass AND a.attname = 'embedding' AND NOT a.attisdropped) AS type,
-           version() AS version
+           version() AS version,
+           (SELECT extversion FROM pg_extension WHERE extname = 'vector') AS ext
   `.execute(db);
   const row = r.rows[0];
-  return row?.type === "vector" && !/wasm32|PGlite/i.test(row.version);
+  const [major = 0, minor = 0] = (row?.ext ?? "0.0").split(".").map(Number);
+  return row?.type === "vector" && !/wasm32|PGlite/i.test(row.version) && (major > 0 || minor >= 7);
 }
